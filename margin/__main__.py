@@ -1,0 +1,5 @@
+import sys
+
+from margin.cli import main
+
+sys.exit(main())

@@ -1,0 +1,115 @@
+"""Engine benchmarks: wall-clock figures on this machine, with the ratio to the plain loops.
+
+Run with ``python -m margin bench`` (``--quick`` for a smoke run). Figures go to standard
+error as a table and to standard output as JSON. This is a measurement, not a test.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from typing import Any, Callable, TextIO
+
+import numpy as np
+
+from margin.account import evaluate
+from margin.reference import evaluate_reference, sweep_reference
+from margin.scenario import Scenario, scenario_from_dict
+from margin.simulate import price_path, simulate, simulate_reference
+from margin.sweep import shock_prices, sweep_shock
+
+BENCH_MARKETS = {  # name: (price, annual volatility)
+    "BTCUSDT": (100_000.0, 0.55), "ETHUSDT": (3_500.0, 0.75), "SOLUSDT": (180.0, 0.95),
+    "XRPUSDT": (2.5, 0.9), "DOGEUSDT": (0.3, 1.0),
+}
+BTC_TIERS = [{"floor": 0, "mmr": 0.004, "max_leverage": 125}, {"floor": 50_000, "mmr": 0.005, "max_leverage": 100},
+             {"floor": 600_000, "mmr": 0.01, "max_leverage": 50}, {"floor": 3_000_000, "mmr": 0.025, "max_leverage": 20}]
+ALT_TIERS = [{"floor": 0, "mmr": 0.01, "max_leverage": 75}, {"floor": 10_000, "mmr": 0.02, "max_leverage": 50},
+             {"floor": 100_000, "mmr": 0.05, "max_leverage": 20}, {"floor": 1_000_000, "mmr": 0.1, "max_leverage": 10}]
+
+
+def bench_account(n_positions: int = 20, seed: int = 7) -> Scenario:
+    """A mixed account: ``n_positions`` over five markets, long and short, cross and isolated."""
+    rng = np.random.default_rng(seed)
+    names = list(BENCH_MARKETS)
+    positions = []
+    for k in range(n_positions):
+        market = names[k % len(names)]
+        price = BENCH_MARKETS[market][0]
+        notional = float(rng.uniform(5_000, 80_000))
+        positions.append({
+            "id": f"p{k:02d}", "market": market, "side": "long" if k % 3 else "short",
+            "size": notional / price, "entry": price * float(rng.uniform(0.97, 1.03)),
+            "leverage": float(rng.choice([3, 5, 10])), "mode": "isolated" if k % 4 == 3 else "cross",
+        })
+    return scenario_from_dict({
+        "name": "Benchmark account", "balance": 400_000,
+        "rules": {"liquidation_fee_rate": 0.005, "insurance_fund": 50_000},
+        "markets": {m: {"price": p, "tiers": BTC_TIERS if m == "BTCUSDT" else ALT_TIERS}
+                    for m, (p, _) in BENCH_MARKETS.items()},
+        "positions": positions,
+    })
+
+
+def minute_path(n_steps: int, seed: int = 11) -> Any:
+    """Correlated geometric Brownian marks, one row per minute."""
+    rng = np.random.default_rng(seed)
+    dt = 1.0 / 525_600
+    vols = np.array([v for _, v in BENCH_MARKETS.values()])
+    common = rng.standard_normal((n_steps, 1))
+    own = rng.standard_normal((n_steps, len(vols)))
+    shocks = (0.8 * common + 0.6 * own) * vols * np.sqrt(dt)
+    log_paths = np.cumsum(shocks - 0.5 * vols**2 * dt, axis=0)
+    starts = np.array([p for p, _ in BENCH_MARKETS.values()])
+    marks = starts * np.exp(log_paths)
+    return price_path({m: marks[:, j] for j, m in enumerate(BENCH_MARKETS)})
+
+
+def _median_seconds(run: Callable[[], Any], min_time: float = 0.3, max_repeats: int = 200) -> float:
+    times = []
+    start = time.perf_counter()
+    while len(times) < max_repeats and (time.perf_counter() - start < min_time or len(times) < 3):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def run_engine_benchmarks(quick: bool = False, echo: TextIO = sys.stderr) -> dict[str, Any]:
+    """Time evaluate, the shock sweep and simulate against their plain references."""
+    account = bench_account()
+    prices = account.prices
+    shocks = np.linspace(-0.9, 0.9, 2_001)
+    n_steps = 52_560 if quick else 525_600
+    path = minute_path(n_steps)
+    rows = [dict(zip(account.markets, row)) for row in shock_prices(account, shocks)]
+
+    results: dict[str, Any] = {}
+
+    def record(name: str, fast: float, slow: float, target: float | None, note: str) -> None:
+        results[name] = {"seconds": fast, "reference_seconds": slow, "speedup": slow / fast,
+                         "target_seconds": target, "note": note}
+        target_text = f"target < {target * 1e3:,.0f} ms" if target else ""
+        print(f"{name:<34} {fast * 1e3:>10.3f} ms   reference {slow * 1e3:>11.1f} ms   "
+              f"x{slow / fast:>8.1f}   {target_text}", file=echo, flush=True)
+
+    print(f"Margin Lab engine benchmark (20 positions, 5 markets; {n_steps:,}-step path)", file=echo)
+    record("evaluate (20 positions)", _median_seconds(lambda: evaluate(account)),
+           _median_seconds(lambda: evaluate_reference(account, prices)), None, "one snapshot")
+    record("shock sweep (2,001 points)", _median_seconds(lambda: sweep_shock(account, shocks)),
+           _median_seconds(lambda: sweep_reference(account, rows), max_repeats=5), 0.005,
+           "whole-market shock -90 % .. +90 %")
+    t0 = time.perf_counter()
+    fast_result = simulate(account, path)
+    fast = time.perf_counter() - t0
+    fast = min(fast, _median_seconds(lambda: simulate(account, path), min_time=0.0, max_repeats=3))
+    t0 = time.perf_counter()
+    slow_result = simulate_reference(account, path)
+    slow = time.perf_counter() - t0
+    same = fast_result.as_dict() == slow_result.as_dict()
+    record(f"simulate ({n_steps:,} steps)", fast, slow, 1.0,
+           f"{len(fast_result.events)} events; identical to the reference: {same}")
+    print(f"  simulate: {len(fast_result.events)} events, identical to the reference loop: {same}", file=echo)
+    results["simulate_identical_to_reference"] = same
+    return results

@@ -1,0 +1,55 @@
+"""The account in the session, shared by every page.
+
+The account lives under the plain key ``"scenario"`` (never a widget key, so it survives page
+changes) as a JSON-ready dict in the scenario file format. Pages read it with
+:func:`current_scenario` and replace it with :func:`set_scenario`, which validates first and
+keeps the old account when the new one is bad.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import streamlit as st
+
+from margin.presets import DEFAULT_STORY, load_story
+from margin.scenario import Scenario, ScenarioError, scenario_from_dict
+
+SCENARIO_KEY = "scenario"
+REVISION_KEY = "scenario_revision"  # bumps on every change: pages key widgets and caches on it
+
+
+def ensure_scenario() -> dict[str, Any]:
+    """The session's account dict, the default story on first use."""
+    if SCENARIO_KEY not in st.session_state:
+        st.session_state[SCENARIO_KEY] = load_story(DEFAULT_STORY)
+        st.session_state[REVISION_KEY] = 0
+    return st.session_state[SCENARIO_KEY]
+
+
+def scenario_dict() -> dict[str, Any]:
+    """A copy of the account dict, safe to edit."""
+    return copy.deepcopy(ensure_scenario())
+
+
+def current_scenario() -> Scenario:
+    """The session's account, validated."""
+    return scenario_from_dict(ensure_scenario())
+
+
+def revision() -> int:
+    ensure_scenario()
+    return int(st.session_state.get(REVISION_KEY, 0))
+
+
+def set_scenario(raw: dict[str, Any]) -> Scenario:
+    """Validate ``raw`` and make it the session's account; raises :class:`ScenarioError`
+    (and keeps the current account) when it is bad."""
+    scenario = scenario_from_dict(raw)
+    st.session_state[SCENARIO_KEY] = copy.deepcopy(raw)
+    st.session_state[REVISION_KEY] = revision() + 1
+    return scenario
+
+
+__all__ = ["ScenarioError", "current_scenario", "ensure_scenario", "revision", "scenario_dict", "set_scenario"]
