@@ -1,0 +1,63 @@
+"""Widgets shared by the pages.
+
+Convention: a control's value lives under a plain session key, ``"<page>.<name>"`` (e.g.
+``"lab.shock"``), which survives page changes and which lessons and shared links write. Its
+widgets use derived keys (``"lab.shock.slider"``, ``"lab.shock.input"``) and are re-seeded
+from the plain key on every run, so whatever wrote the plain key is what the user sees.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import streamlit as st
+
+
+def _sync(source: str, plain: str, twin: str | None, transform: Callable[[Any], Any] | None) -> None:
+    value = st.session_state[source]
+    if transform is not None:
+        value = transform(value)
+    st.session_state[plain] = value
+    if twin is not None:
+        st.session_state[twin] = value
+
+
+def slider_with_input(label: str, key: str, *, min_value: float, max_value: float, step: float,
+                      default: float, format: str | None = None, help: str | None = None,
+                      input_label: str | None = None, columns: tuple[int, int] = (4, 1)) -> float:
+    """A slider and its number-input twin for exact keyboard entry, bound to plain ``key``.
+
+    Returns the current value (clamped into the range).
+    """
+    value = st.session_state.setdefault(key, default)
+    value = min(max(float(value), min_value), max_value)
+    st.session_state[key] = value
+    slider_key, input_key = f"{key}.slider", f"{key}.input"
+    st.session_state[slider_key] = value
+    st.session_state[input_key] = value
+    left, right = st.columns(list(columns), vertical_alignment="bottom")
+    with left:
+        st.slider(label, min_value=min_value, max_value=max_value, step=step, key=slider_key,
+                  format=format, help=help, on_change=_sync, args=(slider_key, key, input_key, None))
+    with right:
+        st.number_input(input_label or f"{label} (exact)", min_value=min_value, max_value=max_value,
+                        step=step, key=input_key, format=_input_format(format),
+                        on_change=_sync, args=(input_key, key, slider_key, None))
+    return float(st.session_state[key])
+
+
+def _input_format(slider_format: str | None) -> str | None:
+    # Streamlit's number_input takes printf formats only; the slider also accepts presets
+    # ("percent", "dollar") that the input does not.
+    if slider_format and slider_format.startswith("%"):
+        return slider_format
+    return None
+
+
+def bound_widget(widget: Callable[..., Any], label: str, key: str, default: Any, **kwargs: Any) -> Any:
+    """Any single widget (selectbox, toggle, radio, ...) bound to plain ``key`` the same way."""
+    value = st.session_state.setdefault(key, default)
+    widget_key = f"{key}.widget"
+    st.session_state[widget_key] = value
+    widget(label, key=widget_key, on_change=_sync, args=(widget_key, key, None, None), **kwargs)
+    return st.session_state[key]
