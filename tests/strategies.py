@@ -1,0 +1,78 @@
+"""Hypothesis strategies shared by the engine tests: valid random accounts and price paths."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from margin.scenario import Scenario, scenario_from_dict
+from margin.simulate import PricePath, price_path
+
+MARKET_NAMES = ("AAA", "BBB", "CCC")
+
+
+@st.composite
+def tier_tables(draw) -> list[dict]:
+    """1–4 tiers with ascending floors and rising maintenance rates."""
+    n = draw(st.integers(1, 4))
+    floors = [0.0] + sorted(draw(st.lists(st.floats(200, 50_000), min_size=n - 1, max_size=n - 1, unique=True)))
+    rates = sorted(draw(st.lists(st.floats(0.002, 0.08), min_size=n, max_size=n)))
+    return [{"floor": f, "mmr": r, "max_leverage": max(1.0, 0.5 / r)} for f, r in zip(floors, rates)]
+
+
+@st.composite
+def scenario_dicts(draw, *, modes=("cross", "isolated"), max_positions: int = 5,
+                   mm_basis=("mark", "entry"), liquidation=("full", "partial"),
+                   settlement=("bankruptcy", "mark")) -> dict:
+    """A valid scenario dict: 1–3 markets, 1–``max_positions`` positions."""
+    n_markets = draw(st.integers(1, len(MARKET_NAMES)))
+    markets = {}
+    for name in MARKET_NAMES[:n_markets]:
+        markets[name] = {"price": draw(st.floats(1.0, 5_000.0)), "tiers": draw(tier_tables())}
+    positions = []
+    for k in range(draw(st.integers(1, max_positions))):
+        name = draw(st.sampled_from(sorted(markets)))
+        price = markets[name]["price"]
+        entry = price * draw(st.floats(0.8, 1.2))
+        size = draw(st.floats(1.0, 20_000.0)) / entry
+        notional = size * entry
+        tier = [t for t in markets[name]["tiers"] if t["floor"] <= notional][-1]
+        leverage = draw(st.floats(1.0, tier["max_leverage"]))
+        mode = draw(st.sampled_from(modes))
+        position = {"id": f"p{k}", "market": name, "side": draw(st.sampled_from(["long", "short"])),
+                    "size": size, "entry": entry, "leverage": leverage, "mode": mode}
+        if mode == "isolated" and draw(st.booleans()):
+            position["margin"] = notional / leverage * draw(st.floats(0.3, 1.5))
+        positions.append(position)
+    locked = sum(p.get("margin", p["size"] * p["entry"] / p["leverage"]) for p in positions if p["mode"] == "isolated")
+    balance = locked + draw(st.floats(0.0, 20_000.0))
+    rules = {
+        "mm_basis": draw(st.sampled_from(mm_basis)),
+        "liquidation": draw(st.sampled_from(liquidation)),
+        "partial_fraction": draw(st.sampled_from([0.1, 0.2, 0.5, 1.0])),
+        "settlement": draw(st.sampled_from(settlement)),
+        "liquidation_fee_rate": draw(st.sampled_from([0.0, 0.0005, 0.005, 0.02])),
+        "insurance_fund": draw(st.sampled_from([0.0, 100.0, 1e9])),
+    }
+    return {"format": "margin-scenario/1", "name": "random", "balance": balance, "rules": rules,
+            "markets": markets, "positions": positions}
+
+
+def scenarios(**kwargs) -> st.SearchStrategy[Scenario]:
+    return scenario_dicts(**kwargs).map(scenario_from_dict)
+
+
+@st.composite
+def paths_for(draw, scenario: Scenario, max_steps: int = 120) -> PricePath:
+    """A seeded random walk of every market's mark, volatile enough to liquidate often."""
+    n = draw(st.integers(1, max_steps))
+    seed = draw(st.integers(0, 2**32 - 1))
+    volatility = draw(st.sampled_from([0.005, 0.03, 0.08]))
+    rng = np.random.default_rng(seed)
+    columns = {}
+    for name, market in scenario.markets.items():
+        steps = rng.normal(0.0, volatility, n)
+        if draw(st.booleans()):  # add a crash somewhere
+            steps[rng.integers(0, n)] -= draw(st.floats(0.05, 0.6))
+        columns[name] = market.price * np.exp(np.cumsum(steps))
+    return price_path(columns)
