@@ -35,11 +35,13 @@ from __future__ import annotations
 import csv
 import io
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import pandas as pd
 
 from margin.account import CompiledAccount, Valuation, compile_account, value_account, _segment_roots
 from margin.scenario import MAX_FILE_BYTES, Position, Scenario, ScenarioError
@@ -101,13 +103,23 @@ def parse_path_csv(text: str) -> PricePath:
     if len(set(names)) != len(names):
         raise ScenarioError("path", "has a market column twice")
     try:
-        table = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=1, ndmin=2, dtype=float)
-    except ValueError as err:
-        raise ScenarioError("path", f"has a value that is not a number ({err})") from None
+        with warnings.catch_warnings():
+            # a row longer than the header is an error here, not a warning and a dropped value
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.StringIO(text), dtype=float, skipinitialspace=True, index_col=False)
+    except pd.errors.ParserWarning:
+        raise ScenarioError("path", f"every row must have {len(names) + 1} columns, like the header") from None
+    except pd.errors.ParserError as err:
+        raise ScenarioError("path", f"is not a well-formed CSV ({str(err).splitlines()[0]})") from None
+    except ValueError as err:  # pandas reports the offending text
+        raise ScenarioError("path", f"has a value that is not a number ({str(err).splitlines()[0]})") from None
+    table = frame.to_numpy(dtype=float)
     if table.shape[0] == 0:
         raise ScenarioError("path", "has no rows")
-    if table.shape[1] != len(names) + 1:
-        raise ScenarioError("path", f"rows must have {len(names) + 1} columns, got {table.shape[1]}")
+    missing = np.argwhere(np.isnan(table))
+    if missing.size:
+        row, col = map(int, missing[0])
+        raise ScenarioError(f"path[{row}].{(['step'] + names)[col]}", "is empty or not a number")
     steps = table[:, 0]
     labels = steps.astype(np.int64) if np.all(steps == np.round(steps)) else steps
     return _checked_path(PricePath(steps=labels, markets=tuple(names), marks=table[:, 1:]))

@@ -159,3 +159,19 @@ def test_good_input_evaluates_and_simulates(tmp_path, capsys):
     assert event["insurance_fund_delta"] == pytest.approx(0.0)  # margin 10 + PnL −10 = 0 left
     assert result["final"]["balance"] == pytest.approx(990)
     assert result["final"]["open_positions"] == ["a"]
+
+
+@pytest.mark.parametrize("csv_text, message", [
+    ("step,BTC\n0,100\n1,abc\n", "path: has a value that is not a number"),
+    ("step,BTC\n0,100\n1,\n", "path[1].BTC: is empty or not a number"),
+    ("step,BTC\n0,100,5\n", "path: every row must have 2 columns"),
+    ("time,BTC\n0,100\n", "path: the header must start with 'step'"),
+    ("step,BTC\n", "path: has no rows"),
+    ("step,BTC\n0,inf\n", "path[0].BTC: must be a finite number"),
+])
+def test_bad_price_path_names_the_row_and_market(csv_text, message, tmp_path, capsys):
+    (tmp_path / "ok.json").write_text(json.dumps(GOOD))
+    (tmp_path / "path.csv").write_text(csv_text)
+    code, out, err = _run(["simulate", str(tmp_path / "ok.json"), "--path", str(tmp_path / "path.csv")], capsys=capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith(message), err
