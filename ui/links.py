@@ -1,0 +1,295 @@
+"""Shareable links: the whole view (account, page, control positions) in one URL parameter.
+
+A *view* is ``{"scenario": <scenario dict>, "page": <page id>, "controls": {<plain key>: value}}``.
+:func:`encode` packs it as ``"1." + base64url(zlib(json))``: JSON with sorted keys and no
+spaces, compressed at level 9, base64url without padding, prefixed by the format version. The
+URL carries it as ``?v=<text>``. :func:`decode` reverses it and refuses, with a
+:class:`LinkError` that says why, text that is corrupt, too long, from another version, or
+that holds an invalid account.
+
+``encode`` and ``decode`` are pure (no Streamlit); the functions below them are the Streamlit
+side: :func:`restore_from_url` (called by ``app.py`` before ``st.navigation``),
+:func:`open_link_target` (after it) and :func:`share_link` (the copy-link control).
+
+>>> from margin.presets import load_story
+>>> view = {"scenario": load_story("default"), "page": "lab", "controls": {"lab.shock": -0.12}}
+>>> text = encode(view)
+>>> text.startswith("1."), len(text) < 2000, decode(text) == view
+(True, True, True)
+>>> decode("1.not-a-link")
+Traceback (most recent call last):
+...
+ui.links.LinkError: this link is corrupt: its data is not valid (base64/zlib); it may have been cut short when it was copied
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+import zlib
+from typing import Any, Mapping
+from urllib.parse import quote
+
+from margin.scenario import ScenarioError, scenario_from_dict
+
+VERSION = "1"
+PARAM = "v"  # the query parameter that carries a view
+MAX_LINK_CHARS = 6_000  # encoded text; browsers and chat apps handle URLs of this size
+MAX_JSON_BYTES = 1_000_000  # a decompressed view larger than this is refused (zip bombs)
+MAX_STRING_CHARS = 500  # a control value longer than this is not view state
+
+#: Page ids a link can open, and their files (paths relative to app.py).
+PAGES: dict[str, str] = {
+    "lab": "pages/price_lab.py",
+    "builder": "pages/builder.py",
+    "replay": "pages/crash_replay.py",
+    "cascade": "pages/market_cascade.py",
+    "stress": "pages/stress_lab.py",
+    "learn": "pages/learn.py",
+    "glossary": "pages/glossary.py",
+}
+DEFAULT_PAGE = "lab"
+#: Prefixes of the plain control keys that belong in a link (one per page with controls).
+CONTROL_PREFIXES = ("lab.", "builder.", "replay.", "cascade.", "stress.")
+# "<page>.<name>": lower-case page prefix, then anything printable without spaces.
+_KEY = re.compile(r"^[a-z][a-z0-9_]*\.[A-Za-z0-9_.:\-]+$")
+# Widget keys derived from a plain key (ui.widgets): never part of a view.
+_DERIVED_SUFFIXES = (".slider", ".input", ".widget")
+
+
+class LinkError(ValueError):
+    """A link that cannot be opened; ``str(err)`` says why, in words for the user."""
+
+
+# ----------------------------------------------------------------------------- pure codec
+
+
+def encode(view: Mapping[str, Any]) -> str:
+    """The view as compact URL-safe text: ``"1." + base64url(zlib(json))``.
+
+    Raises :class:`LinkError` if the view is invalid or the text would be longer than
+    :data:`MAX_LINK_CHARS`.
+    """
+    clean = _checked_view(view)
+    try:
+        payload = json.dumps(clean, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                             allow_nan=False)
+    except (TypeError, ValueError) as err:  # NaN, infinity or an object JSON cannot hold
+        raise LinkError(f"this view cannot be put in a link: {err}") from None
+    try:
+        data = payload.encode("utf-8")
+    except UnicodeEncodeError as err:  # lone surrogates in a name
+        raise LinkError(f"this view cannot be put in a link: {err.reason}") from None
+    packed = base64.urlsafe_b64encode(zlib.compress(data, 9)).rstrip(b"=")
+    text = f"{VERSION}.{packed.decode('ascii')}"
+    if len(text) > MAX_LINK_CHARS:
+        raise LinkError(
+            f"this account is too large for a link ({len(text):,} characters; the limit is "
+            f"{MAX_LINK_CHARS:,}): download the scenario file and share that instead"
+        )
+    return text
+
+
+def decode(text: str) -> dict[str, Any]:
+    """The view packed in ``text`` by :func:`encode`; raises :class:`LinkError` saying why not."""
+    if not isinstance(text, str) or not text.strip():
+        raise LinkError("this link is empty")
+    text = text.strip()
+    if len(text) > MAX_LINK_CHARS:
+        raise LinkError(
+            f"this link is too long ({len(text):,} characters; the limit is {MAX_LINK_CHARS:,})")
+    version, dot, body = text.partition(".")
+    if not dot:
+        raise LinkError("this link is corrupt: it has no version prefix (it should start with \"1.\")")
+    if version != VERSION:
+        raise LinkError(f"this link was made by another version of Margin Lab (format {version!r}; "
+                        f"this app reads format {VERSION!r})")
+    try:
+        packed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(packed, MAX_JSON_BYTES)
+        if inflater.unconsumed_tail:
+            raise LinkError(f"this link is too large once unpacked (over {MAX_JSON_BYTES:,} bytes)")
+        if not inflater.eof:
+            raise zlib.error("truncated stream")
+    except (binascii.Error, zlib.error, ValueError) as err:
+        if isinstance(err, LinkError):
+            raise
+        raise LinkError("this link is corrupt: its data is not valid (base64/zlib); it may have "
+                        "been cut short when it was copied") from None
+    try:
+        view = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError):
+        raise LinkError("this link is corrupt: its content is not valid JSON") from None
+    return _checked_view(view)
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number a link may hold")
+
+
+def _checked_view(view: Any) -> dict[str, Any]:
+    """The view if its shape and its account are valid; else :class:`LinkError`."""
+    if not isinstance(view, Mapping):
+        raise LinkError("this link does not hold a view (expected an object)")
+    unknown = sorted(set(view) - {"scenario", "page", "controls"})
+    if unknown:
+        raise LinkError(f"this link holds unknown fields: {', '.join(map(str, unknown))}")
+    scenario = view.get("scenario")
+    page = view.get("page", DEFAULT_PAGE)
+    controls = view.get("controls", {})
+    if page not in PAGES:
+        raise LinkError(f"this link opens an unknown page {page!r} (pages: {', '.join(PAGES)})")
+    try:
+        scenario_from_dict(scenario)
+    except ScenarioError as err:
+        raise LinkError(f"this link holds an invalid account: {err}") from None
+    if not isinstance(controls, Mapping):
+        raise LinkError("this link's controls are not an object")
+    for key, value in controls.items():
+        if not isinstance(key, str) or not _KEY.match(key) or key.endswith(_DERIVED_SUFFIXES):
+            raise LinkError(f"this link sets a control this app does not have: {key!r}")
+        if not _is_control_value(value):
+            raise LinkError(f"this link gives control {key!r} a value it cannot take: {value!r}")
+    return {"scenario": scenario, "page": page, "controls": dict(controls)}
+
+
+def _is_control_value(value: Any) -> bool:
+    """A JSON scalar (finite), or a short list of them: what a widget can hold."""
+    if value is None or isinstance(value, bool):
+        return True
+    if isinstance(value, (int, float)):
+        return math.isfinite(value)
+    if isinstance(value, str):
+        return len(value) <= MAX_STRING_CHARS
+    if isinstance(value, list):
+        return len(value) <= 50 and all(
+            not isinstance(v, list) and _is_control_value(v) for v in value)
+    return False
+
+
+def control_values(state: Mapping[str, Any], prefixes: tuple[str, ...] = CONTROL_PREFIXES) -> dict[str, Any]:
+    """The plain control keys in ``state`` (session state) worth putting in a link: keys
+    ``"<page>.<name>"`` of the pages with controls, with values a link can hold.
+
+    >>> control_values({"lab.shock": -0.1, "lab.shock.slider": -0.1, "scenario": {}, "learn.current": "x"})
+    {'lab.shock': -0.1}
+    """
+    out: dict[str, Any] = {}
+    for key in sorted(k for k in state if isinstance(k, str)):
+        if not key.startswith(prefixes) or not _KEY.match(key) or key.endswith(_DERIVED_SUFFIXES):
+            continue
+        value = state[key]
+        if isinstance(value, tuple):
+            value = list(value)
+        if _is_control_value(value):
+            out[key] = value
+    return out
+
+
+def link_url(text: str, base: str | None = None, *, present: bool = False) -> str:
+    """The URL that opens view ``text``: ``<base>?v=<text>`` (relative ``?v=...`` without base).
+
+    >>> link_url("1.abc", "http://localhost:8501/price_lab")
+    'http://localhost:8501/?v=1.abc'
+    >>> link_url("1.abc", present=True)
+    '?v=1.abc&present=1'
+    """
+    query = f"?{PARAM}={quote(text, safe='._-')}" + ("&present=1" if present else "")
+    if not base:
+        return query
+    # The page is in the link itself: always open the app's root, which restores it.
+    match = re.match(r"^(https?://[^/?#]+)", base)
+    root = match.group(1) if match else base.rstrip("/")
+    return f"{root}/{query}"
+
+
+# ----------------------------------------------------------------------------- Streamlit side
+
+TARGET_KEY = "links.target"  # page file to open after st.navigation
+MESSAGE_KEY = "links.message"  # why a link could not be opened, shown once
+
+
+def restore_from_url() -> str | None:
+    """Apply a shared view from ``?v=`` (call before ``st.navigation``).
+
+    Sets the account (through ``ui.state.set_scenario``) and the plain control keys, and
+    remembers the page to open; :func:`open_link_target` (after ``st.navigation``) opens it and
+    drops ``v`` from the URL so a rerun does not apply the link again. A corrupt or too-long
+    link opens the default account and says why. Returns the page file to open, or None.
+    """
+    import streamlit as st
+
+    from margin.presets import DEFAULT_STORY, load_story
+    from ui.state import set_scenario
+
+    text = st.query_params.get(PARAM)
+    if text is None:
+        return None
+    try:
+        view = decode(text)
+        set_scenario(view["scenario"])
+    except (LinkError, ScenarioError) as err:
+        set_scenario(load_story(DEFAULT_STORY))
+        st.session_state[MESSAGE_KEY] = (
+            f"This shared link could not be opened: {err}. Showing the default account instead.")
+        target = PAGES[DEFAULT_PAGE]
+    else:
+        for key, value in view["controls"].items():
+            st.session_state[key] = value
+        target = PAGES[view["page"]]
+    st.session_state[TARGET_KEY] = target
+    return target
+
+
+def open_link_target() -> None:
+    """After ``st.navigation``: open the page a link asked for (keeping ``present=1``) and
+    show, once, why a link could not be opened."""
+    import streamlit as st
+
+    target = st.session_state.pop(TARGET_KEY, None)
+    if target is not None:
+        keep = {"present": "1"} if st.query_params.get("present") == "1" else None
+        # switch_page drops every other query parameter, "v" included: a rerun will not
+        # apply the link again, and the address bar no longer shows a stale view.
+        st.switch_page(target, query_params=keep)
+    message = st.session_state.pop(MESSAGE_KEY, None)
+    if message:
+        st.error(message, icon=":material/link_off:")
+
+
+def current_view(page: str) -> dict[str, Any]:
+    """The session's view on ``page`` (a page id of :data:`PAGES`)."""
+    import streamlit as st
+
+    from ui.state import scenario_dict
+
+    return {"scenario": scenario_dict(), "page": page, "controls": control_values(st.session_state)}
+
+
+def share_link(page: str, *, key: str | None = None) -> str | None:
+    """The copy-link control: the URL of the current view in ``st.code`` (its copy button copies
+    it). Returns the URL, or None when the view is too large for a link (and says so)."""
+    import streamlit as st
+
+    try:
+        text = encode(current_view(page))
+    except LinkError as err:
+        st.warning(str(err).capitalize(), icon=":material/link_off:")
+        return None
+    url = link_url(text, st.context.url)
+    with st.popover("Share this view", icon=":material/link:", key=key):
+        st.caption("Anyone who opens this link sees this account, this page and these control "
+                   "positions. Use the copy button at the right of the box.")
+        st.code(url, language=None, wrap_lines=True)
+        st.caption(f"{len(text):,} of {MAX_LINK_CHARS:,} characters.")
+    return url
+
+
+__all__ = [
+    "DEFAULT_PAGE", "LinkError", "MAX_LINK_CHARS", "PAGES", "control_values", "current_view",
+    "decode", "encode", "link_url", "open_link_target", "restore_from_url", "share_link",
+]
