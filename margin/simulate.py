@@ -452,15 +452,19 @@ def simulate_reference(scenario: Scenario, path: PricePath) -> SimulationResult:
 
 
 class _PoolExcess:
-    """Vectorized excess (equity − MM) of position groups along the path, for breach search."""
+    """Vectorized excess (PnL − MM) of position groups along the path, for breach search."""
 
     def __init__(self, settler: _Settler, prices: np.ndarray):
         self.s = settler
         self.prices = prices
 
-    def group(self, members: list[int], state: _State, start: int, column: int) -> np.ndarray:
-        """Σ over ``members`` of PnL − MM along rows ``start:`` of one market (no wallet)."""
-        col = self.prices[start:, column]
+    def group(self, members: list[int], state: _State, start: int, stop: int, column: int) -> np.ndarray:
+        """Σ over ``members`` of PnL − MM along rows ``start:stop`` of one market (no wallet).
+
+        The sum is piecewise linear in the price with breaks at tier floors, so it is exact to
+        interpolate between its values at the breaks inside the window's price range.
+        """
+        col = self.prices[start:stop, column]
         s = self.s
         if not members:
             return np.zeros_like(col)
@@ -486,10 +490,15 @@ class _PoolExcess:
         return np.interp(col, xs, [excess(x) for x in xs])
 
 
+FIRST_WINDOW = 512  # rows looked ahead after an event; doubles while nothing happens
+
+
 def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False) -> SimulationResult:
     """Walk ``path`` from event to event, applying the scenario's rules.
 
-    Same events and final state as :func:`simulate_reference`, without visiting every row.
+    Same events and final state as :func:`simulate_reference`, without visiting every row:
+    the rows ahead are scanned in a window, vectorized; the window doubles while no breach is
+    found and shrinks back after each event, so the work follows the distance between events.
     With ``trace=True`` the result also carries the account at every row.
     """
     prices = path_matrix(scenario, path)
@@ -497,45 +506,42 @@ def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False) -> Sim
     settler = _Settler(scenario)
     state = settler.new_state()
     pools = _PoolExcess(settler, prices)
-    n_markets = prices.shape[1]
     # Scale for the breach search's tolerance: a candidate row is confirmed by the exact
     # scalar check, so the tolerance only has to exceed the rounding of the vectorized sum.
     scale = 1.0 + abs(state.cross_wallet) + float(np.sum(state.size * [p.entry for p in scenario.positions]))
     tolerance = 1e-9 * scale
-
-    cross_by_market = {j: [i for i in settler.cross if settler.col[i] == j] for j in range(n_markets)}
-    cross_markets = [j for j, members in cross_by_market.items() if members]
-    per_market = {j: pools.group(cross_by_market[j], state, 0, j) for j in cross_markets}
-    cross_excess = sum(per_market.values()) if per_market else np.zeros(n_rows)
-    iso_next = {i: _isolated_candidate(settler, state, prices, i, 0) for i in settler.isolated}
+    cross_by_market = {j: [i for i in settler.cross if settler.col[i] == j] for j in range(prices.shape[1])}
+    thresholds = {i: _isolated_threshold(settler, state, i) for i in settler.isolated}
     snapshots: list[tuple[int, np.ndarray, np.ndarray, float]] = []
 
-    row = 0
+    row, window = 0, FIRST_WINDOW
     while row < n_rows:
-        candidates = [c for c in iso_next.values() if c is not None]
-        if any(state.size[i] > 0 for i in settler.cross):
-            hits = cross_excess[row:] <= tolerance - state.cross_wallet
+        stop = min(n_rows, row + window)
+        candidates = []
+        open_cross = {j: [i for i in members if state.size[i] > 0] for j, members in cross_by_market.items()}
+        if any(open_cross.values()):
+            excess = sum(pools.group(m, state, row, stop, j) for j, m in open_cross.items() if m)
+            hits = excess <= tolerance - state.cross_wallet
             first = int(hits.argmax())
             if hits[first]:
                 candidates.append(row + first)
+        for i, threshold in thresholds.items():
+            if state.size[i] <= 0 or threshold is None:
+                continue
+            first = _first_crossing(prices[row:stop, settler.col[i]], threshold, settler.positions[i].sign)
+            if first is not None:
+                candidates.append(row + first)
         if not candidates:
-            break
+            row, window = stop, window * 2
+            continue
         at = min(candidates)
         added = settler.settle(state, prices[at], path.steps[at], at)
         if added:
             snapshots.append((at, state.size.copy(), state.margin.copy(), state.cross_wallet))
-            touched = {settler.col[e_i] for e_i in _indices(settler, state.events[-added:])}
-            if at + 1 < n_rows:
-                for j in touched & set(cross_markets):
-                    members = [i for i in cross_by_market[j] if state.size[i] > 0]
-                    fresh = pools.group(members, state, at + 1, j)
-                    cross_excess[at + 1:] += fresh - per_market[j][at + 1:]
-                    per_market[j][at + 1:] = fresh
-        for i in settler.isolated:
-            nxt = iso_next[i]
-            if nxt is not None and nxt <= at:
-                iso_next[i] = _isolated_candidate(settler, state, prices, i, at + 1)
-        row = at + 1
+            for i in _indices(settler, state.events[-added:]):
+                if i in thresholds:
+                    thresholds[i] = _isolated_threshold(settler, state, i)
+        row, window = at + 1, FIRST_WINDOW
 
     result_trace = _trace(scenario, settler, prices, snapshots) if trace else None
     return SimulationResult(events=tuple(state.events), final=settler.final(state), trace=result_trace)
@@ -546,27 +552,28 @@ def _indices(settler: _Settler, events: Sequence[Event]) -> set[int]:
     return {i for i, p in enumerate(settler.positions) if p.id in ids}
 
 
-def _isolated_candidate(settler: _Settler, state: _State, prices: np.ndarray, i: int, start: int) -> int | None:
-    """First row ≥ ``start`` at which isolated position ``i`` may breach.
+def _isolated_threshold(settler: _Settler, state: _State, i: int) -> float | None:
+    """Price at which isolated position ``i`` may breach, widened by a hair for rounding.
 
     An isolated position's excess is monotone in its price, so the breach region is the far
-    side of its liquidation price; the exact check at the candidate row decides.
+    side of its liquidation price; the exact check at a candidate row decides. ``None``: never
+    (a long that cannot lose its margin); a short always has a liquidation price.
     """
-    if state.size[i] <= 0 or start >= prices.shape[0]:
+    if state.size[i] <= 0:
         return None
     p = settler.positions[i]
     member = Position(id=p.id, market=p.market, side=p.side, size=float(state.size[i]), entry=p.entry,
                       leverage=p.leverage, mode=p.mode, margin=float(state.margin[i]))
     roots = _segment_roots(float(state.margin[i]), [member], settler.markets[i], settler.entry_basis, True)
-    column = prices[start:, settler.col[i]]
     if p.sign > 0:
-        if not roots:
-            return None  # a long that can never lose its margin (e.g. 1x with margin = notional)
-        hits = column <= max(roots) * (1 + 1e-9)
-    else:
-        hits = column >= min(roots) * (1 - 1e-9) if roots else np.ones_like(column, dtype=bool)
+        return max(roots) * (1 + 1e-9) if roots else None
+    return min(roots) * (1 - 1e-9) if roots else 0.0
+
+
+def _first_crossing(column: np.ndarray, threshold: float, sign: int) -> int | None:
+    hits = column <= threshold if sign > 0 else column >= threshold
     first = int(hits.argmax())
-    return start + first if hits[first] else None
+    return first if hits[first] else None
 
 
 def _trace(scenario: Scenario, settler: _Settler, prices: np.ndarray,
