@@ -1,0 +1,435 @@
+"""Crash paths: the shaped events in ``assets/crashes/`` and custom crashes from parameters.
+
+A crash is a table of **multipliers** of the starting price, one series per market, for the
+mark price (what liquidation is judged on) and for the last traded price (what the candle
+shows). The shipped events are *shaped after* documented crashes with their published
+magnitudes; they are not tick data, and say so in their ``label``.
+
+A crash is applied to an account by :func:`crash_path`: each market's mark is the scenario's
+price times the crash's multiplier. A market the crash does not carry moves with BTC scaled by
+the market's beta, ``1 + beta × (m_btc − 1)``, floored at :data:`MIN_MULTIPLIER`.
+
+>>> crash = custom_crash(drop=0.3, duration=10, rebound=0.5, noise=0.0, seed=1)
+>>> float(crash.mark[REFERENCE_MARKET].min()), crash.n_steps
+(0.7, 21)
+>>> round(float(crash.mark[REFERENCE_MARKET][-1]), 3)  # half of the drop recovered
+0.85
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from margin.account import compile_account, value_account, LIQUIDATED
+from margin.scenario import Scenario, ScenarioError, account_variants
+from margin.simulate import Event, PricePath, SimulationResult, path_matrix, simulate
+
+FORMAT = "margin-crash/1"
+ASSETS = Path(__file__).resolve().parent.parent / "assets" / "crashes"
+REFERENCE_MARKET = "BTCUSDT"  # markets a crash does not carry follow this one, scaled by beta
+MIN_MULTIPLIER = 0.01  # a market never falls below 1 % of its starting price in a crash path
+CUSTOM_ID = "custom"
+CUSTOM_LABEL = "A crash from your own parameters; not real data."
+MAX_CUSTOM_STEPS = 2_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Crash:
+    """A crash as multipliers of the starting price [fraction of the start], per market.
+
+    ``mark[m]`` and ``last[m]`` have one entry per step; step 0 is 1.0. ``betas`` are the
+    crash's own betas to BTC (informative). ``step_minutes`` is the length of one step.
+    """
+
+    id: str
+    name: str
+    shaped_after: str
+    source: str
+    label: str
+    step_minutes: float
+    betas: Mapping[str, float]
+    mark: Mapping[str, np.ndarray]
+    last: Mapping[str, np.ndarray]
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_steps(self) -> int:
+        return int(next(iter(self.mark.values())).shape[0])
+
+    @property
+    def markets(self) -> tuple[str, ...]:
+        return tuple(self.mark)
+
+    def minutes(self) -> np.ndarray:
+        """Time since the start of every step [minutes]."""
+        return np.arange(self.n_steps) * self.step_minutes
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def crash_ids() -> list[str]:
+    """Ids of the shipped crash paths, oldest first."""
+    return sorted(p.stem for p in ASSETS.glob("*.json"))
+
+
+def load_crash(crash_id: str) -> Crash:
+    """A shipped crash by id (``"2020-03-12"``, ...)."""
+    if crash_id not in crash_ids():
+        raise ScenarioError("crash", f"unknown crash {crash_id!r} (crashes: {', '.join(crash_ids())})")
+    return _load_cached(crash_id)
+
+
+@lru_cache(maxsize=16)
+def _load_cached(crash_id: str) -> Crash:
+    return crash_from_dict(json.loads((ASSETS / f"{crash_id}.json").read_text(encoding="utf-8")))
+
+
+def crash_from_dict(raw: Any) -> Crash:
+    """Validate a ``margin-crash/1`` document into a :class:`Crash`."""
+    if not isinstance(raw, Mapping):
+        raise ScenarioError("crash", f"must be an object, got {type(raw).__name__}")
+    if raw.get("format") != FORMAT:
+        raise ScenarioError("format", f"must be {FORMAT!r}, got {raw.get('format')!r}")
+    for key in ("id", "name", "shaped_after", "source", "label"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise ScenarioError(key, "must be a non-empty string")
+    step_minutes = raw.get("step_minutes")
+    if isinstance(step_minutes, bool) or not isinstance(step_minutes, (int, float)) or not step_minutes > 0:
+        raise ScenarioError("step_minutes", f"must be a number > 0, got {step_minutes!r}")
+    series: dict[str, dict[str, np.ndarray]] = {}
+    length = None
+    for part in ("mark", "last"):
+        table = raw.get(part)
+        if not isinstance(table, Mapping) or not table:
+            raise ScenarioError(part, "must map markets to lists of multipliers")
+        series[part] = {}
+        for name, values in table.items():
+            where = f"{part}.{name}"
+            try:
+                array = np.asarray(values, dtype=float)
+            except (TypeError, ValueError):
+                raise ScenarioError(where, "must be a list of numbers") from None
+            if array.ndim != 1 or array.size < 2:
+                raise ScenarioError(where, "must be a list of at least 2 numbers")
+            if not np.all(np.isfinite(array)) or np.any(array <= 0):
+                raise ScenarioError(where, "multipliers must be finite and > 0")
+            if length is None:
+                length = array.size
+            elif array.size != length:
+                raise ScenarioError(where, f"must have {length} steps like the others, got {array.size}")
+            series[part][name] = array
+    if set(series["mark"]) != set(series["last"]):
+        raise ScenarioError("last", "must name the same markets as mark")
+    if REFERENCE_MARKET not in series["mark"]:
+        raise ScenarioError("mark", f"must include {REFERENCE_MARKET}")
+    betas = {name: float((raw.get("markets") or {}).get(name, {}).get("beta", 1.0)) for name in series["mark"]}
+    return Crash(
+        id=raw["id"], name=raw["name"], shaped_after=raw["shaped_after"], source=raw["source"],
+        label=raw["label"], step_minutes=float(step_minutes), betas=betas,
+        mark=series["mark"], last=series["last"],
+    )
+
+
+# ----------------------------------------------------------------------------- custom crashes
+
+
+def _ease(t: np.ndarray) -> np.ndarray:
+    """Smooth 0 → 1 over t in [0, 1] (half a cosine): slow start, fast middle, slow end."""
+    return 0.5 - 0.5 * np.cos(np.pi * np.clip(t, 0.0, 1.0))
+
+
+def _check_fraction(value: Any, name: str, low: float, high: float, *, open_low: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise ScenarioError(name, f"must be a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ScenarioError(name, f"must be finite, got {number}")
+    if number < low or number > high or (open_low and number == low):
+        bracket = "(" if open_low else "["
+        raise ScenarioError(name, f"must be in {bracket}{low:g}, {high:g}], got {number:g}")
+    return number
+
+
+def custom_crash(*, drop: float = 0.3, duration: int = 48, rebound: float = 0.4,
+                 noise: float = 0.005, seed: int = 0, betas: Mapping[str, float] | None = None,
+                 wick: float = 0.03, step_minutes: float = 5.0) -> Crash:
+    """A crash from parameters, deterministic for a seed.
+
+    ``drop`` [fraction] is how far BTC's mark falls at the bottom; ``duration`` [steps] is how
+    long it takes to get there; after the bottom the price recovers ``rebound`` [fraction of
+    the drop] over the same number of steps. ``noise`` [fraction per step] is the volatility
+    of a seeded random walk laid over the curve (the deepest point stays exactly ``drop``).
+    ``betas`` maps markets to their beta to BTC: their multiplier is
+    ``1 + beta × (m_btc − 1)``, floored at 1 %. The last price follows the mark with a wick
+    ``wick`` [fraction] deeper than the mark at the bottom, and a moment after the bottom
+    where the mark dips below the last price (the reverse).
+
+    >>> c = custom_crash(drop=0.2, duration=4, rebound=0.0, noise=0.0, betas={"ETHUSDT": 1.5})
+    >>> [round(float(x), 3) for x in c.mark["ETHUSDT"][:5]]
+    [1.0, 0.956, 0.85, 0.744, 0.7]
+    """
+    drop = _check_fraction(drop, "drop", 0.0, 0.99, open_low=True)
+    if isinstance(duration, bool) or not float(duration).is_integer():
+        raise ScenarioError("duration", f"must be a whole number of steps, got {duration!r}")
+    duration = int(duration)
+    if not 1 <= duration <= MAX_CUSTOM_STEPS // 2:
+        raise ScenarioError("duration", f"must be in [1, {MAX_CUSTOM_STEPS // 2}] steps, got {duration}")
+    rebound = _check_fraction(rebound, "rebound", 0.0, 1.0)
+    noise = _check_fraction(noise, "noise", 0.0, 0.2)
+    wick = _check_fraction(wick, "wick", 0.0, 0.5)
+    step_minutes = _check_fraction(step_minutes, "step_minutes", 0.0, 1440.0, open_low=True)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ScenarioError("seed", f"must be a whole number ≥ 0, got {seed!r}")
+    betas = dict(betas or {})
+    for name, beta in betas.items():
+        _check_fraction(beta, f"betas.{name}", -5.0, 10.0)
+
+    n = 2 * duration + 1
+    t = np.arange(n, dtype=float)
+    down = _ease(t / duration)
+    up = _ease((t - duration) / duration)
+    draw = np.where(t <= duration, down, 1.0 - rebound * up)  # fraction of the drop, 1 = bottom
+    rng = np.random.default_rng(seed)
+    if noise > 0:
+        walk = np.concatenate([[0.0], np.cumsum(rng.normal(0.0, noise, n - 1))])
+        # pin the walk to 0 at the start and at the bottom so the bottom stays where it is
+        walk -= np.where(t <= duration, t / duration, 1.0) * walk[duration]
+        draw = draw + walk / drop
+    draw[0] = 0.0
+    bottom = int(np.argmax(draw))
+    btc = np.maximum(1.0 - drop * draw / draw[bottom], MIN_MULTIPLIER)
+    betas.setdefault(REFERENCE_MARKET, 1.0)
+    mark: dict[str, np.ndarray] = {}
+    last: dict[str, np.ndarray] = {}
+    basis = rng.normal(0.0, 0.001, n) if noise > 0 else np.zeros(n)
+    for name, beta in betas.items():
+        m = np.maximum(1.0 + float(beta) * (btc - 1.0), MIN_MULTIPLIER)
+        lp = m * (1.0 + basis)
+        lp[bottom] = m[bottom] * (1.0 - wick)  # the wick: the candle goes deeper than the mark
+        reverse = min(bottom + max(1, duration // 4), n - 1)
+        if reverse != bottom and wick > 0:  # the reverse: the mark dips below the last price
+            lp[reverse] = m[reverse]
+            m = m.copy()
+            # never deeper than the bottom: the drop stays the deepest mark
+            m[reverse] = max(m[reverse] * (1.0 - wick / 2), m[bottom])
+        m[0] = lp[0] = 1.0
+        mark[name] = m
+        last[name] = np.maximum(lp, MIN_MULTIPLIER)
+    parameters = {"drop": drop, "duration": duration, "rebound": rebound, "noise": noise,
+                  "seed": int(seed), "wick": wick, "betas": dict(betas)}
+    return Crash(
+        id=CUSTOM_ID, name=f"Custom crash: -{drop * 100:.0f} % over {duration} steps",
+        shaped_after="Your parameters: drop, duration, rebound, noise and each market's beta.",
+        source="Generated from parameters (seeded random walk over a smooth drawdown curve).",
+        label=CUSTOM_LABEL, step_minutes=step_minutes, betas=dict(betas),
+        mark=mark, last=last, parameters=parameters,
+    )
+
+
+# ----------------------------------------------------------------------------- paths for an account
+
+
+def market_multipliers(crash: Crash, scenario: Scenario, kind: str = "mark") -> dict[str, np.ndarray]:
+    """Multiplier series for every market of ``scenario``: the crash's own where it carries the
+    market, else BTC's scaled by the scenario market's beta (floored at 1 %)."""
+    if kind not in ("mark", "last"):
+        raise ScenarioError("kind", f"must be 'mark' or 'last', got {kind!r}")
+    table = crash.mark if kind == "mark" else crash.last
+    reference = table[REFERENCE_MARKET]
+    out = {}
+    for name, market in scenario.markets.items():
+        if name in table:
+            out[name] = table[name]
+        else:
+            out[name] = np.maximum(1.0 + market.beta * (reference - 1.0), MIN_MULTIPLIER)
+    return out
+
+
+def crash_path(crash: Crash, scenario: Scenario, kind: str = "mark") -> PricePath:
+    """The crash applied to the scenario's prices: one column per market [quote per base]."""
+    multipliers = market_multipliers(crash, scenario, kind)
+    names = tuple(scenario.markets)
+    marks = np.column_stack([scenario.markets[n].price * multipliers[n] for n in names])
+    return PricePath(steps=np.arange(crash.n_steps), markets=names, marks=marks)
+
+
+def path_csv(path: PricePath) -> str:
+    """The path in the CSV format ``python -m margin simulate --path`` reads."""
+    buffer = io.StringIO()
+    buffer.write(",".join(("step",) + path.markets) + "\n")
+    for step, row in zip(path.steps, path.marks):
+        buffer.write(",".join([str(int(step))] + [repr(float(v)) for v in row]) + "\n")
+    return buffer.getvalue()
+
+
+# ----------------------------------------------------------------------------- the replay
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class MoneySplit:
+    """Where the trader's money went by the end of a replay [quote].
+
+    ``start`` is the account's equity when the crash begins (wallet plus unrealized PnL at
+    the scenario's prices); ``start = kept + taken_by_fund + lost_to_market`` (a negative
+    ``lost_to_market`` is a gain). ``paid_by_fund`` and ``socialized`` are losses beyond the
+    trader's money, covered by the insurance fund and by other traders.
+    """
+
+    start: float
+    kept: float
+    taken_by_fund: float
+    lost_to_market: float
+    paid_by_fund: float
+    socialized: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Replay:
+    """An account walked along a crash three ways (``VARIANT_LABELS``)."""
+
+    crash: Crash
+    path: PricePath
+    last_path: PricePath
+    variants: Mapping[str, Scenario]
+    results: Mapping[str, SimulationResult]
+
+    def equity(self, label: str) -> np.ndarray:
+        """Total equity after every step [quote]."""
+        return self.results[label].trace.total_equity
+
+
+def replay(scenario: Scenario, crash: Crash) -> Replay:
+    """Simulate the account as built, all cross and all isolated along the crash's mark path."""
+    path = crash_path(crash, scenario, "mark")
+    variants = account_variants(scenario)
+    results = {label: simulate(variant, path, trace=True) for label, variant in variants.items()}
+    return Replay(crash=crash, path=path, last_path=crash_path(crash, scenario, "last"),
+                  variants=variants, results=results)
+
+
+def money_split(scenario: Scenario, result: SimulationResult) -> MoneySplit:
+    """Where the money went: kept (equity at the end, open positions at the last mark),
+    taken by the insurance fund (fees and leftover margin), lost to the market (price moves),
+    paid by the fund and socialized."""
+    kept = float(result.trace.total_equity[-1]) if result.trace is not None else result.final.balance
+    taken = sum(e.insurance_fund_delta for e in result.events if e.insurance_fund_delta > 0)
+    paid = -sum(e.insurance_fund_delta for e in result.events if e.insurance_fund_delta < 0)
+    kept = max(kept, 0.0)
+    start = starting_equity(scenario)
+    return MoneySplit(start=start, kept=kept, taken_by_fund=float(taken),
+                      lost_to_market=start - kept - float(taken), paid_by_fund=float(paid),
+                      socialized=result.final.socialized_loss)
+
+
+def starting_equity(scenario: Scenario) -> float:
+    """What the trader owns when the crash begins [quote]: the cross equity and each isolated
+    position's equity at the scenario's prices, each floored at 0 (a pool already under water
+    is the insurance fund's problem, not the trader's money)."""
+    account = compile_account(scenario)
+    value = value_account(account, np.array([[m.price for m in scenario.markets.values()]]))
+    isolated = np.where(account.isolated & (account.size > 0), value.position_equity[0], 0.0)
+    return max(float(value.cross_equity[0]), 0.0) + float(np.maximum(isolated, 0.0).sum())
+
+
+def timeline_events(events: tuple[Event, ...]) -> list[tuple[Event, str]]:
+    """Events as the timeline shows them: each engine event with its kind, plus an
+    ``insurance_fund_payout`` for every bankruptcy the fund paid something for."""
+    out: list[tuple[Event, str]] = []
+    for event in events:
+        out.append((event, event.type))
+        if event.type == "bankruptcy" and event.insurance_fund_delta < 0:
+            out.append((event, "insurance_fund_payout"))
+    return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class WickCheck:
+    """For one market of an account along a crash, per step (``(N, P)`` arrays over positions).
+
+    ``mark_breach``: the mark price breaches the position (what liquidation is judged on);
+    ``last_breach``: the last price would have; ``touched_not_liquidated``: the candle touched
+    the liquidation price but the mark did not; ``liquidated_not_touched``: the reverse.
+    ``liquidation_price`` (N, P): the liquidation price before each step's events (NaN when
+    closed or elsewhere).
+    """
+
+    market: str
+    position_ids: tuple[str, ...]
+    mark_breach: np.ndarray
+    last_breach: np.ndarray
+    touched_not_liquidated: np.ndarray
+    liquidated_not_touched: np.ndarray
+    liquidation_price: np.ndarray
+
+
+def wick_check(scenario: Scenario, result: SimulationResult, path: PricePath, last_path: PricePath,
+               market: str) -> WickCheck:
+    """Where the last price of ``market`` crossed a position's liquidation price without the
+    mark doing so (and the reverse), judged on the account as it stood before each step."""
+    if market not in scenario.markets:
+        raise ScenarioError("market", f"unknown market {market!r} (markets: {', '.join(scenario.markets)})")
+    trace = result.trace
+    if trace is None:
+        raise ScenarioError("result", "needs a simulation with trace=True")
+    account = compile_account(scenario)
+    marks = path_matrix(scenario, path)
+    column = list(scenario.markets).index(market)
+    lasts = marks.copy()
+    lasts[:, column] = path_matrix(scenario, last_path)[:, column]
+    # state before each row's events = state after the previous row (the scenario at row 0)
+    size = np.vstack([account.size[None, :], trace.size[:-1]])
+    margin = np.vstack([account.margin[None, :], trace.isolated_margin[:-1]])
+    wallet = np.concatenate([[account.cross_wallet], trace.cross_wallet[:-1]])
+    on_mark = value_account(account, marks, size=size, margin=margin, cross_wallet=wallet)
+    on_last = value_account(account, lasts, size=size, margin=margin, cross_wallet=wallet)
+    in_market = (account.market_index == column)[None, :] & (size > 0)
+    mark_breach = (on_mark.status >= LIQUIDATED) & in_market
+    last_breach = (on_last.status >= LIQUIDATED) & in_market
+    liq = _liquidation_price_series(scenario, marks, size, margin, wallet, in_market)
+    return WickCheck(
+        market=market, position_ids=tuple(p.id for p in scenario.positions),
+        mark_breach=mark_breach, last_breach=last_breach,
+        touched_not_liquidated=last_breach & ~mark_breach,
+        liquidated_not_touched=mark_breach & ~last_breach,
+        liquidation_price=liq,
+    )
+
+
+def _liquidation_price_series(scenario: Scenario, marks: np.ndarray, size: np.ndarray, margin: np.ndarray,
+                              wallet: np.ndarray, in_market: np.ndarray) -> np.ndarray:
+    """Liquidation price of each position in the market before every step (NaN elsewhere).
+
+    Recomputed only where the state or another market's price changes; a crash path has a
+    few hundred steps, so this stays small.
+    """
+    from margin.account import position_liquidation_price
+
+    names = list(scenario.markets)
+    n_rows, n_pos = size.shape
+    out = np.full((n_rows, n_pos), np.nan)
+    cache: dict[tuple, float | None] = {}
+    for i, position in enumerate(scenario.positions):
+        if not in_market[:, i].any():
+            continue
+        own = names.index(position.market)
+        depends_on_others = not position.is_isolated
+        for row in np.flatnonzero(in_market[:, i]):
+            others = tuple(np.delete(marks[row], own)) if depends_on_others else ()
+            key = (i, tuple(size[row]), tuple(margin[row]), float(wallet[row]), others)
+            if key not in cache:
+                prices = dict(zip(names, map(float, marks[row])))
+                cache[key] = position_liquidation_price(
+                    scenario, i, prices, sizes=size[row], margins=margin[row],
+                    cross_wallet=float(wallet[row])).liquidation_price
+            value = cache[key]
+            out[row, i] = np.nan if value is None else value
+    return out
