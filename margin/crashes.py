@@ -170,10 +170,10 @@ def custom_crash(*, drop: float = 0.3, duration: int = 48, rebound: float = 0.4,
     of a seeded random walk laid over the curve (the deepest point stays exactly ``drop``).
     ``betas`` maps markets to their beta to BTC: their multiplier is
     ``1 + beta × (m_btc − 1)``, floored at 1 %. The last price follows the mark with a wick
-    ``wick`` [fraction] deeper than the mark at the bottom, and a moment after the bottom
-    where the mark dips below the last price (the reverse).
+    ``wick`` [fraction] deeper than the mark at the bottom, and halfway down a step where the
+    mark dips ``wick / 2`` below the last price (the reverse).
 
-    >>> c = custom_crash(drop=0.2, duration=4, rebound=0.0, noise=0.0, betas={"ETHUSDT": 1.5})
+    >>> c = custom_crash(drop=0.2, duration=4, rebound=0.0, noise=0.0, wick=0.0, betas={"ETHUSDT": 1.5})
     >>> [round(float(x), 3) for x in c.mark["ETHUSDT"][:5]]
     [1.0, 0.956, 0.85, 0.744, 0.7]
     """
@@ -208,6 +208,8 @@ def custom_crash(*, drop: float = 0.3, duration: int = 48, rebound: float = 0.4,
     bottom = int(np.argmax(draw))
     btc = np.maximum(1.0 - drop * draw / draw[bottom], MIN_MULTIPLIER)
     betas.setdefault(REFERENCE_MARKET, 1.0)
+    # on the way down the mark dips below the last price for one step (index falls faster)
+    reverse = duration // 2 if duration >= 2 else 0
     mark: dict[str, np.ndarray] = {}
     last: dict[str, np.ndarray] = {}
     basis = rng.normal(0.0, 0.001, n) if noise > 0 else np.zeros(n)
@@ -215,11 +217,9 @@ def custom_crash(*, drop: float = 0.3, duration: int = 48, rebound: float = 0.4,
         m = np.maximum(1.0 + float(beta) * (btc - 1.0), MIN_MULTIPLIER)
         lp = m * (1.0 + basis)
         lp[bottom] = m[bottom] * (1.0 - wick)  # the wick: the candle goes deeper than the mark
-        reverse = min(bottom + max(1, duration // 4), n - 1)
-        if reverse != bottom and wick > 0:  # the reverse: the mark dips below the last price
+        if reverse > 0 and wick > 0:  # the reverse: the mark dips below the last price
             lp[reverse] = m[reverse]
             m = m.copy()
-            # never deeper than the bottom: the drop stays the deepest mark
             m[reverse] = max(m[reverse] * (1.0 - wick / 2), m[bottom])
         m[0] = lp[0] = 1.0
         mark[name] = m

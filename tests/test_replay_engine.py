@@ -1,0 +1,224 @@
+"""Crash paths (margin.crashes): the shipped events, custom crashes, paths for an account, the
+replay's events against `python -m margin simulate`, where the money went, and the wick."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from margin.crashes import (
+    MIN_MULTIPLIER, REFERENCE_MARKET, crash_from_dict, crash_ids, crash_path, custom_crash, load_crash,
+    money_split, path_csv, replay, starting_equity, timeline_events, wick_check,
+)
+from margin.presets import load_story
+from margin.scenario import ScenarioError, scenario_from_dict, scenario_to_dict
+from margin.simulate import parse_path_csv, simulate
+
+ROOT = Path(__file__).resolve().parent.parent
+LABEL = "Shaped after the event with its published magnitude; not real tick data."
+
+
+def test_the_four_shaped_events_load_with_label_and_source():
+    assert crash_ids() == ["2020-03-12", "2021-05-19", "2022-11-ftx", "2025-10-10"]
+    published_btc_low = {"2020-03-12": 0.50, "2021-05-19": 0.70, "2022-11-ftx": 0.75, "2025-10-10": 0.86}
+    for crash_id in crash_ids():
+        crash = load_crash(crash_id)
+        assert crash.label.rstrip(".") == LABEL.rstrip(".")
+        assert crash.source and crash.shaped_after and crash.step_minutes > 0
+        assert crash.n_steps > 100
+        for name in crash.markets:
+            assert crash.mark[name][0] == 1.0 and crash.last[name][0] == 1.0
+        assert crash.mark[REFERENCE_MARKET].min() == pytest.approx(published_btc_low[crash_id])
+        # the candle's low goes deeper than the mark's low: the wick
+        assert crash.last[REFERENCE_MARKET].min() < crash.mark[REFERENCE_MARKET].min()
+
+
+def test_a_bad_crash_file_names_the_field():
+    raw = json.loads((ROOT / "assets" / "crashes" / "2021-05-19.json").read_text())
+    for change, field in [({"format": "x"}, "format"), ({"step_minutes": 0}, "step_minutes"),
+                          ({"source": ""}, "source")]:
+        with pytest.raises(ScenarioError) as err:
+            crash_from_dict(raw | change)
+        assert err.value.field == field
+    broken = json.loads(json.dumps(raw))
+    broken["mark"]["ETHUSDT"] = broken["mark"]["ETHUSDT"][:-1]
+    with pytest.raises(ScenarioError, match="mark.ETHUSDT"):
+        crash_from_dict(broken)
+    broken = json.loads(json.dumps(raw))
+    broken["last"]["SOLUSDT"][3] = -1
+    with pytest.raises(ScenarioError, match="last.SOLUSDT"):
+        crash_from_dict(broken)
+
+
+def test_crash_path_scales_prices_and_moves_unknown_markets_by_beta():
+    story = load_story("default")
+    story["markets"]["AAAUSDT"] = {"price": 10.0, "mmr": 0.01, "beta": 2.5}
+    scenario = scenario_from_dict(story)
+    crash = load_crash("2020-03-12")
+    path = crash_path(crash, scenario)
+    col = {name: j for j, name in enumerate(path.markets)}
+    np.testing.assert_allclose(path.marks[:, col["SOLUSDT"]], 180 * crash.mark["SOLUSDT"])
+    btc = crash.mark["BTCUSDT"]
+    expected = 10.0 * np.maximum(1 + 2.5 * (btc - 1), MIN_MULTIPLIER)
+    np.testing.assert_allclose(path.marks[:, col["AAAUSDT"]], expected)
+    assert path.marks[:, col["AAAUSDT"]].min() == pytest.approx(10.0 * MIN_MULTIPLIER)  # -50 % × 2.5: floored
+    last = crash_path(crash, scenario, "last")
+    np.testing.assert_allclose(last.marks[:, col["BTCUSDT"]], 100_000 * crash.last["BTCUSDT"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(0.01, 0.9), st.integers(1, 80), st.floats(0, 1), st.floats(0, 0.03), st.integers(0, 10_000),
+       st.floats(0.2, 4))
+def test_custom_crash_is_deterministic_and_hits_its_drop(drop, duration, rebound, noise, seed, beta):
+    a = custom_crash(drop=drop, duration=duration, rebound=rebound, noise=noise, seed=seed, betas={"ETHUSDT": beta})
+    b = custom_crash(drop=drop, duration=duration, rebound=rebound, noise=noise, seed=seed, betas={"ETHUSDT": beta})
+    for name in a.markets:
+        assert np.array_equal(a.mark[name], b.mark[name]) and np.array_equal(a.last[name], b.last[name])
+        assert np.all(a.mark[name] >= MIN_MULTIPLIER) and np.all(a.last[name] >= MIN_MULTIPLIER)
+    assert a.n_steps == 2 * duration + 1
+    assert a.mark[REFERENCE_MARKET].min() == pytest.approx(1 - drop)
+    follows = np.maximum(1 + beta * (a.mark[REFERENCE_MARKET] - 1), MIN_MULTIPLIER)
+    others = np.arange(a.n_steps) != duration // 2  # every step but the reverse dip halfway down
+    np.testing.assert_allclose(a.mark["ETHUSDT"][others], follows[others], rtol=1e-12)
+    if noise == 0 and duration >= 2:
+        assert a.mark[REFERENCE_MARKET][-1] == pytest.approx(1 - drop * (1 - rebound))
+
+
+def test_custom_crash_seed_changes_the_noise():
+    a = custom_crash(noise=0.01, seed=1)
+    b = custom_crash(noise=0.01, seed=2)
+    assert not np.array_equal(a.mark[REFERENCE_MARKET], b.mark[REFERENCE_MARKET])
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"drop": 0}, "drop"), ({"drop": 1.2}, "drop"), ({"drop": "much"}, "drop"), ({"duration": 0}, "duration"),
+    ({"duration": 2.5}, "duration"), ({"rebound": -0.1}, "rebound"), ({"noise": 0.5}, "noise"),
+    ({"seed": -1}, "seed"), ({"betas": {"SOLUSDT": 99}}, "betas.SOLUSDT"), ({"wick": 0.9}, "wick"),
+])
+def test_custom_crash_rejects_bad_parameters_naming_the_field(kwargs, field):
+    with pytest.raises(ScenarioError) as err:
+        custom_crash(**kwargs)
+    assert err.value.field == field
+
+
+def test_path_csv_round_trips_through_the_cli_parser():
+    scenario = scenario_from_dict(load_story("default"))
+    path = crash_path(load_crash("2021-05-19"), scenario)
+    parsed = parse_path_csv(path_csv(path))
+    assert parsed.markets == path.markets
+    assert np.array_equal(parsed.marks, path.marks) and np.array_equal(parsed.steps, path.steps)
+
+
+def _cli_simulate(tmp_path: Path, scenario, path) -> dict:
+    (tmp_path / "scenario.json").write_text(json.dumps(scenario_to_dict(scenario)))
+    (tmp_path / "path.csv").write_text(path_csv(path))
+    done = subprocess.run([sys.executable, "-m", "margin", "simulate", str(tmp_path / "scenario.json"),
+                           "--path", str(tmp_path / "path.csv")], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+CASES = [("default", c) for c in crash_ids()] + [("one-bad-trade", "custom"), ("over-leveraged-whale", "2025-10-10")]
+
+
+@pytest.mark.parametrize("story, crash_id", CASES)
+def test_replay_events_equal_the_cli_simulate_output(tmp_path, story, crash_id):
+    scenario = scenario_from_dict(load_story(story))
+    crash = custom_crash(drop=0.35, duration=30, rebound=0.5, noise=0.01, seed=4) if crash_id == "custom" \
+        else load_crash(crash_id)
+    model = replay(scenario, crash)
+    labels = list(model.results) if crash_id in ("custom", "2020-03-12") else ["As built"]
+    for label in labels:
+        cli = _cli_simulate(tmp_path, model.variants[label], model.path)
+        page = model.results[label].as_dict()
+        assert json.loads(json.dumps(page)) == cli, label
+    assert any(r.events for r in model.results.values())
+
+
+@pytest.mark.parametrize("crash_id", crash_ids())
+def test_where_the_money_went_adds_up(crash_id):
+    for story in ("default", "hedge-that-saved-it", "over-leveraged-whale"):
+        scenario = scenario_from_dict(load_story(story))
+        model = replay(scenario, load_crash(crash_id))
+        for label, result in model.results.items():
+            variant = model.variants[label]
+            split = money_split(variant, result)
+            assert split.start == pytest.approx(starting_equity(variant))
+            assert split.kept + split.taken_by_fund + split.lost_to_market == pytest.approx(split.start)
+            assert split.kept >= 0 and split.taken_by_fund >= 0 and split.paid_by_fund >= 0
+            fund_change = result.final.insurance_fund - variant.rules.insurance_fund
+            assert split.taken_by_fund - split.paid_by_fund == pytest.approx(fund_change, abs=1e-6)
+            assert split.socialized == result.final.socialized_loss
+            payouts = [e for e, kind in timeline_events(result.events) if kind == "insurance_fund_payout"]
+            assert sum(-e.insurance_fund_delta for e in payouts) == pytest.approx(split.paid_by_fund)
+
+
+def _one_long(entry: float, leverage: float) -> dict:
+    return {"balance": 10_000, "rules": {"liquidation_fee_rate": 0.005, "insurance_fund": 1e6},
+            "markets": {"BTCUSDT": {"price": 100_000, "mmr": 0.005}},
+            "positions": [{"id": "long", "market": "BTCUSDT", "side": "long", "size": 0.1, "entry": entry,
+                           "leverage": leverage, "mode": "isolated"}]}
+
+
+def test_the_candle_touched_my_price_but_i_was_not_liquidated():
+    crash = custom_crash(drop=0.20, duration=20, rebound=0.5, noise=0.0, seed=0, wick=0.04)
+    bottom = int(np.argmin(crash.mark[REFERENCE_MARKET]))
+    mark_low = 100_000 * crash.mark[REFERENCE_MARKET][bottom]
+    last_low = 100_000 * crash.last[REFERENCE_MARKET][bottom]
+    assert last_low < mark_low
+    # an isolated long whose liquidation price sits between the candle's low and the mark's low
+    target = (mark_low + last_low) / 2
+    # liquidation price of an isolated long: entry·(1 − 1/lev)/(1 − mmr); solve for the leverage
+    leverage = 1 / (1 - target * (1 - 0.005) / 100_000)
+    scenario = scenario_from_dict(_one_long(100_000, leverage))
+    model = replay(scenario, crash)
+    result = model.results["As built"]
+    assert result.events == ()  # never liquidated: judged on the mark
+    check = wick_check(scenario, result, model.path, model.last_path, "BTCUSDT")
+    touched = np.flatnonzero(check.touched_not_liquidated[:, 0])
+    assert bottom in touched
+    assert check.liquidation_price[bottom, 0] == pytest.approx(target, rel=1e-9)
+    assert not check.mark_breach.any()
+
+
+def test_and_the_reverse_liquidated_on_the_mark_while_the_candle_stayed_above():
+    crash = custom_crash(drop=0.20, duration=20, rebound=0.3, noise=0.0, seed=0, wick=0.04)
+    mark = 100_000 * crash.mark[REFERENCE_MARKET]
+    last = 100_000 * crash.last[REFERENCE_MARKET]
+    dips = np.flatnonzero(mark < last * (1 - 1e-9))
+    assert dips.tolist() == [10]  # halfway down
+    row = 10
+    # a long whose liquidation price sits between the dipped mark and the last price there
+    target = (mark[row] + last[row]) / 2
+    assert target < mark[:row].min()
+    leverage = 1 / (1 - target * (1 - 0.005) / 100_000)
+    scenario = scenario_from_dict(_one_long(100_000, leverage))
+    model = replay(scenario, crash)
+    result = model.results["As built"]
+    assert result.events[0].type == "liquidation" and result.events[0].row == row
+    check = wick_check(scenario, result, model.path, model.last_path, "BTCUSDT")
+    assert np.flatnonzero(check.liquidated_not_touched[:, 0]).tolist() == [row]
+    assert not check.touched_not_liquidated.any()
+
+
+def test_timeline_adds_insurance_fund_payouts_to_bankruptcies():
+    scenario = scenario_from_dict(load_story("default"))
+    model = replay(scenario, load_crash("2022-11-ftx"))
+    kinds = [kind for e, kind in timeline_events(model.results["All isolated"].events)]
+    assert "bankruptcy" in kinds and "insurance_fund_payout" in kinds
+    assert kinds.index("insurance_fund_payout") == kinds.index("bankruptcy") + 1
+
+
+def test_wick_check_rejects_an_unknown_market():
+    scenario = scenario_from_dict(load_story("default"))
+    model = replay(scenario, load_crash("2021-05-19"))
+    with pytest.raises(ScenarioError) as err:
+        wick_check(scenario, model.results["As built"], model.path, model.last_path, "NOPE")
+    assert err.value.field == "market"
