@@ -12,25 +12,40 @@ from hypothesis import strategies as st
 
 from margin.presets import load_story, story_ids
 from tests.strategies import scenario_dicts
-from ui.links import MAX_LINK_CHARS, PAGES, LinkError, control_values, decode, encode, link_url
+from ui.links import (CONTROLS, MAX_LINK_CHARS, PAGES, LinkError, control_spec, control_values, decode,
+                      encode, link_url)
 
-CONTROL_KEYS = st.one_of(
-    st.sampled_from(["lab.shock", "lab.price.AAA", "lab.price.BBB", "lab.variant", "replay.crash",
-                     "replay.step", "stress.paths", "cascade.depth", "builder.venue"]),
-    st.from_regex(r"\A(lab|replay|stress|cascade)\.[a-z_]{1,12}\Z"),
-)
-CONTROL_VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**12, 10**12),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=40),
-    st.lists(st.floats(-1e6, 1e6), max_size=5),
-)
+
+def _values(kind, extra):
+    if kind == "number":
+        return st.floats(*extra, allow_nan=False)
+    if kind == "integer":
+        return st.integers(*extra)
+    if kind == "choice":
+        return st.sampled_from(list(extra))
+    if kind == "bool":
+        return st.booleans()
+    return st.from_regex(extra, fullmatch=True)
+
+
+@st.composite
+def controls_for(draw, page: str) -> dict:
+    """Random positions of every control a link may carry on ``page``."""
+    out = {}
+    for pattern, kind, extra in CONTROLS.get(page, ()):
+        for key in draw(st.lists(st.from_regex(pattern, fullmatch=True), max_size=3)):
+            out[key] = draw(_values(kind, extra))
+    return out
 
 
 @st.composite
 def views(draw) -> dict:
-    return {"scenario": draw(scenario_dicts()), "page": draw(st.sampled_from(sorted(PAGES))),
-            "controls": draw(st.dictionaries(CONTROL_KEYS, CONTROL_VALUES, max_size=8))}
+    page = draw(st.sampled_from(sorted(PAGES)))
+    return {"scenario": draw(scenario_dicts()), "page": page, "controls": draw(controls_for(page))}
+
+
+def test_every_page_with_controls_is_exercised():
+    assert "lab" in CONTROLS and all(page in PAGES for page in CONTROLS)
 
 
 @settings(max_examples=150, deadline=None)
@@ -70,10 +85,18 @@ GOOD = encode({"scenario": load_story("default"), "page": "lab", "controls": {"l
     (_pack({"scenario": {**load_story("default"), "balance": -5}, "page": "lab"}),
      "invalid account: balance: must be ≥ 0"),
     (_pack({"scenario": load_story("default"), "page": "lab", "controls": {"scenario": 1}}),
-     "control this app does not have"),
+     "control the 'lab' page does not have"),
     (_pack({"scenario": load_story("default"), "page": "lab", "controls": {"lab.shock.slider": 1}}),
-     "control this app does not have"),
-    (_pack({"scenario": load_story("default"), "page": "lab", "controls": {"lab.x": {"a": 1}}}),
+     "control the 'lab' page does not have"),
+    (_pack({"scenario": load_story("default"), "page": "lab", "controls": {"lab.reset": True}}),
+     "control the 'lab' page does not have"),
+    (_pack({"scenario": load_story("default"), "page": "builder", "controls": {"lab.shock": 1}}),
+     "control the 'builder' page does not have"),
+    (_pack({"scenario": load_story("default"), "page": "lab", "controls": {"lab.shock": {"a": 1}}}),
+     "value it cannot take"),
+    (_pack({"scenario": load_story("default"), "page": "lab", "controls": {"lab.shock": -120}}),
+     "value it cannot take"),
+    (_pack({"scenario": load_story("default"), "page": "lab", "controls": {"lab.view": "Sideways"}}),
      "value it cannot take"),
     (_pack({"scenario": load_story("default"), "page": "lab", "extra": 1}), "unknown fields"),
 ])
@@ -102,15 +125,18 @@ def test_encode_refuses_a_view_too_large_for_a_link():
 
 
 def test_encode_refuses_non_finite_controls():
-    with pytest.raises(LinkError):
+    with pytest.raises(LinkError, match="value it cannot take"):
         encode({"scenario": load_story("default"), "page": "lab", "controls": {"lab.shock": float("nan")}})
 
 
-def test_control_values_keeps_plain_control_keys_only():
-    state = {"lab.shock": -0.1, "lab.shock.slider": -0.1, "lab.shock.input": -0.1, "scenario": {},
-             "learn.progress": {"a"}, "presenter": True, "replay.crash": "2020-03-12",
-             "lab.fig": object(), "stress.seeds": (1, 2)}
-    assert control_values(state) == {"lab.shock": -0.1, "replay.crash": "2020-03-12", "stress.seeds": [1, 2]}
+def test_control_values_keeps_the_pages_plain_control_keys_only():
+    state = {"lab.shock": -10, "lab.shock.slider": -10.0, "lab.shock.input": -10.0, "scenario": {},
+             "learn.progress": {"a"}, "presenter": True, "lab.reset": False, "lab.anchor": {"X": 1.0},
+             "lab.price.BTCUSDT": 90_000.0, "lab.view": "All cross", "lab.fig": object()}
+    assert control_values(state, "lab") == {"lab.shock": -10.0, "lab.price.BTCUSDT": 90_000.0,
+                                            "lab.view": "All cross"}
+    assert control_values(state, "builder") == {}
+    assert control_spec("lab", "lab.price.SOLUSDT") == ("number", (0.0, 1e12))
 
 
 def test_link_url_points_at_the_app_root():

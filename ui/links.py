@@ -39,7 +39,6 @@ VERSION = "1"
 PARAM = "v"  # the query parameter that carries a view
 MAX_LINK_CHARS = 6_000  # encoded text; browsers and chat apps handle URLs of this size
 MAX_JSON_BYTES = 1_000_000  # a decompressed view larger than this is refused (zip bombs)
-MAX_STRING_CHARS = 500  # a control value longer than this is not view state
 
 #: Page ids a link can open, and their files (paths relative to app.py).
 PAGES: dict[str, str] = {
@@ -52,12 +51,46 @@ PAGES: dict[str, str] = {
     "glossary": "pages/glossary.py",
 }
 DEFAULT_PAGE = "lab"
-#: Prefixes of the plain control keys that belong in a link (one per page with controls).
-CONTROL_PREFIXES = ("lab.", "builder.", "replay.", "cascade.", "stress.")
-# "<page>.<name>": lower-case page prefix, then anything printable without spaces.
-_KEY = re.compile(r"^[a-z][a-z0-9_]*\.[A-Za-z0-9_.:\-]+$")
-# Widget keys derived from a plain key (ui.widgets): never part of a view.
-_DERIVED_SUFFIXES = (".slider", ".input", ".widget")
+# The plain control keys a link may carry, per page (read from each page's docstring), and
+# what each may hold. A link sets nothing else: no widget keys, no button keys, no internals.
+_NUMBER, _TEXT = "number", "text"
+CONTROLS: dict[str, tuple[tuple[re.Pattern[str], str, Any], ...]] = {
+    "lab": (
+        (re.compile(r"lab\.shock"), _NUMBER, (-90.0, 90.0)),
+        (re.compile(r"lab\.price\.[A-Za-z0-9_\-]{1,40}"), _NUMBER, (0.0, 1e12)),
+        (re.compile(r"lab\.view"), "choice", ("As built", "All cross", "All isolated")),
+    ),
+}
+
+
+def control_spec(page: str, key: str) -> tuple[str, Any] | None:
+    """What plain ``key`` may hold on ``page`` (kind, bounds or options), or None if a link
+    may not set it.
+
+    >>> control_spec("lab", "lab.shock"), control_spec("lab", "lab.shock.slider")
+    (('number', (-90.0, 90.0)), None)
+    """
+    for pattern, kind, extra in CONTROLS.get(page, ()):
+        if pattern.fullmatch(key):
+            return kind, extra
+    return None
+
+
+def _valid_control(kind: str, extra: Any, value: Any) -> bool:
+    if kind == _NUMBER:
+        low, high = extra
+        return (isinstance(value, (int, float)) and not isinstance(value, bool)
+                and math.isfinite(value) and low <= value <= high)
+    if kind == "integer":
+        low, high = extra
+        return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+    if kind == "choice":
+        return value in extra
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == _TEXT:
+        return isinstance(value, str) and bool(re.fullmatch(extra, value))
+    return False
 
 
 class LinkError(ValueError):
@@ -150,42 +183,30 @@ def _checked_view(view: Any) -> dict[str, Any]:
     if not isinstance(controls, Mapping):
         raise LinkError("this link's controls are not an object")
     for key, value in controls.items():
-        if not isinstance(key, str) or not _KEY.match(key) or key.endswith(_DERIVED_SUFFIXES):
-            raise LinkError(f"this link sets a control this app does not have: {key!r}")
-        if not _is_control_value(value):
+        spec = control_spec(page, key) if isinstance(key, str) else None
+        if spec is None:
+            raise LinkError(f"this link sets a control the {page!r} page does not have: {key!r}")
+        if not _valid_control(*spec, value):
             raise LinkError(f"this link gives control {key!r} a value it cannot take: {value!r}")
     return {"scenario": scenario, "page": page, "controls": dict(controls)}
 
 
-def _is_control_value(value: Any) -> bool:
-    """A JSON scalar (finite), or a short list of them: what a widget can hold."""
-    if value is None or isinstance(value, bool):
-        return True
-    if isinstance(value, (int, float)):
-        return math.isfinite(value)
-    if isinstance(value, str):
-        return len(value) <= MAX_STRING_CHARS
-    if isinstance(value, list):
-        return len(value) <= 50 and all(
-            not isinstance(v, list) and _is_control_value(v) for v in value)
-    return False
+def control_values(state: Mapping[str, Any], page: str) -> dict[str, Any]:
+    """The plain control keys of ``page`` in ``state`` (session state) that a link carries.
 
-
-def control_values(state: Mapping[str, Any], prefixes: tuple[str, ...] = CONTROL_PREFIXES) -> dict[str, Any]:
-    """The plain control keys in ``state`` (session state) worth putting in a link: keys
-    ``"<page>.<name>"`` of the pages with controls, with values a link can hold.
-
-    >>> control_values({"lab.shock": -0.1, "lab.shock.slider": -0.1, "scenario": {}, "learn.current": "x"})
-    {'lab.shock': -0.1}
+    >>> control_values({"lab.shock": -10.0, "lab.shock.slider": -10.0, "scenario": {},
+    ...                 "lab.reset": False, "learn.current": "x"}, "lab")
+    {'lab.shock': -10.0}
     """
     out: dict[str, Any] = {}
     for key in sorted(k for k in state if isinstance(k, str)):
-        if not key.startswith(prefixes) or not _KEY.match(key) or key.endswith(_DERIVED_SUFFIXES):
+        spec = control_spec(page, key)
+        if spec is None:
             continue
         value = state[key]
-        if isinstance(value, tuple):
-            value = list(value)
-        if _is_control_value(value):
+        if isinstance(value, (float, int)) and not isinstance(value, bool) and spec[0] == _NUMBER:
+            value = float(value)
+        if _valid_control(*spec, value):
             out[key] = value
     return out
 
@@ -238,8 +259,7 @@ def restore_from_url() -> str | None:
             f"This shared link could not be opened: {err}. Showing the default account instead.")
         target = PAGES[DEFAULT_PAGE]
     else:
-        for key, value in view["controls"].items():
-            st.session_state[key] = value
+        _set_controls(view["page"], view["scenario"], view["controls"])
         target = PAGES[view["page"]]
     st.session_state[TARGET_KEY] = target
     return target
@@ -261,13 +281,41 @@ def open_link_target() -> None:
         st.error(message, icon=":material/link_off:")
 
 
+def _set_controls(page: str, scenario: Mapping[str, Any], controls: Mapping[str, Any]) -> None:
+    """Put a page's controls at a starting point for a freshly set account: the page's own
+    defaults for that account first (the lab's sliders at the account's prices), then
+    ``controls``."""
+    import streamlit as st
+
+    if page == "lab":
+        st.session_state["lab.shock"] = 0.0
+        for name, market in (scenario.get("markets") or {}).items():
+            st.session_state[f"lab.price.{name}"] = float(market["price"])
+        # the lab restarts a market's slider when the account's price moves; a view sets both
+        st.session_state.pop("lab.anchor", None)
+    for key, value in controls.items():
+        st.session_state[key] = value
+
+
+def open_page(page: str, *, scenario: Mapping[str, Any], controls: Mapping[str, Any] | None = None) -> None:
+    """Make ``scenario`` the account, set ``page``'s controls (page defaults, then
+    ``controls``) and switch to the page. Used by lessons; raises ScenarioError on a bad account."""
+    import streamlit as st
+
+    from ui.state import set_scenario
+
+    set_scenario(dict(scenario))
+    _set_controls(page, scenario, controls or {})
+    st.switch_page(PAGES[page])
+
+
 def current_view(page: str) -> dict[str, Any]:
     """The session's view on ``page`` (a page id of :data:`PAGES`)."""
     import streamlit as st
 
     from ui.state import scenario_dict
 
-    return {"scenario": scenario_dict(), "page": page, "controls": control_values(st.session_state)}
+    return {"scenario": scenario_dict(), "page": page, "controls": control_values(st.session_state, page)}
 
 
 def share_link(page: str, *, key: str | None = None) -> str | None:
@@ -290,6 +338,7 @@ def share_link(page: str, *, key: str | None = None) -> str | None:
 
 
 __all__ = [
-    "DEFAULT_PAGE", "LinkError", "MAX_LINK_CHARS", "PAGES", "control_values", "current_view",
-    "decode", "encode", "link_url", "open_link_target", "restore_from_url", "share_link",
+    "CONTROLS", "DEFAULT_PAGE", "LinkError", "MAX_LINK_CHARS", "PAGES", "control_spec", "control_values",
+    "current_view", "decode", "encode", "link_url", "open_link_target", "open_page", "restore_from_url",
+    "share_link",
 ]

@@ -1,0 +1,91 @@
+"""Presenter mode: the app legible on a projector at 1280×720.
+
+On when the plain session key ``"presenter"`` is true, or when the URL carries ``present=1``
+(a teacher's link). ``app.py`` calls :func:`presenter_toggle` in the sidebar and :func:`apply`
+after ``st.navigation``. In presenter mode :func:`apply` injects CSS for large type (21 px base),
+a hidden sidebar, high-contrast text and borders, full-width charts and a thick focus ring for
+keyboard users, and shows an "Exit presenter mode" button in the main area (reachable with Tab).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+KEY = "presenter"
+PARAM = "present"
+BASE_FONT_PX = 21
+
+# Streamlit's own test ids (stable across recent releases); no class-name hashes.
+_CSS = """
+<style>
+html { font-size: %(base)dpx; }
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+[data-testid="stExpandSidebarButton"], [data-testid="stSidebarNav"] { display: none !important; }
+[data-testid="stMainBlockContainer"], .block-container {
+  max-width: 100%% !important; padding: 1.2rem 2rem 3rem 2rem !important; }
+[data-testid="stMain"], .stApp { background: %(bg)s !important; }
+.stApp, [data-testid="stMarkdownContainer"], [data-testid="stMarkdownContainer"] p,
+[data-testid="stWidgetLabel"], [data-testid="stMetricLabel"], [data-testid="stMetricValue"],
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p, label, li {
+  color: %(fg)s !important; opacity: 1 !important; }
+[data-testid="stCaptionContainer"] { font-size: 0.95rem !important; }
+[data-testid="stMetricValue"] { font-size: 2.2rem !important; font-weight: 700 !important; }
+[data-testid="stVerticalBlockBorderWrapper"], [data-testid="stMetric"] {
+  border-color: %(fg)s !important; }
+a, a:visited { color: %(link)s !important; text-decoration: underline !important; }
+*:focus-visible { outline: 4px solid %(focus)s !important; outline-offset: 3px !important; }
+[data-testid="stPlotlyChart"], .js-plotly-plot { width: 100%% !important; }
+h1 { font-size: 2.3rem !important; } h2 { font-size: 1.8rem !important; } h3 { font-size: 1.45rem !important; }
+</style>
+"""
+_LIGHT = {"bg": "#ffffff", "fg": "#000000", "link": "#0050a0", "focus": "#0072B2"}
+_DARK = {"bg": "#000000", "fg": "#ffffff", "link": "#7cc4ff", "focus": "#F0E442"}
+
+
+def is_on() -> bool:
+    """Presenter mode is on (session key, or ``present=1`` in the URL)."""
+    if st.query_params.get(PARAM) == "1":
+        st.session_state[KEY] = True  # remembered: page switches drop the URL parameter
+    return bool(st.session_state.get(KEY, False))
+
+
+def _turn_off() -> None:
+    st.session_state[KEY] = False
+    if PARAM in st.query_params:
+        del st.query_params[PARAM]
+
+
+def _toggled() -> None:
+    st.session_state[KEY] = bool(st.session_state[f"{KEY}.widget"])
+    if not st.session_state[KEY] and PARAM in st.query_params:
+        del st.query_params[PARAM]
+
+
+def presenter_toggle() -> bool:
+    """The sidebar switch (call inside ``with st.sidebar``); returns whether it is on."""
+    on = is_on()
+    st.session_state[f"{KEY}.widget"] = on
+    st.toggle("Presenter mode", key=f"{KEY}.widget", on_change=_toggled,
+              help="Large type, no sidebar, high contrast: for a projector at 1280×720. "
+                   "Or add ?present=1 to the address.")
+    return on
+
+
+def css(dark: bool = False) -> str:
+    """The presenter style sheet (light or dark palette)."""
+    return _CSS % {"base": BASE_FONT_PX, **(_DARK if dark else _LIGHT)}
+
+
+def apply() -> bool:
+    """Call after ``st.navigation``: in presenter mode inject the style sheet and show the exit
+    button. Returns whether presenter mode is on."""
+    if not is_on():
+        return False
+    dark = getattr(getattr(st.context, "theme", None), "type", None) == "dark"
+    st.html(css(dark))
+    st.button("Exit presenter mode", icon=":material/close_fullscreen:", key="presenter.exit",
+              on_click=_turn_off, help="Back to the normal layout with the sidebar.")
+    return True
+
+
+__all__ = ["apply", "css", "is_on", "presenter_toggle"]
