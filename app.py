@@ -1,0 +1,58 @@
+"""Margin Lab: the frame. Page config, the account on first visit, navigation, shared chrome.
+
+Run with ``uv run streamlit run app.py``. For the UI benchmark (tools/bench_ui.py) the app
+honours one environment variable: ``MARGIN_LAB_SCENARIO=<path>`` loads that scenario file as
+every new session's first account instead of the default story.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from margin.scenario import load_scenario, scenario_to_dict
+from ui.chrome import sidebar
+from ui.state import SCENARIO_KEY, ensure_scenario, set_scenario
+
+ROOT = Path(__file__).resolve().parent
+
+# (file, title, Material icon, URL path); pages not written yet are skipped.
+PAGES = (
+    ("pages/price_lab.py", "Price lab", ":material/tune:", "price-lab"),
+    ("pages/builder.py", "Account builder", ":material/construction:", "builder"),
+    ("pages/crash_replay.py", "Crash replay", ":material/replay:", "crash-replay"),
+    ("pages/market_cascade.py", "Market cascade", ":material/waterfall_chart:", "market-cascade"),
+    ("pages/stress_lab.py", "Stress lab", ":material/science:", "stress-lab"),
+    ("pages/learn.py", "Learn", ":material/school:", "learn"),
+    ("pages/glossary.py", "Glossary", ":material/menu_book:", "glossary"),
+)
+
+st.set_page_config(page_title="Margin Lab", page_icon=":material/balance:", layout="wide")
+
+if SCENARIO_KEY not in st.session_state and os.environ.get("MARGIN_LAB_SCENARIO"):
+    set_scenario(scenario_to_dict(load_scenario(os.environ["MARGIN_LAB_SCENARIO"])))
+ensure_scenario()
+
+try:
+    from ui import links
+except ImportError:  # the shared-links module is not written yet
+    links = None
+if links is not None:
+    links.restore_from_url()
+
+page = st.navigation([
+    st.Page(str(ROOT / path), title=title, icon=icon, url_path=url, default=(path == PAGES[0][0]))
+    for path, title, icon, url in PAGES if (ROOT / path).exists()
+])
+
+try:
+    from ui import presenter
+except ImportError:  # the presenter module is not written yet
+    presenter = None
+if presenter is not None:
+    presenter.apply()
+
+page.run()
+sidebar(st.session_state[SCENARIO_KEY])  # after the page, so it shows what the page just changed

@@ -1,0 +1,274 @@
+"""Account builder: positions in an editable table, the wallet, venue and story presets, files.
+
+Session keys:
+
+- ``"builder.draft"``: the account being edited (a scenario dict). It becomes the session's
+  account (``"scenario"``, see ``ui/state.py``) whenever it validates; while it does not, it is
+  kept exactly as typed and the problem is shown in words.
+- ``"builder.synced"``: the account revision the draft was last in step with. When the account
+  is changed elsewhere (a lesson, a link, an upload), the draft restarts from it.
+- ``"builder.version"``: bumps whenever the draft changes other than by typing in its tables
+  (presets, buttons, uploads), so the tables restart from the new draft.
+- ``"builder.base"``: the draft the tables started from (their edits are applied on top).
+- ``"builder.story"``, ``"builder.venue"``: the preset pickers; ``"builder.pick"``: the position
+  the duplicate and remove buttons act on; ``"builder.upload"``: the file uploader.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+
+import pandas as pd
+import streamlit as st
+
+from margin.presets import apply_venue, load_story, load_venue, market_defaults, story_ids, venue_ids
+from ui.builder_model import (
+    COLUMNS, add_market, add_position, duplicate_position, handle_upload, position_rows,
+    remove_market, remove_position, rows_to_positions, set_market_values, validate, with_positions,
+)
+from margin.scenario import ScenarioError, scenario_from_dict
+from ui.format import money
+from ui.chrome import venue_name
+from ui.lab_model import account_warnings, market_label
+from ui.state import ensure_scenario, revision, scenario_dict, set_scenario
+
+st.session_state.setdefault("builder.version", 0)
+st.session_state.setdefault("builder.message", None)
+
+
+# ----------------------------------------------------------------------------- draft bookkeeping
+
+
+def restart_draft(draft: dict) -> None:
+    """Make ``draft`` the tables' new starting point (fresh editors)."""
+    st.session_state["builder.draft"] = copy.deepcopy(draft)
+    st.session_state["builder.base"] = copy.deepcopy(draft)
+    st.session_state["builder.version"] += 1
+
+
+def commit(draft: dict) -> str | None:
+    """Keep ``draft``; make it the account if it is valid. Returns the problem in words, if any."""
+    st.session_state["builder.draft"] = copy.deepcopy(draft)
+    problem = validate(draft)
+    if problem is None and draft != ensure_scenario():
+        set_scenario(draft)
+        st.session_state["builder.synced"] = revision()
+    return problem
+
+
+def act(change, *args) -> None:
+    """Button callback: apply ``change(draft, *args)``, keep the result, restart the tables."""
+    try:
+        draft = change(st.session_state["builder.draft"], *args)
+    except ScenarioError as err:
+        st.session_state["builder.message"] = ("error", f"{err.field}: {err.problem}")
+        return
+    commit(draft)
+    restart_draft(draft)
+    st.session_state["builder.message"] = None
+
+
+def load_story_preset() -> None:
+    story = st.session_state["builder.story"]
+    set_scenario(load_story(story))
+    st.session_state["builder.message"] = ("success", f"Loaded the story “{load_story(story)['name']}”.")
+
+
+def apply_venue_preset() -> None:
+    venue = st.session_state["builder.venue"]
+    if venue:
+        act(apply_venue, venue)
+        st.session_state["builder.message"] = ("success", f"Applied the rules and tiers of {venue_name(venue)}.")
+
+
+def read_upload() -> None:
+    uploaded = st.session_state.get("builder.upload")
+    if uploaded is None:
+        return
+    result = handle_upload(uploaded.getvalue())
+    if result.scenario is None:
+        st.session_state["builder.message"] = ("error", result.message)
+        return
+    set_scenario(result.scenario)
+    st.session_state["builder.message"] = ("success", result.message)
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "account"
+
+
+def tiers_summary(market: dict) -> str:
+    tiers = market.get("tiers") or [{"floor": 0, "mmr": market.get("mmr", 0)}]
+    first = tiers[0]
+    text = f"{first.get('mmr', 0) * 100:.2f} %"
+    if len(tiers) > 1:
+        text += f" up to {tiers[1]['floor']:,.0f} USDT, rising over {len(tiers)} tiers to {tiers[-1]['mmr'] * 100:.1f} %"
+    return text
+
+
+# ----------------------------------------------------------------------------- sync with the account
+
+ensure_scenario()
+if "builder.draft" not in st.session_state or st.session_state.get("builder.synced") != revision():
+    restart_draft(scenario_dict())
+    st.session_state["builder.synced"] = revision()
+version = st.session_state["builder.version"]
+positions_key, markets_key = f"builder.positions.{version}", f"builder.markets.{version}"
+if positions_key not in st.session_state and st.session_state["builder.draft"] != st.session_state["builder.base"]:
+    # The tables were away (another page): start them from the kept draft, edits included.
+    st.session_state["builder.base"] = copy.deepcopy(st.session_state["builder.draft"])
+base = st.session_state["builder.base"]
+draft = st.session_state["builder.draft"]
+
+st.title("Account builder")
+st.caption("Build the account the price lab shows: a wallet and leveraged positions in one or more "
+           "markets. Every change that makes a valid account is used at once.")
+
+# ----------------------------------------------------------------------------- presets
+
+story_col, load_col, venue_col = st.columns([4, 2, 4], vertical_alignment="bottom")
+with story_col:
+    ids = story_ids()
+    st.session_state.setdefault("builder.story", ids[0])
+    st.selectbox("Story preset", ids, key="builder.story", format_func=lambda s: load_story(s)["name"],
+                 help="Each preset account tells one story about cross and isolated margin.")
+with load_col:
+    st.button("Load this story", icon=":material/auto_stories:", on_click=load_story_preset,
+              key="builder.load", width="stretch")
+with venue_col:
+    venues = venue_ids()
+    current_venue = draft.get("venue")
+    st.session_state["builder.venue"] = current_venue if current_venue in venues else None
+    st.selectbox("Venue preset", venues, key="builder.venue", placeholder="Custom rules",
+                 format_func=venue_name, on_change=apply_venue_preset,
+                 help="Sets the liquidation rules and every market's maintenance tiers.")
+chosen = load_story(st.session_state["builder.story"])
+st.caption(f"**{chosen['name']}.** " + chosen.get("story", "").replace("$", "\\$"))
+if st.session_state["builder.venue"]:
+    st.caption(f"**{venue_name(st.session_state['builder.venue'])}.** "
+               + load_venue(st.session_state["builder.venue"])["summary"])
+
+# ----------------------------------------------------------------------------- the account
+
+st.subheader("Wallet and positions")
+name_col, balance_col = st.columns([3, 2])
+with name_col:
+    name = st.text_input("Account name", value=str(base.get("name", "")), key=f"builder.name.{version}")
+with balance_col:
+    balance = st.number_input("Wallet balance [USDT]", value=float(base.get("balance") or 0.0), min_value=0.0,
+                              step=100.0, format="%.2f", key=f"builder.balance.{version}",
+                              help="Before unrealized PnL. Isolated margins are taken out of it; the rest is the cross wallet.")
+
+market_names = list((base.get("markets") or {}).keys())
+rows = pd.DataFrame(position_rows(base), columns=list(COLUMNS))
+edited = st.data_editor(
+    rows, key=positions_key, num_rows="dynamic", width="stretch", hide_index=True,
+    column_config={
+        "id": st.column_config.TextColumn("Name", help="A short unique name; left blank, one is made up."),
+        "market": st.column_config.SelectboxColumn("Market", options=market_names, required=True,
+                                                   default=market_names[0] if market_names else None),
+        "side": st.column_config.SelectboxColumn("Side", options=["long", "short"], required=True,
+                                                 default="long", width="small"),
+        "size": st.column_config.NumberColumn("Size [coins]", help="Base units, e.g. 0.5 BTC.", format="localized"),
+        "entry": st.column_config.NumberColumn("Entry [USDT]", format="localized", help="Entry price."),
+        "leverage": st.column_config.NumberColumn("Leverage", format="%g×", default=10.0, width="small",
+                                                  help="Sets initial margin = size × entry / leverage."),
+        "mode": st.column_config.SelectboxColumn("Mode", options=["cross", "isolated"], required=True,
+                                                 default="cross", width="small", help="Margin mode."),
+        "margin": st.column_config.NumberColumn("Isolated margin [USDT]", format="localized",
+                                                help="Isolated only; blank = size × entry / leverage."),
+    },
+)
+st.caption("Add a row at the bottom of the table, delete rows by selecting them (left edge) and pressing Delete, or use the buttons below. "
+           "Cross positions share the cross wallet; an isolated position can lose only its own margin.")
+status_slot = st.container()  # the draft's verdict goes here, next to the table
+candidate = with_positions(base, rows_to_positions(edited.to_dict("records")))
+candidate["name"] = name
+candidate["balance"] = float(balance)
+
+pick_col, dup_col, remove_col, add_col = st.columns([4, 2, 2, 2], vertical_alignment="bottom")
+labels = [f"{i + 1} · {p.get('id')}" for i, p in enumerate(draft.get("positions", []))]
+with pick_col:
+    picked = st.selectbox("Position", range(len(labels)), format_func=lambda i: labels[i], key="builder.pick",
+                          disabled=not labels, placeholder="No positions")
+with dup_col:
+    st.button("Duplicate", icon=":material/content_copy:", key="builder.duplicate", width="stretch",
+              disabled=picked is None, on_click=act, args=(duplicate_position, picked or 0))
+with remove_col:
+    st.button("Remove", icon=":material/delete:", key="builder.remove", width="stretch",
+              disabled=picked is None, on_click=act, args=(remove_position, picked or 0))
+with add_col:
+    st.button("Add position", icon=":material/add:", key="builder.add", width="stretch",
+              on_click=act, args=(add_position,))
+
+# ----------------------------------------------------------------------------- markets
+
+st.subheader("Markets")
+market_rows = pd.DataFrame([
+    {"market": n, "price": m.get("price"), "beta": m.get("beta", 1.0), "tiers": tiers_summary(m)}
+    for n, m in (base.get("markets") or {}).items()
+], columns=["market", "price", "beta", "tiers"])
+edited_markets = st.data_editor(
+    market_rows, key=markets_key, num_rows="fixed", width="stretch", hide_index=True,
+    disabled=["market", "tiers"],
+    column_config={
+        "market": st.column_config.TextColumn("Market"),
+        "price": st.column_config.NumberColumn("Mark price [USDT]", format="localized",
+                                               help="The account's current mark price; the price lab starts here."),
+        "beta": st.column_config.NumberColumn("Beta [×]", format="%.2f",
+                                              help="How far it moves in a whole-market shock, relative to BTC."),
+        "tiers": st.column_config.TextColumn("Maintenance margin rate [%]", help="From the venue preset, by notional tier."),
+    },
+)
+candidate = set_market_values(candidate, edited_markets.to_dict("records"))
+addable = [n for n in market_defaults()["markets"] if n not in (candidate.get("markets") or {})]
+add_m, add_b, rem_m, rem_b = st.columns([3, 2, 3, 2], vertical_alignment="bottom")
+with add_m:
+    new_market = st.selectbox("Market to add", addable, key="builder.new_market", disabled=not addable,
+                              format_func=lambda n: f"{market_label(n)} ({n})", placeholder="All markets added")
+with add_b:
+    st.button("Add market", icon=":material/add_chart:", key="builder.add_market", width="stretch",
+              disabled=not new_market, on_click=act, args=(add_market, new_market))
+with rem_m:
+    old_market = st.selectbox("Market to remove", list(candidate.get("markets") or {}), key="builder.old_market",
+                              format_func=lambda n: f"{market_label(n)} ({n})")
+with rem_b:
+    st.button("Remove market", icon=":material/remove:", key="builder.remove_market", width="stretch",
+              disabled=not old_market, on_click=act, args=(remove_market, old_market))
+
+# ----------------------------------------------------------------------------- files
+
+st.subheader("Save or load a file")
+download_col, upload_col = st.columns(2)
+with download_col:
+    account = ensure_scenario()
+    st.download_button("Download this account (JSON)", data=json.dumps(account, indent=2),
+                       file_name=f"{slug(str(account.get('name', 'account')))}.json", mime="application/json",
+                       icon=":material/download:", key="builder.download", on_click="ignore",
+                       help="The account in use (the last valid version of the draft).")
+    st.caption("The scenario file format is the one `python -m margin` reads.")
+with upload_col:
+    st.file_uploader("Upload a scenario file (JSON, at most 1 MB)", type=["json"], key="builder.upload",
+                     max_upload_size=1, on_change=read_upload)
+
+# ----------------------------------------------------------------------------- validate and use
+
+problem = commit(candidate)
+with status_slot:
+    message = st.session_state["builder.message"]
+    if message:
+        kind, text = message
+        if kind == "error":
+            st.error(text, icon=":material/error:")
+        else:
+            st.success(text, icon=":material/check_circle:")
+    if problem:
+        st.error(f"{problem}. Your edit is kept here; the price lab still shows the last valid account.",
+                 icon=":material/error:")
+    else:
+        for warning in account_warnings(scenario_from_dict(candidate)):
+            st.warning(warning, icon=":material/warning:")
+        st.info(f"In use: {len(candidate['positions'])} positions on a {money(candidate['balance'])} wallet.",
+                icon=":material/check_circle:")

@@ -1,0 +1,50 @@
+"""Shared chrome: what the sidebar says on every page (the account, its venue, how to use)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import streamlit as st
+
+from margin.presets import load_venue, venue_ids
+from ui.format import money
+
+HOW_TO = ("Build or load an account in **Account builder**, then drag prices in **Price lab**: "
+          "the same account is shown as built, all cross and all isolated, side by side.")
+
+
+def venue_name(venue_id: str | None) -> str:
+    """The venue preset's display name, or a plain note when the account has none.
+
+    >>> venue_name(None)
+    'custom rules'
+    """
+    if venue_id in venue_ids():
+        # "USDⓈ-M" as Binance writes it; the circled S is missing from common fonts.
+        return str(load_venue(venue_id)["name"]).replace("Ⓢ", "S")
+    return "custom rules"
+
+
+def account_line(raw: Mapping[str, Any]) -> str:
+    """``9,000.00 USDT wallet · 2 positions (2 cross, 0 isolated)``."""
+    positions = raw.get("positions", []) or []
+    isolated = sum(1 for p in positions if isinstance(p, Mapping) and p.get("mode") == "isolated")
+    try:
+        wallet = money(float(raw.get("balance", 0)))
+    except (TypeError, ValueError):
+        wallet = "?"
+    noun = "position" if len(positions) == 1 else "positions"
+    return f"{wallet} wallet · {len(positions)} {noun} ({len(positions) - isolated} cross, {isolated} isolated)"
+
+
+def sidebar(raw: Mapping[str, Any]) -> None:
+    """The account's name, story, venue and a one-line how-to, in the sidebar."""
+    with st.sidebar:
+        st.markdown(f"**:material/account_balance_wallet: {raw.get('name', 'Untitled account')}**")
+        st.caption(account_line(raw))
+        st.caption(f":material/gavel: Venue rules: {venue_name(raw.get('venue'))}")
+        story = raw.get("story")
+        if story:
+            with st.expander("The story of this account", icon=":material/menu_book:", expanded=False):
+                st.markdown(str(story).replace("$", "\\$"))
+        st.caption(f":material/help: {HOW_TO}")
