@@ -370,8 +370,8 @@ def _shock_path(scenario: Scenario, shocks: Sequence[float]) -> PricePath:
 
 def _path(scenario: Scenario, spec: Mapping[str, Any], kind: str = "mark") -> PricePath:
     """A price path from a lesson: ``{"shock_to": x, "steps": n}`` (a straight whole-market
-    walk), ``{"prices": {market: [...]}}``, or ``{"crash": id}`` (a shipped crash, ``kind``
-    mark or last, via :mod:`margin.crashes`)."""
+    walk), ``{"prices": {market: [...]}}``, ``{"crash": id}`` (a shipped crash, ``kind`` mark or
+    last, via :mod:`margin.crashes`) or ``{"custom_crash": {...}}`` (its keyword arguments)."""
     if "shock_to" in spec:
         return _shock_path(scenario, np.linspace(0.0, float(spec["shock_to"]), int(spec.get("steps", 21))))
     if "prices" in spec:
@@ -379,6 +379,9 @@ def _path(scenario: Scenario, spec: Mapping[str, Any], kind: str = "mark") -> Pr
     if "crash" in spec:
         from margin.crashes import crash_path, load_crash
         return crash_path(load_crash(spec["crash"]), scenario, kind)
+    if "custom_crash" in spec:
+        from margin.crashes import crash_path, custom_crash
+        return crash_path(custom_crash(**spec["custom_crash"]), scenario, kind)
     raise LessonError(f"unknown path {dict(spec)!r}")
 
 

@@ -54,11 +54,40 @@ DEFAULT_PAGE = "lab"
 # The plain control keys a link may carry, per page (read from each page's docstring), and
 # what each may hold. A link sets nothing else: no widget keys, no button keys, no internals.
 _NUMBER, _TEXT = "number", "text"
+_VARIANTS = ("As built", "All cross", "All isolated")
 CONTROLS: dict[str, tuple[tuple[re.Pattern[str], str, Any], ...]] = {
     "lab": (
         (re.compile(r"lab\.shock"), _NUMBER, (-90.0, 90.0)),
         (re.compile(r"lab\.price\.[A-Za-z0-9_\-]{1,40}"), _NUMBER, (0.0, 1e12)),
-        (re.compile(r"lab\.view"), "choice", ("As built", "All cross", "All isolated")),
+        (re.compile(r"lab\.view"), "choice", _VARIANTS),
+    ),
+    "replay": (
+        (re.compile(r"replay\.crash"), _TEXT, r"[0-9a-z\-]{1,40}"),
+        (re.compile(r"replay\.step"), _NUMBER, (0.0, 1e6)),
+        (re.compile(r"replay\.speed"), "choice", ("Slow", "Normal", "Fast")),
+        (re.compile(r"replay\.market"), _TEXT, r"[A-Za-z0-9_\-]{1,40}"),
+        (re.compile(r"replay\.view"), "choice", _VARIANTS),
+        (re.compile(r"replay\.drop"), _NUMBER, (5.0, 90.0)),
+        (re.compile(r"replay\.duration"), _NUMBER, (2.0, 300.0)),
+        (re.compile(r"replay\.rebound"), _NUMBER, (0.0, 100.0)),
+        (re.compile(r"replay\.noise"), _NUMBER, (0.0, 3.0)),
+        (re.compile(r"replay\.wick"), _NUMBER, (0.0, 10.0)),
+        (re.compile(r"replay\.seed"), "integer", (0, 999_999)),
+        (re.compile(r"replay\.beta\.[A-Za-z0-9_\-]{1,40}"), _NUMBER, (-5.0, 10.0)),
+    ),
+    "cascade": (
+        (re.compile(r"cascade\.market"), _TEXT, r"[A-Za-z0-9_\-]{1,40}"),
+        (re.compile(r"cascade\.shock"), _NUMBER, (-30.0, 30.0)),
+        (re.compile(r"cascade\.depth"), _NUMBER, (0.5, 200.0)),
+        (re.compile(r"cascade\.impact"), "choice", ("linear", "sqrt", "none")),
+        (re.compile(r"cascade\.traders"), "integer", (1_000, 200_000)),
+        (re.compile(r"cascade\.leverage_mean"), _NUMBER, (1.0, 50.0)),
+        (re.compile(r"cascade\.leverage_max"), _NUMBER, (2.0, 125.0)),
+        (re.compile(r"cascade\.long_share"), "integer", (0, 100)),
+        (re.compile(r"cascade\.size_median"), _NUMBER, (100.0, 10_000_000.0)),
+        (re.compile(r"cascade\.cross_share"), "integer", (0, 100)),
+        (re.compile(r"cascade\.cross_buffer"), "integer", (0, 300)),
+        (re.compile(r"cascade\.seed"), "integer", (0, 999_999)),
     ),
 }
 
@@ -293,6 +322,10 @@ def _set_controls(page: str, scenario: Mapping[str, Any], controls: Mapping[str,
             st.session_state[f"lab.price.{name}"] = float(market["price"])
         # the lab restarts a market's slider when the account's price moves; a view sets both
         st.session_state.pop("lab.anchor", None)
+    if page == "replay":
+        st.session_state["replay.step"] = 0
+        st.session_state["replay.playing"] = False
+        st.session_state.pop("replay.loaded", None)  # else a new crash would reset the step
     for key, value in controls.items():
         st.session_state[key] = value
 
