@@ -1,0 +1,233 @@
+"""Crash replay: the account as built, all cross and all isolated, walked through a crash.
+
+Session keys (plain keys: a lesson or a link sets them, then switches to this page):
+
+- ``"replay.crash"``: ``"2020-03-12"``, ``"2021-05-19"``, ``"2022-11-ftx"``, ``"2025-10-10"``
+  (shaped after documented events) or ``"custom"``.
+- ``"replay.step"``: the step shown (0 = the start); the scrubber and the player move it.
+- ``"replay.playing"``: True while the player runs (a fragment with ``run_every`` advances
+  ``"replay.step"``); ``"replay.speed"``: ``"Slow"``, ``"Normal"`` or ``"Fast"``.
+- ``"replay.market"``: the market of the mark-versus-last chart; ``"replay.view"``: the
+  variant whose liquidation prices it draws (``"As built"``, ``"All cross"``, ``"All isolated"``).
+- Custom crash: ``"replay.drop"`` [%], ``"replay.duration"`` [steps of 5 minutes],
+  ``"replay.rebound"`` [% of the drop], ``"replay.noise"`` [% per step], ``"replay.wick"`` [%],
+  ``"replay.seed"``, ``"replay.beta.<MARKET>"`` (beta to BTC).
+
+The three simulations run once per account and crash (cached); playing only moves the step.
+"""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from margin.crashes import CUSTOM_ID, crash_ids, load_crash
+from margin.scenario import ScenarioError
+from ui import charts_replay as charts
+from ui.format import money, percent, price
+from ui.lab_model import market_label, scenario_key
+from ui.replay_model import (
+    cached_checks, cached_replay, duration_text, equity_takeaway, event_lines, money_takeaway,
+    replay_summary, splits, timeline_points, wick_sentences,
+)
+from ui.state import current_scenario, ensure_scenario
+from ui.widgets import bound_widget, slider_with_input
+
+VARIANTS = ("As built", "All cross", "All isolated")
+TICK_SECONDS = 0.5
+SPEEDS = {"Slow": 120, "Normal": 60, "Fast": 20}  # ticks to play the whole crash
+CHART_CONFIG = {"displaylogo": False}
+
+st.session_state.setdefault("replay.crash", "2020-03-12")
+st.session_state.setdefault("replay.step", 0)
+st.session_state.setdefault("replay.playing", False)
+st.session_state.setdefault("replay.speed", "Normal")
+st.session_state.setdefault("replay.view", VARIANTS[0])
+
+
+def crash_title(crash_id: str) -> str:
+    return "Custom crash from parameters" if crash_id == CUSTOM_ID else load_crash(crash_id).name
+
+
+def custom_parameters(markets: dict[str, float]) -> dict:
+    """The custom crash's controls (plain keys), as keyword arguments of ``custom_crash``."""
+    with st.container(border=True):
+        st.markdown("**:material/tune: Your crash**")
+        left, right = st.columns(2)
+        with left:
+            drop = slider_with_input("Drop of BTC's mark [%]", "replay.drop", min_value=5.0, max_value=90.0,
+                                     step=1.0, default=30.0, format="%.0f", input_label="Drop, exact [%]")
+            duration = slider_with_input("Duration of the fall [steps of 5 min]", "replay.duration",
+                                         min_value=2.0, max_value=300.0, step=1.0, default=48.0, format="%.0f",
+                                         input_label="Steps, exact")
+            rebound = slider_with_input("Rebound [% of the drop recovered]", "replay.rebound", min_value=0.0,
+                                        max_value=100.0, step=5.0, default=40.0, format="%.0f",
+                                        input_label="Rebound, exact [%]")
+        with right:
+            noise = slider_with_input("Noise [% per step]", "replay.noise", min_value=0.0, max_value=3.0,
+                                      step=0.1, default=0.5, format="%.1f", input_label="Noise, exact [%]")
+            wick = slider_with_input("Wick of the last price below the mark [%]", "replay.wick", min_value=0.0,
+                                     max_value=10.0, step=0.5, default=3.0, format="%.1f",
+                                     input_label="Wick, exact [%]")
+            seed = bound_widget(st.number_input, "Seed of the noise", "replay.seed", 0, min_value=0,
+                                max_value=999_999, step=1)
+        betas = {}
+        columns = st.columns(max(len(markets), 1))
+        for column, (name, beta) in zip(columns, markets.items()):
+            with column:
+                betas[name] = float(bound_widget(
+                    st.number_input, f"{market_label(name)} beta to BTC", f"replay.beta.{name}", float(beta),
+                    min_value=-5.0, max_value=10.0, step=0.1, format="%.2f",
+                    help="The market's mark moves by beta × BTC's move (1 = with BTC)."))
+    return {"drop": drop / 100, "duration": int(duration), "rebound": rebound / 100, "noise": noise / 100,
+            "wick": wick / 100, "seed": int(seed), "betas": betas}
+
+
+def play(n_steps: int) -> None:
+    if int(st.session_state["replay.step"]) >= n_steps - 1:
+        st.session_state["replay.step"] = 0
+    st.session_state["replay.playing"] = True
+
+
+def pause() -> None:
+    st.session_state["replay.playing"] = False
+
+
+def restart() -> None:
+    st.session_state["replay.step"] = 0
+    st.session_state["replay.playing"] = False
+
+
+def replay_panel(scenario_json: str, crash_id: str, custom_json: str) -> None:
+    """Everything that moves with the step: a fragment, so playing reruns only this."""
+    model = cached_replay(scenario_json, crash_id, custom_json)
+    n = model.crash.n_steps
+    step = min(max(int(st.session_state["replay.step"]), 0), n - 1)
+    if st.session_state["replay.playing"]:
+        if step >= n - 1:
+            st.session_state["replay.playing"] = False
+        else:
+            step = min(step + max(1, round(n / SPEEDS.get(st.session_state["replay.speed"], 60))), n - 1)
+            if step >= n - 1:  # the end: stop the timer with a full rerun
+                st.session_state["replay.step"] = step
+                st.session_state["replay.playing"] = False
+                st.rerun(scope="app")
+    st.session_state["replay.step"] = step
+
+    slider_with_input("Step of the crash", "replay.step", min_value=0.0, max_value=float(n - 1), step=1.0,
+                      default=0.0, format="%.0f", input_label="Step, exact", columns=(5, 1),
+                      help=f"One step is {duration_text(model.crash.step_minutes)}. Use the arrow keys on "
+                           f"the slider to walk one step at a time.")
+    step = int(st.session_state["replay.step"])
+    minutes = step * model.crash.step_minutes
+    moves = ", ".join(
+        f"{market_label(name)} mark {price(model.path.marks[step, j])} "
+        f"({percent(model.path.marks[step, j] / model.path.marks[0, j] - 1, signed=True)})"
+        for j, name in enumerate(model.path.markets))
+    st.markdown(f"**{duration_text(minutes)} into the crash** (step {step} of {n - 1}) · {moves}")
+
+    for column, label in zip(st.columns(3), model.results):
+        equity = model.equity(label)
+        with column:
+            st.metric(f"Equity, {label.lower()}", money(float(equity[step])), border=True,
+                      delta=f"{money(float(equity[step] - equity[0]), signed=True)} since the start"
+                      if abs(equity[step] - equity[0]) >= 0.005 else None,
+                      help="Cross pool equity plus the equity of every open isolated position [USDT].")
+
+    points = timeline_points(model)
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(charts.equity_figure(model, step), key="replay.equity", width="stretch",
+                        config=CHART_CONFIG)
+        st.caption(equity_takeaway(model, step))
+    with right:
+        st.plotly_chart(charts.timeline_figure(model, points, step), key="replay.timeline", width="stretch",
+                        config=CHART_CONFIG)
+        st.caption(charts.timeline_takeaway(points, step, minutes / 60))
+
+    st.markdown("**:material/list: What happened so far**")
+    lines = event_lines(model, step)
+    if lines:
+        box = st.container(height=260) if len(lines) > 6 else st.container()
+        box.markdown("\n".join(f"{i}. {text}" for i, (_, text) in enumerate(lines, 1)))
+    else:
+        st.markdown("Nothing has been liquidated yet.")
+
+    if step >= n - 1:
+        money_split = splits(model)
+        st.plotly_chart(charts.money_figure(money_split), key="replay.money", width="stretch",
+                        config=CHART_CONFIG)
+        st.caption(money_takeaway(money_split))
+    else:
+        st.caption(":material/savings: Where the money went is shown when the replay reaches the end "
+                   "(play it, or drag the step to the end).")
+
+    st.subheader("Mark price and last price")
+    markets = list(model.path.markets)
+    left, right = st.columns(2)
+    with left:
+        market = bound_widget(st.selectbox, "Market", "replay.market", markets[0], options=markets,
+                              format_func=market_label)
+    with right:
+        view = bound_widget(st.radio, "Liquidation prices of", "replay.view", VARIANTS[0], options=list(VARIANTS),
+                            horizontal=True)
+    market = market if market in markets else markets[0]
+    view = view if view in model.results else VARIANTS[0]
+    checks = cached_checks(scenario_json, crash_id, custom_json, market)
+    st.plotly_chart(charts.mark_last_figure(model, market, checks[view], view, step), key="replay.marklast",
+                    width="stretch", config=CHART_CONFIG)
+    for sentence in wick_sentences(model, market, checks, step):
+        st.markdown(f"- {sentence}")
+
+
+st.title("Crash replay")
+st.caption("Walk your account through a crash, step by step, three ways: as you built it, with every "
+           "position in cross, and with every position isolated. Every amount is in USDT.")
+raw = ensure_scenario()
+try:
+    scenario = current_scenario()
+except ScenarioError as err:
+    st.error(f"This account cannot be replayed: {err}. Fix it in the account builder.")
+    st.stop()
+
+options = crash_ids() + [CUSTOM_ID]
+crash_id = bound_widget(st.selectbox, "Crash", "replay.crash", options[0], options=options, format_func=crash_title)
+crash_id = crash_id if crash_id in options else options[0]
+custom = custom_parameters({n: m.beta for n, m in scenario.markets.items()}) if crash_id == CUSTOM_ID else {}
+custom_json = json.dumps(custom, sort_keys=True)
+scenario_json = scenario_key(raw)
+try:
+    model = cached_replay(scenario_json, crash_id, custom_json)
+except ScenarioError as err:
+    st.error(f"This crash cannot be built: {err}.")
+    st.stop()
+
+loaded = (crash_id, custom_json)
+if st.session_state.get("replay.loaded") not in (None, loaded):
+    st.session_state["replay.step"] = 0  # a new crash starts from its beginning
+    st.session_state["replay.playing"] = False
+st.session_state["replay.loaded"] = loaded
+
+crash = model.crash
+with st.container(border=True):
+    st.markdown(f"**{crash.name}**")
+    st.markdown(f":material/info: *{crash.label}*")
+    st.markdown(crash.shaped_after)
+    st.caption(f"Source: {crash.source}. One step = {duration_text(crash.step_minutes)}; "
+               f"{duration_text(crash.step_minutes * (crash.n_steps - 1))} in all. {replay_summary(model)}")
+
+controls = st.columns([1, 1, 2, 4], vertical_alignment="bottom")
+with controls[0]:
+    if st.session_state["replay.playing"]:
+        st.button("Pause", icon=":material/pause:", key="replay.pause", on_click=pause, width="stretch")
+    else:
+        st.button("Play", icon=":material/play_arrow:", key="replay.play", on_click=play,
+                  args=(crash.n_steps,), type="primary", width="stretch")
+with controls[1]:
+    st.button("Restart", icon=":material/restart_alt:", key="replay.restart", on_click=restart, width="stretch")
+with controls[2]:
+    bound_widget(st.segmented_control, "Speed", "replay.speed", "Normal", options=list(SPEEDS))
+
+st.fragment(run_every=TICK_SECONDS if st.session_state["replay.playing"] else None)(replay_panel)(
+    scenario_json, crash_id, custom_json)

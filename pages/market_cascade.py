@@ -1,0 +1,197 @@
+"""Market cascade: a crowd of synthetic traders in one market, an initial shock, then rounds of
+liquidations, forced orders and price impact until it stops; your account sits in the crowd.
+
+Session keys (plain keys: a lesson or a link sets them, then switches to this page):
+
+- ``"cascade.market"``: the market of the crowd, one of the account's (its price and tiers).
+- ``"cascade.shock"``: the initial shock [%], -30 to +30 (down liquidates longs, up shorts).
+- ``"cascade.depth"``: the order book's depth [million USDT of forced orders per 1 % move].
+- ``"cascade.impact"``: ``"linear"``, ``"sqrt"`` or ``"none"``.
+- The crowd: ``"cascade.traders"`` (how many), ``"cascade.leverage_mean"`` and
+  ``"cascade.leverage_max"`` [x], ``"cascade.long_share"`` [%], ``"cascade.size_median"``
+  [USDT], ``"cascade.cross_share"`` [%], ``"cascade.cross_buffer"`` [% of margin],
+  ``"cascade.seed"``.
+
+Live: every control reruns only the panel (a fragment); the crowd is drawn once per market and
+crowd parameters (cached), a cascade and the 50-shock tipping curve take milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from margin.scenario import ScenarioError
+from ui import charts_cascade as charts
+from ui.cascade_model import (
+    IMPACT_LABELS, accounting_lines, cascade_takeaway, learner_takeaway, leverage_takeaway, live_view,
+    market_json, millions, rounds_table, tipping_takeaway,
+)
+from ui.format import percent, price
+from ui.lab_model import market_label, scenario_key
+from ui.state import current_scenario, ensure_scenario
+from ui.widgets import bound_widget, slider_with_input
+
+CHART_CONFIG = {"displaylogo": False}
+ASSUMPTIONS = (
+    "One market. Every trader holds one position in it, opened at today's price; traders differ only "
+    "by side, leverage, size and margin mode (a cross trader has some extra wallet behind the position).",
+    "Liquidation is judged on one mark price, with the market's maintenance tiers; everyone crossed in a "
+    "round is liquidated at once, at that round's price.",
+    "Forced orders move the price through a book of fixed depth (linear or square-root impact); the "
+    "impact is permanent and nobody else trades: no new buyers, no market makers stepping in, no funding, "
+    "no hedges, no time passing.",
+    "Your own account is too small to move this price: it rides the crowd's path and does not add to it.",
+)
+
+for key, value in {
+    "cascade.shock": -5.0, "cascade.depth": 5.0, "cascade.impact": "linear", "cascade.traders": 20_000,
+    "cascade.leverage_mean": 10.0, "cascade.leverage_max": 100.0, "cascade.long_share": 60,
+    "cascade.size_median": 5_000.0, "cascade.cross_share": 50, "cascade.cross_buffer": 50, "cascade.seed": 7,
+}.items():
+    st.session_state.setdefault(key, value)
+
+
+def crowd_controls() -> dict:
+    """The crowd's parameters (plain keys), as ``CrowdParams`` fields."""
+    with st.expander("The crowd", icon=":material/groups:", expanded=False):
+        left, middle, right = st.columns(3)
+        with left:
+            traders = bound_widget(st.slider, "Traders", "cascade.traders", 20_000, min_value=1_000,
+                                   max_value=200_000, step=1_000)
+            long_share = bound_widget(st.slider, "Longs [% of traders]", "cascade.long_share", 60, min_value=0,
+                                      max_value=100, step=5)
+            seed = bound_widget(st.number_input, "Seed of the crowd", "cascade.seed", 7, min_value=0,
+                                max_value=999_999, step=1)
+        with middle:
+            leverage_mean = bound_widget(st.slider, "Mean leverage [x]", "cascade.leverage_mean", 10.0,
+                                         min_value=1.0, max_value=50.0, step=0.5)
+            leverage_max = bound_widget(st.slider, "Highest leverage [x]", "cascade.leverage_max", 100.0,
+                                        min_value=2.0, max_value=125.0, step=1.0,
+                                        help="Also capped by the market's tier at each trader's size.")
+        with right:
+            size_median = bound_widget(st.number_input, "Typical position [USDT, median notional]",
+                                       "cascade.size_median", 5_000.0, min_value=100.0, max_value=10_000_000.0,
+                                       step=500.0, help="Sizes are lognormal around it: many small, a few large.")
+            cross_share = bound_widget(st.slider, "In cross mode [% of traders]", "cascade.cross_share", 50,
+                                       min_value=0, max_value=100, step=5)
+            cross_buffer = bound_widget(st.slider, "Cross wallet buffer [% of margin, on average]",
+                                        "cascade.cross_buffer", 50, min_value=0, max_value=300, step=10)
+        st.caption("Leverage is lognormal around the mean (spread 0.6 in log terms) and capped; sizes are "
+                   "lognormal (spread 1.0). Isolated traders can lose their margin; cross traders also the "
+                   "buffer behind it.")
+    leverage_mean = min(float(leverage_mean), float(leverage_max))
+    return {"n_traders": int(traders), "leverage_mean": leverage_mean, "leverage_max": float(leverage_max),
+            "long_share": long_share / 100, "size_median": float(size_median), "cross_share": cross_share / 100,
+            "cross_buffer": cross_buffer / 100, "seed": int(seed)}
+
+
+@st.fragment
+def cascade_panel() -> None:
+    raw = ensure_scenario()
+    try:
+        scenario = current_scenario()
+    except ScenarioError as err:
+        st.error(f"This account cannot be placed in the crowd: {err}. Fix it in the account builder.")
+        return
+    markets = list(scenario.markets)
+    held = [p.market for p in scenario.positions]
+    default_market = held[0] if held else markets[0]
+
+    with st.container(border=True):
+        top = st.columns([1, 3], vertical_alignment="bottom")
+        with top[0]:
+            market_name = bound_widget(st.selectbox, "Market of the crowd", "cascade.market", default_market,
+                                       options=markets, format_func=market_label)
+            market_name = market_name if market_name in markets else default_market
+        with top[1]:
+            shock = slider_with_input("Initial shock [%]", "cascade.shock", min_value=-30.0, max_value=30.0, step=0.5,
+                                      default=-5.0, format="%.1f", input_label="Shock, exact [%]",
+                                      help="Down liquidates longs; up liquidates shorts (a squeeze).")
+        low = st.columns([3, 2], vertical_alignment="bottom")
+        with low[0]:
+            depth = slider_with_input("Order book depth [million USDT per 1 % move]", "cascade.depth",
+                                      min_value=0.5, max_value=200.0, step=0.5, default=5.0, format="%.1f",
+                                      input_label="Depth, exact [M USDT]",
+                                      help="How much forced selling moves the price by 1 %.")
+        with low[1]:
+            impact = bound_widget(st.radio, "Price impact", "cascade.impact", "linear", options=list(IMPACT_LABELS),
+                                  format_func=IMPACT_LABELS.get)
+        params = crowd_controls()
+
+    market = scenario.markets[market_name]
+    view = live_view(scenario_key(raw), market_name, market_json(market), json.dumps(params, sort_keys=True),
+                     shock / 100, depth * 1e6, impact or "linear")
+    result, crowd = view.result, view.crowd
+    name = market_label(market_name)
+
+    metrics = st.columns(5)
+    metrics[0].metric("Initial shock", percent(result.shock, signed=True), border=True)
+    metrics[1].metric("Final move", percent(result.final_drop, signed=True), border=True,
+                      delta=f"×{result.amplification:.2f} the shock", delta_color="off")
+    metrics[2].metric("Rounds with liquidations", f"{result.active_rounds}", border=True)
+    metrics[3].metric("Traders liquidated", f"{result.liquidated_count:,}", border=True,
+                      delta=f"{percent(result.liquidated_count / crowd.n_traders)} of {crowd.n_traders:,}",
+                      delta_color="off")
+    metrics[4].metric("Liquidated notional", millions(result.liquidated_notional), border=True)
+    st.markdown(f":material/insights: {cascade_takeaway(result, crowd.n_traders)}")
+    st.markdown(f":material/person: **Your account in the crowd.** {learner_takeaway(view, market_name)}")
+
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(charts.price_rounds_figure(result, name, view.learner_lines), key="cascade.price",
+                        width="stretch", config=CHART_CONFIG)
+        st.caption(f"From {price(result.start_price)} USDT the shock sends {name} to "
+                   f"{price(result.rounds[1].price)}; the forced orders take it to {price(result.final_price)}.")
+    with right:
+        st.plotly_chart(charts.liquidated_rounds_figure(result), key="cascade.liquidated", width="stretch",
+                        config=CHART_CONFIG)
+        biggest = max(result.rounds, key=lambda r: r.liquidated_notional)
+        st.caption(f"The biggest round: round {biggest.round}, {millions(biggest.liquidated_notional)} "
+                   f"({biggest.liquidated_count:,} traders)." if biggest.liquidated_count else
+                   "Nobody was liquidated in any round.")
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(charts.leverage_rounds_figure(result), key="cascade.leverage", width="stretch",
+                        config=CHART_CONFIG)
+        st.caption(leverage_takeaway(result, crowd))
+    with right:
+        st.plotly_chart(charts.tipping_figure(view.curve, result.shock, result.final_drop), key="cascade.tipping",
+                        width="stretch", config=CHART_CONFIG)
+        st.caption(tipping_takeaway(view.curve))
+
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown("**:material/table_rows: Round by round**")
+        st.dataframe(
+            pd.DataFrame(rounds_table(result)), hide_index=True, width="stretch", height=240,
+            column_config={
+                "Price [USDT]": st.column_config.NumberColumn(format="%,.6g"),
+                "Change from start [%]": st.column_config.NumberColumn(format="%+.2f"),
+                "Liquidated notional [M USDT]": st.column_config.NumberColumn(format="%.2f"),
+            },
+        )
+        st.caption(f"Round 0 is before the shock; round 1 is the shock itself; the last round liquidated nobody "
+                   f"new, so the cascade stopped ({result.stopped}).")
+    with right:
+        st.markdown("**:material/person: Your positions**")
+        if view.learner:
+            st.dataframe(pd.DataFrame([{
+                "Position": f["label"], "Mode": f["mode"],
+                "Fate": "survives" if f["round"] is None else f"liquidated in round {f['round']}",
+                "At [USDT]": price(f["price"]) if f["price"] is not None else "—",
+            } for f in view.learner]), hide_index=True, width="stretch")
+        else:
+            st.markdown("No positions.")
+        for line in accounting_lines(result):
+            st.markdown(f"- {line}")
+
+
+st.title("Market cascade")
+st.caption("Liquidations force selling, selling moves the price, the move liquidates the next trader. "
+           "Set up a crowd, shock the price, and watch the rounds until it stops. Amounts in USDT.")
+st.info("**Stylized model**, not a forecast. Its assumptions:\n\n" + "\n".join(f"- {a}" for a in ASSUMPTIONS),
+        icon=":material/science:")
+cascade_panel()

@@ -1,0 +1,192 @@
+"""AppTest: the crash replay (play a crash, see events on the timeline and in words) and the
+market cascade (run one, see the rounds), plus the figure builders and words they use."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from margin.cascade import CrowdParams, build_crowd, run_cascade, tipping_point
+from margin.crashes import load_crash, replay
+from margin.presets import load_story
+from margin.scenario import scenario_from_dict
+from ui import charts_cascade, charts_replay
+from ui.cascade_model import cascade_view, leverage_takeaway, tipping_takeaway
+from ui.replay_model import event_lines, splits, timeline_points, wick_sentences, checks
+
+ROOT = Path(__file__).resolve().parent.parent
+REPLAY, CASCADE = "pages/crash_replay.py", "pages/market_cascade.py"
+
+
+def _app(page: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _texts(at: AppTest) -> str:
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+
+
+def _figure(at: AppTest, title: str) -> dict:
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        if spec["layout"]["title"]["text"].startswith(title):
+            return spec
+    raise AssertionError(f"no chart titled {title!r}")
+
+
+def _timeline_points(spec: dict) -> dict[str, int]:
+    return {trace["name"]: len(trace.get("x") or []) for trace in spec["data"]}
+
+
+# ----------------------------------------------------------------------------- crash replay
+
+
+def test_replay_page_shows_the_label_and_the_source():
+    at = _app(REPLAY)
+    text = _texts(at)
+    assert "Shaped after the event with its published magnitude; not real tick data" in text
+    assert "Source: CoinDesk and Reuters" in text
+    assert at.session_state["replay.step"] == 0
+
+
+def test_playing_a_crash_puts_events_on_the_timeline():
+    at = _app(REPLAY)
+    before = _timeline_points(_figure(at, "Events on the timeline"))
+    assert before["Liquidation"] == 1  # all isolated: the SOL long is under water from the start
+    at.session_state["replay.step"] = 40
+    at.button(key="replay.play").click().run()
+    assert not at.exception
+    assert at.session_state["replay.playing"] is True
+    assert at.session_state["replay.step"] > 40  # one tick of the player
+    at.session_state["replay.step"] = 60  # the player keeps going: jump to a later tick
+    at.run()
+    points = _timeline_points(_figure(at, "Events on the timeline"))
+    assert points["Liquidation"] > before["Liquidation"]
+    assert points["Insurance-fund payout"] >= 1
+    text = _texts(at)
+    assert "*As built*: BTC long liquidated at" in text
+    assert "15 h" in text and "*All isolated*: BTC long (isolated) liquidated" in text
+    at.button(key="replay.pause").click().run()
+    assert at.session_state["replay.playing"] is False
+
+
+def test_scrubbing_to_the_end_shows_where_the_money_went():
+    at = _app(REPLAY)
+    assert "Where the money went is shown when the replay reaches the end" in _texts(at)
+    at.number_input(key="replay.step.input").set_value(239.0).run()
+    assert not at.exception
+    spec = _figure(at, "Where the money went")
+    assert [t["name"].split(" (")[0] for t in spec["data"]] == ["As built", "All cross", "All isolated"]
+    assert "By the end, as built kept" in _texts(at)
+
+
+def test_a_custom_crash_from_parameters():
+    at = _app(REPLAY)
+    at.selectbox(key="replay.crash.widget").set_value("custom").run()
+    assert not at.exception
+    assert "Custom crash: -30 % over 48 steps" in _texts(at)
+    at.number_input(key="replay.drop.input").set_value(60.0).run()
+    assert "Custom crash: -60 % over 48 steps" in _texts(at)
+    at.session_state["replay.step"] = 96
+    at.run()
+    assert _timeline_points(_figure(at, "Events on the timeline"))["Liquidation"] >= 3
+
+
+def test_mark_and_last_sentences_on_the_page():
+    at = _app(REPLAY)
+    at.session_state["replay.step"] = 239
+    at.run()
+    text = _texts(at)
+    assert "Deepest BTC wick so far" in text and "liquidation is judged on the mark" in text
+    at.selectbox(key="replay.market.widget").set_value("SOLUSDT").run()
+    assert "Deepest SOL wick so far" in _texts(at)
+
+
+def test_replay_figures_and_words_from_the_model():
+    scenario = scenario_from_dict(load_story("default"))
+    model = replay(scenario, load_crash("2021-05-19"))
+    points = timeline_points(model)
+    fig = charts_replay.timeline_figure(model, points, 100)
+    counts = {t.name: len(t.x) for t in fig.data}
+    assert counts["Liquidation"] == sum(1 for p in points if p.kind == "liquidation" and p.row <= 100)
+    symbols = {t.marker.symbol for t in fig.data}
+    assert len(symbols) == 5  # one symbol per event type, not colour alone
+    equity = charts_replay.equity_figure(model, 50)
+    assert [len(t.x) for t in equity.data] == [51, 51, 51]
+    assert len({t.line.dash for t in equity.data}) == 3
+    lines = event_lines(model, model.crash.n_steps - 1)
+    assert [row for row, _ in lines] == sorted(row for row, _ in lines)
+    money = charts_replay.money_figure(splits(model))
+    assert len(money.data) == 3
+    mark_last = charts_replay.mark_last_figure(model, "BTCUSDT", checks(model, "BTCUSDT")["As built"], "As built", 200)
+    assert any("mark price" in t.name for t in mark_last.data) and any("last price" in t.name for t in mark_last.data)
+    assert wick_sentences(model, "BTCUSDT", checks(model, "BTCUSDT"), 0)[0].startswith("So far the BTC last price")
+
+
+# ----------------------------------------------------------------------------- market cascade
+
+
+def test_cascade_page_states_the_model_and_shows_the_rounds():
+    at = _app(CASCADE)
+    info = "\n".join(i.value for i in at.info)
+    assert "Stylized model" in info and "no new buyers" in info and "One market" in info
+    rounds = at.dataframe[0].value
+    assert list(rounds.columns)[0] == "Round"
+    assert rounds["Round"].tolist() == list(range(len(rounds)))
+    assert rounds["Traders liquidated"].iloc[-1] == 0  # the round at rest
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Initial shock"] == "-5.0 %"
+    text = _texts(at)
+    assert "A -5.0 % shock ended as a" in text and "Your account" in text
+
+
+def test_running_a_bigger_shock_gives_more_rounds_of_damage():
+    at = _app(CASCADE)
+    first = {m.label: m.value for m in at.metric}
+    at.number_input(key="cascade.shock.input").set_value(-12.0).run()
+    assert not at.exception
+    after = {m.label: m.value for m in at.metric}
+    assert after["Initial shock"] == "-12.0 %"
+    assert float(after["Final move"].split()[0]) < float(first["Final move"].split()[0])
+    assert int(after["Traders liquidated"].replace(",", "")) > int(first["Traders liquidated"].replace(",", ""))
+    fates = at.dataframe[1].value
+    assert "liquidated in round" in " ".join(fates["Fate"])  # the learner's BTC long dies this time
+
+
+def test_no_impact_means_the_final_move_is_the_shock_on_the_page():
+    at = _app(CASCADE)
+    at.radio(key="cascade.impact.widget").set_value("none").run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Final move"] == metrics["Initial shock"] == "-5.0 %"
+    assert "No runaway up to a 30 % shock" in _texts(at)
+
+
+def test_cascade_figures_and_words():
+    scenario = scenario_from_dict(load_story("default"))
+    crowd = build_crowd(scenario.markets["BTCUSDT"], CrowdParams(n_traders=20_000, seed=7))
+    view = cascade_view(scenario, "BTCUSDT", crowd, -0.05, 5e6, "linear")
+    result = view.result
+    price = charts_cascade.price_rounds_figure(result, "BTC", view.learner_lines)
+    assert list(price.data[0].y) == list(result.prices)
+    assert any("Your BTC long" in t.name for t in price.data)
+    heat = charts_cascade.leverage_rounds_figure(result)
+    assert np.nansum(np.array(heat.data[0].z, dtype=float)) * 1e6 == pytest.approx(result.liquidated_notional)
+    tipping = charts_cascade.tipping_figure(view.curve, result.shock, result.final_drop)
+    assert tipping.data[0].name.startswith("No amplification")
+    assert any(s.type == "line" for s in tipping.layout.shapes)  # the runaway shock is marked
+    assert any("runaway from 4.7 %" in a.text for a in tipping.layout.annotations)
+    assert tipping_takeaway(view.curve).startswith("Tipping point near a 4.7 % shock")
+    assert leverage_takeaway(result, crowd).startswith("Highest leverage first (shares of the longs). 50x+: 100 %")
+    calm = tipping_point(crowd, -np.linspace(0.005, 0.3, 50), float("inf"))
+    assert tipping_takeaway(calm).startswith("No runaway")
+    up = run_cascade(crowd, 0.05, 5e6)
+    assert up.final_drop > 0.05 and charts_cascade.tipping_figure(
+        tipping_point(crowd, np.linspace(0.005, 0.3, 50), 5e6), 0.05, up.final_drop).layout.yaxis.title.text == "Final rise [%]"

@@ -1,0 +1,227 @@
+"""The market cascade's numbers and words: the crowd, one cascade, the tipping curve, the learner.
+
+Pure functions first (tested directly), the cached boundary at the bottom (the crowd is drawn
+once per market and crowd parameters; a cascade and a 50-shock curve take milliseconds).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import streamlit as st
+
+from margin.account import liquidation_prices
+from margin.cascade import (
+    LEVERAGE_BUCKETS, RUNAWAY_RATIO, CascadeResult, Crowd, CrowdParams, TippingCurve, build_crowd,
+    learner_fate, run_cascade, tipping_point,
+)
+from margin.scenario import Market, Scenario, parse_tiers, scenario_from_dict
+from ui.format import money, percent, price
+from ui.lab_model import join_words, market_label, position_labels
+
+TIPPING_POINTS = 50
+TIPPING_MAX = 0.30  # the curve spans shocks of 0.5 % to 30 % in the shock's direction
+IMPACT_LABELS = {"linear": "Linear: 1 % per depth", "sqrt": "Square root: 1 % × √(sold / depth)",
+                 "none": "No impact (an infinitely deep book)"}
+
+
+def millions(value: float) -> str:
+    """``27.1 M USDT``.
+
+    >>> millions(27_123_000), millions(950_000)
+    ('27.1 M USDT', '0.95 M USDT')
+    """
+    return f"{value / 1e6:,.{1 if abs(value) >= 1e7 else 2}f} M USDT"
+
+
+def market_json(market: Market) -> str:
+    tiers = [{"floor": t.floor, "mmr": t.mmr, "max_leverage": t.max_leverage if math.isfinite(t.max_leverage) else None}
+             for t in market.tiers]
+    return json.dumps({"name": market.name, "price": market.price, "tiers": tiers}, sort_keys=True)
+
+
+def market_from_json(text: str) -> Market:
+    raw = json.loads(text)
+    tiers = [{k: v for k, v in t.items() if v is not None} for t in raw["tiers"]]
+    return Market(name=raw["name"], price=raw["price"], tiers=parse_tiers(tiers, "tiers"))
+
+
+def tipping_grid(shock: float) -> np.ndarray:
+    """50 shocks from 0.5 % to 30 % in the direction of ``shock`` (down when it is 0)."""
+    sign = 1.0 if shock > 0 else -1.0
+    return sign * np.linspace(0.005, TIPPING_MAX, TIPPING_POINTS)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class CascadeView:
+    crowd: Crowd
+    result: CascadeResult
+    curve: TippingCurve
+    learner: list[dict[str, Any]]
+    learner_lines: list[tuple[str, float]]  # (position label, liquidation price) in the crowd's market
+
+
+def cascade_view(scenario: Scenario, market_name: str, crowd: Crowd, shock: float, depth: float,
+                 impact: str) -> CascadeView:
+    """One cascade at ``shock``, the tipping curve in its direction, and the learner's fate."""
+    fee = scenario.rules.liquidation_fee_rate
+    result = run_cascade(crowd, shock, depth, impact, liquidation_fee_rate=fee,
+                         settlement=scenario.rules.settlement)
+    curve = tipping_point(crowd, tipping_grid(shock), depth, impact)
+    fate = learner_fate(scenario, market_name, result)
+    labels = position_labels(scenario)
+    lines = []
+    for position, lp in zip(scenario.positions, liquidation_prices(scenario)):
+        if position.market == market_name and lp.liquidation_price is not None:
+            lines.append((labels[position.id], lp.liquidation_price))
+    for entry in fate:
+        entry["label"] = labels[entry["id"]]
+    return CascadeView(crowd=crowd, result=result, curve=curve, learner=fate, learner_lines=lines)
+
+
+# ----------------------------------------------------------------------------- words
+
+
+def cascade_takeaway(result: CascadeResult, n_traders: int) -> str:
+    """The cascade in one sentence."""
+    shock, final = result.shock, result.final_drop
+    if shock == 0:
+        return "No shock, no cascade: nobody is liquidated at the price they all entered at."
+    if result.liquidated_count == 0:
+        return (f"A {percent(shock, signed=True)} shock liquidated nobody: every trader's liquidation price "
+                f"is further away, so the price stays at {percent(final, signed=True)}.")
+    rounds = result.active_rounds
+    text = (f"A {percent(shock, signed=True)} shock ended as a {percent(final, signed=True)} move "
+            f"(×{result.amplification:.2f} the shock): {rounds} round{'s' if rounds > 1 else ''} of forced "
+            f"{'selling' if shock < 0 else 'buying'} liquidated {result.liquidated_count:,} of {n_traders:,} traders "
+            f"({millions(result.liquidated_notional)}).")
+    if result.amplification < 1.05:
+        text += " The book absorbed the forced orders: almost no amplification."
+    elif result.amplification >= RUNAWAY_RATIO:
+        text += " The cascade ran away: the crowd's own liquidations did most of the damage."
+    if result.stopped == "max rounds":
+        text += " (It was still going when the round limit stopped it.)"
+    return text
+
+
+def leverage_takeaway(result: CascadeResult, crowd: Crowd) -> str:
+    """Which leverage levels died when, in words (from the per-round bucket counts)."""
+    counts = np.array([r.count_by_leverage for r in result.rounds])  # (R, B)
+    side = 1 if result.shock < 0 else -1  # a fall can only liquidate longs, a rise shorts
+    exposed = crowd.side == side
+    sizes = np.bincount(crowd.bucket[exposed].astype(np.int64), minlength=len(LEVERAGE_BUCKETS))
+    parts = []
+    for b in range(len(LEVERAGE_BUCKETS) - 1, -1, -1):
+        if sizes[b] == 0:
+            continue
+        died = counts[:, b]
+        share = died.sum() / sizes[b]
+        if died.sum() == 0:
+            parts.append(f"{LEVERAGE_BUCKETS[b]}: none")
+            continue
+        rounds = np.flatnonzero(died)
+        span = f"round {rounds[0]}" if rounds[0] == rounds[-1] else f"rounds {rounds[0]}–{rounds[-1]}"
+        parts.append(f"{LEVERAGE_BUCKETS[b]}: {percent(share, digits=0)} liquidated, in {span}")
+    if not parts or result.liquidated_count == 0:
+        return "Nobody was liquidated, at any leverage."
+    whose = "longs" if side > 0 else "shorts"
+    return f"Highest leverage first (shares of the {whose}). " + "; ".join(parts) + "."
+
+
+def tipping_takeaway(curve: TippingCurve) -> str:
+    """Where the cascade runs away, in words."""
+    direction = "fall" if curve.shocks[0] < 0 else "rise"
+    if curve.runaway_shock is None:
+        k = int(np.argmax(curve.amplification))
+        return (f"No runaway up to a {percent(abs(curve.shocks[-1]), digits=0)} shock: the final {direction} "
+                f"stays below {RUNAWAY_RATIO:g}× the shock everywhere (the most: ×{curve.amplification[k]:.2f} "
+                f"at {percent(abs(curve.shocks[k]))}).")
+    k = int(np.flatnonzero(curve.shocks == curve.runaway_shock)[0])
+    below = k - 1
+    text = f"Tipping point near a {percent(abs(curve.runaway_shock))} shock: "
+    if below >= 0:
+        text += (f"a {percent(abs(curve.shocks[below]))} shock ends at {percent(abs(curve.final_drops[below]))}, "
+                 f"but a {percent(abs(curve.shocks[k]))} shock runs away to {percent(abs(curve.final_drops[k]))}.")
+    else:
+        text += (f"even the smallest shock, {percent(abs(curve.shocks[k]))}, runs away to "
+                 f"{percent(abs(curve.final_drops[k]))}.")
+    return text
+
+
+def learner_takeaway(view: CascadeView, market_name: str) -> str:
+    """When the learner's positions die, or why they survive."""
+    died = [f for f in view.learner if f["round"] is not None]
+    name = market_label(market_name)
+    if not view.learner:
+        return "Your account has no positions: nothing of yours is in the crowd."
+    if not died:
+        nearest = ""
+        if view.learner_lines:
+            label, liq = min(view.learner_lines, key=lambda item: abs(item[1] - view.result.final_price))
+            nearest = (f" The price stopped at {price(view.result.final_price)} USDT; your {label} is liquidated at "
+                       f"{price(liq)} USDT.")
+        return f"Your account survives this cascade in {name}.{nearest}"
+    parts = [f"your {f['label']} ({f['mode']}) in round {f['round']}, at {price(f['price'])} USDT" for f in died]
+    survivors = [f["label"] for f in view.learner if f["round"] is None]
+    text = f"In this cascade {join_words(parts)} dies."
+    if len(died) > 1:
+        text = text[:-5] + "die."
+    if survivors:
+        text += f" Still open: {join_words(survivors)}."
+    return text
+
+
+def accounting_lines(result: CascadeResult) -> list[str]:
+    """Where the liquidated traders' money went."""
+    acc = result.accounting()
+    if not acc or result.liquidated_count == 0:
+        return []
+    leftover = acc["insurance_fund_kept"] - acc["fees"]
+    if acc["insurance_fund_kept"] <= 0.005:
+        lines = ["The insurance fund kept nothing: every liquidated trader's margin was gone by the fill."]
+    elif leftover > 0.005:
+        lines = [f"The insurance fund kept {money(acc['insurance_fund_kept'])}: {money(acc['fees'])} of liquidation "
+                 f"fees and {money(leftover)} of margin left at liquidation."]
+    else:
+        lines = [f"The insurance fund kept {money(acc['insurance_fund_kept'])}, all of it liquidation fees: "
+                 f"the fee took whatever margin was left."]
+    if acc["returned_to_traders"] > 0.005:
+        lines.append(f"Liquidated traders got back {money(acc['returned_to_traders'])}.")
+    if acc["deficit"] > 0.005:
+        lines.append(f"The price gapped past some bankruptcy prices: {money(acc['deficit'])} of losses beyond "
+                     f"collateral, paid by the insurance fund.")
+    return lines
+
+
+def rounds_table(result: CascadeResult) -> list[dict[str, Any]]:
+    """One row per round for the table on the page."""
+    rows = []
+    for r in result.rounds:
+        rows.append({
+            "Round": r.round, "Price [USDT]": r.price,
+            "Change from start [%]": (r.price / result.start_price - 1) * 100,
+            "Traders liquidated": r.liquidated_count,
+            "Liquidated notional [M USDT]": r.liquidated_notional / 1e6,
+        })
+    return rows
+
+
+# ----------------------------------------------------------------------------- cached
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def cached_crowd(market_text: str, params_json: str) -> Crowd:
+    """The crowd for one market and set of crowd parameters (read-only arrays, shared)."""
+    return build_crowd(market_from_json(market_text), CrowdParams(**json.loads(params_json)))
+
+
+def live_view(scenario_json: str, market_name: str, market_text: str, params_json: str, shock: float,
+              depth: float, impact: str) -> CascadeView:
+    """:func:`cascade_view` on the cached crowd. Not cached itself: a cascade and the 50-shock
+    curve take a few milliseconds, far less than copying the crowd out of a cache."""
+    crowd = cached_crowd(market_text, params_json)
+    return cascade_view(scenario_from_dict(json.loads(scenario_json)), market_name, crowd, shock, depth, impact)

@@ -1,0 +1,222 @@
+"""The crash replay's numbers: the account walked along a crash three ways, up to a step.
+
+Everything above the ``cached`` section is pure (no Streamlit calls) and tested directly; the
+cached wrapper at the bottom is the UI boundary, keyed on the scenario's JSON text and the
+crash (its id, or the custom crash's parameters).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import streamlit as st
+
+from margin.crashes import (
+    CUSTOM_ID, Crash, MoneySplit, Replay, WickCheck, custom_crash, load_crash, money_split, replay,
+    timeline_events, wick_check,
+)
+from margin.scenario import Scenario, scenario_from_dict
+from ui.format import money, percent, price
+from ui.lab_model import describe_events, join_words, market_label, position_labels
+
+TIMELINE_KINDS = {  # engine event type (plus the payout) -> words on the timeline
+    "liquidation": "Liquidation",
+    "partial_liquidation": "Partial liquidation",
+    "bankruptcy": "Bankruptcy",
+    "insurance_fund_payout": "Insurance-fund payout",
+    "socialized_loss": "Socialized loss",
+}
+
+
+def duration_text(minutes: float) -> str:
+    """``"45 min"``, ``"3 h 15 min"``, ``"2 d 4 h"``.
+
+    >>> duration_text(45), duration_text(195), duration_text(3120), duration_text(0)
+    ('45 min', '3 h 15 min', '2 d 4 h', '0 min')
+    """
+    minutes = int(round(minutes))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h" + (f" {rest} min" if rest else "")
+    days, hours = divmod(hours, 24)
+    return f"{days} d" + (f" {hours} h" if hours else "")
+
+
+def crash_for(crash_id: str, custom: Mapping[str, Any] | None = None) -> Crash:
+    """A shipped crash by id, or the custom crash from its parameters."""
+    if crash_id == CUSTOM_ID:
+        return custom_crash(**dict(custom or {}))
+    return load_crash(crash_id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class TimelinePoint:
+    variant: str
+    kind: str  # a key of TIMELINE_KINDS
+    row: int
+    hours: float
+    text: str
+
+
+def timeline_points(model: Replay) -> list[TimelinePoint]:
+    """Every event of every variant as a point on the timeline (payouts included)."""
+    out = []
+    minutes = model.crash.step_minutes
+    for label, result in model.results.items():
+        labels = position_labels(model.variants[label])
+        for event, kind in timeline_events(result.events):
+            who = labels.get(event.position, event.position)
+            if kind == "insurance_fund_payout":
+                text = f"{who}: the insurance fund paid {money(-event.insurance_fund_delta)}"
+            elif kind == "bankruptcy":
+                text = f"{who}: {money(event.amount)} lost beyond its margin"
+            elif kind == "socialized_loss":
+                text = f"{who}: {money(event.amount)} socialized"
+            else:
+                text = f"{who} {TIMELINE_KINDS[kind].lower()} at {price(event.price)} USDT"
+            out.append(TimelinePoint(variant=label, kind=kind, row=event.row,
+                                     hours=event.row * minutes / 60.0, text=text))
+    return out
+
+
+def event_lines(model: Replay, upto: int) -> list[tuple[int, str]]:
+    """What happened up to step ``upto``, in time order: (row, sentence with time and variant)."""
+    lines: list[tuple[int, int, str]] = []
+    for order, (label, result) in enumerate(model.results.items()):
+        scenario = model.variants[label]
+        labels = position_labels(scenario)
+        rows = sorted({e.row for e in result.events if e.row <= upto})
+        for row in rows:
+            in_row = [e for e in result.events if e.row == row]
+            when = duration_text(row * model.crash.step_minutes)
+            for sentence in describe_events(in_row, scenario, labels):
+                lines.append((row, order, f"**{when}** · *{label}*: {sentence}"))
+    lines.sort(key=lambda item: (item[0], item[1]))
+    return [(row, text) for row, _, text in lines]
+
+
+def equity_takeaway(model: Replay, upto: int) -> str:
+    """Which variant holds up best so far, in words."""
+    now = {label: float(model.equity(label)[upto]) for label in model.results}
+    start = {label: float(model.equity(label)[0]) for label in model.results}
+    best = max(now, key=now.get)
+    worst = min(now, key=now.get)
+    when = duration_text(upto * model.crash.step_minutes)
+    if math.isclose(now[best], now[worst], abs_tol=0.005):
+        return f"After {when} all three hold {money(now[best])}: the margin mode has made no difference yet."
+    return (f"After {when}: {best.lower()} holds the most, {money(now[best])} (from {money(start[best])}); "
+            f"{worst.lower()} the least, {money(now[worst])}.")
+
+
+def money_takeaway(splits: Mapping[str, MoneySplit]) -> str:
+    """Where the money went, in words, comparing the variants."""
+    parts = []
+    for label, s in splits.items():
+        text = f"{label.lower()} kept {money(s.kept)} of {money(s.start)}"
+        if s.taken_by_fund > 0.005:
+            text += f", the insurance fund took {money(s.taken_by_fund)}"
+        if s.paid_by_fund > 0.005:
+            text += f" and paid {money(s.paid_by_fund)} of losses beyond margin"
+        if s.socialized > 0.005:
+            text += f", {money(s.socialized)} was socialized"
+        parts.append(text)
+    best = max(splits, key=lambda k: splits[k].kept)
+    return f"By the end, {'; '.join(parts)}. Keeping the most: {best.lower()}."
+
+
+def wick_sentences(model: Replay, market: str, checks: Mapping[str, WickCheck], upto: int) -> list[str]:
+    """The mark-versus-last story up to step ``upto``, in words.
+
+    The headline case ("the candle touched my price but I was not liquidated") is told for the
+    learner's own positions when it happened; otherwise for the deepest wick so far, as what a
+    position liquidated between the two prices would have seen. The reverse (liquidated on the
+    mark while the candle stayed above) is told when it happened.
+    """
+    column = model.path.markets.index(market)
+    mark = model.path.marks[: upto + 1, column]
+    last = model.last_path.marks[: upto + 1, column]
+    minutes = model.crash.step_minutes
+    name = market_label(market)
+    out: list[str] = []
+    told = set()
+    for label, check in checks.items():
+        labels = position_labels(model.variants[label])
+        hits = np.argwhere(check.touched_not_liquidated[: upto + 1])
+        for row, i in hits:
+            pid = check.position_ids[i]
+            if pid in told:
+                continue
+            told.add(pid)
+            out.append(
+                f"**The candle touched my price but I was not liquidated** ({label.lower()}, {labels[pid]}): "
+                f"at {duration_text(row * minutes)} the last price fell to {price(last[row])} USDT, past the "
+                f"liquidation price {price(check.liquidation_price[row, i])}, but the mark was "
+                f"{price(mark[row])}. Liquidation is judged on the mark, so the position stayed open.")
+        for row, i in np.argwhere(check.liquidated_not_touched[: upto + 1]):
+            pid = check.position_ids[i]
+            if ("reverse", pid) in told:
+                continue
+            told.add(("reverse", pid))
+            out.append(
+                f"**The reverse** ({label.lower()}, {labels[pid]}): at {duration_text(row * minutes)} the mark "
+                f"fell to {price(mark[row])} USDT, past the liquidation price "
+                f"{price(check.liquidation_price[row, i])}, while the last price was still {price(last[row])}: "
+                f"liquidated although the candle never reached the price.")
+    gap = (mark - last) / mark
+    deepest = int(np.argmax(gap))
+    if not any("touched my price" in s for s in out) and gap[deepest] > 1e-6:
+        out.append(
+            f"Deepest {name} wick so far: at {duration_text(deepest * minutes)} the last price touched "
+            f"{price(last[deepest])} USDT while the mark stayed at {price(mark[deepest])} "
+            f"({percent(gap[deepest])} higher). A long liquidated anywhere between the two saw the candle "
+            f"touch its price and was **not** liquidated: liquidation is judged on the mark.")
+    dips = np.flatnonzero(gap < -1e-6)
+    if dips.size and not any(s.startswith("**The reverse**") for s in out):
+        row = int(dips[np.argmin(gap[dips])])
+        out.append(
+            f"And the reverse: at {duration_text(row * minutes)} the mark dipped to {price(mark[row])} USDT "
+            f"below the last price {price(last[row])}; a long liquidated between the two was liquidated "
+            f"although no candle reached its price.")
+    if not out:
+        out.append(f"So far the {name} last price has not gone below the mark: no wick yet.")
+    return out
+
+
+def replay_summary(model: Replay) -> str:
+    """One line: how deep the crash goes for each market of the account."""
+    parts = []
+    for j, name in enumerate(model.path.markets):
+        low = model.path.marks[:, j].min() / model.path.marks[0, j] - 1
+        parts.append(f"{market_label(name)} {percent(low, signed=True)}")
+    return f"Deepest mark move in this crash: {join_words(parts)} (from the account's own prices)."
+
+
+def splits(model: Replay) -> dict[str, MoneySplit]:
+    return {label: money_split(model.variants[label], result) for label, result in model.results.items()}
+
+
+def checks(model: Replay, market: str) -> dict[str, WickCheck]:
+    return {label: wick_check(model.variants[label], result, model.path, model.last_path, market)
+            for label, result in model.results.items()}
+
+
+# ----------------------------------------------------------------------------- cached
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_replay(scenario_json: str, crash_id: str, custom_json: str) -> Replay:
+    """:func:`margin.crashes.replay` once per account and crash (three simulations, traced)."""
+    crash = crash_for(crash_id, json.loads(custom_json) if crash_id == CUSTOM_ID else None)
+    return replay(scenario_from_dict(json.loads(scenario_json)), crash)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_checks(scenario_json: str, crash_id: str, custom_json: str, market: str) -> dict[str, WickCheck]:
+    """Mark-versus-last checks for one market, per variant."""
+    return checks(cached_replay(scenario_json, crash_id, custom_json), market)
