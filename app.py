@@ -47,11 +47,16 @@ page = st.navigation([
     for path, title, icon, url in PAGES if (ROOT / path).exists()
 ])
 
+if links is not None:
+    links.open_link_target()
+
 try:
     from ui import presenter
 except ImportError:  # the presenter module is not written yet
     presenter = None
 if presenter is not None:
+    with st.sidebar:
+        presenter.presenter_toggle()
     presenter.apply()
 
 page.run()

@@ -34,6 +34,11 @@ from ui.lab_model import (
 from ui.state import current_scenario, ensure_scenario
 from ui.widgets import bound_widget, slider_with_input
 
+try:
+    from ui.links import share_link
+except ImportError:  # the shared-links module is optional
+    share_link = None
+
 VARIANTS = ("As built", "All cross", "All isolated")
 VARIANT_NOTES = {
     "As built": "The account as you built it.",
@@ -120,7 +125,7 @@ def lab_panel() -> None:
     own_prices = scenario.prices
 
     with st.container(border=True):
-        head = st.columns([5, 1], vertical_alignment="bottom")
+        head = st.columns([9, 2, 2] if share_link is not None else [5, 1], vertical_alignment="bottom")
         with head[0]:
             betas = ", ".join(f"{market_label(n)} ×{m.beta:g}" for n, m in scenario.markets.items())
             slider_with_input(
@@ -131,6 +136,9 @@ def lab_panel() -> None:
         with head[1]:
             st.button("Reset", icon=":material/restart_alt:", key="lab.reset", help="Back to the account's own prices, no shock.",
                       on_click=reset_prices, args=(own_prices,), width="stretch")
+        if share_link is not None:
+            with head[2]:
+                share_link("lab", key="lab.share")  # in the fragment, so the link follows the sliders
         columns = st.columns(2)
         for index, (name, market) in enumerate(scenario.markets.items()):
             step = price_step(market.price)

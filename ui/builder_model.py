@@ -9,6 +9,7 @@ told in words that name the position and the field (``Position 2 (sol-long), siz
 from __future__ import annotations
 
 import copy
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -234,7 +235,11 @@ def handle_upload(data: bytes) -> UploadResult:
     try:
         scenario = parse_scenario_text(data)
     except ScenarioError as err:
-        text = friendly_error(err)
+        try:  # the parsed file, only to name the position the problem is in
+            raw = json.loads(data)
+        except ValueError:
+            raw = None
+        text = friendly_error(err, raw if isinstance(raw, Mapping) else None)
         if text.startswith("The file: "):
             text = "The file " + text.removeprefix("The file: ")
         return UploadResult(scenario=None, message=text.rstrip(".") + "." + keep)

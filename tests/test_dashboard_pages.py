@@ -1,0 +1,391 @@
+"""Dashboard: the price lab and the account builder through AppTest, the lab's numbers, and
+the figure builders directly (AppTest has no Plotly accessor)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from margin.presets import load_story
+from margin.scenario import load_scenario, scenario_from_dict
+from ui import charts_lab as charts
+from ui.builder_model import (
+    add_market, add_position, duplicate_position, handle_upload, remove_market,
+    remove_position, rows_to_positions,
+)
+from ui.lab_model import (
+    account_warnings, lab_views, straight_path, sweep_views, target_prices, what_is_happening,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+TWENTY = ROOT / "tests" / "data" / "twenty-positions.json"
+PAGE_FILES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
+
+
+def app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=30)
+
+
+def section(at: AppTest, heading: str) -> str:
+    """The markdown block right after a bold heading (what the user reads under it)."""
+    blocks = [m.value for m in at.markdown]
+    return blocks[blocks.index(f"**{heading}**") + 1]
+
+
+def metric(at: AppTest, label: str, index: int = 0) -> str:
+    """The ``index``-th metric called ``label`` (0 as built, 1 all cross, 2 all isolated)."""
+    return [m.value for m in at.metric if m.label == label][index]
+
+
+def line_of(block: str, label: str) -> str:
+    """The list item of one position in a status block (its head and detail lines)."""
+    items = block.split("\n- ")
+    return next(item for item in items if f"**{label}**" in item)
+
+
+def edit_positions(at: AppTest, edited_rows: dict[int, dict]) -> AppTest:
+    """Type into the builder's positions table (its edit state, as the browser sends it)."""
+    key = f"builder.positions.{at.session_state['builder.version']}"
+    at.session_state[key] = {"edited_rows": edited_rows, "added_rows": [], "deleted_rows": []}
+    return at.run()
+
+
+# ----------------------------------------------------------------------------- every page
+
+
+@pytest.mark.parametrize("page_file", PAGE_FILES)
+def test_every_page_renders_without_exception(page_file):
+    at = app().run()
+    assert not at.exception
+    at.switch_page(page_file).run()
+    assert not at.exception, at.exception
+    assert at.title, f"{page_file} shows no title"
+
+
+def test_default_account_loads_on_first_visit_with_the_lesson_visible():
+    at = app().run()
+    assert at.session_state["scenario"]["name"] == "A winner keeps a loser alive"
+    assert [t.value for t in at.title] == ["Price lab"]
+    built = section(at, "Positions, as built")
+    assert "healthy" in line_of(built, "SOL long") and "healthy" in line_of(built, "BTC long")
+    # the lesson at once: all isolated, the SOL long is already gone on its own margin
+    assert "bankrupt" in line_of(section(at, "Positions, all isolated"), "SOL long")
+    happening = section(at, ":material/lightbulb: What is happening")
+    assert "holding up" in happening and "BTC long" in happening and "SOL long" in happening
+    charts_shown = at.get("plotly_chart")
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in charts_shown]
+    assert "Where each position breaks, market by market" in titles
+    assert "Equity sharing, as built" in titles and "Equity across every market shock, as built" in titles
+    assert len(charts_shown) == 6  # the map, three gauges, the waterfall and the sweep
+
+
+# ----------------------------------------------------------------------------- price lab
+
+
+def test_shock_slider_turns_a_healthy_position_liquidated():
+    at = app().run()
+    assert "Nothing was liquidated on the way." in section(at, "What happened on the way, as built")
+    at.slider(key="lab.shock.slider").set_value(-30.0).run()
+    assert not at.exception
+    sol = line_of(section(at, "Positions, as built"), "SOL long")
+    assert "liquidated" in sol and "healthy" not in sol
+    events = section(at, "What happened on the way, as built")
+    assert "BTC long liquidated at" in events and "the cross pool fell below maintenance" in events
+    assert at.number_input(key="lab.shock.input").value == -30.0  # the twin follows
+
+
+def test_liquidation_happens_where_the_sweep_says_and_at_the_path_price():
+    """Just short of the -9.5 % threshold the pool lives; just past it, it is closed at the
+    price where it breached on the way, not at the slider's end price."""
+    at = app().run()
+    at.number_input(key="lab.shock.input").set_value(-9.0).run()
+    assert "Nothing was liquidated" in section(at, "What happened on the way, as built")
+    at.number_input(key="lab.shock.input").set_value(-60.0).run()
+    events = section(at, "What happened on the way, as built")
+    fill = float(events.split("BTC long liquidated at ")[1].split(" USDT")[0].replace(",", ""))
+    assert 90_000 < fill < 91_000  # ~ -9.5 % of 100,000, far above the end price of 40,000
+    assert metric(at, "Equity", 0) == "0.00 USDT"
+
+
+def test_market_price_slider_moves_the_other_positions_liquidation_price():
+    at = app().run()
+    before = line_of(section(at, "Positions, as built"), "SOL long")
+    at.slider(key="lab.price.BTCUSDT.slider").set_value(90_000.0).run()
+    after = line_of(section(at, "Positions, as built"), "SOL long")
+    # less BTC profit in the shared pool: the SOL long's liquidation price rises
+    price_of = lambda text: float(text.split("at ")[-1].split(" USDT")[0].replace(",", ""))
+    assert price_of(after) > price_of(before)
+
+
+def test_reset_puts_prices_and_shock_back():
+    at = app().run()
+    at.slider(key="lab.shock.slider").set_value(-20.0).run()
+    at.slider(key="lab.price.SOLUSDT.slider").set_value(150.0).run()
+    at.button(key="lab.reset").click().run()
+    assert at.session_state["lab.shock"] == 0.0 and at.session_state["lab.price.SOLUSDT"] == 180.0
+    assert "Nothing was liquidated" in section(at, "What happened on the way, as built")
+
+
+def test_switching_a_position_to_isolated_changes_the_shared_equity():
+    at = app().run()
+    assert metric(at, "Cross pool equity", 0) == "16,400.00 USDT"
+    at.switch_page("pages/builder.py").run()
+    edit_positions(at, {1: {"mode": "isolated"}})
+    assert at.session_state["scenario"]["positions"][1]["mode"] == "isolated"
+    at.switch_page("pages/price_lab.py").run()
+    # the SOL long's loss no longer drains the pool: only its 2,640 USDT margin left it
+    assert metric(at, "Cross pool equity", 0) == "23,360.00 USDT"
+    assert metric(at, "Cross pool equity", 1) == "16,400.00 USDT"  # all cross is unchanged
+    assert any("already below maintenance" in w.value for w in at.warning)
+
+
+def test_account_with_a_changed_price_restarts_its_slider():
+    at = app().run()
+    at.slider(key="lab.price.SOLUSDT.slider").set_value(150.0).run()
+    raw = load_story("default")
+    raw["markets"]["SOLUSDT"]["price"] = 170.0
+    at.session_state["scenario"] = raw
+    at.session_state["scenario_revision"] = 7
+    at.run()
+    assert at.session_state["lab.price.SOLUSDT"] == 170.0
+
+
+def test_twenty_positions_from_the_benchmark_variable(monkeypatch):
+    monkeypatch.setenv("MARGIN_LAB_SCENARIO", str(TWENTY))
+    at = app().run()
+    assert not at.exception
+    assert at.session_state["scenario"]["name"] == "Twenty positions (benchmark)"
+    at.number_input(key="lab.shock.input").set_value(-25.0).run()
+    assert not at.exception
+    assert section(at, "Positions, as built").count("liquidated") >= 15
+
+
+# ----------------------------------------------------------------------------- builder
+
+
+def test_invalid_edit_is_told_in_words_and_kept():
+    at = app().run().switch_page("pages/builder.py").run()
+    edit_positions(at, {1: {"size": -3.0}})
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("Position 2 (sol-long), size: must be > 0, got -3") for e in errors), errors
+    assert at.session_state["scenario"]["positions"][1]["size"] == 240  # the account is kept
+    assert at.session_state["builder.draft"]["positions"][1]["size"] == -3.0  # and so is the edit
+    at.switch_page("pages/price_lab.py").run().switch_page("pages/builder.py").run()
+    assert any("Position 2 (sol-long), size" in e.value for e in at.error)  # still there after a page change
+
+
+def test_add_duplicate_and_remove_positions():
+    at = app().run().switch_page("pages/builder.py").run()
+    at.button(key="builder.add").click().run()
+    assert len(at.session_state["scenario"]["positions"]) == 3
+    at.selectbox(key="builder.pick").set_value(1).run()
+    at.button(key="builder.duplicate").click().run()
+    ids = [p["id"] for p in at.session_state["scenario"]["positions"]]
+    assert ids[:3] == ["btc-long", "sol-long", "sol-long-1"] and len(ids) == 4
+    at.selectbox(key="builder.pick").set_value(0).run()
+    at.button(key="builder.remove").click().run()
+    assert [p["id"] for p in at.session_state["scenario"]["positions"]][0] == "sol-long"
+    assert not at.exception
+
+
+def test_story_and_venue_presets():
+    at = app().run().switch_page("pages/builder.py").run()
+    at.selectbox(key="builder.story").set_value("one-bad-trade").run()
+    assert "50x SOL long" in " ".join(c.value for c in at.caption)  # the story is told before loading
+    at.button(key="builder.load").click().run()
+    assert at.session_state["scenario"]["name"] == "One bad trade takes the account"
+    assert at.session_state["scenario"]["rules"]["mm_basis"] == "entry"  # BitMEX-like
+    # Binance caps a 97,500 USDT SOL position at 25x: refused in words, the account kept
+    at.selectbox(key="builder.venue").set_value("binance").run()
+    assert any("Position 3 (sol-long), leverage: 50x is above the tier's maximum 25x" in e.value for e in at.error)
+    assert at.session_state["scenario"]["venue"] == "bitmex"
+    at.selectbox(key="builder.venue").set_value("bybit").run()
+    assert at.session_state["scenario"]["venue"] == "bybit" and not at.error
+    assert not at.exception
+
+
+def test_bad_upload_shows_why_and_keeps_the_account():
+    at = app().run().switch_page("pages/builder.py").run()
+    at.file_uploader(key="builder.upload").set_value(("bad.json", b'{"balance": -5}', "application/json")).run()
+    errors = " ".join(e.value for e in at.error)
+    assert "Wallet balance: must be ≥ 0, got -5" in errors and "unchanged" in errors
+    assert at.session_state["scenario"]["name"] == "A winner keeps a loser alive"
+
+
+def test_good_upload_replaces_the_account():
+    raw = json.dumps(load_story("hedge-that-saved-it")).encode()
+    at = app().run().switch_page("pages/builder.py").run()
+    at.file_uploader(key="builder.upload").set_value(("hedge.json", raw, "application/json")).run()
+    assert at.session_state["scenario"]["name"] == "The hedge that saved it"
+    assert at.text_input(key=f"builder.name.{at.session_state['builder.version']}").value == "The hedge that saved it"
+
+
+def test_upload_handling_directly():
+    assert handle_upload(b"\xff\xfe").scenario is None
+    too_big = handle_upload(b" " * 1_000_001)
+    assert "limit is 1,000,000 bytes (1 MB)" in too_big.message and too_big.scenario is None
+    bad = handle_upload(json.dumps({**load_story("default"), "positions": [{"id": "x"}]}).encode())
+    assert bad.message.startswith("Position 1 (x), market: unknown market")
+    good = handle_upload(json.dumps(load_story("default")).encode())
+    assert good.scenario["name"] == "A winner keeps a loser alive"
+
+
+def test_two_sessions_stay_apart():
+    first, second = app().run(), app().run()
+    second.switch_page("pages/builder.py").run()
+    second.selectbox(key="builder.story").set_value("over-leveraged-whale").run()
+    second.button(key="builder.load").click().run()
+    second.switch_page("pages/price_lab.py").run()
+    first.slider(key="lab.shock.slider").set_value(-5.0).run()
+    assert first.session_state["scenario"]["name"] == "A winner keeps a loser alive"
+    assert second.session_state["scenario"]["name"] == "The over-leveraged whale"
+    assert "SOL long" in section(first, "Positions, as built")
+    assert "SOL long" not in section(second, "Positions, as built")
+    assert second.session_state["lab.shock"] == 0.0
+
+
+# ----------------------------------------------------------------------------- builder logic
+
+
+def test_builder_actions_and_words():
+    raw = load_story("default")
+    assert [p["id"] for p in add_position(raw)["positions"]][-1] == "btc-long-1"
+    assert [p["id"] for p in duplicate_position(raw, 1)["positions"]] == ["btc-long", "sol-long", "sol-long-1"]
+    assert [p["id"] for p in remove_position(raw, 0)["positions"]] == ["sol-long"]
+    with_eth = add_market(raw, "ETHUSDT")
+    scenario_from_dict(with_eth)  # valid, with the venue's ETH tiers
+    assert with_eth["markets"]["ETHUSDT"]["tiers"][0]["mmr"] == 0.005
+    with pytest.raises(Exception, match="still traded by btc-long"):
+        remove_market(raw, "BTCUSDT")
+    rows = [{"id": None, "market": "SOLUSDT", "side": "short", "size": 1.0, "entry": 180.0,
+             "leverage": 5.0, "mode": "isolated", "margin": float("nan")}]
+    assert rows_to_positions(rows) == [{"id": "sol-short-1", "market": "SOLUSDT", "side": "short",
+                                        "size": 1.0, "entry": 180.0, "leverage": 5.0, "mode": "isolated"}]
+
+
+def test_account_warnings_in_words():
+    assert account_warnings(scenario_from_dict(load_story("default"))) == []
+    raw = load_story("default")
+    raw["positions"][1]["mode"] = "isolated"
+    raw["positions"][0]["leverage"] = 1  # 83,000 USDT of initial margin on a 9,000 USDT wallet
+    text = " ".join(account_warnings(scenario_from_dict(raw)))
+    assert "SOL long (isolated) is already below maintenance" in text
+    assert "would not have covered the initial margin" in text
+
+
+# ----------------------------------------------------------------------------- lab numbers
+
+
+def test_target_prices_and_path():
+    s = scenario_from_dict(load_story("default"))
+    target = target_prices(s, {"BTCUSDT": 90_000.0}, -0.5)
+    assert target == {"BTCUSDT": 45_000.0, "SOLUSDT": pytest.approx(180 * (1 - 1.6 * 0.5))}
+    assert target_prices(s, {}, -0.9)["SOLUSDT"] == pytest.approx(0.18)  # floored at 0.1 %
+    marks = straight_path(s, target)
+    assert marks[0].tolist() == [100_000.0, 180.0] and marks[-1].tolist() == pytest.approx([45_000, 36])
+    assert marks.shape == (1601, 2)  # SOL moves 80 %, 0.05 % of its price per step
+    assert np.max(np.abs(np.diff(marks, axis=0)) / marks[0]) == pytest.approx(0.0005)
+
+
+def test_path_semantics_liquidations_stay_happened():
+    s = scenario_from_dict(load_story("default"))
+    views = lab_views(s, s.prices, -0.3)
+    built = views["As built"]
+    assert [p.status for p in built.positions] == ["liquidated", "liquidated"]
+    assert built.total_equity == 0.0  # the pool is gone; the static sweep would say negative
+    static = sweep_views(s, s.prices)["As built"]
+    assert float(np.interp(-0.3, static.grid, static.equity)) < 0
+    # the closes happened where the pool breached on the way, not at the end price
+    btc_close = built.positions[0].closed_at
+    assert 90_000 < btc_close < 91_000
+    # the waterfall shows the pool just before its breach: equity at its maintenance line
+    pool = built.pools[0]
+    assert pool.moment == "at the breach" and pool.equity <= pool.maintenance_margin * 1.05
+
+
+def test_all_isolated_loses_only_the_bad_trade():
+    s = scenario_from_dict(load_story("default"))
+    views = lab_views(s, s.prices, -0.05)
+    iso = {p.label: p for p in views["All isolated"].positions}
+    assert iso["SOL long"].status == "bankrupt" and iso["BTC long"].status == "healthy"
+    assert all(p.status == "healthy" for p in views["As built"].positions)
+    words = " ".join(views["All isolated"].events)
+    assert "SOL long (isolated) liquidated at 180.00 USDT" in words and "paid by the insurance fund" in words
+    happening = " ".join(what_is_happening(views, sweep_views(s, s.prices), -0.05))
+    assert "SOL long is liquidated, but BTC long lives on" in happening
+
+
+# ----------------------------------------------------------------------------- figure builders
+
+
+def _views(shock: float = -0.05):
+    s = scenario_from_dict(load_story("default"))
+    return s, lab_views(s, s.prices, shock), sweep_views(s, s.prices)
+
+
+def test_price_map_marks_liquidation_and_bankruptcy_prices():
+    s, views, _ = _views()
+    target = target_prices(s, s.prices, -0.05)
+    fig = charts.price_map_figure(s, s.prices, target, views["As built"].positions)
+    assert fig.layout.title.text == "Where each position breaks, market by market"
+    names = [t.name for t in fig.data]
+    assert names == ["Slider price", "Price after the shock", "Liquidation price", "Bankruptcy price"]
+    liq = fig.data[2]
+    expected = [(p.liquidation_price / s.markets[p.market].price - 1) * 100 for p in views["As built"].positions]
+    assert list(liq.x) == pytest.approx(expected)
+    assert list(liq.text) == ["BTC long", "SOL long"] and liq.marker.symbol == "x"
+    assert "BTC long" in charts.map_takeaway(views["As built"].positions)
+
+
+def test_gauge_shows_the_ratio_of_the_riskiest_pool():
+    _, views, _ = _views()
+    built = views["As built"]
+    fig = charts.gauge_figure(built.risk_ratio, built.risk_pool)
+    assert fig.data[0].value == pytest.approx(built.risk_ratio * 100)
+    assert fig.data[0].title.text == "Margin ratio, cross pool"
+    assert fig.data[0].gauge.threshold.value == 100
+    assert "no open positions" in charts.gauge_figure(None, None).data[0].title.text
+    assert "healthy" in charts.gauge_takeaway(built.risk_ratio, built.risk_pool)
+
+
+def test_waterfall_adds_and_drains_the_pool_against_its_maintenance_line():
+    _, views, _ = _views()
+    built = views["As built"]
+    fig = charts.waterfall_figure(built.pools, "As built")
+    assert fig.layout.title.text == "Equity sharing, as built"
+    assert [t.type for t in fig.data] == ["waterfall", "scatter"]
+    assert list(fig.data[0].x) == ["Cross wallet", "BTC long PnL", "SOL long PnL", "Cross equity"]
+    assert list(fig.data[0].measure) == ["absolute", "relative", "relative", "total"]
+    assert fig.data[0].y[1] > 0 > fig.data[0].y[2]  # the BTC profit adds, the SOL loss drains
+    assert fig.data[1].y[0] == pytest.approx(built.cross_maintenance)
+    assert "share one wallet" in charts.waterfall_takeaway(built.pools)
+    isolated = views["All isolated"]
+    iso_fig = charts.waterfall_figure(isolated.pools, "All isolated")
+    assert "just before its liquidation" in " ".join(a.text for a in iso_fig.layout.annotations)
+
+
+def test_sweep_marks_the_current_point_and_the_crossings():
+    _, _, sweeps = _views()
+    sweep = sweeps["As built"]
+    fig = charts.shock_sweep_figure(sweep, -0.05)
+    assert fig.layout.title.text == "Equity across every market shock, as built"
+    assert [t.name for t in fig.data] == ["Equity", "Maintenance margin", "You are here", "Liquidated", "Bankrupt"]
+    assert len(fig.data[0].x) >= 361
+    assert fig.data[2].x[0] == pytest.approx(-5.0)
+    liq = [m.shock * 100 for m in sweep.marks if m.kind == "liquidation"]
+    assert list(fig.data[3].x) == pytest.approx(liq) and liq[0] == pytest.approx(-9.5)
+    assert "-9.5 %" in charts.sweep_takeaway(sweep, -0.05)
+
+
+def test_twenty_positions_figures_stay_bounded():
+    s = load_scenario(TWENTY)
+    views = lab_views(s, s.prices, -0.08)
+    iso = views["All isolated"]
+    assert len(iso.pools) <= 8  # only the riskiest isolated pools are drawn
+    fig = charts.waterfall_figure(iso.pools, "All isolated")
+    assert len(fig.data[0].x) == 3 * len(iso.pools)
