@@ -30,6 +30,7 @@ import json
 import math
 import re
 import zlib
+from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import quote
 
@@ -51,6 +52,12 @@ PAGES: dict[str, str] = {
     "glossary": "pages/glossary.py",
 }
 DEFAULT_PAGE = "lab"
+APP_ROOT = Path(__file__).resolve().parent.parent
+
+
+def page_file(page_id: str) -> str:
+    """The absolute path of a page's file: ``st.switch_page`` takes it whatever the entry script."""
+    return str(APP_ROOT / PAGES[page_id])
 # The plain control keys a link may carry, per page (read from each page's docstring), and
 # what each may hold. A link sets nothing else: no widget keys, no button keys, no internals.
 _NUMBER, _TEXT = "number", "text"
@@ -286,10 +293,10 @@ def restore_from_url() -> str | None:
         set_scenario(load_story(DEFAULT_STORY))
         st.session_state[MESSAGE_KEY] = (
             f"This shared link could not be opened: {err}. Showing the default account instead.")
-        target = PAGES[DEFAULT_PAGE]
+        target = page_file(DEFAULT_PAGE)
     else:
         _set_controls(view["page"], view["scenario"], view["controls"])
-        target = PAGES[view["page"]]
+        target = page_file(view["page"])
     st.session_state[TARGET_KEY] = target
     return target
 
@@ -339,7 +346,7 @@ def open_page(page: str, *, scenario: Mapping[str, Any], controls: Mapping[str, 
 
     set_scenario(dict(scenario))
     _set_controls(page, scenario, controls or {})
-    st.switch_page(PAGES[page])
+    st.switch_page(page_file(page))
 
 
 def current_view(page: str) -> dict[str, Any]:
@@ -351,27 +358,49 @@ def current_view(page: str) -> dict[str, Any]:
     return {"scenario": scenario_dict(), "page": page, "controls": control_values(st.session_state, page)}
 
 
-def share_link(page: str, *, key: str | None = None) -> str | None:
-    """The copy-link control: the URL of the current view in ``st.code`` (its copy button copies
-    it). Returns the URL, or None when the view is too large for a link (and says so)."""
+def page_id_of(page: Any) -> str | None:
+    """The page id (a key of :data:`PAGES`) of a page file path or of the page object that
+    ``st.navigation`` returns; None for a page a link cannot open.
+
+    >>> page_id_of("pages/crash_replay.py"), page_id_of("/srv/app/pages/price_lab.py"), page_id_of("x.py")
+    ('replay', 'lab', None)
+    """
+    source = getattr(page, "_page", page)
+    name = str(source).replace("\\", "/").rsplit("/", 1)[-1]
+    for page_id, path in PAGES.items():
+        if path.rsplit("/", 1)[-1] == name:
+            return page_id
+    return None
+
+
+def share_link(page: Any, *, key: str | None = None) -> str | None:
+    """The copy-link control for ``page`` (a page id, a page file, or the page object of
+    ``st.navigation``): a popover showing the URL of the current view in ``st.code``, whose
+    copy button copies it. Call it inside the page's live fragment so the link follows the
+    controls. Returns the URL, or None when the view is too large for a link (it says so)."""
     import streamlit as st
 
-    try:
-        text = encode(current_view(page))
-    except LinkError as err:
-        st.warning(str(err).capitalize(), icon=":material/link_off:")
+    page_id = page if page in PAGES else page_id_of(page)
+    if page_id is None:
         return None
-    url = link_url(text, st.context.url)
-    with st.popover("Share this view", icon=":material/link:", key=key):
+    with st.popover("Share this view", icon=":material/link:", key=key,
+                    help="A link that opens this account, this page and these control positions."):
+        try:
+            text = encode(current_view(page_id))
+        except LinkError as err:
+            st.warning(str(err)[0].upper() + str(err)[1:], icon=":material/link_off:")
+            return None
+        url = link_url(text, st.context.url)
         st.caption("Anyone who opens this link sees this account, this page and these control "
-                   "positions. Use the copy button at the right of the box.")
+                   "positions. Copy it with the button at the right of the box.")
         st.code(url, language=None, wrap_lines=True)
-        st.caption(f"{len(text):,} of {MAX_LINK_CHARS:,} characters.")
+        st.caption(f"{len(text):,} of {MAX_LINK_CHARS:,} characters. Add `&present=1` to open it in "
+                   "presenter mode.")
     return url
 
 
 __all__ = [
     "CONTROLS", "DEFAULT_PAGE", "LinkError", "MAX_LINK_CHARS", "PAGES", "control_spec", "control_values",
-    "current_view", "decode", "encode", "link_url", "open_link_target", "open_page", "restore_from_url",
-    "share_link",
+    "current_view", "decode", "encode", "link_url", "open_link_target", "open_page", "page_id_of",
+    "restore_from_url", "share_link",
 ]

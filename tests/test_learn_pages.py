@@ -1,0 +1,188 @@
+"""The learn page, the glossary and presenter mode through the whole app (AppTest).
+
+AppTest quirk: when the entry script sits next to a ``pages/`` folder, a page whose URL path
+equals its file name (``/builder``, ``/learn``, ``/glossary``) is run on its own, without
+app.py (the pre-``st.navigation`` folder convention wins). So these tests start the app from a
+one-line entry script in a temporary folder that runs app.py itself (:func:`app`), and switch
+pages by their path relative to it (:func:`goto`): every page then runs inside app.py's frame,
+presenter mode and link handling included, as in the browser.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from margin.lessons import expected, get_lesson, lesson_ids, lesson_scenario
+from ui.glossary import entries
+from ui.links import PAGES
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE_FILES = [path for path in PAGES.values() if (ROOT / path).exists()]
+ENTRY = f"import runpy\nrunpy.run_path({str(ROOT / 'app.py')!r}, run_name='__main__')\n"
+
+
+def app() -> AppTest:
+    """The whole app (not run yet)."""
+    return AppTest.from_string(ENTRY, default_timeout=60)
+
+
+def goto(at: AppTest, page: str) -> AppTest:
+    """Switch to ``page`` (relative to the project) and run."""
+    at.switch_page(os.path.relpath(ROOT / page, Path(at._script_path).parent)).run()
+    return at
+
+
+def in_frame(at: AppTest) -> bool:
+    """The page ran inside app.py (its sidebar chrome is there)."""
+    return any(t.key == "presenter.widget" for t in at.toggle)
+
+
+def learn_app() -> AppTest:
+    at = goto(app().run(), "pages/learn.py")
+    assert not at.exception and in_frame(at)
+    return at
+
+
+def open_lesson(at: AppTest, lesson_id: str) -> AppTest:
+    at.radio(key="learn.list").set_value(lesson_id).run()
+    assert at.session_state["learn.current"] == lesson_id
+    return at
+
+
+def answer(at: AppTest, lesson_id: str, value) -> AppTest:
+    widget = f"learn.answer.{lesson_id}.widget"
+    if get_lesson(lesson_id).answer.kind == "choice":
+        at.radio(key=widget).set_value(value).run()
+    else:
+        at.number_input(key=widget).set_value(value).run()
+    at.button(key=f"learn.check.{lesson_id}").click().run()
+    assert not at.exception
+    return at
+
+
+def wrong_answer(lesson_id: str):
+    lesson = get_lesson(lesson_id)
+    right = expected(lesson_id)
+    if lesson.answer.kind == "choice":
+        return next(o for o in lesson.answer.options if o != right)
+    return right * 1.5 if right else 1000.0
+
+
+@pytest.mark.parametrize("lesson_id", lesson_ids())
+def test_every_lesson_accepts_the_right_answer_and_explains_a_wrong_one(lesson_id):
+    at = open_lesson(learn_app(), lesson_id)
+    lesson = get_lesson(lesson_id)
+    right = expected(lesson_id)
+
+    answer(at, lesson_id, wrong_answer(lesson_id))
+    assert not at.success
+    explanation = at.error[0].value
+    if lesson.answer.kind == "choice":
+        assert explanation.startswith(f"You chose “{wrong_answer(lesson_id)}”; the engine says “{right}”")
+    else:
+        assert explanation.startswith(f"You said {lesson.answer.describe(wrong_answer(lesson_id))}; "
+                                      f"the engine says {lesson.answer.describe(right)}.")
+    assert len(explanation) > 150  # the why, with the numbers, not just the verdict
+
+    answer(at, lesson_id, right)
+    assert not at.error
+    assert at.success[0].value.startswith("Right")
+    assert lesson.takeaway in at.info[0].value
+
+
+def test_progress_is_kept_in_the_session():
+    at = learn_app()
+    assert "0 of 10 lessons done" in at.get("progress")[0].proto.text
+    at.button(key="learn.done.cross-exposure").click().run()
+    at.button(key="learn.next").click().run()
+    assert at.session_state["learn.current"] == "capital-efficiency"
+    at.button(key="learn.done.capital-efficiency").click().run()
+    assert at.session_state["learn.progress"] == {"cross-exposure", "capital-efficiency"}
+    assert "2 of 10 lessons done" in at.get("progress")[0].proto.text
+    goto(at, "pages/glossary.py")
+    goto(at, "pages/learn.py")  # survives a page change
+    assert "2 of 10 lessons done" in at.get("progress")[0].proto.text
+    assert at.session_state["learn.current"] == "capital-efficiency"
+    at.button(key="learn.done.capital-efficiency").click().run()  # undo
+    assert at.session_state["learn.progress"] == {"cross-exposure"}
+
+
+@pytest.mark.parametrize("lesson_id", [i for i in lesson_ids() if (ROOT / PAGES[get_lesson(i).page]).exists()])
+def test_open_in_page_loads_the_account_and_the_starting_controls(lesson_id):
+    lesson = get_lesson(lesson_id)
+    at = open_lesson(learn_app(), lesson_id)
+    at.button(key=f"learn.open.{lesson_id}").click().run()
+    assert not at.exception
+    assert at.session_state["scenario"] == lesson_scenario(lesson_id)
+    for key, value in lesson.controls.items():
+        assert at.session_state[key] == value
+    assert at.title[0].value != "Learn"  # now on the lesson's page
+    if lesson.page == "lab":
+        for name, market in lesson_scenario(lesson_id)["markets"].items():
+            assert at.session_state[f"lab.price.{name}"] == market["price"]
+
+
+def test_glossary_terms_are_linked_from_the_lessons():
+    at = learn_app()
+    captions = " ".join(c.value for c in at.caption)
+    assert "[cross margin](/glossary#cross-margin)" in captions
+    assert "[maintenance margin](/glossary#maintenance-margin)" in captions
+
+
+def test_glossary_lists_every_term_and_searches():
+    at = goto(app().run(), "pages/glossary.py")
+    assert not at.exception and in_frame(at)
+    headers = [h.value for h in at.subheader]
+    assert headers == [e["term"] for e in entries()]
+    for needed in ("Cross margin", "Isolated margin", "Wallet balance", "Equity", "Unrealized PnL",
+                   "Maintenance margin", "Margin ratio", "Initial margin", "Leverage", "Liquidation price",
+                   "Bankruptcy price", "Mark price", "Last price", "Maintenance tiers / risk limits",
+                   "Insurance fund", "Socialized loss / auto-deleveraging", "Liquidation cascade",
+                   "Fat tails", "VaR", "Expected shortfall"):
+        assert needed in headers
+    assert len(at.get("latex")) >= 10  # formulas where useful
+    at.text_input(key="glossary.search").input("ADL").run()
+    assert [h.value for h in at.subheader] == ["Socialized loss / auto-deleveraging"]
+    at.text_input(key="glossary.search").input("no such thing").run()
+    assert not at.subheader and "No term matches" in at.info[0].value
+
+
+# ----------------------------------------------------------------------------- presenter mode
+
+
+@pytest.mark.parametrize("page", PAGE_FILES)
+def test_presenter_mode_renders_every_page(page):
+    at = app()
+    at.session_state["presenter"] = True
+    goto(at.run(), page)
+    assert not at.exception, at.exception
+    assert in_frame(at)
+    assert at.button(key="presenter.exit").label == "Exit presenter mode"
+    styles = " ".join(h.proto.body for h in at.get("html"))
+    assert "font-size: 21px" in styles and 'data-testid="stSidebar"' in styles
+
+
+def test_presenter_mode_from_the_url_and_back():
+    at = app()
+    at.query_params["present"] = "1"
+    at.run()
+    assert at.session_state["presenter"] is True
+    assert any("font-size: 21px" in h.proto.body for h in at.get("html"))
+    at.button(key="presenter.exit").click().run()
+    assert at.session_state["presenter"] is False
+    assert "present" not in at.query_params
+    assert not any("font-size: 21px" in h.proto.body for h in at.get("html"))
+    assert not [b for b in at.button if b.key == "presenter.exit"]
+
+
+def test_presenter_toggle_in_the_sidebar():
+    at = app().run()
+    toggle = at.toggle(key="presenter.widget")
+    assert toggle.value is False
+    toggle.set_value(True).run()
+    assert at.session_state["presenter"] is True
+    assert at.button(key="presenter.exit")

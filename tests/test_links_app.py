@@ -1,0 +1,100 @@
+"""Shared links through the whole app (AppTest): a link restores the account, the page and the
+controls; a corrupt or too-long link says so and opens the default account."""
+
+from __future__ import annotations
+
+import pytest
+
+from margin.account import evaluate
+from margin.presets import load_story
+from margin.scenario import scenario_from_dict
+from ui.format import money
+from ui.links import MAX_LINK_CHARS, decode, encode
+from tests.test_learn_pages import app, goto, in_frame
+
+
+def opened_with(**params):
+    at = app()
+    for name, value in params.items():
+        at.query_params[name] = value
+    return at.run()
+
+
+def test_a_link_reproduces_the_view_on_the_lab():
+    view = {"scenario": load_story("default"), "page": "lab",
+            "controls": {"lab.shock": -5.0, "lab.price.BTCUSDT": 104_000.0, "lab.view": "All cross"}}
+    at = opened_with(v=encode(view))
+    assert not at.exception and in_frame(at)
+    assert at.title[0].value == "Price lab"
+    assert at.session_state["lab.shock"] == -5.0 and at.session_state["lab.price.BTCUSDT"] == 104_000.0
+    assert at.session_state["lab.price.SOLUSDT"] == 180.0  # the account's own price
+    assert at.number_input(key="lab.shock.input").value == -5.0
+    assert at.radio(key="lab.view.widget").value == "All cross"
+    # nothing is liquidated on the way, so the pool is the engine's evaluation at the targets
+    s = scenario_from_dict(load_story("default"))
+    target = {"BTCUSDT": 104_000.0 * 0.95, "SOLUSDT": 180.0 * (1 - 1.6 * 0.05)}
+    equity = money(evaluate(s, target).cross.equity)
+    assert equity == "11,744.00 USDT"
+    assert [m.value for m in at.metric if m.label == "Cross pool equity"][0] == equity
+    assert "v" not in at.query_params  # applied once: a rerun does not apply it again
+    at.number_input(key="lab.shock.input").set_value(-1.0).run()
+    assert at.session_state["lab.shock"] == -1.0
+
+
+def test_the_copy_link_of_a_view_opens_the_same_view():
+    at = opened_with(v=encode({"scenario": load_story("hedge-that-saved-it"), "page": "lab",
+                               "controls": {"lab.shock": -12.0}}))
+    url = next(c.value for c in at.code if "?v=" in c.value)
+    view = decode(url.split("?v=", 1)[1])
+    assert view["page"] == "lab" and view["scenario"] == load_story("hedge-that-saved-it")
+    assert view["controls"]["lab.shock"] == -12.0
+    again = opened_with(v=url.split("?v=", 1)[1])
+    assert [m.value for m in again.metric] == [m.value for m in at.metric]
+
+
+def test_a_link_opens_its_page_and_keeps_presenter_mode():
+    view = {"scenario": load_story("one-bad-trade"), "page": "replay",
+            "controls": {"replay.crash": "2021-05-19", "replay.step": 120.0}}
+    at = opened_with(v=encode(view), present="1")
+    assert not at.exception
+    assert at.title[0].value == "Crash replay"
+    assert at.session_state["replay.step"] == 120.0 and at.session_state["replay.crash"] == "2021-05-19"
+    assert at.query_params.get("present") == "1" and "v" not in at.query_params
+    assert at.button(key="presenter.exit")
+
+
+@pytest.mark.parametrize("text, words", [
+    ("1.this-is-not-a-link", "corrupt"),
+    ("7.abc", "another version"),
+    ("1." + "A" * MAX_LINK_CHARS, "too long"),
+])
+def test_a_bad_link_says_so_and_opens_the_default_account(text, words):
+    at = app()
+    at.session_state["scenario"] = load_story("over-leveraged-whale")  # whatever was there before
+    at.query_params["v"] = text
+    at.run()
+    assert not at.exception
+    message = at.error[0].value
+    assert message.startswith("This shared link could not be opened:") and words in message
+    assert "Showing the default account instead." in message
+    assert at.session_state["scenario"] == load_story("default")
+    assert at.title[0].value == "Price lab"
+    at.run()  # shown once
+    assert not [e for e in at.error if "shared link" in e.value]
+
+
+def test_a_link_sets_the_cascade_controls():
+    controls = {"cascade.shock": -8.0, "cascade.depth": 20.0, "cascade.impact": "sqrt", "cascade.traders": 5_000}
+    at = opened_with(v=encode({"scenario": load_story("default"), "page": "cascade", "controls": controls}))
+    assert not at.exception and at.title[0].value == "Market cascade"
+    for key, value in controls.items():
+        assert at.session_state[key] == value
+    assert [m.value for m in at.metric if m.label == "Initial shock"] == ["-8.0 %"]
+
+
+def test_the_builder_shares_its_account():
+    at = opened_with(v=encode({"scenario": load_story("isolated-lottery-ticket"), "page": "builder", "controls": {}}))
+    assert not at.exception and at.title[0].value == "Account builder"
+    shared = [c.value for c in at.code if "?v=" in c.value]
+    assert decode(shared[0].split("?v=", 1)[1]) == {"scenario": load_story("isolated-lottery-ticket"),
+                                                   "page": "builder", "controls": {}}
