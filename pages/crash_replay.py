@@ -217,7 +217,7 @@ with st.container(border=True):
     st.caption(f"Source: {crash.source}. One step = {duration_text(crash.step_minutes)}; "
                f"{duration_text(crash.step_minutes * (crash.n_steps - 1))} in all. {replay_summary(model)}")
 
-controls = st.columns([1, 1, 2, 4], vertical_alignment="bottom")
+controls = st.columns([1.2, 1.3, 2.5, 3], vertical_alignment="bottom")
 with controls[0]:
     if st.session_state["replay.playing"]:
         st.button("Pause", icon=":material/pause:", key="replay.pause", on_click=pause, width="stretch")

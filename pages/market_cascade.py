@@ -131,11 +131,13 @@ def cascade_panel() -> None:
     metrics[0].metric("Initial shock", percent(result.shock, signed=True), border=True)
     metrics[1].metric("Final move", percent(result.final_drop, signed=True), border=True,
                       delta=f"×{result.amplification:.2f} the shock", delta_color="off")
-    metrics[2].metric("Rounds with liquidations", f"{result.active_rounds}", border=True)
-    metrics[3].metric("Traders liquidated", f"{result.liquidated_count:,}", border=True,
-                      delta=f"{percent(result.liquidated_count / crowd.n_traders)} of {crowd.n_traders:,}",
-                      delta_color="off")
-    metrics[4].metric("Liquidated notional", millions(result.liquidated_notional), border=True)
+    metrics[2].metric("Rounds", f"{result.active_rounds}", border=True,
+                      help="Rounds in which somebody was liquidated (the shock itself is round 1).")
+    metrics[3].metric("Liquidated", f"{result.liquidated_count:,}", border=True,
+                      delta=f"{percent(result.liquidated_count / crowd.n_traders)} of traders", delta_color="off",
+                      help=f"Traders liquidated, of {crowd.n_traders:,} in the crowd.")
+    metrics[4].metric("Notional [M USDT]", f"{result.liquidated_notional / 1e6:,.1f}", border=True,
+                      help="Liquidated notional: size × fill price, summed over every round [million USDT].")
     st.markdown(f":material/insights: {cascade_takeaway(result, crowd.n_traders)}")
     st.markdown(f":material/person: **Your account in the crowd.** {learner_takeaway(view, market_name)}")
 
@@ -169,8 +171,9 @@ def cascade_panel() -> None:
             pd.DataFrame(rounds_table(result)), hide_index=True, width="stretch", height=240,
             column_config={
                 "Price [USDT]": st.column_config.NumberColumn(format="%,.6g"),
-                "Change from start [%]": st.column_config.NumberColumn(format="%+.2f"),
-                "Liquidated notional [M USDT]": st.column_config.NumberColumn(format="%.2f"),
+                "Change [%]": st.column_config.NumberColumn(format="%+.2f", help="Change from the start price"),
+                "Liquidated": st.column_config.NumberColumn(help="Traders liquidated in the round"),
+                "Notional [M USDT]": st.column_config.NumberColumn(format="%.2f", help="Liquidated notional"),
             },
         )
         st.caption(f"Round 0 is before the shock; round 1 is the shock itself; the last round liquidated nobody "

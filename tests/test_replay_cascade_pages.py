@@ -141,7 +141,7 @@ def test_cascade_page_states_the_model_and_shows_the_rounds():
     rounds = at.dataframe[0].value
     assert list(rounds.columns)[0] == "Round"
     assert rounds["Round"].tolist() == list(range(len(rounds)))
-    assert rounds["Traders liquidated"].iloc[-1] == 0  # the round at rest
+    assert rounds["Liquidated"].iloc[-1] == 0  # the round at rest
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Initial shock"] == "-5.0 %"
     text = _texts(at)
@@ -156,7 +156,7 @@ def test_running_a_bigger_shock_gives_more_rounds_of_damage():
     after = {m.label: m.value for m in at.metric}
     assert after["Initial shock"] == "-12.0 %"
     assert float(after["Final move"].split()[0]) < float(first["Final move"].split()[0])
-    assert int(after["Traders liquidated"].replace(",", "")) > int(first["Traders liquidated"].replace(",", ""))
+    assert int(after["Liquidated"].replace(",", "")) > int(first["Liquidated"].replace(",", ""))
     fates = at.dataframe[1].value
     assert "liquidated in round" in " ".join(fates["Fate"])  # the learner's BTC long dies this time
 

@@ -203,9 +203,9 @@ def rounds_table(result: CascadeResult) -> list[dict[str, Any]]:
     for r in result.rounds:
         rows.append({
             "Round": r.round, "Price [USDT]": r.price,
-            "Change from start [%]": (r.price / result.start_price - 1) * 100,
-            "Traders liquidated": r.liquidated_count,
-            "Liquidated notional [M USDT]": r.liquidated_notional / 1e6,
+            "Change [%]": (r.price / result.start_price - 1) * 100,
+            "Liquidated": r.liquidated_count,
+            "Notional [M USDT]": r.liquidated_notional / 1e6,
         })
     return rows
 

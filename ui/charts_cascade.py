@@ -79,12 +79,16 @@ def leverage_rounds_figure(result: CascadeResult) -> go.Figure:
     counts = np.array([r.count_by_leverage for r in active]).T if active else np.zeros_like(z)
     text = [[f"{int(c):,}" if c else "" for c in row] for row in counts]
     z = np.where(counts > 0, z, np.nan)
+    printed = len(rounds) <= 14  # past that the cells are too narrow for numbers: hover tells them
     fig = go.Figure(go.Heatmap(
-        x=rounds, y=list(LEVERAGE_BUCKETS), z=z, text=text, texttemplate="%{text}", textfont=dict(size=10),
+        x=rounds, y=list(LEVERAGE_BUCKETS), z=z, text=text, texttemplate="%{text}" if printed else None,
+        textfont=dict(size=10),
         colorscale=BLUES, colorbar=dict(title=dict(text="M USDT", side="right"), thickness=12),
         hovertemplate="round %{x}, %{y}: %{z:,.2f} M USDT (%{text} traders)<extra></extra>", xgap=1, ygap=1,
     ))
-    fig.update_xaxes(title_text="Round (the number in a cell: traders liquidated)", dtick=max(1, len(rounds) // 12))
+    fig.update_xaxes(title_text="Round" + (" (the number in a cell: traders liquidated)" if printed else
+                                           " (hover a cell for the number of traders)"),
+                     dtick=max(1, len(rounds) // 12))
     fig.update_yaxes(title_text="Leverage", type="category")
     return _layout(fig, "Which leverage levels died when", 330)
 
@@ -117,7 +121,7 @@ def tipping_figure(curve: TippingCurve, shock: float, final: float) -> go.Figure
         runaway = abs(curve.runaway_shock) * 100
         fig.add_vline(x=runaway, line=dict(color=VERMILLION, width=2, dash="dashdot"),
                       annotation=dict(text=f"runaway from {runaway:.1f} %", font=dict(size=11, color=VERMILLION)),
-                      annotation_position="top left")
+                      annotation_position="bottom right")
     if shock != 0:
         fig.add_trace(go.Scatter(
             name="This cascade", x=[abs(shock) * 100], y=[abs(final) * 100], mode="markers",

@@ -88,23 +88,26 @@ def timeline_figure(model: Replay, points: Sequence[TimelinePoint], upto: int) -
     fig = go.Figure()
     rows = list(model.results)
     # a payout shares its bankruptcy's moment: nudge stacked markers apart vertically
-    offsets = {"liquidation": 0.18, "partial_liquidation": 0.18, "bankruptcy": 0.0,
-               "insurance_fund_payout": -0.18, "socialized_loss": -0.18}
+    offsets = {"liquidation": -0.26, "partial_liquidation": -0.26, "bankruptcy": 0.0,
+               "insurance_fund_payout": 0.26, "socialized_loss": 0.26}
     for kind, words in TIMELINE_KINDS.items():
         colour, symbol = EVENT_STYLE[kind]
         shown = [p for p in points if p.kind == kind and p.row <= upto]
         fig.add_trace(go.Scatter(
             name=words, x=[p.hours for p in shown],
             y=[rows.index(p.variant) + offsets[kind] for p in shown], mode="markers",
-            marker=dict(symbol=symbol, size=13, color=colour, line=dict(width=1.5, color=colour)),
+            marker=dict(symbol=symbol, size=11, color=colour, line=dict(width=1.5, color=colour)),
             text=[f"{p.variant}: {p.text}" for p in shown],
             hovertemplate="%{text}<br>at %{x:.2f} h<extra></extra>",
         ))
     _now_line(fig, float(hours[upto]))
-    fig.update_xaxes(title_text="Time since the crash began [hours]", range=[0, float(hours[-1])])
+    span = float(hours[-1])
+    fig.update_xaxes(title_text="Time since the crash began [hours]", range=[-0.02 * span, span * 1.02])
     fig.update_yaxes(tickvals=list(range(len(rows))), ticktext=rows, range=[len(rows) - 0.5, -0.5],
                      showgrid=False, zeroline=False)
-    return _layout(fig, "Events on the timeline", 280, legend=dict(orientation="h", y=-0.3, x=0))
+    for k in range(len(rows) - 1):  # a faint rule between the variants' rows
+        fig.add_hline(y=k + 0.5, line=dict(color=GREY, width=0.5))
+    return _layout(fig, "Events on the timeline", 340, legend=dict(orientation="h", y=-0.25, x=0))
 
 
 def timeline_takeaway(points: Sequence[TimelinePoint], upto: int, hours_now: float) -> str:
@@ -132,7 +135,8 @@ def money_figure(splits: Mapping[str, MoneySplit]) -> go.Figure:
         values = [float(getattr(split, field)) for field, _ in MONEY_BUCKETS]
         fig.add_trace(go.Bar(
             name=f"{variant} (started with {compact(split.start)})", x=categories, y=values,
-            marker=dict(color=colour, pattern=dict(shape=VARIANT_PATTERN[variant], fgcolor="rgba(255,255,255,0.6)")),
+            marker=dict(color=colour, pattern=dict(shape=VARIANT_PATTERN[variant], fillmode="overlay",
+                                                   fgcolor="rgba(255,255,255,0.7)", size=7)),
             text=[compact(v) if abs(v) >= 0.5 else "0" for v in values], textposition="outside",
             hovertemplate=f"{variant}: %{{x}}: %{{y:,.2f}} USDT<extra></extra>",
         ))
@@ -154,7 +158,7 @@ def mark_last_figure(model: Replay, market: str, check: WickCheck, variant: str,
     fig = go.Figure()
     fig.add_trace(go.Scatter(
         name=f"{name} last price (the candle)", x=hours[: upto + 1], y=last[: upto + 1], mode="lines",
-        line=dict(color=ORANGE, width=1.5, dash="dot"),
+        line=dict(color=ORANGE, width=2, dash="dot"),
         hovertemplate="last %{y:,.4g} USDT at %{x:.2f} h<extra></extra>",
     ))
     fig.add_trace(go.Scatter(
@@ -195,6 +199,6 @@ def mark_last_figure(model: Replay, market: str, check: WickCheck, variant: str,
         fig.add_annotation(x=hours[row], y=last[row], text=f"wick to {price(last[row])}", showarrow=True,
                            arrowhead=2, ay=30, font=dict(size=11))
     fig.update_xaxes(title_text="Time since the crash began [hours]", range=[0, float(hours[-1])])
-    fig.update_yaxes(title_text=f"{name} price [USDT]", tickformat=",.4~g")
+    fig.update_yaxes(title_text=f"{name} price [USDT]", tickformat=",.6~g")
     return _layout(fig, f"{name}: mark price against last price (the candle)", 380,
                    legend=dict(orientation="h", y=-0.28, x=0))

@@ -1,0 +1,59 @@
+"""A real browser: play a crash and watch an event appear; scrub with the keyboard to the end;
+run a cascade and read its rounds."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+
+def _open(page: Page, app_url: str, path: str, heading: str) -> None:
+    """Open the app at its root and follow the sidebar link, as a visitor would (a fresh server
+    answers a first deep link with a "Page not found" dialog before it knows its pages)."""
+    page.goto(app_url)
+    expect(page.get_by_role("heading", name="Price lab")).to_be_visible()  # the app has run once
+    page.get_by_role("link", name=heading, exact=True).click()
+    expect(page).to_have_url(re.compile(f"/{path}"))
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
+
+
+def test_play_a_crash_and_see_an_event_appear(page: Page, app_url: str):
+    _open(page, app_url, "crash-replay", "Crash replay")
+    expect(page.get_by_text("Shaped after the event with its published magnitude; not real tick data.")).to_be_visible()
+    # at the start only the all-isolated SOL long (under water from the start) has gone
+    expect(page.get_by_text("So far: 1 liquidation, 1 bankruptcy, 1 insurance-fund payout.")).to_be_visible()
+    expect(page.get_by_text("the cross pool fell below maintenance")).to_have_count(0)
+    page.get_by_role("button", name="Play").click()
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    # the player advances the step; at 11 h 15 min the cross pool is liquidated
+    expect(page.get_by_text("the cross pool fell below maintenance").first).to_be_visible(timeout=45_000)
+    expect(page.get_by_text(re.compile(r"So far: [5-9] liquidations"))).to_be_visible()
+    page.get_by_role("button", name="Pause").click()
+    expect(page.get_by_role("button", name="Play")).to_be_visible()
+
+
+def test_scrub_with_the_keyboard_to_the_end(page: Page, app_url: str):
+    _open(page, app_url, "crash-replay", "Crash replay")
+    expect(page.get_by_text("Where the money went is shown when the replay reaches the end")).to_be_visible()
+    thumb = page.get_by_role("slider", name="Step of the crash")
+    thumb.focus()
+    page.keyboard.press("End")
+    expect(page.get_by_text("2 d 11 h into the crash")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"By the end, as built kept"))).to_be_visible()
+
+
+def test_run_a_cascade_and_see_the_rounds(page: Page, app_url: str):
+    _open(page, app_url, "market-cascade", "Market cascade")
+    expect(page.get_by_text("Stylized model")).to_be_visible()
+    expect(page.get_by_text("Round by round")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"A -5\.0 % shock ended as a -\d+\.\d % move"))).to_be_visible()
+    shock = page.get_by_label("Shock, exact [%]")
+    shock.fill("-12")
+    shock.press("Enter")
+    expect(page.get_by_text(re.compile(r"A -12\.0 % shock ended as a -\d+\.\d % move"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"rounds? of forced selling liquidated"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"your BTC long \(cross\) .*in round \d+"))).to_be_visible()
