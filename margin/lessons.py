@@ -18,8 +18,8 @@ Messages are templates filled with the engine's numbers: ``{answer}``, ``{expect
 >>> result = check("liq-vs-bankruptcy", 0.297)
 >>> result.correct, result.expected
 (False, 0.294)
->>> print(result.message.split(". ")[0])
-You said 0.2970 USDT per DOGE; the engine says 0.2940 USDT per DOGE
+>>> print(result.message.splitlines()[0])
+You said 0.2970 USDT per DOGE; the engine says 0.2940 USDT per DOGE.
 >>> check("liq-vs-bankruptcy", 0.2941).correct
 True
 """
@@ -140,7 +140,8 @@ class Lesson:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CheckResult:
     """The verdict on an answer: ``expected`` is the engine's value (in the answer's unit, or
-    the right option); ``message`` says why, with the numbers."""
+    the right option); ``message`` says why, with the numbers: the verdict, a blank line, then
+    the explanation."""
 
     correct: bool
     expected: float | str
@@ -605,11 +606,12 @@ def _check_choice(lesson: Lesson, truth: Measure, answer: Any) -> CheckResult:
         answer = options[int(answer)]
     why = _fill(lesson.explanations.get(right, lesson.explanation), truth.context, {"expected": right})
     if answer is None or answer not in options:
-        return CheckResult(correct=False, expected=right, message=f"Pick one of the answers first. {why}".strip())
+        return CheckResult(correct=False, expected=right,
+                           message="Pick one of the answers first: the engine's answer stays hidden until you do.")
     if answer == right:
-        return CheckResult(correct=True, expected=right, message=f"Right: {why}")
+        return CheckResult(correct=True, expected=right, message=f"Right: “{right}”.\n\n{why}")
     return CheckResult(correct=False, expected=right,
-                       message=f"You chose “{answer}”; the engine says “{right}”: {why}")
+                       message=f"You chose “{answer}”; the engine says “{right}”.\n\n{why}")
 
 
 def _check_number(lesson: Lesson, truth: Measure, answer: Any) -> CheckResult:
@@ -627,8 +629,9 @@ def _check_number(lesson: Lesson, truth: Measure, answer: Any) -> CheckResult:
     if abs(answer - value) <= tolerance + 1e-12:
         close = "" if answer == value else f" (you said {describe(answer)}, close enough)"
         return CheckResult(correct=True, expected=value,
-                           message=f"Right: the engine says {describe(value)}{close}. {explanation}".strip())
-    parts = [f"You said {describe(answer)}; the engine says {describe(value)}."]
+                           message=f"Right: the engine says {describe(value)}{close}.\n\n{explanation}".strip())
+    verdict = f"You said {describe(answer)}; the engine says {describe(value)}."
+    parts = []
     mistake = _matching_mistake(lesson, answer)
     if mistake is not None:
         template, alt = mistake
@@ -638,7 +641,7 @@ def _check_number(lesson: Lesson, truth: Measure, answer: Any) -> CheckResult:
         if hint:
             parts.append(hint)
     parts.append(explanation)
-    return CheckResult(correct=False, expected=value, message=" ".join(p for p in parts if p))
+    return CheckResult(correct=False, expected=value, message=verdict + "\n\n" + " ".join(p for p in parts if p))
 
 
 def _matching_mistake(lesson: Lesson, answer: float) -> tuple[str, float] | None:

@@ -39,8 +39,8 @@ if st.session_state["learn.current"] not in IDS:
 def label(lesson_id: str) -> str:
     number = IDS.index(lesson_id) + 1
     done = lesson_id in st.session_state["learn.progress"]
-    mark = ":material/check_circle:" if done else ":material/radio_button_unchecked:"
-    return f"{mark} {number}. {get_lesson(lesson_id).title}"
+    title = f"{number}. {get_lesson(lesson_id).title}"
+    return f"{title} :material/check_circle:" if done else title
 
 
 def choose(lesson_id: str) -> None:
@@ -124,10 +124,12 @@ def lesson_card(lesson: Lesson) -> None:
                       icon=":material/task_alt:", on_click=toggle_done, args=(lesson.id,), width="stretch")
         result = st.session_state.get(f"learn.result.{lesson.id}")
         if result:
+            verdict, _, why = result["message"].partition("\n\n")
+            text = f"**{verdict}**\n\n{why}" if why else result["message"]
             if result["correct"]:
-                st.success(result["message"], icon=":material/check_circle:")
+                st.success(text, icon=":material/check_circle:")
             else:
-                st.error(result["message"], icon=":material/lightbulb:")
+                st.error(text, icon=":material/lightbulb:")
             if lesson.takeaway:
                 st.info(f"**Takeaway.** {lesson.takeaway}", icon=":material/bookmark:")
 
@@ -159,6 +161,6 @@ with listing:
     st.session_state["learn.list"] = st.session_state["learn.current"]
     labels = {lesson_id: label(lesson_id) for lesson_id in IDS}  # computed now: AppTest calls it later
     st.radio("Lessons", IDS, key="learn.list", format_func=labels.__getitem__, on_change=chosen_in_list,
-             help="Pick a lesson; a filled circle marks the ones you have done.")
+             help="Pick a lesson; a check mark follows the ones you have done.")
 with card:
     lesson_card(get_lesson(st.session_state["learn.current"]))

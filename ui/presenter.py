@@ -3,7 +3,7 @@
 On when the plain session key ``"presenter"`` is true, or when the URL carries ``present=1``
 (a teacher's link). ``app.py`` calls :func:`presenter_toggle` in the sidebar and :func:`apply`
 after ``st.navigation``. In presenter mode :func:`apply` injects CSS for large type (21 px base),
-a hidden sidebar, high-contrast text and borders, full-width charts and a thick focus ring for
+a hidden sidebar and toolbar, high-contrast text and borders, full-width charts and a thick focus ring for
 keyboard users, and shows an "Exit presenter mode" button in the main area (reachable with Tab).
 """
 
@@ -20,7 +20,8 @@ _CSS = """
 <style>
 html { font-size: %(base)dpx; }
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
-[data-testid="stExpandSidebarButton"], [data-testid="stSidebarNav"] { display: none !important; }
+[data-testid="stExpandSidebarButton"], [data-testid="stSidebarNav"], [data-testid="stHeader"],
+[data-testid="stToolbar"], [data-testid="stDecoration"] { display: none !important; }
 [data-testid="stMainBlockContainer"], .block-container {
   max-width: 100%% !important; padding: 1.2rem 2rem 3rem 2rem !important; }
 [data-testid="stMain"], .stApp { background: %(bg)s !important; }
