@@ -96,6 +96,17 @@ CONTROLS: dict[str, tuple[tuple[re.Pattern[str], str, Any], ...]] = {
         (re.compile(r"cascade\.cross_buffer"), "integer", (0, 300)),
         (re.compile(r"cascade\.seed"), "integer", (0, 999_999)),
     ),
+    "stress": (
+        (re.compile(r"stress\.vol\.[A-Za-z0-9_\-]{1,40}"), _NUMBER, (0.0, 1000.0)),
+        (re.compile(r"stress\.corr\.[A-Za-z0-9_\-]{1,40}\.[A-Za-z0-9_\-]{1,40}"), _NUMBER, (-1.0, 1.0)),
+        (re.compile(r"stress\.horizon"), _NUMBER, (1.0, 30.0)),
+        (re.compile(r"stress\.step"), "choice", ("5 minutes", "15 minutes", "1 hour", "4 hours", "1 day")),
+        (re.compile(r"stress\.dof"), _NUMBER, (2.1, 50.0)),
+        (re.compile(r"stress\.paths"), "choice", (500, 1_000, 2_000, 5_000, 10_000, 20_000)),
+        (re.compile(r"stress\.seed"), "integer", (0, 2**31 - 1)),
+        (re.compile(r"stress\.headline"), "choice", ("Fat tails", "Normal")),
+        (re.compile(r"stress\.variant"), "choice", _VARIANTS),
+    ),
 }
 
 
@@ -329,6 +340,13 @@ def _set_controls(page: str, scenario: Mapping[str, Any], controls: Mapping[str,
             st.session_state[f"lab.price.{name}"] = float(market["price"])
         # the lab restarts a market's slider when the account's price moves; a view sets both
         st.session_state.pop("lab.anchor", None)
+    if page == "stress":
+        try:  # the stress lab's defaults for this account's markets (volatility, correlation)
+            from ui.stress_model import default_state
+            st.session_state.update(default_state(list(scenario.get("markets") or {})))
+        except ImportError:
+            pass
+        st.session_state.pop("stress.run", None)  # run the new inputs on arrival
     if page == "replay":
         st.session_state["replay.step"] = 0
         st.session_state["replay.playing"] = False
