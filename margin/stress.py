@@ -530,38 +530,36 @@ class _VariantRunner:
 
     def __init__(self, scenario: Scenario):
         self.scenario = scenario
-        self.settler = _Settler(scenario)
-        self.state = self.settler.new_state()
+        settler = self.settler = _Settler(scenario)
         positions = scenario.positions
-        self.markets = tuple(scenario.markets)
-        self.col = np.array(self.settler.col, dtype=np.intp)
+        self.col = np.array(settler.col, dtype=np.intp)
         self.sign = np.array([p.sign for p in positions], dtype=float)
         self.size = np.array([p.size for p in positions], dtype=float)
         self.entry = np.array([p.entry for p in positions], dtype=float)
         self.index = {p.id: i for i, p in enumerate(positions)}
-        self.cross = frozenset(self.settler.cross)
+        self.cross = frozenset(settler.cross)
+        start_prices = price_vector(scenario)
+        self.start_value = scenario.balance + float(np.sum(self.sign * self.size * (start_prices[self.col] - self.entry)))
+        # Step 0 is the account's own prices on every path: settle it once (an account that is
+        # liquidatable as it stands is liquidated there), and search the other steps from the
+        # state it leaves.
+        self.opening = settler.new_state()
+        settler.settle(self.opening, start_prices, 0, 0)
         self.cross_by_market: dict[int, list[int]] = {}
-        for i in self.settler.cross:
-            self.cross_by_market.setdefault(self.settler.col[i], []).append(i)
+        for i in settler.cross:
+            if self.opening.size[i] > 0:
+                self.cross_by_market.setdefault(settler.col[i], []).append(i)
         # Each isolated position can only breach beyond one price (its excess is monotone in
         # its price): the engine's closed-form liquidation price, widened by a hair.
-        self.thresholds = {i: _isolated_threshold(self.settler, self.state, i) for i in self.settler.isolated}
+        self.thresholds = {i: _isolated_threshold(settler, self.opening, i) for i in settler.isolated}
         # As in simulate: a candidate is confirmed by the exact check, so the tolerance only has
         # to exceed the rounding of the vectorized sums.
         scale = 1.0 + abs(scenario.cross_wallet) + float(np.sum(self.size * self.entry))
         self.tolerance = 1e-9 * scale
-        self.start_value = scenario.balance + float(
-            np.sum(self.sign * self.size * (price_vector(scenario)[self.col] - self.entry)))
-
-    def _isolated_hits(self, i: int, column: np.ndarray) -> np.ndarray | None:
-        threshold = self.thresholds[i]
-        if threshold is None:
-            return None  # a long that can never lose its margin
-        return column <= threshold if self.sign[i] > 0 else column >= threshold
 
     def search(self, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, dict[int, np.ndarray]]:
-        """Vectorized breach search on a chunk ``(markets, paths, rows)`` with the account as
-        built: per path the first candidate row (``rows`` = none), the cross excess
+        """Vectorized breach search on a chunk ``(markets, paths, rows)`` from the state after
+        step 0: per path the first candidate row (``rows`` = none), the cross excess
         (equity − wallet − MM, ``(paths, rows)``) and each isolated position's candidate rows."""
         n_markets, n_paths, n_rows = prices.shape
         first = np.full(n_paths, n_rows, dtype=np.int64)
@@ -571,16 +569,19 @@ class _VariantRunner:
             flat = np.zeros(n_paths * n_rows)
             for j, members in self.cross_by_market.items():
                 column = prices[j].reshape(-1, 1)
-                flat += _PoolExcess(self.settler, column).group(members, self.state, 0, column.shape[0], 0)
+                flat += _PoolExcess(self.settler, column).group(members, self.opening, 0, column.shape[0], 0)
             cross_excess = flat.reshape(n_paths, n_rows)
-            hits = cross_excess <= self.tolerance - self.state.cross_wallet
+            hits = cross_excess <= self.tolerance - self.opening.cross_wallet
+            hits[:, 0] = False  # step 0 is settled
             at = hits.argmax(axis=1)
             first = np.where(hits[paths, at], np.minimum(first, at), first)
         isolated_hits = {}
-        for i in self.settler.isolated:
-            hits = self._isolated_hits(i, prices[self.col[i]])
-            if hits is None:
-                continue
+        for i, threshold in self.thresholds.items():
+            if threshold is None:
+                continue  # closed at step 0, or a long that can never lose its margin
+            column = prices[self.col[i]]
+            hits = column <= threshold if self.sign[i] > 0 else column >= threshold
+            hits[:, 0] = False
             isolated_hits[i] = hits
             at = hits.argmax(axis=1)
             first = np.where(hits[paths, at], np.minimum(first, at), first)
@@ -591,7 +592,8 @@ class _VariantRunner:
         """Event to event along one path ``marks`` (rows, markets) from candidate row ``start``,
         reusing the precomputed search rows while the groups they describe are unchanged."""
         settler = self.settler
-        state = settler.new_state()
+        state = replace(self.opening, size=self.opening.size.copy(), margin=self.opening.margin.copy(),
+                        events=list(self.opening.events))
         n_rows = marks.shape[0]
         hits_of: dict[int, np.ndarray | None] = {i: isolated_hits.get(i) for i in settler.isolated}
         next_of: dict[int, int | None] = {i: -1 for i in settler.isolated}  # -1: to be found
@@ -610,11 +612,12 @@ class _VariantRunner:
             if not candidates:
                 break
             at = min(candidates)
+            before = len(state.events)
             added = settler.settle(state, marks[at], at, at)
             row = at + 1
             if not added:
                 continue
-            touched = {self.index[e.position] for e in state.events[-added:]}
+            touched = {self.index[e.position] for e in state.events[before:]}
             for i in touched - self.cross:
                 hits_of[i] = None  # margin or size changed: the precomputed rows no longer hold
                 next_of[i] = -1
@@ -639,44 +642,55 @@ class _VariantRunner:
     def _cross_excess(self, state: _State, marks: np.ndarray, row: int) -> np.ndarray | None:
         """The cross pool's excess from ``row`` on, after its positions changed (``None``: no
         cross position left)."""
-        open_by_market = {j: [i for i in members if state.size[i] > 0]
-                          for j, members in self.cross_by_market.items()}
-        if not any(open_by_market.values()):
+        open_by_market: dict[int, list[int]] = {}
+        for i in self.settler.cross:
+            if state.size[i] > 0:
+                open_by_market.setdefault(self.settler.col[i], []).append(i)
+        if not open_by_market:
             return None
         pools = _PoolExcess(self.settler, marks)
         excess = np.full(marks.shape[0], np.inf)
-        excess[row:] = sum(pools.group(m, state, row, marks.shape[0], j) for j, m in open_by_market.items() if m)
+        excess[row:] = sum(pools.group(m, state, row, marks.shape[0], j) for j, m in open_by_market.items())
         return excess
+
+    def _record(self, outcome: _Outcome, n: Any, state: _State) -> None:
+        """Mark path ``n`` (an index, or ``slice(None)`` for every path) with ``state``'s events."""
+        first_step: dict[int, int] = {}
+        for event in state.events:
+            if event.type in ("liquidation", "partial_liquidation"):
+                first_step.setdefault(self.index[event.position], int(event.step))
+        for i, step in first_step.items():
+            outcome.liquidated[n, i] = True
+            outcome.first_liquidation_step[n, i] = step
+        outcome.bankrupt[n] = state.bankrupt
 
     def run(self, prices: np.ndarray, first_path: int, keep_events: bool = False) -> _Outcome:
         n_markets, n_paths, n_rows = prices.shape
         n_positions = self.size.shape[0]
         last = prices[:, :, -1].T  # (paths, markets): marks at the horizon
-        pnl = self.sign * self.size * (last[:, self.col] - self.entry)
+        opening = self.opening
+        # Paths without a candidate keep the state step 0 left to the horizon.
+        pnl = self.sign * opening.size * (last[:, self.col] - self.entry)
         outcome = _Outcome(
-            final_value=self.scenario.balance + pnl.sum(axis=1),
+            final_value=self.settler.final(opening).balance + pnl.sum(axis=1),
             liquidated=np.zeros((n_paths, n_positions), dtype=bool),
             first_liquidation_step=np.full((n_paths, n_positions), -1, dtype=np.int32),
             bankrupt=np.zeros(n_paths, dtype=bool),
         )
-        if n_positions == 0:
+        if opening.events:
+            self._record(outcome, slice(None), opening)
+            if keep_events:
+                outcome.events.update({first_path + n: tuple(opening.events) for n in range(n_paths)})
+        if not (opening.size > 0).any():
             return outcome
         first, cross_excess, isolated_hits = self.search(prices)
-        liquidations = ("liquidation", "partial_liquidation")
         for n in np.flatnonzero(first < n_rows):
             marks = np.ascontiguousarray(prices[:, n, :].T)
             state = self.walk(marks, int(first[n]), None if cross_excess is None else cross_excess[n],
                               {i: hits[n] for i, hits in isolated_hits.items()})
-            final = self.settler.final(state)
-            outcome.final_value[n] = final.balance + float(
+            outcome.final_value[n] = self.settler.final(state).balance + float(
                 np.sum(self.sign * state.size * (last[n, self.col] - self.entry)))
-            outcome.bankrupt[n] = final.bankrupt
-            for event in state.events:
-                if event.type in liquidations:
-                    i = self.index[event.position]
-                    if not outcome.liquidated[n, i]:
-                        outcome.liquidated[n, i] = True
-                        outcome.first_liquidation_step[n, i] = int(event.step)
+            self._record(outcome, n, state)
             if keep_events and state.events:
                 outcome.events[first_path + int(n)] = tuple(state.events)
         return outcome

@@ -1,0 +1,168 @@
+"""AppTest: the stress lab (run a stress test, read the probabilities), plus the figure builders
+and words it uses."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from margin.presets import load_story
+from margin.scenario import ScenarioError, scenario_from_dict
+from margin.stress import run_stress, stress_spec
+from ui import charts_stress as charts
+from ui.stress_model import default_state, error_text, settings, spec_for
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = "pages/stress_lab.py"
+
+
+def _app(**state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _texts(at: AppTest) -> str:
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption]
+                     + [i.value for i in at.info]).replace("\u00a0", " ")
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value.replace("\u00a0", " ") for m in at.metric}
+
+
+def test_the_page_runs_the_defaults_on_first_visit_and_shows_the_probabilities():
+    at = _app()
+    metrics = _metrics(at)
+    assert set(metrics) == {"Wipe-out, as built", "Wipe-out, all cross", "Wipe-out, all isolated"}
+    assert all(value.endswith("%") for value in metrics.values())
+    text = _texts(at)
+    assert "Seed **0** · 10,000 paths per model × 24 steps of 1 hour over 1 day" in text
+    assert "Under fat tails (Student-t, ν = 3)" in text
+    # the default account: sol-long alone on its isolated margin is gone at once
+    assert "sol-long is already past the liquidation price at today's prices" in text
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert titles == ["How often it goes wrong within 1 day: normal against fat tails",
+                      "As built: final account value after 1 day"]
+    assert len(at.get("download_button")) == 2
+    assert len(at.table) == 3  # the three variants side by side
+
+
+def test_run_a_small_stress_test_and_read_its_probabilities():
+    at = _app()
+    at.selectbox(key="stress.paths.widget").set_value(500).run()
+    at.number_input(key="stress.seed.widget").set_value(7).run()
+    assert "The inputs changed since these results" in _texts(at)
+    assert "Seed **0**" in _texts(at)  # nothing recomputed before Run
+    at.button(key="stress.run_button").click().run()
+    assert not at.exception
+    text = _texts(at)
+    assert "Seed **7** · 500 paths per model" in text
+    assert "The inputs changed" not in text
+    table = at.table[0].value
+    assert list(table.columns) == ["Normal", "ν = 3"]
+    assert table.loc["Wipe-out", "Normal"].replace("\u00a0", " ").endswith(" %")
+    assert {"btc-long liquidated", "sol-long liquidated", "ES 99 % [USDT]"} <= set(table.index)
+
+
+def test_zero_volatility_means_no_wipe_out_and_the_headline_model_switches():
+    state = {"stress.vol.BTCUSDT": 0.0, "stress.vol.SOLUSDT": 0.0, "stress.paths": 500}
+    at = _app(**state)
+    metrics = _metrics(at)
+    assert metrics["Wipe-out, as built"] == "0 %"
+    assert metrics["Wipe-out, all cross"] == "0 %"
+    assert "neither model produces a wipe-out in 500 paths" in _texts(at)
+    at.segmented_control(key="stress.headline.widget").set_value("Normal").run()
+    assert at.session_state["stress.headline"] == "Normal"
+    assert not at.exception
+
+
+def test_a_contradictory_correlation_table_is_named_and_blocks_the_run():
+    scenario = load_story("one-bad-trade")  # BTC, ETH, SOL
+    state = {"scenario": scenario, "stress.paths": 500,
+             "stress.corr.BTCUSDT.ETHUSDT": 0.95, "stress.corr.BTCUSDT.SOLUSDT": 0.95,
+             "stress.corr.ETHUSDT.SOLUSDT": -0.95}
+    at = _app(**state)
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("Correlation table: is not positive semi-definite") for e in errors), errors
+    assert at.button(key="stress.run_button").disabled
+    assert not at.metric  # nothing was ever run with bad inputs
+
+
+def test_results_are_cached_per_input_and_the_cache_is_bounded():
+    at = _app(**{"stress.paths": 500})
+    for seed in range(1, 7):
+        at.number_input(key="stress.seed.widget").set_value(seed).run()
+        at.button(key="stress.run_button").click().run()
+        assert f"Seed **{seed}**" in _texts(at)
+    assert len(at.session_state["stress.cache"]) == 4
+
+
+# ----------------------------------------------------------------------------- builders and words
+
+
+def _pair():
+    scenario = scenario_from_dict(load_story("default"))
+    spec = stress_spec(scenario, n_paths=2_000, n_steps=24, seed=0)
+    return run_stress(scenario, spec), run_stress(scenario, replace(spec, model="student_t"))
+
+
+def test_probability_figure_has_both_models_on_a_log_axis_with_labels():
+    normal, fat = _pair()
+    fig = charts.probability_figure(normal, fat, 3.0, "1 day")
+    bars = [t for t in fig.data if t.type == "bar"]
+    assert {t.name for t in bars} == {"Normal", "Fat tails (ν = 3)"}
+    assert {t.marker.pattern.shape for t in bars} == {"", "/"}  # not colour alone
+    assert fig.layout.yaxis.type == "log"
+    assert all(all(text.endswith("%") for text in t.text) for t in bars)
+
+
+def test_final_value_figure_overlays_the_models_and_marks_the_start():
+    normal, fat = _pair()
+    fig = charts.final_value_figure(normal.variants["As built"], fat.variants["As built"], 3.0, "1 day")
+    assert [t.name for t in fig.data] == ["Normal", "Fat tails (ν = 3)"]
+    assert fig.layout.barmode == "overlay"
+    assert fig.data[0].opacity != fig.data[1].opacity
+    assert abs(sum(fig.data[0].y) - 100) < 1e-9  # shares of paths
+    assert any("start 16,400.00 USDT" in a.text for a in fig.layout.annotations)
+
+
+def test_takeaway_says_how_much_likelier_a_wipe_out_is():
+    normal, fat = _pair()
+    text = charts.fat_tails_takeaway(normal.variants["As built"], fat.variants["As built"], 3.0).replace("\u00a0", " ")
+    p_n, p_f = normal.variants["As built"].wipeout_probability, fat.variants["As built"].wipeout_probability
+    assert text.startswith("Under fat tails (Student-t, ν = 3) a wipe-out")
+    assert f"{charts.probability_text(p_f)} against {charts.probability_text(p_n)}".replace("\u00a0", " ") in text \
+        or "normal model never produces one" in text
+
+
+def test_inputs_map_to_a_spec_and_errors_name_the_cell():
+    scenario = scenario_from_dict(load_story("default"))
+    markets = list(scenario.markets)
+    state = default_state(markets)
+    chosen = settings(state, markets)
+    spec = spec_for(scenario, chosen, "student_t")
+    assert spec.n_steps == 24 and spec.n_paths == 10_000 and spec.dof == 3.0
+    assert spec.volatility == (0.55, 0.95)
+    state["stress.vol.SOLUSDT"] = None
+    try:
+        spec_for(scenario, settings(state, markets), "normal")
+    except ScenarioError as err:
+        assert error_text(err) == "Volatility of SOL: is empty: type a number"
+    else:
+        raise AssertionError("an empty volatility must be refused")
+    state = default_state(markets) | {"stress.paths": 20_000, "stress.step": "5 minutes", "stress.horizon": 30.0}
+    try:
+        spec_for(scenario, settings(state, markets), "normal")
+    except ScenarioError as err:
+        assert error_text(err).startswith("Run size: 20,000 paths × 8,640 steps is more than the lab runs")
+    else:
+        raise AssertionError("a run too big must be refused")
