@@ -1,0 +1,48 @@
+"""Exports (event log CSV) and presenter-size figures."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+
+from margin.presets import load_story
+from margin.scenario import scenario_from_dict
+from margin.simulate import price_path, simulate
+from ui.export import COLUMNS, events_csv
+from ui.presenter import enlarge
+
+
+def test_event_log_csv_holds_every_event_with_its_numbers():
+    s = scenario_from_dict(load_story("one-bad-trade"))
+    result = simulate(s, price_path({"BTCUSDT": np.linspace(100_000, 90_000, 50),
+                                      "ETHUSDT": np.linspace(3_500, 3_045, 50),
+                                      "SOLUSDT": np.linspace(180, 151.2, 50)}))
+    assert len(result.events) == 3
+    table = pd.read_csv(io.BytesIO(events_csv(result.events, extra={"variant": "As built"})))
+    assert list(table.columns) == ["variant", *COLUMNS]
+    assert len(table) == len(result.events) and set(table["variant"]) == {"As built"}
+    assert list(table["position"]) == [e.position for e in result.events]
+    assert np.allclose(table["realized_pnl"], [e.realized_pnl for e in result.events])
+    assert np.isclose(table["fee"].sum(), sum(e.fee for e in result.events))
+
+
+def test_an_empty_event_log_still_has_its_header():
+    assert events_csv([]).decode().strip() == ",".join(COLUMNS)
+
+
+def test_enlarge_scales_the_fonts_of_a_real_chart_and_leaves_the_original_alone():
+    from ui import charts_lab
+    from ui.lab_model import sweep_views
+
+    s = scenario_from_dict(load_story("default"))
+    sweep = sweep_views(s, s.prices)["As built"]
+    fig = charts_lab.shock_sweep_figure(sweep, -0.05)
+    big = enlarge(fig)
+    assert big.layout.font.size == (fig.layout.font.size or 12) * 1.5
+    if fig.layout.title.font.size:
+        assert big.layout.title.font.size == fig.layout.title.font.size * 1.5
+    assert fig.layout.font.size != big.layout.font.size  # a copy: the cached figure is untouched
+    annotated = [a for a in fig.layout.annotations if a.font.size]
+    assert all(b.font.size == a.font.size * 1.5 for a, b in zip(annotated, [a for a in big.layout.annotations if a.font.size]))
