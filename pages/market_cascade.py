@@ -60,21 +60,21 @@ def crowd_controls() -> dict:
         left, middle, right = st.columns(3)
         with left:
             traders = bound_widget(st.slider, "Traders", "cascade.traders", 20_000, min_value=1_000,
-                                   max_value=200_000, step=1_000)
+                                   max_value=200_000, step=1_000, format="%d traders")
             long_share = bound_widget(st.slider, "Longs [% of traders]", "cascade.long_share", 60, min_value=0,
                                       max_value=100, step=5)
             seed = bound_widget(st.number_input, "Seed of the crowd", "cascade.seed", 7, min_value=0,
                                 max_value=999_999, step=1)
         with middle:
             leverage_mean = bound_widget(st.slider, "Mean leverage [x]", "cascade.leverage_mean", 10.0,
-                                         min_value=1.0, max_value=50.0, step=0.5)
+                                         min_value=1.0, max_value=50.0, step=0.5, format="%.1fx")
             leverage_max = bound_widget(st.slider, "Highest leverage [x]", "cascade.leverage_max", 100.0,
-                                        min_value=2.0, max_value=125.0, step=1.0,
+                                        min_value=2.0, max_value=125.0, step=1.0, format="%.0fx",
                                         help="Also capped by the market's tier at each trader's size.")
         with right:
             size_median = bound_widget(st.number_input, "Typical position [USDT, median notional]",
                                        "cascade.size_median", 5_000.0, min_value=100.0, max_value=10_000_000.0,
-                                       step=500.0, help="Sizes are lognormal around it: many small, a few large.")
+                                       step=500.0, format="%.0f", help="Sizes are lognormal around it: many small, a few large.")
             cross_share = bound_widget(st.slider, "In cross mode [% of traders]", "cascade.cross_share", 50,
                                        min_value=0, max_value=100, step=5)
             cross_buffer = bound_widget(st.slider, "Cross wallet buffer [% of margin, on average]",
@@ -130,13 +130,13 @@ def cascade_panel() -> None:
     metrics = st.columns(5)
     metrics[0].metric("Initial shock", percent(result.shock, signed=True), border=True)
     metrics[1].metric("Final move", percent(result.final_drop, signed=True), border=True,
-                      delta=f"×{result.amplification:.2f} the shock", delta_color="off")
+                      delta=f"×{result.amplification:.2f} the shock", delta_color="off", delta_arrow="off")
     metrics[2].metric("Rounds", f"{result.active_rounds}", border=True,
                       help="Rounds in which somebody was liquidated (the shock itself is round 1).")
     metrics[3].metric("Liquidated", f"{result.liquidated_count:,}", border=True,
-                      delta=f"{percent(result.liquidated_count / crowd.n_traders)} of traders", delta_color="off",
-                      help=f"Traders liquidated, of {crowd.n_traders:,} in the crowd.")
-    metrics[4].metric("Notional [M USDT]", f"{result.liquidated_notional / 1e6:,.1f}", border=True,
+                      delta=percent(result.liquidated_count / crowd.n_traders), delta_color="off", delta_arrow="off",
+                      help=f"Traders liquidated, and their share of the {crowd.n_traders:,} in the crowd.")
+    metrics[4].metric("Notional", f"{result.liquidated_notional / 1e6:,.1f} M", border=True,
                       help="Liquidated notional: size × fill price, summed over every round [million USDT].")
     st.markdown(f":material/insights: {cascade_takeaway(result, crowd.n_traders)}")
     st.markdown(f":material/person: **Your account in the crowd.** {learner_takeaway(view, market_name)}")

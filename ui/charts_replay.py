@@ -158,7 +158,7 @@ def mark_last_figure(model: Replay, market: str, check: WickCheck, variant: str,
     fig = go.Figure()
     fig.add_trace(go.Scatter(
         name=f"{name} last price (the candle)", x=hours[: upto + 1], y=last[: upto + 1], mode="lines",
-        line=dict(color=ORANGE, width=2, dash="dot"),
+        line=dict(color=GREY, width=2, dash="dot"),
         hovertemplate="last %{y:,.4g} USDT at %{x:.2f} h<extra></extra>",
     ))
     fig.add_trace(go.Scatter(
