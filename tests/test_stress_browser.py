@@ -21,13 +21,13 @@ def _open(page: Page, app_url: str) -> None:
 
 def test_run_a_stress_test_and_see_the_probabilities(page: Page, app_url: str):
     _open(page, app_url)
-    expect(page.get_by_text(re.compile(r"Seed 0 · 10,000 paths per model"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Seed 0 · 5,000 paths per model"))).to_be_visible()
     seed = page.get_by_role("spinbutton", name="Seed")
     seed.fill("7")
     seed.press("Enter")
     expect(page.get_by_text("The inputs changed since these results")).to_be_visible()
     page.get_by_role("button", name="Run", exact=True).click()
-    expect(page.get_by_text(re.compile(r"Seed 7 · 10,000 paths per model"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Seed 7 · 5,000 paths per model"))).to_be_visible()
     expect(page.get_by_text("The inputs changed since these results")).to_have_count(0)
     expect(page.get_by_text(re.compile(r"Under fat tails \(Student-t, ν = 3\) a wipe-out"))).to_be_visible()
     values = page.get_by_test_id("stMetricValue")

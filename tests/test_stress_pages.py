@@ -45,7 +45,7 @@ def test_the_page_runs_the_defaults_on_first_visit_and_shows_the_probabilities()
     assert set(metrics) == {"Wipe-out, as built", "Wipe-out, all cross", "Wipe-out, all isolated"}
     assert all(value.endswith("%") for value in metrics.values())
     text = _texts(at)
-    assert "Seed **0** · 10,000 paths per model × 24 steps of 1 hour over 1 day" in text
+    assert "Seed **0** · 5,000 paths per model × 24 steps of 1 hour over 1 day" in text
     assert "Under fat tails (Student-t, ν = 3)" in text
     # the default account: sol-long alone on its isolated margin is gone at once
     assert "sol-long is already past the liquidation price at today's prices" in text
@@ -79,7 +79,7 @@ def test_zero_volatility_means_no_wipe_out_and_the_headline_model_switches():
     metrics = _metrics(at)
     assert metrics["Wipe-out, as built"] == "0 %"
     assert metrics["Wipe-out, all cross"] == "0 %"
-    assert "neither model produces a wipe-out in 500 paths" in _texts(at)
+    assert "Neither model produces a wipe-out in 500 paths" in _texts(at)
     at.segmented_control(key="stress.headline.widget").set_value("Normal").run()
     assert at.session_state["stress.headline"] == "Normal"
     assert not at.exception
@@ -150,7 +150,7 @@ def test_inputs_map_to_a_spec_and_errors_name_the_cell():
     state = default_state(markets)
     chosen = settings(state, markets)
     spec = spec_for(scenario, chosen, "student_t")
-    assert spec.n_steps == 24 and spec.n_paths == 10_000 and spec.dof == 3.0
+    assert spec.n_steps == 24 and spec.n_paths == 5_000 and spec.dof == 3.0
     assert spec.volatility == (0.55, 0.95)
     state["stress.vol.SOLUSDT"] = None
     try:

@@ -61,52 +61,54 @@ def margin_of_error(p: float, n: int) -> float:
     return 1.96 * math.sqrt(p * (1 - p) / n)
 
 
-def _ratio_sentence(what: str, normal: np.ndarray, fat: np.ndarray) -> str:
-    """How much likelier ``what`` is under fat tails, in words, from per-path flags.
+def _ratio_sentence(what: str, normal: np.ndarray, fat: np.ndarray, under: str) -> str:
+    """One sentence: how much likelier ``what`` is under fat tails (``under`` opens the
+    comparison, e.g. "Under fat tails (Student-t, ν = 3)"), from per-path flags.
 
-    Both models run on the same random numbers, so the paths are paired: the difference counts
-    as real only when the paths that flip one way outnumber those that flip the other way by more
-    than chance would (McNemar's test at 95 %).
+    Both models run on the same random numbers, so the paths are paired: a difference counts
+    as real only when the paths that flip one way outnumber those that flip the other way by
+    more than chance would (McNemar's test at 95 %).
 
     >>> flags = np.zeros(1_000, bool)
-    >>> _ratio_sentence("wipe-out", flags, flags).replace("\u00a0", " ")
-    'neither model produces a wipe-out in 1,000 paths (so each is below about 0.3 %)'
+    >>> _ratio_sentence("a wipe-out", flags, flags, "Under fat tails").replace("\u00a0", " ")
+    'Neither model produces a wipe-out in 1,000 paths (each is below about 0.3 %).'
     >>> more = flags.copy(); more[:30] = True; some = flags.copy(); some[:10] = True
-    >>> _ratio_sentence("wipe-out", some, more).replace("\u00a0", " ")
-    'a wipe-out is 3.0× as likely as the normal model says: 3.0 % against 1.0 %'
-    >>> _ratio_sentence("wipe-out", more, more).replace("\u00a0", " ")
-    'a wipe-out is about as likely as the normal model says (3.0 % against 3.0 %)'
+    >>> _ratio_sentence("a wipe-out", some, more, "Under fat tails").replace("\u00a0", " ")
+    'Under fat tails a wipe-out is 3.0× as likely as the normal model says: 3.0 % against 1.0 %.'
+    >>> _ratio_sentence("a wipe-out", more, more, "Under fat tails").replace("\u00a0", " ")
+    'Under fat tails a wipe-out is about as likely as the normal model says: 3.0 % against 3.0 %.'
     """
     n = normal.shape[0]
     p_normal, p_fat = float(normal.mean()), float(fat.mean())
     pair = f"{probability_text(p_fat)} against {probability_text(p_normal)}"
     if p_normal <= 0 and p_fat <= 0:
-        return f"neither model produces a {what} in {n:,} paths (so each is below about {probability_text(3 / n)})"
+        return f"Neither model produces {what} in {n:,} paths (each is below about {probability_text(3 / n)})."
     if p_normal <= 0:
-        return f"a {what} happens on {probability_text(p_fat)} of paths, while the normal model never produces one in {n:,} paths"
+        return (f"{under} {what} happens on {probability_text(p_fat)} of paths; the normal model never "
+                f"produces one in {n:,} paths.")
     only_fat = int((fat & ~normal).sum())
     only_normal = int((normal & ~fat).sum())
     ratio = p_fat / p_normal
     if abs(only_fat - only_normal) <= 1.96 * math.sqrt(only_fat + only_normal) or 0.95 <= ratio <= 1.05:
-        return f"a {what} is about as likely as the normal model says ({pair})"
+        return f"{under} {what} is about as likely as the normal model says: {pair}."
     if ratio > 1:
-        return f"a {what} is {ratio:.1f}× as likely as the normal model says: {pair}"
-    return f"a {what} is less likely than the normal model says ({pair})"
+        return f"{under} {what} is {ratio:.1f}× as likely as the normal model says: {pair}."
+    return f"{under} {what} is less likely than the normal model says: {pair}."
 
 
 def fat_tails_takeaway(normal: VariantStress, fat: VariantStress, dof: float) -> str:
     """The headline: how much likelier a wipe-out (and a bankruptcy) is under fat tails.
 
     Scaled to the same variance, fat tails bring more quiet steps *and* more violent ones, so
-    the sentence says which way each figure went, with the numbers.
+    the sentences say which way each figure went, with the numbers.
     """
-    wipe = _ratio_sentence("wipe-out", normal.wiped_out, fat.wiped_out)
-    bust = _ratio_sentence("bankruptcy (a loss beyond margin)", normal.bankrupt, fat.bankrupt)
-    text = f"Under fat tails (Student-t, ν = {dof:g}) {wipe}; {bust}."
+    wipe = _ratio_sentence("a wipe-out", normal.wiped_out, fat.wiped_out, f"Under fat tails (Student-t, ν = {dof:g})")
+    bust = _ratio_sentence("a bankruptcy (a loss beyond margin)", normal.bankrupt, fat.bankrupt, "Under fat tails")
+    text = f"{wipe} {bust}"
     if fat.wipeout_probability < normal.wipeout_probability or fat.bankruptcy_probability < normal.bankruptcy_probability:
         text += (" With the same volatility, fat tails have more quiet steps as well as more violent ones: "
                  "they matter most for moves far out in the tail and for gaps past the liquidation price.")
-    return text[0].upper() + text[1:]
+    return text
 
 
 def variant_table(normal: VariantStress, fat: VariantStress, dof: float,

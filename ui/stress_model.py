@@ -21,7 +21,7 @@ from ui.lab_model import market_label
 STEPS = {"5 minutes": 5, "15 minutes": 15, "1 hour": 60, "4 hours": 240, "1 day": 1440}
 PATH_OPTIONS = (500, 1_000, 2_000, 5_000, 10_000, 20_000)
 MAX_PATH_STEPS = 20_000_000  # per model: about 2 s on a laptop core
-DEFAULTS = {"stress.horizon": 1.0, "stress.step": "1 hour", "stress.dof": 3.0, "stress.paths": 10_000,
+DEFAULTS = {"stress.horizon": 1.0, "stress.step": "1 hour", "stress.dof": 3.0, "stress.paths": 5_000,
             "stress.seed": 0}
 
 
