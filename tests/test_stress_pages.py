@@ -85,6 +85,21 @@ def test_zero_volatility_means_no_wipe_out_and_the_headline_model_switches():
     assert not at.exception
 
 
+def test_editing_a_volatility_cell_updates_the_inputs_and_run_uses_it():
+    at = _app(**{"stress.paths": 500})
+    assert at.session_state["stress.vol.SOLUSDT"] == 95.0
+    # what the table widget sends when SOL's cell is set to 0 (AppTest has no data-editor driver)
+    at.session_state["stress.vol_editor.[55.0, 95.0]"] = {
+        "edited_rows": {"1": {"Annual volatility [%]": 0.0}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert at.session_state["stress.vol.SOLUSDT"] == 0.0
+    assert "The inputs changed since these results" in _texts(at)
+    at.button(key="stress.run_button").click().run()
+    assert "The inputs changed" not in _texts(at)
+    cached = list(at.session_state["stress.cache"].values())[-1]
+    assert cached[0].spec.volatility == (0.55, 0.0)
+
+
 def test_a_contradictory_correlation_table_is_named_and_blocks_the_run():
     scenario = load_story("one-bad-trade")  # BTC, ETH, SOL
     state = {"scenario": scenario, "stress.paths": 500,
