@@ -7,7 +7,6 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from margin.presets import load_story
