@@ -124,8 +124,10 @@ def lab_panel() -> None:
     sync_anchor(scenario)
     own_prices = scenario.prices
 
+    ranges: dict[str, tuple[float, float]] = {}
+    slots: dict[str, tuple] = {}
     with st.container(border=True):
-        head = st.columns([9, 2, 2] if share_link is not None else [5, 1], vertical_alignment="bottom")
+        head = st.columns([8, 2, 3] if share_link is not None else [5, 1], vertical_alignment="bottom")
         with head[0]:
             betas = ", ".join(f"{market_label(n)} ×{m.beta:g}" for n, m in scenario.markets.items())
             slider_with_input(
@@ -139,20 +141,25 @@ def lab_panel() -> None:
         if share_link is not None:
             with head[2]:
                 share_link("lab", key="lab.share")  # in the fragment, so the link follows the sliders
+        with st.columns([8, 5] if share_link is not None else [5, 1])[0]:
+            slots["shock"] = (st.columns([4, 1])[0].empty(), st.empty())
         columns = st.columns(2)
         for index, (name, market) in enumerate(scenario.markets.items()):
             step = price_step(market.price)
-            low = round(market.price * 0.2 / step) * step
-            high = round(market.price * 1.8 / step) * step
             digits = max(0, -int(round(math.log10(step))))
+            low = round(round(market.price * 0.2 / step) * step, digits)
+            high = round(round(market.price * 1.8 / step) * step, digits)
+            ranges[name] = (low, high)
             with columns[index % 2]:
                 slider_with_input(
                     f"{market_label(name)} price [USDT]", f"lab.price.{name}",
-                    min_value=round(low, digits), max_value=round(high, digits), step=step,
+                    min_value=low, max_value=high, step=step,
                     default=market.price, format=price_format(step), columns=(3, 2),
                     input_label=f"{market_label(name)} exact [USDT]",
-                    help=f"The account's own price is {price(market.price)} USDT.",
+                    help=f"The account's own price is {price(market.price)} USDT. Marks under the "
+                         f"slider: ● after the shock, ✕ liquidation, ◆ bankruptcy, ▼ closed on the way.",
                 )
+                slots[name] = (st.columns([3, 2])[0].empty(), st.empty())
 
     slider_prices = {name: float(st.session_state[f"lab.price.{name}"]) for name in scenario.markets}
     shock = float(st.session_state["lab.shock"]) / 100.0
@@ -163,8 +170,13 @@ def lab_panel() -> None:
     target = target_prices(scenario, slider_prices, shock)
     built = views["As built"]
 
-    st.plotly_chart(charts.price_map_figure(scenario, slider_prices, target, built.positions),
-                    key="lab.map", width="stretch", config=CHART_CONFIG)
+    strip, words = charts.shock_strip(sweeps["As built"], shock, -90.0, 90.0)
+    slots["shock"][0].html(strip)
+    slots["shock"][1].caption(words)
+    for name, (low, high) in ranges.items():
+        strip, words = charts.price_strip(name, low, high, target[name], built.positions)
+        slots[name][0].html(strip)
+        slots[name][1].caption(words)
     st.caption(charts.map_takeaway(built.positions))
 
     with st.container(border=True):
@@ -175,10 +187,10 @@ def lab_panel() -> None:
     for column, view in zip(st.columns(3), views.values()):
         with column:
             variant_metrics(view)
+    st.plotly_chart(charts.gauges_figure([(v.label, v.risk_ratio, v.risk_pool) for v in views.values()]),
+                    key="lab.gauges", width="stretch", config={**CHART_CONFIG, "staticPlot": True})
     for column, view in zip(st.columns(3), views.values()):
         with column:
-            st.plotly_chart(charts.gauge_figure(view.risk_ratio, view.risk_pool),
-                            key=f"lab.gauge.{view.label}", width="stretch", config=CHART_CONFIG)
             st.caption(charts.gauge_takeaway(view.risk_ratio, view.risk_pool))
     for column, view in zip(st.columns(3), views.values()):
         with column:

@@ -79,9 +79,12 @@ def test_default_account_loads_on_first_visit_with_the_lesson_visible():
     assert "holding up" in happening and "BTC long" in happening and "SOL long" in happening
     charts_shown = at.get("plotly_chart")
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in charts_shown]
-    assert "Where each position breaks, market by market" in titles
-    assert "Equity sharing, as built" in titles and "Equity across every market shock, as built" in titles
-    assert len(charts_shown) == 6  # the map, three gauges, the waterfall and the sweep
+    assert titles[1:] == ["Equity sharing, as built", "Equity across every market shock, as built"]
+    assert len(charts_shown) == 3  # the three gauges in one figure, the waterfall, the sweep
+    gauges = json.loads(charts_shown[0].proto.spec)["data"]
+    assert [g["title"]["text"] for g in gauges] == [
+        "As built: margin ratio, cross pool", "All cross: margin ratio, cross pool",
+        "All isolated: margin ratio, BTC long, isolated"]
 
 
 # ----------------------------------------------------------------------------- price lab
@@ -328,17 +331,21 @@ def _views(shock: float = -0.05):
     return s, lab_views(s, s.prices, shock), sweep_views(s, s.prices)
 
 
-def test_price_map_marks_liquidation_and_bankruptcy_prices():
-    s, views, _ = _views()
+def test_price_strips_mark_liquidation_and_bankruptcy_prices_on_the_sliders_scale():
+    s, views, sweeps = _views()
     target = target_prices(s, s.prices, -0.05)
-    fig = charts.price_map_figure(s, s.prices, target, views["As built"].positions)
-    assert fig.layout.title.text == "Where each position breaks, market by market"
-    names = [t.name for t in fig.data]
-    assert names == ["Slider price", "Price after the shock", "Liquidation price", "Bankruptcy price"]
-    liq = fig.data[2]
-    expected = [(p.liquidation_price / s.markets[p.market].price - 1) * 100 for p in views["As built"].positions]
-    assert list(liq.x) == pytest.approx(expected)
-    assert list(liq.text) == ["BTC long", "SOL long"] and liq.marker.symbol == "x"
+    sol = next(p for p in views["As built"].positions if p.label == "SOL long")
+    html, words = charts.price_strip("SOLUSDT", 36.0, 324.0, target["SOLUSDT"], views["As built"].positions)
+    where = lambda value: f"left:{(value - 36.0) / 288.0 * 100:.2f}%"
+    assert where(sol.liquidation_price) in html and where(sol.bankruptcy_price) in html
+    assert where(target["SOLUSDT"]) in html
+    assert html.count("✕</span>") == 1 and html.count("◆</span>") == 1 and "BTC long" not in html
+    assert f"SOL long liquidated at {sol.liquidation_price:,.2f}" in words
+    # out of range: pinned to the end of the strip with an arrow
+    assert "left:0.00%" in charts.strip_html(10, 20, [charts.StripMark(value=5, symbol="liquidation", label="x")], "c")
+    shock_html, shock_words = charts.shock_strip(sweeps["As built"], -0.05, -90.0, 90.0)
+    assert "left:44.72%" in shock_html  # the cross pool's -9.5 % on a -90..+90 scale
+    assert "cross pool liquidated at -9.5 %" in shock_words
     assert "BTC long" in charts.map_takeaway(views["As built"].positions)
 
 
@@ -350,6 +357,10 @@ def test_gauge_shows_the_ratio_of_the_riskiest_pool():
     assert fig.data[0].title.text == "Margin ratio, cross pool"
     assert fig.data[0].gauge.threshold.value == 100
     assert "no open positions" in charts.gauge_figure(None, None).data[0].title.text
+    three = charts.gauges_figure([(v.label, v.risk_ratio, v.risk_pool) for v in views.values()])
+    assert [t.type for t in three.data] == ["indicator"] * 3
+    assert three.data[2].value == pytest.approx(views["All isolated"].risk_ratio * 100)
+    assert three.data[0].domain.x[1] < three.data[1].domain.x[0] < three.data[1].domain.x[1] < three.data[2].domain.x[0]
     assert "healthy" in charts.gauge_takeaway(built.risk_ratio, built.risk_pool)
 
 

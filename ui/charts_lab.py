@@ -9,6 +9,8 @@ goes next to it, computed from the same numbers.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from html import escape
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -26,13 +28,17 @@ GAUGE_MAX = 150.0  # [%] the gauge's scale ends here; beyond it the needle rests
 _MARGIN = dict(l=10, r=10, t=48, b=10)
 
 
-def _layout(fig: go.Figure, title: str, height: int, subtitle: str | None = None, **kwargs) -> go.Figure:
-    kwargs.setdefault("margin", _MARGIN)
-    heading = dict(text=title, x=0, xanchor="left", font=dict(size=15))
+def _figure(data: list[dict], title: str, height: int, subtitle: str | None = None, **layout) -> go.Figure:
+    """One validated pass from plain specs to a figure (several ``update_*`` calls cost more).
+
+    Transitions are off: a slider step redraws at once instead of animating for half a second.
+    """
+    heading: dict = dict(text=title, x=0, xanchor="left", font=dict(size=15))
     if subtitle:
         heading["subtitle"] = dict(text=subtitle, font=dict(size=12))
-    fig.update_layout(title=heading, height=height, hovermode="closest", **kwargs)
-    return fig
+    layout.setdefault("margin", _MARGIN)
+    layout.update(title=heading, height=height, hovermode="closest", transition=dict(duration=0))
+    return go.Figure(data=data, layout=layout)
 
 
 def compact(value: float, signed: bool = False) -> str:
@@ -54,63 +60,104 @@ def compact(value: float, signed: bool = False) -> str:
     return sign + text
 
 
-# ----------------------------------------------------------------------------- the price map
+# ----------------------------------------------------------------------------- slider strips
 
 
-def price_map_figure(scenario: Scenario, slider_prices: Mapping[str, float], target: Mapping[str, float],
-                     positions: Sequence[PositionView]) -> go.Figure:
-    """Per market (one row each): where the slider and the shocked price are, and where each
-    position is liquidated (×), bankrupt (◆) or was closed (▼), as a change from the account's
-    own price [%], so every market shares one axis.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StripMark:
+    """A point to mark under a slider: ``value`` on the slider's scale, drawn as ``symbol``."""
+
+    value: float
+    symbol: str  # one of STRIP_SYMBOLS
+    label: str  # what it is, in words (also the hover text)
+
+
+STRIP_SYMBOLS = {  # symbol: (glyph, colour, what it means)
+    "liquidation": ("✕", VERMILLION, "liquidation"),
+    "bankruptcy": ("◆", PURPLE, "bankruptcy"),
+    "closed": ("▼", ORANGE, "closed on the way"),
+    "target": ("●", BLUE, "after the shock"),
+}
+
+
+def strip_html(low: float, high: float, marks: Sequence[StripMark], caption: str) -> str:
+    """A strip to sit right under a slider of range ``low..high``: each mark at its place on
+    the slider's own scale (clamped to the ends, with an arrow, when outside), with its
+    meaning in the hover text and for screen readers. Light HTML, not a chart: a slider step
+    redraws a few dozen elements instead of a whole Plotly figure.
+
+    >>> html = strip_html(0, 200, [StripMark(value=50, symbol="liquidation", label="SOL long liquidation 50")], "x")
+    >>> 'left:25.00%' in html and "✕" in html and 'aria-label="x"' in html
+    True
     """
-    names = list(scenario.markets)
-    rows = [f"{market_label(n)}" for n in names]
-    base = {n: scenario.markets[n].price for n in names}
+    span = (high - low) or 1.0
+    items = []
+    for mark in marks:
+        glyph, colour, _ = STRIP_SYMBOLS[mark.symbol]
+        where = (mark.value - low) / span * 100
+        arrow = ""
+        if where < 0:
+            where, arrow = 0.0, "◂"
+        elif where > 100:
+            where, arrow = 100.0, "▸"
+        items.append(
+            f'<span title="{escape(mark.label)}" style="position:absolute;left:{where:.2f}%;top:1px;'
+            f'transform:translateX(-50%);color:{colour};font-size:15px;line-height:16px;font-weight:700">'
+            f'{arrow if arrow == "◂" else ""}{glyph}{arrow if arrow == "▸" else ""}</span>'
+        )
+    return (
+        f'<div role="img" aria-label="{escape(caption)}" style="position:relative;height:18px;margin:-6px 8px 0 8px">'
+        '<div style="position:absolute;left:0;right:0;top:8px;height:2px;background:rgba(140,140,140,0.45)"></div>'
+        + "".join(items) + "</div>"
+    )
 
-    def rel(name: str, value: float) -> float:
-        return (value / base[name] - 1.0) * 100.0
 
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(
-        name="Slider price", x=[rel(n, slider_prices.get(n, base[n])) for n in names], y=rows,
-        mode="markers", marker=dict(symbol="line-ns-open", size=22, line=dict(width=3, color=GREY)),
-        hovertemplate="%{y} slider: %{customdata} USDT<extra></extra>",
-        customdata=[price(slider_prices.get(n, base[n])) for n in names],
-    ))
-    fig.add_trace(go.Scatter(
-        name="Price after the shock", x=[rel(n, target[n]) for n in names], y=rows, mode="markers+text",
-        marker=dict(symbol="circle", size=12, color=BLUE), text=[price(target[n]) for n in names],
-        textposition="top center", textfont=dict(size=11),
-        hovertemplate="%{y} now: %{text} USDT (%{x:+.1f} % from the account's price)<extra></extra>",
-    ))
-    crowded = max((sum(p.market == n for p in positions) for n in names), default=0) > 2
-    for name, symbol, colour, pick in (
-        ("Liquidation price", "x", VERMILLION, lambda p: p.liquidation_price),
-        ("Bankruptcy price", "diamond", PURPLE, lambda p: p.bankruptcy_price),
-        ("Closed on the way at", "triangle-down", ORANGE, lambda p: p.closed_at if p.size <= 0 else None),
-    ):
-        chosen = [(p, pick(p)) for p in positions if pick(p) is not None and pick(p) > 0]
-        if not chosen:
+def price_strip(market: str, low: float, high: float, target: float,
+                positions: Sequence[PositionView]) -> tuple[str, str]:
+    """The strip under a market's price slider and its line of words: the price after the
+    shock and each position's liquidation (✕), bankruptcy (◆) or close (▼) price [USDT]."""
+    marks = [StripMark(value=target, symbol="target", label=f"After the shock: {price(target)} USDT")]
+    words = [f"● after the shock {price(target)}"]
+    for p in positions:
+        if p.market != market:
             continue
-        fig.add_trace(go.Scatter(
-            name=name, x=[rel(p.market, v) for p, v in chosen], y=[market_label(p.market) for p, _ in chosen],
-            mode="markers" if crowded or name != "Liquidation price" else "markers+text",
-            marker=dict(symbol=symbol, size=11, color=colour, line=dict(width=1.5, color=colour)),
-            text=[p.label for p, _ in chosen], textposition="bottom center", textfont=dict(size=10),
-            customdata=[price(v) for _, v in chosen],
-            hovertemplate=f"%{{text}}: {name.lower()} %{{customdata}} USDT (%{{x:+.1f}} %)<extra></extra>",
-        ))
-    xs = [x for trace in fig.data for x in trace.x]
-    low = max(-100.0, min([-85.0] + [x - 5 for x in xs]))
-    high = min(400.0, max([85.0] + [x + 5 for x in xs]))
-    fig.update_xaxes(range=[low, high], zeroline=True, ticksuffix=" %")
-    fig.update_yaxes(categoryorder="array", categoryarray=rows[::-1], title_text=None)
-    height = 150 + 58 * len(names)
-    plot_height = height - 62 - 10
-    return _layout(fig, "Where each position breaks, market by market", height,
-                   subtitle="Change from the account's own price [%]; labels in USDT",
-                   legend=dict(orientation="h", yanchor="top", y=-32 / plot_height, x=0),
-                   margin=dict(l=10, r=10, t=62, b=10))
+        if p.size <= 0 and p.closed_at is not None:
+            marks.append(StripMark(value=p.closed_at, symbol="closed", label=f"{p.label} closed at {price(p.closed_at)} USDT"))
+            words.append(f"▼ {p.label} closed at {price(p.closed_at)}")
+            continue
+        if p.bankruptcy_price is not None:
+            marks.append(StripMark(value=p.bankruptcy_price, symbol="bankruptcy",
+                                   label=f"{p.label} bankrupt at {price(p.bankruptcy_price)} USDT"))
+        if p.liquidation_price is not None:
+            marks.append(StripMark(value=p.liquidation_price, symbol="liquidation",
+                                   label=f"{p.label} liquidated at {price(p.liquidation_price)} USDT"))
+            text = f"✕ {p.label} liquidated at {price(p.liquidation_price)}"
+            if p.bankruptcy_price is not None:
+                text += f", ◆ bankrupt at {price(p.bankruptcy_price)}"
+            words.append(text)
+        else:
+            words.append(f"{p.label}: no {market_label(market)} price liquidates it")
+    caption = " · ".join(words) + " USDT"
+    return strip_html(low, high, marks, caption), caption
+
+
+def shock_strip(sweep: SweepView, shock: float, low: float, high: float) -> tuple[str, str]:
+    """The strip under the shock slider [%]: where each pool would be liquidated (✕) and
+    bankrupt (◆) by a whole-market shock on top of the price sliders."""
+    marks, words = [], []
+    for m in sweep.marks:
+        symbol = "liquidation" if m.kind == "liquidation" else "bankruptcy"
+        what = "liquidated" if m.kind == "liquidation" else "bankrupt"
+        marks.append(StripMark(value=m.shock * 100, symbol=symbol,
+                               label=f"{m.pool[0].upper() + m.pool[1:]} {what} at a shock of {percent(m.shock, signed=True)}"))
+    firsts = {}
+    for m in sorted(sweep.marks, key=lambda m: abs(m.shock - shock)):
+        firsts.setdefault((m.pool, m.kind), m)
+    for (pool, kind), m in sorted(firsts.items(), key=lambda kv: kv[1].shock, reverse=True)[:6]:
+        glyph = "✕" if kind == "liquidation" else "◆"
+        words.append(f"{glyph} {pool} {'liquidated' if kind == 'liquidation' else 'bankrupt'} at {percent(m.shock, signed=True)}")
+    caption = (" · ".join(words) if words else "No shock in range liquidates this account") + " (as built, held unchanged)"
+    return strip_html(low, high, marks, caption), caption
 
 
 def map_takeaway(positions: Sequence[PositionView]) -> str:
@@ -130,30 +177,46 @@ def map_takeaway(positions: Sequence[PositionView]) -> str:
 # ----------------------------------------------------------------------------- the gauge
 
 
-def gauge_figure(ratio: float | None, pool: str | None) -> go.Figure:
-    """Maintenance margin as a share of equity [%] of the riskiest open pool; 100 % = liquidation."""
+def _gauge(ratio: float | None, title: str, domain: dict) -> dict:
+    axis = dict(range=[0, GAUGE_MAX], ticksuffix=" %", tickvals=[0, 50, 80, 100, 150])
     if ratio is None:
-        fig = go.Figure(go.Indicator(
-            mode="gauge", value=0, gauge=dict(axis=dict(range=[0, GAUGE_MAX], ticksuffix=" %"),
-                                               bar=dict(color="rgba(0,0,0,0)")),
-            title=dict(text="Margin ratio: no open positions", font=dict(size=13)),
-        ))
-        return _layout(fig, "", 170, margin=dict(l=25, r=25, t=40, b=5))
+        return dict(type="indicator", mode="gauge", value=0, domain=domain,
+                    title=dict(text=f"{title}: no open positions", font=dict(size=13)),
+                    gauge=dict(axis=axis, bar=dict(color="rgba(0,0,0,0)")))
     value = ratio * 100 if math.isfinite(ratio) else GAUGE_MAX
-    fig = go.Figure(go.Indicator(
-        mode="gauge+number", value=min(value, GAUGE_MAX),
-        number=dict(suffix=" %", valueformat=".1f", font=dict(size=26)),
+    return dict(
+        type="indicator", mode="gauge+number", value=min(value, GAUGE_MAX), domain=domain,
+        number=dict(suffix=" %", valueformat=".1f", font=dict(size=24)),
+        title=dict(text=title, font=dict(size=13)),
         gauge=dict(
-            axis=dict(range=[0, GAUGE_MAX], ticksuffix=" %", tickvals=[0, 50, 80, 100, 150]),
-            bar=dict(color=BLUE, thickness=0.35),
+            axis=axis, bar=dict(color=BLUE, thickness=0.35),
             steps=[dict(range=[0, AT_RISK_RATIO * 100], color="rgba(86,180,233,0.25)"),
                    dict(range=[AT_RISK_RATIO * 100, 100], color="rgba(230,159,0,0.45)"),
                    dict(range=[100, GAUGE_MAX], color="rgba(213,94,0,0.45)")],
             threshold=dict(line=dict(color=VERMILLION, width=4), thickness=0.9, value=100),
         ),
-        title=dict(text=f"Margin ratio, {pool}", font=dict(size=13)),
-    ))
-    return _layout(fig, "", 170, margin=dict(l=25, r=25, t=40, b=5))
+    )
+
+
+def gauge_figure(ratio: float | None, pool: str | None) -> go.Figure:
+    """Maintenance margin as a share of equity [%] of the riskiest open pool; 100 % = liquidation."""
+    title = f"Margin ratio, {pool}" if ratio is not None else "Margin ratio"
+    return _figure([_gauge(ratio, title, dict(x=[0, 1], y=[0, 1]))], "", 170,
+                   margin=dict(l=25, r=25, t=40, b=5))
+
+
+def gauges_figure(gauges: Sequence[tuple[str, float | None, str | None]]) -> go.Figure:
+    """One gauge per variant ``(label, ratio, pool)``, side by side in one figure (one chart
+    to redraw per slider step instead of three), each over its variant's column."""
+    n = max(len(gauges), 1)
+    gap = 0.06
+    width = (1 - gap * (n - 1)) / n
+    data = []
+    for k, (label, ratio, pool) in enumerate(gauges):
+        x0 = k * (width + gap)
+        title = f"{label}: margin ratio, {pool}" if ratio is not None else label
+        data.append(_gauge(ratio, title, dict(x=[x0, x0 + width], y=[0, 1])))
+    return _figure(data, "", 175, margin=dict(l=30, r=30, t=42, b=5))
 
 
 def gauge_takeaway(ratio: float | None, pool: str | None) -> str:
@@ -195,24 +258,22 @@ def waterfall_figure(groups: Sequence[PoolGroup], variant: str) -> go.Figure:
             x=(first + len(x) - 1) / 2, y=1.0, yref="paper", xref="x", yanchor="bottom", showarrow=False,
             text=f"<b>{group.name}</b> ({when})", font=dict(size=11),
         ))
-    fig = go.Figure()
-    fig.add_trace(go.Waterfall(
-        name="Equity", x=x, y=y, measure=measure, text=text, textposition="outside",
-        hovertext=hover, hoverinfo="text", connector=dict(line=dict(color=GREY, width=1, dash="dot")),
-        increasing=dict(marker=dict(color=BLUE)), decreasing=dict(marker=dict(color=VERMILLION)),
-        totals=dict(marker=dict(color=GREY)),
-    ))
-    fig.add_trace(go.Scatter(
-        name="Maintenance margin (dashed)", x=segments_x, y=segments_y, mode="lines",
-        line=dict(color=ORANGE, width=3, dash="dash"), hoverinfo="skip",
-    ))
-    fig.update_layout(annotations=annotations, showlegend=True,
-                      legend=dict(orientation="h", y=-0.32, x=0), waterfallgap=0.25)
-    fig.update_yaxes(title_text="USDT", zeroline=True)
-    fig.update_xaxes(tickangle=-30 if len(x) > 6 else 0, automargin=True)
-    return _layout(fig, f"Equity sharing, {variant.lower()}", 420,
-                   subtitle="What each position's PnL adds to or drains from its pool [USDT]",
-                   margin=dict(l=10, r=10, t=96, b=10))
+    data = [
+        dict(type="waterfall", name="Equity", x=x, y=y, measure=measure, text=text, textposition="outside",
+             hovertext=hover, hoverinfo="text", connector=dict(line=dict(color=GREY, width=1, dash="dot")),
+             increasing=dict(marker=dict(color=BLUE)), decreasing=dict(marker=dict(color=VERMILLION)),
+             totals=dict(marker=dict(color=GREY))),
+        dict(type="scatter", name="Maintenance margin (dashed)", x=segments_x, y=segments_y, mode="lines",
+             line=dict(color=ORANGE, width=3, dash="dash"), hoverinfo="skip"),
+    ]
+    return _figure(
+        data, f"Equity sharing, {variant.lower()}", 420,
+        subtitle="What each position's PnL adds to or drains from its pool [USDT]",
+        annotations=annotations, showlegend=True, legend=dict(orientation="h", y=-0.32, x=0),
+        waterfallgap=0.25, yaxis=dict(title=dict(text="USDT"), zeroline=True),
+        xaxis=dict(tickangle=-30 if len(x) > 6 else 0, automargin=True),
+        margin=dict(l=10, r=10, t=96, b=10),
+    )
 
 
 def waterfall_takeaway(groups: Sequence[PoolGroup]) -> str:
@@ -250,41 +311,39 @@ def shock_sweep_figure(sweep: SweepView, shock: float) -> go.Figure:
     """Equity and maintenance margin across every whole-market shock [%], the current shock,
     and where each pool would be liquidated (×) or bankrupt (◆)."""
     grid = sweep.grid * 100
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(
-        name="Equity", x=grid, y=sweep.equity, mode="lines", line=dict(color=BLUE, width=3),
-        hovertemplate="shock %{x:+.1f} %: equity %{y:,.0f} USDT<extra></extra>",
-    ))
-    fig.add_trace(go.Scatter(
-        name="Maintenance margin", x=grid, y=sweep.maintenance, mode="lines",
-        line=dict(color=ORANGE, width=2.5, dash="dash"),
-        hovertemplate="shock %{x:+.1f} %: maintenance %{y:,.0f} USDT<extra></extra>",
-    ))
     now = float(np.interp(shock, sweep.grid, sweep.equity))
-    fig.add_trace(go.Scatter(
-        name="You are here", x=[shock * 100], y=[now], mode="markers",
-        marker=dict(symbol="circle", size=14, color=GREEN, line=dict(width=2, color="white")),
-        hovertemplate="now: shock %{x:+.1f} %, equity %{y:,.0f} USDT<extra></extra>",
-    ))
+    data: list[dict] = [
+        dict(type="scatter", name="Equity", x=grid, y=sweep.equity, mode="lines", line=dict(color=BLUE, width=3),
+             hovertemplate="shock %{x:+.1f} %: equity %{y:,.0f} USDT<extra></extra>"),
+        dict(type="scatter", name="Maintenance margin", x=grid, y=sweep.maintenance, mode="lines",
+             line=dict(color=ORANGE, width=2.5, dash="dash"),
+             hovertemplate="shock %{x:+.1f} %: maintenance %{y:,.0f} USDT<extra></extra>"),
+        dict(type="scatter", name="You are here", x=[shock * 100], y=[now], mode="markers",
+             marker=dict(symbol="circle", size=14, color=GREEN, line=dict(width=2, color="white")),
+             hovertemplate="now: shock %{x:+.1f} %, equity %{y:,.0f} USDT<extra></extra>"),
+    ]
     few = len(sweep.marks) <= 4
     for kind, symbol, colour, label in (("liquidation", "x", VERMILLION, "Liquidated"),
                                         ("bankruptcy", "diamond", PURPLE, "Bankrupt")):
         marks = [m for m in sweep.marks if m.kind == kind]
         if not marks:
             continue
-        fig.add_trace(go.Scatter(
-            name=label, x=[m.shock * 100 for m in marks],
-            y=[m.equity for m in marks], mode="markers+text" if few and kind == "liquidation" else "markers",
+        data.append(dict(
+            type="scatter", name=label, x=[m.shock * 100 for m in marks], y=[m.equity for m in marks],
+            mode="markers+text" if few and kind == "liquidation" else "markers",
             marker=dict(symbol=symbol, size=12, color=colour, line=dict(width=1.5, color=colour)),
             text=[m.pool for m in marks], textposition="top left",
             hovertemplate=f"%{{text}}: {label.lower()} at a shock of %{{x:+.2f}} %<extra></extra>",
         ))
-    fig.add_vline(x=shock * 100, line=dict(color=GREEN, width=1, dash="dot"))
-    fig.update_xaxes(title_text="Whole-market shock [%]", ticksuffix=" %", range=[grid[0], grid[-1]])
-    fig.update_yaxes(title_text="USDT", zeroline=True)
-    return _layout(fig, f"Equity across every market shock, {sweep.label.lower()}", 420,
-                   subtitle="The account held unchanged at each shock [USDT]",
-                   legend=dict(orientation="h", y=-0.25, x=0), margin=dict(l=10, r=10, t=70, b=10))
+    return _figure(
+        data, f"Equity across every market shock, {sweep.label.lower()}", 420,
+        subtitle="The account held unchanged at each shock [USDT]",
+        shapes=[dict(type="line", xref="x", yref="paper", x0=shock * 100, x1=shock * 100, y0=0, y1=1,
+                     line=dict(color=GREEN, width=1, dash="dot"))],
+        xaxis=dict(title=dict(text="Whole-market shock [%]"), ticksuffix=" %", range=[grid[0], grid[-1]]),
+        yaxis=dict(title=dict(text="USDT"), zeroline=True),
+        legend=dict(orientation="h", y=-0.25, x=0), margin=dict(l=10, r=10, t=70, b=10),
+    )
 
 
 def sweep_takeaway(sweep: SweepView, shock: float) -> str:

@@ -1,0 +1,218 @@
+"""Browser benchmark: from a keyboard slider step to the finished chart redraw, in Chromium.
+
+    uv run --extra test python tools/bench_ui.py [--steps 30] [--quiet-ms 300]
+
+Three Streamlit servers on loopback, measured in the same run, interleaved in rounds so that
+machine load falls on all of them alike:
+
+* **floor**: a minimal app (written to a temporary folder): one slider and one Plotly chart
+  whose line and marker follow the slider;
+* **lab, default account**: ``app.py`` (the price lab is its default page);
+* **lab, 20 positions**: ``app.py`` started with ``MARGIN_LAB_SCENARIO`` pointing at
+  ``tests/data/twenty-positions.json`` (the app loads that file as a new session's account).
+
+One step: focus the slider's thumb, press ArrowLeft (one slider step; the lab's shock moves
+0.5 %), and time it in the page's own clock from the ``keydown`` to the **last DOM mutation
+inside any Plotly chart** of the page. The step counts as finished when Streamlit has sent its
+``script_finished`` message for the rerun (read off the websocket) and then no chart has
+changed for ``--quiet-ms``; the quiet window itself is not counted. The first step of every
+page load is a warm-up and is not counted. Prints median, 90th percentile and the ratio of each
+median to the floor's median. The target is a lab median within 1.25x the floor; the script
+reports what it measures, met or not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("MARGIN_LAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-dev-shm-usage", "--no-first-run"]
+TWENTY = ROOT / "tests" / "data" / "twenty-positions.json"
+
+MINIMAL_APP = textwrap.dedent('''
+    import numpy as np
+    import plotly.graph_objects as go
+    import streamlit as st
+
+    shock = st.slider("Whole-market shock [%]", -90.0, 90.0, 0.0, 0.5, key="shock")
+    grid = np.linspace(-90, 90, 721)
+    equity = 16_400 + 900 * grid - 4 * np.maximum(grid - shock, 0) ** 2
+    fig = go.Figure(go.Scatter(x=grid, y=equity, mode="lines", name="Equity"))
+    fig.add_trace(go.Scatter(x=[shock], y=[float(np.interp(shock, grid, equity))], mode="markers",
+                             name="You are here", marker=dict(size=14)))
+    fig.update_layout(title="Equity across every market shock", height=420)
+    st.plotly_chart(fig, key="chart", width="stretch")
+''')
+
+# Records the keydown time and the time of the last mutation inside a Plotly chart.
+OBSERVER = """
+() => {
+  window.__t0 = 0; window.__lastPlot = 0;
+  document.addEventListener('keydown', () => { window.__t0 = performance.now(); window.__lastPlot = 0; }, true);
+  const inPlot = (node) => {
+    const el = node && (node.nodeType === 1 ? node : node.parentElement);
+    return !!(el && el.closest && el.closest('[data-testid="stPlotlyChart"]'));
+  };
+  new MutationObserver((records) => {
+    const now = performance.now();
+    for (const r of records) { if (inPlot(r.target)) { window.__lastPlot = now; return; } }
+  }).observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(script: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+               "--server.port", str(port), "--server.address", "127.0.0.1",
+               "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(process.stderr.read().decode(errors="replace")[-2000:])
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return process, url
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    raise RuntimeError(f"{script} did not start within 60 s")
+
+
+class Target:
+    """One app in one browser page, with its websocket watched for finished runs."""
+
+    def __init__(self, name: str, url: str, browser, slider_label: str):
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        self.name, self.url, self.slider_label = name, url, slider_label
+        self.page = browser.new_page(viewport={"width": 1280, "height": 800})
+        self.finished = 0
+        self.samples: list[float] = []
+
+        def on_frame(payload) -> None:
+            if isinstance(payload, (bytes, bytearray)):
+                msg = ForwardMsg()
+                try:
+                    msg.ParseFromString(bytes(payload))
+                except Exception:  # not every frame is a ForwardMsg
+                    return
+                if msg.WhichOneof("type") == "script_finished":
+                    self.finished += 1
+
+        self.page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
+
+    def load(self) -> None:
+        self.page.goto(self.url)
+        self.thumb = (self.page.locator('[data-testid="stSlider"]').filter(has_text=self.slider_label)
+                      .get_by_role("slider"))
+        self.thumb.wait_for()
+        self.page.wait_for_selector('[data-testid="stPlotlyChart"]')
+        time.sleep(2.0)  # let the first render settle
+        self.page.evaluate(OBSERVER)
+        self.thumb.focus()
+
+    def step(self, quiet_ms: float) -> float:
+        before = self.finished
+        self.page.keyboard.press("ArrowLeft")
+        deadline = time.monotonic() + 30
+        while self.finished <= before:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name}: no script_finished within 30 s")
+            self.page.wait_for_timeout(5)
+        self.page.wait_for_function(
+            f"window.__lastPlot > window.__t0 && performance.now() - window.__lastPlot > {quiet_ms}",
+            timeout=30_000)
+        return float(self.page.evaluate("window.__lastPlot - window.__t0"))
+
+
+def summary(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p90 = ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
+    return statistics.median(ordered), p90
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", type=int, default=30, help="counted steps per app (default 30)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    parser.add_argument("--quiet-ms", type=float, default=300.0, help="idle window that ends a step")
+    args = parser.parse_args()
+    if not Path(CHROMIUM).exists():
+        print(f"{CHROMIUM} is missing: apt-get install -y chromium", file=sys.stderr)
+        return 2
+
+    from playwright.sync_api import sync_playwright
+
+    processes = []
+    with tempfile.TemporaryDirectory() as folder:
+        minimal = Path(folder) / "minimal_app.py"
+        minimal.write_text(MINIMAL_APP)
+        try:
+            floor_proc, floor_url = start(minimal)
+            processes.append(floor_proc)
+            lab_proc, lab_url = start(ROOT / "app.py")
+            processes.append(lab_proc)
+            big_proc, big_url = start(ROOT / "app.py", {"MARGIN_LAB_SCENARIO": str(TWENTY)})
+            processes.append(big_proc)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                targets = [
+                    Target("floor: 1 slider + 1 Plotly chart", floor_url, browser, "Whole-market shock"),
+                    Target("price lab, default account (2 positions)", lab_url, browser, "Whole-market shock"),
+                    Target("price lab, 20 positions", big_url, browser, "Whole-market shock"),
+                ]
+                per_round = -(-args.steps // args.rounds)
+                for _ in range(args.rounds):
+                    for target in targets:
+                        target.load()
+                        target.step(args.quiet_ms)  # warm-up, not counted
+                        for _ in range(per_round):
+                            if len(target.samples) < args.steps:
+                                target.samples.append(target.step(args.quiet_ms))
+                browser.close()
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+    floor_median = summary(targets[0].samples)[0]
+    print(f"Keyboard slider step -> last Plotly chart mutation, Chromium headless, "
+          f"{args.steps} steps each ({args.rounds} interleaved rounds), quiet window {args.quiet_ms:.0f} ms")
+    print(f"{'app':44s} {'median':>9s} {'p90':>9s} {'vs floor':>9s}")
+    for target in targets:
+        median, p90 = summary(target.samples)
+        print(f"{target.name:44s} {median:7.1f} ms {p90:7.1f} ms {median / floor_median:8.2f}x")
+    worst = max(summary(t.samples)[0] for t in targets[1:]) / floor_median
+    verdict = "met" if worst <= 1.25 else "NOT met"
+    print(f"Target (lab median within 1.25x the floor): {verdict} (worst {worst:.2f}x).")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
