@@ -1,0 +1,49 @@
+"""The learn page and presenter mode in a real browser."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from margin.lessons import expected, get_lesson
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_prediction_is_checked_and_explained(page, app_url):
+    page.goto(f"{app_url}/learn")
+    expect(page.get_by_role("heading", name="1. One balance behind every position")).to_be_visible()
+    box = page.get_by_label("Your prediction [USDT per BTC]", exact=True)
+    box.fill("83000")
+    box.press("Enter")
+    page.get_by_role("button", name="Check").click()
+    right = get_lesson("cross-exposure").answer.describe(expected("cross-exposure"))
+    expect(page.get_by_text(f"You said 83,000.00 USDT per BTC; the engine says {right}.")).to_be_visible()
+    expect(page.get_by_text(re.compile("83,000 is the BTC long's entry price"))).to_be_visible()
+    # the glossary link of a term points at its anchor
+    link = page.get_by_role("link", name="maintenance margin").first
+    expect(link).to_have_attribute("href", re.compile(r"/glossary#maintenance-margin$"))
+
+
+def test_presenter_mode_is_large_hides_the_sidebar_and_exits_by_keyboard(page, app_url):
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(f"{app_url}/?present=1")
+    exit_button = page.get_by_role("button", name="Exit presenter mode")
+    expect(exit_button).to_be_visible()
+    expect(page.get_by_test_id("stSidebar")).to_be_hidden()
+    assert page.evaluate("getComputedStyle(document.documentElement).fontSize") == "21px"
+    box = exit_button.bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 720  # on screen, not under a toolbar
+    for _ in range(4):  # reachable from the top of the page with Tab
+        page.keyboard.press("Tab")
+        if exit_button.evaluate("b => b === document.activeElement || b.contains(document.activeElement)"):
+            break
+    else:
+        pytest.fail("Tab does not reach the exit button")
+    page.keyboard.press("Enter")
+    expect(exit_button).to_have_count(0)
+    expect(page.get_by_test_id("stSidebar")).to_be_visible()
+    assert page.evaluate("getComputedStyle(document.documentElement).fontSize") != "21px"
+    expect(page).not_to_have_url(re.compile(r"present=1"))
