@@ -60,4 +60,6 @@ if presenter is not None:
     presenter.apply()
 
 page.run()
+if links is not None:
+    links.sidebar_share_link(page)  # for pages without their own "Share this view"
 sidebar(st.session_state[SCENARIO_KEY])  # after the page, so it shows what the page just changed

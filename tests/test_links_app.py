@@ -90,6 +90,17 @@ def test_a_link_sets_the_cascade_controls():
     for key, value in controls.items():
         assert at.session_state[key] == value
     assert [m.value for m in at.metric if m.label == "Initial shock"] == ["-8.0 %"]
+    # the cascade page has no copy-link of its own: the sidebar offers one, with the controls
+    shared = [c.value for c in at.sidebar.code if "?v=" in c.value]
+    assert len(shared) == 1
+    linked = decode(shared[0].split("?v=", 1)[1])["controls"]
+    assert {k: linked[k] for k in controls} == controls
+
+
+def test_pages_with_their_own_copy_link_get_no_second_one():
+    at = opened_with(v=encode({"scenario": load_story("default"), "page": "lab", "controls": {}}))
+    assert len([c for c in at.code if "?v=" in c.value]) == 1
+    assert not [c for c in at.sidebar.code if "?v=" in c.value]
 
 
 def test_the_builder_shares_its_account():

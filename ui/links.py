@@ -279,6 +279,8 @@ def link_url(text: str, base: str | None = None, *, present: bool = False) -> st
 
 TARGET_KEY = "links.target"  # page file to open after st.navigation
 MESSAGE_KEY = "links.message"  # why a link could not be opened, shown once
+RUN_KEY = "links.run"  # counts full runs of app.py (restore_from_url runs at the top of each)
+SHOWN_KEY = "links.shown"  # the run in which a page drew its own copy-link control
 
 
 def restore_from_url() -> str | None:
@@ -294,6 +296,7 @@ def restore_from_url() -> str | None:
     from margin.presets import DEFAULT_STORY, load_story
     from ui.state import set_scenario
 
+    st.session_state[RUN_KEY] = int(st.session_state.get(RUN_KEY, 0)) + 1
     text = st.query_params.get(PARAM)
     if text is None:
         return None
@@ -367,6 +370,20 @@ def open_page(page: str, *, scenario: Mapping[str, Any], controls: Mapping[str, 
     st.switch_page(page_file(page))
 
 
+def sidebar_share_link(page: Any) -> None:
+    """Call after ``page.run()``: the copy-link control in the sidebar, for a page that did not
+    draw its own in this run (learn and glossary have no view worth sharing)."""
+    import streamlit as st
+
+    page_id = page if page in PAGES else page_id_of(page)
+    if page_id is None or page_id in ("learn", "glossary"):
+        return
+    if st.session_state.get(SHOWN_KEY) == st.session_state.get(RUN_KEY):
+        return
+    with st.sidebar:
+        share_link(page_id, key="links.share")
+
+
 def current_view(page: str) -> dict[str, Any]:
     """The session's view on ``page`` (a page id of :data:`PAGES`)."""
     import streamlit as st
@@ -401,7 +418,10 @@ def share_link(page: Any, *, key: str | None = None) -> str | None:
     page_id = page if page in PAGES else page_id_of(page)
     if page_id is None:
         return None
-    with st.popover("Share this view", icon=":material/link:", key=key,
+    st.session_state[SHOWN_KEY] = st.session_state.get(RUN_KEY)
+    # Opening the popover reruns (the fragment it sits in, or the app), so the link it shows
+    # always holds the controls as they are at that moment.
+    with st.popover("Share this view", icon=":material/link:", key=key, on_change="rerun",
                     help="A link that opens this account, this page and these control positions."):
         try:
             text = encode(current_view(page_id))
@@ -420,5 +440,5 @@ def share_link(page: Any, *, key: str | None = None) -> str | None:
 __all__ = [
     "CONTROLS", "DEFAULT_PAGE", "LinkError", "MAX_LINK_CHARS", "PAGES", "control_spec", "control_values",
     "current_view", "decode", "encode", "link_url", "open_link_target", "open_page", "page_id_of",
-    "restore_from_url", "share_link",
+    "restore_from_url", "share_link", "sidebar_share_link",
 ]
