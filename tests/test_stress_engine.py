@@ -89,6 +89,17 @@ def test_same_seed_same_numbers_whatever_the_chunk_size_or_number_of_paths():
     assert np.array_equal(sample_prices(spec, [100_000, 0.3], 250, 3), sample_prices(spec, [100_000, 0.3])[:, 250:253])
 
 
+def test_drawing_with_two_threads_gives_the_same_numbers(monkeypatch):
+    import margin.stress
+    scenario = _default()
+    spec = stress_spec(scenario, n_paths=5 * BLOCK_PATHS + 3, n_steps=30, seed=3, model="student_t")
+    one = run_stress(scenario, spec, chunk_paths=2 * BLOCK_PATHS)
+    monkeypatch.setattr(margin.stress, "SAMPLER_THREADS", 2)
+    two = run_stress(scenario, spec, chunk_paths=2 * BLOCK_PATHS)
+    for label, stress in one.variants.items():
+        assert np.array_equal(stress.final_value, two.variants[label].final_value)
+
+
 def test_chunks_stay_near_the_memory_budget():
     scenario = scenario_from_dict(load_story("diversified-alts-crash"))  # four markets
     spec = stress_spec(scenario, n_paths=10_000, n_steps=1_000)
