@@ -146,14 +146,12 @@ with venue_col:
     venues = venue_ids()
     current_venue = draft.get("venue")
     st.session_state["builder.venue"] = current_venue if current_venue in venues else None
+    summary = load_venue(current_venue)["summary"] if current_venue in venues else "Rules set by the file."
     st.selectbox("Venue preset", venues, key="builder.venue", placeholder="Custom rules",
                  format_func=venue_name, on_change=apply_venue_preset,
-                 help="Sets the liquidation rules and every market's maintenance tiers.")
+                 help=f"Sets the liquidation rules and every market's maintenance tiers. Now: {summary}")
 chosen = load_story(st.session_state["builder.story"])
 st.caption(f"**{chosen['name']}.** " + chosen.get("story", "").replace("$", "\\$"))
-if st.session_state["builder.venue"]:
-    st.caption(f"**{venue_name(st.session_state['builder.venue'])}.** "
-               + load_venue(st.session_state["builder.venue"])["summary"])
 
 # ----------------------------------------------------------------------------- the account
 
@@ -172,18 +170,18 @@ edited = st.data_editor(
     rows, key=positions_key, num_rows="dynamic", width="stretch", hide_index=True,
     column_config={
         "id": st.column_config.TextColumn("Name", help="A short unique name; left blank, one is made up."),
-        "market": st.column_config.SelectboxColumn("Market", options=market_names, required=True,
+        "market": st.column_config.SelectboxColumn("Market", options=market_names, required=True, width="small",
                                                    default=market_names[0] if market_names else None),
         "side": st.column_config.SelectboxColumn("Side", options=["long", "short"], required=True,
                                                  default="long", width="small"),
         "size": st.column_config.NumberColumn("Size [coins]", help="Base units, e.g. 0.5 BTC.", format="localized"),
         "entry": st.column_config.NumberColumn("Entry [USDT]", format="localized", help="Entry price."),
-        "leverage": st.column_config.NumberColumn("Leverage", format="%g×", default=10.0, width="small",
+        "leverage": st.column_config.NumberColumn("Leverage", format="%g×", default=10.0,
                                                   help="Sets initial margin = size × entry / leverage."),
         "mode": st.column_config.SelectboxColumn("Mode", options=["cross", "isolated"], required=True,
                                                  default="cross", width="small", help="Margin mode."),
-        "margin": st.column_config.NumberColumn("Isolated margin [USDT]", format="localized",
-                                                help="Isolated only; blank = size × entry / leverage."),
+        "margin": st.column_config.NumberColumn("Margin [USDT]", format="localized",
+                                                help="Isolated margin, for isolated positions only; blank = size × entry / leverage."),
     },
 )
 st.caption("Add a row at the bottom of the table, delete rows by selecting them (left edge) and pressing Delete, or use the buttons below. "
@@ -265,6 +263,7 @@ with upload_col:
 problem = commit(candidate)
 with status_slot:
     message = st.session_state["builder.message"]
+    st.session_state["builder.message"] = None  # said once, right after the action
     if message:
         kind, text = message
         if kind == "error":

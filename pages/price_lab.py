@@ -132,7 +132,7 @@ def lab_panel() -> None:
             betas = ", ".join(f"{market_label(n)} ×{m.beta:g}" for n, m in scenario.markets.items())
             slider_with_input(
                 "Whole-market shock [%]", "lab.shock", min_value=-90.0, max_value=90.0, step=0.5,
-                default=0.0, format="%.1f", input_label="Shock, exact [%]", columns=(4, 1),
+                default=0.0, format="%.1f", input_label="Shock, exact [%]", columns=(3, 1),
                 help=f"Every market moves by the shock times its beta ({betas}), on top of its slider.",
             )
         with head[1]:
@@ -142,7 +142,7 @@ def lab_panel() -> None:
             with head[2]:
                 share_link("lab", key="lab.share")  # in the fragment, so the link follows the sliders
         with st.columns([8, 5] if share_link is not None else [5, 1])[0]:
-            slots["shock"] = (st.columns([4, 1])[0].empty(), st.empty())
+            slots["shock"] = (st.columns([3, 1])[0].empty(), st.empty())
         columns = st.columns(2)
         for index, (name, market) in enumerate(scenario.markets.items()):
             step = price_step(market.price)
@@ -195,7 +195,8 @@ def lab_panel() -> None:
     for column, view in zip(st.columns(3), views.values()):
         with column:
             st.markdown(f"**Positions, {view.label.lower()}**")
-            st.markdown("\n".join(position_line(p) for p in view.positions) or "No positions.")
+            box = st.container(height=460) if len(view.positions) > 6 else st.container()
+            box.markdown("\n".join(position_line(p) for p in view.positions) or "No positions.")
     for column, view in zip(st.columns(3), views.values()):
         with column:
             st.markdown(f"**What happened on the way, {view.label.lower()}**")

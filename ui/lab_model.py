@@ -555,8 +555,15 @@ def what_is_happening(views: Mapping[str, VariantView], sweeps: Mapping[str, Swe
     return out
 
 
-def _pnl_list(positions: Sequence[PositionView]) -> str:
-    return join_words([f"the {p.label}'s {money(p.unrealized_pnl, signed=True)}" for p in positions])
+def _pnl_list(positions: Sequence[PositionView], limit: int = 3) -> str:
+    """The largest PnLs by name, the rest summed: "the BTC long's +17,000.00 USDT and 4 more
+    (+1,234.00 USDT together)"."""
+    ranked = sorted(positions, key=lambda p: abs(p.unrealized_pnl), reverse=True)
+    named = [f"the {p.label}'s {money(p.unrealized_pnl, signed=True)}" for p in ranked[:limit]]
+    rest = ranked[limit:]
+    if rest:
+        named.append(f"{len(rest)} more ({money(sum(p.unrealized_pnl for p in rest), signed=True)} together)")
+    return join_words(named)
 
 
 def _verb(items: Sequence[Any], one: str, many: str) -> str:
