@@ -14,6 +14,7 @@ import streamlit as st
 
 from margin.scenario import load_scenario, scenario_to_dict
 from ui.chrome import sidebar
+from ui.glossary import sidebar_terms
 from ui.state import SCENARIO_KEY, ensure_scenario, set_scenario
 
 ROOT = Path(__file__).resolve().parent
@@ -62,4 +63,5 @@ if presenter is not None:
 page.run()
 if links is not None:
     links.sidebar_share_link(page)  # for pages without their own "Share this view"
+sidebar_terms(page)  # glossary links for the terms this page uses
 sidebar(st.session_state[SCENARIO_KEY])  # after the page, so it shows what the page just changed

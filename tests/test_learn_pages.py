@@ -17,7 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from margin.lessons import expected, get_lesson, lesson_ids, lesson_scenario
-from ui.glossary import entries
+from ui.glossary import PAGE_TERMS, entries, lookup
 from ui.links import PAGES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,6 +131,18 @@ def test_glossary_terms_are_linked_from_the_lessons():
     captions = " ".join(c.value for c in at.caption)
     assert "[cross margin](/glossary#cross-margin)" in captions
     assert "[maintenance margin](/glossary#maintenance-margin)" in captions
+
+
+@pytest.mark.parametrize("page_id", sorted(PAGE_TERMS))
+def test_every_page_links_its_terms_to_the_glossary(page_id):
+    for name in PAGE_TERMS[page_id]:
+        lookup(name)  # no dead link
+    if not (ROOT / PAGES[page_id]).exists():
+        pytest.skip(f"{PAGES[page_id]} is not in this build")
+    at = goto(app().run(), PAGES[page_id])
+    line = next(c.value for c in at.sidebar.caption if "Terms on this page" in c.value)
+    first = PAGE_TERMS[page_id][0]
+    assert f"[{first}](/glossary#{lookup(first)['anchor']})" in line
 
 
 def test_glossary_lists_every_term_and_searches():
