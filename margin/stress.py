@@ -925,6 +925,7 @@ def register_cli(commands: Any) -> None:
 
 def _bench_child(arguments: str) -> None:
     """Run in a fresh interpreter: time one stress run per model, then its peak memory."""
+    import os
     import resource
     import tracemalloc
 
@@ -936,11 +937,12 @@ def _bench_child(arguments: str) -> None:
                        horizon_days=options["horizon_days"], model=options["model"], seed=1)
     run_stress(scenario, replace(spec, n_paths=BLOCK_PATHS, n_steps=10))  # warm up imports
     baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    times = []
+    times, cpu = [], []
     for _ in range(options["repeat"]):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = run_stress(scenario, spec)
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)  # all threads: less sensitive to a busy machine
     rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     tracemalloc.start()
     run_stress(scenario, spec)
@@ -950,6 +952,7 @@ def _bench_child(arguments: str) -> None:
                        "wipeout": v.wipeout_probability, "bankruptcy": v.bankruptcy_probability}
                for label, v in result.variants.items()}
     json.dump({"seconds": float(np.median(times)), "best_seconds": min(times), "runs": len(times),
+               "cpu_seconds": float(np.median(cpu)), "load_average_1min": os.getloadavg()[0],
                "peak_rss_mib": rss_kib / 1024, "rss_before_run_mib": baseline_kib / 1024,
                "tracemalloc_peak_mib": traced_peak / 2**20, "chunk_paths": chunk_paths_for(spec),
                "markets": len(spec.markets), "probabilities": summary}, sys.stdout)
@@ -981,10 +984,13 @@ def run_stress_benchmark(*, paths: int = 10_000, steps: int = 1_000, positions: 
         figures = json.loads(child.stdout)
         results[model] = figures
         liquidated = ", ".join(f"{label} {v['any_liquidation']:.1%}" for label, v in figures["probabilities"].items())
-        print(f"{MODEL_LABELS[model]:<24} {figures['seconds']:>6.2f} s (median of {figures['runs']}, "
-              f"best {figures['best_seconds']:.2f} s)   peak RSS {figures['peak_rss_mib']:>6.0f} MiB "
-              f"(interpreter + numpy before the run {figures['rss_before_run_mib']:.0f} MiB)   "
-              f"tracemalloc peak {figures['tracemalloc_peak_mib']:>5.0f} MiB   "
-              f"chunk {figures['chunk_paths']:,} paths   paths with a liquidation: {liquidated}",
-              file=echo, flush=True)
+        print(f"{MODEL_LABELS[model]}\n"
+              f"  time    {figures['seconds']:.2f} s wall (median of {figures['runs']}, best "
+              f"{figures['best_seconds']:.2f} s), {figures['cpu_seconds']:.2f} s CPU; load average "
+              f"{figures['load_average_1min']:.1f} on {os.cpu_count()} cores   target < 2 s\n"
+              f"  memory  peak RSS {figures['peak_rss_mib']:.0f} MiB (of which {figures['rss_before_run_mib']:.0f} "
+              f"MiB interpreter and numpy before the run), numpy peak (tracemalloc) "
+              f"{figures['tracemalloc_peak_mib']:.0f} MiB; chunks of {figures['chunk_paths']:,} paths   "
+              f"target < 1,024 MiB\n"
+              f"  paths with a liquidation: {liquidated}", file=echo, flush=True)
     return results

@@ -346,3 +346,15 @@ def test_cli_stress_bad_input_is_one_line_naming_the_field(capsys, argv, field):
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and err.startswith(field)
+
+
+def test_stress_bench_reports_time_and_memory_for_both_models(capsys):
+    code = main(["stress-bench", "--paths", "200", "--steps", "20", "--positions", "4"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    for model in ("normal", "student_t"):
+        figures = out[model]
+        assert figures["seconds"] > 0 and figures["peak_rss_mib"] > figures["rss_before_run_mib"] > 0
+        assert figures["tracemalloc_peak_mib"] > 0
+        assert set(figures["probabilities"]) == {"As built", "All cross", "All isolated"}
+    assert out["targets"] == {"seconds": 2.0, "peak_rss_mib": 1024}
