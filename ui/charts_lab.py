@@ -259,7 +259,7 @@ def waterfall_figure(groups: Sequence[PoolGroup], variant: str) -> go.Figure:
             text=f"<b>{group.name}</b> ({when})", font=dict(size=11),
         ))
     data = [
-        dict(type="waterfall", name="Equity", x=x, y=y, measure=measure, text=text, textposition="outside",
+        dict(type="waterfall", name="Equity", x=x, y=y, measure=measure, text=text, textposition="auto",
              hovertext=hover, hoverinfo="text", connector=dict(line=dict(color=GREY, width=1, dash="dot")),
              increasing=dict(marker=dict(color=BLUE)), decreasing=dict(marker=dict(color=VERMILLION)),
              totals=dict(marker=dict(color=GREY))),
