@@ -354,7 +354,7 @@ def test_stress_bench_reports_time_and_memory_for_both_models(capsys):
     out = json.loads(capsys.readouterr().out)
     for model in ("normal", "student_t"):
         figures = out[model]
-        assert figures["seconds"] > 0 and figures["peak_rss_mib"] > figures["rss_before_run_mib"] > 0
+        assert figures["seconds"] > 0 and figures["peak_rss_mib"] >= figures["rss_before_run_mib"] > 0
         assert figures["tracemalloc_peak_mib"] > 0
         assert set(figures["probabilities"]) == {"As built", "All cross", "All isolated"}
     assert out["targets"] == {"seconds": 2.0, "peak_rss_mib": 1024}
