@@ -14,22 +14,25 @@ import streamlit as st
 
 from margin.scenario import load_scenario, scenario_to_dict
 from ui.chrome import sidebar
+from ui.frame import inside_app_frame
 from ui.glossary import sidebar_terms
 from ui.state import SCENARIO_KEY, ensure_scenario, set_scenario
 
 ROOT = Path(__file__).resolve().parent
 
-# (file, title, Material icon, URL path); pages not written yet are skipped.
+# (file, title, Material icon, URL path); pages not written yet are skipped. Each URL path is
+# the file's stem, the one Streamlit's legacy pages/ mode infers (see ui/frame.py).
 PAGES = (
-    ("pages/price_lab.py", "Price lab", ":material/tune:", "price-lab"),
+    ("pages/price_lab.py", "Price lab", ":material/tune:", "price_lab"),
     ("pages/builder.py", "Account builder", ":material/construction:", "builder"),
-    ("pages/crash_replay.py", "Crash replay", ":material/replay:", "crash-replay"),
-    ("pages/market_cascade.py", "Market cascade", ":material/waterfall_chart:", "market-cascade"),
-    ("pages/stress_lab.py", "Stress lab", ":material/science:", "stress-lab"),
+    ("pages/crash_replay.py", "Crash replay", ":material/replay:", "crash_replay"),
+    ("pages/market_cascade.py", "Market cascade", ":material/waterfall_chart:", "market_cascade"),
+    ("pages/stress_lab.py", "Stress lab", ":material/science:", "stress_lab"),
     ("pages/learn.py", "Learn", ":material/school:", "learn"),
     ("pages/glossary.py", "Glossary", ":material/menu_book:", "glossary"),
 )
 
+inside_app_frame()
 st.set_page_config(page_title="Margin Lab", page_icon=":material/balance:", layout="wide")
 
 if SCENARIO_KEY not in st.session_state and os.environ.get("MARGIN_LAB_SCENARIO"):

@@ -33,6 +33,9 @@ from ui.format import money
 from ui.chrome import venue_name
 from ui.lab_model import account_warnings, market_label
 from ui.state import ensure_scenario, revision, scenario_dict, set_scenario
+from ui.frame import inside_app_frame
+
+inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
 try:
     from ui.links import share_link

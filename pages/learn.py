@@ -21,6 +21,9 @@ import streamlit as st
 from margin.lessons import Lesson, LessonError, check, get_lesson, lessons, question_text
 from ui.glossary import terms_line
 from ui.links import PAGES, open_page
+from ui.frame import inside_app_frame
+
+inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_NAMES = {"lab": "Price lab", "builder": "Account builder", "replay": "Crash replay",

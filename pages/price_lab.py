@@ -33,6 +33,9 @@ from ui.lab_model import (
 )
 from ui.state import current_scenario, ensure_scenario
 from ui.widgets import bound_widget, slider_with_input
+from ui.frame import inside_app_frame
+
+inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
 try:
     from ui.links import share_link

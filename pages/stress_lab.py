@@ -37,6 +37,9 @@ from ui.stress_model import (
     settings, spec_for, step_text, vol_key,
 )
 from ui.widgets import bound_widget, slider_with_input
+from ui.frame import inside_app_frame
+
+inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
 VARIANTS = ("As built", "All cross", "All isolated")
 CACHE_ENTRIES = 4

@@ -22,7 +22,7 @@ def _open(page: Page, app_url: str, path: str, heading: str) -> None:
 
 
 def test_play_a_crash_and_see_an_event_appear(page: Page, app_url: str):
-    _open(page, app_url, "crash-replay", "Crash replay")
+    _open(page, app_url, "crash_replay", "Crash replay")
     expect(page.get_by_text("Shaped after the event with its published magnitude; not real tick data.")).to_be_visible()
     # at the start only the all-isolated SOL long (under water from the start) has gone
     expect(page.get_by_text("So far: 1 liquidation, 1 bankruptcy, 1 insurance-fund payout.")).to_be_visible()
@@ -37,7 +37,7 @@ def test_play_a_crash_and_see_an_event_appear(page: Page, app_url: str):
 
 
 def test_scrub_with_the_keyboard_to_the_end(page: Page, app_url: str):
-    _open(page, app_url, "crash-replay", "Crash replay")
+    _open(page, app_url, "crash_replay", "Crash replay")
     expect(page.get_by_text("Where the money went is shown when the replay reaches the end")).to_be_visible()
     thumb = page.get_by_role("slider", name="Step of the crash")
     thumb.focus()
@@ -47,7 +47,7 @@ def test_scrub_with_the_keyboard_to_the_end(page: Page, app_url: str):
 
 
 def test_run_a_cascade_and_see_the_rounds(page: Page, app_url: str):
-    _open(page, app_url, "market-cascade", "Market cascade")
+    _open(page, app_url, "market_cascade", "Market cascade")
     expect(page.get_by_text("Stylized model")).to_be_visible()
     expect(page.get_by_text("Round by round")).to_be_visible()
     expect(page.get_by_text(re.compile(r"A -5\.0 % shock ended as a -\d+\.\d % move"))).to_be_visible()

@@ -15,7 +15,7 @@ def _open(page: Page, app_url: str) -> None:
     answers a first deep link with a "Page not found" dialog before it knows its pages)."""
     page.goto(app_url)
     page.get_by_role("link", name="Stress lab", exact=True).click()  # not the legacy "stress lab"
-    expect(page).to_have_url(re.compile("/stress-lab"))
+    expect(page).to_have_url(re.compile("/stress_lab"))
     expect(page.get_by_role("heading", name="Stress lab")).to_be_visible()
 
 

@@ -1,0 +1,40 @@
+"""Every page runs inside app.py's frame, however it is reached (see ui/frame.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import start_streamlit
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE_FILES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))
+
+
+def _in_frame(at: AppTest) -> bool:
+    """app.py ran: its sidebar has the presenter switch."""
+    return any(t.label == "Presenter mode" for t in at.sidebar.toggle)
+
+
+@pytest.mark.parametrize("page_file", PAGE_FILES)
+def test_switching_straight_to_a_page_runs_it_inside_app_py(page_file):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page(page_file).run()
+    assert not at.exception
+    assert _in_frame(at), f"{page_file} ran without app.py's frame"
+
+
+@pytest.mark.browser
+def test_a_deep_link_as_a_fresh_servers_first_request_opens_the_page(page: Page):
+    process, url = start_streamlit(ROOT / "app.py")
+    try:
+        page.goto(f"{url}/crash_replay")
+        expect(page.get_by_role("heading", name="Crash replay")).to_be_visible()
+        expect(page.get_by_text("Presenter mode")).to_be_visible()  # app.py's sidebar
+        expect(page.get_by_text("Page not found")).to_have_count(0)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
