@@ -32,7 +32,7 @@ PAGES = (
     ("pages/glossary.py", "Glossary", ":material/menu_book:", "glossary"),
 )
 
-inside_app_frame()
+inside_app_frame(is_app=True)
 st.set_page_config(page_title="Margin Lab", page_icon=":material/balance:", layout="wide")
 
 if SCENARIO_KEY not in st.session_state and os.environ.get("MARGIN_LAB_SCENARIO"):

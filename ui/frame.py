@@ -1,23 +1,36 @@
 """Keep every page inside app.py's frame, even on a server's very first run.
 
-Streamlit 1.67 runs the first script run of a server process in its legacy ``pages/``-folder
-mode until ``st.navigation`` has been called once (``PagesManager.uses_pages_directory``). A
-deep link such as ``/crash_replay`` opened first on a fresh server would then run the page file
-on its own, without app.py (no account set-up, no sidebar, no presenter mode), or show "Page not
-found"; AppTest's ``switch_page`` does the same. Every script calls :func:`inside_app_frame`
-first: in legacy mode it switches the process to ``st.navigation`` mode and reruns, and because
-app.py gives each page the URL path the legacy mode infers from its file name (the page hash is
-a hash of the URL path), the rerun lands on the same page, now inside app.py.
+Streamlit 1.67 runs a script in its legacy ``pages/``-folder mode until ``st.navigation`` has
+been called once in the process (``PagesManager.uses_pages_directory``; AppTest resets it
+before every run). In that mode a URL such as ``/crash_replay`` runs the page file on its own,
+without app.py: no account set-up, sidebar or presenter mode; a URL the folder does not know
+shows "Page not found". So app.py gives each page the URL path the legacy mode infers from its
+file name (its page hash is a hash of that path), and every script starts with
+:func:`inside_app_frame`:
+
+* app.py (``is_app=True``) just leaves legacy mode; its ``st.navigation`` then resolves the
+  requested page among the app's own pages;
+* a page run directly by the legacy mode runs app.py in its place, within the same script
+  run (widget values and button clicks of this run are kept), and stops.
 """
 
 from __future__ import annotations
 
+import runpy
+from pathlib import Path
+
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+APP = Path(__file__).resolve().parent.parent / "app.py"
 
-def inside_app_frame() -> None:
-    """Rerun through app.py's ``st.navigation`` if this run came from the legacy page folder."""
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+
+def inside_app_frame(*, is_app: bool = False) -> None:
+    """Make sure this run goes through app.py's ``st.navigation`` (see the module doc)."""
+    if not PagesManager.uses_pages_directory:
+        return
+    PagesManager.uses_pages_directory = False
+    if is_app:
+        return
+    runpy.run_path(str(APP), run_name="__main__")  # app.py navigates back to this page
+    st.stop()
