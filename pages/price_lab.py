@@ -105,10 +105,12 @@ def position_line(p: PositionView) -> str:
 def variant_metrics(view: VariantView) -> None:
     st.markdown(f"##### {view.label}")
     st.caption(VARIANT_NOTES[view.label])
-    change = view.total_equity - view.start_equity
+    # No delta: a change "since the start" mixes price moves with liquidations, and a loss
+    # beyond margin paid by the insurance fund would read as a gain for the trader.
     st.metric("Equity", money(view.total_equity), border=True,
-              delta=f"{money(change, signed=True)} since the start" if abs(change) >= 0.005 else None,
-              help="Cross pool equity plus the equity of every open isolated position [USDT].")
+              help="Cross pool equity plus the equity of every open isolated position [USDT]. "
+                   "A liquidated isolated position counts 0: its loss stops at its margin, and any "
+                   "loss beyond that is the insurance fund's.")
     st.metric("Cross pool equity", money(view.cross_equity), border=True,
               help="The shared pool: cross wallet plus the PnL of the open cross positions [USDT]. "
                    "Isolated margins are walled off from it.")

@@ -3,7 +3,9 @@
 Convention: a control's value lives under a plain session key, ``"<page>.<name>"`` (e.g.
 ``"lab.shock"``), which survives page changes and which lessons and shared links write. Its
 widgets use derived keys (``"lab.shock.slider"``, ``"lab.shock.input"``) and are re-seeded
-from the plain key on every run, so whatever wrote the plain key is what the user sees.
+from the plain key whenever it differs from them, so whatever wrote the plain key is what the
+user sees. Only then: writing a widget's key sends the value back to the browser as an
+override, and doing it on every run would drop arrow-key steps pressed during a rerun.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ def slider_with_input(label: str, key: str, *, min_value: float, max_value: floa
     value = min(max(float(value), min_value), max_value)
     st.session_state[key] = value
     slider_key, input_key = f"{key}.slider", f"{key}.input"
-    st.session_state[slider_key] = value
-    st.session_state[input_key] = value
+    _seed(slider_key, value)
+    _seed(input_key, value)
     left, right = st.columns(list(columns), vertical_alignment="bottom")
     with left:
         st.slider(label, min_value=min_value, max_value=max_value, step=step, key=slider_key,
@@ -44,6 +46,12 @@ def slider_with_input(label: str, key: str, *, min_value: float, max_value: floa
                         step=step, key=input_key, format=_input_format(format),
                         on_change=_sync, args=(input_key, key, slider_key, None))
     return float(st.session_state[key])
+
+
+def _seed(widget_key: str, value: Any) -> None:
+    """Set a widget's state from its plain key, only if it differs (see the module doc)."""
+    if widget_key not in st.session_state or st.session_state[widget_key] != value:
+        st.session_state[widget_key] = value
 
 
 def _input_format(slider_format: str | None) -> str | None:
@@ -58,6 +66,6 @@ def bound_widget(widget: Callable[..., Any], label: str, key: str, default: Any,
     """Any single widget (selectbox, toggle, radio, ...) bound to plain ``key`` the same way."""
     value = st.session_state.setdefault(key, default)
     widget_key = f"{key}.widget"
-    st.session_state[widget_key] = value
+    _seed(widget_key, value)
     widget(label, key=widget_key, on_change=_sync, args=(widget_key, key, None, None), **kwargs)
     return st.session_state[key]
