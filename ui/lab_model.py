@@ -545,11 +545,12 @@ def what_is_happening(views: Mapping[str, VariantView], sweeps: Mapping[str, Swe
     elif built_lost:
         out.append(f"All isolated, no position would be liquidated at these prices.")
     if len(built_lost) > len(iso_lost):
-        out.append(f"Here isolated margin saves positions: as built {len(built_lost)} of "
-                   f"{len(built.positions)} are closed, all isolated {len(iso_lost)}.")
+        out.append(f"Here isolated margin saves positions: {_count(built_lost, built.positions)} closed "
+                   f"as built, {len(iso_lost) or 'none'} all isolated.")
     elif len(iso_lost) > len(built_lost):
-        out.append(f"Here sharing helps: all isolated {len(iso_lost)} of {len(isolated.positions)} positions "
-                   f"are closed, as built {len(built_lost)}: profits in the shared pool cover losses.")
+        out.append(f"Here sharing helps: {_count(iso_lost, isolated.positions)} closed all isolated, "
+                   f"{len(built_lost) or 'none'} as built, because profits in the shared pool cover "
+                   f"the losses.")
     equities = ", ".join(f"{v.label.lower()} {money(v.total_equity)}" for v in views.values())
     out.append(f"Equity now: {equities}.")
     return out
@@ -588,3 +589,8 @@ def cached_sweeps(scenario_json: str, base: tuple[tuple[str, float], ...]) -> di
 def cached_views(scenario_json: str, base: tuple[tuple[str, float], ...], shock: float) -> dict[str, VariantView]:
     """:func:`lab_views` for one account, slider prices and shock."""
     return lab_views(scenario_from_dict(json.loads(scenario_json)), dict(base), shock)
+
+
+def _count(lost, positions) -> str:
+    """"1 of 2 positions", "none of 2 positions"."""
+    return f"{len(lost) or 'none'} of {len(positions)} position{'s' if len(positions) != 1 else ''}"
