@@ -37,6 +37,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from margin.numbers import money, percent, price
 from margin.account import evaluate, position_liquidation_price
 from margin.presets import load_story
 from margin.scenario import Scenario, ScenarioError, scenario_from_dict, scenario_to_dict
@@ -51,38 +52,6 @@ LABELS = {"BTCUSDT": "BTC", "ETHUSDT": "ETH", "SOLUSDT": "SOL", "XRPUSDT": "XRP"
 
 # ----------------------------------------------------------------------------- numbers in words
 # Same output as ui.format (the engine does not import the UI); a test checks they agree.
-
-
-def money(value: float | None, unit: str = "USDT") -> str:
-    """``12,345.67 USDT``.
-
-    >>> money(-1234.5)
-    '-1,234.50 USDT'
-    """
-    if value is None or not math.isfinite(value):
-        return "—"
-    return f"{value:,.2f} {unit}"
-
-
-def price(value: float | None) -> str:
-    """A price at the precision its size needs: ``84,368.84``, ``0.2940``.
-
-    >>> price(84368.844), price(0.294)
-    ('84,368.84', '0.2940')
-    """
-    if value is None or not math.isfinite(value):
-        return "—"
-    if abs(value) >= 1:
-        return f"{value:,.2f}"
-    digits = max(2, 3 - int(math.floor(math.log10(abs(value)))) if value else 2)
-    return f"{value:,.{digits}f}"
-
-
-def percent(fraction: float | None, digits: int = 1) -> str:
-    """``-6.9 %`` from ``-0.069``."""
-    if fraction is None or not math.isfinite(fraction):
-        return "—"
-    return f"{fraction * 100:.{digits}f} %"
 
 
 # ----------------------------------------------------------------------------- the lesson data

@@ -841,18 +841,13 @@ def summary_frame(results: Mapping[str, StressResult]) -> pd.DataFrame:
             row: dict[str, Any] = {
                 "model": model_label, "variant": label, "paths": stress.n_paths, "steps": spec.n_steps,
                 "horizon_days": spec.horizon_days, "dof": spec.dof if spec.model == "student_t" else None,
-                "seed": spec.seed, "start_value": stress.start_value,
-                "probability_any_liquidation": stress.any_liquidation_probability,
-                "probability_wipeout": stress.wipeout_probability,
-                "probability_bankruptcy": stress.bankruptcy_probability,
-                "expected_loss": stress.expected_loss,
-                "value_at_risk_99": stress.value_at_risk(),
-                "expected_shortfall_99": stress.expected_shortfall(),
-                "mean_final_value": float(stress.final_value.mean()),
-                "median_final_value": float(np.median(stress.final_value)),
+                "seed": spec.seed,
             }
-            for pid, p in zip(stress.position_ids, stress.liquidation_probability):
-                row[f"probability_liquidation[{pid}]"] = float(p)
+            figures = stress.summary()
+            per_position = figures.pop("probability_liquidation")
+            row.update(figures)
+            for pid, p in per_position.items():
+                row[f"probability_liquidation[{pid}]"] = p
             rows.append(row)
     return pd.DataFrame(rows)
 

@@ -12,12 +12,11 @@ import pytest
 from margin.account import evaluate, position_liquidation_price
 from margin.lessons import (
     apply_patch, check, expected, get_lesson, lesson_ids, lesson_scenario, lessons, liquidation_shock,
-    measure, money, percent, price, question_text,
+    measure, question_text,
 )
 from margin.presets import story_ids
 from margin.scenario import scenario_from_dict
 from margin.sweep import shock_prices
-from ui import format as ui_format
 from ui.glossary import lookup
 from ui.links import PAGES, control_spec
 
@@ -149,13 +148,6 @@ def test_apply_patch_does_not_touch_the_story():
     before = load_story("one-bad-trade")
     apply_patch(before, {"positions": {"sol-long": {"mode": "isolated"}}, "rules": {"insurance_fund": 1}})
     assert before == load_story("one-bad-trade")
-
-
-@pytest.mark.parametrize("value", [-1234.5, 0.0, 84368.844, 0.29401, 0.0012345, 1e9, None, float("inf")])
-def test_engine_side_formatting_matches_the_ui(value):
-    assert money(value) == ui_format.money(value)
-    assert price(value) == ui_format.price(value)
-    assert percent(value) == ui_format.percent(value)
 
 
 def test_lesson_file_is_tidy_json():

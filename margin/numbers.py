@@ -1,0 +1,45 @@
+"""Numbers for people: money with thousands separators, prices at sensible precision, percents.
+
+Pure text, shared by the engine's lesson explanations and every page (``ui.format``).
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def money(value: float | None, *, signed: bool = False, unit: str = "USDT") -> str:
+    """``12,345.67 USDT``; ``+1,200.00 USDT`` with ``signed``; "—" for None or non-finite.
+
+    >>> money(-1234.5), money(1200, signed=True), money(None)
+    ('-1,234.50 USDT', '+1,200.00 USDT', '—')
+    """
+    if value is None or not math.isfinite(value):
+        return "—"
+    text = f"{value:+,.2f}" if signed else f"{value:,.2f}"
+    return f"{text} {unit}".strip()
+
+
+def price(value: float | None) -> str:
+    """A price with the precision its size needs: ``84,000``, ``2,412.5``, ``0.3125``.
+
+    >>> price(84000), price(2412.5), price(0.31249), price(None)
+    ('84,000.00', '2,412.50', '0.3125', '—')
+    """
+    if value is None or not math.isfinite(value):
+        return "—"
+    if abs(value) >= 1:
+        return f"{value:,.2f}"
+    digits = max(2, 3 - int(math.floor(math.log10(abs(value)))) if value else 2)
+    return f"{value:,.{digits}f}"
+
+
+def percent(fraction: float | None, digits: int = 1, *, signed: bool = False) -> str:
+    """``-12.5 %`` from ``-0.125``.
+
+    >>> percent(-0.125), percent(0.05, signed=True)
+    ('-12.5 %', '+5.0 %')
+    """
+    if fraction is None or not math.isfinite(fraction):
+        return "—"
+    return f"{fraction * 100:+.{digits}f} %" if signed else f"{fraction * 100:.{digits}f} %"
