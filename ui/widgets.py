@@ -3,9 +3,10 @@
 Convention: a control's value lives under a plain session key, ``"<page>.<name>"`` (e.g.
 ``"lab.shock"``), which survives page changes and which lessons and shared links write. Its
 widgets use derived keys (``"lab.shock.slider"``, ``"lab.shock.input"``) and are re-seeded
-from the plain key whenever it differs from them, so whatever wrote the plain key is what the
-user sees. Only then: writing a widget's key sends the value back to the browser as an
-override, and doing it on every run would drop arrow-key steps pressed during a rerun.
+from the plain key, so whatever wrote the plain key is what the user sees. A slider pair is
+re-seeded only when the plain key differs: writing a widget's key sends the value back to the
+browser as an override, and doing it on every run would drop arrow-key steps pressed during a
+rerun.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ def bound_widget(widget: Callable[..., Any], label: str, key: str, default: Any,
     """Any single widget (selectbox, toggle, radio, ...) bound to plain ``key`` the same way."""
     value = st.session_state.setdefault(key, default)
     widget_key = f"{key}.widget"
-    _seed(widget_key, value)
+    # Single widgets take no arrow-key bursts, so they are re-seeded on every run, as a
+    # selectbox whose state Streamlit dropped would otherwise fall back to its first option.
+    st.session_state[widget_key] = value
     widget(label, key=widget_key, on_change=_sync, args=(widget_key, key, None, None), **kwargs)
     return st.session_state[key]
