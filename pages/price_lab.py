@@ -192,10 +192,9 @@ def lab_panel() -> None:
     for column, view in zip(st.columns(3), views.values()):
         with column:
             variant_metrics(view)
-    st.plotly_chart(charts.gauges_figure([(v.label, v.risk_ratio, v.risk_pool) for v in views.values()]),
-                    key="lab.gauges", width="stretch", config={**CHART_CONFIG, "staticPlot": True})
     for column, view in zip(st.columns(3), views.values()):
         with column:
+            st.html(charts.gauge_html(view.risk_ratio, view.risk_pool))
             st.caption(charts.gauge_takeaway(view.risk_ratio, view.risk_pool))
     for column, view in zip(st.columns(3), views.values()):
         with column:

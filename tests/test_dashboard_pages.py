@@ -79,12 +79,10 @@ def test_default_account_loads_on_first_visit_with_the_lesson_visible():
     assert "holding up" in happening and "BTC long" in happening and "SOL long" in happening
     charts_shown = at.get("plotly_chart")
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in charts_shown]
-    assert titles[1:] == ["Equity sharing, as built", "Equity across every market shock, as built"]
-    assert len(charts_shown) == 3  # the three gauges in one figure, the waterfall, the sweep
-    gauges = json.loads(charts_shown[0].proto.spec)["data"]
-    assert [g["title"]["text"] for g in gauges] == [
-        "As built: margin ratio, cross pool", "All cross: margin ratio, cross pool",
-        "All isolated: margin ratio, BTC long, isolated"]
+    assert titles == ["Equity sharing, as built", "Equity across every market shock, as built"]
+    gauges = [h.proto.body for h in at.get("html") if 'role="meter"' in h.proto.body]
+    assert ["Margin ratio, cross pool" in gauges[0], "Margin ratio, cross pool" in gauges[1],
+            "Margin ratio, BTC long, isolated" in gauges[2]] == [True, True, True]
 
 
 # ----------------------------------------------------------------------------- price lab
@@ -352,15 +350,15 @@ def test_price_strips_mark_liquidation_and_bankruptcy_prices_on_the_sliders_scal
 def test_gauge_shows_the_ratio_of_the_riskiest_pool():
     _, views, _ = _views()
     built = views["As built"]
-    fig = charts.gauge_figure(built.risk_ratio, built.risk_pool)
-    assert fig.data[0].value == pytest.approx(built.risk_ratio * 100)
-    assert fig.data[0].title.text == "Margin ratio, cross pool"
-    assert fig.data[0].gauge.threshold.value == 100
-    assert "no open positions" in charts.gauge_figure(None, None).data[0].title.text
-    three = charts.gauges_figure([(v.label, v.risk_ratio, v.risk_pool) for v in views.values()])
-    assert [t.type for t in three.data] == ["indicator"] * 3
-    assert three.data[2].value == pytest.approx(views["All isolated"].risk_ratio * 100)
-    assert three.data[0].domain.x[1] < three.data[1].domain.x[0] < three.data[1].domain.x[1] < three.data[2].domain.x[0]
+    html = charts.gauge_html(built.risk_ratio, built.risk_pool)
+    assert f'aria-valuenow="{built.risk_ratio * 100:.1f}"' in html
+    assert "Margin ratio, cross pool" in html
+    # the zones are named, not just coloured (and patterned)
+    assert 'title="at risk: 80 to 100 %"' in html and 'title="liquidated: 100 to 150 %"' in html
+    assert "no open positions" in charts.gauge_html(None, None)
+    assert 'aria-valuetext="beyond all"' in charts.gauge_html(float("inf"), "cross pool")
+    past = charts.gauge_html(2.0, "cross pool")  # beyond the scale: the needle stops at its end
+    assert 'aria-valuenow="150.0"' in past and "200.0 % ▸" in past
     assert "healthy" in charts.gauge_takeaway(built.risk_ratio, built.risk_pool)
 
 

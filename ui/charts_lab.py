@@ -177,46 +177,55 @@ def map_takeaway(positions: Sequence[PositionView]) -> str:
 # ----------------------------------------------------------------------------- the gauge
 
 
-def _gauge(ratio: float | None, title: str, domain: dict) -> dict:
-    axis = dict(range=[0, GAUGE_MAX], ticksuffix=" %", tickvals=[0, 50, 80, 100, 150])
+# Zones of the gauge, in margin ratio [%]: colour AND pattern tell them apart.
+GAUGE_ZONES = (
+    (0.0, AT_RISK_RATIO * 100, "rgba(86,180,233,0.30)", "healthy"),
+    (AT_RISK_RATIO * 100, 100.0,
+     "repeating-linear-gradient(45deg,rgba(230,159,0,0.65) 0 3px,rgba(230,159,0,0.25) 3px 7px)", "at risk"),
+    (100.0, GAUGE_MAX,
+     "repeating-linear-gradient(-45deg,rgba(213,94,0,0.75) 0 2px,rgba(213,94,0,0.30) 2px 5px)", "liquidated"),
+)
+
+
+def gauge_html(ratio: float | None, pool: str | None) -> str:
+    """The margin-ratio gauge of the riskiest open pool: maintenance margin as a share of
+    equity [%], 80 % at risk, 100 % liquidated. Light HTML (a ``meter`` for screen readers),
+    not a chart: it redraws with the slider at the cost of a few elements.
+
+    >>> html = gauge_html(0.052, "cross pool")
+    >>> 'aria-valuenow="5.2"' in html and "5.2 %" in html and "Margin ratio, cross pool" in html
+    True
+    >>> "no open positions" in gauge_html(None, None)
+    True
+    """
     if ratio is None:
-        return dict(type="indicator", mode="gauge", value=0, domain=domain,
-                    title=dict(text=f"{title}: no open positions", font=dict(size=13)),
-                    gauge=dict(axis=axis, bar=dict(color="rgba(0,0,0,0)")))
-    value = ratio * 100 if math.isfinite(ratio) else GAUGE_MAX
-    return dict(
-        type="indicator", mode="gauge+number", value=min(value, GAUGE_MAX), domain=domain,
-        number=dict(suffix=" %", valueformat=".1f", font=dict(size=24)),
-        title=dict(text=title, font=dict(size=13)),
-        gauge=dict(
-            axis=axis, bar=dict(color=BLUE, thickness=0.35),
-            steps=[dict(range=[0, AT_RISK_RATIO * 100], color="rgba(86,180,233,0.25)"),
-                   dict(range=[AT_RISK_RATIO * 100, 100], color="rgba(230,159,0,0.45)"),
-                   dict(range=[100, GAUGE_MAX], color="rgba(213,94,0,0.45)")],
-            threshold=dict(line=dict(color=VERMILLION, width=4), thickness=0.9, value=100),
-        ),
+        return ('<div style="font-size:0.85rem;opacity:0.8;padding:6px 0">Margin ratio: no open '
+                'positions, nothing can be liquidated.</div>')
+    shown = ratio * 100 if math.isfinite(ratio) else math.inf
+    needle = min(shown, GAUGE_MAX) / GAUGE_MAX * 100
+    number = f"{shown:.1f} %" if math.isfinite(shown) else "beyond all"
+    beyond = " ▸" if shown > GAUGE_MAX else ""
+    zones = "".join(
+        f'<div title="{label}: {low:g} to {high:g} %" style="width:{(high - low) / GAUGE_MAX * 100:.3f}%;'
+        f'background:{fill}"></div>' for low, high, fill, label in GAUGE_ZONES)
+    ticks = "".join(
+        f'<span style="position:absolute;left:{value / GAUGE_MAX * 100:.2f}%;transform:translateX(-50%);'
+        f'white-space:nowrap">{text}</span>'
+        for value, text in ((0, "0"), (AT_RISK_RATIO * 100, "80"), (100, "100"), (GAUGE_MAX, "150 %")))
+    title = f"Margin ratio, {pool}"
+    return (
+        f'<div role="meter" aria-label="{escape(title)}" aria-valuemin="0" aria-valuemax="{GAUGE_MAX:g}" '
+        f'aria-valuenow="{min(shown, GAUGE_MAX):.1f}" aria-valuetext="{number}" style="padding:2px 10px 0 10px">'
+        f'<div style="display:flex;justify-content:space-between;align-items:baseline">'
+        f'<span style="font-size:0.85rem;opacity:0.85">{escape(title)}</span>'
+        f'<span style="font-size:1.35rem;font-weight:600">{number}{beyond}</span></div>'
+        f'<div style="position:relative;height:16px;border-radius:3px;overflow:hidden;display:flex;'
+        f'outline:1px solid rgba(140,140,140,0.5)">{zones}'
+        f'<div style="position:absolute;left:calc({needle:.2f}% - 2px);top:0;bottom:0;width:4px;'
+        f'background:currentColor"></div></div>'
+        f'<div style="position:relative;height:16px;font-size:0.7rem;opacity:0.75;margin:2px 12px 0 12px">{ticks}</div>'
+        f'</div>'
     )
-
-
-def gauge_figure(ratio: float | None, pool: str | None) -> go.Figure:
-    """Maintenance margin as a share of equity [%] of the riskiest open pool; 100 % = liquidation."""
-    title = f"Margin ratio, {pool}" if ratio is not None else "Margin ratio"
-    return _figure([_gauge(ratio, title, dict(x=[0, 1], y=[0, 1]))], "", 170,
-                   margin=dict(l=25, r=25, t=40, b=5))
-
-
-def gauges_figure(gauges: Sequence[tuple[str, float | None, str | None]]) -> go.Figure:
-    """One gauge per variant ``(label, ratio, pool)``, side by side in one figure (one chart
-    to redraw per slider step instead of three), each over its variant's column."""
-    n = max(len(gauges), 1)
-    gap = 0.06
-    width = (1 - gap * (n - 1)) / n
-    data = []
-    for k, (label, ratio, pool) in enumerate(gauges):
-        x0 = k * (width + gap)
-        title = f"{label}: margin ratio, {pool}" if ratio is not None else label
-        data.append(_gauge(ratio, title, dict(x=[x0, x0 + width], y=[0, 1])))
-    return _figure(data, "", 175, margin=dict(l=30, r=30, t=42, b=5))
 
 
 def gauge_takeaway(ratio: float | None, pool: str | None) -> str:
