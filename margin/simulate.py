@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +42,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from margin.account import CompiledAccount, Valuation, compile_account, value_account, _segment_roots
+from margin.account import Valuation, compile_account, value_account, _segment_roots
 from margin.scenario import MAX_FILE_BYTES, Position, Scenario, ScenarioError
 
 EVENT_TYPES = ("liquidation", "partial_liquidation", "bankruptcy", "socialized_loss")

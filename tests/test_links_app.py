@@ -10,7 +10,7 @@ from margin.presets import load_story
 from margin.scenario import scenario_from_dict
 from ui.format import money
 from ui.links import MAX_LINK_CHARS, decode, encode
-from tests.test_learn_pages import app, goto, in_frame
+from tests.test_learn_pages import app, in_frame
 
 
 def opened_with(**params):

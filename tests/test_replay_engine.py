@@ -18,7 +18,7 @@ from margin.crashes import (
 )
 from margin.presets import load_story
 from margin.scenario import ScenarioError, scenario_from_dict, scenario_to_dict
-from margin.simulate import parse_path_csv, simulate
+from margin.simulate import parse_path_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 LABEL = "Shaped after the event with its published magnitude; not real tick data."

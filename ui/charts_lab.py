@@ -11,12 +11,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from html import escape
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
-from margin.scenario import Scenario
 from ui.format import money, percent, price
 from ui.lab_model import PoolGroup, PositionView, SweepView, market_label, nearest_mark
 

@@ -541,9 +541,9 @@ def what_is_happening(views: Mapping[str, VariantView], sweeps: Mapping[str, Swe
                    f"{_verb(iso_lost, 'is', 'are')} liquidated, but {join_words([p.label for p in iso_kept])} "
                    f"{_verb(iso_kept, 'lives', 'live')} on.")
     elif iso_lost:
-        out.append(f"All isolated, every position is liquidated on its own margin too.")
+        out.append("All isolated, every position is liquidated on its own margin too.")
     elif built_lost:
-        out.append(f"All isolated, no position would be liquidated at these prices.")
+        out.append("All isolated, no position would be liquidated at these prices.")
     if len(built_lost) > len(iso_lost):
         out.append(f"Here isolated margin saves positions: {_count(built_lost, built.positions)} closed "
                    f"as built, {len(iso_lost) or 'none'} all isolated.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 import streamlit as st
@@ -19,7 +19,7 @@ from margin.crashes import (
     CUSTOM_ID, Crash, MoneySplit, Replay, WickCheck, custom_crash, load_crash, money_split, replay,
     timeline_events, wick_check,
 )
-from margin.scenario import Scenario, scenario_from_dict
+from margin.scenario import scenario_from_dict
 from ui.format import money, percent, price
 from ui.lab_model import describe_events, join_words, market_label, position_labels
 
