@@ -74,7 +74,7 @@ def _ratio_sentence(what: str, normal: np.ndarray, fat: np.ndarray, under: str) 
     'Neither model produces a wipe-out in 1,000 paths (each is below about 0.3 %).'
     >>> more = flags.copy(); more[:30] = True; some = flags.copy(); some[:10] = True
     >>> _ratio_sentence("a wipe-out", some, more, "Under fat tails").replace("\u00a0", " ")
-    'Under fat tails a wipe-out is 3.0× as likely as the normal model says: 3.0 % against 1.0 %.'
+    'Under fat tails a wipe-out is 3.0× as likely as the normal model says: 3.0 % against 1.0 % (30 and 10 of 1,000 paths).'
     >>> _ratio_sentence("a wipe-out", more, more, "Under fat tails").replace("\u00a0", " ")
     'Under fat tails a wipe-out is about as likely as the normal model says: 3.0 % against 3.0 %.'
     """
@@ -92,7 +92,8 @@ def _ratio_sentence(what: str, normal: np.ndarray, fat: np.ndarray, under: str) 
     if abs(only_fat - only_normal) <= 1.96 * math.sqrt(only_fat + only_normal) or 0.95 <= ratio <= 1.05:
         return f"{under} {what} is about as likely as the normal model says: {pair}."
     if ratio > 1:
-        return f"{under} {what} is {ratio:.1f}× as likely as the normal model says: {pair}."
+        counts = f"{int(fat.sum()):,} and {int(normal.sum()):,} of {n:,} paths"  # the sample behind the ratio
+        return f"{under} {what} is {ratio:.1f}× as likely as the normal model says: {pair} ({counts})."
     return f"{under} {what} is less likely than the normal model says: {pair}."
 
 
