@@ -60,28 +60,34 @@ for key, value in {
 def crowd_controls() -> dict:
     """The crowd's parameters (plain keys), as ``CrowdParams`` fields."""
     with st.expander("The crowd", icon=":material/groups:", expanded=False):
-        left, middle, right = st.columns(3)
+        # Every slider has a number box for exact keyboard entry (two columns: room for both).
+        left, right = st.columns(2)
         with left:
-            traders = bound_widget(st.slider, "Traders", "cascade.traders", 20_000, min_value=1_000,
-                                   max_value=200_000, step=1_000, format="%d traders")
-            long_share = bound_widget(st.slider, "Longs [% of traders]", "cascade.long_share", 60, min_value=0,
-                                      max_value=100, step=5)
+            traders = slider_with_input("Traders", "cascade.traders", min_value=1_000, max_value=200_000,
+                                        step=1_000, default=20_000, format="%d traders", columns=(3, 2),
+                                        input_label="Traders, exact")
+            leverage_mean = slider_with_input("Mean leverage [x]", "cascade.leverage_mean", min_value=1.0,
+                                              max_value=50.0, step=0.5, default=10.0, format="%.1fx",
+                                              columns=(3, 2), input_label="Mean leverage, exact [x]")
+            leverage_max = slider_with_input("Highest leverage [x]", "cascade.leverage_max", min_value=2.0,
+                                             max_value=125.0, step=1.0, default=100.0, format="%.0fx",
+                                             columns=(3, 2), input_label="Highest leverage, exact [x]",
+                                             help="Also capped by the market's tier at each trader's size.")
             seed = bound_widget(st.number_input, "Seed of the crowd", "cascade.seed", 7, min_value=0,
                                 max_value=999_999, step=1)
-        with middle:
-            leverage_mean = bound_widget(st.slider, "Mean leverage [x]", "cascade.leverage_mean", 10.0,
-                                         min_value=1.0, max_value=50.0, step=0.5, format="%.1fx")
-            leverage_max = bound_widget(st.slider, "Highest leverage [x]", "cascade.leverage_max", 100.0,
-                                        min_value=2.0, max_value=125.0, step=1.0, format="%.0fx",
-                                        help="Also capped by the market's tier at each trader's size.")
         with right:
+            long_share = slider_with_input("Longs [% of traders]", "cascade.long_share", min_value=0,
+                                           max_value=100, step=5, default=60, columns=(3, 2),
+                                           input_label="Longs, exact [%]")
+            cross_share = slider_with_input("In cross mode [% of traders]", "cascade.cross_share", min_value=0,
+                                            max_value=100, step=5, default=50, columns=(3, 2),
+                                            input_label="In cross, exact [%]")
+            cross_buffer = slider_with_input("Cross wallet buffer [% of margin, on average]", "cascade.cross_buffer",
+                                             min_value=0, max_value=300, step=10, default=50, columns=(3, 2),
+                                             input_label="Buffer, exact [%]")
             size_median = bound_widget(st.number_input, "Typical position [USDT, median notional]",
                                        "cascade.size_median", 5_000.0, min_value=100.0, max_value=10_000_000.0,
                                        step=500.0, format="%.0f", help="Sizes are lognormal around it: many small, a few large.")
-            cross_share = bound_widget(st.slider, "In cross mode [% of traders]", "cascade.cross_share", 50,
-                                       min_value=0, max_value=100, step=5)
-            cross_buffer = bound_widget(st.slider, "Cross wallet buffer [% of margin, on average]",
-                                        "cascade.cross_buffer", 50, min_value=0, max_value=300, step=10)
         st.caption("Leverage is lognormal around the mean (spread 0.6 in log terms) and capped; sizes are "
                    "lognormal (spread 1.0). Isolated traders can lose their margin; cross traders also the "
                    "buffer behind it.")

@@ -11,6 +11,7 @@ rerun.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 import streamlit as st
@@ -30,10 +31,12 @@ def slider_with_input(label: str, key: str, *, min_value: float, max_value: floa
                       input_label: str | None = None, columns: tuple[int, int] = (4, 1)) -> float:
     """A slider and its number-input twin for exact keyboard entry, bound to plain ``key``.
 
-    Returns the current value (clamped into the range).
+    Returns the current value (clamped into the range); an integer when the range, step and
+    default are all integers.
     """
+    kind = int if all(isinstance(v, int) for v in (min_value, max_value, step, default)) else float
     value = st.session_state.setdefault(key, default)
-    value = min(max(float(value), min_value), max_value)
+    value = kind(min(max(kind(value), min_value), max_value))
     st.session_state[key] = value
     slider_key, input_key = f"{key}.slider", f"{key}.input"
     _seed(slider_key, value)
@@ -46,7 +49,7 @@ def slider_with_input(label: str, key: str, *, min_value: float, max_value: floa
         st.number_input(input_label or f"{label} (exact)", min_value=min_value, max_value=max_value,
                         step=step, key=input_key, format=_input_format(format),
                         on_change=_sync, args=(input_key, key, slider_key, None))
-    return float(st.session_state[key])
+    return kind(st.session_state[key])
 
 
 def _seed(widget_key: str, value: Any) -> None:
@@ -58,7 +61,7 @@ def _seed(widget_key: str, value: Any) -> None:
 def _input_format(slider_format: str | None) -> str | None:
     # Streamlit's number_input takes printf formats only; the slider also accepts presets
     # ("percent", "dollar") that the input does not.
-    if slider_format and slider_format.startswith("%"):
+    if slider_format and re.fullmatch(r"%[-+ 0#]*\d*(\.\d+)?[dieEfFgGu]", slider_format):
         return slider_format
     return None
 
