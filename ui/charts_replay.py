@@ -120,7 +120,7 @@ def timeline_takeaway(points: Sequence[TimelinePoint], upto: int, hours_now: flo
     counts = {}
     for p in shown:
         counts[p.kind] = counts.get(p.kind, 0) + 1
-    plural = {"bankruptcy": "bankruptcies"}
+    plural = {"bankruptcy": "bankruptcies", "socialized_loss": "socialized losses"}
     parts = [f"{n} {plural.get(k, TIMELINE_KINDS[k].lower() + 's') if n > 1 else TIMELINE_KINDS[k].lower()}"
              for k, n in counts.items()]
     return f"So far: {', '.join(parts)}."
