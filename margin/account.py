@@ -18,7 +18,7 @@ The one-position Bybit example (1 BTC long at 20,000, 50x, MMR 0.5 % on entry):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -326,9 +326,9 @@ def position_liquidation_price(scenario: Scenario, index: int,
         current.update(prices)
     positions = list(scenario.positions)
     if sizes is not None:
-        positions = [_resized(p, s) for p, s in zip(positions, sizes)]
+        positions = [replace(p, size=float(s)) for p, s in zip(positions, sizes)]
     if margins is not None:
-        positions = [_with_margin(p, m) for p, m in zip(positions, margins)]
+        positions = [replace(p, margin=float(m)) if p.is_isolated else p for p, m in zip(positions, margins)]
     position = positions[index]
     market = scenario.markets[position.market]
     entry_basis = scenario.rules.mm_basis == "entry"
@@ -363,13 +363,3 @@ def liquidation_prices(scenario: Scenario,
                        prices: Mapping[str, float] | None = None) -> tuple[LiquidationPrice, ...]:
     """Liquidation and bankruptcy price of every position, in scenario order."""
     return tuple(position_liquidation_price(scenario, i, prices) for i in range(len(scenario.positions)))
-
-
-def _resized(position: Position, size: float) -> Position:
-    from dataclasses import replace
-    return replace(position, size=float(size))
-
-
-def _with_margin(position: Position, margin: float) -> Position:
-    from dataclasses import replace
-    return replace(position, margin=float(margin)) if position.is_isolated else position

@@ -35,7 +35,7 @@ from __future__ import annotations
 import csv
 import io
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -561,8 +561,7 @@ def _isolated_threshold(settler: _Settler, state: _State, i: int) -> float | Non
     if state.size[i] <= 0:
         return None
     p = settler.positions[i]
-    member = Position(id=p.id, market=p.market, side=p.side, size=float(state.size[i]), entry=p.entry,
-                      leverage=p.leverage, mode=p.mode, margin=float(state.margin[i]))
+    member = replace(p, size=float(state.size[i]), margin=float(state.margin[i]))
     roots = _segment_roots(float(state.margin[i]), [member], settler.markets[i], settler.entry_basis, True)
     if p.sign > 0:
         return max(roots) * (1 + 1e-9) if roots else None

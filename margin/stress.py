@@ -794,6 +794,8 @@ def run_stress(scenario: Scenario, spec: StressSpec, *,
                 outcomes[label].append(runner.run(prices, first, keep_events))
             if progress is not None:
                 progress(first + count, total)
+    # Free the two chunk buffers (~2 × 64 MB) before the results are concatenated; `draw`
+    # shares this variable, so deleting it here releases them for good.
     del sampler
     results: dict[str, VariantStress] = {}
     for label, runner in runners.items():
