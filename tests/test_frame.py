@@ -38,3 +38,22 @@ def test_a_deep_link_as_a_fresh_servers_first_request_opens_the_page(page: Page)
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.mark.browser
+def test_a_class_opening_deep_links_at_once_on_a_fresh_server_all_get_the_frame(context):
+    """A classroom: the server has just started and several browsers open pages together.
+    One session's app.py leaves legacy mode while the others already run their page files;
+    every page must still come up inside app.py (its sidebar), none bare."""
+    process, url = start_streamlit(ROOT / "app.py")
+    paths = ["crash_replay", "builder", "market_cascade", "stress_lab", "learn"]
+    try:
+        tabs = [context.new_page() for _ in paths]
+        for tab, path in zip(tabs, paths):
+            tab.goto(f"{url}/{path}", wait_until="commit")  # all sessions start together
+        for tab, path in zip(tabs, paths):
+            expect(tab.get_by_text("Presenter mode"), f"/{path} ran without app.py").to_be_visible()
+            expect(tab.get_by_text("Page not found")).to_have_count(0)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

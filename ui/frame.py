@@ -12,25 +12,42 @@ file name (its page hash is a hash of that path), and every script starts with
   requested page among the app's own pages;
 * a page run directly by the legacy mode runs app.py in its place, within the same script
   run (widget values and button clicks of this run are kept), and stops.
+
+Whether a page runs inside app.py is read from the call stack, not from the class flag: when
+several browsers open deep links at once on a fresh server (a classroom following the
+teacher's link), one session's app.py flips the flag while the others are already running
+their page files in legacy mode, and a flag test would let those pages render bare.
 """
 
 from __future__ import annotations
 
+import os
 import runpy
+import sys
 from pathlib import Path
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
+_APP_REAL = os.path.realpath(APP)
+
+
+def _called_from_app() -> bool:
+    """Is app.py's code on the call stack (this page is being run by its ``st.navigation``)?"""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if os.path.realpath(frame.f_code.co_filename) == _APP_REAL:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def inside_app_frame(*, is_app: bool = False) -> None:
     """Make sure this run goes through app.py's ``st.navigation`` (see the module doc)."""
-    if not PagesManager.uses_pages_directory:
-        return
-    PagesManager.uses_pages_directory = False
-    if is_app:
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False  # later sessions start inside app.py
+    if is_app or _called_from_app():
         return
     runpy.run_path(str(APP), run_name="__main__")  # app.py navigates back to this page
     st.stop()
