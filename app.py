@@ -15,13 +15,14 @@ import streamlit as st
 from margin.scenario import load_scenario, scenario_to_dict
 from ui.chrome import sidebar
 from ui.frame import inside_app_frame
+from ui import links, presenter
 from ui.glossary import sidebar_terms
 from ui.state import SCENARIO_KEY, ensure_scenario, set_scenario
 
 ROOT = Path(__file__).resolve().parent
 
-# (file, title, Material icon, URL path); pages not written yet are skipped. Each URL path is
-# the file's stem, the one Streamlit's legacy pages/ mode infers (see ui/frame.py).
+# (file, title, Material icon, URL path). Each URL path is the file's stem, the one Streamlit's
+# legacy pages/ mode infers (see ui/frame.py). The first page is the default, at "/".
 PAGES = (
     ("pages/price_lab.py", "Price lab", ":material/tune:", "price_lab"),
     ("pages/builder.py", "Account builder", ":material/construction:", "builder"),
@@ -39,32 +40,19 @@ if SCENARIO_KEY not in st.session_state and os.environ.get("MARGIN_LAB_SCENARIO"
     set_scenario(scenario_to_dict(load_scenario(os.environ["MARGIN_LAB_SCENARIO"])))
 ensure_scenario()
 
-try:
-    from ui import links
-except ImportError:  # the shared-links module is not written yet
-    links = None
-if links is not None:
-    links.restore_from_url()
+links.restore_from_url()
 
 page = st.navigation([
     st.Page(str(ROOT / path), title=title, icon=icon, url_path=url, default=(path == PAGES[0][0]))
-    for path, title, icon, url in PAGES if (ROOT / path).exists()
+    for path, title, icon, url in PAGES
 ])
 
-if links is not None:
-    links.open_link_target()
-
-try:
-    from ui import presenter
-except ImportError:  # the presenter module is not written yet
-    presenter = None
-if presenter is not None:
-    with st.sidebar:
-        presenter.presenter_toggle()
-    presenter.apply()
+links.open_link_target()
+with st.sidebar:
+    presenter.presenter_toggle()
+presenter.apply()
 
 page.run()
-if links is not None:
-    links.sidebar_share_link(page)  # for pages without their own "Share this view"
+links.sidebar_share_link(page)  # for pages without their own "Share this view"
 sidebar_terms(page)  # glossary links for the terms this page uses
 sidebar(st.session_state[SCENARIO_KEY])  # after the page, so it shows what the page just changed
