@@ -21,40 +21,27 @@ only this panel, and the shock sweep is cached per account and slider prices.
 from __future__ import annotations
 
 import math
+from html import escape
 
 import streamlit as st
 
 from margin.scenario import Scenario, ScenarioError
 from ui import charts_lab as charts
-from ui.format import money, percent, price
+from ui.format import price
+from ui.lab_html import LAB_CSS, lab_text_html
+from ui.links import share_link
 from ui.lab_model import (
-    PositionView, VariantView, account_warnings, cached_sweeps, cached_views, market_label,
-    scenario_key, target_prices, what_is_happening,
+    account_warnings, cached_sweeps, cached_views, market_label, scenario_key, target_prices,
+    what_is_happening,
 )
 from ui.state import current_scenario, ensure_scenario
-from ui.widgets import bound_widget, slider_with_input
+from ui.widgets import bound_widget, chart, current_value, slider_with_input
 from ui.frame import inside_app_frame
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
-try:
-    from ui.links import share_link
-except ImportError:  # the shared-links module is optional
-    share_link = None
-
 VARIANTS = ("As built", "All cross", "All isolated")
-VARIANT_NOTES = {
-    "As built": "The account as you built it.",
-    "All cross": "Every position shares one wallet.",
-    "All isolated": "Each position stands on its own margin.",
-}
-STATUS_BADGES = {
-    "healthy": ":blue[:material/check_circle: healthy]",
-    "at risk": ":orange[:material/warning: at risk]",
-    "liquidated": ":red[:material/cancel: liquidated]",
-    "bankrupt": ":violet[:material/dangerous: bankrupt]",
-}
-CHART_CONFIG = {"displaylogo": False}
+SHOCK_RANGE = (-90.0, 90.0)  # [%]
 
 st.session_state.setdefault("lab.shock", 0.0)
 st.session_state.setdefault("lab.view", VARIANTS[0])
@@ -86,40 +73,39 @@ def reset_prices(prices: dict[str, float]) -> None:
     st.session_state["lab.shock"] = 0.0
 
 
-def position_line(p: PositionView) -> str:
-    head = f"- **{p.label}** · {p.mode} · {STATUS_BADGES[p.status]}"
-    if p.size <= 0:
-        detail = f"closed at {price(p.closed_at)} USDT ({money(p.realized_pnl, signed=True)} realized)"
-    elif p.distance is None:
-        detail = (f"PnL {money(p.unrealized_pnl, signed=True)}; no {market_label(p.market)} price "
-                  f"alone liquidates it")
-    else:
-        detail = (f"PnL {money(p.unrealized_pnl, signed=True)}; liquidated "
-                  f"{percent(abs(p.distance))} {'lower' if p.distance < 0 else 'higher'}, at "
-                  f"{price(p.liquidation_price)} USDT")
-    if p.partly_closed:
-        detail += "; partly liquidated on the way"
-    return f"{head}  \n  {detail}"
+def market_slider_range(market_price: float) -> tuple[float, float, float]:
+    """A market slider's ``(low, high, step)``: 20 % to 180 % of its price, round steps [USDT]."""
+    step = price_step(market_price)
+    digits = max(0, -int(round(math.log10(step))))
+    low = round(round(market_price * 0.2 / step) * step, digits)
+    high = round(round(market_price * 1.8 / step) * step, digits)
+    return low, high, step
 
 
-def variant_metrics(view: VariantView) -> None:
-    st.markdown(f"##### {view.label}")
-    st.caption(VARIANT_NOTES[view.label])
-    # No delta: a change "since the start" mixes price moves with liquidations, and a loss
-    # beyond margin paid by the insurance fund would read as a gain for the trader.
-    st.metric("Equity", money(view.total_equity), border=True,
-              help="Cross pool equity plus the equity of every open isolated position [USDT]. "
-                   "A liquidated isolated position counts 0: its loss stops at its margin, and any "
-                   "loss beyond that is the insurance fund's.")
-    st.metric("Cross pool equity", money(view.cross_equity), border=True,
-              help="The shared pool: cross wallet plus the PnL of the open cross positions [USDT]. "
-                   "Isolated margins are walled off from it.")
-    st.metric("Maintenance margin", money(view.total_maintenance), border=True,
-              help="What the open positions must keep; a pool whose equity falls to it is liquidated [USDT].")
+def strip_with_words(strip: str, words: str) -> str:
+    """A slider's strip of marks and, under it, the same marks in words."""
+    return (strip + '<div style="font-size:0.8rem;opacity:0.8;margin:2px 8px 0 8px;line-height:1.35">'
+            f"{escape(words)}</div>")
+
+
+def sweep_figure(key: str, base: tuple, sweep, shock: float):
+    """The shock-range figure for this account, slider prices and variant, built once per
+    session and only moved along on a shock step (building and validating a Plotly figure is
+    most of a step's Python time). Held per session, so sessions never share a figure."""
+    which = (key, base, sweep.label)
+    held = st.session_state.get("lab.sweep_figure")
+    if held is not None and held[0] == which:
+        return charts.move_current_point(held[1], sweep, shock)
+    figure = charts.shock_sweep_figure(sweep, shock)
+    st.session_state["lab.sweep_figure"] = (which, figure)
+    return figure
 
 
 @st.fragment
 def lab_panel() -> None:
+    """Everything the sliders drive. The numbers are computed first, from the sliders' values in
+    the session, so each slider is drawn once with its marks already under it: one element per
+    piece of the page, no placeholders filled in later."""
     raw = ensure_scenario()
     try:
         scenario = current_scenario()
@@ -129,32 +115,57 @@ def lab_panel() -> None:
     sync_anchor(scenario)
     own_prices = scenario.prices
 
-    ranges: dict[str, tuple[float, float]] = {}
-    slots: dict[str, tuple] = {}
+    ranges = {name: market_slider_range(market.price) for name, market in scenario.markets.items()}
+    slider_prices = {name: float(current_value(f"lab.price.{name}", min_value=low, max_value=high,
+                                               step=step, default=scenario.markets[name].price))
+                     for name, (low, high, step) in ranges.items()}
+    shock_percent = float(current_value("lab.shock", min_value=SHOCK_RANGE[0], max_value=SHOCK_RANGE[1],
+                                        step=0.5, default=0.0))
+    shock = shock_percent / 100.0
+    key = scenario_key(raw)
+    base = tuple(slider_prices.items())
+    views = cached_views(key, base, shock)
+    sweeps = cached_sweeps(key, base)
+    target = target_prices(scenario, slider_prices, shock)
+    built = views["As built"]
+    chosen = st.session_state.get("lab.view", VARIANTS[0])
+    chosen = chosen if chosen in views else VARIANTS[0]
+
+    # Everything drawn below, computed before the first element is sent: the browser then gets
+    # the whole panel in one short burst and redraws it once or twice, not piece by piece.
+    dark = getattr(st.context.theme, "type", None) == "dark"
+    theme = " ml-dark" if dark else ""
+    shock_marks = strip_with_words(*charts.shock_strip(sweeps["As built"], shock, *SHOCK_RANGE))
+    market_marks = {name: strip_with_words(*charts.price_strip(name, low, high, target[name], built.positions))
+                    for name, (low, high, _) in ranges.items()}
+    text = lab_text_html(views, what_is_happening(views, sweeps, shock), dark=dark,
+                         lead=charts.map_takeaway(built.positions))
+    pools = views[chosen].pools
+    waterfall = (f'<div class="ml-lab{theme}">{charts.waterfall_html(pools, chosen)}'
+                 f'<p class="ml-small">{escape(charts.waterfall_takeaway(pools))}</p></div>')
+    figure = sweep_figure(key, base, sweeps[chosen], shock)
+    sweep_words = (f"{charts.sweep_takeaway(sweeps[chosen], shock)} Each point of this chart is the account "
+                   f"held unchanged at that shock; the lists above walk a straight path from the account's "
+                   f"own prices to the sliders' prices, so a liquidation on the way stays happened.")
+
     with st.container(border=True):
-        head = st.columns([8, 2, 3] if share_link is not None else [5, 1], vertical_alignment="bottom")
+        head = st.columns([8, 2, 3], vertical_alignment="top")
         with head[0]:
             betas = ", ".join(f"{market_label(n)} ×{m.beta:g}" for n, m in scenario.markets.items())
             slider_with_input(
-                "Whole-market shock [%]", "lab.shock", min_value=-90.0, max_value=90.0, step=0.5,
-                default=0.0, format="%.1f", input_label="Shock, exact [%]", columns=(3, 1),
+                "Whole-market shock [%]", "lab.shock", min_value=SHOCK_RANGE[0], max_value=SHOCK_RANGE[1],
+                step=0.5, default=0.0, format="%.1f", input_label="Shock, exact [%]", columns=(3, 1),
                 help=f"Every market moves by the shock times its beta ({betas}), on top of its slider.",
+                below_html=shock_marks,
             )
         with head[1]:
             st.button("Reset", icon=":material/restart_alt:", key="lab.reset", help="Back to the account's own prices, no shock.",
                       on_click=reset_prices, args=(own_prices,), width="stretch")
-        if share_link is not None:
-            with head[2]:
-                share_link("lab", key="lab.share")  # in the fragment, so the link follows the sliders
-        with st.columns([8, 5] if share_link is not None else [5, 1])[0]:
-            slots["shock"] = (st.columns([3, 1])[0].empty(), st.empty())
+        with head[2]:
+            share_link("lab", key="lab.share")  # in the fragment, so the link follows the sliders
         columns = st.columns(2)
         for index, (name, market) in enumerate(scenario.markets.items()):
-            step = price_step(market.price)
-            digits = max(0, -int(round(math.log10(step))))
-            low = round(round(market.price * 0.2 / step) * step, digits)
-            high = round(round(market.price * 1.8 / step) * step, digits)
-            ranges[name] = (low, high)
+            low, high, step = ranges[name]
             with columns[index % 2]:
                 slider_with_input(
                     f"{market_label(name)} price [USDT]", f"lab.price.{name}",
@@ -163,69 +174,18 @@ def lab_panel() -> None:
                     input_label=f"{market_label(name)} exact [USDT]",
                     help=f"The account's own price is {price(market.price)} USDT. Marks under the "
                          f"slider: ● after the shock, ✕ liquidation, ◆ bankruptcy, ▼ closed on the way.",
+                    below_html=market_marks[name],
                 )
-                slots[name] = (st.columns([3, 2])[0].empty(), st.empty())
-
-    slider_prices = {name: float(st.session_state[f"lab.price.{name}"]) for name in scenario.markets}
-    shock = float(st.session_state["lab.shock"]) / 100.0
-    key = scenario_key(raw)
-    base = tuple(slider_prices.items())
-    views = cached_views(key, base, shock)
-    sweeps = cached_sweeps(key, base)
-    target = target_prices(scenario, slider_prices, shock)
-    built = views["As built"]
-
-    strip, words = charts.shock_strip(sweeps["As built"], shock, -90.0, 90.0)
-    slots["shock"][0].html(strip)
-    slots["shock"][1].caption(words)
-    for name, (low, high) in ranges.items():
-        strip, words = charts.price_strip(name, low, high, target[name], built.positions)
-        slots[name][0].html(strip)
-        slots[name][1].caption(words)
-    st.caption(charts.map_takeaway(built.positions))
-
-    with st.container(border=True):
-        st.markdown("**:material/lightbulb: What is happening**")
-        st.markdown("\n".join(f"- {line}" for line in what_is_happening(views, sweeps, shock)))
-
-    st.subheader("The same account three ways")
-    for column, view in zip(st.columns(3), views.values()):
-        with column:
-            variant_metrics(view)
-    for column, view in zip(st.columns(3), views.values()):
-        with column:
-            st.html(charts.gauge_html(view.risk_ratio, view.risk_pool))
-            st.caption(charts.gauge_takeaway(view.risk_ratio, view.risk_pool))
-    for column, view in zip(st.columns(3), views.values()):
-        with column:
-            st.markdown(f"**Positions, {view.label.lower()}**")
-            box = st.container(height=460) if len(view.positions) > 6 else st.container()
-            box.markdown("\n".join(position_line(p) for p in view.positions) or "No positions.")
-    for column, view in zip(st.columns(3), views.values()):
-        with column:
-            st.markdown(f"**What happened on the way, {view.label.lower()}**")
-            if view.events:
-                box = st.container(height=320) if len(view.events) > 5 else st.container()
-                box.markdown("\n".join(f"{i}. {text}" for i, text in enumerate(view.events, 1)))
-            else:
-                st.markdown("Nothing was liquidated on the way.")
+    st.html(text)
 
     st.subheader("Equity sharing and the whole shock range")
-    chosen = bound_widget(st.radio, "Show the two charts below for", "lab.view", VARIANTS[0],
-                          options=list(VARIANTS), horizontal=True)
-    chosen = chosen if chosen in views else VARIANTS[0]
+    bound_widget(st.radio, "Show the two charts below for", "lab.view", VARIANTS[0],
+                 options=list(VARIANTS), horizontal=True)
     left, right = st.columns(2)
-    with left:
-        st.plotly_chart(charts.waterfall_figure(views[chosen].pools, chosen), key="lab.waterfall",
-                        width="stretch", config=CHART_CONFIG)
-        st.caption(charts.waterfall_takeaway(views[chosen].pools))
+    left.html(waterfall)
     with right:
-        st.plotly_chart(charts.shock_sweep_figure(sweeps[chosen], shock), key="lab.sweep",
-                        width="stretch", config=CHART_CONFIG)
-        st.caption(charts.sweep_takeaway(sweeps[chosen], shock))
-    st.caption("Each point of the shock chart is the account held unchanged at that shock; the lists "
-               "above walk a straight path from the account's own prices to the sliders' prices, so "
-               "a liquidation on the way stays happened.")
+        chart(figure, key="lab.sweep")
+        st.caption(sweep_words)
 
 
 st.title("Price lab")
@@ -236,4 +196,5 @@ except ScenarioError:
     pass  # the panel says what is wrong
 st.caption("Drag the whole market or one market's price. The account walks there step by step from "
            "its own prices; every number below is in USDT.")
+st.html(LAB_CSS)  # the style of the lab's text, sent once per page run (not per slider step)
 lab_panel()

@@ -18,8 +18,8 @@ def test_keyboard_shock_step_liquidates_and_the_event_list_says_so(app_url: str,
     page.goto(app_url)  # the price lab is the default page, served at the root
     expect(page.get_by_role("heading", name="Price lab")).to_be_visible()
     # the event list of the account as built: the column under its heading
-    as_built = page.locator('[data-testid="stColumn"]').filter(
-        has=page.get_by_text("What happened on the way, as built", exact=True))
+    as_built = page.locator('[data-section="What happened on the way, as built"]')
+    expect(as_built.get_by_role("heading", name="What happened on the way, as built")).to_be_visible()
     expect(as_built.get_by_text("Nothing was liquidated on the way.")).to_be_visible()
     expect(as_built.get_by_text(re.compile("liquidated at"))).to_have_count(0)
 

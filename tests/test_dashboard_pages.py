@@ -4,6 +4,7 @@ the figure builders directly (AppTest has no Plotly accessor)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 from margin.presets import load_story
 from margin.scenario import load_scenario, scenario_from_dict
+from ui.format import money
 from ui import charts_lab as charts
+from tests.lab_reading import line_of, metric, section
 from ui.builder_model import (
     add_market, add_position, duplicate_position, handle_upload, remove_market,
     remove_position, rows_to_positions,
@@ -29,23 +32,6 @@ PAGE_FILES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glo
 
 def app() -> AppTest:
     return AppTest.from_file(APP, default_timeout=30)
-
-
-def section(at: AppTest, heading: str) -> str:
-    """The markdown block right after a bold heading (what the user reads under it)."""
-    blocks = [m.value for m in at.markdown]
-    return blocks[blocks.index(f"**{heading}**") + 1]
-
-
-def metric(at: AppTest, label: str, index: int = 0) -> str:
-    """The ``index``-th metric called ``label`` (0 as built, 1 all cross, 2 all isolated)."""
-    return [m.value for m in at.metric if m.label == label][index]
-
-
-def line_of(block: str, label: str) -> str:
-    """The list item of one position in a status block (its head and detail lines)."""
-    items = block.split("\n- ")
-    return next(item for item in items if f"**{label}**" in item)
 
 
 def edit_positions(at: AppTest, edited_rows: dict[int, dict]) -> AppTest:
@@ -75,14 +61,16 @@ def test_default_account_loads_on_first_visit_with_the_lesson_visible():
     assert "healthy" in line_of(built, "SOL long") and "healthy" in line_of(built, "BTC long")
     # the lesson at once: all isolated, the SOL long is already gone on its own margin
     assert "bankrupt" in line_of(section(at, "Positions, all isolated"), "SOL long")
-    happening = section(at, ":material/lightbulb: What is happening")
+    happening = section(at, "What is happening")
     assert "holding up" in happening and "BTC long" in happening and "SOL long" in happening
     charts_shown = at.get("plotly_chart")
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in charts_shown]
-    assert titles == ["Equity sharing, as built", "Equity across every market shock, as built"]
-    gauges = [h.proto.body for h in at.get("html") if 'role="meter"' in h.proto.body]
-    assert ["Margin ratio, cross pool" in gauges[0], "Margin ratio, cross pool" in gauges[1],
-            "Margin ratio, BTC long, isolated" in gauges[2]] == [True, True, True]
+    assert titles == ["Equity across every market shock, as built"]
+    waterfall = [h.proto.body for h in at.get("html") if 'data-chart="Equity sharing, as built"' in h.proto.body]
+    assert len(waterfall) == 1 and 'data-bar="BTC long PnL"' in waterfall[0]
+    lab_text = "".join(h.proto.body for h in at.get("html") if 'data-section="What is happening"' in h.proto.body)
+    gauges = re.findall(r'role="meter" aria-label="([^"]+)"', lab_text)
+    assert gauges == ["Margin ratio, cross pool", "Margin ratio, cross pool", "Margin ratio, BTC long, isolated"]
 
 
 # ----------------------------------------------------------------------------- price lab
@@ -98,6 +86,22 @@ def test_shock_slider_turns_a_healthy_position_liquidated():
     events = section(at, "What happened on the way, as built")
     assert "BTC long liquidated at" in events and "the cross pool fell below maintenance" in events
     assert at.number_input(key="lab.shock.input").value == -30.0  # the twin follows
+
+
+def test_the_shock_chart_follows_the_slider_and_the_variant():
+    at = app().run()
+    at.number_input(key="lab.shock.input").set_value(-5.0).run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    here = next(t for t in spec["data"] if t["name"] == "You are here")
+    assert here["x"] == [-5.0] and spec["layout"]["shapes"][0]["x0"] == -5.0
+    at.number_input(key="lab.shock.input").set_value(-7.5).run()  # the same figure, moved along
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert next(t for t in spec["data"] if t["name"] == "You are here")["x"] == [-7.5]
+    at.radio(key="lab.view.widget").set_value("All isolated").run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["title"]["text"] == "Equity across every market shock, all isolated"
+    assert next(t for t in spec["data"] if t["name"] == "You are here")["x"] == [-7.5]
+    assert any('data-chart="Equity sharing, all isolated"' in h.proto.body for h in at.get("html"))
 
 
 def test_liquidation_happens_where_the_sweep_says_and_at_the_path_price():
@@ -362,20 +366,39 @@ def test_gauge_shows_the_ratio_of_the_riskiest_pool():
     assert "healthy" in charts.gauge_takeaway(built.risk_ratio, built.risk_pool)
 
 
+def _bars(html: str) -> list[tuple[str, str, float]]:
+    """The waterfall's bars in drawing order: (label, measure, value [USDT])."""
+    return [(label, measure, float(value)) for label, measure, value in
+            re.findall(r'data-bar="([^"]+)" data-measure="(\w+)" data-value="([-\d.]+)"', html)]
+
+
+def _top(html: str, label: str) -> float:
+    """The CSS top [px] of a bar: smaller is higher on the drawing."""
+    return float(re.search(rf'top:([\d.]+)px;[^"]*" data-bar="{re.escape(label)}"', html).group(1))
+
+
 def test_waterfall_adds_and_drains_the_pool_against_its_maintenance_line():
     _, views, _ = _views()
     built = views["As built"]
-    fig = charts.waterfall_figure(built.pools, "As built")
-    assert fig.layout.title.text == "Equity sharing, as built"
-    assert [t.type for t in fig.data] == ["waterfall", "scatter"]
-    assert list(fig.data[0].x) == ["Cross wallet", "BTC long PnL", "SOL long PnL", "Cross equity"]
-    assert list(fig.data[0].measure) == ["absolute", "relative", "relative", "total"]
-    assert fig.data[0].y[1] > 0 > fig.data[0].y[2]  # the BTC profit adds, the SOL loss drains
-    assert fig.data[1].y[0] == pytest.approx(built.cross_maintenance)
+    html = charts.waterfall_html(built.pools, "As built")
+    assert 'data-chart="Equity sharing, as built"' in html and "maintenance margin" in html
+    bars = _bars(html)
+    assert [b[0] for b in bars] == ["Cross wallet", "BTC long PnL", "SOL long PnL", "Cross equity"]
+    assert [b[1] for b in bars] == ["absolute", "relative", "relative", "total"]
+    assert bars[1][2] > 0 > bars[2][2]  # the BTC profit adds, the SOL loss drains
+    assert bars[0][2] + bars[1][2] + bars[2][2] == pytest.approx(bars[3][2])  # the pool adds up
+    # drawn so: the profit's bar reaches above the wallet's, the equity's top is below the profit's
+    assert _top(html, "BTC long PnL") < _top(html, "Cross wallet")
+    assert _top(html, "Cross equity") > _top(html, "BTC long PnL")
+    assert re.search(r'class="ml-wf-bar ml-svg-adds"[^>]*data-bar="BTC long PnL"', html)
+    assert re.search(r'class="ml-wf-bar ml-svg-drains"[^>]*data-bar="SOL long PnL"', html)
+    assert f"maintenance margin {money(built.cross_maintenance)}" in html
+    written = re.findall(r'class="ml-wf-value"[^>]*>([^<]*)<', html)
+    assert written == ["9.00k", "+12.0k", "−13.1k", "7.94k"]  # each bar's value on it, PnL signed
     assert "share one wallet" in charts.waterfall_takeaway(built.pools)
-    isolated = views["All isolated"]
-    iso_fig = charts.waterfall_figure(isolated.pools, "All isolated")
-    assert "just before its liquidation" in " ".join(a.text for a in iso_fig.layout.annotations)
+    iso_html = charts.waterfall_html(views["All isolated"].pools, "All isolated")
+    assert "just before its liquidation" in iso_html
+    assert "No positions" in charts.waterfall_html((), "As built")
 
 
 def test_sweep_marks_the_current_point_and_the_crossings():
@@ -396,5 +419,4 @@ def test_twenty_positions_figures_stay_bounded():
     views = lab_views(s, s.prices, -0.08)
     iso = views["All isolated"]
     assert len(iso.pools) <= 8  # only the riskiest isolated pools are drawn
-    fig = charts.waterfall_figure(iso.pools, "All isolated")
-    assert len(fig.data[0].x) == 3 * len(iso.pools)
+    assert len(_bars(charts.waterfall_html(iso.pools, "All isolated"))) == 3 * len(iso.pools)

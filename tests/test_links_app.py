@@ -10,6 +10,7 @@ from margin.presets import load_story
 from margin.scenario import scenario_from_dict
 from ui.format import money
 from ui.links import MAX_LINK_CHARS, decode, encode
+from tests.lab_reading import metric, metrics
 from tests.test_learn_pages import app, in_frame
 
 
@@ -35,7 +36,7 @@ def test_a_link_reproduces_the_view_on_the_lab():
     target = {"BTCUSDT": 104_000.0 * 0.95, "SOLUSDT": 180.0 * (1 - 1.6 * 0.05)}
     equity = money(evaluate(s, target).cross.equity)
     assert equity == "11,744.00 USDT"
-    assert [m.value for m in at.metric if m.label == "Cross pool equity"][0] == equity
+    assert metric(at, "Cross pool equity", 0) == equity
     assert "v" not in at.query_params  # applied once: a rerun does not apply it again
     at.number_input(key="lab.shock.input").set_value(-1.0).run()
     assert at.session_state["lab.shock"] == -1.0
@@ -49,7 +50,8 @@ def test_the_copy_link_of_a_view_opens_the_same_view():
     assert view["page"] == "lab" and view["scenario"] == load_story("hedge-that-saved-it")
     assert view["controls"]["lab.shock"] == -12.0
     again = opened_with(v=url.split("?v=", 1)[1])
-    assert [m.value for m in again.metric] == [m.value for m in at.metric]
+    for label in ("Equity", "Cross pool equity", "Maintenance margin"):
+        assert len(metrics(at, label)) == 3 and metrics(again, label) == metrics(at, label)
 
 
 def test_a_link_opens_its_page_and_keeps_presenter_mode():

@@ -17,8 +17,7 @@ pytestmark = pytest.mark.browser
 
 
 def metric_values(page, label: str) -> list[str]:
-    metrics = page.locator('[data-testid="stMetric"]').filter(has=page.get_by_text(label, exact=True))
-    return [m.locator('[data-testid="stMetricValue"]').inner_text() for m in metrics.all()]
+    return [m.inner_text() for m in page.locator(f'[data-metric="{label}"] .ml-metric-value').all()]
 
 
 def test_a_shared_link_shows_the_same_numbers(page, app_url):
@@ -30,7 +29,7 @@ def test_a_shared_link_shows_the_same_numbers(page, app_url):
     # the targets (BTC 104,000 × 0.95, SOL 180 × (1 − 1.6 × 0.05))
     s = scenario_from_dict(load_story("default"))
     expected = money(evaluate(s, {"BTCUSDT": 98_800.0, "SOLUSDT": 165.6}).cross.equity)
-    pool = page.locator('[data-testid="stMetric"]').filter(has_text="Cross pool equity").first
+    pool = page.locator('[data-metric="Cross pool equity"]').first
     expect(pool).to_contain_text(expected)
     expect(page.get_by_label("Shock, exact [%]")).to_have_value("-5.0")
     expect(page).not_to_have_url(re.compile(r"[?&]v="))  # applied once, dropped from the address
@@ -47,7 +46,7 @@ def test_a_shared_link_shows_the_same_numbers(page, app_url):
     other = page.context.new_page()
     other.goto(url)
     expect(other.get_by_role("heading", name="Price lab")).to_be_visible()
-    pools = other.locator('[data-testid="stMetric"]').filter(has_text="Cross pool equity")
+    pools = other.locator('[data-metric="Cross pool equity"]')
     expect(pools).to_have_count(len(before))  # all three variants drawn
     for pool, value in zip(pools.all(), before):
         expect(pool).to_contain_text(value)
@@ -59,5 +58,5 @@ def test_a_corrupt_link_says_so_and_opens_the_default_account(page, app_url):
     expect(page.get_by_text("This shared link could not be opened")).to_be_visible()
     expect(page.get_by_role("heading", name="Price lab")).to_be_visible()
     s = scenario_from_dict(load_story("default"))
-    expect(page.locator('[data-testid="stMetric"]').filter(has_text="Cross pool equity").first).to_contain_text(
+    expect(page.locator('[data-metric="Cross pool equity"]').first).to_contain_text(
         money(evaluate(s).cross.equity))

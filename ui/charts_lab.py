@@ -28,15 +28,12 @@ _MARGIN = dict(l=10, r=10, t=48, b=10)
 
 
 def _figure(data: list[dict], title: str, height: int, subtitle: str | None = None, **layout) -> go.Figure:
-    """One validated pass from plain specs to a figure (several ``update_*`` calls cost more).
-
-    Transitions are off: a slider step redraws at once instead of animating for half a second.
-    """
+    """One validated pass from plain specs to a figure (several ``update_*`` calls cost more)."""
     heading: dict = dict(text=title, x=0, xanchor="left", font=dict(size=15))
     if subtitle:
         heading["subtitle"] = dict(text=subtitle, font=dict(size=12))
     layout.setdefault("margin", _MARGIN)
-    layout.update(title=heading, height=height, hovermode="closest", transition=dict(duration=0))
+    layout.update(title=heading, height=height, hovermode="closest")
     return go.Figure(data=data, layout=layout)
 
 
@@ -215,9 +212,9 @@ def gauge_html(ratio: float | None, pool: str | None) -> str:
     return (
         f'<div role="meter" aria-label="{escape(title)}" aria-valuemin="0" aria-valuemax="{GAUGE_MAX:g}" '
         f'aria-valuenow="{min(shown, GAUGE_MAX):.1f}" aria-valuetext="{number}" style="padding:2px 10px 0 10px">'
-        f'<div style="display:flex;justify-content:space-between;align-items:baseline">'
+        f'<div style="display:flex;justify-content:space-between;align-items:baseline;gap:0.5rem">'
         f'<span style="font-size:0.85rem;opacity:0.85">{escape(title)}</span>'
-        f'<span style="font-size:1.35rem;font-weight:600">{number}{beyond}</span></div>'
+        f'<span style="font-size:1.35rem;font-weight:600;white-space:nowrap">{number}{beyond}</span></div>'
         f'<div style="position:relative;height:16px;border-radius:3px;overflow:hidden;display:flex;'
         f'outline:1px solid rgba(140,140,140,0.5)">{zones}'
         f'<div style="position:absolute;left:calc({needle:.2f}% - 2px);top:0;bottom:0;width:4px;'
@@ -244,44 +241,125 @@ def gauge_takeaway(ratio: float | None, pool: str | None) -> str:
 # ----------------------------------------------------------------------------- equity sharing
 
 
-def waterfall_figure(groups: Sequence[PoolGroup], variant: str) -> go.Figure:
-    """Each pool as a waterfall: its wallet (cross) or margin (isolated), each position's PnL
-    adding (up) or draining (down), the pool's equity, against its maintenance margin (dashed)."""
-    x, measure, y, text, hover = [], [], [], [], []
-    segments_x: list[str | None] = []
-    segments_y: list[float | None] = []
-    annotations = []
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round axis ticks covering ``low..high``: steps of 1, 2 or 5 times a power of ten.
+
+    >>> nice_ticks(-960, 17_000)
+    [-5000.0, 0.0, 5000.0, 10000.0, 15000.0, 20000.0]
+    """
+    span = high - low if high > low else (abs(high) or 1.0)
+    raw = span / max(count, 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.floor(low / step) * step
+    ticks, value = [], first
+    while value < high + step * 0.999:
+        ticks.append(round(value, 10) + 0.0)
+        value += step
+    return ticks
+
+
+WATERFALL_HEIGHT = 400  # [px] of the drawing
+MIN_SLOT = 22  # [px] per bar at the least; with more bars than fit, the drawing scrolls sideways
+
+
+def waterfall_html(groups: Sequence[PoolGroup], variant: str) -> str:
+    """Equity sharing as a waterfall, drawn in light HTML (not a Plotly chart: a slider step
+    redraws a few dozen boxes instead of a whole figure; ``st.html`` takes no SVG). Each pool:
+    its wallet (cross) or margin (isolated), each position's PnL adding (up, blue, "+") or
+    draining (down, vermillion, "−"), the pool's equity (grey), against its maintenance margin
+    (dashed orange line). Each bar has its value written on it and in its hover text; the
+    title and the legend are words.
+
+    >>> html = waterfall_html([], "As built")
+    >>> "Equity sharing, as built" in html and "No positions" in html
+    True
+    """
+    title = f"Equity sharing, {variant.lower()}"
+    head = (f'<div class="ml-chart-head"><div class="ml-chart-title">{escape(title)}</div>'
+            f'<div class="ml-note">What each position\'s PnL adds to or drains from its pool [USDT]</div></div>')
+    bars = [(group_index, bar) for group_index, group in enumerate(groups) for bar in group.bars]
+    if not bars:
+        return f'<div class="ml-chart">{head}<p>No positions, so no pool to draw.</p></div>'
+
+    # Running levels: where each bar starts and ends [USDT].
+    spans: list[tuple[float, float]] = []
     for group in groups:
-        first = len(x)
+        level = 0.0
         for bar in group.bars:
-            x.append(bar.label)
-            measure.append(bar.measure)
-            y.append(0.0 if bar.measure == "total" else bar.value)
-            text.append(compact(bar.value, signed=bar.measure == "relative"))
-            hover.append(f"{bar.label}: {money(bar.value, signed=bar.measure == 'relative')}")
-        segments_x += [x[first], x[-1], None]
-        segments_y += [group.maintenance_margin, group.maintenance_margin, None]
-        when = "now" if group.moment == "now" else "just before its liquidation"
-        annotations.append(dict(
-            x=(first + len(x) - 1) / 2, y=1.0, yref="paper", xref="x", yanchor="bottom", showarrow=False,
-            text=f"<b>{group.name}</b> ({when})", font=dict(size=11),
-        ))
-    data = [
-        dict(type="waterfall", name="Equity", x=x, y=y, measure=measure, text=text, textposition="auto",
-             hovertext=hover, hoverinfo="text", connector=dict(line=dict(color=GREY, width=1, dash="dot")),
-             increasing=dict(marker=dict(color=BLUE)), decreasing=dict(marker=dict(color=VERMILLION)),
-             totals=dict(marker=dict(color=GREY))),
-        dict(type="scatter", name="Maintenance margin (dashed)", x=segments_x, y=segments_y, mode="lines",
-             line=dict(color=ORANGE, width=3, dash="dash"), hoverinfo="skip"),
-    ]
-    return _figure(
-        data, f"Equity sharing, {variant.lower()}", 420,
-        subtitle="What each position's PnL adds to or drains from its pool [USDT]",
-        annotations=annotations, showlegend=True, legend=dict(orientation="h", y=-0.32, x=0),
-        waterfallgap=0.25, yaxis=dict(title=dict(text="USDT"), zeroline=True),
-        xaxis=dict(tickangle=-30 if len(x) > 6 else 0, automargin=True),
-        margin=dict(l=10, r=10, t=96, b=10),
-    )
+            if bar.measure == "relative":
+                spans.append((level, level + bar.value))
+                level += bar.value
+            else:  # "absolute" starts the pool, "total" is its equity: both from zero
+                spans.append((0.0, bar.value))
+                level = bar.value
+    levels = [v for span in spans for v in span] + [g.maintenance_margin for g in groups] + [0.0]
+    ticks = nice_ticks(min(levels), max(levels))
+    low, high = min(ticks[0], min(levels)), max(ticks[-1], max(levels))
+
+    left, right, top = 50, 6, 46  # [px] around the plot area
+    many = len(bars) > 6
+    bottom = 92 if many else 34
+    plot_h = WATERFALL_HEIGHT - top - bottom
+    gap = 0.5  # between pools [bar slots]
+    units = len(bars) + gap * (len(groups) - 1)
+
+    def y_of(value: float) -> float:
+        return top + (high - value) / ((high - low) or 1.0) * plot_h
+
+    def x_at(unit: float) -> str:
+        """CSS left of a point ``unit`` bar slots into the plot area."""
+        return f"calc({left}px + (100% - {left + right}px) * {unit / units:.5f})"
+
+    parts = []
+    for t in ticks:
+        parts.append(f'<div class="{"ml-wf-zero" if t == 0 else "ml-wf-grid"}" style="top:{y_of(t):.1f}px;'
+                     f'left:{left}px;right:{right}px"></div>'
+                     f'<span class="ml-wf-tick" style="top:{y_of(t) - 8:.1f}px;right:calc(100% - {left - 6}px)">'
+                     f'{compact(t)}</span>')
+    parts.append(f'<span class="ml-wf-tick" style="top:{top - 28}px;left:0">USDT</span>')
+    unit = 0.0
+    previous_group, previous_end = None, None
+    for (group_index, bar), (start, end) in zip(bars, spans):
+        if previous_group is not None and group_index != previous_group:
+            unit += gap
+            previous_end = None
+        if group_index != previous_group:
+            group = groups[group_index]
+            members = sum(1 for g, _ in bars if g == group_index)
+            when = "now" if group.moment == "now" else "just before its liquidation"
+            parts.append(f'<div class="ml-wf-group" style="left:{x_at(unit)};width:calc((100% - {left + right}px) * '
+                         f'{members / units:.5f})"><b>{escape(group.name)}</b><br>({when})</div>')
+            parts.append(f'<div class="ml-wf-maintenance" style="top:{y_of(group.maintenance_margin) - 1.5:.1f}px;'
+                         f'left:{x_at(unit + 0.05)};width:calc((100% - {left + right}px) * {(members - 0.1) / units:.5f})" '
+                         f'title="{escape(group.name)}: maintenance margin {escape(money(group.maintenance_margin))}"></div>')
+        y_top, y_bottom = y_of(max(start, end)), y_of(min(start, end))
+        kind = ("adds" if bar.value >= 0 else "drains") if bar.measure == "relative" else "level"
+        signed = bar.measure == "relative"
+        if previous_end is not None:
+            parts.append(f'<div class="ml-wf-connector" style="top:{y_of(previous_end):.1f}px;left:{x_at(unit - 0.14)};'
+                         f'width:calc((100% - {left + right}px) * {0.28 / units:.5f})"></div>')
+        parts.append(
+            f'<div class="ml-wf-bar ml-svg-{kind}" style="left:{x_at(unit + 0.14)};top:{y_top:.1f}px;'
+            f'height:{max(y_bottom - y_top, 1.0):.1f}px;width:calc((100% - {left + right}px) * {0.72 / units:.5f})" '
+            f'data-bar="{escape(bar.label)}" data-measure="{bar.measure}" data-value="{bar.value:.2f}" '
+            f'title="{escape(bar.label)}: {escape(money(bar.value, signed=signed))}"></div>')
+        value_y = y_top - 16 if kind != "drains" else y_bottom + 1
+        parts.append(f'<span class="ml-wf-value" style="left:{x_at(unit + 0.5)};top:{value_y:.1f}px">'
+                     f'{compact(bar.value, signed=signed).replace("-", "−")}</span>')
+        parts.append(f'<span class="ml-wf-label{" ml-wf-slanted" if many else ""}" style="left:{x_at(unit + 0.5)};'
+                     f'top:{top + plot_h + 4}px">{escape(bar.label)}</span>')
+        previous_group, previous_end = group_index, end
+        unit += 1
+    legend = ('<div class="ml-legend"><span><i class="ml-key ml-svg-adds"></i>adds (profit, +)</span>'
+              '<span><i class="ml-key ml-svg-drains"></i>drains (loss, −)</span>'
+              '<span><i class="ml-key ml-svg-level"></i>wallet, margin, equity</span>'
+              '<span><i class="ml-key-line"></i>maintenance margin</span></div>')
+    min_width = left + right + units * MIN_SLOT
+    drawing = (f'<div class="ml-chart-scroll"><div class="ml-wf" role="img" '
+               f'aria-label="{escape(waterfall_takeaway(groups))}" '
+               f'style="height:{WATERFALL_HEIGHT}px;min-width:{min_width:.0f}px">{"".join(parts)}</div></div>')
+    return f'<div class="ml-chart" data-chart="{escape(title)}">{head}{legend}{drawing}</div>'
 
 
 def waterfall_takeaway(groups: Sequence[PoolGroup]) -> str:
@@ -330,7 +408,6 @@ def shock_sweep_figure(sweep: SweepView, shock: float) -> go.Figure:
              marker=dict(symbol="circle", size=14, color=GREEN, line=dict(width=2, color="white")),
              hovertemplate="now: shock %{x:+.1f} %, equity %{y:,.0f} USDT<extra></extra>"),
     ]
-    few = len(sweep.marks) <= 4
     for kind, symbol, colour, label in (("liquidation", "x", VERMILLION, "Liquidated"),
                                         ("bankruptcy", "diamond", PURPLE, "Bankrupt")):
         marks = [m for m in sweep.marks if m.kind == kind]
@@ -338,9 +415,10 @@ def shock_sweep_figure(sweep: SweepView, shock: float) -> go.Figure:
             continue
         data.append(dict(
             type="scatter", name=label, x=[m.shock * 100 for m in marks], y=[m.equity for m in marks],
-            mode="markers+text" if few and kind == "liquidation" else "markers",
+            # The pool's name is in the hover text, the strip and the takeaway, not written on
+            # the chart: text on markers costs the browser about as much as the rest of the chart.
+            mode="markers", text=[m.pool for m in marks],
             marker=dict(symbol=symbol, size=12, color=colour, line=dict(width=1.5, color=colour)),
-            text=[m.pool for m in marks], textposition="top left",
             hovertemplate=f"%{{text}}: {label.lower()} at a shock of %{{x:+.2f}} %<extra></extra>",
         ))
     return _figure(
@@ -352,6 +430,25 @@ def shock_sweep_figure(sweep: SweepView, shock: float) -> go.Figure:
         yaxis=dict(title=dict(text="USDT"), zeroline=True),
         legend=dict(orientation="h", y=-0.25, x=0), margin=dict(l=10, r=10, t=70, b=10),
     )
+
+
+def move_current_point(figure: go.Figure, sweep: SweepView, shock: float) -> go.Figure:
+    """Move "You are here" and its dotted line of a :func:`shock_sweep_figure` of ``sweep`` to
+    ``shock`` [fraction], in place: a shock step redraws the same figure without building and
+    validating it again.
+
+    >>> from ui.lab_model import SweepView
+    >>> sweep = SweepView(label="As built", grid=np.array([-0.5, 0.0, 0.5]),
+    ...                   equity=np.array([0.0, 100.0, 200.0]), maintenance=np.zeros(3), marks=())
+    >>> figure = move_current_point(shock_sweep_figure(sweep, 0.0), sweep, -0.25)
+    >>> figure.data[2].x, figure.data[2].y, figure.layout.shapes[0].x0
+    ((-25.0,), (50.0,), -25.0)
+    """
+    now = float(np.interp(shock, sweep.grid, sweep.equity))
+    with figure.batch_update():
+        figure.data[2].x, figure.data[2].y = [shock * 100], [now]
+        figure.layout.shapes[0].x0 = figure.layout.shapes[0].x1 = shock * 100
+    return figure
 
 
 def sweep_takeaway(sweep: SweepView, shock: float) -> str:

@@ -16,6 +16,7 @@ cached wrappers at the bottom are the UI boundary, keyed on the scenario's JSON 
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -45,8 +46,10 @@ MAX_POOLS_SHOWN = 8  # isolated positions drawn in the equity-sharing picture
 # ----------------------------------------------------------------------------- labels
 
 
+@functools.lru_cache(maxsize=256)
 def market_label(name: str) -> str:
-    """Short name of a market: ``"BTC"`` for ``"BTCUSDT"``.
+    """Short name of a market: ``"BTC"`` for ``"BTCUSDT"`` (cached: the labels come from a
+    read-only asset, and the lab asks for them a few hundred times per slider step).
 
     >>> market_label("SOLUSDT"), market_label("FOO")
     ('SOL', 'FOO')

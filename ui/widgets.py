@@ -16,6 +16,8 @@ from typing import Any, Callable
 
 import streamlit as st
 
+from ui import presenter
+
 
 def _sync(source: str, plain: str, twin: str | None, transform: Callable[[Any], Any] | None) -> None:
     value = st.session_state[source]
@@ -26,25 +28,38 @@ def _sync(source: str, plain: str, twin: str | None, transform: Callable[[Any], 
         st.session_state[twin] = value
 
 
-def slider_with_input(label: str, key: str, *, min_value: float, max_value: float, step: float,
-                      default: float, format: str | None = None, help: str | None = None,
-                      input_label: str | None = None, columns: tuple[int, int] = (4, 1)) -> float:
-    """A slider and its number-input twin for exact keyboard entry, bound to plain ``key``.
-
-    Returns the current value (clamped into the range); an integer when the range, step and
-    default are all integers.
-    """
+def current_value(key: str, *, min_value: float, max_value: float, step: float, default: float) -> float:
+    """The value a :func:`slider_with_input` bound to ``key`` shows on this run, before it is
+    drawn (so a page can compute what goes under it): the plain key, clamped into the range."""
     kind = int if all(isinstance(v, int) for v in (min_value, max_value, step, default)) else float
     value = st.session_state.setdefault(key, default)
     value = kind(min(max(kind(value), min_value), max_value))
     st.session_state[key] = value
+    return value
+
+
+def slider_with_input(label: str, key: str, *, min_value: float, max_value: float, step: float,
+                      default: float, format: str | None = None, help: str | None = None,
+                      input_label: str | None = None, columns: tuple[int, int] = (4, 1),
+                      below_html: str | None = None) -> float:
+    """A slider and its number-input twin for exact keyboard entry, bound to plain ``key``.
+
+    ``below_html``, if given, is drawn right under the slider, in its column (e.g. marks on the
+    slider's scale). Returns the current value (clamped into the range); an integer when the
+    range, step and default are all integers.
+    """
+    kind = int if all(isinstance(v, int) for v in (min_value, max_value, step, default)) else float
+    value = current_value(key, min_value=min_value, max_value=max_value, step=step, default=default)
     slider_key, input_key = f"{key}.slider", f"{key}.input"
     _seed(slider_key, value)
     _seed(input_key, value)
-    left, right = st.columns(list(columns), vertical_alignment="bottom")
+    # With marks under the slider, "bottom" would line the box up with the marks, not the slider.
+    left, right = st.columns(list(columns), vertical_alignment="top" if below_html else "bottom")
     with left:
         st.slider(label, min_value=min_value, max_value=max_value, step=step, key=slider_key,
                   format=format, help=help, on_change=_sync, args=(slider_key, key, input_key, None))
+        if below_html is not None:
+            st.html(below_html)
     with right:
         st.number_input(input_label or f"{label} (exact)", min_value=min_value, max_value=max_value,
                         step=step, key=input_key, format=_input_format(format),
@@ -75,3 +90,13 @@ def bound_widget(widget: Callable[..., Any], label: str, key: str, default: Any,
     st.session_state[widget_key] = value
     widget(label, key=widget_key, on_change=_sync, args=(widget_key, key, None, None), **kwargs)
     return st.session_state[key]
+
+
+CHART_CONFIG = {"displaylogo": False}
+
+
+def chart(figure, *, key: str) -> None:
+    """A Plotly figure across the column; in presenter mode with every font 1.5 times larger
+    (Plotly sizes its text in pixels, so presenter mode's larger base font alone misses it)."""
+    shown = presenter.enlarge(figure) if presenter.is_on() else figure
+    st.plotly_chart(shown, key=key, width="stretch", config=CHART_CONFIG)
