@@ -32,7 +32,7 @@ from ui.replay_model import (
     replay_summary, splits, timeline_points, wick_sentences,
 )
 from ui.state import current_scenario, ensure_scenario
-from ui.widgets import bound_widget, slider_with_input
+from ui.widgets import bound_widget, chart, slider_with_input
 from ui.frame import inside_app_frame
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
@@ -40,7 +40,6 @@ inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 VARIANTS = ("As built", "All cross", "All isolated")
 TICK_SECONDS = 0.5
 SPEEDS = {"Slow": 120, "Normal": 60, "Fast": 20}  # ticks to play the whole crash
-CHART_CONFIG = {"displaylogo": False}
 
 st.session_state.setdefault("replay.crash", "2020-03-12")
 st.session_state.setdefault("replay.step", 0)
@@ -141,12 +140,10 @@ def replay_panel(scenario_json: str, crash_id: str, custom_json: str) -> None:
     points = timeline_points(model)
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(charts.equity_figure(model, step), key="replay.equity", width="stretch",
-                        config=CHART_CONFIG)
+        chart(charts.equity_figure(model, step), key="replay.equity")
         st.caption(equity_takeaway(model, step))
     with right:
-        st.plotly_chart(charts.timeline_figure(model, points, step), key="replay.timeline", width="stretch",
-                        config=CHART_CONFIG)
+        chart(charts.timeline_figure(model, points, step), key="replay.timeline")
         st.caption(charts.timeline_takeaway(points, step, minutes / 60))
 
     st.markdown("**:material/list: What happened so far**")
@@ -159,8 +156,7 @@ def replay_panel(scenario_json: str, crash_id: str, custom_json: str) -> None:
 
     if step >= n - 1:
         money_split = splits(model)
-        st.plotly_chart(charts.money_figure(money_split), key="replay.money", width="stretch",
-                        config=CHART_CONFIG)
+        chart(charts.money_figure(money_split), key="replay.money")
         st.caption(money_takeaway(money_split))
     else:
         st.caption(":material/savings: Where the money went is shown when the replay reaches the end "
@@ -178,8 +174,7 @@ def replay_panel(scenario_json: str, crash_id: str, custom_json: str) -> None:
     market = market if market in markets else markets[0]
     view = view if view in model.results else VARIANTS[0]
     checks = cached_checks(scenario_json, crash_id, custom_json, market)
-    st.plotly_chart(charts.mark_last_figure(model, market, checks[view], view, step), key="replay.marklast",
-                    width="stretch", config=CHART_CONFIG)
+    chart(charts.mark_last_figure(model, market, checks[view], view, step), key="replay.marklast")
     for sentence in wick_sentences(model, market, checks, step):
         st.markdown(f"- {sentence}")
 

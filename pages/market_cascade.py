@@ -32,12 +32,11 @@ from ui.cascade_model import (
 from ui.format import percent, price
 from ui.lab_model import market_label, scenario_key
 from ui.state import current_scenario, ensure_scenario
-from ui.widgets import bound_widget, slider_with_input
+from ui.widgets import bound_widget, chart, slider_with_input
 from ui.frame import inside_app_frame
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
-CHART_CONFIG = {"displaylogo": False}
 ASSUMPTIONS = (
     "One market. Every trader holds one position in it, opened at today's price; traders differ only "
     "by side, leverage, size and margin mode (a cross trader has some extra wallet behind the position).",
@@ -152,25 +151,21 @@ def cascade_panel() -> None:
 
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(charts.price_rounds_figure(result, name, view.learner_lines), key="cascade.price",
-                        width="stretch", config=CHART_CONFIG)
+        chart(charts.price_rounds_figure(result, name, view.learner_lines), key="cascade.price")
         st.caption(f"From {price(result.start_price)} USDT the shock sends {name} to "
                    f"{price(result.rounds[1].price)}; the forced orders take it to {price(result.final_price)}.")
     with right:
-        st.plotly_chart(charts.liquidated_rounds_figure(result), key="cascade.liquidated", width="stretch",
-                        config=CHART_CONFIG)
+        chart(charts.liquidated_rounds_figure(result), key="cascade.liquidated")
         biggest = max(result.rounds, key=lambda r: r.liquidated_notional)
         st.caption(f"The biggest round: round {biggest.round}, {millions(biggest.liquidated_notional)} "
                    f"({biggest.liquidated_count:,} traders)." if biggest.liquidated_count else
                    "Nobody was liquidated in any round.")
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(charts.leverage_rounds_figure(result), key="cascade.leverage", width="stretch",
-                        config=CHART_CONFIG)
+        chart(charts.leverage_rounds_figure(result), key="cascade.leverage")
         st.caption(leverage_takeaway(result, crowd))
     with right:
-        st.plotly_chart(charts.tipping_figure(view.curve, result.shock, result.final_drop), key="cascade.tipping",
-                        width="stretch", config=CHART_CONFIG)
+        chart(charts.tipping_figure(view.curve, result.shock, result.final_drop), key="cascade.tipping")
         st.caption(tipping_takeaway(view.curve))
 
     left, right = st.columns([3, 2])

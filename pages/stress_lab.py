@@ -36,14 +36,13 @@ from ui.stress_model import (
     DEFAULTS, PATH_OPTIONS, STEPS, corr_key, default_state, error_text, horizon_text, n_steps, pairs,
     settings, spec_for, step_text, vol_key,
 )
-from ui.widgets import bound_widget, slider_with_input
+from ui.widgets import bound_widget, chart, slider_with_input
 from ui.frame import inside_app_frame
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
 VARIANTS = ("As built", "All cross", "All isolated")
 CACHE_ENTRIES = 4
-CHART_CONFIG = {"displaylogo": False}
 
 st.session_state.setdefault("stress.headline", "Fat tails")
 st.session_state.setdefault("stress.variant", VARIANTS[0])
@@ -159,8 +158,7 @@ def show_results(normal, fat, seconds: float, chosen: dict, names: dict[str, str
             if at_once:
                 st.caption(f":material/warning: {at_once}")
 
-    st.plotly_chart(charts.probability_figure(normal, fat, dof, horizon), key="stress.probabilities",
-                    width="stretch", config=CHART_CONFIG)
+    chart(charts.probability_figure(normal, fat, dof, horizon), key="stress.probabilities")
     st.caption(charts.probability_takeaway(main))
 
     st.subheader("Each account, normal against fat tails")
@@ -176,8 +174,8 @@ def show_results(normal, fat, seconds: float, chosen: dict, names: dict[str, str
     st.subheader("Where the account ends up")
     variant = bound_widget(st.segmented_control, "Account", "stress.variant", VARIANTS[0], options=list(VARIANTS))
     variant = variant if variant in VARIANTS else VARIANTS[0]
-    st.plotly_chart(charts.final_value_figure(normal.variants[variant], fat.variants[variant], dof, horizon),
-                    key="stress.distribution", width="stretch", config=CHART_CONFIG)
+    chart(charts.final_value_figure(normal.variants[variant], fat.variants[variant], dof, horizon),
+          key="stress.distribution")
     st.caption(charts.distribution_takeaway(normal.variants[variant], fat.variants[variant], dof))
 
     frame = summary_frame({"normal": normal, f"student_t(dof={dof:g})": fat})

@@ -10,6 +10,8 @@ presenter mode and link handling included, as in the browser.
 
 from __future__ import annotations
 
+import json
+
 import os
 from pathlib import Path
 
@@ -176,6 +178,9 @@ def test_presenter_mode_renders_every_page(page):
     assert at.button(key="presenter.exit").label == "Exit presenter mode"
     styles = " ".join(h.proto.body for h in at.get("html"))
     assert "font-size: 21px" in styles and 'data-testid="stSidebar"' in styles
+    for figure in (json.loads(c.proto.spec) for c in at.get("plotly_chart")):
+        # Plotly sizes text in pixels: presenter mode must enlarge every chart's own fonts
+        assert figure["layout"]["font"]["size"] >= 18, figure["layout"]["title"]["text"]
 
 
 def test_presenter_mode_from_the_url_and_back():

@@ -33,6 +33,11 @@ html { font-size: %(base)dpx; }
 [data-testid="stMetricValue"] { font-size: 2.2rem !important; font-weight: 700 !important; }
 [data-testid="stVerticalBlockBorderWrapper"], [data-testid="stMetric"] {
   border-color: %(fg)s !important; }
+.ml-metric-value { font-size: 2.2rem !important; font-weight: 700 !important; }
+.ml-metric, .ml-box, .ml-scroll { border-color: %(fg)s !important; }
+.ml-note, .ml-small, .ml-help, .ml-wf-tick, .ml-wf-label { opacity: 1 !important; }
+.ml-wf { font-size: 14px !important; } .ml-wf-group { font-size: 15px !important; }
+.ml-chart-title { font-size: 20px !important; }
 a, a:visited { color: %(link)s !important; text-decoration: underline !important; }
 *:focus-visible { outline: 4px solid %(focus)s !important; outline-offset: 3px !important; }
 [data-testid="stPlotlyChart"], .js-plotly-plot { width: 100%% !important; }
@@ -107,8 +112,16 @@ def enlarge(fig, scale: float = FIGURE_SCALE):
     layout.font.size = (layout.font.size or 12) * scale
     if layout.title.font.size:
         layout.title.font.size *= scale
+    if layout.title.subtitle.font.size:
+        layout.title.subtitle.font.size *= scale
     if layout.legend.font.size:
         layout.legend.font.size *= scale
+    # Larger tick labels and axis titles take room below the plot: a legend placed under it
+    # moves down with them, and the figure grows so the plot itself keeps its size.
+    if layout.legend.y is not None and layout.legend.y < 0:
+        layout.legend.y *= scale
+    if layout.height:
+        layout.height = round(layout.height * (1 + (scale - 1) / 2))
     for name in dir(layout):
         if name.startswith(("xaxis", "yaxis")) and layout[name] is not None:
             axis = layout[name]
