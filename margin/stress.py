@@ -356,6 +356,10 @@ class _Sampler:
         self.outputs = [np.empty((n_markets, max_paths, n_steps + 1)) for _ in range(buffers)]
         self.turn = 0
 
+    def release(self) -> None:
+        """Drop the output and work buffers (a run's largest arrays, ~64 MB each)."""
+        self.outputs, self.work = [], []
+
     def next_buffer(self, count: int) -> np.ndarray:
         out = self.outputs[self.turn][:, :count, :]
         self.turn = (self.turn + 1) % len(self.outputs)
@@ -794,9 +798,10 @@ def run_stress(scenario: Scenario, spec: StressSpec, *,
                 outcomes[label].append(runner.run(prices, first, keep_events))
             if progress is not None:
                 progress(first + count, total)
-    # Free the two chunk buffers (~2 × 64 MB) before the results are concatenated; `draw`
-    # shares this variable, so deleting it here releases them for good.
-    del sampler
+    # Free the two chunk buffers (~2 × 64 MB) before the results are concatenated: the
+    # sampler's, and the last chunk's view of one of them.
+    sampler.release()
+    del prices, pending
     results: dict[str, VariantStress] = {}
     for label, runner in runners.items():
         parts = outcomes[label]

@@ -34,13 +34,9 @@ from ui.chrome import venue_name
 from ui.lab_model import account_warnings, market_label
 from ui.state import ensure_scenario, revision, scenario_dict, set_scenario
 from ui.frame import inside_app_frame
+from ui.links import share_link
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
-
-try:
-    from ui.links import share_link
-except ImportError:  # the shared-links module is optional
-    share_link = None
 
 st.session_state.setdefault("builder.version", 0)
 st.session_state.setdefault("builder.message", None)
@@ -255,8 +251,7 @@ with download_col:
                        icon=":material/download:", key="builder.download", on_click="ignore",
                        help="The account in use (the last valid version of the draft).")
     st.caption("The scenario file format is the one `python -m margin` reads.")
-    if share_link is not None:
-        share_link("builder", key="builder.share")
+    share_link("builder", key="builder.share")
 with upload_col:
     st.file_uploader("Upload a scenario file (JSON, at most 1 MB)", type=["json"], key="builder.upload",
                      max_upload_size=1, on_change=read_upload)

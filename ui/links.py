@@ -337,6 +337,8 @@ def _set_controls(page: str, scenario: Mapping[str, Any], controls: Mapping[str,
     ``controls``."""
     import streamlit as st
 
+    from ui.stress_model import default_state
+
     if page == "lab":
         st.session_state["lab.shock"] = 0.0
         for name, market in (scenario.get("markets") or {}).items():
@@ -344,11 +346,8 @@ def _set_controls(page: str, scenario: Mapping[str, Any], controls: Mapping[str,
         # the lab restarts a market's slider when the account's price moves; a view sets both
         st.session_state.pop("lab.anchor", None)
     if page == "stress":
-        try:  # the stress lab's defaults for this account's markets (volatility, correlation)
-            from ui.stress_model import default_state
-            st.session_state.update(default_state(list(scenario.get("markets") or {})))
-        except ImportError:
-            pass
+        # the stress lab's defaults for this account's markets (volatility, correlation)
+        st.session_state.update(default_state(list(scenario.get("markets") or {})))
         st.session_state.pop("stress.run", None)  # run the new inputs on arrival
     if page == "replay":
         st.session_state["replay.step"] = 0
