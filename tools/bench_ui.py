@@ -12,10 +12,12 @@ machine load falls on all of them alike:
   ``tests/data/twenty-positions.json`` (the app loads that file as a new session's account).
 
 One step: focus the slider's thumb, press ArrowLeft (one slider step; the lab's shock moves
-0.5 %), and time it in the page's own clock from the ``keydown`` to the **last DOM mutation
-inside any Plotly chart** of the page. The step counts as finished when Streamlit has sent its
-``script_finished`` message for the rerun (read off the websocket) and then no chart has
-changed for ``--quiet-ms``; the quiet window itself is not counted. The first step of every
+0.5 %), and time it in the page's own clock from the ``keydown`` to the **last DOM mutation inside any
+chart** of the page: a Plotly chart, or the lab's equity-sharing waterfall, which is drawn in
+HTML (``data-chart``). Also printed: the time to the last mutation anywhere in the page (the
+lab's text and numbers included). The step counts as finished when Streamlit has sent its
+``script_finished`` message for the rerun (read off the websocket) and then nothing in the page
+has changed for ``--quiet-ms``; the quiet window itself is not counted. The first step of every
 page load is a warm-up and is not counted. Prints median, 90th percentile and the ratio of each
 median to the floor's median. The target is a lab median within 1.25x the floor; the script
 reports what it measures, met or not.
@@ -56,18 +58,26 @@ MINIMAL_APP = textwrap.dedent('''
     st.plotly_chart(fig, key="chart", width="stretch")
 ''')
 
-# Records the keydown time and the time of the last mutation inside a Plotly chart.
+# Records the keydown time, the time of the last mutation inside a chart (a Plotly chart, or
+# the lab's HTML waterfall, marked ``data-chart``) and of the last mutation anywhere in the page.
 OBSERVER = """
 () => {
-  window.__t0 = 0; window.__lastPlot = 0;
-  document.addEventListener('keydown', () => { window.__t0 = performance.now(); window.__lastPlot = 0; }, true);
-  const inPlot = (node) => {
+  window.__t0 = 0; window.__lastChart = 0; window.__lastAny = 0;
+  document.addEventListener('keydown', () => {
+    window.__t0 = performance.now(); window.__lastChart = 0; window.__lastAny = 0;
+  }, true);
+  const CHART = '[data-testid="stPlotlyChart"], [data-chart]';
+  const inChart = (node) => {
     const el = node && (node.nodeType === 1 ? node : node.parentElement);
-    return !!(el && el.closest && el.closest('[data-testid="stPlotlyChart"]'));
+    return !!(el && el.closest && el.closest(CHART));
   };
+  const holdsChart = (node) => node.nodeType === 1 && (node.matches(CHART) || !!node.querySelector(CHART));
   new MutationObserver((records) => {
     const now = performance.now();
-    for (const r of records) { if (inPlot(r.target)) { window.__lastPlot = now; return; } }
+    window.__lastAny = now;
+    for (const r of records) {
+      if (inChart(r.target) || Array.from(r.addedNodes).some(holdsChart)) { window.__lastChart = now; return; }
+    }
   }).observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
 }
 """
@@ -109,7 +119,8 @@ class Target:
         self.name, self.url, self.slider_label = name, url, slider_label
         self.page = browser.new_page(viewport={"width": 1280, "height": 800})
         self.finished = 0
-        self.samples: list[float] = []
+        self.samples: list[float] = []  # ms to the last chart mutation
+        self.page_samples: list[float] = []  # ms to the last mutation anywhere in the page
 
         def on_frame(payload) -> None:
             if isinstance(payload, (bytes, bytearray)):
@@ -133,7 +144,8 @@ class Target:
         self.page.evaluate(OBSERVER)
         self.thumb.focus()
 
-    def step(self, quiet_ms: float) -> float:
+    def step(self, quiet_ms: float) -> tuple[float, float]:
+        """One ArrowLeft: (ms to the last chart mutation, ms to the last mutation of the page)."""
         before = self.finished
         self.page.keyboard.press("ArrowLeft")
         deadline = time.monotonic() + 30
@@ -142,9 +154,10 @@ class Target:
                 raise RuntimeError(f"{self.name}: no script_finished within 30 s")
             self.page.wait_for_timeout(5)
         self.page.wait_for_function(
-            f"window.__lastPlot > window.__t0 && performance.now() - window.__lastPlot > {quiet_ms}",
+            f"window.__lastChart > window.__t0 && performance.now() - window.__lastAny > {quiet_ms}",
             timeout=30_000)
-        return float(self.page.evaluate("window.__lastPlot - window.__t0"))
+        chart, page = self.page.evaluate("[window.__lastChart - window.__t0, window.__lastAny - window.__t0]")
+        return float(chart), float(page)
 
 
 def summary(samples: list[float]) -> tuple[float, float]:
@@ -190,7 +203,9 @@ def main() -> int:
                         target.step(args.quiet_ms)  # warm-up, not counted
                         for _ in range(per_round):
                             if len(target.samples) < args.steps:
-                                target.samples.append(target.step(args.quiet_ms))
+                                chart, page = target.step(args.quiet_ms)
+                                target.samples.append(chart)
+                                target.page_samples.append(page)
                 browser.close()
         finally:
             for process in processes:
@@ -202,12 +217,16 @@ def main() -> int:
                     process.kill()
 
     floor_median = summary(targets[0].samples)[0]
-    print(f"Keyboard slider step -> last Plotly chart mutation, Chromium headless, "
-          f"{args.steps} steps each ({args.rounds} interleaved rounds), quiet window {args.quiet_ms:.0f} ms")
-    print(f"{'app':44s} {'median':>9s} {'p90':>9s} {'vs floor':>9s}")
+    floor_page = summary(targets[0].page_samples)[0]
+    print(f"Keyboard slider step -> last chart mutation (Plotly, or the lab's HTML waterfall), Chromium "
+          f"headless, {args.steps} steps each ({args.rounds} interleaved rounds), quiet window "
+          f"{args.quiet_ms:.0f} ms")
+    print(f"{'app':44s} {'median':>9s} {'p90':>9s} {'vs floor':>9s}   whole page: {'median':>9s} {'vs floor':>9s}")
     for target in targets:
         median, p90 = summary(target.samples)
-        print(f"{target.name:44s} {median:7.1f} ms {p90:7.1f} ms {median / floor_median:8.2f}x")
+        page = summary(target.page_samples)[0]
+        print(f"{target.name:44s} {median:7.1f} ms {p90:7.1f} ms {median / floor_median:8.2f}x"
+              f"               {page:7.1f} ms {page / floor_page:8.2f}x")
     worst = max(summary(t.samples)[0] for t in targets[1:]) / floor_median
     verdict = "met" if worst <= 1.25 else "NOT met"
     print(f"Target (lab median within 1.25x the floor): {verdict} (worst {worst:.2f}x).")
