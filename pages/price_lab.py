@@ -35,7 +35,7 @@ from ui.lab_model import (
     what_is_happening,
 )
 from ui.state import current_scenario, ensure_scenario
-from ui.widgets import bound_widget, chart, current_value, slider_with_input
+from ui.widgets import bound_widget, current_value, slider_with_input
 from ui.frame import inside_app_frame
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
@@ -88,17 +88,17 @@ def strip_with_words(strip: str, words: str) -> str:
             f"{escape(words)}</div>")
 
 
-def sweep_figure(key: str, base: tuple, sweep, shock: float):
-    """The shock-range figure for this account, slider prices and variant, built once per
-    session and only moved along on a shock step (building and validating a Plotly figure is
-    most of a step's Python time). Held per session, so sessions never share a figure."""
-    which = (key, base, sweep.label)
-    held = st.session_state.get("lab.sweep_figure")
-    if held is not None and held[0] == which:
-        return charts.move_current_point(held[1], sweep, shock)
-    figure = charts.shock_sweep_figure(sweep, shock)
-    st.session_state["lab.sweep_figure"] = (which, figure)
-    return figure
+def sweep_chart(key: str, base: tuple, sweep, shock: float, dark: bool) -> str:
+    """The shock-range chart for this account, slider prices and variant: its fixed parts are
+    built once per session and a shock step only redraws the current point. Held per session,
+    so sessions never share it."""
+    which = (key, base, sweep.label, dark)
+    held = st.session_state.get("lab.sweep_parts")
+    if held is None or held[0] != which:
+        held = (which, charts.sweep_html_parts(sweep, dark))
+        st.session_state["lab.sweep_parts"] = held
+    before, after, here = held[1]
+    return before + here(shock) + after
 
 
 @st.fragment
@@ -141,12 +141,14 @@ def lab_panel() -> None:
     text = lab_text_html(views, what_is_happening(views, sweeps, shock), dark=dark,
                          lead=charts.map_takeaway(built.positions))
     pools = views[chosen].pools
-    waterfall = (f'<div class="ml-lab{theme}">{charts.waterfall_html(pools, chosen)}'
-                 f'<p class="ml-small">{escape(charts.waterfall_takeaway(pools))}</p></div>')
-    figure = sweep_figure(key, base, sweeps[chosen], shock)
     sweep_words = (f"{charts.sweep_takeaway(sweeps[chosen], shock)} Each point of this chart is the account "
                    f"held unchanged at that shock; the lists above walk a straight path from the account's "
                    f"own prices to the sliders' prices, so a liquidation on the way stays happened.")
+    pictures = (f'<div class="ml-lab{theme}"><div class="ml-charts">'
+                f'<div>{charts.waterfall_html(pools, chosen)}'
+                f'<p class="ml-small">{escape(charts.waterfall_takeaway(pools))}</p></div>'
+                f'<div>{sweep_chart(key, base, sweeps[chosen], shock, dark)}'
+                f'<p class="ml-small">{escape(sweep_words)}</p></div></div></div>')
 
     with st.container(border=True):
         head = st.columns([8, 2, 3], vertical_alignment="top")
@@ -181,11 +183,7 @@ def lab_panel() -> None:
     st.subheader("Equity sharing and the whole shock range")
     bound_widget(st.radio, "Show the two charts below for", "lab.view", VARIANTS[0],
                  options=list(VARIANTS), horizontal=True)
-    left, right = st.columns(2)
-    left.html(waterfall)
-    with right:
-        chart(figure, key="lab.sweep")
-        st.caption(sweep_words)
+    st.html(pictures)
 
 
 st.title("Price lab")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from urllib.parse import unquote
 
 import numpy as np
 import pytest
@@ -63,9 +64,9 @@ def test_default_account_loads_on_first_visit_with_the_lesson_visible():
     assert "bankrupt" in line_of(section(at, "Positions, all isolated"), "SOL long")
     happening = section(at, "What is happening")
     assert "holding up" in happening and "BTC long" in happening and "SOL long" in happening
-    charts_shown = at.get("plotly_chart")
-    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in charts_shown]
-    assert titles == ["Equity across every market shock, as built"]
+    assert not at.get("plotly_chart")  # the lab's pictures are light HTML (see ui/charts_lab.py)
+    assert re.findall(r'data-chart="([^"]+)"', "".join(h.proto.body for h in at.get("html"))) == [
+        "Equity sharing, as built", "Equity across every market shock, as built"]
     waterfall = [h.proto.body for h in at.get("html") if 'data-chart="Equity sharing, as built"' in h.proto.body]
     assert len(waterfall) == 1 and 'data-bar="BTC long PnL"' in waterfall[0]
     lab_text = "".join(h.proto.body for h in at.get("html") if 'data-section="What is happening"' in h.proto.body)
@@ -88,19 +89,25 @@ def test_shock_slider_turns_a_healthy_position_liquidated():
     assert at.number_input(key="lab.shock.input").value == -30.0  # the twin follows
 
 
+def _sweep_chart(at) -> str:
+    """The shock-range chart's HTML (it shares one ``st.html`` block with the waterfall)."""
+    body = next(h.proto.body for h in at.get("html") if 'data-chart="Equity across every market shock' in h.proto.body)
+    return body[body.index('<div class="ml-chart ml-sweep"'):]
+
+
 def test_the_shock_chart_follows_the_slider_and_the_variant():
     at = app().run()
     at.number_input(key="lab.shock.input").set_value(-5.0).run()
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    here = next(t for t in spec["data"] if t["name"] == "You are here")
-    assert here["x"] == [-5.0] and spec["layout"]["shapes"][0]["x0"] == -5.0
-    at.number_input(key="lab.shock.input").set_value(-7.5).run()  # the same figure, moved along
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert next(t for t in spec["data"] if t["name"] == "You are here")["x"] == [-7.5]
+    assert re.findall(r'data-here="([^"]+)"', _sweep_chart(at)) == ["-5.00"]
+    first = _sweep_chart(at)
+    at.number_input(key="lab.shock.input").set_value(-7.5).run()  # the same chart, point moved along
+    moved = _sweep_chart(at)
+    assert re.findall(r'data-here="([^"]+)"', moved) == ["-7.50"]
+    assert moved.split('<div class="ml-sweep-now"')[0] == first.split('<div class="ml-sweep-now"')[0]
     at.radio(key="lab.view.widget").set_value("All isolated").run()
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert spec["layout"]["title"]["text"] == "Equity across every market shock, all isolated"
-    assert next(t for t in spec["data"] if t["name"] == "You are here")["x"] == [-7.5]
+    chart = _sweep_chart(at)
+    assert 'data-chart="Equity across every market shock, all isolated"' in chart
+    assert re.findall(r'data-here="([^"]+)"', chart) == ["-7.50"]
     assert any('data-chart="Equity sharing, all isolated"' in h.proto.body for h in at.get("html"))
 
 
@@ -401,17 +408,32 @@ def test_waterfall_adds_and_drains_the_pool_against_its_maintenance_line():
     assert "No positions" in charts.waterfall_html((), "As built")
 
 
-def test_sweep_marks_the_current_point_and_the_crossings():
+def test_sweep_chart_marks_the_current_point_and_the_crossings():
     _, _, sweeps = _views()
     sweep = sweeps["As built"]
-    fig = charts.shock_sweep_figure(sweep, -0.05)
-    assert fig.layout.title.text == "Equity across every market shock, as built"
-    assert [t.name for t in fig.data] == ["Equity", "Maintenance margin", "You are here", "Liquidated", "Bankrupt"]
-    assert len(fig.data[0].x) >= 361
-    assert fig.data[2].x[0] == pytest.approx(-5.0)
-    liq = [m.shock * 100 for m in sweep.marks if m.kind == "liquidation"]
-    assert list(fig.data[3].x) == pytest.approx(liq) and liq[0] == pytest.approx(-9.5)
+    html = charts.sweep_html(sweep, -0.05)
+    assert 'data-chart="Equity across every market shock, as built"' in html
+    assert re.findall(r'data-here="([^"]+)"', html) == ["-5.00"]
+    assert html.count('class="ml-sweep-band"') == 37  # the numbers under the pointer every 5 % of shock
+    assert "Shock −50.0 %: equity" in html or "Shock -50.0 %: equity" in html
+    liq = [m for m in sweep.marks if m.kind == "liquidation"]
+    assert liq[0].shock * 100 == pytest.approx(-9.5)
+    titles = re.findall(r'class="ml-sweep-mark"[^>]*title="([^"]+)"', html)
+    assert len(titles) == len(sweep.marks) and titles[0].startswith("Cross pool liquidated at a shock of")
+    # the two curves are one SVG image, simplified but exact at the grid's ends
+    image = unquote(re.search(r'<img src="data:image/svg\+xml,([^"]+)"', html).group(1))
+    assert image.count("<polyline") == 2 and "stroke-dasharray" in image
     assert "-9.5 %" in charts.sweep_takeaway(sweep, -0.05)
+
+
+def test_sweep_curve_simplification_keeps_every_bend():
+    xs = np.linspace(0, 1000, 361)
+    ys = np.where(xs < 400, 900 - xs, 500 - (xs - 400) * 0.2)  # two straight stretches
+    kept = charts._simplify(xs, ys)
+    assert kept[0] == (0.0, 900.0) and kept[-1] == (1000.0, pytest.approx(380.0))
+    assert len(kept) <= 4 and all(abs(np.interp(x, xs, ys) - y) < 1e-6 for x, y in kept)
+    for x in xs:  # the kept polyline is the curve, within the drawing's tolerance
+        assert abs(np.interp(x, *zip(*kept)) - np.interp(x, xs, ys)) < 0.06
 
 
 def test_twenty_positions_figures_stay_bounded():

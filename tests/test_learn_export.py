@@ -33,12 +33,14 @@ def test_an_empty_event_log_still_has_its_header():
 
 
 def test_enlarge_scales_the_fonts_of_a_real_chart_and_leaves_the_original_alone():
-    from ui import charts_lab
-    from ui.lab_model import sweep_views
+    from margin.cascade import CrowdParams, build_crowd
+    from ui import charts_cascade
+    from ui.cascade_model import cascade_view
 
     s = scenario_from_dict(load_story("default"))
-    sweep = sweep_views(s, s.prices)["As built"]
-    fig = charts_lab.shock_sweep_figure(sweep, -0.05)
+    crowd = build_crowd(s.markets["BTCUSDT"], CrowdParams(n_traders=2_000, seed=7))
+    view = cascade_view(s, "BTCUSDT", crowd, -0.05, 5e6, "linear")
+    fig = charts_cascade.tipping_figure(view.curve, view.result.shock, view.result.final_drop)
     big = enlarge(fig)
     assert big.layout.font.size == (fig.layout.font.size or 12) * 1.5
     if fig.layout.title.font.size:

@@ -139,7 +139,7 @@ class Target:
         self.thumb = (self.page.locator('[data-testid="stSlider"]').filter(has_text=self.slider_label)
                       .get_by_role("slider"))
         self.thumb.wait_for()
-        self.page.wait_for_selector('[data-testid="stPlotlyChart"]')
+        self.page.wait_for_selector('[data-testid="stPlotlyChart"], [data-chart]')
         time.sleep(2.0)  # let the first render settle
         self.page.evaluate(OBSERVER)
         self.thumb.focus()

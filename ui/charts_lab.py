@@ -1,4 +1,11 @@
-"""Figures for the price lab: pure functions from the lab's numbers to Plotly figures.
+"""Pictures for the price lab: pure functions from the lab's numbers to light HTML (slider
+strips, margin-ratio gauges, the equity-sharing waterfall and the shock-range chart).
+
+Why HTML and not Plotly: a slider step reruns the lab and Streamlit draws a changed Plotly
+chart anew (a new figure is a new element); that alone cost the browser more than the rest of
+the lab. These pictures are a few dozen positioned boxes and, for curves, one SVG image
+(``st.html`` keeps ``<img>`` but strips inline SVG), so a step redraws them in a few
+milliseconds (``tools/bench_ui.py``).
 
 Colours are Okabe-Ito (colour-blind safe) and never carry meaning alone: every series also has
 its own marker symbol or dash, and a label in the legend or on the point. Each figure has a
@@ -11,10 +18,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from html import escape
-from typing import Sequence
+from typing import Callable, Sequence
+from urllib.parse import quote
 
 import numpy as np
-import plotly.graph_objects as go
 
 from ui.format import money, percent, price
 from ui.lab_model import PoolGroup, PositionView, SweepView, market_label, nearest_mark
@@ -23,19 +30,6 @@ BLUE, ORANGE, GREEN, VERMILLION = "#0072B2", "#E69F00", "#009E73", "#D55E00"
 PURPLE, SKY, YELLOW, GREY = "#CC79A7", "#56B4E9", "#F0E442", "#8C8C8C"
 AT_RISK_RATIO = 0.8  # margin ratio from which a pool is called "at risk" (as the engine does)
 GAUGE_MAX = 150.0  # [%] the gauge's scale ends here; beyond it the needle rests at the end
-
-_MARGIN = dict(l=10, r=10, t=48, b=10)
-
-
-def _figure(data: list[dict], title: str, height: int, subtitle: str | None = None, **layout) -> go.Figure:
-    """One validated pass from plain specs to a figure (several ``update_*`` calls cost more)."""
-    heading: dict = dict(text=title, x=0, xanchor="left", font=dict(size=15))
-    if subtitle:
-        heading["subtitle"] = dict(text=subtitle, font=dict(size=12))
-    layout.setdefault("margin", _MARGIN)
-    layout.update(title=heading, height=height, hovermode="closest")
-    return go.Figure(data=data, layout=layout)
-
 
 def compact(value: float, signed: bool = False) -> str:
     """Short money for labels on bars: ``+17.0k``, ``-960``, ``1.25M`` (the axis says USDT).
@@ -299,6 +293,7 @@ def waterfall_html(groups: Sequence[PoolGroup], variant: str) -> str:
 
     left, right, top = 50, 6, 46  # [px] around the plot area
     many = len(bars) > 6
+    crowded = len(bars) > 10  # value labels written upright (see below)
     bottom = 92 if many else 34
     plot_h = WATERFALL_HEIGHT - top - bottom
     gap = 0.5  # between pools [bar slots]
@@ -344,9 +339,16 @@ def waterfall_html(groups: Sequence[PoolGroup], variant: str) -> str:
             f'height:{max(y_bottom - y_top, 1.0):.1f}px;width:calc((100% - {left + right}px) * {0.72 / units:.5f})" '
             f'data-bar="{escape(bar.label)}" data-measure="{bar.measure}" data-value="{bar.value:.2f}" '
             f'title="{escape(bar.label)}: {escape(money(bar.value, signed=signed))}"></div>')
-        value_y = y_top - 16 if kind != "drains" else y_bottom + 1
-        parts.append(f'<span class="ml-wf-value" style="left:{x_at(unit + 0.5)};top:{value_y:.1f}px">'
-                     f'{compact(bar.value, signed=signed).replace("-", "−")}</span>')
+        value = compact(bar.value, signed=signed).replace("-", "−")
+        if crowded:  # upright text would run into the next bar's: written bottom to top instead
+            where = (f"bottom:{WATERFALL_HEIGHT - y_top + 3:.1f}px" if kind != "drains"
+                     else f"top:{y_bottom + 3:.1f}px")
+            parts.append(f'<span class="ml-wf-value ml-wf-upright" style="left:{x_at(unit + 0.5)};{where}">'
+                         f'{value}</span>')
+        else:
+            value_y = y_top - 16 if kind != "drains" else y_bottom + 1
+            parts.append(f'<span class="ml-wf-value" style="left:{x_at(unit + 0.5)};top:{value_y:.1f}px">'
+                         f'{value}</span>')
         parts.append(f'<span class="ml-wf-label{" ml-wf-slanted" if many else ""}" style="left:{x_at(unit + 0.5)};'
                      f'top:{top + plot_h + 4}px">{escape(bar.label)}</span>')
         previous_group, previous_end = group_index, end
@@ -393,64 +395,6 @@ def waterfall_takeaway(groups: Sequence[PoolGroup]) -> str:
 # ----------------------------------------------------------------------------- the shock sweep
 
 
-def shock_sweep_figure(sweep: SweepView, shock: float) -> go.Figure:
-    """Equity and maintenance margin across every whole-market shock [%], the current shock,
-    and where each pool would be liquidated (×) or bankrupt (◆)."""
-    grid = sweep.grid * 100
-    now = float(np.interp(shock, sweep.grid, sweep.equity))
-    data: list[dict] = [
-        dict(type="scatter", name="Equity", x=grid, y=sweep.equity, mode="lines", line=dict(color=BLUE, width=3),
-             hovertemplate="shock %{x:+.1f} %: equity %{y:,.0f} USDT<extra></extra>"),
-        dict(type="scatter", name="Maintenance margin", x=grid, y=sweep.maintenance, mode="lines",
-             line=dict(color=ORANGE, width=2.5, dash="dash"),
-             hovertemplate="shock %{x:+.1f} %: maintenance %{y:,.0f} USDT<extra></extra>"),
-        dict(type="scatter", name="You are here", x=[shock * 100], y=[now], mode="markers",
-             marker=dict(symbol="circle", size=14, color=GREEN, line=dict(width=2, color="white")),
-             hovertemplate="now: shock %{x:+.1f} %, equity %{y:,.0f} USDT<extra></extra>"),
-    ]
-    for kind, symbol, colour, label in (("liquidation", "x", VERMILLION, "Liquidated"),
-                                        ("bankruptcy", "diamond", PURPLE, "Bankrupt")):
-        marks = [m for m in sweep.marks if m.kind == kind]
-        if not marks:
-            continue
-        data.append(dict(
-            type="scatter", name=label, x=[m.shock * 100 for m in marks], y=[m.equity for m in marks],
-            # The pool's name is in the hover text, the strip and the takeaway, not written on
-            # the chart: text on markers costs the browser about as much as the rest of the chart.
-            mode="markers", text=[m.pool for m in marks],
-            marker=dict(symbol=symbol, size=12, color=colour, line=dict(width=1.5, color=colour)),
-            hovertemplate=f"%{{text}}: {label.lower()} at a shock of %{{x:+.2f}} %<extra></extra>",
-        ))
-    return _figure(
-        data, f"Equity across every market shock, {sweep.label.lower()}", 420,
-        subtitle="The account held unchanged at each shock [USDT]",
-        shapes=[dict(type="line", xref="x", yref="paper", x0=shock * 100, x1=shock * 100, y0=0, y1=1,
-                     line=dict(color=GREEN, width=1, dash="dot"))],
-        xaxis=dict(title=dict(text="Whole-market shock [%]"), ticksuffix=" %", range=[grid[0], grid[-1]]),
-        yaxis=dict(title=dict(text="USDT"), zeroline=True),
-        legend=dict(orientation="h", y=-0.25, x=0), margin=dict(l=10, r=10, t=70, b=10),
-    )
-
-
-def move_current_point(figure: go.Figure, sweep: SweepView, shock: float) -> go.Figure:
-    """Move "You are here" and its dotted line of a :func:`shock_sweep_figure` of ``sweep`` to
-    ``shock`` [fraction], in place: a shock step redraws the same figure without building and
-    validating it again.
-
-    >>> from ui.lab_model import SweepView
-    >>> sweep = SweepView(label="As built", grid=np.array([-0.5, 0.0, 0.5]),
-    ...                   equity=np.array([0.0, 100.0, 200.0]), maintenance=np.zeros(3), marks=())
-    >>> figure = move_current_point(shock_sweep_figure(sweep, 0.0), sweep, -0.25)
-    >>> figure.data[2].x, figure.data[2].y, figure.layout.shapes[0].x0
-    ((-25.0,), (50.0,), -25.0)
-    """
-    now = float(np.interp(shock, sweep.grid, sweep.equity))
-    with figure.batch_update():
-        figure.data[2].x, figure.data[2].y = [shock * 100], [now]
-        figure.layout.shapes[0].x0 = figure.layout.shapes[0].x1 = shock * 100
-    return figure
-
-
 def sweep_takeaway(sweep: SweepView, shock: float) -> str:
     """Where the first liquidation and bankruptcy lie on either side of the current shock."""
     liq = nearest_mark(sweep, shock, kind="liquidation")
@@ -463,3 +407,136 @@ def sweep_takeaway(sweep: SweepView, shock: float) -> str:
     if bank is not None:
         text += f" and bankrupt at {percent(bank.shock, signed=True)}"
     return text + f"; you are at {percent(shock, signed=True)}."
+
+
+SWEEP_HEIGHT = 390  # [px] of the drawing (the plot area and its axes)
+SWEEP_BOX = dict(left=58, right=24, top=30, bottom=44)  # [px] around the plot area
+HOVER_STEP = 0.05  # [fraction of shock] one hover band per 5 % of shock
+
+
+def _simplify(xs: np.ndarray, ys: np.ndarray, tolerance: float = 0.05) -> list[tuple[float, float]]:
+    """Drop points that lie on the straight line through their neighbours (within
+    ``tolerance`` of the drawing's 1000 units): a linear stretch of the sweep becomes one segment."""
+    kept = [(float(xs[0]), float(ys[0]))]
+    for i in range(1, len(xs) - 1):
+        (x0, y0), x1, y1, x2, y2 = kept[-1], xs[i], ys[i], xs[i + 1], ys[i + 1]
+        if x2 == x0 or abs(y0 + (y2 - y0) * (x1 - x0) / (x2 - x0) - y1) > tolerance:
+            kept.append((float(x1), float(y1)))
+    kept.append((float(xs[-1]), float(ys[-1])))
+    return kept
+
+
+def _svg_image(lines: Sequence[tuple[np.ndarray, np.ndarray, str, float, str]]) -> str:
+    """The curves as an SVG image (an ``<img>``, as ``st.html`` keeps images but strips inline
+    SVG), stretched over the plot area: ``lines`` are ``(x, y, colour, width, dash)`` in
+    drawing units, 0..1000 on both axes, y down. Strokes keep their width when stretched."""
+    paths = []
+    for xs, ys, colour, width, dash in lines:
+        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in _simplify(xs, ys))
+        paths.append(f"<polyline points='{points}' fill='none' stroke='{colour}' stroke-width='{width}' "
+                     f"stroke-linejoin='round' vector-effect='non-scaling-stroke'"
+                     + (f" stroke-dasharray='{dash}'" if dash else "") + "/>")
+    svg = ("<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 1000 1000' preserveAspectRatio='none'>"
+           + "".join(paths) + "</svg>")
+    return "data:image/svg+xml," + quote(svg, safe=" ,.'=:/-")
+
+
+def sweep_html_parts(sweep: SweepView, dark: bool = False) -> tuple[str, str, Callable[[float], str]]:
+    """The shock-range chart as light HTML, in two fixed halves and a function that draws the
+    current point between them: ``before + here(shock) + after``. The halves depend only on
+    the sweep (build them once per account, prices and variant); a shock step only redraws the
+    point [shock as a fraction]. See :func:`sweep_html`."""
+    left, right, top, bottom = (SWEEP_BOX[k] for k in ("left", "right", "top", "bottom"))
+    grid = sweep.grid
+    ticks = nice_ticks(float(min(sweep.equity.min(), sweep.maintenance.min(), 0.0)),
+                       float(max(sweep.equity.max(), sweep.maintenance.max())))
+    low, high = ticks[0], ticks[-1]
+    g0, g1 = float(grid[0]), float(grid[-1])
+    plot_h = SWEEP_HEIGHT - top - bottom
+    equity_colour, maintenance_colour = (SKY if dark else BLUE), ORANGE
+
+    def frac_x(shock: float) -> float:
+        return (shock - g0) / ((g1 - g0) or 1.0)
+
+    def x_css(shock: float) -> str:
+        return f"calc({left}px + (100% - {left + right}px) * {min(max(frac_x(shock), 0.0), 1.0):.5f})"
+
+    def y_px(value: float) -> float:
+        return top + (high - value) / ((high - low) or 1.0) * plot_h
+
+    units_x = (grid - g0) / ((g1 - g0) or 1.0) * 1000
+
+    def units_y(values: np.ndarray) -> np.ndarray:
+        return (high - values) / ((high - low) or 1.0) * 1000
+
+    image = _svg_image([(units_x, units_y(sweep.maintenance), maintenance_colour, 2.5, "7 5"),
+                        (units_x, units_y(sweep.equity), equity_colour, 3, "")])
+    title = f"Equity across every market shock, {sweep.label.lower()}"
+    parts = [f'<div class="ml-chart ml-sweep" data-chart="{escape(title)}">'
+             f'<div class="ml-chart-head"><div class="ml-chart-title">{escape(title)}</div>'
+             f'<div class="ml-note">The account held unchanged at each shock [USDT]</div></div>'
+             '<div class="ml-legend">'
+             f'<span><i class="ml-key-line" style="border-top:3px solid {equity_colour}"></i>equity</span>'
+             '<span><i class="ml-key-line"></i>maintenance margin</span>'
+             f'<span><b style="color:{GREEN}">●</b> you are here</span>'
+             f'<span><b style="color:{VERMILLION}">✕</b> liquidated</span>'
+             f'<span><b style="color:{PURPLE}">◆</b> bankrupt</span></div>'
+             f'<div class="ml-wf" role="img" aria-label="{escape(title)}" style="height:{SWEEP_HEIGHT}px">']
+    for t in ticks:
+        parts.append(f'<div class="{"ml-wf-zero" if t == 0 else "ml-wf-grid"}" style="top:{y_px(t):.1f}px;'
+                     f'left:{left}px;right:{right}px"></div>'
+                     f'<span class="ml-wf-tick" style="top:{y_px(t) - 8:.1f}px;right:calc(100% - {left - 6}px)">'
+                     f'{compact(t).replace("-", "−")}</span>')
+    parts.append(f'<span class="ml-wf-tick" style="top:{top - 26}px;left:0">USDT</span>')
+    for t in np.arange(math.ceil(g0 * 100 / 30 - 1e-9) * 30, g1 * 100 + 1e-9, 30):  # every 30 % of shock
+        label = "0 %" if t == 0 else f"{t:+.0f} %".replace("-", "−")
+        parts.append(f'<span class="ml-wf-label" style="left:{x_css(t / 100)};top:{top + plot_h + 4}px">'
+                     f'{label}</span>')
+    parts.append(f'<span class="ml-wf-tick" style="left:{left}px;right:{right}px;text-align:center;'
+                 f'top:{top + plot_h + 22}px">Whole-market shock [%]</span>')
+    parts.append(f'<img src="{image}" alt="" style="left:{left}px;top:{top}px;width:calc(100% - {left + right}px);'
+                 f'height:{plot_h}px">')
+    # Hover bands: the numbers under the pointer, every 5 % of shock.
+    band = HOVER_STEP / ((g1 - g0) or 1.0)
+    for centre in np.arange(math.ceil(g0 / HOVER_STEP) * HOVER_STEP, g1 + 1e-9, HOVER_STEP):
+        equity = float(np.interp(centre, grid, sweep.equity))
+        maintenance = float(np.interp(centre, grid, sweep.maintenance))
+        parts.append(f'<div class="ml-sweep-band" style="left:calc({left}px + (100% - {left + right}px) * '
+                     f'{max(frac_x(centre) - band / 2, 0):.5f});width:calc((100% - {left + right}px) * {band:.5f});'
+                     f'top:{top}px;height:{plot_h}px" title="Shock {percent(centre, signed=True)}: equity '
+                     f'{escape(money(equity))}, maintenance margin {escape(money(maintenance))}"></div>')
+    for mark in sweep.marks:
+        glyph, colour = ("✕", VERMILLION) if mark.kind == "liquidation" else ("◆", PURPLE)
+        what = "liquidated" if mark.kind == "liquidation" else "bankrupt"
+        parts.append(f'<span class="ml-sweep-mark" style="left:{x_css(mark.shock)};top:{y_px(mark.equity) - 9:.1f}px;'
+                     f'color:{colour}" title="{escape(mark.pool[0].upper() + mark.pool[1:])} {what} at a shock of '
+                     f'{percent(mark.shock, signed=True)}">{glyph}</span>')
+    before = "".join(parts)
+    after = "</div></div>"
+
+    def here(shock: float) -> str:
+        equity = float(np.interp(shock, grid, sweep.equity))
+        return (f'<div class="ml-sweep-now" style="left:{x_css(shock)};top:{top}px;height:{plot_h}px"></div>'
+                f'<span class="ml-sweep-here" data-here="{shock * 100:.2f}" style="left:{x_css(shock)};'
+                f'top:{y_px(equity) - 10:.1f}px;color:{GREEN}" title="You are here: shock '
+                f'{percent(shock, signed=True)}, equity {escape(money(equity))}">●</span>')
+
+    return before, after, here
+
+
+def sweep_html(sweep: SweepView, shock: float, dark: bool = False) -> str:
+    """Equity and maintenance margin across every whole-market shock [%] (the account held
+    unchanged at each), the current shock (●, with a dotted line), and where each pool would be
+    liquidated (✕) or bankrupt (◆). Light HTML, like the waterfall: the two curves are one SVG
+    image, the axes, marks and legend are text, and hovering shows the numbers every 5 % of
+    shock. A Plotly figure here cost the browser more than the rest of the lab on every step.
+
+    >>> from ui.lab_model import SweepView
+    >>> sweep = SweepView(label="As built", grid=np.linspace(-0.9, 0.9, 361),
+    ...                   equity=np.linspace(0, 200, 361), maintenance=np.full(361, 20.0), marks=())
+    >>> html = sweep_html(sweep, -0.05)
+    >>> 'data-chart="Equity across every market shock, as built"' in html, 'data-here="-5.00"' in html
+    (True, True)
+    """
+    before, after, here = sweep_html_parts(sweep, dark)
+    return before + here(shock) + after

@@ -83,14 +83,22 @@ LAB_CSS = """<style>
 .ml-wf-maintenance { border-top: 3px dashed #E69F00; z-index: 2; }
 .ml-wf-connector { border-top: 1px dotted #8C8C8C; }
 .ml-wf-value { transform: translateX(-50%); font-weight: 600; white-space: nowrap; }
+.ml-wf-value.ml-wf-upright { writing-mode: vertical-rl; transform: translateX(-50%) rotate(180deg); }
 .ml-wf-label { transform: translateX(-50%); white-space: nowrap; opacity: 0.85; }
 .ml-wf-label.ml-wf-slanted { transform: translateX(-100%) rotate(-40deg); transform-origin: right top; }
 .ml-svg-adds { fill: #0072B2; background: #0072B2; }
 .ml-svg-drains { fill: #D55E00; background: #D55E00; }
 .ml-svg-level { fill: #8C8C8C; background: #8C8C8C; }
 .ml-dark .ml-svg-adds { fill: #56B4E9; background: #56B4E9; }
+.ml-charts { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); column-gap: 1.5rem; }
+.ml-sweep-band { z-index: 3; } .ml-sweep-band:hover { background: rgba(128,128,128,0.12); }
+.ml-sweep-mark { z-index: 4; transform: translateX(-50%); font-size: 16px; font-weight: 700; line-height: 18px; }
+.ml-sweep-now { z-index: 1; border-left: 1.5px dotted #009E73; }
+.ml-sweep-here { z-index: 5; transform: translateX(-50%); font-size: 22px; line-height: 20px;
+  text-shadow: 0 0 2px #fff, 0 0 2px #fff; }
+.ml-dark .ml-sweep-here { text-shadow: 0 0 2px #0e1117, 0 0 2px #0e1117; }
 @media (max-width: 760px) {
-  .ml-grid { grid-template-columns: minmax(0, 1fr); }
+  .ml-grid, .ml-charts { grid-template-columns: minmax(0, 1fr); }
   .ml-variant { display: block; grid-row: auto; margin-bottom: 1rem; }
 }
 </style>"""
