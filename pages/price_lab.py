@@ -156,7 +156,7 @@ def lab_panel() -> None:
             betas = ", ".join(f"{market_label(n)} ×{m.beta:g}" for n, m in scenario.markets.items())
             slider_with_input(
                 "Whole-market shock [%]", "lab.shock", min_value=SHOCK_RANGE[0], max_value=SHOCK_RANGE[1],
-                step=0.5, default=0.0, format="%.1f", input_label="Shock, exact [%]", columns=(3, 1),
+                step=0.5, default=0.0, format="%.1f", input_label="Shock, exact [%]", input_width=130,
                 help=f"Every market moves by the shock times its beta ({betas}), on top of its slider.",
                 below_html=shock_marks,
             )
@@ -164,7 +164,7 @@ def lab_panel() -> None:
             st.button("Reset", icon=":material/restart_alt:", key="lab.reset", help="Back to the account's own prices, no shock.",
                       on_click=reset_prices, args=(own_prices,), width="stretch")
         with head[2]:
-            share_link("lab", key="lab.share")  # in the fragment, so the link follows the sliders
+            share_link("lab", key="lab.share", lazy=True)  # in the fragment: the link follows the sliders
         columns = st.columns(2)
         for index, (name, market) in enumerate(scenario.markets.items()):
             low, high, step = ranges[name]
@@ -172,7 +172,7 @@ def lab_panel() -> None:
                 slider_with_input(
                     f"{market_label(name)} price [USDT]", f"lab.price.{name}",
                     min_value=low, max_value=high, step=step,
-                    default=market.price, format=price_format(step), columns=(3, 2),
+                    default=market.price, format=price_format(step), input_width=150,
                     input_label=f"{market_label(name)} exact [USDT]",
                     help=f"The account's own price is {price(market.price)} USDT. Marks under the "
                          f"slider: ● after the shock, ✕ liquidation, ◆ bankruptcy, ▼ closed on the way.",

@@ -45,7 +45,9 @@ def test_a_link_reproduces_the_view_on_the_lab():
 def test_the_copy_link_of_a_view_opens_the_same_view():
     at = opened_with(v=encode({"scenario": load_story("hedge-that-saved-it"), "page": "lab",
                                "controls": {"lab.shock": -12.0}}))
-    url = next(c.value for c in at.code if "?v=" in c.value)
+    assert not [c for c in at.code if "?v=" in c.value]  # the lab fills its popover only when opened
+    at.session_state["lab.share"] = True  # open "Share this view", as a click does
+    url = next(c.value for c in at.run().code if "?v=" in c.value)
     view = decode(url.split("?v=", 1)[1])
     assert view["page"] == "lab" and view["scenario"] == load_story("hedge-that-saved-it")
     assert view["controls"]["lab.shock"] == -12.0
@@ -101,6 +103,9 @@ def test_a_link_sets_the_cascade_controls():
 
 def test_pages_with_their_own_copy_link_get_no_second_one():
     at = opened_with(v=encode({"scenario": load_story("default"), "page": "lab", "controls": {}}))
+    assert not [c for c in at.sidebar.code if "?v=" in c.value]
+    at.session_state["lab.share"] = True  # open the lab's own "Share this view"
+    at.run()
     assert len([c for c in at.code if "?v=" in c.value]) == 1
     assert not [c for c in at.sidebar.code if "?v=" in c.value]
 

@@ -410,7 +410,7 @@ def sweep_takeaway(sweep: SweepView, shock: float) -> str:
 
 
 SWEEP_HEIGHT = 390  # [px] of the drawing (the plot area and its axes)
-SWEEP_BOX = dict(left=58, right=24, top=30, bottom=44)  # [px] around the plot area
+SWEEP_BOX = dict(left=58, right=24, top=30, bottom=50)  # [px] around the plot area
 HOVER_STEP = 0.05  # [fraction of shock] one hover band per 5 % of shock
 
 
@@ -490,10 +490,10 @@ def sweep_html_parts(sweep: SweepView, dark: bool = False) -> tuple[str, str, Ca
     parts.append(f'<span class="ml-wf-tick" style="top:{top - 26}px;left:0">USDT</span>')
     for t in np.arange(math.ceil(g0 * 100 / 30 - 1e-9) * 30, g1 * 100 + 1e-9, 30):  # every 30 % of shock
         label = "0 %" if t == 0 else f"{t:+.0f} %".replace("-", "−")
-        parts.append(f'<span class="ml-wf-label" style="left:{x_css(t / 100)};top:{top + plot_h + 4}px">'
+        parts.append(f'<span class="ml-wf-label" style="left:{x_css(t / 100)};top:{top + plot_h + 9}px">'
                      f'{label}</span>')
     parts.append(f'<span class="ml-wf-tick" style="left:{left}px;right:{right}px;text-align:center;'
-                 f'top:{top + plot_h + 22}px">Whole-market shock [%]</span>')
+                 f'top:{top + plot_h + 28}px">Whole-market shock [%]</span>')
     parts.append(f'<img src="{image}" alt="" style="left:{left}px;top:{top}px;width:calc(100% - {left + right}px);'
                  f'height:{plot_h}px">')
     # Hover bands: the numbers under the pointer, every 5 % of shock.

@@ -407,11 +407,15 @@ def page_id_of(page: Any) -> str | None:
     return None
 
 
-def share_link(page: Any, *, key: str | None = None) -> str | None:
+def share_link(page: Any, *, key: str | None = None, lazy: bool = False) -> str | None:
     """The copy-link control for ``page`` (a page id, a page file, or the page object of
     ``st.navigation``): a popover showing the URL of the current view in ``st.code``, whose
     copy button copies it. Call it inside the page's live fragment so the link follows the
-    controls. Returns the URL, or None when the view is too large for a link (it says so)."""
+    controls. Returns the URL, or None when the view is too large for a link (it says so).
+
+    ``lazy``: fill the popover only while it is open (opening it reruns, so the link is still
+    current). For a fragment that reruns on every slider step: a closed popover then costs
+    one unchanged button, not the link's encoding and three elements redrawn per step."""
     import streamlit as st
 
     page_id = page if page in PAGES else page_id_of(page)
@@ -420,8 +424,11 @@ def share_link(page: Any, *, key: str | None = None) -> str | None:
     st.session_state[SHOWN_KEY] = st.session_state.get(RUN_KEY)
     # Opening the popover reruns (the fragment it sits in, or the app), so the link it shows
     # always holds the controls as they are at that moment.
-    with st.popover("Share this view", icon=":material/link:", key=key, on_change="rerun",
-                    help="A link that opens this account, this page and these control positions."):
+    popover = st.popover("Share this view", icon=":material/link:", key=key, on_change="rerun",
+                         help="A link that opens this account, this page and these control positions.")
+    if lazy and not popover.open:
+        return None
+    with popover:
         try:
             text = encode(current_view(page_id))
         except LinkError as err:

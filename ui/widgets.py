@@ -41,29 +41,44 @@ def current_value(key: str, *, min_value: float, max_value: float, step: float, 
 def slider_with_input(label: str, key: str, *, min_value: float, max_value: float, step: float,
                       default: float, format: str | None = None, help: str | None = None,
                       input_label: str | None = None, columns: tuple[int, int] = (4, 1),
-                      below_html: str | None = None) -> float:
+                      below_html: str | None = None, input_width: int | None = None) -> float:
     """A slider and its number-input twin for exact keyboard entry, bound to plain ``key``.
 
-    ``below_html``, if given, is drawn right under the slider, in its column (e.g. marks on the
-    slider's scale). Returns the current value (clamped into the range); an integer when the
-    range, step and default are all integers.
+    The two sit in ``st.columns(columns)``; or, with ``input_width`` [px], in one horizontal
+    container with the input that wide (one block instead of three: cheaper to redraw in a
+    fragment that reruns on every step). ``below_html``, if given, is drawn right under the
+    slider, as wide as its track (e.g. marks on the slider's scale). Returns the current value
+    (clamped into the range); an integer when the range, step and default are all integers.
     """
     kind = int if all(isinstance(v, int) for v in (min_value, max_value, step, default)) else float
     value = current_value(key, min_value=min_value, max_value=max_value, step=step, default=default)
     slider_key, input_key = f"{key}.slider", f"{key}.input"
     _seed(slider_key, value)
     _seed(input_key, value)
+    def slider() -> None:
+        st.slider(label, min_value=min_value, max_value=max_value, step=step, key=slider_key,
+                  format=format, help=help, on_change=_sync, args=(slider_key, key, input_key, None))
+
+    def number_input(**width: Any) -> None:
+        st.number_input(input_label or f"{label} (exact)", min_value=min_value, max_value=max_value,
+                        step=step, key=input_key, format=_input_format(format),
+                        on_change=_sync, args=(input_key, key, slider_key, None), **width)
+
+    if input_width is not None:
+        with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+            slider()
+            number_input(width=input_width)
+        if below_html is not None:  # under the track only: the input and the gap (1 rem) to its right
+            st.html(f'<div style="margin-right:calc({input_width}px + 1rem)">{below_html}</div>')
+        return kind(st.session_state[key])
     # With marks under the slider, "bottom" would line the box up with the marks, not the slider.
     left, right = st.columns(list(columns), vertical_alignment="top" if below_html else "bottom")
     with left:
-        st.slider(label, min_value=min_value, max_value=max_value, step=step, key=slider_key,
-                  format=format, help=help, on_change=_sync, args=(slider_key, key, input_key, None))
+        slider()
         if below_html is not None:
             st.html(below_html)
     with right:
-        st.number_input(input_label or f"{label} (exact)", min_value=min_value, max_value=max_value,
-                        step=step, key=input_key, format=_input_format(format),
-                        on_change=_sync, args=(input_key, key, slider_key, None))
+        number_input()
     return kind(st.session_state[key])
 
 
