@@ -144,7 +144,7 @@ def lab_panel() -> None:
     sweep_words = (f"{charts.sweep_takeaway(sweeps[chosen], shock)} Each point of this chart is the account "
                    f"held unchanged at that shock; the lists above walk a straight path from the account's "
                    f"own prices to the sliders' prices, so a liquidation on the way stays happened.")
-    pictures = (f'<div class="ml-lab{theme}"><div class="ml-charts">'
+    pictures = (f'<div class="ml-lab ml-pictures{theme}"><div class="ml-charts">'
                 f'<div>{charts.waterfall_html(pools, chosen)}'
                 f'<p class="ml-small">{escape(charts.waterfall_takeaway(pools))}</p></div>'
                 f'<div>{sweep_chart(key, base, sweeps[chosen], shock, dark)}'

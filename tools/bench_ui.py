@@ -11,10 +11,12 @@ machine load falls on all of them alike:
 * **lab, 20 positions**: ``app.py`` started with ``MARGIN_LAB_SCENARIO`` pointing at
   ``tests/data/twenty-positions.json`` (the app loads that file as a new session's account).
 
-One step: focus the slider's thumb, press ArrowLeft (one slider step; the lab's shock moves
-0.5 %), and time it in the page's own clock from the ``keydown`` to the **last DOM mutation inside any
-chart** of the page: a Plotly chart, or the lab's equity-sharing waterfall, which is drawn in
-HTML (``data-chart``). Also printed: the time to the last mutation anywhere in the page (the
+One step: with the page scrolled so that its last chart is on screen (the lab's charts sit
+below its sliders and text; the floor's chart is on screen anyway) and the slider's thumb
+focused, press ArrowLeft (one slider step; the lab's shock moves 0.5 %), and time it in the
+page's own clock from the ``keydown`` to the **last DOM mutation inside any chart** of the
+page: a Plotly chart, or one of the lab's two charts, which are drawn in HTML
+(``data-chart``). Also printed: the time to the last mutation anywhere in the page (the
 lab's text and numbers included). The step counts as finished when Streamlit has sent its
 ``script_finished`` message for the rerun (read off the websocket) and then nothing in the page
 has changed for ``--quiet-ms``; the quiet window itself is not counted. The first step of every
@@ -140,9 +142,12 @@ class Target:
                       .get_by_role("slider"))
         self.thumb.wait_for()
         self.page.wait_for_selector('[data-testid="stPlotlyChart"], [data-chart]')
+        # The chart on screen, as for someone watching it while they step with the keyboard
+        # (the lab draws nothing it need not while it is off screen).
+        self.page.locator('[data-testid="stPlotlyChart"], [data-chart]').last.scroll_into_view_if_needed()
         time.sleep(2.0)  # let the first render settle
         self.page.evaluate(OBSERVER)
-        self.thumb.focus()
+        self.thumb.evaluate("(el) => el.focus({preventScroll: true})")
 
     def step(self, quiet_ms: float) -> tuple[float, float]:
         """One ArrowLeft: (ms to the last chart mutation, ms to the last mutation of the page)."""
@@ -218,7 +223,7 @@ def main() -> int:
 
     floor_median = summary(targets[0].samples)[0]
     floor_page = summary(targets[0].page_samples)[0]
-    print(f"Keyboard slider step -> last chart mutation (Plotly, or the lab's HTML waterfall), Chromium "
+    print(f"Keyboard slider step -> last chart mutation (Plotly, or the lab's HTML charts), chart on screen, Chromium "
           f"headless, {args.steps} steps each ({args.rounds} interleaved rounds), quiet window "
           f"{args.quiet_ms:.0f} ms")
     print(f"{'app':44s} {'median':>9s} {'p90':>9s} {'vs floor':>9s}   whole page: {'median':>9s} {'vs floor':>9s}")
