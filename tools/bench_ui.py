@@ -61,7 +61,7 @@ MINIMAL_APP = textwrap.dedent('''
 ''')
 
 # Records the keydown time, the time of the last mutation inside a chart (a Plotly chart, or
-# the lab's HTML waterfall, marked ``data-chart``) and of the last mutation anywhere in the page.
+# one of the lab's HTML charts, marked ``data-chart``) and of the last mutation anywhere in the page.
 OBSERVER = """
 () => {
   window.__t0 = 0; window.__lastChart = 0; window.__lastAny = 0;

@@ -253,6 +253,19 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     return ticks
 
 
+def _y_axis_html(ticks: Sequence[float], y_of: Callable[[float], float], left: int, right: int, *,
+                 unit_top: float, label: Callable[[float], str] = compact) -> str:
+    """The value axis of an HTML chart: a grid line per tick across the plot area (a darker one
+    at zero), the tick labels right-aligned left of it, and "USDT" above them. ``y_of`` maps a
+    value [USDT] to its top [px]; ``left`` and ``right`` are the plot area's margins [px]."""
+    parts = [f'<div class="{"ml-wf-zero" if t == 0 else "ml-wf-grid"}" style="top:{y_of(t):.1f}px;'
+             f'left:{left}px;right:{right}px"></div>'
+             f'<span class="ml-wf-tick" style="top:{y_of(t) - 8:.1f}px;right:calc(100% - {left - 6}px)">'
+             f'{label(t)}</span>' for t in ticks]
+    parts.append(f'<span class="ml-wf-tick" style="top:{unit_top}px;left:0">USDT</span>')
+    return "".join(parts)
+
+
 WATERFALL_HEIGHT = 400  # [px] of the drawing
 MIN_SLOT = 22  # [px] per bar at the least; with more bars than fit, the drawing scrolls sideways
 
@@ -306,13 +319,7 @@ def waterfall_html(groups: Sequence[PoolGroup], variant: str) -> str:
         """CSS left of a point ``unit`` bar slots into the plot area."""
         return f"calc({left}px + (100% - {left + right}px) * {unit / units:.5f})"
 
-    parts = []
-    for t in ticks:
-        parts.append(f'<div class="{"ml-wf-zero" if t == 0 else "ml-wf-grid"}" style="top:{y_of(t):.1f}px;'
-                     f'left:{left}px;right:{right}px"></div>'
-                     f'<span class="ml-wf-tick" style="top:{y_of(t) - 8:.1f}px;right:calc(100% - {left - 6}px)">'
-                     f'{compact(t)}</span>')
-    parts.append(f'<span class="ml-wf-tick" style="top:{top - 28}px;left:0">USDT</span>')
+    parts = [_y_axis_html(ticks, y_of, left, right, unit_top=top - 28)]
     unit = 0.0
     previous_group, previous_end = None, None
     for (group_index, bar), (start, end) in zip(bars, spans):
@@ -482,12 +489,8 @@ def sweep_html_parts(sweep: SweepView, dark: bool = False) -> tuple[str, str, Ca
              f'<span><b style="color:{VERMILLION}">✕</b> liquidated</span>'
              f'<span><b style="color:{PURPLE}">◆</b> bankrupt</span></div>'
              f'<div class="ml-wf" role="img" aria-label="{escape(title)}" style="height:{SWEEP_HEIGHT}px">']
-    for t in ticks:
-        parts.append(f'<div class="{"ml-wf-zero" if t == 0 else "ml-wf-grid"}" style="top:{y_px(t):.1f}px;'
-                     f'left:{left}px;right:{right}px"></div>'
-                     f'<span class="ml-wf-tick" style="top:{y_px(t) - 8:.1f}px;right:calc(100% - {left - 6}px)">'
-                     f'{compact(t).replace("-", "−")}</span>')
-    parts.append(f'<span class="ml-wf-tick" style="top:{top - 26}px;left:0">USDT</span>')
+    parts.append(_y_axis_html(ticks, y_px, left, right, unit_top=top - 26,
+                              label=lambda t: compact(t).replace("-", "−")))
     for t in np.arange(math.ceil(g0 * 100 / 30 - 1e-9) * 30, g1 * 100 + 1e-9, 30):  # every 30 % of shock
         label = "0 %" if t == 0 else f"{t:+.0f} %".replace("-", "−")
         parts.append(f'<span class="ml-wf-label" style="left:{x_css(t / 100)};top:{top + plot_h + 9}px">'

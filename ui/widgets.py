@@ -55,6 +55,7 @@ def slider_with_input(label: str, key: str, *, min_value: float, max_value: floa
     slider_key, input_key = f"{key}.slider", f"{key}.input"
     _seed(slider_key, value)
     _seed(input_key, value)
+
     def slider() -> None:
         st.slider(label, min_value=min_value, max_value=max_value, step=step, key=slider_key,
                   format=format, help=help, on_change=_sync, args=(slider_key, key, input_key, None))
