@@ -274,21 +274,31 @@ def _segment_roots(constant: float, members: Sequence[Position], market: Market,
                 breakpoints.add(tier.floor / position.size)
     edges = sorted(breakpoints) + [math.inf]
     roots: list[float] = []
+    tiers = market.tiers
+    # Per member: (sign·size, sign·size·entry, size, entry), and the index of its tier. The
+    # probes ascend from segment to segment and tiers ascend by floor (the scenario checks it),
+    # so each member's tier index only moves up: no search from the first tier every time.
+    terms = [(p.sign * p.size, p.sign * p.size * p.entry, p.size, p.entry) for p in members]
+    tier_index = [0] * len(members)
     for low, high in zip(edges[:-1], edges[1:]):
         probe = low * 2 + 1.0 if math.isinf(high) else (low + high) / 2
         slope = 0.0
         intercept = constant
-        for position in members:
-            slope += position.sign * position.size
-            intercept -= position.sign * position.size * position.entry
+        for k, (signed_size, signed_cost, size, entry) in enumerate(terms):
+            slope += signed_size
+            intercept -= signed_cost
             if not with_maintenance:
                 continue
             if entry_basis:
-                intercept -= market.maintenance_margin(position.size * position.entry)
+                intercept -= market.maintenance_margin(size * entry)
             else:
-                tier = market.tier_for(position.size * probe)
-                slope -= position.size * tier.mmr
-                intercept += tier.cum
+                notional = size * probe
+                j = tier_index[k]
+                while j + 1 < len(tiers) and notional >= tiers[j + 1].floor:
+                    j += 1
+                tier_index[k] = j
+                slope -= size * tiers[j].mmr
+                intercept += tiers[j].cum
         if slope == 0:
             continue
         root = -intercept / slope
@@ -321,14 +331,41 @@ def position_liquidation_price(scenario: Scenario, index: int,
     Every other market is held at its current price. ``sizes``, ``margins`` and
     ``cross_wallet`` override the scenario's state (used during a simulation; size 0 = closed).
     """
+    return _liquidation_price(scenario, _positions_in_state(scenario, sizes, margins), index,
+                              _current_prices(scenario, prices), cross_wallet)
+
+
+def liquidation_prices(scenario: Scenario,
+                       prices: Mapping[str, float] | None = None,
+                       sizes: Sequence[float] | None = None,
+                       margins: Sequence[float] | None = None,
+                       cross_wallet: float | None = None) -> tuple[LiquidationPrice, ...]:
+    """Liquidation and bankruptcy price of every position, in scenario order, with the same
+    overrides as :func:`position_liquidation_price` (the account's state is built once for all)."""
+    positions = _positions_in_state(scenario, sizes, margins)
+    current = _current_prices(scenario, prices)
+    return tuple(_liquidation_price(scenario, positions, i, current, cross_wallet) for i in range(len(positions)))
+
+
+def _current_prices(scenario: Scenario, prices: Mapping[str, float] | None) -> dict[str, float]:
     current = scenario.prices
     if prices:
         current.update(prices)
+    return current
+
+
+def _positions_in_state(scenario: Scenario, sizes: Sequence[float] | None,
+                        margins: Sequence[float] | None) -> list[Position]:
     positions = list(scenario.positions)
     if sizes is not None:
         positions = [replace(p, size=float(s)) for p, s in zip(positions, sizes)]
     if margins is not None:
         positions = [replace(p, margin=float(m)) if p.is_isolated else p for p, m in zip(positions, margins)]
+    return positions
+
+
+def _liquidation_price(scenario: Scenario, positions: Sequence[Position], index: int,
+                       current: Mapping[str, float], cross_wallet: float | None) -> LiquidationPrice:
     position = positions[index]
     market = scenario.markets[position.market]
     entry_basis = scenario.rules.mm_basis == "entry"
@@ -357,9 +394,3 @@ def position_liquidation_price(scenario: Scenario, index: int,
     bankruptcy = _pick_root(
         _segment_roots(constant, members, market, entry_basis, False), here, position.sign)
     return LiquidationPrice(id=position.id, liquidation_price=liquidation, bankruptcy_price=bankruptcy)
-
-
-def liquidation_prices(scenario: Scenario,
-                       prices: Mapping[str, float] | None = None) -> tuple[LiquidationPrice, ...]:
-    """Liquidation and bankruptcy price of every position, in scenario order."""
-    return tuple(position_liquidation_price(scenario, i, prices) for i in range(len(scenario.positions)))

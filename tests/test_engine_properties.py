@@ -131,6 +131,22 @@ def test_equity_equals_maintenance_at_the_liquidation_price_and_zero_at_bankrupt
 
 
 @PROPERTY
+@given(scenario=scenarios(), data=st.data())
+def test_all_liquidation_prices_at_once_equal_one_at_a_time(scenario, data):
+    """liquidation_prices builds the account's state once for every position; with the same
+    overrides (prices, sizes with some closed, margins, cross wallet) it gives exactly what
+    position_liquidation_price gives for each position alone."""
+    n = len(scenario.positions)
+    sizes = [p.size * data.draw(st.sampled_from([0.0, 0.5, 1.0])) for p in scenario.positions]
+    margins = [(p.margin or 0.0) * data.draw(st.floats(0.2, 1.0)) for p in scenario.positions]
+    prices = {name: market.price * data.draw(st.floats(0.5, 1.5)) for name, market in scenario.markets.items()}
+    wallet = scenario.cross_wallet * data.draw(st.floats(0.5, 1.5))
+    together = liquidation_prices(scenario, prices=prices, sizes=sizes, margins=margins, cross_wallet=wallet)
+    alone = tuple(position_liquidation_price(scenario, i, prices=prices, sizes=sizes, margins=margins,
+                                             cross_wallet=wallet) for i in range(n))
+    assert together == alone
+
+
 @given(scenario=scenarios(modes=("isolated",)), cut=st.floats(0.05, 0.95))
 def test_less_isolated_margin_never_moves_the_liquidation_price_further_away(scenario, cut):
     for index, position in enumerate(scenario.positions):

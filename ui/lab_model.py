@@ -26,7 +26,7 @@ import streamlit as st
 
 from margin.account import (
     BANKRUPT, LIQUIDATED, STATUS_NAMES, compile_account, evaluate, margin_ratio,
-    position_liquidation_price, value_account,
+    liquidation_prices, value_account,
 )
 from margin.presets import market_defaults
 from margin.scenario import Scenario, account_variants, scenario_from_dict
@@ -218,6 +218,8 @@ def run_variant(label: str, scenario: Scenario, marks: np.ndarray) -> VariantVie
     start = value_account(account, marks[:1])
     start_equity = float(start.cross_equity[0] + np.where(account.isolated, start.position_equity[0], 0.0).sum())
 
+    edges = liquidation_prices(scenario, prices=target, sizes=final.sizes, margins=final.margins,
+                               cross_wallet=final.cross_wallet)
     positions = []
     for i, p in enumerate(scenario.positions):
         closes = [e for e in result.events if e.position == p.id and e.type in ("liquidation", "partial_liquidation")]
@@ -225,9 +227,7 @@ def run_variant(label: str, scenario: Scenario, marks: np.ndarray) -> VariantVie
         status = _status_after(result, i, p.id, int(value.status[-1, i]))
         liq = bank = distance = None
         if size > 0:
-            lp = position_liquidation_price(scenario, i, prices=target, sizes=final.sizes,
-                                            margins=final.margins, cross_wallet=final.cross_wallet)
-            liq, bank = lp.liquidation_price, lp.bankruptcy_price
+            liq, bank = edges[i].liquidation_price, edges[i].bankruptcy_price
             if liq is not None:
                 distance = liq / target[p.market] - 1.0
         positions.append(PositionView(
