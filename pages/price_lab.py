@@ -14,8 +14,15 @@ Session keys (plain keys: a lesson or a link sets them, then switches to this pa
 
 Path semantics: the account walks a straight path of equal steps from its own prices to the
 targets through the engine's ``simulate`` (see ``ui/lab_model.py``), so liquidations on the way
-happen and stay happened. Everything the sliders drive is one fragment: a slider step reruns
-only this panel, and the shock sweep is cached per account and slider prices.
+happen and stay happened. The shock sweep is cached per account and slider prices.
+
+What a step reruns and redraws (each a keyed fragment, ``st.rerun([...])`` from the callbacks):
+
+- a shock step: the live panel (``live_panel``): the shock slider and its box, and one update
+  of the page's live regions (``ui/live_html.py``): the marks under every slider, the text and
+  the two charts, changed in place in the browser;
+- a market step: that market's slider and box (so its twin follows) and the live panel;
+- the chart radio: the live panel; Reset, "Share this view", an account change: the page.
 """
 
 from __future__ import annotations
@@ -30,12 +37,13 @@ from ui import charts_lab as charts
 from ui.format import price
 from ui.lab_html import LAB_CSS, lab_text_html
 from ui.links import share_link
+from ui.live_html import live_region, live_regions
 from ui.lab_model import (
     account_warnings, cached_sweeps, cached_views, market_label, scenario_key, target_prices,
     what_is_happening,
 )
 from ui.state import current_scenario, ensure_scenario
-from ui.widgets import bound_widget, current_value, slider_with_input
+from ui.widgets import bound_widget, current_value, slider_with_input, under_track
 from ui.frame import inside_app_frame
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
@@ -101,20 +109,42 @@ def sweep_chart(key: str, base: tuple, sweep, shock: float, dark: bool) -> str:
     return before + here(shock) + after
 
 
-@st.fragment
-def lab_panel() -> None:
-    """Everything the sliders drive. The numbers are computed first, from the sliders' values in
-    the session, so each slider is drawn once with its marks already under it: one element per
-    piece of the page, no placeholders filled in later."""
+MARKET_INPUT_WIDTH = 150  # [px] a market's exact-price box
+LIVE = "lab-live"  # the key of the fragment every control of the lab reruns
+LIVE_UPDATES = "lab.live"  # the key of its one update of the page's live regions
+
+
+def market_fragment_key(name: str) -> str:
+    return f"lab-market-{name}"
+
+
+def market_slider(name: str, market_price: float) -> None:
+    """One market's slider and its exact-price box, as a fragment of their own: a change reruns
+    this pair (so its twin follows) and the live panel, and leaves every other control as it is."""
+    low, high, step = market_slider_range(market_price)
+    slider_with_input(
+        f"{market_label(name)} price [USDT]", f"lab.price.{name}",
+        min_value=low, max_value=high, step=step,
+        default=market_price, format=price_format(step), input_width=MARKET_INPUT_WIDTH,
+        input_label=f"{market_label(name)} exact [USDT]",
+        help=f"The account's own price is {price(market_price)} USDT. Marks under the "
+             f"slider: ● after the shock, ✕ liquidation, ◆ bankruptcy, ▼ closed on the way.",
+        rerun=(market_fragment_key(name), LIVE),
+    )
+
+
+@st.fragment(key=LIVE)
+def live_panel(updates_slot) -> None:
+    """Everything the prices drive: the shock slider (drawn here, in the page's top-left cell),
+    and the marks under every market's slider, the lab's text and its two charts, sent as one
+    update of the page's live regions (see ``ui/live_html.py``) into ``updates_slot``. The
+    markets' sliders, the radio and the buttons sit outside it, so a shock step redraws none
+    of them; they rerun this panel by its key."""
     raw = ensure_scenario()
     try:
         scenario = current_scenario()
-    except ScenarioError as err:
-        st.error(f"This account cannot be shown: {err}. Fix it in the account builder.")
-        return
-    sync_anchor(scenario)
-    own_prices = scenario.prices
-
+    except ScenarioError:
+        return  # the page says what is wrong
     ranges = {name: market_slider_range(market.price) for name, market in scenario.markets.items()}
     slider_prices = {name: float(current_value(f"lab.price.{name}", min_value=low, max_value=high,
                                                step=step, default=scenario.markets[name].price))
@@ -131,8 +161,6 @@ def lab_panel() -> None:
     chosen = st.session_state.get("lab.view", VARIANTS[0])
     chosen = chosen if chosen in views else VARIANTS[0]
 
-    # Everything drawn below, computed before the first element is sent: the browser then gets
-    # the whole panel in one short burst and redraws it once or twice, not piece by piece.
     dark = getattr(st.context.theme, "type", None) == "dark"
     theme = " ml-dark" if dark else ""
     shock_marks = strip_with_words(*charts.shock_strip(sweeps["As built"], shock, *SHOCK_RANGE))
@@ -150,49 +178,57 @@ def lab_panel() -> None:
                 f'<div>{sweep_chart(key, base, sweeps[chosen], shock, dark)}'
                 f'<p class="ml-small">{escape(sweep_words)}</p></div></div></div>')
 
+    betas = ", ".join(f"{market_label(n)} ×{m.beta:g}" for n, m in scenario.markets.items())
+    slider_with_input(
+        "Whole-market shock [%]", "lab.shock", min_value=SHOCK_RANGE[0], max_value=SHOCK_RANGE[1],
+        step=0.5, default=0.0, format="%.1f", input_label="Shock, exact [%]", input_width=130,
+        help=f"Every market moves by the shock times its beta ({betas}), on top of its slider.",
+        below_html=shock_marks,
+    )
+    regions = {"text": text, "pictures": pictures}
+    regions.update({f"strip.{name}": under_track(marks, MARKET_INPUT_WIDTH) for name, marks in market_marks.items()})
+    with updates_slot:
+        live_regions(regions, key=LIVE_UPDATES)
+
+
+def lab_page() -> None:
+    """The page around the live panel: the markets' sliders, the buttons and the radio, each
+    rerunning only what it changes."""
+    ensure_scenario()
+    try:
+        scenario = current_scenario()
+    except ScenarioError as err:
+        st.error(f"This account cannot be shown: {err}. Fix it in the account builder.")
+        return
+    for warning in account_warnings(scenario):
+        st.warning(warning, icon=":material/warning:")
+    st.caption("Drag the whole market or one market's price. The account walks there step by step from "
+               "its own prices; every number below is in USDT.")
+    st.html(LAB_CSS)  # the style of the lab's text, sent once per page run (not per slider step)
+    sync_anchor(scenario)
     with st.container(border=True):
         head = st.columns([8, 2, 3], vertical_alignment="top")
-        with head[0]:
-            betas = ", ".join(f"{market_label(n)} ×{m.beta:g}" for n, m in scenario.markets.items())
-            slider_with_input(
-                "Whole-market shock [%]", "lab.shock", min_value=SHOCK_RANGE[0], max_value=SHOCK_RANGE[1],
-                step=0.5, default=0.0, format="%.1f", input_label="Shock, exact [%]", input_width=130,
-                help=f"Every market moves by the shock times its beta ({betas}), on top of its slider.",
-                below_html=shock_marks,
-            )
         with head[1]:
-            st.button("Reset", icon=":material/restart_alt:", key="lab.reset", help="Back to the account's own prices, no shock.",
-                      on_click=reset_prices, args=(own_prices,), width="stretch")
+            st.button("Reset", icon=":material/restart_alt:", key="lab.reset",
+                      help="Back to the account's own prices, no shock.",
+                      on_click=reset_prices, args=(scenario.prices,), width="stretch")
         with head[2]:
-            share_link("lab", key="lab.share", lazy=True)  # in the fragment: the link follows the sliders
+            # Opening it reruns the app, so the link holds the sliders as they are then.
+            share_link("lab", key="lab.share", lazy=True)
         columns = st.columns(2)
         for index, (name, market) in enumerate(scenario.markets.items()):
-            low, high, step = ranges[name]
             with columns[index % 2]:
-                slider_with_input(
-                    f"{market_label(name)} price [USDT]", f"lab.price.{name}",
-                    min_value=low, max_value=high, step=step,
-                    default=market.price, format=price_format(step), input_width=150,
-                    input_label=f"{market_label(name)} exact [USDT]",
-                    help=f"The account's own price is {price(market.price)} USDT. Marks under the "
-                         f"slider: ● after the shock, ✕ liquidation, ◆ bankruptcy, ▼ closed on the way.",
-                    below_html=market_marks[name],
-                )
-    st.html(text)
-
+                st.fragment(market_slider, key=market_fragment_key(name))(name, market.price)
+                live_region(f"strip.{name}")
+    live_region("text")
     st.subheader("Equity sharing and the whole shock range")
     bound_widget(st.radio, "Show the two charts below for", "lab.view", VARIANTS[0],
-                 options=list(VARIANTS), horizontal=True)
-    st.html(pictures)
+                 options=list(VARIANTS), horizontal=True, rerun=(LIVE,))
+    live_region("pictures")
+    updates_slot = st.empty()
+    with head[0]:
+        live_panel(updates_slot)
 
 
 st.title("Price lab")
-try:
-    for warning in account_warnings(current_scenario()):
-        st.warning(warning, icon=":material/warning:")
-except ScenarioError:
-    pass  # the panel says what is wrong
-st.caption("Drag the whole market or one market's price. The account walks there step by step from "
-           "its own prices; every number below is in USDT.")
-st.html(LAB_CSS)  # the style of the lab's text, sent once per page run (not per slider step)
-lab_panel()
+lab_page()

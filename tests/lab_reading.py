@@ -1,12 +1,14 @@
 """Read the price lab's live text as a user reads it.
 
-The lab draws its metrics, position lists and event lists as one ``st.html`` block (see
-``ui/lab_html.py``); these helpers find a part by its ``data-section`` or ``data-metric`` name
-and return its visible text, list items on lines of their own starting with ``- ``.
+The lab draws its metrics, position lists and event lists as HTML (see ``ui/lab_html.py``),
+put into the page's live regions by one component per step (``ui/live_html.py``); these
+helpers find a part by its ``data-section`` or ``data-metric`` name and return its visible
+text, list items on lines of their own starting with ``- ``.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -72,9 +74,30 @@ def parse(html: str) -> Node:
     return builder.root
 
 
+def html_bodies(at: AppTest) -> list[str]:
+    """Every piece of HTML the last run sent: the ``st.html`` blocks, then the HTML of each
+    live region (``ui/live_html.py``) in the order the component lists them."""
+    bodies = [h.proto.body for h in at.get("html")]
+    for component in at.get("bidi_component"):
+        if component.proto.component_name == "margin_lab.live_regions":
+            bodies += json.loads(component.proto.json)["regions"].values()
+    return bodies
+
+
+def region(at: AppTest, name: str) -> str:
+    """The HTML the last run put into the live region ``name`` ("text", "pictures",
+    "strip.BTCUSDT", ...)."""
+    for component in at.get("bidi_component"):
+        if component.proto.component_name == "margin_lab.live_regions":
+            regions = json.loads(component.proto.json)["regions"]
+            if name in regions:
+                return regions[name]
+    raise AssertionError(f"no live region {name!r} in the last run")
+
+
 def lab_html(at: AppTest) -> Node:
-    """Every ``st.html`` block of the lab, as one tree."""
-    return parse("".join(h.proto.body for h in at.get("html") if 'class="ml-lab' in h.proto.body))
+    """Every HTML block of the lab, as one tree."""
+    return parse("".join(body for body in html_bodies(at) if 'class="ml-lab' in body))
 
 
 def section(at: AppTest, name: str) -> str:

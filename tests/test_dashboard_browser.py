@@ -37,3 +37,29 @@ def test_keyboard_shock_step_liquidates_and_the_event_list_says_so(app_url: str,
     page.keyboard.press("Home")  # all the way down: nothing new can happen to a closed pool
     expect(page.locator('[data-testid="stNumberInput"]').filter(has_text="Shock, exact").locator("input")).to_have_value("-90.0")
     expect(event).to_be_visible()
+
+
+def test_steps_update_the_lab_in_place_and_a_market_step_moves_its_own_marks(app_url: str, page: Page):
+    """The lab's text, charts and slider marks are changed in place (ui/live_html.py): the
+    elements stay, their numbers change. A market slider's step moves the marks under it."""
+    page.goto(app_url)
+    happening = page.locator('[data-section="What is happening"]')
+    expect(happening).to_contain_text("a cushion of 15,553.00 USDT")
+    happening.evaluate("(el) => { el.__kept = true; }")
+    thumb = _shock(page)
+    thumb.focus()
+    for _ in range(4):  # -2 %
+        page.keyboard.press("ArrowLeft")
+    expect(page.locator('[data-testid="stNumberInput"]').filter(has_text="Shock, exact").locator("input")).to_have_value("-2.0")
+    expect(happening).not_to_contain_text("a cushion of 15,553.00 USDT")
+    assert happening.evaluate("(el) => el.__kept === true"), "the text was rebuilt, not updated in place"
+
+    sol_marks = page.locator('[data-live-region="strip.SOLUSDT"]')
+    expect(sol_marks).to_contain_text("after the shock 174.24")  # 180 × (1 − 1.6 × 2 %): SOL moves 1.6 times the market
+    sol = page.locator('[data-testid="stSlider"]').filter(has_text="SOL price").get_by_role("slider")
+    sol.focus()
+    for _ in range(10):  # ten steps of 0.1 USDT down, to 179.0
+        page.keyboard.press("ArrowLeft")
+    expect(page.locator('[data-testid="stNumberInput"]').filter(has_text="SOL exact").locator("input")).to_have_value("179.0")
+    expect(sol_marks).to_contain_text("after the shock 173.27")  # 179 × (1 − 1.6 × 2 %)
+    expect(page.locator('[data-live-region="strip.BTCUSDT"]')).to_contain_text("after the shock 98,000.00")

@@ -16,7 +16,7 @@ from margin.presets import load_story
 from margin.scenario import load_scenario, scenario_from_dict
 from ui.format import money
 from ui import charts_lab as charts
-from tests.lab_reading import line_of, metric, section
+from tests.lab_reading import html_bodies, line_of, metric, region, section
 from ui.builder_model import (
     add_market, add_position, duplicate_position, handle_upload, remove_market,
     remove_position, rows_to_positions,
@@ -65,11 +65,11 @@ def test_default_account_loads_on_first_visit_with_the_lesson_visible():
     happening = section(at, "What is happening")
     assert "holding up" in happening and "BTC long" in happening and "SOL long" in happening
     assert not at.get("plotly_chart")  # the lab's pictures are light HTML (see ui/charts_lab.py)
-    assert re.findall(r'data-chart="([^"]+)"', "".join(h.proto.body for h in at.get("html"))) == [
+    assert re.findall(r'data-chart="([^"]+)"', "".join(html_bodies(at))) == [
         "Equity sharing, as built", "Equity across every market shock, as built"]
-    waterfall = [h.proto.body for h in at.get("html") if 'data-chart="Equity sharing, as built"' in h.proto.body]
+    waterfall = [body for body in html_bodies(at) if 'data-chart="Equity sharing, as built"' in body]
     assert len(waterfall) == 1 and 'data-bar="BTC long PnL"' in waterfall[0]
-    lab_text = "".join(h.proto.body for h in at.get("html") if 'data-section="What is happening"' in h.proto.body)
+    lab_text = "".join(body for body in html_bodies(at) if 'data-section="What is happening"' in body)
     gauges = re.findall(r'role="meter" aria-label="([^"]+)"', lab_text)
     assert gauges == ["Margin ratio, cross pool", "Margin ratio, cross pool", "Margin ratio, BTC long, isolated"]
 
@@ -90,8 +90,8 @@ def test_shock_slider_turns_a_healthy_position_liquidated():
 
 
 def _sweep_chart(at) -> str:
-    """The shock-range chart's HTML (it shares one ``st.html`` block with the waterfall)."""
-    body = next(h.proto.body for h in at.get("html") if 'data-chart="Equity across every market shock' in h.proto.body)
+    """The shock-range chart's HTML (it shares the "pictures" region with the waterfall)."""
+    body = region(at, "pictures")
     return body[body.index('<div class="ml-chart ml-sweep"'):]
 
 
@@ -108,7 +108,7 @@ def test_the_shock_chart_follows_the_slider_and_the_variant():
     chart = _sweep_chart(at)
     assert 'data-chart="Equity across every market shock, all isolated"' in chart
     assert re.findall(r'data-here="([^"]+)"', chart) == ["-7.50"]
-    assert any('data-chart="Equity sharing, all isolated"' in h.proto.body for h in at.get("html"))
+    assert any('data-chart="Equity sharing, all isolated"' in body for body in html_bodies(at))
 
 
 def test_liquidation_happens_where_the_sweep_says_and_at_the_path_price():
@@ -134,10 +134,25 @@ def test_market_price_slider_moves_the_other_positions_liquidation_price():
     assert price_of(after) > price_of(before)
 
 
+def test_a_market_step_redraws_only_its_own_pair_and_the_live_panel():
+    """A market slider's change reruns its own slider and box and the live panel by key; the
+    other market's slider, the radio and the buttons are not sent again. (AppTest's tree after
+    such a rerun holds only what was redrawn; in the browser the rest stays on the page.)"""
+    at = app().run()
+    at.slider(key="lab.price.SOLUSDT.slider").set_value(150.0).run()
+    assert not at.exception
+    assert sorted(s.key for s in at.slider) == ["lab.price.SOLUSDT.slider", "lab.shock.slider"]
+    assert not at.button and not at.radio
+    assert at.number_input(key="lab.price.SOLUSDT.input").value == 150.0  # the twin follows
+    assert "after the shock 150.00" in region(at, "strip.SOLUSDT")  # its marks
+    assert "SOL long" in section(at, "Positions, as built")  # the live text is redrawn
+
+
 def test_reset_puts_prices_and_shock_back():
     at = app().run()
     at.slider(key="lab.shock.slider").set_value(-20.0).run()
     at.slider(key="lab.price.SOLUSDT.slider").set_value(150.0).run()
+    at.run()  # the whole page again, as the browser shows it (see the test above)
     at.button(key="lab.reset").click().run()
     assert at.session_state["lab.shock"] == 0.0 and at.session_state["lab.price.SOLUSDT"] == 180.0
     assert "Nothing was liquidated" in section(at, "What happened on the way, as built")

@@ -411,11 +411,12 @@ def share_link(page: Any, *, key: str | None = None, lazy: bool = False) -> str 
     """The copy-link control for ``page`` (a page id, a page file, or the page object of
     ``st.navigation``): a popover showing the URL of the current view in ``st.code``, whose
     copy button copies it. Call it inside the page's live fragment so the link follows the
-    controls. Returns the URL, or None when the view is too large for a link (it says so).
+    controls, or with ``lazy`` anywhere. Returns the URL, or None when the view is too large
+    for a link (it says so).
 
-    ``lazy``: fill the popover only while it is open (opening it reruns, so the link is still
-    current). For a fragment that reruns on every slider step: a closed popover then costs
-    one unchanged button, not the link's encoding and three elements redrawn per step."""
+    ``lazy``: fill the popover only while it is open (opening it reruns, so the link holds the
+    controls as they are then). A closed popover then costs one unchanged button, not the
+    link's encoding and three elements redrawn per step."""
     import streamlit as st
 
     page_id = page if page in PAGES else page_id_of(page)

@@ -12,20 +12,23 @@ rerun.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import streamlit as st
 
 from ui import presenter
 
 
-def _sync(source: str, plain: str, twin: str | None, transform: Callable[[Any], Any] | None) -> None:
+def _sync(source: str, plain: str, twin: str | None, transform: Callable[[Any], Any] | None,
+          rerun: Sequence[str] = ()) -> None:
     value = st.session_state[source]
     if transform is not None:
         value = transform(value)
     st.session_state[plain] = value
     if twin is not None:
         st.session_state[twin] = value
+    if rerun:  # only these keyed fragments rerun, not the widget's own fragment or the app
+        st.rerun(list(rerun))
 
 
 def current_value(key: str, *, min_value: float, max_value: float, step: float, default: float) -> float:
@@ -41,7 +44,8 @@ def current_value(key: str, *, min_value: float, max_value: float, step: float, 
 def slider_with_input(label: str, key: str, *, min_value: float, max_value: float, step: float,
                       default: float, format: str | None = None, help: str | None = None,
                       input_label: str | None = None, columns: tuple[int, int] = (4, 1),
-                      below_html: str | None = None, input_width: int | None = None) -> float:
+                      below_html: str | None = None, input_width: int | None = None,
+                      rerun: Sequence[str] = ()) -> float:
     """A slider and its number-input twin for exact keyboard entry, bound to plain ``key``.
 
     The two sit in ``st.columns(columns)``; or, with ``input_width`` [px], in one horizontal
@@ -49,6 +53,8 @@ def slider_with_input(label: str, key: str, *, min_value: float, max_value: floa
     fragment that reruns on every step). ``below_html``, if given, is drawn right under the
     slider, as wide as its track (e.g. marks on the slider's scale). Returns the current value
     (clamped into the range); an integer when the range, step and default are all integers.
+    ``rerun``: the keys of the fragments a change reruns (``st.rerun([...])`` from the callback),
+    instead of the fragment the pair sits in, or the app.
     """
     kind = int if all(isinstance(v, int) for v in (min_value, max_value, step, default)) else float
     value = current_value(key, min_value=min_value, max_value=max_value, step=step, default=default)
@@ -58,19 +64,19 @@ def slider_with_input(label: str, key: str, *, min_value: float, max_value: floa
 
     def slider() -> None:
         st.slider(label, min_value=min_value, max_value=max_value, step=step, key=slider_key,
-                  format=format, help=help, on_change=_sync, args=(slider_key, key, input_key, None))
+                  format=format, help=help, on_change=_sync, args=(slider_key, key, input_key, None, rerun))
 
     def number_input(**width: Any) -> None:
         st.number_input(input_label or f"{label} (exact)", min_value=min_value, max_value=max_value,
                         step=step, key=input_key, format=_input_format(format),
-                        on_change=_sync, args=(input_key, key, slider_key, None), **width)
+                        on_change=_sync, args=(input_key, key, slider_key, None, rerun), **width)
 
     if input_width is not None:
         with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
             slider()
             number_input(width=input_width)
-        if below_html is not None:  # under the track only: the input and the gap (1 rem) to its right
-            st.html(f'<div style="margin-right:calc({input_width}px + 1rem)">{below_html}</div>')
+        if below_html is not None:
+            st.html(under_track(below_html, input_width))
         return kind(st.session_state[key])
     # With marks under the slider, "bottom" would line the box up with the marks, not the slider.
     left, right = st.columns(list(columns), vertical_alignment="top" if below_html else "bottom")
@@ -81,6 +87,12 @@ def slider_with_input(label: str, key: str, *, min_value: float, max_value: floa
     with right:
         number_input()
     return kind(st.session_state[key])
+
+
+def under_track(html: str, input_width: int) -> str:
+    """``html`` as wide as the track of a :func:`slider_with_input` laid out with
+    ``input_width`` [px]: it stops short of the input and the gap (1 rem) to its right."""
+    return f'<div style="margin-right:calc({input_width}px + 1rem)">{html}</div>'
 
 
 def _seed(widget_key: str, value: Any) -> None:
@@ -97,14 +109,16 @@ def _input_format(slider_format: str | None) -> str | None:
     return None
 
 
-def bound_widget(widget: Callable[..., Any], label: str, key: str, default: Any, **kwargs: Any) -> Any:
-    """Any single widget (selectbox, toggle, radio, ...) bound to plain ``key`` the same way."""
+def bound_widget(widget: Callable[..., Any], label: str, key: str, default: Any, *,
+                 rerun: Sequence[str] = (), **kwargs: Any) -> Any:
+    """Any single widget (selectbox, toggle, radio, ...) bound to plain ``key`` the same way;
+    ``rerun`` as in :func:`slider_with_input`."""
     value = st.session_state.setdefault(key, default)
     widget_key = f"{key}.widget"
     # Single widgets take no arrow-key bursts, so they are re-seeded on every run, as a
     # selectbox whose state Streamlit dropped would otherwise fall back to its first option.
     st.session_state[widget_key] = value
-    widget(label, key=widget_key, on_change=_sync, args=(widget_key, key, None, None), **kwargs)
+    widget(label, key=widget_key, on_change=_sync, args=(widget_key, key, None, None, rerun), **kwargs)
     return st.session_state[key]
 
 
