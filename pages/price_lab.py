@@ -16,13 +16,15 @@ Path semantics: the account walks a straight path of equal steps from its own pr
 targets through the engine's ``simulate`` (see ``ui/lab_model.py``), so liquidations on the way
 happen and stay happened. The shock sweep is cached per account and slider prices.
 
-What a step reruns and redraws (each a keyed fragment, ``st.rerun([...])`` from the callbacks):
+What a step reruns and redraws (each a fragment; ``lab_regions`` computes what they show):
 
 - a shock step: the live panel (``live_panel``): the shock slider and its box, and one update
   of the page's live regions (``ui/live_html.py``): the marks under every slider, the text and
   the two charts, changed in place in the browser;
-- a market step: that market's slider and box (so its twin follows) and the live panel;
-- the chart radio: the live panel; Reset, "Share this view", an account change: the page.
+- a market step: that market's fragment: its slider and box (so its twin follows) and one
+  update of the live regions;
+- the chart radio: the live panel (``st.rerun`` by its key); Reset, "Share this view", an
+  account change: the page.
 """
 
 from __future__ import annotations
@@ -110,41 +112,24 @@ def sweep_chart(key: str, base: tuple, sweep, shock: float, dark: bool) -> str:
 
 
 MARKET_INPUT_WIDTH = 150  # [px] a market's exact-price box
-LIVE = "lab-live"  # the key of the fragment every control of the lab reruns
-LIVE_UPDATES = "lab.live"  # the key of its one update of the page's live regions
+SHOCK_INPUT_WIDTH = 130  # [px] the shock's exact box
+LIVE = "lab-live"  # the key of the live panel's fragment
+MARKET_STEP = "lab.market_step"  # set by a market's callback: the market whose step this run is
 
 
 def market_fragment_key(name: str) -> str:
     return f"lab-market-{name}"
 
 
-def market_slider(name: str, market_price: float) -> None:
-    """One market's slider and its exact-price box, as a fragment of their own: a change reruns
-    this pair (so its twin follows) and the live panel, and leaves every other control as it is."""
-    low, high, step = market_slider_range(market_price)
-    slider_with_input(
-        f"{market_label(name)} price [USDT]", f"lab.price.{name}",
-        min_value=low, max_value=high, step=step,
-        default=market_price, format=price_format(step), input_width=MARKET_INPUT_WIDTH,
-        input_label=f"{market_label(name)} exact [USDT]",
-        help=f"The account's own price is {price(market_price)} USDT. Marks under the "
-             f"slider: ● after the shock, ✕ liquidation, ◆ bankruptcy, ▼ closed on the way.",
-        rerun=(market_fragment_key(name), LIVE),
-    )
-
-
-@st.fragment(key=LIVE)
-def live_panel(updates_slot) -> None:
-    """Everything the prices drive: the shock slider (drawn here, in the page's top-left cell),
-    and the marks under every market's slider, the lab's text and its two charts, sent as one
-    update of the page's live regions (see ``ui/live_html.py``) into ``updates_slot``. The
-    markets' sliders, the radio and the buttons sit outside it, so a shock step redraws none
-    of them; they rerun this panel by its key."""
+def lab_regions() -> dict[str, str] | None:
+    """The HTML of every live region of the lab (``ui/live_html.py``) for the sliders' values
+    in the session: the marks under each slider, the text and the two charts. None when the
+    account is invalid (the page says why)."""
     raw = ensure_scenario()
     try:
         scenario = current_scenario()
     except ScenarioError:
-        return  # the page says what is wrong
+        return None
     ranges = {name: market_slider_range(market.price) for name, market in scenario.markets.items()}
     slider_prices = {name: float(current_value(f"lab.price.{name}", min_value=low, max_value=high,
                                                step=step, default=scenario.markets[name].price))
@@ -163,32 +148,75 @@ def live_panel(updates_slot) -> None:
 
     dark = getattr(st.context.theme, "type", None) == "dark"
     theme = " ml-dark" if dark else ""
-    shock_marks = strip_with_words(*charts.shock_strip(sweeps["As built"], shock, *SHOCK_RANGE))
-    market_marks = {name: strip_with_words(*charts.price_strip(name, low, high, target[name], built.positions))
-                    for name, (low, high, _) in ranges.items()}
-    text = lab_text_html(views, what_is_happening(views, sweeps, shock), dark=dark,
-                         lead=charts.map_takeaway(built.positions))
     pools = views[chosen].pools
     sweep_words = (f"{charts.sweep_takeaway(sweeps[chosen], shock)} Each point of this chart is the account "
                    f"held unchanged at that shock; the lists above walk a straight path from the account's "
                    f"own prices to the sliders' prices, so a liquidation on the way stays happened.")
-    pictures = (f'<div class="ml-lab ml-pictures{theme}"><div class="ml-charts">'
-                f'<div>{charts.waterfall_html(pools, chosen)}'
-                f'<p class="ml-small">{escape(charts.waterfall_takeaway(pools))}</p></div>'
-                f'<div>{sweep_chart(key, base, sweeps[chosen], shock, dark)}'
-                f'<p class="ml-small">{escape(sweep_words)}</p></div></div></div>')
+    regions = {
+        "strip.shock": under_track(strip_with_words(*charts.shock_strip(sweeps["As built"], shock, *SHOCK_RANGE)),
+                                   SHOCK_INPUT_WIDTH),
+        "text": lab_text_html(views, what_is_happening(views, sweeps, shock), dark=dark,
+                              lead=charts.map_takeaway(built.positions)),
+        "pictures": (f'<div class="ml-lab ml-pictures{theme}"><div class="ml-charts">'
+                     f'<div>{charts.waterfall_html(pools, chosen)}'
+                     f'<p class="ml-small">{escape(charts.waterfall_takeaway(pools))}</p></div>'
+                     f'<div>{sweep_chart(key, base, sweeps[chosen], shock, dark)}'
+                     f'<p class="ml-small">{escape(sweep_words)}</p></div></div></div>'),
+    }
+    for name, (low, high, _) in ranges.items():
+        marks = strip_with_words(*charts.price_strip(name, low, high, target[name], built.positions))
+        regions[f"strip.{name}"] = under_track(marks, MARKET_INPUT_WIDTH)
+    return regions
 
+
+def update_regions(key: str) -> None:
+    """Send the lab's live regions as they are now (one component, hidden; key ``key``)."""
+    regions = lab_regions()
+    if regions is not None:
+        live_regions(regions, key=key)
+
+
+def mark_market_step(name: str) -> None:
+    st.session_state[MARKET_STEP] = name
+
+
+def market_slider(name: str, market_price: float) -> None:
+    """One market's slider and its exact-price box, as a fragment of their own. A step reruns
+    only this fragment: the pair (so its twin follows) and, since the step is this market's,
+    one update of the lab's live regions. No other control is sent again."""
+    low, high, step = market_slider_range(market_price)
+    slider_with_input(
+        f"{market_label(name)} price [USDT]", f"lab.price.{name}",
+        min_value=low, max_value=high, step=step,
+        default=market_price, format=price_format(step), input_width=MARKET_INPUT_WIDTH,
+        input_label=f"{market_label(name)} exact [USDT]",
+        help=f"The account's own price is {price(market_price)} USDT. Marks under the "
+             f"slider: ● after the shock, ✕ liquidation, ◆ bankruptcy, ▼ closed on the way.",
+        on_change=mark_market_step, on_change_args=(name,),
+    )
+    if st.session_state.get(MARKET_STEP) == name:
+        del st.session_state[MARKET_STEP]
+        update_regions(key=f"lab.live.{name}")
+
+
+@st.fragment(key=LIVE)
+def live_panel(updates_slot) -> None:
+    """The shock slider (drawn here, in the page's top-left cell) and one update of the lab's
+    live regions into ``updates_slot``. A shock step reruns only this; the chart radio reruns
+    it by its key."""
+    try:
+        scenario = current_scenario()
+    except ScenarioError:
+        return  # the page says what is wrong
     betas = ", ".join(f"{market_label(n)} ×{m.beta:g}" for n, m in scenario.markets.items())
     slider_with_input(
         "Whole-market shock [%]", "lab.shock", min_value=SHOCK_RANGE[0], max_value=SHOCK_RANGE[1],
-        step=0.5, default=0.0, format="%.1f", input_label="Shock, exact [%]", input_width=130,
+        step=0.5, default=0.0, format="%.1f", input_label="Shock, exact [%]", input_width=SHOCK_INPUT_WIDTH,
         help=f"Every market moves by the shock times its beta ({betas}), on top of its slider.",
-        below_html=shock_marks,
     )
-    regions = {"text": text, "pictures": pictures}
-    regions.update({f"strip.{name}": under_track(marks, MARKET_INPUT_WIDTH) for name, marks in market_marks.items()})
+    live_region("strip.shock")
     with updates_slot:
-        live_regions(regions, key=LIVE_UPDATES)
+        update_regions(key="lab.live")
 
 
 def lab_page() -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import Page, expect
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 pytestmark = pytest.mark.browser
 
@@ -63,3 +65,56 @@ def test_steps_update_the_lab_in_place_and_a_market_step_moves_its_own_marks(app
     expect(page.locator('[data-testid="stNumberInput"]').filter(has_text="SOL exact").locator("input")).to_have_value("179.0")
     expect(sol_marks).to_contain_text("after the shock 173.27")  # 179 × (1 − 1.6 × 2 %)
     expect(page.locator('[data-live-region="strip.BTCUSDT"]')).to_contain_text("after the shock 98,000.00")
+
+
+def _watch_elements(page: Page) -> list:
+    """Record, from the page's websocket, each element Streamlit sends (its type and, for a
+    widget, its key) and each finished run (``("finished", status)``)."""
+    seen: list = []
+
+    def on_frame(payload) -> None:
+        if not isinstance(payload, (bytes, bytearray)):
+            return
+        msg = ForwardMsg()
+        try:
+            msg.ParseFromString(bytes(payload))
+        except Exception:  # not every frame is a ForwardMsg
+            return
+        if msg.WhichOneof("type") == "script_finished":
+            seen.append(("finished", msg.script_finished))
+        elif msg.WhichOneof("type") == "delta" and msg.delta.WhichOneof("type") == "new_element":
+            element = msg.delta.new_element
+            kind = element.WhichOneof("type")
+            widget_id = getattr(getattr(element, kind), "id", "")
+            seen.append((kind, widget_id.rsplit("-", 1)[-1] if widget_id.startswith("$$ID") else ""))
+
+    page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
+    return seen
+
+
+def _one_step(page: Page, seen: list) -> list:
+    """Press ArrowLeft on the focused slider; the elements its fragment run sent."""
+    seen.clear()
+    page.keyboard.press("ArrowLeft")
+    deadline = time.monotonic() + 20
+    while ("finished", ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY) not in seen:
+        assert time.monotonic() < deadline, f"no fragment run finished: {seen}"
+        page.wait_for_timeout(20)
+    return [item for item in seen if item[0] != "finished"]
+
+
+def test_a_step_sends_only_what_it_changes(app_url: str, page: Page):
+    """A shock step sends the shock slider, its box, the (unchanged) place of its marks and
+    one update of the lab's regions; a market step sends that market's slider, its box and one
+    update. No other slider, box, button or the radio is sent again, and no run of the whole app."""
+    seen = _watch_elements(page)
+    page.goto(app_url)
+    expect(page.locator('[data-live-region="text"] [data-section="What is happening"]')).to_be_visible()
+    _shock(page).focus()
+    assert _one_step(page, seen) == [("slider", "lab.shock.slider"), ("number_input", "lab.shock.input"),
+                                     ("html", ""), ("bidi_component", "lab.live")]
+    page.locator('[data-testid="stSlider"]').filter(has_text="SOL price").get_by_role("slider").focus()
+    assert _one_step(page, seen) == [("slider", "lab.price.SOLUSDT.slider"),
+                                     ("number_input", "lab.price.SOLUSDT.input"),
+                                     ("bidi_component", "lab.live.SOLUSDT")]
+    expect(page.locator('[data-live-region="strip.SOLUSDT"]')).to_contain_text("after the shock 178.46")  # 179.9 x (1 - 1.6 x 0.5 %)

@@ -134,25 +134,23 @@ def test_market_price_slider_moves_the_other_positions_liquidation_price():
     assert price_of(after) > price_of(before)
 
 
-def test_a_market_step_redraws_only_its_own_pair_and_the_live_panel():
-    """A market slider's change reruns its own slider and box and the live panel by key; the
-    other market's slider, the radio and the buttons are not sent again. (AppTest's tree after
-    such a rerun holds only what was redrawn; in the browser the rest stays on the page.)"""
+def test_a_market_step_moves_its_twin_its_marks_and_the_lab():
+    """A market's step updates the lab's regions from the market's own fragment (in the browser
+    that fragment is all the step reruns; see test_dashboard_browser)."""
     at = app().run()
     at.slider(key="lab.price.SOLUSDT.slider").set_value(150.0).run()
     assert not at.exception
-    assert sorted(s.key for s in at.slider) == ["lab.price.SOLUSDT.slider", "lab.shock.slider"]
-    assert not at.button and not at.radio
     assert at.number_input(key="lab.price.SOLUSDT.input").value == 150.0  # the twin follows
     assert "after the shock 150.00" in region(at, "strip.SOLUSDT")  # its marks
-    assert "SOL long" in section(at, "Positions, as built")  # the live text is redrawn
+    updates = [c.proto.id for c in at.get("bidi_component")]
+    assert any(i.endswith("-lab.live.SOLUSDT") for i in updates), updates  # sent by the market's fragment
+    assert "PnL -16,800.00 USDT" in line_of(section(at, "Positions, as built"), "SOL long")  # 240 SOL, 220 -> 150
 
 
 def test_reset_puts_prices_and_shock_back():
     at = app().run()
     at.slider(key="lab.shock.slider").set_value(-20.0).run()
     at.slider(key="lab.price.SOLUSDT.slider").set_value(150.0).run()
-    at.run()  # the whole page again, as the browser shows it (see the test above)
     at.button(key="lab.reset").click().run()
     assert at.session_state["lab.shock"] == 0.0 and at.session_state["lab.price.SOLUSDT"] == 180.0
     assert "Nothing was liquidated" in section(at, "What happened on the way, as built")

@@ -2,20 +2,22 @@
 
     uv run --extra test python tools/bench_ui.py [--steps 30] [--quiet-ms 300]
 
-Three Streamlit servers on loopback, measured in the same run, interleaved in rounds so that
+Three Streamlit servers on loopback (four measurements), measured in the same run, interleaved in rounds so that
 machine load falls on all of them alike:
 
 * **floor**: a minimal app (written to a temporary folder): one slider and one Plotly chart
   whose line and marker follow the slider;
 * **lab, default account**: ``app.py`` (the price lab is its default page);
 * **lab, 20 positions**: ``app.py`` started with ``MARGIN_LAB_SCENARIO`` pointing at
-  ``tests/data/twenty-positions.json`` (the app loads that file as a new session's account).
+  ``tests/data/twenty-positions.json`` (the app loads that file as a new session's account),
+  stepped on the whole-market shock slider and, separately, on the BTC price slider (a market
+  step reruns more than a shock step: that market's own slider and box too).
 
 One step: with the page scrolled so that its last chart is on screen (the lab's charts sit
 below its sliders and text; the floor's chart is on screen anyway) and the slider's thumb
-focused, press ArrowLeft (one slider step; the lab's shock moves 0.5 %), and time it in the
-page's own clock from the ``keydown`` to the **last DOM mutation inside any chart** of the
-page: a Plotly chart, or one of the lab's two charts, which are drawn in HTML
+focused, press ArrowLeft (one slider step; the lab's shock moves 0.5 %, its BTC price 0.1 %),
+and time it in the page's own clock from the ``keydown`` to the **last DOM mutation inside any
+chart** of the page: a Plotly chart, or one of the lab's two charts, which are drawn in HTML
 (``data-chart``). Also printed: the time to the last mutation anywhere in the page (the
 lab's text and numbers included). The step counts as finished when Streamlit has sent its
 ``script_finished`` message for the rerun (read off the websocket) and then nothing in the page
@@ -200,6 +202,7 @@ def main() -> int:
                     Target("floor: 1 slider + 1 Plotly chart", floor_url, browser, "Whole-market shock"),
                     Target("price lab, default account (2 positions)", lab_url, browser, "Whole-market shock"),
                     Target("price lab, 20 positions", big_url, browser, "Whole-market shock"),
+                    Target("price lab, 20 positions, BTC slider", big_url, browser, "BTC price"),
                 ]
                 per_round = -(-args.steps // args.rounds)
                 for _ in range(args.rounds):

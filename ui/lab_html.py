@@ -46,8 +46,8 @@ LAB_CSS = """<style>
    the last drawn height, so the page does not jump. */
 .ml-lab { content-visibility: auto; contain-intrinsic-size: auto 1000px; }
 .ml-lab.ml-pictures { contain-intrinsic-size: auto 640px; }
-/* The live regions' updater (ui/live_html.py) draws nothing: no empty box, no gap. */
-.st-key-lab-live { display: none; }
+/* The live regions' updaters (ui/live_html.py) draw nothing: no empty box, no gap. */
+.st-key-lab-live, [class*="st-key-lab-live-"] { display: none; }
 .ml-lab.ml-dark { --ml-healthy: #7CC7F2; --ml-risk: #F2C14E; --ml-liq: #FF9966; --ml-bank: #EAA5D0; }
 .ml-lab h3 { font-size: 1.5rem; font-weight: 600; margin: 0.6rem 0 0.5rem 0; padding: 0; }
 .ml-lab h4 { font-size: 1.1rem; font-weight: 600; margin: 0 0 0.1rem 0; padding: 0; }

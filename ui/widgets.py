@@ -20,13 +20,15 @@ from ui import presenter
 
 
 def _sync(source: str, plain: str, twin: str | None, transform: Callable[[Any], Any] | None,
-          rerun: Sequence[str] = ()) -> None:
+          rerun: Sequence[str] = (), then: Callable[..., None] | None = None, then_args: tuple = ()) -> None:
     value = st.session_state[source]
     if transform is not None:
         value = transform(value)
     st.session_state[plain] = value
     if twin is not None:
         st.session_state[twin] = value
+    if then is not None:
+        then(*then_args)
     if rerun:  # only these keyed fragments rerun, not the widget's own fragment or the app
         st.rerun(list(rerun))
 
@@ -44,17 +46,16 @@ def current_value(key: str, *, min_value: float, max_value: float, step: float, 
 def slider_with_input(label: str, key: str, *, min_value: float, max_value: float, step: float,
                       default: float, format: str | None = None, help: str | None = None,
                       input_label: str | None = None, columns: tuple[int, int] = (4, 1),
-                      below_html: str | None = None, input_width: int | None = None,
-                      rerun: Sequence[str] = ()) -> float:
+                      input_width: int | None = None,
+                      on_change: Callable[..., None] | None = None, on_change_args: tuple = ()) -> float:
     """A slider and its number-input twin for exact keyboard entry, bound to plain ``key``.
 
     The two sit in ``st.columns(columns)``; or, with ``input_width`` [px], in one horizontal
     container with the input that wide (one block instead of three: cheaper to redraw in a
-    fragment that reruns on every step). ``below_html``, if given, is drawn right under the
-    slider, as wide as its track (e.g. marks on the slider's scale). Returns the current value
-    (clamped into the range); an integer when the range, step and default are all integers.
-    ``rerun``: the keys of the fragments a change reruns (``st.rerun([...])`` from the callback),
-    instead of the fragment the pair sits in, or the app.
+    fragment that reruns on every step; :func:`under_track` fits HTML under its track). Returns
+    the current value (clamped into the range); an integer when the range, step and default are
+    all integers.
+    ``on_change(*on_change_args)`` is called after either widget's change is synced.
     """
     kind = int if all(isinstance(v, int) for v in (min_value, max_value, step, default)) else float
     value = current_value(key, min_value=min_value, max_value=max_value, step=step, default=default)
@@ -64,26 +65,22 @@ def slider_with_input(label: str, key: str, *, min_value: float, max_value: floa
 
     def slider() -> None:
         st.slider(label, min_value=min_value, max_value=max_value, step=step, key=slider_key,
-                  format=format, help=help, on_change=_sync, args=(slider_key, key, input_key, None, rerun))
+                  format=format, help=help, on_change=_sync,
+                  args=(slider_key, key, input_key, None, (), on_change, on_change_args))
 
     def number_input(**width: Any) -> None:
         st.number_input(input_label or f"{label} (exact)", min_value=min_value, max_value=max_value,
                         step=step, key=input_key, format=_input_format(format),
-                        on_change=_sync, args=(input_key, key, slider_key, None, rerun), **width)
+                        on_change=_sync, args=(input_key, key, slider_key, None, (), on_change, on_change_args), **width)
 
     if input_width is not None:
         with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
             slider()
             number_input(width=input_width)
-        if below_html is not None:
-            st.html(under_track(below_html, input_width))
         return kind(st.session_state[key])
-    # With marks under the slider, "bottom" would line the box up with the marks, not the slider.
-    left, right = st.columns(list(columns), vertical_alignment="top" if below_html else "bottom")
+    left, right = st.columns(list(columns), vertical_alignment="bottom")
     with left:
         slider()
-        if below_html is not None:
-            st.html(below_html)
     with right:
         number_input()
     return kind(st.session_state[key])
@@ -111,8 +108,9 @@ def _input_format(slider_format: str | None) -> str | None:
 
 def bound_widget(widget: Callable[..., Any], label: str, key: str, default: Any, *,
                  rerun: Sequence[str] = (), **kwargs: Any) -> Any:
-    """Any single widget (selectbox, toggle, radio, ...) bound to plain ``key`` the same way;
-    ``rerun`` as in :func:`slider_with_input`."""
+    """Any single widget (selectbox, toggle, radio, ...) bound to plain ``key`` the same way.
+    ``rerun``: the keys of the fragments a change reruns (``st.rerun([...])`` from the
+    callback), instead of the fragment the widget sits in, or the app."""
     value = st.session_state.setdefault(key, default)
     widget_key = f"{key}.widget"
     # Single widgets take no arrow-key bursts, so they are re-seeded on every run, as a
