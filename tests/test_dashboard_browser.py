@@ -86,7 +86,7 @@ def _watch_elements(page: Page) -> list:
             element = msg.delta.new_element
             kind = element.WhichOneof("type")
             widget_id = getattr(getattr(element, kind), "id", "")
-            seen.append((kind, widget_id.rsplit("-", 1)[-1] if widget_id.startswith("$$ID") else ""))
+            seen.append((kind, widget_id.split("-", 2)[2] if widget_id.startswith("$$ID-") else ""))  # "$$ID-<hash>-<key>"
 
     page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
     return seen

@@ -16,7 +16,7 @@ from margin.presets import load_story
 from margin.scenario import load_scenario, scenario_from_dict
 from ui.format import money
 from ui import charts_lab as charts
-from tests.lab_reading import html_bodies, line_of, metric, region, section
+from tests.lab_reading import html_bodies, line_of, metric, parse, region, section
 from ui.builder_model import (
     add_market, add_position, duplicate_position, handle_upload, remove_market,
     remove_position, rows_to_positions,
@@ -455,3 +455,40 @@ def test_twenty_positions_figures_stay_bounded():
     iso = views["All isolated"]
     assert len(iso.pools) <= 8  # only the riskiest isolated pools are drawn
     assert len(_bars(charts.waterfall_html(iso.pools, "All isolated"))) == 3 * len(iso.pools)
+
+
+HOSTILE = '"><img src=x onerror=alert(1)><script>alert(2)</script>'
+
+
+def test_names_from_the_account_reach_the_live_regions_as_text_only():
+    """The live regions are put into the page without Streamlit's sanitizer (ui/live_html.py),
+    so every name that comes from an account (a position's id, a market's name, the account's
+    name) must arrive escaped: no element or event handler of its own, whatever it says."""
+    raw = load_story("default")
+    raw["name"] = HOSTILE
+    raw["markets"] = {f"BTC{HOSTILE}" if name == "BTCUSDT" else name: market for name, market in raw["markets"].items()}
+    for position in raw["positions"]:
+        position["id"] = position["id"] + HOSTILE
+        if position["market"] == "BTCUSDT":
+            position["market"] = f"BTC{HOSTILE}"
+    at = app()
+    at.session_state["scenario"] = raw
+    at.run()
+    assert not at.exception
+    for shock in (0.0, -30.0):  # healthy, then liquidated: events, closed marks, bankrupt pools
+        at.number_input(key="lab.shock.input").set_value(shock).run()
+        html = "".join(region(at, name) for name in ("text", "pictures", "strip.shock")) + "".join(
+            region(at, f"strip.{name}") for name in raw["markets"])
+        tree = parse(html)
+        elements = []
+
+        def walk(node):
+            for child in node.children:
+                if not isinstance(child, str):
+                    elements.append(child)
+                    walk(child)
+        walk(tree)
+        assert not [e.tag for e in elements if e.tag in ("script", "iframe", "object", "embed")]
+        assert not [name for e in elements for name in e.attrs if name.startswith("on")]
+        assert all(e.attrs.get("src", "").startswith("data:image/svg+xml") for e in elements if e.tag == "img")
+        assert "<script>alert(2)</script>" in tree.text()  # the name is there, as text
