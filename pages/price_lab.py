@@ -39,7 +39,7 @@ from ui import charts_lab as charts
 from ui.format import price
 from ui.lab_html import LAB_CSS, lab_text_html
 from ui.links import share_link
-from ui.live_html import live_region, live_regions
+from ui.live_html import live_region, live_regions, region_name
 from ui.lab_model import (
     account_warnings, cached_sweeps, cached_views, market_label, scenario_key, target_prices,
     what_is_happening,
@@ -121,6 +121,11 @@ def market_fragment_key(name: str) -> str:
     return f"lab-market-{name}"
 
 
+def strip_region(name: str) -> str:
+    """The live region of the marks under market ``name``'s slider."""
+    return region_name("strip", name)
+
+
 def lab_regions() -> dict[str, str] | None:
     """The HTML of every live region of the lab (``ui/live_html.py``) for the sliders' values
     in the session: the marks under each slider, the text and the two charts. None when the
@@ -165,7 +170,7 @@ def lab_regions() -> dict[str, str] | None:
     }
     for name, (low, high, _) in ranges.items():
         marks = strip_with_words(*charts.price_strip(name, low, high, target[name], built.positions))
-        regions[f"strip.{name}"] = under_track(marks, MARKET_INPUT_WIDTH)
+        regions[strip_region(name)] = under_track(marks, MARKET_INPUT_WIDTH)
     return regions
 
 
@@ -247,7 +252,7 @@ def lab_page() -> None:
         for index, (name, market) in enumerate(scenario.markets.items()):
             with columns[index % 2]:
                 st.fragment(market_slider, key=market_fragment_key(name))(name, market.price)
-                live_region(f"strip.{name}")
+                live_region(strip_region(name))
     live_region("text")
     st.subheader("Equity sharing and the whole shock range")
     bound_widget(st.radio, "Show the two charts below for", "lab.view", VARIANTS[0],

@@ -16,6 +16,7 @@ from margin.presets import load_story
 from margin.scenario import load_scenario, scenario_from_dict
 from ui.format import money
 from ui import charts_lab as charts
+from ui.live_html import region_name
 from tests.lab_reading import html_bodies, line_of, metric, parse, region, section
 from ui.builder_model import (
     add_market, add_position, duplicate_position, handle_upload, remove_market,
@@ -478,7 +479,7 @@ def test_names_from_the_account_reach_the_live_regions_as_text_only():
     for shock in (0.0, -30.0):  # healthy, then liquidated: events, closed marks, bankrupt pools
         at.number_input(key="lab.shock.input").set_value(shock).run()
         html = "".join(region(at, name) for name in ("text", "pictures", "strip.shock")) + "".join(
-            region(at, f"strip.{name}") for name in raw["markets"])
+            region(at, region_name("strip", name)) for name in raw["markets"])
         tree = parse(html)
         elements = []
 

@@ -15,6 +15,8 @@ height, a mark's position). The HTML is this app's own, built with every value e
 
 from __future__ import annotations
 
+import hashlib
+import re
 from html import escape
 from typing import Mapping
 
@@ -71,6 +73,22 @@ export default function (component) {
 """
 
 _live = st.components.v2.component("margin_lab.live_regions", js=_JS, isolate_styles=False)
+
+
+def region_name(kind: str, name: str) -> str:
+    """A region's name, ``"<kind>.<name>"``, safe in an HTML attribute that the page's sanitizer
+    keeps: a ``name`` with other characters than letters, digits, ``.``, ``_`` and ``-`` (an
+    account may call a market anything) is replaced by a safe form and a hash of it.
+
+    >>> region_name("strip", "BTCUSDT")
+    'strip.BTCUSDT'
+    >>> region_name("strip", 'BTC"><b>')[:15]
+    'strip.BTC___b_-'
+    """
+    if re.fullmatch(r"[A-Za-z0-9._-]+", name):
+        return f"{kind}.{name}"
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", name)[:40]
+    return f"{kind}.{safe}-{hashlib.sha256(name.encode()).hexdigest()[:12]}"
 
 
 def live_region(name: str) -> None:
