@@ -1,11 +1,11 @@
 """Pictures for the price lab: pure functions from the lab's numbers to light HTML (slider
 strips, margin-ratio gauges, the equity-sharing waterfall and the shock-range chart).
 
-Why HTML and not Plotly: a slider step reruns the lab and Streamlit draws a changed Plotly
-chart anew (a new figure is a new element); that alone cost the browser more than the rest of
-the lab. These pictures are a few dozen positioned boxes and, for curves, one SVG image
-(``st.html`` keeps ``<img>`` but strips inline SVG), so a step redraws them in a few
-milliseconds (``tools/bench_ui.py``).
+Why HTML and not Plotly: Streamlit draws a changed Plotly chart anew on every slider step (a
+new figure is a new element); that alone cost the browser more than the rest of the lab. These
+pictures are a few dozen positioned boxes and, for curves, one SVG image (an ``<img>``, which
+any HTML sanitizer keeps), and ``ui/live_html.py`` changes only what differs between steps
+(``tools/bench_ui.py``).
 
 Colours are Okabe-Ito (colour-blind safe) and never carry meaning alone: every series also has
 its own marker symbol or dash, and a label in the legend or on the point. Each figure has a
@@ -272,7 +272,7 @@ MIN_SLOT = 22  # [px] per bar at the least; with more bars than fit, the drawing
 
 def waterfall_html(groups: Sequence[PoolGroup], variant: str) -> str:
     """Equity sharing as a waterfall, drawn in light HTML (not a Plotly chart: a slider step
-    redraws a few dozen boxes instead of a whole figure; ``st.html`` takes no SVG). Each pool:
+    redraws a few dozen boxes instead of a whole figure). Each pool:
     its wallet (cross) or margin (isolated), each position's PnL adding (up, blue, "+") or
     draining (down, vermillion, "−"), the pool's equity (grey), against its maintenance margin
     (dashed orange line). Each bar has its value written on it and in its hover text; the
@@ -434,8 +434,8 @@ def _simplify(xs: np.ndarray, ys: np.ndarray, tolerance: float = 0.05) -> list[t
 
 
 def _svg_image(lines: Sequence[tuple[np.ndarray, np.ndarray, str, float, str]]) -> str:
-    """The curves as an SVG image (an ``<img>``, as ``st.html`` keeps images but strips inline
-    SVG), stretched over the plot area: ``lines`` are ``(x, y, colour, width, dash)`` in
+    """The curves as an SVG image (one ``<img>`` element however many points, built once per
+    sweep), stretched over the plot area: ``lines`` are ``(x, y, colour, width, dash)`` in
     drawing units, 0..1000 on both axes, y down. Strokes keep their width when stretched."""
     paths = []
     for xs, ys, colour, width, dash in lines:
