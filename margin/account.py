@@ -248,15 +248,27 @@ def evaluate(scenario: Scenario, prices: Mapping[str, float] | None = None) -> S
 # ----------------------------------------------------------------------------- liquidation prices
 
 
+REACH_FACTOR = 10.0  # a root above 10 × today's price is "none within reach" [× price]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LiquidationPrice:
     """Mark price [quote per base] of the position's market at which it is liquidated
-    (equity = maintenance margin) or bankrupt (equity = 0); ``None`` where no positive price
-    exists."""
+    (equity = maintenance margin) or bankrupt (equity = 0), every other market held.
+
+    ``None`` where no positive price within reach does it: a root above ``REACH_FACTOR`` ×
+    today's price exists only in the far tiers of a hedged pool, and is reported as none
+    (``beyond_reach`` then says so). ``direction`` is the way the price must
+    move to liquidate (−1 down, +1 up, 0 never); for a cross position it is the way the whole
+    pool loses in this market, so every leg of one market in one pool shares one price.
+    """
 
     id: str
     liquidation_price: float | None
     bankruptcy_price: float | None
+    direction: int = 0
+    bankruptcy_direction: int = 0
+    beyond_reach: bool = False
 
 
 def _segment_roots(constant: float, members: Sequence[Position], market: Market,
@@ -309,16 +321,40 @@ def _segment_roots(constant: float, members: Sequence[Position], market: Market,
     return roots
 
 
-def _pick_root(roots: list[float], current: float, sign: int) -> float | None:
-    """The root met first when the price moves against the position; else the nearest other."""
-    below = [r for r in roots if r <= current]
-    above = [r for r in roots if r > current]
-    adverse, favourable = (below, above) if sign > 0 else (above, below)
-    if adverse:
-        return max(adverse) if sign > 0 else min(adverse)
-    if favourable:
-        return min(favourable) if sign > 0 else max(favourable)
-    return None
+def _pick_root(roots: list[float], current: float, adverse: int) -> tuple[float | None, int, bool]:
+    """The root met first when the price moves the way that hurts (``adverse``: −1 down, +1 up);
+    else the nearest one the other way. A root above ``REACH_FACTOR`` × ``current`` is left
+    out. Returns ``(root, direction of the move to it, whether there is none only because the
+roots were out of reach)``.
+
+    >>> _pick_root([80.0, 5e25], 100.0, -1)
+    (80.0, -1, False)
+    >>> _pick_root([5e25], 100.0, -1)
+    (None, 0, True)
+    """
+    reach = REACH_FACTOR * current
+    within = [r for r in roots if r <= reach]
+    below = [r for r in within if r <= current]
+    above = [r for r in within if r > current]
+    first = (max(below), -1) if below else None
+    second = (min(above), 1) if above else None
+    ordered = (first, second) if adverse <= 0 else (second, first)
+    for choice in ordered:
+        if choice is not None:
+            return choice[0], choice[1], False
+    return None, 0, len(within) < len(roots)
+
+
+def _local_slope(members: Sequence[Position], market: Market, here: float, entry_basis: bool,
+                 with_maintenance: bool) -> float:
+    """d/dp of Σ side·size·(p − entry) − Σ MM(p) over ``members`` at price ``here``: its sign
+    says which way a move hurts the pool (positive: a fall hurts)."""
+    slope = 0.0
+    for p in members:
+        slope += p.sign * p.size
+        if with_maintenance and not entry_basis:
+            slope -= p.size * market.tier_for(p.size * here).mmr
+    return slope
 
 
 def position_liquidation_price(scenario: Scenario, index: int,
@@ -389,8 +425,22 @@ def _liquidation_price(scenario: Scenario, positions: Sequence[Position], index:
             basis = other.entry if entry_basis else mark
             constant_mm += scenario.markets[other.market].maintenance_margin(other.size * basis)
     here = current[position.market]
-    liquidation = _pick_root(
-        _segment_roots(constant - constant_mm, members, market, entry_basis, True), here, position.sign)
-    bankruptcy = _pick_root(
-        _segment_roots(constant, members, market, entry_basis, False), here, position.sign)
-    return LiquidationPrice(id=position.id, liquidation_price=liquidation, bankruptcy_price=bankruptcy)
+    liquidation, direction, far_liq = _pick_root(
+        _segment_roots(constant - constant_mm, members, market, entry_basis, True), here,
+        _adverse(_local_slope(members, market, here, entry_basis, True), position.sign))
+    bankruptcy, bankruptcy_direction, far_bank = _pick_root(
+        _segment_roots(constant, members, market, entry_basis, False), here,
+        _adverse(_local_slope(members, market, here, entry_basis, False), position.sign))
+    return LiquidationPrice(id=position.id, liquidation_price=liquidation, bankruptcy_price=bankruptcy,
+                            direction=direction, bankruptcy_direction=bankruptcy_direction,
+                            beyond_reach=far_liq or far_bank)
+
+
+def _adverse(slope: float, sign: int) -> int:
+    """The move that hurts: down where the pool gains with the price, up where it loses; a
+    pool whose excess does not move with the price takes the position's own side."""
+    if slope > 0:
+        return -1
+    if slope < 0:
+        return 1
+    return -sign

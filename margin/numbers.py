@@ -9,14 +9,17 @@ import math
 
 
 def money(value: float | None, *, signed: bool = False, unit: str = "USDT") -> str:
-    """``12,345.67 USDT``; ``+1,200.00 USDT`` with ``signed``; "—" for None or non-finite.
+    """``12,345.67 USDT``; ``+1,200.00 USDT`` with ``signed``; "—" for None or non-finite;
+    an amount that rounds to zero is ``0.00`` (no sign).
 
-    >>> money(-1234.5), money(1200, signed=True), money(None)
-    ('-1,234.50 USDT', '+1,200.00 USDT', '—')
+    >>> money(-1234.5), money(1200, signed=True), money(None), money(-0.001, signed=True)
+    ('-1,234.50 USDT', '+1,200.00 USDT', '—', '0.00 USDT')
     """
     if value is None or not math.isfinite(value):
         return "—"
-    text = f"{value:+,.2f}" if signed else f"{value:,.2f}"
+    if round(value, 2) == 0:
+        value = 0.0  # no "-0.00": a loss that rounds to nothing is nothing
+    text = f"{value:+,.2f}" if signed and value != 0 else f"{value:,.2f}"
     return f"{text} {unit}".strip()
 
 
@@ -37,9 +40,13 @@ def price(value: float | None) -> str:
 def percent(fraction: float | None, digits: int = 1, *, signed: bool = False) -> str:
     """``-12.5 %`` from ``-0.125``.
 
-    >>> percent(-0.125), percent(0.05, signed=True)
-    ('-12.5 %', '+5.0 %')
+    >>> percent(-0.125), percent(0.05, signed=True), percent(-0.0001, signed=True)
+    ('-12.5 %', '+5.0 %', '0.0 %')
     """
     if fraction is None or not math.isfinite(fraction):
         return "—"
-    return f"{fraction * 100:+.{digits}f} %" if signed else f"{fraction * 100:.{digits}f} %"
+    value = fraction * 100
+    if round(value, digits) == 0:
+        value = 0.0  # "0.0 %", never "+0.0 %" or "-0.0 %"
+        signed = False
+    return f"{value:+.{digits}f} %" if signed else f"{value:.{digits}f} %"

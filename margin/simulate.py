@@ -264,7 +264,14 @@ class _Settler:
         self.market_col = {name: j for j, name in enumerate(scenario.markets)}
         self.col = [self.market_col[p.market] for p in self.positions]
 
-    def new_state(self) -> _State:
+    def new_state(self, start: "FinalState | None" = None) -> _State:
+        """The scenario's own state, or ``start`` (where an earlier walk ended) to continue it."""
+        if start is not None:
+            if len(start.sizes) != len(self.positions):
+                raise ValueError("start: holds a state of another account")
+            return _State(size=np.array(start.sizes, dtype=float), margin=np.array(start.margins, dtype=float),
+                          cross_wallet=float(start.cross_wallet), fund=float(start.insurance_fund),
+                          socialized=float(start.socialized_loss), bankrupt=bool(start.bankrupt))
         return _State(
             size=np.array([p.size for p in self.positions], dtype=float),
             margin=np.array([p.margin if p.is_isolated else 0.0 for p in self.positions], dtype=float),
@@ -440,11 +447,11 @@ def _label(step: Any) -> int | float:
 # ----------------------------------------------------------------------------- the walkers
 
 
-def simulate_reference(scenario: Scenario, path: PricePath) -> SimulationResult:
+def simulate_reference(scenario: Scenario, path: PricePath, *, start: FinalState | None = None) -> SimulationResult:
     """The plain step-by-step loop: judge and settle every row in turn."""
     prices = path_matrix(scenario, path)
     settler = _Settler(scenario)
-    state = settler.new_state()
+    state = settler.new_state(start)
     for row in range(prices.shape[0]):
         settler.settle(state, prices[row], path.steps[row], row)
     return SimulationResult(events=tuple(state.events), final=settler.final(state))
@@ -492,18 +499,21 @@ class _PoolExcess:
 FIRST_WINDOW = 512  # rows looked ahead after an event; doubles while nothing happens
 
 
-def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False) -> SimulationResult:
+def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False,
+             start: FinalState | None = None) -> SimulationResult:
     """Walk ``path`` from event to event, applying the scenario's rules.
 
     Same events and final state as :func:`simulate_reference`, without visiting every row:
     the rows ahead are scanned in a window, vectorized; the window doubles while no breach is
     found and shrinks back after each event, so the work follows the distance between events.
-    With ``trace=True`` the result also carries the account at every row.
+    With ``trace=True`` the result also carries the account at every row. ``start`` continues
+    an earlier walk from where it ended (its ``final``): walking a path in two parts, the
+    second from the first's final state, gives the events and final state of the whole path.
     """
     prices = path_matrix(scenario, path)
     n_rows = prices.shape[0]
     settler = _Settler(scenario)
-    state = settler.new_state()
+    state = settler.new_state(start)
     pools = _PoolExcess(settler, prices)
     # Scale for the breach search's tolerance: a candidate row is confirmed by the exact
     # scalar check, so the tolerance only has to exceed the rounding of the vectorized sum.
@@ -542,7 +552,7 @@ def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False) -> Sim
                     thresholds[i] = _isolated_threshold(settler, state, i)
         row, window = at + 1, FIRST_WINDOW
 
-    result_trace = _trace(scenario, settler, prices, snapshots) if trace else None
+    result_trace = _trace(scenario, settler, prices, snapshots, start) if trace else None
     return SimulationResult(events=tuple(state.events), final=settler.final(state), trace=result_trace)
 
 
@@ -575,10 +585,10 @@ def _first_crossing(column: np.ndarray, threshold: float, sign: int) -> int | No
 
 
 def _trace(scenario: Scenario, settler: _Settler, prices: np.ndarray,
-           snapshots: list[tuple[int, np.ndarray, np.ndarray, float]]) -> Trace:
+           snapshots: list[tuple[int, np.ndarray, np.ndarray, float]], start: FinalState | None) -> Trace:
     n_rows = prices.shape[0]
     account = compile_account(scenario)
-    state0 = settler.new_state()
+    state0 = settler.new_state(start)
     size = np.tile(state0.size, (n_rows, 1))
     margin = np.tile(state0.margin, (n_rows, 1))
     wallet = np.full(n_rows, state0.cross_wallet)

@@ -41,7 +41,8 @@ from ui.lab_html import LAB_CSS, lab_text_html
 from ui.links import share_link
 from ui.live_html import live_region, live_regions, region_name
 from ui.lab_model import (
-    account_warnings, cached_sweeps, cached_views, market_label, scenario_key, target_prices,
+    LabHistory, Waypoint, account_warnings, cached_start, cached_sweep, lab_views, market_label, move_history,
+    replay_history, scenario_key, target_prices, walk_state_key, waypoints_from_list, waypoints_to_list,
     what_is_happening,
 )
 from ui.state import current_scenario, ensure_scenario
@@ -77,10 +78,39 @@ def sync_anchor(scenario: Scenario) -> None:
     st.session_state["lab.anchor"] = anchor
 
 
+HISTORY = "lab.history"  # the learner's path and the account three ways along it (LabHistory)
+REPLAY = "lab.replay"  # a link's or lesson's path, walked when the next history starts
+
+
 def reset_prices(prices: dict[str, float]) -> None:
+    """Back to the account's own prices with a fresh path: what the path closed opens again."""
     for name, value in prices.items():
         st.session_state[f"lab.price.{name}"] = value
     st.session_state["lab.shock"] = 0.0
+    st.session_state.pop(HISTORY, None)
+
+
+def lab_history(scenario: Scenario, key: str) -> LabHistory:
+    """The session's path for this account; a new one (walked from the positions' entries to
+    today's prices, then along a link's path if one waits) when the account changed."""
+    history = st.session_state.get(HISTORY)
+    if history is None or history.account_key != key:
+        history = cached_start(key, scenario)
+        replay = st.session_state.pop(REPLAY, None)
+        if replay:
+            history = replay_history(history, [clamped(scenario, point) for point in waypoints_from_list(replay)])
+    return history
+
+
+def clamped(scenario: Scenario, point: Waypoint) -> Waypoint:
+    """A link's turn within the sliders' ranges (a market the account lacks is dropped)."""
+    prices = []
+    for name, market in scenario.markets.items():
+        low, high, _ = market_slider_range(market.price)
+        value = point.price_map().get(name, market.price)
+        prices.append((name, min(max(float(value), low), high)))
+    shock = min(max(point.shock, SHOCK_RANGE[0] / 100.0), SHOCK_RANGE[1] / 100.0)
+    return Waypoint(shock=shock, prices=tuple(prices))
 
 
 def market_slider_range(market_price: float) -> tuple[float, float, float]:
@@ -98,7 +128,7 @@ def strip_with_words(strip: str, words: str) -> str:
             f"{escape(words)}</div>")
 
 
-def sweep_chart(key: str, base: tuple, sweep, shock: float, dark: bool) -> str:
+def sweep_chart(key: tuple, base: tuple, sweep, shock: float, dark: bool) -> str:
     """The shock-range chart for this account, slider prices and variant: its fixed parts are
     built once per session and a shock step only redraws the current point. Held per session,
     so sessions never share it."""
@@ -144,8 +174,12 @@ def lab_regions() -> dict[str, str] | None:
     shock = shock_percent / 100.0
     key = scenario_key(raw)
     base = tuple(slider_prices.items())
-    views = cached_views(key, base, shock)
-    sweeps = cached_sweeps(key, base)
+    history = move_history(lab_history(scenario, key), slider_prices, shock)
+    st.session_state[HISTORY] = history
+    st.session_state["lab.path"] = waypoints_to_list(history.waypoints)  # what a shared link carries
+    views = lab_views(history)
+    sweeps = {label: cached_sweep(walk_state_key(key, walk), label, walk, base)
+              for label, walk in history.walks.items()}
     target = target_prices(scenario, slider_prices, shock)
     built = views["As built"]
     chosen = st.session_state.get("lab.view", VARIANTS[0])
@@ -154,18 +188,18 @@ def lab_regions() -> dict[str, str] | None:
     dark = getattr(st.context.theme, "type", None) == "dark"
     theme = " ml-dark" if dark else ""
     pools = views[chosen].pools
-    sweep_words = (f"{charts.sweep_takeaway(sweeps[chosen], shock)} Each point of this chart is the account "
-                   f"held unchanged at that shock; the lists above walk a straight path from the account's "
-                   f"own prices to the sliders' prices, so a liquidation on the way stays happened.")
+    sweep_words = (f"{charts.sweep_takeaway(sweeps[chosen], shock)} Each point of this chart is the account as it "
+                   f"stands now (what is still open) held unchanged at that shock; the lists above follow your "
+                   f"own path, so a liquidation on the way stays happened.")
     regions = {
         "strip.shock": under_track(strip_with_words(*charts.shock_strip(sweeps["As built"], shock, *SHOCK_RANGE)),
                                    SHOCK_INPUT_WIDTH),
-        "text": lab_text_html(views, what_is_happening(views, sweeps, shock), dark=dark,
+        "text": lab_text_html(views, what_is_happening(views, sweeps, shock, history), dark=dark,
                               lead=charts.map_takeaway(built.positions)),
         "pictures": (f'<div class="ml-lab ml-pictures{theme}"><div class="ml-charts">'
                      f'<div>{charts.waterfall_html(pools, chosen)}'
                      f'<p class="ml-small">{escape(charts.waterfall_takeaway(pools))}</p></div>'
-                     f'<div>{sweep_chart(key, base, sweeps[chosen], shock, dark)}'
+                     f'<div>{sweep_chart(walk_state_key(key, history.walks[chosen]), base, sweeps[chosen], shock, dark)}'
                      f'<p class="ml-small">{escape(sweep_words)}</p></div></div></div>'),
     }
     for name, (low, high, _) in ranges.items():
@@ -243,7 +277,8 @@ def lab_page() -> None:
         head = st.columns([8, 2, 3], vertical_alignment="top")
         with head[1]:
             st.button("Reset", icon=":material/restart_alt:", key="lab.reset",
-                      help="Back to the account's own prices, no shock.",
+                      help="Back to the account's own prices, no shock, and a fresh path: what your "
+                           "moves liquidated opens again.",
                       on_click=reset_prices, args=(scenario.prices,), width="stretch")
         with head[2]:
             # Opening it reruns the app, so the link holds the sliders as they are then.

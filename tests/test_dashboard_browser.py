@@ -118,3 +118,28 @@ def test_a_step_sends_only_what_it_changes(app_url: str, page: Page):
                                      ("number_input", "lab.price.SOLUSDT.input"),
                                      ("bidi_component", "lab.live.SOLUSDT")]
     expect(page.locator('[data-live-region="strip.SOLUSDT"]')).to_contain_text("after the shock 178.46")  # 179.9 x (1 - 1.6 x 0.5 %)
+
+
+def _type_shock(page: Page, value: str) -> None:
+    box = page.locator('[data-testid="stNumberInput"]').filter(has_text="Shock, exact").locator("input")
+    box.fill(value)
+    box.press("Enter")
+    expect(box).to_have_value(value)
+
+
+def test_a_liquidation_stays_after_the_shock_goes_back_and_reset_restores_it(app_url: str, page: Page):
+    page.goto(app_url)
+    positions = page.locator('[data-section="Positions, as built"]')
+    expect(positions).to_contain_text("healthy")
+    _type_shock(page, "-15.0")
+    expect(positions).not_to_contain_text("healthy")
+    expect(positions.get_by_text(re.compile(r"closed at [\d,.]+ USDT"))).to_have_count(2)
+    _type_shock(page, "0.0")
+    happening = page.locator('[data-section="What is happening"]')
+    expect(happening).to_contain_text("You went to a shock of -15.0 %, then to a shock of 0.0 %: the cross pool "
+                                      "was liquidated on the way to a shock of -15.0 %")
+    expect(positions).not_to_contain_text("healthy")  # still closed, back at the account's own prices
+    expect(positions.get_by_text(re.compile(r"closed at [\d,.]+ USDT"))).to_have_count(2)
+    page.get_by_role("button", name="Reset").click()
+    expect(positions.get_by_text(re.compile("healthy"))).to_have_count(2)
+    expect(happening).not_to_contain_text("You went to")

@@ -22,8 +22,9 @@ from ui.builder_model import (
     add_market, add_position, duplicate_position, handle_upload, remove_market,
     remove_position, rows_to_positions,
 )
+from margin.walk import straight_rows
 from ui.lab_model import (
-    account_warnings, lab_views, straight_path, sweep_views, target_prices, what_is_happening,
+    account_warnings, lab_views, move_history, new_history, sweep_views, target_prices, what_is_happening,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,8 +62,11 @@ def test_default_account_loads_on_first_visit_with_the_lesson_visible():
     assert [t.value for t in at.title] == ["Price lab"]
     built = section(at, "Positions, as built")
     assert "healthy" in line_of(built, "SOL long") and "healthy" in line_of(built, "BTC long")
-    # the lesson at once: all isolated, the SOL long is already gone on its own margin
-    assert "bankrupt" in line_of(section(at, "Positions, all isolated"), "SOL long")
+    # the lesson at once: all isolated, the SOL long died on its own margin on the way from its
+    # entry (220) to today's 180, at its liquidation price: closed, no loss beyond margin
+    sol = line_of(section(at, "Positions, all isolated"), "SOL long")
+    assert "liquidated" in sol and "closed at 210.9" in sol and "bankrupt" not in sol
+    assert "before you moved anything" in section(at, "What happened on the way, all isolated").lower()
     happening = section(at, "What is happening")
     assert "holding up" in happening and "BTC long" in happening and "SOL long" in happening
     assert not at.get("plotly_chart")  # the lab's pictures are light HTML (see ui/charts_lab.py)
@@ -167,7 +171,7 @@ def test_switching_a_position_to_isolated_changes_the_shared_equity():
     # the SOL long's loss no longer drains the pool: only its 2,640 USDT margin left it
     assert metric(at, "Cross pool equity", 0) == "23,360.00 USDT"
     assert metric(at, "Cross pool equity", 1) == "16,400.00 USDT"  # all cross is unchanged
-    assert any("already below maintenance" in w.value for w in at.warning)
+    assert any("would have been liquidated on the way from its entry" in w.value for w in at.warning)
 
 
 def test_account_with_a_changed_price_restarts_its_slider():
@@ -300,7 +304,8 @@ def test_account_warnings_in_words():
     raw["positions"][1]["mode"] = "isolated"
     raw["positions"][0]["leverage"] = 1  # 83,000 USDT of initial margin on a 9,000 USDT wallet
     text = " ".join(account_warnings(scenario_from_dict(raw)))
-    assert "SOL long (isolated) is already below maintenance" in text
+    assert ("SOL long (isolated) would have been liquidated on the way from its entry at 220.00 USDT to "
+            "today's 180.00 USDT, at 210.9") in text and "the lab starts with it closed" in text
     assert "would not have covered the initial margin" in text
 
 
@@ -312,38 +317,61 @@ def test_target_prices_and_path():
     target = target_prices(s, {"BTCUSDT": 90_000.0}, -0.5)
     assert target == {"BTCUSDT": 45_000.0, "SOLUSDT": pytest.approx(180 * (1 - 1.6 * 0.5))}
     assert target_prices(s, {}, -0.9)["SOLUSDT"] == pytest.approx(0.18)  # floored at 0.1 %
-    marks = straight_path(s, target)
-    assert marks[0].tolist() == [100_000.0, 180.0] and marks[-1].tolist() == pytest.approx([45_000, 36])
-    assert marks.shape == (1601, 2)  # SOL moves 80 %, 0.05 % of its price per step
-    assert np.max(np.abs(np.diff(marks, axis=0)) / marks[0]) == pytest.approx(0.0005)
+    start = np.array([100_000.0, 180.0])
+    rows = straight_rows(start, np.array([45_000.0, 36.0]))
+    assert rows[-1].tolist() == [45_000, 36] and rows.shape == (1600, 2)  # SOL moves 80 %, 0.05 % per row
+    assert np.max(np.abs(np.diff(np.vstack([start, rows]), axis=0)) / start) == pytest.approx(0.0005)
+
+
+def _history(s, *shocks, prices=None):
+    history = new_history(s, "test")
+    for shock in shocks:
+        history = move_history(history, prices or s.prices, shock)
+    return history
 
 
 def test_path_semantics_liquidations_stay_happened():
     s = scenario_from_dict(load_story("default"))
-    views = lab_views(s, s.prices, -0.3)
+    history = _history(s, -0.3)
+    views = lab_views(history)
     built = views["As built"]
     assert [p.status for p in built.positions] == ["liquidated", "liquidated"]
-    assert built.total_equity == 0.0  # the pool is gone; the static sweep would say negative
-    static = sweep_views(s, s.prices)["As built"]
-    assert float(np.interp(-0.3, static.grid, static.equity)) < 0
+    assert built.total_equity == 0.0  # the pool is gone
     # the closes happened where the pool breached on the way, not at the end price
     btc_close = built.positions[0].closed_at
     assert 90_000 < btc_close < 91_000
     # the waterfall shows the pool just before its breach: equity at its maintenance line
     pool = built.pools[0]
     assert pool.moment == "at the breach" and pool.equity <= pool.maintenance_margin * 1.05
+    # back to no shock: still closed, and the page says when it closed
+    back = lab_views(move_history(history, s.prices, 0.0))["As built"]
+    assert [p.status for p in back.positions] == ["liquidated", "liquidated"]
+    assert back.total_equity == 0.0 and back.positions[0].closed_at == btc_close
+    assert "on the way to a shock of -30.0 %" in " ".join(back.events).lower()
 
 
-def test_all_isolated_loses_only_the_bad_trade():
+def test_all_isolated_loses_only_the_bad_trade_and_the_fund_pays_nothing():
+    """All isolated, the SOL long (under water today by more than its margin) dies on the way
+    from its entry at its liquidation price: it loses its margin, and no insurance fund pays
+    for a loss it never had (the old comparison made isolation look like free money)."""
     s = scenario_from_dict(load_story("default"))
-    views = lab_views(s, s.prices, -0.05)
+    history = _history(s, -0.05)
+    views = lab_views(history)
     iso = {p.label: p for p in views["All isolated"].positions}
-    assert iso["SOL long"].status == "bankrupt" and iso["BTC long"].status == "healthy"
+    assert iso["SOL long"].status == "liquidated" and iso["BTC long"].status == "healthy"
+    assert iso["SOL long"].closed_before_moves and 210 < iso["SOL long"].closed_at < 212
+    assert views["All isolated"].insurance_paid == 0.0
     assert all(p.status == "healthy" for p in views["As built"].positions)
     words = " ".join(views["All isolated"].events)
-    assert "SOL long (isolated) liquidated at 180.00 USDT" in words and "paid by the insurance fund" in words
-    happening = " ".join(what_is_happening(views, sweep_views(s, s.prices), -0.05))
-    assert "SOL long is liquidated, but BTC long lives on" in happening
+    assert "SOL long (isolated) liquidated at 210.9" in words and "insurance fund" not in words.replace(
+        "liquidation fee to the insurance fund", "")
+    happening = " ".join(what_is_happening(views, sweep_views(history, s.prices), -0.05, history))
+    assert "SOL long is closed, but BTC long lives on" in happening
+    # the verdict follows from the equity shown: isolated holds more, and says why
+    built_equity, iso_equity = views["As built"].total_equity, views["All isolated"].total_equity
+    assert iso_equity > built_equity
+    assert f"Here isolation holds more: all isolated {money(iso_equity)}, as built {money(built_equity)}" in happening
+    assert "lost at most that margin (2,640.00 USDT)" in happening
 
 
 # ----------------------------------------------------------------------------- figure builders
@@ -351,7 +379,8 @@ def test_all_isolated_loses_only_the_bad_trade():
 
 def _views(shock: float = -0.05):
     s = scenario_from_dict(load_story("default"))
-    return s, lab_views(s, s.prices, shock), sweep_views(s, s.prices)
+    history = _history(s, shock)
+    return s, lab_views(history), sweep_views(history, s.prices)
 
 
 def test_price_strips_mark_liquidation_and_bankruptcy_prices_on_the_sliders_scale():
@@ -452,7 +481,7 @@ def test_sweep_curve_simplification_keeps_every_bend():
 
 def test_twenty_positions_figures_stay_bounded():
     s = load_scenario(TWENTY)
-    views = lab_views(s, s.prices, -0.08)
+    views = lab_views(_history(s, -0.08))
     iso = views["All isolated"]
     assert len(iso.pools) <= 8  # only the riskiest isolated pools are drawn
     assert len(_bars(charts.waterfall_html(iso.pools, "All isolated"))) == 3 * len(iso.pools)

@@ -146,7 +146,7 @@ def shock_strip(sweep: SweepView, shock: float, low: float, high: float) -> tupl
     for (pool, kind), m in sorted(firsts.items(), key=lambda kv: kv[1].shock, reverse=True)[:6]:
         glyph = "✕" if kind == "liquidation" else "◆"
         words.append(f"{glyph} {pool} {'liquidated' if kind == 'liquidation' else 'bankrupt'} at {percent(m.shock, signed=True)}")
-    caption = (" · ".join(words) if words else "No shock in range liquidates this account") + " (as built, held unchanged)"
+    caption = (" · ".join(words) if words else "No shock in range liquidates this account") + " (as built, what is still open, held unchanged)"
     return strip_html(low, high, marks, caption), caption
 
 
@@ -481,7 +481,7 @@ def sweep_html_parts(sweep: SweepView, dark: bool = False) -> tuple[str, str, Ca
     title = f"Equity across every market shock, {sweep.label.lower()}"
     parts = [f'<div class="ml-chart ml-sweep" data-chart="{escape(title)}">'
              f'<div class="ml-chart-head"><div class="ml-chart-title">{escape(title)}</div>'
-             f'<div class="ml-note">The account held unchanged at each shock [USDT]</div></div>'
+             f'<div class="ml-note">The account as it stands now, held unchanged at each shock [USDT]</div></div>'
              '<div class="ml-legend">'
              f'<span><i class="ml-key-line" style="border-top:3px solid {equity_colour}"></i>equity</span>'
              '<span><i class="ml-key-line"></i>maintenance margin</span>'

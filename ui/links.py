@@ -67,6 +67,7 @@ CONTROLS: dict[str, tuple[tuple[re.Pattern[str], str, Any], ...]] = {
         (re.compile(r"lab\.shock"), _NUMBER, (-90.0, 90.0)),
         (re.compile(r"lab\.price\.[A-Za-z0-9_\-]{1,40}"), _NUMBER, (0.0, 1e12)),
         (re.compile(r"lab\.view"), "choice", _VARIANTS),
+        (re.compile(r"lab\.path"), "path", None),
     ),
     "replay": (
         (re.compile(r"replay\.crash"), _TEXT, r"[0-9a-z\-]{1,40}"),
@@ -137,7 +138,31 @@ def _valid_control(kind: str, extra: Any, value: Any) -> bool:
         return isinstance(value, bool)
     if kind == _TEXT:
         return isinstance(value, str) and bool(re.fullmatch(extra, value))
+    if kind == "path":
+        return _valid_path(value)
     return False
+
+
+MAX_PATH_TURNS = 64  # turns of the lab's path a link carries (ui.lab_model.MAX_WAYPOINTS)
+_MARKET = re.compile(r"[A-Za-z0-9_\-]{1,40}")
+
+
+def _valid_path(value: Any) -> bool:
+    """The lab's path: at most 64 turns ``[shock %, {market: price}]``, the shock in the
+    slider's range, every price a finite number in (0, 1e12]."""
+    if not isinstance(value, list) or len(value) > MAX_PATH_TURNS:
+        return False
+    for turn in value:
+        if not (isinstance(turn, list) and len(turn) == 2 and isinstance(turn[1], Mapping)):
+            return False
+        shock, prices = turn
+        if not _valid_control(_NUMBER, (-90.0, 90.0), shock) or len(prices) > 50:
+            return False
+        for name, price in prices.items():
+            if not (isinstance(name, str) and _MARKET.fullmatch(name)
+                    and _valid_control(_NUMBER, (1e-12, 1e12), price)):
+                return False
+    return True
 
 
 class LinkError(ValueError):
@@ -345,6 +370,11 @@ def _set_controls(page: str, scenario: Mapping[str, Any], controls: Mapping[str,
             st.session_state[f"lab.price.{name}"] = float(market["price"])
         # the lab restarts a market's slider when the account's price moves; a view sets both
         st.session_state.pop("lab.anchor", None)
+        # a fresh path for this account, walked through the link's own turns (if any): the
+        # liquidations the sender saw happen again on the way
+        st.session_state.pop("lab.history", None)
+        st.session_state.pop("lab.path", None)
+        st.session_state["lab.replay"] = list(controls.get("lab.path") or [])
     if page == "stress":
         # the stress lab's defaults for this account's markets (volatility, correlation)
         st.session_state.update(default_state(list(scenario.get("markets") or {})))
@@ -354,7 +384,8 @@ def _set_controls(page: str, scenario: Mapping[str, Any], controls: Mapping[str,
         st.session_state["replay.playing"] = False
         st.session_state.pop("replay.loaded", None)  # else a new crash would reset the step
     for key, value in controls.items():
-        st.session_state[key] = value
+        if key != "lab.path":  # the lab walks it (above), it is not a control's value
+            st.session_state[key] = value
 
 
 def open_page(page: str, *, scenario: Mapping[str, Any], controls: Mapping[str, Any] | None = None) -> None:
