@@ -126,8 +126,9 @@ def price_strip(market: str, low: float, high: float, target: float,
                 text += f", ◆ bankrupt at {price(p.bankruptcy_price)}"
             words.append(text)
         else:
-            words.append(f"{p.label}: no {market_label(market)} price liquidates it")
-    caption = " · ".join(words) + " USDT"
+            reach = " within reach" if p.beyond_reach else ""
+            words.append(f"{p.label}: no {market_label(market)} price{reach} liquidates it")
+    caption = " · ".join(words) + " (prices in USDT)"
     return strip_html(low, high, marks, caption), caption
 
 
@@ -145,7 +146,9 @@ def shock_strip(sweep: SweepView, shock: float, low: float, high: float) -> tupl
         firsts.setdefault((m.pool, m.kind), m)
     for (pool, kind), m in sorted(firsts.items(), key=lambda kv: kv[1].shock, reverse=True)[:6]:
         glyph = "✕" if kind == "liquidation" else "◆"
-        words.append(f"{glyph} {pool} {'liquidated' if kind == 'liquidation' else 'bankrupt'} at {percent(m.shock, signed=True)}")
+        note = f" ({m.note})" if m.note else ""
+        words.append(f"{glyph} {pool} {'liquidated' if kind == 'liquidation' else 'bankrupt'} at "
+                     f"{percent(m.shock, signed=True)}{note}")
     caption = (" · ".join(words) if words else "No shock in range liquidates this account") + " (as built, what is still open, held unchanged)"
     return strip_html(low, high, marks, caption), caption
 

@@ -131,15 +131,23 @@ def position_detail(p: PositionView) -> str:
     >>> position_detail(p)
     'PnL +17,000.00 USDT; liquidated 50.0 % lower, at 58,500.00 USDT'
     """
+    coin = market_label(p.market)
     if p.size <= 0:
         detail = f"closed at {price(p.closed_at)} USDT ({money(p.realized_pnl, signed=True)} realized)"
+        if p.closed_before_moves:
+            detail += ", on the way from its entry to today's price"
     elif p.distance is None:
-        detail = (f"PnL {money(p.unrealized_pnl, signed=True)}; no {market_label(p.market)} price "
-                  f"alone liquidates it")
+        reach = " within reach (only a rise past 10 times today's price would)" if p.beyond_reach else " alone"
+        detail = f"PnL {money(p.unrealized_pnl, signed=True)}; no {coin} price{reach} liquidates it"
     else:
         detail = (f"PnL {money(p.unrealized_pnl, signed=True)}; liquidated "
                   f"{percent(abs(p.distance))} {'lower' if p.distance < 0 else 'higher'}, at "
                   f"{price(p.liquidation_price)} USDT")
+        if p.against_side:
+            pool = "its cross pool" if p.mode == "cross" else "it"
+            way = "rise" if p.direction > 0 else "fall"
+            detail += (f" (a {way} liquidates this {p.side}: {pool} loses more on a {way} of {coin} than this "
+                       f"{p.side} gains)")
     if p.partly_closed:
         detail += "; partly liquidated on the way"
     return detail

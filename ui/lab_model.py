@@ -543,6 +543,7 @@ class SweepMark:
     kind: str  # "liquidation" or "bankruptcy"
     pool: str  # "cross pool" or "<position>, isolated"
     equity: float  # total equity of the account at that shock [USDT]
+    note: str = ""  # why, where the move looks the wrong way (a long liquidated by a rise)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -574,10 +575,16 @@ def sweep_view(label: str, scenario: Scenario, base: Mapping[str, float],
     marks: list[SweepMark] = []
     for pool, column in pools:
         status = v.status[:, column]
+        position = scenario.positions[column]
+        beta = scenario.markets[position.market].beta
         for kind, level in (("liquidation", LIQUIDATED), ("bankruptcy", BANKRUPT)):
             beyond = status >= level
             for g in _crossings(beyond):
-                marks.append(SweepMark(shock=float(grid[g]), kind=kind, pool=pool, equity=float(equity[g])))
+                note = ""
+                if position.is_isolated and beta < 0 and np.sign(grid[g]) == -position.sign:
+                    note = f"{market_label(position.market)} moves against the market (beta {beta:g})"
+                marks.append(SweepMark(shock=float(grid[g]), kind=kind, pool=pool, equity=float(equity[g]),
+                                       note=note))
     return SweepView(label=label, grid=np.asarray(grid), equity=equity, maintenance=maintenance,
                      marks=tuple(marks))
 

@@ -1,0 +1,98 @@
+"""Sane liquidation prices: legs of one market in one pool share its breach price, nothing is
+reported beyond reach, and a liquidation and a bankruptcy price lie on the same side of today's
+price unless the pool is almost perfectly hedged (the page then says why)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from margin.account import REACH_FACTOR, evaluate, liquidation_prices
+from margin.presets import load_story
+from margin.scenario import scenario_from_dict
+from tests.strategies import scenario_dicts, scenarios
+
+PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _hedge(long_size: float, short_size: float) -> dict:
+    raw = load_story("default")  # Binance-like BTC tiers up to a 50 % rate
+    raw["positions"] = [
+        {"id": "long", "market": "BTCUSDT", "side": "long", "size": long_size, "entry": 80_000, "leverage": 10, "mode": "cross"},
+        {"id": "short", "market": "BTCUSDT", "side": "short", "size": short_size, "entry": 80_000, "leverage": 10, "mode": "cross"}]
+    return raw
+
+
+def test_the_issues_hedge_gives_one_sane_price_for_both_legs():
+    """A BTC long 0.3 and a short 0.1 in one cross wallet: the short used to report
+    1.44e25 USDT (a root in the 50 % top tier), with its bankruptcy price on the other side."""
+    long, short = liquidation_prices(scenario_from_dict(_hedge(0.3, 0.1)))
+    # 9,000 + 0.3 (p − 80,000) − 0.1 (p − 80,000) = 0.004 × 0.4 p (both legs in the first tier)
+    assert long.liquidation_price == short.liquidation_price == pytest.approx(7_000 / (0.2 - 0.0016), rel=1e-12)
+    assert long.bankruptcy_price == short.bankruptcy_price == pytest.approx(35_000.0)
+    assert short.direction == short.bankruptcy_direction == -1  # the pool is net long: a fall hurts it
+    # at that price the pool's equity is its maintenance margin
+    snap = evaluate(scenario_from_dict(_hedge(0.3, 0.1)), {"BTCUSDT": short.liquidation_price})
+    assert snap.cross.equity == pytest.approx(snap.cross.maintenance_margin, rel=1e-9)
+
+
+def test_a_root_only_past_the_top_tier_is_none_within_reach():
+    raw = _hedge(0.1, 0.1)  # perfectly hedged: equity never moves, only maintenance grows with price
+    raw["balance"] = 200_000
+    for lp in liquidation_prices(scenario_from_dict(raw)):
+        assert lp.liquidation_price is None and lp.beyond_reach  # only at ~10^7x today's price
+        assert lp.bankruptcy_price is None
+
+
+@PROPERTY
+@given(scenario=scenarios(modes=("cross",)))
+def test_legs_of_one_market_in_the_cross_pool_share_its_prices(scenario):
+    prices = liquidation_prices(scenario)
+    by_market: dict[str, set] = {}
+    for position, lp in zip(scenario.positions, prices):
+        by_market.setdefault(position.market, set()).add((lp.liquidation_price, lp.bankruptcy_price, lp.direction))
+    assert all(len(found) == 1 for found in by_market.values()), by_market
+
+
+@PROPERTY
+@given(scenario=scenarios())
+def test_no_price_beyond_reach_is_reported(scenario):
+    for position, lp in zip(scenario.positions, liquidation_prices(scenario)):
+        limit = REACH_FACTOR * scenario.markets[position.market].price
+        for value in (lp.liquidation_price, lp.bankruptcy_price):
+            assert value is None or 0 < value <= limit
+
+
+@PROPERTY
+@given(raw=scenario_dicts(mm_basis=("mark",)))
+def test_liquidation_and_bankruptcy_lie_on_one_side_unless_the_pool_is_almost_hedged(raw):
+    scenario = scenario_from_dict(raw)
+    snapshot = evaluate(scenario)
+    for position, lp, now in zip(scenario.positions, liquidation_prices(scenario), snapshot.positions):
+        if lp.liquidation_price is None or lp.bankruptcy_price is None or now.liquidatable:
+            continue  # a pool already below maintenance has no price "to come"
+        here = scenario.markets[position.market].price
+        same_side = (lp.liquidation_price - here) * (lp.bankruptcy_price - here) > 0
+        if same_side:
+            continue
+        # the exception: the pool's net size in this market is smaller than what its
+        # maintenance grows by per unit of price (Σ size × rate), so a rise adds more
+        # maintenance than profit while a fall is what would bankrupt it
+        members = [p for p in scenario.positions if p.market == position.market
+                   and (p.is_isolated == position.is_isolated) and (not p.is_isolated or p is position)]
+        market = scenario.markets[position.market]
+        net = abs(sum(p.sign * p.size for p in members))
+        growth = sum(p.size * market.tier_for(p.size * here).mmr for p in members)
+        assert net < growth
+
+
+@PROPERTY
+@given(scenario=scenarios())
+def test_the_direction_is_the_side_the_price_is_on(scenario):
+    for position, lp in zip(scenario.positions, liquidation_prices(scenario)):
+        here = scenario.markets[position.market].price
+        if lp.liquidation_price is not None and lp.liquidation_price != here:
+            assert lp.direction == (1 if lp.liquidation_price > here else -1)
+        if lp.liquidation_price is None:
+            assert lp.direction == 0
