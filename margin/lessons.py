@@ -377,6 +377,13 @@ def q_wallet_lost(scenario: Scenario, spec: Mapping[str, Any]) -> Measure:
                    context=_simulation_context(scenario, result))
 
 
+def q_wallet_left(scenario: Scenario, spec: Mapping[str, Any]) -> Measure:
+    """The wallet balance [USDT] after a walk along the path (before the unrealized PnL of the
+    positions still open): what the closes on the way took out of it."""
+    result = simulate(scenario, _path(scenario, spec["path"]))
+    return Measure(value=float(result.final.balance), context=_simulation_context(scenario, result))
+
+
 def q_socialized_loss(scenario: Scenario, spec: Mapping[str, Any]) -> Measure:
     """The loss [USDT] neither the trader nor the insurance fund could pay along the path."""
     result = simulate(scenario, _path(scenario, spec["path"]))
@@ -478,6 +485,7 @@ QUANTITIES: dict[str, Quantity] = {
     "liquidation_price": q_liquidation_price,
     "liquidation_shock": q_liquidation_shock,
     "wallet_lost": q_wallet_lost,
+    "wallet_left": q_wallet_left,
     "socialized_loss": q_socialized_loss,
     "position_loss": q_position_loss,
     "mark_liquidates": q_mark_liquidates,

@@ -5,11 +5,12 @@ Session keys (plain keys):
 
 - ``"learn.current"``: id of the lesson on screen (``assets/lessons.json``).
 - ``"learn.progress"``: set of the ids of the lessons marked done.
-- ``"learn.answer.<id>"``: the learner's prediction for a lesson (a number in the lesson's unit,
-  or the text of an option); its widget is ``"learn.answer.<id>.widget"``.
-- ``"learn.result.<id>"``: the last check, ``{"correct", "expected", "message"}``.
+- ``"learn.answer.<id>"``, ``"learn.result.<id>"``, ``"learn.active"``: the prediction, the last
+  check and the lesson on the page it opened (see ``ui/lesson_panel.py``, which draws the
+  prediction here and on that page).
 
 The checks (``margin.lessons.check``) are pure; this page only reads widgets and shows them.
+Each lesson asks for a prediction first; the page it opens hides the answer until the check.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from margin.lessons import Lesson, LessonError, check, get_lesson, lessons, question_text
+from margin.lessons import Lesson, get_lesson, lessons
 from ui.glossary import terms_line
-from ui.links import PAGES, open_page
+from ui.lesson_panel import checked, open_lesson, prediction_box
+from ui.links import PAGES
 from ui.frame import inside_app_frame
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
@@ -54,40 +56,10 @@ def chosen_in_list() -> None:
     st.session_state["learn.current"] = st.session_state["learn.list"]
 
 
-def sync_answer(lesson_id: str) -> None:
-    st.session_state[f"learn.answer.{lesson_id}"] = st.session_state[f"learn.answer.{lesson_id}.widget"]
-
-
-def run_check(lesson_id: str) -> None:
-    answer = st.session_state.get(f"learn.answer.{lesson_id}")
-    try:
-        result = check(lesson_id, answer)
-    except LessonError as err:  # an engine the lesson needs is missing
-        st.session_state[f"learn.result.{lesson_id}"] = {"correct": False, "expected": None,
-                                                          "message": f"This lesson cannot be checked: {err}."}
-        return
-    st.session_state[f"learn.result.{lesson_id}"] = {
-        "correct": result.correct, "expected": result.expected, "message": result.message}
-
-
 def toggle_done(lesson_id: str) -> None:
     progress = set(st.session_state["learn.progress"])
     progress.symmetric_difference_update({lesson_id})
     st.session_state["learn.progress"] = progress
-
-
-def answer_widget(lesson: Lesson) -> None:
-    plain, widget = f"learn.answer.{lesson.id}", f"learn.answer.{lesson.id}.widget"
-    st.session_state[widget] = st.session_state.get(plain)
-    spec = lesson.answer
-    if spec.kind == "choice":
-        st.radio("Your prediction", list(spec.options), index=None, key=widget,
-                 on_change=sync_answer, args=(lesson.id,))
-    else:
-        st.number_input(f"Your prediction [{spec.unit}]", value=None, step=spec.step, format=spec.format,
-                        key=widget, on_change=sync_answer, args=(lesson.id,),
-                        placeholder=f"a number in {spec.unit}",
-                        help="Type a number and press Enter, then Check. Shocks and drops are negative.")
 
 
 def lesson_card(lesson: Lesson) -> None:
@@ -98,43 +70,26 @@ def lesson_card(lesson: Lesson) -> None:
         st.caption(terms_line(lesson.terms))
 
     with st.container(border=True):
-        st.markdown(f"**:material/touch_app: Try it.** {lesson.instruction}")
-        page_file = PAGES.get(lesson.page)
-        available = page_file is not None and (ROOT / page_file).exists()
+        prediction_box(lesson, where="")
+        done = lesson.id in st.session_state["learn.progress"]
+        st.button("Done ✓ (undo)" if done else "Mark done", key=f"learn.done.{lesson.id}",
+                  icon=":material/task_alt:", on_click=toggle_done, args=(lesson.id,))
+
+    with st.container(border=True):
         name = PAGE_NAMES.get(lesson.page, lesson.page)
+        if checked(lesson.id):
+            st.markdown(f"**:material/touch_app: Now try it.** {lesson.instruction}")
+        else:
+            st.markdown(f"**:material/touch_app: Then try it** in the {name.lower()}: it opens on this lesson's "
+                        f"account, with the question at the top. Its numbers stay hidden until you have checked "
+                        f"your prediction.")
+        available = lesson.page in PAGES and (ROOT / PAGES[lesson.page]).exists()
         if st.button(f"Open in the {name.lower()}", icon=PAGE_ICONS.get(lesson.page, ":material/open_in_new:"),
                      key=f"learn.open.{lesson.id}", disabled=not available, type="primary",
                      help=(f"Loads this lesson's account into the {name.lower()} with its controls at the "
-                           "starting point. Your current account is replaced." if available
-                           else f"The {name.lower()} is not available in this build.")):
-            open_page(lesson.page, scenario=lesson_scenario_dict(lesson), controls=dict(lesson.controls))
-
-    with st.container(border=True):
-        try:
-            question = question_text(lesson.id)
-        except LessonError as err:
-            st.warning(f"This lesson is not available: {err}.", icon=":material/block:")
-            return
-        st.markdown(f"**:material/psychology: Predict first.** {question}")
-        answer_widget(lesson)
-        left, right = st.columns(2)
-        with left:
-            st.button("Check", icon=":material/fact_check:", key=f"learn.check.{lesson.id}",
-                      on_click=run_check, args=(lesson.id,), width="stretch")
-        with right:
-            done = lesson.id in st.session_state["learn.progress"]
-            st.button("Done ✓ (undo)" if done else "Mark done", key=f"learn.done.{lesson.id}",
-                      icon=":material/task_alt:", on_click=toggle_done, args=(lesson.id,), width="stretch")
-        result = st.session_state.get(f"learn.result.{lesson.id}")
-        if result:
-            verdict, _, why = result["message"].partition("\n\n")
-            text = f"**{verdict}**\n\n{why}" if why else result["message"]
-            if result["correct"]:
-                st.success(text, icon=":material/check_circle:")
-            else:
-                st.error(text, icon=":material/lightbulb:")
-            if lesson.takeaway:
-                st.info(f"**Takeaway.** {lesson.takeaway}", icon=":material/bookmark:")
+                           "starting point. Your own account is kept: the lesson offers to bring it back."
+                           if available else f"The {name.lower()} is not available in this build.")):
+            open_lesson(lesson)  # in the page's code: st.switch_page cannot run in a callback
 
     index = IDS.index(lesson.id)
     back, forward = st.columns(2)
@@ -146,11 +101,6 @@ def lesson_card(lesson: Lesson) -> None:
         if index + 1 < len(IDS):
             st.button(f"Next: {LESSONS[index + 1].title}", icon=":material/arrow_forward:",
                       key="learn.next", on_click=choose, args=(IDS[index + 1],), width="stretch")
-
-
-def lesson_scenario_dict(lesson: Lesson) -> dict:
-    from margin.lessons import lesson_scenario
-    return lesson_scenario(lesson)
 
 
 st.title("Learn")

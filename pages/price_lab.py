@@ -48,6 +48,7 @@ from ui.lab_model import (
 from ui.state import current_scenario, ensure_scenario
 from ui.widgets import bound_widget, current_value, slider_with_input, under_track
 from ui.frame import inside_app_frame
+from ui.lesson_panel import account_facts, hidden_notice, lesson_panel, prediction_open
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
@@ -266,6 +267,11 @@ def lab_page() -> None:
         scenario = current_scenario()
     except ScenarioError as err:
         st.error(f"This account cannot be shown: {err}. Fix it in the account builder.")
+        return
+    lesson_panel("lab")
+    if prediction_open("lab"):
+        hidden_notice("The sliders, the account's liquidation prices and what happens to it")
+        account_facts(ensure_scenario())
         return
     for warning in account_warnings(scenario):
         st.warning(warning, icon=":material/warning:")

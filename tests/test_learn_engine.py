@@ -129,11 +129,11 @@ def test_liquidation_shock_is_where_the_pool_breaches(lesson_id):
 
 
 def test_isolated_lesson_costs_exactly_the_margin_and_cross_costs_the_wallet():
-    assert expected("isolated-contains") == 1950.0
     raw = lesson_scenario("isolated-contains")
     sol = next(p for p in raw["positions"] if p["id"] == "sol-long")
     assert sol["mode"] == "isolated" and sol["margin"] == 1950
-    assert "20,000.00 USDT is what the same crash costs" in check("isolated-contains", 20000).message
+    assert expected("isolated-contains") == raw["balance"] - sol["margin"] == 18_050.0  # only the margin goes
+    assert "0.00 USDT is what the fall leaves with the SOL long in cross" in check("isolated-contains", 0).message
 
 
 def test_insurance_fund_lesson_conserves_money():

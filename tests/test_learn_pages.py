@@ -56,6 +56,9 @@ def open_lesson(at: AppTest, lesson_id: str) -> AppTest:
 
 
 def answer(at: AppTest, lesson_id: str, value) -> AppTest:
+    """Predict ``value`` and check it (after "Predict again" if an earlier check is shown)."""
+    if at.session_state[f"learn.result.{lesson_id}"] if f"learn.result.{lesson_id}" in at.session_state else None:
+        at.button(key=f"learn.retry.{lesson_id}").click().run()
     widget = f"learn.answer.{lesson_id}.widget"
     if get_lesson(lesson_id).answer.kind == "choice":
         at.radio(key=widget).set_value(value).run()
@@ -82,13 +85,15 @@ def test_every_lesson_accepts_the_right_answer_and_explains_a_wrong_one(lesson_i
 
     answer(at, lesson_id, wrong_answer(lesson_id))
     assert not at.success
-    explanation = at.error[0].value.replace("**", "")  # the verdict is in bold
+    verdict = at.error[0].value.replace("**", "")  # the verdict is in bold, the why follows it
     if lesson.answer.kind == "choice":
-        assert explanation.startswith(f"You chose “{wrong_answer(lesson_id)}”; the engine says “{right}”")
+        assert verdict.startswith(f"You chose “{wrong_answer(lesson_id)}”; the engine says “{right}”")
     else:
-        assert explanation.startswith(f"You said {lesson.answer.describe(wrong_answer(lesson_id))}; "
-                                      f"the engine says {lesson.answer.describe(right)}.")
-    assert len(explanation) > 150  # the why, with the numbers, not just the verdict
+        assert verdict.startswith(f"You said {lesson.answer.describe(wrong_answer(lesson_id))}; "
+                                  f"the engine says {lesson.answer.describe(right)}.")
+    why = next(m.value for m in at.markdown if m.value.startswith(lesson.explanation[:12].replace("$", "\\$"))
+               or len(m.value) > 150)
+    assert len(why) > 150  # the why, with the numbers, not just the verdict
 
     answer(at, lesson_id, right)
     assert not at.error

@@ -37,6 +37,20 @@ def account_line(raw: Mapping[str, Any]) -> str:
     return f"{wallet} wallet · {len(positions)} {noun} ({len(positions) - isolated} cross, {isolated} isolated)"
 
 
+def _prediction_open() -> bool:
+    """A lesson waits for a prediction: the story (which tells what happens) waits too."""
+    from ui.lesson_panel import ACTIVE, prediction_open
+    from margin.lessons import LessonError, get_lesson
+
+    lesson_id = st.session_state.get(ACTIVE)
+    if not lesson_id:
+        return False
+    try:
+        return prediction_open(get_lesson(lesson_id).page)
+    except LessonError:
+        return False
+
+
 def sidebar(raw: Mapping[str, Any]) -> None:
     """The account's name, story, venue and a one-line how-to, in the sidebar."""
     with st.sidebar:
@@ -44,7 +58,7 @@ def sidebar(raw: Mapping[str, Any]) -> None:
         st.caption(account_line(raw))
         st.caption(f":material/gavel: Venue rules: {venue_name(raw.get('venue'))}")
         story = raw.get("story")
-        if story:
+        if story and not _prediction_open():
             with st.expander("The story of this account", icon=":material/menu_book:", expanded=False):
                 st.markdown(str(story).replace("$", "\\$"))
         st.caption(f":material/help: {HOW_TO}")

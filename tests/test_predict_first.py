@@ -1,0 +1,112 @@
+"""Predict before you see: while a lesson's prediction is open, neither the learn page nor the
+page the lesson opened shows the asked quantity anywhere (every element's text is searched);
+after the check, it is there."""
+
+from __future__ import annotations
+
+import pytest
+from google.protobuf import text_format
+from streamlit.testing.v1 import AppTest
+
+from margin.lessons import expected, get_lesson, lesson_ids, measure
+from margin.numbers import money, price
+from tests.test_learn_pages import goto, learn_app, open_lesson
+from ui.links import PAGES
+
+PAGES_READY = ("lab",)  # the pages whose outcomes a lesson hides (the others follow below)
+
+
+def all_text(at: AppTest) -> str:
+    """Everything the last run sent, as text: every element's message (markdown, captions,
+    metrics, HTML, live regions, widget labels and values) and every table's cells."""
+    parts = []
+
+    def walk(node) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            parts.append(text_format.MessageToString(proto, as_utf8=True))
+        if getattr(node, "type", None) in ("arrow_data_frame", "dataframe"):
+            parts.append(node.value.to_string())
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return "\n".join(parts)
+
+
+def renderings(lesson_id: str) -> list[str]:
+    """The ways a page could write the lesson's answer."""
+    lesson = get_lesson(lesson_id)
+    value = expected(lesson_id)
+    if lesson.answer.kind == "choice":
+        # the option itself is on the page (it is one of the choices): what must not be is
+        # the engine's deciding numbers (the explanation's context)
+        context = measure(lesson).context
+        return [str(v) for k, v in context.items() if k in ("mark_low", "last_step", "ratio", "p_t", "n_t")]
+    value = float(value)
+    digits = int(lesson.answer.format[2:-1]) if lesson.answer.format.startswith("%.") else 2
+    out = {price(value), f"{value:,.{digits}f}", f"{value:.{digits}f}"}
+    if abs(value) >= 1:
+        out |= {f"{value:,.2f}", f"{value:.2f}", money(value)}
+    if lesson.answer.unit == "%":
+        out |= {f"{value:.1f} %", f"{value:+.1f} %", f"{value:.2f} %"}
+    elif abs(value) >= 1000:
+        out.add(f"{value:,.0f}")
+    return sorted(o for o in out if o not in ("0.00", "0.00 USDT"))
+
+
+LAB_LESSONS = [i for i in lesson_ids() if get_lesson(i).page in PAGES_READY]
+
+
+@pytest.mark.parametrize("lesson_id", LAB_LESSONS)
+def test_the_answer_is_nowhere_until_the_check_then_it_is_there(lesson_id):
+    at = open_lesson(learn_app(), lesson_id)
+    wanted = renderings(lesson_id)
+    assert wanted
+    text = all_text(at)
+    assert not [w for w in wanted if w in text], "the learn page gives the answer away"
+    at.button(key=f"learn.open.{lesson_id}").click().run()
+    assert not at.exception
+    assert at.session_state["learn.active"] == lesson_id
+    goto(at, PAGES[get_lesson(lesson_id).page])  # AppTest stays on the page a switch_page opened
+    text = all_text(at)
+    assert not [w for w in wanted if w in text], f"the {get_lesson(lesson_id).page} page gives the answer away"
+    lesson = get_lesson(lesson_id)
+    widget = f"learn.answer.{lesson_id}.widget"
+    if lesson.answer.kind == "choice":
+        at.radio(key=widget).set_value(lesson.answer.options[0]).run()
+    else:
+        at.number_input(key=widget).set_value(float(expected(lesson_id)) * 1.3 or 1.0).run()
+    at.button(key=f"learn.check.{lesson_id}.panel").click().run()
+    assert not at.exception
+    text = all_text(at)
+    assert [w for w in wanted if w in text], "after the check the answer is shown"
+
+
+def test_the_lab_locks_until_the_prediction_and_opens_after():
+    at = open_lesson(learn_app(), "cross-exposure")
+    at.button(key="learn.open.cross-exposure").click().run()
+    goto(at, PAGES["lab"])
+    assert not [s for s in at.slider if s.key == "lab.shock.slider"]  # no slider to find it by dragging
+    assert any("Predict first" in i.value for i in at.info)
+    at.number_input(key="learn.answer.cross-exposure.widget").set_value(84_000.0).run()
+    at.button(key="learn.check.cross-exposure.panel").click().run()
+    assert at.slider(key="lab.shock.slider")  # the lab is open now
+    assert "Now try it" in " ".join(m.value for m in at.markdown)
+    at.button(key="learn.retry.cross-exposure.panel").click().run()  # predict again: hidden again
+    assert not [s for s in at.slider if s.key == "lab.shock.slider"]
+
+
+def test_a_lesson_offers_the_learners_own_account_back():
+    at = learn_app()
+    own = dict(at.session_state["scenario"], name="My own account")
+    at.session_state["scenario"] = own
+    at.session_state["scenario_revision"] = 5
+    at.run()
+    open_lesson(at, "maintenance-tiers")
+    at.button(key="learn.open.maintenance-tiers").click().run()
+    goto(at, PAGES["lab"])
+    assert at.session_state["scenario"]["name"] != "My own account"
+    at.button(key="learn.undo.button").click().run()
+    assert at.session_state["scenario"]["name"] == "My own account"
+    assert "learn.active" not in at.session_state
