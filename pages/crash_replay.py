@@ -212,7 +212,7 @@ with st.container(border=True):
     st.markdown(f"**{crash.name}**")
     st.markdown(f":material/info: *{crash.label}*")
     st.markdown(crash.shaped_after)
-    st.caption(f"Source: {crash.source}. One step = {duration_text(crash.step_minutes)}; "
+    st.caption(f"Source: {crash.source.rstrip('.')}. One step = {duration_text(crash.step_minutes)}; "
                f"{duration_text(crash.step_minutes * (crash.n_steps - 1))} in all. {replay_summary(model)}")
 
 controls = st.columns([1.2, 1.3, 2.5, 3], vertical_alignment="bottom")

@@ -93,14 +93,17 @@ def lesson_card(lesson: Lesson) -> None:
 
     index = IDS.index(lesson.id)
     back, forward = st.columns(2)
+    # the titles go under the buttons, where they wrap: inside a button a long one is cut short
     with back:
         if index > 0:
-            st.button(f"Previous: {LESSONS[index - 1].title}", icon=":material/arrow_back:",
+            st.button(f"Previous lesson ({index})", icon=":material/arrow_back:",
                       key="learn.previous", on_click=choose, args=(IDS[index - 1],), width="stretch")
+            st.caption(LESSONS[index - 1].title)
     with forward:
         if index + 1 < len(IDS):
-            st.button(f"Next: {LESSONS[index + 1].title}", icon=":material/arrow_forward:",
+            st.button(f"Next lesson ({index + 2})", icon=":material/arrow_forward:",
                       key="learn.next", on_click=choose, args=(IDS[index + 1],), width="stretch")
+            st.caption(LESSONS[index + 1].title)
 
 
 st.title("Learn")

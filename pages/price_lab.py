@@ -38,7 +38,8 @@ from margin.scenario import Scenario, ScenarioError
 from ui import charts_lab as charts
 from ui.format import price
 from ui.lab_html import LAB_CSS, lab_text_html
-from ui.links import share_link
+from ui.links import page_file, share_link
+from ui.welcome import welcome
 from ui.live_html import live_region, live_regions, region_name
 from ui.lab_model import (
     LabHistory, Waypoint, account_warnings, cached_start, cached_sweep, lab_views, market_label, move_history,
@@ -305,4 +306,5 @@ def lab_page() -> None:
 
 
 st.title("Price lab")
+welcome(page_file("learn"))
 lab_page()

@@ -165,11 +165,10 @@ def learner_takeaway(view: CascadeView, market_name: str) -> str:
             nearest = (f" The price stopped at {price(view.result.final_price)} USDT; your {label} is liquidated at "
                        f"{price(liq)} USDT.")
         return f"Your account survives this cascade in {name}.{nearest}"
-    parts = [f"your {f['label']} ({f['mode']}) in round {f['round']}, at {price(f['price'])} USDT" for f in died]
+    parts = [f"your {f['label']} ({f['mode']}) is liquidated in round {f['round']}, at {price(f['price'])} USDT"
+             for f in died]
     survivors = [f["label"] for f in view.learner if f["round"] is None]
-    text = f"In this cascade {join_words(parts)} dies."
-    if len(died) > 1:
-        text = text[:-5] + "die."
+    text = f"In this cascade {join_words(parts)}."
     if survivors:
         text += f" Still open: {join_words(survivors)}."
     return text
