@@ -739,26 +739,8 @@ def _round_dict(r: Round) -> dict[str, Any]:
 
 
 def _read_json(source: str) -> Any:
-    import json
-    from pathlib import Path
-    from margin.scenario import MAX_FILE_BYTES, _reject_constant
-
-    if source == "-":
-        text = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
-    else:
-        path = Path(source)
-        try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise ScenarioError("input", f"file is larger than {MAX_FILE_BYTES:,} bytes (1 MB)")
-            text = path.read_bytes()
-        except OSError as err:
-            raise ScenarioError("input", f"cannot read {source!r}: {err.strerror}") from None
-    if len(text) > MAX_FILE_BYTES:
-        raise ScenarioError("input", f"is larger than {MAX_FILE_BYTES:,} bytes (1 MB)")
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ScenarioError("input", f"is not valid JSON ({err})") from None
+    from margin.fields import parse_json, read_bytes
+    return parse_json(read_bytes(source, what="input"), "input", nan_to_field=True)
 
 
 def command_cascade(args: Any) -> dict[str, Any]:

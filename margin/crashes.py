@@ -29,7 +29,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from margin.account import compile_account, value_account, LIQUIDATED
-from margin.scenario import Scenario, ScenarioError, account_variants
+from margin.scenario import Scenario, ScenarioError
+from margin.variants import account_variants
 from margin.simulate import Event, PricePath, SimulationResult, path_matrix, simulate
 
 FORMAT = "margin-crash/1"

@@ -1,8 +1,14 @@
 """Scenario files: loading, validation and the frozen dataclasses the engine works on.
 
-A scenario is validated once, here, at the boundary. Every problem raises
-:class:`ScenarioError` whose message names the field, e.g.
+A scenario is validated once, here, at the boundary (with the rules of :mod:`margin.fields`).
+Every problem raises :class:`ScenarioError` whose message names the field, e.g.
 ``positions[1].size: must be > 0, got -3``. Past this module the engine trusts its inputs.
+
+Bounds (documented in the scenario format): at most :data:`MAX_POSITIONS` positions and
+:data:`MAX_MARKETS` markets; prices and entries in [1e-9, 1e9] USDT; sizes in (0, 1e9] base
+units; leverage in [1, 1000]; balance and margins up to 1e12 USDT; beta in [−10, 10]; an
+account's name up to 120 characters, a position's id and a market's name up to 80, a story up
+to 4,000.
 
 >>> s = scenario_from_dict({"balance": 100, "markets": {"BTC": {"price": 100, "mmr": 0.01}},
 ...     "positions": [{"id": "a", "market": "BTC", "side": "long", "size": 1, "entry": 100,
@@ -13,15 +19,20 @@ A scenario is validated once, here, at the boundary. Every problem raises
 
 from __future__ import annotations
 
-import json
 import math
-import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+import numpy as np
+
+from margin.fields import (
+    MAX_FILE_BYTES, MAX_NAME_CHARS, MAX_TEXT_CHARS, ScenarioError, choice, fmt, mapping, number, parse_json,
+    rate, read_bytes, text,
+)
+from margin.tiers import MAX_LEVERAGE, Tier, maintenance_margin, parse_tiers, tables
+
 FORMAT = "margin-scenario/1"
-MAX_FILE_BYTES = 1_000_000  # a scenario file larger than 1 MB is refused unread
 
 MM_BASES = ("mark", "entry")
 LIQUIDATION_STYLES = ("full", "partial")
@@ -29,28 +40,14 @@ SETTLEMENTS = ("bankruptcy", "mark")
 SIDES = ("long", "short")
 MODES = ("cross", "isolated")
 
-
-class ScenarioError(ValueError):
-    """Bad input. ``str(err)`` is one line: ``<field>: <problem>``."""
-
-    def __init__(self, field_name: str, problem: str):
-        self.field = field_name
-        self.problem = problem
-        super().__init__(f"{field_name}: {problem}")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Tier:
-    """One maintenance tier: applies to notional ≥ ``floor`` [quote].
-
-    ``cum`` [quote] is derived so that maintenance margin is continuous across floors:
-    ``MM = notional * mmr - cum``.
-    """
-
-    floor: float
-    mmr: float
-    max_leverage: float = math.inf
-    cum: float = 0.0
+MAX_POSITIONS = 100  # positions in one account
+MAX_MARKETS = 12  # markets in one account
+MIN_PRICE, MAX_PRICE = 1e-9, 1e9  # [quote per base]
+MAX_SIZE = 1e9  # [base]
+MAX_MONEY = 1e12  # balance, margin [quote]
+MAX_FUND = 1e15  # insurance fund [quote]
+MAX_BETA = 10.0
+MAX_ID_CHARS = 80  # a position's id, a market's name [characters]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,25 +55,26 @@ class Market:
     """A market: its current mark ``price`` [quote per base] and maintenance tiers.
 
     ``beta`` scales a whole-market shock for this market (1 = moves with the market).
+    ``tier_tables`` (derived) holds the tiers as arrays for :func:`margin.tiers.maintenance_margin`.
     """
 
     name: str
     price: float
     tiers: tuple[Tier, ...]
     beta: float = 1.0
+    tier_tables: tuple[np.ndarray, np.ndarray, np.ndarray] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tier_tables", tables(self.tiers))
 
     def tier_for(self, notional: float) -> Tier:
         """The tier that applies to a notional [quote]."""
-        chosen = self.tiers[0]
-        for tier in self.tiers:
-            if notional >= tier.floor:
-                chosen = tier
-        return chosen
+        from margin.tiers import tier_index
+        return self.tiers[int(tier_index(notional, self.tier_tables[0]))]
 
     def maintenance_margin(self, notional: float) -> float:
         """Maintenance margin [quote] of a position of this notional [quote]."""
-        tier = self.tier_for(notional)
-        return notional * tier.mmr - tier.cum
+        return float(maintenance_margin(notional, *self.tier_tables))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -163,234 +161,161 @@ class Scenario:
 # ----------------------------------------------------------------------------- validation
 
 
-def _number(value: Any, where: str, *, positive: bool = False, non_negative: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                raise ScenarioError(where, f"must be a number, got {value!r}") from None
-        else:
-            raise ScenarioError(where, f"must be a number, got {type(value).__name__}")
-    number = float(value)
-    if math.isnan(number):
-        raise ScenarioError(where, "must be a number, got NaN")
-    if math.isinf(number):
-        raise ScenarioError(where, f"must be finite, got {number}")
-    if positive and number <= 0:
-        raise ScenarioError(where, f"must be > 0, got {_fmt(number)}")
-    if non_negative and number < 0:
-        raise ScenarioError(where, f"must be ≥ 0, got {_fmt(number)}")
-    return number
-
-
-def _fmt(number: float) -> str:
-    return f"{number:g}" if abs(number) < 1e15 else repr(number)
-
-
-def _rate(value: Any, where: str) -> float:
-    rate = _number(value, where)
-    if not 0 <= rate < 1:
-        raise ScenarioError(where, f"must be in [0, 1), got {_fmt(rate)}")
-    return rate
-
-
-def _choice(value: Any, where: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        options = " or ".join(repr(a) for a in allowed)
-        raise ScenarioError(where, f"must be {options}, got {value!r}")
-    return value
-
-
-def _mapping(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ScenarioError(where, f"must be an object, got {type(value).__name__}")
-    return value
-
-
-def parse_tiers(raw: Any, where: str) -> tuple[Tier, ...]:
-    """Validate a tier list and derive each tier's maintenance amount ``cum`` [quote]."""
-    if not isinstance(raw, list) or not raw:
-        raise ScenarioError(where, "must be a non-empty list of tiers")
-    tiers: list[Tier] = []
-    cum = 0.0
-    previous: Tier | None = None
-    for index, entry in enumerate(raw):
-        here = f"{where}[{index}]"
-        entry = _mapping(entry, here)
-        floor = _number(entry.get("floor"), f"{here}.floor", non_negative=True)
-        mmr = _rate(entry.get("mmr"), f"{here}.mmr")
-        max_leverage = math.inf
-        if entry.get("max_leverage") is not None:
-            max_leverage = _number(entry["max_leverage"], f"{here}.max_leverage", positive=True)
-        if previous is None:
-            if floor != 0:
-                raise ScenarioError(f"{here}.floor", f"the first tier must start at 0, got {_fmt(floor)}")
-        else:
-            if floor <= previous.floor:
-                raise ScenarioError(
-                    f"{here}.floor",
-                    f"tiers must ascend by floor, got {_fmt(floor)} after {_fmt(previous.floor)}",
-                )
-            cum += floor * (mmr - previous.mmr)
-        tier = Tier(floor=floor, mmr=mmr, max_leverage=max_leverage, cum=cum)
-        tiers.append(tier)
-        previous = tier
-    return tuple(tiers)
-
-
 def _parse_market(name: str, raw: Any) -> Market:
     where = f"markets.{name}"
-    raw = _mapping(raw, where)
-    price = _number(raw.get("price"), f"{where}.price", positive=True)
+    text(name, where, max_chars=MAX_ID_CHARS)
+    raw = mapping(raw, where)
+    price = price_field(raw.get("price"), f"{where}.price")
     if "tiers" in raw:
         tiers = parse_tiers(raw["tiers"], f"{where}.tiers")
     elif "mmr" in raw:
-        tiers = (Tier(floor=0.0, mmr=_rate(raw["mmr"], f"{where}.mmr")),)
+        tiers = (Tier(floor=0.0, mmr=rate(raw["mmr"], f"{where}.mmr")),)
     else:
         raise ScenarioError(where, "needs 'tiers' or 'mmr'")
-    beta = _number(raw.get("beta", 1.0), f"{where}.beta")
+    beta = number(raw.get("beta", 1.0), f"{where}.beta", low=-MAX_BETA, high=MAX_BETA)
     return Market(name=name, price=price, tiers=tiers, beta=beta)
 
 
 def _parse_rules(raw: Any) -> Rules:
-    raw = _mapping(raw if raw is not None else {}, "rules")
+    raw = mapping(raw if raw is not None else {}, "rules")
     defaults = Rules()
     return Rules(
-        mm_basis=_choice(raw.get("mm_basis", defaults.mm_basis), "rules.mm_basis", MM_BASES),
-        liquidation=_choice(
-            raw.get("liquidation", defaults.liquidation), "rules.liquidation", LIQUIDATION_STYLES
-        ),
-        partial_fraction=_partial_fraction(raw.get("partial_fraction", defaults.partial_fraction)),
-        settlement=_choice(raw.get("settlement", defaults.settlement), "rules.settlement", SETTLEMENTS),
-        liquidation_fee_rate=_rate(
-            raw.get("liquidation_fee_rate", defaults.liquidation_fee_rate), "rules.liquidation_fee_rate"
-        ),
-        insurance_fund=_number(
-            raw.get("insurance_fund", defaults.insurance_fund), "rules.insurance_fund", non_negative=True
-        ),
+        mm_basis=choice(raw.get("mm_basis", defaults.mm_basis), "rules.mm_basis", MM_BASES),
+        liquidation=choice(raw.get("liquidation", defaults.liquidation), "rules.liquidation", LIQUIDATION_STYLES),
+        partial_fraction=number(raw.get("partial_fraction", defaults.partial_fraction), "rules.partial_fraction",
+                                low=0.0, low_open=True, high=1.0),
+        settlement=choice(raw.get("settlement", defaults.settlement), "rules.settlement", SETTLEMENTS),
+        liquidation_fee_rate=rate(raw.get("liquidation_fee_rate", defaults.liquidation_fee_rate),
+                                  "rules.liquidation_fee_rate", allow_one=True),
+        insurance_fund=number(raw.get("insurance_fund", defaults.insurance_fund), "rules.insurance_fund",
+                              low=0.0, high=MAX_FUND),
     )
-
-
-def _partial_fraction(value: Any) -> float:
-    fraction = _number(value, "rules.partial_fraction")
-    if not 0 < fraction <= 1:
-        raise ScenarioError("rules.partial_fraction", f"must be in (0, 1], got {_fmt(fraction)}")
-    return fraction
 
 
 def _parse_position(index: int, raw: Any, markets: Mapping[str, Market]) -> Position:
     where = f"positions[{index}]"
-    raw = _mapping(raw, where)
-    position_id = raw.get("id")
-    if not isinstance(position_id, str) or not position_id.strip():
-        raise ScenarioError(f"{where}.id", f"must be a non-empty string, got {position_id!r}")
+    raw = mapping(raw, where)
+    position_id = text(raw.get("id"), f"{where}.id", max_chars=MAX_ID_CHARS)
     market_name = raw.get("market")
-    if market_name not in markets:
+    if not isinstance(market_name, str) or market_name not in markets:
         known = ", ".join(sorted(markets)) or "none"
-        raise ScenarioError(f"{where}.market", f"unknown market {market_name!r} (markets: {known})")
-    side = _choice(raw.get("side"), f"{where}.side", SIDES)
-    size = _number(raw.get("size"), f"{where}.size", positive=True)
-    entry = _number(raw.get("entry"), f"{where}.entry", positive=True)
-    leverage = _number(raw.get("leverage"), f"{where}.leverage", positive=True)
-    mode = _choice(raw.get("mode", "cross"), f"{where}.mode", MODES)
+        raise ScenarioError(f"{where}.market", f"unknown market {_short(market_name)} (markets: {known})")
+    side = choice(raw.get("side"), f"{where}.side", SIDES)
+    size = number(raw.get("size"), f"{where}.size", low=0.0, low_open=True, high=MAX_SIZE)
+    entry = price_field(raw.get("entry"), f"{where}.entry")
+    leverage = number(raw.get("leverage"), f"{where}.leverage", low=1.0, high=MAX_LEVERAGE)
+    mode = choice(raw.get("mode", "cross"), f"{where}.mode", MODES)
     market = markets[market_name]
-    tier = market.tier_for(size * entry)
+    notional = size * entry
+    if notional > MAX_MONEY:
+        raise ScenarioError(f"{where}.size", f"makes a notional of {notional:,.0f}; the limit is {MAX_MONEY:,.0f}")
+    tier = market.tier_for(notional)
     if leverage > tier.max_leverage:
         raise ScenarioError(
             f"{where}.leverage",
-            f"{_fmt(leverage)}x is above the tier's maximum {_fmt(tier.max_leverage)}x "
-            f"for a notional of {size * entry:,.2f} in {market_name}",
+            f"{fmt(leverage)}x is above the tier's maximum {fmt(tier.max_leverage)}x "
+            f"for a notional of {notional:,.2f} in {market_name}",
         )
     margin = None
     if mode == "isolated":
-        margin = (
-            _number(raw["margin"], f"{where}.margin", positive=True)
-            if raw.get("margin") is not None
-            else size * entry / leverage
-        )
-    return Position(
-        id=position_id, market=market_name, side=side, size=size, entry=entry,
-        leverage=leverage, mode=mode, margin=margin,
-    )
+        margin = (number(raw["margin"], f"{where}.margin", low=0.0, low_open=True, high=MAX_MONEY)
+                  if raw.get("margin") is not None else notional / leverage)
+    return Position(id=position_id, market=market_name, side=side, size=size, entry=entry,
+                    leverage=leverage, mode=mode, margin=margin)
+
+
+def price_field(value: Any, where: str) -> float:
+    """A price [quote per base]: > 0, at least 1e-9 and at most 1e9."""
+    price = number(value, where, low=0.0, low_open=True, high=MAX_PRICE)
+    if price < MIN_PRICE:
+        raise ScenarioError(where, f"must be at least {fmt(MIN_PRICE)}, got {fmt(price)}")
+    return price
+
+
+def _short(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 50 else shown[:47] + "…"
+
+
+KNOWN_FIELDS = ("format", "name", "balance", "rules", "markets", "positions")
+TEXT_EXTRAS = {"venue": MAX_NAME_CHARS, "story": MAX_TEXT_CHARS}  # known extra fields and their length
 
 
 def scenario_from_dict(raw: Any) -> Scenario:
     """Validate a parsed scenario (a dict as in the JSON file) into a :class:`Scenario`."""
-    raw = _mapping(raw, "scenario")
+    raw = mapping(raw, "scenario")
     if raw.get("format", FORMAT) != FORMAT:
-        raise ScenarioError("format", f"must be {FORMAT!r}, got {raw.get('format')!r}")
-    name = raw.get("name", "Untitled account")
-    if not isinstance(name, str):
-        raise ScenarioError("name", f"must be a string, got {type(name).__name__}")
-    balance = _number(raw.get("balance"), "balance", non_negative=True)
+        raise ScenarioError("format", f"must be {FORMAT!r}, got {_short(raw.get('format'))}")
+    name = text(raw.get("name", "Untitled account"), "name", allow_empty=True)
+    balance = number(raw.get("balance"), "balance", low=0.0, high=MAX_MONEY)
     rules = _parse_rules(raw.get("rules"))
-    raw_markets = _mapping(raw.get("markets"), "markets")
+    raw_markets = mapping(raw.get("markets"), "markets")
     if not raw_markets:
         raise ScenarioError("markets", "must name at least one market")
+    if len(raw_markets) > MAX_MARKETS:
+        raise ScenarioError("markets", f"names {len(raw_markets):,} markets; the limit is {MAX_MARKETS}")
     markets = {str(n): _parse_market(str(n), m) for n, m in raw_markets.items()}
     raw_positions = raw.get("positions", [])
     if not isinstance(raw_positions, list):
         raise ScenarioError("positions", f"must be a list, got {type(raw_positions).__name__}")
+    if len(raw_positions) > MAX_POSITIONS:
+        raise ScenarioError("positions", f"holds {len(raw_positions):,} positions; the limit is {MAX_POSITIONS}")
     positions: list[Position] = []
     seen: set[str] = set()
     for index, entry in enumerate(raw_positions):
         position = _parse_position(index, entry, markets)
         if position.id in seen:
-            raise ScenarioError(f"positions[{index}].id", f"duplicate id {position.id!r}")
+            raise ScenarioError(f"positions[{index}].id", f"duplicate id {_short(position.id)}")
         seen.add(position.id)
         positions.append(position)
     locked = sum(p.margin for p in positions if p.is_isolated)
     if locked > balance * (1 + 1e-12) + 1e-9:
-        raise ScenarioError(
-            "balance",
-            f"must cover the isolated margins ({locked:,.2f}), got {balance:,.2f}",
-        )
-    known = {"format", "name", "balance", "rules", "markets", "positions"}
-    extra = {k: v for k, v in raw.items() if k not in known}
-    return Scenario(
-        name=name, balance=balance, rules=rules, markets=markets,
-        positions=tuple(positions), extra=extra,
-    )
+        raise ScenarioError("balance", f"must cover the isolated margins ({locked:,.2f}), got {balance:,.2f}")
+    extra = {k: _extra(k, v) for k, v in raw.items() if k not in KNOWN_FIELDS}
+    return Scenario(name=name, balance=balance, rules=rules, markets=markets, positions=tuple(positions),
+                    extra=extra)
 
 
-def parse_scenario_text(text: str | bytes) -> Scenario:
-    """Parse and validate scenario JSON text (at most 1 MB)."""
-    if len(text) > MAX_FILE_BYTES:
-        raise ScenarioError("scenario", f"file is {len(text):,} bytes; the limit is {MAX_FILE_BYTES:,} (1 MB)")
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise ScenarioError("scenario", f"is not UTF-8 text ({err.reason} at byte {err.start})") from None
-    try:
-        raw = json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as err:
-        raise ScenarioError("scenario", f"is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}") from None
-    return scenario_from_dict(raw)
+def _extra(key: Any, value: Any) -> Any:
+    """A field the format does not define: kept as it is (a file may carry notes), but
+    plain JSON only, and the known ones (venue, story) as bounded text."""
+    where = str(key)
+    text(where, "scenario field name", max_chars=60)
+    if where in TEXT_EXTRAS:
+        return text(value, where, max_chars=TEXT_EXTRAS[where], allow_empty=True) if value is not None else None
+    _plain_json(value, where, depth=0)
+    return value
 
 
-def _reject_constant(name: str) -> float:
-    # JSON has no NaN or Infinity; Python's json accepts them, so we return them as floats
-    # and let the field validators reject them with the field's name.
-    return float(name.lower().replace("infinity", "inf"))
+def _plain_json(value: Any, where: str, depth: int) -> None:
+    if depth > 8:
+        raise ScenarioError(where, "is nested too deep")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ScenarioError(where, "must hold finite numbers only")
+    if isinstance(value, str):
+        text(value, where, max_chars=MAX_TEXT_CHARS, allow_empty=True)
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            _plain_json(v, f"{where}.{k}", depth + 1)
+    elif isinstance(value, list):
+        for i, v in enumerate(value[:1000]):
+            _plain_json(v, f"{where}[{i}]", depth + 1)
+        if len(value) > 1000:
+            raise ScenarioError(where, "holds more than 1,000 items")
+    elif value is not None and not isinstance(value, (bool, int, float)):
+        raise ScenarioError(where, f"must be plain JSON, got {type(value).__name__}")
+
+
+def parse_scenario_text(data: str | bytes) -> Scenario:
+    """Parse and validate scenario JSON text (at most 1 MB of UTF-8)."""
+    return scenario_from_dict(parse_json(data, "scenario", nan_to_field=True))
 
 
 def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
     """Load a scenario from a path, ``"-"`` (standard input) or an already parsed dict."""
     if isinstance(source, Mapping):
         return scenario_from_dict(source)
-    if str(source) == "-":
-        data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
-        return parse_scenario_text(data)
-    path = Path(source)
-    try:
-        size = path.stat().st_size
-    except OSError as err:
-        raise ScenarioError("scenario", f"cannot read {str(path)!r}: {err.strerror}") from None
-    if size > MAX_FILE_BYTES:
-        raise ScenarioError("scenario", f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} (1 MB)")
-    return parse_scenario_text(path.read_bytes())
+    return parse_scenario_text(read_bytes(source, limit=MAX_FILE_BYTES, what="scenario"))
 
 
 def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
@@ -428,40 +353,3 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     }
     out.update(scenario.extra)
     return out
-
-
-# ----------------------------------------------------------------------------- variants
-
-VARIANT_LABELS = ("As built", "All cross", "All isolated")
-
-
-def as_mode(scenario: Scenario, mode: str) -> Scenario:
-    """The same account with every position in ``mode`` ("cross" or "isolated").
-
-    All isolated: each position gets its initial margin ``size × entry / leverage`` (or its own
-    isolated margin if it already had one). Where the wallet cannot fund every margin, the
-    margins are scaled down in proportion so that they use the whole balance; the account is
-    then as risky as its wallet allows, never funded by money it does not have.
-
-    >>> s = scenario_from_dict({"balance": 100, "markets": {"X": {"price": 10, "mmr": 0.01}},
-    ...     "positions": [{"id": "a", "market": "X", "side": "long", "size": 10, "entry": 10,
-    ...                    "leverage": 5, "mode": "cross"}]})
-    >>> as_mode(s, "isolated").positions[0].margin, as_mode(s, "isolated").cross_wallet
-    (20.0, 80.0)
-    """
-    _choice(mode, "mode", MODES)
-    if mode == "cross":
-        positions = tuple(replace(p, mode="cross", margin=None) for p in scenario.positions)
-        return replace(scenario, positions=positions)
-    wanted = [p.margin if p.is_isolated else p.initial_margin for p in scenario.positions]
-    total = sum(wanted)
-    scale = min(1.0, scenario.balance / total) if total > 0 else 1.0
-    positions = tuple(
-        replace(p, mode="isolated", margin=m * scale) for p, m in zip(scenario.positions, wanted)
-    )
-    return replace(scenario, positions=positions)
-
-
-def account_variants(scenario: Scenario) -> dict[str, Scenario]:
-    """The account three ways: as built, all cross, all isolated (keys: ``VARIANT_LABELS``)."""
-    return dict(zip(VARIANT_LABELS, (scenario, as_mode(scenario, "cross"), as_mode(scenario, "isolated"))))

@@ -79,7 +79,8 @@ import pandas as pd
 
 from margin.account import price_vector
 from margin.presets import market_defaults
-from margin.scenario import Scenario, ScenarioError, account_variants, scenario_to_dict
+from margin.scenario import Scenario, ScenarioError, scenario_to_dict
+from margin.variants import account_variants
 from margin.simulate import Event, PricePath, _isolated_threshold, _PoolExcess, _Settler, _State
 
 MODELS = ("normal", "student_t")
@@ -183,7 +184,7 @@ def validate_correlation(matrix: Any, markets: Sequence[str]) -> np.ndarray:
     >>> validate_correlation([[1, 0.9, 0.9], [0.9, 1, -0.9], [0.9, -0.9, 1]], "ABC")
     Traceback (most recent call last):
     ...
-    margin.scenario.ScenarioError: correlation: is not positive semi-definite (smallest eigenvalue -0.8): the pairs contradict each other; move the most extreme correlations towards 0
+    margin.fields.ScenarioError: correlation: is not positive semi-definite (smallest eigenvalue -0.8): the pairs contradict each other; move the most extreme correlations towards 0
     """
     names = list(markets)
     try:

@@ -25,6 +25,9 @@ def _values(kind, extra):
         return st.sampled_from(list(extra))
     if kind == "bool":
         return st.booleans()
+    if kind == "path":  # the lab's path: turns [shock %, {market: price}]
+        return st.lists(st.tuples(st.floats(-90.0, 90.0), st.dictionaries(
+            st.from_regex(r"[A-Z]{3,8}", fullmatch=True), st.floats(0.01, 1e6), max_size=3)).map(list), max_size=5)
     return st.from_regex(extra, fullmatch=True)
 
 
@@ -119,7 +122,7 @@ def test_zip_bomb_is_refused():
 
 def test_encode_refuses_a_view_too_large_for_a_link():
     scenario = load_story("default")
-    scenario["story"] = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(6000))  # incompressible
+    scenario["notes"] = ["".join(chr(0x4E00 + (i * 7919 + k) % 20000) for i in range(3000)) for k in range(2)]  # incompressible
     with pytest.raises(LinkError, match="too large for a link"):
         encode({"scenario": scenario, "page": "lab", "controls": {}})
 

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from margin import evaluate, scenario_from_dict, simulate
 from margin.cli import main
 from margin.presets import load_story
-from margin.scenario import ScenarioError, account_variants
+from margin.scenario import ScenarioError
+from margin.variants import account_variants
 from margin.stress import (
     BLOCK_PATHS, CHUNK_BYTES, VariantStress, chunk_paths_for, path_events, run_stress,
     sample_path, sample_prices, stress_spec, summary_frame,

@@ -28,7 +28,8 @@ from margin.account import (
     BANKRUPT, LIQUIDATED, STATUS_NAMES, compile_account, margin_ratio, liquidation_prices, value_account,
 )
 from margin.presets import market_defaults
-from margin.scenario import Scenario, account_variants, scenario_from_dict  # noqa: F401 (doctests)
+from margin.scenario import Scenario, scenario_from_dict  # noqa: F401 (doctests)
+from margin.variants import account_variants
 from margin.simulate import Event
 from margin.walk import Walk, entry_prices, scenario_now, start_walk, walk_to
 from margin.sweep import sweep_shock

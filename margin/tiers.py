@@ -1,0 +1,113 @@
+"""Maintenance margin: the one rule, for one position or for arrays of them.
+
+Venues charge a maintenance rate that rises in tiers by notional. A tier applies to notional
+≥ its ``floor`` [quote]; its maintenance amount ``cum`` [quote] (Binance's "cum", Bybit's
+"deduction", Hyperliquid's "maintenance deduction") keeps the margin continuous across floors:
+
+    cum_1 = 0,   cum_n = cum_(n-1) + floor_n × (mmr_n − mmr_(n-1)),   MM = notional × mmr − cum
+
+for the last tier whose floor is ≤ the notional.
+
+>>> tiers = parse_tiers([{"floor": 0, "mmr": 0.004}, {"floor": 50_000, "mmr": 0.005}], "tiers")
+>>> [t.cum for t in tiers]
+[0.0, 50.0]
+>>> floors, rates, cums = tables(tiers)
+>>> float(maintenance_margin(60_000.0, floors, rates, cums))
+250.0
+>>> maintenance_margin(np.array([10_000.0, 60_000.0]), floors, rates, cums).tolist()
+[40.0, 250.0]
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from margin.fields import ScenarioError, fmt, mapping, number, rate
+
+MAX_TIERS = 60
+MAX_FLOOR = 1e15  # [quote]
+MAX_LEVERAGE = 1_000.0  # [x]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tier:
+    """One maintenance tier: applies to notional ≥ ``floor`` [quote]; ``mmr`` [fraction];
+    ``cum`` [quote] derived (never given) so that maintenance margin is continuous."""
+
+    floor: float
+    mmr: float
+    max_leverage: float = math.inf
+    cum: float = 0.0
+
+
+def parse_tiers(raw: Any, where: str) -> tuple[Tier, ...]:
+    """Validate a tier list (ascending floors from 0) and derive each tier's ``cum``."""
+    if not isinstance(raw, list) or not raw:
+        raise ScenarioError(where, "must be a non-empty list of tiers")
+    if len(raw) > MAX_TIERS:
+        raise ScenarioError(where, f"has {len(raw):,} tiers; the limit is {MAX_TIERS}")
+    tiers: list[Tier] = []
+    cum = 0.0
+    previous: Tier | None = None
+    for index, entry in enumerate(raw):
+        here = f"{where}[{index}]"
+        entry = mapping(entry, here)
+        floor = number(entry.get("floor"), f"{here}.floor", low=0.0, high=MAX_FLOOR)
+        mmr = rate(entry.get("mmr"), f"{here}.mmr")
+        max_leverage = math.inf
+        if entry.get("max_leverage") is not None:
+            max_leverage = number(entry["max_leverage"], f"{here}.max_leverage", low=1.0, high=MAX_LEVERAGE)
+        if previous is None:
+            if floor != 0:
+                raise ScenarioError(f"{here}.floor", f"the first tier must start at 0, got {fmt(floor)}")
+        else:
+            if floor <= previous.floor:
+                raise ScenarioError(f"{here}.floor",
+                                    f"tiers must ascend by floor, got {fmt(floor)} after {fmt(previous.floor)}")
+            cum += floor * (mmr - previous.mmr)
+        tier = Tier(floor=floor, mmr=mmr, max_leverage=max_leverage, cum=cum)
+        tiers.append(tier)
+        previous = tier
+    return tuple(tiers)
+
+
+def tables(tiers: Sequence[Tier]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The tiers as arrays ``(floors, rates, cums)``, each of shape ``(T,)``."""
+    return (np.array([t.floor for t in tiers], dtype=float), np.array([t.mmr for t in tiers], dtype=float),
+            np.array([t.cum for t in tiers], dtype=float))
+
+
+def tier_index(notional: Any, floors: np.ndarray) -> Any:
+    """Index of the tier that applies to ``notional`` [quote]: the last whose floor is ≤ it.
+
+    ``floors`` has shape ``(T,)``, or ``(..., T)`` (one table per position, padded with
+    ``inf``) broadcasting against ``notional``'s shape ``(...)``.
+
+    >>> int(tier_index(50_000.0, np.array([0.0, 50_000.0])))
+    1
+    """
+    notional = np.asarray(notional, dtype=float)
+    if floors.ndim == 1:
+        return np.clip(np.searchsorted(floors, notional, side="right") - 1, 0, floors.shape[0] - 1)
+    return np.maximum((notional[..., None] >= floors).sum(axis=-1) - 1, 0)
+
+
+def maintenance_margin(notional: Any, floors: np.ndarray, rates: np.ndarray, cums: np.ndarray) -> Any:
+    """Maintenance margin [quote] of ``notional`` [quote]: ``notional × mmr − cum`` of its
+    tier. A scalar in gives a scalar out; tables of shape ``(..., T)`` give one per position."""
+    index = tier_index(notional, floors)
+    notional = np.asarray(notional, dtype=float)
+    if floors.ndim == 1:
+        return notional * rates[index] - cums[index]
+    shape = notional.shape + floors.shape[-1:]
+    pick = index[..., None]
+    rate_ = np.take_along_axis(np.broadcast_to(rates, shape), pick, -1)[..., 0]
+    amount = np.take_along_axis(np.broadcast_to(cums, shape), pick, -1)[..., 0]
+    return notional * rate_ - amount
+
+
+__all__ = ["MAX_LEVERAGE", "Tier", "maintenance_margin", "parse_tiers", "tables", "tier_index"]
