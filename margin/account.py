@@ -23,7 +23,9 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from margin.scenario import Market, Position, Scenario
+from margin.roots import Pools, first_root, segment_roots, slope_at
+from margin.scenario import Position, Scenario
+from margin.tiers import maintenance_margin
 
 # Status codes along a sweep or in a snapshot. Binance sends a margin call at a margin ratio of
 # 80 %; we call a position "at risk" from there on.
@@ -91,24 +93,6 @@ def compile_account(scenario: Scenario) -> CompiledAccount:
     )
 
 
-def tiered_maintenance(notional: np.ndarray, floors: np.ndarray, mmr: np.ndarray,
-                       cum: np.ndarray) -> np.ndarray:
-    """Maintenance margin [quote] of ``notional`` [quote], broadcasting over leading axes.
-
-    ``notional`` has shape ``(..., P)``; the tier tables ``(P, T)``. The tier is the last one
-    whose floor is ≤ the notional.
-
-    >>> float(tiered_maintenance(np.array([60_000.0]), np.array([[0, 50_000]]),
-    ...                          np.array([[0.004, 0.005]]), np.array([[0, 50.0]]))[0])
-    250.0
-    """
-    tier = (notional[..., None] >= floors).sum(axis=-1) - 1
-    tier = np.maximum(tier, 0)
-    rate = np.take_along_axis(np.broadcast_to(mmr, notional.shape + mmr.shape[-1:]), tier[..., None], -1)[..., 0]
-    amount = np.take_along_axis(np.broadcast_to(cum, notional.shape + cum.shape[-1:]), tier[..., None], -1)[..., 0]
-    return notional * rate - amount
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Valuation:
     """The account valued at a batch of price points (leading axis ``G``)."""
@@ -139,7 +123,7 @@ def value_account(account: CompiledAccount, prices: np.ndarray, *,
     notional = size * mark
     upnl = account.sign * size * (mark - account.entry)
     basis = size * account.entry if account.entry_basis else notional
-    mm = tiered_maintenance(np.broadcast_to(basis, mark.shape), account.floors, account.mmr, account.cum)
+    mm = maintenance_margin(np.broadcast_to(basis, mark.shape), account.floors, account.mmr, account.cum)
     open_ = size > 0
     cross = (~account.isolated) & open_
     cross_equity = wallet + (upnl * cross).sum(axis=1)
@@ -271,92 +255,6 @@ class LiquidationPrice:
     beyond_reach: bool = False
 
 
-def _segment_roots(constant: float, members: Sequence[Position], market: Market,
-                   entry_basis: bool, with_maintenance: bool) -> list[float]:
-    """Positive roots of f(p) = constant + Σ side·size·(p − entry) − Σ MM(p) over members.
-
-    f is linear between tier breakpoints (p = floor / size). On each segment the tier of every
-    member is fixed, so the root has a closed form; a root counts only if it lies in the
-    segment whose tiers produced it (the tier is re-chosen at the solution).
-    """
-    breakpoints = {0.0}
-    if with_maintenance and not entry_basis:
-        for position in members:
-            for tier in market.tiers[1:]:
-                breakpoints.add(tier.floor / position.size)
-    edges = sorted(breakpoints) + [math.inf]
-    roots: list[float] = []
-    tiers = market.tiers
-    # Per member: (sign·size, sign·size·entry, size, entry), and the index of its tier. The
-    # probes ascend from segment to segment and tiers ascend by floor (the scenario checks it),
-    # so each member's tier index only moves up: no search from the first tier every time.
-    terms = [(p.sign * p.size, p.sign * p.size * p.entry, p.size, p.entry) for p in members]
-    tier_index = [0] * len(members)
-    for low, high in zip(edges[:-1], edges[1:]):
-        probe = low * 2 + 1.0 if math.isinf(high) else (low + high) / 2
-        slope = 0.0
-        intercept = constant
-        for k, (signed_size, signed_cost, size, entry) in enumerate(terms):
-            slope += signed_size
-            intercept -= signed_cost
-            if not with_maintenance:
-                continue
-            if entry_basis:
-                intercept -= market.maintenance_margin(size * entry)
-            else:
-                notional = size * probe
-                j = tier_index[k]
-                while j + 1 < len(tiers) and notional >= tiers[j + 1].floor:
-                    j += 1
-                tier_index[k] = j
-                slope -= size * tiers[j].mmr
-                intercept += tiers[j].cum
-        if slope == 0:
-            continue
-        root = -intercept / slope
-        tolerance = 1e-12 * max(abs(root), 1.0)
-        if root > 0 and low - tolerance <= root <= high + tolerance:
-            if not roots or abs(roots[-1] - root) > tolerance:
-                roots.append(root)
-    return roots
-
-
-def _pick_root(roots: list[float], current: float, adverse: int) -> tuple[float | None, int, bool]:
-    """The root met first when the price moves the way that hurts (``adverse``: −1 down, +1 up);
-    else the nearest one the other way. A root above ``REACH_FACTOR`` × ``current`` is left
-    out. Returns ``(root, direction of the move to it, whether there is none only because the
-roots were out of reach)``.
-
-    >>> _pick_root([80.0, 5e25], 100.0, -1)
-    (80.0, -1, False)
-    >>> _pick_root([5e25], 100.0, -1)
-    (None, 0, True)
-    """
-    reach = REACH_FACTOR * current
-    within = [r for r in roots if r <= reach]
-    below = [r for r in within if r <= current]
-    above = [r for r in within if r > current]
-    first = (max(below), -1) if below else None
-    second = (min(above), 1) if above else None
-    ordered = (first, second) if adverse <= 0 else (second, first)
-    for choice in ordered:
-        if choice is not None:
-            return choice[0], choice[1], False
-    return None, 0, len(within) < len(roots)
-
-
-def _local_slope(members: Sequence[Position], market: Market, here: float, entry_basis: bool,
-                 with_maintenance: bool) -> float:
-    """d/dp of Σ side·size·(p − entry) − Σ MM(p) over ``members`` at price ``here``: its sign
-    says which way a move hurts the pool (positive: a fall hurts)."""
-    slope = 0.0
-    for p in members:
-        slope += p.sign * p.size
-        if with_maintenance and not entry_basis:
-            slope -= p.size * market.tier_for(p.size * here).mmr
-    return slope
-
-
 def position_liquidation_price(scenario: Scenario, index: int,
                                prices: Mapping[str, float] | None = None,
                                sizes: Sequence[float] | None = None,
@@ -379,8 +277,9 @@ def liquidation_prices(scenario: Scenario,
     """Liquidation and bankruptcy price of every position, in scenario order, with the same
     overrides as :func:`position_liquidation_price` (the account's state is built once for all)."""
     positions = _positions_in_state(scenario, sizes, margins)
-    current = _current_prices(scenario, prices)
-    return tuple(_liquidation_price(scenario, positions, i, current, cross_wallet) for i in range(len(positions)))
+    if not positions:
+        return ()
+    return tuple(_solve(scenario, positions, range(len(positions)), _current_prices(scenario, prices), cross_wallet))
 
 
 def _current_prices(scenario: Scenario, prices: Mapping[str, float] | None) -> dict[str, float]:
@@ -402,45 +301,80 @@ def _positions_in_state(scenario: Scenario, sizes: Sequence[float] | None,
 
 def _liquidation_price(scenario: Scenario, positions: Sequence[Position], index: int,
                        current: Mapping[str, float], cross_wallet: float | None) -> LiquidationPrice:
-    position = positions[index]
-    market = scenario.markets[position.market]
+    return _solve(scenario, positions, [index], current, cross_wallet)[0]
+
+
+def _pools(scenario: Scenario, positions: Sequence[Position], indices: Sequence[int],
+           current: Mapping[str, float], cross_wallet: float | None) -> tuple[Pools, np.ndarray]:
+    """The pool behind each position in ``indices`` along its own market's price: itself
+    (isolated, on its margin) or every open cross leg of that market (cross, on the wallet
+    plus what the other markets' cross legs add now). Also the MM those other legs hold now."""
     entry_basis = scenario.rules.mm_basis == "entry"
-    if position.size <= 0:
-        return LiquidationPrice(id=position.id, liquidation_price=None, bankruptcy_price=None)
-    if position.is_isolated:
-        members = [position]
-        constant = position.margin
-        constant_mm = 0.0
-    else:
-        wallet = scenario.cross_wallet if cross_wallet is None else cross_wallet
-        members, constant, constant_mm = [], wallet, 0.0
-        for other in positions:
-            if other.is_isolated or other.size <= 0:
-                continue
-            if other.market == position.market:
-                members.append(other)
-                continue
-            mark = current[other.market]
-            constant += other.sign * other.size * (mark - other.entry)
-            basis = other.entry if entry_basis else mark
-            constant_mm += scenario.markets[other.market].maintenance_margin(other.size * basis)
-    here = current[position.market]
-    liquidation, direction, far_liq = _pick_root(
-        _segment_roots(constant - constant_mm, members, market, entry_basis, True), here,
-        _adverse(_local_slope(members, market, here, entry_basis, True), position.sign))
-    bankruptcy, bankruptcy_direction, far_bank = _pick_root(
-        _segment_roots(constant, members, market, entry_basis, False), here,
-        _adverse(_local_slope(members, market, here, entry_basis, False), position.sign))
-    return LiquidationPrice(id=position.id, liquidation_price=liquidation, bankruptcy_price=bankruptcy,
-                            direction=direction, bankruptcy_direction=bankruptcy_direction,
-                            beyond_reach=far_liq or far_bank)
+    wallet = scenario.cross_wallet if cross_wallet is None else cross_wallet
+    open_cross = [p for p in positions if not p.is_isolated and p.size > 0]
+    members: list[list[Position]] = []
+    constants, other_mm = [], []
+    for i in indices:
+        position = positions[i]
+        if position.is_isolated:
+            members.append([position])
+            constants.append(float(position.margin))
+            other_mm.append(0.0)
+            continue
+        members.append([p for p in open_cross if p.market == position.market])
+        constant, held = wallet, 0.0
+        for other in open_cross:
+            if other.market != position.market:
+                mark = current[other.market]
+                constant += other.sign * other.size * (mark - other.entry)
+                held += scenario.markets[other.market].maintenance_margin(
+                    other.size * (other.entry if entry_basis else mark))
+        constants.append(constant)
+        other_mm.append(held)
+    width = max(len(m) for m in members)
+    n_tiers = max(len(scenario.markets[positions[i].market].tiers) for i in indices)
+    sign, size, entry = (np.zeros((len(indices), width)) for _ in range(3))
+    floors = np.full((len(indices), n_tiers), np.inf)
+    rates, cums = np.zeros_like(floors), np.zeros_like(floors)
+    for row, (i, group) in enumerate(zip(indices, members)):
+        for k, p in enumerate(group):
+            sign[row, k], size[row, k], entry[row, k] = p.sign, p.size, p.entry
+        table_floors, table_rates, table_cums = scenario.markets[positions[i].market].tier_tables
+        t = table_floors.shape[0]
+        floors[row, :t], rates[row, :t], cums[row, :t] = table_floors, table_rates, table_cums
+        rates[row, t:], cums[row, t:] = table_rates[-1], table_cums[-1]
+    pools = Pools(constant=np.array(constants), sign=sign, size=size, entry=entry, floors=floors, rates=rates,
+                  cums=cums, entry_basis=entry_basis)
+    return pools, np.array(other_mm)
 
 
-def _adverse(slope: float, sign: int) -> int:
-    """The move that hurts: down where the pool gains with the price, up where it loses; a
-    pool whose excess does not move with the price takes the position's own side."""
-    if slope > 0:
-        return -1
-    if slope < 0:
-        return 1
-    return -sign
+def _solve(scenario: Scenario, positions: Sequence[Position], indices: Sequence[int],
+           current: Mapping[str, float], cross_wallet: float | None) -> list[LiquidationPrice]:
+    """Liquidation and bankruptcy prices of ``positions[indices]``, every pool at once."""
+    out: dict[int, LiquidationPrice] = {}
+    live = [i for i in indices if positions[i].size > 0]
+    for i in indices:
+        if positions[i].size <= 0:
+            out[i] = LiquidationPrice(id=positions[i].id, liquidation_price=None, bankruptcy_price=None)
+    if live:
+        pools, other_mm = _pools(scenario, positions, live, current, cross_wallet)
+        here = np.array([current[positions[i].market] for i in live])
+        own_side = np.array([positions[i].sign for i in live])
+        reach = REACH_FACTOR * here
+        liquidating = replace(pools, constant=pools.constant - other_mm)
+        found = []
+        for these, with_mm in ((liquidating, True), (pools, False)):
+            slope = slope_at(these, here, with_maintenance=with_mm)
+            adverse = np.where(slope > 0, -1, np.where(slope < 0, 1, -own_side))
+            found.append(first_root(segment_roots(these, with_maintenance=with_mm), here, adverse, reach))
+        (liq, liq_dir, liq_far), (bank, bank_dir, bank_far) = found
+        for row, i in enumerate(live):
+            out[i] = LiquidationPrice(
+                id=positions[i].id, liquidation_price=_price_or_none(liq[row]),
+                bankruptcy_price=_price_or_none(bank[row]), direction=int(liq_dir[row]),
+                bankruptcy_direction=int(bank_dir[row]), beyond_reach=bool(liq_far[row] or bank_far[row]))
+    return [out[i] for i in indices]
+
+
+def _price_or_none(value: float) -> float | None:
+    return None if np.isnan(value) else float(value)

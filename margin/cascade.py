@@ -46,7 +46,10 @@ from typing import Any, Callable, Mapping, Sequence, TextIO
 import numpy as np
 
 from margin.scenario import Market, Scenario, ScenarioError, Tier, parse_tiers, scenario_from_dict
+from margin.roots import Pools, first_root, segment_roots
+from margin.settle import close_out
 from margin.simulate import PricePath, simulate
+from margin.tiers import maintenance_margin as tiered_maintenance
 
 IMPACTS = ("linear", "sqrt", "none")
 SETTLEMENTS = ("bankruptcy", "mark")
@@ -137,55 +140,39 @@ class Crowd:
 
 
 def _tier_tables(market: Market) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    floors = np.array([t.floor for t in market.tiers])
-    mmr = np.array([t.mmr for t in market.tiers])
-    cum = np.array([t.cum for t in market.tiers])
+    floors, mmr, cum = market.tier_tables
     max_lev = np.array([t.max_leverage for t in market.tiers])
     return floors, mmr, cum, max_lev
 
 
 def maintenance_margin(market: Market, notional: np.ndarray) -> np.ndarray:
-    """Tiered maintenance margin [quote] of notionals [quote] (the scenario format's rule).
+    """Tiered maintenance margin [quote] of notionals [quote]: :func:`margin.tiers.maintenance_margin`.
 
     >>> m = Market(name="X", price=1.0, tiers=(Tier(floor=0.0, mmr=0.004),
     ...            Tier(floor=50_000.0, mmr=0.005, cum=50.0)))
     >>> maintenance_margin(m, np.array([10_000.0, 60_000.0])).tolist()
     [40.0, 250.0]
     """
-    floors, mmr, cum, _ = _tier_tables(market)
-    tier = np.clip(np.searchsorted(floors, notional, side="right") - 1, 0, len(floors) - 1)
-    return notional * mmr[tier] - cum[tier]
+    return tiered_maintenance(notional, *market.tier_tables)
 
 
 def liquidation_price(market: Market, side: np.ndarray, size: np.ndarray, entry: float,
                       collateral: np.ndarray) -> np.ndarray:
-    """Mark price [quote per base] at which collateral + PnL = tiered maintenance margin.
-
-    On each tier the condition is linear in the price, so the root is closed-form:
-    ``p = (s·q·P0 − C − cum) / (q·(s − mmr))``; the root that falls inside its own tier is the
-    one (the excess is monotone in the price, so there is exactly one). 0 for a long whose
-    collateral covers the whole notional (never liquidated).
+    """Mark price [quote per base] at which collateral + PnL = tiered maintenance margin, for
+    every trader at once (:func:`margin.roots.segment_roots`, the engine's one root solver):
+    the root met first as the price moves against the trader. 0 for a long whose collateral
+    covers the whole notional (never liquidated), inf for such a short.
 
     >>> m = Market(name="X", price=20_000.0, tiers=(Tier(floor=0.0, mmr=0.005),))
     >>> liquidation_price(m, np.array([1, -1]), np.array([1.0, 1.0]), 20_000.0,
     ...                   np.array([400.0, 400.0])).round(2).tolist()
     [19698.49, 20298.51]
     """
-    floors, mmr, cum, _ = _tier_tables(market)
-    s = side.astype(float)[:, None]
-    q = size[:, None]
-    candidates = (s * q * entry - collateral[:, None] - cum[None, :]) / (q * (s - mmr[None, :]))
-    tier = np.searchsorted(floors, q * np.maximum(candidates, 0.0), side="right") - 1
-    inside = (tier == np.arange(len(floors))[None, :]) & (candidates > 0)
-    # rounding at a tier floor can leave a root just outside both neighbours: fall back to the
-    # candidate whose excess is nearest zero
-    excess = np.abs(collateral[:, None] + s * q * (candidates - entry)
-                    - maintenance_margin(market, q * np.maximum(candidates, 0.0)))
-    excess = np.where(candidates > 0, excess, np.inf)
-    pick = np.where(inside.any(axis=1), inside.argmax(axis=1), excess.argmin(axis=1))
-    price = np.take_along_axis(candidates, pick[:, None], axis=1)[:, 0]
-    found = np.take_along_axis(excess, pick[:, None], axis=1)[:, 0] <= 1e-6 * (1.0 + collateral)
-    return np.where(found & (price > 0), price, np.where(side > 0, 0.0, np.inf))
+    floors, rates, cums = market.tier_tables
+    pools = Pools.single(side=side, size=size, entry=entry, constant=collateral, floors=floors, rates=rates, cums=cums)
+    here = np.full(np.asarray(size).shape[0], float(entry))
+    root, _, _ = first_root(segment_roots(pools, with_maintenance=True), here, -np.asarray(side))
+    return np.where(np.isnan(root), np.where(np.asarray(side) > 0, 0.0, np.inf), root)
 
 
 def _params_checked(params: CrowdParams) -> CrowdParams:
@@ -471,13 +458,9 @@ def _outcomes(crowd: Crowd, ids: np.ndarray, rounds_of: np.ndarray, fill: np.nda
     equity, fee, to_fund, returned, deficit = zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy()
     collateral = crowd.collateral[ids]
     eq = collateral + crowd.side[ids] * crowd.size[ids] * (fill - crowd.entry_price)
-    f = np.clip(fee_rate * crowd.size[ids] * fill, 0.0, np.maximum(eq, 0.0))
-    if settlement == "bankruptcy":
-        kept_by_fund, back = np.maximum(eq, 0.0), np.zeros_like(eq)
-    else:
-        kept_by_fund, back = f, np.maximum(eq - f, 0.0)
-    equity[ids], fee[ids], to_fund[ids], returned[ids] = eq, f, kept_by_fund, back
-    deficit[ids] = np.maximum(-eq, 0.0)
+    closing = close_out(eq, crowd.size[ids] * fill, fee_rate, settlement)  # the engine's settlement rule
+    equity[ids], fee[ids], to_fund[ids], returned[ids] = eq, closing.fee, closing.to_fund, closing.returned
+    deficit[ids] = closing.deficit
     return TraderOutcome(round=round_, fill_price=fill_price, equity=equity, fee=fee, to_fund=to_fund,
                          returned=returned, deficit=deficit)
 

@@ -26,11 +26,11 @@ The account on every path
 Liquidation is path-dependent and judged by the engine itself. For each chunk of paths
 (``(markets × paths × steps)`` arrays of about ``CHUNK_BYTES``) the steps at which a group
 *may* breach are found vectorized over paths × steps: the cross pool's equity − MM along every
-path with the engine's own piecewise-linear algebra (:class:`margin.simulate._PoolExcess`), and
+path with the engine's own piecewise-linear algebra (:class:`margin.simulate.PoolExcess`), and
 each isolated position's crossings of its closed-form liquidation price
-(:func:`margin.simulate._isolated_threshold`). Paths that never come near a breach keep every
+(:func:`margin.simulate.isolated_threshold`). Paths that never come near a breach keep every
 position to the horizon. On each other path the engine's settlement
-(:meth:`margin.simulate._Settler.settle`: full or partial liquidation, settlement, fees,
+(:meth:`margin.settle.Settler.settle`: full or partial liquidation, settlement, fees,
 insurance fund, cascades) is applied at the candidate steps, event to event, as
 :func:`margin.simulate.simulate` does; most paths have 0–2 events, and the events are those of
 ``simulate`` on the same path (tested). A position liquidated on the way stays closed even if
@@ -81,7 +81,9 @@ from margin.account import price_vector
 from margin.presets import market_defaults
 from margin.scenario import Scenario, ScenarioError, scenario_to_dict
 from margin.variants import account_variants
-from margin.simulate import Event, PricePath, _isolated_threshold, _PoolExcess, _Settler, _State
+from margin.paths import PricePath
+from margin.settle import Event, SettlementState, Settler
+from margin.simulate import PoolExcess, isolated_threshold
 
 MODELS = ("normal", "student_t")
 MODEL_LABELS = {"normal": "Normal", "student_t": "Fat tails (Student-t)"}
@@ -540,7 +542,7 @@ class _VariantRunner:
     """Walks one account variant along a chunk of paths.
 
     The breach *search* is vectorized over paths × steps with the engine's own algebra; the
-    breach *judgement and settlement* is the engine's :meth:`margin.simulate._Settler.settle`,
+    breach *judgement and settlement* is the engine's :meth:`margin.settle.Settler.settle`,
     called on each path at each candidate step, exactly as :func:`margin.simulate.simulate`
     calls it. A candidate is a step at which a group may breach (with a hair of tolerance);
     ``settle`` checks exactly and does nothing where nothing is due, so the events are those
@@ -549,7 +551,7 @@ class _VariantRunner:
 
     def __init__(self, scenario: Scenario):
         self.scenario = scenario
-        settler = self.settler = _Settler(scenario)
+        settler = self.settler = Settler(scenario)
         positions = scenario.positions
         self.col = np.array(settler.col, dtype=np.intp)
         self.sign = np.array([p.sign for p in positions], dtype=float)
@@ -570,7 +572,7 @@ class _VariantRunner:
                 self.cross_by_market.setdefault(settler.col[i], []).append(i)
         # Each isolated position can only breach beyond one price (its excess is monotone in
         # its price): the engine's closed-form liquidation price, widened by a hair.
-        self.thresholds = {i: _isolated_threshold(settler, self.opening, i) for i in settler.isolated}
+        self.thresholds = {i: isolated_threshold(settler, self.opening, i) for i in settler.isolated}
         # As in simulate: a candidate is confirmed by the exact check, so the tolerance only has
         # to exceed the rounding of the vectorized sums.
         scale = 1.0 + abs(scenario.cross_wallet) + float(np.sum(self.size * self.entry))
@@ -588,7 +590,7 @@ class _VariantRunner:
             flat = np.zeros(n_paths * n_rows)
             for j, members in self.cross_by_market.items():
                 column = prices[j].reshape(-1, 1)
-                flat += _PoolExcess(self.settler, column).group(members, self.opening, 0, column.shape[0], 0)
+                flat += PoolExcess(self.settler, column).group(members, self.opening, 0, column.shape[0], 0)
             cross_excess = flat.reshape(n_paths, n_rows)
             hits = cross_excess <= self.tolerance - self.opening.cross_wallet
             hits[:, 0] = False  # step 0 is settled
@@ -607,7 +609,7 @@ class _VariantRunner:
         return first, cross_excess, isolated_hits
 
     def walk(self, marks: np.ndarray, start: int, cross_excess: np.ndarray | None,
-             isolated_hits: dict[int, np.ndarray]) -> _State:
+             isolated_hits: dict[int, np.ndarray]) -> SettlementState:
         """Event to event along one path ``marks`` (rows, markets) from candidate row ``start``,
         reusing the precomputed search rows while the groups they describe are unchanged."""
         settler = self.settler
@@ -644,21 +646,21 @@ class _VariantRunner:
                 cross_excess = self._cross_excess(state, marks, row)
         return state
 
-    def _next_isolated(self, i: int, state: _State, marks: np.ndarray, hits: np.ndarray | None,
+    def _next_isolated(self, i: int, state: SettlementState, marks: np.ndarray, hits: np.ndarray | None,
                        row: int) -> int | None:
         if state.size[i] <= 0:
             return None
         if hits is not None:
             found = _first_true(hits[row:])
         else:
-            threshold = _isolated_threshold(self.settler, state, i)
+            threshold = isolated_threshold(self.settler, state, i)
             if threshold is None:
                 return None
             column = marks[row:, self.col[i]]
             found = _first_true(column <= threshold if self.sign[i] > 0 else column >= threshold)
         return None if found is None else row + found
 
-    def _cross_excess(self, state: _State, marks: np.ndarray, row: int) -> np.ndarray | None:
+    def _cross_excess(self, state: SettlementState, marks: np.ndarray, row: int) -> np.ndarray | None:
         """The cross pool's excess from ``row`` on, after its positions changed (``None``: no
         cross position left)."""
         open_by_market: dict[int, list[int]] = {}
@@ -667,12 +669,12 @@ class _VariantRunner:
                 open_by_market.setdefault(self.settler.col[i], []).append(i)
         if not open_by_market:
             return None
-        pools = _PoolExcess(self.settler, marks)
+        pools = PoolExcess(self.settler, marks)
         excess = np.full(marks.shape[0], np.inf)
         excess[row:] = sum(pools.group(m, state, row, marks.shape[0], j) for j, m in open_by_market.items())
         return excess
 
-    def _record(self, outcome: _Outcome, n: Any, state: _State) -> None:
+    def _record(self, outcome: _Outcome, n: Any, state: SettlementState) -> None:
         """Mark path ``n`` (an index, or ``slice(None)`` for every path) with ``state``'s events."""
         first_step: dict[int, int] = {}
         for event in state.events:

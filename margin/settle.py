@@ -1,0 +1,329 @@
+"""Settlement: one step of the venue's rules at fixed prices, the state it changes, and
+what it reports.
+
+Rules applied at every step (``Rules`` in :mod:`margin.scenario`):
+
+* Isolated positions are judged alone (margin + PnL ≤ MM); the cross pool as one
+  (cross wallet + Σ cross PnL ≤ Σ cross MM). A breach is settled, then everything is judged
+  again at the same prices, until no breach remains (a cascade within the step).
+* ``liquidation = "full"`` closes the breached position (isolated) or every cross position at
+  once, at the step's mark price (the fill).
+* ``liquidation = "partial"`` closes slices of ``partial_fraction`` of the size held when the
+  breach began until the breach is cured. For the cross pool no position is cut first: each
+  round closes the same fraction of *every* cross position. Cutting one leg first can make a
+  hedged pool riskier (close the short of a hedge and the long is naked), and realizing one
+  leg's loss while the other leg's profit stays unrealized would drive the wallet negative.
+  Slices are filled at the mark price; the settlement rule applies to the last, full close.
+* A full close is settled by :func:`close_out` (the cascade settles its traders with it too):
+  ``settlement = "bankruptcy"`` leaves the trader nothing of the margin behind the position and
+  the insurance fund keeps what was left above zero (fee included); ``"mark"`` leaves the
+  trader what is left after the fee. The fee is ``liquidation_fee_rate × closed notional``,
+  never more than the trader has left.
+* A close below zero equity (price beyond the bankruptcy price) is a ``bankruptcy``: the fund
+  pays the deficit; what it cannot pay is a ``socialized_loss`` (auto-deleveraging).
+
+Money is conserved: ``final.balance + final.insurance_fund - final.socialized_loss`` equals
+``balance + rules.insurance_fund + Σ realized_pnl``.
+
+>>> c = close_out(np.array([50.0, -20.0]), np.array([1_000.0, 1_000.0]), 0.01, "bankruptcy")
+>>> c.fee.tolist(), c.to_fund.tolist(), c.returned.tolist(), c.deficit.tolist()
+([10.0, 0.0], [50.0, 0.0], [0.0, 0.0], [0.0, 20.0])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from margin.scenario import Position, Scenario
+
+EVENT_TYPES = ("liquidation", "partial_liquidation", "bankruptcy", "socialized_loss")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Closing:
+    """A full close settled [quote], per position (arrays) or for one pool (floats): the fee
+    charged, what the insurance fund keeps (fee included), what goes back to the trader, and
+    the loss beyond margin (a deficit, for the fund or, beyond it, for other traders)."""
+
+    fee: Any
+    to_fund: Any
+    returned: Any
+    deficit: Any
+
+
+def close_out(equity: Any, notional: Any, fee_rate: float, settlement: str) -> Closing:
+    """Settle a full close of ``notional`` [quote] when the equity behind it is ``equity``
+    [quote]: the fee is ``fee_rate × notional`` but never more than what is left; at the
+    bankruptcy price the fund keeps all that is left, at the mark the trader keeps what is
+    left after the fee."""
+    equity = np.asarray(equity, dtype=float)
+    left = np.maximum(equity, 0.0)
+    fee = np.clip(fee_rate * np.asarray(notional, dtype=float), 0.0, left)
+    if settlement == "bankruptcy":
+        to_fund, returned = left, np.zeros_like(left)
+    else:
+        to_fund, returned = fee, left - fee
+    return Closing(fee=fee, to_fund=to_fund, returned=returned, deficit=np.maximum(-equity, 0.0))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """One thing that happened. Amounts in [quote]; ``size`` [base] closed.
+
+    ``insurance_fund_delta`` is what the fund gained (+) or paid (−), fee included;
+    ``amount`` is the loss beyond margin (``bankruptcy``) or the part socialized
+    (``socialized_loss``), 0 otherwise. ``row`` is the index of the step in the path.
+    """
+
+    step: int | float
+    row: int
+    type: str
+    position: str
+    market: str
+    mode: str
+    price: float
+    size: float
+    realized_pnl: float
+    fee: float
+    insurance_fund_delta: float
+    amount: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step, "type": self.type, "position": self.position, "market": self.market,
+            "price": self.price, "size": self.size, "realized_pnl": self.realized_pnl,
+            "fee": self.fee, "insurance_fund_delta": self.insurance_fund_delta,
+            "amount": self.amount, "mode": self.mode,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FinalState:
+    """After the path. ``balance`` [quote] is the cross wallet plus isolated margins still
+    locked; ``bankrupt`` is true when any close went beyond its bankruptcy price."""
+
+    balance: float
+    cross_wallet: float
+    insurance_fund: float
+    socialized_loss: float
+    open_positions: tuple[str, ...]
+    sizes: tuple[float, ...]
+    margins: tuple[float, ...]
+    bankrupt: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "balance": self.balance, "insurance_fund": self.insurance_fund,
+            "socialized_loss": self.socialized_loss, "open_positions": list(self.open_positions),
+            "bankrupt": self.bankrupt,
+        }
+
+
+
+
+@dataclass(slots=True)
+class SettlementState:
+    """The account's state as a walk changes it: sizes [base], isolated margins, the cross
+    wallet and the insurance fund [quote], what was socialized, the events so far."""
+
+    size: np.ndarray
+    margin: np.ndarray
+    cross_wallet: float
+    fund: float
+    socialized: float = 0.0
+    bankrupt: bool = False
+    events: list[Event] = field(default_factory=list)
+
+
+class Settler:
+    """Judges one step at fixed prices and applies the rules; shared by both walkers."""
+
+    def __init__(self, scenario: Scenario):
+        self.scenario = scenario
+        self.rules = scenario.rules
+        self.positions: tuple[Position, ...] = scenario.positions
+        self.markets = [scenario.markets[p.market] for p in self.positions]
+        self.entry_basis = scenario.rules.mm_basis == "entry"
+        self.isolated = [i for i, p in enumerate(self.positions) if p.is_isolated]
+        self.cross = [i for i, p in enumerate(self.positions) if not p.is_isolated]
+        self.market_col = {name: j for j, name in enumerate(scenario.markets)}
+        self.col = [self.market_col[p.market] for p in self.positions]
+
+    def new_state(self, start: "FinalState | None" = None) -> SettlementState:
+        """The scenario's own state, or ``start`` (where an earlier walk ended) to continue it."""
+        if start is not None:
+            if len(start.sizes) != len(self.positions):
+                raise ValueError("start: holds a state of another account")
+            return SettlementState(size=np.array(start.sizes, dtype=float), margin=np.array(start.margins, dtype=float),
+                          cross_wallet=float(start.cross_wallet), fund=float(start.insurance_fund),
+                          socialized=float(start.socialized_loss), bankrupt=bool(start.bankrupt))
+        return SettlementState(
+            size=np.array([p.size for p in self.positions], dtype=float),
+            margin=np.array([p.margin if p.is_isolated else 0.0 for p in self.positions], dtype=float),
+            cross_wallet=self.scenario.cross_wallet,
+            fund=self.rules.insurance_fund,
+        )
+
+    # --- scalar valuation -------------------------------------------------------------------
+    def pnl(self, i: int, size: float, price: float) -> float:
+        p = self.positions[i]
+        return p.sign * size * (price - p.entry)
+
+    def maintenance(self, i: int, size: float, price: float) -> float:
+        basis = self.positions[i].entry if self.entry_basis else price
+        return self.markets[i].maintenance_margin(size * basis)
+
+    def cross_pool(self, state: SettlementState, prices: np.ndarray) -> tuple[float, float, list[int]]:
+        """(cross equity, cross MM, open cross positions) [quote]."""
+        open_cross = [i for i in self.cross if state.size[i] > 0]
+        equity = state.cross_wallet
+        mm = 0.0
+        for i in open_cross:
+            price = float(prices[self.col[i]])
+            equity += self.pnl(i, state.size[i], price)
+            mm += self.maintenance(i, state.size[i], price)
+        return equity, mm, open_cross
+
+    # --- the step -----------------------------------------------------------------------------
+    def settle(self, state: SettlementState, prices: np.ndarray, step: Any, row: int) -> int:
+        """Apply every liquidation due at these prices; returns how many events were added."""
+        before = len(state.events)
+        while True:
+            acted = False
+            for i in self.isolated:
+                if state.size[i] <= 0:
+                    continue
+                price = float(prices[self.col[i]])
+                size = state.size[i]
+                if state.margin[i] + self.pnl(i, size, price) <= self.maintenance(i, size, price):
+                    self._liquidate_isolated(state, i, price, step, row)
+                    acted = True
+            equity, mm, open_cross = self.cross_pool(state, prices)
+            if open_cross and equity <= mm:
+                self._liquidate_cross(state, prices, step, row)
+                acted = True
+            if not acted:
+                return len(state.events) - before
+
+    def _event(self, state: SettlementState, kind: str, i: int, step: Any, row: int, price: float,
+               size: float = 0.0, realized: float = 0.0, fee: float = 0.0,
+               fund_delta: float = 0.0, amount: float = 0.0) -> None:
+        p = self.positions[i]
+        state.events.append(Event(
+            step=step_label(step), row=row, type=kind, position=p.id, market=p.market, mode=p.mode,
+            price=price, size=size, realized_pnl=realized, fee=fee,
+            insurance_fund_delta=fund_delta, amount=amount,
+        ))
+
+    def _cover_deficit(self, state: SettlementState, deficit: float, i: int, price: float, step: Any, row: int) -> None:
+        """Loss beyond margin: the fund pays what it can, the rest is socialized."""
+        paid = min(deficit, state.fund)
+        state.fund -= paid
+        state.bankrupt = True
+        self._event(state, "bankruptcy", i, step, row, price, fund_delta=-paid, amount=deficit)
+        rest = deficit - paid
+        if rest > 0:
+            state.socialized += rest
+            self._event(state, "socialized_loss", i, step, row, price, amount=rest)
+
+    def _fee(self, notional: float, *caps: float) -> float:
+        return max(0.0, min(self.rules.liquidation_fee_rate * notional, *caps))
+
+    def _liquidate_isolated(self, state: SettlementState, i: int, price: float, step: Any, row: int) -> None:
+        rules = self.rules
+        if rules.liquidation == "partial":
+            slice_size = rules.partial_fraction * state.size[i]
+            while True:
+                size, margin = state.size[i], state.margin[i]
+                equity = margin + self.pnl(i, size, price)
+                if equity > self.maintenance(i, size, price):
+                    return  # cured
+                if equity <= 0 or size <= slice_size * (1 + 1e-12):
+                    break  # cannot be cured by slicing, or the last slice: close in full
+                realized = self.pnl(i, slice_size, price)
+                fee = self._fee(slice_size * price, equity, margin + realized)
+                state.margin[i] = margin + realized - fee
+                state.size[i] = size - slice_size
+                state.fund += fee
+                self._event(state, "partial_liquidation", i, step, row, price, slice_size, realized, fee, fee)
+        size, margin = state.size[i], state.margin[i]
+        realized = self.pnl(i, size, price)
+        equity = margin + realized
+        closing = close_out(equity, size * price, rules.liquidation_fee_rate, rules.settlement)
+        fee, fund_gain, returned = float(closing.fee), float(closing.to_fund), float(closing.returned)
+        state.cross_wallet += returned
+        state.fund += fund_gain
+        state.size[i] = 0.0
+        state.margin[i] = 0.0
+        self._event(state, "liquidation", i, step, row, price, size, realized, fee, fund_gain)
+        if equity < 0:
+            self._cover_deficit(state, -equity, i, price, step, row)
+
+    def _liquidate_cross(self, state: SettlementState, prices: np.ndarray, step: Any, row: int) -> None:
+        rules = self.rules
+        if rules.liquidation == "partial":
+            open_cross = [i for i in self.cross if state.size[i] > 0]
+            slice_size = {i: rules.partial_fraction * state.size[i] for i in open_cross}
+            while True:
+                equity, mm, open_cross = self.cross_pool(state, prices)
+                if not open_cross or equity > mm:
+                    return  # cured
+                if equity <= 0 or all(state.size[i] <= slice_size[i] * (1 + 1e-12) for i in open_cross):
+                    break
+                for i in open_cross:
+                    price = float(prices[self.col[i]])
+                    cut = min(slice_size[i], state.size[i])
+                    realized = self.pnl(i, cut, price)
+                    fee = self._fee(cut * price, equity, state.cross_wallet + realized)
+                    equity -= fee
+                    state.cross_wallet += realized - fee
+                    state.fund += fee
+                    state.size[i] -= cut
+                    closed = state.size[i] <= 0
+                    kind = "liquidation" if closed else "partial_liquidation"
+                    self._event(state, kind, i, step, row, price, cut, realized, fee, fee)
+        equity, _, open_cross = self.cross_pool(state, prices)
+        notional = sum(state.size[i] * float(prices[self.col[i]]) for i in open_cross)
+        closing = close_out(equity, notional, rules.liquidation_fee_rate, rules.settlement)
+        remaining = float(closing.fee)  # the pool's fee, told position by position in its events
+        closes = []
+        for i in open_cross:
+            price = float(prices[self.col[i]])
+            size = state.size[i]
+            realized = self.pnl(i, size, price)
+            fee = min(rules.liquidation_fee_rate * size * price, remaining)
+            remaining -= fee
+            closes.append((i, price, size, realized, fee))
+            state.size[i] = 0.0
+        fees = sum(c[4] for c in closes)
+        # Bankruptcy: the trader loses the whole pool and the fund keeps what was left above
+        # zero; mark: the trader keeps what is left after the fee.
+        state.cross_wallet = float(closing.returned)
+        state.fund += float(closing.to_fund)
+        leftover = float(closing.to_fund) - fees
+        for n, (i, price, size, realized, fee) in enumerate(closes):
+            gain = fee + (leftover if n == len(closes) - 1 else 0.0)
+            self._event(state, "liquidation", i, step, row, price, size, realized, fee, gain)
+        if equity < 0:
+            worst = min(closes, key=lambda c: c[3])
+            self._cover_deficit(state, -equity, worst[0], worst[1], step, row)
+
+    def final(self, state: SettlementState) -> FinalState:
+        open_ids = tuple(p.id for i, p in enumerate(self.positions) if state.size[i] > 0)
+        locked = float(sum(state.margin[i] for i in self.isolated if state.size[i] > 0))
+        return FinalState(
+            balance=state.cross_wallet + locked, cross_wallet=state.cross_wallet,
+            insurance_fund=state.fund, socialized_loss=state.socialized,
+            open_positions=open_ids, sizes=tuple(map(float, state.size)),
+            margins=tuple(map(float, state.margin)), bankrupt=state.bankrupt,
+        )
+
+
+def step_label(step: Any) -> int | float:
+    value = step.item() if hasattr(step, "item") else step
+    return int(value) if float(value).is_integer() else float(value)
+
+
