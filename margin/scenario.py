@@ -63,9 +63,12 @@ class Market:
     tiers: tuple[Tier, ...]
     beta: float = 1.0
     tier_tables: tuple[np.ndarray, np.ndarray, np.ndarray] = field(init=False, repr=False, compare=False)
+    tier_lists: tuple[tuple[float, ...], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "tier_tables", tables(self.tiers))
+        arrays = tables(self.tiers)
+        object.__setattr__(self, "tier_tables", arrays)
+        object.__setattr__(self, "tier_lists", tuple(tuple(map(float, a)) for a in arrays))
 
     def tier_for(self, notional: float) -> Tier:
         """The tier that applies to a notional [quote]."""
@@ -74,7 +77,7 @@ class Market:
 
     def maintenance_margin(self, notional: float) -> float:
         """Maintenance margin [quote] of a position of this notional [quote]."""
-        return float(maintenance_margin(notional, *self.tier_tables))
+        return float(maintenance_margin(float(notional), *self.tier_lists))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
