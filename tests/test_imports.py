@@ -314,6 +314,8 @@ def test_a_missing_balance_export_is_named():
     ('[{"symbol": "BTCUSDT", "positionAmt": NaN}]', "paste: is not valid JSON: NaN at line 1 column 39"),
     ('{"totalWalletBalance": -Infinity}', "paste: is not valid JSON: -Infinity at line 1 column 24"),
     ('[{"symbol": "BTCUSDT", "positionAmt": 1e999}]', "positionRisk[0].positionAmt: must be a finite number"),
+    ('[{"symbol": "BTCUSDT", "positionAmt": 1' + "0" * 400 + '}]', "positionRisk[0].positionAmt: must be a finite number"),
+    ('[{"symbol": "BTCUSDT", "positionAmt": 1' + "0" * 5000 + '}]', "paste: is not JSON the lab can read"),
     ('{"hello": "world"}', "paste: is not an export the lab can read"),
     ('{"code": -2015, "msg": "Invalid API-key"}', "paste: is an error the exchange sent instead of data (code -2015"),
 ])

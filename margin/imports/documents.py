@@ -100,6 +100,8 @@ def parse_documents(data: str | bytes, label: str) -> list[Any]:
                                 f"column {err.colno}") from None
         except RecursionError:  # the depth check makes this unreachable; belt and braces
             raise ScenarioError(label, f"nests deeper than {MAX_DEPTH} levels") from None
+        except ValueError as err:  # an integer over Python's 4,300-digit limit
+            raise ScenarioError(label, f"is not JSON the lab can read: {str(err)[:120]}") from None
         documents.append(document)
         position = _SPACE.match(text, end).end()
     return documents
@@ -125,7 +127,7 @@ def _kind(value: Any) -> str:
         return "a list"
     if value is None:
         return "null"
-    return repr(value) if isinstance(value, (str, bool, int, float)) else type(value).__name__
+    return repr(value)[:40] if isinstance(value, (str, bool, int, float)) else type(value).__name__
 
 
 def required(obj: Mapping[str, Any], key: str, where: str) -> Any:
@@ -160,10 +162,12 @@ def to_number(value: Any, where: str) -> float:
             raise ScenarioError(where, "is empty; a number is needed")
         if not _DECIMAL.fullmatch(value.strip()):
             raise ScenarioError(where, f"must be a number, got {value[:40]!r}")
-        value = float(value)
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond the largest float
+        number = math.inf
     if not math.isfinite(number):
-        raise ScenarioError(where, f"must be a finite number, got {value!r}")
+        raise ScenarioError(where, f"must be a finite number, got {str(value)[:40]}")
     return number
 
 
