@@ -213,6 +213,14 @@ def test_hyperliquid_real_cross_account_and_leverage_above_the_preset():
     assert any("atom-short 20x → 10x" in n for n in result.notes)
 
 
+def test_leverage_worked_out_below_1x_is_set_to_1x():
+    rows = load("binance_positionRisk_v3_hedge_btc.json")
+    rows[2]["positionInitialMargin"] = "3400"  # twice the notional: 0.5x
+    result = read_exchange_export({"p": json.dumps(rows), "a": text("binance_account_v3_usdt.json")})
+    assert positions(result)["eth-long"]["leverage"] == 1
+    assert any("eth-long 0.5x → 1x" in n for n in result.notes)
+
+
 # ----------------------------------------------------------------------------- ways to paste
 
 

@@ -14,7 +14,7 @@ it with :func:`margin.scenario.scenario_from_dict`.
 >>> scenario["positions"][0]["leverage"], scenario["markets"]["BTCUSDT"]["price"]
 (125, 61000.0)
 >>> print(notes[-1])
-Leverage above the preset's maximum for the position's size, lowered to it: btc-long 200x → 125x. Leverage only sets the initial margin shown; an isolated position keeps the margin it has.
+Leverage outside the preset's range for the position's size (1x to its tier's maximum), set to the nearest end: btc-long 200x → 125x. Leverage only sets the initial margin shown; an isolated position keeps the margin it has.
 """
 
 from __future__ import annotations
@@ -102,6 +102,8 @@ def preset_for(exchange: str) -> tuple[str, str | None]:
     wanted = PRESETS[exchange]
     if wanted in venue_ids():
         return wanted, None
+    if exchange != "okx":
+        raise ScenarioError("venue", f"the lab's {wanted!r} preset is missing from assets/venues/")
     return OKX_STAND_IN, (
         "Rules: the lab has no OKX preset yet, so the Binance-like preset stands in "
         "(assets/venues/binance.json): maintenance margin on the mark-price value in tiers and a "
@@ -176,10 +178,14 @@ def _clamp_leverage(scenario: dict) -> list[str]:
         if ceiling is not None and position["leverage"] > ceiling:
             lowered.append(f"{position['id']} {position['leverage']:g}x → {ceiling:g}x")
             position["leverage"] = ceiling
+        elif position["leverage"] < 1:  # over-margined: worked out below 1x; no venue sets that
+            lowered.append(f"{position['id']} {position['leverage']:g}x → 1x")
+            position["leverage"] = 1
     if not lowered:
         return []
-    return [f"Leverage above the preset's maximum for the position's size, lowered to it: {', '.join(lowered)}. "
-            "Leverage only sets the initial margin shown; an isolated position keeps the margin it has."]
+    return [f"Leverage outside the preset's range for the position's size (1x to its tier's maximum), set "
+            f"to the nearest end: {', '.join(lowered)}. Leverage only sets the initial margin shown; an "
+            "isolated position keeps the margin it has."]
 
 
 def tidy(value: float) -> float:

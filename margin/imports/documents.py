@@ -12,10 +12,11 @@ Exchanges send decimals as strings (``"0.41047590"``); :func:`number` reads eith
 [{'a': '1.5'}, [2]]
 >>> number({"markPrice": "0.41047590"}, "markPrice", "positionRisk[0]")
 0.4104759
->>> number({"markPrice": "abc"}, "markPrice", "positionRisk[0]")
-Traceback (most recent call last):
-...
-margin.scenario.ScenarioError: positionRisk[0].markPrice: must be a number, got 'abc'
+>>> try:
+...     number({"markPrice": "abc"}, "markPrice", "positionRisk[0]")
+... except ScenarioError as err:
+...     print(err)
+positionRisk[0].markPrice: must be a number, got 'abc'
 """
 
 from __future__ import annotations

@@ -22,10 +22,11 @@ data (Binance ``{"code": -2015, …}``, Bybit ``retCode`` ≠ 0, OKX ``code`` �
 with the exchange's own message.
 
 >>> paste = '{"positions": [], "account": {"totalWalletBalance": "10"}}'
->>> read_exchange_export(paste)
-Traceback (most recent call last):
-...
-margin.scenario.ScenarioError: positions: no open position in this export (the wallet holds 10.00 USDT); the lab needs at least one open position to show anything. Export again while a position is open, or build one in the Account builder.
+>>> try:
+...     read_exchange_export(paste)
+... except ScenarioError as err:
+...     print(err)
+positions: no open position in this export (the wallet holds 10.00 USDT); the lab needs at least one open position to show anything. Export again while a position is open, or build one in the Account builder.
 """
 
 from __future__ import annotations
