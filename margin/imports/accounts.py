@@ -1,0 +1,245 @@
+"""An exchange account as read from its export, and the scenario file made from it.
+
+Each venue reader turns its JSON into an :class:`ExportedAccount`: open positions
+(:class:`Holding`, one per position and hedge-mode leg) and the wallet, with notes saying
+what was assumed. :func:`to_scenario` then builds the scenario dict under the venue's preset
+rules (``assets/venues/<venue>.json`` through :func:`margin.presets.apply_venue`) and checks
+it with :func:`margin.scenario.scenario_from_dict`.
+
+>>> account = ExportedAccount(exchange="binance", endpoints=("positionRisk v3", "account"),
+...     balance=1000.0, balance_field="account.totalWalletBalance", holdings=(
+...     Holding(market="BTCUSDT", side="long", size=0.1, entry=60000.0, mark=61000.0,
+...             leverage=200.0, mode="cross", margin=None, where="positionRisk[0]"),))
+>>> scenario, notes = to_scenario(account)
+>>> scenario["positions"][0]["leverage"], scenario["markets"]["BTCUSDT"]["price"]
+(125, 61000.0)
+>>> print(notes[-1])
+Leverage outside the preset's range for the position's size (1x to its tier's maximum), set to the nearest end: btc-long 200x → 125x. Leverage only sets the initial margin shown; an isolated position keeps the margin it has.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from margin.presets import apply_venue, load_venue, market_defaults, venue_ids
+from margin.scenario import FORMAT, ScenarioError, scenario_from_dict
+
+QUOTE = "USDT"
+EXCHANGE_NAMES = {"binance": "Binance USDⓈ-M", "bybit": "Bybit", "okx": "OKX", "hyperliquid": "Hyperliquid"}
+# The lab's preset for each exchange; OKX has none yet (see :func:`preset_for`).
+PRESETS = {"binance": "binance", "bybit": "bybit", "okx": "okx", "hyperliquid": "hyperliquid"}
+OKX_STAND_IN = "binance"
+_MARKET = re.compile(r"[A-Z0-9]{1,20}USDT")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Holding:
+    """One open position as the exchange reports it, in the lab's terms.
+
+    ``size`` [base units, > 0], ``entry`` and ``mark`` [USDT per base], ``margin`` [USDT]
+    for isolated positions (the margin before unrealized PnL), ``where`` the export row it
+    came from (for messages).
+    """
+
+    market: str
+    side: str
+    size: float
+    entry: float
+    mark: float
+    leverage: float
+    mode: str
+    margin: float | None
+    where: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportedAccount:
+    """An account read from one exchange's export: the wallet ``balance`` [USDT] before
+    unrealized PnL (isolated margins included), the open positions, and what was assumed."""
+
+    exchange: str
+    endpoints: tuple[str, ...]
+    balance: float
+    balance_field: str
+    holdings: tuple[Holding, ...]
+    notes: tuple[str, ...] = ()
+    as_of_ms: int | None = None
+
+
+def market_name(base: str, where: str) -> str:
+    """The lab's market for a base coin (``"BTC"`` → ``"BTCUSDT"``).
+
+    >>> market_name("eth", "x")
+    'ETHUSDT'
+    """
+    name = f"{base.upper()}{QUOTE}"
+    if not _MARKET.fullmatch(name):
+        raise ScenarioError(where, f"{base!r} is not a coin name the lab can use as a market")
+    return name
+
+
+def no_open_position(balance: float | None) -> ScenarioError:
+    """The error for an export without an open position (decided: refuse, do not build an
+    empty account; an account without positions has no market and nothing to show)."""
+    wallet = f" (the wallet holds {balance:,.2f} USDT)" if balance is not None else ""
+    return ScenarioError("positions", (
+        f"no open position in this export{wallet}; the lab needs at least one open position to show "
+        "anything. Export again while a position is open, or build one in the Account builder."))
+
+
+def latest_time(*values: object) -> int | None:
+    """The latest of some exchange timestamps [ms] (numbers or digit strings), ignoring others."""
+    times = [int(v) for v in values if isinstance(v, int) and not isinstance(v, bool)]
+    times += [int(v) for v in values if isinstance(v, str) and v.isdigit()]
+    return max(times) if times else None
+
+
+def preset_for(exchange: str) -> tuple[str, str | None]:
+    """The venue preset for an exchange and, when it is a stand-in, a note saying so."""
+    wanted = PRESETS[exchange]
+    if wanted in venue_ids():
+        return wanted, None
+    if exchange != "okx":
+        raise ScenarioError("venue", f"the lab's {wanted!r} preset is missing from assets/venues/")
+    return OKX_STAND_IN, (
+        "Rules: the lab has no OKX preset yet, so the Binance-like preset stands in "
+        "(assets/venues/binance.json): maintenance margin on the mark-price value in tiers and a "
+        "full takeover at the bankruptcy price, as OKX does for tiers 1-2. OKX's own tier tables "
+        "were not found in a published source (its ETH-USDT-SWAP tier 1 was observed at 0.40 %, "
+        "Binance's is 0.50 %), and OKX adds a 0.05 % closing fee to maintenance in its margin "
+        "ratio, which this preset does not.")
+
+
+def as_of_text(as_of_ms: int | None) -> str | None:
+    """``"2024-07-11 22:20 UTC"`` for a time in milliseconds since the epoch.
+
+    >>> as_of_text(1720736417660)
+    '2024-07-11 22:20 UTC'
+    """
+    if as_of_ms is None or as_of_ms <= 0:
+        return None
+    return datetime.fromtimestamp(as_of_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _position_ids(holdings: tuple[Holding, ...]) -> list[str]:
+    """``btc-long``, ``btc-short``; ``btc-long-isolated`` when one market and side hold a
+    cross and an isolated position (OKX allows both); ``-2`` for any repeat."""
+    ids: list[str] = []
+    for holding in holdings:
+        base = holding.market.removesuffix(QUOTE).lower()
+        twin = any(h is not holding and h.market == holding.market and h.side == holding.side
+                   and h.mode != holding.mode for h in holdings)
+        candidate = f"{base}-{holding.side}" + (f"-{holding.mode}" if twin else "")
+        unique, n = candidate, 1
+        while unique in ids:
+            n += 1
+            unique = f"{candidate}-{n}"
+        ids.append(unique)
+    return ids
+
+
+def _markets(account: ExportedAccount) -> tuple[dict[str, dict], list[str]]:
+    known = market_defaults()["markets"]
+    markets: dict[str, dict] = {}
+    notes = []
+    for holding in account.holdings:
+        if holding.market not in markets:
+            beta = known.get(holding.market, {}).get("beta", 1.0)
+            markets[holding.market] = {"price": tidy(holding.mark), "beta": beta}
+    strangers = [name for name in markets if name not in known]
+    if strangers:
+        notes.append(f"{', '.join(strangers)}: not among the lab's five markets; the preset's tiers for "
+                     "other markets apply and the market moves with BTC (beta 1) in a market-wide shock.")
+    return markets, notes
+
+
+def _positions(account: ExportedAccount) -> list[dict]:
+    positions = []
+    for position_id, h in zip(_position_ids(account.holdings), account.holdings):
+        entry = {"id": position_id, "market": h.market, "side": h.side, "size": tidy(h.size),
+                 "entry": h.entry, "leverage": h.leverage, "mode": h.mode}
+        if h.mode == "isolated":
+            entry["margin"] = tidy(h.margin)
+        positions.append(entry)
+    return positions
+
+
+def _clamp_leverage(scenario: dict) -> list[str]:
+    """Leverage above the preset tier's maximum would be refused by the scenario loader;
+    the exchange allowed it under its own tiers, so it is lowered to the maximum, with a note."""
+    lowered = []
+    for position in scenario["positions"]:
+        tiers = scenario["markets"][position["market"]]["tiers"]
+        tier = [t for t in tiers if t["floor"] <= position["size"] * position["entry"]][-1]
+        ceiling = tier.get("max_leverage")
+        if ceiling is not None and position["leverage"] > ceiling:
+            lowered.append(f"{position['id']} {position['leverage']:g}x → {ceiling:g}x")
+            position["leverage"] = ceiling
+        elif position["leverage"] < 1:  # over-margined: worked out below 1x; no venue sets that
+            lowered.append(f"{position['id']} {position['leverage']:g}x → 1x")
+            position["leverage"] = 1
+    if not lowered:
+        return []
+    return [f"Leverage outside the preset's range for the position's size (1x to its tier's maximum), set "
+            f"to the nearest end: {', '.join(lowered)}. Leverage only sets the initial margin shown; an "
+            "isolated position keeps the margin it has."]
+
+
+def tidy(value: float) -> float:
+    """A computed amount to 12 significant digits (``0.1 * 3`` is 0.3, not 0.30000000000000004).
+
+    >>> tidy(0.1 * 3), tidy(100.02765 / 0.0335)
+    (0.3, 2985.9)
+    """
+    return float(f"{value:.12g}")
+
+
+def _story(account: ExportedAccount, preset: str) -> str:
+    count = len(account.holdings)
+    when = as_of_text(account.as_of_ms)
+    isolated = sum(h.mode == "isolated" for h in account.holdings)
+    return (
+        f"Imported from your {EXCHANGE_NAMES[account.exchange]} export "
+        f"({' and '.join(account.endpoints)}{', as of ' + when if when else ''}): "
+        f"{count} open position{'s' if count != 1 else ''} ({count - isolated} cross, {isolated} isolated) "
+        f"and a wallet of {account.balance:,.2f} USDT, at the exchange's mark prices. The rules and "
+        f"maintenance tiers are the lab's {load_venue(preset)['name']} preset, not your account's own "
+        "brackets, so liquidation prices can differ a little from the exchange's.")
+
+
+def to_scenario(account: ExportedAccount) -> tuple[dict, list[str]]:
+    """The scenario dict for an exported account and the notes on how it was made.
+
+    Raises :class:`ScenarioError` for an account with no open position, and for a wallet
+    that does not cover the isolated margins (two exports from different moments).
+    """
+    if not account.holdings:
+        raise no_open_position(account.balance)
+    locked = sum(h.margin or 0.0 for h in account.holdings if h.mode == "isolated")
+    if locked > account.balance * (1 + 1e-9) + 1e-6:
+        raise ScenarioError(account.balance_field, (
+            f"the wallet ({account.balance:,.2f} USDT) does not cover the isolated margins "
+            f"({locked:,.2f} USDT): were the two exports taken from one account at one moment?"))
+    preset, preset_note = preset_for(account.exchange)
+    markets, market_notes = _markets(account)
+    draft = {
+        "format": FORMAT,
+        "name": f"My {EXCHANGE_NAMES[account.exchange]} account (imported)",
+        "story": _story(account, preset),
+        "balance": tidy(account.balance),
+        "markets": markets,
+        "positions": _positions(account),
+        "imported": {"exchange": account.exchange, "endpoints": list(account.endpoints),
+                     "as_of": as_of_text(account.as_of_ms)},
+    }
+    scenario = apply_venue(draft, preset)
+    notes = list(account.notes)
+    notes.append(preset_note or (f"Maintenance tiers and liquidation rules: the lab's preset "
+                                 f"(assets/venues/{preset}.json), not your account's own bracket."))
+    notes += market_notes
+    notes += _clamp_leverage(scenario)
+    scenario_from_dict(copy.deepcopy(scenario))  # the contract: what we return loads
+    return scenario, notes

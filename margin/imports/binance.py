@@ -1,0 +1,192 @@
+"""Binance USDⓈ-M futures: ``GET /fapi/v2|v3/positionRisk`` and ``GET /fapi/v2|v3/account``.
+
+positionRisk gives the positions (``positionAmt`` signed in base units, ``entryPrice``,
+``markPrice``); the account gives the wallet (``assets[USDT].walletBalance``, which includes
+isolated wallets). v3 positionRisk has no ``leverage`` and no ``marginType``: leverage is
+worked out as notional ÷ ``positionInitialMargin`` and a position with an ``isolatedWallet``
+is isolated. Hedge mode (``positionSide`` LONG and SHORT rows of one symbol) maps to two
+positions of opposite side in one market, as Binance holds them.
+
+>>> rows = [{"symbol": "ADAUSDT", "positionSide": "BOTH", "positionAmt": "30",
+...          "entryPrice": "0.385", "markPrice": "0.41047590", "notional": "12.31427700",
+...          "isolatedWallet": "0", "positionInitialMargin": "0.61571385"}]
+>>> account = read({"positionRisk": rows, "account": {"totalWalletBalance": "100"}})
+>>> h = account.holdings[0]
+>>> h.market, h.side, h.size, h.leverage, h.mode, account.balance
+('ADAUSDT', 'long', 30.0, 20, 'cross', 100.0)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from margin.imports.accounts import ExportedAccount, Holding, latest_time, no_open_position
+from margin.imports.documents import mapping, number, optional_number, rows, text
+from margin.scenario import ScenarioError
+
+_PERPETUAL = re.compile(r"[A-Z0-9]{1,20}USDT")
+SIDES = {"LONG": "long", "SHORT": "short"}
+
+
+def _market(symbol: str, where: str) -> str:
+    if _PERPETUAL.fullmatch(symbol):
+        return symbol
+    if "_" in symbol:
+        problem = "is a delivery (dated) contract, not a perpetual"
+    else:
+        problem = "is not a USDT-margined perpetual (the lab models linear USDT perpetuals only)"
+    raise ScenarioError(f"{where}.symbol", f"{symbol!r} {problem}")
+
+
+def leverage_from_margin(notional: float, initial_margin: float) -> float:
+    """Leverage [x] as notional ÷ initial margin, a whole number when it is one to 1e-6.
+
+    >>> leverage_from_margin(12.314277, 0.61571385), leverage_from_margin(100, 30)
+    (20, 3.33)
+    """
+    ratio = notional / initial_margin
+    return round(ratio) if abs(ratio - round(ratio)) < 1e-6 * ratio else round(ratio, 2)
+
+
+def _v3_leverage(row: Mapping[str, Any], where: str, size: float, mark: float) -> float:
+    notional = abs(optional_number(row, "notional", where) or size * mark)
+    for key in ("positionInitialMargin", "initialMargin"):
+        margin = optional_number(row, key, where)
+        if margin is not None and margin > 0:
+            return leverage_from_margin(notional, margin)
+    raise ScenarioError(f"{where}.positionInitialMargin", (
+        "is missing or 0: positionRisk v3 has no leverage field, and without the initial margin "
+        "the leverage cannot be worked out"))
+
+
+def _mode(row: Mapping[str, Any], where: str) -> str:
+    if "marginType" in row:  # v2
+        kind = text(row, "marginType", where).lower()
+        if kind not in ("isolated", "cross", "crossed"):
+            raise ScenarioError(f"{where}.marginType", f"must be 'isolated' or 'cross', got {kind!r}")
+        return "isolated" if kind == "isolated" else "cross"
+    wallet = optional_number(row, "isolatedWallet", where) or 0.0
+    return "isolated" if wallet > 0 else "cross"
+
+
+def _side(row: Mapping[str, Any], where: str, amount: float) -> tuple[str, bool]:
+    leg = row.get("positionSide", "BOTH")
+    if leg == "BOTH":
+        return ("long" if amount > 0 else "short"), False
+    if leg not in SIDES:
+        raise ScenarioError(f"{where}.positionSide", f"must be 'BOTH', 'LONG' or 'SHORT', got {leg!r}")
+    return SIDES[leg], True
+
+
+def _holding(row: Mapping[str, Any], where: str, amount: float) -> tuple[Holding, bool]:
+    market = _market(text(row, "symbol", where), where)
+    asset = row.get("marginAsset", "USDT")
+    if asset != "USDT":
+        raise ScenarioError(f"{where}.marginAsset", f"is {asset!r}; the lab models USDT-margined positions")
+    side, hedge = _side(row, where, amount)
+    size = abs(amount)
+    mark = number(row, "markPrice", where, positive=True)
+    mode = _mode(row, where)
+    if "leverage" in row:
+        leverage = number(row, "leverage", where, positive=True)
+    else:
+        leverage = _v3_leverage(row, where, size, mark)
+    margin = number(row, "isolatedWallet", where, positive=True) if mode == "isolated" else None
+    return Holding(market=market, side=side, size=size, entry=number(row, "entryPrice", where, positive=True),
+                   mark=mark, leverage=leverage, mode=mode, margin=margin, where=where), hedge
+
+
+def _holdings(risk: Any) -> tuple[list[Holding], list[str], str]:
+    if not isinstance(risk, list):
+        raise ScenarioError("positionRisk", "must be a list of positions")
+    holdings, hedged, version = [], [], "v3"
+    for index, row in enumerate(risk):
+        where = f"positionRisk[{index}]"
+        row = mapping(row, where)
+        version = "v2" if "marginType" in row or "leverage" in row else version
+        amount = number(row, "positionAmt", where)
+        if amount == 0:
+            continue  # v2 lists every symbol of the market, open or not
+        holding, hedge = _holding(row, where, amount)
+        holdings.append(holding)
+        if hedge and holding.market not in hedged:
+            hedged.append(holding.market)
+    notes = ["Mark prices taken from positionRisk's markPrice."]
+    if version == "v3" and holdings:
+        levels = ", ".join(f"{h.market} {h.leverage:g}x" for h in holdings)
+        notes.append(f"Leverage is not in positionRisk v3: worked out from notional ÷ positionInitialMargin "
+                     f"({levels}). Margin mode is not in it either: a position with an isolatedWallet is "
+                     "isolated, the others cross.")
+    if any(h.mode == "isolated" for h in holdings):
+        notes.append("Isolated margin: isolatedWallet (the margin without its unrealized PnL).")
+    pairs = [m for m in hedged if sum(h.market == m for h in holdings) > 1]
+    if hedged:
+        notes.append("Hedge mode: each LONG and SHORT row is its own position"
+                     + (f"; {', '.join(pairs)} holds both legs in one market, as Binance does." if pairs else "."))
+    return holdings, notes, version
+
+
+def _wallet(account: Mapping[str, Any]) -> tuple[float, str, list[str]]:
+    assets = account.get("assets")
+    if isinstance(assets, list):
+        entries = rows(account, "assets", "account")
+        for index, asset in enumerate(entries):
+            if asset.get("asset") == "USDT":
+                where = f"account.assets[{index}]"
+                others = [f"{a.get('asset')} ({number(a, 'walletBalance', f'account.assets[{i}]'):,.2f})"
+                          for i, a in enumerate(entries)
+                          if a.get("asset") != "USDT" and (optional_number(a, "walletBalance", "") or 0) > 0]
+                notes = [f"Wallet: {where}.walletBalance (USDT, isolated wallets included)."]
+                if others:
+                    notes.append(f"Other assets in the account are not counted: {', '.join(others)}; "
+                                 "the lab's accounts hold USDT only.")
+                return number(asset, "walletBalance", where), f"{where}.walletBalance", notes
+    if "totalWalletBalance" in account:
+        return (number(account, "totalWalletBalance", "account"), "account.totalWalletBalance",
+                ["Wallet: account.totalWalletBalance (no USDT entry in assets)."])
+    raise ScenarioError("account.assets", "has no USDT entry, and the account no totalWalletBalance")
+
+
+def _unmatched(account: Mapping[str, Any], holdings: list[Holding]) -> list[str]:
+    """Symbols the account lists as open that positionRisk does not (exports of two moments)."""
+    listed = account.get("positions")
+    if not isinstance(listed, list):
+        return []
+    held = {h.market for h in holdings}
+    extra = sorted({str(p.get("symbol")) for i, p in enumerate(listed) if isinstance(p, Mapping)
+                    and optional_number(p, "positionAmt", f"account.positions[{i}]") and p.get("symbol") not in held})
+    if not extra:
+        return []
+    return [f"The account export lists open positions in {', '.join(extra)} that positionRisk does not; "
+            "positions are taken from positionRisk only (the two exports may be from different moments)."]
+
+
+def read(documents: Mapping[str, Any]) -> ExportedAccount:
+    """An :class:`ExportedAccount` from Binance documents keyed ``"positionRisk"`` and
+    ``"account"``."""
+    account = documents.get("account")
+    if "positionRisk" not in documents:
+        listed = account.get("positions") if isinstance(account, Mapping) else None
+        if isinstance(listed, list) and any(optional_number(mapping(p, f"account.positions[{i}]"), "positionAmt", "")
+                                            for i, p in enumerate(listed)):
+            raise ScenarioError("positionRisk", (
+                "is missing: the account export lists open positions but not their entry or mark "
+                "prices; paste GET /fapi/v3/positionRisk too"))
+        holdings, notes, version = [], [], "v3"
+    else:
+        holdings, notes, version = _holdings(documents["positionRisk"])
+    if account is None:
+        if not holdings:
+            raise no_open_position(None)
+        raise ScenarioError("account", (
+            "is missing: positionRisk has no wallet balance; paste GET /fapi/v3/account too"))
+    balance, balance_field, wallet_notes = _wallet(mapping(account, "account"))
+    if not holdings:
+        raise no_open_position(balance)
+    times = [r.get("updateTime") for r in documents.get("positionRisk", []) if isinstance(r, Mapping)]
+    endpoints = (f"positionRisk {version}", "account")
+    return ExportedAccount(
+        exchange="binance", endpoints=endpoints, balance=balance, balance_field=balance_field,
+        holdings=tuple(holdings), notes=tuple(notes + wallet_notes + _unmatched(account, holdings)),
+        as_of_ms=latest_time(*times))

@@ -1,0 +1,143 @@
+"""Bybit v5: ``GET /v5/position/list?category=linear`` and ``GET /v5/account/wallet-balance``,
+optionally ``GET /v5/account/info`` for the margin mode.
+
+``size`` is unsigned and ``side`` (``Buy``/``Sell``) gives the direction; hedge mode has two
+rows per symbol, ``positionIdx`` 1 (buy side) and 2 (sell side), mapped to two positions of
+opposite side in one market. A unified account's margin mode is set for the whole account and
+is not in the position list (``tradeMode`` is deprecated there, always 0): it is read from
+account/info's ``marginMode`` when pasted, from ``tradeMode`` 1 for a classic account, and
+otherwise assumed cross (Bybit's default, ``REGULAR_MARGIN``), with a note. Portfolio margin is
+refused: it is neither cross nor isolated. The wallet is the USDT coin's ``walletBalance``.
+
+>>> plist = {"retCode": 0, "result": {"category": "linear", "list": [
+...     {"symbol": "BTCUSDT", "side": "Sell", "size": "0.5", "avgPrice": "60000",
+...      "markPrice": "61000", "leverage": "10", "positionIdx": 0, "tradeMode": 0}]}}
+>>> wallet = {"retCode": 0, "result": {"list": [{"accountType": "UNIFIED",
+...     "coin": [{"coin": "USDT", "walletBalance": "5000"}]}]}}
+>>> account = read({"position/list": plist, "wallet-balance": wallet})
+>>> h = account.holdings[0]
+>>> h.side, h.size, h.entry, h.mark, h.mode, account.balance
+('short', 0.5, 60000.0, 61000.0, 'cross', 5000.0)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from margin.imports.accounts import ExportedAccount, Holding, latest_time, no_open_position
+from margin.imports.documents import mapping, number, optional_number, required, rows, text
+from margin.scenario import ScenarioError
+
+_PERPETUAL = re.compile(r"[A-Z0-9]{1,20}USDT")
+SIDES = {"Buy": "long", "Sell": "short"}
+MODES = {"REGULAR_MARGIN": "cross", "ISOLATED_MARGIN": "isolated"}
+
+
+def _result(document: Any, label: str) -> Mapping[str, Any]:
+    return mapping(required(mapping(document, label), "result", label), f"{label}.result")
+
+
+def _account_mode(documents: Mapping[str, Any]) -> str | None:
+    if "account/info" not in documents:
+        return None
+    where = "account/info.result"
+    mode = text(_result(documents["account/info"], "account/info"), "marginMode", where)
+    if mode == "PORTFOLIO_MARGIN":
+        raise ScenarioError(f"{where}.marginMode", (
+            "is 'PORTFOLIO_MARGIN': portfolio margin nets risk across the whole portfolio and is "
+            "neither cross nor isolated margin; the lab cannot model it"))
+    if mode not in MODES:
+        raise ScenarioError(f"{where}.marginMode", f"must be 'REGULAR_MARGIN' or 'ISOLATED_MARGIN', got {mode!r}")
+    return MODES[mode]
+
+
+def _holding(row: Mapping[str, Any], where: str, size: float, account_mode: str | None) -> Holding:
+    symbol = text(row, "symbol", where)
+    if not _PERPETUAL.fullmatch(symbol):
+        raise ScenarioError(f"{where}.symbol", (
+            f"{symbol!r} is not a USDT linear perpetual (inverse contracts such as BTCUSD are margined "
+            "in the coin, USDC contracts in USDC); the lab models USDT perpetuals only"))
+    side = row.get("side")
+    if side not in SIDES:
+        raise ScenarioError(f"{where}.side", f"must be 'Buy' or 'Sell' for an open position, got {side!r}")
+    leverage = row.get("leverage")
+    if isinstance(leverage, str) and not leverage.strip():
+        raise ScenarioError(f"{where}.leverage", (
+            "is empty, which Bybit sends under portfolio margin; the lab models cross and isolated margin only"))
+    isolated = account_mode == "isolated" or (account_mode is None and row.get("tradeMode") == 1)
+    margin = None
+    if isolated:
+        margin = optional_number(row, "positionBalance", where) or number(row, "positionIM", where, positive=True)
+    return Holding(market=symbol, side=SIDES[side], size=size,
+                   entry=number(row, "avgPrice", where, positive=True),
+                   mark=number(row, "markPrice", where, positive=True),
+                   leverage=number(row, "leverage", where, positive=True),
+                   mode="isolated" if isolated else "cross", margin=margin, where=where)
+
+
+def _holdings(documents: Mapping[str, Any], account_mode: str | None) -> tuple[list[Holding], list[str]]:
+    result = _result(documents["position/list"], "position/list")
+    category = result.get("category")
+    if category is not None and category != "linear":
+        raise ScenarioError("position/list.result.category", (
+            f"is {category!r}, not 'linear': the lab models USDT linear perpetuals only (inverse contracts "
+            "such as BTCUSD are margined in the coin); export with category=linear"))
+    holdings, hedged = [], False
+    for index, row in enumerate(rows(result, "list", "position/list.result")):
+        where = f"position/list.result.list[{index}]"
+        size = number(row, "size", where)
+        if size == 0:
+            continue  # an empty position (side "" or "None")
+        holdings.append(_holding(row, where, abs(size), account_mode))
+        hedged = hedged or row.get("positionIdx") in (1, 2)
+    notes = ["Mark prices taken from position/list's markPrice."]
+    if account_mode is None and not any(h.mode == "isolated" for h in holdings):
+        notes.append("Margin mode: Bybit's position list does not say it for a unified account (tradeMode "
+                     "is always 0 there); assumed cross, the default (REGULAR_MARGIN). Paste "
+                     "GET /v5/account/info too if your account is in isolated margin mode.")
+    if any(h.mode == "isolated" for h in holdings):
+        notes.append("Isolated margin: positionBalance (the position margin).")
+    if hedged:
+        notes.append("Hedge mode: positionIdx 1 (buy side) and 2 (sell side) are two positions of opposite "
+                     "side in one market.")
+    return holdings, notes
+
+
+def _wallet(document: Any) -> tuple[float, str, list[str]]:
+    accounts = rows(_result(document, "wallet-balance"), "list", "wallet-balance.result")
+    if not accounts:
+        raise ScenarioError("wallet-balance.result.list", "is empty: no account in this export")
+    where = "wallet-balance.result.list[0]"
+    coins = rows(accounts[0], "coin", where)
+    for index, coin in enumerate(coins):
+        if coin.get("coin") == "USDT":
+            here = f"{where}.coin[{index}]"
+            others = [str(c.get("coin")) for c in coins
+                      if c.get("coin") != "USDT" and (optional_number(c, "usdValue", "") or 0) > 0]
+            notes = [f"Wallet: the USDT coin's walletBalance ({accounts[0].get('accountType', 'account')} account)."]
+            if others:
+                notes.append(f"Other collateral ({', '.join(others)}) is not counted; the lab's accounts hold USDT only.")
+            return number(coin, "walletBalance", here), f"{here}.walletBalance", notes
+    held = ", ".join(str(c.get("coin")) for c in coins) or "none"
+    raise ScenarioError(f"{where}.coin", f"has no USDT entry (coins: {held}); the lab's accounts are in USDT")
+
+
+def read(documents: Mapping[str, Any]) -> ExportedAccount:
+    """An :class:`ExportedAccount` from Bybit documents keyed ``"position/list"``,
+    ``"wallet-balance"`` and (optional) ``"account/info"``."""
+    if "position/list" not in documents:
+        raise ScenarioError("position/list", "is missing: paste GET /v5/position/list?category=linear too")
+    holdings, notes = _holdings(documents, _account_mode(documents))
+    if "wallet-balance" not in documents:
+        if not holdings:
+            raise no_open_position(None)
+        raise ScenarioError("wallet-balance", (
+            "is missing: the position list has no wallet balance; paste GET /v5/account/wallet-balance too"))
+    balance, balance_field, wallet_notes = _wallet(documents["wallet-balance"])
+    if not holdings:
+        raise no_open_position(balance)
+    endpoints = ("position/list", "wallet-balance") + (("account/info",) if "account/info" in documents else ())
+    times = [mapping(documents[e], e).get("time") for e in endpoints]
+    return ExportedAccount(exchange="bybit", endpoints=endpoints, balance=balance, balance_field=balance_field,
+                           holdings=tuple(holdings), notes=tuple(notes + wallet_notes), as_of_ms=latest_time(*times))
