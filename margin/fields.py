@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from pathlib import Path
 from typing import Any, Mapping
@@ -31,6 +32,7 @@ MAX_NESTING = 32  # JSON arrays and objects inside one another
 MAX_NUMBER_DIGITS = 40  # digits of a JSON integer (a larger one is no amount of money)
 MAX_NAME_CHARS = 120  # an account's, position's or market's name [characters]
 MAX_TEXT_CHARS = 4_000  # a story or note [characters]
+_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")  # what a number in text looks like
 
 
 class ScenarioError(ValueError):
@@ -73,10 +75,11 @@ def number(value: Any, where: str, *, low: float | None = None, high: float | No
         text = value.strip()
         if len(text) > MAX_NUMBER_DIGITS + 10:
             raise ScenarioError(where, f"must be a number, got text of {len(text):,} characters")
-        try:
-            value = float(text)
-        except ValueError:
-            raise ScenarioError(where, f"must be a number, got {_quote(text)}") from None
+        if not text:
+            raise ScenarioError(where, "is empty; a number is needed")
+        if not _DECIMAL.fullmatch(text):
+            raise ScenarioError(where, f"must be a number, got {_quote(text)}")
+        value = float(text)
     try:
         result = float(value)
     except OverflowError:
@@ -240,6 +243,14 @@ def _reject_constant(name: str) -> float:
     raise ScenarioError("JSON", f"holds {name}, which is not a number JSON allows")
 
 
+def json_decoder(*, nan_to_field: bool = False) -> json.JSONDecoder:
+    """The JSON decoder every door uses: no NaN or Infinity (or, with ``nan_to_field``, read
+    as floats for the field's own check to refuse by name), no integer of more than
+    :data:`MAX_NUMBER_DIGITS` digits. Check :func:`nesting_depth` before decoding."""
+    return json.JSONDecoder(parse_constant=_constant_as_float if nan_to_field else _reject_constant,
+                            parse_int=_int)
+
+
 def _constant_as_float(name: str) -> float:
     return float(name.lower().replace("infinity", "inf"))
 
@@ -254,9 +265,8 @@ def parse_json(data: bytes | str, what: str = "scenario", *, limit: int = MAX_FI
     depth = nesting_depth(source)
     if depth > max_nesting:
         raise ScenarioError(what, f"is nested {depth:,} levels deep; the limit is {max_nesting}")
-    constant = _constant_as_float if nan_to_field else _reject_constant
     try:
-        return json.loads(source, parse_constant=constant, parse_int=_int)
+        return json_decoder(nan_to_field=nan_to_field).decode(source)
     except ScenarioError as err:
         raise ScenarioError(what, f"is not valid JSON: {err.problem}") from None
     except json.JSONDecodeError as err:
@@ -273,6 +283,6 @@ def _int(digits: str) -> int:
 
 __all__ = [
     "MAX_FILE_BYTES", "MAX_NAME_CHARS", "MAX_NESTING", "MAX_TEXT_CHARS", "ScenarioError", "choice",
-    "decode_text", "fmt", "mapping", "nesting_depth", "number", "parse_json", "rate", "read_bytes", "text",
-    "whole",
+    "decode_text", "fmt", "json_decoder", "mapping", "nesting_depth", "number", "parse_json", "rate", "read_bytes",
+    "size_words", "text", "whole",
 ]

@@ -246,7 +246,7 @@ def binance_pair(mutate) -> dict[str, str]:
     (binance_pair(lambda rows: rows[1].pop("markPrice")), "positionRisk[1].markPrice: is missing"),
     (binance_pair(lambda rows: rows[0].update(entryPrice="9.5e4x")), "positionRisk[0].entryPrice: must be a number, got '9.5e4x'"),
     (binance_pair(lambda rows: rows[0].update(positionAmt="")), "positionRisk[0].positionAmt: is empty; a number is needed"),
-    (binance_pair(lambda rows: rows[0].update(positionAmt=True)), "positionRisk[0].positionAmt: must be a number, got True"),
+    (binance_pair(lambda rows: rows[0].update(positionAmt=True)), "positionRisk[0].positionAmt: must be a number, got bool"),
     (binance_pair(lambda rows: rows[2].update(positionInitialMargin="0", initialMargin="0")),
      "positionRisk[2].positionInitialMargin: is missing or 0"),
 ])
@@ -319,11 +319,11 @@ def test_a_missing_balance_export_is_named():
     ('{"positions": [', "paste: is not valid JSON: Expecting value at line 1 column 16"),
     ("", "paste: is empty"),
     (b"\x93positions\x94", "paste: is not UTF-8 text"),
-    ('[{"symbol": "BTCUSDT", "positionAmt": NaN}]', "paste: is not valid JSON: NaN at line 1 column 39"),
-    ('{"totalWalletBalance": -Infinity}', "paste: is not valid JSON: -Infinity at line 1 column 24"),
-    ('[{"symbol": "BTCUSDT", "positionAmt": 1e999}]', "positionRisk[0].positionAmt: must be a finite number"),
-    ('[{"symbol": "BTCUSDT", "positionAmt": 1' + "0" * 400 + '}]', "positionRisk[0].positionAmt: must be a finite number"),
-    ('[{"symbol": "BTCUSDT", "positionAmt": 1' + "0" * 5000 + '}]', "paste: is not JSON the lab can read"),
+    ('[{"symbol": "BTCUSDT", "positionAmt": NaN}]', "paste: is not valid JSON: holds NaN, which is not a number JSON allows"),
+    ('{"totalWalletBalance": -Infinity}', "paste: is not valid JSON: holds -Infinity, which is not a number JSON allows"),
+    ('[{"symbol": "BTCUSDT", "positionAmt": 1e999}]', "positionRisk[0].positionAmt: must be finite, got inf"),
+    ('[{"symbol": "BTCUSDT", "positionAmt": 1' + "0" * 400 + '}]', "paste: is not valid JSON: holds an integer of 401 digits"),
+    ('[{"symbol": "BTCUSDT", "positionAmt": 1' + "0" * 5000 + '}]', "paste: is not valid JSON: holds an integer of 5,001 digits"),
     ('{"hello": "world"}', "paste: is not an export the lab can read"),
     ('{"code": -2015, "msg": "Invalid API-key"}', "paste: is an error the exchange sent instead of data (code -2015"),
 ])
@@ -332,15 +332,15 @@ def test_bad_json_is_refused_with_where(paste, message):
 
 
 def test_too_deep_is_refused_without_recursion():
-    assert "nests deeper than 64 levels" in fails("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1))
-    assert "nests deeper" in fails("[" * 200_000)  # would overflow json's C recursion
+    assert f"nests {MAX_DEPTH + 1} levels deep; the limit is {MAX_DEPTH}" in fails("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1))
+    assert "levels deep; the limit is" in fails("[" * 200_000)  # would overflow json's C recursion
     assert "nests" not in fails("[" * MAX_DEPTH + "]" * MAX_DEPTH)  # 64 is allowed (and not an export)
     assert "nests" not in fails('["' + "[" * 1000 + '"]')  # brackets inside a string are text
 
 
 def test_too_big_is_refused_unread():
     big = '{"pad": "' + "x" * MAX_IMPORT_BYTES + '"}'
-    assert fails(big) == f"paste: is {len(big):,} bytes; the limit is 1,000,000 (1 MB)"
+    assert fails(big) == f"paste: is {len(big):,} bytes; the limit is 1,000,000 bytes (1 MB)"
     assert fails({"positions.json": big.encode()}).startswith("positions.json: is 1,000,011 bytes")
 
 

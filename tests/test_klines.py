@@ -188,7 +188,7 @@ def test_over_the_row_limit_is_refused():
 
 
 def test_a_file_over_5_mb_is_refused_unread():
-    assert fails("0" * 5_000_001) == "klines.csv: is 5,000,001 bytes; the limit is 5,000,000 (5 MB)"
+    assert fails("0" * 5_000_001) == "klines.csv: is 5,000,001 bytes; the limit is 5,000,000 bytes (5 MB)"
 
 
 def test_the_mark_file_must_cover_the_same_candles():

@@ -86,7 +86,7 @@ def _cell(name: str, row: int, lines: np.ndarray, column: str) -> str:
 
 def _rows(data: str | bytes, name: str) -> tuple[list[list[str]], np.ndarray]:
     """The data rows (header dropped after checking it) and their file line numbers."""
-    text = decode_text(data, name, MAX_KLINE_BYTES)
+    text = decode_text(data, name, limit=MAX_KLINE_BYTES)
     numbered = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
     try:
         table = list(csv.reader(line for _, line in numbered))
