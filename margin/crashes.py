@@ -7,7 +7,8 @@ magnitudes; they are not tick data, and say so in their ``label``.
 
 A crash is applied to an account by :func:`crash_path`: each market's mark is the scenario's
 price times the crash's multiplier. A market the crash does not carry moves with BTC scaled by
-the market's beta, ``1 + beta × (m_btc − 1)``, floored at :data:`MIN_MULTIPLIER`.
+the market's beta, ``1 + beta × (m_btc − 1)``: BTC's move as a whole-market shock, by the
+engine's one shock rule (:func:`margin.sweep.shock_multiplier`, floored at 1 %).
 
 >>> crash = custom_crash(drop=0.3, duration=10, rebound=0.5, noise=0.0, seed=1)
 >>> float(crash.mark[REFERENCE_MARKET].min()), crash.n_steps
@@ -32,11 +33,12 @@ from margin.account import compile_account, value_account, LIQUIDATED
 from margin.scenario import Scenario, ScenarioError
 from margin.variants import account_variants
 from margin.simulate import Event, PricePath, SimulationResult, path_matrix, simulate
+from margin.sweep import SHOCK_FLOOR, shock_multiplier
 
 FORMAT = "margin-crash/1"
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "crashes"
 REFERENCE_MARKET = "BTCUSDT"  # markets a crash does not carry follow this one, scaled by beta
-MIN_MULTIPLIER = 0.01  # a market never falls below 1 % of its starting price in a crash path
+MIN_MULTIPLIER = SHOCK_FLOOR  # a market never falls below 1 % of its starting price in a crash path
 CUSTOM_ID = "custom"
 CUSTOM_LABEL = "A crash from your own parameters; not real data."
 MAX_CUSTOM_STEPS = 2_000
@@ -215,7 +217,7 @@ def custom_crash(*, drop: float = 0.3, duration: int = 48, rebound: float = 0.4,
     last: dict[str, np.ndarray] = {}
     basis = rng.normal(0.0, 0.001, n) if noise > 0 else np.zeros(n)
     for name, beta in betas.items():
-        m = np.maximum(1.0 + float(beta) * (btc - 1.0), MIN_MULTIPLIER)
+        m = shock_multiplier(btc - 1.0, float(beta))
         lp = m * (1.0 + basis)
         lp[bottom] = m[bottom] * (1.0 - wick)  # the wick: the candle goes deeper than the mark
         if reverse > 0 and wick > 0:  # the reverse: the mark dips below the last price
@@ -251,7 +253,7 @@ def market_multipliers(crash: Crash, scenario: Scenario, kind: str = "mark") -> 
         if name in table:
             out[name] = table[name]
         else:
-            out[name] = np.maximum(1.0 + market.beta * (reference - 1.0), MIN_MULTIPLIER)
+            out[name] = shock_multiplier(reference - 1.0, market.beta)  # BTC's move as a shock
     return out
 
 

@@ -2,7 +2,8 @@
 
 Two grids: the price of one market (every other market held), or a whole-market shock, where
 every market moves by the same fraction scaled by its beta: ``price × (1 + beta × shock)``,
-floored at 0. Everything is one broadcast over the grid, no loop over points or positions.
+floored at 1 % of the price (:func:`shock_multiplier`, the engine's one shock rule). Everything
+is one broadcast over the grid, no loop over points or positions.
 
 >>> from margin.scenario import scenario_from_dict
 >>> s = scenario_from_dict({"balance": 1000, "markets": {"BTC": {"price": 100, "mmr": 0.01}},
@@ -37,17 +38,32 @@ class Sweep:
     valuation: Valuation
 
 
+SHOCK_FLOOR = 0.01  # a whole-market shock never takes a market below 1 % of its price [fraction]
+
+
+def shock_multiplier(shocks: np.ndarray | float, betas: np.ndarray | float) -> np.ndarray:
+    """The one shock rule: a market moves by the shock times its beta, ``1 + beta × shock``,
+    never below :data:`SHOCK_FLOOR` of its price (a −90 % shock on a market of beta 1.6 would
+    otherwise give a negative price). Shape ``shocks.shape + betas.shape``. The price lab's
+    sliders, this sweep, the lessons and the crash paths (a market a crash does not carry
+    follows BTC by its beta) all use it.
+
+    >>> shock_multiplier(np.array([-0.1, -0.9]), np.array([1.0, 1.6])).round(3).tolist()
+    [[0.9, 0.84], [0.1, 0.01]]
+    """
+    return np.maximum(1.0 + np.multiply.outer(np.asarray(shocks, dtype=float), np.asarray(betas, dtype=float)),
+                      SHOCK_FLOOR)
+
+
 def shock_prices(scenario: Scenario, shocks: np.ndarray,
                  betas: Mapping[str, float] | None = None,
                  base: Mapping[str, float] | None = None) -> np.ndarray:
-    """Mark prices (G, M) after each whole-market shock [fraction], scaled per market by beta.
-
-    Betas default to each market's ``beta``; ``base`` overrides the starting prices.
-    """
+    """Mark prices (G, M) after each whole-market shock [fraction], scaled per market by beta
+    (:func:`shock_multiplier`). Betas default to each market's ``beta``; ``base`` overrides
+    the starting prices."""
     start = price_vector(scenario, base)
     beta = np.array([(betas or {}).get(name, m.beta) for name, m in scenario.markets.items()])
-    shocks = np.asarray(shocks, dtype=float)
-    return start * np.maximum(1.0 + np.multiply.outer(shocks, beta), 0.0)
+    return start * shock_multiplier(shocks, beta)
 
 
 def sweep_shock(scenario: Scenario, shocks: np.ndarray, *,

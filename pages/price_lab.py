@@ -3,7 +3,7 @@
 Session keys (plain keys: a lesson or a link sets them, then switches to this page):
 
 - ``"lab.shock"``: whole-market shock [%], -90 to +90. The target price of every market is its
-  slider price × (1 + beta × shock / 100), floored at 0.1 % of the slider price.
+  slider price × (1 + beta × shock / 100), never below 1 % of the slider price.
 - ``"lab.price.<MARKET>"``: the market's slider price [USDT], 20 % to 180 % of the account's own
   price (e.g. ``"lab.price.SOLUSDT"``).
 - ``"lab.view"``: the variant the two charts at the bottom show: ``"As built"``,
@@ -12,9 +12,10 @@ Session keys (plain keys: a lesson or a link sets them, then switches to this pa
   price of a market changes, that market's slider restarts at the new price. To load a new
   account *and* its slider prices in one go, set both and pop ``"lab.anchor"``.
 
-Path semantics: the account walks a straight path of equal steps from its own prices to the
-targets through the engine's ``simulate`` (see ``ui/lab_model.py``), so liquidations on the way
-happen and stay happened. The shock sweep is cached per account and slider prices.
+Path semantics: the account follows the learner's own path (``"lab.history"``, see
+``ui/lab_model.py``): every step walks on from the last prices, so a liquidation on the way
+stays happened until Reset (or a new account); ``"lab.path"`` holds the path's turns for a
+shared link. The shock sweep is cached per account state and slider prices.
 
 What a step reruns and redraws (each a fragment; ``lab_regions`` computes what they show):
 

@@ -316,7 +316,7 @@ def test_target_prices_and_path():
     s = scenario_from_dict(load_story("default"))
     target = target_prices(s, {"BTCUSDT": 90_000.0}, -0.5)
     assert target == {"BTCUSDT": 45_000.0, "SOLUSDT": pytest.approx(180 * (1 - 1.6 * 0.5))}
-    assert target_prices(s, {}, -0.9)["SOLUSDT"] == pytest.approx(0.18)  # floored at 0.1 %
+    assert target_prices(s, {}, -0.9)["SOLUSDT"] == pytest.approx(1.8)  # never below 1 % of its price
     start = np.array([100_000.0, 180.0])
     rows = straight_rows(start, np.array([45_000.0, 36.0]))
     assert rows[-1].tolist() == [45_000, 36] and rows.shape == (1600, 2)  # SOL moves 80 %, 0.05 % per row

@@ -1,17 +1,15 @@
-"""The price lab's numbers: the account walked from its own prices to the sliders', three ways.
+"""The price lab's numbers: the learner's own path through the lab, and the account three ways
+along it.
 
-Semantics (the page documents them to the user too):
+* The **target** price of market ``m`` is ``slider price × (1 + beta_m × shock)``, never
+  below 1 % of the slider price (the engine's one shock rule, :func:`margin.sweep.shock_multiplier`).
+* Each variant of :func:`margin.variants.account_variants` (as built, all cross, all isolated)
+  first walks from its positions' entries to the account's own prices, then along every step
+  the learner takes, each step a straight walk from the last prices to the new ones
+  (:mod:`margin.walk`): a liquidation on the way stays happened until Reset.
 
-* The **target** price of market ``m`` is ``slider price × (1 + beta_m × shock)``, floored at
-  0.1 % of the slider price (a market cannot trade at zero).
-* The account walks a **straight path** of equal steps (200 to 2,000, none moving a price by
-  more than 0.05 %) from the scenario's own prices to the targets through :func:`margin.simulate.simulate`, so a liquidation met on the
-  way happens and stays happened, even if the end point alone would look survivable.
-* That is done for each variant of :func:`margin.scenario.account_variants`: as built, all
-  cross, all isolated.
-
-Everything above the ``cached`` section is pure (no Streamlit) and tested directly; the two
-cached wrappers at the bottom are the UI boundary, keyed on the scenario's JSON text.
+Everything above the ``cached`` section is pure (no Streamlit) and tested directly; the
+cached wrappers at the bottom are the UI boundary.
 """
 
 from __future__ import annotations
@@ -32,12 +30,11 @@ from margin.scenario import Scenario, scenario_from_dict  # noqa: F401 (doctests
 from margin.variants import account_variants
 from margin.simulate import Event
 from margin.walk import Walk, entry_prices, scenario_now, start_walk, walk_to
-from margin.sweep import sweep_shock
+from margin.sweep import shock_multiplier, sweep_shock
 from ui.format import money, percent, price
 
 SHOCK_MIN, SHOCK_MAX = -0.9, 0.9  # [fraction]
 SHOCK_GRID = np.linspace(SHOCK_MIN, SHOCK_MAX, 721)  # 0.25 % apart, 0 included
-PRICE_FLOOR = 0.001  # targets never go below 0.1 % of the slider price [fraction]
 MAX_POOLS_SHOWN = 8  # isolated positions drawn in the equity-sharing picture
 MAX_WAYPOINTS = 64  # turns of the learner's path a link can carry
 
@@ -84,18 +81,18 @@ def join_words(items: Sequence[str]) -> str:
 
 
 def target_prices(scenario: Scenario, slider_prices: Mapping[str, float], shock: float) -> dict[str, float]:
-    """Mark price [USDT] of every market after ``shock`` [fraction] on top of the sliders.
+    """Mark price [USDT] of every market after ``shock`` [fraction] on top of the sliders, by
+    the engine's one shock rule (:func:`margin.sweep.shock_multiplier`).
 
     >>> s = scenario_from_dict({"balance": 10, "markets": {"X": {"price": 100, "mmr": 0.01, "beta": 2}},
     ...     "positions": []})
     >>> target_prices(s, {"X": 120}, -0.1)
     {'X': 96.0}
     """
-    out: dict[str, float] = {}
-    for name, market in scenario.markets.items():
-        base = float(slider_prices.get(name, market.price))
-        out[name] = max(base * (1.0 + market.beta * shock), base * PRICE_FLOOR)
-    return out
+    names = list(scenario.markets)
+    base = np.array([float(slider_prices.get(n, scenario.markets[n].price)) for n in names])
+    moved = base * shock_multiplier(shock, np.array([scenario.markets[n].beta for n in names]))
+    return {name: float(value) for name, value in zip(names, moved)}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
