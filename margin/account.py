@@ -140,6 +140,38 @@ def value_account(account: CompiledAccount, prices: np.ndarray, *,
     )
 
 
+def owned_value(valuation: Valuation, size: np.ndarray, isolated: np.ndarray) -> np.ndarray:
+    """What the trader owns at each price point [quote] ``(G,)``: the cross pool's equity and
+    each open isolated position's equity, each floored at 0 (a loss beyond a pool's margin is
+    the insurance fund's, not the trader's). The one definition of an account's value: the
+    lab's equity, the replay's start and the stress lab's start value are all it.
+
+    >>> from margin.scenario import scenario_from_dict
+    >>> s = scenario_from_dict({"balance": 100, "markets": {"X": {"price": 10, "mmr": 0.01}},
+    ...     "positions": [{"id": "a", "market": "X", "side": "long", "size": 10, "entry": 10,
+    ...                    "leverage": 5, "mode": "isolated"}]})
+    >>> a = compile_account(s)
+    >>> owned_value(value_account(a, np.array([[10.0], [5.0]])), a.size, a.isolated).tolist()
+    [100.0, 80.0]
+    """
+    open_isolated = (np.asarray(size) > 0) & isolated
+    iso = np.where(open_isolated, np.maximum(valuation.position_equity, 0.0), 0.0).sum(axis=-1)
+    return np.maximum(valuation.cross_equity, 0.0) + iso
+
+
+def account_value(scenario: Scenario, prices: Mapping[str, float] | None = None, *,
+                  sizes: Sequence[float] | None = None, margins: Sequence[float] | None = None,
+                  cross_wallet: float | None = None) -> float:
+    """:func:`owned_value` of the account at its prices (or ``prices``), in its own state or
+    the one given (sizes, isolated margins, cross wallet, as a walk leaves them) [quote]."""
+    account = compile_account(scenario)
+    size = account.size if sizes is None else np.asarray(sizes, dtype=float)
+    value = value_account(account, price_vector(scenario, prices)[None, :], size=size,
+                          margin=None if margins is None else np.asarray(margins, dtype=float),
+                          cross_wallet=cross_wallet)
+    return float(owned_value(value, size, account.isolated)[0])
+
+
 def classify(equity: np.ndarray, maintenance: np.ndarray) -> np.ndarray:
     """Status code of a pool with this equity and maintenance margin [quote].
 

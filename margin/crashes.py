@@ -29,7 +29,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from margin.account import compile_account, value_account, LIQUIDATED
+from margin.account import LIQUIDATED, account_value, compile_account, value_account
 from margin.scenario import Scenario, ScenarioError
 from margin.variants import account_variants
 from margin.simulate import Event, PricePath, SimulationResult, path_matrix, simulate
@@ -334,13 +334,8 @@ def money_split(scenario: Scenario, result: SimulationResult) -> MoneySplit:
 
 
 def starting_equity(scenario: Scenario) -> float:
-    """What the trader owns when the crash begins [quote]: the cross equity and each isolated
-    position's equity at the scenario's prices, each floored at 0 (a pool already under water
-    is the insurance fund's problem, not the trader's money)."""
-    account = compile_account(scenario)
-    value = value_account(account, np.array([[m.price for m in scenario.markets.values()]]))
-    isolated = np.where(account.isolated & (account.size > 0), value.position_equity[0], 0.0)
-    return max(float(value.cross_equity[0]), 0.0) + float(np.maximum(isolated, 0.0).sum())
+    """What the trader owns when the crash begins [quote] (:func:`margin.account.account_value`)."""
+    return account_value(scenario)
 
 
 def timeline_events(events: tuple[Event, ...]) -> list[tuple[Event, str]]:

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from margin.account import Valuation, compile_account, value_account
+from margin.account import Valuation, compile_account, owned_value, value_account
 from margin.paths import (  # noqa: F401  (the engine's path API, re-exported for callers)
     MAX_PATH_BYTES, PricePath, load_path, parse_path_csv, path_matrix, price_path,
 )
@@ -36,10 +36,8 @@ class Trace:
 
     @property
     def total_equity(self) -> np.ndarray:
-        """Cross equity plus the equity of open isolated positions, per row [quote]."""
-        v = self.valuation
-        iso = np.where((self.size > 0) & self.isolated, v.position_equity, 0.0)
-        return v.cross_equity + iso.sum(axis=1)
+        """What the account owns at every row [quote] (:func:`margin.account.owned_value`)."""
+        return owned_value(self.valuation, self.size, self.isolated)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -77,7 +77,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from margin.account import price_vector
+from margin.account import account_value, price_vector
 from margin.presets import market_defaults
 from margin.scenario import Scenario, ScenarioError, scenario_to_dict
 from margin.variants import account_variants
@@ -560,7 +560,7 @@ class _VariantRunner:
         self.index = {p.id: i for i, p in enumerate(positions)}
         self.cross = frozenset(settler.cross)
         start_prices = price_vector(scenario)
-        self.start_value = scenario.balance + float(np.sum(self.sign * self.size * (start_prices[self.col] - self.entry)))
+        self.start_value = account_value(scenario)
         # Step 0 is the account's own prices on every path: settle it once (an account that is
         # liquidatable as it stands is liquidated there), and search the other steps from the
         # state it leaves.

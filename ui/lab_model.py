@@ -23,7 +23,8 @@ import numpy as np
 import streamlit as st
 
 from margin.account import (
-    BANKRUPT, LIQUIDATED, STATUS_NAMES, compile_account, margin_ratio, liquidation_prices, value_account,
+    BANKRUPT, LIQUIDATED, STATUS_NAMES, account_value, compile_account, margin_ratio, liquidation_prices,
+    value_account,
 )
 from margin.presets import market_defaults
 from margin.scenario import Scenario, scenario_from_dict  # noqa: F401 (doctests)
@@ -197,14 +198,10 @@ def waypoints_from_list(raw: Sequence[Any]) -> list[Waypoint]:
 
 
 def total_equity(walk: Walk) -> float:
-    """Cross equity plus the equity of every open isolated position, now [USDT]."""
-    scenario = walk.scenario
-    account = compile_account(scenario)
+    """What the account owns now [USDT] (:func:`margin.account.account_value`)."""
     state = walk.state
-    value = value_account(account, np.array(walk.prices)[None, :], size=np.array(state.sizes),
-                          margin=np.array(state.margins), cross_wallet=state.cross_wallet)
-    open_iso = (np.array(state.sizes) > 0) & account.isolated
-    return float(value.cross_equity[0] + np.where(open_iso, value.position_equity[0], 0.0).sum())
+    return account_value(walk.scenario, walk.price_map(), sizes=state.sizes, margins=state.margins,
+                         cross_wallet=state.cross_wallet)
 
 
 # ----------------------------------------------------------------------------- one variant
