@@ -118,3 +118,26 @@ def test_a_step_sends_only_what_it_changes(app_url: str, page: Page):
                                      ("number_input", "lab.price.SOLUSDT.input"),
                                      ("bidi_component", "lab.live.SOLUSDT")]
     expect(page.locator('[data-live-region="strip.SOLUSDT"]')).to_contain_text("after the shock 178.46")  # 179.9 x (1 - 1.6 x 0.5 %)
+
+
+def test_a_decimal_typed_in_the_builders_size_cell_is_the_size_in_the_account(app_url: str, page: Page):
+    """On the default account the Size column holds whole numbers (1 BTC, 240 SOL). Typed into
+    that cell, 0.5 must be 0.5 BTC in the account, not 5 (an integer column drops the point)."""
+    page.goto(f"{app_url}/builder")
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    expect(grid).to_be_visible()
+    in_use = page.locator(".st-key-builder-in_use")
+    expect(in_use).to_contain_text("BTC long: 1 BTC at an entry of 83,000 USDT, 20× cross")
+    grid.locator('[data-testid="glide-cell-1-0"]').focus()  # the first position's name: the grid has the keyboard
+    for _ in range(3):  # Name → Market → Side → Size
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")  # open the cell's editor, holding the size as it is
+    editor = page.locator("input.gdg-input")
+    expect(editor).to_be_focused()
+    expect(editor).to_have_value("1")
+    editor.press("Control+A")
+    editor.press_sequentially("0.5")  # typed key by key, as a learner does
+    editor.press("Enter")
+    expect(in_use).to_contain_text("BTC long: 0.5 BTC at an entry of 83,000 USDT, 20× cross")
+    expect(grid.locator('[data-testid="glide-cell-4-0"]')).to_have_text("0.5")
+    expect(page.get_by_text(re.compile(r"size: must be"))).to_have_count(0)
