@@ -10,6 +10,9 @@ Session keys:
 - ``"builder.version"``: bumps whenever the draft changes other than by typing in its tables
   (presets, buttons, uploads), so the tables restart from the new draft.
 - ``"builder.base"``: the draft the tables started from (their edits are applied on top).
+- ``"builder.story_text.<version>"``: the story text area; the account's own story (plain text,
+  the scenario's ``story`` field). A story still a preset's while the account has changed away
+  from that preset is said to be so, with a button to clear it.
 - ``"builder.story"``, ``"builder.venue"``: the preset pickers; ``"builder.pick"``: the position
   the duplicate and remove buttons act on; ``"builder.upload"``: the file uploader.
 """
@@ -26,12 +29,12 @@ from margin.presets import apply_venue, load_story, load_venue, market_defaults,
 from ui.builder_model import (
     add_market, add_position, duplicate_position, handle_upload, markets_frame, position_lines,
     positions_frame, remove_market, remove_position, rows_to_positions, set_market_values,
-    validate, with_positions,
+    story_changes, validate, with_positions,
 )
 from margin.scenario import ScenarioError, scenario_from_dict
 from ui.format import money
 from ui.chrome import venue_name
-from ui.lab_model import account_warnings, market_label
+from ui.lab_model import account_warnings, join_words, market_label
 from ui.state import ensure_scenario, revision, scenario_dict, set_scenario
 from ui.frame import inside_app_frame
 from ui.links import share_link
@@ -141,7 +144,8 @@ with venue_col:
                  format_func=venue_name, on_change=apply_venue_preset,
                  help=f"Sets the liquidation rules and every market's maintenance tiers. Now: {summary}")
 chosen = load_story(st.session_state["builder.story"])
-st.caption(f"**{chosen['name']}.** " + chosen.get("story", "").replace("$", "\\$"))
+st.caption(f"**{chosen['name']}**, the preset that *Load this story* loads: "
+           + chosen.get("story", "").replace("$", "\\$"))  # preset text from assets/, not the learner's
 
 # ----------------------------------------------------------------------------- the account
 
@@ -200,6 +204,21 @@ with add_col:
     st.button("Add position", icon=":material/add:", key="builder.add", width="stretch",
               on_click=act, args=(add_position,))
 
+# ----------------------------------------------------------------------------- the story
+
+
+def clear_story(key: str) -> None:
+    st.session_state[key] = ""
+
+
+story_key = f"builder.story_text.{version}"
+story_note = st.container()  # filled once the whole account is known (positions, wallet, prices)
+story = st.text_area(
+    "Story of this account", value=str(base.get("story") or ""), key=story_key, height=120, max_chars=3000,
+    placeholder="What this account shows, in your own words.",
+    help="Plain text, shown exactly as typed (in the sidebar too, never as formatting). It is kept in the "
+         "account's story field and in the scenario file you download.")
+
 # ----------------------------------------------------------------------------- markets
 
 st.subheader("Markets")
@@ -216,6 +235,10 @@ edited_markets = st.data_editor(
     },
 )
 candidate = set_market_values(candidate, edited_markets.to_dict("records"))
+if story.strip():
+    candidate["story"] = story
+else:
+    candidate.pop("story", None)
 addable = [n for n in market_defaults()["markets"] if n not in (candidate.get("markets") or {})]
 add_m, add_b, rem_m, rem_b = st.columns([3, 2, 3, 2], vertical_alignment="bottom")
 with add_m:
@@ -250,6 +273,16 @@ with upload_col:
 # ----------------------------------------------------------------------------- validate and use
 
 problem = commit(candidate)
+with story_note:
+    changes = story_changes(candidate)
+    if changes:
+        preset, changed = changes
+        verb = "has" if changed == ["wallet"] else "have"
+        st.warning(f"This story was written for the preset “{preset}”. The account's {join_words(changed)} "
+                   f"{verb} changed since, so it may no longer describe it: edit it below, or clear it and "
+                   f"write your own.", icon=":material/edit_note:")
+        st.button("Clear the story", icon=":material/backspace:", key="builder.clear_story",
+                  on_click=clear_story, args=(story_key,))
 with status_slot:
     message = st.session_state["builder.message"]
     st.session_state["builder.message"] = None  # said once, right after the action

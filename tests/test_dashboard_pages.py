@@ -249,6 +249,35 @@ def test_the_tables_show_what_they_store():
         assert table.proto.placeholder == ""
 
 
+def story_box(at: AppTest):
+    return at.text_area(key=f"builder.story_text.{at.session_state['builder.version']}")
+
+
+def test_an_edited_account_says_its_story_was_the_presets_and_takes_its_own():
+    at = app().run().switch_page("pages/builder.py").run()
+    preset = load_story("default")["story"]
+    assert story_box(at).value == preset
+    assert not at.warning  # the account is the preset's: its story describes it
+    edit_positions(at, {0: {"size": 0.5}})
+    note = " ".join(w.value for w in at.warning)
+    assert "This story was written for the preset “A winner keeps a loser alive”" in note
+    assert "The account's positions have changed since" in note
+    sidebar = " ".join(c.value for c in at.sidebar.caption)
+    assert "Written for the preset “A winner keeps a loser alive”" in sidebar
+
+    at.button(key="builder.clear_story").click().run()  # the offer: start a story of one's own
+    assert story_box(at).value == "" and "story" not in at.session_state["scenario"]
+    own = "Half a BTC: **not** bold, <b>not</b> HTML, $5 and $6 stay dollars."
+    story_box(at).input(own).run()
+    assert at.session_state["scenario"]["story"] == own
+    assert not at.warning
+    # shown as text (st.text), never through Markdown, in the sidebar
+    assert own in [t.value for t in at.sidebar.text]
+    assert not [m for m in at.sidebar.markdown if "not** bold" in m.value or "not</b>" in m.value]
+    at.switch_page("pages/price_lab.py").run().switch_page("pages/builder.py").run()
+    assert story_box(at).value == own  # kept with the account
+
+
 def test_add_duplicate_and_remove_positions():
     at = app().run().switch_page("pages/builder.py").run()
     at.button(key="builder.add").click().run()

@@ -9,6 +9,7 @@ told in words that name the position and the field (``Position 2 (sol-long), siz
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import re
@@ -18,7 +19,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from margin.presets import load_venue, market_defaults
+from margin.presets import load_story, load_venue, market_defaults, story_ids
 from margin.scenario import (
     MAX_FILE_BYTES, Scenario, ScenarioError, parse_scenario_text, scenario_from_dict, scenario_to_dict,
 )
@@ -262,6 +263,52 @@ def position_lines(scenario: Scenario) -> list[str]:
     return lines
 
 
+def story_preset(raw: Mapping[str, Any]) -> str | None:
+    """The id of the story preset whose story text the account carries (None if it carries
+    none, or a text of its own)."""
+    story = raw.get("story")
+    if not isinstance(story, str) or not story.strip():
+        return None
+    return _presets_by_story().get(story)
+
+
+@functools.lru_cache(maxsize=1)
+def _presets_by_story() -> dict[str, str]:
+    """Story text -> preset id, for the shipped presets (read-only assets)."""
+    return {str(load_story(i).get("story")): i for i in reversed(story_ids()) if load_story(i).get("story")}
+
+
+def story_changes(raw: Mapping[str, Any]) -> tuple[str, list[str]] | None:
+    """When the account still tells a preset's story but no longer is that preset's account:
+    the preset's name and what changed (``"positions"``, ``"wallet"``, ``"prices"``). None when
+    the story is the account's own, the account is the preset's, or the account is not valid.
+
+    >>> raw = load_story("default")
+    >>> story_changes(raw) is None
+    True
+    >>> raw["positions"][0]["size"] = 0.5
+    >>> story_changes(raw)
+    ('A winner keeps a loser alive', ['positions'])
+    >>> raw["story"] = "My own story."
+    >>> story_changes(raw) is None
+    True
+    """
+    story_id = story_preset(raw)
+    if story_id is None:
+        return None
+    preset = load_story(story_id)
+    try:
+        mine, theirs = scenario_from_dict(raw), scenario_from_dict(preset)
+    except ScenarioError:
+        return None
+    changed = []
+    if mine.positions != theirs.positions:
+        changed.append("positions")
+    if mine.balance != theirs.balance:
+        changed.append("wallet")
+    if {n: m.price for n, m in mine.markets.items()} != {n: m.price for n, m in theirs.markets.items()}:
+        changed.append("prices")
+    return (str(preset.get("name", story_id)), changed) if changed else None
 
 
 def friendly_error(err: ScenarioError, raw: Mapping[str, Any] | None = None) -> str:

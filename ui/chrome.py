@@ -7,6 +7,7 @@ from typing import Any, Mapping
 import streamlit as st
 
 from margin.presets import load_venue, venue_ids
+from ui.builder_model import story_changes
 from ui.format import money
 
 HOW_TO = ("Build or load an account in **Account builder**, then drag prices in **Price lab**: "
@@ -46,5 +47,9 @@ def sidebar(raw: Mapping[str, Any]) -> None:
         story = raw.get("story")
         if story:
             with st.expander("The story of this account", icon=":material/menu_book:", expanded=False):
-                st.markdown(str(story).replace("$", "\\$"))
+                changes = story_changes(raw)
+                if changes:
+                    st.caption(f":material/edit_note: Written for the preset “{changes[0]}”; this account has "
+                               f"changed since. Edit the story in the account builder.")
+                st.text(str(story))  # the learner's own text: shown as text, never as Markdown
         st.caption(f":material/help: {HOW_TO}")
