@@ -203,3 +203,24 @@ def test_presenter_toggle_in_the_sidebar():
     toggle.set_value(True).run()
     assert at.session_state["presenter"] is True
     assert at.button(key="presenter.exit")
+
+
+def test_presenter_mode_keeps_a_way_to_every_page():
+    """The sidebar (and its navigation) is hidden in presenter mode: a row at the top of the
+    page lists every page, shows where we are, and picking one goes there, still presenting."""
+    from ui.presenter import PAGE_TITLES
+
+    at = app()
+    at.session_state["presenter"] = True
+    at.run()
+    switcher = at.button_group(key="presenter.page")
+    assert [page_id for page_id, _, _ in PAGE_TITLES] == list(PAGES)  # every page, in app.py's order
+    assert switcher.options == ["Price lab", "Builder", "Crash replay", "Cascade", "Stress lab", "Learn", "Glossary"]
+    assert [o.content_icon for o in switcher.proto.options] == [icon for _, _, icon in PAGE_TITLES]
+    assert at.session_state["presenter.page"] == "lab"
+    for page_id, title in (("replay", "Crash replay"), ("builder", "Account builder"), ("glossary", "Glossary")):
+        at.button_group(key="presenter.page").set_value(page_id).run()
+        assert not at.exception, at.exception
+        assert at.title[0].value == title
+        assert at.session_state["presenter.page"] == page_id  # the row shows where we are now
+        assert at.session_state["presenter"] is True and in_frame(at)
