@@ -31,7 +31,7 @@ def _app(page: str) -> AppTest:
 
 
 def _texts(at: AppTest) -> str:
-    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [e.label for e in at.expander])
 
 
 def _figure(at: AppTest, title: str) -> dict:
@@ -129,6 +129,67 @@ def test_replay_figures_and_words_from_the_model():
     mark_last = charts_replay.mark_last_figure(model, "BTCUSDT", checks(model, "BTCUSDT")["As built"], "As built", 200)
     assert any("mark price" in t.name for t in mark_last.data) and any("last price" in t.name for t in mark_last.data)
     assert wick_sentences(model, "BTCUSDT", checks(model, "BTCUSDT"), 0)[0].startswith("So far the BTC last price")
+
+
+def _in_order(at: AppTest) -> list[tuple[str, str]]:
+    """The main area's elements as the page draws them, depth first: (type, key or text)."""
+    out = []
+
+    def walk(node) -> None:
+        for child in getattr(node, "children", {}).values():
+            kind = getattr(child, "type", "")
+            text = getattr(child, "key", None) or getattr(child, "label", None)
+            if text is None and kind in ("markdown", "caption"):
+                text = child.value
+            out.append((kind, str(text or "")))
+            walk(child)
+
+    walk(at.main)
+    return out
+
+
+def test_what_is_happening_sits_right_under_the_player():
+    """While it plays, the step, each variant's equity and the latest event are right under the
+    play controls and the step slider, before any chart (at 1280 x 800 they are above the fold)."""
+    at = _app(REPLAY)
+    order = _in_order(at)
+    where = lambda test: next(i for i, item in enumerate(order) if test(item))
+    play = where(lambda e: e == ("button", "replay.play"))
+    slider = where(lambda e: e == ("slider", "replay.step.slider"))
+    now = where(lambda e: e[0] == "markdown" and "into the crash" in e[1])
+    metrics = [i for i, e in enumerate(order) if e[0] == "metric"]
+    latest = where(lambda e: e[0] == "markdown" and e[1].startswith(":material/bolt: Latest: **0 min**"))
+    first_chart = where(lambda e: e[0] == "plotly_chart")
+    assert play < slider < now < metrics[0] and metrics[-1] < latest < first_chart
+    assert [order[i][1] for i in metrics] == ["Equity, as built", "Equity, all cross", "Equity, all isolated"]
+    between = [e for e in order[slider + 1:now] if e[0] not in ("flex_container", "column", "vertical")]
+    assert between == [("number_input", "replay.step.input")], between  # nothing pushes the live line down
+    at.session_state["replay.step"] = 45  # 11 h 15 min: the cross pool goes
+    at.run()
+    latest = next(m.value for m in at.markdown if m.value.startswith(":material/bolt: Latest:"))
+    assert latest.startswith(":material/bolt: Latest: **11 h 15 min** · *All cross*: SOL long closed with it")
+
+
+@pytest.mark.parametrize("crash_id", ["2020-03-12", "2021-05-19", "2022-11-ftx", "2025-10-10"])
+def test_the_mark_and_last_price_axis_fits_the_prices(crash_id):
+    """Not from 0, the same range at every step (no rescaling while it plays), every price of
+    the crash on it, and the liquidation prices near it."""
+    model = replay(scenario_from_dict(load_story("default")), load_crash(crash_id))
+    last_step = model.crash.n_steps - 1
+    for market in model.path.markets:
+        column = model.path.markets.index(market)
+        mark, last = model.path.marks[:, column], model.last_path.marks[:, column]
+        for variant, check in checks(model, market).items():
+            ranges = {tuple(charts_replay.mark_last_figure(model, market, check, variant, step).layout.yaxis.range)
+                      for step in (0, last_step // 2, last_step)}
+            assert len(ranges) == 1, ranges
+            low, high = ranges.pop()
+            assert 0 < low <= last.min() and mark.max() <= high
+            liquidations = check.liquidation_price[np.isfinite(check.liquidation_price)]
+            near = liquidations[(liquidations > last.min() * 0.8) & (liquidations < mark.max() * 1.2)]
+            assert np.all((near >= low) & (near <= high))  # the liquidation prices near the path too
+            lowest = min([last.min(), *near])
+            assert low > lowest - 0.1 * (mark.max() - lowest)  # a tight fit: no empty band down to 0
 
 
 # ----------------------------------------------------------------------------- market cascade
