@@ -165,6 +165,32 @@ def test_glossary_lists_every_term_and_searches():
     assert not at.subheader and "No term matches" in at.info[0].value
 
 
+def test_glossary_anchors_names_and_links_are_unique_and_resolve():
+    """Every anchor once; every name and alias leads to one entry only (an alias shared by two
+    entries would send a link to whichever comes first); every related term and every term a
+    page or a lesson links exists."""
+    anchors = [e["anchor"] for e in entries()]
+    assert len(anchors) == len(set(anchors))
+    owner: dict[str, str] = {}
+    for entry in entries():
+        for name in {entry["term"], *entry["term"].split(" / "), *entry.get("aliases", ())}:
+            key = " ".join(name.lower().split())
+            assert owner.setdefault(key, entry["term"]) == entry["term"], (name, owner[key], entry["term"])
+        for related in entry.get("related", ()):
+            lookup(related)
+    for names in PAGE_TERMS.values():
+        for name in names:
+            lookup(name)
+    for lesson_id in lesson_ids():
+        for name in get_lesson(lesson_id).terms:
+            lookup(name)
+    # the words the pages use for a position and its account have entries of their own
+    for name, anchor in (("long", "long"), ("short", "short"), ("perp", "perpetual-future"),
+                         ("perpetual future", "perpetual-future"), ("wipe-out", "wipe-out"),
+                         ("wiped out", "wipe-out"), ("beta", "beta")):
+        assert lookup(name)["anchor"] == anchor, name
+
+
 # ----------------------------------------------------------------------------- presenter mode
 
 
