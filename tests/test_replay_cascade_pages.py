@@ -4,6 +4,7 @@ market cascade (run one, see the rounds), plus the figure builders and words the
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -207,6 +208,27 @@ def test_cascade_page_states_the_model_and_shows_the_rounds():
     assert metrics["Initial shock"] == "-5.0 %"
     text = _texts(at)
     assert "A -5.0 % shock ended as a" in text and "Your account" in text
+
+
+def test_the_cascade_says_where_the_insurance_fund_ended_and_every_number_has_its_unit():
+    at = _app(CASCADE)
+    text = _texts(at)
+    scenario = scenario_from_dict(load_story("default"))
+    crowd = build_crowd(scenario.markets["BTCUSDT"], CrowdParams(n_traders=20_000, seed=7))
+    acc = cascade_view(scenario, "BTCUSDT", crowd, -0.05, 5e6, "linear").result.accounting()
+    kept, paid = round(acc["insurance_fund_kept"], 2), round(acc["paid_by_insurance_fund"], 2)
+    assert paid > kept > 0  # this cascade: the fund paid more than it kept
+    assert (f"Net, the insurance fund ended {paid - kept:,.2f} USDT down (kept {kept:,.2f} USDT, paid "
+            f"{paid:,.2f} USDT): this cascade drained it.") in text
+    assert "From 100,000.00 USDT the shock sends BTC to 95,000.00 USDT; the forced orders take it to " in text
+    assert {m.label: m.value for m in at.metric}["Notional [USDT]"].endswith(" M")
+    price = _figure(at, "Price by round")
+    assert [t["name"] for t in price["data"]][1].endswith(" USDT")  # "Your BTC long: liquidated at … USDT"
+    assert "Your account survives this cascade in BTC. The price stopped at 84,767.08 USDT" in text
+    at.number_input(key="cascade.shock.input").set_value(-12.0).run()
+    # a sentence that parses: the verb before the round ("… in round 2, at … USDT dies." did not)
+    assert re.search(r"In this cascade your BTC long \(cross\) is liquidated in round \d+, at [\d,.]+ USDT, "
+                     r"and your SOL long \(cross\) in round \d+, at [\d,.]+ USDT\.", _texts(at))
 
 
 def test_running_a_bigger_shock_gives_more_rounds_of_damage():
