@@ -226,7 +226,7 @@ edited_markets = st.data_editor(
     markets_frame(base), key=markets_key, num_rows="fixed", width="stretch", hide_index=True,
     disabled=["market", "tiers"],
     column_config={
-        "market": st.column_config.TextColumn("Market"),
+        "market": st.column_config.TextColumn("Market", pinned=True),  # in sight when a phone scrolls the table
         "price": st.column_config.NumberColumn("Mark price [USDT]", format=EXACT,
                                                help="The account's current mark price; the price lab starts here."),
         "beta": st.column_config.NumberColumn("Beta [×]", format="%g",
