@@ -267,6 +267,8 @@ def test_an_edited_account_says_its_story_was_the_presets_and_takes_its_own():
 
     at.button(key="builder.clear_story").click().run()  # the offer: start a story of one's own
     assert story_box(at).value == "" and "story" not in at.session_state["scenario"]
+    at.text_input(key=f"builder.name.{at.session_state['builder.version']}").input("**My** <i>account</i>").run()
+    assert "**My** <i>account</i>" in [t.value for t in at.sidebar.text]  # the name too, as text
     own = "Half a BTC: **not** bold, <b>not</b> HTML, $5 and $6 stay dollars."
     story_box(at).input(own).run()
     assert at.session_state["scenario"]["story"] == own

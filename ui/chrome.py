@@ -41,7 +41,8 @@ def account_line(raw: Mapping[str, Any]) -> str:
 def sidebar(raw: Mapping[str, Any]) -> None:
     """The account's name, story, venue and a one-line how-to, in the sidebar."""
     with st.sidebar:
-        st.markdown(f"**:material/account_balance_wallet: {raw.get('name', 'Untitled account')}**")
+        st.caption(":material/account_balance_wallet: Account")
+        st.text(str(raw.get("name") or "Untitled account"))  # the learner's name for it: text, never Markdown
         st.caption(account_line(raw))
         st.caption(f":material/gavel: Venue rules: {venue_name(raw.get('venue'))}")
         story = raw.get("story")
