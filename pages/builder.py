@@ -10,6 +10,9 @@ Session keys:
 - ``"builder.version"``: bumps whenever the draft changes other than by typing in its tables
   (presets, buttons, uploads), so the tables restart from the new draft.
 - ``"builder.base"``: the draft the tables started from (their edits are applied on top).
+- ``"builder.story_text.<version>"``: the story text area; the account's own story (plain text,
+  the scenario's ``story`` field). A story still a preset's while the account has changed away
+  from that preset is said to be so, with a button to clear it.
 - ``"builder.story"``, ``"builder.venue"``: the preset pickers; ``"builder.pick"``: the position
   the duplicate and remove buttons act on; ``"builder.upload"``: the file uploader.
 """
@@ -20,18 +23,18 @@ import copy
 import json
 import re
 
-import pandas as pd
 import streamlit as st
 
 from margin.presets import apply_venue, load_story, load_venue, market_defaults, story_ids, venue_ids
 from ui.builder_model import (
-    COLUMNS, add_market, add_position, duplicate_position, handle_upload, position_rows,
-    remove_market, remove_position, rows_to_positions, set_market_values, validate, with_positions,
+    add_market, add_position, duplicate_position, handle_upload, markets_frame, position_lines,
+    positions_frame, remove_market, remove_position, rows_to_positions, set_market_values,
+    story_changes, validate, with_positions,
 )
 from margin.scenario import ScenarioError, scenario_from_dict
 from ui.format import money
 from ui.chrome import venue_name
-from ui.lab_model import account_warnings, market_label
+from ui.lab_model import account_warnings, join_words, market_label
 from ui.state import ensure_scenario, revision, scenario_dict, set_scenario
 from ui.frame import inside_app_frame
 from ui.links import share_link
@@ -103,15 +106,6 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "account"
 
 
-def tiers_summary(market: dict) -> str:
-    tiers = market.get("tiers") or [{"floor": 0, "mmr": market.get("mmr", 0)}]
-    first = tiers[0]
-    text = f"{first.get('mmr', 0) * 100:.2f} %"
-    if len(tiers) > 1:
-        text += f" up to {tiers[1]['floor']:,.0f} USDT, rising over {len(tiers)} tiers to {tiers[-1]['mmr'] * 100:.1f} %"
-    return text
-
-
 # ----------------------------------------------------------------------------- sync with the account
 
 ensure_scenario()
@@ -150,7 +144,8 @@ with venue_col:
                  format_func=venue_name, on_change=apply_venue_preset,
                  help=f"Sets the liquidation rules and every market's maintenance tiers. Now: {summary}")
 chosen = load_story(st.session_state["builder.story"])
-st.caption(f"**{chosen['name']}.** " + chosen.get("story", "").replace("$", "\\$"))
+st.caption(f"**{chosen['name']}**, the preset that *Load this story* loads: "
+           + chosen.get("story", "").replace("$", "\\$"))  # preset text from assets/, not the learner's
 
 # ----------------------------------------------------------------------------- the account
 
@@ -164,22 +159,26 @@ with balance_col:
                               help="Before unrealized PnL. Isolated margins are taken out of it; the rest is the cross wallet.")
 
 market_names = list((base.get("markets") or {}).keys())
-rows = pd.DataFrame(position_rows(base), columns=list(COLUMNS))
+# Float columns take decimals as typed (an integer column would store 0.5 as 5); "%,g" shows
+# every digit that was stored (a fixed "%.2f" would show 0.0015 BTC as 0.00) with thousands
+# separated; a missing value (a cross position's margin) is a blank cell, not "None".
+EXACT = "%,g"
 edited = st.data_editor(
-    rows, key=positions_key, num_rows="dynamic", width="stretch", hide_index=True,
+    positions_frame(base), key=positions_key, num_rows="dynamic", width="stretch", hide_index=True,
+    placeholder="",
     column_config={
         "id": st.column_config.TextColumn("Name", help="A short unique name; left blank, one is made up."),
-        "market": st.column_config.SelectboxColumn("Market", options=market_names, required=True, width="small",
+        "market": st.column_config.SelectboxColumn("Market", options=market_names, required=True,
                                                    default=market_names[0] if market_names else None),
         "side": st.column_config.SelectboxColumn("Side", options=["long", "short"], required=True,
-                                                 default="long", width="small"),
-        "size": st.column_config.NumberColumn("Size [coins]", help="Base units, e.g. 0.5 BTC.", format="localized"),
-        "entry": st.column_config.NumberColumn("Entry [USDT]", format="localized", help="Entry price."),
+                                                 default="long"),
+        "size": st.column_config.NumberColumn("Size [coins]", help="Base units, e.g. 0.5 BTC.", format=EXACT),
+        "entry": st.column_config.NumberColumn("Entry [USDT]", format=EXACT, help="Entry price."),
         "leverage": st.column_config.NumberColumn("Leverage", format="%g×", default=10.0,
                                                   help="Sets initial margin = size × entry / leverage."),
         "mode": st.column_config.SelectboxColumn("Mode", options=["cross", "isolated"], required=True,
-                                                 default="cross", width="small", help="Margin mode."),
-        "margin": st.column_config.NumberColumn("Margin [USDT]", format="localized",
+                                                 default="cross", help="Margin mode."),
+        "margin": st.column_config.NumberColumn("Margin [USDT]", format=EXACT,
                                                 help="Isolated margin, for isolated positions only; blank = size × entry / leverage."),
     },
 )
@@ -205,26 +204,41 @@ with add_col:
     st.button("Add position", icon=":material/add:", key="builder.add", width="stretch",
               on_click=act, args=(add_position,))
 
+# ----------------------------------------------------------------------------- the story
+
+
+def clear_story(key: str) -> None:
+    st.session_state[key] = ""
+
+
+story_key = f"builder.story_text.{version}"
+story_note = st.container()  # filled once the whole account is known (positions, wallet, prices)
+story = st.text_area(
+    "Story of this account", value=str(base.get("story") or ""), key=story_key, height=120, max_chars=3000,
+    placeholder="What this account shows, in your own words.",
+    help="Plain text, shown exactly as typed (in the sidebar too, never as formatting). It is kept in the "
+         "account's story field and in the scenario file you download.")
+
 # ----------------------------------------------------------------------------- markets
 
 st.subheader("Markets")
-market_rows = pd.DataFrame([
-    {"market": n, "price": m.get("price"), "beta": m.get("beta", 1.0), "tiers": tiers_summary(m)}
-    for n, m in (base.get("markets") or {}).items()
-], columns=["market", "price", "beta", "tiers"])
 edited_markets = st.data_editor(
-    market_rows, key=markets_key, num_rows="fixed", width="stretch", hide_index=True,
+    markets_frame(base), key=markets_key, num_rows="fixed", width="stretch", hide_index=True,
     disabled=["market", "tiers"],
     column_config={
-        "market": st.column_config.TextColumn("Market"),
-        "price": st.column_config.NumberColumn("Mark price [USDT]", format="localized",
+        "market": st.column_config.TextColumn("Market", pinned=True),  # in sight when a phone scrolls the table
+        "price": st.column_config.NumberColumn("Mark price [USDT]", format=EXACT,
                                                help="The account's current mark price; the price lab starts here."),
-        "beta": st.column_config.NumberColumn("Beta [×]", format="%.2f",
+        "beta": st.column_config.NumberColumn("Beta [×]", format="%g",
                                               help="How far it moves in a whole-market shock, relative to BTC."),
         "tiers": st.column_config.TextColumn("Maintenance margin rate [%]", help="From the venue preset, by notional tier."),
     },
 )
 candidate = set_market_values(candidate, edited_markets.to_dict("records"))
+if story.strip():
+    candidate["story"] = story
+else:
+    candidate.pop("story", None)
 addable = [n for n in market_defaults()["markets"] if n not in (candidate.get("markets") or {})]
 add_m, add_b, rem_m, rem_b = st.columns([3, 2, 3, 2], vertical_alignment="bottom")
 with add_m:
@@ -259,6 +273,16 @@ with upload_col:
 # ----------------------------------------------------------------------------- validate and use
 
 problem = commit(candidate)
+with story_note:
+    changes = story_changes(candidate)
+    if changes:
+        preset, changed = changes
+        verb = "has" if changed == ["wallet"] else "have"
+        st.warning(f"This story was written for the preset “{preset}”. The account's {join_words(changed)} "
+                   f"{verb} changed since, so it may no longer describe it: edit it below, or clear it and "
+                   f"write your own.", icon=":material/edit_note:")
+        st.button("Clear the story", icon=":material/backspace:", key="builder.clear_story",
+                  on_click=clear_story, args=(story_key,))
 with status_slot:
     message = st.session_state["builder.message"]
     st.session_state["builder.message"] = None  # said once, right after the action
@@ -274,5 +298,10 @@ with status_slot:
     else:
         for warning in account_warnings(scenario_from_dict(candidate)):
             st.warning(warning, icon=":material/warning:")
-        st.info(f"In use: {len(candidate['positions'])} positions on a {money(candidate['balance'])} wallet.",
-                icon=":material/check_circle:")
+        count = len(candidate["positions"])
+        with st.container(border=True, key="builder.in_use", gap="small"):
+            st.markdown(f":material/check_circle: **In use:** {count} position{'' if count == 1 else 's'} "
+                        f"on a {money(candidate['balance'])} wallet, every number as it is kept:")
+            lines = position_lines(scenario_from_dict(candidate))
+            box = st.container(height=200, border=False) if len(lines) > 6 else st.container(border=False)
+            box.text("\n".join(lines))  # names come from the account: text, never Markdown

@@ -28,8 +28,8 @@ from ui import charts_replay as charts
 from ui.format import money, percent, price
 from ui.lab_model import market_label, scenario_key
 from ui.replay_model import (
-    cached_checks, cached_replay, duration_text, equity_takeaway, event_lines, money_takeaway,
-    replay_summary, splits, timeline_points, wick_sentences,
+    cached_checks, cached_replay, duration_text, equity_takeaway, event_lines, latest_event,
+    money_takeaway, replay_summary, splits, timeline_points, wick_sentences,
 )
 from ui.state import current_scenario, ensure_scenario
 from ui.widgets import bound_widget, chart, slider_with_input
@@ -117,6 +117,8 @@ def replay_panel(scenario_json: str, crash_id: str, custom_json: str) -> None:
                 st.rerun(scope="app")
     st.session_state["replay.step"] = step
 
+    # What is happening sits where the eye is while it plays: right under the step slider, the
+    # time and prices, each variant's equity and the latest event; the charts follow.
     slider_with_input("Step of the crash", "replay.step", min_value=0.0, max_value=float(n - 1), step=1.0,
                       default=0.0, format="%.0f", input_label="Step, exact", columns=(5, 1),
                       help=f"One step is {duration_text(model.crash.step_minutes)}. Use the arrow keys on "
@@ -124,18 +126,19 @@ def replay_panel(scenario_json: str, crash_id: str, custom_json: str) -> None:
     step = int(st.session_state["replay.step"])
     minutes = step * model.crash.step_minutes
     moves = ", ".join(
-        f"{market_label(name)} mark {price(model.path.marks[step, j])} "
+        f"{market_label(name)} mark {price(model.path.marks[step, j])} USDT "
         f"({percent(model.path.marks[step, j] / model.path.marks[0, j] - 1, signed=True)})"
         for j, name in enumerate(model.path.markets))
-    st.markdown(f"**{duration_text(minutes)} into the crash** (step {step} of {n - 1}) · {moves}")
-
-    for column, label in zip(st.columns(3), model.results):
-        equity = model.equity(label)
-        with column:
-            st.metric(f"Equity, {label.lower()}", money(float(equity[step])), border=True,
-                      delta=f"{money(float(equity[step] - equity[0]), signed=True)} since the start"
-                      if abs(equity[step] - equity[0]) >= 0.005 else None,
-                      help="Cross pool equity plus the equity of every open isolated position [USDT].")
+    with st.container(border=True, key="replay.live", gap="small"):
+        st.markdown(f"**{duration_text(minutes)} into the crash** (step {step} of {n - 1}) · {moves}")
+        for column, label in zip(st.columns(3), model.results):
+            equity = model.equity(label)
+            with column:
+                st.metric(f"Equity, {label.lower()}", money(float(equity[step])), border=False,
+                          delta=f"{money(float(equity[step] - equity[0]), signed=True)} since the start"
+                          if abs(equity[step] - equity[0]) >= 0.005 else None,
+                          help="Cross pool equity plus the equity of every open isolated position [USDT].")
+        st.markdown(f":material/bolt: {latest_event(model, step)}")
 
     points = timeline_points(model)
     left, right = st.columns(2)
@@ -190,7 +193,11 @@ except ScenarioError as err:
     st.stop()
 
 options = crash_ids() + [CUSTOM_ID]
-crash_id = bound_widget(st.selectbox, "Crash", "replay.crash", options[0], options=options, format_func=crash_title)
+# One row: the crash and the player's controls (the step, the equity and the events follow at once)
+controls = st.columns([4, 1.3, 1.4, 2.6], vertical_alignment="bottom")
+with controls[0]:
+    crash_id = bound_widget(st.selectbox, "Crash", "replay.crash", options[0], options=options,
+                            format_func=crash_title)
 crash_id = crash_id if crash_id in options else options[0]
 custom = custom_parameters({n: m.beta for n, m in scenario.markets.items()}) if crash_id == CUSTOM_ID else {}
 custom_json = json.dumps(custom, sort_keys=True)
@@ -208,24 +215,22 @@ if st.session_state.get("replay.loaded") not in (None, loaded):
 st.session_state["replay.loaded"] = loaded
 
 crash = model.crash
-with st.container(border=True):
-    st.markdown(f"**{crash.name}**")
-    st.markdown(f":material/info: *{crash.label}*")
-    st.markdown(crash.shaped_after)
-    st.caption(f"Source: {crash.source.rstrip('.')}. One step = {duration_text(crash.step_minutes)}; "
-               f"{duration_text(crash.step_minutes * (crash.n_steps - 1))} in all. {replay_summary(model)}")
-
-controls = st.columns([1.2, 1.3, 2.5, 3], vertical_alignment="bottom")
-with controls[0]:
+with controls[1]:
     if st.session_state["replay.playing"]:
         st.button("Pause", icon=":material/pause:", key="replay.pause", on_click=pause, width="stretch")
     else:
         st.button("Play", icon=":material/play_arrow:", key="replay.play", on_click=play,
                   args=(crash.n_steps,), type="primary", width="stretch")
-with controls[1]:
-    st.button("Restart", icon=":material/restart_alt:", key="replay.restart", on_click=restart, width="stretch")
 with controls[2]:
+    st.button("Restart", icon=":material/restart_alt:", key="replay.restart", on_click=restart, width="stretch")
+with controls[3]:
     bound_widget(st.segmented_control, "Speed", "replay.speed", "Normal", options=list(SPEEDS))
+
+st.caption(f":material/info: *{crash.label}*")
+with st.expander(f"About this crash: {crash.name}", icon=":material/history_edu:"):
+    st.markdown(crash.shaped_after)
+    st.caption(f"Source: {crash.source.rstrip('.')}. One step = {duration_text(crash.step_minutes)}; "
+               f"{duration_text(crash.step_minutes * (crash.n_steps - 1))} in all. {replay_summary(model)}")
 
 st.fragment(run_every=TICK_SECONDS if st.session_state["replay.playing"] else None)(replay_panel)(
     scenario_json, crash_id, custom_json)

@@ -144,8 +144,8 @@ def cascade_panel() -> None:
     metrics[3].metric("Liquidated", f"{result.liquidated_count:,}", border=True,
                       delta=percent(result.liquidated_count / crowd.n_traders), delta_color="off", delta_arrow="off",
                       help=f"Traders liquidated, and their share of the {crowd.n_traders:,} in the crowd.")
-    metrics[4].metric("Notional", f"{result.liquidated_notional / 1e6:,.1f} M", border=True,
-                      help="Liquidated notional: size × fill price, summed over every round [million USDT].")
+    metrics[4].metric("Notional [USDT]", f"{result.liquidated_notional / 1e6:,.1f} M", border=True,
+                      help="Liquidated notional: size × fill price, summed over every round, in millions of USDT.")
     st.markdown(f":material/insights: {cascade_takeaway(result, crowd.n_traders)}")
     st.markdown(f":material/person: **Your account in the crowd.** {learner_takeaway(view, market_name)}")
 
@@ -153,7 +153,8 @@ def cascade_panel() -> None:
     with left:
         chart(charts.price_rounds_figure(result, name, view.learner_lines), key="cascade.price")
         st.caption(f"From {price(result.start_price)} USDT the shock sends {name} to "
-                   f"{price(result.rounds[1].price)}; the forced orders take it to {price(result.final_price)}.")
+                   f"{price(result.rounds[1].price)} USDT; the forced orders take it to "
+                   f"{price(result.final_price)} USDT.")
     with right:
         chart(charts.liquidated_rounds_figure(result), key="cascade.liquidated")
         biggest = max(result.rounds, key=lambda r: r.liquidated_notional)
@@ -168,21 +169,23 @@ def cascade_panel() -> None:
         chart(charts.tipping_figure(view.curve, result.shock, result.final_drop), key="cascade.tipping")
         st.caption(tipping_takeaway(view.curve))
 
-    left, right = st.columns([3, 2])
+    # The rounds table across the page, the learner's positions and the money under it: room for
+    # every column of both tables, so no header or value is cut short.
+    st.markdown("**:material/table_rows: Round by round**")
+    st.dataframe(
+        pd.DataFrame(rounds_table(result)), hide_index=True, width="stretch", height=240,
+        column_config={
+            "Round": st.column_config.NumberColumn(pinned=True),  # kept in sight when a phone scrolls the table
+            "Price [USDT]": st.column_config.NumberColumn(format="%,.6g"),
+            "Change [%]": st.column_config.NumberColumn(format="%+.2f", help="Change from the start price"),
+            "Liquidated": st.column_config.NumberColumn(help="Traders liquidated in the round"),
+            "Notional [M USDT]": st.column_config.NumberColumn(format="%.2f", help="Liquidated notional"),
+        },
+    )
+    st.caption(f"Round 0 is before the shock; round 1 is the shock itself; the last round liquidated nobody "
+               f"new, so the cascade stopped ({result.stopped}).")
+    left, right = st.columns(2)
     with left:
-        st.markdown("**:material/table_rows: Round by round**")
-        st.dataframe(
-            pd.DataFrame(rounds_table(result)), hide_index=True, width="stretch", height=240,
-            column_config={
-                "Price [USDT]": st.column_config.NumberColumn(format="%,.6g"),
-                "Change [%]": st.column_config.NumberColumn(format="%+.2f", help="Change from the start price"),
-                "Liquidated": st.column_config.NumberColumn(help="Traders liquidated in the round"),
-                "Notional [M USDT]": st.column_config.NumberColumn(format="%.2f", help="Liquidated notional"),
-            },
-        )
-        st.caption(f"Round 0 is before the shock; round 1 is the shock itself; the last round liquidated nobody "
-                   f"new, so the cascade stopped ({result.stopped}).")
-    with right:
         st.markdown("**:material/person: Your positions**")
         if view.learner:
             st.dataframe(pd.DataFrame([{
@@ -192,7 +195,10 @@ def cascade_panel() -> None:
             } for f in view.learner]), hide_index=True, width="stretch")
         else:
             st.markdown("No positions.")
-        for line in accounting_lines(result):
+    with right:
+        st.markdown("**:material/savings: Where the money went**")
+        lines = accounting_lines(result) or ["Nobody was liquidated: the insurance fund kept nothing and paid nothing."]
+        for line in lines:
             st.markdown(f"- {line}")
 
 

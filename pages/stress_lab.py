@@ -30,7 +30,8 @@ from margin.scenario import ScenarioError
 from margin.stress import run_stress, summary_frame
 from ui import charts_stress as charts
 from ui.format import percent
-from ui.lab_model import market_label, scenario_key
+from ui.glossary import term
+from ui.lab_model import market_label, position_labels, scenario_key
 from ui.state import current_scenario, ensure_scenario
 from ui.stress_model import (
     DEFAULTS, PATH_OPTIONS, STEPS, corr_key, default_state, error_text, horizon_text, n_steps, pairs,
@@ -138,6 +139,8 @@ def show_results(normal, fat, seconds: float, chosen: dict, names: dict[str, str
 
     headline = bound_widget(st.segmented_control, "Headline figures from", "stress.headline", "Fat tails",
                             options=["Fat tails", "Normal"])
+    st.caption(f":material/help: {charts.WHICH_IS_WHICH} ({term('wipe-out', 'wipe-out')} · "
+               f"{term('bankruptcy price', 'bankruptcy price')} in the glossary)")
     main, other = (fat, normal) if headline != "Normal" else (normal, fat)
     main_name, other_name = ("fat tails", "normal") if headline != "Normal" else ("normal", "fat tails")
     for column, label in zip(st.columns(3), VARIANTS):
@@ -152,8 +155,12 @@ def show_results(normal, fat, seconds: float, chosen: dict, names: dict[str, str
                       delta_color="off" if same else "inverse", border=True,
                       help=f"Share of paths ({main_name} model) on which the account ends with at most 1 % of "
                            f"its start value. pp = percentage points.")
-            st.markdown(f"Bankruptcy **{charts.probability_text(stress.bankruptcy_probability)}** · "
-                        f"any liquidation **{charts.probability_text(stress.any_liquidation_probability)}**")
+            st.markdown(f"A position bankrupt on **{charts.probability_text(stress.bankruptcy_probability)}** "
+                        f"of paths, a position liquidated on "
+                        f"**{charts.probability_text(stress.any_liquidation_probability)}**")
+            apart = charts.bankruptcy_against_wipeout(stress)
+            if apart:
+                st.caption(apart)
             at_once = charts.liquidated_at_once(stress, names)
             if at_once:
                 st.caption(f":material/warning: {at_once}")
@@ -206,7 +213,7 @@ if not scenario.positions:
     st.info("This account holds no positions: add some in the account builder.", icon=":material/info:")
     st.stop()
 markets = list(scenario.markets)
-names = {p.id: p.id for p in scenario.positions}
+names = position_labels(scenario)  # "BTC long", never the internal id
 
 with st.container(border=True):
     st.markdown("**:material/ssid_chart: Market model**")

@@ -105,3 +105,24 @@ def _playwright_timeouts(request):
 
 def chromium_available() -> bool:
     return Path(CHROMIUM).exists() or shutil.which("chromium") is not None
+
+
+# A label or value cut short: an element that ends its text with an ellipsis because it does not
+# fit, or a table (a Glide grid, drawn on a canvas) that has to scroll sideways to show a column.
+CUT_SHORT_JS = """() => {
+  const out = [];
+  for (const e of document.querySelectorAll('[data-testid="stMain"] *')) {
+    const style = getComputedStyle(e);
+    if (style.textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth + 1 && e.innerText.trim())
+      out.push('text cut: ' + e.innerText.trim().slice(0, 80));
+  }
+  for (const grid of document.querySelectorAll('[data-testid="stMain"] .dvn-scroller'))
+    if (grid.scrollWidth > grid.clientWidth + 1)
+      out.push('table scrolls sideways: ' + grid.scrollWidth + ' px of content in ' + grid.clientWidth + ' px');
+  return out;
+}"""
+
+
+def cut_short(page) -> list[str]:
+    """What the page shows cut short (see CUT_SHORT_JS); empty when everything fits."""
+    return page.evaluate(CUT_SHORT_JS)

@@ -143,3 +143,46 @@ def test_a_liquidation_stays_after_the_shock_goes_back_and_reset_restores_it(app
     page.get_by_role("button", name="Reset").click()
     expect(positions.get_by_text(re.compile("healthy"))).to_have_count(2)
     expect(happening).not_to_contain_text("You went to")
+
+
+def test_a_decimal_typed_in_the_builders_size_cell_is_the_size_in_the_account(app_url: str, page: Page):
+    """On the default account the Size column holds whole numbers (1 BTC, 240 SOL). Typed into
+    that cell, 0.5 must be 0.5 BTC in the account, not 5 (an integer column drops the point)."""
+    page.goto(f"{app_url}/builder")
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    expect(grid).to_be_visible()
+    in_use = page.locator(".st-key-builder-in_use")
+    expect(in_use).to_contain_text("BTC long: 1 BTC at an entry of 83,000 USDT, 20× cross")
+    grid.locator('[data-testid="glide-cell-1-0"]').focus()  # the first position's name: the grid has the keyboard
+    for _ in range(3):  # Name → Market → Side → Size
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")  # open the cell's editor, holding the size as it is
+    editor = page.locator("input.gdg-input")
+    expect(editor).to_be_focused()
+    expect(editor).to_have_value("1")
+    editor.press("Control+A")
+    editor.press_sequentially("0.5")  # typed key by key, as a learner does
+    editor.press("Enter")
+    expect(in_use).to_contain_text("BTC long: 0.5 BTC at an entry of 83,000 USDT, 20× cross")
+    expect(grid.locator('[data-testid="glide-cell-4-0"]')).to_have_text("0.5")
+    expect(page.get_by_text(re.compile(r"size: must be"))).to_have_count(0)
+
+
+@pytest.mark.parametrize("present", [False, True], ids=["1280x800", "presenter-1280x720"])
+def test_the_builders_tables_show_every_column_whole(app_url: str, page: Page, present: bool):
+    """Both tables, an isolated position with its margin among them: no header or cell cut
+    short, no column pushed out of sight, on a laptop and on a projector in presenter mode."""
+    from margin.presets import load_story
+    from tests.conftest import cut_short
+    from ui.links import encode
+
+    raw = load_story("isolated-lottery-ticket")
+    if present:
+        page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(f"{app_url}/?v={encode({'scenario': raw, 'page': 'builder', 'controls': {}})}"
+              + ("&present=1" if present else ""))
+    expect(page.get_by_role("heading", name="Account builder")).to_be_visible()
+    expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(2)
+    page.wait_for_function("document.fonts.status === 'loaded'")
+    page.wait_for_timeout(500)
+    assert cut_short(page) == []

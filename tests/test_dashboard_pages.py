@@ -209,6 +209,81 @@ def test_invalid_edit_is_told_in_words_and_kept():
     assert any("Position 2 (sol-long), size" in e.value for e in at.error)  # still there after a page change
 
 
+def test_a_decimal_typed_in_a_position_cell_is_the_decimal_kept():
+    """The preset's whole-number sizes must not make the Size column an integer column: a
+    0.5 typed there was stored as 5 in the browser (and as 0 here), silently."""
+    at = app().run().switch_page("pages/builder.py").run()
+    edit_positions(at, {0: {"size": 0.5}})
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state["scenario"]["positions"][0]["size"] == 0.5
+    edit_positions(at, {0: {"size": 0.0015, "entry": 83_000.25, "leverage": 12.5},
+                        1: {"mode": "isolated", "margin": 2_640.75}})
+    btc, sol = at.session_state["scenario"]["positions"]
+    assert (btc["size"], btc["entry"], btc["leverage"]) == (0.0015, 83_000.25, 12.5)
+    assert sol["margin"] == 2_640.75
+    shown = "\n".join(t.value for t in at.text).splitlines()  # what it kept, every digit of it
+    assert "BTC long: 0.0015 BTC at an entry of 83,000.25 USDT, 12.5× cross" in shown
+    assert "SOL long: 240 SOL at an entry of 220 USDT, 20× isolated, margin 2,640.75 USDT" in shown
+
+
+def test_a_decimal_typed_in_a_market_cell_is_the_decimal_kept():
+    at = app().run().switch_page("pages/builder.py").run()
+    key = f"builder.markets.{at.session_state['builder.version']}"
+    at.session_state[key] = {"edited_rows": {0: {"price": 100_000.5}, 1: {"beta": 1.25}},
+                             "added_rows": [], "deleted_rows": []}
+    at.run()
+    markets = at.session_state["scenario"]["markets"]
+    assert markets["BTCUSDT"]["price"] == 100_000.5 and markets["SOLUSDT"]["beta"] == 1.25
+
+
+def test_the_tables_show_what_they_store():
+    """Every number column is a float column, shown in a format that rounds nothing away, and
+    a missing value (a cross position's margin) is a blank cell, not the word None."""
+    import pyarrow as pa
+
+    at = app().run().switch_page("pages/builder.py").run()
+    for table in at.get("dataframe"):
+        schema = pa.ipc.open_stream(table.proto.arrow_data.data).schema
+        columns = json.loads(table.proto.columns)
+        for name in ("size", "entry", "leverage", "margin", "price", "beta"):
+            if name in schema.names:
+                assert pa.types.is_floating(schema.field(name).type), (name, schema.field(name).type)
+                number_format = columns[name]["type_config"]["format"]
+                assert re.fullmatch(r"%,?g.*", number_format), (name, number_format)  # no fixed decimals
+        assert table.proto.placeholder == ""
+
+
+def story_box(at: AppTest):
+    return at.text_area(key=f"builder.story_text.{at.session_state['builder.version']}")
+
+
+def test_an_edited_account_says_its_story_was_the_presets_and_takes_its_own():
+    at = app().run().switch_page("pages/builder.py").run()
+    preset = load_story("default")["story"]
+    assert story_box(at).value == preset
+    assert not at.warning  # the account is the preset's: its story describes it
+    edit_positions(at, {0: {"size": 0.5}})
+    note = " ".join(w.value for w in at.warning)
+    assert "This story was written for the preset “A winner keeps a loser alive”" in note
+    assert "The account's positions have changed since" in note
+    sidebar = " ".join(c.value for c in at.sidebar.caption)
+    assert "Written for the preset “A winner keeps a loser alive”" in sidebar
+
+    at.button(key="builder.clear_story").click().run()  # the offer: start a story of one's own
+    assert story_box(at).value == "" and "story" not in at.session_state["scenario"]
+    at.text_input(key=f"builder.name.{at.session_state['builder.version']}").input("**My** <i>account</i>").run()
+    assert "**My** <i>account</i>" in [t.value for t in at.sidebar.text]  # the name too, as text
+    own = "Half a BTC: **not** bold, <b>not</b> HTML, $5 and $6 stay dollars."
+    story_box(at).input(own).run()
+    assert at.session_state["scenario"]["story"] == own
+    assert not at.warning
+    # shown as text (st.text), never through Markdown, in the sidebar
+    assert own in [t.value for t in at.sidebar.text]
+    assert not [m for m in at.sidebar.markdown if "not** bold" in m.value or "not</b>" in m.value]
+    at.switch_page("pages/price_lab.py").run().switch_page("pages/builder.py").run()
+    assert story_box(at).value == own  # kept with the account
+
+
 def test_add_duplicate_and_remove_positions():
     at = app().run().switch_page("pages/builder.py").run()
     at.button(key="builder.add").click().run()

@@ -47,3 +47,27 @@ def test_presenter_mode_is_large_hides_the_sidebar_and_exits_by_keyboard(page, a
     expect(page.get_by_test_id("stSidebar")).to_be_visible()
     assert page.evaluate("getComputedStyle(document.documentElement).fontSize") != "21px"
     expect(page).not_to_have_url(re.compile(r"present=1"))
+
+
+def test_presenter_mode_page_switcher_fits_and_switches(page, app_url):
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(f"{app_url}/?present=1")
+    row = page.get_by_role("radiogroup", name="Go to page")
+    expect(row).to_be_visible()
+    names = ["Price lab", "Builder", "Crash replay", "Cascade", "Stress lab", "Learn", "Glossary"]
+    expect(row.get_by_role("radio")).to_have_count(len(names))
+    # measured once the fonts are in (an icon drawn before its font loads is a wide word)
+    page.wait_for_function("document.fonts.status === 'loaded'")
+    for name in names:  # every page on screen, in one row, none cut or scrolled away
+        button = row.get_by_role("radio", name=name)
+        expect(button).to_be_visible()
+        box = button.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 1280 and box["y"] + box["height"] <= 110, (name, box)
+    assert row.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "the row scrolls: a page is hidden"
+    tops = {round(row.get_by_role("radio", name=n).bounding_box()["y"]) for n in names}
+    assert len(tops) == 1, f"the row wrapped at 1280 px: {tops}"
+    row.get_by_role("radio", name="Crash replay").click()
+    expect(page.get_by_role("heading", name="Crash replay", exact=True)).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/crash_replay\?present=1$"))
+    expect(page.get_by_test_id("stSidebar")).to_be_hidden()  # still presenting
+    expect(row.get_by_role("radio", name="Crash replay")).to_have_attribute("aria-checked", "true")

@@ -170,6 +170,32 @@ def test_glossary_lists_every_term_and_searches():
     assert not at.subheader and "No term matches" in at.info[0].value
 
 
+def test_glossary_anchors_names_and_links_are_unique_and_resolve():
+    """Every anchor once; every name and alias leads to one entry only (an alias shared by two
+    entries would send a link to whichever comes first); every related term and every term a
+    page or a lesson links exists."""
+    anchors = [e["anchor"] for e in entries()]
+    assert len(anchors) == len(set(anchors))
+    owner: dict[str, str] = {}
+    for entry in entries():
+        for name in {entry["term"], *entry["term"].split(" / "), *entry.get("aliases", ())}:
+            key = " ".join(name.lower().split())
+            assert owner.setdefault(key, entry["term"]) == entry["term"], (name, owner[key], entry["term"])
+        for related in entry.get("related", ()):
+            lookup(related)
+    for names in PAGE_TERMS.values():
+        for name in names:
+            lookup(name)
+    for lesson_id in lesson_ids():
+        for name in get_lesson(lesson_id).terms:
+            lookup(name)
+    # the words the pages use for a position and its account have entries of their own
+    for name, anchor in (("long", "long"), ("short", "short"), ("perp", "perpetual-future"),
+                         ("perpetual future", "perpetual-future"), ("wipe-out", "wipe-out"),
+                         ("wiped out", "wipe-out"), ("beta", "beta")):
+        assert lookup(name)["anchor"] == anchor, name
+
+
 # ----------------------------------------------------------------------------- presenter mode
 
 
@@ -208,3 +234,24 @@ def test_presenter_toggle_in_the_sidebar():
     toggle.set_value(True).run()
     assert at.session_state["presenter"] is True
     assert at.button(key="presenter.exit")
+
+
+def test_presenter_mode_keeps_a_way_to_every_page():
+    """The sidebar (and its navigation) is hidden in presenter mode: a row at the top of the
+    page lists every page, shows where we are, and picking one goes there, still presenting."""
+    from ui.presenter import PAGE_TITLES
+
+    at = app()
+    at.session_state["presenter"] = True
+    at.run()
+    switcher = at.button_group(key="presenter.page")
+    assert [page_id for page_id, _, _ in PAGE_TITLES] == list(PAGES)  # every page, in app.py's order
+    assert switcher.options == ["Price lab", "Builder", "Crash replay", "Cascade", "Stress lab", "Learn", "Glossary"]
+    assert [o.content_icon for o in switcher.proto.options] == [icon for _, _, icon in PAGE_TITLES]
+    assert at.session_state["presenter.page"] == "lab"
+    for page_id, title in (("replay", "Crash replay"), ("builder", "Account builder"), ("glossary", "Glossary")):
+        at.button_group(key="presenter.page").set_value(page_id).run()
+        assert not at.exception, at.exception
+        assert at.title[0].value == title
+        assert at.session_state["presenter.page"] == page_id  # the row shows where we are now
+        assert at.session_state["presenter"] is True and in_frame(at)

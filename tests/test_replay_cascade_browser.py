@@ -57,3 +57,25 @@ def test_run_a_cascade_and_see_the_rounds(page: Page, app_url: str):
     expect(page.get_by_text(re.compile(r"A -12\.0 % shock ended as a -\d+\.\d % move"))).to_be_visible()
     expect(page.get_by_text(re.compile(r"rounds? of forced selling liquidated"))).to_be_visible()
     expect(page.get_by_text(re.compile(r"your BTC long \(cross\) .*in round \d+"))).to_be_visible()
+
+
+@pytest.mark.parametrize("present", [False, True], ids=["1280x800", "presenter-1280x720"])
+def test_the_cascade_cuts_no_label_or_table_short(page: Page, app_url: str, present: bool):
+    """The learner's positions with both margin modes (an isolated SOL long goes in round 0):
+    every metric, label and table column fits, at 1280 x 800 and in presenter mode at 720."""
+    from margin.presets import load_story
+    from tests.conftest import cut_short
+    from ui.links import encode
+
+    raw = load_story("default")
+    raw["positions"][1] |= {"mode": "isolated", "margin": 2_640.0}
+    if present:
+        page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(f"{app_url}/?v={encode({'scenario': raw, 'page': 'cascade', 'controls': {}})}"
+              + ("&present=1" if present else ""))
+    expect(page.get_by_role("heading", name="Market cascade")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Net, the insurance fund ended [\d,.]+ USDT (up|down)"))).to_be_visible()
+    expect(page.get_by_text("Your positions")).to_be_visible()
+    page.wait_for_function("document.fonts.status === 'loaded'")
+    page.wait_for_timeout(500)  # the tables size their columns after their first paint
+    assert cut_short(page) == []

@@ -4,6 +4,7 @@ market cascade (run one, see the rounds), plus the figure builders and words the
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ def _app(page: str) -> AppTest:
 
 
 def _texts(at: AppTest) -> str:
-    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [e.label for e in at.expander])
 
 
 def _figure(at: AppTest, title: str) -> dict:
@@ -131,6 +132,67 @@ def test_replay_figures_and_words_from_the_model():
     assert wick_sentences(model, "BTCUSDT", checks(model, "BTCUSDT"), 0)[0].startswith("So far the BTC last price")
 
 
+def _in_order(at: AppTest) -> list[tuple[str, str]]:
+    """The main area's elements as the page draws them, depth first: (type, key or text)."""
+    out = []
+
+    def walk(node) -> None:
+        for child in getattr(node, "children", {}).values():
+            kind = getattr(child, "type", "")
+            text = getattr(child, "key", None) or getattr(child, "label", None)
+            if text is None and kind in ("markdown", "caption"):
+                text = child.value
+            out.append((kind, str(text or "")))
+            walk(child)
+
+    walk(at.main)
+    return out
+
+
+def test_what_is_happening_sits_right_under_the_player():
+    """While it plays, the step, each variant's equity and the latest event are right under the
+    play controls and the step slider, before any chart (at 1280 x 800 they are above the fold)."""
+    at = _app(REPLAY)
+    order = _in_order(at)
+    where = lambda test: next(i for i, item in enumerate(order) if test(item))
+    play = where(lambda e: e == ("button", "replay.play"))
+    slider = where(lambda e: e == ("slider", "replay.step.slider"))
+    now = where(lambda e: e[0] == "markdown" and "into the crash" in e[1])
+    metrics = [i for i, e in enumerate(order) if e[0] == "metric"]
+    latest = where(lambda e: e[0] == "markdown" and e[1].startswith(":material/bolt: Latest: **0 min**"))
+    first_chart = where(lambda e: e[0] == "plotly_chart")
+    assert play < slider < now < metrics[0] and metrics[-1] < latest < first_chart
+    assert [order[i][1] for i in metrics] == ["Equity, as built", "Equity, all cross", "Equity, all isolated"]
+    between = [e for e in order[slider + 1:now] if e[0] not in ("flex_container", "column", "vertical")]
+    assert between == [("number_input", "replay.step.input")], between  # nothing pushes the live line down
+    at.session_state["replay.step"] = 45  # 11 h 15 min: the cross pool goes
+    at.run()
+    latest = next(m.value for m in at.markdown if m.value.startswith(":material/bolt: Latest:"))
+    assert latest.startswith(":material/bolt: Latest: **11 h 15 min** · *All cross*: SOL long closed with it")
+
+
+@pytest.mark.parametrize("crash_id", ["2020-03-12", "2021-05-19", "2022-11-ftx", "2025-10-10"])
+def test_the_mark_and_last_price_axis_fits_the_prices(crash_id):
+    """Not from 0, the same range at every step (no rescaling while it plays), every price of
+    the crash on it, and the liquidation prices near it."""
+    model = replay(scenario_from_dict(load_story("default")), load_crash(crash_id))
+    last_step = model.crash.n_steps - 1
+    for market in model.path.markets:
+        column = model.path.markets.index(market)
+        mark, last = model.path.marks[:, column], model.last_path.marks[:, column]
+        for variant, check in checks(model, market).items():
+            ranges = {tuple(charts_replay.mark_last_figure(model, market, check, variant, step).layout.yaxis.range)
+                      for step in (0, last_step // 2, last_step)}
+            assert len(ranges) == 1, ranges
+            low, high = ranges.pop()
+            assert 0 < low <= last.min() and mark.max() <= high
+            liquidations = check.liquidation_price[np.isfinite(check.liquidation_price)]
+            near = liquidations[(liquidations > last.min() * 0.8) & (liquidations < mark.max() * 1.2)]
+            assert np.all((near >= low) & (near <= high))  # the liquidation prices near the path too
+            lowest = min([last.min(), *near])
+            assert low > lowest - 0.1 * (mark.max() - lowest)  # a tight fit: no empty band down to 0
+
+
 # ----------------------------------------------------------------------------- market cascade
 
 
@@ -146,6 +208,27 @@ def test_cascade_page_states_the_model_and_shows_the_rounds():
     assert metrics["Initial shock"] == "-5.0 %"
     text = _texts(at)
     assert "A -5.0 % shock ended as a" in text and "Your account" in text
+
+
+def test_the_cascade_says_where_the_insurance_fund_ended_and_every_number_has_its_unit():
+    at = _app(CASCADE)
+    text = _texts(at)
+    scenario = scenario_from_dict(load_story("default"))
+    crowd = build_crowd(scenario.markets["BTCUSDT"], CrowdParams(n_traders=20_000, seed=7))
+    acc = cascade_view(scenario, "BTCUSDT", crowd, -0.05, 5e6, "linear").result.accounting()
+    kept, paid = round(acc["insurance_fund_kept"], 2), round(acc["paid_by_insurance_fund"], 2)
+    assert paid > kept > 0  # this cascade: the fund paid more than it kept
+    assert (f"Net, the insurance fund ended {paid - kept:,.2f} USDT down (kept {kept:,.2f} USDT, paid "
+            f"{paid:,.2f} USDT): this cascade drained it.") in text
+    assert "From 100,000.00 USDT the shock sends BTC to 95,000.00 USDT; the forced orders take it to " in text
+    assert {m.label: m.value for m in at.metric}["Notional [USDT]"].endswith(" M")
+    price = _figure(at, "Price by round")
+    assert [t["name"] for t in price["data"]][1].endswith(" USDT")  # "Your BTC long: liquidated at … USDT"
+    assert "Your account survives this cascade in BTC. The price stopped at 84,767.08 USDT" in text
+    at.number_input(key="cascade.shock.input").set_value(-12.0).run()
+    # a sentence that parses: the verb before the round ("… in round 2, at … USDT dies." did not)
+    assert re.search(r"In this cascade your BTC long \(cross\) is liquidated in round \d+, at [\d,.]+ USDT, "
+                     r"and your SOL long \(cross\) in round \d+, at [\d,.]+ USDT\.", _texts(at))
 
 
 def test_running_a_bigger_shock_gives_more_rounds_of_damage():

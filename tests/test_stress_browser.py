@@ -35,3 +35,20 @@ def test_run_a_stress_test_and_see_the_probabilities(page: Page, app_url: str):
     for k in range(3):
         expect(values.nth(k)).to_have_text(re.compile(r"^\d+(\.\d+)?\s%$"))
     expect(page.get_by_role("button", name="Download the results (CSV)")).to_be_visible()
+
+
+@pytest.mark.parametrize("present", [False, True], ids=["1280x800", "presenter-1280x720"])
+def test_the_stress_lab_cuts_no_label_or_table_short(page: Page, app_url: str, present: bool):
+    from tests.conftest import cut_short
+
+    if present:
+        page.set_viewport_size({"width": 1280, "height": 720})
+        page.goto(f"{app_url}/stress_lab?present=1")
+    else:
+        _open(page, app_url)
+    expect(page.get_by_text(re.compile(r"Seed 0 · 5,000 paths per model"))).to_be_visible()
+    expect(page.get_by_text("BTC long liquidated").first).to_be_visible()  # a name, not the id
+    expect(page.get_by_text("btc-long liquidated")).to_have_count(0)
+    page.wait_for_function("document.fonts.status === 'loaded'")
+    page.wait_for_timeout(500)
+    assert cut_short(page) == []

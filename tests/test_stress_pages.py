@@ -46,8 +46,8 @@ def test_the_page_runs_the_defaults_on_first_visit_and_shows_the_probabilities()
     text = _texts(at)
     assert "Seed **0** · 5,000 paths per model × 24 steps of 1 hour over 1 day" in text
     assert "Under fat tails (Student-t, ν = 3)" in text
-    # the default account: sol-long alone on its isolated margin is gone at once
-    assert "sol-long is already past the liquidation price at today's prices" in text
+    # the default account: the SOL long alone on its isolated margin is gone at once
+    assert "SOL long is already past its liquidation price at today's prices" in text
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
     assert titles == ["How often it goes wrong within 1 day: normal against fat tails",
                       "As built: final account value after 1 day"]
@@ -68,8 +68,25 @@ def test_run_a_small_stress_test_and_read_its_probabilities():
     assert "The inputs changed" not in text
     table = at.table[0].value
     assert list(table.columns) == ["Normal", "ν = 3"]
-    assert table.loc["Wipe-out", "Normal"].replace("\u00a0", " ").endswith(" %")
-    assert {"btc-long liquidated", "sol-long liquidated", "ES 99 % [USDT]"} <= set(table.index)
+    assert table.loc["Account wiped out", "Normal"].replace("\u00a0", " ").endswith(" %")
+    assert {"BTC long liquidated", "SOL long liquidated", "ES 99 % [USDT]"} <= set(table.index)
+
+
+def test_positions_by_name_and_a_bankruptcy_told_apart_from_a_wipe_out():
+    """The tables and notes name positions as people read them ("BTC long", not the id
+    "btc-long"), and the page says which figure is the account's (a wipe-out) and which one
+    position's (a bankruptcy), and where they part."""
+    at = _app(**{"stress.paths": 500})
+    shown = _texts(at) + "\n".join(" ".join(t.value.index) for t in at.table)
+    assert "btc-long" not in shown and "sol-long" not in shown
+    for table in at.table:
+        assert {"Account wiped out", "A position bankrupt", "BTC long liquidated", "SOL long liquidated"} <= set(table.value.index)
+    text = _texts(at)
+    assert "A **wipe-out** is the whole account's: it is left with at most 1 % of its start value" in text
+    assert "A **bankruptcy** is one position's: it was closed beyond its bankruptcy price" in text
+    assert "[wipe-out](/glossary#wipe-out)" in text
+    # all isolated: the SOL long is bankrupt on every path, the account wiped out on none
+    assert "On 100 % of paths a position goes bankrupt but the account is not wiped out" in text
 
 
 def test_zero_volatility_means_no_wipe_out_and_the_headline_model_switches():

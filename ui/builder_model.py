@@ -9,19 +9,26 @@ told in words that name the position and the field (``Position 2 (sol-long), siz
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from margin.presets import load_venue, market_defaults
+import numpy as np
+import pandas as pd
+
+from margin.presets import load_story, load_venue, market_defaults, story_ids
 from margin.scenario import (
-    MAX_FILE_BYTES, ScenarioError, parse_scenario_text, scenario_from_dict, scenario_to_dict,
+    MAX_FILE_BYTES, Scenario, ScenarioError, parse_scenario_text, scenario_from_dict, scenario_to_dict,
 )
+from ui.lab_model import market_label, position_labels
 
 COLUMNS = ("id", "market", "side", "size", "entry", "leverage", "mode", "margin")
 NUMBER_COLUMNS = ("size", "entry", "leverage", "margin")
+MARKET_COLUMNS = ("market", "price", "beta", "tiers")
+MARKET_NUMBER_COLUMNS = ("price", "beta")
 
 
 # ----------------------------------------------------------------------------- the table
@@ -37,6 +44,67 @@ def position_rows(raw: Mapping[str, Any]) -> list[dict[str, Any]]:
             row["margin"] = None
         rows.append(row)
     return rows
+
+
+def positions_frame(raw: Mapping[str, Any]) -> pd.DataFrame:
+    """The positions table as the editor gets it: every number column a float column.
+
+    The editor takes each column's type from its data: a column of whole numbers (a size of 1
+    BTC, an entry of 83,000 USDT, as the preset files have them) would be an integer column,
+    and a 0.5 typed into it would be stored as 5 (the browser drops the point) or 0. A float
+    column takes what is typed. A cross position's margin is a missing value (blank).
+
+    >>> frame = positions_frame({"positions": [{"id": "a", "market": "BTCUSDT", "side": "long",
+    ...     "size": 1, "entry": 83000, "leverage": 20, "mode": "cross"}]})
+    >>> [str(frame[c].dtype) for c in NUMBER_COLUMNS], bool(frame["margin"].isna().all())
+    (['float64', 'float64', 'float64', 'float64'], True)
+    """
+    frame = pd.DataFrame(position_rows(raw), columns=list(COLUMNS))
+    return frame.astype({column: "float64" for column in NUMBER_COLUMNS})
+
+
+def tiers_summary(market: Mapping[str, Any]) -> str:
+    """A market's maintenance tiers in one line.
+
+    >>> tiers_summary({"tiers": [{"floor": 0, "mmr": 0.004}, {"floor": 50000, "mmr": 0.005},
+    ...     {"floor": 250000, "mmr": 0.01}]})
+    '0.40 % up to 50,000 USDT, rising over 3 tiers to 1.0 %'
+    """
+    tiers = market.get("tiers") or [{"floor": 0, "mmr": market.get("mmr", 0)}]
+    first = tiers[0]
+    text = f"{first.get('mmr', 0) * 100:.2f} %"
+    if len(tiers) > 1:
+        text += f" up to {tiers[1]['floor']:,.0f} USDT, rising over {len(tiers)} tiers to {tiers[-1]['mmr'] * 100:.1f} %"
+    return text
+
+
+def markets_frame(raw: Mapping[str, Any]) -> pd.DataFrame:
+    """The markets table as the editor gets it: price and beta as float columns (see
+    :func:`positions_frame`), the tiers in words.
+
+    >>> frame = markets_frame({"markets": {"BTCUSDT": {"price": 100000, "mmr": 0.004}}})
+    >>> str(frame["price"].dtype), float(frame["beta"][0])
+    ('float64', 1.0)
+    """
+    frame = pd.DataFrame([
+        {"market": name, "price": market.get("price"), "beta": market.get("beta", 1.0), "tiers": tiers_summary(market)}
+        for name, market in (raw.get("markets") or {}).items()
+    ], columns=list(MARKET_COLUMNS))
+    return frame.astype({column: "float64" for column in MARKET_NUMBER_COLUMNS})
+
+
+def exact_number(value: float) -> str:
+    """A number as it was typed: every digit it holds, none made up, thousands separated.
+
+    >>> exact_number(0.5), exact_number(0.0015), exact_number(83000.0), exact_number(1234567.25)
+    ('0.5', '0.0015', '83,000', '1,234,567.25')
+    >>> exact_number(1e-7), exact_number(-2.5)
+    ('0.0000001', '-2.5')
+    """
+    text = np.format_float_positional(float(value), trim="-")
+    whole, dot, fraction = text.partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    return f"{sign}{int(whole.lstrip('-') or 0):,}{dot}{fraction}"
 
 
 def _blank(value: Any) -> bool:
@@ -172,6 +240,75 @@ def set_market_values(raw: Mapping[str, Any], rows: Sequence[Mapping[str, Any]])
 
 
 # ----------------------------------------------------------------------------- words
+
+
+def position_lines(scenario: Scenario) -> list[str]:
+    """Each position of the account in use, in words, with every number exactly as stored
+    (the builder shows them under its table, so a learner sees what was kept of what was typed).
+
+    >>> s = scenario_from_dict({"balance": 9000, "markets": {"BTCUSDT": {"price": 100000, "mmr": 0.004}},
+    ...     "positions": [{"id": "a", "market": "BTCUSDT", "side": "long", "size": 0.5, "entry": 83000,
+    ...                    "leverage": 20, "mode": "isolated", "margin": 2075}]})
+    >>> position_lines(s)
+    ['BTC long: 0.5 BTC at an entry of 83,000 USDT, 20× isolated, margin 2,075 USDT']
+    """
+    labels = position_labels(scenario)
+    lines = []
+    for p in scenario.positions:
+        text = (f"{labels[p.id]}: {exact_number(p.size)} {market_label(p.market)} at an entry of "
+                f"{exact_number(p.entry)} USDT, {exact_number(p.leverage)}× {p.mode}")
+        if p.is_isolated:
+            text += f", margin {exact_number(p.margin)} USDT"
+        lines.append(text)
+    return lines
+
+
+def story_preset(raw: Mapping[str, Any]) -> str | None:
+    """The id of the story preset whose story text the account carries (None if it carries
+    none, or a text of its own)."""
+    story = raw.get("story")
+    if not isinstance(story, str) or not story.strip():
+        return None
+    return _presets_by_story().get(story)
+
+
+@functools.lru_cache(maxsize=1)
+def _presets_by_story() -> dict[str, str]:
+    """Story text -> preset id, for the shipped presets (read-only assets)."""
+    return {str(load_story(i).get("story")): i for i in reversed(story_ids()) if load_story(i).get("story")}
+
+
+def story_changes(raw: Mapping[str, Any]) -> tuple[str, list[str]] | None:
+    """When the account still tells a preset's story but no longer is that preset's account:
+    the preset's name and what changed (``"positions"``, ``"wallet"``, ``"prices"``). None when
+    the story is the account's own, the account is the preset's, or the account is not valid.
+
+    >>> raw = load_story("default")
+    >>> story_changes(raw) is None
+    True
+    >>> raw["positions"][0]["size"] = 0.5
+    >>> story_changes(raw)
+    ('A winner keeps a loser alive', ['positions'])
+    >>> raw["story"] = "My own story."
+    >>> story_changes(raw) is None
+    True
+    """
+    story_id = story_preset(raw)
+    if story_id is None:
+        return None
+    preset = load_story(story_id)
+    try:
+        mine, theirs = scenario_from_dict(raw), scenario_from_dict(preset)
+    except ScenarioError:
+        return None
+    changed = []
+    if mine.positions != theirs.positions:
+        changed.append("positions")
+    if mine.balance != theirs.balance:
+        changed.append("wallet")
+    if {n: m.price for n, m in mine.markets.items()} != {n: m.price for n, m in theirs.markets.items()}:
+        changed.append("prices")
+    return (str(preset.get("name", story_id)), changed) if changed else None
 
 
 def friendly_error(err: ScenarioError, raw: Mapping[str, Any] | None = None) -> str:

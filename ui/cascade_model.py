@@ -153,7 +153,14 @@ def tipping_takeaway(curve: TippingCurve) -> str:
 
 
 def learner_takeaway(view: CascadeView, market_name: str) -> str:
-    """When the learner's positions die, or why they survive."""
+    """When the learner's positions die, or why they survive.
+
+    >>> fate = lambda label, mode, round_, price: {"label": label, "mode": mode, "round": round_, "price": price}
+    >>> view = CascadeView(crowd=None, result=None, curve=None, learner_lines=[], learner=[
+    ...     fate("BTC long", "cross", 3, 93000.0), fate("SOL long", "isolated", 0, 180.0), fate("ETH long", "cross", None, None)])
+    >>> learner_takeaway(view, "BTCUSDT")
+    'In this cascade your BTC long (cross) is liquidated in round 3, at 93,000.00 USDT, and your SOL long (isolated) in round 0 (before the shock: it was already past its liquidation price), at 180.00 USDT. Still open: ETH long.'
+    """
     died = [f for f in view.learner if f["round"] is not None]
     name = market_label(market_name)
     if not view.learner:
@@ -165,34 +172,51 @@ def learner_takeaway(view: CascadeView, market_name: str) -> str:
             nearest = (f" The price stopped at {price(view.result.final_price)} USDT; your {label} is liquidated at "
                        f"{price(liq)} USDT.")
         return f"Your account survives this cascade in {name}.{nearest}"
-    parts = [f"your {f['label']} ({f['mode']}) is liquidated in round {f['round']}, at {price(f['price'])} USDT"
-             for f in died]
+
+    def when(f: dict[str, Any]) -> str:
+        if f["round"] == 0:
+            return "in round 0 (before the shock: it was already past its liquidation price)"
+        return f"in round {f['round']}"
+
+    parts = [f"your {f['label']} ({f['mode']}) {'is liquidated ' if k == 0 else ''}{when(f)}, at {price(f['price'])} USDT"
+             for k, f in enumerate(died)]
+    text = "In this cascade " + (parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + ", and " + parts[-1]) + "."
     survivors = [f["label"] for f in view.learner if f["round"] is None]
-    text = f"In this cascade {join_words(parts)}."
     if survivors:
         text += f" Still open: {join_words(survivors)}."
     return text
 
 
 def accounting_lines(result: CascadeResult) -> list[str]:
-    """Where the liquidated traders' money went."""
+    """Where the liquidated traders' money went, and where the insurance fund ended: what it
+    kept, what it paid, and the net of the two, up or down, in words."""
     acc = result.accounting()
     if not acc or result.liquidated_count == 0:
         return []
-    leftover = acc["insurance_fund_kept"] - acc["fees"]
-    if acc["insurance_fund_kept"] <= 0.005:
+    kept, paid = acc["insurance_fund_kept"], acc["paid_by_insurance_fund"]
+    leftover = kept - acc["fees"]
+    if kept <= 0.005:
         lines = ["The insurance fund kept nothing: every liquidated trader's margin was gone by the fill."]
     elif leftover > 0.005:
-        lines = [f"The insurance fund kept {money(acc['insurance_fund_kept'])}: {money(acc['fees'])} of liquidation "
-                 f"fees and {money(leftover)} of margin left at liquidation."]
+        lines = [f"The insurance fund kept {money(kept)}: {money(acc['fees'])} of liquidation fees and "
+                 f"{money(leftover)} of margin left at liquidation."]
     else:
-        lines = [f"The insurance fund kept {money(acc['insurance_fund_kept'])}, all of it liquidation fees: "
-                 f"the fee took whatever margin was left."]
+        lines = [f"The insurance fund kept {money(kept)}, all of it liquidation fees: the fee took whatever "
+                 f"margin was left."]
     if acc["returned_to_traders"] > 0.005:
         lines.append(f"Liquidated traders got back {money(acc['returned_to_traders'])}.")
     if acc["deficit"] > 0.005:
-        lines.append(f"The price gapped past some bankruptcy prices: {money(acc['deficit'])} of losses beyond "
-                     f"collateral, paid by the insurance fund.")
+        text = (f"The price gapped past some bankruptcy prices: {money(acc['deficit'])} of losses beyond "
+                f"collateral, of which the insurance fund paid {money(paid)}")
+        text += f" and {money(acc['socialized'])} was socialized." if acc["socialized"] > 0.005 else "."
+        lines.append(text)
+    net = round(kept, 2) - round(paid, 2)  # of the amounts as written, so the sentence adds up
+    if abs(net) < 0.005:
+        lines.append("Net, the insurance fund ended where it started: it kept as much as it paid.")
+    else:
+        lines.append(f"Net, the insurance fund ended {money(abs(net))} {'up' if net > 0 else 'down'} "
+                     f"(kept {money(kept)}, paid {money(paid)}): this cascade "
+                     f"{'fed' if net > 0 else 'drained'} it.")
     return lines
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from margin.cascade import LEVERAGE_BUCKETS, RUNAWAY_RATIO, CascadeResult, TippingCurve
+from ui.charts_replay import price_range  # one rule for a price axis: fit the prices, never from 0
 from ui.format import percent, price
 
 BLUE, ORANGE, GREEN, VERMILLION = "#0072B2", "#E69F00", "#009E73", "#D55E00"
@@ -40,18 +41,17 @@ def price_rounds_figure(result: CascadeResult, market_label: str,
         customdata=[percent(p / result.start_price - 1, signed=True) for p in prices],
         hovertemplate="round %{x}: %{y:,.6~g} USDT (%{customdata})<extra></extra>",
     ))
-    low, high = float(prices.min()), float(prices.max())
+    low, high = price_range(prices, prices, np.array([level for _, level in learner_lines]), pad=0.08)
     dashes = ("dash", "dot", "dashdot", "longdash")
     for k, (label, level) in enumerate(learner_lines):
+        where = "" if low <= level <= high else f" ({'below' if level < low else 'above'} the chart)"
         fig.add_trace(go.Scatter(
-            name=f"Your {label}: liquidated at {price(level)}", x=[rounds[0], rounds[-1]], y=[level, level],
-            mode="lines", line=dict(color=VERMILLION, width=1.5, dash=dashes[k % len(dashes)]),
+            name=f"Your {label}: liquidated at {price(level)} USDT{where}", x=[rounds[0], rounds[-1]],
+            y=[level, level], mode="lines", line=dict(color=VERMILLION, width=1.5, dash=dashes[k % len(dashes)]),
             hovertemplate=f"your {label} is liquidated at {price(level)} USDT<extra></extra>",
         ))
-        low, high = min(low, level), max(high, level)
-    pad = (high - low) * 0.08 or high * 0.01
     fig.update_xaxes(title_text="Round (0 = before the shock)", dtick=max(1, len(rounds) // 12))
-    fig.update_yaxes(title_text=f"{market_label} price [USDT]", tickformat=",.6~g", range=[low - pad, high + pad])
+    fig.update_yaxes(title_text=f"{market_label} price [USDT]", tickformat=",.6~g", range=[low, high])
     return _layout(fig, "Price by round", 330, legend=dict(orientation="h", y=-0.3, x=0))
 
 

@@ -146,6 +146,30 @@ def money_figure(splits: Mapping[str, MoneySplit]) -> go.Figure:
                    legend=dict(orientation="h", y=-0.3, x=0))
 
 
+def price_range(mark: np.ndarray, last: np.ndarray, liquidation_prices: np.ndarray | None = None,
+                reach: float = 0.25, pad: float = 0.04) -> tuple[float, float]:
+    """The price axis [USDT] of a whole crash: from the lowest last price to the highest mark,
+    padded, and wide enough for the liquidation prices within ``reach`` [fraction] of that band
+    (one far away would squash the prices into a line; it is named in the legend instead). Fixed
+    for the whole crash, so the axis does not rescale while the replay plays; never from 0.
+
+    >>> price_range(np.array([100.0, 80.0]), np.array([100.0, 76.0]))
+    (75.04, 100.96)
+    >>> price_range(np.array([100.0, 80.0]), np.array([100.0, 76.0]), np.array([[70.0, 10.0]]))
+    (68.8, 101.2)
+    """
+    low = float(min(np.nanmin(mark), np.nanmin(last)))
+    high = float(max(np.nanmax(mark), np.nanmax(last)))
+    if liquidation_prices is not None:
+        levels = np.asarray(liquidation_prices, dtype=float)
+        levels = levels[np.isfinite(levels)]
+        near = levels[(levels >= low * (1 - reach)) & (levels <= high * (1 + reach))]
+        if near.size:
+            low, high = min(low, float(near.min())), max(high, float(near.max()))
+    margin = (high - low) * pad or high * 0.01
+    return round(low - margin, 10), round(high + margin, 10)
+
+
 def mark_last_figure(model: Replay, market: str, check: WickCheck, variant: str, upto: int) -> go.Figure:
     """Mark and last price of ``market`` up to ``upto``, the liquidation price of each of the
     variant's positions there, and the moments the candle touched it without a liquidation
@@ -159,23 +183,28 @@ def mark_last_figure(model: Replay, market: str, check: WickCheck, variant: str,
     fig.add_trace(go.Scatter(
         name=f"{name} last price (the candle)", x=hours[: upto + 1], y=last[: upto + 1], mode="lines",
         line=dict(color=GREY, width=2, dash="dot"),
-        hovertemplate="last %{y:,.4g} USDT at %{x:.2f} h<extra></extra>",
+        hovertemplate="last %{y:,.6~g} USDT at %{x:.2f} h<extra></extra>",
     ))
     fig.add_trace(go.Scatter(
         name=f"{name} mark price (liquidation is judged on it)", x=hours[: upto + 1], y=mark[: upto + 1],
         mode="lines", line=dict(color=BLUE, width=2.5),
-        hovertemplate="mark %{y:,.4g} USDT at %{x:.2f} h<extra></extra>",
+        hovertemplate="mark %{y:,.6~g} USDT at %{x:.2f} h<extra></extra>",
     ))
+    low, high = price_range(mark, last, check.liquidation_price)
     labels = position_labels(model.variants[variant])
     dashes = ("dash", "longdash", "dashdot", "longdashdot")
     for i, pid in enumerate(check.position_ids):
         series = check.liquidation_price[: upto + 1, i]
         if np.all(np.isnan(series)):
             continue
+        legend = f"Liquidation price, {labels[pid]}"
+        now = series[~np.isnan(series)][-1]
+        if np.isfinite(now) and (now < low or now > high):  # off the chart: the legend says where
+            legend += f" ({price(now)} USDT, {'below' if now < low else 'above'} the chart)"
         fig.add_trace(go.Scatter(
-            name=f"Liquidation price, {labels[pid]}", x=hours[: upto + 1], y=series, mode="lines",
+            name=legend, x=hours[: upto + 1], y=series, mode="lines",
             line=dict(color=VERMILLION, width=1.5, dash=dashes[i % len(dashes)], shape="hv"),
-            hovertemplate=f"{labels[pid]} liquidated at %{{y:,.4g}} USDT<extra></extra>",
+            hovertemplate=f"{labels[pid]} liquidated at %{{y:,.6~g}} USDT<extra></extra>",
         ))
     touched = np.argwhere(check.touched_not_liquidated[: upto + 1])
     if touched.size:
@@ -196,9 +225,9 @@ def mark_last_figure(model: Replay, market: str, check: WickCheck, variant: str,
     gap = (mark[: upto + 1] - last[: upto + 1]) / mark[: upto + 1]
     if gap.size and gap.max() > 1e-6:
         row = int(np.argmax(gap))
-        fig.add_annotation(x=hours[row], y=last[row], text=f"wick to {price(last[row])}", showarrow=True,
+        fig.add_annotation(x=hours[row], y=last[row], text=f"wick to {price(last[row])} USDT", showarrow=True,
                            arrowhead=2, ay=30, font=dict(size=11))
     fig.update_xaxes(title_text="Time since the crash began [hours]", range=[0, float(hours[-1])])
-    fig.update_yaxes(title_text=f"{name} price [USDT]", tickformat=",.6~g")
+    fig.update_yaxes(title_text=f"{name} price [USDT]", tickformat=",.6~g", range=[low, high])
     return _layout(fig, f"{name}: mark price against last price (the candle)", 380,
                    legend=dict(orientation="h", y=-0.28, x=0))

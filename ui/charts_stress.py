@@ -112,15 +112,47 @@ def fat_tails_takeaway(normal: VariantStress, fat: VariantStress, dof: float) ->
     return text
 
 
+# A wipe-out is the whole account's; a bankruptcy is one close's. The rows and panels say whose.
+WIPEOUT_ROW = "Account wiped out"
+BANKRUPTCY_ROW = "A position bankrupt"
+WHICH_IS_WHICH = (
+    "A **wipe-out** is the whole account's: it is left with at most 1 % of its start value. A "
+    "**bankruptcy** is one position's: it was closed beyond its bankruptcy price, a loss beyond its "
+    "margin that the insurance fund (or other traders) paid. A bankrupt position need not wipe out the "
+    "account, and an account can be wiped out without any bankruptcy.")
+
+
+def bankruptcy_against_wipeout(stress: VariantStress) -> str:
+    """When a variant's bankruptcy and wipe-out figures part, the paths on which one happens
+    without the other, in words ("" when they coincide)."""
+    n = stress.n_paths
+    if n == 0:
+        return ""
+    bust_only = float((stress.bankrupt & ~stress.wiped_out).mean())
+    wipe_only = float((stress.wiped_out & ~stress.bankrupt).mean())
+    parts = []
+    if bust_only * n >= 1:
+        parts.append(f"on {probability_text(bust_only)} of paths a position goes bankrupt but the account is not "
+                     f"wiped out (the loss beyond that position's margin fell on the insurance fund or other "
+                     f"traders, not on the account)")
+    if wipe_only * n >= 1:
+        parts.append(f"on {probability_text(wipe_only)} of paths the account is wiped out without any bankruptcy "
+                     f"(no close went beyond a bankruptcy price, yet liquidation took the margin)")
+    if not parts:
+        return ""
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
 def variant_table(normal: VariantStress, fat: VariantStress, dof: float,
                   position_names: Sequence[str] | None = None) -> pd.DataFrame:
     """One account variant, normal against fat tails: probabilities and loss figures as text,
     short enough to sit three abreast (definitions are in the page's notes)."""
     names = list(position_names or normal.position_ids)
     rows = [
-        ("Wipe-out", probability_text(normal.wipeout_probability), probability_text(fat.wipeout_probability)),
-        ("Bankruptcy", probability_text(normal.bankruptcy_probability), probability_text(fat.bankruptcy_probability)),
-        ("Any liquidation", probability_text(normal.any_liquidation_probability),
+        (WIPEOUT_ROW, probability_text(normal.wipeout_probability), probability_text(fat.wipeout_probability)),
+        (BANKRUPTCY_ROW, probability_text(normal.bankruptcy_probability), probability_text(fat.bankruptcy_probability)),
+        ("A position liquidated", probability_text(normal.any_liquidation_probability),
          probability_text(fat.any_liquidation_probability)),
     ]
     for name, p_normal, p_fat in zip(names, normal.liquidation_probability, fat.liquidation_probability):
@@ -147,14 +179,14 @@ def _whole(value: float) -> str:
 
 
 PROBABILITIES = (
-    ("Any position liquidated", "any_liquidation_probability"),
-    ("Wipe-out", "wipeout_probability"),
-    ("Bankruptcy", "bankruptcy_probability"),
+    ("A position liquidated", "any_liquidation_probability"),
+    (WIPEOUT_ROW, "wipeout_probability"),
+    (BANKRUPTCY_ROW, "bankruptcy_probability"),
 )
 
 
 def probability_figure(normal: StressResult, fat: StressResult, dof: float, horizon: str) -> go.Figure:
-    """Three panels (a liquidation, a wipe-out, a bankruptcy), one group of bars per account
+    """Three panels (a position liquidated, the account wiped out, a position bankrupt), one group of bars per account
     variant, normal (solid) against fat tails (hatched), each bar labelled with its value.
 
     The axis is logarithmic so that 0.1 % and 100 % can be read on one chart; a probability of
@@ -297,6 +329,6 @@ def liquidated_at_once(stress: VariantStress, names: dict[str, str] | None = Non
     if not at_once:
         return ""
     listed = " and ".join(at_once)
-    verb = "is" if len(at_once) == 1 else "are"
-    return (f"{listed} {verb} already past the liquidation price at today's prices: liquidated at the "
+    verb, whose = ("is", "its") if len(at_once) == 1 else ("are", "their")
+    return (f"{listed} {verb} already past {whose} liquidation price at today's prices: liquidated at the "
             f"first step on every path.")

@@ -7,6 +7,7 @@ from typing import Any, Mapping
 import streamlit as st
 
 from margin.presets import load_venue, venue_ids
+from ui.builder_model import story_changes
 from ui.format import money
 
 HOW_TO = ("Build or load an account in **Account builder**, then drag prices in **Price lab**: "
@@ -54,11 +55,16 @@ def _prediction_open() -> bool:
 def sidebar(raw: Mapping[str, Any]) -> None:
     """The account's name, story, venue and a one-line how-to, in the sidebar."""
     with st.sidebar:
-        st.markdown(f"**:material/account_balance_wallet: {raw.get('name', 'Untitled account')}**")
+        st.caption(":material/account_balance_wallet: Account")
+        st.text(str(raw.get("name") or "Untitled account"))  # the learner's name for it: text, never Markdown
         st.caption(account_line(raw))
         st.caption(f":material/gavel: Venue rules: {venue_name(raw.get('venue'))}")
         story = raw.get("story")
         if story and not _prediction_open():
             with st.expander("The story of this account", icon=":material/menu_book:", expanded=False):
-                st.markdown(str(story).replace("$", "\\$"))
+                changes = story_changes(raw)
+                if changes:
+                    st.caption(f":material/edit_note: Written for the preset “{changes[0]}”; this account has "
+                               f"changed since. Edit the story in the account builder.")
+                st.text(str(story))  # the learner's own text: shown as text, never as Markdown
         st.caption(f":material/help: {HOW_TO}")

@@ -90,13 +90,14 @@ def search(query: str) -> list[dict[str, Any]]:
 #: The terms each page uses most, linked from the sidebar under that page (ids of ui.links.PAGES).
 PAGE_TERMS: dict[str, tuple[str, ...]] = {
     "lab": ("cross margin", "isolated margin", "equity", "maintenance margin", "margin ratio",
-            "liquidation price", "bankruptcy price", "market shock"),
-    "builder": ("leverage", "initial margin", "isolated margin", "maintenance tiers", "liquidation fee",
-                "partial liquidation", "insurance fund"),
+            "liquidation price", "bankruptcy price", "market shock", "beta"),
+    "builder": ("perpetual future", "long", "short", "leverage", "initial margin", "isolated margin",
+                "maintenance tiers", "liquidation fee", "partial liquidation", "insurance fund"),
     "replay": ("mark price", "last price", "liquidation price", "bankruptcy price", "insurance fund",
                "socialized loss"),
     "cascade": ("liquidation cascade", "market depth", "leverage", "liquidation price", "insurance fund"),
-    "stress": ("stress test", "fat tails", "VaR", "expected shortfall", "liquidation price"),
+    "stress": ("stress test", "fat tails", "wipe-out", "bankruptcy price", "VaR", "expected shortfall",
+               "liquidation price"),
 }
 
 

@@ -4,16 +4,33 @@ On when the plain session key ``"presenter"`` is true, or when the URL carries `
 (a teacher's link). ``app.py`` calls :func:`presenter_toggle` in the sidebar and :func:`apply`
 after ``st.navigation``. In presenter mode :func:`apply` injects CSS for large type (21 px base),
 a hidden sidebar and toolbar, high-contrast text and borders, full-width charts and a thick focus ring for
-keyboard users, and shows an "Exit presenter mode" button in the main area (reachable with Tab).
+keyboard users, and shows an "Exit presenter mode" button in the main area (reachable with Tab)
+and, with the sidebar gone, a compact row with every page (:func:`page_switcher`).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
+from ui import links
+
 KEY = "presenter"
 PARAM = "present"
 BASE_FONT_PX = 21
+SWITCHER_KEY = "presenter.page"
+
+#: The pages of the presenter's switcher, in app.py's order: (page id of ``ui.links.PAGES``,
+#: short title, Material icon). It duplicates app.py's ``PAGES`` registry (titles shortened so
+#: the row fits 1280 px at 21 px type); the two are to be unified into one registry.
+PAGE_TITLES: tuple[tuple[str, str, str], ...] = (
+    ("lab", "Price lab", ":material/tune:"),
+    ("builder", "Builder", ":material/construction:"),
+    ("replay", "Crash replay", ":material/replay:"),
+    ("cascade", "Cascade", ":material/waterfall_chart:"),
+    ("stress", "Stress lab", ":material/science:"),
+    ("learn", "Learn", ":material/school:"),
+    ("glossary", "Glossary", ":material/menu_book:"),
+)
 
 # Streamlit's own test ids (stable across recent releases); no class-name hashes.
 _CSS = """
@@ -42,6 +59,13 @@ a, a:visited { color: %(link)s !important; text-decoration: underline !important
 *:focus-visible { outline: 4px solid %(focus)s !important; outline-offset: 3px !important; }
 [data-testid="stPlotlyChart"], .js-plotly-plot { width: 100%% !important; }
 h1 { font-size: 2.3rem !important; } h2 { font-size: 1.8rem !important; } h3 { font-size: 1.45rem !important; }
+/* The page switcher: every page in one row beside the exit button at 1280 px (18 px labels);
+   on a narrower screen its buttons wrap to a second row instead of scrolling out of sight. */
+.st-key-presenter-top { flex-wrap: wrap; row-gap: 0.5rem; }
+.st-key-presenter-page { flex: 1 1 auto; width: auto !important; max-width: 100%%; }
+.st-key-presenter-page [role="radiogroup"] { flex-wrap: wrap; overflow: visible !important; }
+.st-key-presenter-page button { padding: 0.25rem 0.5rem !important; min-height: 2.3rem !important; }
+.st-key-presenter-page button p { font-size: 0.86rem !important; white-space: nowrap; }
 </style>
 """
 _LIGHT = {"bg": "#ffffff", "fg": "#000000", "link": "#0050a0", "focus": "#0072B2"}
@@ -82,15 +106,48 @@ def css(dark: bool = False) -> str:
     return _CSS % {"base": BASE_FONT_PX, **(_DARK if dark else _LIGHT)}
 
 
+def current_page_id() -> str | None:
+    """The page id (of ``ui.links.PAGES``) of the page this run shows, after ``st.navigation``."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return None
+    pages = ctx.pages_manager.get_pages()
+    info = pages.get(ctx.pages_manager.current_page_script_hash)
+    return links.page_id_of(info["script_path"]) if info else None
+
+
+def _picked() -> None:
+    st.session_state[f"{SWITCHER_KEY}.go"] = st.session_state.get(SWITCHER_KEY)
+
+
+def page_switcher() -> None:
+    """Every page in one row (the sidebar's navigation is hidden in presenter mode): picking
+    one switches to it, keeping ``present=1`` in the address when it was there."""
+    current = current_page_id()
+    wanted = st.session_state.pop(f"{SWITCHER_KEY}.go", None)
+    if wanted and wanted != current and wanted in links.PAGES:
+        keep = {PARAM: "1"} if st.query_params.get(PARAM) == "1" else None
+        st.switch_page(links.page_file(wanted), query_params=keep)
+    st.session_state[SWITCHER_KEY] = current  # re-seeded: the row always shows where we are
+    titles = {page_id: f"{icon} {title}" for page_id, title, icon in PAGE_TITLES}
+    st.segmented_control("Go to page", options=[page_id for page_id, _, _ in PAGE_TITLES], key=SWITCHER_KEY,
+                         format_func=titles.get, on_change=_picked, label_visibility="collapsed",
+                         width="stretch")
+
+
 def apply() -> bool:
     """Call after ``st.navigation``: in presenter mode inject the style sheet and show the exit
-    button. Returns whether presenter mode is on."""
+    button and the page switcher. Returns whether presenter mode is on."""
     if not is_on():
         return False
     dark = getattr(getattr(st.context, "theme", None), "type", None) == "dark"
     st.html(css(dark))
-    st.button("Exit presenter mode", icon=":material/close_fullscreen:", key="presenter.exit",
-              on_click=_turn_off, help="Back to the normal layout with the sidebar.")
+    with st.container(horizontal=True, vertical_alignment="center", gap="small", key="presenter.top"):
+        st.button("Exit presenter mode", icon=":material/close_fullscreen:", key="presenter.exit",
+                  on_click=_turn_off, help="Back to the normal layout with the sidebar.")
+        page_switcher()
     return True
 
 
@@ -139,4 +196,4 @@ def enlarge(fig, scale: float = FIGURE_SCALE):
     return fig
 
 
-__all__ = ["apply", "css", "enlarge", "is_on", "presenter_toggle"]
+__all__ = ["PAGE_TITLES", "apply", "css", "current_page_id", "enlarge", "is_on", "page_switcher", "presenter_toggle"]

@@ -101,6 +101,24 @@ def event_lines(model: Replay, upto: int) -> list[tuple[int, str]]:
     return [(row, text) for row, _, text in lines]
 
 
+def latest_event(model: Replay, upto: int) -> str:
+    """The last thing that happened up to step ``upto``, for the live line under the player
+    (the full list is further down the page); or when the first event is still to come.
+
+    >>> from margin.presets import load_story
+    >>> model = replay(scenario_from_dict(load_story("default")), load_crash("2020-03-12"))
+    >>> latest_event(model, 0)[:60]
+    'Latest: **0 min** · *All isolated*: SOL long (isolated) liqu'
+    """
+    lines = event_lines(model, upto)
+    if lines:
+        return f"Latest: {lines[-1][1]}"
+    later = [p.row for p in timeline_points(model) if p.row > upto]
+    if later:
+        return f"Nothing has been liquidated yet; the first event comes at {duration_text(min(later) * model.crash.step_minutes)}."
+    return "Nothing has been liquidated, and nothing will be in this crash."
+
+
 def equity_takeaway(model: Replay, upto: int) -> str:
     """Which variant holds up best so far, in words."""
     now = {label: float(model.equity(label)[upto]) for label in model.results}
