@@ -597,3 +597,16 @@ def test_names_from_the_account_reach_the_live_regions_as_text_only():
         assert not [name for e in elements for name in e.attrs if name.startswith("on")]
         assert all(e.attrs.get("src", "").startswith("data:image/svg+xml") for e in elements if e.tag == "img")
         assert "<script>alert(2)</script>" in tree.text()  # the name is there, as text
+
+
+def test_a_number_box_echoing_an_older_value_does_not_pull_the_slider_back():
+    """Dragging the shock slider writes each value into its number box; a rerun the browser
+    sent before it saw that write carries the box's older value. It must not undo the drag."""
+    at = app().run()
+    at.slider(key="lab.shock.slider").set_value(-5.0).run()
+    at.slider(key="lab.shock.slider").set_value(-6.0).run()
+    at.number_input(key="lab.shock.input").set_value(-5.0).run()  # the box's value of one step ago
+    assert at.session_state["lab.shock"] == -6.0
+    assert at.slider(key="lab.shock.slider").value == -6.0
+    at.number_input(key="lab.shock.input").set_value(-12.5).run()  # a value typed by the learner
+    assert at.session_state["lab.shock"] == -12.5

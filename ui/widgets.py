@@ -4,14 +4,16 @@ Convention: a control's value lives under a plain session key, ``"<page>.<name>"
 ``"lab.shock"``), which survives page changes and which lessons and shared links write. Its
 widgets use derived keys (``"lab.shock.slider"``, ``"lab.shock.input"``) and are re-seeded
 from the plain key, so whatever wrote the plain key is what the user sees. A slider pair is
-re-seeded only when the plain key differs: writing a widget's key sends the value back to the
-browser as an override, and doing it on every run would drop arrow-key steps pressed during a
-rerun.
+re-seeded only when the plain key holds a value it was not seeded with (writing a widget's key
+sends the value back to the browser as an override, and doing it on every run, or whenever
+the two differ, would drop arrow-key steps pressed during a rerun), and a twin's echo of an
+older value is not taken as a change (see :func:`_is_echo`).
 """
 
 from __future__ import annotations
 
 import re
+import time
 from typing import Any, Callable, Sequence
 
 import streamlit as st
@@ -19,14 +21,40 @@ import streamlit as st
 from ui import presenter
 
 
+STALE_SECONDS = 2.0  # a twin's echo of an older value arrives within this long of the change
+RECENT = 12  # values the app wrote into a twin that an echo may still carry
+
+
+def _written(widget_key: str, value: Any) -> None:
+    """Remember that the app set ``widget_key`` to ``value`` (see :func:`_is_echo`)."""
+    recent = list(st.session_state.get(f"{widget_key}.written", ()))[-(RECENT - 1):]
+    st.session_state[f"{widget_key}.written"] = (*recent, value)
+    st.session_state[f"{widget_key}.written_at"] = time.monotonic()
+
+
+def _is_echo(source: str, value: Any, plain: str) -> bool:
+    """A twin's change that is only its older value coming back: while the slider is dragged,
+    the app writes each new value into the number box too, and a rerun the browser sent
+    before it saw that write still carries the box's older value. Taken as a change, it would
+    pull the slider back to where it was a few steps ago (seen in the browser under load)."""
+    recent = st.session_state.get(f"{source}.written", ())
+    written_at = st.session_state.get(f"{source}.written_at", 0.0)
+    return (value != st.session_state.get(plain) and value in recent[:-1]
+            and time.monotonic() - written_at < STALE_SECONDS)
+
+
 def _sync(source: str, plain: str, twin: str | None, transform: Callable[[Any], Any] | None,
           rerun: Sequence[str] = (), then: Callable[..., None] | None = None, then_args: tuple = ()) -> None:
     value = st.session_state[source]
     if transform is not None:
         value = transform(value)
+    if twin is not None and _is_echo(source, value, plain):
+        st.session_state[source] = st.session_state[plain]  # keep the twins on the newer value
+        return
     st.session_state[plain] = value
     if twin is not None:
         st.session_state[twin] = value
+        _written(twin, value)
     if then is not None:
         then(*then_args)
     if rerun:  # only these keyed fragments rerun, not the widget's own fragment or the app
@@ -93,9 +121,19 @@ def under_track(html: str, input_width: int) -> str:
 
 
 def _seed(widget_key: str, value: Any) -> None:
-    """Set a widget's state from its plain key, only if it differs (see the module doc)."""
-    if widget_key not in st.session_state or st.session_state[widget_key] != value:
+    """Set a widget's state from its plain key when the plain key holds a value the widget has
+    not been seeded with yet (a link, a lesson, Reset, the twin wrote it): never merely because
+    they differ, since the widget may already hold a newer value from the browser whose
+    callback has not run yet, and overwriting it would undo the learner's last step."""
+    seeded = f"{widget_key}.seeded"
+    if widget_key not in st.session_state or (
+            st.session_state.get(seeded, _UNSET) != value and st.session_state[widget_key] != value):
         st.session_state[widget_key] = value
+        _written(widget_key, value)
+    st.session_state[seeded] = value
+
+
+_UNSET = object()
 
 
 def _input_format(slider_format: str | None) -> str | None:
