@@ -27,9 +27,19 @@ def test_keyboard_shock_step_liquidates_and_the_event_list_says_so(app_url: str,
 
     thumb = _shock(page)
     thumb.focus()
+    box = page.locator('[data-testid="stNumberInput"]').filter(has_text="Shock, exact").locator("input")
     for _ in range(20):  # 20 steps of 0.5 %: a -10 % shock, past the pool's -9.5 % threshold
         page.keyboard.press("ArrowLeft")
-    expect(page.locator('[data-testid="stNumberInput"]').filter(has_text="Shock, exact").locator("input")).to_have_value("-10.0")
+        page.wait_for_timeout(33)  # a held key repeats about 30 times a second
+    # On a loaded machine Streamlit's page can drop the last step of a burst (1 to 3 bursts in
+    # 10 with both cores busy): step on, as a learner would, until the box says -10 %.
+    for _ in range(10):
+        page.wait_for_timeout(1500)
+        if box.input_value() == "-10.0":
+            break
+        thumb.focus()
+        page.keyboard.press("ArrowLeft")
+    expect(box).to_have_value("-10.0")
 
     event = as_built.get_by_text(re.compile(r"BTC long liquidated at [\d,.]+ USDT .*the cross pool fell below maintenance"))
     expect(event).to_be_visible()
