@@ -100,10 +100,17 @@ def number(value: Any, where: str, *, low: float | None = None, high: float | No
 def whole(value: Any, where: str, low: int, high: int) -> int:
     """A whole number in [low, high].
 
-    >>> whole(7.0, "seed", 0, 10)
-    7
+    >>> whole(7.0, "seed", 0, 10), whole(2**62 + 1, "seed", 0, 2**63 - 1)
+    (7, 4611686018427387905)
     """
-    return int(number(value, where, low=low, high=high, integer=True))
+    if isinstance(value, int) and not isinstance(value, bool):  # exactly, however large
+        if not low <= value <= high:
+            raise ScenarioError(where, f"must be in [{low:,}, {high:,}], got {value:,}")
+        return value
+    result = number(value, where, integer=True)
+    if not low <= result <= high:
+        raise ScenarioError(where, f"must be in [{low:,}, {high:,}], got {fmt(result)}")
+    return int(result)
 
 
 def rate(value: Any, where: str, *, allow_one: bool = False) -> float:

@@ -453,31 +453,30 @@ def q_cascade_drop(scenario: Scenario, spec: Mapping[str, Any]) -> Measure:
     start, by :mod:`margin.cascade` (``spec["input"]`` in the ``python -m margin cascade``
     input format; the lesson's account is the learner). Context: the rounds, how many
     traders and how much notional were liquidated, and the learner's fate."""
-    from margin.cascade import cascade_input_from_dict, run_input
+    from margin.cascade import cascade_input_from_dict, run_spec
 
-    raw = {**dict(spec["input"]), "scenario": scenario_to_dict(scenario)}
-    out = run_input(cascade_input_from_dict(raw))
-    final = out["final"]
-    learner = out.get("learner", [])
+    run = run_spec(cascade_input_from_dict({**dict(spec["input"]), "scenario": scenario_to_dict(scenario)}))
+    result = run.result
     fates = []
-    for fate in learner:
+    for fate in run.learner:
         if fate["round"] is None:
             fates.append(f"your {_label(fate['market'])} {fate['side']} survives")
         else:
             fates.append(f"your {_label(fate['market'])} {fate['side']} is liquidated in round "
                          f"{fate['round']}, at {price(fate['price'])}")
     own = [position_liquidation_price(scenario, i).liquidation_price for i in range(len(scenario.positions))]
-    start_price = float(out["rounds"][0]["price"])
+    start_price = result.start_price
+    accounting = result.accounting()
     context = {
-        "shock": f"{final['initial_shock'] * 100:.2f} %", "final_price": price(final["price"]),
-        "rounds": f"{final['rounds_with_liquidations']:,}", "liquidated": f"{final['liquidated_count']:,}",
-        "traders": f"{final['traders']:,}", "notional": money(final["liquidated_notional"]),
-        "amplification": f"{final['amplification']:.1f}", "fate": "; ".join(fates) or "you hold nothing here",
+        "shock": f"{result.shock * 100:.2f} %", "final_price": price(result.final_price),
+        "rounds": f"{result.active_rounds:,}", "liquidated": f"{result.liquidated_count:,}",
+        "traders": f"{run.crowd.n_traders:,}", "notional": money(result.liquidated_notional),
+        "amplification": f"{result.amplification:.1f}", "fate": "; ".join(fates) or "you hold nothing here",
         "own_liquidation": ", ".join(price(p) for p in own if p is not None) or "—",
         "own_move": ", ".join(percent(p / start_price - 1.0) for p in own if p is not None) or "—",
-        "socialized": money(final.get("socialized", 0.0)),
+        "socialized": money(accounting.get("socialized", 0.0)),
     }
-    return Measure(value=float(final["drop"]) * 100.0, context=context)
+    return Measure(value=float(result.final_drop) * 100.0, context=context)
 
 
 Quantity = Callable[[Scenario, Mapping[str, Any]], Measure]

@@ -15,9 +15,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from margin.account import liquidation_prices
+from margin.cli.commands import cascade_report
 from margin.cascade import (
     LEVERAGE_BUCKETS, CrowdParams, build_crowd, cascade_input_from_dict, final_price_fixed_point,
-    learner_fate, price_factor, run_cascade, run_input, tipping_point,
+    learner_fate, price_factor, run_cascade, tipping_point,
 )
 from margin.presets import load_story
 from margin.scenario import Market, ScenarioError, parse_tiers, scenario_from_dict
@@ -300,7 +301,7 @@ def test_bad_input_names_the_field(overrides, field):
 
 
 def test_no_depth_means_an_infinitely_deep_book():
-    out = run_input(cascade_input_from_dict(_input(depth=None, shock=-0.07)))
+    out = cascade_report(_input(depth=None, shock=-0.07))
     assert out["final"]["drop"] == pytest.approx(-0.07)
 
 
@@ -312,7 +313,7 @@ def test_cli_runs_a_cascade_and_reports_rounds(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    expected = run_input(cascade_input_from_dict(spec))
+    expected = cascade_report(spec)
     assert out["final"]["drop"] == pytest.approx(expected["final"]["drop"])
     assert [r["round"] for r in out["rounds"]] == list(range(len(out["rounds"])))
     assert sum(r["liquidated_count"] for r in out["rounds"]) == out["final"]["liquidated_count"]

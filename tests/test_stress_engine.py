@@ -91,11 +91,11 @@ def test_same_seed_same_numbers_whatever_the_chunk_size_or_number_of_paths():
 
 
 def test_drawing_with_two_threads_gives_the_same_numbers(monkeypatch):
-    import margin.stress
+    import margin.stress.runner
     scenario = _default()
     spec = stress_spec(scenario, n_paths=5 * BLOCK_PATHS + 3, n_steps=30, seed=3, model="student_t")
     one = run_stress(scenario, spec, chunk_paths=2 * BLOCK_PATHS)
-    monkeypatch.setattr(margin.stress, "SAMPLER_THREADS", 2)
+    monkeypatch.setattr(margin.stress.runner, "SAMPLER_THREADS", 2)
     two = run_stress(scenario, spec, chunk_paths=2 * BLOCK_PATHS)
     for label, stress in one.variants.items():
         assert np.array_equal(stress.final_value, two.variants[label].final_value)
@@ -205,7 +205,7 @@ def _compare_with_simulate(scenario, spec):
 
 
 def test_a_sampled_path_gives_the_same_events_as_simulate_on_a_busy_account():
-    from margin.bench import bench_account
+    from margin.cli.bench_engine import bench_account
     scenario = bench_account(10)
     spec = stress_spec(scenario, n_paths=150, n_steps=300, horizon_days=10, seed=4, model="student_t", dof=3)
     assert _compare_with_simulate(scenario, spec) > 100  # most paths have events: the test has teeth

@@ -1,0 +1,50 @@
+"""The learner's own account inside a cascade: its positions ride the cascade's prices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from margin.cascade.rounds import CascadeResult
+from margin.fields import ScenarioError
+from margin.paths import PricePath
+from margin.scenario import Scenario
+from margin.simulate import simulate
+
+# ----------------------------------------------------------------------------- the learner
+
+
+def learner_path(scenario: Scenario, market: str, result: CascadeResult) -> PricePath:
+    """The cascade's price moves applied to the learner's account, one row per round: the
+    crowd's market moves as the cascade did (relative to its start), every other market
+    holds still."""
+    if market not in scenario.markets:
+        raise ScenarioError("scenario", f"has no market {market!r} (markets: {', '.join(scenario.markets)})")
+    multipliers = result.prices / result.start_price
+    names = tuple(scenario.markets)
+    columns = [scenario.markets[n].price * (multipliers if n == market else np.ones_like(multipliers))
+               for n in names]
+    return PricePath(steps=np.arange(len(multipliers)), markets=names, marks=np.column_stack(columns))
+
+
+def learner_fate(scenario: Scenario, market: str, result: CascadeResult) -> list[dict[str, Any]]:
+    """Each of the learner's positions and the round at which it dies (None = survives),
+    from :func:`margin.simulate.simulate` along :func:`learner_path`."""
+    simulation = simulate(scenario, learner_path(scenario, market, result))
+    first: dict[str, Any] = {}
+    for event in simulation.events:
+        if event.type in ("liquidation", "partial_liquidation") and event.position not in first:
+            first[event.position] = event
+    out = []
+    for position in scenario.positions:
+        event = first.get(position.id)
+        out.append({
+            "id": position.id, "market": position.market, "side": position.side, "mode": position.mode,
+            "round": None if event is None else int(event.step),
+            "event": None if event is None else event.type,
+            "price": None if event is None else event.price,
+        })
+    return out
+
+

@@ -1,0 +1,135 @@
+"""The cascade's input (the ``python -m margin cascade`` document) validated, and run."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+from margin.cascade.crowd import Crowd, CrowdParams, build_crowd, checked_params
+from margin.cascade.learner import learner_fate
+from margin.cascade.rounds import (
+    SETTLEMENTS, CascadeResult, TippingCurve, checked_depth_impact, checked_shock, run_cascade, tipping_point,
+)
+from margin.fields import ScenarioError, choice, mapping, number, rate, text, whole
+from margin.scenario import MAX_FUND, Market, Scenario, Tier, parse_tiers, price_field, scenario_from_dict
+
+# ----------------------------------------------------------------------------- input and CLI
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class CascadeInput:
+    market: Market
+    crowd: CrowdParams
+    depth: float
+    impact: str
+    shock: float
+    shocks: tuple[float, ...] | None = None
+    scenario: Scenario | None = None
+    liquidation_fee_rate: float = 0.005
+    settlement: str = "bankruptcy"
+    insurance_fund: float = math.inf
+    max_rounds: int = 10_000
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+MAX_SHOCKS = 10_000  # shocks of one tipping curve
+MAX_ROUNDS = 1_000_000
+
+
+def _market(raw: Any, scenario: Scenario | None) -> Market:
+    """The crowd's market: ``name`` (one of the scenario's, when there is one), ``price``
+    and ``tiers`` or ``mmr``, which default to the scenario's market."""
+    raw = mapping(raw if raw is not None else {}, "market")
+    name = raw.get("name")
+    if name is not None:
+        name = text(name, "market.name", max_chars=80)
+    if scenario is not None:
+        name = name or (scenario.positions[0].market if scenario.positions else next(iter(scenario.markets)))
+        if name not in scenario.markets:
+            raise ScenarioError("market.name", f"is not a market of the scenario ({', '.join(scenario.markets)})")
+    name = name or "MARKET"
+    base = scenario.markets[name] if scenario is not None else None
+    if raw.get("price") is None:
+        if base is None:
+            raise ScenarioError("market.price", "is required (a number > 0)")
+        price = base.price
+    else:
+        price = price_field(raw["price"], "market.price")
+    if "tiers" in raw:
+        tiers = parse_tiers(raw["tiers"], "market.tiers")
+    elif "mmr" in raw:
+        tiers = (Tier(floor=0.0, mmr=rate(raw["mmr"], "market.mmr")),)
+    elif base is not None:
+        tiers = base.tiers
+    else:
+        raise ScenarioError("market", "needs 'tiers' or 'mmr'")
+    return Market(name=name, price=price, tiers=tiers)
+
+
+def _crowd(raw: Any) -> CrowdParams:
+    raw = mapping(raw if raw is not None else {}, "crowd")
+    known = set(CrowdParams.__dataclass_fields__)
+    for key in raw:
+        if key not in known:
+            raise ScenarioError(f"crowd.{str(key)[:40]}", f"unknown parameter (known: {', '.join(sorted(known))})")
+    return checked_params(CrowdParams(**dict(raw)))
+
+
+def _shocks(raw: Any) -> tuple[float, ...] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not raw or len(raw) > MAX_SHOCKS:
+        raise ScenarioError("shocks", f"must be a list of 1 to {MAX_SHOCKS:,} fractions")
+    return tuple(checked_shock(s, f"shocks[{i}]") for i, s in enumerate(raw))
+
+
+def cascade_input_from_dict(raw: Any) -> CascadeInput:
+    """Validate the ``python -m margin cascade`` input (see the README for the format)."""
+    raw = mapping(raw, "input")
+    scenario = None
+    if raw.get("scenario") is not None:
+        try:
+            scenario = scenario_from_dict(raw["scenario"])
+        except ScenarioError as err:
+            raise ScenarioError(f"scenario.{err.field}", err.problem) from None
+    if "depth" not in raw:
+        raise ScenarioError("depth", "is required: notional [quote] that moves the price 1 % (null = no impact)")
+    depth = math.inf if raw["depth"] is None else number(raw["depth"], "depth", low=0.0, low_open=True)
+    depth, impact = checked_depth_impact(depth, raw.get("impact", "linear"))
+    if "shock" not in raw:
+        raise ScenarioError("shock", "is required: the initial price move as a fraction, e.g. -0.05")
+    fund = raw.get("insurance_fund")
+    return CascadeInput(
+        market=_market(raw.get("market"), scenario), crowd=_crowd(raw.get("crowd")), depth=depth, impact=impact,
+        shock=checked_shock(raw["shock"]), shocks=_shocks(raw.get("shocks")), scenario=scenario,
+        liquidation_fee_rate=rate(raw.get("liquidation_fee_rate", 0.005), "liquidation_fee_rate", allow_one=True),
+        settlement=choice(raw.get("settlement", "bankruptcy"), "settlement", SETTLEMENTS),
+        insurance_fund=math.inf if fund is None else number(fund, "insurance_fund", low=0.0, high=MAX_FUND),
+        max_rounds=whole(raw.get("max_rounds", 10_000), "max_rounds", 1, MAX_ROUNDS))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class CascadeRun:
+    """A cascade input run: the crowd, the cascade, the tipping curve (if ``shocks`` were
+    given) and the learner's positions' fates (if a ``scenario`` was)."""
+
+    spec: CascadeInput
+    crowd: Crowd
+    result: CascadeResult
+    curve: TippingCurve | None
+    learner: tuple[Mapping[str, Any], ...]
+
+
+def run_spec(spec: CascadeInput) -> CascadeRun:
+    """Draw the crowd and run the cascade (and the tipping curve, and the learner) of ``spec``."""
+    crowd = build_crowd(spec.market, spec.crowd)
+    result = run_cascade(crowd, spec.shock, spec.depth, spec.impact, max_rounds=spec.max_rounds,
+                         liquidation_fee_rate=spec.liquidation_fee_rate, settlement=spec.settlement,
+                         insurance_fund=spec.insurance_fund)
+    curve = None
+    if spec.shocks is not None:
+        curve = tipping_point(crowd, spec.shocks, spec.depth, spec.impact, max_rounds=spec.max_rounds)
+    learner = tuple(learner_fate(spec.scenario, spec.market.name, result)) if spec.scenario is not None else ()
+    return CascadeRun(spec=spec, crowd=crowd, result=result, curve=curve, learner=learner)

@@ -1,0 +1,421 @@
+"""Walking the account variants along every path, and what the runs show."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from margin.account import account_value, price_vector
+from margin.scenario import Scenario, scenario_to_dict
+from margin.settle import Event, SettlementState, Settler
+from margin.simulate import PoolExcess, isolated_threshold
+from margin.stress.sampler import Sampler, sample_prices
+from margin.stress.spec import (
+    BLOCK_PATHS, SAMPLER_THREADS, VAR_LEVEL, WIPEOUT_FRACTION, StressSpec, check_markets, chunk_paths_for,
+)
+from margin.variants import account_variants
+
+Progress = Callable[[int, int], None]
+
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VariantStress:
+    """One account variant over every path.
+
+    Arrays are per path (axis 0) and per position (axis 1, scenario order); amounts [quote].
+    ``first_liquidation_step`` is −1 where the position was never liquidated. ``events``
+    holds every path's events (``keep_events=True`` only).
+    """
+
+    label: str
+    scenario: Scenario
+    start_value: float
+    final_value: np.ndarray
+    liquidated: np.ndarray
+    first_liquidation_step: np.ndarray
+    bankrupt: np.ndarray
+    events: Mapping[int, tuple[Event, ...]] | None = None
+
+    @property
+    def position_ids(self) -> tuple[str, ...]:
+        return tuple(p.id for p in self.scenario.positions)
+
+    @property
+    def n_paths(self) -> int:
+        return int(self.final_value.shape[0])
+
+    @property
+    def loss(self) -> np.ndarray:
+        """Start value − final value per path [quote] (negative: a gain)."""
+        return self.start_value - self.final_value
+
+    @property
+    def liquidation_probability(self) -> np.ndarray:
+        """Per position: the fraction of paths on which it was (at least partly) liquidated."""
+        return self.liquidated.mean(axis=0) if self.liquidated.size else np.zeros(self.liquidated.shape[1])
+
+    @property
+    def any_liquidation_probability(self) -> float:
+        return float(self.liquidated.any(axis=1).mean())
+
+    @property
+    def wiped_out(self) -> np.ndarray:
+        """Per path: the final value is at most 1 % of the start value."""
+        return self.final_value <= WIPEOUT_FRACTION * max(self.start_value, 0.0)
+
+    @property
+    def wipeout_probability(self) -> float:
+        return float(self.wiped_out.mean())
+
+    @property
+    def bankruptcy_probability(self) -> float:
+        return float(self.bankrupt.mean())
+
+    @property
+    def expected_loss(self) -> float:
+        return float(self.loss.mean())
+
+    def value_at_risk(self, level: float = VAR_LEVEL) -> float:
+        """The smallest loss among the worst ``1 − level`` of paths [quote]."""
+        return float(_tail(self.loss, level)[0])
+
+    def expected_shortfall(self, level: float = VAR_LEVEL) -> float:
+        """The mean loss of the worst ``1 − level`` of paths [quote]."""
+        return float(_tail(self.loss, level).mean())
+
+    def summary(self) -> dict[str, Any]:
+        """Every headline figure, JSON-ready."""
+        return {
+            "start_value": self.start_value,
+            "probability_liquidation": dict(zip(self.position_ids, map(float, self.liquidation_probability))),
+            "probability_any_liquidation": self.any_liquidation_probability,
+            "probability_wipeout": self.wipeout_probability,
+            "probability_bankruptcy": self.bankruptcy_probability,
+            "expected_loss": self.expected_loss,
+            "value_at_risk_99": self.value_at_risk(),
+            "expected_shortfall_99": self.expected_shortfall(),
+            "mean_final_value": float(self.final_value.mean()),
+            "median_final_value": float(np.median(self.final_value)),
+        }
+
+
+def _tail(loss: np.ndarray, level: float) -> np.ndarray:
+    """The worst ``ceil((1 − level) × n)`` losses, smallest first."""
+    k = max(1, math.ceil((1.0 - level) * loss.shape[0] - 1e-9))
+    return np.sort(np.partition(loss, loss.shape[0] - k)[loss.shape[0] - k:])
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """Per-path results of one chunk (internal)."""
+
+    final_value: np.ndarray
+    liquidated: np.ndarray
+    first_liquidation_step: np.ndarray
+    bankrupt: np.ndarray
+    events: dict[int, tuple[Event, ...]] = field(default_factory=dict)
+
+
+class VariantRunner:
+    """Walks one account variant along a chunk of paths.
+
+    The breach *search* is vectorized over paths × steps with the engine's own algebra; the
+    breach *judgement and settlement* is the engine's :meth:`margin.settle.Settler.settle`,
+    called on each path at each candidate step, exactly as :func:`margin.simulate.simulate`
+    calls it. A candidate is a step at which a group may breach (with a hair of tolerance);
+    ``settle`` checks exactly and does nothing where nothing is due, so the events are those
+    of ``simulate`` on the same path (tested).
+    """
+
+    def __init__(self, scenario: Scenario):
+        self.scenario = scenario
+        settler = self.settler = Settler(scenario)
+        positions = scenario.positions
+        self.col = np.array(settler.col, dtype=np.intp)
+        self.sign = np.array([p.sign for p in positions], dtype=float)
+        self.size = np.array([p.size for p in positions], dtype=float)
+        self.entry = np.array([p.entry for p in positions], dtype=float)
+        self.index = {p.id: i for i, p in enumerate(positions)}
+        self.cross = frozenset(settler.cross)
+        start_prices = price_vector(scenario)
+        self.start_value = account_value(scenario)
+        # Step 0 is the account's own prices on every path: settle it once (an account that is
+        # liquidatable as it stands is liquidated there), and search the other steps from the
+        # state it leaves.
+        self.opening = settler.new_state()
+        settler.settle(self.opening, start_prices, 0, 0)
+        self.cross_by_market: dict[int, list[int]] = {}
+        for i in settler.cross:
+            if self.opening.size[i] > 0:
+                self.cross_by_market.setdefault(settler.col[i], []).append(i)
+        # Each isolated position can only breach beyond one price (its excess is monotone in
+        # its price): the engine's closed-form liquidation price, widened by a hair.
+        self.thresholds = {i: isolated_threshold(settler, self.opening, i) for i in settler.isolated}
+        # As in simulate: a candidate is confirmed by the exact check, so the tolerance only has
+        # to exceed the rounding of the vectorized sums.
+        scale = 1.0 + abs(scenario.cross_wallet) + float(np.sum(self.size * self.entry))
+        self.tolerance = 1e-9 * scale
+
+    def search(self, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, dict[int, np.ndarray]]:
+        """Vectorized breach search on a chunk ``(markets, paths, rows)`` from the state after
+        step 0: per path the first candidate row (``rows`` = none), the cross excess
+        (equity − wallet − MM, ``(paths, rows)``) and each isolated position's candidate rows."""
+        n_markets, n_paths, n_rows = prices.shape
+        first = np.full(n_paths, n_rows, dtype=np.int64)
+        paths = np.arange(n_paths)
+        cross_excess = None
+        if self.cross_by_market:
+            flat = np.zeros(n_paths * n_rows)
+            for j, members in self.cross_by_market.items():
+                column = prices[j].reshape(-1, 1)
+                flat += PoolExcess(self.settler, column).group(members, self.opening, 0, column.shape[0], 0)
+            cross_excess = flat.reshape(n_paths, n_rows)
+            hits = cross_excess <= self.tolerance - self.opening.cross_wallet
+            hits[:, 0] = False  # step 0 is settled
+            at = hits.argmax(axis=1)
+            first = np.where(hits[paths, at], np.minimum(first, at), first)
+        isolated_hits = {}
+        for i, threshold in self.thresholds.items():
+            if threshold is None:
+                continue  # closed at step 0, or a long that can never lose its margin
+            column = prices[self.col[i]]
+            hits = column <= threshold if self.sign[i] > 0 else column >= threshold
+            hits[:, 0] = False
+            isolated_hits[i] = hits
+            at = hits.argmax(axis=1)
+            first = np.where(hits[paths, at], np.minimum(first, at), first)
+        return first, cross_excess, isolated_hits
+
+    def walk(self, marks: np.ndarray, start: int, cross_excess: np.ndarray | None,
+             isolated_hits: dict[int, np.ndarray]) -> SettlementState:
+        """Event to event along one path ``marks`` (rows, markets) from candidate row ``start``,
+        reusing the precomputed search rows while the groups they describe are unchanged."""
+        settler = self.settler
+        state = replace(self.opening, size=self.opening.size.copy(), margin=self.opening.margin.copy(),
+                        events=list(self.opening.events))
+        n_rows = marks.shape[0]
+        hits_of: dict[int, np.ndarray | None] = {i: isolated_hits.get(i) for i in settler.isolated}
+        next_of: dict[int, int | None] = {i: -1 for i in settler.isolated}  # -1: to be found
+        row = start
+        while row < n_rows:
+            candidates = []
+            if cross_excess is not None:
+                found = _first_true(cross_excess[row:] <= self.tolerance - state.cross_wallet)
+                if found is not None:
+                    candidates.append(row + found)
+            for i in settler.isolated:
+                if next_of[i] is not None and next_of[i] < row:
+                    next_of[i] = self._next_isolated(i, state, marks, hits_of[i], row)
+                if next_of[i] is not None:
+                    candidates.append(next_of[i])
+            if not candidates:
+                break
+            at = min(candidates)
+            before = len(state.events)
+            added = settler.settle(state, marks[at], at, at)
+            row = at + 1
+            if not added:
+                continue
+            touched = {self.index[e.position] for e in state.events[before:]}
+            for i in touched - self.cross:
+                hits_of[i] = None  # margin or size changed: the precomputed rows no longer hold
+                next_of[i] = -1
+            if touched & self.cross and row < n_rows:
+                cross_excess = self._cross_excess(state, marks, row)
+        return state
+
+    def _next_isolated(self, i: int, state: SettlementState, marks: np.ndarray, hits: np.ndarray | None,
+                       row: int) -> int | None:
+        if state.size[i] <= 0:
+            return None
+        if hits is not None:
+            found = _first_true(hits[row:])
+        else:
+            threshold = isolated_threshold(self.settler, state, i)
+            if threshold is None:
+                return None
+            column = marks[row:, self.col[i]]
+            found = _first_true(column <= threshold if self.sign[i] > 0 else column >= threshold)
+        return None if found is None else row + found
+
+    def _cross_excess(self, state: SettlementState, marks: np.ndarray, row: int) -> np.ndarray | None:
+        """The cross pool's excess from ``row`` on, after its positions changed (``None``: no
+        cross position left)."""
+        open_by_market: dict[int, list[int]] = {}
+        for i in self.settler.cross:
+            if state.size[i] > 0:
+                open_by_market.setdefault(self.settler.col[i], []).append(i)
+        if not open_by_market:
+            return None
+        pools = PoolExcess(self.settler, marks)
+        excess = np.full(marks.shape[0], np.inf)
+        excess[row:] = sum(pools.group(m, state, row, marks.shape[0], j) for j, m in open_by_market.items())
+        return excess
+
+    def _record(self, outcome: _Outcome, n: Any, state: SettlementState) -> None:
+        """Mark path ``n`` (an index, or ``slice(None)`` for every path) with ``state``'s events."""
+        first_step: dict[int, int] = {}
+        for event in state.events:
+            if event.type in ("liquidation", "partial_liquidation"):
+                first_step.setdefault(self.index[event.position], int(event.step))
+        for i, step in first_step.items():
+            outcome.liquidated[n, i] = True
+            outcome.first_liquidation_step[n, i] = step
+        outcome.bankrupt[n] = state.bankrupt
+
+    def run(self, prices: np.ndarray, first_path: int, keep_events: bool = False) -> _Outcome:
+        n_markets, n_paths, n_rows = prices.shape
+        n_positions = self.size.shape[0]
+        last = prices[:, :, -1].T  # (paths, markets): marks at the horizon
+        opening = self.opening
+        # Paths without a candidate keep the state step 0 left to the horizon.
+        pnl = self.sign * opening.size * (last[:, self.col] - self.entry)
+        outcome = _Outcome(
+            final_value=self.settler.final(opening).balance + pnl.sum(axis=1),
+            liquidated=np.zeros((n_paths, n_positions), dtype=bool),
+            first_liquidation_step=np.full((n_paths, n_positions), -1, dtype=np.int32),
+            bankrupt=np.zeros(n_paths, dtype=bool),
+        )
+        if opening.events:
+            self._record(outcome, slice(None), opening)
+            if keep_events:
+                outcome.events.update({first_path + n: tuple(opening.events) for n in range(n_paths)})
+        if not (opening.size > 0).any():
+            return outcome
+        first, cross_excess, isolated_hits = self.search(prices)
+        for n in np.flatnonzero(first < n_rows):
+            marks = np.ascontiguousarray(prices[:, n, :].T)
+            state = self.walk(marks, int(first[n]), None if cross_excess is None else cross_excess[n],
+                              {i: hits[n] for i, hits in isolated_hits.items()})
+            outcome.final_value[n] = self.settler.final(state).balance + float(
+                np.sum(self.sign * state.size * (last[n, self.col] - self.entry)))
+            self._record(outcome, n, state)
+            if keep_events and state.events:
+                outcome.events[first_path + int(n)] = tuple(state.events)
+        return outcome
+
+
+def _first_true(flags: np.ndarray) -> int | None:
+    if flags.shape[0] == 0:
+        return None
+    found = int(flags.argmax())
+    return found if flags[found] else None
+
+
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StressResult:
+    """A stress run: the spec, the starting marks and every variant's results."""
+
+    spec: StressSpec
+    start_prices: tuple[float, ...]
+    variants: Mapping[str, VariantStress]
+    seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        return {"spec": self.spec.as_dict(), "seconds": self.seconds,
+                "variants": {label: v.summary() for label, v in self.variants.items()}}
+
+
+def _variant_key(scenario: Scenario) -> str:
+    raw = scenario_to_dict(scenario)
+    return json.dumps({k: raw[k] for k in ("balance", "rules", "markets", "positions")}, sort_keys=True)
+
+
+def run_stress(scenario: Scenario, spec: StressSpec, *,
+               variants: Mapping[str, Scenario] | None = None, chunk_paths: int | None = None,
+               progress: Progress | None = None, keep_events: bool = False) -> StressResult:
+    """Simulate ``spec.n_paths`` paths and walk each account variant along every one.
+
+    ``variants`` defaults to :func:`margin.scenario.account_variants` (as built, all cross,
+    all isolated); all see the same paths. Chunks of ``chunk_paths`` paths (whole blocks;
+    default: about ``CHUNK_BYTES`` per array) bound the memory; ``progress(done, total)`` is
+    called after each chunk. Identical variants are walked once.
+    """
+    check_markets(scenario, spec)
+    started = time.perf_counter()
+    variants = dict(account_variants(scenario) if variants is None else variants)
+    for variant in variants.values():
+        check_markets(variant, spec)
+    runners: dict[str, VariantRunner] = {}
+    shared: dict[str, str] = {}  # label -> label of the identical variant walked instead
+    for label, variant in variants.items():
+        key = _variant_key(variant)
+        twin = next((other for other, runner in runners.items() if _variant_key(runner.scenario) == key), None)
+        if twin is None:
+            runners[label] = VariantRunner(variant)
+        else:
+            shared[label] = twin
+    if chunk_paths is None:
+        chunk_paths = chunk_paths_for(spec)
+    chunk_paths = max(BLOCK_PATHS, int(chunk_paths) // BLOCK_PATHS * BLOCK_PATHS)
+    start_prices = price_vector(scenario)
+    outcomes: dict[str, list[_Outcome]] = {label: [] for label in runners}
+    total = spec.n_paths
+    chunks = [(first, min(chunk_paths, total - first)) for first in range(0, total, chunk_paths)]
+    # The next chunk is drawn by worker threads while this one is walked: drawing is numpy
+    # work that releases the GIL, walking is mostly Python. Two output buffers take turns; the
+    # workers split a chunk's paths at a block boundary.
+    sampler = Sampler(spec, start_prices, min(chunk_paths, total), buffers=2, workers=SAMPLER_THREADS)
+
+    def draw(pool: ThreadPoolExecutor, first: int, count: int) -> tuple[np.ndarray, list[Any]]:
+        out = sampler.next_buffer(count)
+        share = -(-count // (SAMPLER_THREADS * BLOCK_PATHS)) * BLOCK_PATHS
+        jobs = [pool.submit(sampler.fill_range, out, first, low, min(share, first + count - low), worker)
+                for worker, low in enumerate(range(first, first + count, share))]
+        return out, jobs
+
+    with ThreadPoolExecutor(max_workers=SAMPLER_THREADS, thread_name_prefix="stress-sampler") as pool:
+        pending = draw(pool, *chunks[0])
+        for k, (first, count) in enumerate(chunks):
+            prices, jobs = pending
+            for job in jobs:
+                job.result()
+            if k + 1 < len(chunks):
+                pending = draw(pool, *chunks[k + 1])
+            for label, runner in runners.items():
+                outcomes[label].append(runner.run(prices, first, keep_events))
+            if progress is not None:
+                progress(first + count, total)
+    # Free the two chunk buffers (~2 × 64 MB) before the results are concatenated: the
+    # sampler's, and the last chunk's view of one of them.
+    sampler.release()
+    del prices, pending
+    results: dict[str, VariantStress] = {}
+    for label, runner in runners.items():
+        parts = outcomes[label]
+        events: dict[int, tuple[Event, ...]] | None = None
+        if keep_events:
+            events = {}
+            for part in parts:
+                events.update(part.events)
+        results[label] = VariantStress(
+            label=label, scenario=runner.scenario, start_value=runner.start_value,
+            final_value=np.concatenate([p.final_value for p in parts]),
+            liquidated=np.concatenate([p.liquidated for p in parts]),
+            first_liquidation_step=np.concatenate([p.first_liquidation_step for p in parts]),
+            bankrupt=np.concatenate([p.bankrupt for p in parts]),
+            events=events,
+        )
+    for label, twin in shared.items():
+        results[label] = replace(results[twin], label=label, scenario=variants[label])
+    ordered = {label: results[label] for label in variants}
+    return StressResult(spec=spec, start_prices=tuple(map(float, start_prices)), variants=ordered,
+                        seconds=time.perf_counter() - started)
+
+
+def path_events(scenario: Scenario, spec: StressSpec, index: int) -> tuple[Event, ...]:
+    """The events the stress run finds on path ``index`` for ``scenario`` (as built), by the
+    same chunk code as :func:`run_stress` on a one-path chunk."""
+    check_markets(scenario, spec)
+    prices = sample_prices(spec, price_vector(scenario), index, 1)
+    return VariantRunner(scenario).run(prices, index, keep_events=True).events.get(index, ())
+
