@@ -50,6 +50,20 @@ def market_defaults() -> dict[str, Any]:
     return copy.deepcopy(_read(ASSETS / "markets.json"))
 
 
+@lru_cache(maxsize=256)
+def market_label(name: str) -> str:
+    """Short name of a market: ``"BTC"`` for ``"BTCUSDT"`` (from ``assets/markets.json``; cached,
+    as the lab asks for labels a few hundred times per slider step).
+
+    >>> market_label("SOLUSDT"), market_label("FOO")
+    ('SOL', 'FOO')
+    """
+    known = _read(ASSETS / "markets.json")["markets"].get(name)
+    if known and known.get("label"):
+        return str(known["label"])
+    return name[:-4] if name.endswith("USDT") and len(name) > 4 else name
+
+
 def apply_venue(scenario: dict[str, Any], venue_id: str) -> dict[str, Any]:
     """A copy of ``scenario`` (a dict) under a venue's rules and tier tables.
 

@@ -10,7 +10,7 @@ step-by-step loop :func:`simulate_reference`, so both give the same events.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np

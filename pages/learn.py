@@ -9,7 +9,7 @@ Session keys (plain keys):
   check and the lesson on the page it opened (see ``ui/lesson_panel.py``, which draws the
   prediction here and on that page).
 
-The checks (``margin.lessons.check``) are pure; this page only reads widgets and shows them.
+The checks (``teach.check``) are pure; this page only reads widgets and shows them.
 Each lesson asks for a prediction first; the page it opens hides the answer until the check.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from margin.lessons import Lesson, get_lesson, lessons
+from teach import Lesson, get_lesson, lessons
 from ui.glossary import terms_line
 from ui.lesson_panel import checked, open_lesson, prediction_box
 from ui.links import PAGES

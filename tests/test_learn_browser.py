@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from margin.lessons import expected, get_lesson
+from teach import expected, get_lesson
 
 pytestmark = pytest.mark.browser
 

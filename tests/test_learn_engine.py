@@ -1,4 +1,4 @@
-"""Lessons (margin/lessons.py + assets/lessons.json): every check accepts the engine's answer,
+"""Lessons (teach/ + assets/lessons.json): every check accepts the engine's answer,
 explains a wrong one with the numbers, and its answer agrees with the engine called directly."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from margin.account import evaluate, position_liquidation_price
-from margin.lessons import (
+from teach import (
     apply_patch, check, expected, get_lesson, lesson_ids, lesson_scenario, lessons, liquidation_shock,
     measure, question_text,
 )
@@ -151,7 +151,7 @@ def test_apply_patch_does_not_touch_the_story():
 
 
 def test_lesson_file_is_tidy_json():
-    from margin.lessons import ASSETS
+    from teach.lessons import ASSETS
     raw = json.loads((ASSETS / "lessons.json").read_text(encoding="utf-8"))
     assert raw["format"] == "margin-lessons/1"
     for lesson in raw["lessons"]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from margin.lessons import expected, get_lesson, lesson_ids, lesson_scenario
+from teach import expected, get_lesson, lesson_ids, lesson_scenario
 from ui.glossary import PAGE_TERMS, entries, lookup
 from ui.links import PAGES
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from margin.account import REACH_FACTOR, evaluate, liquidation_prices
 from margin.presets import load_story

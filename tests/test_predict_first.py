@@ -8,7 +8,7 @@ import pytest
 from google.protobuf import text_format
 from streamlit.testing.v1 import AppTest
 
-from margin.lessons import expected, get_lesson, lesson_ids, measure
+from teach import expected, get_lesson, lesson_ids, measure
 from margin.numbers import money, price
 from tests.test_learn_pages import goto, learn_app, open_lesson
 from ui.links import PAGES

@@ -41,7 +41,7 @@ def account_line(raw: Mapping[str, Any]) -> str:
 def _prediction_open() -> bool:
     """A lesson waits for a prediction: the story (which tells what happens) waits too."""
     from ui.lesson_panel import ACTIVE, prediction_open
-    from margin.lessons import LessonError, get_lesson
+    from teach import LessonError, get_lesson
 
     lesson_id = st.session_state.get(ACTIVE)
     if not lesson_id:

@@ -14,7 +14,6 @@ cached wrappers at the bottom are the UI boundary.
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -26,7 +25,7 @@ from margin.account import (
     BANKRUPT, LIQUIDATED, STATUS_NAMES, account_value, compile_account, margin_ratio, liquidation_prices,
     value_account,
 )
-from margin.presets import market_defaults
+from margin.presets import market_label
 from margin.scenario import Scenario, scenario_from_dict  # noqa: F401 (doctests)
 from margin.variants import account_variants
 from margin.simulate import Event
@@ -41,20 +40,6 @@ MAX_WAYPOINTS = 64  # turns of the learner's path a link can carry
 
 
 # ----------------------------------------------------------------------------- labels
-
-
-@functools.lru_cache(maxsize=256)
-def market_label(name: str) -> str:
-    """Short name of a market: ``"BTC"`` for ``"BTCUSDT"`` (cached: the labels come from a
-    read-only asset, and the lab asks for them a few hundred times per slider step).
-
-    >>> market_label("SOLUSDT"), market_label("FOO")
-    ('SOL', 'FOO')
-    """
-    known = market_defaults()["markets"].get(name)
-    if known and known.get("label"):
-        return str(known["label"])
-    return name[:-4] if name.endswith("USDT") and len(name) > 4 else name
 
 
 def position_labels(scenario: Scenario) -> dict[str, str]:

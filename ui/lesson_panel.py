@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 import streamlit as st
 
-from margin.lessons import Lesson, LessonError, check, get_lesson, lesson_scenario, question_text
+from teach import Lesson, LessonError, check, get_lesson, lesson_scenario, question_text
 from ui.format import money, price
 
 ACTIVE = "learn.active"
