@@ -31,7 +31,8 @@ import numpy as np
 
 from margin.account import LIQUIDATED, account_value, compile_account, value_account
 from margin.scenario import Scenario, ScenarioError
-from margin.variants import account_variants
+from margin.variants import account_variants, arrived_variants
+from margin.walk import Walk
 from margin.simulate import Event, PricePath, SimulationResult, path_matrix, simulate
 from margin.sweep import SHOCK_FLOOR, shock_multiplier
 
@@ -304,6 +305,7 @@ class Replay:
     last_path: PricePath
     variants: Mapping[str, Scenario]
     results: Mapping[str, SimulationResult]
+    arrivals: Mapping[str, Walk]  # each way walked from its entries to today's prices, before the crash
 
     def equity(self, label: str) -> np.ndarray:
         """Total equity after every step [quote]."""
@@ -311,15 +313,18 @@ class Replay:
 
 
 def replay(scenario: Scenario, crash: Crash) -> Replay:
-    """Simulate the account as built, all cross and all isolated along the crash's mark path."""
+    """Simulate the account as built, all cross and all isolated along the crash's mark path,
+    each from where it arrives at today's prices (:func:`margin.variants.arrived_variants`)."""
     path = crash_path(crash, scenario, "mark")
     variants = account_variants(scenario)
-    results = {label: simulate(variant, path, trace=True) for label, variant in variants.items()}
+    arrivals = arrived_variants(scenario)
+    results = {label: simulate(variant, path, trace=True, start=arrivals[label].state)
+               for label, variant in variants.items()}
     return Replay(crash=crash, path=path, last_path=crash_path(crash, scenario, "last"),
-                  variants=variants, results=results)
+                  variants=variants, results=results, arrivals=arrivals)
 
 
-def money_split(scenario: Scenario, result: SimulationResult) -> MoneySplit:
+def money_split(scenario: Scenario, result: SimulationResult, arrival: Walk | None = None) -> MoneySplit:
     """Where the money went: kept (equity at the end, open positions at the last mark),
     taken by the insurance fund (fees and leftover margin), lost to the market (price moves),
     paid by the fund and socialized."""
@@ -327,7 +332,8 @@ def money_split(scenario: Scenario, result: SimulationResult) -> MoneySplit:
     taken = sum(e.insurance_fund_delta for e in result.events if e.insurance_fund_delta > 0)
     paid = -sum(e.insurance_fund_delta for e in result.events if e.insurance_fund_delta < 0)
     kept = max(kept, 0.0)
-    start = starting_equity(scenario)
+    start = starting_equity(scenario) if arrival is None else account_value(
+        scenario, sizes=arrival.state.sizes, margins=arrival.state.margins, cross_wallet=arrival.state.cross_wallet)
     return MoneySplit(start=start, kept=kept, taken_by_fund=float(taken),
                       lost_to_market=start - kept - float(taken), paid_by_fund=float(paid),
                       socialized=result.final.socialized_loss)

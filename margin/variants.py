@@ -1,7 +1,10 @@
 """The same account three ways: as built, all cross, all isolated.
 
 The price lab, the crash replay and the stress lab show every account these three ways, from
-this one definition (labels, and how a position is made cross or isolated).
+this one definition (labels, how a position is made cross or isolated, and where each way
+arrives at today's prices). A comparison is only fair if each way has lived through the same
+prices: :func:`arrived_variants` walks each from its positions' entries to today's prices, so
+an isolated position that would have died on the way is closed at its liquidation price.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from dataclasses import replace
 
 from margin.fields import choice
 from margin.scenario import MODES, Scenario, scenario_from_dict  # noqa: F401 (doctests)
+from margin.walk import Walk, scenario_now, start_walk
 
 VARIANT_LABELS = ("As built", "All cross", "All isolated")
 
@@ -44,3 +48,15 @@ def as_mode(scenario: Scenario, mode: str) -> Scenario:
 def account_variants(scenario: Scenario) -> dict[str, Scenario]:
     """The account three ways: as built, all cross, all isolated (keys: ``VARIANT_LABELS``)."""
     return dict(zip(VARIANT_LABELS, (scenario, as_mode(scenario, "cross"), as_mode(scenario, "isolated"))))
+
+
+def arrived_variants(scenario: Scenario) -> dict[str, Walk]:
+    """The account three ways, each walked from its positions' entries to today's prices
+    (:func:`margin.walk.start_walk`): where each arrives, with what closed on the way."""
+    return {label: start_walk(variant) for label, variant in account_variants(scenario).items()}
+
+
+def arrived_scenarios(scenario: Scenario) -> dict[str, Scenario]:
+    """:func:`arrived_variants` as plain scenarios: each way as it stands on arrival (what is
+    still open, its wallet and the insurance fund then), for the engines that start there."""
+    return {label: scenario_now(walk) for label, walk in arrived_variants(scenario).items()}

@@ -161,9 +161,9 @@ def show_results(normal, fat, seconds: float, chosen: dict, names: dict[str, str
             apart = charts.bankruptcy_against_wipeout(stress)
             if apart:
                 st.caption(apart)
-            at_once = charts.liquidated_at_once(stress, names)
-            if at_once:
-                st.caption(f":material/warning: {at_once}")
+            arrival = charts.closed_on_arrival_note(stress, names)
+            if arrival:
+                st.caption(f":material/warning: {arrival}")
 
     chart(charts.probability_figure(normal, fat, dof, horizon), key="stress.probabilities")
     st.caption(charts.probability_takeaway(main))
@@ -176,7 +176,8 @@ def show_results(normal, fat, seconds: float, chosen: dict, names: dict[str, str
         with column:
             st.markdown(f"**{label}**")
             labels = [names.get(pid, pid) for pid in normal.variants[label].position_ids]
-            st.table(charts.variant_table(normal.variants[label], fat.variants[label], dof, labels))
+            closed = [names.get(pid, pid) for pid in normal.variants[label].closed_on_arrival]
+            st.table(charts.variant_table(normal.variants[label], fat.variants[label], dof, labels, closed))
 
     st.subheader("Where the account ends up")
     variant = bound_widget(st.segmented_control, "Account", "stress.variant", VARIANTS[0], options=list(VARIANTS))

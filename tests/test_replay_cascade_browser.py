@@ -24,8 +24,10 @@ def _open(page: Page, app_url: str, path: str, heading: str) -> None:
 def test_play_a_crash_and_see_an_event_appear(page: Page, app_url: str):
     _open(page, app_url, "crash_replay", "Crash replay")
     expect(page.get_by_text("Shaped after the event with its published magnitude; not real tick data.")).to_be_visible()
-    # at the start only the all-isolated SOL long (under water from the start) has gone
-    expect(page.get_by_text("So far: 1 liquidation, 1 bankruptcy, 1 insurance-fund payout.")).to_be_visible()
+    # before the crash the all-isolated SOL long (under water by more than its margin) has gone,
+    # on the way from its entry: the crash itself has closed nothing yet
+    expect(page.get_by_text(re.compile(r"Before the crash.*All isolated.*SOL long \(isolated\) liquidated")).first).to_be_visible()
+    expect(page.get_by_text(re.compile(r"So far: [1-9] liquidation"))).to_have_count(0)
     expect(page.get_by_text("the cross pool fell below maintenance")).to_have_count(0)
     page.get_by_role("button", name="Play").click()
     expect(page.get_by_role("button", name="Pause")).to_be_visible()

@@ -61,7 +61,10 @@ def test_replay_page_shows_the_label_and_the_source():
 def test_playing_a_crash_puts_events_on_the_timeline():
     at = _app(REPLAY)
     before = _timeline_points(_figure(at, "Events on the timeline"))
-    assert before["Liquidation"] == 1  # all isolated: the SOL long is under water from the start
+    # all isolated, the SOL long (under water by more than its margin) died before the crash, on
+    # the way from its entry: the list says so, and the crash's own timeline starts empty
+    assert before.get("Liquidation", 0) == 0
+    assert "**Before the crash**, on the way from the entries to today's prices · *All isolated*: SOL long (isolated) liquidated at 210.9" in _texts(at)
     at.session_state["replay.step"] = 40
     at.button(key="replay.play").click().run()
     assert not at.exception
@@ -159,7 +162,7 @@ def test_what_is_happening_sits_right_under_the_player():
     slider = where(lambda e: e == ("slider", "replay.step.slider"))
     now = where(lambda e: e[0] == "markdown" and "into the crash" in e[1])
     metrics = [i for i, e in enumerate(order) if e[0] == "metric"]
-    latest = where(lambda e: e[0] == "markdown" and e[1].startswith(":material/bolt: Latest: **0 min**"))
+    latest = where(lambda e: e[0] == "markdown" and e[1].startswith(":material/bolt: Latest: **Before the crash**"))
     first_chart = where(lambda e: e[0] == "plotly_chart")
     assert play < slider < now < metrics[0] and metrics[-1] < latest < first_chart
     assert [order[i][1] for i in metrics] == ["Equity, as built", "Equity, all cross", "Equity, all isolated"]

@@ -19,6 +19,7 @@ from margin.crashes import (
 from margin.presets import load_story
 from margin.scenario import ScenarioError, scenario_from_dict, scenario_to_dict
 from margin.simulate import parse_path_csv
+from margin.walk import scenario_now
 
 ROOT = Path(__file__).resolve().parent.parent
 LABEL = "Shaped after the event with its published magnitude; not real tick data."
@@ -136,7 +137,9 @@ def test_replay_events_equal_the_cli_simulate_output(tmp_path, story, crash_id):
     model = replay(scenario, crash)
     labels = list(model.results) if crash_id in ("custom", "2020-03-12") else ["As built"]
     for label in labels:
-        cli = _cli_simulate(tmp_path, model.variants[label], model.path)
+        # the replay starts where the variant arrives from its entries: the command line, given
+        # the account as it stands then, walks the same crash to the same events
+        cli = _cli_simulate(tmp_path, scenario_now(model.arrivals[label]), model.path)
         page = model.results[label].as_dict()
         assert json.loads(json.dumps(page)) == cli, label
     assert any(r.events for r in model.results.values())
@@ -149,11 +152,12 @@ def test_where_the_money_went_adds_up(crash_id):
         model = replay(scenario, load_crash(crash_id))
         for label, result in model.results.items():
             variant = model.variants[label]
-            split = money_split(variant, result)
-            assert split.start == pytest.approx(starting_equity(variant))
+            arrival = model.arrivals[label]
+            split = money_split(variant, result, arrival)
+            assert split.start == pytest.approx(starting_equity(scenario_now(arrival)))
             assert split.kept + split.taken_by_fund + split.lost_to_market == pytest.approx(split.start)
             assert split.kept >= 0 and split.taken_by_fund >= 0 and split.paid_by_fund >= 0
-            fund_change = result.final.insurance_fund - variant.rules.insurance_fund
+            fund_change = result.final.insurance_fund - arrival.state.insurance_fund
             assert split.taken_by_fund - split.paid_by_fund == pytest.approx(fund_change, abs=1e-6)
             assert split.socialized == result.final.socialized_loss
             payouts = [e for e, kind in timeline_events(result.events) if kind == "insurance_fund_payout"]

@@ -14,7 +14,7 @@ from margin import evaluate, scenario_from_dict, simulate
 from margin.cli import main
 from margin.presets import load_story
 from margin.scenario import ScenarioError
-from margin.variants import account_variants
+from margin.variants import account_variants, arrived_scenarios
 from margin.stress import (
     BLOCK_PATHS, CHUNK_BYTES, VariantStress, chunk_paths_for, path_events, run_stress,
     sample_path, sample_prices, stress_spec, summary_frame,
@@ -120,21 +120,22 @@ def test_chunks_stay_near_the_memory_budget():
 @PROPERTY
 @given(scenario=scenarios(max_positions=4), seed=st.integers(0, 1_000))
 def test_with_zero_volatility_a_healthy_account_is_never_liquidated(scenario, seed):
+    """Each way of the account starts where it arrives at today's prices from its entries: a
+    pool liquidatable there was closed on the way (it is not in the run), and with no price
+    move nothing else is ever liquidated and nothing is lost."""
     zero = {name: 0.0 for name in scenario.markets}
     spec = stress_spec(scenario, volatility=zero, n_paths=120, n_steps=20, seed=seed, model="student_t")
     result = run_stress(scenario, spec)
+    arrived = arrived_scenarios(scenario)
     for label, variant in account_variants(scenario).items():
         stress = result.variants[label]
-        snapshot = evaluate(variant)
-        healthy = not snapshot.cross.liquidatable and not any(p.liquidatable for p in snapshot.positions)
-        if healthy:
-            assert not stress.liquidated.any()
-            assert not stress.bankrupt.any()
-            assert stress.final_value == pytest.approx(np.full(120, stress.start_value), rel=1e-12, abs=1e-9)
-            assert stress.value_at_risk() == pytest.approx(0.0, abs=1e-6)
-        else:  # already liquidatable at its own prices: liquidated at step 0 on every path
-            assert stress.any_liquidation_probability == 1.0
-            assert (stress.first_liquidation_step[stress.liquidated] == 0).all()
+        on_arrival = evaluate(arrived[label])  # what was due on the way from the entries is settled
+        assert not on_arrival.cross.liquidatable and not any(p.liquidatable for p in on_arrival.positions)
+        assert set(stress.closed_on_arrival) == {p.id for p in variant.positions} - {p.id for p in arrived[label].positions}
+        assert not stress.liquidated.any()
+        assert not stress.bankrupt.any()
+        assert stress.final_value == pytest.approx(np.full(120, stress.start_value), rel=1e-12, abs=1e-9)
+        assert stress.value_at_risk() == pytest.approx(0.0, abs=1e-6)
 
 
 @PROPERTY
@@ -334,8 +335,12 @@ def test_cli_stress_prints_probabilities(capsys):
     assert set(out["variants"]) == {"As built", "All cross", "All isolated"}
     for figures in out["variants"].values():
         assert 0 <= figures["probability_wipeout"] <= 1
-        assert set(figures["probability_liquidation"]) == {"btc-long", "sol-long"}
-    assert out["variants"]["All isolated"]["probability_liquidation"]["sol-long"] == 1.0  # gone at once
+    for label in ("As built", "All cross"):
+        assert set(out["variants"][label]["probability_liquidation"]) == {"btc-long", "sol-long"}
+    # all isolated, the SOL long (under water by more than its margin) died on the way from its
+    # entry to today's price: it is not in the run, and the output says so
+    isolated = out["variants"]["All isolated"]
+    assert set(isolated["probability_liquidation"]) == {"btc-long"} and isolated["closed_on_arrival"] == ["sol-long"]
 
 
 @pytest.mark.parametrize(("argv", "field"), [

@@ -46,8 +46,10 @@ def test_the_page_runs_the_defaults_on_first_visit_and_shows_the_probabilities()
     text = _texts(at)
     assert "Seed **0** · 5,000 paths per model × 24 steps of 1 hour over 1 day" in text
     assert "Under fat tails (Student-t, ν = 3)" in text
-    # the default account: the SOL long alone on its isolated margin is gone at once
-    assert "SOL long is already past its liquidation price at today's prices" in text
+    # the default account: the SOL long alone on its isolated margin died on the way from its
+    # entry (220) to today's 180, at its liquidation price: all isolated starts without it
+    assert ("SOL long was liquidated on the way from the entry to today's prices, at the liquidation price: "
+            "all isolated starts without it") in text
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
     assert titles == ["How often it goes wrong within 1 day: normal against fat tails",
                       "As built: final account value after 1 day"]
@@ -85,8 +87,10 @@ def test_positions_by_name_and_a_bankruptcy_told_apart_from_a_wipe_out():
     assert "A **wipe-out** is the whole account's: it is left with at most 1 % of its start value" in text
     assert "A **bankruptcy** is one position's: it was closed beyond its bankruptcy price" in text
     assert "[wipe-out](/glossary#wipe-out)" in text
-    # all isolated: the SOL long is bankrupt on every path, the account wiped out on none
-    assert "On 100 % of paths a position goes bankrupt but the account is not wiped out" in text
+    # all isolated: the SOL long was closed before the start, at its liquidation price, so
+    # nothing is bankrupt on every path any more (it used to be, closed at today's price)
+    iso = at.table[2].value
+    assert iso.loc["SOL long liquidated", "Normal"] == "before the start"
 
 
 def test_zero_volatility_means_no_wipe_out_and_the_headline_model_switches():

@@ -145,9 +145,11 @@ def bankruptcy_against_wipeout(stress: VariantStress) -> str:
 
 
 def variant_table(normal: VariantStress, fat: VariantStress, dof: float,
-                  position_names: Sequence[str] | None = None) -> pd.DataFrame:
+                  position_names: Sequence[str] | None = None,
+                  closed_names: Sequence[str] | None = None) -> pd.DataFrame:
     """One account variant, normal against fat tails: probabilities and loss figures as text,
-    short enough to sit three abreast (definitions are in the page's notes)."""
+    short enough to sit three abreast (definitions are in the page's notes). ``closed_names``:
+    the positions this variant lost on the way from their entries, before the run."""
     names = list(position_names or normal.position_ids)
     rows = [
         (WIPEOUT_ROW, probability_text(normal.wipeout_probability), probability_text(fat.wipeout_probability)),
@@ -157,6 +159,8 @@ def variant_table(normal: VariantStress, fat: VariantStress, dof: float,
     ]
     for name, p_normal, p_fat in zip(names, normal.liquidation_probability, fat.liquidation_probability):
         rows.append((f"{name} liquidated", probability_text(float(p_normal)), probability_text(float(p_fat))))
+    for name in closed_names or ():
+        rows.append((f"{name} liquidated", "before the start", "before the start"))
     rows += [
         ("Expected loss [USDT]", _whole(normal.expected_loss), _whole(fat.expected_loss)),
         ("VaR 99 % [USDT]", _whole(normal.value_at_risk()), _whole(fat.value_at_risk())),
@@ -319,16 +323,14 @@ def paths_frame(normal: StressResult, fat: StressResult) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def liquidated_at_once(stress: VariantStress, names: dict[str, str] | None = None) -> str:
-    """A note when a position is already beyond its liquidation price at today's prices, so
-    that every path liquidates it at step 0 ("" otherwise)."""
-    if stress.n_paths == 0:
+def closed_on_arrival_note(stress: VariantStress, names: dict[str, str] | None = None) -> str:
+    """A note when this way of the account lost positions on the way from their entries to
+    today's prices (an isolated one under water by more than its margin): it starts without
+    them, and they count in no probability ("" otherwise)."""
+    closed = [(names or {}).get(pid, pid) for pid in stress.closed_on_arrival]
+    if not closed:
         return ""
-    at_once = [(names or {}).get(pid, pid) for pid, steps in
-               zip(stress.position_ids, stress.first_liquidation_step.T) if (steps == 0).all()]
-    if not at_once:
-        return ""
-    listed = " and ".join(at_once)
-    verb, whose = ("is", "its") if len(at_once) == 1 else ("are", "their")
-    return (f"{listed} {verb} already past {whose} liquidation price at today's prices: liquidated at the "
-            f"first step on every path.")
+    listed = " and ".join(closed)
+    verb = "was" if len(closed) == 1 else "were"
+    return (f"{listed} {verb} liquidated on the way from the entry to today's prices, at the liquidation price: "
+            f"{stress.label.lower()} starts without {'it' if len(closed) == 1 else 'them'}, on every path.")

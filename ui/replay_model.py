@@ -86,11 +86,17 @@ def timeline_points(model: Replay) -> list[TimelinePoint]:
 
 
 def event_lines(model: Replay, upto: int) -> list[tuple[int, str]]:
-    """What happened up to step ``upto``, in time order: (row, sentence with time and variant)."""
+    """What happened up to step ``upto``, in time order: (row, sentence with time and variant).
+    What each way of the account lost on the way from its entries to today's prices comes
+    first, at row −1: the crash starts from where each arrives."""
     lines: list[tuple[int, int, str]] = []
     for order, (label, result) in enumerate(model.results.items()):
         scenario = model.variants[label]
         labels = position_labels(scenario)
+        arrival = [e for e in model.arrivals[label].events]
+        for sentence in describe_events(arrival, scenario, labels):
+            lines.append((-1, order, f"**Before the crash**, on the way from the entries to today's prices · "
+                                     f"*{label}*: {sentence}"))
         rows = sorted({e.row for e in result.events if e.row <= upto})
         for row in rows:
             in_row = [e for e in result.events if e.row == row]
@@ -107,8 +113,8 @@ def latest_event(model: Replay, upto: int) -> str:
 
     >>> from margin.presets import load_story
     >>> model = replay(scenario_from_dict(load_story("default")), load_crash("2020-03-12"))
-    >>> latest_event(model, 0)[:60]
-    'Latest: **0 min** · *All isolated*: SOL long (isolated) liqu'
+    >>> latest_event(model, 0)[:50]
+    'Latest: **Before the crash**, on the way from the '
     """
     lines = event_lines(model, upto)
     if lines:
@@ -216,7 +222,8 @@ def replay_summary(model: Replay) -> str:
 
 
 def splits(model: Replay) -> dict[str, MoneySplit]:
-    return {label: money_split(model.variants[label], result) for label, result in model.results.items()}
+    return {label: money_split(model.variants[label], result, model.arrivals[label])
+            for label, result in model.results.items()}
 
 
 def checks(model: Replay, market: str) -> dict[str, WickCheck]:

@@ -19,7 +19,7 @@ from margin.stress.sampler import Sampler, sample_prices
 from margin.stress.spec import (
     BLOCK_PATHS, SAMPLER_THREADS, VAR_LEVEL, WIPEOUT_FRACTION, StressSpec, check_markets, chunk_paths_for,
 )
-from margin.variants import account_variants
+from margin.variants import arrived_scenarios
 
 Progress = Callable[[int, int], None]
 
@@ -42,6 +42,7 @@ class VariantStress:
     first_liquidation_step: np.ndarray
     bankrupt: np.ndarray
     events: Mapping[int, tuple[Event, ...]] | None = None
+    closed_on_arrival: tuple[str, ...] = ()  # positions closed on the way from their entries, before the run
 
     @property
     def position_ids(self) -> tuple[str, ...]:
@@ -95,6 +96,7 @@ class VariantStress:
         return {
             "start_value": self.start_value,
             "probability_liquidation": dict(zip(self.position_ids, map(float, self.liquidation_probability))),
+            "closed_on_arrival": list(self.closed_on_arrival),
             "probability_any_liquidation": self.any_liquidation_probability,
             "probability_wipeout": self.wipeout_probability,
             "probability_bankruptcy": self.bankruptcy_probability,
@@ -335,18 +337,42 @@ def run_stress(scenario: Scenario, spec: StressSpec, *,
                progress: Progress | None = None, keep_events: bool = False) -> StressResult:
     """Simulate ``spec.n_paths`` paths and walk each account variant along every one.
 
-    ``variants`` defaults to :func:`margin.scenario.account_variants` (as built, all cross,
-    all isolated); all see the same paths. Chunks of ``chunk_paths`` paths (whole blocks;
+    ``variants`` defaults to :func:`margin.variants.arrived_scenarios` (as built, all cross,
+    all isolated, each as it arrives at today's prices from its positions' entries: a position
+    that would have died on the way is not in it, and its variant's ``closed_on_arrival``
+    names it); all see the same paths. Chunks of ``chunk_paths`` paths (whole blocks;
     default: about ``CHUNK_BYTES`` per array) bound the memory; ``progress(done, total)`` is
     called after each chunk. Identical variants are walked once.
     """
     check_markets(scenario, spec)
     started = time.perf_counter()
-    variants = dict(account_variants(scenario) if variants is None else variants)
+    closed: dict[str, tuple[str, ...]] = {}
+    if variants is None:
+        variants = arrived_scenarios(scenario)
+        closed = {label: tuple(p.id for p in scenario.positions
+                               if p.id not in {q.id for q in variant.positions}) for label, variant in variants.items()}
+    variants = dict(variants)
     for variant in variants.values():
         check_markets(variant, spec)
+    runners, shared = _distinct_runners(variants)
+    chunk_paths = chunk_paths_for(spec) if chunk_paths is None else chunk_paths
+    chunk_paths = max(BLOCK_PATHS, int(chunk_paths) // BLOCK_PATHS * BLOCK_PATHS)
+    start_prices = price_vector(scenario)
+    outcomes = _walk_every_chunk(spec, start_prices, runners, chunk_paths, progress, keep_events)
+    results = {label: _collect(label, runner, outcomes[label], keep_events, closed.get(label, ()))
+               for label, runner in runners.items()}
+    for label, twin in shared.items():
+        results[label] = replace(results[twin], label=label, scenario=variants[label],
+                                 closed_on_arrival=closed.get(label, ()))
+    ordered = {label: results[label] for label in variants}
+    return StressResult(spec=spec, start_prices=tuple(map(float, start_prices)), variants=ordered,
+                        seconds=time.perf_counter() - started)
+
+
+def _distinct_runners(variants: Mapping[str, Scenario]) -> tuple[dict[str, VariantRunner], dict[str, str]]:
+    """A runner per distinct variant, and for each identical one the label walked instead."""
     runners: dict[str, VariantRunner] = {}
-    shared: dict[str, str] = {}  # label -> label of the identical variant walked instead
+    shared: dict[str, str] = {}
     for label, variant in variants.items():
         key = _variant_key(variant)
         twin = next((other for other, runner in runners.items() if _variant_key(runner.scenario) == key), None)
@@ -354,17 +380,18 @@ def run_stress(scenario: Scenario, spec: StressSpec, *,
             runners[label] = VariantRunner(variant)
         else:
             shared[label] = twin
-    if chunk_paths is None:
-        chunk_paths = chunk_paths_for(spec)
-    chunk_paths = max(BLOCK_PATHS, int(chunk_paths) // BLOCK_PATHS * BLOCK_PATHS)
-    start_prices = price_vector(scenario)
-    outcomes: dict[str, list[_Outcome]] = {label: [] for label in runners}
+    return runners, shared
+
+
+def _walk_every_chunk(spec: StressSpec, start_prices: np.ndarray, runners: Mapping[str, VariantRunner],
+                      chunk_paths: int, progress: Progress | None, keep_events: bool) -> dict[str, list[_Outcome]]:
+    """Every runner along every chunk of paths. The next chunk is drawn by worker threads while
+    this one is walked: drawing is numpy work that releases the GIL, walking is mostly Python.
+    Two output buffers take turns; the workers split a chunk's paths at a block boundary."""
     total = spec.n_paths
     chunks = [(first, min(chunk_paths, total - first)) for first in range(0, total, chunk_paths)]
-    # The next chunk is drawn by worker threads while this one is walked: drawing is numpy
-    # work that releases the GIL, walking is mostly Python. Two output buffers take turns; the
-    # workers split a chunk's paths at a block boundary.
     sampler = Sampler(spec, start_prices, min(chunk_paths, total), buffers=2, workers=SAMPLER_THREADS)
+    outcomes: dict[str, list[_Outcome]] = {label: [] for label in runners}
 
     def draw(pool: ThreadPoolExecutor, first: int, count: int) -> tuple[np.ndarray, list[Any]]:
         out = sampler.next_buffer(count)
@@ -385,31 +412,26 @@ def run_stress(scenario: Scenario, spec: StressSpec, *,
                 outcomes[label].append(runner.run(prices, first, keep_events))
             if progress is not None:
                 progress(first + count, total)
-    # Free the two chunk buffers (~2 × 64 MB) before the results are concatenated: the
-    # sampler's, and the last chunk's view of one of them.
+    # Free the two chunk buffers (~2 × 64 MB) before the results are concatenated.
     sampler.release()
-    del prices, pending
-    results: dict[str, VariantStress] = {}
-    for label, runner in runners.items():
-        parts = outcomes[label]
-        events: dict[int, tuple[Event, ...]] | None = None
-        if keep_events:
-            events = {}
-            for part in parts:
-                events.update(part.events)
-        results[label] = VariantStress(
-            label=label, scenario=runner.scenario, start_value=runner.start_value,
-            final_value=np.concatenate([p.final_value for p in parts]),
-            liquidated=np.concatenate([p.liquidated for p in parts]),
-            first_liquidation_step=np.concatenate([p.first_liquidation_step for p in parts]),
-            bankrupt=np.concatenate([p.bankrupt for p in parts]),
-            events=events,
-        )
-    for label, twin in shared.items():
-        results[label] = replace(results[twin], label=label, scenario=variants[label])
-    ordered = {label: results[label] for label in variants}
-    return StressResult(spec=spec, start_prices=tuple(map(float, start_prices)), variants=ordered,
-                        seconds=time.perf_counter() - started)
+    return outcomes
+
+
+def _collect(label: str, runner: VariantRunner, parts: list[_Outcome], keep_events: bool,
+             closed: tuple[str, ...]) -> VariantStress:
+    events: dict[int, tuple[Event, ...]] | None = None
+    if keep_events:
+        events = {}
+        for part in parts:
+            events.update(part.events)
+    return VariantStress(
+        label=label, scenario=runner.scenario, start_value=runner.start_value,
+        final_value=np.concatenate([p.final_value for p in parts]),
+        liquidated=np.concatenate([p.liquidated for p in parts]),
+        first_liquidation_step=np.concatenate([p.first_liquidation_step for p in parts]),
+        bankrupt=np.concatenate([p.bankrupt for p in parts]),
+        events=events, closed_on_arrival=closed,
+    )
 
 
 def path_events(scenario: Scenario, spec: StressSpec, index: int) -> tuple[Event, ...]:
