@@ -196,13 +196,28 @@ def custom_crash(*, drop: float = 0.3, duration: int = 48, rebound: float = 0.4,
     betas = dict(betas or {})
     for name, beta in betas.items():
         _check_fraction(beta, f"betas.{name}", -5.0, 10.0)
+    rng = np.random.default_rng(seed)
+    btc, bottom = _reference_curve(drop, duration, rebound, noise, rng)
+    betas.setdefault(REFERENCE_MARKET, 1.0)
+    mark, last = _marks_and_lasts(btc, bottom, duration, betas, wick, rng if noise > 0 else None)
+    parameters = {"drop": drop, "duration": duration, "rebound": rebound, "noise": noise,
+                  "seed": int(seed), "wick": wick, "betas": dict(betas)}
+    return Crash(
+        id=CUSTOM_ID, name=f"Custom crash: -{drop * 100:.0f} % over {duration} steps",
+        shaped_after="Your parameters: drop, duration, rebound, noise and each market's beta.",
+        source="Generated from parameters (seeded random walk over a smooth drawdown curve).",
+        label=CUSTOM_LABEL, step_minutes=step_minutes, betas=dict(betas),
+        mark=mark, last=last, parameters=parameters,
+    )
 
+
+def _reference_curve(drop: float, duration: int, rebound: float, noise: float,
+                     rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """BTC's mark multiplier along the custom crash (eased down, noisy, the bottom exactly
+    ``1 − drop``) and the step of its bottom."""
     n = 2 * duration + 1
     t = np.arange(n, dtype=float)
-    down = _ease(t / duration)
-    up = _ease((t - duration) / duration)
-    draw = np.where(t <= duration, down, 1.0 - rebound * up)  # fraction of the drop, 1 = bottom
-    rng = np.random.default_rng(seed)
+    draw = np.where(t <= duration, _ease(t / duration), 1.0 - rebound * _ease((t - duration) / duration))
     if noise > 0:
         walk = np.concatenate([[0.0], np.cumsum(rng.normal(0.0, noise, n - 1))])
         # pin the walk to 0 at the start and at the bottom so the bottom stays where it is
@@ -210,13 +225,18 @@ def custom_crash(*, drop: float = 0.3, duration: int = 48, rebound: float = 0.4,
         draw = draw + walk / drop
     draw[0] = 0.0
     bottom = int(np.argmax(draw))
-    btc = np.maximum(1.0 - drop * draw / draw[bottom], MIN_MULTIPLIER)
-    betas.setdefault(REFERENCE_MARKET, 1.0)
-    # on the way down the mark dips below the last price for one step (index falls faster)
+    return np.maximum(1.0 - drop * draw / draw[bottom], MIN_MULTIPLIER), bottom
+
+
+def _marks_and_lasts(btc: np.ndarray, bottom: int, duration: int, betas: Mapping[str, float], wick: float,
+                     rng: np.random.Generator | None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Every market's mark (BTC's move by its beta, the one shock rule) and last price (a wick
+    deeper than the mark at the bottom; halfway down, one step where the mark dips below it)."""
+    n = btc.shape[0]
     reverse = duration // 2 if duration >= 2 else 0
+    basis = rng.normal(0.0, 0.001, n) if rng is not None else np.zeros(n)
     mark: dict[str, np.ndarray] = {}
     last: dict[str, np.ndarray] = {}
-    basis = rng.normal(0.0, 0.001, n) if noise > 0 else np.zeros(n)
     for name, beta in betas.items():
         m = shock_multiplier(btc - 1.0, float(beta))
         lp = m * (1.0 + basis)
@@ -228,15 +248,7 @@ def custom_crash(*, drop: float = 0.3, duration: int = 48, rebound: float = 0.4,
         m[0] = lp[0] = 1.0
         mark[name] = m
         last[name] = np.maximum(lp, MIN_MULTIPLIER)
-    parameters = {"drop": drop, "duration": duration, "rebound": rebound, "noise": noise,
-                  "seed": int(seed), "wick": wick, "betas": dict(betas)}
-    return Crash(
-        id=CUSTOM_ID, name=f"Custom crash: -{drop * 100:.0f} % over {duration} steps",
-        shaped_after="Your parameters: drop, duration, rebound, noise and each market's beta.",
-        source="Generated from parameters (seeded random walk over a smooth drawdown curve).",
-        label=CUSTOM_LABEL, step_minutes=step_minutes, betas=dict(betas),
-        mark=mark, last=last, parameters=parameters,
-    )
+    return mark, last
 
 
 # ----------------------------------------------------------------------------- paths for an account

@@ -27,7 +27,7 @@ from margin.account import (
 )
 from margin.presets import market_label
 from margin.scenario import Scenario, scenario_from_dict  # noqa: F401 (doctests)
-from margin.variants import account_variants
+from margin.variants import arrived_variants
 from margin.simulate import Event
 from margin.walk import Walk, entry_prices, scenario_now, start_walk, walk_to
 from margin.sweep import shock_multiplier, sweep_shock
@@ -120,7 +120,7 @@ def new_history(scenario: Scenario, account_key: str) -> LabHistory:
     """The account arrived at its own prices, three ways: each variant walked from the
     positions' entries to today's marks, so a position that would have died on the way (an
     isolated one under water, say) is already closed at its liquidation price."""
-    walks = {label: start_walk(variant) for label, variant in account_variants(scenario).items()}
+    walks = arrived_variants(scenario)
     start = {label: total_equity(walk) for label, walk in walks.items()}
     home = Waypoint(shock=0.0, prices=tuple((n, float(m.price)) for n, m in scenario.markets.items()))
     return LabHistory(account_key=account_key, scenario=scenario, waypoints=(home,), walks=walks,
