@@ -13,16 +13,16 @@ from pathlib import Path
 import streamlit as st
 
 from margin.scenario import load_scenario, scenario_to_dict
-from ui.chrome import sidebar
-from ui.frame import inside_app_frame
-from ui import links, presenter
+from ui.session.sidebar import sidebar
+from ui.session.deep_links import inside_app_frame
+from ui.session import links, presenter
 from ui.glossary import sidebar_terms
-from ui.state import SCENARIO_KEY, ensure_scenario, set_scenario
+from ui.session.state import SCENARIO_KEY, ensure_scenario, set_scenario
 
 ROOT = Path(__file__).resolve().parent
 
 # (file, title, Material icon, URL path). Each URL path is the file's stem, the one Streamlit's
-# legacy pages/ mode infers (see ui/frame.py). The first page is the default, at "/".
+# legacy pages/ mode infers (see ui/session/deep_links.py). The first page is the default, at "/".
 PAGES = (
     ("pages/price_lab.py", "Price lab", ":material/tune:", "price_lab"),
     ("pages/builder.py", "Account builder", ":material/construction:", "builder"),

@@ -1,6 +1,6 @@
 """Numbers for people: money with thousands separators, prices at sensible precision, percents.
 
-Pure text, shared by the engine's lesson explanations and every page (``ui.format``).
+Pure text, shared by the engine's lesson explanations and every page.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Session keys:
 
 - ``"builder.draft"``: the account being edited (a scenario dict). It becomes the session's
-  account (``"scenario"``, see ``ui/state.py``) whenever it validates; while it does not, it is
+  account (``"scenario"``, see ``ui/session/state.py``) whenever it validates; while it does not, it is
   kept exactly as typed and the problem is shown in words.
 - ``"builder.synced"``: the account revision the draft was last in step with. When the account
   is changed elsewhere (a lesson, a link, an upload), the draft restarts from it.
@@ -26,18 +26,18 @@ import re
 import streamlit as st
 
 from margin.presets import apply_venue, load_story, load_venue, market_defaults, story_ids, venue_ids
-from ui.builder_model import (
+from ui.views.builder import (
     add_market, add_position, duplicate_position, handle_upload, markets_frame, position_lines,
     positions_frame, remove_market, remove_position, rows_to_positions, set_market_values,
     story_changes, validate, with_positions,
 )
 from margin.scenario import ScenarioError, scenario_from_dict
-from ui.format import money
-from ui.chrome import venue_name
-from ui.lab_model import account_warnings, join_words, market_label
-from ui.state import ensure_scenario, revision, scenario_dict, set_scenario
-from ui.frame import inside_app_frame
-from ui.links import share_link
+from margin.numbers import money
+from ui.session.sidebar import venue_name
+from ui.views.lab import account_warnings, join_words, market_label
+from ui.session.state import ensure_scenario, revision, scenario_dict, set_scenario
+from ui.session.deep_links import inside_app_frame
+from ui.session.links import share_link
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 

@@ -24,16 +24,16 @@ import streamlit as st
 
 from margin.crashes import CUSTOM_ID, crash_ids, load_crash
 from margin.scenario import ScenarioError
-from ui import charts_replay as charts
-from ui.format import money, percent, price
-from ui.lab_model import market_label, scenario_key
-from ui.replay_model import (
+from ui.pictures import charts_replay as charts
+from margin.numbers import money, percent, price
+from ui.views.lab import market_label, scenario_key
+from ui.views.replay import (
     cached_checks, cached_replay, duration_text, equity_takeaway, event_lines, latest_event,
     money_takeaway, replay_summary, splits, timeline_points, wick_sentences,
 )
-from ui.state import current_scenario, ensure_scenario
-from ui.widgets import bound_widget, chart, slider_with_input
-from ui.frame import inside_app_frame
+from ui.session.state import current_scenario, ensure_scenario
+from ui.session.widgets import bound_widget, chart, slider_with_input
+from ui.session.deep_links import inside_app_frame
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.glossary import entries, lookup, search
-from ui.frame import inside_app_frame
+from ui.session.deep_links import inside_app_frame
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 

@@ -6,7 +6,7 @@ Session keys (plain keys):
 - ``"learn.current"``: id of the lesson on screen (``assets/lessons.json``).
 - ``"learn.progress"``: set of the ids of the lessons marked done.
 - ``"learn.answer.<id>"``, ``"learn.result.<id>"``, ``"learn.active"``: the prediction, the last
-  check and the lesson on the page it opened (see ``ui/lesson_panel.py``, which draws the
+  check and the lesson on the page it opened (see ``ui/session/lesson_panel.py``, which draws the
   prediction here and on that page).
 
 The checks (``teach.check``) are pure; this page only reads widgets and shows them.
@@ -21,9 +21,9 @@ import streamlit as st
 
 from teach import Lesson, get_lesson, lessons
 from ui.glossary import terms_line
-from ui.lesson_panel import checked, open_lesson, prediction_box
-from ui.links import PAGES
-from ui.frame import inside_app_frame
+from ui.session.lesson_panel import checked, open_lesson, prediction_box
+from ui.session.links import PAGES
+from ui.session.deep_links import inside_app_frame
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 

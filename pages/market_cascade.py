@@ -24,16 +24,16 @@ import pandas as pd
 import streamlit as st
 
 from margin.scenario import ScenarioError
-from ui import charts_cascade as charts
-from ui.cascade_model import (
+from ui.pictures import charts_cascade as charts
+from ui.views.cascade import (
     IMPACT_LABELS, accounting_lines, cascade_takeaway, learner_takeaway, leverage_takeaway, live_view,
     market_json, millions, rounds_table, tipping_takeaway,
 )
-from ui.format import percent, price
-from ui.lab_model import market_label, scenario_key
-from ui.state import current_scenario, ensure_scenario
-from ui.widgets import bound_widget, chart, slider_with_input
-from ui.frame import inside_app_frame
+from margin.numbers import percent, price
+from ui.views.lab import market_label, scenario_key
+from ui.session.state import current_scenario, ensure_scenario
+from ui.session.widgets import bound_widget, chart, slider_with_input
+from ui.session.deep_links import inside_app_frame
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 

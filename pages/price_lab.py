@@ -13,14 +13,14 @@ Session keys (plain keys: a lesson or a link sets them, then switches to this pa
   account *and* its slider prices in one go, set both and pop ``"lab.anchor"``.
 
 Path semantics: the account follows the learner's own path (``"lab.history"``, see
-``ui/lab_model.py``): every step walks on from the last prices, so a liquidation on the way
+``ui/views/lab.py``): every step walks on from the last prices, so a liquidation on the way
 stays happened until Reset (or a new account); ``"lab.path"`` holds the path's turns for a
 shared link. The shock sweep is cached per account state and slider prices.
 
 What a step reruns and redraws (each a fragment; ``lab_regions`` computes what they show):
 
 - a shock step: the live panel (``live_panel``): the shock slider and its box, and one update
-  of the page's live regions (``ui/live_html.py``): the marks under every slider, the text and
+  of the page's live regions (``ui/pictures/live_html.py``): the marks under every slider, the text and
   the two charts, changed in place in the browser;
 - a market step: that market's fragment: its slider and box (so its twin follows) and one
   update of the live regions;
@@ -36,21 +36,21 @@ from html import escape
 import streamlit as st
 
 from margin.scenario import Scenario, ScenarioError
-from ui import charts_lab as charts
-from ui.format import price
-from ui.lab_html import LAB_CSS, lab_text_html
-from ui.links import page_file, share_link
-from ui.welcome import welcome
-from ui.live_html import live_region, live_regions, region_name
-from ui.lab_model import (
+from ui.pictures import charts_lab as charts
+from margin.numbers import price
+from ui.pictures.lab_html import LAB_CSS, lab_text_html
+from ui.session.links import page_file, share_link
+from ui.session.welcome import welcome
+from ui.pictures.live_html import live_region, live_regions, region_name
+from ui.views.lab import (
     LabHistory, Waypoint, account_warnings, cached_start, cached_sweep, lab_views, market_label, move_history,
     replay_history, scenario_key, target_prices, walk_state_key, waypoints_from_list, waypoints_to_list,
     what_is_happening,
 )
-from ui.state import current_scenario, ensure_scenario
-from ui.widgets import bound_widget, current_value, slider_with_input, under_track
-from ui.frame import inside_app_frame
-from ui.lesson_panel import account_facts, hidden_notice, lesson_panel, prediction_open
+from ui.session.state import current_scenario, ensure_scenario
+from ui.session.widgets import bound_widget, current_value, slider_with_input, under_track
+from ui.session.deep_links import inside_app_frame
+from ui.session.lesson_panel import account_facts, hidden_notice, lesson_panel, prediction_open
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
@@ -160,7 +160,7 @@ def strip_region(name: str) -> str:
 
 
 def lab_regions() -> dict[str, str] | None:
-    """The HTML of every live region of the lab (``ui/live_html.py``) for the sliders' values
+    """The HTML of every live region of the lab (``ui/pictures/live_html.py``) for the sliders' values
     in the session: the marks under each slider, the text and the two charts. None when the
     account is invalid (the page says why)."""
     raw = ensure_scenario()

@@ -28,17 +28,17 @@ import streamlit as st
 
 from margin.scenario import ScenarioError
 from margin.stress import run_stress, summary_frame
-from ui import charts_stress as charts
-from ui.format import percent
+from ui.pictures import charts_stress as charts
+from margin.numbers import percent
 from ui.glossary import term
-from ui.lab_model import market_label, position_labels, scenario_key
-from ui.state import current_scenario, ensure_scenario
-from ui.stress_model import (
+from ui.views.lab import market_label, position_labels, scenario_key
+from ui.session.state import current_scenario, ensure_scenario
+from ui.views.stress import (
     DEFAULTS, PATH_OPTIONS, STEPS, corr_key, default_state, error_text, horizon_text, n_steps, pairs,
     settings, spec_for, step_text, vol_key,
 )
-from ui.widgets import bound_widget, chart, slider_with_input
-from ui.frame import inside_app_frame
+from ui.session.widgets import bound_widget, chart, slider_with_input
+from ui.session.deep_links import inside_app_frame
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 

@@ -14,16 +14,16 @@ from streamlit.testing.v1 import AppTest
 
 from margin.presets import load_story
 from margin.scenario import load_scenario, scenario_from_dict
-from ui.format import money
-from ui import charts_lab as charts
-from ui.live_html import region_name
+from margin.numbers import money
+from ui.pictures import charts_lab as charts
+from ui.pictures.live_html import region_name
 from tests.lab_reading import html_bodies, line_of, metric, parse, region, section
-from ui.builder_model import (
+from ui.views.builder import (
     add_market, add_position, duplicate_position, handle_upload, remove_market,
     remove_position, rows_to_positions,
 )
 from margin.walk import straight_rows
-from ui.lab_model import (
+from ui.views.lab import (
     account_warnings, lab_views, move_history, new_history, sweep_views, target_prices, what_is_happening,
 )
 
@@ -69,7 +69,7 @@ def test_default_account_loads_on_first_visit_with_the_lesson_visible():
     assert "before you moved anything" in section(at, "What happened on the way, all isolated").lower()
     happening = section(at, "What is happening")
     assert "holding up" in happening and "BTC long" in happening and "SOL long" in happening
-    assert not at.get("plotly_chart")  # the lab's pictures are light HTML (see ui/charts_lab.py)
+    assert not at.get("plotly_chart")  # the lab's pictures are light HTML (see ui/pictures/charts_lab.py)
     assert re.findall(r'data-chart="([^"]+)"', "".join(html_bodies(at))) == [
         "Equity sharing, as built", "Equity across every market shock, as built"]
     waterfall = [body for body in html_bodies(at) if 'data-chart="Equity sharing, as built"' in body]
@@ -566,7 +566,7 @@ HOSTILE = '"><img src=x onerror=alert(1)><script>alert(2)</script>'
 
 
 def test_names_from_the_account_reach_the_live_regions_as_text_only():
-    """The live regions are put into the page without Streamlit's sanitizer (ui/live_html.py),
+    """The live regions are put into the page without Streamlit's sanitizer (ui/pictures/live_html.py),
     so every name that comes from an account (a position's id, a market's name, the account's
     name) must arrive escaped: no element or event handler of its own, whatever it says."""
     raw = load_story("default")

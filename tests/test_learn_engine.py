@@ -18,7 +18,7 @@ from margin.presets import story_ids
 from margin.scenario import scenario_from_dict
 from margin.sweep import shock_prices
 from ui.glossary import lookup
-from ui.links import PAGES, control_spec
+from ui.session.links import PAGES, control_spec
 
 CONCEPTS = {  # the ten concepts, each taught by at least one lesson
     "cross-exposure", "capital-efficiency", "one-bad-trade", "isolated-contains", "liq-vs-bankruptcy",

@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from teach import expected, get_lesson, lesson_ids, lesson_scenario
 from ui.glossary import PAGE_TERMS, entries, lookup
-from ui.links import PAGES
+from ui.session.links import PAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_FILES = [path for path in PAGES.values() if (ROOT / path).exists()]
@@ -239,7 +239,7 @@ def test_presenter_toggle_in_the_sidebar():
 def test_presenter_mode_keeps_a_way_to_every_page():
     """The sidebar (and its navigation) is hidden in presenter mode: a row at the top of the
     page lists every page, shows where we are, and picking one goes there, still presenting."""
-    from ui.presenter import PAGE_TITLES
+    from ui.session.presenter import PAGE_TITLES
 
     at = app()
     at.session_state["presenter"] = True

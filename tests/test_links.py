@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from margin.presets import load_story, story_ids
 from tests.strategies import scenario_dicts
-from ui.links import (CONTROLS, MAX_LINK_CHARS, PAGES, LinkError, control_spec, control_values, decode,
+from ui.session.links import (CONTROLS, MAX_LINK_CHARS, PAGES, LinkError, control_spec, control_values, decode,
                       encode, link_url)
 
 

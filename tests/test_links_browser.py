@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 from margin.account import evaluate
 from margin.presets import load_story
 from margin.scenario import scenario_from_dict
-from ui.format import money
-from ui.links import encode
+from margin.numbers import money
+from ui.session.links import encode
 
 pytestmark = pytest.mark.browser
 

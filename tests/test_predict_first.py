@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from teach import expected, get_lesson, lesson_ids, measure
 from margin.numbers import money, price
 from tests.test_learn_pages import goto, learn_app, open_lesson
-from ui.links import PAGES
+from ui.session.links import PAGES
 
 PAGES_READY = ("lab",)  # the pages whose outcomes a lesson hides (the others follow below)
 

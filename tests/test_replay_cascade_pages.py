@@ -15,9 +15,9 @@ from margin.cascade import CrowdParams, build_crowd, run_cascade, tipping_point
 from margin.crashes import load_crash, replay
 from margin.presets import load_story
 from margin.scenario import scenario_from_dict
-from ui import charts_cascade, charts_replay
-from ui.cascade_model import cascade_view, leverage_takeaway, tipping_takeaway
-from ui.replay_model import event_lines, splits, timeline_points, wick_sentences, checks
+from ui.pictures import charts_cascade, charts_replay
+from ui.views.cascade import cascade_view, leverage_takeaway, tipping_takeaway
+from ui.views.replay import event_lines, splits, timeline_points, wick_sentences, checks
 
 ROOT = Path(__file__).resolve().parent.parent
 REPLAY, CASCADE = "pages/crash_replay.py", "pages/market_cascade.py"

@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 from margin.presets import load_story
 from margin.scenario import ScenarioError, scenario_from_dict
 from margin.stress import run_stress, stress_spec
-from ui import charts_stress as charts
-from ui.stress_model import default_state, error_text, settings, spec_for
+from ui.pictures import charts_stress as charts
+from ui.views.stress import default_state, error_text, settings, spec_for
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/stress_lab.py"

@@ -87,7 +87,7 @@ def search(query: str) -> list[dict[str, Any]]:
     return [entry for _, _, entry in sorted(ranked, key=lambda r: (r[0], r[1]))]
 
 
-#: The terms each page uses most, linked from the sidebar under that page (ids of ui.links.PAGES).
+#: The terms each page uses most, linked from the sidebar under that page (ids of ui.session.links.PAGES).
 PAGE_TERMS: dict[str, tuple[str, ...]] = {
     "lab": ("cross margin", "isolated margin", "equity", "maintenance margin", "margin ratio",
             "liquidation price", "bankruptcy price", "market shock", "beta"),
@@ -106,7 +106,7 @@ def sidebar_terms(page: Any) -> None:
     (a page id, file or the page object of ``st.navigation``), in the sidebar."""
     import streamlit as st
 
-    from ui.links import PAGES, page_id_of
+    from ui.session.links import PAGES, page_id_of
 
     page_id = page if page in PAGES else page_id_of(page)
     names = PAGE_TERMS.get(page_id or "", ())

@@ -7,8 +7,8 @@ from typing import Any, Mapping
 import streamlit as st
 
 from margin.presets import load_venue, venue_ids
-from ui.builder_model import story_changes
-from ui.format import money
+from ui.views.builder import story_changes
+from margin.numbers import money
 
 HOW_TO = ("Build or load an account in **Account builder**, then drag prices in **Price lab**: "
           "the same account is shown as built, all cross and all isolated, side by side.")
@@ -40,7 +40,7 @@ def account_line(raw: Mapping[str, Any]) -> str:
 
 def _prediction_open() -> bool:
     """A lesson waits for a prediction: the story (which tells what happens) waits too."""
-    from ui.lesson_panel import ACTIVE, prediction_open
+    from ui.session.lesson_panel import ACTIVE, prediction_open
     from teach import LessonError, get_lesson
 
     lesson_id = st.session_state.get(ACTIVE)

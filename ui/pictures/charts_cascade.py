@@ -12,8 +12,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from margin.cascade import LEVERAGE_BUCKETS, RUNAWAY_RATIO, CascadeResult, TippingCurve
-from ui.charts_replay import price_range  # one rule for a price axis: fit the prices, never from 0
-from ui.format import percent, price
+from ui.pictures.charts_replay import price_range  # one rule for a price axis: fit the prices, never from 0
+from margin.numbers import percent, price
 
 BLUE, ORANGE, GREEN, VERMILLION = "#0072B2", "#E69F00", "#009E73", "#D55E00"
 PURPLE, SKY, BLACK, GREY = "#CC79A7", "#56B4E9", "#000000", "#8C8C8C"

@@ -22,7 +22,7 @@ from typing import Any, Mapping
 import streamlit as st
 
 from teach import Lesson, LessonError, check, get_lesson, lesson_scenario, question_text
-from ui.format import money, price
+from margin.numbers import money, price
 
 ACTIVE = "learn.active"
 UNDO = "learn.undo"
@@ -62,8 +62,8 @@ def prediction_open(page: str) -> bool:
 def open_lesson(lesson: Lesson) -> None:
     """Load the lesson's account (keeping the learner's own for undo) and open its page with
     its starting controls; the lesson stays on that page (button callback or page code)."""
-    from ui.links import open_page
-    from ui.state import ensure_scenario
+    from ui.session.links import open_page
+    from ui.session.state import ensure_scenario
 
     own = copy.deepcopy(ensure_scenario())
     if st.session_state.get(ACTIVE) is None or UNDO not in st.session_state:
@@ -74,7 +74,7 @@ def open_lesson(lesson: Lesson) -> None:
 
 def end_lesson(restore: bool) -> None:
     """Leave the lesson; with ``restore``, bring back the account it replaced."""
-    from ui.state import set_scenario
+    from ui.session.state import set_scenario
 
     st.session_state.pop(ACTIVE, None)
     own = st.session_state.pop(UNDO, None)
@@ -160,7 +160,7 @@ def lesson_panel(page: str) -> Lesson | None:
     lesson = active_lesson(page)
     if lesson is None:
         return None
-    from ui.links import page_file
+    from ui.session.links import page_file
 
     with st.container(border=True, key="lesson-panel"):
         st.markdown(f"**:material/school: Lesson: {lesson.title}**")

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import links
+from ui.session import links
 
 KEY = "presenter"
 PARAM = "present"
 BASE_FONT_PX = 21
 SWITCHER_KEY = "presenter.page"
 
-#: The pages of the presenter's switcher, in app.py's order: (page id of ``ui.links.PAGES``,
+#: The pages of the presenter's switcher, in app.py's order: (page id of ``ui.session.links.PAGES``,
 #: short title, Material icon). It duplicates app.py's ``PAGES`` registry (titles shortened so
 #: the row fits 1280 px at 21 px type); the two are to be unified into one registry.
 PAGE_TITLES: tuple[tuple[str, str, str], ...] = (
@@ -107,7 +107,7 @@ def css(dark: bool = False) -> str:
 
 
 def current_page_id() -> str | None:
-    """The page id (of ``ui.links.PAGES``) of the page this run shows, after ``st.navigation``."""
+    """The page id (of ``ui.session.links.PAGES``) of the page this run shows, after ``st.navigation``."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()

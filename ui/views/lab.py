@@ -31,7 +31,7 @@ from margin.variants import arrived_variants
 from margin.simulate import Event
 from margin.walk import Walk, entry_prices, scenario_now, start_walk, walk_to
 from margin.sweep import shock_multiplier, sweep_shock
-from ui.format import money, percent, price
+from margin.numbers import money, percent, price
 
 SHOCK_MIN, SHOCK_MAX = -0.9, 0.9  # [fraction]
 SHOCK_GRID = np.linspace(SHOCK_MIN, SHOCK_MAX, 721)  # 0.25 % apart, 0 included

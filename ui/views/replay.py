@@ -20,8 +20,8 @@ from margin.crashes import (
     timeline_events, wick_check,
 )
 from margin.scenario import scenario_from_dict
-from ui.format import money, percent, price
-from ui.lab_model import describe_events, join_words, market_label, position_labels
+from margin.numbers import money, percent, price
+from ui.views.lab import describe_events, join_words, market_label, position_labels
 
 TIMELINE_KINDS = {  # engine event type (plus the payout) -> words on the timeline
     "liquidation": "Liquidation",

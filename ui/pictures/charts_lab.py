@@ -4,7 +4,7 @@ strips, margin-ratio gauges, the equity-sharing waterfall and the shock-range ch
 Why HTML and not Plotly: Streamlit draws a changed Plotly chart anew on every slider step (a
 new figure is a new element); that alone cost the browser more than the rest of the lab. These
 pictures are a few dozen positioned boxes and, for curves, one SVG image (an ``<img>``, which
-any HTML sanitizer keeps), and ``ui/live_html.py`` changes only what differs between steps
+any HTML sanitizer keeps), and ``ui/pictures/live_html.py`` changes only what differs between steps
 (``tools/bench_ui.py``).
 
 Colours are Okabe-Ito (colour-blind safe) and never carry meaning alone: every series also has
@@ -23,8 +23,8 @@ from urllib.parse import quote
 
 import numpy as np
 
-from ui.format import money, percent, price
-from ui.lab_model import PoolGroup, PositionView, SweepView, market_label, nearest_mark
+from margin.numbers import money, percent, price
+from ui.views.lab import PoolGroup, PositionView, SweepView, market_label, nearest_mark
 
 BLUE, ORANGE, GREEN, VERMILLION = "#0072B2", "#E69F00", "#009E73", "#D55E00"
 PURPLE, SKY, YELLOW, GREY = "#CC79A7", "#56B4E9", "#F0E442", "#8C8C8C"
@@ -537,7 +537,7 @@ def sweep_html(sweep: SweepView, shock: float, dark: bool = False) -> str:
     image, the axes, marks and legend are text, and hovering shows the numbers every 5 % of
     shock. A Plotly figure here cost the browser more than the rest of the lab on every step.
 
-    >>> from ui.lab_model import SweepView
+    >>> from ui.views.lab import SweepView
     >>> sweep = SweepView(label="As built", grid=np.linspace(-0.9, 0.9, 361),
     ...                   equity=np.linspace(0, 200, 361), maintenance=np.full(361, 20.0), marks=())
     >>> html = sweep_html(sweep, -0.05)

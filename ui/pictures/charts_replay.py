@@ -12,10 +12,10 @@ import numpy as np
 import plotly.graph_objects as go
 
 from margin.crashes import MoneySplit, Replay, WickCheck
-from ui.charts_lab import compact
-from ui.format import price
-from ui.lab_model import market_label, position_labels
-from ui.replay_model import TIMELINE_KINDS, TimelinePoint
+from ui.pictures.charts_lab import compact
+from margin.numbers import price
+from ui.views.lab import market_label, position_labels
+from ui.views.replay import TIMELINE_KINDS, TimelinePoint
 
 BLUE, ORANGE, GREEN, VERMILLION = "#0072B2", "#E69F00", "#009E73", "#D55E00"
 PURPLE, SKY, BLACK, GREY = "#CC79A7", "#56B4E9", "#000000", "#8C8C8C"

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from margin.stress import StressResult, VariantStress
-from ui.format import money
+from margin.numbers import money
 
 BLUE, ORANGE, GREY, BLACK = "#0072B2", "#E69F00", "#8C8C8C", "#000000"
 NORMAL_STYLE = dict(color=BLUE, pattern=dict(shape=""))

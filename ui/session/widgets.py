@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 
 import streamlit as st
 
-from ui import presenter
+from ui.session import presenter
 
 
 STALE_SECONDS = 2.0  # a twin's echo of an older value arrives within this long of the change

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-PICTURE = Path(__file__).resolve().parent.parent / "assets" / "images" / "cross-vs-isolated.svg"
+PICTURE = Path(__file__).resolve().parents[2] / "assets" / "images" / "cross-vs-isolated.svg"
 HIDDEN = "welcome.hidden"
 CROSS = ("In **cross margin** every position draws on one shared pool of money: a winning trade keeps a losing "
          "one open, and one bad trade can drain the pool and close every position with it.")

@@ -16,9 +16,9 @@ from __future__ import annotations
 from html import escape
 from typing import Mapping, Sequence
 
-from ui.charts_lab import gauge_html, gauge_takeaway
-from ui.format import money, percent, price
-from ui.lab_model import PositionView, VariantView, market_label
+from ui.pictures.charts_lab import gauge_html, gauge_takeaway
+from margin.numbers import money, percent, price
+from ui.views.lab import PositionView, VariantView, market_label
 
 VARIANT_NOTES = {
     "As built": "The account as you built it.",
@@ -45,7 +45,7 @@ LAB_CSS = """<style>
    page then costs the browser less. "auto" keeps the last drawn height, so the page does not jump. */
 .ml-lab { content-visibility: auto; contain-intrinsic-size: auto 1000px; }
 .ml-lab.ml-pictures { contain-intrinsic-size: auto 640px; }
-/* The live regions' updaters (ui/live_html.py) draw nothing: no empty box, no gap. */
+/* The live regions' updaters (ui/pictures/live_html.py) draw nothing: no empty box, no gap. */
 .st-key-lab-live, [class*="st-key-lab-live-"] { display: none; }
 .ml-lab.ml-dark { --ml-healthy: #7CC7F2; --ml-risk: #F2C14E; --ml-liq: #FF9966; --ml-bank: #EAA5D0; }
 .ml-lab h3 { font-size: 1.5rem; font-weight: 600; margin: 0.6rem 0 0.5rem 0; padding: 0; }
@@ -123,7 +123,7 @@ def status_badge(status: str) -> str:
 def position_detail(p: PositionView) -> str:
     """One position's PnL and distance to liquidation, in words (plain text).
 
-    >>> from ui.lab_model import PositionView
+    >>> from ui.views.lab import PositionView
     >>> p = PositionView(id="b", label="BTC long", market="BTCUSDT", side="long", mode="cross",
     ...     status="healthy", size=1.0, price=117_000.0, unrealized_pnl=17_000.0, realized_pnl=0.0,
     ...     equity=1.0, maintenance_margin=1.0, liquidation_price=58_500.0, bankruptcy_price=None,

@@ -19,7 +19,7 @@ side: :func:`restore_from_url` (called by ``app.py`` before ``st.navigation``),
 >>> decode("1.not-a-link")
 Traceback (most recent call last):
 ...
-ui.links.LinkError: this link is corrupt: its data is not valid (base64/zlib); it may have been cut short when it was copied
+ui.session.links.LinkError: this link is corrupt: its data is not valid (base64/zlib); it may have been cut short when it was copied
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ PAGES: dict[str, str] = {
     "glossary": "pages/glossary.py",
 }
 DEFAULT_PAGE = "lab"
-APP_ROOT = Path(__file__).resolve().parent.parent
+APP_ROOT = Path(__file__).resolve().parents[2]
 
 
 def page_file(page_id: str) -> str:
@@ -143,7 +143,7 @@ def _valid_control(kind: str, extra: Any, value: Any) -> bool:
     return False
 
 
-MAX_PATH_TURNS = 64  # turns of the lab's path a link carries (ui.lab_model.MAX_WAYPOINTS)
+MAX_PATH_TURNS = 64  # turns of the lab's path a link carries (ui.views.lab.MAX_WAYPOINTS)
 _MARKET = re.compile(r"[A-Za-z0-9_\-]{1,40}")
 
 
@@ -311,7 +311,7 @@ SHOWN_KEY = "links.shown"  # the run in which a page drew its own copy-link cont
 def restore_from_url() -> str | None:
     """Apply a shared view from ``?v=`` (call before ``st.navigation``).
 
-    Sets the account (through ``ui.state.set_scenario``) and the plain control keys, and
+    Sets the account (through ``ui.session.state.set_scenario``) and the plain control keys, and
     remembers the page to open; :func:`open_link_target` (after ``st.navigation``) opens it and
     drops ``v`` from the URL so a rerun does not apply the link again. A corrupt or too-long
     link opens the default account and says why. Returns the page file to open, or None.
@@ -319,7 +319,7 @@ def restore_from_url() -> str | None:
     import streamlit as st
 
     from margin.presets import DEFAULT_STORY, load_story
-    from ui.state import set_scenario
+    from ui.session.state import set_scenario
 
     st.session_state[RUN_KEY] = int(st.session_state.get(RUN_KEY, 0)) + 1
     text = st.query_params.get(PARAM)
@@ -362,7 +362,7 @@ def _set_controls(page: str, scenario: Mapping[str, Any], controls: Mapping[str,
     ``controls``."""
     import streamlit as st
 
-    from ui.stress_model import default_state
+    from ui.views.stress import default_state
 
     if page == "lab":
         st.session_state["lab.shock"] = 0.0
@@ -393,7 +393,7 @@ def open_page(page: str, *, scenario: Mapping[str, Any], controls: Mapping[str, 
     ``controls``) and switch to the page. Used by lessons; raises ScenarioError on a bad account."""
     import streamlit as st
 
-    from ui.state import set_scenario
+    from ui.session.state import set_scenario
 
     set_scenario(dict(scenario))
     _set_controls(page, scenario, controls or {})
@@ -418,7 +418,7 @@ def current_view(page: str) -> dict[str, Any]:
     """The session's view on ``page`` (a page id of :data:`PAGES`)."""
     import streamlit as st
 
-    from ui.state import scenario_dict
+    from ui.session.state import scenario_dict
 
     return {"scenario": scenario_dict(), "page": page, "controls": control_values(st.session_state, page)}
 

@@ -20,8 +20,8 @@ from margin.cascade import (
     learner_fate, run_cascade, tipping_point,
 )
 from margin.scenario import Market, Scenario, parse_tiers, scenario_from_dict
-from ui.format import money, percent, price
-from ui.lab_model import join_words, market_label, position_labels
+from margin.numbers import money, percent, price
+from ui.views.lab import join_words, market_label, position_labels
 
 TIPPING_POINTS = 50
 TIPPING_MAX = 0.30  # the curve spans shocks of 0.5 % to 30 % in the shock's direction
