@@ -18,20 +18,9 @@ from ui.session.deep_links import inside_app_frame
 from ui.session import links, presenter
 from ui.glossary import sidebar_terms
 from ui.session.state import SCENARIO_KEY, ensure_scenario, set_scenario
+from ui.site import DEFAULT_PAGE, PAGES
 
 ROOT = Path(__file__).resolve().parent
-
-# (file, title, Material icon, URL path). Each URL path is the file's stem, the one Streamlit's
-# legacy pages/ mode infers (see ui/session/deep_links.py). The first page is the default, at "/".
-PAGES = (
-    ("pages/price_lab.py", "Price lab", ":material/tune:", "price_lab"),
-    ("pages/builder.py", "Account builder", ":material/construction:", "builder"),
-    ("pages/crash_replay.py", "Crash replay", ":material/replay:", "crash_replay"),
-    ("pages/market_cascade.py", "Market cascade", ":material/waterfall_chart:", "market_cascade"),
-    ("pages/stress_lab.py", "Stress lab", ":material/science:", "stress_lab"),
-    ("pages/learn.py", "Learn", ":material/school:", "learn"),
-    ("pages/glossary.py", "Glossary", ":material/menu_book:", "glossary"),
-)
 
 inside_app_frame(is_app=True)
 st.set_page_config(page_title="Margin Lab", page_icon=":material/balance:", layout="wide")
@@ -43,14 +32,13 @@ ensure_scenario()
 links.restore_from_url()
 
 page = st.navigation([
-    st.Page(str(ROOT / path), title=title, icon=icon, url_path=url, default=(path == PAGES[0][0]))
-    for path, title, icon, url in PAGES
+    st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=(p.id == DEFAULT_PAGE)) for p in PAGES
 ])
 
 links.open_link_target()
 with st.sidebar:
     presenter.presenter_toggle()
-presenter.apply()
+presenter.apply(page)
 
 page.run()
 links.sidebar_share_link(page)  # for pages without their own "Share this view"

@@ -22,17 +22,12 @@ import streamlit as st
 from teach import Lesson, get_lesson, lessons
 from ui.glossary import terms_line
 from ui.session.lesson_panel import checked, open_lesson, prediction_box
-from ui.session.links import PAGES
+from ui.site import page, page_ids
 from ui.session.deep_links import inside_app_frame
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE_NAMES = {"lab": "Price lab", "builder": "Account builder", "replay": "Crash replay",
-              "cascade": "Market cascade", "stress": "Stress lab"}
-PAGE_ICONS = {"lab": ":material/tune:", "builder": ":material/construction:", "replay": ":material/replay:",
-              "cascade": ":material/waterfall_chart:", "stress": ":material/science:"}
-
 LESSONS = lessons()
 IDS = [lesson.id for lesson in LESSONS]
 st.session_state.setdefault("learn.current", IDS[0])
@@ -76,19 +71,20 @@ def lesson_card(lesson: Lesson) -> None:
                   icon=":material/task_alt:", on_click=toggle_done, args=(lesson.id,))
 
     with st.container(border=True):
-        name = PAGE_NAMES.get(lesson.page, lesson.page)
+        target = page(lesson.page)
+        name = target.name
         if checked(lesson.id):
             st.markdown(f"**:material/touch_app: Now try it.** {lesson.instruction}")
         else:
-            st.markdown(f"**:material/touch_app: Then try it** in the {name.lower()}: it opens on this lesson's "
+            st.markdown(f"**:material/touch_app: Then try it** in the {name}: it opens on this lesson's "
                         f"account, with the question at the top. Its numbers stay hidden until you have checked "
                         f"your prediction.")
-        available = lesson.page in PAGES and (ROOT / PAGES[lesson.page]).exists()
-        if st.button(f"Open in the {name.lower()}", icon=PAGE_ICONS.get(lesson.page, ":material/open_in_new:"),
+        available = lesson.page in page_ids() and (ROOT / target.file).exists()
+        if st.button(f"Open in the {name}", icon=target.icon,
                      key=f"learn.open.{lesson.id}", disabled=not available, type="primary",
-                     help=(f"Loads this lesson's account into the {name.lower()} with its controls at the "
+                     help=(f"Loads this lesson's account into the {name} with its controls at the "
                            "starting point. Your own account is kept: the lesson offers to bring it back."
-                           if available else f"The {name.lower()} is not available in this build.")):
+                           if available else f"The {name} is not available in this build.")):
             open_lesson(lesson)  # in the page's code: st.switch_page cannot run in a callback
 
     index = IDS.index(lesson.id)

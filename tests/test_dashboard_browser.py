@@ -184,7 +184,7 @@ def test_the_builders_tables_show_every_column_whole(app_url: str, page: Page, p
     short, no column pushed out of sight, on a laptop and on a projector in presenter mode."""
     from margin.presets import load_story
     from tests.conftest import cut_short
-    from ui.session.links import encode
+    from ui.session.link_codec import encode
 
     raw = load_story("isolated-lottery-ticket")
     if present:

@@ -17,7 +17,7 @@ from tests.strategies import scenarios
 from tests.test_dashboard_pages import app
 from tests.test_links_app import opened_with
 from ui.views.lab import move_history, new_history, target_prices
-from ui.session.links import decode
+from ui.session.link_codec import decode
 
 
 def _statuses(at) -> dict[str, str]:
@@ -71,7 +71,7 @@ def test_a_shared_link_carries_the_path_and_its_liquidations():
 
 def test_a_link_path_outside_the_sliders_is_held_to_their_range():
     raw = load_story("default")
-    from ui.session.links import encode
+    from ui.session.link_codec import encode
     view = {"scenario": raw, "page": "lab", "controls": {"lab.path": [[0.0, {"BTCUSDT": 1e12, "SOLUSDT": 180.0}]]}}
     at = opened_with(v=encode(view))
     assert not at.exception

@@ -18,7 +18,8 @@ from margin.presets import story_ids
 from margin.scenario import scenario_from_dict
 from margin.sweep import shock_prices
 from ui.glossary import lookup
-from ui.session.links import PAGES, control_spec
+from ui.session.link_codec import control_spec
+from ui.site import page_ids
 
 CONCEPTS = {  # the ten concepts, each taught by at least one lesson
     "cross-exposure", "capital-efficiency", "one-bad-trade", "isolated-contains", "liq-vs-bankruptcy",
@@ -34,7 +35,7 @@ def test_every_concept_has_a_lesson():
 @pytest.mark.parametrize("lesson_id", lesson_ids())
 def test_lesson_data_holds_together(lesson_id):
     lesson = get_lesson(lesson_id)
-    assert lesson.page in PAGES and lesson.page not in ("learn", "glossary")
+    assert lesson.page in page_ids() and lesson.page not in ("learn", "glossary")
     assert lesson.story is None or lesson.story in story_ids()
     scenario_from_dict(lesson_scenario(lesson))  # the account is valid
     for term in lesson.terms:

@@ -19,8 +19,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from teach import expected, get_lesson, lesson_ids, lesson_scenario
-from ui.glossary import PAGE_TERMS, entries, lookup
-from ui.session.links import PAGES
+from ui.glossary import entries, lookup
+from ui.site import PAGES as SITE_PAGES
+
+PAGES = {p.id: p.file for p in SITE_PAGES}
+PAGE_TERMS = {p.id: p.terms for p in SITE_PAGES if p.terms}
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_FILES = [path for path in PAGES.values() if (ROOT / path).exists()]
@@ -239,15 +242,12 @@ def test_presenter_toggle_in_the_sidebar():
 def test_presenter_mode_keeps_a_way_to_every_page():
     """The sidebar (and its navigation) is hidden in presenter mode: a row at the top of the
     page lists every page, shows where we are, and picking one goes there, still presenting."""
-    from ui.session.presenter import PAGE_TITLES
-
     at = app()
     at.session_state["presenter"] = True
     at.run()
     switcher = at.button_group(key="presenter.page")
-    assert [page_id for page_id, _, _ in PAGE_TITLES] == list(PAGES)  # every page, in app.py's order
     assert switcher.options == ["Price lab", "Builder", "Crash replay", "Cascade", "Stress lab", "Learn", "Glossary"]
-    assert [o.content_icon for o in switcher.proto.options] == [icon for _, _, icon in PAGE_TITLES]
+    assert [o.content_icon for o in switcher.proto.options] == [p.icon for p in SITE_PAGES]  # every page, in order
     assert at.session_state["presenter.page"] == "lab"
     for page_id, title in (("replay", "Crash replay"), ("builder", "Account builder"), ("glossary", "Glossary")):
         at.button_group(key="presenter.page").set_value(page_id).run()

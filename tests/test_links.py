@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from margin.presets import load_story, story_ids
 from tests.strategies import scenario_dicts
-from ui.session.links import (CONTROLS, MAX_LINK_CHARS, PAGES, LinkError, control_spec, control_values, decode,
+from ui.site import PAGES, page_ids
+from ui.session.link_codec import (MAX_LINK_CHARS, LinkError, control_spec, control_values, decode,
                       encode, link_url)
 
 
@@ -35,20 +36,21 @@ def _values(kind, extra):
 def controls_for(draw, page: str) -> dict:
     """Random positions of every control a link may carry on ``page``."""
     out = {}
-    for pattern, kind, extra in CONTROLS.get(page, ()):
-        for key in draw(st.lists(st.from_regex(pattern, fullmatch=True), max_size=3)):
-            out[key] = draw(_values(kind, extra))
+    for control in next(p for p in PAGES if p.id == page).controls:
+        for key in draw(st.lists(st.from_regex(control.pattern, fullmatch=True), max_size=3)):
+            out[key] = draw(_values(control.kind, control.extra))
     return out
 
 
 @st.composite
 def views(draw) -> dict:
-    page = draw(st.sampled_from(sorted(PAGES)))
+    page = draw(st.sampled_from(page_ids()))
     return {"scenario": draw(scenario_dicts()), "page": page, "controls": draw(controls_for(page))}
 
 
 def test_every_page_with_controls_is_exercised():
-    assert "lab" in CONTROLS and all(page in PAGES for page in CONTROLS)
+    with_controls = [p.id for p in PAGES if p.controls]
+    assert with_controls == ["lab", "replay", "cascade", "stress"]
 
 
 @settings(max_examples=150, deadline=None)

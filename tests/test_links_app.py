@@ -9,7 +9,7 @@ from margin.account import evaluate
 from margin.presets import load_story
 from margin.scenario import scenario_from_dict
 from margin.numbers import money
-from ui.session.links import MAX_LINK_CHARS, decode, encode
+from ui.session.link_codec import MAX_LINK_CHARS, decode, encode
 from tests.lab_reading import metric, metrics
 from tests.test_learn_pages import app, in_frame
 

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from teach import expected, get_lesson, lesson_ids, measure
 from margin.numbers import money, price
 from tests.test_learn_pages import goto, learn_app, open_lesson
-from ui.session.links import PAGES
+from ui.site import page
 
 PAGES_READY = ("lab",)  # the pages whose outcomes a lesson hides (the others follow below)
 
@@ -68,7 +68,7 @@ def test_the_answer_is_nowhere_until_the_check_then_it_is_there(lesson_id):
     at.button(key=f"learn.open.{lesson_id}").click().run()
     assert not at.exception
     assert at.session_state["learn.active"] == lesson_id
-    goto(at, PAGES[get_lesson(lesson_id).page])  # AppTest stays on the page a switch_page opened
+    goto(at, page(get_lesson(lesson_id).page).file)  # AppTest stays on the page a switch_page opened
     text = all_text(at)
     assert not [w for w in wanted if w in text], f"the {get_lesson(lesson_id).page} page gives the answer away"
     lesson = get_lesson(lesson_id)
@@ -86,7 +86,7 @@ def test_the_answer_is_nowhere_until_the_check_then_it_is_there(lesson_id):
 def test_the_lab_locks_until_the_prediction_and_opens_after():
     at = open_lesson(learn_app(), "cross-exposure")
     at.button(key="learn.open.cross-exposure").click().run()
-    goto(at, PAGES["lab"])
+    goto(at, page("lab").file)
     assert not [s for s in at.slider if s.key == "lab.shock.slider"]  # no slider to find it by dragging
     assert any("Predict first" in i.value for i in at.info)
     at.number_input(key="learn.answer.cross-exposure.widget").set_value(84_000.0).run()
@@ -105,7 +105,7 @@ def test_a_lesson_offers_the_learners_own_account_back():
     at.run()
     open_lesson(at, "maintenance-tiers")
     at.button(key="learn.open.maintenance-tiers").click().run()
-    goto(at, PAGES["lab"])
+    goto(at, page("lab").file)
     assert at.session_state["scenario"]["name"] != "My own account"
     at.button(key="learn.undo.button").click().run()
     assert at.session_state["scenario"]["name"] == "My own account"

@@ -87,33 +87,18 @@ def search(query: str) -> list[dict[str, Any]]:
     return [entry for _, _, entry in sorted(ranked, key=lambda r: (r[0], r[1]))]
 
 
-#: The terms each page uses most, linked from the sidebar under that page (ids of ui.session.links.PAGES).
-PAGE_TERMS: dict[str, tuple[str, ...]] = {
-    "lab": ("cross margin", "isolated margin", "equity", "maintenance margin", "margin ratio",
-            "liquidation price", "bankruptcy price", "market shock", "beta"),
-    "builder": ("perpetual future", "long", "short", "leverage", "initial margin", "isolated margin",
-                "maintenance tiers", "liquidation fee", "partial liquidation", "insurance fund"),
-    "replay": ("mark price", "last price", "liquidation price", "bankruptcy price", "insurance fund",
-               "socialized loss"),
-    "cascade": ("liquidation cascade", "market depth", "leverage", "liquidation price", "insurance fund"),
-    "stress": ("stress test", "fat tails", "wipe-out", "bankruptcy price", "VaR", "expected shortfall",
-               "liquidation price"),
-}
-
-
 def sidebar_terms(page: Any) -> None:
-    """Call after ``page.run()``: links to the glossary entries of the terms ``page`` uses
-    (a page id, file or the page object of ``st.navigation``), in the sidebar."""
+    """Call after ``page.run()``: links to the glossary entries of the terms ``page`` uses (its
+    ``terms`` in :mod:`ui.site`; a page id, file or the page object of ``st.navigation``)."""
     import streamlit as st
 
-    from ui.session.links import PAGES, page_id_of
+    from ui.site import page_of_file, page as site_page, page_ids
 
-    page_id = page if page in PAGES else page_id_of(page)
-    names = PAGE_TERMS.get(page_id or "", ())
-    if names:
+    found = site_page(page) if page in page_ids() else page_of_file(page)
+    if found is not None and found.terms:
         with st.sidebar:
-            st.caption(terms_line(names, prefix=":material/menu_book: Terms on this page: "))
+            st.caption(terms_line(found.terms, prefix=":material/menu_book: Terms on this page: "))
 
 
-__all__ = ["GLOSSARY_PATH", "PAGE_TERMS", "entries", "lookup", "search", "sidebar_terms", "term",
+__all__ = ["GLOSSARY_PATH", "entries", "lookup", "search", "sidebar_terms", "term",
            "terms_line", "url"]

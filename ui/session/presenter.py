@@ -12,25 +12,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.session import links
+from ui.site import PAGES, page, page_ids, page_of_file
 
 KEY = "presenter"
 PARAM = "present"
 BASE_FONT_PX = 21
 SWITCHER_KEY = "presenter.page"
-
-#: The pages of the presenter's switcher, in app.py's order: (page id of ``ui.session.links.PAGES``,
-#: short title, Material icon). It duplicates app.py's ``PAGES`` registry (titles shortened so
-#: the row fits 1280 px at 21 px type); the two are to be unified into one registry.
-PAGE_TITLES: tuple[tuple[str, str, str], ...] = (
-    ("lab", "Price lab", ":material/tune:"),
-    ("builder", "Builder", ":material/construction:"),
-    ("replay", "Crash replay", ":material/replay:"),
-    ("cascade", "Cascade", ":material/waterfall_chart:"),
-    ("stress", "Stress lab", ":material/science:"),
-    ("learn", "Learn", ":material/school:"),
-    ("glossary", "Glossary", ":material/menu_book:"),
-)
 
 # Streamlit's own test ids (stable across recent releases); no class-name hashes.
 _CSS = """
@@ -106,48 +93,36 @@ def css(dark: bool = False) -> str:
     return _CSS % {"base": BASE_FONT_PX, **(_DARK if dark else _LIGHT)}
 
 
-def current_page_id() -> str | None:
-    """The page id (of ``ui.session.links.PAGES``) of the page this run shows, after ``st.navigation``."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    if ctx is None:
-        return None
-    pages = ctx.pages_manager.get_pages()
-    info = pages.get(ctx.pages_manager.current_page_script_hash)
-    return links.page_id_of(info["script_path"]) if info else None
-
-
 def _picked() -> None:
     st.session_state[f"{SWITCHER_KEY}.go"] = st.session_state.get(SWITCHER_KEY)
 
 
-def page_switcher() -> None:
+def page_switcher(current: str | None) -> None:
     """Every page in one row (the sidebar's navigation is hidden in presenter mode): picking
-    one switches to it, keeping ``present=1`` in the address when it was there."""
-    current = current_page_id()
+    one switches to it, keeping ``present=1`` in the address when it was there. ``current``
+    is the page id this run shows."""
     wanted = st.session_state.pop(f"{SWITCHER_KEY}.go", None)
-    if wanted and wanted != current and wanted in links.PAGES:
+    if wanted and wanted != current and wanted in page_ids():
         keep = {PARAM: "1"} if st.query_params.get(PARAM) == "1" else None
-        st.switch_page(links.page_file(wanted), query_params=keep)
+        st.switch_page(page(wanted).path, query_params=keep)
     st.session_state[SWITCHER_KEY] = current  # re-seeded: the row always shows where we are
-    titles = {page_id: f"{icon} {title}" for page_id, title, icon in PAGE_TITLES}
-    st.segmented_control("Go to page", options=[page_id for page_id, _, _ in PAGE_TITLES], key=SWITCHER_KEY,
-                         format_func=titles.get, on_change=_picked, label_visibility="collapsed",
-                         width="stretch")
+    titles = {p.id: f"{p.icon} {p.short}" for p in PAGES}
+    st.segmented_control("Go to page", options=page_ids(), key=SWITCHER_KEY, format_func=titles.get,
+                         on_change=_picked, label_visibility="collapsed", width="stretch")
 
 
-def apply() -> bool:
-    """Call after ``st.navigation``: in presenter mode inject the style sheet and show the exit
-    button and the page switcher. Returns whether presenter mode is on."""
+def apply(current_page=None) -> bool:
+    """Call after ``st.navigation`` with the page it returned: in presenter mode inject the
+    style sheet and show the exit button and the page switcher. Returns whether it is on."""
     if not is_on():
         return False
     dark = getattr(getattr(st.context, "theme", None), "type", None) == "dark"
     st.html(css(dark))
+    found = page_of_file(current_page) if current_page is not None else None
     with st.container(horizontal=True, vertical_alignment="center", gap="small", key="presenter.top"):
         st.button("Exit presenter mode", icon=":material/close_fullscreen:", key="presenter.exit",
                   on_click=_turn_off, help="Back to the normal layout with the sidebar.")
-        page_switcher()
+        page_switcher(found.id if found else None)
     return True
 
 
@@ -196,4 +171,4 @@ def enlarge(fig, scale: float = FIGURE_SCALE):
     return fig
 
 
-__all__ = ["PAGE_TITLES", "apply", "css", "current_page_id", "enlarge", "is_on", "page_switcher", "presenter_toggle"]
+__all__ = ["apply", "css", "enlarge", "is_on", "page_switcher", "presenter_toggle"]
