@@ -12,13 +12,11 @@ import numpy as np
 import plotly.graph_objects as go
 
 from margin.cascade import LEVERAGE_BUCKETS, RUNAWAY_RATIO, CascadeResult, TippingCurve
+from ui.pictures.palette import BLACK, BLUE, BLUES, GREY, ORANGE, VERMILLION
 from ui.pictures.charts_replay import price_range  # one rule for a price axis: fit the prices, never from 0
 from margin.numbers import percent, price
 
-BLUE, ORANGE, GREEN, VERMILLION = "#0072B2", "#E69F00", "#009E73", "#D55E00"
-PURPLE, SKY, BLACK, GREY = "#CC79A7", "#56B4E9", "#000000", "#8C8C8C"
 _MARGIN = dict(l=10, r=10, t=48, b=10)
-BLUES = [[0.0, "#eef5fb"], [0.25, "#9ecae1"], [0.5, "#4292c6"], [0.75, "#08519c"], [1.0, "#041f45"]]
 
 
 def _layout(fig: go.Figure, title: str, height: int, **kwargs) -> go.Figure:

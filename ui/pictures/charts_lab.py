@@ -24,10 +24,9 @@ from urllib.parse import quote
 import numpy as np
 
 from margin.numbers import money, percent, price
+from ui.pictures.palette import BLUE, GREEN, GREY, ORANGE, PURPLE, SKY, VERMILLION, tint
 from ui.views.lab import PoolGroup, PositionView, SweepView, market_label, nearest_mark
 
-BLUE, ORANGE, GREEN, VERMILLION = "#0072B2", "#E69F00", "#009E73", "#D55E00"
-PURPLE, SKY, YELLOW, GREY = "#CC79A7", "#56B4E9", "#F0E442", "#8C8C8C"
 AT_RISK_RATIO = 0.8  # margin ratio from which a pool is called "at risk" (as the engine does)
 GAUGE_MAX = 150.0  # [%] the gauge's scale ends here; beyond it the needle rests at the end
 
@@ -97,7 +96,7 @@ def strip_html(low: float, high: float, marks: Sequence[StripMark], caption: str
         )
     return (
         f'<div role="img" aria-label="{escape(caption)}" style="position:relative;height:18px;margin:-6px 8px 0 8px">'
-        '<div style="position:absolute;left:0;right:0;top:8px;height:2px;background:rgba(140,140,140,0.45)"></div>'
+        f'<div style="position:absolute;left:0;right:0;top:8px;height:2px;background:{tint(GREY, 0.45)}"></div>'
         + "".join(items) + "</div>"
     )
 
@@ -172,11 +171,11 @@ def map_takeaway(positions: Sequence[PositionView]) -> str:
 
 # Zones of the gauge, in margin ratio [%]: colour AND pattern tell them apart.
 GAUGE_ZONES = (
-    (0.0, AT_RISK_RATIO * 100, "rgba(86,180,233,0.30)", "healthy"),
+    (0.0, AT_RISK_RATIO * 100, tint(SKY, 0.30), "healthy"),
     (AT_RISK_RATIO * 100, 100.0,
-     "repeating-linear-gradient(45deg,rgba(230,159,0,0.65) 0 3px,rgba(230,159,0,0.25) 3px 7px)", "at risk"),
+     f"repeating-linear-gradient(45deg,{tint(ORANGE, 0.65)} 0 3px,{tint(ORANGE, 0.25)} 3px 7px)", "at risk"),
     (100.0, GAUGE_MAX,
-     "repeating-linear-gradient(-45deg,rgba(213,94,0,0.75) 0 2px,rgba(213,94,0,0.30) 2px 5px)", "liquidated"),
+     f"repeating-linear-gradient(-45deg,{tint(VERMILLION, 0.75)} 0 2px,{tint(VERMILLION, 0.30)} 2px 5px)", "liquidated"),
 )
 
 
@@ -213,7 +212,7 @@ def gauge_html(ratio: float | None, pool: str | None) -> str:
         f'<span style="font-size:0.85rem;opacity:0.85">{escape(title)}</span>'
         f'<span style="font-size:1.35rem;font-weight:600;white-space:nowrap">{number}{beyond}</span></div>'
         f'<div style="position:relative;height:16px;border-radius:3px;overflow:hidden;display:flex;'
-        f'outline:1px solid rgba(140,140,140,0.5)">{zones}'
+        f'outline:1px solid {tint(GREY, 0.5)}">{zones}'
         f'<div style="position:absolute;left:calc({needle:.2f}% - 2px);top:0;bottom:0;width:4px;'
         f'background:currentColor"></div></div>'
         f'<div style="position:relative;height:16px;font-size:0.7rem;opacity:0.75;margin:2px 12px 0 12px">{ticks}</div>'

@@ -11,14 +11,13 @@ from typing import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from ui.pictures.palette import BLACK, BLUE, GREEN, GREY, ORANGE, PURPLE, VERMILLION, WHITE, tint
 from margin.crashes import MoneySplit, Replay, WickCheck
 from ui.pictures.charts_lab import compact
 from margin.numbers import price
 from ui.views.lab import market_label, position_labels
 from ui.views.replay import TIMELINE_KINDS, TimelinePoint
 
-BLUE, ORANGE, GREEN, VERMILLION = "#0072B2", "#E69F00", "#009E73", "#D55E00"
-PURPLE, SKY, BLACK, GREY = "#CC79A7", "#56B4E9", "#000000", "#8C8C8C"
 
 VARIANT_STYLE = {  # colour, dash, marker symbol
     "As built": (BLUE, "solid", "circle"),
@@ -136,7 +135,7 @@ def money_figure(splits: Mapping[str, MoneySplit]) -> go.Figure:
         fig.add_trace(go.Bar(
             name=f"{variant} (started with {compact(split.start)})", x=categories, y=values,
             marker=dict(color=colour, pattern=dict(shape=VARIANT_PATTERN[variant], fillmode="overlay",
-                                                   fgcolor="rgba(255,255,255,0.7)", size=7)),
+                                                   fgcolor=tint(WHITE, 0.7), size=7)),
             text=[compact(v) if abs(v) >= 0.5 else "0" for v in values], textposition="outside",
             hovertemplate=f"{variant}: %{{x}}: %{{y:,.2f}} USDT<extra></extra>",
         ))

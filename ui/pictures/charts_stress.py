@@ -15,10 +15,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ui.pictures.palette import BLUE, GREY, ORANGE
 from margin.stress import StressResult, VariantStress
 from margin.numbers import money
 
-BLUE, ORANGE, GREY, BLACK = "#0072B2", "#E69F00", "#8C8C8C", "#000000"
 NORMAL_STYLE = dict(color=BLUE, pattern=dict(shape=""))
 FAT_STYLE = dict(color=ORANGE, pattern=dict(shape="/", solidity=0.35))
 _MARGIN = dict(l=10, r=10, t=70, b=10)

@@ -17,6 +17,7 @@ from html import escape
 from typing import Mapping, Sequence
 
 from ui.pictures.charts_lab import gauge_html, gauge_takeaway
+from ui.pictures.palette import fill
 from margin.numbers import money, percent, price
 from ui.views.lab import PositionView, VariantView, market_label
 
@@ -38,16 +39,16 @@ METRIC_HELP = {
 LONG_POSITION_LIST = 6  # more positions than this scroll in a box
 LONG_EVENT_LIST = 5  # more events than this scroll in a box
 
-LAB_CSS = """<style>
-.ml-lab { --ml-line: rgba(128,128,128,0.35); --ml-healthy: #0062A0; --ml-risk: #8F5500;
-  --ml-liq: #B04400; --ml-bank: #8E3B78; line-height: 1.5; }
+LAB_CSS = fill("""<style>
+.ml-lab { --ml-line: rgba(128,128,128,0.35); --ml-healthy: @STATUS_LIGHT_HEALTHY@; --ml-risk: @STATUS_LIGHT_RISK@;
+  --ml-liq: @STATUS_LIGHT_LIQUIDATED@; --ml-bank: @STATUS_LIGHT_BANKRUPT@; line-height: 1.5; }
 /* Off-screen, the lab's blocks are neither laid out nor painted: a slider step at the top of the
    page then costs the browser less. "auto" keeps the last drawn height, so the page does not jump. */
 .ml-lab { content-visibility: auto; contain-intrinsic-size: auto 1000px; }
 .ml-lab.ml-pictures { contain-intrinsic-size: auto 640px; }
 /* The live regions' updaters (ui/pictures/live_html.py) draw nothing: no empty box, no gap. */
 .st-key-lab-live, [class*="st-key-lab-live-"] { display: none; }
-.ml-lab.ml-dark { --ml-healthy: #7CC7F2; --ml-risk: #F2C14E; --ml-liq: #FF9966; --ml-bank: #EAA5D0; }
+.ml-lab.ml-dark { --ml-healthy: @STATUS_DARK_HEALTHY@; --ml-risk: @STATUS_DARK_RISK@; --ml-liq: @STATUS_DARK_LIQUIDATED@; --ml-bank: @STATUS_DARK_BANKRUPT@; }
 .ml-lab h3 { font-size: 1.5rem; font-weight: 600; margin: 0.6rem 0 0.5rem 0; padding: 0; }
 .ml-lab h4 { font-size: 1.1rem; font-weight: 600; margin: 0 0 0.1rem 0; padding: 0; }
 .ml-lab h5 { font-size: 0.95rem; font-weight: 600; margin: 0.6rem 0 0.3rem 0; padding: 0; }
@@ -77,7 +78,7 @@ LAB_CSS = """<style>
 .ml-chart-scroll { overflow-x: auto; }
 .ml-legend { font-size: 0.8rem; display: flex; flex-wrap: wrap; gap: 0.2rem 0.9rem; margin: 0.2rem 0; }
 .ml-key { display: inline-block; width: 0.8rem; height: 0.8rem; margin-right: 0.3rem; vertical-align: -0.1rem; }
-.ml-key-line { display: inline-block; width: 1.4rem; border-top: 3px dashed #E69F00; vertical-align: middle;
+.ml-key-line { display: inline-block; width: 1.4rem; border-top: 3px dashed @ORANGE@; vertical-align: middle;
   margin-right: 0.3rem; }
 .ml-wf { position: relative; font-size: 11px; line-height: 1.2; }
 .ml-wf > * { position: absolute; }
@@ -86,28 +87,28 @@ LAB_CSS = """<style>
 .ml-wf-tick { opacity: 0.8; white-space: nowrap; }
 .ml-wf-group { top: 0; text-align: center; font-size: 12px; overflow: hidden; white-space: nowrap;
   text-overflow: ellipsis; }
-.ml-wf-maintenance { border-top: 3px dashed #E69F00; z-index: 2; }
-.ml-wf-connector { border-top: 1px dotted #8C8C8C; }
+.ml-wf-maintenance { border-top: 3px dashed @ORANGE@; z-index: 2; }
+.ml-wf-connector { border-top: 1px dotted @GREY@; }
 .ml-wf-value { transform: translateX(-50%); font-weight: 600; white-space: nowrap; }
 .ml-wf-value.ml-wf-upright { writing-mode: vertical-rl; transform: translateX(-50%) rotate(180deg); }
 .ml-wf-label { transform: translateX(-50%); white-space: nowrap; opacity: 0.85; }
 .ml-wf-label.ml-wf-slanted { transform: translateX(-100%) rotate(-40deg); transform-origin: right top; }
-.ml-svg-adds { fill: #0072B2; background: #0072B2; }
-.ml-svg-drains { fill: #D55E00; background: #D55E00; }
-.ml-svg-level { fill: #8C8C8C; background: #8C8C8C; }
-.ml-dark .ml-svg-adds { fill: #56B4E9; background: #56B4E9; }
+.ml-svg-adds { fill: @BLUE@; background: @BLUE@; }
+.ml-svg-drains { fill: @VERMILLION@; background: @VERMILLION@; }
+.ml-svg-level { fill: @GREY@; background: @GREY@; }
+.ml-dark .ml-svg-adds { fill: @SKY@; background: @SKY@; }
 .ml-charts { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); column-gap: 1.5rem; }
 .ml-sweep-band { z-index: 3; } .ml-sweep-band:hover { background: rgba(128,128,128,0.12); }
 .ml-sweep-mark { z-index: 4; transform: translateX(-50%); font-size: 16px; font-weight: 700; line-height: 18px; }
-.ml-sweep-now { z-index: 1; border-left: 1.5px dotted #009E73; }
+.ml-sweep-now { z-index: 1; border-left: 1.5px dotted @GREEN@; }
 .ml-sweep-here { z-index: 5; transform: translateX(-50%); font-size: 22px; line-height: 20px;
-  text-shadow: 0 0 2px #fff, 0 0 2px #fff; }
-.ml-dark .ml-sweep-here { text-shadow: 0 0 2px #0e1117, 0 0 2px #0e1117; }
+  text-shadow: 0 0 2px @WHITE@, 0 0 2px @WHITE@; }
+.ml-dark .ml-sweep-here { text-shadow: 0 0 2px @DARK_BACKGROUND@, 0 0 2px @DARK_BACKGROUND@; }
 @media (max-width: 760px) {
   .ml-grid, .ml-charts { grid-template-columns: minmax(0, 1fr); }
   .ml-variant { display: block; grid-row: auto; margin-bottom: 1rem; }
 }
-</style>"""
+</style>""")
 
 
 def status_badge(status: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.pictures.palette import PRESENTER
 from ui.site import PAGES, page, page_ids, page_of_file
 
 KEY = "presenter"
@@ -55,8 +56,7 @@ h1 { font-size: 2.3rem !important; } h2 { font-size: 1.8rem !important; } h3 { f
 .st-key-presenter-page button p { font-size: 0.86rem !important; white-space: nowrap; }
 </style>
 """
-_LIGHT = {"bg": "#ffffff", "fg": "#000000", "link": "#0050a0", "focus": "#0072B2"}
-_DARK = {"bg": "#000000", "fg": "#ffffff", "link": "#7cc4ff", "focus": "#F0E442"}
+_LIGHT, _DARK = PRESENTER["light"], PRESENTER["dark"]
 
 
 def is_on() -> bool:
