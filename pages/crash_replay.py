@@ -3,7 +3,7 @@
 Session keys (plain keys: a lesson or a link sets them, then switches to this page):
 
 - ``"replay.crash"``: ``"2020-03-12"``, ``"2021-05-19"``, ``"2022-11-ftx"``, ``"2025-10-10"``
-  (shaped after documented events) or ``"custom"``.
+  (shaped after documented events), ``"custom"`` or ``"imported"`` (candles from a CSV).
 - ``"replay.step"``: the step shown (0 = the start); the scrubber and the player move it.
 - ``"replay.playing"``: True while the player runs (a fragment with ``run_every`` advances
   ``"replay.step"``); ``"replay.speed"``: ``"Slow"``, ``"Normal"`` or ``"Fast"``.
@@ -12,44 +12,56 @@ Session keys (plain keys: a lesson or a link sets them, then switches to this pa
 - Custom crash: ``"replay.drop"`` [%], ``"replay.duration"`` [steps of 5 minutes],
   ``"replay.rebound"`` [% of the drop], ``"replay.noise"`` [% per step], ``"replay.wick"`` [%],
   ``"replay.seed"``, ``"replay.beta.<MARKET>"`` (beta to BTC).
+- ``"replay.imported"``: the candles read from an upload (``ui/views/replay.py``'s
+  :class:`ImportedCandles`), kept for the session.
 
-The three simulations run once per account and crash (cached); playing only moves the step.
+Each way of the account starts where it arrives at today's prices from its positions' entries
+(what closed on the way is listed first). The three simulations run once per account and crash
+(cached); playing only moves the step.
 """
 
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
-from margin.crashes import CUSTOM_ID, crash_ids, load_crash
-from margin.scenario import ScenarioError
-from ui.pictures import charts_replay as charts
+from margin.crashes import CUSTOM_ID, crash_ids
+from margin.fields import ScenarioError
 from margin.numbers import money, percent, price
-from ui.views.lab import market_label, scenario_key
-from ui.views.replay import (
-    cached_checks, cached_replay, duration_text, equity_takeaway, event_lines, latest_event,
-    money_takeaway, replay_summary, splits, timeline_points, wick_sentences,
-)
-from ui.session.state import current_scenario, ensure_scenario
-from ui.session.widgets import bound_widget, chart, slider_with_input
+from margin.presets import market_label
+from margin.variants import VARIANT_LABELS
+from ui.pictures import charts_replay as charts
 from ui.session.deep_links import inside_app_frame
+from ui.session.lesson_panel import account_facts, hidden_notice, lesson_panel, prediction_open
+from ui.session.state import current_account, ensure_scenario
+from ui.session.text import md
+from ui.session.widgets import bound_widget, chart, slider_with_input
+from ui.views.export import event_log_button
+from ui.views.replay import (
+    IMPORTED_ID, cached_checks, cached_replay, crash_key, duration_text, equity_takeaway, event_lines,
+    imported_candles, latest_event, money_takeaway, replay_summary, splits, timeline_points, wick_sentences,
+)
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
-VARIANTS = ("As built", "All cross", "All isolated")
 TICK_SECONDS = 0.5
 SPEEDS = {"Slow": 120, "Normal": 60, "Fast": 20}  # ticks to play the whole crash
+IMPORTED = "replay.imported"
 
 st.session_state.setdefault("replay.crash", "2020-03-12")
 st.session_state.setdefault("replay.step", 0)
 st.session_state.setdefault("replay.playing", False)
 st.session_state.setdefault("replay.speed", "Normal")
-st.session_state.setdefault("replay.view", VARIANTS[0])
+st.session_state.setdefault("replay.view", VARIANT_LABELS[0])
 
 
 def crash_title(crash_id: str) -> str:
-    return "Custom crash from parameters" if crash_id == CUSTOM_ID else load_crash(crash_id).name
+    if crash_id == CUSTOM_ID:
+        return "Custom crash from parameters"
+    if crash_id == IMPORTED_ID:
+        candles = st.session_state.get(IMPORTED)
+        return f"Your candles: {candles.crash.name}" if candles else "Your candles (import a CSV below)"
+    from margin.crashes import load_crash
+    return load_crash(crash_id).name
 
 
 def custom_parameters(markets: dict[str, float]) -> dict:
@@ -75,8 +87,7 @@ def custom_parameters(markets: dict[str, float]) -> dict:
             seed = bound_widget(st.number_input, "Seed of the noise", "replay.seed", 0, min_value=0,
                                 max_value=999_999, step=1)
         betas = {}
-        columns = st.columns(max(len(markets), 1))
-        for column, (name, beta) in zip(columns, markets.items()):
+        for column, (name, beta) in zip(st.columns(max(len(markets), 1)), markets.items()):
             with column:
                 betas[name] = float(bound_widget(
                     st.number_input, f"{market_label(name)} beta to BTC", f"replay.beta.{name}", float(beta),
@@ -84,6 +95,35 @@ def custom_parameters(markets: dict[str, float]) -> dict:
                     help="The market's mark moves by beta × BTC's move (1 = with BTC)."))
     return {"drop": drop / 100, "duration": int(duration), "rebound": rebound / 100, "noise": noise / 100,
             "wick": wick / 100, "seed": int(seed), "betas": betas}
+
+
+def candle_upload() -> None:
+    """Read real candles (Binance's public data archive layout) into the session's crash."""
+    with st.container(border=True):
+        st.markdown("**:material/candlestick_chart: Your candles**")
+        st.caption("A kline CSV as Binance's public data archive lays it out (open time, open, high, low, close, "
+                   "…; with or without a header), and optionally the mark-price klines of the same interval. "
+                   "Closes are the mark (the mark file's where given); lows and highs are the last price's wicks. "
+                   "At most 20,000 candles, 5 MB a file. Nothing is fetched: the file stays on this server.")
+        left, right = st.columns(2)
+        with left:
+            trades = st.file_uploader("Klines (CSV)", type=["csv"], key="replay.klines", max_upload_size=5)
+        with right:
+            marks = st.file_uploader("Mark-price klines (CSV, optional)", type=["csv"], key="replay.mark_klines",
+                                     max_upload_size=5)
+    if trades is None:
+        return
+    try:
+        candles = imported_candles(trades.getvalue(), trades.name, marks.getvalue() if marks else None,
+                                   marks.name if marks else None)
+    except ScenarioError as err:
+        st.error(f"These candles cannot be replayed: {md(str(err))}. Nothing was changed.", icon=":material/error:")
+        return
+    if st.session_state.get(IMPORTED) is None or st.session_state[IMPORTED].digest != candles.digest:
+        st.session_state[IMPORTED] = candles
+        st.session_state["replay.step"] = 0
+    for note in candles.notes:
+        st.caption(f":material/info: {md(note)}")
 
 
 def play(n_steps: int) -> None:
@@ -101,45 +141,47 @@ def restart() -> None:
     st.session_state["replay.playing"] = False
 
 
-def replay_panel(scenario_json: str, crash_id: str, custom_json: str) -> None:
-    """Everything that moves with the step: a fragment, so playing reruns only this."""
-    model = cached_replay(scenario_json, crash_id, custom_json)
-    n = model.crash.n_steps
+def advance(n: int) -> int:
+    """The step to show: where the scrubber is, one tick on while the player runs; at the end
+    the player stops (a full rerun, so the Play button comes back)."""
     step = min(max(int(st.session_state["replay.step"]), 0), n - 1)
     if st.session_state["replay.playing"]:
         if step >= n - 1:
             st.session_state["replay.playing"] = False
         else:
             step = min(step + max(1, round(n / SPEEDS.get(st.session_state["replay.speed"], 60))), n - 1)
-            if step >= n - 1:  # the end: stop the timer with a full rerun
+            if step >= n - 1:
                 st.session_state["replay.step"] = step
                 st.session_state["replay.playing"] = False
                 st.rerun(scope="app")
     st.session_state["replay.step"] = step
+    return step
 
-    # What is happening sits where the eye is while it plays: right under the step slider, the
-    # time and prices, each variant's equity and the latest event; the charts follow.
-    slider_with_input("Step of the crash", "replay.step", min_value=0.0, max_value=float(n - 1), step=1.0,
-                      default=0.0, format="%.0f", input_label="Step, exact", columns=(5, 1),
-                      help=f"One step is {duration_text(model.crash.step_minutes)}. Use the arrow keys on "
-                           f"the slider to walk one step at a time.")
-    step = int(st.session_state["replay.step"])
-    minutes = step * model.crash.step_minutes
+
+def live_line(model, step: int) -> None:
+    """What is happening, where the eye is while it plays: the time and prices, each variant's
+    equity and the latest event, right under the step slider."""
+    n = model.crash.n_steps
     moves = ", ".join(
-        f"{market_label(name)} mark {price(model.path.marks[step, j])} USDT "
+        f"{md(market_label(name))} mark {price(model.path.marks[step, j])} USDT "
         f"({percent(model.path.marks[step, j] / model.path.marks[0, j] - 1, signed=True)})"
         for j, name in enumerate(model.path.markets))
     with st.container(border=True, key="replay.live", gap="small"):
-        st.markdown(f"**{duration_text(minutes)} into the crash** (step {step} of {n - 1}) · {moves}")
+        st.markdown(f"**{duration_text(step * model.crash.step_minutes)} into the crash** (step {step} of "
+                    f"{n - 1}) · {moves}")
         for column, label in zip(st.columns(3), model.results):
             equity = model.equity(label)
             with column:
                 st.metric(f"Equity, {label.lower()}", money(float(equity[step])), border=False,
                           delta=f"{money(float(equity[step] - equity[0]), signed=True)} since the start"
                           if abs(equity[step] - equity[0]) >= 0.005 else None,
-                          help="Cross pool equity plus the equity of every open isolated position [USDT].")
+                          help="What the account owns: the cross pool's equity and each open isolated "
+                               "position's, each at least 0 [USDT].")
         st.markdown(f":material/bolt: {latest_event(model, step)}")
 
+
+def story_so_far(model, step: int) -> None:
+    """The two charts, the events so far in words, and where the money went at the end."""
     points = timeline_points(model)
     left, right = st.columns(2)
     with left:
@@ -147,8 +189,7 @@ def replay_panel(scenario_json: str, crash_id: str, custom_json: str) -> None:
         st.caption(equity_takeaway(model, step))
     with right:
         chart(charts.timeline_figure(model, points, step), key="replay.timeline")
-        st.caption(charts.timeline_takeaway(points, step, minutes / 60))
-
+        st.caption(charts.timeline_takeaway(points, step, step * model.crash.step_minutes / 60))
     st.markdown("**:material/list: What happened so far**")
     lines = event_lines(model, step)
     if lines:
@@ -156,15 +197,18 @@ def replay_panel(scenario_json: str, crash_id: str, custom_json: str) -> None:
         box.markdown("\n".join(f"{i}. {text}" for i, (_, text) in enumerate(lines, 1)))
     else:
         st.markdown("Nothing has been liquidated yet.")
-
-    if step >= n - 1:
+    if step >= model.crash.n_steps - 1:
         money_split = splits(model)
         chart(charts.money_figure(money_split), key="replay.money")
         st.caption(money_takeaway(money_split))
+        rows = [{"variant": label, **e.as_dict()} for label, result in model.results.items() for e in result.events]
+        event_log_button(rows, key="replay.events_csv", file_name="crash-replay-events.csv", leading=("variant",))
     else:
         st.caption(":material/savings: Where the money went is shown when the replay reaches the end "
                    "(play it, or drag the step to the end).")
 
+
+def mark_and_last(model, account, key: tuple, step: int) -> None:
     st.subheader("Mark price and last price")
     markets = list(model.path.markets)
     left, right = st.columns(2)
@@ -172,65 +216,92 @@ def replay_panel(scenario_json: str, crash_id: str, custom_json: str) -> None:
         market = bound_widget(st.selectbox, "Market", "replay.market", markets[0], options=markets,
                               format_func=market_label)
     with right:
-        view = bound_widget(st.radio, "Liquidation prices of", "replay.view", VARIANTS[0], options=list(VARIANTS),
-                            horizontal=True)
+        view = bound_widget(st.radio, "Liquidation prices of", "replay.view", VARIANT_LABELS[0],
+                            options=list(VARIANT_LABELS), horizontal=True)
     market = market if market in markets else markets[0]
-    view = view if view in model.results else VARIANTS[0]
-    checks = cached_checks(scenario_json, crash_id, custom_json, market)
+    view = view if view in model.results else VARIANT_LABELS[0]
+    checks = cached_checks(account.key, model, key, market)
     chart(charts.mark_last_figure(model, market, checks[view], view, step), key="replay.marklast")
     for sentence in wick_sentences(model, market, checks, step):
         st.markdown(f"- {sentence}")
 
 
+def replay_panel(account, key: tuple, crash) -> None:
+    """Everything that moves with the step: a fragment, so playing reruns only this."""
+    model = cached_replay(account.key, account.scenario, key, crash)
+    n = model.crash.n_steps
+    advance(n)
+    slider_with_input("Step of the crash", "replay.step", min_value=0.0, max_value=float(n - 1), step=1.0,
+                      default=0.0, format="%.0f", input_label="Step, exact", columns=(5, 1),
+                      help=f"One step is {duration_text(model.crash.step_minutes)}. Use the arrow keys on "
+                           f"the slider to walk one step at a time.")
+    step = int(st.session_state["replay.step"])
+    live_line(model, step)
+    story_so_far(model, step)
+    mark_and_last(model, account, key, step)
+
+
+def player(crash) -> None:
+    with controls[1]:
+        if st.session_state["replay.playing"]:
+            st.button("Pause", icon=":material/pause:", key="replay.pause", on_click=pause, width="stretch")
+        else:
+            st.button("Play", icon=":material/play_arrow:", key="replay.play", on_click=play,
+                      args=(crash.n_steps,), type="primary", width="stretch")
+    with controls[2]:
+        st.button("Restart", icon=":material/restart_alt:", key="replay.restart", on_click=restart, width="stretch")
+    with controls[3]:
+        bound_widget(st.segmented_control, "Speed", "replay.speed", "Normal", options=list(SPEEDS))
+
+
 st.title("Crash replay")
 st.caption("Walk your account through a crash, step by step, three ways: as you built it, with every "
            "position in cross, and with every position isolated. Every amount is in USDT.")
-raw = ensure_scenario()
+ensure_scenario()
 try:
-    scenario = current_scenario()
+    account = current_account()
 except ScenarioError as err:
-    st.error(f"This account cannot be replayed: {err}. Fix it in the account builder.")
+    st.error(f"This account cannot be replayed: {md(str(err))}. Fix it in the account builder.")
     st.stop()
+lesson_panel("replay")
+hiding = prediction_open("replay")
 
-options = crash_ids() + [CUSTOM_ID]
-# One row: the crash and the player's controls (the step, the equity and the events follow at once)
+options = crash_ids() + [CUSTOM_ID, IMPORTED_ID]
 controls = st.columns([4, 1.3, 1.4, 2.6], vertical_alignment="bottom")
 with controls[0]:
     crash_id = bound_widget(st.selectbox, "Crash", "replay.crash", options[0], options=options,
-                            format_func=crash_title)
+                            format_func=crash_title, disabled=hiding)
 crash_id = crash_id if crash_id in options else options[0]
-custom = custom_parameters({n: m.beta for n, m in scenario.markets.items()}) if crash_id == CUSTOM_ID else {}
-custom_json = json.dumps(custom, sort_keys=True)
-scenario_json = scenario_key(raw)
+custom = {}
+if crash_id == CUSTOM_ID:
+    custom = custom_parameters({n: m.beta for n, m in account.scenario.markets.items()})
+if crash_id == IMPORTED_ID:
+    candle_upload()
+    if st.session_state.get(IMPORTED) is None:
+        st.info("Import a kline CSV above to replay your account through it.", icon=":material/upload_file:")
+        st.stop()
 try:
-    model = cached_replay(scenario_json, crash_id, custom_json)
+    key, crash = crash_key(crash_id, custom, st.session_state.get(IMPORTED))
+    model = cached_replay(account.key, account.scenario, key, crash)
 except ScenarioError as err:
-    st.error(f"This crash cannot be built: {err}.")
+    st.error(f"This crash cannot be built: {md(str(err))}.")
     st.stop()
 
-loaded = (crash_id, custom_json)
-if st.session_state.get("replay.loaded") not in (None, loaded):
+if st.session_state.get("replay.loaded") not in (None, key):
     st.session_state["replay.step"] = 0  # a new crash starts from its beginning
     st.session_state["replay.playing"] = False
-st.session_state["replay.loaded"] = loaded
+st.session_state["replay.loaded"] = key
 
-crash = model.crash
-with controls[1]:
-    if st.session_state["replay.playing"]:
-        st.button("Pause", icon=":material/pause:", key="replay.pause", on_click=pause, width="stretch")
-    else:
-        st.button("Play", icon=":material/play_arrow:", key="replay.play", on_click=play,
-                  args=(crash.n_steps,), type="primary", width="stretch")
-with controls[2]:
-    st.button("Restart", icon=":material/restart_alt:", key="replay.restart", on_click=restart, width="stretch")
-with controls[3]:
-    bound_widget(st.segmented_control, "Speed", "replay.speed", "Normal", options=list(SPEEDS))
-
-st.caption(f":material/info: *{crash.label}*")
-with st.expander(f"About this crash: {crash.name}", icon=":material/history_edu:"):
-    st.markdown(crash.shaped_after)
-    st.caption(f"Source: {crash.source.rstrip('.')}. One step = {duration_text(crash.step_minutes)}; "
-               f"{duration_text(crash.step_minutes * (crash.n_steps - 1))} in all. {replay_summary(model)}")
-
+st.caption(f":material/info: *{md(crash.label)}*")
+with st.expander(f"About this crash: {md(crash.name)}", icon=":material/history_edu:"):
+    st.markdown(md(crash.shaped_after))
+    depth = "" if hiding else f" {replay_summary(model)}"  # how deep the marks go would answer a lesson
+    st.caption(f"Source: {md(crash.source.rstrip('.'))}. One step = {duration_text(crash.step_minutes)}; "
+               f"{duration_text(crash.step_minutes * (crash.n_steps - 1))} in all.{depth}")
+if hiding:
+    hidden_notice("The player, the equity, the events and what the mark and the last price did")
+    account_facts(ensure_scenario())
+    st.stop()
+player(crash)
 st.fragment(run_every=TICK_SECONDS if st.session_state["replay.playing"] else None)(replay_panel)(
-    scenario_json, crash_id, custom_json)
+    account, key, crash)

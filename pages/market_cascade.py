@@ -18,20 +18,21 @@ crowd parameters (cached), a cascade and the 50-shock tipping curve take millise
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import streamlit as st
 
-from margin.scenario import ScenarioError
+from margin.cascade import CrowdParams
+from margin.fields import ScenarioError
+from margin.numbers import percent, price
+from margin.presets import market_label
 from ui.pictures import charts_cascade as charts
+from ui.session.lesson_panel import hidden_notice, lesson_panel, prediction_open
+from ui.session.state import current_account, ensure_scenario
+from ui.session.text import md
 from ui.views.cascade import (
     IMPACT_LABELS, accounting_lines, cascade_takeaway, learner_takeaway, leverage_takeaway, live_view,
-    market_json, millions, rounds_table, tipping_takeaway,
+    millions, rounds_table, tipping_takeaway,
 )
-from margin.numbers import percent, price
-from ui.views.lab import market_label, scenario_key
-from ui.session.state import current_scenario, ensure_scenario
 from ui.session.widgets import bound_widget, chart, slider_with_input
 from ui.session.deep_links import inside_app_frame
 
@@ -96,23 +97,16 @@ def crowd_controls() -> dict:
             "cross_buffer": cross_buffer / 100, "seed": int(seed)}
 
 
-@st.fragment
-def cascade_panel() -> None:
-    raw = ensure_scenario()
-    try:
-        scenario = current_scenario()
-    except ScenarioError as err:
-        st.error(f"This account cannot be placed in the crowd: {err}. Fix it in the account builder.")
-        return
+def market_controls(scenario, disabled: bool) -> tuple[str, float, float, str, dict]:
+    """The market, the shock, the book and the crowd (plain keys)."""
     markets = list(scenario.markets)
     held = [p.market for p in scenario.positions]
     default_market = held[0] if held else markets[0]
-
     with st.container(border=True):
         top = st.columns([1, 3], vertical_alignment="bottom")
         with top[0]:
             market_name = bound_widget(st.selectbox, "Market of the crowd", "cascade.market", default_market,
-                                       options=markets, format_func=market_label)
+                                       options=markets, format_func=market_label, disabled=disabled)
             market_name = market_name if market_name in markets else default_market
         with top[1]:
             shock = slider_with_input("Initial shock [%]", "cascade.shock", min_value=-30.0, max_value=30.0, step=0.5,
@@ -126,15 +120,13 @@ def cascade_panel() -> None:
                                       help="How much forced selling moves the price by 1 %.")
         with low[1]:
             impact = bound_widget(st.radio, "Price impact", "cascade.impact", "linear", options=list(IMPACT_LABELS),
-                                  format_func=IMPACT_LABELS.get)
+                                  format_func=IMPACT_LABELS.get, disabled=disabled)
         params = crowd_controls()
+    return market_name, shock, depth, impact or "linear", params
 
-    market = scenario.markets[market_name]
-    view = live_view(scenario_key(raw), market_name, market_json(market), json.dumps(params, sort_keys=True),
-                     shock / 100, depth * 1e6, impact or "linear")
+
+def headline(view, market_name: str) -> None:
     result, crowd = view.result, view.crowd
-    name = market_label(market_name)
-
     metrics = st.columns(5)
     metrics[0].metric("Initial shock", percent(result.shock, signed=True), border=True)
     metrics[1].metric("Final move", percent(result.final_drop, signed=True), border=True,
@@ -147,11 +139,15 @@ def cascade_panel() -> None:
     metrics[4].metric("Notional [USDT]", f"{result.liquidated_notional / 1e6:,.1f} M", border=True,
                       help="Liquidated notional: size × fill price, summed over every round, in millions of USDT.")
     st.markdown(f":material/insights: {cascade_takeaway(result, crowd.n_traders)}")
-    st.markdown(f":material/person: **Your account in the crowd.** {learner_takeaway(view, market_name)}")
+    st.markdown(f":material/person: **Your account in the crowd.** {md(learner_takeaway(view, market_name))}")
 
+
+def pictures(view, market_name: str) -> None:
+    result, crowd = view.result, view.crowd
+    name = md(market_label(market_name))
     left, right = st.columns(2)
     with left:
-        chart(charts.price_rounds_figure(result, name, view.learner_lines), key="cascade.price")
+        chart(charts.price_rounds_figure(result, market_label(market_name), view.learner_lines), key="cascade.price")
         st.caption(f"From {price(result.start_price)} USDT the shock sends {name} to "
                    f"{price(result.rounds[1].price)} USDT; the forced orders take it to "
                    f"{price(result.final_price)} USDT.")
@@ -169,8 +165,11 @@ def cascade_panel() -> None:
         chart(charts.tipping_figure(view.curve, result.shock, result.final_drop), key="cascade.tipping")
         st.caption(tipping_takeaway(view.curve))
 
-    # The rounds table across the page, the learner's positions and the money under it: room for
-    # every column of both tables, so no header or value is cut short.
+
+def tables(view) -> None:
+    """The rounds table across the page, the learner's positions and the money under it: room
+    for every column of both tables, so no header or value is cut short."""
+    result = view.result
     st.markdown("**:material/table_rows: Round by round**")
     st.dataframe(
         pd.DataFrame(rounds_table(result)), hide_index=True, width="stretch", height=240,
@@ -190,7 +189,8 @@ def cascade_panel() -> None:
         if view.learner:
             st.dataframe(pd.DataFrame([{
                 "Position": f["label"], "Mode": f["mode"],
-                "Fate": "survives" if f["round"] is None else f"liquidated in round {f['round']}",
+                "Fate": "survives" if f["round"] is None else (
+                    "closed before the shock" if f.get("before_shock") else f"liquidated in round {f['round']}"),
                 "At [USDT]": price(f["price"]) if f["price"] is not None else "—",
             } for f in view.learner]), hide_index=True, width="stretch")
         else:
@@ -202,9 +202,30 @@ def cascade_panel() -> None:
             st.markdown(f"- {line}")
 
 
+@st.fragment
+def cascade_panel() -> None:
+    ensure_scenario()
+    try:
+        account = current_account()
+    except ScenarioError as err:
+        st.error(f"This account cannot be placed in the crowd: {md(str(err))}. Fix it in the account builder.")
+        return
+    hiding = prediction_open("cascade")
+    market_name, shock, depth, impact, params = market_controls(account.scenario, hiding)
+    if hiding:
+        hidden_notice("Where the cascade ends, its rounds, who was liquidated and where the money went")
+        return
+    view = live_view(account.scenario, account.scenario.markets[market_name], CrowdParams(**params),
+                     shock / 100, depth * 1e6, impact)
+    headline(view, market_name)
+    pictures(view, market_name)
+    tables(view)
+
+
 st.title("Market cascade")
 st.caption("Liquidations force selling, selling moves the price, the move liquidates the next trader. "
            "Set up a crowd, shock the price, and watch the rounds until it stops. Amounts in USDT.")
 st.info("**Stylized model**, not a forecast. Its assumptions:\n\n" + "\n".join(f"- {a}" for a in ASSUMPTIONS),
         icon=":material/science:")
+lesson_panel("cascade")
 cascade_panel()

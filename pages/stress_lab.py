@@ -32,6 +32,7 @@ from ui.pictures import charts_stress as charts
 from margin.numbers import percent
 from ui.glossary import term
 from ui.views.lab import market_label, position_labels, scenario_key
+from ui.session.lesson_panel import hidden_notice, lesson_panel, prediction_open
 from ui.session.state import current_scenario, ensure_scenario
 from ui.views.stress import (
     DEFAULTS, PATH_OPTIONS, STEPS, corr_key, default_state, error_text, horizon_text, n_steps, pairs,
@@ -215,6 +216,8 @@ if not scenario.positions:
     st.stop()
 markets = list(scenario.markets)
 names = position_labels(scenario)  # "BTC long", never the internal id
+lesson_panel("stress")
+hiding = prediction_open("stress")
 
 with st.container(border=True):
     st.markdown("**:material/ssid_chart: Market model**")
@@ -253,7 +256,8 @@ steps = n_steps(chosen["horizon"], chosen["step"])
 run_column, note_column = st.columns([1, 3], vertical_alignment="center")
 with run_column:
     clicked = st.button("Run", type="primary", icon=":material/play_arrow:", key="stress.run_button",
-                        disabled=problem is not None, width="stretch")
+                        disabled=problem is not None or hiding, width="stretch",
+                        help="Predict first: the run opens once you have checked your prediction." if hiding else None)
 with note_column:
     if problem:
         st.error(problem, icon=":material/error:")
@@ -261,6 +265,9 @@ with note_column:
         st.caption(f"{chosen['paths']:,} paths × {steps:,} steps of {chosen['step']} "
                    f"({horizon_text(chosen['horizon'])}), for a normal and a fat-tailed model, "
                    f"three ways each (as built, all cross, all isolated).")
+if hiding:
+    hidden_notice("The odds of liquidation, wipe-out and bankruptcy, and every figure of the runs")
+    st.stop()
 if clicked or "stress.run" not in st.session_state:
     if problem is None:
         st.session_state["stress.run"] = chosen

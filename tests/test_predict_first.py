@@ -13,7 +13,7 @@ from margin.numbers import money, price
 from tests.test_learn_pages import goto, learn_app, open_lesson
 from ui.site import page
 
-PAGES_READY = ("lab",)  # the pages whose outcomes a lesson hides (the others follow below)
+PAGES_READY = ("lab", "replay", "cascade", "stress")  # every page a lesson opens
 
 
 def all_text(at: AppTest) -> str:
@@ -42,7 +42,9 @@ def renderings(lesson_id: str) -> list[str]:
         # the option itself is on the page (it is one of the choices): what must not be is
         # the engine's deciding numbers (the explanation's context)
         context = measure(lesson).context
-        return [str(v) for k, v in context.items() if k in ("mark_low", "last_step", "ratio", "p_t", "n_t")]
+        deciding = {"mark_liquidates": ("mark_low",), "fat_tail_ratio": ("p_t", "ratio")}[lesson.quantity["kind"]]
+        found = [str(context[k]) for k in deciding]
+        return [f"{text} times" if k == "ratio" else text for k, text in zip(deciding, found)]
     value = float(value)
     digits = int(lesson.answer.format[2:-1]) if lesson.answer.format.startswith("%.") else 2
     out = {price(value), f"{value:,.{digits}f}", f"{value:.{digits}f}"}
@@ -55,10 +57,10 @@ def renderings(lesson_id: str) -> list[str]:
     return sorted(o for o in out if o not in ("0.00", "0.00 USDT"))
 
 
-LAB_LESSONS = [i for i in lesson_ids() if get_lesson(i).page in PAGES_READY]
+LESSONS = [i for i in lesson_ids() if get_lesson(i).page in PAGES_READY]
 
 
-@pytest.mark.parametrize("lesson_id", LAB_LESSONS)
+@pytest.mark.parametrize("lesson_id", LESSONS)
 def test_the_answer_is_nowhere_until_the_check_then_it_is_there(lesson_id):
     at = open_lesson(learn_app(), lesson_id)
     wanted = renderings(lesson_id)
@@ -110,3 +112,17 @@ def test_a_lesson_offers_the_learners_own_account_back():
     at.button(key="learn.undo.button").click().run()
     assert at.session_state["scenario"]["name"] == "My own account"
     assert "learn.active" not in at.session_state
+
+
+@pytest.mark.parametrize("lesson_id", [i for i in lesson_ids() if get_lesson(i).page in ("replay", "stress", "cascade")])
+def test_a_page_offers_no_way_to_the_answer_until_the_check(lesson_id):
+    """Not only hidden: the replay has no player, the stress lab runs nothing, the cascade
+    shows no result until the prediction is checked."""
+    at = open_lesson(learn_app(), lesson_id)
+    at.button(key=f"learn.open.{lesson_id}").click().run()
+    goto(at, page(get_lesson(lesson_id).page).file)
+    keys = {b.key for b in at.button}
+    assert "replay.play" not in keys and not at.get("plotly_chart") and not at.table
+    if get_lesson(lesson_id).page == "stress":
+        assert at.button(key="stress.run_button").disabled
+    assert any("Predict first" in i.value for i in at.info)

@@ -32,7 +32,9 @@ def _app(page: str) -> AppTest:
 
 
 def _texts(at: AppTest) -> str:
-    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [e.label for e in at.expander])
+    """The page's text as a reader sees it (Markdown's backslash escapes of names dropped)."""
+    raw = "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [e.label for e in at.expander])
+    return re.sub(r"\\(.)", r"\1", raw)
 
 
 def _figure(at: AppTest, title: str) -> dict:

@@ -11,6 +11,7 @@ from margin.fields import ScenarioError
 from margin.paths import PricePath
 from margin.scenario import Scenario
 from margin.simulate import simulate
+from margin.walk import start_walk
 
 # ----------------------------------------------------------------------------- the learner
 
@@ -29,22 +30,28 @@ def learner_path(scenario: Scenario, market: str, result: CascadeResult) -> Pric
 
 
 def learner_fate(scenario: Scenario, market: str, result: CascadeResult) -> list[dict[str, Any]]:
-    """Each of the learner's positions and the round at which it dies (None = survives),
-    from :func:`margin.simulate.simulate` along :func:`learner_path`."""
-    simulation = simulate(scenario, learner_path(scenario, market, result))
+    """Each of the learner's positions and the round at which it dies (None = survives), from
+    :func:`margin.simulate.simulate` along :func:`learner_path`, starting where the account
+    arrives at today's prices from its positions' entries (:func:`margin.walk.start_walk`): a
+    position that died on the way is reported in round 0, before the shock, with
+    ``"before_shock": True``."""
+    arrival = start_walk(scenario)
     first: dict[str, Any] = {}
+    for event in arrival.events:
+        if event.type in ("liquidation", "partial_liquidation") and event.position not in first:
+            first[event.position] = (0, event, True)
+    simulation = simulate(scenario, learner_path(scenario, market, result), start=arrival.state)
     for event in simulation.events:
         if event.type in ("liquidation", "partial_liquidation") and event.position not in first:
-            first[event.position] = event
+            first[event.position] = (int(event.step), event, False)
     out = []
     for position in scenario.positions:
-        event = first.get(position.id)
+        found = first.get(position.id)
         out.append({
             "id": position.id, "market": position.market, "side": position.side, "mode": position.mode,
-            "round": None if event is None else int(event.step),
-            "event": None if event is None else event.type,
-            "price": None if event is None else event.price,
+            "round": None if found is None else found[0],
+            "event": None if found is None else found[1].type,
+            "price": None if found is None else found[1].price,
+            "before_shock": bool(found and found[2]),
         })
     return out
-
-

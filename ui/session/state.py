@@ -2,14 +2,17 @@
 
 The account lives under the plain key ``"scenario"`` (never a widget key, so it survives page
 changes) as a JSON-ready dict in the scenario file format. Pages read it with
-:func:`current_scenario` and replace it with :func:`set_scenario`, which validates first and
-keeps the old account when the new one is bad.
+:func:`current_account` (the validated :class:`~margin.scenario.Scenario` and its cache key,
+once per change) and replace it with :func:`set_scenario`, which validates first and keeps the
+old account when the new one is bad.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Any
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 import streamlit as st
 
@@ -18,6 +21,7 @@ from margin.scenario import Scenario, ScenarioError, scenario_from_dict
 
 SCENARIO_KEY = "scenario"
 REVISION_KEY = "scenario_revision"  # bumps on every change: pages key widgets and caches on it
+ACCOUNT_KEY = "scenario.account"  # the validated account of the current revision (see current_account)
 
 
 def ensure_scenario() -> dict[str, Any]:
@@ -33,9 +37,35 @@ def scenario_dict() -> dict[str, Any]:
     return copy.deepcopy(ensure_scenario())
 
 
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Account:
+    """The session's account as the engine takes it: the validated ``scenario`` and ``key``,
+    its canonical JSON text, which names it in caches that sessions share (results, never
+    state). Pages pass this object on; nothing parses the text back."""
+
+    scenario: Scenario
+    key: str
+
+
+def account_key(raw: Mapping[str, Any]) -> str:
+    """The scenario dict as canonical JSON text (a cache key)."""
+    return json.dumps(raw, sort_keys=True, separators=(",", ":"))
+
+
+def current_account() -> Account:
+    """The session's account, validated once per change (raises :class:`ScenarioError`)."""
+    raw = ensure_scenario()
+    memo = st.session_state.get(ACCOUNT_KEY)
+    stamp = (revision(), id(raw))
+    if memo is None or memo[0] != stamp:
+        memo = (stamp, Account(scenario=scenario_from_dict(raw), key=account_key(raw)))
+        st.session_state[ACCOUNT_KEY] = memo
+    return memo[1]
+
+
 def current_scenario() -> Scenario:
     """The session's account, validated."""
-    return scenario_from_dict(ensure_scenario())
+    return current_account().scenario
 
 
 def revision() -> int:
@@ -52,4 +82,4 @@ def set_scenario(raw: dict[str, Any]) -> Scenario:
     return scenario
 
 
-__all__ = ["ScenarioError", "current_scenario", "ensure_scenario", "revision", "scenario_dict", "set_scenario"]
+__all__ = ["Account", "ScenarioError", "account_key", "current_account", "current_scenario", "ensure_scenario", "revision", "scenario_dict", "set_scenario"]

@@ -6,8 +6,6 @@ once per market and crowd parameters; a cascade and a 50-shock curve take millis
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +17,7 @@ from margin.cascade import (
     LEVERAGE_BUCKETS, RUNAWAY_RATIO, CascadeResult, Crowd, CrowdParams, TippingCurve, build_crowd,
     learner_fate, run_cascade, tipping_point,
 )
-from margin.scenario import Market, Scenario, parse_tiers, scenario_from_dict
+from margin.scenario import Market, Scenario
 from margin.numbers import money, percent, price
 from ui.views.lab import join_words, market_label, position_labels
 
@@ -36,18 +34,6 @@ def millions(value: float) -> str:
     ('27.1 M USDT', '0.95 M USDT')
     """
     return f"{value / 1e6:,.{1 if abs(value) >= 1e7 else 2}f} M USDT"
-
-
-def market_json(market: Market) -> str:
-    tiers = [{"floor": t.floor, "mmr": t.mmr, "max_leverage": t.max_leverage if math.isfinite(t.max_leverage) else None}
-             for t in market.tiers]
-    return json.dumps({"name": market.name, "price": market.price, "tiers": tiers}, sort_keys=True)
-
-
-def market_from_json(text: str) -> Market:
-    raw = json.loads(text)
-    tiers = [{k: v for k, v in t.items() if v is not None} for t in raw["tiers"]]
-    return Market(name=raw["name"], price=raw["price"], tiers=parse_tiers(tiers, "tiers"))
 
 
 def tipping_grid(shock: float) -> np.ndarray:
@@ -175,7 +161,7 @@ def learner_takeaway(view: CascadeView, market_name: str) -> str:
 
     def when(f: dict[str, Any]) -> str:
         if f["round"] == 0:
-            return "in round 0 (before the shock: it was already past its liquidation price)"
+            return "in round 0, before the shock (on the way from its entry to today's price)"
         return f"in round {f['round']}"
 
     parts = [f"your {f['label']} ({f['mode']}) {'is liquidated ' if k == 0 else ''}{when(f)}, at {price(f['price'])} USDT"
@@ -236,15 +222,21 @@ def rounds_table(result: CascadeResult) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------------- cached
 
 
+def market_key(market: Market) -> tuple:
+    """What a crowd depends on in its market: the name, the price and the tiers."""
+    return (market.name, market.price, tuple((t.floor, t.mmr, t.max_leverage) for t in market.tiers))
+
+
 @st.cache_resource(max_entries=4, show_spinner=False)
-def cached_crowd(market_text: str, params_json: str) -> Crowd:
-    """The crowd for one market and set of crowd parameters (read-only arrays, shared)."""
-    return build_crowd(market_from_json(market_text), CrowdParams(**json.loads(params_json)))
+def cached_crowd(market: tuple, _market: Market, params: CrowdParams) -> Crowd:
+    """The crowd for one market (named by :func:`market_key`) and crowd parameters (read-only
+    arrays, shared by every session)."""
+    return build_crowd(_market, params)
 
 
-def live_view(scenario_json: str, market_name: str, market_text: str, params_json: str, shock: float,
-              depth: float, impact: str) -> CascadeView:
+def live_view(scenario: Scenario, market: Market, params: CrowdParams, shock: float, depth: float,
+              impact: str) -> CascadeView:
     """:func:`cascade_view` on the cached crowd. Not cached itself: a cascade and the 50-shock
     curve take a few milliseconds, far less than copying the crowd out of a cache."""
-    crowd = cached_crowd(market_text, params_json)
-    return cascade_view(scenario_from_dict(json.loads(scenario_json)), market_name, crowd, shock, depth, impact)
+    crowd = cached_crowd(market_key(market), market, params)
+    return cascade_view(scenario, market.name, crowd, shock, depth, impact)

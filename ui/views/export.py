@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 COLUMNS = ("step", "type", "position", "market", "mode", "price", "size", "realized_pnl", "fee",
            "insurance_fund_delta", "amount")
@@ -27,18 +27,19 @@ def _row(event: Any) -> Mapping[str, Any]:
     return event.as_dict()
 
 
-def events_csv(events: Iterable[Any], *, extra: Mapping[str, Any] | None = None) -> bytes:
+def events_csv(events: Iterable[Any], *, extra: Mapping[str, Any] | None = None,
+               leading: Sequence[str] = ()) -> bytes:
     """The events (``margin.simulate.Event`` or their ``as_dict()``) as UTF-8 CSV bytes, columns
     :data:`COLUMNS` (the command line's event fields plus ``mode`` and ``amount``), preceded by
-    any ``extra`` columns (e.g. ``{"variant": "As built"}``) repeated on every row. A header
-    row even when there are no events."""
+    any ``extra`` columns (e.g. ``{"variant": "As built"}``) repeated on every row and by the
+    rows' own ``leading`` fields. A header row even when there are no events."""
     extra = dict(extra or {})
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*extra, *COLUMNS])
+    writer.writerow([*extra, *leading, *COLUMNS])
     for event in events:
         row = _row(event)
-        writer.writerow([*extra.values(), *(_plain(row.get(name, "")) for name in COLUMNS)])
+        writer.writerow([*extra.values(), *(_plain(row.get(name, "")) for name in (*leading, *COLUMNS))])
     return buffer.getvalue().encode("utf-8")
 
 
@@ -49,11 +50,12 @@ def _plain(value: Any) -> Any:
 
 
 def event_log_button(events: Iterable[Any], *, key: str, file_name: str = "events.csv",
-                     label: str = "Download the event log (CSV)", extra: Mapping[str, Any] | None = None) -> None:
+                     label: str = "Download the event log (CSV)", extra: Mapping[str, Any] | None = None,
+                     leading: Sequence[str] = ()) -> None:
     """A download button for the event log (``on_click="ignore"``: downloading does not rerun)."""
     import streamlit as st
 
-    st.download_button(label, events_csv(events, extra=extra), file_name=file_name, mime="text/csv",
+    st.download_button(label, events_csv(events, extra=extra, leading=leading), file_name=file_name, mime="text/csv",
                        icon=":material/download:", key=key, on_click="ignore",
                        help="One row per liquidation, bankruptcy or socialized loss; amounts in USDT.")
 

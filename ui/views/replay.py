@@ -7,7 +7,7 @@ crash (its id, or the custom crash's parameters).
 
 from __future__ import annotations
 
-import json
+import hashlib
 import math
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -19,8 +19,10 @@ from margin.crashes import (
     CUSTOM_ID, Crash, MoneySplit, Replay, WickCheck, custom_crash, load_crash, money_split, replay,
     timeline_events, wick_check,
 )
-from margin.scenario import scenario_from_dict
+from margin.fields import ScenarioError
+from margin.scenario import Scenario, scenario_from_dict  # noqa: F401 (doctests)
 from margin.numbers import money, percent, price
+from ui.session.text import md
 from ui.views.lab import describe_events, join_words, market_label, position_labels
 
 TIMELINE_KINDS = {  # engine event type (plus the payout) -> words on the timeline
@@ -46,13 +48,6 @@ def duration_text(minutes: float) -> str:
         return f"{hours} h" + (f" {rest} min" if rest else "")
     days, hours = divmod(hours, 24)
     return f"{days} d" + (f" {hours} h" if hours else "")
-
-
-def crash_for(crash_id: str, custom: Mapping[str, Any] | None = None) -> Crash:
-    """A shipped crash by id, or the custom crash from its parameters."""
-    if crash_id == CUSTOM_ID:
-        return custom_crash(**dict(custom or {}))
-    return load_crash(crash_id)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -96,13 +91,13 @@ def event_lines(model: Replay, upto: int) -> list[tuple[int, str]]:
         arrival = [e for e in model.arrivals[label].events]
         for sentence in describe_events(arrival, scenario, labels):
             lines.append((-1, order, f"**Before the crash**, on the way from the entries to today's prices · "
-                                     f"*{label}*: {sentence}"))
+                                     f"*{label}*: {md(sentence)}"))
         rows = sorted({e.row for e in result.events if e.row <= upto})
         for row in rows:
             in_row = [e for e in result.events if e.row == row]
             when = duration_text(row * model.crash.step_minutes)
             for sentence in describe_events(in_row, scenario, labels):
-                lines.append((row, order, f"**{when}** · *{label}*: {sentence}"))
+                lines.append((row, order, f"**{when}** · *{label}*: {md(sentence)}"))
     lines.sort(key=lambda item: (item[0], item[1]))
     return [(row, text) for row, _, text in lines]
 
@@ -166,7 +161,7 @@ def wick_sentences(model: Replay, market: str, checks: Mapping[str, WickCheck], 
     mark = model.path.marks[: upto + 1, column]
     last = model.last_path.marks[: upto + 1, column]
     minutes = model.crash.step_minutes
-    name = market_label(market)
+    name = md(market_label(market))
     out: list[str] = []
     told = set()
     for label, check in checks.items():
@@ -178,7 +173,7 @@ def wick_sentences(model: Replay, market: str, checks: Mapping[str, WickCheck], 
                 continue
             told.add(pid)
             out.append(
-                f"**The candle touched my price but I was not liquidated** ({label.lower()}, {labels[pid]}): "
+                f"**The candle touched my price but I was not liquidated** ({label.lower()}, {md(labels[pid])}): "
                 f"at {duration_text(row * minutes)} the last price fell to {price(last[row])} USDT, past the "
                 f"liquidation price {price(check.liquidation_price[row, i])}, but the mark was "
                 f"{price(mark[row])}. Liquidation is judged on the mark, so the position stayed open.")
@@ -188,7 +183,7 @@ def wick_sentences(model: Replay, market: str, checks: Mapping[str, WickCheck], 
                 continue
             told.add(("reverse", pid))
             out.append(
-                f"**The reverse** ({label.lower()}, {labels[pid]}): at {duration_text(row * minutes)} the mark "
+                f"**The reverse** ({label.lower()}, {md(labels[pid])}): at {duration_text(row * minutes)} the mark "
                 f"fell to {price(mark[row])} USDT, past the liquidation price "
                 f"{price(check.liquidation_price[row, i])}, while the last price was still {price(last[row])}: "
                 f"liquidated although the candle never reached the price.")
@@ -234,14 +229,61 @@ def checks(model: Replay, market: str) -> dict[str, WickCheck]:
 # ----------------------------------------------------------------------------- cached
 
 
+IMPORTED_ID = "imported"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class ImportedCandles:
+    """Real candles read from an upload: the crash they make, the files' digest (its cache
+    key) and what was assumed on the way, in words."""
+
+    digest: str
+    crash: Crash
+    notes: tuple[str, ...]
+
+
+def imported_candles(trades: bytes, name: str, marks: bytes | None = None,
+                     marks_name: str | None = None) -> ImportedCandles:
+    """Kline CSVs (Binance's public data archive layout) as a crash (:func:`margin.imports.read_klines`);
+    raises :class:`~margin.fields.ScenarioError` naming the row and column."""
+    from margin.imports import read_klines
+
+    crash = read_klines(trades, mark=marks, file_name=name or "klines.csv",
+                        mark_file_name=marks_name or "markPriceKlines.csv")
+    digest = hashlib.sha256(trades + b"\0" + (marks or b"")).hexdigest()
+    notes = tuple(str(n) for n in (crash.parameters or {}).get("notes", ()))
+    return ImportedCandles(digest=digest, crash=crash, notes=notes)
+
+
+def crash_key(crash_id: str, custom: Mapping[str, Any], imported: ImportedCandles | None) -> tuple[tuple, Crash]:
+    """The crash to replay and the key that names it in the caches: a shipped id, the custom
+    crash's parameters, or the imported files' digest."""
+    if crash_id == CUSTOM_ID:
+        return (CUSTOM_ID, custom_key(custom)), custom_crash(**dict(custom))
+    if crash_id == IMPORTED_ID:
+        if imported is None:
+            raise ScenarioError("crash", "no candles have been imported")
+        return (IMPORTED_ID, imported.digest), imported.crash
+    return (crash_id,), load_crash(crash_id)
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
-def cached_replay(scenario_json: str, crash_id: str, custom_json: str) -> Replay:
-    """:func:`margin.crashes.replay` once per account and crash (three simulations, traced)."""
-    crash = crash_for(crash_id, json.loads(custom_json) if crash_id == CUSTOM_ID else None)
-    return replay(scenario_from_dict(json.loads(scenario_json)), crash)
+def cached_replay(account_key: str, _scenario: Scenario, crash: tuple, _crash: Crash) -> Replay:
+    """:func:`margin.crashes.replay` once per account (named by ``account_key``) and crash
+    (named by ``crash``, :func:`crash_key`'s key)."""
+    return replay(_scenario, _crash)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def cached_checks(scenario_json: str, crash_id: str, custom_json: str, market: str) -> dict[str, WickCheck]:
-    """Mark-versus-last checks for one market, per variant."""
-    return checks(cached_replay(scenario_json, crash_id, custom_json), market)
+def cached_checks(account_key: str, _model: Replay, crash: tuple, market: str) -> dict[str, WickCheck]:
+    """Mark-versus-last checks for one market, per variant (named like :func:`cached_replay`)."""
+    return checks(_model, market)
+
+
+def custom_key(custom: Mapping[str, Any]) -> tuple:
+    """The custom crash's parameters as a hashable key (the betas as sorted pairs).
+
+    >>> custom_key({"drop": 0.3, "betas": {"SOLUSDT": 1.6, "BTCUSDT": 1.0}})
+    (('betas', (('BTCUSDT', 1.0), ('SOLUSDT', 1.6))), ('drop', 0.3))
+    """
+    return tuple(sorted((k, tuple(sorted(v.items())) if isinstance(v, Mapping) else v) for k, v in custom.items()))
