@@ -145,7 +145,7 @@ def learner_takeaway(view: CascadeView, market_name: str) -> str:
     >>> view = CascadeView(crowd=None, result=None, curve=None, learner_lines=[], learner=[
     ...     fate("BTC long", "cross", 3, 93000.0), fate("SOL long", "isolated", 0, 180.0), fate("ETH long", "cross", None, None)])
     >>> learner_takeaway(view, "BTCUSDT")
-    'In this cascade your BTC long (cross) is liquidated in round 3, at 93,000.00 USDT, and your SOL long (isolated) in round 0 (before the shock: it was already past its liquidation price), at 180.00 USDT. Still open: ETH long.'
+    "In this cascade your BTC long (cross) is liquidated in round 3, at 93,000.00 USDT, and your SOL long (isolated) in round 0, before the shock (on the way from its entry to today's price), at 180.00 USDT. Still open: ETH long."
     """
     died = [f for f in view.learner if f["round"] is not None]
     name = market_label(market_name)
