@@ -34,7 +34,9 @@ from ui.views.builder import (
 from margin.scenario import ScenarioError, scenario_from_dict
 from margin.numbers import money
 from ui.session.sidebar import venue_name
-from ui.views.lab import account_warnings, join_words, market_label
+from ui.views.lab_words import account_warnings
+from ui.views.words import join_words
+from margin.presets import market_label
 from ui.session.state import ensure_scenario, revision, scenario_dict, set_scenario
 from ui.session.deep_links import inside_app_frame
 from ui.session.links import share_link

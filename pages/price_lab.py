@@ -43,11 +43,11 @@ from ui.session.links import page_file, share_link
 from ui.session.welcome import welcome
 from ui.pictures.live_html import live_region, live_regions, region_name
 from ui.views.lab import (
-    LabHistory, Waypoint, account_warnings, cached_start, cached_sweep, lab_views, market_label, move_history,
-    replay_history, scenario_key, target_prices, walk_state_key, waypoints_from_list, waypoints_to_list,
-    what_is_happening,
+    LabHistory, Waypoint, cached_start, cached_sweep, move_history, replay_history, target_prices, walk_state_key, waypoints_from_list, waypoints_to_list,
 )
-from ui.session.state import current_scenario, ensure_scenario
+from ui.views.lab_words import account_warnings, lab_views, what_is_happening
+from margin.presets import market_label
+from ui.session.state import current_account, current_scenario, ensure_scenario
 from ui.session.widgets import bound_widget, current_value, slider_with_input, under_track
 from ui.session.deep_links import inside_app_frame
 from ui.session.lesson_panel import account_facts, hidden_notice, lesson_panel, prediction_open
@@ -163,11 +163,12 @@ def lab_regions() -> dict[str, str] | None:
     """The HTML of every live region of the lab (``ui/pictures/live_html.py``) for the sliders' values
     in the session: the marks under each slider, the text and the two charts. None when the
     account is invalid (the page says why)."""
-    raw = ensure_scenario()
+    ensure_scenario()
     try:
-        scenario = current_scenario()
+        account = current_account()
     except ScenarioError:
         return None
+    scenario = account.scenario
     ranges = {name: market_slider_range(market.price) for name, market in scenario.markets.items()}
     slider_prices = {name: float(current_value(f"lab.price.{name}", min_value=low, max_value=high,
                                                step=step, default=scenario.markets[name].price))
@@ -175,7 +176,7 @@ def lab_regions() -> dict[str, str] | None:
     shock_percent = float(current_value("lab.shock", min_value=SHOCK_RANGE[0], max_value=SHOCK_RANGE[1],
                                         step=0.5, default=0.0))
     shock = shock_percent / 100.0
-    key = scenario_key(raw)
+    key = account.key
     base = tuple(slider_prices.items())
     history = move_history(lab_history(scenario, key), slider_prices, shock)
     st.session_state[HISTORY] = history

@@ -31,9 +31,10 @@ from margin.stress import run_stress, summary_frame
 from ui.pictures import charts_stress as charts
 from margin.numbers import percent
 from ui.glossary import term
-from ui.views.lab import market_label, position_labels, scenario_key
+from margin.presets import market_label
+from ui.views.words import position_labels
 from ui.session.lesson_panel import hidden_notice, lesson_panel, prediction_open
-from ui.session.state import current_scenario, ensure_scenario
+from ui.session.state import current_account, ensure_scenario
 from ui.views.stress import (
     DEFAULTS, PATH_OPTIONS, STEPS, corr_key, default_state, error_text, horizon_text, n_steps, pairs,
     settings, spec_for, step_text, vol_key,
@@ -207,7 +208,8 @@ st.caption("A slider shows one future; a stress test shows thousands. Each path 
            "Every amount is in USDT.")
 raw = ensure_scenario()
 try:
-    scenario = current_scenario()
+    account = current_account()
+    scenario = account.scenario
 except ScenarioError as err:
     st.error(f"This account cannot be stress-tested: {err}. Fix it in the account builder.")
     st.stop()
@@ -285,7 +287,7 @@ for pair in ran["corr"]:
 if ran != chosen and not problem:
     st.caption(":material/update: The inputs changed since these results: press **Run** to update them.")
 try:
-    normal, fat, seconds = results_for(scenario, scenario_key(raw), ran)
+    normal, fat, seconds = results_for(scenario, account.key, ran)
 except ScenarioError as err:
     st.error(f"{error_text(err)}. Change it above and press Run.", icon=":material/error:")
     st.stop()

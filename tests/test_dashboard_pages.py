@@ -23,9 +23,9 @@ from ui.views.builder import (
     remove_position, rows_to_positions,
 )
 from margin.walk import straight_rows
-from ui.views.lab import (
-    account_warnings, lab_views, move_history, new_history, sweep_views, target_prices, what_is_happening,
-)
+from ui.views.lab_words import account_warnings, lab_views, what_is_happening
+from ui.views.lab import move_history, new_history, target_prices
+from ui.views.lab_sweep import sweep_views
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

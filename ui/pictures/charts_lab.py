@@ -25,7 +25,9 @@ import numpy as np
 
 from margin.numbers import money, percent, price
 from ui.pictures.palette import BLUE, GREEN, GREY, ORANGE, PURPLE, SKY, VERMILLION, tint
-from ui.views.lab import PoolGroup, PositionView, SweepView, market_label, nearest_mark
+from ui.views.lab import PoolGroup, PositionView
+from ui.views.lab_sweep import SweepView, nearest_mark
+from margin.presets import market_label
 
 AT_RISK_RATIO = 0.8  # margin ratio from which a pool is called "at risk" (as the engine does)
 GAUGE_MAX = 150.0  # [%] the gauge's scale ends here; beyond it the needle rests at the end

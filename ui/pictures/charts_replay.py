@@ -15,7 +15,8 @@ from ui.pictures.palette import BLACK, BLUE, GREEN, GREY, ORANGE, PURPLE, VERMIL
 from margin.crashes import MoneySplit, Replay, WickCheck
 from ui.pictures.charts_lab import compact
 from margin.numbers import price
-from ui.views.lab import market_label, position_labels
+from margin.presets import market_label
+from ui.views.words import position_labels
 from ui.views.replay import TIMELINE_KINDS, TimelinePoint
 
 

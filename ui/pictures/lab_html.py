@@ -19,7 +19,8 @@ from typing import Mapping, Sequence
 from ui.pictures.charts_lab import gauge_html, gauge_takeaway
 from ui.pictures.palette import fill
 from margin.numbers import money, percent, price
-from ui.views.lab import PositionView, VariantView, market_label
+from ui.views.lab import PositionView, VariantView
+from margin.presets import market_label
 
 VARIANT_NOTES = {
     "As built": "The account as you built it.",

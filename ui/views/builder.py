@@ -23,7 +23,8 @@ from margin.presets import load_story, load_venue, market_defaults, story_ids
 from margin.scenario import (
     MAX_FILE_BYTES, Scenario, ScenarioError, parse_scenario_text, scenario_from_dict, scenario_to_dict,
 )
-from ui.views.lab import market_label, position_labels
+from margin.presets import market_label
+from ui.views.words import position_labels
 
 COLUMNS = ("id", "market", "side", "size", "entry", "leverage", "mode", "margin")
 NUMBER_COLUMNS = ("size", "entry", "leverage", "margin")

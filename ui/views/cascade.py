@@ -19,7 +19,8 @@ from margin.cascade import (
 )
 from margin.scenario import Market, Scenario
 from margin.numbers import money, percent, price
-from ui.views.lab import join_words, market_label, position_labels
+from ui.views.words import join_words, position_labels
+from margin.presets import market_label
 
 TIPPING_POINTS = 50
 TIPPING_MAX = 0.30  # the curve spans shocks of 0.5 % to 30 % in the shock's direction

@@ -23,7 +23,9 @@ from margin.fields import ScenarioError
 from margin.scenario import Scenario, scenario_from_dict  # noqa: F401 (doctests)
 from margin.numbers import money, percent, price
 from ui.session.text import md
-from ui.views.lab import describe_events, join_words, market_label, position_labels
+from ui.views.lab_words import describe_events
+from ui.views.words import join_words, position_labels
+from margin.presets import market_label
 
 TIMELINE_KINDS = {  # engine event type (plus the payout) -> words on the timeline
     "liquidation": "Liquidation",

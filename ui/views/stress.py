@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from margin.scenario import Scenario, ScenarioError
 from margin.stress import StressSpec, default_correlation, default_volatility, stress_spec
-from ui.views.lab import market_label
+from margin.presets import market_label
 
 STEPS = {"5 minutes": 5, "15 minutes": 15, "1 hour": 60, "4 hours": 240, "1 day": 1440}
 PATH_OPTIONS = (500, 1_000, 2_000, 5_000, 10_000, 20_000)
