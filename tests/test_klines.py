@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from margin.crashes import REFERENCE_MARKET, crash_path, replay
+from margin.crashes import REFERENCE_MARKET, crash_path
+from margin.replay import replay
 from margin.imports import MAX_KLINE_ROWS, read_klines
 from margin.presets import load_story
 from margin.scenario import ScenarioError, scenario_from_dict

@@ -12,7 +12,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from margin.cascade import CrowdParams, build_crowd, run_cascade, tipping_point
-from margin.crashes import load_crash, replay
+from margin.crashes import load_crash
+from margin.replay import replay
 from margin.presets import load_story
 from margin.scenario import scenario_from_dict
 from ui.pictures import charts_cascade, charts_replay

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from margin.crashes import (
-    MIN_MULTIPLIER, REFERENCE_MARKET, crash_from_dict, crash_ids, crash_path, custom_crash, load_crash,
-    money_split, path_csv, replay, starting_equity, timeline_events, wick_check,
+    MIN_MULTIPLIER, REFERENCE_MARKET, crash_from_dict, crash_ids, crash_path, custom_crash, load_crash, path_csv,
 )
+from margin.replay import money_split, replay, starting_equity, timeline_events, wick_check
 from margin.presets import load_story
 from margin.scenario import ScenarioError, scenario_from_dict, scenario_to_dict
 from margin.simulate import parse_path_csv

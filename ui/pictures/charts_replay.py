@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ui.pictures.palette import BLACK, BLUE, GREEN, GREY, ORANGE, PURPLE, VERMILLION, WHITE, tint
-from margin.crashes import MoneySplit, Replay, WickCheck
+from margin.replay import MoneySplit, Replay, WickCheck
 from ui.pictures.charts_lab import compact
 from margin.numbers import price
 from margin.presets import market_label

@@ -15,10 +15,8 @@ from typing import Any, Mapping
 import numpy as np
 import streamlit as st
 
-from margin.crashes import (
-    CUSTOM_ID, Crash, MoneySplit, Replay, WickCheck, custom_crash, load_crash, money_split, replay,
-    timeline_events, wick_check,
-)
+from margin.crashes import CUSTOM_ID, Crash, custom_crash, load_crash
+from margin.replay import MoneySplit, Replay, WickCheck, money_split, replay, timeline_events, wick_check
 from margin.fields import ScenarioError
 from margin.scenario import Scenario, scenario_from_dict  # noqa: F401 (doctests)
 from margin.numbers import money, percent, price
@@ -271,7 +269,7 @@ def crash_key(crash_id: str, custom: Mapping[str, Any], imported: ImportedCandle
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def cached_replay(account_key: str, _scenario: Scenario, crash: tuple, _crash: Crash) -> Replay:
-    """:func:`margin.crashes.replay` once per account (named by ``account_key``) and crash
+    """:func:`margin.replay.replay` once per account (named by ``account_key``) and crash
     (named by ``crash``, :func:`crash_key`'s key)."""
     return replay(_scenario, _crash)
 

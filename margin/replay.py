@@ -1,0 +1,184 @@
+"""An account walked through a crash three ways, and what the walk shows: where the money
+went, the events on a timeline, and mark against last price (the candle that touched a
+liquidation price without liquidating, and the reverse).
+
+Each way starts where it arrives at today's prices from its positions' entries
+(:func:`margin.variants.arrived_variants`), as in the lab and the stress lab.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from margin.account import LIQUIDATED, account_value, compile_account, value_account
+from margin.crashes import Crash, crash_path
+from margin.fields import ScenarioError
+from margin.paths import PricePath, path_matrix
+from margin.scenario import Scenario
+from margin.settle import Event
+from margin.simulate import SimulationResult, simulate
+from margin.variants import account_variants, arrived_variants
+from margin.walk import Walk
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class MoneySplit:
+    """Where the trader's money went by the end of a replay [quote].
+
+    ``start`` is the account's equity when the crash begins (wallet plus unrealized PnL at
+    the scenario's prices); ``start = kept + taken_by_fund + lost_to_market`` (a negative
+    ``lost_to_market`` is a gain). ``paid_by_fund`` and ``socialized`` are losses beyond the
+    trader's money, covered by the insurance fund and by other traders.
+    """
+
+    start: float
+    kept: float
+    taken_by_fund: float
+    lost_to_market: float
+    paid_by_fund: float
+    socialized: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Replay:
+    """An account walked along a crash three ways (``VARIANT_LABELS``)."""
+
+    crash: Crash
+    path: PricePath
+    last_path: PricePath
+    variants: Mapping[str, Scenario]
+    results: Mapping[str, SimulationResult]
+    arrivals: Mapping[str, Walk]  # each way walked from its entries to today's prices, before the crash
+
+    def equity(self, label: str) -> np.ndarray:
+        """Total equity after every step [quote]."""
+        return self.results[label].trace.total_equity
+
+
+def replay(scenario: Scenario, crash: Crash) -> Replay:
+    """Simulate the account as built, all cross and all isolated along the crash's mark path,
+    each from where it arrives at today's prices (:func:`margin.variants.arrived_variants`)."""
+    path = crash_path(crash, scenario, "mark")
+    variants = account_variants(scenario)
+    arrivals = arrived_variants(scenario)
+    results = {label: simulate(variant, path, trace=True, start=arrivals[label].state)
+               for label, variant in variants.items()}
+    return Replay(crash=crash, path=path, last_path=crash_path(crash, scenario, "last"),
+                  variants=variants, results=results, arrivals=arrivals)
+
+
+def money_split(scenario: Scenario, result: SimulationResult, arrival: Walk | None = None) -> MoneySplit:
+    """Where the money went: kept (equity at the end, open positions at the last mark),
+    taken by the insurance fund (fees and leftover margin), lost to the market (price moves),
+    paid by the fund and socialized."""
+    kept = float(result.trace.total_equity[-1]) if result.trace is not None else result.final.balance
+    taken = sum(e.insurance_fund_delta for e in result.events if e.insurance_fund_delta > 0)
+    paid = -sum(e.insurance_fund_delta for e in result.events if e.insurance_fund_delta < 0)
+    kept = max(kept, 0.0)
+    start = starting_equity(scenario) if arrival is None else account_value(
+        scenario, sizes=arrival.state.sizes, margins=arrival.state.margins, cross_wallet=arrival.state.cross_wallet)
+    return MoneySplit(start=start, kept=kept, taken_by_fund=float(taken),
+                      lost_to_market=start - kept - float(taken), paid_by_fund=float(paid),
+                      socialized=result.final.socialized_loss)
+
+
+def starting_equity(scenario: Scenario) -> float:
+    """What the trader owns when the crash begins [quote] (:func:`margin.account.account_value`)."""
+    return account_value(scenario)
+
+
+def timeline_events(events: tuple[Event, ...]) -> list[tuple[Event, str]]:
+    """Events as the timeline shows them: each engine event with its kind, plus an
+    ``insurance_fund_payout`` for every bankruptcy the fund paid something for."""
+    out: list[tuple[Event, str]] = []
+    for event in events:
+        out.append((event, event.type))
+        if event.type == "bankruptcy" and event.insurance_fund_delta < 0:
+            out.append((event, "insurance_fund_payout"))
+    return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class WickCheck:
+    """For one market of an account along a crash, per step (``(N, P)`` arrays over positions).
+
+    ``mark_breach``: the mark price breaches the position (what liquidation is judged on);
+    ``last_breach``: the last price would have; ``touched_not_liquidated``: the candle touched
+    the liquidation price but the mark did not; ``liquidated_not_touched``: the reverse.
+    ``liquidation_price`` (N, P): the liquidation price before each step's events (NaN when
+    closed or elsewhere).
+    """
+
+    market: str
+    position_ids: tuple[str, ...]
+    mark_breach: np.ndarray
+    last_breach: np.ndarray
+    touched_not_liquidated: np.ndarray
+    liquidated_not_touched: np.ndarray
+    liquidation_price: np.ndarray
+
+
+def wick_check(scenario: Scenario, result: SimulationResult, path: PricePath, last_path: PricePath,
+               market: str) -> WickCheck:
+    """Where the last price of ``market`` crossed a position's liquidation price without the
+    mark doing so (and the reverse), judged on the account as it stood before each step."""
+    if market not in scenario.markets:
+        raise ScenarioError("market", f"unknown market {market!r} (markets: {', '.join(scenario.markets)})")
+    trace = result.trace
+    if trace is None:
+        raise ScenarioError("result", "needs a simulation with trace=True")
+    account = compile_account(scenario)
+    marks = path_matrix(scenario, path)
+    column = list(scenario.markets).index(market)
+    lasts = marks.copy()
+    lasts[:, column] = path_matrix(scenario, last_path)[:, column]
+    # state before each row's events = state after the previous row (the scenario at row 0)
+    size = np.vstack([account.size[None, :], trace.size[:-1]])
+    margin = np.vstack([account.margin[None, :], trace.isolated_margin[:-1]])
+    wallet = np.concatenate([[account.cross_wallet], trace.cross_wallet[:-1]])
+    on_mark = value_account(account, marks, size=size, margin=margin, cross_wallet=wallet)
+    on_last = value_account(account, lasts, size=size, margin=margin, cross_wallet=wallet)
+    in_market = (account.market_index == column)[None, :] & (size > 0)
+    mark_breach = (on_mark.status >= LIQUIDATED) & in_market
+    last_breach = (on_last.status >= LIQUIDATED) & in_market
+    liq = _liquidation_price_series(scenario, marks, size, margin, wallet, in_market)
+    return WickCheck(
+        market=market, position_ids=tuple(p.id for p in scenario.positions),
+        mark_breach=mark_breach, last_breach=last_breach,
+        touched_not_liquidated=last_breach & ~mark_breach,
+        liquidated_not_touched=mark_breach & ~last_breach,
+        liquidation_price=liq,
+    )
+
+
+def _liquidation_price_series(scenario: Scenario, marks: np.ndarray, size: np.ndarray, margin: np.ndarray,
+                              wallet: np.ndarray, in_market: np.ndarray) -> np.ndarray:
+    """Liquidation price of each position in the market before every step (NaN elsewhere).
+
+    Recomputed only where the state or another market's price changes; a crash path has a
+    few hundred steps, so this stays small.
+    """
+    from margin.account import position_liquidation_price
+
+    names = list(scenario.markets)
+    n_rows, n_pos = size.shape
+    out = np.full((n_rows, n_pos), np.nan)
+    cache: dict[tuple, float | None] = {}
+    for i, position in enumerate(scenario.positions):
+        if not in_market[:, i].any():
+            continue
+        own = names.index(position.market)
+        depends_on_others = not position.is_isolated
+        for row in np.flatnonzero(in_market[:, i]):
+            others = tuple(np.delete(marks[row], own)) if depends_on_others else ()
+            key = (i, tuple(size[row]), tuple(margin[row]), float(wallet[row]), others)
+            if key not in cache:
+                prices = dict(zip(names, map(float, marks[row])))
+                cache[key] = position_liquidation_price(
+                    scenario, i, prices, sizes=size[row], margins=margin[row],
+                    cross_wallet=float(wallet[row])).liquidation_price
+            value = cache[key]
+            out[row, i] = np.nan if value is None else value
+    return out
