@@ -36,7 +36,7 @@ from html import escape
 import streamlit as st
 
 from margin.scenario import Scenario, ScenarioError
-from ui.pictures import charts_lab as charts
+from ui.pictures import lab_charts, lab_marks
 from margin.numbers import price
 from ui.pictures.lab_html import LAB_CSS, lab_text_html
 from ui.session.links import page_file, share_link
@@ -138,7 +138,7 @@ def sweep_chart(key: tuple, base: tuple, sweep, shock: float, dark: bool) -> str
     which = (key, base, sweep.label, dark)
     held = st.session_state.get("lab.sweep_parts")
     if held is None or held[0] != which:
-        held = (which, charts.sweep_html_parts(sweep, dark))
+        held = (which, lab_charts.sweep_html_parts(sweep, dark))
         st.session_state["lab.sweep_parts"] = held
     before, after, here = held[1]
     return before + here(shock) + after
@@ -192,22 +192,22 @@ def lab_regions() -> dict[str, str] | None:
     dark = getattr(st.context.theme, "type", None) == "dark"
     theme = " ml-dark" if dark else ""
     pools = views[chosen].pools
-    sweep_words = (f"{charts.sweep_takeaway(sweeps[chosen], shock)} Each point of this chart is the account as it "
+    sweep_words = (f"{lab_charts.sweep_takeaway(sweeps[chosen], shock)} Each point of this chart is the account as it "
                    f"stands now (what is still open) held unchanged at that shock; the lists above follow your "
                    f"own path, so a liquidation on the way stays happened.")
     regions = {
-        "strip.shock": under_track(strip_with_words(*charts.shock_strip(sweeps["As built"], shock, *SHOCK_RANGE)),
+        "strip.shock": under_track(strip_with_words(*lab_marks.shock_strip(sweeps["As built"], shock, *SHOCK_RANGE)),
                                    SHOCK_INPUT_WIDTH),
         "text": lab_text_html(views, what_is_happening(views, sweeps, shock, history), dark=dark,
-                              lead=charts.map_takeaway(built.positions)),
+                              lead=lab_marks.map_takeaway(built.positions)),
         "pictures": (f'<div class="ml-lab ml-pictures{theme}"><div class="ml-charts">'
-                     f'<div>{charts.waterfall_html(pools, chosen)}'
-                     f'<p class="ml-small">{escape(charts.waterfall_takeaway(pools))}</p></div>'
+                     f'<div>{lab_charts.waterfall_html(pools, chosen)}'
+                     f'<p class="ml-small">{escape(lab_charts.waterfall_takeaway(pools))}</p></div>'
                      f'<div>{sweep_chart(walk_state_key(key, history.walks[chosen]), base, sweeps[chosen], shock, dark)}'
                      f'<p class="ml-small">{escape(sweep_words)}</p></div></div></div>'),
     }
     for name, (low, high, _) in ranges.items():
-        marks = strip_with_words(*charts.price_strip(name, low, high, target[name], built.positions))
+        marks = strip_with_words(*lab_marks.price_strip(name, low, high, target[name], built.positions))
         regions[strip_region(name)] = under_track(marks, MARKET_INPUT_WIDTH)
     return regions
 

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from margin.presets import load_story
 from margin.scenario import load_scenario, scenario_from_dict
 from margin.numbers import money
-from ui.pictures import charts_lab as charts
+from ui.pictures import lab_charts, lab_marks
 from ui.pictures.live_html import region_name
 from tests.lab_reading import html_bodies, line_of, metric, parse, region, section
 from ui.views.builder import (
@@ -69,7 +69,7 @@ def test_default_account_loads_on_first_visit_with_the_lesson_visible():
     assert "before you moved anything" in section(at, "What happened on the way, all isolated").lower()
     happening = section(at, "What is happening")
     assert "holding up" in happening and "BTC long" in happening and "SOL long" in happening
-    assert not at.get("plotly_chart")  # the lab's pictures are light HTML (see ui/pictures/charts_lab.py)
+    assert not at.get("plotly_chart")  # the lab's pictures are light HTML (see ui/pictures/lab_charts.py)
     assert re.findall(r'data-chart="([^"]+)"', "".join(html_bodies(at))) == [
         "Equity sharing, as built", "Equity across every market shock, as built"]
     waterfall = [body for body in html_bodies(at) if 'data-chart="Equity sharing, as built"' in body]
@@ -462,33 +462,33 @@ def test_price_strips_mark_liquidation_and_bankruptcy_prices_on_the_sliders_scal
     s, views, sweeps = _views()
     target = target_prices(s, s.prices, -0.05)
     sol = next(p for p in views["As built"].positions if p.label == "SOL long")
-    html, words = charts.price_strip("SOLUSDT", 36.0, 324.0, target["SOLUSDT"], views["As built"].positions)
+    html, words = lab_marks.price_strip("SOLUSDT", 36.0, 324.0, target["SOLUSDT"], views["As built"].positions)
     where = lambda value: f"left:{(value - 36.0) / 288.0 * 100:.2f}%"
     assert where(sol.liquidation_price) in html and where(sol.bankruptcy_price) in html
     assert where(target["SOLUSDT"]) in html
     assert html.count("✕</span>") == 1 and html.count("◆</span>") == 1 and "BTC long" not in html
     assert f"SOL long liquidated at {sol.liquidation_price:,.2f}" in words
     # out of range: pinned to the end of the strip with an arrow
-    assert "left:0.00%" in charts.strip_html(10, 20, [charts.StripMark(value=5, symbol="liquidation", label="x")], "c")
-    shock_html, shock_words = charts.shock_strip(sweeps["As built"], -0.05, -90.0, 90.0)
+    assert "left:0.00%" in lab_marks.strip_html(10, 20, [lab_marks.StripMark(value=5, symbol="liquidation", label="x")], "c")
+    shock_html, shock_words = lab_marks.shock_strip(sweeps["As built"], -0.05, -90.0, 90.0)
     assert "left:44.72%" in shock_html  # the cross pool's -9.5 % on a -90..+90 scale
     assert "cross pool liquidated at -9.5 %" in shock_words
-    assert "BTC long" in charts.map_takeaway(views["As built"].positions)
+    assert "BTC long" in lab_marks.map_takeaway(views["As built"].positions)
 
 
 def test_gauge_shows_the_ratio_of_the_riskiest_pool():
     _, views, _ = _views()
     built = views["As built"]
-    html = charts.gauge_html(built.risk_ratio, built.risk_pool)
+    html = lab_marks.gauge_html(built.risk_ratio, built.risk_pool)
     assert f'aria-valuenow="{built.risk_ratio * 100:.1f}"' in html
     assert "Margin ratio, cross pool" in html
     # the zones are named, not just coloured (and patterned)
     assert 'title="at risk: 80 to 100 %"' in html and 'title="liquidated: 100 to 150 %"' in html
-    assert "no open positions" in charts.gauge_html(None, None)
-    assert 'aria-valuetext="beyond all"' in charts.gauge_html(float("inf"), "cross pool")
-    past = charts.gauge_html(2.0, "cross pool")  # beyond the scale: the needle stops at its end
+    assert "no open positions" in lab_marks.gauge_html(None, None)
+    assert 'aria-valuetext="beyond all"' in lab_marks.gauge_html(float("inf"), "cross pool")
+    past = lab_marks.gauge_html(2.0, "cross pool")  # beyond the scale: the needle stops at its end
     assert 'aria-valuenow="150.0"' in past and "200.0 % ▸" in past
-    assert "healthy" in charts.gauge_takeaway(built.risk_ratio, built.risk_pool)
+    assert "healthy" in lab_marks.gauge_takeaway(built.risk_ratio, built.risk_pool)
 
 
 def _bars(html: str) -> list[tuple[str, str, float]]:
@@ -505,7 +505,7 @@ def _top(html: str, label: str) -> float:
 def test_waterfall_adds_and_drains_the_pool_against_its_maintenance_line():
     _, views, _ = _views()
     built = views["As built"]
-    html = charts.waterfall_html(built.pools, "As built")
+    html = lab_charts.waterfall_html(built.pools, "As built")
     assert 'data-chart="Equity sharing, as built"' in html and "maintenance margin" in html
     bars = _bars(html)
     assert [b[0] for b in bars] == ["Cross wallet", "BTC long PnL", "SOL long PnL", "Cross equity"]
@@ -520,16 +520,16 @@ def test_waterfall_adds_and_drains_the_pool_against_its_maintenance_line():
     assert f"maintenance margin {money(built.cross_maintenance)}" in html
     written = re.findall(r'class="ml-wf-value"[^>]*>([^<]*)<', html)
     assert written == ["9.00k", "+12.0k", "−13.1k", "7.94k"]  # each bar's value on it, PnL signed
-    assert "share one wallet" in charts.waterfall_takeaway(built.pools)
-    iso_html = charts.waterfall_html(views["All isolated"].pools, "All isolated")
+    assert "share one wallet" in lab_charts.waterfall_takeaway(built.pools)
+    iso_html = lab_charts.waterfall_html(views["All isolated"].pools, "All isolated")
     assert "just before its liquidation" in iso_html
-    assert "No positions" in charts.waterfall_html((), "As built")
+    assert "No positions" in lab_charts.waterfall_html((), "As built")
 
 
 def test_sweep_chart_marks_the_current_point_and_the_crossings():
     _, _, sweeps = _views()
     sweep = sweeps["As built"]
-    html = charts.sweep_html(sweep, -0.05)
+    html = lab_charts.sweep_html(sweep, -0.05)
     assert 'data-chart="Equity across every market shock, as built"' in html
     assert re.findall(r'data-here="([^"]+)"', html) == ["-5.00"]
     assert html.count('class="ml-sweep-band"') == 37  # the numbers under the pointer every 5 % of shock
@@ -541,13 +541,13 @@ def test_sweep_chart_marks_the_current_point_and_the_crossings():
     # the two curves are one SVG image, simplified but exact at the grid's ends
     image = unquote(re.search(r'<img src="data:image/svg\+xml,([^"]+)"', html).group(1))
     assert image.count("<polyline") == 2 and "stroke-dasharray" in image
-    assert "-9.5 %" in charts.sweep_takeaway(sweep, -0.05)
+    assert "-9.5 %" in lab_charts.sweep_takeaway(sweep, -0.05)
 
 
 def test_sweep_curve_simplification_keeps_every_bend():
     xs = np.linspace(0, 1000, 361)
     ys = np.where(xs < 400, 900 - xs, 500 - (xs - 400) * 0.2)  # two straight stretches
-    kept = charts._simplify(xs, ys)
+    kept = lab_charts._simplify(xs, ys)
     assert kept[0] == (0.0, 900.0) and kept[-1] == (1000.0, pytest.approx(380.0))
     assert len(kept) <= 4 and all(abs(np.interp(x, xs, ys) - y) < 1e-6 for x, y in kept)
     for x in xs:  # the kept polyline is the curve, within the drawing's tolerance
@@ -559,7 +559,7 @@ def test_twenty_positions_figures_stay_bounded():
     views = lab_views(_history(s, -0.08))
     iso = views["All isolated"]
     assert len(iso.pools) <= 8  # only the riskiest isolated pools are drawn
-    assert len(_bars(charts.waterfall_html(iso.pools, "All isolated"))) == 3 * len(iso.pools)
+    assert len(_bars(lab_charts.waterfall_html(iso.pools, "All isolated"))) == 3 * len(iso.pools)
 
 
 HOSTILE = '"><img src=x onerror=alert(1)><script>alert(2)</script>'

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 
 from ui.pictures.palette import BLACK, BLUE, GREEN, GREY, ORANGE, PURPLE, VERMILLION, WHITE, tint
 from margin.replay import MoneySplit, Replay, WickCheck
-from ui.pictures.charts_lab import compact
+from ui.pictures.lab_marks import compact
 from margin.numbers import price
 from margin.presets import market_label
 from ui.views.words import position_labels

@@ -16,7 +16,7 @@ from __future__ import annotations
 from html import escape
 from typing import Mapping, Sequence
 
-from ui.pictures.charts_lab import gauge_html, gauge_takeaway
+from ui.pictures.lab_marks import gauge_html, gauge_takeaway
 from ui.pictures.palette import fill
 from margin.numbers import money, percent, price
 from ui.views.lab import PositionView, VariantView

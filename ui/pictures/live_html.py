@@ -10,7 +10,7 @@ text never changes, so Streamlit never redraws it), and one component per step
 (:func:`live_regions`, ``st.components.v2`` in the page's own DOM) fills them: it keeps the
 elements each region already shows and changes only what differs (a number's text, a bar's
 height, a mark's position). The HTML is this app's own, built with every value escaped (see
-``ui/pictures/lab_html.py`` and ``ui/pictures/charts_lab.py``).
+``ui/pictures/lab_html.py`` and ``ui/pictures/lab_charts.py``).
 """
 
 from __future__ import annotations
