@@ -14,8 +14,7 @@ from margin.simulate import PricePath, simulate
 from margin.walk import entry_prices, straight_rows
 from tests.lab_reading import line_of, section
 from tests.strategies import scenarios
-from tests.test_dashboard_pages import app
-from tests.test_links_app import opened_with
+from tests.support import app_file, opened_with
 from ui.views.lab import move_history, new_history, target_prices
 from ui.session.link_codec import decode
 
@@ -26,7 +25,7 @@ def _statuses(at) -> dict[str, str]:
 
 
 def test_a_liquidation_stays_when_the_shock_goes_back_and_reset_restores_it():
-    at = app().run()
+    at = app_file().run()
     assert all("healthy" in line for line in _statuses(at).values())
     at.number_input(key="lab.shock.input").set_value(-15.0).run()
     assert all("liquidated" in line for line in _statuses(at).values())
@@ -46,7 +45,7 @@ def test_a_liquidation_stays_when_the_shock_goes_back_and_reset_restores_it():
 
 
 def test_a_run_of_steps_the_same_way_is_one_turn_of_the_path():
-    at = app().run()
+    at = app_file().run()
     for shock in (-1.0, -2.0, -3.0, -12.0):
         at.number_input(key="lab.shock.input").set_value(shock).run()
     at.number_input(key="lab.shock.input").set_value(-4.0).run()
@@ -55,7 +54,7 @@ def test_a_run_of_steps_the_same_way_is_one_turn_of_the_path():
 
 
 def test_a_shared_link_carries_the_path_and_its_liquidations():
-    at = app().run()
+    at = app_file().run()
     at.number_input(key="lab.shock.input").set_value(-15.0).run()
     at.number_input(key="lab.shock.input").set_value(0.0).run()
     at.session_state["lab.share"] = True  # open "Share this view"

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
 
 from margin.imports import MAX_DEPTH, MAX_IMPORT_BYTES, read_exchange_export
 from margin.scenario import ScenarioError, scenario_from_dict
+from tests.paths import DATA
 
-DATA = Path(__file__).resolve().parent / "data" / "imports"
+IMPORTS = DATA / "imports"
 
 
 def text(name: str) -> str:
-    return (DATA / name).read_text(encoding="utf-8")
+    return (IMPORTS / name).read_text(encoding="utf-8")
 
 
 def load(name: str):

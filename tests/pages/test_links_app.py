@@ -11,14 +11,7 @@ from margin.scenario import scenario_from_dict
 from margin.numbers import money
 from ui.session.link_codec import MAX_LINK_CHARS, decode, encode
 from tests.lab_reading import metric, metrics
-from tests.test_learn_pages import app, in_frame
-
-
-def opened_with(**params):
-    at = app()
-    for name, value in params.items():
-        at.query_params[name] = value
-    return at.run()
+from tests.support import in_frame, opened_with, whole_app
 
 
 def test_a_link_reproduces_the_view_on_the_lab():
@@ -73,7 +66,7 @@ def test_a_link_opens_its_page_and_keeps_presenter_mode():
     ("1." + "A" * MAX_LINK_CHARS, "too long"),
 ])
 def test_a_bad_link_says_so_and_opens_the_default_account(text, words):
-    at = app()
+    at = whole_app()
     at.session_state["scenario"] = load_story("over-leveraged-whale")  # whatever was there before
     at.query_params["v"] = text
     at.run()

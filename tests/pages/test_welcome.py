@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from tests.test_learn_pages import app
+from tests.support import whole_app
 
 
 def test_the_root_page_starts_with_the_two_ideas_and_a_way_to_the_first_lesson():
-    at = app().run()
+    at = whole_app().run()
     words = " ".join(m.value for m in at.markdown)
     assert "In **cross margin** every position draws on one shared pool" in words
     assert "In **isolated margin** each position has its own margin" in words
@@ -17,7 +17,7 @@ def test_the_root_page_starts_with_the_two_ideas_and_a_way_to_the_first_lesson()
 
 
 def test_the_start_can_be_hidden_and_stays_hidden():
-    at = app().run()
+    at = whole_app().run()
     at.button(key="welcome.hide").click().run()
     assert not [b for b in at.button if b.key == "welcome.start"]
     at.run()
@@ -25,7 +25,7 @@ def test_the_start_can_be_hidden_and_stays_hidden():
 
 
 def test_presenter_mode_has_no_start_box():
-    at = app()
+    at = whole_app()
     at.session_state["presenter"] = True
     at.run()
     assert not [b for b in at.button if b.key == "welcome.start"]

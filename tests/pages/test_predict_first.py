@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from teach import expected, get_lesson, lesson_ids, measure
 from margin.numbers import money, price
-from tests.test_learn_pages import goto, learn_app, open_lesson
+from tests.support import goto, learn_app, open_lesson
 from ui.site import page
 
 PAGES_READY = ("lab", "replay", "cascade", "stress")  # every page a lesson opens

@@ -5,33 +5,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from margin.presets import load_story
 from margin.scenario import ScenarioError, scenario_from_dict
 from margin.stress import run_stress, stress_spec
+from tests.support import open_page, page_text
 from ui.pictures import charts_stress as charts
 from ui.views.stress import default_state, error_text, settings, spec_for
 
-ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/stress_lab.py"
-
-
-def _app(**state) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _texts(at: AppTest) -> str:
-    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption]
-                     + [i.value for i in at.info]).replace("\u00a0", " ")
 
 
 def _metrics(at: AppTest) -> dict[str, str]:
@@ -39,11 +23,11 @@ def _metrics(at: AppTest) -> dict[str, str]:
 
 
 def test_the_page_runs_the_defaults_on_first_visit_and_shows_the_probabilities():
-    at = _app()
+    at = open_page(PAGE)
     metrics = _metrics(at)
     assert set(metrics) == {"Wipe-out, as built", "Wipe-out, all cross", "Wipe-out, all isolated"}
     assert all(value.endswith("%") for value in metrics.values())
-    text = _texts(at)
+    text = page_text(at)
     assert "Seed **0** · 5,000 paths per model × 24 steps of 1 hour over 1 day" in text
     assert "Under fat tails (Student-t, ν = 3)" in text
     # the default account: the SOL long alone on its isolated margin died on the way from its
@@ -58,14 +42,14 @@ def test_the_page_runs_the_defaults_on_first_visit_and_shows_the_probabilities()
 
 
 def test_run_a_small_stress_test_and_read_its_probabilities():
-    at = _app()
+    at = open_page(PAGE)
     at.selectbox(key="stress.paths.widget").set_value(500).run()
     at.number_input(key="stress.seed.widget").set_value(7).run()
-    assert "The inputs changed since these results" in _texts(at)
-    assert "Seed **0**" in _texts(at)  # nothing recomputed before Run
+    assert "The inputs changed since these results" in page_text(at)
+    assert "Seed **0**" in page_text(at)  # nothing recomputed before Run
     at.button(key="stress.run_button").click().run()
     assert not at.exception
-    text = _texts(at)
+    text = page_text(at)
     assert "Seed **7** · 500 paths per model" in text
     assert "The inputs changed" not in text
     table = at.table[0].value
@@ -78,12 +62,12 @@ def test_positions_by_name_and_a_bankruptcy_told_apart_from_a_wipe_out():
     """The tables and notes name positions as people read them ("BTC long", not the id
     "btc-long"), and the page says which figure is the account's (a wipe-out) and which one
     position's (a bankruptcy), and where they part."""
-    at = _app(**{"stress.paths": 500})
-    shown = _texts(at) + "\n".join(" ".join(t.value.index) for t in at.table)
+    at = open_page(PAGE, **{"stress.paths": 500})
+    shown = page_text(at) + "\n".join(" ".join(t.value.index) for t in at.table)
     assert "btc-long" not in shown and "sol-long" not in shown
     for table in at.table:
         assert {"Account wiped out", "A position bankrupt", "BTC long liquidated", "SOL long liquidated"} <= set(table.value.index)
-    text = _texts(at)
+    text = page_text(at)
     assert "A **wipe-out** is the whole account's: it is left with at most 1 % of its start value" in text
     assert "A **bankruptcy** is one position's: it was closed beyond its bankruptcy price" in text
     assert "[wipe-out](/glossary#wipe-out)" in text
@@ -95,27 +79,27 @@ def test_positions_by_name_and_a_bankruptcy_told_apart_from_a_wipe_out():
 
 def test_zero_volatility_means_no_wipe_out_and_the_headline_model_switches():
     state = {"stress.vol.BTCUSDT": 0.0, "stress.vol.SOLUSDT": 0.0, "stress.paths": 500}
-    at = _app(**state)
+    at = open_page(PAGE, **state)
     metrics = _metrics(at)
     assert metrics["Wipe-out, as built"] == "0 %"
     assert metrics["Wipe-out, all cross"] == "0 %"
-    assert "Neither model produces a wipe-out in 500 paths" in _texts(at)
+    assert "Neither model produces a wipe-out in 500 paths" in page_text(at)
     at.segmented_control(key="stress.headline.widget").set_value("Normal").run()
     assert at.session_state["stress.headline"] == "Normal"
     assert not at.exception
 
 
 def test_editing_a_volatility_cell_updates_the_inputs_and_run_uses_it():
-    at = _app(**{"stress.paths": 500})
+    at = open_page(PAGE, **{"stress.paths": 500})
     assert at.session_state["stress.vol.SOLUSDT"] == 95.0
     # what the table widget sends when SOL's cell is set to 0 (AppTest has no data-editor driver)
     at.session_state["stress.vol_editor.[55.0, 95.0]"] = {
         "edited_rows": {"1": {"Annual volatility [%]": 0.0}}, "added_rows": [], "deleted_rows": []}
     at.run()
     assert at.session_state["stress.vol.SOLUSDT"] == 0.0
-    assert "The inputs changed since these results" in _texts(at)
+    assert "The inputs changed since these results" in page_text(at)
     at.button(key="stress.run_button").click().run()
-    assert "The inputs changed" not in _texts(at)
+    assert "The inputs changed" not in page_text(at)
     cached = list(at.session_state["stress.cache"].values())[-1]
     assert cached[0].spec.volatility == (0.55, 0.0)
 
@@ -125,7 +109,7 @@ def test_a_contradictory_correlation_table_is_named_and_blocks_the_run():
     state = {"scenario": scenario, "stress.paths": 500,
              "stress.corr.BTCUSDT.ETHUSDT": 0.95, "stress.corr.BTCUSDT.SOLUSDT": 0.95,
              "stress.corr.ETHUSDT.SOLUSDT": -0.95}
-    at = _app(**state)
+    at = open_page(PAGE, **state)
     errors = [e.value for e in at.error]
     assert any(e.startswith("Correlation table: is not positive semi-definite") for e in errors), errors
     assert at.button(key="stress.run_button").disabled
@@ -133,11 +117,11 @@ def test_a_contradictory_correlation_table_is_named_and_blocks_the_run():
 
 
 def test_results_are_cached_per_input_and_the_cache_is_bounded():
-    at = _app(**{"stress.paths": 500})
+    at = open_page(PAGE, **{"stress.paths": 500})
     for seed in range(1, 7):
         at.number_input(key="stress.seed.widget").set_value(seed).run()
         at.button(key="stress.run_button").click().run()
-        assert f"Seed **{seed}**" in _texts(at)
+        assert f"Seed **{seed}**" in page_text(at)
     assert len(at.session_state["stress.cache"]) == 4
 
 

@@ -8,7 +8,6 @@ import json
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,8 +22,8 @@ from margin.cascade import (
 from margin.presets import load_story
 from margin.scenario import Market, ScenarioError, parse_tiers, scenario_from_dict
 from margin.simulate import price_path, simulate
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = settings(max_examples=40, deadline=None)
 
 TIERS = [{"floor": 0, "mmr": 0.004, "max_leverage": 125}, {"floor": 50_000, "mmr": 0.005, "max_leverage": 100},

@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from margin import liquidation_prices, scenario_from_dict
+from tests.paths import DATA, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-VECTORS = json.loads((ROOT / "tests" / "data" / "exchange-examples.json").read_text())
+VECTORS = json.loads((DATA / "exchange-examples.json").read_text())
 TOLERANCE = VECTORS["tolerance"]
 CASES = [pytest.param(v, id=v["id"]) for v in VECTORS["vectors"]]
 

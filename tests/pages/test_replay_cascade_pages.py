@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,26 +15,12 @@ from margin.crashes import load_crash
 from margin.replay import replay
 from margin.presets import load_story
 from margin.scenario import scenario_from_dict
+from tests.support import open_page, page_text
 from ui.pictures import charts_cascade, charts_replay
 from ui.views.cascade import cascade_view, leverage_takeaway, tipping_takeaway
 from ui.views.replay import event_lines, splits, timeline_points, wick_sentences, checks
 
-ROOT = Path(__file__).resolve().parent.parent
 REPLAY, CASCADE = "pages/crash_replay.py", "pages/market_cascade.py"
-
-
-def _app(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _texts(at: AppTest) -> str:
-    """The page's text as a reader sees it (Markdown's backslash escapes of names dropped)."""
-    raw = "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [e.label for e in at.expander])
-    return re.sub(r"\\(.)", r"\1", raw)
 
 
 def _figure(at: AppTest, title: str) -> dict:
@@ -54,20 +39,20 @@ def _timeline_points(spec: dict) -> dict[str, int]:
 
 
 def test_replay_page_shows_the_label_and_the_source():
-    at = _app(REPLAY)
-    text = _texts(at)
+    at = open_page(REPLAY)
+    text = page_text(at)
     assert "Shaped after the event with its published magnitude; not real tick data" in text
     assert "Source: CoinDesk and Reuters" in text
     assert at.session_state["replay.step"] == 0
 
 
 def test_playing_a_crash_puts_events_on_the_timeline():
-    at = _app(REPLAY)
+    at = open_page(REPLAY)
     before = _timeline_points(_figure(at, "Events on the timeline"))
     # all isolated, the SOL long (under water by more than its margin) died before the crash, on
     # the way from its entry: the list says so, and the crash's own timeline starts empty
     assert before.get("Liquidation", 0) == 0
-    assert "**Before the crash**, on the way from the entries to today's prices · *All isolated*: SOL long (isolated) liquidated at 210.9" in _texts(at)
+    assert "**Before the crash**, on the way from the entries to today's prices · *All isolated*: SOL long (isolated) liquidated at 210.9" in page_text(at)
     at.session_state["replay.step"] = 40
     at.button(key="replay.play").click().run()
     assert not at.exception
@@ -78,7 +63,7 @@ def test_playing_a_crash_puts_events_on_the_timeline():
     points = _timeline_points(_figure(at, "Events on the timeline"))
     assert points["Liquidation"] > before["Liquidation"]
     assert points["Insurance-fund payout"] >= 1
-    text = _texts(at)
+    text = page_text(at)
     assert "*As built*: BTC long liquidated at" in text
     assert "15 h" in text and "*All isolated*: BTC long (isolated) liquidated" in text
     at.button(key="replay.pause").click().run()
@@ -86,35 +71,35 @@ def test_playing_a_crash_puts_events_on_the_timeline():
 
 
 def test_scrubbing_to_the_end_shows_where_the_money_went():
-    at = _app(REPLAY)
-    assert "Where the money went is shown when the replay reaches the end" in _texts(at)
+    at = open_page(REPLAY)
+    assert "Where the money went is shown when the replay reaches the end" in page_text(at)
     at.number_input(key="replay.step.input").set_value(239.0).run()
     assert not at.exception
     spec = _figure(at, "Where the money went")
     assert [t["name"].split(" (")[0] for t in spec["data"]] == ["As built", "All cross", "All isolated"]
-    assert "By the end, as built kept" in _texts(at)
+    assert "By the end, as built kept" in page_text(at)
 
 
 def test_a_custom_crash_from_parameters():
-    at = _app(REPLAY)
+    at = open_page(REPLAY)
     at.selectbox(key="replay.crash.widget").set_value("custom").run()
     assert not at.exception
-    assert "Custom crash: -30 % over 48 steps" in _texts(at)
+    assert "Custom crash: -30 % over 48 steps" in page_text(at)
     at.number_input(key="replay.drop.input").set_value(60.0).run()
-    assert "Custom crash: -60 % over 48 steps" in _texts(at)
+    assert "Custom crash: -60 % over 48 steps" in page_text(at)
     at.session_state["replay.step"] = 96
     at.run()
     assert _timeline_points(_figure(at, "Events on the timeline"))["Liquidation"] >= 3
 
 
 def test_mark_and_last_sentences_on_the_page():
-    at = _app(REPLAY)
+    at = open_page(REPLAY)
     at.session_state["replay.step"] = 239
     at.run()
-    text = _texts(at)
+    text = page_text(at)
     assert "Deepest BTC wick so far" in text and "liquidation is judged on the mark" in text
     at.selectbox(key="replay.market.widget").set_value("SOLUSDT").run()
-    assert "Deepest SOL wick so far" in _texts(at)
+    assert "Deepest SOL wick so far" in page_text(at)
 
 
 def test_replay_figures_and_words_from_the_model():
@@ -158,7 +143,7 @@ def _in_order(at: AppTest) -> list[tuple[str, str]]:
 def test_what_is_happening_sits_right_under_the_player():
     """While it plays, the step, each variant's equity and the latest event are right under the
     play controls and the step slider, before any chart (at 1280 x 800 they are above the fold)."""
-    at = _app(REPLAY)
+    at = open_page(REPLAY)
     order = _in_order(at)
     where = lambda test: next(i for i, item in enumerate(order) if test(item))
     play = where(lambda e: e == ("button", "replay.play"))
@@ -203,7 +188,7 @@ def test_the_mark_and_last_price_axis_fits_the_prices(crash_id):
 
 
 def test_cascade_page_states_the_model_and_shows_the_rounds():
-    at = _app(CASCADE)
+    at = open_page(CASCADE)
     info = "\n".join(i.value for i in at.info)
     assert "Stylized model" in info and "no new buyers" in info and "One market" in info
     rounds = at.dataframe[0].value
@@ -212,13 +197,13 @@ def test_cascade_page_states_the_model_and_shows_the_rounds():
     assert rounds["Liquidated"].iloc[-1] == 0  # the round at rest
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Initial shock"] == "-5.0 %"
-    text = _texts(at)
+    text = page_text(at)
     assert "A -5.0 % shock ended as a" in text and "Your account" in text
 
 
 def test_the_cascade_says_where_the_insurance_fund_ended_and_every_number_has_its_unit():
-    at = _app(CASCADE)
-    text = _texts(at)
+    at = open_page(CASCADE)
+    text = page_text(at)
     scenario = scenario_from_dict(load_story("default"))
     crowd = build_crowd(scenario.markets["BTCUSDT"], CrowdParams(n_traders=20_000, seed=7))
     acc = cascade_view(scenario, "BTCUSDT", crowd, -0.05, 5e6, "linear").result.accounting()
@@ -234,11 +219,11 @@ def test_the_cascade_says_where_the_insurance_fund_ended_and_every_number_has_it
     at.number_input(key="cascade.shock.input").set_value(-12.0).run()
     # a sentence that parses: the verb before the round ("… in round 2, at … USDT dies." did not)
     assert re.search(r"In this cascade your BTC long \(cross\) is liquidated in round \d+, at [\d,.]+ USDT, "
-                     r"and your SOL long \(cross\) in round \d+, at [\d,.]+ USDT\.", _texts(at))
+                     r"and your SOL long \(cross\) in round \d+, at [\d,.]+ USDT\.", page_text(at))
 
 
 def test_running_a_bigger_shock_gives_more_rounds_of_damage():
-    at = _app(CASCADE)
+    at = open_page(CASCADE)
     first = {m.label: m.value for m in at.metric}
     at.number_input(key="cascade.shock.input").set_value(-12.0).run()
     assert not at.exception
@@ -251,11 +236,11 @@ def test_running_a_bigger_shock_gives_more_rounds_of_damage():
 
 
 def test_no_impact_means_the_final_move_is_the_shock_on_the_page():
-    at = _app(CASCADE)
+    at = open_page(CASCADE)
     at.radio(key="cascade.impact.widget").set_value("none").run()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Final move"] == metrics["Initial shock"] == "-5.0 %"
-    assert "No runaway up to a 30 % shock" in _texts(at)
+    assert "No runaway up to a 30 % shock" in page_text(at)
 
 
 def test_cascade_figures_and_words():

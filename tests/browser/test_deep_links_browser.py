@@ -1,30 +1,12 @@
-"""Every page runs inside app.py's frame, however it is reached (see ui/session/deep_links.py)."""
+"""A deep link on a fresh server opens its page inside app.py's frame (see ui/session/deep_links.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import Page, expect
-from streamlit.testing.v1 import AppTest
 
 from tests.conftest import start_streamlit
-
-ROOT = Path(__file__).resolve().parent.parent
-PAGE_FILES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))
-
-
-def _in_frame(at: AppTest) -> bool:
-    """app.py ran: its sidebar has the presenter switch."""
-    return any(t.label == "Presenter mode" for t in at.sidebar.toggle)
-
-
-@pytest.mark.parametrize("page_file", PAGE_FILES)
-def test_switching_straight_to_a_page_runs_it_inside_app_py(page_file):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.switch_page(page_file).run()
-    assert not at.exception
-    assert _in_frame(at), f"{page_file} ran without app.py's frame"
+from tests.paths import ROOT
 
 
 @pytest.mark.browser

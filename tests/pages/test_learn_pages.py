@@ -12,50 +12,19 @@ from __future__ import annotations
 
 import json
 
-import os
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from teach import expected, get_lesson, lesson_ids, lesson_scenario
+from tests.support import ROOT, goto, in_frame, learn_app, open_lesson, whole_app
 from ui.glossary import entries, lookup
 from ui.site import PAGES as SITE_PAGES
 
 PAGES = {p.id: p.file for p in SITE_PAGES}
 PAGE_TERMS = {p.id: p.terms for p in SITE_PAGES if p.terms}
 
-ROOT = Path(__file__).resolve().parent.parent
 PAGE_FILES = [path for path in PAGES.values() if (ROOT / path).exists()]
-ENTRY = f"import runpy\nrunpy.run_path({str(ROOT / 'app.py')!r}, run_name='__main__')\n"
-
-
-def app() -> AppTest:
-    """The whole app (not run yet)."""
-    return AppTest.from_string(ENTRY, default_timeout=60)
-
-
-def goto(at: AppTest, page: str) -> AppTest:
-    """Switch to ``page`` (relative to the project) and run."""
-    at.switch_page(os.path.relpath(ROOT / page, Path(at._script_path).parent)).run()
-    return at
-
-
-def in_frame(at: AppTest) -> bool:
-    """The page ran inside app.py (its sidebar chrome is there)."""
-    return any(t.key == "presenter.widget" for t in at.toggle)
-
-
-def learn_app() -> AppTest:
-    at = goto(app().run(), "pages/learn.py")
-    assert not at.exception and in_frame(at)
-    return at
-
-
-def open_lesson(at: AppTest, lesson_id: str) -> AppTest:
-    at.radio(key="learn.list").set_value(lesson_id).run()
-    assert at.session_state["learn.current"] == lesson_id
-    return at
 
 
 def answer(at: AppTest, lesson_id: str, value) -> AppTest:
@@ -149,14 +118,14 @@ def test_every_page_links_its_terms_to_the_glossary(page_id):
         lookup(name)  # no dead link
     if not (ROOT / PAGES[page_id]).exists():
         pytest.skip(f"{PAGES[page_id]} is not in this build")
-    at = goto(app().run(), PAGES[page_id])
+    at = goto(whole_app().run(), PAGES[page_id])
     line = next(c.value for c in at.sidebar.caption if "Terms on this page" in c.value)
     first = PAGE_TERMS[page_id][0]
     assert f"[{first}](/glossary#{lookup(first)['anchor']})" in line
 
 
 def test_glossary_lists_every_term_and_searches():
-    at = goto(app().run(), "pages/glossary.py")
+    at = goto(whole_app().run(), "pages/glossary.py")
     assert not at.exception and in_frame(at)
     headers = [h.value for h in at.subheader]
     assert headers == [e["term"] for e in entries()]
@@ -204,7 +173,7 @@ def test_glossary_anchors_names_and_links_are_unique_and_resolve():
 
 @pytest.mark.parametrize("page", PAGE_FILES)
 def test_presenter_mode_renders_every_page(page):
-    at = app()
+    at = whole_app()
     at.session_state["presenter"] = True
     goto(at.run(), page)
     assert not at.exception, at.exception
@@ -218,7 +187,7 @@ def test_presenter_mode_renders_every_page(page):
 
 
 def test_presenter_mode_from_the_url_and_back():
-    at = app()
+    at = whole_app()
     at.query_params["present"] = "1"
     at.run()
     assert at.session_state["presenter"] is True
@@ -231,7 +200,7 @@ def test_presenter_mode_from_the_url_and_back():
 
 
 def test_presenter_toggle_in_the_sidebar():
-    at = app().run()
+    at = whole_app().run()
     toggle = at.toggle(key="presenter.widget")
     assert toggle.value is False
     toggle.set_value(True).run()
@@ -242,7 +211,7 @@ def test_presenter_toggle_in_the_sidebar():
 def test_presenter_mode_keeps_a_way_to_every_page():
     """The sidebar (and its navigation) is hidden in presenter mode: a row at the top of the
     page lists every page, shows where we are, and picking one goes there, still presenting."""
-    at = app()
+    at = whole_app()
     at.session_state["presenter"] = True
     at.run()
     switcher = at.button_group(key="presenter.page")

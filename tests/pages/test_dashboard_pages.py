@@ -5,36 +5,16 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
-from urllib.parse import unquote
 
-import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from margin.presets import load_story
-from margin.scenario import load_scenario, scenario_from_dict
-from margin.numbers import money
-from ui.pictures import lab_charts, lab_marks
 from ui.pictures.live_html import region_name
+from tests.support import DATA, PAGE_FILES, app_file
 from tests.lab_reading import html_bodies, line_of, metric, parse, region, section
-from ui.views.builder import (
-    add_market, add_position, duplicate_position, handle_upload, remove_market,
-    remove_position, rows_to_positions,
-)
-from margin.walk import straight_rows
-from ui.views.lab_words import account_warnings, lab_views, what_is_happening
-from ui.views.lab import move_history, new_history, target_prices
-from ui.views.lab_sweep import sweep_views
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
-TWENTY = ROOT / "tests" / "data" / "twenty-positions.json"
-PAGE_FILES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
-
-
-def app() -> AppTest:
-    return AppTest.from_file(APP, default_timeout=30)
+TWENTY = DATA / "twenty-positions.json"
 
 
 def edit_positions(at: AppTest, edited_rows: dict[int, dict]) -> AppTest:
@@ -49,7 +29,7 @@ def edit_positions(at: AppTest, edited_rows: dict[int, dict]) -> AppTest:
 
 @pytest.mark.parametrize("page_file", PAGE_FILES)
 def test_every_page_renders_without_exception(page_file):
-    at = app().run()
+    at = app_file().run()
     assert not at.exception
     at.switch_page(page_file).run()
     assert not at.exception, at.exception
@@ -57,7 +37,7 @@ def test_every_page_renders_without_exception(page_file):
 
 
 def test_default_account_loads_on_first_visit_with_the_lesson_visible():
-    at = app().run()
+    at = app_file().run()
     assert at.session_state["scenario"]["name"] == "A winner keeps a loser alive"
     assert [t.value for t in at.title] == ["Price lab"]
     built = section(at, "Positions, as built")
@@ -83,7 +63,7 @@ def test_default_account_loads_on_first_visit_with_the_lesson_visible():
 
 
 def test_shock_slider_turns_a_healthy_position_liquidated():
-    at = app().run()
+    at = app_file().run()
     assert "Nothing was liquidated on the way." in section(at, "What happened on the way, as built")
     at.slider(key="lab.shock.slider").set_value(-30.0).run()
     assert not at.exception
@@ -101,7 +81,7 @@ def _sweep_chart(at) -> str:
 
 
 def test_the_shock_chart_follows_the_slider_and_the_variant():
-    at = app().run()
+    at = app_file().run()
     at.number_input(key="lab.shock.input").set_value(-5.0).run()
     assert re.findall(r'data-here="([^"]+)"', _sweep_chart(at)) == ["-5.00"]
     first = _sweep_chart(at)
@@ -119,7 +99,7 @@ def test_the_shock_chart_follows_the_slider_and_the_variant():
 def test_liquidation_happens_where_the_sweep_says_and_at_the_path_price():
     """Just short of the -9.5 % threshold the pool lives; just past it, it is closed at the
     price where it breached on the way, not at the slider's end price."""
-    at = app().run()
+    at = app_file().run()
     at.number_input(key="lab.shock.input").set_value(-9.0).run()
     assert "Nothing was liquidated" in section(at, "What happened on the way, as built")
     at.number_input(key="lab.shock.input").set_value(-60.0).run()
@@ -130,7 +110,7 @@ def test_liquidation_happens_where_the_sweep_says_and_at_the_path_price():
 
 
 def test_market_price_slider_moves_the_other_positions_liquidation_price():
-    at = app().run()
+    at = app_file().run()
     before = line_of(section(at, "Positions, as built"), "SOL long")
     at.slider(key="lab.price.BTCUSDT.slider").set_value(90_000.0).run()
     after = line_of(section(at, "Positions, as built"), "SOL long")
@@ -142,7 +122,7 @@ def test_market_price_slider_moves_the_other_positions_liquidation_price():
 def test_a_market_step_moves_its_twin_its_marks_and_the_lab():
     """A market's step updates the lab's regions from the market's own fragment (in the browser
     that fragment is all the step reruns; see test_dashboard_browser)."""
-    at = app().run()
+    at = app_file().run()
     at.slider(key="lab.price.SOLUSDT.slider").set_value(150.0).run()
     assert not at.exception
     assert at.number_input(key="lab.price.SOLUSDT.input").value == 150.0  # the twin follows
@@ -153,7 +133,7 @@ def test_a_market_step_moves_its_twin_its_marks_and_the_lab():
 
 
 def test_reset_puts_prices_and_shock_back():
-    at = app().run()
+    at = app_file().run()
     at.slider(key="lab.shock.slider").set_value(-20.0).run()
     at.slider(key="lab.price.SOLUSDT.slider").set_value(150.0).run()
     at.button(key="lab.reset").click().run()
@@ -162,7 +142,7 @@ def test_reset_puts_prices_and_shock_back():
 
 
 def test_switching_a_position_to_isolated_changes_the_shared_equity():
-    at = app().run()
+    at = app_file().run()
     assert metric(at, "Cross pool equity", 0) == "16,400.00 USDT"
     at.switch_page("pages/builder.py").run()
     edit_positions(at, {1: {"mode": "isolated"}})
@@ -175,7 +155,7 @@ def test_switching_a_position_to_isolated_changes_the_shared_equity():
 
 
 def test_account_with_a_changed_price_restarts_its_slider():
-    at = app().run()
+    at = app_file().run()
     at.slider(key="lab.price.SOLUSDT.slider").set_value(150.0).run()
     raw = load_story("default")
     raw["markets"]["SOLUSDT"]["price"] = 170.0
@@ -187,7 +167,7 @@ def test_account_with_a_changed_price_restarts_its_slider():
 
 def test_twenty_positions_from_the_benchmark_variable(monkeypatch):
     monkeypatch.setenv("MARGIN_LAB_SCENARIO", str(TWENTY))
-    at = app().run()
+    at = app_file().run()
     assert not at.exception
     assert at.session_state["scenario"]["name"] == "Twenty positions (benchmark)"
     at.number_input(key="lab.shock.input").set_value(-25.0).run()
@@ -199,7 +179,7 @@ def test_twenty_positions_from_the_benchmark_variable(monkeypatch):
 
 
 def test_invalid_edit_is_told_in_words_and_kept():
-    at = app().run().switch_page("pages/builder.py").run()
+    at = app_file().run().switch_page("pages/builder.py").run()
     edit_positions(at, {1: {"size": -3.0}})
     errors = [e.value for e in at.error]
     assert any(e.startswith("Position 2 (sol-long), size: must be > 0, got -3") for e in errors), errors
@@ -212,7 +192,7 @@ def test_invalid_edit_is_told_in_words_and_kept():
 def test_a_decimal_typed_in_a_position_cell_is_the_decimal_kept():
     """The preset's whole-number sizes must not make the Size column an integer column: a
     0.5 typed there was stored as 5 in the browser (and as 0 here), silently."""
-    at = app().run().switch_page("pages/builder.py").run()
+    at = app_file().run().switch_page("pages/builder.py").run()
     edit_positions(at, {0: {"size": 0.5}})
     assert not at.error, [e.value for e in at.error]
     assert at.session_state["scenario"]["positions"][0]["size"] == 0.5
@@ -227,7 +207,7 @@ def test_a_decimal_typed_in_a_position_cell_is_the_decimal_kept():
 
 
 def test_a_decimal_typed_in_a_market_cell_is_the_decimal_kept():
-    at = app().run().switch_page("pages/builder.py").run()
+    at = app_file().run().switch_page("pages/builder.py").run()
     key = f"builder.markets.{at.session_state['builder.version']}"
     at.session_state[key] = {"edited_rows": {0: {"price": 100_000.5}, 1: {"beta": 1.25}},
                              "added_rows": [], "deleted_rows": []}
@@ -241,7 +221,7 @@ def test_the_tables_show_what_they_store():
     a missing value (a cross position's margin) is a blank cell, not the word None."""
     import pyarrow as pa
 
-    at = app().run().switch_page("pages/builder.py").run()
+    at = app_file().run().switch_page("pages/builder.py").run()
     for table in at.get("dataframe"):
         schema = pa.ipc.open_stream(table.proto.arrow_data.data).schema
         columns = json.loads(table.proto.columns)
@@ -258,7 +238,7 @@ def story_box(at: AppTest):
 
 
 def test_an_edited_account_says_its_story_was_the_presets_and_takes_its_own():
-    at = app().run().switch_page("pages/builder.py").run()
+    at = app_file().run().switch_page("pages/builder.py").run()
     preset = load_story("default")["story"]
     assert story_box(at).value == preset
     assert not at.warning  # the account is the preset's: its story describes it
@@ -285,7 +265,7 @@ def test_an_edited_account_says_its_story_was_the_presets_and_takes_its_own():
 
 
 def test_add_duplicate_and_remove_positions():
-    at = app().run().switch_page("pages/builder.py").run()
+    at = app_file().run().switch_page("pages/builder.py").run()
     at.button(key="builder.add").click().run()
     assert len(at.session_state["scenario"]["positions"]) == 3
     at.selectbox(key="builder.pick").set_value(1).run()
@@ -299,7 +279,7 @@ def test_add_duplicate_and_remove_positions():
 
 
 def test_story_and_venue_presets():
-    at = app().run().switch_page("pages/builder.py").run()
+    at = app_file().run().switch_page("pages/builder.py").run()
     at.selectbox(key="builder.story").set_value("one-bad-trade").run()
     assert "50x SOL long" in " ".join(c.value for c in at.caption)  # the story is told before loading
     at.button(key="builder.load").click().run()
@@ -315,7 +295,7 @@ def test_story_and_venue_presets():
 
 
 def test_bad_upload_shows_why_and_keeps_the_account():
-    at = app().run().switch_page("pages/builder.py").run()
+    at = app_file().run().switch_page("pages/builder.py").run()
     at.file_uploader(key="builder.upload").set_value(("bad.json", b'{"balance": -5}', "application/json")).run()
     errors = " ".join(e.value for e in at.error)
     assert "Wallet balance: must be ≥ 0, got -5" in errors and "unchanged" in errors
@@ -324,24 +304,14 @@ def test_bad_upload_shows_why_and_keeps_the_account():
 
 def test_good_upload_replaces_the_account():
     raw = json.dumps(load_story("hedge-that-saved-it")).encode()
-    at = app().run().switch_page("pages/builder.py").run()
+    at = app_file().run().switch_page("pages/builder.py").run()
     at.file_uploader(key="builder.upload").set_value(("hedge.json", raw, "application/json")).run()
     assert at.session_state["scenario"]["name"] == "The hedge that saved it"
     assert at.text_input(key=f"builder.name.{at.session_state['builder.version']}").value == "The hedge that saved it"
 
 
-def test_upload_handling_directly():
-    assert handle_upload(b"\xff\xfe").scenario is None
-    too_big = handle_upload(b" " * 1_000_001)
-    assert "limit is 1,000,000 bytes (1 MB)" in too_big.message and too_big.scenario is None
-    bad = handle_upload(json.dumps({**load_story("default"), "positions": [{"id": "x"}]}).encode())
-    assert bad.message.startswith("Position 1 (x), market: unknown market")
-    good = handle_upload(json.dumps(load_story("default")).encode())
-    assert good.scenario["name"] == "A winner keeps a loser alive"
-
-
 def test_two_sessions_stay_apart():
-    first, second = app().run(), app().run()
+    first, second = app_file().run(), app_file().run()
     second.switch_page("pages/builder.py").run()
     second.selectbox(key="builder.story").set_value("over-leveraged-whale").run()
     second.button(key="builder.load").click().run()
@@ -355,211 +325,6 @@ def test_two_sessions_stay_apart():
 
 
 # ----------------------------------------------------------------------------- builder logic
-
-
-def test_builder_actions_and_words():
-    raw = load_story("default")
-    assert [p["id"] for p in add_position(raw)["positions"]][-1] == "btc-long-1"
-    assert [p["id"] for p in duplicate_position(raw, 1)["positions"]] == ["btc-long", "sol-long", "sol-long-1"]
-    assert [p["id"] for p in remove_position(raw, 0)["positions"]] == ["sol-long"]
-    with_eth = add_market(raw, "ETHUSDT")
-    scenario_from_dict(with_eth)  # valid, with the venue's ETH tiers
-    assert with_eth["markets"]["ETHUSDT"]["tiers"][0]["mmr"] == 0.005
-    with pytest.raises(Exception, match="still traded by btc-long"):
-        remove_market(raw, "BTCUSDT")
-    rows = [{"id": None, "market": "SOLUSDT", "side": "short", "size": 1.0, "entry": 180.0,
-             "leverage": 5.0, "mode": "isolated", "margin": float("nan")}]
-    assert rows_to_positions(rows) == [{"id": "sol-short-1", "market": "SOLUSDT", "side": "short",
-                                        "size": 1.0, "entry": 180.0, "leverage": 5.0, "mode": "isolated"}]
-
-
-def test_account_warnings_in_words():
-    assert account_warnings(scenario_from_dict(load_story("default"))) == []
-    raw = load_story("default")
-    raw["positions"][1]["mode"] = "isolated"
-    raw["positions"][0]["leverage"] = 1  # 83,000 USDT of initial margin on a 9,000 USDT wallet
-    text = " ".join(account_warnings(scenario_from_dict(raw)))
-    assert ("SOL long (isolated) would have been liquidated on the way from its entry at 220.00 USDT to "
-            "today's 180.00 USDT, at 210.9") in text and "the lab starts with it closed" in text
-    assert "would not have covered the initial margin" in text
-
-
-# ----------------------------------------------------------------------------- lab numbers
-
-
-def test_target_prices_and_path():
-    s = scenario_from_dict(load_story("default"))
-    target = target_prices(s, {"BTCUSDT": 90_000.0}, -0.5)
-    assert target == {"BTCUSDT": 45_000.0, "SOLUSDT": pytest.approx(180 * (1 - 1.6 * 0.5))}
-    assert target_prices(s, {}, -0.9)["SOLUSDT"] == pytest.approx(1.8)  # never below 1 % of its price
-    start = np.array([100_000.0, 180.0])
-    rows = straight_rows(start, np.array([45_000.0, 36.0]))
-    assert rows[-1].tolist() == [45_000, 36] and rows.shape == (1600, 2)  # SOL moves 80 %, 0.05 % per row
-    assert np.max(np.abs(np.diff(np.vstack([start, rows]), axis=0)) / start) == pytest.approx(0.0005)
-
-
-def _history(s, *shocks, prices=None):
-    history = new_history(s, "test")
-    for shock in shocks:
-        history = move_history(history, prices or s.prices, shock)
-    return history
-
-
-def test_path_semantics_liquidations_stay_happened():
-    s = scenario_from_dict(load_story("default"))
-    history = _history(s, -0.3)
-    views = lab_views(history)
-    built = views["As built"]
-    assert [p.status for p in built.positions] == ["liquidated", "liquidated"]
-    assert built.total_equity == 0.0  # the pool is gone
-    # the closes happened where the pool breached on the way, not at the end price
-    btc_close = built.positions[0].closed_at
-    assert 90_000 < btc_close < 91_000
-    # the waterfall shows the pool just before its breach: equity at its maintenance line
-    pool = built.pools[0]
-    assert pool.moment == "at the breach" and pool.equity <= pool.maintenance_margin * 1.05
-    # back to no shock: still closed, and the page says when it closed
-    back = lab_views(move_history(history, s.prices, 0.0))["As built"]
-    assert [p.status for p in back.positions] == ["liquidated", "liquidated"]
-    assert back.total_equity == 0.0 and back.positions[0].closed_at == btc_close
-    assert "on the way to a shock of -30.0 %" in " ".join(back.events).lower()
-
-
-def test_all_isolated_loses_only_the_bad_trade_and_the_fund_pays_nothing():
-    """All isolated, the SOL long (under water today by more than its margin) dies on the way
-    from its entry at its liquidation price: it loses its margin, and no insurance fund pays
-    for a loss it never had (the old comparison made isolation look like free money)."""
-    s = scenario_from_dict(load_story("default"))
-    history = _history(s, -0.05)
-    views = lab_views(history)
-    iso = {p.label: p for p in views["All isolated"].positions}
-    assert iso["SOL long"].status == "liquidated" and iso["BTC long"].status == "healthy"
-    assert iso["SOL long"].closed_before_moves and 210 < iso["SOL long"].closed_at < 212
-    assert views["All isolated"].insurance_paid == 0.0
-    assert all(p.status == "healthy" for p in views["As built"].positions)
-    words = " ".join(views["All isolated"].events)
-    assert "SOL long (isolated) liquidated at 210.9" in words and "insurance fund" not in words.replace(
-        "liquidation fee to the insurance fund", "")
-    happening = " ".join(what_is_happening(views, sweep_views(history, s.prices), -0.05, history))
-    assert "SOL long is closed, but BTC long lives on" in happening
-    # the verdict follows from the equity shown: isolated holds more, and says why
-    built_equity, iso_equity = views["As built"].total_equity, views["All isolated"].total_equity
-    assert iso_equity > built_equity
-    assert f"Here isolation holds more: all isolated {money(iso_equity)}, as built {money(built_equity)}" in happening
-    assert "lost at most that margin (2,640.00 USDT)" in happening
-
-
-# ----------------------------------------------------------------------------- figure builders
-
-
-def _views(shock: float = -0.05):
-    s = scenario_from_dict(load_story("default"))
-    history = _history(s, shock)
-    return s, lab_views(history), sweep_views(history, s.prices)
-
-
-def test_price_strips_mark_liquidation_and_bankruptcy_prices_on_the_sliders_scale():
-    s, views, sweeps = _views()
-    target = target_prices(s, s.prices, -0.05)
-    sol = next(p for p in views["As built"].positions if p.label == "SOL long")
-    html, words = lab_marks.price_strip("SOLUSDT", 36.0, 324.0, target["SOLUSDT"], views["As built"].positions)
-    where = lambda value: f"left:{(value - 36.0) / 288.0 * 100:.2f}%"
-    assert where(sol.liquidation_price) in html and where(sol.bankruptcy_price) in html
-    assert where(target["SOLUSDT"]) in html
-    assert html.count("✕</span>") == 1 and html.count("◆</span>") == 1 and "BTC long" not in html
-    assert f"SOL long liquidated at {sol.liquidation_price:,.2f}" in words
-    # out of range: pinned to the end of the strip with an arrow
-    assert "left:0.00%" in lab_marks.strip_html(10, 20, [lab_marks.StripMark(value=5, symbol="liquidation", label="x")], "c")
-    shock_html, shock_words = lab_marks.shock_strip(sweeps["As built"], -0.05, -90.0, 90.0)
-    assert "left:44.72%" in shock_html  # the cross pool's -9.5 % on a -90..+90 scale
-    assert "cross pool liquidated at -9.5 %" in shock_words
-    assert "BTC long" in lab_marks.map_takeaway(views["As built"].positions)
-
-
-def test_gauge_shows_the_ratio_of_the_riskiest_pool():
-    _, views, _ = _views()
-    built = views["As built"]
-    html = lab_marks.gauge_html(built.risk_ratio, built.risk_pool)
-    assert f'aria-valuenow="{built.risk_ratio * 100:.1f}"' in html
-    assert "Margin ratio, cross pool" in html
-    # the zones are named, not just coloured (and patterned)
-    assert 'title="at risk: 80 to 100 %"' in html and 'title="liquidated: 100 to 150 %"' in html
-    assert "no open positions" in lab_marks.gauge_html(None, None)
-    assert 'aria-valuetext="beyond all"' in lab_marks.gauge_html(float("inf"), "cross pool")
-    past = lab_marks.gauge_html(2.0, "cross pool")  # beyond the scale: the needle stops at its end
-    assert 'aria-valuenow="150.0"' in past and "200.0 % ▸" in past
-    assert "healthy" in lab_marks.gauge_takeaway(built.risk_ratio, built.risk_pool)
-
-
-def _bars(html: str) -> list[tuple[str, str, float]]:
-    """The waterfall's bars in drawing order: (label, measure, value [USDT])."""
-    return [(label, measure, float(value)) for label, measure, value in
-            re.findall(r'data-bar="([^"]+)" data-measure="(\w+)" data-value="([-\d.]+)"', html)]
-
-
-def _top(html: str, label: str) -> float:
-    """The CSS top [px] of a bar: smaller is higher on the drawing."""
-    return float(re.search(rf'top:([\d.]+)px;[^"]*" data-bar="{re.escape(label)}"', html).group(1))
-
-
-def test_waterfall_adds_and_drains_the_pool_against_its_maintenance_line():
-    _, views, _ = _views()
-    built = views["As built"]
-    html = lab_charts.waterfall_html(built.pools, "As built")
-    assert 'data-chart="Equity sharing, as built"' in html and "maintenance margin" in html
-    bars = _bars(html)
-    assert [b[0] for b in bars] == ["Cross wallet", "BTC long PnL", "SOL long PnL", "Cross equity"]
-    assert [b[1] for b in bars] == ["absolute", "relative", "relative", "total"]
-    assert bars[1][2] > 0 > bars[2][2]  # the BTC profit adds, the SOL loss drains
-    assert bars[0][2] + bars[1][2] + bars[2][2] == pytest.approx(bars[3][2])  # the pool adds up
-    # drawn so: the profit's bar reaches above the wallet's, the equity's top is below the profit's
-    assert _top(html, "BTC long PnL") < _top(html, "Cross wallet")
-    assert _top(html, "Cross equity") > _top(html, "BTC long PnL")
-    assert re.search(r'class="ml-wf-bar ml-svg-adds"[^>]*data-bar="BTC long PnL"', html)
-    assert re.search(r'class="ml-wf-bar ml-svg-drains"[^>]*data-bar="SOL long PnL"', html)
-    assert f"maintenance margin {money(built.cross_maintenance)}" in html
-    written = re.findall(r'class="ml-wf-value"[^>]*>([^<]*)<', html)
-    assert written == ["9.00k", "+12.0k", "−13.1k", "7.94k"]  # each bar's value on it, PnL signed
-    assert "share one wallet" in lab_charts.waterfall_takeaway(built.pools)
-    iso_html = lab_charts.waterfall_html(views["All isolated"].pools, "All isolated")
-    assert "just before its liquidation" in iso_html
-    assert "No positions" in lab_charts.waterfall_html((), "As built")
-
-
-def test_sweep_chart_marks_the_current_point_and_the_crossings():
-    _, _, sweeps = _views()
-    sweep = sweeps["As built"]
-    html = lab_charts.sweep_html(sweep, -0.05)
-    assert 'data-chart="Equity across every market shock, as built"' in html
-    assert re.findall(r'data-here="([^"]+)"', html) == ["-5.00"]
-    assert html.count('class="ml-sweep-band"') == 37  # the numbers under the pointer every 5 % of shock
-    assert "Shock −50.0 %: equity" in html or "Shock -50.0 %: equity" in html
-    liq = [m for m in sweep.marks if m.kind == "liquidation"]
-    assert liq[0].shock * 100 == pytest.approx(-9.5)
-    titles = re.findall(r'class="ml-sweep-mark"[^>]*title="([^"]+)"', html)
-    assert len(titles) == len(sweep.marks) and titles[0].startswith("Cross pool liquidated at a shock of")
-    # the two curves are one SVG image, simplified but exact at the grid's ends
-    image = unquote(re.search(r'<img src="data:image/svg\+xml,([^"]+)"', html).group(1))
-    assert image.count("<polyline") == 2 and "stroke-dasharray" in image
-    assert "-9.5 %" in lab_charts.sweep_takeaway(sweep, -0.05)
-
-
-def test_sweep_curve_simplification_keeps_every_bend():
-    xs = np.linspace(0, 1000, 361)
-    ys = np.where(xs < 400, 900 - xs, 500 - (xs - 400) * 0.2)  # two straight stretches
-    kept = lab_charts._simplify(xs, ys)
-    assert kept[0] == (0.0, 900.0) and kept[-1] == (1000.0, pytest.approx(380.0))
-    assert len(kept) <= 4 and all(abs(np.interp(x, xs, ys) - y) < 1e-6 for x, y in kept)
-    for x in xs:  # the kept polyline is the curve, within the drawing's tolerance
-        assert abs(np.interp(x, *zip(*kept)) - np.interp(x, xs, ys)) < 0.06
-
-
-def test_twenty_positions_figures_stay_bounded():
-    s = load_scenario(TWENTY)
-    views = lab_views(_history(s, -0.08))
-    iso = views["All isolated"]
-    assert len(iso.pools) <= 8  # only the riskiest isolated pools are drawn
-    assert len(_bars(lab_charts.waterfall_html(iso.pools, "All isolated"))) == 3 * len(iso.pools)
 
 
 HOSTILE = '"><img src=x onerror=alert(1)><script>alert(2)</script>'
@@ -576,7 +341,7 @@ def test_names_from_the_account_reach_the_live_regions_as_text_only():
         position["id"] = position["id"] + HOSTILE
         if position["market"] == "BTCUSDT":
             position["market"] = f"BTC{HOSTILE}"
-    at = app()
+    at = app_file()
     at.session_state["scenario"] = raw
     at.run()
     assert not at.exception
@@ -602,7 +367,7 @@ def test_names_from_the_account_reach_the_live_regions_as_text_only():
 def test_a_number_box_echoing_an_older_value_does_not_pull_the_slider_back():
     """Dragging the shock slider writes each value into its number box; a rerun the browser
     sent before it saw that write carries the box's older value. It must not undo the drag."""
-    at = app().run()
+    at = app_file().run()
     at.slider(key="lab.shock.slider").set_value(-5.0).run()
     at.slider(key="lab.shock.slider").set_value(-6.0).run()
     at.number_input(key="lab.shock.input").set_value(-5.0).run()  # the box's value of one step ago

@@ -6,13 +6,12 @@ import copy
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from margin.cli import main
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 GOOD = {
     "format": "margin-scenario/1", "name": "ok", "balance": 1000,
     "rules": {"mm_basis": "mark", "liquidation": "full", "settlement": "bankruptcy",

@@ -3,18 +3,15 @@ keyboard entry (issue: learning mode and the classroom)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
+from tests.support import PAGE_FILES, app_file
 
-ROOT = Path(__file__).resolve().parent.parent
-PAGE_FILES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))
 
 
 @pytest.mark.parametrize("page_file", PAGE_FILES)
 def test_every_slider_has_a_number_input_twin(page_file):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = app_file(60)
     at.switch_page(page_file).run()
     assert not at.exception
     inputs = {n.key for n in at.number_input}
@@ -24,7 +21,7 @@ def test_every_slider_has_a_number_input_twin(page_file):
 
 
 def test_custom_crash_sliders_have_twins_too():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = app_file(60)
     at.session_state["replay.crash"] = "custom"
     at.switch_page("pages/crash_replay.py").run()
     assert not at.exception

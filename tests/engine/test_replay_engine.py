@@ -20,8 +20,8 @@ from margin.presets import load_story
 from margin.scenario import ScenarioError, scenario_from_dict, scenario_to_dict
 from margin.simulate import parse_path_csv
 from margin.walk import scenario_now
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 LABEL = "Shaped after the event with its published magnitude; not real tick data."
 
 
