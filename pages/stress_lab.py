@@ -129,22 +129,8 @@ def results_for(scenario, scenario_json: str, chosen: dict):
     return cache[key]
 
 
-def show_results(normal, fat, seconds: float, chosen: dict, names: dict[str, str]) -> None:
-    spec = normal.spec
-    dof = chosen["dof"]
-    horizon = horizon_text(spec.horizon_days)
-    st.caption(f":material/casino: Seed **{spec.seed}** · {spec.n_paths:,} paths per model × {spec.n_steps:,} "
-               f"steps of {step_text(spec.step_minutes)} over {horizon}; both models draw the same random "
-               f"numbers · computed in {seconds:.2f} s")
-    st.info(charts.fat_tails_takeaway(normal.variants["As built"], fat.variants["As built"], dof),
-            icon=":material/insights:")
-
-    headline = bound_widget(st.segmented_control, "Headline figures from", "stress.headline", "Fat tails",
-                            options=["Fat tails", "Normal"])
-    st.caption(f":material/help: {charts.WHICH_IS_WHICH} ({term('wipe-out', 'wipe-out')} · "
-               f"{term('bankruptcy price', 'bankruptcy price')} in the glossary)")
-    main, other = (fat, normal) if headline != "Normal" else (normal, fat)
-    main_name, other_name = ("fat tails", "normal") if headline != "Normal" else ("normal", "fat tails")
+def headline_metrics(main, other, main_name: str, other_name: str, names: dict[str, str]) -> None:
+    """One column per variant: its wipe-out probability under the headline model against the other."""
     for column, label in zip(st.columns(3), VARIANTS):
         stress, versus = main.variants[label], other.variants[label]
         with column:
@@ -167,6 +153,42 @@ def show_results(normal, fat, seconds: float, chosen: dict, names: dict[str, str
             if arrival:
                 st.caption(f":material/warning: {arrival}")
 
+
+def downloads(normal, fat, dof: float) -> None:
+    """The summary and every path, as CSV files."""
+    spec = normal.spec
+    frame = summary_frame({"normal": normal, f"student_t(dof={dof:g})": fat})
+    left, right = st.columns(2)
+    with left:
+        st.download_button("Download the results (CSV)", frame.to_csv(index=False).encode("utf-8"),
+                           file_name=f"stress-seed{spec.seed}.csv", mime="text/csv", icon=":material/download:",
+                           key="stress.download", width="stretch")
+    with right:
+        st.download_button("Download every path (CSV)",
+                           charts.paths_frame(normal, fat).to_csv(index=False).encode("utf-8"),
+                           file_name=f"stress-paths-seed{spec.seed}.csv", mime="text/csv",
+                           icon=":material/table:", key="stress.download_paths", width="stretch")
+
+
+def show_results(normal, fat, seconds: float, chosen: dict, names: dict[str, str]) -> None:
+    """The stress test's figures, tables, distribution and downloads, fat tails against normal."""
+    spec = normal.spec
+    dof = chosen["dof"]
+    horizon = horizon_text(spec.horizon_days)
+    st.caption(f":material/casino: Seed **{spec.seed}** · {spec.n_paths:,} paths per model × {spec.n_steps:,} "
+               f"steps of {step_text(spec.step_minutes)} over {horizon}; both models draw the same random "
+               f"numbers · computed in {seconds:.2f} s")
+    st.info(charts.fat_tails_takeaway(normal.variants["As built"], fat.variants["As built"], dof),
+            icon=":material/insights:")
+
+    headline = bound_widget(st.segmented_control, "Headline figures from", "stress.headline", "Fat tails",
+                            options=["Fat tails", "Normal"])
+    st.caption(f":material/help: {charts.WHICH_IS_WHICH} ({term('wipe-out', 'wipe-out')} · "
+               f"{term('bankruptcy price', 'bankruptcy price')} in the glossary)")
+    main, other = (fat, normal) if headline != "Normal" else (normal, fat)
+    main_name, other_name = ("fat tails", "normal") if main is fat else ("normal", "fat tails")
+    headline_metrics(main, other, main_name, other_name, names)
+
     chart(charts.probability_figure(normal, fat, dof, horizon), key="stress.probabilities")
     st.caption(charts.probability_takeaway(main))
 
@@ -188,18 +210,7 @@ def show_results(normal, fat, seconds: float, chosen: dict, names: dict[str, str
           key="stress.distribution")
     st.caption(charts.distribution_takeaway(normal.variants[variant], fat.variants[variant], dof))
 
-    frame = summary_frame({"normal": normal, f"student_t(dof={dof:g})": fat})
-    left, right = st.columns(2)
-    with left:
-        st.download_button("Download the results (CSV)", frame.to_csv(index=False).encode("utf-8"),
-                           file_name=f"stress-seed{spec.seed}.csv", mime="text/csv", icon=":material/download:",
-                           key="stress.download", width="stretch")
-    with right:
-        st.download_button("Download every path (CSV)",
-                           charts.paths_frame(normal, fat).to_csv(index=False).encode("utf-8"),
-                           file_name=f"stress-paths-seed{spec.seed}.csv", mime="text/csv",
-                           icon=":material/table:", key="stress.download_paths", width="stretch")
-
+    downloads(normal, fat, dof)
 
 st.title("Stress lab")
 st.caption("A slider shows one future; a stress test shows thousands. Each path moves every market at "

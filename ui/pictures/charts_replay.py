@@ -170,6 +170,48 @@ def price_range(mark: np.ndarray, last: np.ndarray, liquidation_prices: np.ndarr
     return round(low - margin, 10), round(high + margin, 10)
 
 
+def _add_liquidation_lines(fig: go.Figure, model: Replay, check: WickCheck, variant: str, upto: int,
+                           low: float, high: float) -> None:
+    """A stepped line per position at its liquidation price [USDT]; one off the chart says where."""
+    hours = _hours(model)
+    labels = position_labels(model.variants[variant])
+    dashes = ("dash", "longdash", "dashdot", "longdashdot")
+    for i, pid in enumerate(check.position_ids):
+        series = check.liquidation_price[: upto + 1, i]
+        if np.all(np.isnan(series)):
+            continue
+        legend = f"Liquidation price, {labels[pid]}"
+        now = series[~np.isnan(series)][-1]
+        if np.isfinite(now) and (now < low or now > high):  # off the chart: the legend says where
+            legend += f" ({price(now)} USDT, {'below' if now < low else 'above'} the chart)"
+        fig.add_trace(go.Scatter(
+            name=legend, x=hours[: upto + 1], y=series, mode="lines",
+            line=dict(color=VERMILLION, width=1.5, dash=dashes[i % len(dashes)], shape="hv"),
+            hovertemplate=f"{labels[pid]} liquidated at %{{y:,.6~g}} USDT<extra></extra>",
+        ))
+
+
+def _add_wick_marks(fig: go.Figure, check: WickCheck, hours: np.ndarray, mark: np.ndarray, last: np.ndarray,
+                    upto: int) -> None:
+    """Rings where the candle touched a liquidation price without one; crosses for the reverse."""
+    touched = np.argwhere(check.touched_not_liquidated[: upto + 1])
+    if touched.size:
+        rows = touched[:, 0]
+        fig.add_trace(go.Scatter(
+            name="Candle touched the liquidation price, no liquidation", x=hours[rows], y=last[rows],
+            mode="markers", marker=dict(symbol="circle-open", size=14, color=BLACK, line=dict(width=2)),
+            hovertemplate="the candle touched the liquidation price at %{x:.2f} h; the mark did not<extra></extra>",
+        ))
+    reverse = np.argwhere(check.liquidated_not_touched[: upto + 1])
+    if reverse.size:
+        rows = reverse[:, 0]
+        fig.add_trace(go.Scatter(
+            name="Liquidated on the mark, candle above", x=hours[rows], y=mark[rows], mode="markers",
+            marker=dict(symbol="x-open", size=14, color=PURPLE, line=dict(width=2)),
+            hovertemplate="liquidated on the mark at %{x:.2f} h; the candle never got there<extra></extra>",
+        ))
+
+
 def mark_last_figure(model: Replay, market: str, check: WickCheck, variant: str, upto: int) -> go.Figure:
     """Mark and last price of ``market`` up to ``upto``, the liquidation price of each of the
     variant's positions there, and the moments the candle touched it without a liquidation
@@ -191,37 +233,8 @@ def mark_last_figure(model: Replay, market: str, check: WickCheck, variant: str,
         hovertemplate="mark %{y:,.6~g} USDT at %{x:.2f} h<extra></extra>",
     ))
     low, high = price_range(mark, last, check.liquidation_price)
-    labels = position_labels(model.variants[variant])
-    dashes = ("dash", "longdash", "dashdot", "longdashdot")
-    for i, pid in enumerate(check.position_ids):
-        series = check.liquidation_price[: upto + 1, i]
-        if np.all(np.isnan(series)):
-            continue
-        legend = f"Liquidation price, {labels[pid]}"
-        now = series[~np.isnan(series)][-1]
-        if np.isfinite(now) and (now < low or now > high):  # off the chart: the legend says where
-            legend += f" ({price(now)} USDT, {'below' if now < low else 'above'} the chart)"
-        fig.add_trace(go.Scatter(
-            name=legend, x=hours[: upto + 1], y=series, mode="lines",
-            line=dict(color=VERMILLION, width=1.5, dash=dashes[i % len(dashes)], shape="hv"),
-            hovertemplate=f"{labels[pid]} liquidated at %{{y:,.6~g}} USDT<extra></extra>",
-        ))
-    touched = np.argwhere(check.touched_not_liquidated[: upto + 1])
-    if touched.size:
-        rows = touched[:, 0]
-        fig.add_trace(go.Scatter(
-            name="Candle touched the liquidation price, no liquidation", x=hours[rows], y=last[rows],
-            mode="markers", marker=dict(symbol="circle-open", size=14, color=BLACK, line=dict(width=2)),
-            hovertemplate="the candle touched the liquidation price at %{x:.2f} h; the mark did not<extra></extra>",
-        ))
-    reverse = np.argwhere(check.liquidated_not_touched[: upto + 1])
-    if reverse.size:
-        rows = reverse[:, 0]
-        fig.add_trace(go.Scatter(
-            name="Liquidated on the mark, candle above", x=hours[rows], y=mark[rows], mode="markers",
-            marker=dict(symbol="x-open", size=14, color=PURPLE, line=dict(width=2)),
-            hovertemplate="liquidated on the mark at %{x:.2f} h; the candle never got there<extra></extra>",
-        ))
+    _add_liquidation_lines(fig, model, check, variant, upto, low, high)
+    _add_wick_marks(fig, check, hours, mark, last, upto)
     gap = (mark[: upto + 1] - last[: upto + 1]) / mark[: upto + 1]
     if gap.size and gap.max() > 1e-6:
         row = int(np.argmax(gap))

@@ -250,24 +250,17 @@ def _status_after(walk: Walk, index: int, position_id: str, open_status: int) ->
     return "liquidated"
 
 
-def run_variant(label: str, walk: Walk, start_equity: float) -> VariantView:
-    """Where ``walk`` has brought one variant of the account (its events are put in words by
-    :func:`ui.views.lab_words.lab_views`)."""
-    scenario = walk.scenario
-    state = walk.state
+def _position_views(walk: Walk, value: Any, labels: Mapping[str, str]) -> tuple[PositionView, ...]:
+    """Each position where ``walk`` has brought it: open with its edges, or closed and how."""
+    scenario, state = walk.scenario, walk.state
     target = walk.price_map()
-    labels = position_labels(scenario)
-    account = compile_account(scenario)
-    sizes = np.array(state.sizes)
-    value = value_account(account, np.array(walk.prices)[None, :], size=sizes, margin=np.array(state.margins),
-                          cross_wallet=state.cross_wallet)
     edges = liquidation_prices(scenario, prices=target, sizes=state.sizes, margins=state.margins,
                                cross_wallet=state.cross_wallet)
-    positions = []
+    views = []
     for i, p in enumerate(scenario.positions):
         closes = [(e, move) for e, move in zip(walk.events, walk.event_moves)
                   if e.position == p.id and e.type in ("liquidation", "partial_liquidation")]
-        size = float(sizes[i])
+        size = float(state.sizes[i])
         status = _status_after(walk, i, p.id, int(value.status[0, i]))
         liq = bank = distance = None
         direction, beyond = 0, False
@@ -276,7 +269,7 @@ def run_variant(label: str, walk: Walk, start_equity: float) -> VariantView:
             direction, beyond = edges[i].direction, edges[i].beyond_reach
             if liq is not None:
                 distance = liq / target[p.market] - 1.0
-        positions.append(PositionView(
+        views.append(PositionView(
             id=p.id, label=labels[p.id], market=p.market, side=p.side, mode=p.mode, status=status,
             size=size, price=target[p.market],
             unrealized_pnl=float(value.unrealized_pnl[0, i]) if size > 0 else 0.0,
@@ -289,23 +282,42 @@ def run_variant(label: str, walk: Walk, start_equity: float) -> VariantView:
             direction=direction, against_side=direction != 0 and direction == p.sign,
             beyond_reach=beyond, closed_before_moves=size <= 0 and bool(closes) and closes[-1][1] == 0,
         ))
+    return tuple(views)
 
+
+def _riskiest_pool(value: Any, account: Any, open_: np.ndarray, labels: Mapping[str, str],
+                   scenario: Scenario) -> tuple[float | None, str | None]:
+    """The highest maintenance / equity [fraction] among the open pools, and that pool's name."""
+    risk_ratio, risk_pool = None, None
+    if (open_ & ~account.isolated).any():
+        risk_ratio = margin_ratio(float(value.cross_equity[0]), float(value.cross_maintenance[0]))
+        risk_pool = "cross pool"
+    for i in np.flatnonzero(open_ & account.isolated):
+        ratio = margin_ratio(float(value.position_equity[0, i]), float(value.maintenance_margin[0, i]))
+        if risk_ratio is None or ratio > risk_ratio:
+            risk_ratio, risk_pool = ratio, f"{labels[scenario.positions[i].id]}, isolated"
+    return risk_ratio, risk_pool
+
+
+def run_variant(label: str, walk: Walk, start_equity: float) -> VariantView:
+    """Where ``walk`` has brought one variant of the account (its events are put in words by
+    :func:`ui.views.lab_words.lab_views`)."""
+    scenario, state = walk.scenario, walk.state
+    labels = position_labels(scenario)
+    account = compile_account(scenario)
+    sizes = np.array(state.sizes)
+    value = value_account(account, np.array(walk.prices)[None, :], size=sizes, margin=np.array(state.margins),
+                          cross_wallet=state.cross_wallet)
     open_ = sizes > 0
     cross_open = bool((open_ & ~account.isolated).any())
     iso_open = open_ & account.isolated
     cross_equity = float(value.cross_equity[0])
     cross_mm = float(value.cross_maintenance[0])
     total_mm = float(cross_mm + value.maintenance_margin[0][iso_open].sum())
-    risk_ratio, risk_pool = None, None
-    if cross_open:
-        risk_ratio, risk_pool = margin_ratio(cross_equity, cross_mm), "cross pool"
-    for i in np.flatnonzero(iso_open):
-        ratio = margin_ratio(float(value.position_equity[0, i]), float(value.maintenance_margin[0, i]))
-        if risk_ratio is None or ratio > risk_ratio:
-            risk_ratio, risk_pool = ratio, f"{labels[scenario.positions[i].id]}, isolated"
+    risk_ratio, risk_pool = _riskiest_pool(value, account, open_, labels, scenario)
 
     return VariantView(
-        label=label, scenario=scenario, walk=walk, positions=tuple(positions),
+        label=label, scenario=scenario, walk=walk, positions=_position_views(walk, value, labels),
         has_cross=bool((~account.isolated).any()), cross_open=cross_open,
         cross_equity=cross_equity, cross_maintenance=cross_mm,
         total_equity=total_equity(walk), total_maintenance=total_mm,
