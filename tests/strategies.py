@@ -23,14 +23,15 @@ def tier_tables(draw) -> list[dict]:
 @st.composite
 def scenario_dicts(draw, *, modes=("cross", "isolated"), max_positions: int = 5,
                    mm_basis=("mark", "entry"), liquidation=("full", "partial"),
-                   settlement=("bankruptcy", "mark")) -> dict:
-    """A valid scenario dict: 1–3 markets, 1–``max_positions`` positions."""
+                   settlement=("bankruptcy", "mark"), first_modes: tuple[str, ...] = ()) -> dict:
+    """A valid scenario dict: 1–3 markets, 1–``max_positions`` positions; the first positions take
+    the modes in ``first_modes`` (so an account surely holds, say, a cross and an isolated one)."""
     n_markets = draw(st.integers(1, len(MARKET_NAMES)))
     markets = {}
     for name in MARKET_NAMES[:n_markets]:
         markets[name] = {"price": draw(st.floats(1.0, 5_000.0)), "tiers": draw(tier_tables())}
     positions = []
-    for k in range(draw(st.integers(1, max_positions))):
+    for k in range(draw(st.integers(max(1, len(first_modes)), max(max_positions, len(first_modes))))):
         name = draw(st.sampled_from(sorted(markets)))
         price = markets[name]["price"]
         entry = price * draw(st.floats(0.8, 1.2))
@@ -38,7 +39,7 @@ def scenario_dicts(draw, *, modes=("cross", "isolated"), max_positions: int = 5,
         notional = size * entry
         tier = [t for t in markets[name]["tiers"] if t["floor"] <= notional][-1]
         leverage = draw(st.floats(1.0, tier["max_leverage"]))
-        mode = draw(st.sampled_from(modes))
+        mode = first_modes[k] if k < len(first_modes) else draw(st.sampled_from(modes))
         position = {"id": f"p{k}", "market": name, "side": draw(st.sampled_from(["long", "short"])),
                     "size": size, "entry": entry, "leverage": leverage, "mode": mode}
         if mode == "isolated" and draw(st.booleans()):

@@ -17,6 +17,9 @@ from margin.reference import evaluate_reference
 from tests.strategies import paths_for, scenario_dicts, scenarios
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# About one drawn account in five has a row of only isolated (or only cross) events: fewer examples,
+# each one that counts.
+FILTERED = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _scale(scenario) -> float:
@@ -68,16 +71,20 @@ def test_closed_positions_stay_closed(data):
 
 
 def _rows_with_only(result, mode: str) -> list[int]:
+    """The path rows whose events are all of ``mode``; the example is discarded when there is none,
+    so a property over these rows is never checked on an empty list."""
     rows: dict[int, set[str]] = {}
     for event in result.events:
         rows.setdefault(event.row, set()).add(event.mode)
-    return [row for row, modes in rows.items() if modes == {mode}]
+    chosen = [row for row, modes in rows.items() if modes == {mode}]
+    assume(chosen)
+    return chosen
 
 
-@PROPERTY
+@FILTERED
 @given(data=st.data())
 def test_isolated_liquidation_never_changes_the_cross_wallet(data):
-    scenario = data.draw(scenarios(settlement=("bankruptcy",)))
+    scenario = data.draw(scenarios(settlement=("bankruptcy",), first_modes=("cross", "isolated")))
     path = data.draw(paths_for(scenario))
     result = simulate(scenario, path, trace=True)
     wallet = np.concatenate([[scenario.cross_wallet], result.trace.cross_wallet])
@@ -85,10 +92,10 @@ def test_isolated_liquidation_never_changes_the_cross_wallet(data):
         assert wallet[row + 1] == wallet[row]
 
 
-@PROPERTY
+@FILTERED
 @given(data=st.data())
 def test_isolated_liquidation_settled_at_mark_only_returns_money_to_the_cross_wallet(data):
-    scenario = data.draw(scenarios(settlement=("mark",)))
+    scenario = data.draw(scenarios(settlement=("mark",), first_modes=("cross", "isolated")))
     path = data.draw(paths_for(scenario))
     result = simulate(scenario, path, trace=True)
     wallet = np.concatenate([[scenario.cross_wallet], result.trace.cross_wallet])
@@ -96,10 +103,10 @@ def test_isolated_liquidation_settled_at_mark_only_returns_money_to_the_cross_wa
         assert wallet[row + 1] >= wallet[row]
 
 
-@PROPERTY
+@FILTERED
 @given(data=st.data())
 def test_cross_breach_never_touches_isolated_margin(data):
-    scenario = data.draw(scenarios())
+    scenario = data.draw(scenarios(first_modes=("cross", "isolated")))
     path = data.draw(paths_for(scenario))
     result = simulate(scenario, path, trace=True)
     margins = np.vstack([[p.margin or 0.0 for p in scenario.positions], result.trace.isolated_margin])

@@ -49,9 +49,24 @@ def test_lesson_data_holds_together(lesson_id):
         assert expected(lesson_id) in lesson.answer.options
 
 
+# Each lesson's answer as it stood when the lessons were written and reviewed (2026-12): a change of
+# rule that moves an answer fails here, instead of the checker quietly accepting the new number.
+ANSWERS = {
+    "cross-exposure": 84368.84, "capital-efficiency": -11.97, "one-bad-trade": -6.89,
+    "isolated-contains": 18050.0, "liq-vs-bankruptcy": 0.294, "maintenance-tiers": 97101.54,
+    "mark-vs-last": "No, it stays open", "insurance-fund": 60000.0, "cascade-contagion": -15.23,
+    "stress-fat-tails": "More than 4 times as often",
+}
+
+
+def test_every_lesson_has_a_reviewed_answer():
+    assert set(ANSWERS) == set(lesson_ids())
+
+
 @pytest.mark.parametrize("lesson_id", lesson_ids())
 def test_right_answer_is_accepted_and_explained(lesson_id):
-    result = check(lesson_id, expected(lesson_id))
+    assert expected(lesson_id) == ANSWERS[lesson_id]
+    result = check(lesson_id, ANSWERS[lesson_id])
     assert result.correct, result.message
     assert result.message.startswith("Right")
     assert "{" not in result.message and "}" not in result.message, result.message

@@ -41,10 +41,12 @@ def test_enlarge_scales_the_fonts_of_a_real_chart_and_leaves_the_original_alone(
     crowd = build_crowd(s.markets["BTCUSDT"], CrowdParams(n_traders=2_000, seed=7))
     view = cascade_view(s, "BTCUSDT", crowd, -0.05, 5e6, "linear")
     fig = charts_cascade.tipping_figure(view.curve, view.result.shock, view.result.final_drop)
+    fig.update_layout(title_font_size=16)  # a title with a size of its own, as the pages set
+    fig.add_annotation(x=0, y=0, text="note", font=dict(size=10))
+    annotated = [a.font.size for a in fig.layout.annotations if a.font.size]
+    assert annotated  # the check below is not over an empty list
     big = enlarge(fig)
     assert big.layout.font.size == (fig.layout.font.size or 12) * 1.5
-    if fig.layout.title.font.size:
-        assert big.layout.title.font.size == fig.layout.title.font.size * 1.5
-    assert fig.layout.font.size != big.layout.font.size  # a copy: the cached figure is untouched
-    annotated = [a for a in fig.layout.annotations if a.font.size]
-    assert all(b.font.size == a.font.size * 1.5 for a, b in zip(annotated, [a for a in big.layout.annotations if a.font.size]))
+    assert big.layout.title.font.size == 24
+    assert fig.layout.title.font.size == 16  # a copy: the cached figure is untouched
+    assert [a.font.size for a in big.layout.annotations if a.font.size] == [size * 1.5 for size in annotated]
