@@ -12,19 +12,10 @@ import numpy as np
 import plotly.graph_objects as go
 
 from margin.cascade import LEVERAGE_BUCKETS, RUNAWAY_RATIO, CascadeResult, TippingCurve
+from ui.pictures.frame import titled
 from ui.pictures.palette import BLACK, BLUE, BLUES, GREY, ORANGE, VERMILLION
 from ui.pictures.charts_replay import price_range  # one rule for a price axis: fit the prices, never from 0
 from margin.numbers import percent, price
-
-_MARGIN = dict(l=10, r=10, t=48, b=10)
-
-
-def _layout(fig: go.Figure, title: str, height: int, **kwargs) -> go.Figure:
-    kwargs.setdefault("margin", _MARGIN)
-    fig.update_layout(title=dict(text=title, x=0, xanchor="left", font=dict(size=15)), height=height,
-                      hovermode="closest", **kwargs)
-    return fig
-
 
 def price_rounds_figure(result: CascadeResult, market_label: str,
                         learner_lines: Sequence[tuple[str, float]] = ()) -> go.Figure:
@@ -50,7 +41,7 @@ def price_rounds_figure(result: CascadeResult, market_label: str,
         ))
     fig.update_xaxes(title_text="Round (0 = before the shock)", dtick=max(1, len(rounds) // 12))
     fig.update_yaxes(title_text=f"{market_label} price [USDT]", tickformat=",.6~g", range=[low, high])
-    return _layout(fig, "Price by round", 330, legend=dict(orientation="h", y=-0.3, x=0))
+    return titled(fig, "Price by round", 330, legend=dict(orientation="h", y=-0.3, x=0))
 
 
 def liquidated_rounds_figure(result: CascadeResult) -> go.Figure:
@@ -65,7 +56,7 @@ def liquidated_rounds_figure(result: CascadeResult) -> go.Figure:
     ))
     fig.update_xaxes(title_text="Round (the label on a bar: traders liquidated)", dtick=max(1, len(rounds) // 12))
     fig.update_yaxes(title_text="Liquidated notional [M USDT]", rangemode="tozero")
-    return _layout(fig, "Liquidated notional by round", 330, showlegend=False)
+    return titled(fig, "Liquidated notional by round", 330, showlegend=False)
 
 
 def leverage_rounds_figure(result: CascadeResult) -> go.Figure:
@@ -88,7 +79,7 @@ def leverage_rounds_figure(result: CascadeResult) -> go.Figure:
                                            " (hover a cell for the number of traders)"),
                      dtick=max(1, len(rounds) // 12))
     fig.update_yaxes(title_text="Leverage", type="category")
-    return _layout(fig, "Which leverage levels died when", 330)
+    return titled(fig, "Which leverage levels died when", 330)
 
 
 def tipping_figure(curve: TippingCurve, shock: float, final: float) -> go.Figure:
@@ -128,5 +119,5 @@ def tipping_figure(curve: TippingCurve, shock: float, final: float) -> go.Figure
         ))
     fig.update_xaxes(title_text="Initial shock [%]", range=[0, right], ticksuffix=" %")
     fig.update_yaxes(title_text=f"Final {direction} [%]", range=[0, top], ticksuffix=" %")
-    return _layout(fig, "The tipping point: final move against initial shock", 330,
+    return titled(fig, "The tipping point: final move against initial shock", 330,
                    legend=dict(orientation="h", y=-0.3, x=0))

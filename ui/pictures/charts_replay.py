@@ -11,6 +11,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from ui.pictures.frame import titled
 from ui.pictures.palette import BLACK, BLUE, GREEN, GREY, ORANGE, PURPLE, VERMILLION, WHITE, tint
 from margin.replay import MoneySplit, Replay, WickCheck
 from ui.pictures.lab_marks import compact
@@ -40,16 +41,6 @@ MONEY_BUCKETS = (  # field, label
     ("paid_by_fund", "Paid by the insurance fund<br>(loss beyond margin)"),
     ("socialized", "Socialized<br>(auto-deleveraging)"),
 )
-_MARGIN = dict(l=10, r=10, t=48, b=10)
-
-
-def _layout(fig: go.Figure, title: str, height: int, **kwargs) -> go.Figure:
-    kwargs.setdefault("margin", _MARGIN)
-    fig.update_layout(title=dict(text=title, x=0, xanchor="left", font=dict(size=15)), height=height,
-                      hovermode="closest", **kwargs)
-    return fig
-
-
 def _hours(model: Replay) -> np.ndarray:
     return model.crash.minutes() / 60.0
 
@@ -78,7 +69,7 @@ def equity_figure(model: Replay, upto: int) -> go.Figure:
     _now_line(fig, float(hours[upto]))
     fig.update_xaxes(title_text="Time since the crash began [hours]", range=[0, float(hours[-1])])
     fig.update_yaxes(title_text="Equity [USDT]", range=[0, top * 1.08 + 1], tickformat=",.0f")
-    return _layout(fig, "Equity over time: as built, all cross, all isolated", 340,
+    return titled(fig, "Equity over time: as built, all cross, all isolated", 340,
                    legend=dict(orientation="h", y=-0.22, x=0))
 
 
@@ -107,7 +98,7 @@ def timeline_figure(model: Replay, points: Sequence[TimelinePoint], upto: int) -
                      showgrid=False, zeroline=False)
     for k in range(len(rows) - 1):  # a faint rule between the variants' rows
         fig.add_hline(y=k + 0.5, line=dict(color=GREY, width=0.5))
-    return _layout(fig, "Events on the timeline", 340, legend=dict(orientation="h", y=-0.25, x=0))
+    return titled(fig, "Events on the timeline", 340, legend=dict(orientation="h", y=-0.25, x=0))
 
 
 def timeline_takeaway(points: Sequence[TimelinePoint], upto: int, hours_now: float) -> str:
@@ -142,7 +133,7 @@ def money_figure(splits: Mapping[str, MoneySplit]) -> go.Figure:
         ))
     fig.update_yaxes(title_text="USDT", tickformat=",.0f")
     fig.add_hline(y=0, line=dict(color=GREY, width=1))
-    return _layout(fig, "Where the money went by the end of the crash", 380, barmode="group",
+    return titled(fig, "Where the money went by the end of the crash", 380, barmode="group",
                    legend=dict(orientation="h", y=-0.3, x=0))
 
 
@@ -242,5 +233,5 @@ def mark_last_figure(model: Replay, market: str, check: WickCheck, variant: str,
                            arrowhead=2, ay=30, font=dict(size=11))
     fig.update_xaxes(title_text="Time since the crash began [hours]", range=[0, float(hours[-1])])
     fig.update_yaxes(title_text=f"{name} price [USDT]", tickformat=",.6~g", range=[low, high])
-    return _layout(fig, f"{name}: mark price against last price (the candle)", 380,
+    return titled(fig, f"{name}: mark price against last price (the candle)", 380,
                    legend=dict(orientation="h", y=-0.28, x=0))
