@@ -24,7 +24,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from margin.roots import Pools, first_root, segment_roots, slope_at
-from margin.scenario import Position, Scenario
+from margin.scenario import Position, Rules, Scenario
 from margin.tiers import maintenance_margin
 
 # Status codes along a sweep or in a snapshot. Binance sends a margin call at a margin ratio of
@@ -57,6 +57,7 @@ class CompiledAccount:
     cum: np.ndarray  # (P, T) [quote]
     entry_basis: bool
     cross_wallet: float
+    rules: Rules = Rules()
 
     @property
     def n_positions(self) -> int:
@@ -90,6 +91,7 @@ def compile_account(scenario: Scenario) -> CompiledAccount:
         cum=cum,
         entry_basis=scenario.rules.mm_basis == "entry",
         cross_wallet=scenario.cross_wallet,
+        rules=scenario.rules,
     )
 
 
@@ -131,7 +133,7 @@ def value_account(account: CompiledAccount, prices: np.ndarray, *,
     iso_equity = margin + upnl
     position_equity = np.where(account.isolated, iso_equity, cross_equity[:, None])
     position_mm = np.where(account.isolated, mm, cross_mm[:, None])
-    status = classify(position_equity, position_mm)
+    status = classify(position_equity, position_mm, account.rules)
     status = np.where(open_, status, HEALTHY).astype(np.int8)
     return Valuation(
         notional=notional, unrealized_pnl=upnl, maintenance_margin=mm,
@@ -172,8 +174,9 @@ def account_value(scenario: Scenario, prices: Mapping[str, float] | None = None,
     return float(owned_value(value, size, account.isolated)[0])
 
 
-def classify(equity: np.ndarray, maintenance: np.ndarray) -> np.ndarray:
-    """Status code of a pool with this equity and maintenance margin [quote].
+def classify(equity: np.ndarray, maintenance: np.ndarray, rules: Rules = Rules()) -> np.ndarray:
+    """Status code of a pool with this equity and maintenance margin [quote]; liquidated as
+    the rules' trigger says (:meth:`margin.scenario.Rules.breached`).
 
     >>> classify(np.array([100.0, 60.0, 40.0, -1.0]), np.array([50.0, 50.0, 50.0, 50.0])).tolist()
     [0, 1, 2, 3]
@@ -182,7 +185,7 @@ def classify(equity: np.ndarray, maintenance: np.ndarray) -> np.ndarray:
     maintenance = np.asarray(maintenance, dtype=float)
     status = np.full(np.broadcast(equity, maintenance).shape, HEALTHY, dtype=np.int8)
     status = np.where(maintenance >= AT_RISK_RATIO * equity, AT_RISK, status)
-    status = np.where(equity <= maintenance, LIQUIDATED, status)
+    status = np.where(rules.breached(equity, maintenance), LIQUIDATED, status)
     status = np.where(equity <= 0, BANKRUPT, status)
     # A pool with nothing to maintain is healthy whatever its ratio says.
     return np.where((maintenance <= 0) & (equity > 0), HEALTHY, status).astype(np.int8)
@@ -242,12 +245,12 @@ def evaluate(scenario: Scenario, prices: Mapping[str, float] | None = None) -> S
     cross_equity = float(value.cross_equity[0])
     cross_mm = float(value.cross_maintenance[0])
     has_cross = bool((~account.isolated).any())
-    cross_liquidatable = has_cross and cross_equity <= cross_mm
+    cross_liquidatable = has_cross and scenario.rules.breached(cross_equity, cross_mm)
     positions = []
     for i, position in enumerate(scenario.positions):
         equity = float(value.position_equity[0, i])
         own_mm = float(value.maintenance_margin[0, i])
-        liquidatable = equity <= own_mm if position.is_isolated else cross_liquidatable
+        liquidatable = scenario.rules.breached(equity, own_mm) if position.is_isolated else cross_liquidatable
         positions.append(PositionSnapshot(
             id=position.id, mode=position.mode, notional=float(value.notional[0, i]),
             unrealized_pnl=float(value.unrealized_pnl[0, i]), maintenance_margin=own_mm,

@@ -37,6 +37,7 @@ FORMAT = "margin-scenario/1"
 MM_BASES = ("mark", "entry")
 LIQUIDATION_STYLES = ("full", "partial")
 SETTLEMENTS = ("bankruptcy", "mark")
+LIQUIDATION_TRIGGERS = ("at_maintenance", "below_maintenance")
 SIDES = ("long", "short")
 MODES = ("cross", "isolated")
 
@@ -90,6 +91,20 @@ class Rules:
     settlement: str = "bankruptcy"
     liquidation_fee_rate: float = 0.0
     insurance_fund: float = 0.0
+    liquidation_trigger: str = "at_maintenance"
+
+    def breached(self, equity: Any, maintenance: Any) -> Any:
+        """Whether a pool with this ``equity`` [quote] and ``maintenance`` margin [quote] is
+        liquidated: the one trigger rule (floats or arrays). ``"at_maintenance"`` liquidates at
+        equality (Binance, Bybit: margin ratio ≥ 100 %), ``"below_maintenance"`` only when
+        maintenance is strictly greater than equity (dYdX: total collateral < maintenance).
+
+        >>> Rules().breached(50.0, 50.0), Rules(liquidation_trigger="below_maintenance").breached(50.0, 50.0)
+        (True, False)
+        """
+        if self.liquidation_trigger == "below_maintenance":
+            return equity < maintenance
+        return equity <= maintenance
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -192,6 +207,8 @@ def _parse_rules(raw: Any) -> Rules:
                                   "rules.liquidation_fee_rate", allow_one=True),
         insurance_fund=number(raw.get("insurance_fund", defaults.insurance_fund), "rules.insurance_fund",
                               low=0.0, high=MAX_FUND),
+        liquidation_trigger=choice(raw.get("liquidation_trigger", defaults.liquidation_trigger),
+                                   "rules.liquidation_trigger", LIQUIDATION_TRIGGERS),
     )
 
 
@@ -279,6 +296,14 @@ def scenario_from_dict(raw: Any) -> Scenario:
                     extra=extra)
 
 
+def _venue_rules(rules: Rules) -> dict[str, Any]:
+    """The venue rules added after the first six, written only when not at their default, so a
+    scenario that does not use them writes (and links) exactly as before."""
+    defaults = Rules()
+    names = ("liquidation_trigger",)
+    return {n: getattr(rules, n) for n in names if getattr(rules, n) != getattr(defaults, n)}
+
+
 def _extra(key: Any, value: Any) -> Any:
     """A field the format does not define: kept as it is (a file may carry notes), but
     plain JSON only, and the known ones (venue, story) as bounded text."""
@@ -350,6 +375,7 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
             "mm_basis": rules.mm_basis, "liquidation": rules.liquidation,
             "partial_fraction": rules.partial_fraction, "settlement": rules.settlement,
             "liquidation_fee_rate": rules.liquidation_fee_rate, "insurance_fund": rules.insurance_fund,
+            **_venue_rules(rules),
         },
         "markets": markets,
         "positions": positions,

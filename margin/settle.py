@@ -198,11 +198,11 @@ class Settler:
                     continue
                 price = float(prices[self.col[i]])
                 size = state.size[i]
-                if state.margin[i] + self.pnl(i, size, price) <= self.maintenance(i, size, price):
+                if self.rules.breached(state.margin[i] + self.pnl(i, size, price), self.maintenance(i, size, price)):
                     self._liquidate_isolated(state, i, price, step, row)
                     acted = True
             equity, mm, open_cross = self.cross_pool(state, prices)
-            if open_cross and equity <= mm:
+            if open_cross and self.rules.breached(equity, mm):
                 self._liquidate_cross(state, prices, step, row)
                 acted = True
             if not acted:
@@ -239,7 +239,7 @@ class Settler:
             while True:
                 size, margin = state.size[i], state.margin[i]
                 equity = margin + self.pnl(i, size, price)
-                if equity > self.maintenance(i, size, price):
+                if not self.rules.breached(equity, self.maintenance(i, size, price)):
                     return  # cured
                 if equity <= 0 or size <= slice_size * (1 + 1e-12):
                     break  # cannot be cured by slicing, or the last slice: close in full
@@ -269,7 +269,7 @@ class Settler:
             slice_size = {i: rules.partial_fraction * state.size[i] for i in open_cross}
             while True:
                 equity, mm, open_cross = self.cross_pool(state, prices)
-                if not open_cross or equity > mm:
+                if not open_cross or not self.rules.breached(equity, mm):
                     return  # cured
                 if equity <= 0 or all(state.size[i] <= slice_size[i] * (1 + 1e-12) for i in open_cross):
                     break
