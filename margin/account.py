@@ -73,11 +73,11 @@ def compile_account(scenario: Scenario) -> CompiledAccount:
     mmr = np.zeros((len(positions), n_tiers))
     cum = np.zeros((len(positions), n_tiers))
     for row, position in enumerate(positions):
-        tiers = scenario.markets[position.market].tiers
-        for col, tier in enumerate(tiers):
-            floors[row, col], mmr[row, col], cum[row, col] = tier.floor, tier.mmr, tier.cum
-        mmr[row, len(tiers):] = tiers[-1].mmr
-        cum[row, len(tiers):] = tiers[-1].cum
+        table_floors, table_rates, table_cums = scenario.markets[position.market].tier_tables
+        n = table_floors.shape[0]
+        floors[row, :n], mmr[row, :n], cum[row, :n] = table_floors, table_rates, table_cums
+        mmr[row, n:] = table_rates[-1]
+        cum[row, n:] = table_cums[-1]
     return CompiledAccount(
         market_names=names,
         market_index=np.array([names.index(p.market) for p in positions], dtype=np.intp),

@@ -56,18 +56,29 @@ class Market:
     """A market: its current mark ``price`` [quote per base] and maintenance tiers.
 
     ``beta`` scales a whole-market shock for this market (1 = moves with the market).
-    ``tier_tables`` (derived) holds the tiers as arrays for :func:`margin.tiers.maintenance_margin`.
+    ``tier_tables`` (derived) holds the tiers as arrays for :func:`margin.tiers.maintenance_margin`,
+    with ``close_fee_reserve`` [fraction of notional] added to every tier's rate: the closing
+    fee kept inside maintenance (``rules.close_fee_reserve``, set by :class:`Scenario`). Adding
+    one rate to every tier leaves each tier's maintenance amount as it was, since the
+    recurrence only sees differences of rates.
+
+    >>> plain = Market(name="X", price=1.0, tiers=(Tier(floor=0.0, mmr=0.004), Tier(floor=50_000.0, mmr=0.005, cum=50.0)))
+    >>> reserved = replace(plain, close_fee_reserve=0.0005)
+    >>> plain.maintenance_margin(60_000.0), reserved.maintenance_margin(60_000.0)  # + 60,000 × 0.05 %
+    (250.0, 280.0)
     """
 
     name: str
     price: float
     tiers: tuple[Tier, ...]
     beta: float = 1.0
+    close_fee_reserve: float = 0.0
     tier_tables: tuple[np.ndarray, np.ndarray, np.ndarray] = field(init=False, repr=False, compare=False)
     tier_lists: tuple[tuple[float, ...], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        arrays = tables(self.tiers)
+        floors, rates, cums = tables(self.tiers)
+        arrays = (floors, rates + self.close_fee_reserve, cums)
         object.__setattr__(self, "tier_tables", arrays)
         object.__setattr__(self, "tier_lists", tuple(tuple(map(float, a)) for a in arrays))
 
@@ -92,6 +103,7 @@ class Rules:
     liquidation_fee_rate: float = 0.0
     insurance_fund: float = 0.0
     liquidation_trigger: str = "at_maintenance"
+    close_fee_reserve: float = 0.0
 
     def breached(self, equity: Any, maintenance: Any) -> Any:
         """Whether a pool with this ``equity`` [quote] and ``maintenance`` margin [quote] is
@@ -149,6 +161,15 @@ class Scenario:
     markets: Mapping[str, Market]
     positions: tuple[Position, ...]
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # The closing-fee reserve is a rule of the account; every market's maintenance tables
+        # carry it, so each consumer of maintenance margin (settlement, valuation, liquidation
+        # prices, the breach search) sees it without knowing of it.
+        reserve = self.rules.close_fee_reserve
+        if any(m.close_fee_reserve != reserve for m in self.markets.values()):
+            object.__setattr__(self, "markets", {name: replace(m, close_fee_reserve=reserve)
+                                                 for name, m in self.markets.items()})
 
     @property
     def isolated_margin_total(self) -> float:
@@ -209,7 +230,22 @@ def _parse_rules(raw: Any) -> Rules:
                               low=0.0, high=MAX_FUND),
         liquidation_trigger=choice(raw.get("liquidation_trigger", defaults.liquidation_trigger),
                                    "rules.liquidation_trigger", LIQUIDATION_TRIGGERS),
+        close_fee_reserve=_close_fee_reserve(raw, defaults),
     )
+
+
+MAX_CLOSE_FEE = 0.05  # a taker fee rate above 5 % of notional is no venue's
+
+
+def _close_fee_reserve(raw: Mapping[str, Any], defaults: Rules) -> float:
+    """``rules.close_fee_reserve``: the taker fee rate [fraction] kept inside maintenance, on the
+    position's value at the mark (OKX, Bybit's unified account); 0 = none."""
+    reserve = number(raw.get("close_fee_reserve", defaults.close_fee_reserve), "rules.close_fee_reserve",
+                     low=0.0, high=MAX_CLOSE_FEE)
+    if reserve > 0 and raw.get("mm_basis", defaults.mm_basis) != "mark":
+        raise ScenarioError("rules.close_fee_reserve", "reserves the fee to close at the mark price; "
+                            "it needs mm_basis 'mark'")
+    return reserve
 
 
 def _parse_position(index: int, raw: Any, markets: Mapping[str, Market]) -> Position:
@@ -300,7 +336,7 @@ def _venue_rules(rules: Rules) -> dict[str, Any]:
     """The venue rules added after the first six, written only when not at their default, so a
     scenario that does not use them writes (and links) exactly as before."""
     defaults = Rules()
-    names = ("liquidation_trigger",)
+    names = ("liquidation_trigger", "close_fee_reserve")
     return {n: getattr(rules, n) for n in names if getattr(rules, n) != getattr(defaults, n)}
 
 

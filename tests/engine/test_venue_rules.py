@@ -92,3 +92,67 @@ def test_the_event_walker_agrees_with_the_plain_loop_under_the_strict_trigger(da
     scenario = scenario_from_dict(raw)
     path = data.draw(paths_for(scenario))
     assert simulate(scenario, path).events == simulate_reference(scenario, path).events
+
+
+# ----------------------------------------------------------------------------- closing-fee reserve
+
+
+def _okx_like(reserve: float) -> dict:
+    """1 BTC long at 20,000, 50x isolated (margin 400), MMR 0.4 %, with or without a taker fee
+    of 0.05 % kept inside maintenance."""
+    rules = {"close_fee_reserve": reserve} if reserve else {}
+    return _one(rules, size=1.0, entry=20_000.0, leverage=50.0, mmr=0.004, price=20_000.0, balance=1_000.0)
+
+
+def test_the_closing_fee_reserve_liquidates_while_the_close_can_still_be_paid():
+    """OKX, 'Tiered maintenance margin ratio rules' (okx.com/help, updated 16 May 2025): the
+    margin ratio reaches 100 % when equity is at or below the maintenance margin plus the
+    liquidation (taker) fee. Long 1 at 20,000 with 400: without the reserve the liquidation
+    price solves 400 + p − 20,000 = 0.004 p (19,678.71); with a 0.05 % reserve
+    400 + p − 20,000 = 0.0045 p (19,688.60), where the equity left (88.60) still pays the
+    close (9.84) on top of the plain maintenance (78.75)."""
+    from margin.account import liquidation_prices
+    plain, reserved = (scenario_from_dict(_okx_like(r)) for r in (0.0, 0.0005))
+    assert liquidation_prices(plain)[0].liquidation_price == pytest.approx(19_600 / 0.996, abs=0.005)
+    price = liquidation_prices(reserved)[0].liquidation_price
+    assert price == pytest.approx(19_600 / 0.9955, abs=0.005)
+    assert round(price, 2) == 19_688.60
+    equity = 400.0 + price - 20_000.0
+    assert equity - 0.0005 * price == pytest.approx(0.004 * price)  # pays the close, keeps the plain MM
+    # Along a path the reserved account is liquidated at its own price, not at the plain one.
+    path = price_path({"BTC": [20_000.0, 19_690.0, 19_688.0, 19_680.0, 19_678.0]})
+    assert [e.row for e in simulate(reserved, path).events] == [2]
+    assert [e.row for e in simulate(plain, path).events] == [4]
+
+
+def test_the_closing_fee_reserve_is_validated_at_the_loader():
+    from margin.scenario import scenario_to_dict
+    with pytest.raises(ScenarioError, match=r"rules\.close_fee_reserve: must be"):
+        scenario_from_dict(_one({"close_fee_reserve": 0.2}))
+    with pytest.raises(ScenarioError, match=r"rules\.close_fee_reserve: .*mm_basis 'mark'"):
+        scenario_from_dict(_one({"close_fee_reserve": 0.0005, "mm_basis": "entry"}))
+    assert "close_fee_reserve" not in scenario_to_dict(scenario_from_dict(_one()))["rules"]
+    written = scenario_to_dict(scenario_from_dict(_okx_like(0.0005)))
+    assert written["rules"]["close_fee_reserve"] == 0.0005
+    assert written["markets"]["BTC"]["tiers"][0]["mmr"] == 0.004  # the venue's own rate, not + the fee
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_closing_fee_reserve_never_liquidates_later_than_without_it(data):
+    """Until the first event both are the same account, and the reserve only adds to
+    maintenance: wherever the plain account is liquidated, the reserved one is too."""
+    raw = data.draw(scenario_dicts(mm_basis=("mark",)))
+    plain = scenario_from_dict(raw)
+    path = data.draw(paths_for(plain))
+    raw["rules"]["close_fee_reserve"] = data.draw(st.sampled_from([0.0005, 0.002, 0.01]))
+    reserved = scenario_from_dict(raw)
+    first = [min((e.row for e in simulate(s, path).events), default=len(path.steps)) for s in (plain, reserved)]
+    assert first[1] <= first[0]
+    assert simulate(reserved, path).events == simulate_reference(reserved, path).events
+    # An isolated position's liquidation price moves towards today's price, never away.
+    from margin.account import liquidation_prices
+    for p, a, b in zip(plain.positions, liquidation_prices(plain), liquidation_prices(reserved)):
+        if p.is_isolated and a.liquidation_price is not None:
+            assert b.liquidation_price is not None
+            assert p.sign * (b.liquidation_price - a.liquidation_price) >= -1e-9 * a.liquidation_price
