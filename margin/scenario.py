@@ -49,6 +49,7 @@ MAX_MONEY = 1e12  # balance, margin [quote]
 MAX_FUND = 1e15  # insurance fund [quote]
 MAX_BETA = 10.0
 MAX_ID_CHARS = 80  # a position's id, a market's name [characters]
+MAX_FUNDING_RATE = 0.05  # |funding rate| per interval [fraction]; venues cap it at 0.3 % to 3 %
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +74,7 @@ class Market:
     tiers: tuple[Tier, ...]
     beta: float = 1.0
     close_fee_reserve: float = 0.0
+    funding_rate: float = 0.0  # [fraction of notional per funding interval]; > 0: longs pay shorts
     tier_tables: tuple[np.ndarray, np.ndarray, np.ndarray] = field(init=False, repr=False, compare=False)
     tier_lists: tuple[tuple[float, ...], ...] = field(init=False, repr=False, compare=False)
 
@@ -104,6 +106,7 @@ class Rules:
     insurance_fund: float = 0.0
     liquidation_trigger: str = "at_maintenance"
     close_fee_reserve: float = 0.0
+    funding_interval_hours: float = 8.0
 
     def breached(self, equity: Any, maintenance: Any) -> Any:
         """Whether a pool with this ``equity`` [quote] and ``maintenance`` margin [quote] is
@@ -212,7 +215,9 @@ def _parse_market(name: str, raw: Any) -> Market:
     else:
         raise ScenarioError(where, "needs 'tiers' or 'mmr'")
     beta = number(raw.get("beta", 1.0), f"{where}.beta", low=-MAX_BETA, high=MAX_BETA)
-    return Market(name=name, price=price, tiers=tiers, beta=beta)
+    funding = number(raw.get("funding_rate", 0.0), f"{where}.funding_rate", low=-MAX_FUNDING_RATE,
+                     high=MAX_FUNDING_RATE)
+    return Market(name=name, price=price, tiers=tiers, beta=beta, funding_rate=funding)
 
 
 def _parse_rules(raw: Any) -> Rules:
@@ -231,6 +236,8 @@ def _parse_rules(raw: Any) -> Rules:
         liquidation_trigger=choice(raw.get("liquidation_trigger", defaults.liquidation_trigger),
                                    "rules.liquidation_trigger", LIQUIDATION_TRIGGERS),
         close_fee_reserve=_close_fee_reserve(raw, defaults),
+        funding_interval_hours=number(raw.get("funding_interval_hours", defaults.funding_interval_hours),
+                                      "rules.funding_interval_hours", low=1.0, high=8.0),
     )
 
 
@@ -336,7 +343,7 @@ def _venue_rules(rules: Rules) -> dict[str, Any]:
     """The venue rules added after the first six, written only when not at their default, so a
     scenario that does not use them writes (and links) exactly as before."""
     defaults = Rules()
-    names = ("liquidation_trigger", "close_fee_reserve")
+    names = ("liquidation_trigger", "close_fee_reserve", "funding_interval_hours")
     return {n: getattr(rules, n) for n in names if getattr(rules, n) != getattr(defaults, n)}
 
 
@@ -396,6 +403,8 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
         markets[name] = {"price": market.price, "tiers": tiers}
         if market.beta != 1.0:
             markets[name]["beta"] = market.beta
+        if market.funding_rate != 0.0:
+            markets[name]["funding_rate"] = market.funding_rate
     positions = []
     for p in scenario.positions:
         entry = {"id": p.id, "market": p.market, "side": p.side, "size": p.size,

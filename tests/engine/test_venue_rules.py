@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from margin.fields import ScenarioError
 from margin.scenario import scenario_from_dict
 from margin.simulate import price_path, simulate, simulate_reference
-from tests.strategies import paths_for, scenario_dicts
+from tests.strategies import funded_paths_for, paths_for, scenario_dicts, with_funding_rates
 
 
 def _one(rules: dict | None = None, *, mode: str = "isolated", side: str = "long", size: float = 1.0,
@@ -156,3 +156,124 @@ def test_the_closing_fee_reserve_never_liquidates_later_than_without_it(data):
         if p.is_isolated and a.liquidation_price is not None:
             assert b.liquidation_price is not None
             assert p.sign * (b.liquidation_price - a.liquidation_price) >= -1e-9 * a.liquidation_price
+
+
+# ----------------------------------------------------------------------------- funding
+
+
+def _pair(rate: float = 0.0001, *, long_margin: float | None = None) -> dict:
+    """A BTC long and a BTC short of 0.5 each at 40,000 (notional 20,000), isolated."""
+    long = {"id": "long", "market": "BTC", "side": "long", "size": 0.5, "entry": 40_000.0, "leverage": 10,
+            "mode": "isolated"}
+    if long_margin is not None:
+        long["margin"] = long_margin
+    short = {"id": "short", "market": "BTC", "side": "short", "size": 0.5, "entry": 40_000.0, "leverage": 10,
+             "mode": "isolated"}
+    return {"balance": 10_000.0, "markets": {"BTC": {"price": 40_000.0, "mmr": 0.004, "funding_rate": rate}},
+            "positions": [long, short]}
+
+
+def test_binance_funding_formula_notional_times_rate_every_8_hours():
+    """Binance Support, 'Introduction to Binance Futures Funding Rates' (binance.com/en/support/
+    faq): Funding Amount = Nominal Value of Positions × Funding Rate, exchanged every 8 hours
+    (00:00, 08:00, 16:00 UTC), longs paying shorts when the rate is positive; 0.01 % is the
+    interest part alone. 0.5 BTC at a mark of 40,000 is 20,000 of notional: 2 USDT a time."""
+    scenario = scenario_from_dict(_pair(0.0001))
+    path = price_path({"BTC": [40_000.0] * 5}, hours=[0, 4, 8, 12, 16])
+    result = simulate(scenario, path)
+    funding = [(e.row, e.position, round(e.realized_pnl, 10)) for e in result.events if e.type == "funding"]
+    assert funding == [(2, "long", -2.0), (2, "short", 2.0), (4, "long", -2.0), (4, "short", 2.0)]
+    assert result.final.margins == (pytest.approx(2_000.0 - 4.0), pytest.approx(2_000.0 + 4.0))
+    assert result.events == simulate_reference(scenario, path).events
+
+
+def test_funding_is_charged_at_the_mark_of_its_row_and_from_the_path_series():
+    """The rate at a funding time is the path's funding column where it has one; the notional
+    is at that row's mark; a 1-hour interval charges every hour; a gap settles each interval."""
+    raw = _pair(0.0001)
+    raw["rules"] = {"funding_interval_hours": 1}
+    raw["balance"] = 50_000.0
+    for p in raw["positions"]:
+        p["leverage"] = 1  # margins of 20,000: the price moves liquidate nobody
+    scenario = scenario_from_dict(raw)
+    from margin.paths import parse_path_csv
+    path = parse_path_csv("step,hours,BTC,funding.BTC\n0,0,40000,0.001\n1,1,30000,-0.002\n2,3,20000,0.0005\n")
+    paid = {e.row: -e.realized_pnl for e in simulate(scenario, path).events
+            if e.position == "long" and e.type == "funding"}
+    assert paid[1] == pytest.approx(0.5 * 30_000 * -0.002)  # received 30 at the mark of row 1
+    assert paid[2] == pytest.approx(0.5 * 20_000 * 0.0005 * 2)  # two hours passed: two intervals
+    flat = simulate(scenario, price_path({"BTC": [40_000.0] * 3}, hours=[0, 1, 2]))
+    assert [round(-e.realized_pnl, 10) for e in flat.events if e.position == "long"] == [2.0, 2.0]  # the constant
+
+
+def test_funding_alone_liquidates_an_isolated_long():
+    """Flat prices, a long whose margin sits 10 above its maintenance (80 at 0.4 % of 20,000)
+    and a funding rate of 0.03 % (6 USDT a time): the first payment leaves 84, the second 78,
+    below maintenance, so it is liquidated at the second funding time without a price move."""
+    scenario = scenario_from_dict(_pair(0.0003, long_margin=90.0))
+    result = simulate(scenario, price_path({"BTC": [40_000.0] * 9}, hours=[0, 2, 4, 6, 8, 10, 12, 14, 16]))
+    kinds = [(e.row, e.type, e.position) for e in result.events]
+    assert (4, "funding", "long") in kinds and (8, "liquidation", "long") in kinds
+    assert not any(k[1] == "liquidation" and k[0] < 8 for k in kinds)
+    assert "short" in result.final.open_positions
+
+
+def test_funding_fields_are_validated_naming_the_field():
+    from margin.paths import parse_path_csv
+    with pytest.raises(ScenarioError, match=r"markets\.BTC\.funding_rate: "):
+        scenario_from_dict(_pair(0.5))
+    with pytest.raises(ScenarioError, match=r"rules\.funding_interval_hours: "):
+        scenario_from_dict({**_pair(), "rules": {"funding_interval_hours": 12}})
+    with pytest.raises(ScenarioError, match=r"path: funding\.BTC needs an 'hours' column"):
+        parse_path_csv("step,BTC,funding.BTC\n0,1,0.001\n")
+    with pytest.raises(ScenarioError, match=r"path\[1\]\.hours: must not go back"):
+        parse_path_csv("step,hours,BTC\n0,5,1\n1,4,1\n")
+    with pytest.raises(ScenarioError, match=r"path\[0\]\.funding\.BTC: must be a rate"):
+        parse_path_csv("step,hours,BTC,funding.BTC\n0,0,1,0.2\n")
+    with pytest.raises(ScenarioError, match=r"unknown market 'funding\.ETH'"):
+        simulate(scenario_from_dict(_pair()), parse_path_csv("step,hours,BTC,funding.ETH\n0,0,1,0.001\n"))
+
+
+FUNDING = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FUNDING
+@given(data=st.data())
+def test_with_funding_money_is_conserved_and_the_walker_equals_the_plain_loop(data):
+    raw = with_funding_rates(data.draw(scenario_dicts()), data.draw(st.lists(
+        st.sampled_from([0.0, 0.0001, -0.0005, 0.003, 0.01, -0.02]), min_size=1, max_size=3)))
+    raw["rules"]["funding_interval_hours"] = data.draw(st.sampled_from([1, 4, 8]))
+    scenario = scenario_from_dict(raw)
+    path = data.draw(funded_paths_for(scenario))
+    result = simulate(scenario, path, trace=True)
+    assert result.events == simulate_reference(scenario, path).events
+    realized = sum(e.realized_pnl for e in result.events)  # funding included: what was received
+    before = scenario.balance + scenario.rules.insurance_fund + realized
+    after = result.final.balance + result.final.insurance_fund - result.final.socialized_loss
+    assert after == pytest.approx(before, abs=0.005 + 1e-9 * abs(before))
+
+
+@FUNDING
+@given(rate=st.floats(-0.001, 0.001), size=st.floats(0.001, 50.0), hours=st.integers(1, 60),
+       prices=st.lists(st.floats(1_000.0, 100_000.0), min_size=2, max_size=40))
+def test_funding_moves_money_between_longs_and_shorts_only_and_mirrors(rate, size, hours, prices):
+    """A long and a short of the same size in one market, margins too large to be liquidated:
+    at every funding time one pays exactly what the other receives. Flipping both sides and
+    the rate's sign gives the same payments."""
+    def funded(flip: bool) -> list[float]:
+        raw = _pair(-rate if flip else rate)
+        for p in raw["positions"]:
+            p["size"], p["leverage"], p["entry"] = size, 1, prices[0]
+            if flip:
+                p["side"] = "short" if p["side"] == "long" else "long"
+        raw["markets"]["BTC"]["price"] = prices[0]
+        raw["balance"] = 2 * size * prices[0]
+        raw["markets"]["BTC"]["mmr"] = 0.0
+        path = price_path({"BTC": [min(max(p, 0.5 * prices[0]), 1.5 * prices[0]) for p in prices]},
+                          hours=[k * hours for k in range(len(prices))])
+        return [e.realized_pnl for e in simulate(scenario_from_dict(raw), path).events if e.type == "funding"]
+    plain, flipped = funded(False), funded(True)
+    assert len(plain) % 2 == 0
+    for received_long, received_short in zip(plain[0::2], plain[1::2]):
+        assert received_long == -received_short
+    assert flipped == plain  # each position pays what its mirror image pays
