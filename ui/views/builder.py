@@ -384,3 +384,34 @@ def handle_upload(data: bytes) -> UploadResult:
     raw = scenario_to_dict(scenario)
     return UploadResult(scenario=raw, message=f"Loaded “{scenario.name}” ({len(scenario.positions)} positions).")
 
+
+EXCHANGE_TITLES = {"binance": "Binance USDⓈ-M", "bybit": "Bybit v5", "okx": "OKX v5", "hyperliquid": "Hyperliquid"}
+
+
+def handle_exchange_import(pastes: Mapping[str, str | bytes]) -> UploadResult:
+    """Read what an exchange exported for positions and balance (files by name, or pasted
+    text) into an account under that venue's rules (:func:`margin.imports.read_exchange_export`);
+    never raises. A refusal names the file and field, and keeps the current account.
+
+    >>> handle_exchange_import({"pasted": "[]"}).message[:60]
+'Not imported: positions: no open position in this export; th'
+    >>> handle_exchange_import({}).message
+    'Not imported: paste an export or choose its files first. Your current account is unchanged.'
+    """
+    from margin.imports import read_exchange_export
+
+    keep = " Your current account is unchanged."
+    pastes = {name: text for name, text in pastes.items() if (text.strip() if isinstance(text, str) else text.strip())}
+    if not pastes:
+        return UploadResult(scenario=None, message=f"Not imported: paste an export or choose its files first.{keep}")
+    try:
+        result = read_exchange_export(pastes)
+        scenario = scenario_from_dict(result.scenario)
+    except ScenarioError as err:
+        return UploadResult(scenario=None, message=f"Not imported: {str(err).rstrip('.')}.{keep}")
+    notes = " ".join(n.rstrip(".") + "." for n in result.notes)
+    title = EXCHANGE_TITLES.get(result.exchange, result.exchange)
+    message = (f"Imported your {title} account ({', '.join(result.endpoints)}): {len(scenario.positions)} "
+               f"position{'s' if len(scenario.positions) != 1 else ''}, under the {result.venue} preset's rules.")
+    return UploadResult(scenario=scenario_to_dict(scenario), message=f"{message} {notes}".strip())
+
