@@ -394,7 +394,7 @@ def handle_exchange_import(pastes: Mapping[str, str | bytes]) -> UploadResult:
     never raises. A refusal names the file and field, and keeps the current account.
 
     >>> handle_exchange_import({"pasted": "[]"}).message[:60]
-'Not imported: positions: no open position in this export; th'
+    'Not imported: positions: no open position in this export; th'
     >>> handle_exchange_import({}).message
     'Not imported: paste an export or choose its files first. Your current account is unchanged.'
     """
