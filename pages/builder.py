@@ -251,6 +251,11 @@ edited_markets = st.data_editor(
                                                help="The account's current mark price; the price lab starts here."),
         "beta": st.column_config.NumberColumn("Beta [×]", format="%g",
                                               help="How far it moves in a whole-market shock, relative to BTC."),
+        "funding": st.column_config.NumberColumn(
+            "Funding [%]", format=EXACT, min_value=-5.0, max_value=5.0,
+            help="The funding rate per funding interval [%]: paid by longs to shorts at every funding time "
+                 "when positive (received when negative), on the position's value at the mark; charged along a crash in the crash replay and in the stress lab. "
+                 "0.01 is the usual rate of Binance's 8-hour interval."),
         "tiers": st.column_config.TextColumn("Maintenance margin rate [%]", help="From the venue preset, by notional tier."),
     },
 )

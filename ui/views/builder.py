@@ -14,6 +14,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -28,8 +29,8 @@ from ui.views.words import position_labels
 
 COLUMNS = ("id", "market", "side", "size", "entry", "leverage", "mode", "margin")
 NUMBER_COLUMNS = ("size", "entry", "leverage", "margin")
-MARKET_COLUMNS = ("market", "price", "beta", "tiers")
-MARKET_NUMBER_COLUMNS = ("price", "beta")
+MARKET_COLUMNS = ("market", "price", "beta", "funding", "tiers")
+MARKET_NUMBER_COLUMNS = ("price", "beta", "funding")
 
 
 # ----------------------------------------------------------------------------- the table
@@ -80,15 +81,16 @@ def tiers_summary(market: Mapping[str, Any]) -> str:
 
 
 def markets_frame(raw: Mapping[str, Any]) -> pd.DataFrame:
-    """The markets table as the editor gets it: price and beta as float columns (see
-    :func:`positions_frame`), the tiers in words.
+    """The markets table as the editor gets it: price, beta and the funding rate [% per
+    funding interval] as float columns (see :func:`positions_frame`), the tiers in words.
 
     >>> frame = markets_frame({"markets": {"BTCUSDT": {"price": 100000, "mmr": 0.004}}})
     >>> str(frame["price"].dtype), float(frame["beta"][0])
     ('float64', 1.0)
     """
     frame = pd.DataFrame([
-        {"market": name, "price": market.get("price"), "beta": market.get("beta", 1.0), "tiers": tiers_summary(market)}
+        {"market": name, "price": market.get("price"), "beta": market.get("beta", 1.0),
+         "funding": _percent_of(market.get("funding_rate", 0.0)), "tiers": tiers_summary(market)}
         for name, market in (raw.get("markets") or {}).items()
     ], columns=list(MARKET_COLUMNS))
     return frame.astype({column: "float64" for column in MARKET_NUMBER_COLUMNS})
@@ -226,7 +228,13 @@ def remove_market(raw: Mapping[str, Any], name: str) -> dict[str, Any]:
 
 
 def set_market_values(raw: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Prices and betas edited in the markets table (rows: market, price, beta)."""
+    """Prices, betas and funding rates edited in the markets table (rows: market, price, beta,
+    funding [% per interval]).
+
+    >>> set_market_values({"markets": {"BTC": {"price": 1.0}}}, [{"market": "BTC", "price": 2.0, "beta": 1.0,
+    ...     "funding": 0.01}])["markets"]["BTC"]
+    {'price': 2.0, 'funding_rate': 0.0001}
+    """
     out = copy.deepcopy(dict(raw))
     for row in rows:
         market = out["markets"].get(row.get("market"))
@@ -237,7 +245,22 @@ def set_market_values(raw: Mapping[str, Any], rows: Sequence[Mapping[str, Any]])
             if column == "beta" and "beta" not in market and value == 1.0:
                 continue  # the default, left implicit as the file had it
             market[column] = value
+        if "funding" in row:
+            rate = 0.0 if _blank(row.get("funding")) else _fraction_of(float(row["funding"]))
+            if rate == 0.0 and "funding_rate" not in market:
+                continue  # the default, left implicit
+            market["funding_rate"] = rate
     return out
+
+
+def _percent_of(fraction: float) -> float:
+    """A fraction as the percent a person would type: 0.0001 → 0.01, with no binary noise."""
+    return float(Decimal(repr(float(fraction))) * 100)
+
+
+def _fraction_of(percent: float) -> float:
+    """A typed percent as the fraction it means: 0.01 → 0.0001 exactly as decimals go."""
+    return float(Decimal(repr(float(percent))) / 100)
 
 
 # ----------------------------------------------------------------------------- words
