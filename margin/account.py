@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from margin.roots import Pools, first_root, segment_roots, slope_at
-from margin.scenario import Position, Scenario
+from margin.scenario import Position, Rules, Scenario
 from margin.tiers import maintenance_margin
 
 # Status codes along a sweep or in a snapshot. Binance sends a margin call at a margin ratio of
@@ -57,6 +57,7 @@ class CompiledAccount:
     cum: np.ndarray  # (P, T) [quote]
     entry_basis: bool
     cross_wallet: float
+    rules: Rules = Rules()
 
     @property
     def n_positions(self) -> int:
@@ -72,11 +73,11 @@ def compile_account(scenario: Scenario) -> CompiledAccount:
     mmr = np.zeros((len(positions), n_tiers))
     cum = np.zeros((len(positions), n_tiers))
     for row, position in enumerate(positions):
-        tiers = scenario.markets[position.market].tiers
-        for col, tier in enumerate(tiers):
-            floors[row, col], mmr[row, col], cum[row, col] = tier.floor, tier.mmr, tier.cum
-        mmr[row, len(tiers):] = tiers[-1].mmr
-        cum[row, len(tiers):] = tiers[-1].cum
+        table_floors, table_rates, table_cums = scenario.markets[position.market].tier_tables
+        n = table_floors.shape[0]
+        floors[row, :n], mmr[row, :n], cum[row, :n] = table_floors, table_rates, table_cums
+        mmr[row, n:] = table_rates[-1]
+        cum[row, n:] = table_cums[-1]
     return CompiledAccount(
         market_names=names,
         market_index=np.array([names.index(p.market) for p in positions], dtype=np.intp),
@@ -90,6 +91,7 @@ def compile_account(scenario: Scenario) -> CompiledAccount:
         cum=cum,
         entry_basis=scenario.rules.mm_basis == "entry",
         cross_wallet=scenario.cross_wallet,
+        rules=scenario.rules,
     )
 
 
@@ -131,7 +133,7 @@ def value_account(account: CompiledAccount, prices: np.ndarray, *,
     iso_equity = margin + upnl
     position_equity = np.where(account.isolated, iso_equity, cross_equity[:, None])
     position_mm = np.where(account.isolated, mm, cross_mm[:, None])
-    status = classify(position_equity, position_mm)
+    status = classify(position_equity, position_mm, account.rules)
     status = np.where(open_, status, HEALTHY).astype(np.int8)
     return Valuation(
         notional=notional, unrealized_pnl=upnl, maintenance_margin=mm,
@@ -172,8 +174,36 @@ def account_value(scenario: Scenario, prices: Mapping[str, float] | None = None,
     return float(owned_value(value, size, account.isolated)[0])
 
 
-def classify(equity: np.ndarray, maintenance: np.ndarray) -> np.ndarray:
-    """Status code of a pool with this equity and maintenance margin [quote].
+def return_on_margin(unrealized_pnl: Any, size: Any, entry: Any, leverage: Any) -> Any:
+    """ROE [fraction]: unrealized PnL over the initial margin of the open size, ``size × entry
+    ÷ leverage`` [quote], as Binance's position panel shows it (Binance Support, 'How to
+    Calculate PnL and ROE of USDⓈ-M Futures': ROE = PnL ÷ initial margin); Bybit calls it the
+    unrealized PnL %. NaN where nothing is open.
+
+    >>> float(return_on_margin(50.0, 0.01, 100_000.0, 20))  # a 0.5 % move at 20x
+    1.0
+    """
+    margin = np.asarray(size, dtype=float) * np.asarray(entry, dtype=float) / np.asarray(leverage, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(margin > 0, np.asarray(unrealized_pnl, dtype=float) / margin, np.nan)
+
+
+def pnl_fraction(unrealized_pnl: Any, size: Any, entry: Any) -> Any:
+    """PnL % [fraction]: unrealized PnL over the open size's value at entry, ``size × entry``
+    [quote]: the price move in the position's favour, whatever the leverage. NaN where nothing
+    is open.
+
+    >>> float(pnl_fraction(50.0, 0.01, 100_000.0))
+    0.05
+    """
+    value = np.asarray(size, dtype=float) * np.asarray(entry, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(value > 0, np.asarray(unrealized_pnl, dtype=float) / value, np.nan)
+
+
+def classify(equity: np.ndarray, maintenance: np.ndarray, rules: Rules = Rules()) -> np.ndarray:
+    """Status code of a pool with this equity and maintenance margin [quote]; liquidated as
+    the rules' trigger says (:meth:`margin.scenario.Rules.breached`).
 
     >>> classify(np.array([100.0, 60.0, 40.0, -1.0]), np.array([50.0, 50.0, 50.0, 50.0])).tolist()
     [0, 1, 2, 3]
@@ -182,7 +212,7 @@ def classify(equity: np.ndarray, maintenance: np.ndarray) -> np.ndarray:
     maintenance = np.asarray(maintenance, dtype=float)
     status = np.full(np.broadcast(equity, maintenance).shape, HEALTHY, dtype=np.int8)
     status = np.where(maintenance >= AT_RISK_RATIO * equity, AT_RISK, status)
-    status = np.where(equity <= maintenance, LIQUIDATED, status)
+    status = np.where(rules.breached(equity, maintenance), LIQUIDATED, status)
     status = np.where(equity <= 0, BANKRUPT, status)
     # A pool with nothing to maintain is healthy whatever its ratio says.
     return np.where((maintenance <= 0) & (equity > 0), HEALTHY, status).astype(np.int8)
@@ -242,12 +272,12 @@ def evaluate(scenario: Scenario, prices: Mapping[str, float] | None = None) -> S
     cross_equity = float(value.cross_equity[0])
     cross_mm = float(value.cross_maintenance[0])
     has_cross = bool((~account.isolated).any())
-    cross_liquidatable = has_cross and cross_equity <= cross_mm
+    cross_liquidatable = has_cross and scenario.rules.breached(cross_equity, cross_mm)
     positions = []
     for i, position in enumerate(scenario.positions):
         equity = float(value.position_equity[0, i])
         own_mm = float(value.maintenance_margin[0, i])
-        liquidatable = equity <= own_mm if position.is_isolated else cross_liquidatable
+        liquidatable = scenario.rules.breached(equity, own_mm) if position.is_isolated else cross_liquidatable
         positions.append(PositionSnapshot(
             id=position.id, mode=position.mode, notional=float(value.notional[0, i]),
             unrealized_pnl=float(value.unrealized_pnl[0, i]), maintenance_margin=own_mm,

@@ -272,13 +272,18 @@ def crash_path(crash: Crash, scenario: Scenario, kind: str = "mark") -> PricePat
     multipliers = market_multipliers(crash, scenario, kind)
     names = tuple(scenario.markets)
     marks = np.column_stack([scenario.markets[n].price * multipliers[n] for n in names])
-    return PricePath(steps=np.arange(crash.n_steps), markets=names, marks=marks)
+    # Each step has a time (the crash's step length), so the markets' funding rates are charged.
+    return PricePath(steps=np.arange(crash.n_steps), markets=names, marks=marks, hours=crash.minutes() / 60.0)
 
 
 def path_csv(path: PricePath) -> str:
     """The path in the CSV format ``python -m margin simulate --path`` reads."""
     buffer = io.StringIO()
-    buffer.write(",".join(("step",) + path.markets) + "\n")
-    for step, row in zip(path.steps, path.marks):
-        buffer.write(",".join([str(int(step))] + [repr(float(v)) for v in row]) + "\n")
+    timed = path.hours is not None
+    buffer.write(",".join(("step",) + (("hours",) if timed else ()) + path.markets
+                          + tuple(f"funding.{m}" for m in path.funding)) + "\n")
+    for k, (step, row) in enumerate(zip(path.steps, path.marks)):
+        cells = [str(int(step))] + ([repr(float(path.hours[k]))] if timed else [])
+        cells += [repr(float(v)) for v in row] + [repr(float(path.funding[m][k])) for m in path.funding]
+        buffer.write(",".join(cells) + "\n")
     return buffer.getvalue()

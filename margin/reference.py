@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from margin.account import AT_RISK_RATIO, HEALTHY, AT_RISK, LIQUIDATED, BANKRUPT
-from margin.scenario import Scenario
+from margin.scenario import Rules, Scenario
 from margin.simulate import simulate_reference  # noqa: F401  (the path walker's reference)
 
 
@@ -32,14 +32,14 @@ def evaluate_reference(scenario: Scenario, prices: Mapping[str, float]) -> dict:
     for p, pnl, mm in rows:
         equity, maint = (p.margin + pnl, mm) if p.is_isolated else (cross_equity, cross_mm)
         positions.append({"id": p.id, "unrealized_pnl": pnl, "maintenance_margin": mm,
-                          "equity": equity, "status": _status(equity, maint)})
+                          "equity": equity, "status": _status(equity, maint, scenario.rules)})
     return {"cross_equity": cross_equity, "cross_maintenance": cross_mm, "positions": positions}
 
 
-def _status(equity: float, maintenance: float) -> int:
+def _status(equity: float, maintenance: float, rules: Rules) -> int:
     if equity <= 0:
         return BANKRUPT
-    if equity <= maintenance:
+    if rules.breached(equity, maintenance):
         return LIQUIDATED
     if maintenance > 0 and maintenance >= AT_RISK_RATIO * equity:
         return AT_RISK

@@ -28,9 +28,11 @@ class MoneySplit:
     """Where the trader's money went by the end of a replay [quote].
 
     ``start`` is the account's equity when the crash begins (wallet plus unrealized PnL at
-    the scenario's prices); ``start = kept + taken_by_fund + lost_to_market`` (a negative
-    ``lost_to_market`` is a gain). ``paid_by_fund`` and ``socialized`` are losses beyond the
-    trader's money, covered by the insurance fund and by other traders.
+    the scenario's prices); ``start + funding_received = kept + taken_by_fund + lost_to_market
+    + funding_paid`` (a negative ``lost_to_market`` is a gain). ``paid_by_fund`` and
+    ``socialized`` are losses beyond the trader's money, covered by the insurance fund and by
+    other traders. ``funding_paid`` and ``funding_received`` are the funding payments out of
+    and into the account (:mod:`margin.funding`), each ≥ 0.
     """
 
     start: float
@@ -39,6 +41,8 @@ class MoneySplit:
     lost_to_market: float
     paid_by_fund: float
     socialized: float
+    funding_paid: float = 0.0
+    funding_received: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -79,9 +83,13 @@ def money_split(scenario: Scenario, result: SimulationResult, arrival: Walk | No
     kept = max(kept, 0.0)
     start = starting_equity(scenario) if arrival is None else account_value(
         scenario, sizes=arrival.state.sizes, margins=arrival.state.margins, cross_wallet=arrival.state.cross_wallet)
+    funding = [e.realized_pnl for e in result.events if e.type == "funding"]
+    funding_paid = -sum(r for r in funding if r < 0)
+    funding_received = sum(r for r in funding if r > 0)
     return MoneySplit(start=start, kept=kept, taken_by_fund=float(taken),
-                      lost_to_market=start - kept - float(taken), paid_by_fund=float(paid),
-                      socialized=result.final.socialized_loss)
+                      lost_to_market=start + funding_received - kept - float(taken) - funding_paid,
+                      paid_by_fund=float(paid), socialized=result.final.socialized_loss,
+                      funding_paid=float(funding_paid), funding_received=float(funding_received))
 
 
 def starting_equity(scenario: Scenario) -> float:
@@ -91,9 +99,13 @@ def starting_equity(scenario: Scenario) -> float:
 
 def timeline_events(events: tuple[Event, ...]) -> list[tuple[Event, str]]:
     """Events as the timeline shows them: each engine event with its kind, plus an
-    ``insurance_fund_payout`` for every bankruptcy the fund paid something for."""
+    ``insurance_fund_payout`` for every bankruptcy the fund paid something for. Funding
+    payments are not points on the timeline (one per position per interval); the money split
+    and the event list tell them."""
     out: list[tuple[Event, str]] = []
     for event in events:
+        if event.type == "funding":
+            continue
         out.append((event, event.type))
         if event.type == "bankruptcy" and event.insurance_fund_delta < 0:
             out.append((event, "insurance_fund_payout"))

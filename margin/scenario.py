@@ -37,6 +37,7 @@ FORMAT = "margin-scenario/1"
 MM_BASES = ("mark", "entry")
 LIQUIDATION_STYLES = ("full", "partial")
 SETTLEMENTS = ("bankruptcy", "mark")
+LIQUIDATION_TRIGGERS = ("at_maintenance", "below_maintenance")
 SIDES = ("long", "short")
 MODES = ("cross", "isolated")
 
@@ -48,6 +49,7 @@ MAX_MONEY = 1e12  # balance, margin [quote]
 MAX_FUND = 1e15  # insurance fund [quote]
 MAX_BETA = 10.0
 MAX_ID_CHARS = 80  # a position's id, a market's name [characters]
+MAX_FUNDING_RATE = 0.05  # |funding rate| per interval [fraction]; venues cap it at 0.3 % to 3 %
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,18 +57,30 @@ class Market:
     """A market: its current mark ``price`` [quote per base] and maintenance tiers.
 
     ``beta`` scales a whole-market shock for this market (1 = moves with the market).
-    ``tier_tables`` (derived) holds the tiers as arrays for :func:`margin.tiers.maintenance_margin`.
+    ``tier_tables`` (derived) holds the tiers as arrays for :func:`margin.tiers.maintenance_margin`,
+    with ``close_fee_reserve`` [fraction of notional] added to every tier's rate: the closing
+    fee kept inside maintenance (``rules.close_fee_reserve``, set by :class:`Scenario`). Adding
+    one rate to every tier leaves each tier's maintenance amount as it was, since the
+    recurrence only sees differences of rates.
+
+    >>> plain = Market(name="X", price=1.0, tiers=(Tier(floor=0.0, mmr=0.004), Tier(floor=50_000.0, mmr=0.005, cum=50.0)))
+    >>> reserved = replace(plain, close_fee_reserve=0.0005)
+    >>> plain.maintenance_margin(60_000.0), reserved.maintenance_margin(60_000.0)  # + 60,000 × 0.05 %
+    (250.0, 280.0)
     """
 
     name: str
     price: float
     tiers: tuple[Tier, ...]
     beta: float = 1.0
+    close_fee_reserve: float = 0.0
+    funding_rate: float = 0.0  # [fraction of notional per funding interval]; > 0: longs pay shorts
     tier_tables: tuple[np.ndarray, np.ndarray, np.ndarray] = field(init=False, repr=False, compare=False)
     tier_lists: tuple[tuple[float, ...], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        arrays = tables(self.tiers)
+        floors, rates, cums = tables(self.tiers)
+        arrays = (floors, rates + self.close_fee_reserve, cums)
         object.__setattr__(self, "tier_tables", arrays)
         object.__setattr__(self, "tier_lists", tuple(tuple(map(float, a)) for a in arrays))
 
@@ -90,6 +104,22 @@ class Rules:
     settlement: str = "bankruptcy"
     liquidation_fee_rate: float = 0.0
     insurance_fund: float = 0.0
+    liquidation_trigger: str = "at_maintenance"
+    close_fee_reserve: float = 0.0
+    funding_interval_hours: float = 8.0
+
+    def breached(self, equity: Any, maintenance: Any) -> Any:
+        """Whether a pool with this ``equity`` [quote] and ``maintenance`` margin [quote] is
+        liquidated: the one trigger rule (floats or arrays). ``"at_maintenance"`` liquidates at
+        equality (Binance, Bybit: margin ratio ≥ 100 %), ``"below_maintenance"`` only when
+        maintenance is strictly greater than equity (dYdX: total collateral < maintenance).
+
+        >>> Rules().breached(50.0, 50.0), Rules(liquidation_trigger="below_maintenance").breached(50.0, 50.0)
+        (True, False)
+        """
+        if self.liquidation_trigger == "below_maintenance":
+            return equity < maintenance
+        return equity <= maintenance
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,6 +165,15 @@ class Scenario:
     positions: tuple[Position, ...]
     extra: Mapping[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # The closing-fee reserve is a rule of the account; every market's maintenance tables
+        # carry it, so each consumer of maintenance margin (settlement, valuation, liquidation
+        # prices, the breach search) sees it without knowing of it.
+        reserve = self.rules.close_fee_reserve
+        if any(m.close_fee_reserve != reserve for m in self.markets.values()):
+            object.__setattr__(self, "markets", {name: replace(m, close_fee_reserve=reserve)
+                                                 for name, m in self.markets.items()})
+
     @property
     def isolated_margin_total(self) -> float:
         """Σ isolated margins [quote], locked out of the cross wallet."""
@@ -176,7 +215,9 @@ def _parse_market(name: str, raw: Any) -> Market:
     else:
         raise ScenarioError(where, "needs 'tiers' or 'mmr'")
     beta = number(raw.get("beta", 1.0), f"{where}.beta", low=-MAX_BETA, high=MAX_BETA)
-    return Market(name=name, price=price, tiers=tiers, beta=beta)
+    funding = number(raw.get("funding_rate", 0.0), f"{where}.funding_rate", low=-MAX_FUNDING_RATE,
+                     high=MAX_FUNDING_RATE)
+    return Market(name=name, price=price, tiers=tiers, beta=beta, funding_rate=funding)
 
 
 def _parse_rules(raw: Any) -> Rules:
@@ -192,7 +233,26 @@ def _parse_rules(raw: Any) -> Rules:
                                   "rules.liquidation_fee_rate", allow_one=True),
         insurance_fund=number(raw.get("insurance_fund", defaults.insurance_fund), "rules.insurance_fund",
                               low=0.0, high=MAX_FUND),
+        liquidation_trigger=choice(raw.get("liquidation_trigger", defaults.liquidation_trigger),
+                                   "rules.liquidation_trigger", LIQUIDATION_TRIGGERS),
+        close_fee_reserve=_close_fee_reserve(raw, defaults),
+        funding_interval_hours=number(raw.get("funding_interval_hours", defaults.funding_interval_hours),
+                                      "rules.funding_interval_hours", low=1.0, high=8.0),
     )
+
+
+MAX_CLOSE_FEE = 0.05  # a taker fee rate above 5 % of notional is no venue's
+
+
+def _close_fee_reserve(raw: Mapping[str, Any], defaults: Rules) -> float:
+    """``rules.close_fee_reserve``: the taker fee rate [fraction] kept inside maintenance, on the
+    position's value at the mark (OKX, Bybit's unified account); 0 = none."""
+    reserve = number(raw.get("close_fee_reserve", defaults.close_fee_reserve), "rules.close_fee_reserve",
+                     low=0.0, high=MAX_CLOSE_FEE)
+    if reserve > 0 and raw.get("mm_basis", defaults.mm_basis) != "mark":
+        raise ScenarioError("rules.close_fee_reserve", "reserves the fee to close at the mark price; "
+                            "it needs mm_basis 'mark'")
+    return reserve
 
 
 def _parse_position(index: int, raw: Any, markets: Mapping[str, Market]) -> Position:
@@ -279,6 +339,14 @@ def scenario_from_dict(raw: Any) -> Scenario:
                     extra=extra)
 
 
+def _venue_rules(rules: Rules) -> dict[str, Any]:
+    """The venue rules added after the first six, written only when not at their default, so a
+    scenario that does not use them writes (and links) exactly as before."""
+    defaults = Rules()
+    names = ("liquidation_trigger", "close_fee_reserve", "funding_interval_hours")
+    return {n: getattr(rules, n) for n in names if getattr(rules, n) != getattr(defaults, n)}
+
+
 def _extra(key: Any, value: Any) -> Any:
     """A field the format does not define: kept as it is (a file may carry notes), but
     plain JSON only, and the known ones (venue, story) as bounded text."""
@@ -335,6 +403,8 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
         markets[name] = {"price": market.price, "tiers": tiers}
         if market.beta != 1.0:
             markets[name]["beta"] = market.beta
+        if market.funding_rate != 0.0:
+            markets[name]["funding_rate"] = market.funding_rate
     positions = []
     for p in scenario.positions:
         entry = {"id": p.id, "market": p.market, "side": p.side, "size": p.size,
@@ -350,6 +420,7 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
             "mm_basis": rules.mm_basis, "liquidation": rules.liquidation,
             "partial_fraction": rules.partial_fraction, "settlement": rules.settlement,
             "liquidation_fee_rate": rules.liquidation_fee_rate, "insurance_fund": rules.insurance_fund,
+            **_venue_rules(rules),
         },
         "markets": markets,
         "positions": positions,

@@ -21,6 +21,10 @@ Rules applied at every step (``Rules`` in :mod:`margin.scenario`):
   never more than the trader has left.
 * A close below zero equity (price beyond the bankruptcy price) is a ``bankruptcy``: the fund
   pays the deficit; what it cannot pay is a ``socialized_loss`` (auto-deleveraging).
+* At a funding time (:mod:`margin.funding`) every open position pays ``side × size × mark ×
+  rate`` (a long pays when the rate is positive, a short receives it) out of the cross wallet
+  or its isolated margin, as a ``funding`` event whose ``realized_pnl`` is what it received
+  (negative: paid); then the step is judged as any other, so funding can liquidate.
 
 Money is conserved: ``final.balance + final.insurance_fund - final.socialized_loss`` equals
 ``balance + rules.insurance_fund + Σ realized_pnl``.
@@ -39,7 +43,7 @@ import numpy as np
 
 from margin.scenario import Position, Scenario
 
-EVENT_TYPES = ("liquidation", "partial_liquidation", "bankruptcy", "socialized_loss")
+EVENT_TYPES = ("liquidation", "partial_liquidation", "bankruptcy", "socialized_loss", "funding")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -151,6 +155,9 @@ class Settler:
         self.cross = [i for i, p in enumerate(self.positions) if not p.is_isolated]
         self.market_col = {name: j for j, name in enumerate(scenario.markets)}
         self.col = [self.market_col[p.market] for p in self.positions]
+        self.col_index = np.array(self.col, dtype=np.intp)
+        self.sign = np.array([p.sign for p in self.positions], dtype=float)
+        self.isolated_mask = np.array([p.is_isolated for p in self.positions], dtype=bool)
 
     def new_state(self, start: "FinalState | None" = None) -> SettlementState:
         """The scenario's own state, or ``start`` (where an earlier walk ended) to continue it."""
@@ -188,6 +195,23 @@ class Settler:
         return equity, mm, open_cross
 
     # --- the step -----------------------------------------------------------------------------
+    def charge_funding(self, state: SettlementState, prices: np.ndarray, rates: np.ndarray, count: int,
+                       step: Any, row: int) -> int:
+        """Charge ``count`` funding intervals at mark ``prices`` and ``rates`` [fraction per
+        interval] (both by market, ``(M,)``): each open position pays ``side × size × mark ×
+        rate × count`` [quote] (received when negative) from the cross wallet or its isolated
+        margin. Returns how many ``funding`` events were added. Vectorized over positions."""
+        mark = prices[self.col_index]
+        paid = np.where(state.size > 0, self.sign * state.size * mark * rates[self.col_index] * count, 0.0)
+        state.cross_wallet -= float(paid[~self.isolated_mask].sum())
+        state.margin -= np.where(self.isolated_mask, paid, 0.0)
+        charged = np.flatnonzero(paid != 0.0)
+        for i in charged:
+            self._event(state, "funding", int(i), step, row, float(mark[i]), float(state.size[i]),
+                        realized=-float(paid[i]))
+        return int(charged.shape[0])
+
+
     def settle(self, state: SettlementState, prices: np.ndarray, step: Any, row: int) -> int:
         """Apply every liquidation due at these prices; returns how many events were added."""
         before = len(state.events)
@@ -198,11 +222,11 @@ class Settler:
                     continue
                 price = float(prices[self.col[i]])
                 size = state.size[i]
-                if state.margin[i] + self.pnl(i, size, price) <= self.maintenance(i, size, price):
+                if self.rules.breached(state.margin[i] + self.pnl(i, size, price), self.maintenance(i, size, price)):
                     self._liquidate_isolated(state, i, price, step, row)
                     acted = True
             equity, mm, open_cross = self.cross_pool(state, prices)
-            if open_cross and equity <= mm:
+            if open_cross and self.rules.breached(equity, mm):
                 self._liquidate_cross(state, prices, step, row)
                 acted = True
             if not acted:
@@ -239,7 +263,7 @@ class Settler:
             while True:
                 size, margin = state.size[i], state.margin[i]
                 equity = margin + self.pnl(i, size, price)
-                if equity > self.maintenance(i, size, price):
+                if not self.rules.breached(equity, self.maintenance(i, size, price)):
                     return  # cured
                 if equity <= 0 or size <= slice_size * (1 + 1e-12):
                     break  # cannot be cured by slicing, or the last slice: close in full
@@ -269,7 +293,7 @@ class Settler:
             slice_size = {i: rules.partial_fraction * state.size[i] for i in open_cross}
             while True:
                 equity, mm, open_cross = self.cross_pool(state, prices)
-                if not open_cross or equity > mm:
+                if not open_cross or not self.rules.breached(equity, mm):
                     return  # cured
                 if equity <= 0 or all(state.size[i] <= slice_size[i] * (1 + 1e-12) for i in open_cross):
                     break

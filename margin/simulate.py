@@ -16,6 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from margin.account import Valuation, compile_account, owned_value, value_account
+from margin.funding import funding_schedule
 from margin.paths import (  # noqa: F401  (the engine's path API, re-exported for callers)
     MAX_PATH_BYTES, PricePath, load_path, parse_path_csv, path_matrix, price_path,
 )
@@ -56,7 +57,12 @@ def simulate_reference(scenario: Scenario, path: PricePath, *, start: FinalState
     prices = path_matrix(scenario, path)
     settler = Settler(scenario)
     state = settler.new_state(start)
+    funding = funding_schedule(scenario, path)
+    due = {int(r): k for k, r in enumerate(funding.rows)}
     for row in range(prices.shape[0]):
+        if row in due:
+            k = due[row]
+            settler.charge_funding(state, prices[row], funding.rates[k], int(funding.counts[k]), path.steps[row], row)
         settler.settle(state, prices[row], path.steps[row], row)
     return SimulationResult(events=tuple(state.events), final=settler.final(state))
 
@@ -110,6 +116,7 @@ def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False,
     Same events and final state as :func:`simulate_reference`, without visiting every row:
     the rows ahead are scanned in a window, vectorized; the window doubles while no breach is
     found and shrinks back after each event, so the work follows the distance between events.
+    Funding (:mod:`margin.funding`) is charged at its rows before they are judged.
     With ``trace=True`` the result also carries the account at every row. ``start`` continues
     an earlier walk from where it ended (its ``final``): walking a path in two parts, the
     second from the first's final state, gives the events and final state of the whole path.
@@ -127,9 +134,26 @@ def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False,
     thresholds = {i: isolated_threshold(settler, state, i) for i in settler.isolated}
     snapshots: list[tuple[int, np.ndarray, np.ndarray, float]] = []
 
+    # Funding changes the wallet and the margins, so each funding row ends a stretch of the
+    # search: the rows before it are searched as usual, then it is charged and settled.
+    funding = funding_schedule(scenario, path)
+    next_funding = 0  # index into funding.rows of the next funding row not yet charged
     row, window = 0, FIRST_WINDOW
     while row < n_rows:
-        stop = min(n_rows, row + window)
+        while next_funding < len(funding) and funding.rows[next_funding] < row:
+            next_funding += 1
+        due = int(funding.rows[next_funding]) if next_funding < len(funding) else n_rows
+        if due == row:
+            charged = settler.charge_funding(state, prices[row], funding.rates[next_funding],
+                                             int(funding.counts[next_funding]), path.steps[row], row)
+            added = charged + settler.settle(state, prices[row], path.steps[row], row)
+            if added:
+                snapshots.append((row, state.size.copy(), state.margin.copy(), state.cross_wallet))
+                thresholds = {i: isolated_threshold(settler, state, i) for i in settler.isolated}
+            next_funding += 1
+            row, window = row + 1, FIRST_WINDOW
+            continue
+        stop = min(n_rows, row + window, due)
         candidates = []
         open_cross = {j: [i for i in members if state.size[i] > 0] for j, members in cross_by_market.items()}
         if any(open_cross.values()):
@@ -145,7 +169,7 @@ def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False,
             if first is not None:
                 candidates.append(row + first)
         if not candidates:
-            row, window = stop, window * 2
+            row, window = stop, (window * 2 if stop < due else window)
             continue
         at = min(candidates)
         added = settler.settle(state, prices[at], path.steps[at], at)

@@ -14,7 +14,9 @@ Session keys:
   the scenario's ``story`` field). A story still a preset's while the account has changed away
   from that preset is said to be so, with a button to clear it.
 - ``"builder.story"``, ``"builder.venue"``: the preset pickers; ``"builder.pick"``: the position
-  the duplicate and remove buttons act on; ``"builder.upload"``: the file uploader.
+  the duplicate and remove buttons act on; ``"builder.upload"``: the file uploader;
+  ``"builder.import_files"``, ``"builder.import_paste"``, ``"builder.import"``: an exchange
+  export's files, its pasted text and the button that imports them.
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ import streamlit as st
 
 from margin.presets import apply_venue, load_story, load_venue, market_defaults, story_ids, venue_ids
 from ui.views.builder import (
-    add_market, add_position, duplicate_position, handle_upload, markets_frame, position_lines,
+    add_market, add_position, duplicate_position, handle_exchange_import, handle_upload, markets_frame,
+    position_lines,
     positions_frame, remove_market, remove_position, rows_to_positions, set_market_values,
     story_changes, validate, with_positions,
 )
+from margin.imports import MAX_IMPORT_BYTES
 from margin.scenario import ScenarioError, scenario_from_dict
 from margin.numbers import money
 from ui.session.sidebar import venue_name
@@ -97,6 +101,20 @@ def read_upload() -> None:
     if uploaded is None:
         return
     result = handle_upload(uploaded.getvalue())
+    if result.scenario is None:
+        st.session_state["builder.message"] = ("error", result.message)
+        return
+    set_scenario(result.scenario)
+    st.session_state["builder.message"] = ("success", result.message)
+
+
+def import_exchange() -> None:
+    """The export's files and pasted text, read into the account (or the reason it was not)."""
+    pastes: dict[str, str | bytes] = {f.name: f.getvalue() for f in st.session_state.get("builder.import_files") or []}
+    text = st.session_state.get("builder.import_paste") or ""
+    if text.strip():
+        pastes["pasted text"] = text
+    result = handle_exchange_import(pastes)
     if result.scenario is None:
         st.session_state["builder.message"] = ("error", result.message)
         return
@@ -233,6 +251,11 @@ edited_markets = st.data_editor(
                                                help="The account's current mark price; the price lab starts here."),
         "beta": st.column_config.NumberColumn("Beta [×]", format="%g",
                                               help="How far it moves in a whole-market shock, relative to BTC."),
+        "funding": st.column_config.NumberColumn(
+            "Funding [%]", format=EXACT, min_value=-5.0, max_value=5.0,
+            help="The funding rate per funding interval [%]: paid by longs to shorts at every funding time "
+                 "when positive (received when negative), on the position's value at the mark; charged along a crash in the crash replay and in the stress lab. "
+                 "0.01 is the usual rate of Binance's 8-hour interval."),
         "tiers": st.column_config.TextColumn("Maintenance margin rate [%]", help="From the venue preset, by notional tier."),
     },
 )
@@ -271,6 +294,21 @@ with download_col:
 with upload_col:
     st.file_uploader("Upload a scenario file (JSON, at most 1 MB)", type=["json"], key="builder.upload",
                      max_upload_size=1, on_change=read_upload)
+
+st.subheader("Import your exchange account")
+st.caption("What your exchange returns for your positions and balance, as JSON: Binance USDⓈ-M "
+           "`positionRisk` and `account`, Bybit v5 `position/list` and `wallet-balance`, OKX v5 "
+           "`account/positions` and `account/balance`, or Hyperliquid `clearinghouseState`. Choose the "
+           "files or paste the text; nothing is fetched from the network and no API key is asked for. "
+           "The account comes in under that venue's preset rules, and what was assumed is said.")
+import_files, import_paste = st.columns(2)
+with import_files:
+    st.file_uploader("Export files (JSON)", type=["json"], accept_multiple_files=True, key="builder.import_files",
+                     max_upload_size=MAX_IMPORT_BYTES // 1_000_000 or 1)
+with import_paste:
+    st.text_area("Or paste them here", key="builder.import_paste", height=120,
+                 placeholder='[{"symbol": "BTCUSDT", "positionAmt": "0.01", ...}]  {"assets": [...]}')
+st.button("Import the account", icon=":material/upload_file:", key="builder.import", on_click=import_exchange)
 
 # ----------------------------------------------------------------------------- validate and use
 

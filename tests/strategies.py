@@ -77,3 +77,27 @@ def paths_for(draw, scenario: Scenario, max_steps: int = 120) -> PricePath:
             steps[rng.integers(0, n)] -= draw(st.floats(0.05, 0.6))
         columns[name] = market.price * np.exp(np.cumsum(steps))
     return price_path(columns)
+
+
+@st.composite
+def funded_paths_for(draw, scenario: Scenario, max_steps: int = 120) -> PricePath:
+    """:func:`paths_for` with a time on every row (0.25 h to 8 h a row, sometimes a gap of a
+    day) and, for some markets, a funding rate series (up to ±0.5 % per interval)."""
+    path = draw(paths_for(scenario, max_steps=max_steps))
+    n = path.marks.shape[0]
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    step_hours = draw(st.sampled_from([0.25, 1.0, 3.0, 8.0]))
+    gaps = np.where(rng.random(n) < 0.05, 24.0, step_hours)
+    hours = np.concatenate([[0.0], np.cumsum(gaps[1:])])
+    funding = {}
+    for name in path.markets:
+        if draw(st.booleans()):
+            funding[name] = rng.normal(0.0, draw(st.sampled_from([0.0001, 0.001, 0.005])), n).clip(-0.05, 0.05)
+    return price_path({m: path.marks[:, j] for j, m in enumerate(path.markets)}, hours=hours, funding=funding)
+
+
+def with_funding_rates(raw: dict, rates: list[float]) -> dict:
+    """The scenario dict with a constant funding rate on each market (cycled from ``rates``)."""
+    for k, market in enumerate(raw["markets"].values()):
+        market["funding_rate"] = rates[k % len(rates)]
+    return raw

@@ -14,7 +14,8 @@ import numpy as np
 from margin.account import account_value, price_vector
 from margin.scenario import Scenario, scenario_to_dict
 from margin.settle import Event, SettlementState, Settler
-from margin.simulate import PoolExcess, isolated_threshold
+from margin.paths import PricePath
+from margin.simulate import PoolExcess, isolated_threshold, simulate
 from margin.stress.sampler import Sampler, sample_prices
 from margin.stress.spec import (
     BLOCK_PATHS, SAMPLER_THREADS, VAR_LEVEL, WIPEOUT_FRACTION, StressSpec, check_markets, chunk_paths_for,
@@ -136,8 +137,12 @@ class VariantRunner:
     of ``simulate`` on the same path (tested).
     """
 
-    def __init__(self, scenario: Scenario):
+    def __init__(self, scenario: Scenario, step_hours: float | None = None):
         self.scenario = scenario
+        # Funding changes every path's wallet at its own funding times, so the search from one
+        # opening state does not hold: a funded account walks each path with simulate itself.
+        funded = any(m.funding_rate != 0.0 for m in scenario.markets.values())
+        self.step_hours = step_hours if funded else None
         settler = self.settler = Settler(scenario)
         positions = scenario.positions
         self.col = np.array(settler.col, dtype=np.intp)
@@ -273,6 +278,8 @@ class VariantRunner:
         outcome.bankrupt[n] = state.bankrupt
 
     def run(self, prices: np.ndarray, first_path: int, keep_events: bool = False) -> _Outcome:
+        if self.step_hours is not None:
+            return self._run_funded(prices, first_path, keep_events)
         n_markets, n_paths, n_rows = prices.shape
         n_positions = self.size.shape[0]
         last = prices[:, :, -1].T  # (paths, markets): marks at the horizon
@@ -301,6 +308,33 @@ class VariantRunner:
             self._record(outcome, n, state)
             if keep_events and state.events:
                 outcome.events[first_path + int(n)] = tuple(state.events)
+        return outcome
+
+
+    def _run_funded(self, prices: np.ndarray, first_path: int, keep_events: bool) -> _Outcome:
+        """Every path walked by :func:`margin.simulate.simulate` with its rows' time, so the
+        markets' funding rates are charged (step 0 is settled as in :meth:`run`)."""
+        n_markets, n_paths, n_rows = prices.shape
+        n_positions = self.size.shape[0]
+        names = tuple(self.scenario.markets)
+        hours = np.arange(n_rows) * self.step_hours
+        outcome = _Outcome(
+            final_value=np.zeros(n_paths), liquidated=np.zeros((n_paths, n_positions), dtype=bool),
+            first_liquidation_step=np.full((n_paths, n_positions), -1, dtype=np.int32),
+            bankrupt=np.zeros(n_paths, dtype=bool),
+        )
+        for n in range(n_paths):
+            marks = np.ascontiguousarray(prices[:, n, :].T)
+            result = simulate(self.scenario, PricePath(steps=np.arange(n_rows), markets=names, marks=marks,
+                                                       hours=hours))
+            state = SettlementState(size=np.array(result.final.sizes), margin=np.array(result.final.margins),
+                                    cross_wallet=result.final.cross_wallet, fund=result.final.insurance_fund,
+                                    bankrupt=result.final.bankrupt, events=list(result.events))
+            outcome.final_value[n] = result.final.balance + float(
+                np.sum(self.sign * state.size * (marks[-1, self.col] - self.entry)))
+            self._record(outcome, n, state)
+            if keep_events and state.events:
+                outcome.events[first_path + n] = tuple(state.events)
         return outcome
 
 
@@ -354,7 +388,7 @@ def run_stress(scenario: Scenario, spec: StressSpec, *,
     variants = dict(variants)
     for variant in variants.values():
         check_markets(variant, spec)
-    runners, shared = _distinct_runners(variants)
+    runners, shared = _distinct_runners(variants, spec.step_minutes / 60.0)
     chunk_paths = chunk_paths_for(spec) if chunk_paths is None else chunk_paths
     chunk_paths = max(BLOCK_PATHS, int(chunk_paths) // BLOCK_PATHS * BLOCK_PATHS)
     start_prices = price_vector(scenario)
@@ -369,7 +403,8 @@ def run_stress(scenario: Scenario, spec: StressSpec, *,
                         seconds=time.perf_counter() - started)
 
 
-def _distinct_runners(variants: Mapping[str, Scenario]) -> tuple[dict[str, VariantRunner], dict[str, str]]:
+def _distinct_runners(variants: Mapping[str, Scenario],
+                      step_hours: float | None = None) -> tuple[dict[str, VariantRunner], dict[str, str]]:
     """A runner per distinct variant, and for each identical one the label walked instead."""
     runners: dict[str, VariantRunner] = {}
     shared: dict[str, str] = {}
@@ -377,7 +412,7 @@ def _distinct_runners(variants: Mapping[str, Scenario]) -> tuple[dict[str, Varia
         key = _variant_key(variant)
         twin = next((other for other, runner in runners.items() if _variant_key(runner.scenario) == key), None)
         if twin is None:
-            runners[label] = VariantRunner(variant)
+            runners[label] = VariantRunner(variant, step_hours)
         else:
             shared[label] = twin
     return runners, shared
@@ -439,5 +474,6 @@ def path_events(scenario: Scenario, spec: StressSpec, index: int) -> tuple[Event
     same chunk code as :func:`run_stress` on a one-path chunk."""
     check_markets(scenario, spec)
     prices = sample_prices(spec, price_vector(scenario), index, 1)
-    return VariantRunner(scenario).run(prices, index, keep_events=True).events.get(index, ())
+    runner = VariantRunner(scenario, spec.step_minutes / 60.0)
+    return runner.run(prices, index, keep_events=True).events.get(index, ())
 

@@ -113,10 +113,11 @@ class Sampler:
 
 
 def sample_path(scenario: Scenario, spec: StressSpec, index: int) -> PricePath:
-    """Path ``index`` of the run as a :class:`PricePath` (rows = steps 0 .. n_steps), ready for
-    :func:`margin.simulate.simulate`."""
+    """Path ``index`` of the run as a :class:`PricePath` (rows = steps 0 .. n_steps, each with
+    its time [h], so a market's funding rate is charged), ready for :func:`margin.simulate.simulate`."""
     check_markets(scenario, spec)
     if not 0 <= index < spec.n_paths:
         raise ScenarioError("path", f"must be in [0, {spec.n_paths - 1}], got {index}")
     marks = sample_prices(spec, price_vector(scenario), index, 1)[:, 0, :].T
-    return PricePath(steps=np.arange(spec.n_steps + 1), markets=spec.markets, marks=np.ascontiguousarray(marks))
+    return PricePath(steps=np.arange(spec.n_steps + 1), markets=spec.markets, marks=np.ascontiguousarray(marks),
+                     hours=np.arange(spec.n_steps + 1) * spec.step_minutes / 60.0)

@@ -81,3 +81,26 @@ def test_the_cascade_cuts_no_label_or_table_short(page: Page, app_url: str, pres
     page.wait_for_function("document.fonts.status === 'loaded'")
     page.wait_for_timeout(500)  # the tables size their columns after their first paint
     assert cut_short(page) == []
+
+
+def test_replay_imported_candles(page: Page, app_url: str):
+    """Choose "Your candles", upload a kline CSV (synthetic, in Binance's archive layout), and
+    replay the account through it to the end."""
+    import numpy as np
+
+    from tests.engine.test_klines import kline_csv
+
+    closes = list(np.concatenate([np.linspace(100_000, 70_000, 100), np.linspace(70_000, 75_000, 20)]))
+    _open(page, app_url, "crash_replay", "Crash replay")
+    page.get_by_role("combobox", name="Crash").click()
+    page.get_by_role("option", name="Your candles (import a CSV below)").click()
+    expect(page.get_by_text("Import a kline CSV above to replay your account through it.")).to_be_visible()
+    page.locator("input[type=file]").first.set_input_files(files=[{
+        "name": "BTCUSDT-1m-2025-10-10.csv", "mimeType": "text/csv", "buffer": kline_csv(closes).encode()}])
+    expect(page.get_by_text(re.compile(r"BTCUSDT-1m-2025-10-10\.csv")).first).to_be_visible()
+    thumb = page.get_by_role("slider", name="Step of the crash")
+    thumb.focus()
+    page.keyboard.press("End")
+    expect(page.get_by_text("1 h 59 min into the crash")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"As built.*BTC long liquidated at")).first).to_be_visible()
+    expect(page.get_by_text(re.compile(r"By the end, as built kept"))).to_be_visible()

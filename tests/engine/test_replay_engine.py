@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from margin.crashes import (
 from margin.replay import money_split, replay, starting_equity, timeline_events, wick_check
 from margin.presets import load_story
 from margin.scenario import ScenarioError, scenario_from_dict, scenario_to_dict
-from margin.simulate import parse_path_csv
+from margin.simulate import parse_path_csv, simulate
 from margin.walk import scenario_now
 from tests.paths import ROOT
 
@@ -226,3 +227,43 @@ def test_wick_check_rejects_an_unknown_market():
     with pytest.raises(ScenarioError) as err:
         wick_check(scenario, model.results["As built"], model.path, model.last_path, "NOPE")
     assert err.value.field == "market"
+
+
+def test_a_replay_charges_funding_and_shows_it_paid_and_received(tmp_path):
+    """The FTX crash runs for days in 1-hour steps: with a funding rate on every market the
+    replay charges it every 8 hours; the money split names what was paid and received and still
+    adds up; the command line, given the same path file (its hours column), finds the same
+    events; funding is told in the event list but is no point on the timeline."""
+    raw = load_story("hedge-that-saved-it")
+    for market in raw["markets"].values():
+        market["funding_rate"] = 0.001  # the SOL long pays it, the BTC short receives it
+    scenario = scenario_from_dict(raw)
+    model = replay(scenario, load_crash("2022-11-ftx"))
+    assert model.path.hours is not None and model.path.hours[1] == 1.0
+    for label, result in model.results.items():
+        funding = [e for e in result.events if e.type == "funding"]
+        assert funding, label
+        assert {e.row for e in funding} <= {r for r in range(len(model.path.hours)) if model.path.hours[r] % 8 == 0}
+        split = money_split(model.variants[label], result, model.arrivals[label])
+        assert split.funding_paid == pytest.approx(-sum(e.realized_pnl for e in funding if e.realized_pnl < 0))
+        assert split.funding_received == pytest.approx(sum(e.realized_pnl for e in funding if e.realized_pnl > 0))
+        assert split.funding_paid > 0 and split.funding_received > 0
+        assert (split.kept + split.taken_by_fund + split.lost_to_market + split.funding_paid
+                == pytest.approx(split.start + split.funding_received))
+        assert all(kind != "funding" for _, kind in timeline_events(result.events))
+    cli = _cli_simulate(tmp_path, scenario_now(model.arrivals["As built"]), model.path)
+    assert json.loads(json.dumps(model.results["As built"].as_dict())) == cli
+    from ui.views.replay import event_lines
+    lines = [text for _, text in event_lines(model, len(model.path.hours) - 1)]
+    assert any(text.count("Funding") == 1 and "SOL long paid" in text and "BTC short received" in text for text in lines)
+
+
+def test_without_funding_rates_a_replay_is_what_it_was():
+    """Crash paths now carry their time; with no funding rate nothing is charged."""
+    scenario = scenario_from_dict(load_story("default"))
+    model = replay(scenario, load_crash("2022-11-ftx"))
+    untimed = replace(model.path, hours=None)
+    for label, result in model.results.items():
+        assert not [e for e in result.events if e.type == "funding"]
+        again = simulate(model.variants[label], untimed, start=model.arrivals[label].state)
+        assert again.events == result.events

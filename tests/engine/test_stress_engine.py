@@ -365,3 +365,20 @@ def test_stress_bench_reports_time_and_memory_for_both_models(capsys):
         assert set(figures["probabilities"]) == {"As built", "All cross", "All isolated"}
         assert all(0.0 <= p <= 1.0 for row in figures["probabilities"].values() for p in row.values())
     assert (out["paths"], out["steps"], out["positions"]) == (200, 20, 4)  # what was asked is what ran
+
+
+def test_funding_drains_accounts_in_the_stress_lab_as_simulate_does():
+    """With a funding rate the stress lab charges it at its steps' times (every 8 h of a
+    10-day horizon), path by path as simulate does; paid by longs, it makes wipe-outs and
+    liquidations of the long more likely and every final value smaller than without it."""
+    raw = {"balance": 100_000, "markets": {"BTCUSDT": {"price": 100_000, "mmr": 0.004, "funding_rate": 0.003}},
+           "positions": [{"id": "btc", "market": "BTCUSDT", "side": "long", "size": 1, "entry": 100_000,
+                          "leverage": 20, "mode": "isolated"}]}
+    funded = scenario_from_dict(raw)
+    plain = scenario_from_dict({**raw, "markets": {"BTCUSDT": {"price": 100_000, "mmr": 0.004}}})
+    spec = stress_spec(funded, n_paths=60, n_steps=40, horizon_days=10, seed=3)
+    assert _compare_with_simulate(funded, spec) > 0
+    one, other = (run_stress(s, spec, keep_events=True).variants["As built"] for s in (funded, plain))
+    assert any(e.type == "funding" for events in one.events.values() for e in events)
+    assert one.liquidation_probability[0] > other.liquidation_probability[0]
+    assert np.all(one.final_value <= other.final_value + 1e-9)

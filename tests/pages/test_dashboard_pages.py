@@ -216,6 +216,24 @@ def test_a_decimal_typed_in_a_market_cell_is_the_decimal_kept():
     assert markets["BTCUSDT"]["price"] == 100_000.5 and markets["SOLUSDT"]["beta"] == 1.25
 
 
+def test_a_funding_rate_typed_in_the_markets_table_is_charged_in_the_crash_replay():
+    """0.01 % per interval typed in the builder is the market's funding_rate 0.0001; the FTX
+    crash (days of 1-hour steps) then charges it, and where the money went says so."""
+    at = app_file().run().switch_page("pages/builder.py").run()
+    key = f"builder.markets.{at.session_state['builder.version']}"
+    at.session_state[key] = {"edited_rows": {0: {"funding": 0.01}, 1: {"funding": 0.05}},
+                             "added_rows": [], "deleted_rows": []}
+    at.run()
+    markets = at.session_state["scenario"]["markets"]
+    assert markets["BTCUSDT"]["funding_rate"] == 0.0001 and markets["SOLUSDT"]["funding_rate"] == 0.0005
+    at.session_state["replay.crash"] = "2022-11-ftx"
+    at.switch_page("pages/crash_replay.py").run()
+    from margin.crashes import load_crash
+    at.number_input(key="replay.step.input").set_value(float(load_crash("2022-11-ftx").n_steps - 1)).run()
+    assert not at.exception
+    assert "of funding and received" in " ".join(c.value for c in at.caption)
+
+
 def test_the_tables_show_what_they_store():
     """Every number column is a float column, shown in a format that rounds nothing away, and
     a missing value (a cross position's margin) is a blank cell, not the word None."""

@@ -240,3 +240,25 @@ def test_twenty_positions_figures_stay_bounded():
     iso = views["All isolated"]
     assert len(iso.pools) <= 8  # only the riskiest isolated pools are drawn
     assert len(_bars(lab_charts.waterfall_html(iso.pools, "All isolated"))) == 3 * len(iso.pools)
+
+
+def test_each_open_position_shows_roe_and_pnl_percent_beside_its_pnl():
+    """Binance's ROE is the PnL over the initial margin (size × entry ÷ leverage); PnL % here
+    is over the value at entry. The default account's SOL long: 240 SOL from 220 at 20x
+    (initial margin 2,640); at a shock of −5 % SOL (beta 1.6) is at 180 × 0.92 = 165.6."""
+    from ui.pictures.lab_html import position_detail
+    s, views, _ = _views(-0.05)
+    for label, view in views.items():
+        for p in view.positions:
+            if p.size <= 0:
+                assert p.roe is None and "ROE" not in position_detail(p)
+                continue
+            source = next(q for q in view.scenario.positions if q.id == p.id)
+            assert p.roe == pytest.approx(p.unrealized_pnl / (p.size * source.entry / source.leverage))
+            assert p.pnl_percent == pytest.approx(p.unrealized_pnl / (p.size * source.entry))
+    sol = next(p for p in views["As built"].positions if p.label == "SOL long")
+    assert sol.price == pytest.approx(165.6)
+    pnl = 240 * (165.6 - 220)
+    assert sol.roe == pytest.approx(pnl / 2_640) and sol.pnl_percent == pytest.approx(165.6 / 220 - 1)
+    assert (f"(ROE {pnl / 2_640 * 100:+.1f} % of its initial margin, {(165.6 / 220 - 1) * 100:+.1f} % of its "
+            f"value at entry)") in position_detail(sol)

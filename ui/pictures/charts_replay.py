@@ -41,6 +41,12 @@ MONEY_BUCKETS = (  # field, label
     ("paid_by_fund", "Paid by the insurance fund<br>(loss beyond margin)"),
     ("socialized", "Socialized<br>(auto-deleveraging)"),
 )
+FUNDING_BUCKETS = (  # shown only when some way of the account paid or received funding
+    ("funding_paid", "Paid in funding"),
+    ("funding_received", "Received in funding"),
+)
+
+
 def _hours(model: Replay) -> np.ndarray:
     return model.crash.minutes() / 60.0
 
@@ -120,10 +126,12 @@ def timeline_takeaway(points: Sequence[TimelinePoint], upto: int, hours_now: flo
 def money_figure(splits: Mapping[str, MoneySplit]) -> go.Figure:
     """Where the money went by the end, per variant [USDT]: grouped bars per bucket."""
     fig = go.Figure()
-    categories = [label for _, label in MONEY_BUCKETS]
+    funded = any(s.funding_paid > 0.005 or s.funding_received > 0.005 for s in splits.values())
+    buckets = MONEY_BUCKETS + (FUNDING_BUCKETS if funded else ())
+    categories = [label for _, label in buckets]
     for variant, split in splits.items():
         colour, _, _ = VARIANT_STYLE[variant]
-        values = [float(getattr(split, field)) for field, _ in MONEY_BUCKETS]
+        values = [float(getattr(split, field)) for field, _ in buckets]
         fig.add_trace(go.Bar(
             name=f"{variant} (started with {compact(split.start)})", x=categories, y=values,
             marker=dict(color=colour, pattern=dict(shape=VARIANT_PATTERN[variant], fillmode="overlay",

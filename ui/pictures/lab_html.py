@@ -132,6 +132,9 @@ def position_detail(p: PositionView) -> str:
     ...     distance=-0.5, closed_at=None, partly_closed=False)
     >>> position_detail(p)
     'PnL +17,000.00 USDT; liquidated 50.0 % lower, at 58,500.00 USDT'
+    >>> from dataclasses import replace
+    >>> position_detail(replace(p, roe=1.7, pnl_percent=0.17))[:70]
+    'PnL +17,000.00 USDT (ROE +170.0 % of its initial margin, +17.0 % of it'
     """
     coin = market_label(p.market)
     if p.size <= 0:
@@ -140,9 +143,9 @@ def position_detail(p: PositionView) -> str:
             detail += ", on the way from its entry to today's price"
     elif p.distance is None:
         reach = " within reach (only a rise past 10 times today's price would)" if p.beyond_reach else " alone"
-        detail = f"PnL {money(p.unrealized_pnl, signed=True)}; no {coin} price{reach} liquidates it"
+        detail = f"PnL {money(p.unrealized_pnl, signed=True)}{_returns(p)}; no {coin} price{reach} liquidates it"
     else:
-        detail = (f"PnL {money(p.unrealized_pnl, signed=True)}; liquidated "
+        detail = (f"PnL {money(p.unrealized_pnl, signed=True)}{_returns(p)}; liquidated "
                   f"{percent(abs(p.distance))} {'lower' if p.distance < 0 else 'higher'}, at "
                   f"{price(p.liquidation_price)} USDT")
         if p.against_side:
@@ -153,6 +156,14 @@ def position_detail(p: PositionView) -> str:
     if p.partly_closed:
         detail += "; partly liquidated on the way"
     return detail
+
+
+def _returns(p: PositionView) -> str:
+    """ROE and PnL % beside the PnL, as the venues show them, each with what it is a share of."""
+    if p.roe is None or p.pnl_percent is None:
+        return ""
+    return (f" (ROE {percent(p.roe, signed=True)} of its initial margin, "
+            f"{percent(p.pnl_percent, signed=True)} of its value at entry)")
 
 
 def _metric(label: str, value: float) -> str:

@@ -14,6 +14,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -28,8 +29,8 @@ from ui.views.words import position_labels
 
 COLUMNS = ("id", "market", "side", "size", "entry", "leverage", "mode", "margin")
 NUMBER_COLUMNS = ("size", "entry", "leverage", "margin")
-MARKET_COLUMNS = ("market", "price", "beta", "tiers")
-MARKET_NUMBER_COLUMNS = ("price", "beta")
+MARKET_COLUMNS = ("market", "price", "beta", "funding", "tiers")
+MARKET_NUMBER_COLUMNS = ("price", "beta", "funding")
 
 
 # ----------------------------------------------------------------------------- the table
@@ -80,15 +81,16 @@ def tiers_summary(market: Mapping[str, Any]) -> str:
 
 
 def markets_frame(raw: Mapping[str, Any]) -> pd.DataFrame:
-    """The markets table as the editor gets it: price and beta as float columns (see
-    :func:`positions_frame`), the tiers in words.
+    """The markets table as the editor gets it: price, beta and the funding rate [% per
+    funding interval] as float columns (see :func:`positions_frame`), the tiers in words.
 
     >>> frame = markets_frame({"markets": {"BTCUSDT": {"price": 100000, "mmr": 0.004}}})
     >>> str(frame["price"].dtype), float(frame["beta"][0])
     ('float64', 1.0)
     """
     frame = pd.DataFrame([
-        {"market": name, "price": market.get("price"), "beta": market.get("beta", 1.0), "tiers": tiers_summary(market)}
+        {"market": name, "price": market.get("price"), "beta": market.get("beta", 1.0),
+         "funding": _percent_of(market.get("funding_rate", 0.0)), "tiers": tiers_summary(market)}
         for name, market in (raw.get("markets") or {}).items()
     ], columns=list(MARKET_COLUMNS))
     return frame.astype({column: "float64" for column in MARKET_NUMBER_COLUMNS})
@@ -226,7 +228,13 @@ def remove_market(raw: Mapping[str, Any], name: str) -> dict[str, Any]:
 
 
 def set_market_values(raw: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Prices and betas edited in the markets table (rows: market, price, beta)."""
+    """Prices, betas and funding rates edited in the markets table (rows: market, price, beta,
+    funding [% per interval]).
+
+    >>> set_market_values({"markets": {"BTC": {"price": 1.0}}}, [{"market": "BTC", "price": 2.0, "beta": 1.0,
+    ...     "funding": 0.01}])["markets"]["BTC"]
+    {'price': 2.0, 'funding_rate': 0.0001}
+    """
     out = copy.deepcopy(dict(raw))
     for row in rows:
         market = out["markets"].get(row.get("market"))
@@ -237,7 +245,22 @@ def set_market_values(raw: Mapping[str, Any], rows: Sequence[Mapping[str, Any]])
             if column == "beta" and "beta" not in market and value == 1.0:
                 continue  # the default, left implicit as the file had it
             market[column] = value
+        if "funding" in row:
+            rate = 0.0 if _blank(row.get("funding")) else _fraction_of(float(row["funding"]))
+            if rate == 0.0 and "funding_rate" not in market:
+                continue  # the default, left implicit
+            market["funding_rate"] = rate
     return out
+
+
+def _percent_of(fraction: float) -> float:
+    """A fraction as the percent a person would type: 0.0001 → 0.01, with no binary noise."""
+    return float(Decimal(repr(float(fraction))) * 100)
+
+
+def _fraction_of(percent: float) -> float:
+    """A typed percent as the fraction it means: 0.01 → 0.0001 exactly as decimals go."""
+    return float(Decimal(repr(float(percent))) / 100)
 
 
 # ----------------------------------------------------------------------------- words
@@ -383,4 +406,35 @@ def handle_upload(data: bytes) -> UploadResult:
         return UploadResult(scenario=None, message=text.rstrip(".") + "." + keep)
     raw = scenario_to_dict(scenario)
     return UploadResult(scenario=raw, message=f"Loaded “{scenario.name}” ({len(scenario.positions)} positions).")
+
+
+EXCHANGE_TITLES = {"binance": "Binance USDⓈ-M", "bybit": "Bybit v5", "okx": "OKX v5", "hyperliquid": "Hyperliquid"}
+
+
+def handle_exchange_import(pastes: Mapping[str, str | bytes]) -> UploadResult:
+    """Read what an exchange exported for positions and balance (files by name, or pasted
+    text) into an account under that venue's rules (:func:`margin.imports.read_exchange_export`);
+    never raises. A refusal names the file and field, and keeps the current account.
+
+    >>> handle_exchange_import({"pasted": "[]"}).message[:60]
+    'Not imported: positions: no open position in this export; th'
+    >>> handle_exchange_import({}).message
+    'Not imported: paste an export or choose its files first. Your current account is unchanged.'
+    """
+    from margin.imports import read_exchange_export
+
+    keep = " Your current account is unchanged."
+    pastes = {name: text for name, text in pastes.items() if (text.strip() if isinstance(text, str) else text.strip())}
+    if not pastes:
+        return UploadResult(scenario=None, message=f"Not imported: paste an export or choose its files first.{keep}")
+    try:
+        result = read_exchange_export(pastes)
+        scenario = scenario_from_dict(result.scenario)
+    except ScenarioError as err:
+        return UploadResult(scenario=None, message=f"Not imported: {str(err).rstrip('.')}.{keep}")
+    notes = " ".join(n.rstrip(".") + "." for n in result.notes)
+    title = EXCHANGE_TITLES.get(result.exchange, result.exchange)
+    message = (f"Imported your {title} account ({', '.join(result.endpoints)}): {len(scenario.positions)} "
+               f"position{'s' if len(scenario.positions) != 1 else ''}, under the {result.venue} preset's rules.")
+    return UploadResult(scenario=scenario_to_dict(scenario), message=f"{message} {notes}".strip())
 

@@ -20,7 +20,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import streamlit as st
 
-from margin.account import STATUS_NAMES, account_value, compile_account, liquidation_prices, margin_ratio, value_account
+from margin.account import (
+    STATUS_NAMES, account_value, compile_account, liquidation_prices, margin_ratio, pnl_fraction, return_on_margin,
+    value_account,
+)
 from margin.presets import market_label  # noqa: F401 (the lab's pages read labels from here too)
 from margin.scenario import Scenario, scenario_from_dict  # noqa: F401 (doctests)
 from margin.sweep import shock_multiplier
@@ -194,6 +197,8 @@ class PositionView:
     against_side: bool = False
     beyond_reach: bool = False
     closed_before_moves: bool = False  # closed on the way from its entry, before the learner moved
+    roe: float | None = None  # unrealized PnL ÷ initial margin of the open part [fraction]
+    pnl_percent: float | None = None  # unrealized PnL ÷ the open part's value at entry [fraction]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -281,6 +286,8 @@ def _position_views(walk: Walk, value: Any, labels: Mapping[str, str]) -> tuple[
             partly_closed=bool(closes) and size > 0,
             direction=direction, against_side=direction != 0 and direction == p.sign,
             beyond_reach=beyond, closed_before_moves=size <= 0 and bool(closes) and closes[-1][1] == 0,
+            roe=float(return_on_margin(value.unrealized_pnl[0, i], size, p.entry, p.leverage)) if size > 0 else None,
+            pnl_percent=float(pnl_fraction(value.unrealized_pnl[0, i], size, p.entry)) if size > 0 else None,
         ))
     return tuple(views)
 

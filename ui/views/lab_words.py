@@ -59,7 +59,8 @@ def path_words(history: LabHistory) -> str | None:
 
 def describe_events(events: Sequence[Event], scenario: Scenario, labels: Mapping[str, str],
                     when: Sequence[str] | None = None) -> list[str]:
-    """What happened on the path, in order, one sentence per close.
+    """What happened on the path, in order, one sentence per close and one per funding time
+    (who paid and who received how much).
 
     A loss beyond margin (``bankruptcy``) and its socialized remainder are told in the sentence
     of the close that caused them. ``when``, one per event, starts each close's sentence
@@ -68,6 +69,7 @@ def describe_events(events: Sequence[Event], scenario: Scenario, labels: Mapping
     sentences: list[str] = []
     last_close: dict[tuple[str, int], int] = {}  # (position, row) -> sentence index
     cross_rows_told: set[int] = set()
+    funding_row: dict[str, int] = {}  # the funding time being told: its row and sentence index
     fee_word = "fee" if scenario.rules.liquidation_fee_rate > 0 else ""
     for e in events:
         who = labels.get(e.position, e.position)
@@ -105,6 +107,14 @@ def describe_events(events: Sequence[Event], scenario: Scenario, labels: Mapping
             clause = (f"{money(e.amount)} the fund could not pay was socialized "
                       f"(taken from profitable traders by auto-deleveraging)")
             _attach(sentences, last_close, e, who, clause)
+        elif e.type == "funding":
+            verb = "paid" if e.realized_pnl < 0 else "received"
+            part = f"{who} {verb} {money(abs(e.realized_pnl))}"
+            if funding_row.get("row") == e.row:  # one sentence per funding time
+                sentences[funding_row["index"]] += f", {part}"
+            else:
+                funding_row.update(row=e.row, index=len(sentences))
+                sentences.append(f"Funding: {part}")
     return [s + "." for s in sentences]
 
 

@@ -144,6 +144,8 @@ def money_takeaway(splits: Mapping[str, MoneySplit]) -> str:
             text += f" and paid {money(s.paid_by_fund)} of losses beyond margin"
         if s.socialized > 0.005:
             text += f", {money(s.socialized)} was socialized"
+        if s.funding_paid > 0.005 or s.funding_received > 0.005:
+            text += f"; it paid {money(s.funding_paid)} of funding and received {money(s.funding_received)}"
         parts.append(text)
     best = max(splits, key=lambda k: splits[k].kept)
     return f"By the end, {'; '.join(parts)}. Keeping the most: {best.lower()}."

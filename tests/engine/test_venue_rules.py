@@ -1,0 +1,326 @@
+"""The venue rules of issue 16, one by one: each with a documented example (source named) and
+the properties it must keep."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from margin.fields import ScenarioError
+from margin.scenario import scenario_from_dict
+from margin.simulate import price_path, simulate, simulate_reference
+from tests.strategies import funded_paths_for, paths_for, scenario_dicts, with_funding_rates
+
+
+def _one(rules: dict | None = None, *, mode: str = "isolated", side: str = "long", size: float = 1.0,
+         entry: float = 100.0, leverage: float = 10.0, mmr: float = 0.05, balance: float = 1_000.0,
+         price: float = 100.0, market: dict | None = None) -> dict:
+    return {"balance": balance, "rules": rules or {},
+            "markets": {"BTC": {"price": price, "mmr": mmr, **(market or {})}},
+            "positions": [{"id": "p", "market": "BTC", "side": side, "size": size, "entry": entry,
+                           "leverage": leverage, "mode": mode}]}
+
+
+# ----------------------------------------------------------------------------- fee rate in [0, 1]
+
+
+def test_a_liquidation_fee_of_100_percent_takes_all_that_is_left_and_no_more():
+    """dYdX v4's liquidation tests charge a 100 % fee (the fee is capped at what is left): the
+    format allows [0, 1] and the engine settles it. A long of 1 at 100 with 10 margin and MMR
+    5 % is liquidated at 95 (equity 5 = MM 4.75 just above; at 94.5: 4.5 ≤ 4.725)."""
+    scenario = scenario_from_dict(_one({"liquidation_fee_rate": 1, "settlement": "mark"}))
+    assert scenario.rules.liquidation_fee_rate == 1.0
+    result = simulate(scenario, price_path({"BTC": [100.0, 94.5]}))
+    close = next(e for e in result.events if e.type == "liquidation")
+    left = 10.0 + (94.5 - 100.0)
+    assert close.fee == pytest.approx(left)  # 100 % of 94.5 notional, capped at the 4.5 left
+    assert result.final.balance == pytest.approx(990.0)  # the trader keeps nothing of the position
+    assert result.final.insurance_fund == pytest.approx(left)
+
+
+def test_a_liquidation_fee_above_100_percent_is_refused_naming_the_field():
+    with pytest.raises(ScenarioError, match=r"rules\.liquidation_fee_rate: must be in \[0, 1\]"):
+        scenario_from_dict(_one({"liquidation_fee_rate": 1.000001}))
+
+
+# ----------------------------------------------------------------------------- trigger at or below
+
+
+@pytest.mark.parametrize("mode", ["isolated", "cross"])
+def test_at_equality_binance_liquidates_and_dydx_does_not(mode):
+    """Binance and Bybit liquidate when the margin ratio reaches 100 % (equity = maintenance);
+    dYdX v4 liquidates when total collateral is below the maintenance requirement (help.dydx.
+    exchange, 'Liquidations on dYdX Chain'). A long of 1 at 100 with 10 behind it (isolated
+    margin, or the cross wallet) and MMR 6.25 % has equity = MM = 6 at exactly 96."""
+    balance = 10.0 if mode == "cross" else 1_000.0
+    at = scenario_from_dict(_one({"liquidation_trigger": "at_maintenance"}, mode=mode, mmr=0.0625,
+                                 balance=balance))
+    below = scenario_from_dict(_one({"liquidation_trigger": "below_maintenance"}, mode=mode, mmr=0.0625,
+                                    balance=balance))
+    from margin.account import evaluate
+    assert evaluate(at, {"BTC": 96.0}).positions[0].liquidatable
+    assert not evaluate(below, {"BTC": 96.0}).positions[0].liquidatable
+    assert evaluate(below, {"BTC": 96.0}).positions[0].status == "at risk"
+    path = price_path({"BTC": [100.0, 98.0, 96.0, 96.0, 95.99]})
+    first = {name: simulate(s, path).events[0].row for name, s in (("at", at), ("below", below))}
+    assert first == {"at": 2, "below": 4}
+
+
+def test_the_trigger_is_validated_and_written_only_when_not_the_default():
+    from margin.scenario import scenario_to_dict
+    with pytest.raises(ScenarioError, match=r"rules\.liquidation_trigger: must be"):
+        scenario_from_dict(_one({"liquidation_trigger": "strict"}))
+    assert "liquidation_trigger" not in scenario_to_dict(scenario_from_dict(_one()))["rules"]
+    again = scenario_from_dict(scenario_to_dict(scenario_from_dict(_one({"liquidation_trigger": "below_maintenance"}))))
+    assert again.rules.liquidation_trigger == "below_maintenance"
+
+
+def test_the_dydx_preset_selects_the_strict_trigger():
+    from margin.presets import load_venue
+    assert load_venue("dydx")["rules"]["liquidation_trigger"] == "below_maintenance"
+    assert load_venue("binance")["rules"].get("liquidation_trigger", "at_maintenance") == "at_maintenance"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_event_walker_agrees_with_the_plain_loop_under_the_strict_trigger(data):
+    """simulate's breach search widens its candidates by a tolerance and lets the settlement
+    step decide; under the strict trigger it must still give the plain loop's events."""
+    raw = data.draw(scenario_dicts())
+    raw["rules"]["liquidation_trigger"] = "below_maintenance"
+    scenario = scenario_from_dict(raw)
+    path = data.draw(paths_for(scenario))
+    assert simulate(scenario, path).events == simulate_reference(scenario, path).events
+
+
+# ----------------------------------------------------------------------------- closing-fee reserve
+
+
+def _okx_like(reserve: float) -> dict:
+    """1 BTC long at 20,000, 50x isolated (margin 400), MMR 0.4 %, with or without a taker fee
+    of 0.05 % kept inside maintenance."""
+    rules = {"close_fee_reserve": reserve} if reserve else {}
+    return _one(rules, size=1.0, entry=20_000.0, leverage=50.0, mmr=0.004, price=20_000.0, balance=1_000.0)
+
+
+def test_the_closing_fee_reserve_liquidates_while_the_close_can_still_be_paid():
+    """OKX, 'Tiered maintenance margin ratio rules' (okx.com/help, updated 16 May 2025): the
+    margin ratio reaches 100 % when equity is at or below the maintenance margin plus the
+    liquidation (taker) fee. Long 1 at 20,000 with 400: without the reserve the liquidation
+    price solves 400 + p − 20,000 = 0.004 p (19,678.71); with a 0.05 % reserve
+    400 + p − 20,000 = 0.0045 p (19,688.60), where the equity left (88.60) still pays the
+    close (9.84) on top of the plain maintenance (78.75)."""
+    from margin.account import liquidation_prices
+    plain, reserved = (scenario_from_dict(_okx_like(r)) for r in (0.0, 0.0005))
+    assert liquidation_prices(plain)[0].liquidation_price == pytest.approx(19_600 / 0.996, abs=0.005)
+    price = liquidation_prices(reserved)[0].liquidation_price
+    assert price == pytest.approx(19_600 / 0.9955, abs=0.005)
+    assert round(price, 2) == 19_688.60
+    equity = 400.0 + price - 20_000.0
+    assert equity - 0.0005 * price == pytest.approx(0.004 * price)  # pays the close, keeps the plain MM
+    # Along a path the reserved account is liquidated at its own price, not at the plain one.
+    path = price_path({"BTC": [20_000.0, 19_690.0, 19_688.0, 19_680.0, 19_678.0]})
+    assert [e.row for e in simulate(reserved, path).events] == [2]
+    assert [e.row for e in simulate(plain, path).events] == [4]
+
+
+def test_the_closing_fee_reserve_is_validated_at_the_loader():
+    from margin.scenario import scenario_to_dict
+    with pytest.raises(ScenarioError, match=r"rules\.close_fee_reserve: must be"):
+        scenario_from_dict(_one({"close_fee_reserve": 0.2}))
+    with pytest.raises(ScenarioError, match=r"rules\.close_fee_reserve: .*mm_basis 'mark'"):
+        scenario_from_dict(_one({"close_fee_reserve": 0.0005, "mm_basis": "entry"}))
+    assert "close_fee_reserve" not in scenario_to_dict(scenario_from_dict(_one()))["rules"]
+    written = scenario_to_dict(scenario_from_dict(_okx_like(0.0005)))
+    assert written["rules"]["close_fee_reserve"] == 0.0005
+    assert written["markets"]["BTC"]["tiers"][0]["mmr"] == 0.004  # the venue's own rate, not + the fee
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_closing_fee_reserve_never_liquidates_later_than_without_it(data):
+    """Until the first event both are the same account, and the reserve only adds to
+    maintenance: wherever the plain account is liquidated, the reserved one is too."""
+    raw = data.draw(scenario_dicts(mm_basis=("mark",)))
+    plain = scenario_from_dict(raw)
+    path = data.draw(paths_for(plain))
+    raw["rules"]["close_fee_reserve"] = data.draw(st.sampled_from([0.0005, 0.002, 0.01]))
+    reserved = scenario_from_dict(raw)
+    first = [min((e.row for e in simulate(s, path).events), default=len(path.steps)) for s in (plain, reserved)]
+    assert first[1] <= first[0]
+    assert simulate(reserved, path).events == simulate_reference(reserved, path).events
+    # An isolated position's liquidation price moves towards today's price, never away.
+    from margin.account import liquidation_prices
+    for p, a, b in zip(plain.positions, liquidation_prices(plain), liquidation_prices(reserved)):
+        if p.is_isolated and a.liquidation_price is not None:
+            assert b.liquidation_price is not None
+            assert p.sign * (b.liquidation_price - a.liquidation_price) >= -1e-9 * a.liquidation_price
+
+
+# ----------------------------------------------------------------------------- funding
+
+
+def _pair(rate: float = 0.0001, *, long_margin: float | None = None) -> dict:
+    """A BTC long and a BTC short of 0.5 each at 40,000 (notional 20,000), isolated."""
+    long = {"id": "long", "market": "BTC", "side": "long", "size": 0.5, "entry": 40_000.0, "leverage": 10,
+            "mode": "isolated"}
+    if long_margin is not None:
+        long["margin"] = long_margin
+    short = {"id": "short", "market": "BTC", "side": "short", "size": 0.5, "entry": 40_000.0, "leverage": 10,
+             "mode": "isolated"}
+    return {"balance": 10_000.0, "markets": {"BTC": {"price": 40_000.0, "mmr": 0.004, "funding_rate": rate}},
+            "positions": [long, short]}
+
+
+def test_binance_funding_formula_notional_times_rate_every_8_hours():
+    """Binance Support, 'Introduction to Binance Futures Funding Rates' (binance.com/en/support/
+    faq): Funding Amount = Nominal Value of Positions × Funding Rate, exchanged every 8 hours
+    (00:00, 08:00, 16:00 UTC), longs paying shorts when the rate is positive; 0.01 % is the
+    interest part alone. 0.5 BTC at a mark of 40,000 is 20,000 of notional: 2 USDT a time."""
+    scenario = scenario_from_dict(_pair(0.0001))
+    path = price_path({"BTC": [40_000.0] * 5}, hours=[0, 4, 8, 12, 16])
+    result = simulate(scenario, path)
+    funding = [(e.row, e.position, round(e.realized_pnl, 10)) for e in result.events if e.type == "funding"]
+    assert funding == [(2, "long", -2.0), (2, "short", 2.0), (4, "long", -2.0), (4, "short", 2.0)]
+    assert result.final.margins == (pytest.approx(2_000.0 - 4.0), pytest.approx(2_000.0 + 4.0))
+    assert result.events == simulate_reference(scenario, path).events
+
+
+def test_funding_is_charged_at_the_mark_of_its_row_and_from_the_path_series():
+    """The rate at a funding time is the path's funding column where it has one; the notional
+    is at that row's mark; a 1-hour interval charges every hour; a gap settles each interval."""
+    raw = _pair(0.0001)
+    raw["rules"] = {"funding_interval_hours": 1}
+    raw["balance"] = 50_000.0
+    for p in raw["positions"]:
+        p["leverage"] = 1  # margins of 20,000: the price moves liquidate nobody
+    scenario = scenario_from_dict(raw)
+    from margin.paths import parse_path_csv
+    path = parse_path_csv("step,hours,BTC,funding.BTC\n0,0,40000,0.001\n1,1,30000,-0.002\n2,3,20000,0.0005\n")
+    paid = {e.row: -e.realized_pnl for e in simulate(scenario, path).events
+            if e.position == "long" and e.type == "funding"}
+    assert paid[1] == pytest.approx(0.5 * 30_000 * -0.002)  # received 30 at the mark of row 1
+    assert paid[2] == pytest.approx(0.5 * 20_000 * 0.0005 * 2)  # two hours passed: two intervals
+    flat = simulate(scenario, price_path({"BTC": [40_000.0] * 3}, hours=[0, 1, 2]))
+    assert [round(-e.realized_pnl, 10) for e in flat.events if e.position == "long"] == [2.0, 2.0]  # the constant
+
+
+def test_funding_alone_liquidates_an_isolated_long():
+    """Flat prices, a long whose margin sits 10 above its maintenance (80 at 0.4 % of 20,000)
+    and a funding rate of 0.03 % (6 USDT a time): the first payment leaves 84, the second 78,
+    below maintenance, so it is liquidated at the second funding time without a price move."""
+    scenario = scenario_from_dict(_pair(0.0003, long_margin=90.0))
+    result = simulate(scenario, price_path({"BTC": [40_000.0] * 9}, hours=[0, 2, 4, 6, 8, 10, 12, 14, 16]))
+    kinds = [(e.row, e.type, e.position) for e in result.events]
+    assert (4, "funding", "long") in kinds and (8, "liquidation", "long") in kinds
+    assert not any(k[1] == "liquidation" and k[0] < 8 for k in kinds)
+    assert "short" in result.final.open_positions
+
+
+def test_funding_fields_are_validated_naming_the_field():
+    from margin.paths import parse_path_csv
+    with pytest.raises(ScenarioError, match=r"markets\.BTC\.funding_rate: "):
+        scenario_from_dict(_pair(0.5))
+    with pytest.raises(ScenarioError, match=r"rules\.funding_interval_hours: "):
+        scenario_from_dict({**_pair(), "rules": {"funding_interval_hours": 12}})
+    with pytest.raises(ScenarioError, match=r"path: funding\.BTC needs an 'hours' column"):
+        parse_path_csv("step,BTC,funding.BTC\n0,1,0.001\n")
+    with pytest.raises(ScenarioError, match=r"path\[1\]\.hours: must not go back"):
+        parse_path_csv("step,hours,BTC\n0,5,1\n1,4,1\n")
+    with pytest.raises(ScenarioError, match=r"path\[0\]\.funding\.BTC: must be a rate"):
+        parse_path_csv("step,hours,BTC,funding.BTC\n0,0,1,0.2\n")
+    with pytest.raises(ScenarioError, match=r"unknown market 'funding\.ETH'"):
+        simulate(scenario_from_dict(_pair()), parse_path_csv("step,hours,BTC,funding.ETH\n0,0,1,0.001\n"))
+
+
+FUNDING = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FUNDING
+@given(data=st.data())
+def test_with_funding_money_is_conserved_and_the_walker_equals_the_plain_loop(data):
+    raw = with_funding_rates(data.draw(scenario_dicts()), data.draw(st.lists(
+        st.sampled_from([0.0, 0.0001, -0.0005, 0.003, 0.01, -0.02]), min_size=1, max_size=3)))
+    raw["rules"]["funding_interval_hours"] = data.draw(st.sampled_from([1, 4, 8]))
+    scenario = scenario_from_dict(raw)
+    path = data.draw(funded_paths_for(scenario))
+    result = simulate(scenario, path, trace=True)
+    assert result.events == simulate_reference(scenario, path).events
+    realized = sum(e.realized_pnl for e in result.events)  # funding included: what was received
+    before = scenario.balance + scenario.rules.insurance_fund + realized
+    after = result.final.balance + result.final.insurance_fund - result.final.socialized_loss
+    assert after == pytest.approx(before, abs=0.005 + 1e-9 * abs(before))
+
+
+@FUNDING
+@given(rate=st.floats(-0.001, 0.001), size=st.floats(0.001, 50.0), hours=st.integers(1, 60),
+       prices=st.lists(st.floats(1_000.0, 100_000.0), min_size=2, max_size=40))
+def test_funding_moves_money_between_longs_and_shorts_only_and_mirrors(rate, size, hours, prices):
+    """A long and a short of the same size in one market, margins too large to be liquidated:
+    at every funding time one pays exactly what the other receives. Flipping both sides and
+    the rate's sign gives the same payments."""
+    def funded(flip: bool) -> list[float]:
+        raw = _pair(-rate if flip else rate)
+        for p in raw["positions"]:
+            p["size"], p["leverage"], p["entry"] = size, 1, prices[0]
+            if flip:
+                p["side"] = "short" if p["side"] == "long" else "long"
+        raw["markets"]["BTC"]["price"] = prices[0]
+        raw["balance"] = 2 * size * prices[0]
+        raw["markets"]["BTC"]["mmr"] = 0.0
+        path = price_path({"BTC": [min(max(p, 0.5 * prices[0]), 1.5 * prices[0]) for p in prices]},
+                          hours=[k * hours for k in range(len(prices))])
+        return [e.realized_pnl for e in simulate(scenario_from_dict(raw), path).events if e.type == "funding"]
+    plain, flipped = funded(False), funded(True)
+    assert len(plain) % 2 == 0
+    for received_long, received_short in zip(plain[0::2], plain[1::2]):
+        assert received_long == -received_short
+    assert flipped == plain  # each position pays what its mirror image pays
+
+
+# ----------------------------------------------------------------------------- venue tier tables
+
+
+def _preset_tables():
+    from margin.presets import load_venue, venue_ids
+    for venue in venue_ids():
+        for market, table in load_venue(venue)["markets"].items():
+            yield venue, market, table
+
+
+def test_every_preset_table_names_its_source_and_a_confirmed_one_its_date():
+    import re
+    for venue, market, table in _preset_tables():
+        source = table.get("source", "")
+        assert source, f"{venue} {market}: no source"
+        if not source.startswith("representative"):
+            assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", table.get("as_of", "")), f"{venue} {market}: no date"
+
+
+def test_binance_btc_tiers_give_binance_s_own_maintenance_amounts():
+    """The maintenance amount (Binance's 'cum') is derived, never given: cum_k = cum_(k-1) +
+    floor_k × (mmr_k − mmr_(k-1)). Derived from the preset's floors and rates, it must equal the
+    amounts Binance itself published for that table (0, 50, 1,300, ..., 100,016,300): a rate or
+    floor typed wrong in the preset would show here."""
+    from margin.tiers import parse_tiers
+    checked = 0
+    for venue, market, table in _preset_tables():
+        published = table.get("maintenance_amounts")
+        if published is None:
+            continue
+        tiers = parse_tiers(table["tiers"], f"{venue}.{market}.tiers")
+        assert [round(t.cum, 2) for t in tiers] == [float(a) for a in published], f"{venue} {market}"
+        for previous, tier, amount in zip(tiers, tiers[1:], published[1:]):  # the recurrence, tier by tier
+            assert amount == pytest.approx(previous.cum + tier.floor * (tier.mmr - previous.mmr), abs=0.005)
+        checked += 1
+    assert checked >= 1
+
+
+def test_hyperliquid_tiers_keep_maintenance_at_half_the_initial_margin():
+    """Hyperliquid Docs, 'Margining': maintenance margin is half the initial margin at the
+    tier's maximum leverage (BTC: 1 / 40 / 2 = 1.25 %, 1 / 20 / 2 = 2.5 %)."""
+    from margin.presets import load_venue
+    for market, table in load_venue("hyperliquid")["markets"].items():
+        for tier in table["tiers"]:
+            assert tier["mmr"] == pytest.approx(0.5 / tier["max_leverage"]), market
