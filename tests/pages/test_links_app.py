@@ -11,7 +11,7 @@ from margin.scenario import scenario_from_dict
 from margin.numbers import money
 from ui.session.link_codec import MAX_LINK_CHARS, decode, encode
 from tests.lab_reading import metric, metrics
-from tests.support import in_frame, opened_with, whole_app
+from tests.support import in_frame, opened_with, shown, whole_app
 
 
 def test_a_link_reproduces_the_view_on_the_lab():
@@ -71,7 +71,7 @@ def test_a_bad_link_says_so_and_opens_the_default_account(text, words):
     at.query_params["v"] = text
     at.run()
     assert not at.exception
-    message = at.error[0].value
+    message = shown(at.error[0].value)
     assert message.startswith("This shared link could not be opened:") and words in message
     assert "Showing the default account instead." in message
     assert at.session_state["scenario"] == load_story("default")

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from margin.presets import load_story
 from margin.scenario import ScenarioError, scenario_from_dict
 from margin.stress import run_stress, stress_spec
-from tests.support import open_page, page_text
+from tests.support import open_page, page_text, shown
 from ui.pictures import charts_stress as charts
 from ui.views.stress import default_state, error_text, settings, spec_for
 
@@ -110,7 +110,7 @@ def test_a_contradictory_correlation_table_is_named_and_blocks_the_run():
              "stress.corr.BTCUSDT.ETHUSDT": 0.95, "stress.corr.BTCUSDT.SOLUSDT": 0.95,
              "stress.corr.ETHUSDT.SOLUSDT": -0.95}
     at = open_page(PAGE, **state)
-    errors = [e.value for e in at.error]
+    errors = [shown(e.value) for e in at.error]
     assert any(e.startswith("Correlation table: is not positive semi-definite") for e in errors), errors
     assert at.button(key="stress.run_button").disabled
     assert not at.metric  # nothing was ever run with bad inputs

@@ -13,6 +13,7 @@ from margin.fields import ScenarioError
 from ui.session.link_codec import (
     MAX_LINK_CHARS, PARAM, LinkError, control_values, decode, encode, link_url,
 )
+from ui.session.text import md
 from ui.site import DEFAULT_PAGE, page_ids, page_of_file
 from ui.site import page as site_page
 
@@ -75,7 +76,7 @@ def open_link_target() -> None:
         st.switch_page(target, query_params=keep)
     message = st.session_state.pop(MESSAGE_KEY, None)
     if message:
-        st.error(message, icon=":material/link_off:")
+        st.error(md(message), icon=":material/link_off:")  # it quotes the link's own text
 
 
 def _set_controls(page: str, scenario: Mapping[str, Any], controls: Mapping[str, Any]) -> None:
@@ -182,7 +183,7 @@ def share_link(page: Any, *, key: str | None = None, lazy: bool = False) -> str 
         try:
             text = encode(current_view(page_id))
         except LinkError as err:
-            st.warning(str(err)[0].upper() + str(err)[1:], icon=":material/link_off:")
+            st.warning(md(str(err)[0].upper() + str(err)[1:]), icon=":material/link_off:")
             return None
         url = link_url(text, st.context.url)
         st.caption("Anyone who opens this link sees this account, this page and these control "
