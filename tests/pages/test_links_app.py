@@ -1,5 +1,6 @@
 """Shared links through the whole app (AppTest): a link restores the account, the page and the
-controls; a corrupt or too-long link says so and opens the default account."""
+controls; a corrupt or too-long link says so and changes nothing (the default account on a
+first visit, the session's own account otherwise)."""
 
 from __future__ import annotations
 
@@ -73,8 +74,8 @@ def test_a_bad_link_says_so_and_opens_the_default_account(text, words):
     assert not at.exception
     message = shown(at.error[0].value)
     assert message.startswith("This shared link could not be opened:") and words in message
-    assert "Showing the default account instead." in message
-    assert at.session_state["scenario"] == load_story("default")
+    assert "Your account is kept as it was." in message
+    assert at.session_state["scenario"] == load_story("over-leveraged-whale")
     assert at.title[0].value == "Price lab"
     at.run()  # shown once
     assert not [e for e in at.error if "shared link" in e.value]
@@ -109,3 +110,36 @@ def test_the_builder_shares_its_account():
     shared = [c.value for c in at.code if "?v=" in c.value]
     assert decode(shared[0].split("?v=", 1)[1]) == {"scenario": load_story("isolated-lottery-ticket"),
                                                    "page": "builder", "controls": {}}
+
+
+def _packed(payload: bytes) -> str:
+    """A link around any bytes (``encode`` itself would refuse these views)."""
+    import base64
+    import zlib
+    return "1." + base64.urlsafe_b64encode(zlib.compress(payload, 9)).rstrip(b"=").decode()
+
+
+def _account_with(**position) -> bytes:
+    import json
+    raw = load_story("default")
+    raw["positions"][0].update(position)
+    return json.dumps({"scenario": raw, "page": "stress", "controls": {}}).encode()
+
+
+@pytest.mark.parametrize("payload, words", [
+    (b"[" * 100_000 + b"]" * 100_000, "nested 100,000 levels deep"),
+    (b'{"scenario": ' + b"1" * 5000 + b"}", "not valid JSON"),
+    (_account_with(entry=1e308), "positions[0].entry: must be ≤ 1e+09, got 1e+308"),
+    (_account_with(size=1e308), "positions[0].size: must be ≤ 1e+09, got 1e+308"),
+    (_account_with(leverage=1e-300), "positions[0].leverage: must be ≥ 1, got 1e-300"),
+])
+def test_a_deep_or_near_float_max_link_is_a_message_not_an_exception(payload, words):
+    at = whole_app()
+    at.session_state["scenario"] = load_story("over-leveraged-whale")
+    at.query_params["v"] = _packed(payload)
+    at.run()
+    assert not at.exception
+    message = shown(at.error[0].value)
+    assert message.startswith("This shared link could not be opened:") and words in message, message
+    assert message.endswith("Your account is kept as it was.")
+    assert at.session_state["scenario"] == load_story("over-leveraged-whale")  # nothing stored

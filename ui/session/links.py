@@ -37,12 +37,13 @@ def restore_from_url() -> str | None:
     Sets the account (through ``ui.session.state.set_scenario``) and the plain control keys, and
     remembers the page to open; :func:`open_link_target` (after ``st.navigation``) opens it and
     drops ``v`` from the URL so a rerun does not apply the link again. A corrupt or too-long
-    link opens the default account and says why. Returns the page file to open, or None.
+    link changes nothing (a first visit keeps the default account, a session its own) and says
+    why. Returns the page file to open, or None.
     """
     import streamlit as st
 
     from margin.presets import DEFAULT_STORY, load_story
-    from ui.session.state import set_scenario
+    from ui.session.state import ensure_scenario, set_scenario
 
     st.session_state[RUN_KEY] = int(st.session_state.get(RUN_KEY, 0)) + 1
     text = st.query_params.get(PARAM)
@@ -52,9 +53,9 @@ def restore_from_url() -> str | None:
         view = decode(text)
         set_scenario(view["scenario"])
     except (LinkError, ScenarioError) as err:
-        set_scenario(load_story(DEFAULT_STORY))
-        st.session_state[MESSAGE_KEY] = (
-            f"This shared link could not be opened: {err}. Showing the default account instead.")
+        kept = ("Showing the default account instead." if ensure_scenario() == load_story(DEFAULT_STORY)
+                else "Your account is kept as it was.")
+        st.session_state[MESSAGE_KEY] = f"This shared link could not be opened: {err}. {kept}"
         target = page_file(DEFAULT_PAGE)
     else:
         _set_controls(view["page"], view["scenario"], view["controls"])
