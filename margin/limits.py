@@ -54,5 +54,3 @@ MAX_LINK_CHARS = 6_000  # the encoded view; browsers and chat apps handle URLs o
 MAX_JSON_BYTES = MAX_FILE_BYTES  # the view unpacked (a zip bomb is refused as it inflates)
 MAX_PATH_TURNS = 64  # turns of the lab's path a link carries
 
-# pages: what a session keeps in the server's caches (entries of each st.cache_*)
-CACHE_ENTRIES = {"lab sweeps": 16, "lab walks": 64, "replays": 16, "replay checks": 32, "cascade crowds": 4}
