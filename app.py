@@ -44,5 +44,6 @@ presenter.apply(page)
 
 page.run()
 links.sidebar_share_link(page)  # for pages without their own "Share this view"
+links.keep_in_url(page)  # the address holds this view: a reload or a restart opens it again
 sidebar_terms(page)  # glossary links for the terms this page uses
 sidebar(st.session_state[SCENARIO_KEY])  # after the page, so it shows what the page just changed

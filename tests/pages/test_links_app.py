@@ -31,7 +31,8 @@ def test_a_link_reproduces_the_view_on_the_lab():
     equity = money(evaluate(s, target).cross.equity)
     assert equity == "11,744.00 USDT"
     assert metric(at, "Cross pool equity", 0) == equity
-    assert "v" not in at.query_params  # applied once: a rerun does not apply it again
+    # the address now holds this session's own view (kept for a reload), not applied again
+    assert at.query_params.get("keep") == "1" and decode(at.query_params["v"])["scenario"] == view["scenario"]
     at.number_input(key="lab.shock.input").set_value(-1.0).run()
     assert at.session_state["lab.shock"] == -1.0
 
@@ -57,7 +58,7 @@ def test_a_link_opens_its_page_and_keeps_presenter_mode():
     assert not at.exception
     assert at.title[0].value == "Crash replay"
     assert at.session_state["replay.step"] == 120.0 and at.session_state["replay.crash"] == "2021-05-19"
-    assert at.query_params.get("present") == "1" and "v" not in at.query_params
+    assert at.query_params.get("present") == "1" and at.query_params.get("keep") == "1"
     assert at.button(key="presenter.exit")
 
 
@@ -143,3 +144,20 @@ def test_a_deep_or_near_float_max_link_is_a_message_not_an_exception(payload, wo
     assert message.startswith("This shared link could not be opened:") and words in message, message
     assert message.endswith("Your account is kept as it was.")
     assert at.session_state["scenario"] == load_story("over-leveraged-whale")  # nothing stored
+
+
+def test_the_address_keeps_the_account_and_a_reload_restores_it():
+    at = opened_with(v=encode({"scenario": load_story("default"), "page": "lab", "controls": {}}))
+    own = dict(load_story("hedge-that-saved-it"), name="My own account")
+    at.session_state["scenario"] = own  # the learner's work, as the builder leaves it
+    at.session_state["scenario_revision"] = 7
+    at.number_input(key="lab.shock.input").set_value(-4.0).run()
+    at.run()  # a full run writes the view into the address
+    kept = dict(at.query_params)
+    assert kept.get("keep") == "1" and decode(kept["v"])["scenario"] == own
+    assert decode(kept["v"])["controls"]["lab.shock"] == -4.0
+    again = opened_with(**kept)  # a reload: a new session with the same address
+    assert not again.exception
+    assert again.session_state["scenario"] == own and again.session_state["lab.shock"] == -4.0
+    assert any("Restored your account “My own account”" in t.value for t in again.toast)
+    assert not opened_with(v=kept["v"]).toast  # a shared link (no keep=1) opens without that word

@@ -29,6 +29,9 @@ TARGET_KEY = "links.target"  # page file to open after st.navigation
 MESSAGE_KEY = "links.message"  # why a link could not be opened, shown once
 RUN_KEY = "links.run"  # counts full runs of app.py (restore_from_url runs at the top of each)
 SHOWN_KEY = "links.shown"  # the run in which a page drew its own copy-link control
+KEPT_KEY = "links.kept"  # the view this session last wrote into the address (see keep_in_url)
+RESTORED_KEY = "links.restored"  # the account's name, to say once that it was restored
+KEEP = "keep"  # query parameter: ``v`` was written by keep_in_url (a reload), not a shared link
 
 
 def restore_from_url() -> str | None:
@@ -49,6 +52,8 @@ def restore_from_url() -> str | None:
     text = st.query_params.get(PARAM)
     if text is None:
         return None
+    if text == st.session_state.get(KEPT_KEY):
+        return None  # this session's own view, written by keep_in_url: nothing to restore
     try:
         view = decode(text)
         set_scenario(view["scenario"])
@@ -60,6 +65,8 @@ def restore_from_url() -> str | None:
     else:
         _set_controls(view["page"], view["scenario"], view["controls"])
         target = page_file(view["page"])
+        if st.query_params.get(KEEP) == "1":  # a reload, a dropped connection or a restarted server
+            st.session_state[RESTORED_KEY] = str(view["scenario"].get("name") or "Untitled account")
     st.session_state[TARGET_KEY] = target
     return target
 
@@ -78,6 +85,35 @@ def open_link_target() -> None:
     message = st.session_state.pop(MESSAGE_KEY, None)
     if message:
         st.error(md(message), icon=":material/link_off:")  # it quotes the link's own text
+    restored = st.session_state.pop(RESTORED_KEY, None)
+    if restored is not None:
+        st.toast(f"Restored your account “{md(restored)}” from the address, as you left it.",
+                 icon=":material/restore:")
+
+
+def keep_in_url(page: Any) -> None:
+    """Call at the end of app.py's run: the address holds the current view (account, page and
+    controls) as ``?v=<view>&keep=1``, so a reload, a dropped connection or a restarted server
+    opens the same work again. Written only when it changed; a view too large for a link is
+    not kept (the address then holds no view)."""
+    import streamlit as st
+
+    page_id = page if page in page_ids() else page_id_of(page)
+    if page_id is None or not site_page(page_id).shareable:
+        return
+    try:
+        text = encode(current_view(page_id))
+    except LinkError:
+        text = None
+    if text == st.session_state.get(KEPT_KEY) and st.query_params.get(PARAM) == text:
+        return
+    st.session_state[KEPT_KEY] = text
+    if text is None:
+        st.query_params.pop(PARAM, None)
+        st.query_params.pop(KEEP, None)
+        return
+    st.query_params[PARAM] = text
+    st.query_params[KEEP] = "1"
 
 
 def _set_controls(page: str, scenario: Mapping[str, Any], controls: Mapping[str, Any]) -> None:
@@ -196,6 +232,6 @@ def share_link(page: Any, *, key: str | None = None, lazy: bool = False) -> str 
 
 
 __all__ = [
-    "LinkError", "MAX_LINK_CHARS", "current_view", "open_link_target", "open_page", "page_file", "page_id_of",
+    "LinkError", "MAX_LINK_CHARS", "current_view", "keep_in_url", "open_link_target", "open_page", "page_file", "page_id_of",
     "restore_from_url", "share_link", "sidebar_share_link",
 ]
