@@ -23,7 +23,9 @@ from ui.site import DEFAULT_PAGE, PAGES
 ROOT = Path(__file__).resolve().parent
 
 inside_app_frame(is_app=True)
-st.set_page_config(page_title="Margin Lab", page_icon=":material/balance:", layout="wide")
+# The icon is a file of the app's own: a Material icon name makes the browser fetch its picture
+# from fonts.gstatic.com, and the page fetches nothing from another host.
+st.set_page_config(page_title="Margin Lab", page_icon=str(ROOT / "assets" / "images" / "favicon.png"), layout="wide")
 
 if SCENARIO_KEY not in st.session_state and os.environ.get("MARGIN_LAB_SCENARIO"):
     set_scenario(scenario_to_dict(load_scenario(os.environ["MARGIN_LAB_SCENARIO"])))
@@ -42,5 +44,6 @@ presenter.apply(page)
 
 page.run()
 links.sidebar_share_link(page)  # for pages without their own "Share this view"
+links.keep_in_url(page)  # the address holds this view: a reload or a restart opens it again
 sidebar_terms(page)  # glossary links for the terms this page uses
 sidebar(st.session_state[SCENARIO_KEY])  # after the page, so it shows what the page just changed

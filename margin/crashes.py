@@ -32,6 +32,7 @@ import numpy as np
 from margin.scenario import Scenario, ScenarioError
 from margin.simulate import PricePath
 from margin.sweep import SHOCK_FLOOR, shock_multiplier
+from margin.limits import MAX_CUSTOM_STEPS  # noqa: F401  (the bounds live in margin.limits)
 
 FORMAT = "margin-crash/1"
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "crashes"
@@ -39,7 +40,6 @@ REFERENCE_MARKET = "BTCUSDT"  # markets a crash does not carry follow this one, 
 MIN_MULTIPLIER = SHOCK_FLOOR  # a market never falls below 1 % of its starting price in a crash path
 CUSTOM_ID = "custom"
 CUSTOM_LABEL = "A crash from your own parameters; not real data."
-MAX_CUSTOM_STEPS = 2_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)

@@ -26,12 +26,8 @@ import re
 import sys
 from pathlib import Path
 from typing import Any, Mapping
+from margin.limits import MAX_FILE_BYTES, MAX_NESTING, MAX_NUMBER_DIGITS, MAX_NAME_CHARS, MAX_TEXT_CHARS  # noqa: F401  (the bounds live in margin.limits)
 
-MAX_FILE_BYTES = 1_000_000  # a scenario, cascade or link document [bytes]
-MAX_NESTING = 32  # JSON arrays and objects inside one another
-MAX_NUMBER_DIGITS = 40  # digits of a JSON integer (a larger one is no amount of money)
-MAX_NAME_CHARS = 120  # an account's, position's or market's name [characters]
-MAX_TEXT_CHARS = 4_000  # a story or note [characters]
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")  # what a number in text looks like
 
 

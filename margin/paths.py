@@ -23,11 +23,10 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from margin.fields import MAX_FILE_BYTES, ScenarioError, decode_text, read_bytes, size_words
-from margin.scenario import MAX_FUNDING_RATE, Scenario
+from margin.fields import ScenarioError, decode_text, read_bytes, size_words
+from margin.scenario import Scenario
+from margin.limits import MAX_FUNDING_RATE, MAX_PATH_BYTES, MAX_PATH_ROWS  # noqa: F401  (the bounds live in margin.limits)
 
-MAX_PATH_BYTES = 200 * MAX_FILE_BYTES  # a year of minute marks for 5 markets is ~40 MB
-MAX_PATH_ROWS = 2_000_000  # rows of one path (a year of minutes is 525,600)
 HOURS = "hours"
 FUNDING_PREFIX = "funding."
 

@@ -31,6 +31,10 @@ from margin.fields import (
     rate, read_bytes, text,
 )
 from margin.tiers import MAX_LEVERAGE, Tier, maintenance_margin, parse_tiers, tables
+from margin.limits import (  # noqa: F401  (the bounds live in margin.limits)
+    MAX_BETA, MAX_CLOSE_FEE, MAX_FUND, MAX_FUNDING_RATE, MAX_ID_CHARS, MAX_MARKETS, MAX_MONEY, MAX_POSITIONS,
+    MAX_PRICE, MAX_SIZE, MIN_PRICE,
+)
 
 FORMAT = "margin-scenario/1"
 
@@ -41,15 +45,6 @@ LIQUIDATION_TRIGGERS = ("at_maintenance", "below_maintenance")
 SIDES = ("long", "short")
 MODES = ("cross", "isolated")
 
-MAX_POSITIONS = 100  # positions in one account
-MAX_MARKETS = 12  # markets in one account
-MIN_PRICE, MAX_PRICE = 1e-9, 1e9  # [quote per base]
-MAX_SIZE = 1e9  # [base]
-MAX_MONEY = 1e12  # balance, margin [quote]
-MAX_FUND = 1e15  # insurance fund [quote]
-MAX_BETA = 10.0
-MAX_ID_CHARS = 80  # a position's id, a market's name [characters]
-MAX_FUNDING_RATE = 0.05  # |funding rate| per interval [fraction]; venues cap it at 0.3 % to 3 %
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -241,7 +236,6 @@ def _parse_rules(raw: Any) -> Rules:
     )
 
 
-MAX_CLOSE_FEE = 0.05  # a taker fee rate above 5 % of notional is no venue's
 
 
 def _close_fee_reserve(raw: Mapping[str, Any], defaults: Rules) -> float:

@@ -28,10 +28,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from margin.fields import ScenarioError, fmt, mapping, number, rate
+from margin.limits import MAX_TIERS, MAX_FLOOR, MAX_LEVERAGE  # noqa: F401  (the bounds live in margin.limits)
 
-MAX_TIERS = 60
-MAX_FLOOR = 1e15  # [quote]
-MAX_LEVERAGE = 1_000.0  # [x]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -44,6 +44,7 @@ from margin.presets import market_label
 from ui.session.state import ensure_scenario, revision, scenario_dict, set_scenario
 from ui.session.deep_links import inside_app_frame
 from ui.session.links import share_link
+from ui.session.text import md
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
@@ -328,16 +329,16 @@ with status_slot:
     st.session_state["builder.message"] = None  # said once, right after the action
     if message:
         kind, text = message
-        if kind == "error":
-            st.error(text, icon=":material/error:")
+        if kind == "error":  # the messages quote the file's own text: shown as text
+            st.error(md(text), icon=":material/error:")
         else:
-            st.success(text, icon=":material/check_circle:")
+            st.success(md(text), icon=":material/check_circle:")
     if problem:
-        st.error(f"{problem}. Your edit is kept here; the price lab still shows the last valid account.",
+        st.error(f"{md(problem)}. Your edit is kept here; the price lab still shows the last valid account.",
                  icon=":material/error:")
     else:
         for warning in account_warnings(scenario_from_dict(candidate)):
-            st.warning(warning, icon=":material/warning:")
+            st.warning(md(warning), icon=":material/warning:")
         count = len(candidate["positions"])
         with st.container(border=True, key="builder.in_use", gap="small"):
             st.markdown(f":material/check_circle: **In use:** {count} position{'' if count == 1 else 's'} "

@@ -23,6 +23,7 @@ import streamlit as st
 
 from margin.cascade import CrowdParams
 from margin.fields import ScenarioError
+from margin.limits import MAX_PAGE_TRADERS
 from margin.numbers import percent, price
 from margin.presets import market_label
 from ui.pictures import charts_cascade as charts
@@ -63,7 +64,7 @@ def crowd_controls() -> dict:
         # Every slider has a number box for exact keyboard entry (two columns: room for both).
         left, right = st.columns(2)
         with left:
-            traders = slider_with_input("Traders", "cascade.traders", min_value=1_000, max_value=200_000,
+            traders = slider_with_input("Traders", "cascade.traders", min_value=1_000, max_value=MAX_PAGE_TRADERS,
                                         step=1_000, default=20_000, format="%d traders", columns=(3, 2),
                                         input_label="Traders, exact")
             leverage_mean = slider_with_input("Mean leverage [x]", "cascade.leverage_mean", min_value=1.0,

@@ -47,6 +47,7 @@ from ui.views.lab import (
 )
 from ui.views.lab_words import account_warnings, lab_views, what_is_happening
 from margin.presets import market_label
+from ui.session.text import md
 from ui.session.state import current_account, current_scenario, ensure_scenario
 from ui.session.widgets import bound_widget, current_value, slider_with_input, under_track
 from ui.session.deep_links import inside_app_frame
@@ -229,10 +230,10 @@ def market_slider(name: str, market_price: float) -> None:
     one update of the lab's live regions. No other control is sent again."""
     low, high, step = market_slider_range(market_price)
     slider_with_input(
-        f"{market_label(name)} price [USDT]", f"lab.price.{name}",
+        f"{md(market_label(name))} price [USDT]", f"lab.price.{name}",
         min_value=low, max_value=high, step=step,
         default=market_price, format=price_format(step), input_width=MARKET_INPUT_WIDTH,
-        input_label=f"{market_label(name)} exact [USDT]",
+        input_label=f"{md(market_label(name))} exact [USDT]",
         help=f"The account's own price is {price(market_price)} USDT. Marks under the "
              f"slider: ● after the shock, ✕ liquidation, ◆ bankruptcy, ▼ closed on the way.",
         on_change=mark_market_step, on_change_args=(name,),
@@ -251,7 +252,7 @@ def live_panel(updates_slot) -> None:
         scenario = current_scenario()
     except ScenarioError:
         return  # the page says what is wrong
-    betas = ", ".join(f"{market_label(n)} ×{m.beta:g}" for n, m in scenario.markets.items())
+    betas = ", ".join(f"{md(market_label(n))} ×{m.beta:g}" for n, m in scenario.markets.items())
     slider_with_input(
         "Whole-market shock [%]", "lab.shock", min_value=SHOCK_RANGE[0], max_value=SHOCK_RANGE[1],
         step=0.5, default=0.0, format="%.1f", input_label="Shock, exact [%]", input_width=SHOCK_INPUT_WIDTH,
@@ -269,7 +270,7 @@ def lab_page() -> None:
     try:
         scenario = current_scenario()
     except ScenarioError as err:
-        st.error(f"This account cannot be shown: {err}. Fix it in the account builder.")
+        st.error(f"This account cannot be shown: {md(err)}. Fix it in the account builder.")
         return
     lesson_panel("lab")
     if prediction_open("lab"):
@@ -277,7 +278,7 @@ def lab_page() -> None:
         account_facts(ensure_scenario())
         return
     for warning in account_warnings(scenario):
-        st.warning(warning, icon=":material/warning:")
+        st.warning(md(warning), icon=":material/warning:")
     st.caption("Drag the whole market or one market's price. The account walks there step by step from "
                "its own prices; every number below is in USDT.")
     st.html(LAB_CSS)  # the style of the lab's text, sent once per page run (not per slider step)

@@ -32,6 +32,7 @@ from ui.pictures import charts_stress as charts
 from margin.numbers import percent
 from ui.glossary import term
 from margin.presets import market_label
+from ui.session.text import md
 from ui.views.words import position_labels
 from ui.session.lesson_panel import hidden_notice, lesson_panel, prediction_open
 from ui.session.state import current_account, ensure_scenario
@@ -151,7 +152,7 @@ def headline_metrics(main, other, main_name: str, other_name: str, names: dict[s
                 st.caption(apart)
             arrival = charts.closed_on_arrival_note(stress, names)
             if arrival:
-                st.caption(f":material/warning: {arrival}")
+                st.caption(f":material/warning: {md(arrival)}")
 
 
 def downloads(normal, fat, dof: float) -> None:
@@ -199,8 +200,9 @@ def show_results(normal, fat, seconds: float, chosen: dict, names: dict[str, str
     for column, label in zip(st.columns(3), VARIANTS):
         with column:
             st.markdown(f"**{label}**")
-            labels = [names.get(pid, pid) for pid in normal.variants[label].position_ids]
-            closed = [names.get(pid, pid) for pid in normal.variants[label].closed_on_arrival]
+            # st.table draws its cells as Markdown: the names in them are escaped
+            labels = [md(names.get(pid, pid)) for pid in normal.variants[label].position_ids]
+            closed = [md(names.get(pid, pid)) for pid in normal.variants[label].closed_on_arrival]
             st.table(charts.variant_table(normal.variants[label], fat.variants[label], dof, labels, closed))
 
     st.subheader("Where the account ends up")
@@ -222,7 +224,7 @@ try:
     account = current_account()
     scenario = account.scenario
 except ScenarioError as err:
-    st.error(f"This account cannot be stress-tested: {err}. Fix it in the account builder.")
+    st.error(f"This account cannot be stress-tested: {md(err)}. Fix it in the account builder.")
     st.stop()
 if not scenario.positions:
     st.info("This account holds no positions: add some in the account builder.", icon=":material/info:")
@@ -273,7 +275,7 @@ with run_column:
                         help="Predict first: the run opens once you have checked your prediction." if hiding else None)
 with note_column:
     if problem:
-        st.error(problem, icon=":material/error:")
+        st.error(md(problem), icon=":material/error:")
     else:
         st.caption(f"{chosen['paths']:,} paths × {steps:,} steps of {chosen['step']} "
                    f"({horizon_text(chosen['horizon'])}), for a normal and a fat-tailed model, "
@@ -300,7 +302,7 @@ if ran != chosen and not problem:
 try:
     normal, fat, seconds = results_for(scenario, account.key, ran)
 except ScenarioError as err:
-    st.error(f"{error_text(err)}. Change it above and press Run.", icon=":material/error:")
+    st.error(f"{md(error_text(err))}. Change it above and press Run.", icon=":material/error:")
     st.stop()
 show_results(normal, fat, seconds, ran, names)
 
@@ -324,5 +326,5 @@ with st.expander("How the stress lab works", icon=":material/help:"):
         "--model student_t --dof 3 --seed 0`.")
     defaults = default_state(markets)
     st.caption("Volatility and correlation defaults are representative round figures, not live data: "
-               + ", ".join(f"{market_label(m)} {percent(defaults[vol_key(m)] / 100, digits=0)} a year" for m in markets)
+               + ", ".join(f"{md(market_label(m))} {percent(defaults[vol_key(m)] / 100, digits=0)} a year" for m in markets)
                + ".")

@@ -58,7 +58,13 @@ def page_text(at: AppTest) -> str:
     Markdown's backslash escapes of names dropped and no-break spaces as spaces."""
     raw = "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption]
                     + [i.value for i in at.info] + [e.label for e in at.expander])
-    return re.sub(r"\\(.)", r"\1", raw).replace("\u00a0", " ")
+    return shown(raw).replace("\u00a0", " ")
+
+
+def shown(text: str) -> str:
+    """What a reader sees of Markdown text the app escaped (``ui.session.text.md``): the text
+    without its backslash escapes."""
+    return re.sub(r"\\(.)", r"\1", text)
 
 
 def opened_with(**params) -> AppTest:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from margin.limits import MAX_PAGE_TRADERS
 from margin.variants import VARIANT_LABELS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,7 +95,7 @@ PAGES: tuple[SitePage, ...] = (
              controls=_controls(
                  (r"cascade\.market", TEXT, _NAME), (r"cascade\.shock", NUMBER, (-30.0, 30.0)),
                  (r"cascade\.depth", NUMBER, (0.5, 200.0)), (r"cascade\.impact", CHOICE, ("linear", "sqrt", "none")),
-                 (r"cascade\.traders", INTEGER, (1_000, 200_000)), (r"cascade\.leverage_mean", NUMBER, (1.0, 50.0)),
+                 (r"cascade\.traders", INTEGER, (1_000, MAX_PAGE_TRADERS)), (r"cascade\.leverage_mean", NUMBER, (1.0, 50.0)),
                  (r"cascade\.leverage_max", NUMBER, (2.0, 125.0)), (r"cascade\.long_share", INTEGER, (0, 100)),
                  (r"cascade\.size_median", NUMBER, (100.0, 10_000_000.0)), (r"cascade\.cross_share", INTEGER, (0, 100)),
                  (r"cascade\.cross_buffer", INTEGER, (0, 300)), (r"cascade\.seed", INTEGER, (0, 999_999)))),

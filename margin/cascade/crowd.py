@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
+from margin import fields
 from margin.fields import ScenarioError
 from margin.roots import Pools, first_root, segment_roots
 from margin.scenario import Market, Tier  # noqa: F401 (doctests)
 from margin.tiers import maintenance_margin as tiered_maintenance
+from margin.limits import MAX_TRADERS  # noqa: F401  (the bounds live in margin.limits)
 
 MAX_ENTRY_MARGIN_RATIO = 0.8  # leverage is capped so that MM ≤ 80 % of margin at entry
 LEVERAGE_EDGES = (1.0, 3.0, 5.0, 10.0, 20.0, 50.0)  # lower edges of the leverage buckets [x]
-MAX_TRADERS = 2_000_000
 
 
 def leverage_bucket_labels(edges: Sequence[float] = LEVERAGE_EDGES) -> tuple[str, ...]:
@@ -133,24 +134,15 @@ def liquidation_price(market: Market, side: np.ndarray, size: np.ndarray, entry:
 
 
 def checked_params(params: CrowdParams) -> CrowdParams:
-    def number(name: str, low: float, high: float, *, open_low: bool = False) -> float:
+    def value_of(name: str) -> Any:
         value = getattr(params, name)
-        where = f"crowd.{name}"
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise ScenarioError(where, f"must be a number, got {value!r}")
-        value = float(value)
-        if not math.isfinite(value):
-            raise ScenarioError(where, f"must be finite, got {value}")
-        if value < low or value > high or (open_low and value == low):
-            raise ScenarioError(where, f"must be in {'(' if open_low else '['}{low:g}, {high:g}], got {value:g}")
-        return value
+        return value.item() if isinstance(value, np.generic) else value
 
-    n = number("n_traders", 1, MAX_TRADERS)
-    if not n.is_integer():
-        raise ScenarioError("crowd.n_traders", f"must be a whole number, got {n:g}")
-    seed = number("seed", 0, 2**32 - 1)
-    if not seed.is_integer():
-        raise ScenarioError("crowd.seed", f"must be a whole number, got {seed:g}")
+    def number(name: str, low: float, high: float, *, open_low: bool = False) -> float:
+        return fields.number(value_of(name), f"crowd.{name}", low=low, high=high, low_open=open_low)
+
+    n = fields.whole(value_of("n_traders"), "crowd.n_traders", 1, MAX_TRADERS)
+    seed = fields.whole(value_of("seed"), "crowd.seed", 0, 2**32 - 1)
     leverage_max = number("leverage_max", 1, 1_000)
     leverage_mean = number("leverage_mean", 1, 1_000)
     if leverage_mean > leverage_max:

@@ -14,6 +14,7 @@ from margin.cascade.rounds import (
 )
 from margin.fields import ScenarioError, choice, mapping, number, rate, text, whole
 from margin.scenario import MAX_FUND, Market, Scenario, Tier, parse_tiers, price_field, scenario_from_dict
+from margin.limits import MAX_SHOCKS, MAX_ROUNDS  # noqa: F401  (the bounds live in margin.limits)
 
 # ----------------------------------------------------------------------------- input and CLI
 
@@ -34,8 +35,6 @@ class CascadeInput:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
-MAX_SHOCKS = 10_000  # shocks of one tipping curve
-MAX_ROUNDS = 1_000_000
 
 
 def _market(raw: Any, scenario: Scenario | None) -> Market:

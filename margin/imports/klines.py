@@ -51,9 +51,8 @@ from margin.crashes import MIN_MULTIPLIER, REFERENCE_MARKET, Crash
 from margin.imports.documents import decode_text
 from margin.presets import market_defaults
 from margin.scenario import ScenarioError
+from margin.limits import MAX_KLINE_ROWS, MAX_KLINE_BYTES  # noqa: F401  (the bounds live in margin.limits)
 
-MAX_KLINE_ROWS = 20_000
-MAX_KLINE_BYTES = 5_000_000
 COLUMNS = ("open_time", "open", "high", "low", "close", "volume", "close_time")
 PRICES = ("open", "high", "low", "close")
 MICROSECONDS = 10**14  # an open_time above this is in µs (Binance spot files from 2025)

@@ -12,6 +12,7 @@ import numpy as np
 from margin.fields import ScenarioError, choice, number, whole
 from margin.presets import market_defaults
 from margin.scenario import Scenario
+from margin.limits import MAX_PATHS, MAX_STEPS, MAX_STRESS_WORK, MAX_VOLATILITY  # noqa: F401  (the bounds live in margin.limits)
 
 MODELS = ("normal", "student_t")
 MODEL_LABELS = {"normal": "Normal", "student_t": "Fat tails (Student-t)"}
@@ -22,9 +23,6 @@ WIPEOUT_FRACTION = 0.01
 VAR_LEVEL = 0.99
 FALLBACK_VOLATILITY = 0.8  # for a market missing from assets/markets.json [fraction per year]
 FALLBACK_CORRELATION = 0.5
-MAX_VOLATILITY = 10.0  # 1,000 % a year: beyond that the model means nothing
-MAX_PATHS = 1_000_000
-MAX_STEPS = 100_000
 SAMPLER_THREADS = 1  # threads drawing the next chunk while the current one is walked (2 measured no faster on 2 cores)
 MIN_LOG_PRICE = -700.0  # exp(-700) > 0: a price never underflows to zero, whatever the tail
 
@@ -206,11 +204,27 @@ def stress_spec(scenario: Scenario, *, volatility: Mapping[str, float] | None = 
     n_steps = whole(n_steps, "n_steps", 1, MAX_STEPS)
     n_paths = whole(n_paths, "n_paths", 1, MAX_PATHS)
     seed = whole(seed, "seed", 0, 2**63 - 1)
+    check_work(n_paths, n_steps, len(scenario.positions))
     return StressSpec(
         markets=markets, volatility=tuple(vols[m] for m in markets),
         correlation=tuple(tuple(float(x) for x in row) for row in matrix), model=model, dof=dof,
         horizon_days=horizon_days, n_steps=n_steps, n_paths=n_paths, seed=seed,
     )
+
+
+def check_work(n_paths: int, n_steps: int, n_positions: int) -> None:
+    """Refuse a run of more than :data:`margin.limits.MAX_STRESS_WORK` paths × steps ×
+    positions (per model), naming the paths.
+
+    >>> check_work(20_000, 720, 20)
+    Traceback (most recent call last):
+    ...
+    margin.fields.ScenarioError: n_paths: 20,000 paths × 720 steps × 20 positions is 288,000,000; the limit is 200,000,000 (fewer paths, steps or positions)
+    """
+    work = n_paths * n_steps * max(n_positions, 1)
+    if work > MAX_STRESS_WORK:
+        raise ScenarioError("n_paths", f"{n_paths:,} paths × {n_steps:,} steps × {n_positions:,} positions is "
+                                       f"{work:,}; the limit is {MAX_STRESS_WORK:,} (fewer paths, steps or positions)")
 
 
 def check_markets(scenario: Scenario, spec: StressSpec) -> None:

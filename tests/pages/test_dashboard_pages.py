@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from margin.presets import load_story
 from ui.pictures.live_html import region_name
-from tests.support import DATA, PAGE_FILES, app_file
+from tests.support import DATA, PAGE_FILES, app_file, shown
 from tests.lab_reading import html_bodies, line_of, metric, parse, region, section
 
 TWENTY = DATA / "twenty-positions.json"
@@ -151,7 +151,7 @@ def test_switching_a_position_to_isolated_changes_the_shared_equity():
     # the SOL long's loss no longer drains the pool: only its 2,640 USDT margin left it
     assert metric(at, "Cross pool equity", 0) == "23,360.00 USDT"
     assert metric(at, "Cross pool equity", 1) == "16,400.00 USDT"  # all cross is unchanged
-    assert any("would have been liquidated on the way from its entry" in w.value for w in at.warning)
+    assert any("would have been liquidated on the way from its entry" in shown(w.value) for w in at.warning)
 
 
 def test_account_with_a_changed_price_restarts_its_slider():
@@ -181,12 +181,12 @@ def test_twenty_positions_from_the_benchmark_variable(monkeypatch):
 def test_invalid_edit_is_told_in_words_and_kept():
     at = app_file().run().switch_page("pages/builder.py").run()
     edit_positions(at, {1: {"size": -3.0}})
-    errors = [e.value for e in at.error]
+    errors = [shown(e.value) for e in at.error]
     assert any(e.startswith("Position 2 (sol-long), size: must be > 0, got -3") for e in errors), errors
     assert at.session_state["scenario"]["positions"][1]["size"] == 240  # the account is kept
     assert at.session_state["builder.draft"]["positions"][1]["size"] == -3.0  # and so is the edit
     at.switch_page("pages/price_lab.py").run().switch_page("pages/builder.py").run()
-    assert any("Position 2 (sol-long), size" in e.value for e in at.error)  # still there after a page change
+    assert any("Position 2 (sol-long), size" in shown(e.value) for e in at.error)  # still there after a page change
 
 
 def test_a_decimal_typed_in_a_position_cell_is_the_decimal_kept():
@@ -194,7 +194,7 @@ def test_a_decimal_typed_in_a_position_cell_is_the_decimal_kept():
     0.5 typed there was stored as 5 in the browser (and as 0 here), silently."""
     at = app_file().run().switch_page("pages/builder.py").run()
     edit_positions(at, {0: {"size": 0.5}})
-    assert not at.error, [e.value for e in at.error]
+    assert not at.error, [shown(e.value) for e in at.error]
     assert at.session_state["scenario"]["positions"][0]["size"] == 0.5
     edit_positions(at, {0: {"size": 0.0015, "entry": 83_000.25, "leverage": 12.5},
                         1: {"mode": "isolated", "margin": 2_640.75}})
@@ -261,7 +261,7 @@ def test_an_edited_account_says_its_story_was_the_presets_and_takes_its_own():
     assert story_box(at).value == preset
     assert not at.warning  # the account is the preset's: its story describes it
     edit_positions(at, {0: {"size": 0.5}})
-    note = " ".join(w.value for w in at.warning)
+    note = " ".join(shown(w.value) for w in at.warning)
     assert "This story was written for the preset “A winner keeps a loser alive”" in note
     assert "The account's positions have changed since" in note
     sidebar = " ".join(c.value for c in at.sidebar.caption)
@@ -305,7 +305,7 @@ def test_story_and_venue_presets():
     assert at.session_state["scenario"]["rules"]["mm_basis"] == "entry"  # BitMEX-like
     # Binance caps a 97,500 USDT SOL position at 25x: refused in words, the account kept
     at.selectbox(key="builder.venue").set_value("binance").run()
-    assert any("Position 3 (sol-long), leverage: 50x is above the tier's maximum 25x" in e.value for e in at.error)
+    assert any("Position 3 (sol-long), leverage: 50x is above the tier's maximum 25x" in shown(e.value) for e in at.error)
     assert at.session_state["scenario"]["venue"] == "bitmex"
     at.selectbox(key="builder.venue").set_value("bybit").run()
     assert at.session_state["scenario"]["venue"] == "bybit" and not at.error
@@ -315,7 +315,7 @@ def test_story_and_venue_presets():
 def test_bad_upload_shows_why_and_keeps_the_account():
     at = app_file().run().switch_page("pages/builder.py").run()
     at.file_uploader(key="builder.upload").set_value(("bad.json", b'{"balance": -5}', "application/json")).run()
-    errors = " ".join(e.value for e in at.error)
+    errors = " ".join(shown(e.value) for e in at.error)
     assert "Wallet balance: must be ≥ 0, got -5" in errors and "unchanged" in errors
     assert at.session_state["scenario"]["name"] == "A winner keeps a loser alive"
 

@@ -1,5 +1,6 @@
 """Shared links through the whole app (AppTest): a link restores the account, the page and the
-controls; a corrupt or too-long link says so and opens the default account."""
+controls; a corrupt or too-long link says so and changes nothing (the default account on a
+first visit, the session's own account otherwise)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from margin.scenario import scenario_from_dict
 from margin.numbers import money
 from ui.session.link_codec import MAX_LINK_CHARS, decode, encode
 from tests.lab_reading import metric, metrics
-from tests.support import in_frame, opened_with, whole_app
+from tests.support import in_frame, opened_with, shown, whole_app
 
 
 def test_a_link_reproduces_the_view_on_the_lab():
@@ -30,7 +31,8 @@ def test_a_link_reproduces_the_view_on_the_lab():
     equity = money(evaluate(s, target).cross.equity)
     assert equity == "11,744.00 USDT"
     assert metric(at, "Cross pool equity", 0) == equity
-    assert "v" not in at.query_params  # applied once: a rerun does not apply it again
+    # the address now holds this session's own view (kept for a reload), not applied again
+    assert at.query_params.get("keep") == "1" and decode(at.query_params["v"])["scenario"] == view["scenario"]
     at.number_input(key="lab.shock.input").set_value(-1.0).run()
     assert at.session_state["lab.shock"] == -1.0
 
@@ -56,7 +58,7 @@ def test_a_link_opens_its_page_and_keeps_presenter_mode():
     assert not at.exception
     assert at.title[0].value == "Crash replay"
     assert at.session_state["replay.step"] == 120.0 and at.session_state["replay.crash"] == "2021-05-19"
-    assert at.query_params.get("present") == "1" and "v" not in at.query_params
+    assert at.query_params.get("present") == "1" and at.query_params.get("keep") == "1"
     assert at.button(key="presenter.exit")
 
 
@@ -71,10 +73,10 @@ def test_a_bad_link_says_so_and_opens_the_default_account(text, words):
     at.query_params["v"] = text
     at.run()
     assert not at.exception
-    message = at.error[0].value
+    message = shown(at.error[0].value)
     assert message.startswith("This shared link could not be opened:") and words in message
-    assert "Showing the default account instead." in message
-    assert at.session_state["scenario"] == load_story("default")
+    assert "Your account is kept as it was." in message
+    assert at.session_state["scenario"] == load_story("over-leveraged-whale")
     assert at.title[0].value == "Price lab"
     at.run()  # shown once
     assert not [e for e in at.error if "shared link" in e.value]
@@ -109,3 +111,53 @@ def test_the_builder_shares_its_account():
     shared = [c.value for c in at.code if "?v=" in c.value]
     assert decode(shared[0].split("?v=", 1)[1]) == {"scenario": load_story("isolated-lottery-ticket"),
                                                    "page": "builder", "controls": {}}
+
+
+def _packed(payload: bytes) -> str:
+    """A link around any bytes (``encode`` itself would refuse these views)."""
+    import base64
+    import zlib
+    return "1." + base64.urlsafe_b64encode(zlib.compress(payload, 9)).rstrip(b"=").decode()
+
+
+def _account_with(**position) -> bytes:
+    import json
+    raw = load_story("default")
+    raw["positions"][0].update(position)
+    return json.dumps({"scenario": raw, "page": "stress", "controls": {}}).encode()
+
+
+@pytest.mark.parametrize("payload, words", [
+    (b"[" * 100_000 + b"]" * 100_000, "nested 100,000 levels deep"),
+    (b'{"scenario": ' + b"1" * 5000 + b"}", "not valid JSON"),
+    (_account_with(entry=1e308), "positions[0].entry: must be ≤ 1e+09, got 1e+308"),
+    (_account_with(size=1e308), "positions[0].size: must be ≤ 1e+09, got 1e+308"),
+    (_account_with(leverage=1e-300), "positions[0].leverage: must be ≥ 1, got 1e-300"),
+])
+def test_a_deep_or_near_float_max_link_is_a_message_not_an_exception(payload, words):
+    at = whole_app()
+    at.session_state["scenario"] = load_story("over-leveraged-whale")
+    at.query_params["v"] = _packed(payload)
+    at.run()
+    assert not at.exception
+    message = shown(at.error[0].value)
+    assert message.startswith("This shared link could not be opened:") and words in message, message
+    assert message.endswith("Your account is kept as it was.")
+    assert at.session_state["scenario"] == load_story("over-leveraged-whale")  # nothing stored
+
+
+def test_the_address_keeps_the_account_and_a_reload_restores_it():
+    at = opened_with(v=encode({"scenario": load_story("default"), "page": "lab", "controls": {}}))
+    own = dict(load_story("hedge-that-saved-it"), name="My own account")
+    at.session_state["scenario"] = own  # the learner's work, as the builder leaves it
+    at.session_state["scenario_revision"] = 7
+    at.number_input(key="lab.shock.input").set_value(-4.0).run()
+    at.run()  # a full run writes the view into the address
+    kept = dict(at.query_params)
+    assert kept.get("keep") == "1" and decode(kept["v"])["scenario"] == own
+    assert decode(kept["v"])["controls"]["lab.shock"] == -4.0
+    again = opened_with(**kept)  # a reload: a new session with the same address
+    assert not again.exception
+    assert again.session_state["scenario"] == own and again.session_state["lab.shock"] == -4.0
+    assert any("Restored your account “My own account”" in t.value for t in again.toast)
+    assert not opened_with(v=kept["v"]).toast  # a shared link (no keep=1) opens without that word

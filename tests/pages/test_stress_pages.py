@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from margin.presets import load_story
 from margin.scenario import ScenarioError, scenario_from_dict
 from margin.stress import run_stress, stress_spec
-from tests.support import open_page, page_text
+from tests.support import DATA, open_page, page_text, shown
 from ui.pictures import charts_stress as charts
 from ui.views.stress import default_state, error_text, settings, spec_for
 
@@ -110,7 +110,7 @@ def test_a_contradictory_correlation_table_is_named_and_blocks_the_run():
              "stress.corr.BTCUSDT.ETHUSDT": 0.95, "stress.corr.BTCUSDT.SOLUSDT": 0.95,
              "stress.corr.ETHUSDT.SOLUSDT": -0.95}
     at = open_page(PAGE, **state)
-    errors = [e.value for e in at.error]
+    errors = [shown(e.value) for e in at.error]
     assert any(e.startswith("Correlation table: is not positive semi-definite") for e in errors), errors
     assert at.button(key="stress.run_button").disabled
     assert not at.metric  # nothing was ever run with bad inputs
@@ -185,3 +185,14 @@ def test_inputs_map_to_a_spec_and_errors_name_the_cell():
         assert error_text(err).startswith("Run size: 20,000 paths × 8,640 steps is more than the lab runs")
     else:
         raise AssertionError("a run too big must be refused")
+
+
+def test_a_run_past_the_work_bound_is_named_and_blocked():
+    import json
+    raw = json.loads((DATA / "twenty-positions.json").read_text())  # 20 positions
+    # 20,000 paths × 720 steps (30 days of hours) × 20 positions: 288 million, past the bound
+    at = open_page(PAGE, **{"scenario": raw, "stress.paths": 20_000, "stress.horizon": 30.0, "stress.step": "1 hour"})
+    errors = [shown(e.value) for e in at.error]
+    assert any(e.startswith("Run size: 20,000 paths × 720 steps × 20 positions is 288,000,000; the limit is "
+                            "200,000,000") for e in errors), errors
+    assert at.button(key="stress.run_button").disabled and not at.metric

@@ -16,6 +16,7 @@ from ui.pictures.frame import titled
 from ui.pictures.palette import BLACK, BLUE, BLUES, GREY, ORANGE, VERMILLION
 from ui.pictures.charts_replay import price_range  # one rule for a price axis: fit the prices, never from 0
 from margin.numbers import percent, price
+from ui.session.text import plot_text
 
 def price_rounds_figure(result: CascadeResult, market_label: str,
                         learner_lines: Sequence[tuple[str, float]] = ()) -> go.Figure:
@@ -23,6 +24,8 @@ def price_rounds_figure(result: CascadeResult, market_label: str,
     liquidation prices in this market as labelled dashed lines."""
     rounds = [r.round for r in result.rounds]
     prices = result.prices
+    market_label = plot_text(market_label)
+    learner_lines = [(plot_text(label), level) for label, level in learner_lines]
     fig = go.Figure()
     fig.add_trace(go.Scatter(
         name=f"{market_label} price", x=rounds, y=prices, mode="lines+markers",

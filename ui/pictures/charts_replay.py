@@ -17,6 +17,7 @@ from margin.replay import MoneySplit, Replay, WickCheck
 from ui.pictures.lab_marks import compact
 from margin.numbers import price
 from margin.presets import market_label
+from ui.session.text import plot_text
 from ui.views.words import position_labels
 from ui.views.replay import TIMELINE_KINDS, TimelinePoint
 
@@ -94,7 +95,7 @@ def timeline_figure(model: Replay, points: Sequence[TimelinePoint], upto: int) -
             name=words, x=[p.hours for p in shown],
             y=[rows.index(p.variant) + offsets[kind] for p in shown], mode="markers",
             marker=dict(symbol=symbol, size=11, color=colour, line=dict(width=1.5, color=colour)),
-            text=[f"{p.variant}: {p.text}" for p in shown],
+            text=[plot_text(f"{p.variant}: {p.text}") for p in shown],
             hovertemplate="%{text}<br>at %{x:.2f} h<extra></extra>",
         ))
     _now_line(fig, float(hours[upto]))
@@ -173,7 +174,7 @@ def _add_liquidation_lines(fig: go.Figure, model: Replay, check: WickCheck, vari
                            low: float, high: float) -> None:
     """A stepped line per position at its liquidation price [USDT]; one off the chart says where."""
     hours = _hours(model)
-    labels = position_labels(model.variants[variant])
+    labels = {pid: plot_text(label) for pid, label in position_labels(model.variants[variant]).items()}
     dashes = ("dash", "longdash", "dashdot", "longdashdot")
     for i, pid in enumerate(check.position_ids):
         series = check.liquidation_price[: upto + 1, i]
@@ -219,7 +220,7 @@ def mark_last_figure(model: Replay, market: str, check: WickCheck, variant: str,
     column = model.path.markets.index(market)
     mark = model.path.marks[:, column]
     last = model.last_path.marks[:, column]
-    name = market_label(market)
+    name = plot_text(market_label(market))
     fig = go.Figure()
     fig.add_trace(go.Scatter(
         name=f"{name} last price (the candle)", x=hours[: upto + 1], y=last[: upto + 1], mode="lines",

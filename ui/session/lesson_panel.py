@@ -23,6 +23,7 @@ import streamlit as st
 
 from teach import Lesson, LessonError, check, get_lesson, lesson_scenario, question_text
 from margin.numbers import money, price
+from ui.session.text import md
 
 ACTIVE = "learn.active"
 UNDO = "learn.undo"
@@ -130,7 +131,7 @@ def prediction_box(lesson: Lesson, *, where: str) -> None:
     try:
         question = question_text(lesson.id)
     except LessonError as err:
-        st.warning(f"This lesson is not available: {err}.", icon=":material/block:")
+        st.warning(f"This lesson is not available: {md(err)}.", icon=":material/block:")
         return
     st.markdown(f"**:material/psychology: Predict first.** {question}")
     answer_widget(lesson)

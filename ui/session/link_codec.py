@@ -34,12 +34,10 @@ from urllib.parse import quote
 from margin.fields import MAX_NESTING, ScenarioError, nesting_depth
 from margin.scenario import scenario_from_dict
 from ui.site import CHOICE, DEFAULT_PAGE, INTEGER, NUMBER, PATH, TEXT, page, page_ids
+from margin.limits import MAX_LINK_CHARS, MAX_JSON_BYTES, MAX_PATH_TURNS  # noqa: F401  (the bounds live in margin.limits)
 
 VERSION = "1"
 PARAM = "v"  # the query parameter that carries a view
-MAX_LINK_CHARS = 6_000  # encoded text; browsers and chat apps handle URLs of this size
-MAX_JSON_BYTES = 1_000_000  # a decompressed view larger than this is refused (zip bombs)
-MAX_PATH_TURNS = 64  # turns of the lab's path a link carries (ui.views.lab.MAX_WAYPOINTS)
 _MARKET = re.compile(r"[A-Za-z0-9_\-]{1,40}")
 
 

@@ -13,6 +13,7 @@ from margin.fields import ScenarioError
 from ui.session.link_codec import (
     MAX_LINK_CHARS, PARAM, LinkError, control_values, decode, encode, link_url,
 )
+from ui.session.text import md
 from ui.site import DEFAULT_PAGE, page_ids, page_of_file
 from ui.site import page as site_page
 
@@ -28,6 +29,9 @@ TARGET_KEY = "links.target"  # page file to open after st.navigation
 MESSAGE_KEY = "links.message"  # why a link could not be opened, shown once
 RUN_KEY = "links.run"  # counts full runs of app.py (restore_from_url runs at the top of each)
 SHOWN_KEY = "links.shown"  # the run in which a page drew its own copy-link control
+KEPT_KEY = "links.kept"  # the view this session last wrote into the address (see keep_in_url)
+RESTORED_KEY = "links.restored"  # the account's name, to say once that it was restored
+KEEP = "keep"  # query parameter: ``v`` was written by keep_in_url (a reload), not a shared link
 
 
 def restore_from_url() -> str | None:
@@ -36,28 +40,33 @@ def restore_from_url() -> str | None:
     Sets the account (through ``ui.session.state.set_scenario``) and the plain control keys, and
     remembers the page to open; :func:`open_link_target` (after ``st.navigation``) opens it and
     drops ``v`` from the URL so a rerun does not apply the link again. A corrupt or too-long
-    link opens the default account and says why. Returns the page file to open, or None.
+    link changes nothing (a first visit keeps the default account, a session its own) and says
+    why. Returns the page file to open, or None.
     """
     import streamlit as st
 
     from margin.presets import DEFAULT_STORY, load_story
-    from ui.session.state import set_scenario
+    from ui.session.state import ensure_scenario, set_scenario
 
     st.session_state[RUN_KEY] = int(st.session_state.get(RUN_KEY, 0)) + 1
     text = st.query_params.get(PARAM)
     if text is None:
         return None
+    if text == st.session_state.get(KEPT_KEY):
+        return None  # this session's own view, written by keep_in_url: nothing to restore
     try:
         view = decode(text)
         set_scenario(view["scenario"])
     except (LinkError, ScenarioError) as err:
-        set_scenario(load_story(DEFAULT_STORY))
-        st.session_state[MESSAGE_KEY] = (
-            f"This shared link could not be opened: {err}. Showing the default account instead.")
+        kept = ("Showing the default account instead." if ensure_scenario() == load_story(DEFAULT_STORY)
+                else "Your account is kept as it was.")
+        st.session_state[MESSAGE_KEY] = f"This shared link could not be opened: {err}. {kept}"
         target = page_file(DEFAULT_PAGE)
     else:
         _set_controls(view["page"], view["scenario"], view["controls"])
         target = page_file(view["page"])
+        if st.query_params.get(KEEP) == "1":  # a reload, a dropped connection or a restarted server
+            st.session_state[RESTORED_KEY] = str(view["scenario"].get("name") or "Untitled account")
     st.session_state[TARGET_KEY] = target
     return target
 
@@ -75,7 +84,36 @@ def open_link_target() -> None:
         st.switch_page(target, query_params=keep)
     message = st.session_state.pop(MESSAGE_KEY, None)
     if message:
-        st.error(message, icon=":material/link_off:")
+        st.error(md(message), icon=":material/link_off:")  # it quotes the link's own text
+    restored = st.session_state.pop(RESTORED_KEY, None)
+    if restored is not None:
+        st.toast(f"Restored your account “{md(restored)}” from the address, as you left it.",
+                 icon=":material/restore:")
+
+
+def keep_in_url(page: Any) -> None:
+    """Call at the end of app.py's run: the address holds the current view (account, page and
+    controls) as ``?v=<view>&keep=1``, so a reload, a dropped connection or a restarted server
+    opens the same work again. Written only when it changed; a view too large for a link is
+    not kept (the address then holds no view)."""
+    import streamlit as st
+
+    page_id = page if page in page_ids() else page_id_of(page)
+    if page_id is None or not site_page(page_id).shareable:
+        return
+    try:
+        text = encode(current_view(page_id))
+    except LinkError:
+        text = None
+    if text == st.session_state.get(KEPT_KEY) and st.query_params.get(PARAM) == text:
+        return
+    st.session_state[KEPT_KEY] = text
+    if text is None:
+        st.query_params.pop(PARAM, None)
+        st.query_params.pop(KEEP, None)
+        return
+    st.query_params[PARAM] = text
+    st.query_params[KEEP] = "1"
 
 
 def _set_controls(page: str, scenario: Mapping[str, Any], controls: Mapping[str, Any]) -> None:
@@ -182,7 +220,7 @@ def share_link(page: Any, *, key: str | None = None, lazy: bool = False) -> str 
         try:
             text = encode(current_view(page_id))
         except LinkError as err:
-            st.warning(str(err)[0].upper() + str(err)[1:], icon=":material/link_off:")
+            st.warning(md(str(err)[0].upper() + str(err)[1:]), icon=":material/link_off:")
             return None
         url = link_url(text, st.context.url)
         st.caption("Anyone who opens this link sees this account, this page and these control "
@@ -194,6 +232,6 @@ def share_link(page: Any, *, key: str | None = None, lazy: bool = False) -> str 
 
 
 __all__ = [
-    "LinkError", "MAX_LINK_CHARS", "current_view", "open_link_target", "open_page", "page_file", "page_id_of",
+    "LinkError", "MAX_LINK_CHARS", "current_view", "keep_in_url", "open_link_target", "open_page", "page_file", "page_id_of",
     "restore_from_url", "share_link", "sidebar_share_link",
 ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 import math
 import re
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from margin.fields import parse_json
 from margin.presets import load_story, load_venue, market_defaults, story_ids
 from margin.scenario import (
     MAX_FILE_BYTES, Scenario, ScenarioError, parse_scenario_text, scenario_from_dict, scenario_to_dict,
@@ -353,7 +353,8 @@ def friendly_error(err: ScenarioError, raw: Mapping[str, Any] | None = None) -> 
         index = int(match.group(1))
         positions = (raw or {}).get("positions", []) or []
         name = positions[index].get("id") if index < len(positions) and isinstance(positions[index], Mapping) else None
-        where = f"Position {index + 1}" + (f" ({name})" if name else "")
+        shown = name if not isinstance(name, str) or len(name) <= 40 else name[:39] + "…"
+        where = f"Position {index + 1}" + (f" ({shown})" if name else "")
         column = match.group(2)
         label = {"margin": "isolated margin"}.get(column, column)
         return f"{where}, {label}: {problem}" if column else f"{where}: {problem}"
@@ -397,8 +398,8 @@ def handle_upload(data: bytes) -> UploadResult:
         scenario = parse_scenario_text(data)
     except ScenarioError as err:
         try:  # the parsed file, only to name the position the problem is in
-            raw = json.loads(data)
-        except ValueError:
+            raw = parse_json(data, nan_to_field=True)
+        except ScenarioError:
             raw = None
         text = friendly_error(err, raw if isinstance(raw, Mapping) else None)
         if text.startswith("The file: "):

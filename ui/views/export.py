@@ -17,6 +17,8 @@ import csv
 import io
 from typing import Any, Iterable, Mapping, Sequence
 
+from ui.session.text import csv_cell
+
 COLUMNS = ("step", "type", "position", "market", "mode", "price", "size", "realized_pnl", "fee",
            "insurance_fund_delta", "amount")
 
@@ -44,9 +46,9 @@ def events_csv(events: Iterable[Any], *, extra: Mapping[str, Any] | None = None,
 
 
 def _plain(value: Any) -> Any:
-    """numpy scalars as plain numbers (``repr`` keeps every digit)."""
+    """numpy scalars as plain numbers (``repr`` keeps every digit); names never a formula."""
     item = getattr(value, "item", None)
-    return item() if callable(item) else value
+    return csv_cell(item() if callable(item) else value)
 
 
 def event_log_button(events: Iterable[Any], *, key: str, file_name: str = "events.csv",

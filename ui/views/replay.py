@@ -214,7 +214,7 @@ def replay_summary(model: Replay) -> str:
     parts = []
     for j, name in enumerate(model.path.markets):
         low = model.path.marks[:, j].min() / model.path.marks[0, j] - 1
-        parts.append(f"{market_label(name)} {percent(low, signed=True)}")
+        parts.append(f"{md(market_label(name))} {percent(low, signed=True)}")
     return f"Deepest mark move in this crash: {join_words(parts)} (from the account's own prices)."
 
 

@@ -16,11 +16,12 @@ from typing import Any, Mapping
 
 from margin.scenario import Scenario, ScenarioError
 from margin.stress import StressSpec, default_correlation, default_volatility, stress_spec
+from margin.limits import MAX_LAB_PATH_STEPS
 from margin.presets import market_label
 
 STEPS = {"5 minutes": 5, "15 minutes": 15, "1 hour": 60, "4 hours": 240, "1 day": 1440}
 PATH_OPTIONS = (500, 1_000, 2_000, 5_000, 10_000, 20_000)
-MAX_PATH_STEPS = 20_000_000  # per model: about 2 s on a laptop core
+MAX_PATH_STEPS = MAX_LAB_PATH_STEPS  # per model (margin.limits)
 DEFAULTS = {"stress.horizon": 1.0, "stress.step": "1 hour", "stress.dof": 3.0, "stress.paths": 5_000,
             "stress.seed": 0}
 
@@ -128,7 +129,7 @@ def error_text(err: ScenarioError) -> str:
         where = "Correlation table"
     elif field == "dof":
         where = "Degrees of freedom ν"
-    elif field == "size":
+    elif field in ("size", "n_paths"):
         where = "Run size"
     else:
         where = field.replace("_", " ").capitalize()
