@@ -57,6 +57,15 @@ class Asked:
 def prepare(raw: Any, scenario: Scenario | None) -> Asked:
     """Check a question ``raw`` and compute the engine's answer, on the room's ``scenario``
     (None when no account was pushed yet)."""
+    try:
+        return _prepare(raw, scenario)
+    except RoomError:
+        raise
+    except ScenarioError as err:
+        raise RoomError(err.field, err.problem) from None
+
+
+def _prepare(raw: Any, scenario: Scenario | None) -> Asked:
     spec = mapping(raw, "question")
     kind = choice(spec.get("kind"), "question.kind", KINDS)
     if kind == "lesson":

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.services_pg"]  # the PostgreSQL server for the room store
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("MARGIN_LAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
