@@ -19,7 +19,7 @@ from margin.account import position_liquidation_price
 from margin.cascade import LEVERAGE_BUCKETS, cascade_input_from_dict, learner_fate, leverage_bucket, run_spec
 from margin.fields import ScenarioError, choice, mapping, number
 from margin.presets import DEFAULT_STORY, load_story
-from margin.scenario import MODES, SIDES, Scenario, scenario_from_dict
+from margin.scenario import MODES, SIDES, scenario_from_dict
 from classroom.codes import RoomError
 
 MARKET = "BTCUSDT"

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from classroom import RoomError, RoomStore, reveal_summary
 from classroom import schema
-from classroom.market import cascade_document, student_scenario, ClassPosition, ClassMarket
+from classroom.market import cascade_document, student_scenario, ClassPosition
 from margin.presets import load_story
 from tests.paths import ROOT
 
