@@ -119,11 +119,17 @@ def is_close(answer: float, value: float, unit: str) -> bool:
     return abs(answer - value) <= CLOSE_FRACTION * abs(value) + 1e-12
 
 
-def typical_mistake(spec: Mapping[str, Any], answer: float, scenario: Scenario | None) -> str | None:
+def typical_mistake(spec: Mapping[str, Any], answer: float, scenario: Scenario | None,
+                    value: float | None = None) -> str | None:
     """The typical mistake ``answer`` matches, explained, or None. A lesson's mistakes are the
     lesson's own (:func:`teach.verdicts.mistake_words`); a typed price question recognises the
-    other of the liquidation and bankruptcy prices, and the entry price."""
+    other of the liquidation and bankruptcy prices, and the entry price, each within 1 %, when
+    the answer is nearer to it than to the engine's ``value``. A lesson's answer within 1 % of
+    the engine's value is no mistake (as the lesson's own check says it is right first)."""
+    unit = "%" if spec["kind"] == "liquidation_shock" else "USDT"
     if spec["kind"] == "lesson":
+        if value is not None and is_close(answer, value, unit):
+            return None
         return mistake_words(spec["lesson"], answer)
     if spec["kind"] != "liquidation_price" or scenario is None:
         return None
@@ -131,17 +137,20 @@ def typical_mistake(spec: Mapping[str, Any], answer: float, scenario: Scenario |
     position = scenario.positions[index]
     prices = position_liquidation_price(scenario, index)
     other = prices.bankruptcy_price if spec["which"] == "liquidation" else prices.liquidation_price
-    unit = "USDT"
-    if other is not None and math.isfinite(other) and is_close(answer, float(other), unit):
+    candidates = []
+    if other is not None and math.isfinite(other):
         if spec["which"] == "liquidation":
-            return (f"{price_text(other)} is the bankruptcy price, where the equity behind the position reaches zero. "
-                    "Liquidation comes earlier, as soon as the equity falls to the maintenance margin.")
-        return (f"{price_text(other)} is the liquidation price, where the equity falls to the maintenance margin. "
-                "The bankruptcy price lies further on, where the equity reaches zero.")
-    if is_close(answer, position.entry, unit):
-        return (f"{price_text(position.entry)} is the entry price: at the entry the position has lost nothing yet. "
-                "It is liquidated only after the price has moved against it.")
-    return None
+            words = (f"{price_text(other)} is the bankruptcy price, where the equity behind the position reaches zero. "
+                     "Liquidation comes earlier, as soon as the equity falls to the maintenance margin.")
+        else:
+            words = (f"{price_text(other)} is the liquidation price, where the equity falls to the maintenance "
+                     "margin. The bankruptcy price lies further on, where the equity reaches zero.")
+        candidates.append((float(other), words))
+    candidates.append((position.entry, f"{price_text(position.entry)} is the entry price: at the entry the position "
+                                       "has lost nothing yet. It is liquidated only after the price has moved against it."))
+    near = [(abs(answer - alt), words) for alt, words in candidates if is_close(answer, alt, unit)
+            and (value is None or abs(answer - alt) < abs(answer - value))]
+    return min(near)[1] if near else None
 
 
 __all__ = ["Asked", "CLOSE_FRACTION", "KINDS", "check_answer", "is_close", "numeric_lessons", "prepare",

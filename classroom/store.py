@@ -649,7 +649,7 @@ def reveal_summary(answers: Answers, scenario: Mapping[str, Any] | None) -> Reve
     parsed = None if scenario is None or q.spec.get("kind") == "lesson" else scenario_from_dict(scenario)
     counts: dict[str, int] = {}
     for answer in answers.values:
-        words = typical_mistake(q.spec, answer, parsed)
+        words = typical_mistake(q.spec, answer, parsed, value)
         if words is not None:
             counts[words] = counts.get(words, 0) + 1
     return Reveal(question=q, values=answers.values, close=sum(is_close(a, value, q.unit) for a in answers.values),

@@ -29,7 +29,7 @@ from ui.session.deep_links import inside_app_frame
 from ui.session.rooms import set_url, step_screen, store, url_room
 from ui.session.state import ensure_scenario
 from ui.session.text import md
-from ui.views.room import SEAT_PARAM, account_text, fate_words, join_url, who
+from ui.views.room import SEAT_PARAM, account_text, fate_row, join_url, who
 from classroom.market import survival_table
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
@@ -91,16 +91,16 @@ def landing() -> None:
 
 def header(code: str, state) -> None:
     link = join_url(st.context.url or "http://localhost:8501/teach_room", code)
-    left, right = st.columns([3, 2], vertical_alignment="center")
+    big = presenter.is_on()
+    left, right = st.columns([3, 2] if big else [4, 1], vertical_alignment="center")
     with left:
         st.html(f'<p class="ml-room-code" aria-label="Join code">{code}</p>')
-        st.markdown(f"Join at **{md(link)}** or scan the code; then type a nickname.")
         st.code(link, language=None)
         status = "closed" if state.closed else "expired" if state.expired else "locked" if state.locked else "open"
-        st.caption(f"Room {status}. Keep this page's address private: it holds your teacher key.")
+        st.caption(f"Students open this link or scan the code, then type a nickname. Room {status}. Keep this "
+                   "page's own address private: it holds your teacher key.")
     with right:
-        st.image(qr_png(link, scale=12 if presenter.is_on() else 8), caption="Scan to join",
-                 width=360 if presenter.is_on() else 240)
+        st.image(qr_png(link, scale=12 if big else 6), caption="Scan to join", width=360 if big else 170)
 
 
 @st.fragment(run_every=POLL_SECONDS)
@@ -275,7 +275,7 @@ def cascade_results(result: dict, state, count: int) -> None:
     students = result["students"]
     order = {s["participant_id"]: i + 1 for i, s in enumerate(sorted(students, key=lambda s: s["participant_id"]))}
     dead = sum(s["round"] is not None for s in students)
-    st.subheader(f"Round {count}: shock {result['shock'] * 100:+g} %")
+    st.subheader(f"Run {count}: shock {result['shock'] * 100:+g} %")
     cols = st.columns(4)
     cols[0].metric("Final price [USDT]", price(result["final_price"]), border=True)
     cols[1].metric("Final move", percent(result["final_drop"], signed=True), border=True)
@@ -287,10 +287,12 @@ def cascade_results(result: dict, state, count: int) -> None:
                 f"{md(money(money_flow.get('socialized')))}.")
     fig = class_cascade_figure(result)
     st.plotly_chart(presenter.enlarge(fig) if presenter.is_on() else fig, key="room.teach.cascade", width="stretch")
-    st.caption(f"The forced selling pushed a {result['shock'] * 100:+g} % shock to {percent(result['final_drop'], signed=True)}.")
+    amplified = result.get("amplification")
+    st.caption(f"The forced selling pushed a {result['shock'] * 100:+g} % shock to "
+               f"{percent(result['final_drop'], signed=True)}" + (f" ({amplified:.1f}x)." if amplified else "."))
     if students:
-        rows = [{"Student": who(s["participant_id"], s["nickname"], order, state.show_names),
-                 "Fate": fate_words(s)} for s in students]
+        rows = [{"Student": who(s["participant_id"], s["nickname"], order, state.show_names), **fate_row(s)}
+                for s in students]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         table = pd.DataFrame(survival_table(students)).rename(columns={
             "leverage": "Leverage", "mode": "Mode", "students": "Students", "survived": "Survived"})

@@ -344,3 +344,15 @@ def test_default_url_names_the_data_folder(monkeypatch, tmp_path):
     assert default_url() == f"sqlite:///{tmp_path / 'd' / 'rooms.sqlite3'}"
     monkeypatch.setenv("MARGIN_LAB_DATABASE_URL", "postgresql://u@h/db")
     assert default_url() == "postgresql://u@h/db"
+
+
+def test_a_right_answer_is_never_counted_as_a_mistake(store):
+    room = store.open_room()
+    store.push_account(room.code, room.teacher_key, load_story("default"))
+    asked = store.ask(room.code, room.teacher_key, {"kind": "liquidation_price", "position": "btc-long"})
+    for name in ("Ada", "Bob"):
+        seat = store.join(room.code, name, client=name)
+        store.answer(room.code, seat.token, asked.value)  # the bankruptcy price is within 1 % of it here
+    store.reveal(room.code, room.teacher_key)
+    summary = reveal_summary(store.answers(room.code, room.teacher_key), store.state(room.code).scenario)
+    assert summary.close == 2 and summary.mistakes == ()

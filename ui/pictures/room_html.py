@@ -4,6 +4,7 @@ the account's facts (nothing computed from prices, which would give the answer a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from html import escape
 from typing import Any, Mapping
 
@@ -12,12 +13,15 @@ from margin.presets import market_label
 from ui.pictures.lab_html import variant_html
 from ui.views.room import RoomStep, step_words
 
+ROOM_LABEL = "The room's account"  # the lab's "As built" column, named for a class that did not build it
 ROOM_CSS = """<style>
 .st-key-room-live, [class*="st-key-room-live-"] { display: none; }
 .ml-room-code { font-size: 3.2rem; font-weight: 700; letter-spacing: 0.35rem; font-family: monospace; margin: 0; }
-.ml-room table { border-collapse: collapse; width: 100%; font-size: 0.95rem; }
-.ml-room th, .ml-room td { text-align: left; padding: 0.2rem 0.5rem; border-bottom: 1px solid rgba(128,128,128,0.35); }
-.ml-room .ml-wrap { overflow-x: auto; }
+/* One variant across the page: its parts side by side where they fit, stacked on a phone. */
+.ml-room .ml-grid { grid-template-columns: minmax(0, 1fr); }
+.ml-room .ml-variant { display: grid; grid-row: auto; grid-template-rows: none;
+  grid-template-columns: repeat(auto-fit, minmax(17rem, 1fr)); column-gap: 1.5rem; align-items: start; }
+.ml-room .ml-variant > div:first-child { grid-column: 1 / -1; }
 </style>"""
 
 
@@ -26,30 +30,30 @@ def step_html(step: RoomStep, *, dark: bool = False) -> str:
     the account as built (equity, pools, every position's status and distance, events)."""
     theme = " ml-dark" if dark else ""
     return (f'<div class="ml-lab ml-room{theme}"><p class="ml-small">{escape(step_words(step))}</p>'
-            f'<div class="ml-grid">{variant_html(step.view)}</div></div>')
+            f'<div class="ml-grid">{variant_html(replace(step.view, label=ROOM_LABEL))}</div></div>')
 
 
 def facts_html(raw: Mapping[str, Any], *, dark: bool = False) -> str:
     """The account as facts to predict from: the wallet, each position's side, size, entry,
-    leverage and mode, each market's price; nothing computed.
+    leverage and mode, each market's price; nothing computed. A list, so a phone shows it whole.
 
     >>> "&lt;b&gt;" in facts_html({"balance": 1, "markets": {}, "positions": [{"id": "<b>", "market": "X",
     ...     "side": "long", "size": 1, "entry": 2, "leverage": 3, "mode": "cross"}]})
     True
     """
     theme = " ml-dark" if dark else ""
-    rows = "".join(
-        f"<tr><td>{escape(str(p.get('id')))}</td><td>{escape(market_label(str(p.get('market'))))}</td>"
-        f"<td>{escape(str(p.get('side')))}</td><td>{float(p.get('size', 0)):,.6g}</td>"
-        f"<td>{escape(price(float(p.get('entry', 0))))}</td><td>{float(p.get('leverage', 0)):g}×</td>"
-        f"<td>{escape(str(p.get('mode', 'cross')))}</td></tr>" for p in raw.get("positions", []) or [])
+    items = "".join(
+        f"<li><b>{escape(str(p.get('id')))}</b>: {escape(market_label(str(p.get('market'))))} {escape(str(p.get('side')))}, "
+        f"size {float(p.get('size', 0)):,.6g} at {escape(price(float(p.get('entry', 0))))} USDT, "
+        f"{float(p.get('leverage', 0)):g}×, {escape(str(p.get('mode', 'cross')))}</li>"
+        for p in raw.get("positions", []) or [])
     markets = ", ".join(f"{market_label(str(n))} {price(float(m.get('price', 0)))} USDT"
                         for n, m in (raw.get("markets") or {}).items())
-    return (f'<div class="ml-lab ml-room{theme}"><p>Wallet {escape(money(float(raw.get("balance", 0))))}; '
-            f'prices: {escape(markets)}.</p><div class="ml-wrap"><table><thead><tr><th>Position</th><th>Market</th>'
-            f'<th>Side</th><th>Size</th><th>Entry [USDT]</th><th>Leverage</th><th>Mode</th></tr></thead>'
-            f'<tbody>{rows}</tbody></table></div>'
-            f'<p class="ml-small">What the prices do to it stays hidden until the teacher reveals the answer.</p></div>')
+    return (f'<div class="ml-lab ml-room{theme}"><div class="ml-box"><h4>The account</h4>'
+            f'<p>Wallet {escape(money(float(raw.get("balance", 0))))}; prices now: {escape(markets)}.</p>'
+            f'<ul>{items}</ul>'
+            f'<p class="ml-small">What the prices do to it stays hidden until the teacher reveals the answer.</p>'
+            f'</div></div>')
 
 
 __all__ = ["ROOM_CSS", "facts_html", "step_html"]

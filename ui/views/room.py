@@ -85,6 +85,26 @@ def fate_words(fate: Mapping[str, Any]) -> str:
     return f"Liquidated {when}{at}{why}. It was a {what}."
 
 
+def fate_row(fate: Mapping[str, Any]) -> dict[str, str]:
+    """A student's fate as the teacher's table shows it: short cells, no sentence.
+
+    >>> fate_row({"position": {"side": "long", "mode": "isolated", "leverage": 25.0, "notional": 20000.0},
+    ...           "liquidation_price": 96385.5, "round": 1, "price": 94000.0, "before_shock": False})["Fate"]
+    'liquidated in round 1'
+    """
+    p = fate["position"]
+    if fate["round"] is None:
+        what = "survived"
+    elif fate["before_shock"]:
+        what = "liquidated before the shock"
+    else:
+        what = f"liquidated in round {fate['round']}"
+    liq = fate.get("liquidation_price")
+    return {"Position": f"{p['leverage']:g}x {p['side']}, {p['mode']}", "Notional [USDT]": f"{p['notional']:,.0f}",
+            "Fate": what, "Filled at [USDT]": "" if fate.get("price") is None else price(fate["price"]),
+            "Liquidation price [USDT]": "" if liq is None else price(liq)}
+
+
 def who(participant_id: int, nickname: str, order: Mapping[int, int], show_names: bool) -> str:
     """A student as the teacher's screens show them: the nickname, or "Student n" (anonymous)."""
     return nickname if show_names else f"Student {order.get(participant_id, 0)}"
@@ -103,5 +123,5 @@ def histogram_bins(values: Sequence[float], value: float, n_bins: int = 24) -> t
     return low, (high - low) / n_bins
 
 
-__all__ = ["KEY_PARAM", "ROOM_PARAM", "RoomStep", "SEAT_PARAM", "account_text", "fate_words", "histogram_bins",
+__all__ = ["KEY_PARAM", "ROOM_PARAM", "RoomStep", "SEAT_PARAM", "account_text", "fate_row", "fate_words", "histogram_bins",
            "join_url", "room_step", "step_words", "who"]
