@@ -130,11 +130,20 @@ def cascade_document(market: ClassMarket, shock: float, scenario: Mapping[str, A
         "market": {"name": MARKET, "price": m["price"], **({"tiers": m["tiers"]} if "tiers" in m else {"mmr": m["mmr"]})},
         "crowd": dict(market.crowd), "depth": market.depth, "impact": "linear", "shock": shock,
         "liquidation_fee_rate": market.liquidation_fee_rate, "settlement": "bankruptcy",
-        "insurance_fund": market.insurance_fund,
+        "insurance_fund": market.insurance_fund, "shocks": tipping_shocks(shock),
     }
     if scenario is not None:
         doc["scenario"] = dict(scenario)
     return doc
+
+
+TIPPING_STEPS = 30  # shocks of 1 %, 2 %, ... 30 % the same way as the room's shock
+
+
+def tipping_shocks(shock: float) -> list[float]:
+    """The shocks of the class market's tipping curve [fractions]: 1 % to 30 %, the way ``shock`` goes."""
+    sign = -1.0 if shock < 0 else 1.0
+    return [sign * k / 100.0 for k in range(1, TIPPING_STEPS + 1)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -154,8 +163,9 @@ class StudentFate:
 
 def run_class_cascade(market: ClassMarket, shock: float,
                       students: Sequence[tuple[int, str, ClassPosition]]) -> dict[str, Any]:
-    """The class cascade at ``shock`` [fraction]: the crowd's rounds, where the money went and
-    each student's fate, as JSON-ready data (what the room stores)."""
+    """The class cascade at ``shock`` [fraction]: the crowd's rounds, where the money went, the
+    tipping curve (:func:`tipping_shocks`) and each student's fate, as JSON-ready data (what the
+    room stores)."""
     spec = cascade_input_from_dict(cascade_document(market, shock))
     run = run_spec(spec)
     result = run.result
@@ -177,6 +187,10 @@ def run_class_cascade(market: ClassMarket, shock: float,
         "traders": run.crowd.n_traders, "liquidated_count": result.liquidated_count,
         "accounting": {k: _finite(v) for k, v in accounting.items()},
         "students": fates,
+        "tipping": None if run.curve is None else {
+            "shocks": run.curve.shocks.tolist(), "final_drops": run.curve.final_drops.tolist(),
+            "rounds": run.curve.rounds.tolist(), "liquidated_notional": run.curve.liquidated_notional.tolist(),
+            "runaway_shock": run.curve.runaway_shock},
     }
 
 

@@ -13,6 +13,7 @@ controls, re-seeded from the room), ``room.teach.*`` (other widgets).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -21,6 +22,8 @@ from classroom.questions import numeric_lessons
 from margin.numbers import money, percent, price
 from margin.presets import load_story, market_label, story_ids
 from teach.lessons import get_lesson, lesson_scenario
+from margin.cascade import TippingCurve
+from ui.pictures.charts_cascade import tipping_figure
 from ui.pictures.lab_html import LAB_CSS
 from ui.pictures.room_charts import class_cascade_figure, qr_png, reveal_figure
 from ui.pictures.room_html import ROOM_CSS
@@ -290,6 +293,17 @@ def cascade_results(result: dict, state, count: int) -> None:
     amplified = result.get("amplification")
     st.caption(f"The forced selling pushed a {result['shock'] * 100:+g} % shock to "
                f"{percent(result['final_drop'], signed=True)}" + (f" ({amplified:.1f}x)." if amplified else "."))
+    tipping = result.get("tipping")
+    if tipping:
+        curve = TippingCurve(**{k: np.asarray(v) for k, v in tipping.items() if k != "runaway_shock"},
+                             runaway_shock=tipping["runaway_shock"])
+        fig = tipping_figure(curve, result["shock"], result["final_drop"])
+        st.plotly_chart(presenter.enlarge(fig) if presenter.is_on() else fig, key=f"room.teach.tipping.{count}",
+                        width="stretch")
+        runaway = tipping["runaway_shock"]
+        st.caption("Tipping point: " + (f"from a shock of {abs(runaway) * 100:.0f} % on, the forced selling at least "
+                                        f"doubles the move, with this crowd and book." if runaway is not None else
+                                        "no shock up to 30 % is doubled by the forced selling, with this crowd and book."))
     if students:
         rows = [{"Student": who(s["participant_id"], s["nickname"], order, state.show_names), **fate_row(s)}
                 for s in students]

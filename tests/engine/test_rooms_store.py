@@ -145,6 +145,8 @@ def test_class_cascade_equals_the_command_line_on_the_same_crowd(store, tmp_path
         assert (mine["round"], mine["event"], mine["price"]) == (cli["learner"][0]["round"], cli["learner"][0]["event"],
                                                                  cli["learner"][0]["price"])
         assert result["final_price"] == cli["final"]["price"]
+        assert result["tipping"]["final_drops"] == cli["tipping"]["final_drops"]
+        assert result["tipping"]["runaway_shock"] == cli["tipping"]["runaway_shock"]
     fates = {s["nickname"]: s["round"] for s in result["students"]}
     assert fates["Ada"] is not None and fates["Cy"] is None  # 25x long dies, the 2x short lives
 

@@ -123,6 +123,7 @@ def test_class_cascade_of_three_students_equals_the_command_line():
     t.number_input(key="room.teach.cascade_shock").set_value(-6.0)
     t.button(key="room.teach.run").click().run()
     assert not t.exception and "Students liquidated" in [m.label for m in t.metric]
+    assert "Tipping point: from a shock of" in texts(t) and len(t.get("plotly_chart")) == 2
     market = RoomStore().class_market(code)
     for name, (side, mode, leverage, notional) in picks.items():
         scenario = student_scenario(ClassPosition(side=side, mode=mode, leverage=leverage, notional=notional), market)
