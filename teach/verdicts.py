@@ -117,7 +117,7 @@ def _check_number(lesson: Lesson, truth: Measure, answer: Any) -> CheckResult:
                            message=f"Right: the engine says {describe(value)}{close}.\n\n{explanation}".strip())
     verdict = f"You said {describe(answer)}; the engine says {describe(value)}."
     parts = []
-    mistake = _matching_mistake(lesson, answer)
+    mistake = matching_mistake(lesson, answer)
     if mistake is not None:
         template, alt = mistake
         parts.append(_fill(template, truth.context, {**extra, "alt": describe(alt)}))
@@ -129,7 +129,7 @@ def _check_number(lesson: Lesson, truth: Measure, answer: Any) -> CheckResult:
     return CheckResult(correct=False, expected=value, message=verdict + "\n\n" + " ".join(p for p in parts if p))
 
 
-def _matching_mistake(lesson: Lesson, answer: float) -> tuple[str, float] | None:
+def matching_mistake(lesson: Lesson, answer: float) -> tuple[str, float] | None:
     """The first typical mistake whose value (fixed, or computed by the engine) the answer
     matches within the lesson's tolerance."""
     for mistake in lesson.mistakes:
@@ -173,3 +173,23 @@ def _diagnosis(lesson: Lesson, answer: float, value: float) -> str:
     return (f"{where} the equity behind it would be {money(pool['equity'])}, "
             f"{money(-gap)} below {floor_name}: it happened earlier than that.")
 
+
+
+def mistake_words(lesson_id: str, answer: float) -> str | None:
+    """The typical mistake an answer [the lesson's unit] matches, explained with the numbers
+    (as the check says it), or None when it matches none.
+
+    >>> print(mistake_words("cascade-contagion", -5.0))
+    -5 % is the initial drop alone: that is where the price would stay if liquidations were not sold into the market.
+    >>> mistake_words("cascade-contagion", -30.0) is None
+    True
+    """
+    lesson = get_lesson(lesson_id)
+    found = matching_mistake(lesson, float(answer))
+    if found is None:
+        return None
+    template, alt = found
+    value = _rounded(lesson, float(measure(lesson).value))
+    describe = lesson.answer.describe
+    return _fill(template, measure(lesson).context,
+                 {"answer": describe(float(answer)), "expected": describe(value), "alt": describe(alt)})

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.services_pg"]  # the PostgreSQL server for the room store
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("MARGIN_LAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -42,8 +44,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_streamlit(script: Path, port: int | None = None, extra_args: list[str] | None = None):
-    """Start ``streamlit run script`` on loopback; returns (process, base URL) once healthy."""
+def start_streamlit(script: Path, port: int | None = None, extra_args: list[str] | None = None,
+                    env: dict[str, str] | None = None):
+    """Start ``streamlit run script`` on loopback (``env``: extra environment variables);
+    returns (process, base URL) once healthy."""
     port = port or _free_port()
     command = [
         sys.executable, "-m", "streamlit", "run", str(script),
@@ -51,7 +55,8 @@ def start_streamlit(script: Path, port: int | None = None, extra_args: list[str]
         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
         *(extra_args or []),
     ]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -37,7 +37,7 @@ import math  # noqa: F401 (the doctest above)
 
 from margin.scenario import Market, Tier  # noqa: F401 (the doctest above)
 from margin.cascade.crowd import (
-    LEVERAGE_BUCKETS, LEVERAGE_EDGES, MAX_TRADERS, Crowd, CrowdParams, build_crowd, leverage_bucket_labels,
+    LEVERAGE_BUCKETS, LEVERAGE_EDGES, MAX_TRADERS, Crowd, CrowdParams, build_crowd, leverage_bucket, leverage_bucket_labels,
     liquidation_price, maintenance_margin,
 )
 from margin.cascade.learner import learner_fate, learner_path
@@ -51,6 +51,6 @@ __all__ = [
     "CascadeInput", "CascadeResult", "CascadeRun", "Crowd", "CrowdParams", "IMPACTS", "LEVERAGE_BUCKETS",
     "LEVERAGE_EDGES", "MAX_TRADERS", "RUNAWAY_RATIO", "Round", "SETTLEMENTS", "TippingCurve", "TraderOutcome",
     "build_crowd", "cascade_input_from_dict", "final_price_fixed_point", "learner_fate", "learner_path",
-    "leverage_bucket_labels", "liquidation_price", "maintenance_margin", "price_factor", "run_cascade",
+    "leverage_bucket", "leverage_bucket_labels", "liquidation_price", "maintenance_margin", "price_factor", "run_cascade",
     "run_spec", "tipping_point",
 ]

@@ -27,6 +27,16 @@ def leverage_bucket_labels(edges: Sequence[float] = LEVERAGE_EDGES) -> tuple[str
 
 LEVERAGE_BUCKETS = leverage_bucket_labels()
 
+
+def leverage_bucket(leverage: np.ndarray | float) -> np.ndarray:
+    """The index in :data:`LEVERAGE_BUCKETS` of each leverage [x].
+
+    >>> leverage_bucket(np.array([1.0, 2.9, 3.0, 75.0])).tolist()
+    [0, 0, 1, 5]
+    """
+    edges = np.array(LEVERAGE_EDGES)
+    return np.clip(np.searchsorted(edges, leverage, side="right") - 1, 0, len(edges) - 1)
+
 # ----------------------------------------------------------------------------- the crowd
 
 
@@ -181,7 +191,7 @@ def build_crowd(market: Market, params: CrowdParams = CrowdParams()) -> Crowd:
     collateral = margin + buffer
     liq = liquidation_price(market, side, size, entry, collateral)
     bankrupt = np.maximum(entry - side * collateral / size, 0.0)
-    bucket = np.clip(np.searchsorted(np.array(LEVERAGE_EDGES), leverage, side="right") - 1, 0, len(LEVERAGE_EDGES) - 1)
+    bucket = leverage_bucket(leverage)
     longs = np.flatnonzero(side > 0)
     shorts = np.flatnonzero(side < 0)
     long_order = longs[np.argsort(-liq[longs], kind="stable")]

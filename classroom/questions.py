@@ -1,0 +1,157 @@
+"""What a room can ask, and the engine's answer to it. Nothing here restates a rule: a lesson's
+question is the lesson's (:mod:`teach.verdicts`), a typed question's value comes from the
+lessons' quantities (:mod:`teach.quantities`, which call :mod:`margin.account` and
+:mod:`margin.sweep`).
+
+A question's ``spec`` (kept in the database as JSON) is one of
+
+* ``{"kind": "lesson", "lesson": "<id>"}``: a numeric lesson, asked on the lesson's account;
+* ``{"kind": "liquidation_price", "position": "<id>", "which": "liquidation" | "bankruptcy"}``:
+  the mark price [USDT per coin] of the position's market at which it is liquidated (or
+  bankrupt), every other market held, on the room's account at its own prices;
+* ``{"kind": "liquidation_shock"}``: the whole-market shock [%] at which the cross pool is
+  first liquidated, on the room's account.
+
+An answer is **close** when it is within 1 % of the engine's value (for an answer in %, within
+1 percentage point).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from margin.account import position_liquidation_price
+from margin.fields import ScenarioError, choice, mapping, number, text
+from margin.numbers import price as price_text
+from margin.presets import market_label
+from margin.scenario import Scenario
+from teach.lessons import LessonError, get_lesson, lesson_ids, lesson_scenario
+from teach.quantities import position_index, q_liquidation_price, q_liquidation_shock
+from teach.verdicts import expected, mistake_words, question_text
+from classroom.codes import RoomError
+
+KINDS = ("lesson", "liquidation_price", "liquidation_shock")
+CLOSE_FRACTION = 0.01  # within 1 % counts as close
+MAX_ANSWER = 1e9  # no answer in any unit here is larger [USDT, USDT per coin or %]
+
+
+def numeric_lessons() -> list[str]:
+    """The lessons a room can ask: those answered with a number."""
+    return [i for i in lesson_ids() if get_lesson(i).answer.kind == "number"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Asked:
+    """A question ready to store: its ``spec``, the words on screen, the answer's ``unit``, the
+    engine's ``value`` [unit] and, for a lesson, the ``account`` it is asked on (scenario dict)."""
+
+    spec: Mapping[str, Any]
+    text: str
+    unit: str
+    value: float
+    account: Mapping[str, Any] | None = None
+
+
+def prepare(raw: Any, scenario: Scenario | None) -> Asked:
+    """Check a question ``raw`` and compute the engine's answer, on the room's ``scenario``
+    (None when no account was pushed yet)."""
+    try:
+        return _prepare(raw, scenario)
+    except RoomError:
+        raise
+    except ScenarioError as err:
+        raise RoomError(err.field, err.problem) from None
+
+
+def _prepare(raw: Any, scenario: Scenario | None) -> Asked:
+    spec = mapping(raw, "question")
+    kind = choice(spec.get("kind"), "question.kind", KINDS)
+    if kind == "lesson":
+        lesson_id = choice(spec.get("lesson"), "question.lesson", tuple(numeric_lessons()))
+        lesson = get_lesson(lesson_id)
+        return Asked(spec={"kind": kind, "lesson": lesson_id}, text=question_text(lesson_id),
+                     unit=lesson.answer.unit, value=float(expected(lesson_id)), account=lesson_scenario(lesson))
+    if scenario is None:
+        raise RoomError("question", "push an account to the room first: the question is about it")
+    if kind == "liquidation_shock":
+        try:
+            measure = q_liquidation_shock(scenario, {})
+        except LessonError:
+            raise RoomError("question", "no shock down to -99 % liquidates this account's cross pool") from None
+        return Asked(spec={"kind": kind}, unit="%", value=float(measure.value),
+                     text="How large a whole-market shock (in %, a fall is negative) liquidates the cross pool?")
+    position_id = text(spec.get("position"), "question.position")
+    which = choice(spec.get("which", "liquidation"), "question.which", ("liquidation", "bankruptcy"))
+    try:
+        index = position_index(scenario, position_id)
+        measure = q_liquidation_price(scenario, {"position": position_id, "which": which})
+    except LessonError as err:
+        raise RoomError("question.position", str(err)) from None
+    position = scenario.positions[index]
+    coin = market_label(position.market)
+    label = f"{coin} {position.side} ({position.id})"
+    held = ", every other market held" if len(scenario.markets) > 1 else ""
+    verb = "liquidated" if which == "liquidation" else "bankrupt (equity zero)"
+    return Asked(spec={"kind": kind, "position": position_id, "which": which}, unit=f"USDT per {coin}",
+                 value=float(measure.value),
+                 text=f"At what {coin} price is the {label} {verb}{held}?")
+
+
+def check_answer(value: Any, unit: str) -> float:
+    """A student's answer [unit] as a finite number in a sensible range, or :class:`RoomError`."""
+    try:
+        answer = number(value, "answer", low=-MAX_ANSWER, high=MAX_ANSWER)
+    except ScenarioError as err:
+        raise RoomError("answer", err.problem) from None
+    if unit.startswith("USDT per") and answer <= 0:
+        raise RoomError("answer", f"a price must be above zero, got {answer:g}")
+    if unit == "%" and not -100.0 <= answer <= 1000.0:
+        raise RoomError("answer", f"a move in % must be between -100 and 1000, got {answer:g}")
+    return answer
+
+
+def is_close(answer: float, value: float, unit: str) -> bool:
+    """Whether ``answer`` is within 1 % of ``value`` (1 percentage point for a % answer)."""
+    if unit == "%":
+        return abs(answer - value) <= CLOSE_FRACTION * 100.0 + 1e-9
+    return abs(answer - value) <= CLOSE_FRACTION * abs(value) + 1e-12
+
+
+def typical_mistake(spec: Mapping[str, Any], answer: float, scenario: Scenario | None,
+                    value: float | None = None) -> str | None:
+    """The typical mistake ``answer`` matches, explained, or None. A lesson's mistakes are the
+    lesson's own (:func:`teach.verdicts.mistake_words`); a typed price question recognises the
+    other of the liquidation and bankruptcy prices, and the entry price, each within 1 %, when
+    the answer is nearer to it than to the engine's ``value``. A lesson's answer within 1 % of
+    the engine's value is no mistake (as the lesson's own check says it is right first)."""
+    unit = "%" if spec["kind"] == "liquidation_shock" else "USDT"
+    if spec["kind"] == "lesson":
+        if value is not None and is_close(answer, value, unit):
+            return None
+        return mistake_words(spec["lesson"], answer)
+    if spec["kind"] != "liquidation_price" or scenario is None:
+        return None
+    index = position_index(scenario, spec["position"])
+    position = scenario.positions[index]
+    prices = position_liquidation_price(scenario, index)
+    other = prices.bankruptcy_price if spec["which"] == "liquidation" else prices.liquidation_price
+    candidates = []
+    if other is not None and math.isfinite(other):
+        if spec["which"] == "liquidation":
+            words = (f"{price_text(other)} is the bankruptcy price, where the equity behind the position reaches zero. "
+                     "Liquidation comes earlier, as soon as the equity falls to the maintenance margin.")
+        else:
+            words = (f"{price_text(other)} is the liquidation price, where the equity falls to the maintenance "
+                     "margin. The bankruptcy price lies further on, where the equity reaches zero.")
+        candidates.append((float(other), words))
+    candidates.append((position.entry, f"{price_text(position.entry)} is the entry price: at the entry the position "
+                                       "has lost nothing yet. It is liquidated only after the price has moved against it."))
+    near = [(abs(answer - alt), words) for alt, words in candidates if is_close(answer, alt, unit)
+            and (value is None or abs(answer - alt) < abs(answer - value))]
+    return min(near)[1] if near else None
+
+
+__all__ = ["Asked", "CLOSE_FRACTION", "KINDS", "check_answer", "is_close", "numeric_lessons", "prepare",
+           "typical_mistake"]

@@ -1,0 +1,207 @@
+"""Join a room: a student's screen in a classroom room.
+
+The address holds the room and the student's seat (``?room=<code>&seat=<token>``), so a reload
+or a lost connection comes back to the same place; a join link holds the code alone
+(``?room=<code>``). A fragment polls the room's version every second (one small query) and
+redraws the lab only when the teacher has changed something; while a question is open it shows
+the account's facts and hides every number computed from prices.
+
+Session keys: ``room.seen`` (the version and run last drawn), ``room.state`` (the room's state
+at that version), ``room.mine`` (this student's answer and fate at it), ``room.own_shock``
+(explore mode's own shock [%]), ``room.answer.<n>``, ``room.join.*`` and ``room.position.*``
+(widgets).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import streamlit as st
+
+from classroom import RoomError
+from classroom.questions import is_close
+from margin.numbers import price
+from ui.pictures.lab_html import LAB_CSS
+from ui.pictures.live_html import live_region, live_regions
+from ui.pictures.room_html import ROOM_CSS, facts_html
+from ui.session.deep_links import inside_app_frame
+from ui.session.links import RUN_KEY
+from ui.session.rooms import client_id, set_url, step_screen, store, url_room
+from ui.session.state import account_key, ensure_scenario, set_scenario
+from ui.session.text import md
+from ui.views.room import KEY_PARAM, SEAT_PARAM, account_text, fate_words
+
+inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
+
+POLL_SECONDS = 1.0
+SCREEN = "room.screen"  # the live region of the student's lab
+
+
+def join_form(code: str | None) -> None:
+    """The code and a nickname; on success the seat goes into the address."""
+    st.caption("Type the code on the board and a nickname. No account, no real name needed.")
+    with st.form("room.join", border=True):
+        typed = st.text_input("Room code", value=code or "", max_chars=12, key="room.join.code",
+                              placeholder="e.g. 7KQ4MZ")
+        nickname = st.text_input("Nickname (shown to the teacher)", max_chars=24, key="room.join.nickname")
+        joined = st.form_submit_button("Join the room", icon=":material/login:", type="primary")
+    if joined:
+        try:
+            seat = store().join(typed, nickname, client=client_id())
+        except RoomError as err:
+            st.error(md(str(err)), icon=":material/error:")
+            return
+        set_url(room=seat.code, seat=seat.token, key=None)
+        st.session_state.pop("room.seen", None)
+        st.rerun()
+
+
+def read_room(code: str, token: str) -> bool:
+    """Fetch the room's state, this student's answer and fate when the version moved; False
+    (and a message) when the seat is gone."""
+    rooms = store()
+    try:
+        version, _ = rooms.version(code)
+        seen = st.session_state.get("room.seen")
+        if seen is None or seen[0] != version or "room.state" not in st.session_state:
+            rooms.seat(code, token)  # removed, closed or expired: stop here
+            state = rooms.state(code)
+            st.session_state["room.state"] = state
+            follow_account(state)
+            st.session_state["room.mine"] = (rooms.my_answer(code, token), rooms.my_fate(code, token))
+    except RoomError as err:
+        st.error(md(str(err)), icon=":material/error:")
+        if st.button("Join again", icon=":material/login:", key="room.rejoin"):
+            set_url(seat=None)
+            st.rerun()
+        return False
+    return True
+
+
+def follow_account(state) -> None:
+    """The room's account becomes this session's too (the sidebar names it, and the price lab
+    opens on it), except while a question is open: the lab would give the answer away."""
+    asking = state.question is not None and not state.question.revealed
+    if state.scenario is not None and not asking and account_key(state.scenario) != account_key(ensure_scenario()):
+        set_scenario(dict(state.scenario))
+
+
+def question_box(code: str, token: str) -> None:
+    state = st.session_state["room.state"]
+    q = state.question
+    if q is None:
+        return
+    my_answer, _ = st.session_state["room.mine"]
+    with st.container(border=True, key="room.question"):
+        st.markdown(f"**Question {q.number}.** {md(q.text)}")
+        if q.revealed:
+            said = "You did not answer." if my_answer is None else f"You said {price(my_answer)} {q.unit}."
+            close = my_answer is not None and is_close(my_answer, q.value, q.unit)
+            st.markdown(f"**The engine says {md(price(q.value))} {md(q.unit)}.** {md(said)}"
+                        + (" That is within 1 %." if close else ""))
+            return
+        value = st.number_input(f"Your answer [{q.unit}]", value=None, key=f"room.answer.{q.number}",
+                                format="%.4f" if q.unit.startswith("USDT per") else "%.2f")
+        if st.button("Send my answer", icon=":material/send:", key=f"room.send.{q.number}", type="primary"):
+            try:
+                sent = store().answer(code, token, value)
+            except RoomError as err:
+                st.error(md(str(err)), icon=":material/error:")
+            else:
+                st.session_state["room.mine"] = (sent, st.session_state["room.mine"][1])
+                my_answer = sent
+        if my_answer is not None:
+            st.caption(f"Sent: {price(my_answer)} {q.unit}. You can change it until the teacher reveals the answer.")
+
+
+def screen_html(state) -> str:
+    """The student's lab at the room's step (or the account's facts while a question is open)."""
+    dark = getattr(st.context.theme, "type", None) == "dark"
+    if state.scenario is None:
+        return '<p class="ml-small">The teacher has not shown an account yet.</p>'
+    if state.question is not None and not state.question.revealed:
+        return facts_html(state.scenario, dark=dark)
+    shock = state.shock
+    if state.mode == "explore":
+        shock = float(st.session_state.get("room.own_shock", state.shock * 100.0)) / 100.0
+    return step_screen(account_text(state.scenario), shock, tuple(sorted(state.prices.items())), dark)
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def follow(code: str, token: str) -> None:
+    """Every second: the room's version; on a change, what it shows now."""
+    if not read_room(code, token):
+        return
+    state = st.session_state["room.state"]
+    if state.mode == "explore":
+        st.caption(":material/explore: Explore: the teacher has handed you the shock.")
+        st.session_state.setdefault("room.own_shock", state.shock * 100.0)
+        st.slider("Your own whole-market shock [%]", -90.0, 90.0, step=0.5, key="room.own_shock")
+    else:
+        st.session_state.pop("room.own_shock", None)
+        st.caption(":material/cast_for_education: Following the teacher: your lab moves when theirs does.")
+    question_box(code, token)
+    _, fate = st.session_state["room.mine"]
+    if fate is not None:
+        result, mine = fate
+        st.markdown(f"**Class market, shock {result['shock'] * 100:+g} %:** {md(fate_words(mine))}")
+    html = screen_html(state)
+    stamp = (hashlib.sha256(html.encode()).hexdigest(), st.session_state.get(RUN_KEY))
+    if st.session_state.get("room.sent") != stamp:  # only what changed goes to the browser
+        st.session_state["room.sent"] = stamp
+        live_regions({SCREEN: html}, key="room.live")
+    st.session_state["room.seen"] = (state.version, st.session_state.get(RUN_KEY))
+
+
+def position_form(code: str, token: str) -> None:
+    """The student's one position in the class market, within the teacher's limits."""
+    rooms = store()
+    market = rooms.class_market(code)
+    with st.expander("Class market: open your position", icon=":material/candlestick_chart:"):
+        st.caption(f"One BTC position each, entered at the market's price. Your wallet: {market.wallet:,.0f} USDT; "
+                   f"leverage up to {market.max_leverage:g}x. Cross: the whole wallet stands behind it; isolated: "
+                   "only its margin (notional ÷ leverage).")
+        with st.form("room.position", border=False):
+            side = st.radio("Side", ["long", "short"], horizontal=True, key="room.position.side")
+            mode = st.radio("Margin mode", ["cross", "isolated"], horizontal=True, key="room.position.mode")
+            leverage = st.number_input("Leverage [x]", min_value=1.0, max_value=float(market.max_leverage), value=10.0,
+                                       step=1.0, key="room.position.leverage")
+            notional = st.number_input("Notional [USDT]", min_value=0.0, value=min(5_000.0, market.wallet * 5),
+                                       step=100.0, key="room.position.notional")
+            opened = st.form_submit_button("Open my position", icon=":material/add_circle:")
+        if opened:
+            try:
+                done = rooms.open_position(code, token, {"side": side, "mode": mode, "leverage": leverage,
+                                                         "notional": notional})
+            except RoomError as err:
+                st.error(md(str(err)), icon=":material/error:")
+            else:
+                st.success(f"Open: {done['leverage']:g}x {done['side']}, {done['notional']:,.2f} USDT, {done['mode']}.")
+
+
+def room_page() -> None:
+    st.html(LAB_CSS)
+    st.html(ROOM_CSS)
+    code, token, _ = url_room()
+    if st.query_params.get(KEY_PARAM):
+        set_url(key=None)  # a teacher key never stays on a student's page
+    if not code or not token:
+        st.title("Join a room")
+        join_form(code)
+        return
+    try:
+        seat = store().seat(code, token)
+    except RoomError as err:
+        st.title("Join a room")
+        st.error(md(str(err)), icon=":material/error:")
+        set_url(**{SEAT_PARAM: None})
+        join_form(code)
+        return
+    st.title(f"Room {seat.code}")
+    st.markdown(f"You are **{md(seat.nickname)}**.")
+    follow(seat.code, token)
+    live_region(SCREEN)
+    position_form(seat.code, token)
+
+
+room_page()

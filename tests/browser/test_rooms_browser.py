@@ -1,0 +1,58 @@
+"""A classroom room in two real browsers (two Chromium contexts, teacher and student, one
+server over a temporary SQLite file): the teacher moves the shock and the student's screen
+follows within 2 s of the teacher's own screen showing the step."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from classroom import RoomStore
+from margin.presets import load_story
+from tests.conftest import ROOT, start_streamlit
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def room_server(tmp_path_factory):
+    data = tmp_path_factory.mktemp("rooms")
+    process, url = start_streamlit(ROOT / "app.py", env={"MARGIN_LAB_DATA_DIR": str(data),
+                                                         "MARGIN_LAB_DATABASE_URL": ""})
+    yield url, f"sqlite:///{data / 'rooms.sqlite3'}"
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def test_the_students_screen_follows_the_teachers_shock_within_2_s(browser, room_server):
+    url, database = room_server
+    rooms = RoomStore(database)
+    room = rooms.open_room()
+    rooms.push_account(room.code, room.teacher_key, load_story("default"))
+    seat = rooms.join(room.code, "Ada", client="test")
+    rooms.dispose()
+
+    teacher = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    student = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    teacher.goto(f"{url}/teach_room?room={room.code}&key={room.teacher_key}")
+    student.goto(f"{url}/join_room?room={room.code}&seat={seat.token}")
+    expect(student.get_by_role("heading", name=f"Room {room.code}")).to_be_visible()
+    expect(student.get_by_text("The market now: no shock")).to_be_visible()
+
+    slider = teacher.get_by_role("slider", name=re.compile("Whole-market shock"))
+    slider.focus()
+    for _ in range(4):
+        teacher.keyboard.press("ArrowLeft")
+        time.sleep(0.15)
+    expect(teacher.get_by_text("The market now: a whole-market shock of -2.0 %")).to_be_visible()
+    shown = time.monotonic()
+    expect(student.get_by_text("The market now: a whole-market shock of -2.0 %")).to_be_visible(timeout=2_000)
+    print(f"student followed {time.monotonic() - shown:.2f} s after the teacher's screen")
+    expect(student.get_by_text("Following the teacher")).to_be_visible()

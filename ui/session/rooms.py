@@ -1,0 +1,65 @@
+"""Classroom rooms, the Streamlit side: the store (one connection pool per server process; the
+rooms themselves live in the database), who is asking (for the join rate limit), the room and
+the seat or teacher key in the URL, and the lab at a room's step computed once per step.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import streamlit as st
+
+from classroom import RoomStore
+from ui.pictures.room_html import step_html
+from ui.views.room import KEY_PARAM, ROOM_PARAM, SEAT_PARAM, room_step
+
+
+@st.cache_resource(show_spinner=False)
+def _store(url: str | None) -> RoomStore:
+    return RoomStore(url)
+
+
+def store() -> RoomStore:
+    """The room store of this process (a connection pool: it holds no room's state)."""
+    from classroom.store import default_url
+    return _store(default_url())
+
+
+def client_id() -> str:
+    """Where a join attempt comes from: the first address of ``X-Forwarded-For`` (set by a
+    reverse proxy such as nginx), else the peer address, else this browser session."""
+    headers = getattr(st.context, "headers", None) or {}
+    forwarded = headers.get("X-Forwarded-For") or headers.get("X-Real-Ip") or ""
+    if forwarded.strip():
+        return "ip:" + forwarded.split(",")[0].strip()
+    address = getattr(st.context, "ip_address", None)
+    if address:
+        return f"ip:{address}"
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    ctx = get_script_run_ctx()
+    return f"session:{ctx.session_id if ctx else 'unknown'}"
+
+
+def url_room() -> tuple[str | None, str | None, str | None]:
+    """``(code, seat token, teacher key)`` from the address (each None when absent)."""
+    params = st.query_params
+    return params.get(ROOM_PARAM), params.get(SEAT_PARAM), params.get(KEY_PARAM)
+
+
+def set_url(**params: str | None) -> None:
+    """Put the room's parameters in the address (a reload then returns to the room); None drops one."""
+    for name, value in params.items():
+        if value is None:
+            st.query_params.pop(name, None)
+        else:
+            st.query_params[name] = value
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def step_screen(account: str, shock: float, prices: Sequence[tuple[str, float]], dark: bool) -> str:
+    """The student's lab at a room's step as HTML, computed once per step for every student of
+    every room showing it (a result keyed by its inputs, not shared state)."""
+    return step_html(room_step(account, shock, tuple(prices)), dark=dark)
+
+
+__all__ = ["step_screen", "client_id", "set_url", "store", "url_room"]
