@@ -9,6 +9,7 @@ the farm already passes to every server as MARGIN_LAB_DATABASE_URL.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import urllib.request
@@ -18,8 +19,11 @@ import pytest
 from playwright.sync_api import expect
 from websockets.sync.client import connect
 
+from streamlit.proto.NewSession_pb2 import Config
+
 from deploy.farm import SERVER_HEADER
 from tests.servers.conftest import open_on
+from tools.protocol_session import ProtocolSession
 
 pytestmark = pytest.mark.servers
 
@@ -156,3 +160,23 @@ def test_two_browsers_on_two_servers_and_a_lost_server_loses_nothing_of_the_link
     assert second.websocket_servers() == [b] * len(second.websockets)
     for visit in (first, second):
         visit.context.close()
+
+
+def test_a_protocol_session_through_nginx_runs_the_lab_with_the_production_settings(farm):
+    """What tools/bench_proxy.py measures, checked: a websocket client through nginx gets the
+    lab with deploy/serve.py's settings, and its slider step reaches the app."""
+    addresses = {s.address for s in farm.servers}
+
+    async def one_visit() -> None:
+        session = ProtocolSession(farm.url)
+        await session.open()
+        try:
+            assert session.server in addresses and session.websocket_server == session.server
+            assert session.toolbar_mode == Config.ToolbarMode.VIEWER
+            assert session.numbers["lab.shock.input"] == 0.0
+            await session.step("lab.shock.slider", -5.0)
+            assert session.numbers["lab.shock.input"] == -5.0  # the fragment ran with the new shock
+        finally:
+            await session.close()
+
+    asyncio.run(one_visit())
