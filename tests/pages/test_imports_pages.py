@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from tests.engine.test_klines import kline_csv
-from tests.support import DATA, app_file, open_page, page_text
+from tests.support import DATA, app_file, open_page, page_text, shown
 
 EXPORTS = DATA / "imports"
 BUILDER, REPLAY = "pages/builder.py", "pages/crash_replay.py"
@@ -32,7 +32,7 @@ def test_uploading_a_binance_export_imports_the_account_under_binance_rules():
     assert [(p["market"], p["side"], p["mode"]) for p in scenario["positions"]] == [
         ("BTCUSDT", "long", "cross"), ("BTCUSDT", "short", "cross"), ("ETHUSDT", "long", "isolated")]
     assert scenario["rules"]["settlement"] == "bankruptcy"  # the Binance preset's rules
-    successes = " ".join(s.value for s in at.success)
+    successes = shown(" ".join(s.value for s in at.success))
     assert "Imported your Binance USDⓈ-M account (positionRisk v3, account): 3 positions" in successes
     assert "Hedge mode" in successes
 
@@ -43,7 +43,7 @@ def test_pasting_a_hyperliquid_state_imports_it():
     at.button(key="builder.import").click().run()
     assert not at.exception
     assert at.session_state["scenario"]["venue"] == "hyperliquid"
-    assert "Imported your Hyperliquid account" in " ".join(s.value for s in at.success)
+    assert "Imported your Hyperliquid account" in shown(" ".join(s.value for s in at.success))
 
 
 def test_a_bad_export_says_what_is_wrong_and_keeps_the_account():
@@ -52,14 +52,14 @@ def test_a_bad_export_says_what_is_wrong_and_keeps_the_account():
     at.file_uploader(key="builder.import_files").set_value(
         [_json("bybit_position_list_inverse.json"), _json("bybit_wallet_balance_usdt.json")]).run()
     at.button(key="builder.import").click().run()
-    errors = " ".join(e.value for e in at.error)
+    errors = shown(" ".join(e.value for e in at.error))
     assert "Not imported: position/list.result.category: is 'inverse', not 'linear'" in errors
     assert "Your current account is unchanged" in errors
     assert at.session_state["scenario"] == before
     # a file that is no export at all names the file
     at.file_uploader(key="builder.import_files").set_value([("notes.json", b'{"foo": 1}', "application/json")]).run()
     at.button(key="builder.import").click().run()
-    assert "Not imported: notes.json: is not an export the lab can read" in " ".join(e.value for e in at.error)
+    assert "Not imported: notes.json: is not an export the lab can read" in shown(" ".join(e.value for e in at.error))
     assert at.session_state["scenario"] == before
 
 
@@ -88,5 +88,5 @@ def test_a_bad_candle_file_is_refused_naming_the_row():
     at = open_page(REPLAY, **{"replay.crash": "imported"})
     bad = kline_csv([100.0, 98.0, 97.0]).replace("98.00000000", "lots", 1)
     at.file_uploader(key="replay.klines").set_value(("bad.csv", bad.encode(), "text/csv")).run()
-    errors = " ".join(e.value for e in at.error)
+    errors = shown(" ".join(e.value for e in at.error))
     assert "These candles cannot be replayed" in errors and "Nothing was changed" in errors
