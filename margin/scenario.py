@@ -35,7 +35,7 @@ from margin.tiers import MAX_LEVERAGE, Tier, maintenance_margin, parse_tiers, ta
 FORMAT = "margin-scenario/1"
 
 MM_BASES = ("mark", "entry")
-LIQUIDATION_STYLES = ("full", "partial")
+LIQUIDATION_STYLES = ("full", "partial", "slice_then_full")
 SETTLEMENTS = ("bankruptcy", "mark")
 LIQUIDATION_TRIGGERS = ("at_maintenance", "below_maintenance")
 SIDES = ("long", "short")

@@ -117,6 +117,7 @@ class FinalState:
     sizes: tuple[float, ...]
     margins: tuple[float, ...]
     bankrupt: bool
+    sliced: tuple[bool, ...] = ()  # per position: its first slice taken (``slice_then_full``)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -140,6 +141,7 @@ class SettlementState:
     socialized: float = 0.0
     bankrupt: bool = False
     events: list[Event] = field(default_factory=list)
+    sliced: np.ndarray | None = None  # per position: its first slice taken (``slice_then_full``)
 
 
 class Settler:
@@ -164,14 +166,17 @@ class Settler:
         if start is not None:
             if len(start.sizes) != len(self.positions):
                 raise ValueError("start: holds a state of another account")
+            sliced = np.array(start.sliced, dtype=bool) if len(start.sliced) == len(self.positions) \
+                else np.zeros(len(self.positions), dtype=bool)
             return SettlementState(size=np.array(start.sizes, dtype=float), margin=np.array(start.margins, dtype=float),
                           cross_wallet=float(start.cross_wallet), fund=float(start.insurance_fund),
-                          socialized=float(start.socialized_loss), bankrupt=bool(start.bankrupt))
+                          socialized=float(start.socialized_loss), bankrupt=bool(start.bankrupt), sliced=sliced)
         return SettlementState(
             size=np.array([p.size for p in self.positions], dtype=float),
             margin=np.array([p.margin if p.is_isolated else 0.0 for p in self.positions], dtype=float),
             cross_wallet=self.scenario.cross_wallet,
             fund=self.rules.insurance_fund,
+            sliced=np.zeros(len(self.positions), dtype=bool),
         )
 
     # --- scalar valuation -------------------------------------------------------------------
@@ -215,22 +220,64 @@ class Settler:
     def settle(self, state: SettlementState, prices: np.ndarray, step: Any, row: int) -> int:
         """Apply every liquidation due at these prices; returns how many events were added."""
         before = len(state.events)
+        if state.sliced is None:
+            state.sliced = np.zeros(len(self.positions), dtype=bool)
+        cooling: set[int] = set()  # sliced in this step: the rest waits for a later step
         while True:
             acted = False
             for i in self.isolated:
-                if state.size[i] <= 0:
+                if state.size[i] <= 0 or i in cooling:
                     continue
                 price = float(prices[self.col[i]])
                 size = state.size[i]
                 if self.rules.breached(state.margin[i] + self.pnl(i, size, price), self.maintenance(i, size, price)):
-                    self._liquidate_isolated(state, i, price, step, row)
+                    if self._first_slice(state, [i], prices, step, row):
+                        cooling.add(i)
+                    else:
+                        self._liquidate_isolated(state, i, price, step, row)
                     acted = True
             equity, mm, open_cross = self.cross_pool(state, prices)
-            if open_cross and self.rules.breached(equity, mm):
-                self._liquidate_cross(state, prices, step, row)
+            if open_cross and not cooling.intersection(open_cross) and self.rules.breached(equity, mm):
+                if self._first_slice(state, open_cross, prices, step, row, equity=equity):
+                    cooling.update(open_cross)
+                else:
+                    self._liquidate_cross(state, prices, step, row)
                 acted = True
             if not acted:
                 return len(state.events) - before
+
+    def _first_slice(self, state: SettlementState, members: list[int], prices: np.ndarray, step: Any, row: int,
+                     equity: float | None = None) -> bool:
+        """``liquidation = "slice_then_full"`` (Hyperliquid): a pool's first breach closes
+        ``partial_fraction`` of each of its positions at the mark and nothing more in that step
+        (the cooldown); a breach at a later step closes the rest in full. A pool already
+        without equity is closed in full at once. Returns whether a slice was taken."""
+        if self.rules.liquidation != "slice_then_full" or state.sliced[members].any():
+            return False
+        if equity is None:  # an isolated position
+            i = members[0]
+            equity = state.margin[i] + self.pnl(i, state.size[i], float(prices[self.col[i]]))
+        if equity <= 0:
+            return False
+        isolated = len(members) == 1 and self.positions[members[0]].is_isolated
+        for i in members:
+            price = float(prices[self.col[i]])
+            cut = self.rules.partial_fraction * state.size[i]
+            if cut >= state.size[i] * (1 - 1e-12):
+                return False  # a slice of the whole is a full close
+            realized = self.pnl(i, cut, price)
+            left = state.margin[i] + realized if isolated else state.cross_wallet + realized
+            fee = self._fee(cut * price, equity, left)
+            equity -= fee
+            if isolated:
+                state.margin[i] += realized - fee
+            else:
+                state.cross_wallet += realized - fee
+            state.fund += fee
+            state.size[i] -= cut
+            state.sliced[i] = True
+            self._event(state, "partial_liquidation", i, step, row, price, cut, realized, fee, fee)
+        return True
 
     def _event(self, state: SettlementState, kind: str, i: int, step: Any, row: int, price: float,
                size: float = 0.0, realized: float = 0.0, fee: float = 0.0,
@@ -343,6 +390,7 @@ class Settler:
             insurance_fund=state.fund, socialized_loss=state.socialized,
             open_positions=open_ids, sizes=tuple(map(float, state.size)),
             margins=tuple(map(float, state.margin)), bankrupt=state.bankrupt,
+            sliced=tuple(map(bool, state.sliced)) if state.sliced is not None else (),
         )
 
 

@@ -324,3 +324,64 @@ def test_hyperliquid_tiers_keep_maintenance_at_half_the_initial_margin():
     for market, table in load_venue("hyperliquid")["markets"].items():
         for tier in table["tiers"]:
             assert tier["mmr"] == pytest.approx(0.5 / tier["max_leverage"]), market
+
+
+# ----------------------------------------------------------------------------- slice, cooldown, the rest
+
+
+def _hyperliquid_long(liquidation: str) -> dict:
+    """2 BTC long at 100,000 (200,000 of notional), isolated with 10,000, MMR 1.25 % (40x)."""
+    return _one({"liquidation": liquidation, "partial_fraction": 0.2, "settlement": "mark"}, size=2.0,
+                entry=100_000.0, leverage=20.0, mmr=0.0125, price=100_000.0, balance=20_000.0)
+
+
+def test_hyperliquid_slices_20_percent_then_waits_then_closes_the_rest():
+    """Hyperliquid Docs, 'Liquidations': a position over 100k USDC is liquidated 20 % at a
+    time by market order, with a cooldown (30 s) before the rest can be. At 95,500 the long
+    breaches (10,000 − 9,000 = 1,000 of equity against 2,387.50 of maintenance): 0.4 BTC is
+    closed (−1,800 realized), leaving 1,000 against 1,910, still breached, but the rest waits;
+    at the next step, still breached, the remaining 1.6 BTC is closed. The 'partial' style
+    instead keeps slicing in the same step."""
+    path = price_path({"BTC": [100_000.0, 95_500.0, 95_500.0]})
+    events = simulate(scenario_from_dict(_hyperliquid_long("slice_then_full")), path).events
+    assert [(e.row, e.type, round(e.size, 10)) for e in events] == [
+        (1, "partial_liquidation", 0.4), (2, "liquidation", 1.6)]
+    assert events[0].realized_pnl == pytest.approx(-1_800.0)
+    partial = simulate(scenario_from_dict(_hyperliquid_long("partial")), path).events
+    assert {e.row for e in partial} == {1} and len(partial) > 1
+    # walked in two parts (as the lab walks move by move), the slice taken is remembered
+    scenario = scenario_from_dict(_hyperliquid_long("slice_then_full"))
+    first = simulate(scenario, price_path({"BTC": [100_000.0, 95_500.0]}))
+    second = simulate(scenario, price_path({"BTC": [95_500.0]}, steps=[2]), start=first.final)
+    assert [(e.type, round(e.size, 10)) for e in second.events] == [("liquidation", 1.6)]
+
+
+def test_a_slice_that_cures_the_breach_leaves_the_rest_open_until_the_next_breach():
+    """At 96,000 the 0.4 BTC slice cures it (2,000 of equity against 1,920); at 95,900 it
+    breaches again (1,840 against 1,918.40) and, the slice taken, the rest goes in full."""
+    scenario = scenario_from_dict(_hyperliquid_long("slice_then_full"))
+    events = simulate(scenario, price_path({"BTC": [100_000.0, 96_000.0, 96_100.0, 95_900.0]})).events
+    assert [(e.row, e.type, round(e.size, 10)) for e in events] == [
+        (1, "partial_liquidation", 0.4), (3, "liquidation", 1.6)]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_slice_then_full_walker_plain_loop_and_a_walk_in_two_parts_agree(data):
+    """The walker equals the plain loop, money is conserved, and a path walked in two parts
+    (the second from the first's final state, its slices remembered) equals the whole."""
+    raw = data.draw(scenario_dicts(liquidation=("slice_then_full",)))
+    scenario = scenario_from_dict(raw)
+    path = data.draw(paths_for(scenario))
+    whole = simulate(scenario, path)
+    assert whole.events == simulate_reference(scenario, path).events
+    realized = sum(e.realized_pnl for e in whole.events)
+    assert whole.final.balance + whole.final.insurance_fund - whole.final.socialized_loss == pytest.approx(
+        scenario.balance + scenario.rules.insurance_fund + realized, abs=0.005 + 1e-9 * scenario.balance)
+    cut = data.draw(st.integers(1, max(1, len(path.steps) - 1)))
+    from margin.paths import PricePath
+    first = simulate(scenario, PricePath(steps=path.steps[:cut], markets=path.markets, marks=path.marks[:cut]))
+    second = simulate(scenario, PricePath(steps=path.steps[cut:], markets=path.markets, marks=path.marks[cut:]),
+                      start=first.final)
+    assert [e.as_dict() for e in first.events + second.events] == [e.as_dict() for e in whole.events]
+    assert second.final.sizes == whole.final.sizes
