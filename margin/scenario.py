@@ -107,6 +107,7 @@ class Rules:
     liquidation_trigger: str = "at_maintenance"
     close_fee_reserve: float = 0.0
     funding_interval_hours: float = 8.0
+    liquidation_fill_discount: float = 0.0
 
     def breached(self, equity: Any, maintenance: Any) -> Any:
         """Whether a pool with this ``equity`` [quote] and ``maintenance`` margin [quote] is
@@ -238,10 +239,13 @@ def _parse_rules(raw: Any) -> Rules:
         close_fee_reserve=_close_fee_reserve(raw, defaults),
         funding_interval_hours=number(raw.get("funding_interval_hours", defaults.funding_interval_hours),
                                       "rules.funding_interval_hours", low=1.0, high=8.0),
+        liquidation_fill_discount=number(raw.get("liquidation_fill_discount", defaults.liquidation_fill_discount),
+                                         "rules.liquidation_fill_discount", low=0.0, high=MAX_FILL_DISCOUNT),
     )
 
 
 MAX_CLOSE_FEE = 0.05  # a taker fee rate above 5 % of notional is no venue's
+MAX_FILL_DISCOUNT = 0.5  # a liquidation filled more than 50 % away from the mark
 
 
 def _close_fee_reserve(raw: Mapping[str, Any], defaults: Rules) -> float:
@@ -343,7 +347,7 @@ def _venue_rules(rules: Rules) -> dict[str, Any]:
     """The venue rules added after the first six, written only when not at their default, so a
     scenario that does not use them writes (and links) exactly as before."""
     defaults = Rules()
-    names = ("liquidation_trigger", "close_fee_reserve", "funding_interval_hours")
+    names = ("liquidation_trigger", "close_fee_reserve", "funding_interval_hours", "liquidation_fill_discount")
     return {n: getattr(rules, n) for n in names if getattr(rules, n) != getattr(defaults, n)}
 
 

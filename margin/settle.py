@@ -160,6 +160,7 @@ class Settler:
         self.col_index = np.array(self.col, dtype=np.intp)
         self.sign = np.array([p.sign for p in self.positions], dtype=float)
         self.isolated_mask = np.array([p.is_isolated for p in self.positions], dtype=bool)
+        self.discount = scenario.rules.liquidation_fill_discount
 
     def new_state(self, start: "FinalState | None" = None) -> SettlementState:
         """The scenario's own state, or ``start`` (where an earlier walk ended) to continue it."""
@@ -183,6 +184,12 @@ class Settler:
     def pnl(self, i: int, size: float, price: float) -> float:
         p = self.positions[i]
         return p.sign * size * (price - p.entry)
+
+    def fill(self, i: int, price: float) -> float:
+        """Where a liquidation of position ``i`` fills when the mark is ``price`` [quote per
+        base]: at the mark, or ``rules.liquidation_fill_discount`` worse for the trader (a long
+        sold below the mark, a short bought above it)."""
+        return price * (1.0 - self.positions[i].sign * self.discount) if self.discount else price
 
     def maintenance(self, i: int, size: float, price: float) -> float:
         basis = self.positions[i].entry if self.entry_basis else price
@@ -265,6 +272,7 @@ class Settler:
             cut = self.rules.partial_fraction * state.size[i]
             if cut >= state.size[i] * (1 - 1e-12):
                 return False  # a slice of the whole is a full close
+            price = self.fill(i, price)
             realized = self.pnl(i, cut, price)
             left = state.margin[i] + realized if isolated else state.cross_wallet + realized
             fee = self._fee(cut * price, equity, left)
@@ -305,6 +313,7 @@ class Settler:
 
     def _liquidate_isolated(self, state: SettlementState, i: int, price: float, step: Any, row: int) -> None:
         rules = self.rules
+        fill = self.fill(i, price)  # judged on the mark, filled here
         if rules.liquidation == "partial":
             slice_size = rules.partial_fraction * state.size[i]
             while True:
@@ -314,12 +323,13 @@ class Settler:
                     return  # cured
                 if equity <= 0 or size <= slice_size * (1 + 1e-12):
                     break  # cannot be cured by slicing, or the last slice: close in full
-                realized = self.pnl(i, slice_size, price)
-                fee = self._fee(slice_size * price, equity, margin + realized)
+                realized = self.pnl(i, slice_size, fill)
+                fee = self._fee(slice_size * fill, equity, margin + realized)
                 state.margin[i] = margin + realized - fee
                 state.size[i] = size - slice_size
                 state.fund += fee
-                self._event(state, "partial_liquidation", i, step, row, price, slice_size, realized, fee, fee)
+                self._event(state, "partial_liquidation", i, step, row, fill, slice_size, realized, fee, fee)
+        price = fill
         size, margin = state.size[i], state.margin[i]
         realized = self.pnl(i, size, price)
         equity = margin + realized
@@ -345,7 +355,7 @@ class Settler:
                 if equity <= 0 or all(state.size[i] <= slice_size[i] * (1 + 1e-12) for i in open_cross):
                     break
                 for i in open_cross:
-                    price = float(prices[self.col[i]])
+                    price = self.fill(i, float(prices[self.col[i]]))
                     cut = min(slice_size[i], state.size[i])
                     realized = self.pnl(i, cut, price)
                     fee = self._fee(cut * price, equity, state.cross_wallet + realized)
@@ -357,12 +367,15 @@ class Settler:
                     kind = "liquidation" if closed else "partial_liquidation"
                     self._event(state, kind, i, step, row, price, cut, realized, fee, fee)
         equity, _, open_cross = self.cross_pool(state, prices)
-        notional = sum(state.size[i] * float(prices[self.col[i]]) for i in open_cross)
+        fills = {i: self.fill(i, float(prices[self.col[i]])) for i in open_cross}
+        if self.discount:  # the pool's equity where its positions fill
+            equity = state.cross_wallet + sum(self.pnl(i, state.size[i], fills[i]) for i in open_cross)
+        notional = sum(state.size[i] * fills[i] for i in open_cross)
         closing = close_out(equity, notional, rules.liquidation_fee_rate, rules.settlement)
         remaining = float(closing.fee)  # the pool's fee, told position by position in its events
         closes = []
         for i in open_cross:
-            price = float(prices[self.col[i]])
+            price = fills[i]
             size = state.size[i]
             realized = self.pnl(i, size, price)
             fee = min(rules.liquidation_fee_rate * size * price, remaining)

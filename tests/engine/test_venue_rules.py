@@ -385,3 +385,60 @@ def test_slice_then_full_walker_plain_loop_and_a_walk_in_two_parts_agree(data):
                       start=first.final)
     assert [e.as_dict() for e in first.events + second.events] == [e.as_dict() for e in whole.events]
     assert second.final.sizes == whole.final.sizes
+
+
+# ----------------------------------------------------------------------------- fills away from the mark
+
+
+def test_a_liquidation_filled_at_a_discount_to_the_mark():
+    """A liquidator buys the position below the mark (Derive's liquidation auctions start at
+    98 % of mark-to-market, docs.derive.xyz 'Liquidations'; dYdX fills at a 'fillable price'
+    worse than the oracle's): the breach is judged on the mark, the close filled 2 % worse.
+    A long of 1 at 100 with 10 and MMR 5 % is liquidated at a mark of 94.5 (4.5 ≤ 4.725): filled
+    at 92.61, it keeps 2.61 instead of 4.5; a short is bought back 2 % above the mark."""
+    rules = {"settlement": "mark", "liquidation_fill_discount": 0.02}
+    long = simulate(scenario_from_dict(_one(rules)), price_path({"BTC": [100.0, 94.5]}))
+    close = long.events[0]
+    assert (close.type, close.price) == ("liquidation", pytest.approx(92.61))
+    assert close.realized_pnl == pytest.approx(-7.39)
+    assert long.final.balance == pytest.approx(990.0 + 2.61)
+    short = simulate(scenario_from_dict(_one(rules, side="short")), price_path({"BTC": [100.0, 105.5]}))
+    assert short.events[0].price == pytest.approx(105.5 * 1.02)
+    at_mark = simulate(scenario_from_dict(_one({"settlement": "mark"})), price_path({"BTC": [100.0, 94.5]}))
+    assert at_mark.events[0].price == 94.5 and at_mark.final.balance == pytest.approx(994.5)
+
+
+def test_a_fill_past_the_bankruptcy_price_is_a_loss_the_fund_pays():
+    """With a 10 % discount the same long fills at 85.05, 4.95 beyond its margin: a bankruptcy
+    the insurance fund pays, and the wallet keeps the rest of the account."""
+    scenario = scenario_from_dict(_one({"liquidation_fill_discount": 0.1, "insurance_fund": 100.0}))
+    result = simulate(scenario, price_path({"BTC": [100.0, 94.5]}))
+    kinds = [(e.type, round(e.amount, 10)) for e in result.events]
+    assert kinds == [("liquidation", 0.0), ("bankruptcy", 4.95)]
+    assert result.final.insurance_fund == pytest.approx(100.0 - 4.95)
+    with pytest.raises(ScenarioError, match=r"rules\.liquidation_fill_discount: "):
+        scenario_from_dict(_one({"liquidation_fill_discount": 0.6}))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_with_fills_away_from_the_mark_money_is_conserved_and_the_walker_agrees(data):
+    raw = data.draw(scenario_dicts(liquidation=("full", "partial", "slice_then_full")))
+    raw["rules"]["liquidation_fill_discount"] = data.draw(st.sampled_from([0.001, 0.01, 0.05]))
+    scenario = scenario_from_dict(raw)
+    path = data.draw(paths_for(scenario))
+    result = simulate(scenario, path)
+    assert result.events == simulate_reference(scenario, path).events
+    realized = sum(e.realized_pnl for e in result.events)
+    assert result.final.balance + result.final.insurance_fund - result.final.socialized_loss == pytest.approx(
+        scenario.balance + scenario.rules.insurance_fund + realized, abs=0.005 + 1e-9 * scenario.balance)
+    assert result.final.balance >= -1e-9
+    # the first liquidation comes where it would at the mark (judged on the mark), filled worse
+    raw["rules"]["liquidation_fill_discount"] = 0.0
+    plain = simulate(scenario_from_dict(raw), path).events
+    closes = [e for e in result.events if e.type in ("liquidation", "partial_liquidation")]
+    if closes and plain:
+        first = next(e for e in plain if e.type in ("liquidation", "partial_liquidation"))
+        assert closes[0].row == first.row and closes[0].position == first.position
+        sign = 1 if next(p for p in scenario.positions if p.id == first.position).side == "long" else -1
+        assert sign * (closes[0].price - first.price) < 0
