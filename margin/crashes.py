@@ -48,6 +48,8 @@ class Crash:
 
     ``mark[m]`` and ``last[m]`` have one entry per step; step 0 is 1.0. ``betas`` are the
     crash's own betas to BTC (informative). ``step_minutes`` is the length of one step.
+    ``funding[m]`` (optional) is market m's funding rate at each step [fraction per funding
+    interval]: it overrides the scenario's ``funding_rate`` for that market along the crash.
     """
 
     id: str
@@ -60,6 +62,7 @@ class Crash:
     mark: Mapping[str, np.ndarray]
     last: Mapping[str, np.ndarray]
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    funding: Mapping[str, np.ndarray] = field(default_factory=dict)  # market -> rate per step [fraction per interval]
 
     @property
     def n_steps(self) -> int:
@@ -136,8 +139,31 @@ def crash_from_dict(raw: Any) -> Crash:
     return Crash(
         id=raw["id"], name=raw["name"], shaped_after=raw["shaped_after"], source=raw["source"],
         label=raw["label"], step_minutes=float(step_minutes), betas=betas,
-        mark=series["mark"], last=series["last"],
+        mark=series["mark"], last=series["last"], funding=_funding_series(raw.get("funding"), length),
     )
+
+
+def _funding_series(raw: Any, length: int) -> dict[str, np.ndarray]:
+    """The crash's optional ``funding``: market -> one rate per step, each in [−0.05, 0.05]."""
+    from margin.scenario import MAX_FUNDING_RATE
+
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise ScenarioError("funding", "must map markets to lists of funding rates")
+    out = {}
+    for name, values in raw.items():
+        where = f"funding.{name}"
+        try:
+            array = np.asarray(values, dtype=float)
+        except (TypeError, ValueError):
+            raise ScenarioError(where, "must be a list of numbers") from None
+        if array.ndim != 1 or array.size != length:
+            raise ScenarioError(where, f"must have {length} steps like the prices, got {array.size}")
+        if not np.all(np.isfinite(array)) or np.any(np.abs(array) > MAX_FUNDING_RATE):
+            raise ScenarioError(where, f"rates must be finite and in [-{MAX_FUNDING_RATE:g}, {MAX_FUNDING_RATE:g}]")
+        out[str(name)] = array
+    return out
 
 
 # ----------------------------------------------------------------------------- custom crashes
@@ -273,7 +299,9 @@ def crash_path(crash: Crash, scenario: Scenario, kind: str = "mark") -> PricePat
     names = tuple(scenario.markets)
     marks = np.column_stack([scenario.markets[n].price * multipliers[n] for n in names])
     # Each step has a time (the crash's step length), so the markets' funding rates are charged.
-    return PricePath(steps=np.arange(crash.n_steps), markets=names, marks=marks, hours=crash.minutes() / 60.0)
+    funding = {name: series for name, series in crash.funding.items() if name in scenario.markets}
+    return PricePath(steps=np.arange(crash.n_steps), markets=names, marks=marks, hours=crash.minutes() / 60.0,
+                     funding=funding)
 
 
 def path_csv(path: PricePath) -> str:

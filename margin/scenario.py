@@ -32,14 +32,14 @@ from margin.fields import (
 )
 from margin.tiers import MAX_LEVERAGE, Tier, maintenance_margin, parse_tiers, tables
 from margin.limits import (  # noqa: F401  (the bounds live in margin.limits)
-    MAX_BETA, MAX_CLOSE_FEE, MAX_FUND, MAX_FUNDING_RATE, MAX_ID_CHARS, MAX_MARKETS, MAX_MONEY, MAX_POSITIONS,
-    MAX_PRICE, MAX_SIZE, MIN_PRICE,
+    MAX_BETA, MAX_CLOSE_FEE, MAX_FILL_DISCOUNT, MAX_FUND, MAX_FUNDING_RATE, MAX_ID_CHARS, MAX_MARKETS,
+    MAX_MONEY, MAX_POSITIONS, MAX_PRICE, MAX_SIZE, MIN_PRICE,
 )
 
 FORMAT = "margin-scenario/1"
 
 MM_BASES = ("mark", "entry")
-LIQUIDATION_STYLES = ("full", "partial")
+LIQUIDATION_STYLES = ("full", "partial", "slice_then_full")
 SETTLEMENTS = ("bankruptcy", "mark")
 LIQUIDATION_TRIGGERS = ("at_maintenance", "below_maintenance")
 SIDES = ("long", "short")
@@ -102,6 +102,7 @@ class Rules:
     liquidation_trigger: str = "at_maintenance"
     close_fee_reserve: float = 0.0
     funding_interval_hours: float = 8.0
+    liquidation_fill_discount: float = 0.0
 
     def breached(self, equity: Any, maintenance: Any) -> Any:
         """Whether a pool with this ``equity`` [quote] and ``maintenance`` margin [quote] is
@@ -233,6 +234,8 @@ def _parse_rules(raw: Any) -> Rules:
         close_fee_reserve=_close_fee_reserve(raw, defaults),
         funding_interval_hours=number(raw.get("funding_interval_hours", defaults.funding_interval_hours),
                                       "rules.funding_interval_hours", low=1.0, high=8.0),
+        liquidation_fill_discount=number(raw.get("liquidation_fill_discount", defaults.liquidation_fill_discount),
+                                         "rules.liquidation_fill_discount", low=0.0, high=MAX_FILL_DISCOUNT),
     )
 
 
@@ -337,7 +340,7 @@ def _venue_rules(rules: Rules) -> dict[str, Any]:
     """The venue rules added after the first six, written only when not at their default, so a
     scenario that does not use them writes (and links) exactly as before."""
     defaults = Rules()
-    names = ("liquidation_trigger", "close_fee_reserve", "funding_interval_hours")
+    names = ("liquidation_trigger", "close_fee_reserve", "funding_interval_hours", "liquidation_fill_discount")
     return {n: getattr(rules, n) for n in names if getattr(rules, n) != getattr(defaults, n)}
 
 

@@ -117,6 +117,7 @@ class FinalState:
     sizes: tuple[float, ...]
     margins: tuple[float, ...]
     bankrupt: bool
+    sliced: tuple[bool, ...] = ()  # per position: its first slice taken (``slice_then_full``)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -140,6 +141,7 @@ class SettlementState:
     socialized: float = 0.0
     bankrupt: bool = False
     events: list[Event] = field(default_factory=list)
+    sliced: np.ndarray | None = None  # per position: its first slice taken (``slice_then_full``)
 
 
 class Settler:
@@ -158,26 +160,36 @@ class Settler:
         self.col_index = np.array(self.col, dtype=np.intp)
         self.sign = np.array([p.sign for p in self.positions], dtype=float)
         self.isolated_mask = np.array([p.is_isolated for p in self.positions], dtype=bool)
+        self.discount = scenario.rules.liquidation_fill_discount
 
     def new_state(self, start: "FinalState | None" = None) -> SettlementState:
         """The scenario's own state, or ``start`` (where an earlier walk ended) to continue it."""
         if start is not None:
             if len(start.sizes) != len(self.positions):
                 raise ValueError("start: holds a state of another account")
+            sliced = np.array(start.sliced, dtype=bool) if len(start.sliced) == len(self.positions) \
+                else np.zeros(len(self.positions), dtype=bool)
             return SettlementState(size=np.array(start.sizes, dtype=float), margin=np.array(start.margins, dtype=float),
                           cross_wallet=float(start.cross_wallet), fund=float(start.insurance_fund),
-                          socialized=float(start.socialized_loss), bankrupt=bool(start.bankrupt))
+                          socialized=float(start.socialized_loss), bankrupt=bool(start.bankrupt), sliced=sliced)
         return SettlementState(
             size=np.array([p.size for p in self.positions], dtype=float),
             margin=np.array([p.margin if p.is_isolated else 0.0 for p in self.positions], dtype=float),
             cross_wallet=self.scenario.cross_wallet,
             fund=self.rules.insurance_fund,
+            sliced=np.zeros(len(self.positions), dtype=bool),
         )
 
     # --- scalar valuation -------------------------------------------------------------------
     def pnl(self, i: int, size: float, price: float) -> float:
         p = self.positions[i]
         return p.sign * size * (price - p.entry)
+
+    def fill(self, i: int, price: float) -> float:
+        """Where a liquidation of position ``i`` fills when the mark is ``price`` [quote per
+        base]: at the mark, or ``rules.liquidation_fill_discount`` worse for the trader (a long
+        sold below the mark, a short bought above it)."""
+        return price * (1.0 - self.positions[i].sign * self.discount) if self.discount else price
 
     def maintenance(self, i: int, size: float, price: float) -> float:
         basis = self.positions[i].entry if self.entry_basis else price
@@ -215,22 +227,65 @@ class Settler:
     def settle(self, state: SettlementState, prices: np.ndarray, step: Any, row: int) -> int:
         """Apply every liquidation due at these prices; returns how many events were added."""
         before = len(state.events)
+        if state.sliced is None:
+            state.sliced = np.zeros(len(self.positions), dtype=bool)
+        cooling: set[int] = set()  # sliced in this step: the rest waits for a later step
         while True:
             acted = False
             for i in self.isolated:
-                if state.size[i] <= 0:
+                if state.size[i] <= 0 or i in cooling:
                     continue
                 price = float(prices[self.col[i]])
                 size = state.size[i]
                 if self.rules.breached(state.margin[i] + self.pnl(i, size, price), self.maintenance(i, size, price)):
-                    self._liquidate_isolated(state, i, price, step, row)
+                    if self._first_slice(state, [i], prices, step, row):
+                        cooling.add(i)
+                    else:
+                        self._liquidate_isolated(state, i, price, step, row)
                     acted = True
             equity, mm, open_cross = self.cross_pool(state, prices)
-            if open_cross and self.rules.breached(equity, mm):
-                self._liquidate_cross(state, prices, step, row)
+            if open_cross and not cooling.intersection(open_cross) and self.rules.breached(equity, mm):
+                if self._first_slice(state, open_cross, prices, step, row, equity=equity):
+                    cooling.update(open_cross)
+                else:
+                    self._liquidate_cross(state, prices, step, row)
                 acted = True
             if not acted:
                 return len(state.events) - before
+
+    def _first_slice(self, state: SettlementState, members: list[int], prices: np.ndarray, step: Any, row: int,
+                     equity: float | None = None) -> bool:
+        """``liquidation = "slice_then_full"`` (Hyperliquid): a pool's first breach closes
+        ``partial_fraction`` of each of its positions at the mark and nothing more in that step
+        (the cooldown); a breach at a later step closes the rest in full. A pool already
+        without equity is closed in full at once. Returns whether a slice was taken."""
+        if self.rules.liquidation != "slice_then_full" or state.sliced[members].any():
+            return False
+        if equity is None:  # an isolated position
+            i = members[0]
+            equity = state.margin[i] + self.pnl(i, state.size[i], float(prices[self.col[i]]))
+        if equity <= 0:
+            return False
+        isolated = len(members) == 1 and self.positions[members[0]].is_isolated
+        for i in members:
+            price = float(prices[self.col[i]])
+            cut = self.rules.partial_fraction * state.size[i]
+            if cut >= state.size[i] * (1 - 1e-12):
+                return False  # a slice of the whole is a full close
+            price = self.fill(i, price)
+            realized = self.pnl(i, cut, price)
+            left = state.margin[i] + realized if isolated else state.cross_wallet + realized
+            fee = self._fee(cut * price, equity, left)
+            equity -= fee
+            if isolated:
+                state.margin[i] += realized - fee
+            else:
+                state.cross_wallet += realized - fee
+            state.fund += fee
+            state.size[i] -= cut
+            state.sliced[i] = True
+            self._event(state, "partial_liquidation", i, step, row, price, cut, realized, fee, fee)
+        return True
 
     def _event(self, state: SettlementState, kind: str, i: int, step: Any, row: int, price: float,
                size: float = 0.0, realized: float = 0.0, fee: float = 0.0,
@@ -258,6 +313,7 @@ class Settler:
 
     def _liquidate_isolated(self, state: SettlementState, i: int, price: float, step: Any, row: int) -> None:
         rules = self.rules
+        fill = self.fill(i, price)  # judged on the mark, filled here
         if rules.liquidation == "partial":
             slice_size = rules.partial_fraction * state.size[i]
             while True:
@@ -267,12 +323,13 @@ class Settler:
                     return  # cured
                 if equity <= 0 or size <= slice_size * (1 + 1e-12):
                     break  # cannot be cured by slicing, or the last slice: close in full
-                realized = self.pnl(i, slice_size, price)
-                fee = self._fee(slice_size * price, equity, margin + realized)
+                realized = self.pnl(i, slice_size, fill)
+                fee = self._fee(slice_size * fill, equity, margin + realized)
                 state.margin[i] = margin + realized - fee
                 state.size[i] = size - slice_size
                 state.fund += fee
-                self._event(state, "partial_liquidation", i, step, row, price, slice_size, realized, fee, fee)
+                self._event(state, "partial_liquidation", i, step, row, fill, slice_size, realized, fee, fee)
+        price = fill
         size, margin = state.size[i], state.margin[i]
         realized = self.pnl(i, size, price)
         equity = margin + realized
@@ -298,7 +355,7 @@ class Settler:
                 if equity <= 0 or all(state.size[i] <= slice_size[i] * (1 + 1e-12) for i in open_cross):
                     break
                 for i in open_cross:
-                    price = float(prices[self.col[i]])
+                    price = self.fill(i, float(prices[self.col[i]]))
                     cut = min(slice_size[i], state.size[i])
                     realized = self.pnl(i, cut, price)
                     fee = self._fee(cut * price, equity, state.cross_wallet + realized)
@@ -310,12 +367,15 @@ class Settler:
                     kind = "liquidation" if closed else "partial_liquidation"
                     self._event(state, kind, i, step, row, price, cut, realized, fee, fee)
         equity, _, open_cross = self.cross_pool(state, prices)
-        notional = sum(state.size[i] * float(prices[self.col[i]]) for i in open_cross)
+        fills = {i: self.fill(i, float(prices[self.col[i]])) for i in open_cross}
+        if self.discount:  # the pool's equity where its positions fill
+            equity = state.cross_wallet + sum(self.pnl(i, state.size[i], fills[i]) for i in open_cross)
+        notional = sum(state.size[i] * fills[i] for i in open_cross)
         closing = close_out(equity, notional, rules.liquidation_fee_rate, rules.settlement)
         remaining = float(closing.fee)  # the pool's fee, told position by position in its events
         closes = []
         for i in open_cross:
-            price = float(prices[self.col[i]])
+            price = fills[i]
             size = state.size[i]
             realized = self.pnl(i, size, price)
             fee = min(rules.liquidation_fee_rate * size * price, remaining)
@@ -343,6 +403,7 @@ class Settler:
             insurance_fund=state.fund, socialized_loss=state.socialized,
             open_positions=open_ids, sizes=tuple(map(float, state.size)),
             margins=tuple(map(float, state.margin)), bankrupt=state.bankrupt,
+            sliced=tuple(map(bool, state.sliced)) if state.sliced is not None else (),
         )
 
 

@@ -4,11 +4,12 @@ traders settled; and the tipping curve over many shocks."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 import numpy as np
 
+from margin.adl import adl_ranking, auto_deleverage
 from margin.cascade.crowd import LEVERAGE_EDGES, Crowd
 from margin.fields import ScenarioError
 from margin.settle import close_out
@@ -43,7 +44,9 @@ class TraderOutcome:
     more than the equity left), ``to_fund`` (what the insurance fund keeps, fee included),
     ``returned`` (what the trader keeps), ``deficit`` (loss beyond the collateral).
     ``returned + to_fund − deficit == equity`` and ``collateral − returned`` (the loss) is
-    never more than the collateral."""
+    never more than the collateral. With auto-deleveraging, ``adl_size`` [base] is how much of
+    a trader's position was closed to cover others' deficits and ``adl_given_up`` [quote] what
+    that took from it (the gap between the bankruptcy price it was closed at and the mark)."""
 
     round: np.ndarray
     fill_price: np.ndarray
@@ -52,6 +55,8 @@ class TraderOutcome:
     to_fund: np.ndarray
     returned: np.ndarray
     deficit: np.ndarray
+    adl_size: np.ndarray | None = None
+    adl_given_up: np.ndarray | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -70,6 +75,7 @@ class CascadeResult:
     liquidation_fee_rate: float
     settlement: str
     insurance_fund: float
+    adl: bool = False
 
     @property
     def final_price(self) -> float:
@@ -111,7 +117,7 @@ class CascadeResult:
         hit = t.round >= 0
         deficit = float(t.deficit[hit].sum())
         paid = min(deficit, self.insurance_fund)
-        return {
+        out = {
             "equity_at_liquidation": float(t.equity[hit].sum()),
             "fees": float(t.fee[hit].sum()),
             "insurance_fund_kept": float(t.to_fund[hit].sum()),
@@ -120,6 +126,12 @@ class CascadeResult:
             "paid_by_insurance_fund": paid,
             "socialized": deficit - paid,
         }
+        if self.adl and t.adl_given_up is not None:
+            covered = float(t.adl_given_up.sum())
+            out["auto_deleveraged"] = covered
+            out["auto_deleveraged_traders"] = int((t.adl_size > 0).sum())
+            out["socialized"] = max(deficit - paid - covered, 0.0)
+        return out
 
 
 def checked_depth_impact(depth: float, impact: str) -> tuple[float, str]:
@@ -164,12 +176,15 @@ def _counts(crowd: Crowd, price: np.ndarray | float) -> tuple[np.ndarray, np.nda
 def run_cascade(crowd: Crowd, shock: float, depth: float, impact: str = "linear", *,
                 max_rounds: int = 10_000, liquidation_fee_rate: float = 0.005,
                 settlement: str = "bankruptcy", insurance_fund: float = math.inf,
-                outcomes: bool = True) -> CascadeResult:
+                outcomes: bool = True, adl: bool = False) -> CascadeResult:
     """Shock the price by ``shock`` [fraction] and run rounds of liquidation until none is new.
 
     ``settlement`` as in the scenario rules: ``"bankruptcy"`` (the trader loses all its
     collateral, the fund keeps what was left) or ``"mark"`` (the trader keeps what is left
-    after the fee).
+    after the fee). With ``adl``, what the insurance fund cannot pay is covered by
+    auto-deleveraging the crowd's profitable opposite positions (:mod:`margin.adl`), round by
+    round, at the bankrupt traders' bankruptcy prices; ADL trades against the bankrupt
+    positions, off the book, so it moves no price and changes no round.
     """
     depth, impact = checked_depth_impact(depth, impact)
     shock = checked_shock(shock)
@@ -212,9 +227,50 @@ def run_cascade(crowd: Crowd, shock: float, depth: float, impact: str = "linear"
         for r in range(n_rounds)
     )
     traders = _outcomes(crowd, ids, rounds_of, fill, liquidation_fee_rate, settlement) if outcomes else None
+    if adl and traders is not None:
+        traders = _deleverage(crowd, traders, ids, rounds_of, np.array(prices), insurance_fund)
     return CascadeResult(shock=shock, depth=depth, impact=impact, start_price=p0, rounds=rounds,
                          stopped=stopped, traders=traders, liquidation_fee_rate=liquidation_fee_rate,
-                         settlement=settlement, insurance_fund=insurance_fund)
+                         settlement=settlement, insurance_fund=insurance_fund, adl=adl)
+
+
+def _deleverage(crowd: Crowd, traders: TraderOutcome, ids: np.ndarray, rounds_of: np.ndarray, prices: np.ndarray,
+                insurance_fund: float) -> TraderOutcome:
+    """The waterfall's last step: the fund pays the deficits in the order the traders were
+    liquidated while it lasts; each round's rest is covered by auto-deleveraging that round's
+    profitable opposite positions still open, ranked at the round's price (:mod:`margin.adl`)."""
+    order = np.argsort(rounds_of, kind="stable")
+    chronological, their_rounds = ids[order], rounds_of[order]
+    deficit = traders.deficit[chronological]
+    before = np.concatenate([[0.0], np.cumsum(deficit)[:-1]])
+    paid = np.clip(insurance_fund - before, 0.0, deficit)
+    uncovered = deficit - paid
+    size = crowd.size.astype(float).copy()
+    collateral = crowd.collateral.astype(float).copy()
+    adl_size = np.zeros(crowd.n_traders)
+    given_up = np.zeros(crowd.n_traders)
+    for r in np.unique(their_rounds[uncovered > 0]):
+        mark = float(prices[r])
+        in_round = their_rounds == r
+        for side in (1, -1):
+            pick = in_round & (uncovered > 0) & (crowd.side[chronological] == side)
+            if not pick.any():
+                continue
+            sources = chronological[pick]
+            open_ = (crowd.side == -side) & ((traders.round < 0) | (traders.round > r)) & (size > 0)
+            candidates = np.flatnonzero(open_)
+            equity = collateral[candidates] + crowd.side[candidates] * size[candidates] * (mark - crowd.entry_price)
+            ranking = adl_ranking(crowd.side[candidates], size[candidates], crowd.entry_price, mark, equity)
+            done = auto_deleverage(uncovered[pick], crowd.size[sources], crowd.bankruptcy_price[sources], mark,
+                                   size[candidates], ranking)
+            who = candidates[done.counterparty]
+            np.add.at(size, who, -done.size)
+            np.maximum(size, 0.0, out=size)  # a candidate used up is at 0, whatever the rounding of the sums
+            np.add.at(collateral, who, crowd.side[who] * done.size * (done.price - crowd.entry_price))
+            np.add.at(adl_size, who, done.size)
+            np.add.at(given_up, who, done.given_up)
+            uncovered[np.flatnonzero(pick)] = done.uncovered
+    return replace(traders, adl_size=adl_size, adl_given_up=given_up)
 
 
 def _outcomes(crowd: Crowd, ids: np.ndarray, rounds_of: np.ndarray, fill: np.ndarray, fee_rate: float,

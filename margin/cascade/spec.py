@@ -32,6 +32,7 @@ class CascadeInput:
     settlement: str = "bankruptcy"
     insurance_fund: float = math.inf
     max_rounds: int = 10_000
+    auto_deleverage: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -106,7 +107,14 @@ def cascade_input_from_dict(raw: Any) -> CascadeInput:
         liquidation_fee_rate=rate(raw.get("liquidation_fee_rate", 0.005), "liquidation_fee_rate", allow_one=True),
         settlement=choice(raw.get("settlement", "bankruptcy"), "settlement", SETTLEMENTS),
         insurance_fund=math.inf if fund is None else number(fund, "insurance_fund", low=0.0, high=MAX_FUND),
-        max_rounds=whole(raw.get("max_rounds", 10_000), "max_rounds", 1, MAX_ROUNDS))
+        max_rounds=whole(raw.get("max_rounds", 10_000), "max_rounds", 1, MAX_ROUNDS),
+        auto_deleverage=_flag(raw.get("auto_deleverage", False), "auto_deleverage"))
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ScenarioError(where, f"must be true or false, got {str(value)[:40]!r}")
+    return value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -126,7 +134,7 @@ def run_spec(spec: CascadeInput) -> CascadeRun:
     crowd = build_crowd(spec.market, spec.crowd)
     result = run_cascade(crowd, spec.shock, spec.depth, spec.impact, max_rounds=spec.max_rounds,
                          liquidation_fee_rate=spec.liquidation_fee_rate, settlement=spec.settlement,
-                         insurance_fund=spec.insurance_fund)
+                         insurance_fund=spec.insurance_fund, adl=spec.auto_deleverage)
     curve = None
     if spec.shocks is not None:
         curve = tipping_point(crowd, spec.shocks, spec.depth, spec.impact, max_rounds=spec.max_rounds)

@@ -206,6 +206,7 @@ class VariantRunner:
         reusing the precomputed search rows while the groups they describe are unchanged."""
         settler = self.settler
         state = replace(self.opening, size=self.opening.size.copy(), margin=self.opening.margin.copy(),
+                        sliced=None if self.opening.sliced is None else self.opening.sliced.copy(),
                         events=list(self.opening.events))
         n_rows = marks.shape[0]
         hits_of: dict[int, np.ndarray | None] = {i: isolated_hits.get(i) for i in settler.isolated}
@@ -329,7 +330,8 @@ class VariantRunner:
                                                        hours=hours))
             state = SettlementState(size=np.array(result.final.sizes), margin=np.array(result.final.margins),
                                     cross_wallet=result.final.cross_wallet, fund=result.final.insurance_fund,
-                                    bankrupt=result.final.bankrupt, events=list(result.events))
+                                    bankrupt=result.final.bankrupt, events=list(result.events),
+                                    sliced=np.array(result.final.sliced, dtype=bool))
             outcome.final_value[n] = result.final.balance + float(
                 np.sum(self.sign * state.size * (marks[-1, self.col] - self.entry)))
             self._record(outcome, n, state)

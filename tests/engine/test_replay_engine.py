@@ -267,3 +267,41 @@ def test_without_funding_rates_a_replay_is_what_it_was():
         assert not [e for e in result.events if e.type == "funding"]
         again = simulate(model.variants[label], untimed, start=model.arrivals[label].state)
         assert again.events == result.events
+
+
+def _hourly_crash(**extra) -> dict:
+    n = 49
+    fall = list(np.linspace(1.0, 0.8, n))
+    return {"format": "margin-crash/1", "id": "funded", "name": "Two days of falling", "shaped_after": "none",
+            "source": "made up for a test", "label": "Made up.", "step_minutes": 60,
+            "mark": {"BTCUSDT": fall}, "last": {"BTCUSDT": fall}, **extra}
+
+
+def test_a_crash_file_may_carry_a_funding_series_that_the_replay_charges():
+    """A crash's own funding series overrides the market's constant rate along it: here BTC
+    funding turns from +0.05 % to −0.05 % per 8 h halfway; the replay charges each rate at its
+    funding time, on the notional at that step's mark."""
+    rates = [0.0005] * 25 + [-0.0005] * 24
+    crash = crash_from_dict(_hourly_crash(funding={"BTCUSDT": rates, "ETHUSDT": [0.0] * 49}))
+    scenario = scenario_from_dict({
+        "balance": 10_000, "markets": {"BTCUSDT": {"price": 100_000, "mmr": 0.004, "funding_rate": 0.01},
+                                       "SOLUSDT": {"price": 180, "mmr": 0.01}},
+        "positions": [{"id": "btc", "market": "BTCUSDT", "side": "long", "size": 0.1, "entry": 100_000,
+                       "leverage": 2, "mode": "isolated"}]})
+    path = crash_path(crash, scenario)
+    assert set(path.funding) == {"BTCUSDT"}  # a market the account does not hold is left out
+    model = replay(scenario, crash)
+    btc = next(p for p in scenario.positions if p.market == "BTCUSDT")
+    funding = [e for e in model.results["As built"].events if e.type == "funding" and e.position == btc.id]
+    assert [e.row for e in funding] == [8, 16, 24, 32, 40, 48]
+    for e in funding:
+        rate = rates[e.row]
+        assert e.realized_pnl == pytest.approx(-btc.sign * e.size * e.price * rate)
+    assert funding[0].realized_pnl < 0 < funding[-1].realized_pnl  # the long pays, then receives
+
+
+def test_a_bad_crash_funding_series_names_the_field():
+    with pytest.raises(ScenarioError, match=r"funding\.BTCUSDT: must have 49 steps"):
+        crash_from_dict(_hourly_crash(funding={"BTCUSDT": [0.001] * 3}))
+    with pytest.raises(ScenarioError, match=r"funding\.BTCUSDT: rates must be finite and in"):
+        crash_from_dict(_hourly_crash(funding={"BTCUSDT": [0.5] * 49}))

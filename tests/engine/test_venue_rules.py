@@ -324,3 +324,121 @@ def test_hyperliquid_tiers_keep_maintenance_at_half_the_initial_margin():
     for market, table in load_venue("hyperliquid")["markets"].items():
         for tier in table["tiers"]:
             assert tier["mmr"] == pytest.approx(0.5 / tier["max_leverage"]), market
+
+
+# ----------------------------------------------------------------------------- slice, cooldown, the rest
+
+
+def _hyperliquid_long(liquidation: str) -> dict:
+    """2 BTC long at 100,000 (200,000 of notional), isolated with 10,000, MMR 1.25 % (40x)."""
+    return _one({"liquidation": liquidation, "partial_fraction": 0.2, "settlement": "mark"}, size=2.0,
+                entry=100_000.0, leverage=20.0, mmr=0.0125, price=100_000.0, balance=20_000.0)
+
+
+def test_hyperliquid_slices_20_percent_then_waits_then_closes_the_rest():
+    """Hyperliquid Docs, 'Liquidations': a position over 100k USDC is liquidated 20 % at a
+    time by market order, with a cooldown (30 s) before the rest can be. At 95,500 the long
+    breaches (10,000 − 9,000 = 1,000 of equity against 2,387.50 of maintenance): 0.4 BTC is
+    closed (−1,800 realized), leaving 1,000 against 1,910, still breached, but the rest waits;
+    at the next step, still breached, the remaining 1.6 BTC is closed. The 'partial' style
+    instead keeps slicing in the same step."""
+    path = price_path({"BTC": [100_000.0, 95_500.0, 95_500.0]})
+    events = simulate(scenario_from_dict(_hyperliquid_long("slice_then_full")), path).events
+    assert [(e.row, e.type, round(e.size, 10)) for e in events] == [
+        (1, "partial_liquidation", 0.4), (2, "liquidation", 1.6)]
+    assert events[0].realized_pnl == pytest.approx(-1_800.0)
+    partial = simulate(scenario_from_dict(_hyperliquid_long("partial")), path).events
+    assert {e.row for e in partial} == {1} and len(partial) > 1
+    # walked in two parts (as the lab walks move by move), the slice taken is remembered
+    scenario = scenario_from_dict(_hyperliquid_long("slice_then_full"))
+    first = simulate(scenario, price_path({"BTC": [100_000.0, 95_500.0]}))
+    second = simulate(scenario, price_path({"BTC": [95_500.0]}, steps=[2]), start=first.final)
+    assert [(e.type, round(e.size, 10)) for e in second.events] == [("liquidation", 1.6)]
+
+
+def test_a_slice_that_cures_the_breach_leaves_the_rest_open_until_the_next_breach():
+    """At 96,000 the 0.4 BTC slice cures it (2,000 of equity against 1,920); at 95,900 it
+    breaches again (1,840 against 1,918.40) and, the slice taken, the rest goes in full."""
+    scenario = scenario_from_dict(_hyperliquid_long("slice_then_full"))
+    events = simulate(scenario, price_path({"BTC": [100_000.0, 96_000.0, 96_100.0, 95_900.0]})).events
+    assert [(e.row, e.type, round(e.size, 10)) for e in events] == [
+        (1, "partial_liquidation", 0.4), (3, "liquidation", 1.6)]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_slice_then_full_walker_plain_loop_and_a_walk_in_two_parts_agree(data):
+    """The walker equals the plain loop, money is conserved, and a path walked in two parts
+    (the second from the first's final state, its slices remembered) equals the whole."""
+    raw = data.draw(scenario_dicts(liquidation=("slice_then_full",)))
+    scenario = scenario_from_dict(raw)
+    path = data.draw(paths_for(scenario))
+    whole = simulate(scenario, path)
+    assert whole.events == simulate_reference(scenario, path).events
+    realized = sum(e.realized_pnl for e in whole.events)
+    assert whole.final.balance + whole.final.insurance_fund - whole.final.socialized_loss == pytest.approx(
+        scenario.balance + scenario.rules.insurance_fund + realized, abs=0.005 + 1e-9 * scenario.balance)
+    cut = data.draw(st.integers(1, max(1, len(path.steps) - 1)))
+    from margin.paths import PricePath
+    first = simulate(scenario, PricePath(steps=path.steps[:cut], markets=path.markets, marks=path.marks[:cut]))
+    second = simulate(scenario, PricePath(steps=path.steps[cut:], markets=path.markets, marks=path.marks[cut:]),
+                      start=first.final)
+    assert [e.as_dict() for e in first.events + second.events] == [e.as_dict() for e in whole.events]
+    assert second.final.sizes == whole.final.sizes
+
+
+# ----------------------------------------------------------------------------- fills away from the mark
+
+
+def test_a_liquidation_filled_at_a_discount_to_the_mark():
+    """A liquidator buys the position below the mark (Derive's liquidation auctions start at
+    98 % of mark-to-market, docs.derive.xyz 'Liquidations'; dYdX fills at a 'fillable price'
+    worse than the oracle's): the breach is judged on the mark, the close filled 2 % worse.
+    A long of 1 at 100 with 10 and MMR 5 % is liquidated at a mark of 94.5 (4.5 ≤ 4.725): filled
+    at 92.61, it keeps 2.61 instead of 4.5; a short is bought back 2 % above the mark."""
+    rules = {"settlement": "mark", "liquidation_fill_discount": 0.02}
+    long = simulate(scenario_from_dict(_one(rules)), price_path({"BTC": [100.0, 94.5]}))
+    close = long.events[0]
+    assert (close.type, close.price) == ("liquidation", pytest.approx(92.61))
+    assert close.realized_pnl == pytest.approx(-7.39)
+    assert long.final.balance == pytest.approx(990.0 + 2.61)
+    short = simulate(scenario_from_dict(_one(rules, side="short")), price_path({"BTC": [100.0, 105.5]}))
+    assert short.events[0].price == pytest.approx(105.5 * 1.02)
+    at_mark = simulate(scenario_from_dict(_one({"settlement": "mark"})), price_path({"BTC": [100.0, 94.5]}))
+    assert at_mark.events[0].price == 94.5 and at_mark.final.balance == pytest.approx(994.5)
+
+
+def test_a_fill_past_the_bankruptcy_price_is_a_loss_the_fund_pays():
+    """With a 10 % discount the same long fills at 85.05, 4.95 beyond its margin: a bankruptcy
+    the insurance fund pays, and the wallet keeps the rest of the account."""
+    scenario = scenario_from_dict(_one({"liquidation_fill_discount": 0.1, "insurance_fund": 100.0}))
+    result = simulate(scenario, price_path({"BTC": [100.0, 94.5]}))
+    kinds = [(e.type, round(e.amount, 10)) for e in result.events]
+    assert kinds == [("liquidation", 0.0), ("bankruptcy", 4.95)]
+    assert result.final.insurance_fund == pytest.approx(100.0 - 4.95)
+    with pytest.raises(ScenarioError, match=r"rules\.liquidation_fill_discount: "):
+        scenario_from_dict(_one({"liquidation_fill_discount": 0.6}))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_with_fills_away_from_the_mark_money_is_conserved_and_the_walker_agrees(data):
+    raw = data.draw(scenario_dicts(liquidation=("full", "partial", "slice_then_full")))
+    raw["rules"]["liquidation_fill_discount"] = data.draw(st.sampled_from([0.001, 0.01, 0.05]))
+    scenario = scenario_from_dict(raw)
+    path = data.draw(paths_for(scenario))
+    result = simulate(scenario, path)
+    assert result.events == simulate_reference(scenario, path).events
+    realized = sum(e.realized_pnl for e in result.events)
+    assert result.final.balance + result.final.insurance_fund - result.final.socialized_loss == pytest.approx(
+        scenario.balance + scenario.rules.insurance_fund + realized, abs=0.005 + 1e-9 * scenario.balance)
+    assert result.final.balance >= -1e-9
+    # the first liquidation comes where it would at the mark (judged on the mark), filled worse
+    raw["rules"]["liquidation_fill_discount"] = 0.0
+    plain = simulate(scenario_from_dict(raw), path).events
+    closes = [e for e in result.events if e.type in ("liquidation", "partial_liquidation")]
+    if closes and plain:
+        first = next(e for e in plain if e.type in ("liquidation", "partial_liquidation"))
+        assert closes[0].row == first.row and closes[0].position == first.position
+        sign = 1 if next(p for p in scenario.positions if p.id == first.position).side == "long" else -1
+        assert sign * (closes[0].price - first.price) < 0

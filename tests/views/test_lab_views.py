@@ -262,3 +262,20 @@ def test_each_open_position_shows_roe_and_pnl_percent_beside_its_pnl():
     assert sol.roe == pytest.approx(pnl / 2_640) and sol.pnl_percent == pytest.approx(165.6 / 220 - 1)
     assert (f"(ROE {pnl / 2_640 * 100:+.1f} % of its initial margin, {(165.6 / 220 - 1) * 100:+.1f} % of its "
             f"value at entry)") in position_detail(sol)
+
+
+def test_a_first_slice_is_told_as_a_slice_that_leaves_the_rest_for_later():
+    """Under the Hyperliquid preset's slice_then_full a partial close is the first 20 % slice,
+    not a cure: the words say the rest goes at a later step if still below maintenance."""
+    from margin.simulate import price_path, simulate
+    from ui.views.lab_words import describe_events
+    raw = {"balance": 20_000, "rules": {"liquidation": "slice_then_full", "partial_fraction": 0.2},
+           "markets": {"BTCUSDT": {"price": 100_000, "mmr": 0.0125}},
+           "positions": [{"id": "btc", "market": "BTCUSDT", "side": "long", "size": 2, "entry": 100_000,
+                          "leverage": 20, "mode": "isolated"}]}
+    s = scenario_from_dict(raw)
+    events = simulate(s, price_path({"BTCUSDT": [100_000.0, 95_500.0, 95_500.0]})).events
+    words = describe_events(list(events), s, {"btc": "BTC long"})
+    assert words[0].startswith("BTC long: 0.4 BTC closed at 95,500.00 USDT (a first slice of 20 %")
+    assert "the rest is closed at a later step if it is still below maintenance" in words[0]
+    assert words[1].startswith("BTC long (isolated) liquidated at 95,500.00 USDT")

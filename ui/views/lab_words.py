@@ -76,7 +76,11 @@ def describe_events(events: Sequence[Event], scenario: Scenario, labels: Mapping
         unit = market_label(e.market)
         if e.type in ("liquidation", "partial_liquidation"):
             realized = money(e.realized_pnl, signed=True)
-            if e.type == "partial_liquidation":
+            if e.type == "partial_liquidation" and scenario.rules.liquidation == "slice_then_full":
+                text = (f"{who}: {e.size:,.4g} {unit} closed at {price(e.price)} USDT (a first slice of "
+                        f"{percent(scenario.rules.partial_fraction, 0)}, {realized} realized); the rest is closed "
+                        f"at a later step if it is still below maintenance")
+            elif e.type == "partial_liquidation":
                 pool = "the cross pool" if e.mode == "cross" else "its margin"
                 text = (f"{who}: {e.size:,.4g} {unit} closed at {price(e.price)} USDT (partial liquidation, "
                         f"{realized} realized) to lift {pool} back above maintenance")
