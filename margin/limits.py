@@ -42,6 +42,7 @@ MAX_STEPS = 100_000  # steps of one path
 MAX_STRESS_WORK = 200_000_000  # paths x steps x open positions of one model (~15 s on a busy 2-core VM)
 MAX_LAB_PATH_STEPS = 20_000_000  # paths x steps the stress lab page runs per model
 MAX_VOLATILITY = 10.0  # a market's annual volatility [fraction]: 1,000 % a year
+MAX_LONG_RUNS = 2  # stress runs at once per server process, each in a worker process of its own
 
 # cascades
 MAX_TRADERS = 2_000_000  # traders of a cascade's crowd (command line)
