@@ -54,4 +54,5 @@ MAX_ROUNDS = 1_000_000  # rounds of one cascade
 MAX_LINK_CHARS = 6_000  # the encoded view; browsers and chat apps handle URLs of this size
 MAX_JSON_BYTES = MAX_FILE_BYTES  # the view unpacked (a zip bomb is refused as it inflates)
 MAX_PATH_TURNS = 64  # turns of the lab's path a link carries
+MAX_LINK_PATH_ROWS = 50_000  # rows the lab walks for a link's whole path (more turns: coarser rows)
 
