@@ -12,6 +12,7 @@ its worker checks the flag after every chunk of :data:`CHUNK_PATHS` paths. No St
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -31,9 +32,16 @@ class Cancelled(Exception):
     """The run was cancelled before it finished."""
 
 
+WORKER_NICENESS = 10  # a worker yields the CPU to the server's interactive steps
+
+
 def _start_worker(done: Any, cancelled: Any) -> None:
     global _done, _cancelled
     _done, _cancelled = done, cancelled
+    try:
+        os.nice(WORKER_NICENESS)
+    except (AttributeError, OSError):  # not on this platform
+        pass
 
 
 def _run(slot: int, scenario: Scenario, specs: Mapping[str, StressSpec]) -> dict[str, StressResult]:
