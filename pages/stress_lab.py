@@ -14,7 +14,9 @@ Session keys (plain keys: a lesson or a link sets them, then switches to this pa
 
 Internal: ``"stress.run"`` holds the inputs of the last run (set by Run; the first visit runs
 the defaults) and ``"stress.cache"`` the last few results (bounded, per session, because a run
-reports progress while it computes).
+reports progress while it computes). A run goes to a worker process (``ui/views/long_runs.py``):
+``"stress.job"`` is the one going, ``"stress.cancelled"`` the inputs whose run was cancelled
+(shown as such until Run is pressed again).
 """
 
 from __future__ import annotations
