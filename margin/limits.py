@@ -45,6 +45,7 @@ MAX_STEPS = 100_000  # steps of one path
 MAX_STRESS_WORK = 200_000_000  # paths x steps x open positions of one model (~15 s on a busy 2-core VM)
 MAX_LAB_PATH_STEPS = 20_000_000  # paths x steps the stress lab page runs per model
 MAX_VOLATILITY = 10.0  # a market's annual volatility [fraction]: 1,000 % a year
+MAX_LONG_RUNS = 2  # stress runs at once per server process, each in a worker process of its own
 
 # cascades
 MAX_TRADERS = 2_000_000  # traders of a cascade's crowd (command line)
@@ -56,4 +57,5 @@ MAX_ROUNDS = 1_000_000  # rounds of one cascade
 MAX_LINK_CHARS = 6_000  # the encoded view; browsers and chat apps handle URLs of this size
 MAX_JSON_BYTES = MAX_FILE_BYTES  # the view unpacked (a zip bomb is refused as it inflates)
 MAX_PATH_TURNS = 64  # turns of the lab's path a link carries
+MAX_LINK_PATH_ROWS = 50_000  # rows the lab walks for a link's whole path (more turns: coarser rows)
 

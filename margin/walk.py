@@ -61,9 +61,10 @@ def entry_prices(scenario: Scenario) -> dict[str, float]:
     return out
 
 
-def straight_rows(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+def straight_rows(start: np.ndarray, end: np.ndarray, max_rows: int = MAX_ROWS_PER_MOVE) -> np.ndarray:
     """Mark prices ``(n, M)`` of a straight move from ``start`` (excluded) to ``end`` (the last
-    row), no price moving more than :data:`STEP_MOVE` between rows; none when they are equal.
+    row), no price moving more than :data:`STEP_MOVE` between rows (coarser past ``max_rows``
+    rows); none when they are equal.
 
     >>> straight_rows(np.array([100.0]), np.array([99.0])).shape
     (20, 1)
@@ -75,7 +76,7 @@ def straight_rows(start: np.ndarray, end: np.ndarray) -> np.ndarray:
     if np.array_equal(start, end):
         return np.empty((0, start.shape[0]))
     move = float(np.max(np.abs(end / start - 1.0)))
-    n = int(min(max(math.ceil(move / STEP_MOVE - 1e-9), 1), MAX_ROWS_PER_MOVE))
+    n = int(min(max(math.ceil(move / STEP_MOVE - 1e-9), 1), max(int(max_rows), 1)))
     t = np.arange(1, n + 1)[:, None] / n
     rows = start + (end - start) * t
     rows[-1] = end  # exactly the target, whatever the rounding
@@ -142,14 +143,15 @@ def start_walk(scenario: Scenario, *, from_entries: bool = True) -> Walk:
     return _walk_rows(first, straight_rows(origin, today), move=0, first_row=1)
 
 
-def walk_to(walk: Walk, target: Mapping[str, float], *, move: int | None = None) -> Walk:
+def walk_to(walk: Walk, target: Mapping[str, float], *, move: int | None = None,
+            max_rows: int = MAX_ROWS_PER_MOVE) -> Walk:
     """``walk`` continued in a straight line from its prices to ``target`` (markets it does
-    not name stay where they are), as move number ``move`` (default: the next one). The same
-    walk when nothing moves."""
+    not name stay where they are), as move number ``move`` (default: the next one), in at most
+    ``max_rows`` rows. The same walk when nothing moves."""
     names = list(walk.scenario.markets)
     start = np.array(walk.prices)
     end = np.array([float(target.get(n, start[j])) for j, n in enumerate(names)])
-    rows = straight_rows(start, end)
+    rows = straight_rows(start, end, max_rows)
     if rows.shape[0] == 0:
         return walk
     return _walk_rows(walk, rows, move=walk.moves + 1 if move is None else move, first_row=walk.rows)

@@ -14,7 +14,9 @@ Session keys (plain keys: a lesson or a link sets them, then switches to this pa
 
 Internal: ``"stress.run"`` holds the inputs of the last run (set by Run; the first visit runs
 the defaults) and ``"stress.cache"`` the last few results (bounded, per session, because a run
-reports progress while it computes).
+reports progress while it computes). A run goes to a worker process (``ui/views/long_runs.py``):
+``"stress.job"`` is the one going, ``"stress.cancelled"`` the inputs whose run was cancelled
+(shown as such until Run is pressed again).
 """
 
 from __future__ import annotations
@@ -27,12 +29,14 @@ import pandas as pd
 import streamlit as st
 
 from margin.scenario import ScenarioError
-from margin.stress import run_stress, summary_frame
+from margin.limits import MAX_LONG_RUNS
+from margin.stress import summary_frame
 from ui.pictures import charts_stress as charts
 from margin.numbers import percent
 from ui.glossary import term
 from margin.presets import market_label
 from ui.session.text import md
+from ui.views.long_runs import Cancelled, LongRuns
 from ui.views.words import position_labels
 from ui.session.lesson_panel import hidden_notice, lesson_panel, prediction_open
 from ui.session.state import current_account, ensure_scenario
@@ -103,31 +107,60 @@ def market_model_editors(markets: list[str]) -> None:
               on_click=reset_market_model, args=(markets,))
 
 
+@st.cache_resource(max_entries=1, show_spinner=False)
+def long_runs() -> LongRuns:
+    """The server's pool of stress workers (one per process; see ui/views/long_runs.py)."""
+    return LongRuns()
+
+
 def results_for(scenario, scenario_json: str, chosen: dict):
-    """Both models' runs for these inputs: from the session's small cache, or computed now with
-    a progress bar (each model is chunked; the bar moves per chunk)."""
+    """Both models' runs for these inputs: from the session's small cache, or run now in a
+    worker process with a progress bar and a Cancel button; None when cancelled or when the
+    server is busy (it says so)."""
     cache = st.session_state.setdefault("stress.cache", {})
     key = json.dumps([scenario_json, chosen], sort_keys=True)
     if key in cache:
         cache[key] = cache.pop(key)  # most recently used last
         return cache[key]
-    specs = {model: spec_for(scenario, chosen, model) for model in ("normal", "student_t")}
-    total = 2 * chosen["paths"]
+    if st.session_state.get("stress.cancelled") == key:
+        st.info("Run cancelled. Press **Run** to start it again.", icon=":material/cancel:")
+        return None
+    job = st.session_state.get("stress.job")
+    if job is not None and job.key != key:  # the inputs changed while it ran
+        job.cancel()
+        job = None
+    if job is None:
+        specs = {model: spec_for(scenario, chosen, model) for model in ("normal", "student_t")}
+        job = long_runs().submit(key, scenario, specs)
+        if job is None:
+            st.warning(f"The server is busy: {MAX_LONG_RUNS} stress runs are going for other visitors. "
+                       "Press **Run** again in a moment.", icon=":material/hourglass_top:")
+            return None
+        st.session_state["stress.job"] = job
+        st.session_state["stress.started"] = time.perf_counter()
+    st.button("Cancel", icon=":material/cancel:", key="stress.cancel", on_click=cancel_run, args=(key,))
     bar = st.progress(0.0, text="Simulating…")
-    started = time.perf_counter()
-    runs = {}
-    for k, (model, spec) in enumerate(specs.items()):
-        name = "the normal model" if model == "normal" else f"fat tails (ν = {chosen['dof']:g})"
-
-        def progress(done: int, _total: int, offset: int = k * chosen["paths"], name: str = name) -> None:
-            bar.progress((offset + done) / total, text=f"Simulating {offset + done:,} of {total:,} paths: {name}")
-
-        runs[model] = run_stress(scenario, spec, progress=progress)
+    while not job.future.done():  # the work is in the worker: this session only waits
+        bar.progress(job.done_paths / job.total, text=f"Simulating {job.done_paths:,} of {job.total:,} paths "
+                                                      f"(the normal model, then fat tails, ν = {chosen['dof']:g})")
+        time.sleep(0.2)
     bar.empty()
-    cache[key] = (runs["normal"], runs["student_t"], time.perf_counter() - started)
+    st.session_state.pop("stress.job", None)
+    try:
+        runs = job.future.result()
+    except Cancelled:
+        return None
+    cache[key] = (runs["normal"], runs["student_t"], time.perf_counter() - st.session_state.pop("stress.started"))
     while len(cache) > CACHE_ENTRIES:
         cache.pop(next(iter(cache)))
     return cache[key]
+
+
+def cancel_run(key: str) -> None:
+    job = st.session_state.pop("stress.job", None)
+    if job is not None:
+        job.cancel()
+    st.session_state["stress.cancelled"] = key
 
 
 def headline_metrics(main, other, main_name: str, other_name: str, names: dict[str, str]) -> None:
@@ -286,6 +319,7 @@ if hiding:
 if clicked or "stress.run" not in st.session_state:
     if problem is None:
         st.session_state["stress.run"] = chosen
+        st.session_state.pop("stress.cancelled", None)
 ran = st.session_state.get("stress.run")
 if ran is None:
     st.stop()
@@ -300,11 +334,12 @@ for pair in ran["corr"]:
 if ran != chosen and not problem:
     st.caption(":material/update: The inputs changed since these results: press **Run** to update them.")
 try:
-    normal, fat, seconds = results_for(scenario, account.key, ran)
+    results = results_for(scenario, account.key, ran)
 except ScenarioError as err:
     st.error(f"{md(error_text(err))}. Change it above and press Run.", icon=":material/error:")
     st.stop()
-show_results(normal, fat, seconds, ran, names)
+if results is not None:
+    show_results(*results, ran, names)
 
 with st.expander("How the stress lab works", icon=":material/help:"):
     st.markdown(

@@ -196,3 +196,12 @@ def test_a_run_past_the_work_bound_is_named_and_blocked():
     assert any(e.startswith("Run size: 20,000 paths × 720 steps × 20 positions is 288,000,000; the limit is "
                             "200,000,000") for e in errors), errors
     assert at.button(key="stress.run_button").disabled and not at.metric
+
+
+def test_a_busy_server_says_so_and_runs_nothing(monkeypatch):
+    from ui.views.long_runs import LongRuns
+
+    monkeypatch.setattr(LongRuns, "submit", lambda self, key, scenario, specs: None)  # every slot taken
+    at = open_page(PAGE, **{"stress.paths": 500})
+    assert any(shown(w.value).startswith("The server is busy: 2 stress runs are going") for w in at.warning)
+    assert not at.metric and "stress.job" not in at.session_state

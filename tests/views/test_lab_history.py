@@ -112,3 +112,18 @@ def test_history_ignores_a_step_that_moves_nothing():
     s = scenario_from_dict(load_story("default"))
     history = new_history(s, "k")
     assert move_history(history, s.prices, 0.0) is history
+
+
+def test_a_links_long_wide_path_is_walked_in_a_bounded_number_of_rows():
+    from margin.limits import MAX_LINK_PATH_ROWS, MAX_PATH_TURNS
+    from ui.views.lab import Waypoint, replay_history
+
+    scenario = scenario_from_dict(load_story("hedge-that-saved-it"))
+    start = new_history(scenario, "k")
+    ends = [Waypoint(shock=(-0.9 if k % 2 else 0.9),
+                     prices=tuple((n, m.price * (0.2 if k % 2 else 1.8)) for n, m in scenario.markets.items()))
+            for k in range(MAX_PATH_TURNS)]
+    walked = replay_history(start, ends)
+    for label, walk in walked.walks.items():
+        assert walk.rows - start.walks[label].rows <= MAX_LINK_PATH_ROWS, label
+    assert len(walked.waypoints) > 1

@@ -28,7 +28,8 @@ from margin.presets import market_label  # noqa: F401 (the lab's pages read labe
 from margin.scenario import Scenario, scenario_from_dict  # noqa: F401 (doctests)
 from margin.sweep import shock_multiplier
 from margin.variants import arrived_variants
-from margin.walk import Walk, scenario_now, walk_to
+from margin.limits import MAX_LINK_PATH_ROWS
+from margin.walk import MAX_ROWS_PER_MOVE, Walk, scenario_now, walk_to
 from ui.views.lab_sweep import SweepView, sweep_view
 from ui.views.words import join_words, position_labels  # noqa: F401 (re-exported for the lab's pages)
 
@@ -110,9 +111,11 @@ def change_between(a: Waypoint, b: Waypoint) -> tuple[str, int] | None:
     return (moved[0][0], int(moved[0][1])) if len(moved) == 1 else None
 
 
-def move_history(history: LabHistory, slider_prices: Mapping[str, float], shock: float) -> LabHistory:
+def move_history(history: LabHistory, slider_prices: Mapping[str, float], shock: float, *,
+                 max_rows: int = MAX_ROWS_PER_MOVE) -> LabHistory:
     """``history`` continued to the sliders' prices and ``shock`` [fraction]: every variant
-    walks on from where it is (nothing closed reopens). The same history when nothing moved."""
+    walks on from where it is (nothing closed reopens), in at most ``max_rows`` rows. The same
+    history when nothing moved."""
     scenario = history.scenario
     point = Waypoint(shock=float(shock), prices=tuple(
         (n, float(slider_prices.get(n, m.price))) for n, m in scenario.markets.items()))
@@ -120,7 +123,7 @@ def move_history(history: LabHistory, slider_prices: Mapping[str, float], shock:
     if point == last:
         return history
     target = target_prices(scenario, point.price_map(), point.shock)
-    walks = {label: walk_to(walk, target) for label, walk in history.walks.items()}
+    walks = {label: walk_to(walk, target, max_rows=max_rows) for label, walk in history.walks.items()}
     waypoints = history.waypoints
     change = change_between(last, point)
     if len(waypoints) > 1 and change is not None and change == change_between(waypoints[-2], last):
@@ -134,9 +137,12 @@ def move_history(history: LabHistory, slider_prices: Mapping[str, float], shock:
 
 
 def replay_history(history: LabHistory, waypoints: Sequence[Waypoint]) -> LabHistory:
-    """``history`` walked through ``waypoints`` in turn (a shared link's path)."""
+    """``history`` walked through ``waypoints`` in turn (a shared link's path), in at most
+    :data:`margin.limits.MAX_LINK_PATH_ROWS` rows in all: the turns of a long, wide path are
+    walked in coarser rows, so that a link costs the server a bounded time."""
+    rows_per_turn = min(MAX_ROWS_PER_MOVE, max(1, MAX_LINK_PATH_ROWS // max(len(waypoints), 1)))
     for point in waypoints:
-        history = move_history(history, point.price_map(), point.shock)
+        history = move_history(history, point.price_map(), point.shock, max_rows=rows_per_turn)
     return history
 
 
