@@ -102,7 +102,9 @@ def browser_context_args(browser_context_args):
 
 @pytest.fixture(autouse=True)
 def _playwright_timeouts(request):
-    if "page" in request.fixturenames:
+    """30 s for every expect of a browser test, whether it takes a page, a context or a browser
+    (a test on contexts alone kept Playwright's 5 s and failed on a busy machine)."""
+    if {"page", "context", "browser"} & set(request.fixturenames):
         from playwright.sync_api import expect
         expect.set_options(timeout=30_000)
     yield
