@@ -26,8 +26,7 @@ from ui.pictures.live_html import live_region, live_regions
 from ui.pictures.room_html import ROOM_CSS, facts_html
 from ui.session.deep_links import inside_app_frame
 from ui.session.links import RUN_KEY
-from ui.session.rooms import client_id, set_url, step_screen, store, url_room
-from ui.session.state import account_key, ensure_scenario, set_scenario
+from ui.session.rooms import client_id, replay_screen, set_url, step_screen, store, url_room
 from ui.session.text import md
 from ui.views.room import KEY_PARAM, SEAT_PARAM, account_text, fate_words
 
@@ -65,9 +64,7 @@ def read_room(code: str, token: str) -> bool:
         seen = st.session_state.get("room.seen")
         if seen is None or seen[0] != version or "room.state" not in st.session_state:
             rooms.seat(code, token)  # removed, closed or expired: stop here
-            state = rooms.state(code)
-            st.session_state["room.state"] = state
-            follow_account(state)
+            st.session_state["room.state"] = rooms.state(code)
             st.session_state["room.mine"] = (rooms.my_answer(code, token), rooms.my_fate(code, token))
     except RoomError as err:
         st.error(md(str(err)), icon=":material/error:")
@@ -76,14 +73,6 @@ def read_room(code: str, token: str) -> bool:
             st.rerun()
         return False
     return True
-
-
-def follow_account(state) -> None:
-    """The room's account becomes this session's too (the sidebar names it, and the price lab
-    opens on it), except while a question is open: the lab would give the answer away."""
-    asking = state.question is not None and not state.question.revealed
-    if state.scenario is not None and not asking and account_key(state.scenario) != account_key(ensure_scenario()):
-        set_scenario(dict(state.scenario))
 
 
 def question_box(code: str, token: str) -> None:
@@ -121,6 +110,8 @@ def screen_html(state) -> str:
         return '<p class="ml-small">The teacher has not shown an account yet.</p>'
     if state.question is not None and not state.question.revealed:
         return facts_html(state.scenario, dark=dark)
+    if state.replay is not None:
+        return replay_screen(account_text(state.scenario), state.replay["crash"], state.replay["step"], dark)
     shock = state.shock
     if state.mode == "explore":
         shock = float(st.session_state.get("room.own_shock", state.shock * 100.0)) / 100.0

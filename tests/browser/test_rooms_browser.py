@@ -18,6 +18,12 @@ from tests.conftest import ROOT, start_streamlit
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture(autouse=True)
+def _timeouts():
+    expect.set_options(timeout=30_000)  # as for the page fixture's tests (conftest): a loaded machine
+    yield
+
+
 @pytest.fixture(scope="module")
 def room_server(tmp_path_factory):
     data = tmp_path_factory.mktemp("rooms")
@@ -56,3 +62,25 @@ def test_the_students_screen_follows_the_teachers_shock_within_2_s(browser, room
     expect(student.get_by_text("The market now: a whole-market shock of -2.0 %")).to_be_visible(timeout=2_000)
     print(f"student followed {time.monotonic() - shown:.2f} s after the teacher's screen")
     expect(student.get_by_text("Following the teacher")).to_be_visible()
+
+
+def test_a_playing_crash_replay_moves_on_the_students_screen(browser, room_server):
+    url, database = room_server
+    rooms = RoomStore(database)
+    room = rooms.open_room()
+    rooms.push_account(room.code, room.teacher_key, load_story("default"))
+    seat = rooms.join(room.code, "Ada", client="test")
+    teacher = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    student = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    teacher.goto(f"{url}/teach_room?room={room.code}&key={room.teacher_key}")
+    student.goto(f"{url}/join_room?room={room.code}&seat={seat.token}")
+    expect(student.get_by_text("The market now: no shock")).to_be_visible()
+    teacher.get_by_text("Crash replay for the class").click()
+    teacher.get_by_role("button", name="Play").click()
+    expect(student.get_by_text(re.compile(r"^Crash replay: "))).to_be_visible()
+    deadline = time.monotonic() + 20
+    while rooms.state(room.code).replay["step"] < 8 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert rooms.state(room.code).replay["step"] >= 8, "the teacher's player did not move the replay on"
+    expect(student.get_by_text(re.compile(r"^0 min in:"))).to_have_count(0, timeout=3_000)
+    rooms.dispose()

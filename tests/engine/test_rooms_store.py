@@ -315,7 +315,7 @@ def test_schema_upgrades_itself_from_version_1(url, clock):
         assert schema.current_version(connection) == 1
     engine.dispose()
     store = RoomStore(url, clock=clock)
-    assert store.schema_version == schema.LATEST == 2
+    assert store.schema_version == schema.LATEST == 3
     room = store.open_room()
     seat = store.join(room.code, "Ada", client="a")
     store.open_position(room.code, seat.token, {"side": "long", "mode": "cross", "leverage": 3, "notional": 500})
@@ -358,3 +358,23 @@ def test_a_right_answer_is_never_counted_as_a_mistake(store):
     store.reveal(room.code, room.teacher_key)
     summary = reveal_summary(store.answers(room.code, room.teacher_key), store.state(room.code).scenario)
     assert summary.close == 2 and summary.mistakes == ()
+
+
+def test_the_teacher_drives_a_crash_replay(store):
+    from margin.crashes import crash_ids, load_crash
+    room = store.open_room()
+    refused("account", store.move_replay, room.code, room.teacher_key, crash=crash_ids()[0])
+    store.push_account(room.code, room.teacher_key, load_story("default"))
+    crash = crash_ids()[0]
+    last = load_crash(crash).n_steps - 1
+    refused("crash", store.move_replay, room.code, room.teacher_key, crash="1929-10-24")
+    refused("step", store.move_replay, room.code, room.teacher_key, crash=crash, step=last + 1)
+    refused("step", store.move_replay, room.code, room.teacher_key, crash=crash, step=math.nan)
+    refused("teacher key", store.move_replay, room.code, "x", crash=crash)
+    assert store.state(room.code).replay is None
+    store.move_replay(room.code, room.teacher_key, crash=crash, step=5, playing=True)
+    assert store.state(room.code).replay == {"crash": crash, "step": 5, "playing": True}
+    store.move_replay(room.code, room.teacher_key, step=6)  # the same crash, still playing
+    assert store.state(room.code).replay == {"crash": crash, "step": 6, "playing": True}
+    store.move_market(room.code, room.teacher_key, shock=-0.02)  # the lab's controls take over
+    assert store.state(room.code).replay is None

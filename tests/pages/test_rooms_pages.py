@@ -202,3 +202,28 @@ def test_a_wrong_teacher_key_opens_nothing():
     at.switch_page("pages/teach_room.py").run()
     assert "teacher key" in at.error[0].value
     assert not [b for b in at.button if b.label == "Push to the room"]
+
+
+def test_the_teacher_plays_and_scrubs_a_crash_replay_and_students_follow():
+    from margin.crashes import crash_ids, load_crash
+    from margin.numbers import money
+    from margin.presets import load_story
+    from margin.replay import replay
+    from margin.scenario import scenario_from_dict
+    from ui.views.room import replay_moment
+    t = teacher()
+    code = param(t, "room")
+    ada = student(code, "Ada")
+    t.button(key="room.teach.push").click().run()
+    t.button(key="room.teach.play").click().run()
+    crash = crash_ids()[0]
+    assert RoomStore().state(code).replay == {"crash": crash, "step": 0, "playing": True}
+    t.button(key="room.teach.play").click().run()  # pause
+    t.slider(key=f"room.teach.replay_step.{crash}").set_value(40).run()
+    assert not t.exception and RoomStore().state(code).replay == {"crash": crash, "step": 40, "playing": False}
+    moment = replay_moment(replay(scenario_from_dict(load_story("default")), load_crash(crash)), 40)
+    words = screen(ada.run())
+    assert f"Crash replay: {moment.crash}" in words and f"{moment.elapsed} in:" in words
+    assert f"equity {money(moment.equity[0][1])}" in words
+    t.button(key="room.teach.stop_replay").click().run()
+    assert "The market now: no shock" in screen(ada.run())
