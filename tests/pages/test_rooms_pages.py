@@ -227,3 +227,34 @@ def test_the_teacher_plays_and_scrubs_a_crash_replay_and_students_follow():
     assert f"equity {money(moment.equity[0][1])}" in words
     t.button(key="room.teach.stop_replay").click().run()
     assert "The market now: no shock" in screen(ada.run())
+
+
+def test_let_them_explore_hands_each_student_the_shock_and_follow_me_takes_it_back():
+    t = teacher()
+    code = param(t, "room")
+    ada = student(code, "Ada")
+    t.button(key="room.teach.push").click().run()
+    t.slider(key="room.teach.shock").set_value(-4.0).run()
+    state = RoomStore().state(code)
+    next(w for w in t.segmented_control if w.key.startswith("room.teach.mode.")).set_value("explore").run()
+    assert not t.exception and RoomStore().state(code).mode == "explore"
+    ada.run()
+    assert "Explore" in texts(ada)
+    ada.slider(key="room.own_shock").set_value(-20.0).run()
+    assert "a whole-market shock of -20.0 %" in screen(ada)
+    next(w for w in t.segmented_control if w.key.startswith("room.teach.mode.")).set_value("follow").run()
+    ada.run()
+    assert "Following the teacher" in texts(ada) and "a whole-market shock of -4.0 %" in screen(ada)
+    assert state.shock == -0.04
+
+
+def test_students_are_anonymous_on_the_teachers_screens_unless_the_teacher_chooses():
+    t = teacher()
+    code = param(t, "room")
+    student(code, "Ada-B.")
+    t.run()
+    shown = [e.value for e in t.get("text")]
+    assert "Student 1" in shown and "Ada-B." not in shown
+    t.toggle(key=next(w.key for w in t.toggle if w.key.startswith("room.teach.names."))).set_value(True).run()
+    t.run()
+    assert "Ada-B." in [e.value for e in t.get("text")]  # as text, never Markdown
