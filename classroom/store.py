@@ -407,7 +407,8 @@ class RoomStore:
                 room_id=room.id, number=number_, spec=json.dumps(asked.spec, sort_keys=True), text=asked.text,
                 unit=asked.unit, engine_value=asked.value, asked_at=self.clock(), revealed=False)).inserted_primary_key[0]
             values: dict[str, Any] = {"question_id": qid}
-            if asked.account is not None:
+            if asked.account is not None:  # the lesson's account, at its own prices
+                connection.execute(t.room_replays.delete().where(t.room_replays.c.room_id == room.id))
                 values.update(scenario=json.dumps(scenario_to_dict(_checked_scenario(asked.account)), sort_keys=True,
                                                   separators=(",", ":")), shock=0.0, prices="{}")
             connection.execute(update(t.rooms).where(t.rooms.c.id == room.id).values(**values))
@@ -528,7 +529,7 @@ class RoomStore:
         order = {pid: i + 1 for i, pid in enumerate(sorted(people))}
 
         def who(pid: int) -> str:
-            return people[pid] if room.show_names else f"Student {order.get(pid, 0)}"
+            return _cell(people[pid]) if room.show_names else f"Student {order.get(pid, 0)}"
 
         out = io.StringIO()
         writer = csv.writer(out)

@@ -6,7 +6,8 @@ or a lost connection comes back to the same place; a join link holds the code al
 redraws the lab only when the teacher has changed something; while a question is open it shows
 the account's facts and hides every number computed from prices.
 
-Session keys: ``room.seen`` (the version and run last drawn), ``room.state`` (the room's state
+Session keys: ``room.last`` (this session's code and seat, so that coming back from another page
+returns to the room), ``room.seen`` (the version and run last drawn), ``room.state`` (the room's state
 at that version), ``room.mine`` (this student's answer and fate at it), ``room.own_shock``
 (explore mode's own shock [%]), ``room.answer.<n>``, ``room.join.*`` and ``room.position.*``
 (widgets).
@@ -15,6 +16,7 @@ at that version), ``room.mine`` (this student's answer and fate at it), ``room.o
 from __future__ import annotations
 
 import hashlib
+import time
 
 import streamlit as st
 
@@ -33,7 +35,9 @@ from ui.views.room import KEY_PARAM, SEAT_PARAM, account_text, fate_words
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
 POLL_SECONDS = 1.0
+RESEND_SECONDS = 15.0
 SCREEN = "room.screen"  # the live region of the student's lab
+LAST = "room.last"  # (code, seat token) of this session's seat, for a return from another page
 
 
 def join_form(code: str | None) -> None:
@@ -137,7 +141,9 @@ def follow(code: str, token: str) -> None:
         result, mine = fate
         st.markdown(f"**Class market, shock {result['shock'] * 100:+g} %:** {md(fate_words(mine))}")
     html = screen_html(state)
-    stamp = (hashlib.sha256(html.encode()).hexdigest(), st.session_state.get(RUN_KEY))
+    # sent when it changed, after a full run of the page, and every RESEND_SECONDS in case a
+    # browser missed it (the component changes nothing in the page when the HTML is the same)
+    stamp = (hashlib.sha256(html.encode()).hexdigest(), st.session_state.get(RUN_KEY), int(time.time() // RESEND_SECONDS))
     if st.session_state.get("room.sent") != stamp:  # only what changed goes to the browser
         st.session_state["room.sent"] = stamp
         live_regions({SCREEN: html}, key="room.live")
@@ -176,6 +182,9 @@ def room_page() -> None:
     code, token, _ = url_room()
     if st.query_params.get(KEY_PARAM):
         set_url(key=None)  # a teacher key never stays on a student's page
+    if not code and st.session_state.get(LAST):
+        code, token = st.session_state[LAST]  # back from another page of the app: the same seat
+        set_url(room=code, seat=token)
     if not code or not token:
         st.title("Join a room")
         join_form(code)
@@ -186,12 +195,16 @@ def room_page() -> None:
         st.title("Join a room")
         st.error(md(str(err)), icon=":material/error:")
         set_url(**{SEAT_PARAM: None})
+        st.session_state.pop(LAST, None)
         join_form(code)
         return
+    st.session_state[LAST] = (seat.code, token)
     st.title(f"Room {seat.code}")
     st.markdown(f"You are **{md(seat.nickname)}**.")
-    follow(seat.code, token)
-    live_region(SCREEN)
+    top = st.container()
+    live_region(SCREEN)  # in the page before the fragment's component fills it (as the lab does)
+    with top:
+        follow(seat.code, token)
     position_form(seat.code, token)
 
 

@@ -7,7 +7,8 @@ reveal the class's answers against the engine, run the class market's cascade, a
 the results. A fragment polls the room's activity every two seconds for who joined and how
 many answered.
 
-Session keys: ``room.teach.shock`` [%] and ``room.teach.price.<MARKET>`` [USDT] (the teacher's
+Session keys: ``room.teach.last`` (this session's room and key, so that coming back from another
+page returns to the console), ``room.teach.shock`` [%] and ``room.teach.price.<MARKET>`` [USDT] (the teacher's
 controls, re-seeded from the room), ``room.teach.*`` (other widgets).
 """
 
@@ -41,6 +42,7 @@ from classroom.market import survival_table
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
 POLL_SECONDS = 2.0
+LAST = "room.teach.last"  # (code, teacher key) of this session's room, for a return from another page
 PLAY_SECONDS = 1.0  # a playing crash replay moves one step per tick
 
 
@@ -404,6 +406,10 @@ def people(code: str, key: str, state) -> None:
             st.rerun()
     cols[2].download_button("Results as CSV", rooms.results_csv(code, key), file_name=f"room-{code}.csv",
                             mime="text/csv", icon=":material/download:", key="room.teach.csv", width="stretch")
+    if st.button("Leave this console (the room stays open)", icon=":material/logout:", key="room.teach.leave"):
+        st.session_state.pop(LAST, None)
+        set_url(room=None, key=None)
+        st.rerun()
 
 
 def results_only(code: str, key: str, state) -> None:
@@ -427,6 +433,9 @@ def teacher_page() -> None:
     st.html(ROOM_CSS)
     st.title("Teach a room")
     code, _, key = url_room()
+    if (not code or not key) and st.session_state.get(LAST):
+        code, key = st.session_state[LAST]  # back from another page of the app: the same room
+        set_url(room=code, key=key)
     if not code or not key:
         landing()
         return
@@ -437,8 +446,10 @@ def teacher_page() -> None:
     except RoomError as err:
         st.error(md(str(err)), icon=":material/error:")
         set_url(room=None, key=None)
+        st.session_state.pop(LAST, None)
         landing()
         return
+    st.session_state[LAST] = (state.code, key)
     show_error()
     if state.closed or state.expired:
         results_only(state.code, key, state)

@@ -378,3 +378,13 @@ def test_the_teacher_drives_a_crash_replay(store):
     assert store.state(room.code).replay == {"crash": crash, "step": 6, "playing": True}
     store.move_market(room.code, room.teacher_key, shock=-0.02)  # the lab's controls take over
     assert store.state(room.code).replay is None
+
+
+def test_csv_cells_never_start_a_formula(store):
+    room = store.open_room()
+    store.show_names(room.code, room.teacher_key, True)
+    seat = store.join(room.code, "-A1", client="a")
+    store.ask(room.code, room.teacher_key, {"kind": "lesson", "lesson": "one-bad-trade"})
+    store.answer(room.code, seat.token, -3)
+    rows_ = list(__import__("csv").reader(store.results_csv(room.code, room.teacher_key).splitlines()))
+    assert rows_[1][3] == "'-A1"

@@ -258,3 +258,15 @@ def test_students_are_anonymous_on_the_teachers_screens_unless_the_teacher_choos
     t.toggle(key=next(w.key for w in t.toggle if w.key.startswith("room.teach.names."))).set_value(True).run()
     t.run()
     assert "Ada-B." in [e.value for e in t.get("text")]  # as text, never Markdown
+
+
+def test_coming_back_from_another_page_returns_to_the_room():
+    t = teacher()
+    code = param(t, "room")
+    ada = student(code, "Ada")
+    for at, page, title in ((t, "pages/teach_room.py", "Teach a room"), (ada, "pages/join_room.py", f"Room {code}")):
+        at.switch_page("pages/price_lab.py").run()
+        at.query_params.clear()  # as the browser's page switch does (AppTest keeps them)
+        at.switch_page(page).run()
+        assert not at.exception and at.title[0].value == title and param(at, "room") == code
+    assert t.button(key="room.teach.push") is not None
