@@ -66,7 +66,7 @@ def facts_html(raw: Mapping[str, Any], *, dark: bool = False) -> str:
     markets = ", ".join(f"{market_label(str(n))} {price(float(m.get('price', 0)))} USDT"
                         for n, m in (raw.get("markets") or {}).items())
     return (f'<div class="ml-lab ml-room{theme}"><div class="ml-box"><h4>The account</h4>'
-            f'<p>Wallet {escape(money(float(raw.get("balance", 0))))}; prices now: {escape(markets)}.</p>'
+            f'<p>Wallet {escape(money(float(raw.get("balance", 0))))}; the account\'s own prices: {escape(markets)}.</p>'
             f'<ul>{items}</ul>'
             f'<p class="ml-small">What the prices do to it stays hidden until the teacher reveals the answer.</p>'
             f'</div></div>')
