@@ -542,7 +542,7 @@ class RoomStore:
             result = json.loads(run.result)
             for s in result["students"]:
                 p = s["position"]
-                fate = "survived" if s["round"] is None else (s["event"] or "liquidated")
+                fate = "survived" if s["round"] is None else "liquidated"
                 writer.writerow([room.code, "cascade", result["number"], who(s["participant_id"]),
                                  f"shock {result['shock'] * 100:g} %", "", "", "", "", p["side"], p["mode"],
                                  p["leverage"], p["notional"], fate, "" if s["round"] is None else s["round"],

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 
-from margin.cascade.crowd import Crowd, CrowdParams, build_crowd, checked_params
+from margin.cascade.crowd import Crowd, CrowdParams, Trader, build_crowd, checked_params, with_traders
 from margin.cascade.learner import learner_fate
 from margin.cascade.rounds import (
     SETTLEMENTS, CascadeResult, TippingCurve, checked_depth_impact, checked_shock, run_cascade, tipping_point,
@@ -31,10 +31,12 @@ class CascadeInput:
     settlement: str = "bankruptcy"
     insurance_fund: float = math.inf
     max_rounds: int = 10_000
+    traders: tuple[Trader, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 MAX_SHOCKS = 10_000  # shocks of one tipping curve
+MAX_NAMED_TRADERS = 10_000  # traders listed one by one (a class) on top of the crowd
 MAX_ROUNDS = 1_000_000
 
 
@@ -85,6 +87,30 @@ def _shocks(raw: Any) -> tuple[float, ...] | None:
     return tuple(checked_shock(s, f"shocks[{i}]") for i, s in enumerate(raw))
 
 
+def _traders(raw: Any) -> tuple[Trader, ...]:
+    """``traders``: a list of ``{"side", "leverage", "notional", "mode", "wallet"}`` (``wallet``
+    [quote], cross only, at least the margin, default the margin) added to the crowd."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or len(raw) > MAX_NAMED_TRADERS:
+        raise ScenarioError("traders", f"must be a list of at most {MAX_NAMED_TRADERS:,} traders")
+    out = []
+    for i, item in enumerate(raw):
+        where = f"traders[{i}]"
+        item = mapping(item, where)
+        side = choice(item.get("side"), f"{where}.side", ("long", "short"))
+        mode = choice(item.get("mode", "isolated"), f"{where}.mode", ("cross", "isolated"))
+        leverage = number(item.get("leverage"), f"{where}.leverage", low=1.0, high=1_000.0)
+        notional = number(item.get("notional"), f"{where}.notional", low=0.0, low_open=True, high=1e12)
+        margin = notional / leverage
+        wallet = number(item.get("wallet", margin), f"{where}.wallet", low=0.0, high=1e15)
+        if mode == "cross" and wallet < margin * (1 - 1e-12):
+            raise ScenarioError(f"{where}.wallet", f"must cover the margin ({margin:g}), got {wallet:g}")
+        out.append(Trader(side=1 if side == "long" else -1, leverage=leverage, notional=notional,
+                          cross=mode == "cross", wallet=wallet if mode == "cross" else 0.0))
+    return tuple(out)
+
+
 def cascade_input_from_dict(raw: Any) -> CascadeInput:
     """Validate the ``python -m margin cascade`` input (see the README for the format)."""
     raw = mapping(raw, "input")
@@ -107,7 +133,8 @@ def cascade_input_from_dict(raw: Any) -> CascadeInput:
         liquidation_fee_rate=rate(raw.get("liquidation_fee_rate", 0.005), "liquidation_fee_rate", allow_one=True),
         settlement=choice(raw.get("settlement", "bankruptcy"), "settlement", SETTLEMENTS),
         insurance_fund=math.inf if fund is None else number(fund, "insurance_fund", low=0.0, high=MAX_FUND),
-        max_rounds=whole(raw.get("max_rounds", 10_000), "max_rounds", 1, MAX_ROUNDS))
+        max_rounds=whole(raw.get("max_rounds", 10_000), "max_rounds", 1, MAX_ROUNDS),
+        traders=_traders(raw.get("traders")))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -123,8 +150,9 @@ class CascadeRun:
 
 
 def run_spec(spec: CascadeInput) -> CascadeRun:
-    """Draw the crowd and run the cascade (and the tipping curve, and the learner) of ``spec``."""
-    crowd = build_crowd(spec.market, spec.crowd)
+    """Draw the crowd (with ``spec.traders`` among it, after the drawn ones) and run the cascade
+    (and the tipping curve, and the learner) of ``spec``."""
+    crowd = with_traders(build_crowd(spec.market, spec.crowd), spec.traders)
     result = run_cascade(crowd, spec.shock, spec.depth, spec.impact, max_rounds=spec.max_rounds,
                          liquidation_fee_rate=spec.liquidation_fee_rate, settlement=spec.settlement,
                          insurance_fund=spec.insurance_fund)
@@ -133,3 +161,19 @@ def run_spec(spec: CascadeInput) -> CascadeRun:
         curve = tipping_point(crowd, spec.shocks, spec.depth, spec.impact, max_rounds=spec.max_rounds)
     learner = tuple(learner_fate(spec.scenario, spec.market.name, result)) if spec.scenario is not None else ()
     return CascadeRun(spec=spec, crowd=crowd, result=result, curve=curve, learner=learner)
+
+
+def named_traders(run: CascadeRun) -> list[dict[str, Any]]:
+    """The fate of each of the input's ``traders`` (after the drawn crowd): the round it was
+    liquidated in (None = survived), its fill price, its liquidation price, what it kept and
+    the loss beyond its collateral [quote]."""
+    first = run.crowd.n_traders - len(run.spec.traders)
+    t = run.result.traders
+    out = []
+    for k in range(first, run.crowd.n_traders):
+        hit = int(t.round[k]) >= 0
+        liq = float(run.crowd.liquidation_price[k])
+        out.append({"round": int(t.round[k]) if hit else None, "price": float(t.fill_price[k]) if hit else None,
+                    "liquidation_price": liq if 0 < liq < math.inf else None,
+                    "returned": float(t.returned[k]) if hit else None, "deficit": float(t.deficit[k])})
+    return out

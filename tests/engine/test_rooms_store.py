@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from classroom import RoomError, RoomStore, reveal_summary
 from classroom import schema
-from classroom.market import cascade_document, student_scenario, ClassPosition
+from classroom.market import cascade_document, ClassPosition
 from margin.presets import load_story
 from tests.paths import ROOT
 
@@ -135,20 +135,31 @@ def test_class_cascade_equals_the_command_line_on_the_same_crowd(store, tmp_path
         store.open_position(room.code, store.join(room.code, name, client=name).token, position)
     result = store.run_cascade(room.code, room.teacher_key, -0.06)
     assert [s["nickname"] for s in result["students"]] == list(picks)
-    for name, position in picks.items():
-        scenario = student_scenario(ClassPosition(**position), market)
-        path = tmp_path / f"{name}.json"
-        path.write_text(json.dumps(cascade_document(market, -0.06, scenario)))
-        cli = json.loads(subprocess.run([sys.executable, "-m", "margin", "cascade", str(path)], cwd=ROOT,
-                                        capture_output=True, text=True, check=True).stdout)
-        mine = next(s for s in result["students"] if s["nickname"] == name)
-        assert (mine["round"], mine["event"], mine["price"]) == (cli["learner"][0]["round"], cli["learner"][0]["event"],
-                                                                 cli["learner"][0]["price"])
-        assert result["final_price"] == cli["final"]["price"]
-        assert result["tipping"]["final_drops"] == cli["tipping"]["final_drops"]
-        assert result["tipping"]["runaway_shock"] == cli["tipping"]["runaway_shock"]
+    path = tmp_path / "class.json"
+    path.write_text(json.dumps(cascade_document(market, -0.06, [ClassPosition(**p) for p in picks.values()])))
+    cli = json.loads(subprocess.run([sys.executable, "-m", "margin", "cascade", str(path)], cwd=ROOT,
+                                    capture_output=True, text=True, check=True).stdout)
+    assert [(s["round"], s["price"], s["liquidation_price"]) for s in result["students"]] == \
+        [(t["round"], t["price"], t["liquidation_price"]) for t in cli["traders"]]
+    assert result["final_price"] == cli["final"]["price"]
+    assert result["tipping"]["final_drops"] == cli["tipping"]["final_drops"]
+    assert result["tipping"]["runaway_shock"] == cli["tipping"]["runaway_shock"]
     fates = {s["nickname"]: s["round"] for s in result["students"]}
     assert fates["Ada"] is not None and fates["Cy"] is None  # 25x long dies, the 2x short lives
+
+
+def test_the_class_is_among_the_crowd_its_selling_moves_the_price(store):
+    room = store.open_room()
+    store.set_class_market(room.code, room.teacher_key, {"depth": 2_000_000, "crowd": {"n_traders": 5_000},
+                                                         "wallet": 1e6, "max_leverage": 50})
+    calm = store.run_cascade(room.code, room.teacher_key, -0.03)
+    for i in range(5):  # five whales at 50x: liquidated by the shock, their selling deepens the fall
+        seat = store.join(room.code, f"Whale {i}", client=f"w{i}")
+        store.open_position(room.code, seat.token, {"side": "long", "mode": "isolated", "leverage": 50,
+                                                    "notional": 400_000})
+    heavy = store.run_cascade(room.code, room.teacher_key, -0.03)
+    assert all(s["round"] == 1 for s in heavy["students"])
+    assert heavy["final_price"] < calm["final_price"] and heavy["traders"] == calm["traders"] == 5_000
 
 
 # ----------------------------------------------------------------------------- bad input

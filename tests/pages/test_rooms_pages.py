@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from classroom import RoomStore
-from classroom.market import ClassPosition, cascade_document, student_scenario
+from classroom.market import ClassPosition, cascade_document
 from margin.cli.commands import cascade_report
 from margin.numbers import price
 from teach.verdicts import expected
@@ -125,15 +125,15 @@ def test_class_cascade_of_three_students_equals_the_command_line():
     assert not t.exception and "Students liquidated" in [m.label for m in t.metric]
     assert "Tipping point: from a shock of" in texts(t) and len(t.get("plotly_chart")) == 2
     market = RoomStore().class_market(code)
-    for name, (side, mode, leverage, notional) in picks.items():
-        scenario = student_scenario(ClassPosition(side=side, mode=mode, leverage=leverage, notional=notional), market)
-        cli = cascade_report(cascade_document(market, -0.06, scenario))["learner"][0]
-        at = sessions[name].run()
-        words = texts(at)
-        if cli["round"] is None:
+    positions = [ClassPosition(side=side, mode=mode, leverage=leverage, notional=notional)
+                 for side, mode, leverage, notional in picks.values()]
+    cli = cascade_report(cascade_document(market, -0.06, positions))["traders"]
+    for name, fate in zip(picks, cli):
+        words = texts(sessions[name].run())
+        if fate["round"] is None:
             assert "Survived" in words, words
         else:
-            assert f"Liquidated in round {cli['round']} at {price(cli['price'])} USDT" in words, words
+            assert f"Liquidated in round {fate['round']} at {price(fate['price'])} USDT" in words, words
     assert "Survived" in texts(sessions["Cy"]) and "Liquidated in round" in texts(sessions["Ada"])
 
 
