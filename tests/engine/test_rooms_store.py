@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from classroom import RoomError, RoomStore, reveal_summary
 from classroom import schema
-from classroom.market import cascade_document, ClassPosition
+from classroom.market import ClassMarket, ClassPosition, cascade_document
 from margin.presets import load_story
 from tests.paths import ROOT
 
@@ -399,3 +399,18 @@ def test_csv_cells_never_start_a_formula(store):
     store.answer(room.code, seat.token, -3)
     rows_ = list(__import__("csv").reader(store.results_csv(room.code, room.teacher_key).splitlines()))
     assert rows_[1][3] == "'-A1"
+
+
+@pytest.mark.parametrize("trader, field", [
+    ({"side": "long", "leverage": math.nan, "notional": 100}, "traders[0].leverage"),
+    ({"side": "up", "leverage": 5, "notional": 100}, "traders[0].side"),
+    ({"side": "long", "leverage": 5, "notional": 0}, "traders[0].notional"),
+    ({"side": "long", "mode": "cross", "leverage": 5, "notional": 100, "wallet": 10}, "traders[0].wallet"),
+])
+def test_the_cascade_commands_traders_are_checked(trader, field):
+    from margin.cascade import cascade_input_from_dict
+    from margin.fields import ScenarioError
+    doc = cascade_document(ClassMarket(), -0.05)
+    with pytest.raises(ScenarioError) as caught:
+        cascade_input_from_dict({**doc, "traders": [trader]})
+    assert caught.value.field == field
