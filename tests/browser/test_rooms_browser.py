@@ -84,3 +84,47 @@ def test_a_playing_crash_replay_moves_on_the_students_screen(browser, room_serve
     assert rooms.state(room.code).replay["step"] >= 8, "the teacher's player did not move the replay on"
     expect(student.get_by_text(re.compile(r"^0 min in:"))).to_have_count(0, timeout=3_000)
     rooms.dispose()
+
+
+def test_a_server_restart_mid_room_loses_nothing_and_a_reload_returns_to_the_room(browser, tmp_path):
+    """The student joins, answers and opens a position in the browser; the server is stopped and
+    started again on the same port and data folder; a reload comes back to the same seat."""
+    from tests.conftest import _free_port
+    port = _free_port()
+    env = {"MARGIN_LAB_DATA_DIR": str(tmp_path), "MARGIN_LAB_DATABASE_URL": ""}
+    process, url = start_streamlit(ROOT / "app.py", port=port, env=env)
+    rooms = RoomStore(f"sqlite:///{tmp_path / 'rooms.sqlite3'}")
+    room = rooms.open_room()
+    rooms.ask(room.code, room.teacher_key, {"kind": "lesson", "lesson": "one-bad-trade"})
+    try:
+        page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+        page.goto(f"{url}/join_room?room={room.code}")
+        page.get_by_label("Nickname (shown to the teacher)").fill("Ada")
+        page.get_by_role("button", name="Join the room").click()
+        expect(page.get_by_role("heading", name=f"Room {room.code}")).to_be_visible()
+        expect(page).to_have_url(re.compile(r"seat="))
+        box = page.get_by_label("Your answer [%]")
+        box.fill("-7.5")
+        box.press("Enter")
+        page.get_by_role("button", name="Send my answer").click()
+        expect(page.get_by_text("Sent: -7.50 %")).to_be_visible()
+        page.get_by_text("Class market: open your position").click()
+        page.get_by_role("button", name="Open my position").click()  # the form's defaults: 10x long, cross
+        expect(page.get_by_text("Open: 10x long, 5,000.00 USDT, cross.")).to_be_visible()
+        seat_url = page.url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    process, url = start_streamlit(ROOT / "app.py", port=port, env=env)
+    try:
+        assert rooms.answers(room.code, room.teacher_key).values == (-7.5,)
+        assert [(p["side"], p["leverage"], p["notional"]) for p in rooms.class_positions(room.code, room.teacher_key)] \
+            == [("long", 10.0, 5_000.0)]
+        page.goto(seat_url)  # the student's reload
+        expect(page.get_by_role("heading", name=f"Room {room.code}")).to_be_visible()
+        expect(page.get_by_text("You are")).to_contain_text("Ada")
+        expect(page.get_by_text("Sent: -7.50 %")).to_be_visible()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        rooms.dispose()
