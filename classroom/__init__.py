@@ -7,7 +7,8 @@ No Streamlit here. The public API, all on :class:`RoomStore` (``RoomStore(url=No
 
 * teacher (code + teacher key): ``open_room(hours, capacity) -> OpenedRoom(code, teacher_key)``,
   ``check_teacher``, ``participants``, ``remove``, ``lock``, ``close``, ``show_names``,
-  ``push_account(scenario dict)``, ``move_market(shock=, prices=)``, ``set_mode("follow"|"explore")``,
+  ``push_account(scenario dict)``, ``move_market(shock=, prices=)``, ``move_replay(crash=, step=,
+  playing=)``, ``stop_replay``, ``set_mode("follow"|"explore")``,
   ``ask(question spec)``, ``answers``, ``reveal``, ``clear_question``, ``set_class_market``,
   ``run_cascade(shock)``, ``cascades``, ``class_positions``, ``results_csv``;
 * student (code + participant token): ``join(code, nickname, client=) -> Seat(token)``, ``seat``,

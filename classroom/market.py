@@ -1,8 +1,7 @@
 """The class as the market: each student's one position, the limits the teacher sets, and the
-class cascade, run by the engine's own cascade (:func:`margin.cascade.run_spec`) with each
-student's account riding its prices (:func:`margin.cascade.learner_fate`), exactly as
-``python -m margin cascade`` does with that student's account as its ``scenario``
-(:func:`cascade_document` builds that input).
+class cascade, run by the engine's own cascade (:func:`margin.cascade.run_spec`) with the
+class's positions among the crowd (the command's ``traders``), exactly as
+``python -m margin cascade`` does on :func:`cascade_document`'s input.
 
 A student's account is a wallet of ``wallet`` [USDT] holding one position in the room's market,
 opened at the market's price: ``notional`` [USDT], ``leverage`` [x], long or short, cross (the
@@ -15,8 +14,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
-from margin.account import position_liquidation_price
-from margin.cascade import LEVERAGE_BUCKETS, cascade_input_from_dict, learner_fate, leverage_bucket, run_spec
+from margin.cascade import LEVERAGE_BUCKETS, cascade_input_from_dict, leverage_bucket, named_traders, run_spec
 from margin.fields import ScenarioError, choice, mapping, number
 from margin.presets import DEFAULT_STORY, load_story
 from margin.scenario import MODES, SIDES, scenario_from_dict
@@ -122,9 +120,16 @@ def student_scenario(position: ClassPosition, market: ClassMarket, name: str = "
             "positions": [entry]}
 
 
-def cascade_document(market: ClassMarket, shock: float, scenario: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The ``python -m margin cascade`` input of the class cascade at ``shock`` [fraction]
-    (with one student's account as its ``scenario``, the command's learner)."""
+def class_traders(students: Sequence[ClassPosition], market: ClassMarket) -> list[dict[str, Any]]:
+    """The students' positions as the cascade command's ``traders``: a cross position has the
+    whole wallet behind it, an isolated one its margin only."""
+    return [{"side": p.side, "mode": p.mode, "leverage": p.leverage, "notional": p.notional, "wallet": market.wallet}
+            for p in students]
+
+
+def cascade_document(market: ClassMarket, shock: float, students: Sequence[ClassPosition] = ()) -> dict[str, Any]:
+    """The ``python -m margin cascade`` input of the class cascade at ``shock`` [fraction]: the
+    crowd, and the class's positions among it (``traders``) when given."""
     m = market_dict()
     doc: dict[str, Any] = {
         "market": {"name": MARKET, "price": m["price"], **({"tiers": m["tiers"]} if "tiers" in m else {"mmr": m["mmr"]})},
@@ -132,8 +137,8 @@ def cascade_document(market: ClassMarket, shock: float, scenario: Mapping[str, A
         "liquidation_fee_rate": market.liquidation_fee_rate, "settlement": "bankruptcy",
         "insurance_fund": market.insurance_fund, "shocks": tipping_shocks(shock),
     }
-    if scenario is not None:
-        doc["scenario"] = dict(scenario)
+    if students:
+        doc["traders"] = class_traders(students, market)
     return doc
 
 
@@ -149,42 +154,38 @@ def tipping_shocks(shock: float) -> list[float]:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StudentFate:
     """One student in a class cascade: ``round`` of liquidation (None = survived), the fill
-    ``price`` [USDT], ``liquidation_price`` [USDT] of the position at entry, ``before_shock``."""
+    ``price`` [USDT], the position's ``liquidation_price`` [USDT] at entry."""
 
     participant_id: int
     nickname: str
     position: ClassPosition
     liquidation_price: float | None
     round: int | None
-    event: str | None
     price: float | None
-    before_shock: bool
+    before_shock: bool = False  # everyone enters at the market's price: nobody dies before the shock
 
 
 def run_class_cascade(market: ClassMarket, shock: float,
                       students: Sequence[tuple[int, str, ClassPosition]]) -> dict[str, Any]:
-    """The class cascade at ``shock`` [fraction]: the crowd's rounds, where the money went, the
-    tipping curve (:func:`tipping_shocks`) and each student's fate, as JSON-ready data (what the
-    room stores)."""
-    spec = cascade_input_from_dict(cascade_document(market, shock))
-    run = run_spec(spec)
+    """The class cascade at ``shock`` [fraction]: the engine's cascade with the class's
+    positions among the crowd (their forced orders move the price too), the crowd's rounds,
+    where the money went, the tipping curve (:func:`tipping_shocks`) and each student's fate,
+    as JSON-ready data (what the room stores). The fates are ``python -m margin cascade``'s
+    ``traders`` on :func:`cascade_document`'s input."""
+    run = run_spec(cascade_input_from_dict(cascade_document(market, shock, [p for _, _, p in students])))
     result = run.result
     fates = []
-    for participant_id, nickname, position in students:
-        scenario = scenario_from_dict(student_scenario(position, market))
-        fate = learner_fate(scenario, MARKET, result)[0]
-        liq = position_liquidation_price(scenario, 0).liquidation_price
+    for (participant_id, nickname, position), fate in zip(students, named_traders(run) if students else []):
         fates.append(asdict(StudentFate(
             participant_id=participant_id, nickname=nickname, position=position,
-            liquidation_price=None if liq is None or not math.isfinite(liq) else float(liq),
-            round=fate["round"], event=fate["event"], price=fate["price"], before_shock=fate["before_shock"])))
+            liquidation_price=fate["liquidation_price"], round=fate["round"], price=fate["price"])))
     accounting = result.accounting()
     return {
         "shock": shock, "start_price": result.start_price, "final_price": result.final_price,
         "final_drop": result.final_drop, "amplification": _finite(result.amplification),
         "rounds": [{"round": r.round, "price": r.price, "liquidated_count": r.liquidated_count,
                     "liquidated_notional": r.liquidated_notional} for r in result.rounds],
-        "traders": run.crowd.n_traders, "liquidated_count": result.liquidated_count,
+        "traders": run.crowd.n_traders - len(students), "liquidated_count": result.liquidated_count,
         "accounting": {k: _finite(v) for k, v in accounting.items()},
         "students": fates,
         "tipping": None if run.curve is None else {

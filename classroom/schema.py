@@ -3,7 +3,8 @@
 ``schema_version`` holds one row: the version of the tables in this database. :func:`upgrade`
 applies each missing step of :data:`STEPS` in order, each in its own transaction, and refuses a
 database newer than this code. Step 1 holds the rooms, their participants, questions, answers
-and join attempts; step 2 adds the class market (positions and cascade runs).
+and join attempts; step 2 adds the class market (positions and cascade runs); step 3 the crash
+replay the teacher drives.
 """
 
 from __future__ import annotations
@@ -116,6 +117,16 @@ cascade_runs = Table(
 
 STEP_2 = (class_markets, positions, cascade_runs)
 
+room_replays = Table(
+    "room_replays", metadata,
+    Column("room_id", Integer, ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True),
+    Column("crash", String(40), nullable=False),  # a shipped crash's id (margin.crashes.crash_ids)
+    Column("step", Integer, nullable=False),  # the step on screen, 0 = before the crash
+    Column("playing", Boolean, nullable=False, default=False),
+)
+
+STEP_3 = (room_replays,)
+
 
 def _create(tables: tuple[Table, ...]) -> Callable[[Connection], None]:
     def step(connection: Connection) -> None:
@@ -123,7 +134,7 @@ def _create(tables: tuple[Table, ...]) -> Callable[[Connection], None]:
     return step
 
 
-STEPS: tuple[Callable[[Connection], None], ...] = (_create(STEP_1), _create(STEP_2))
+STEPS: tuple[Callable[[Connection], None], ...] = (_create(STEP_1), _create(STEP_2), _create(STEP_3))
 LATEST = len(STEPS)
 
 
@@ -160,5 +171,5 @@ def upgrade(engine: Engine, *, to: int = LATEST) -> int:
 
 
 __all__ = ["LATEST", "STEPS", "SchemaError", "answers", "cascade_runs", "class_markets", "current_version",
-           "join_attempts", "metadata", "participants", "positions", "questions", "rooms", "schema_version",
+           "join_attempts", "metadata", "participants", "positions", "questions", "room_replays", "rooms", "schema_version",
            "upgrade"]

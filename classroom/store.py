@@ -133,6 +133,7 @@ class RoomState:
     show_names: bool
     expires_at: float
     cascades: int
+    replay: Mapping[str, Any] | None = None  # {"crash", "step", "playing"} while a crash replay is on screen
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -234,12 +235,15 @@ class RoomStore:
                 question = _question(q, show_value=teacher or q.revealed)
             cascades = connection.execute(select(func.count()).select_from(t.cascade_runs)
                                           .where(t.cascade_runs.c.room_id == room.id)).scalar_one()
+            replay = connection.execute(select(t.room_replays).where(t.room_replays.c.room_id == room.id)).first()
         return RoomState(
             code=room.code, version=room.version, activity=room.activity, mode=room.mode,
             scenario=None if room.scenario is None else json.loads(room.scenario), shock=room.shock,
             prices=json.loads(room.prices), question=question, locked=room.locked, closed=room.closed,
             expired=room.expires_at <= self.clock(), show_names=room.show_names, expires_at=room.expires_at,
-            cascades=int(cascades))
+            cascades=int(cascades),
+            replay=None if replay is None else {"crash": replay.crash, "step": int(replay.step),
+                                                "playing": bool(replay.playing)})
 
     # ------------------------------------------------------------------ the teacher
 
@@ -301,7 +305,12 @@ class RoomStore:
         text = json.dumps(scenario_to_dict(scenario), sort_keys=True, separators=(",", ":"))
         if len(text) > MAX_SCENARIO_CHARS:
             raise RoomError("account", f"is too large for a room ({len(text):,} characters, at most {MAX_SCENARIO_CHARS:,})")
-        self._teacher_update(code, key, scenario=text, shock=0.0, prices="{}")
+        with self.engine.begin() as connection:
+            room = self._teacher(connection, code, key)
+            connection.execute(t.room_replays.delete().where(t.room_replays.c.room_id == room.id))
+            connection.execute(update(t.rooms).where(t.rooms.c.id == room.id).values(scenario=text, shock=0.0,
+                                                                                     prices="{}"))
+            self._bump(connection, room.id, seen=True)
 
     def move_market(self, code: str, key: str, *, shock: Any = None, prices: Mapping[str, Any] | None = None) -> None:
         """Move the whole-market ``shock`` [fraction, -0.9 to 0.9] and/or markets' slider
@@ -328,7 +337,44 @@ class RoomStore:
                 raise RoomError(err.field, err.problem) from None
             if values:
                 connection.execute(update(t.rooms).where(t.rooms.c.id == room.id).values(**values))
+                connection.execute(t.room_replays.delete().where(t.room_replays.c.room_id == room.id))
                 self._bump(connection, room.id, seen=True)
+
+    def move_replay(self, code: str, key: str, *, crash: Any = None, step: Any = None,
+                    playing: bool | None = None) -> dict[str, Any] | None:
+        """Put a crash replay on every screen (``crash``: a shipped crash's id; the one on
+        screen when None), at ``step`` (0 = before the crash, up to its last step), playing or
+        paused; the lab's shock and prices wait until the teacher moves them again. Returns the
+        replay as stored."""
+        from margin.crashes import crash_ids, load_crash
+        with self.engine.begin() as connection:
+            room = self._teacher(connection, code, key)
+            if room.scenario is None:
+                raise RoomError("account", "push an account to the room first")
+            now = connection.execute(select(t.room_replays).where(t.room_replays.c.room_id == room.id)).first()
+            crash_id = crash if crash is not None else (now.crash if now is not None else None)
+            if crash_id not in crash_ids():
+                raise RoomError("crash", f"must be one of {', '.join(crash_ids())}, got {str(crash_id)[:40]!r}")
+            last = load_crash(crash_id).n_steps - 1
+            if step is None:
+                step = now.step if now is not None and now.crash == crash_id else 0
+            try:
+                step = int(number(step, "step", low=0, high=last, integer=True))
+            except ScenarioError as err:
+                raise RoomError(err.field, err.problem) from None
+            playing = bool(playing) if playing is not None else bool(now.playing if now is not None else False)
+            connection.execute(t.room_replays.delete().where(t.room_replays.c.room_id == room.id))
+            connection.execute(t.room_replays.insert().values(room_id=room.id, crash=crash_id, step=step,
+                                                              playing=playing))
+            self._bump(connection, room.id, seen=True)
+        return {"crash": crash_id, "step": step, "playing": playing}
+
+    def stop_replay(self, code: str, key: str) -> None:
+        """Take the crash replay off the screens: the lab at the room's shock and prices again."""
+        with self.engine.begin() as connection:
+            room = self._teacher(connection, code, key)
+            connection.execute(t.room_replays.delete().where(t.room_replays.c.room_id == room.id))
+            self._bump(connection, room.id, seen=True)
 
     def participants(self, code: str, key: str) -> list[Participant]:
         """Everyone who joined, in order (the removed marked so)."""
@@ -361,7 +407,8 @@ class RoomStore:
                 room_id=room.id, number=number_, spec=json.dumps(asked.spec, sort_keys=True), text=asked.text,
                 unit=asked.unit, engine_value=asked.value, asked_at=self.clock(), revealed=False)).inserted_primary_key[0]
             values: dict[str, Any] = {"question_id": qid}
-            if asked.account is not None:
+            if asked.account is not None:  # the lesson's account, at its own prices
+                connection.execute(t.room_replays.delete().where(t.room_replays.c.room_id == room.id))
                 values.update(scenario=json.dumps(scenario_to_dict(_checked_scenario(asked.account)), sort_keys=True,
                                                   separators=(",", ":")), shock=0.0, prices="{}")
             connection.execute(update(t.rooms).where(t.rooms.c.id == room.id).values(**values))
@@ -482,7 +529,7 @@ class RoomStore:
         order = {pid: i + 1 for i, pid in enumerate(sorted(people))}
 
         def who(pid: int) -> str:
-            return people[pid] if room.show_names else f"Student {order.get(pid, 0)}"
+            return _cell(people[pid]) if room.show_names else f"Student {order.get(pid, 0)}"
 
         out = io.StringIO()
         writer = csv.writer(out)
@@ -495,7 +542,7 @@ class RoomStore:
             result = json.loads(run.result)
             for s in result["students"]:
                 p = s["position"]
-                fate = "survived" if s["round"] is None else (s["event"] or "liquidated")
+                fate = "survived" if s["round"] is None else "liquidated"
                 writer.writerow([room.code, "cascade", result["number"], who(s["participant_id"]),
                                  f"shock {result['shock'] * 100:g} %", "", "", "", "", p["side"], p["mode"],
                                  p["leverage"], p["notional"], fate, "" if s["round"] is None else s["round"],

@@ -51,6 +51,7 @@ MAX_LONG_RUNS = 2  # stress runs at once per server process, each in a worker pr
 MAX_TRADERS = 2_000_000  # traders of a cascade's crowd (command line)
 MAX_PAGE_TRADERS = 200_000  # traders of the market cascade page (its slider and links)
 MAX_SHOCKS = 10_000  # shocks of one tipping curve
+MAX_NAMED_TRADERS = 10_000  # traders listed one by one (a class) on top of the drawn crowd
 MAX_ROUNDS = 1_000_000  # rounds of one cascade
 
 # shared links

@@ -6,7 +6,8 @@ or a lost connection comes back to the same place; a join link holds the code al
 redraws the lab only when the teacher has changed something; while a question is open it shows
 the account's facts and hides every number computed from prices.
 
-Session keys: ``room.seen`` (the version and run last drawn), ``room.state`` (the room's state
+Session keys: ``room.last`` (this session's code and seat, so that coming back from another page
+returns to the room), ``room.seen`` (the version and run last drawn), ``room.state`` (the room's state
 at that version), ``room.mine`` (this student's answer and fate at it), ``room.own_shock``
 (explore mode's own shock [%]), ``room.answer.<n>``, ``room.join.*`` and ``room.position.*``
 (widgets).
@@ -15,6 +16,7 @@ at that version), ``room.mine`` (this student's answer and fate at it), ``room.o
 from __future__ import annotations
 
 import hashlib
+import time
 
 import streamlit as st
 
@@ -26,15 +28,16 @@ from ui.pictures.live_html import live_region, live_regions
 from ui.pictures.room_html import ROOM_CSS, facts_html
 from ui.session.deep_links import inside_app_frame
 from ui.session.links import RUN_KEY
-from ui.session.rooms import client_id, set_url, step_screen, store, url_room
-from ui.session.state import account_key, ensure_scenario, set_scenario
+from ui.session.rooms import client_id, replay_screen, set_url, step_screen, store, url_room
 from ui.session.text import md
 from ui.views.room import KEY_PARAM, SEAT_PARAM, account_text, fate_words
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
 POLL_SECONDS = 1.0
+RESEND_SECONDS = 15.0
 SCREEN = "room.screen"  # the live region of the student's lab
+LAST = "room.last"  # (code, seat token) of this session's seat, for a return from another page
 
 
 def join_form(code: str | None) -> None:
@@ -65,9 +68,7 @@ def read_room(code: str, token: str) -> bool:
         seen = st.session_state.get("room.seen")
         if seen is None or seen[0] != version or "room.state" not in st.session_state:
             rooms.seat(code, token)  # removed, closed or expired: stop here
-            state = rooms.state(code)
-            st.session_state["room.state"] = state
-            follow_account(state)
+            st.session_state["room.state"] = rooms.state(code)
             st.session_state["room.mine"] = (rooms.my_answer(code, token), rooms.my_fate(code, token))
     except RoomError as err:
         st.error(md(str(err)), icon=":material/error:")
@@ -76,14 +77,6 @@ def read_room(code: str, token: str) -> bool:
             st.rerun()
         return False
     return True
-
-
-def follow_account(state) -> None:
-    """The room's account becomes this session's too (the sidebar names it, and the price lab
-    opens on it), except while a question is open: the lab would give the answer away."""
-    asking = state.question is not None and not state.question.revealed
-    if state.scenario is not None and not asking and account_key(state.scenario) != account_key(ensure_scenario()):
-        set_scenario(dict(state.scenario))
 
 
 def question_box(code: str, token: str) -> None:
@@ -121,6 +114,8 @@ def screen_html(state) -> str:
         return '<p class="ml-small">The teacher has not shown an account yet.</p>'
     if state.question is not None and not state.question.revealed:
         return facts_html(state.scenario, dark=dark)
+    if state.replay is not None:
+        return replay_screen(account_text(state.scenario), state.replay["crash"], state.replay["step"], dark)
     shock = state.shock
     if state.mode == "explore":
         shock = float(st.session_state.get("room.own_shock", state.shock * 100.0)) / 100.0
@@ -146,7 +141,9 @@ def follow(code: str, token: str) -> None:
         result, mine = fate
         st.markdown(f"**Class market, shock {result['shock'] * 100:+g} %:** {md(fate_words(mine))}")
     html = screen_html(state)
-    stamp = (hashlib.sha256(html.encode()).hexdigest(), st.session_state.get(RUN_KEY))
+    # sent when it changed, after a full run of the page, and every RESEND_SECONDS in case a
+    # browser missed it (the component changes nothing in the page when the HTML is the same)
+    stamp = (hashlib.sha256(html.encode()).hexdigest(), st.session_state.get(RUN_KEY), int(time.time() // RESEND_SECONDS))
     if st.session_state.get("room.sent") != stamp:  # only what changed goes to the browser
         st.session_state["room.sent"] = stamp
         live_regions({SCREEN: html}, key="room.live")
@@ -185,6 +182,9 @@ def room_page() -> None:
     code, token, _ = url_room()
     if st.query_params.get(KEY_PARAM):
         set_url(key=None)  # a teacher key never stays on a student's page
+    if not code and st.session_state.get(LAST):
+        code, token = st.session_state[LAST]  # back from another page of the app: the same seat
+        set_url(room=code, seat=token)
     if not code or not token:
         st.title("Join a room")
         join_form(code)
@@ -195,12 +195,16 @@ def room_page() -> None:
         st.title("Join a room")
         st.error(md(str(err)), icon=":material/error:")
         set_url(**{SEAT_PARAM: None})
+        st.session_state.pop(LAST, None)
         join_form(code)
         return
+    st.session_state[LAST] = (seat.code, token)
     st.title(f"Room {seat.code}")
     st.markdown(f"You are **{md(seat.nickname)}**.")
-    follow(seat.code, token)
-    live_region(SCREEN)
+    top = st.container()
+    live_region(SCREEN)  # in the page before the fragment's component fills it (as the lab does)
+    with top:
+        follow(seat.code, token)
     position_form(seat.code, token)
 
 

@@ -7,11 +7,14 @@ reveal the class's answers against the engine, run the class market's cascade, a
 the results. A fragment polls the room's activity every two seconds for who joined and how
 many answered.
 
-Session keys: ``room.teach.shock`` [%] and ``room.teach.price.<MARKET>`` [USDT] (the teacher's
+Session keys: ``room.teach.last`` (this session's room and key, so that coming back from another
+page returns to the console), ``room.teach.shock`` [%] and ``room.teach.price.<MARKET>`` [USDT] (the teacher's
 controls, re-seeded from the room), ``room.teach.*`` (other widgets).
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import pandas as pd
@@ -19,6 +22,7 @@ import streamlit as st
 
 from classroom import RoomError, reveal_summary
 from classroom.questions import numeric_lessons
+from margin.crashes import crash_ids, load_crash
 from margin.numbers import money, percent, price
 from margin.presets import load_story, market_label, story_ids
 from teach.lessons import get_lesson, lesson_scenario
@@ -29,7 +33,7 @@ from ui.pictures.room_charts import class_cascade_figure, qr_png, reveal_figure
 from ui.pictures.room_html import ROOM_CSS
 from ui.session import presenter
 from ui.session.deep_links import inside_app_frame
-from ui.session.rooms import set_url, step_screen, store, url_room
+from ui.session.rooms import replay_screen, set_url, step_screen, store, url_room
 from ui.session.state import ensure_scenario
 from ui.session.text import md
 from ui.views.room import SEAT_PARAM, account_text, fate_row, join_url, who
@@ -38,6 +42,8 @@ from classroom.market import survival_table
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
 POLL_SECONDS = 2.0
+LAST = "room.teach.last"  # (code, teacher key) of this session's room, for a return from another page
+PLAY_SECONDS = 1.0  # a playing crash replay moves one step per tick
 
 
 def told(call, *args, **kwargs) -> bool:
@@ -181,10 +187,72 @@ def drive(code: str, key: str, state) -> None:
                                 key=f"room.teach.mode.{state.version}")
     if mode and mode != state.mode and told(rooms.set_mode, code, key, mode):
         st.rerun()
+    replay_controls(code, key, state)
     dark = getattr(st.context.theme, "type", None) == "dark"
     st.markdown("**What the students see**" + (" (while a question is open they see only the account's facts)"
                                                  if state.question and not state.question.revealed else ""))
-    st.html(step_screen(account_text(state.scenario), state.shock, tuple(sorted(state.prices.items())), dark))
+    if state.replay is not None:
+        st.html(replay_screen(account_text(state.scenario), state.replay["crash"], state.replay["step"], dark))
+    else:
+        st.html(step_screen(account_text(state.scenario), state.shock, tuple(sorted(state.prices.items())), dark))
+
+
+def replay_controls(code: str, key: str, state) -> None:
+    """A crash replay for the class: pick a crash, then play, pause or scrub; moving the shock or
+    a price above takes the class back to the lab."""
+    rooms = store()
+    with st.expander("Crash replay for the class", icon=":material/replay:", expanded=state.replay is not None):
+        names = {c: load_crash(c).name for c in crash_ids()}
+        current = state.replay["crash"] if state.replay else crash_ids()[0]
+        cols = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
+        crash = cols[0].selectbox("Crash", list(names), index=list(names).index(current), format_func=names.get,
+                                  key="room.teach.crash")
+        playing = bool(state.replay and state.replay["playing"])
+        if cols[1].button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
+                          key="room.teach.play", width="stretch"):
+            st.session_state.pop("room.teach.ticked", None)  # the first tick comes a tick after Play
+            if told(rooms.move_replay, code, key, crash=crash, playing=not playing,
+                    step=None if state.replay and state.replay["crash"] == crash else 0):
+                st.rerun()
+        if cols[2].button("Restart", icon=":material/first_page:", key="room.teach.restart", width="stretch"):
+            if told(rooms.move_replay, code, key, crash=crash, step=0, playing=False):
+                st.rerun()
+        if state.replay is not None and cols[3].button("Back to the lab", key="room.teach.stop_replay",
+                                                       width="stretch"):
+            if told(rooms.stop_replay, code, key):
+                st.rerun()
+        if state.replay is None:
+            st.caption("Play or Restart puts the crash on every student's screen, from the account's own prices.")
+            return
+        last = load_crash(state.replay["crash"]).n_steps - 1
+        widget = f"room.teach.replay_step.{state.replay['crash']}"
+        st.session_state[widget] = state.replay["step"]
+
+        def scrubbed() -> None:
+            told(rooms.move_replay, code, key, step=st.session_state[widget], playing=False)
+
+        st.slider("Step of the crash (0 = before it)", 0, last, key=widget, on_change=scrubbed)
+        if playing:
+            player(code, key, last)
+
+
+@st.fragment(run_every=PLAY_SECONDS)
+def player(code: str, key: str, last: int) -> None:
+    """While the replay plays: a step forward every tick (the whole crash in about a minute),
+    stored for every screen; at the end it pauses."""
+    rooms = store()
+    replay = rooms.state(code, teacher=True).replay
+    if replay is None or not replay["playing"]:
+        return
+    now, before = time.monotonic(), st.session_state.get("room.teach.ticked")
+    step = replay["step"]
+    if before is not None and now - before >= 0.9 * PLAY_SECONDS:  # a tick, not another rerun of the page
+        step = min(step + max(1, (last + 1) // 60), last)
+        if not told(rooms.move_replay, code, key, step=step, playing=step < last):
+            show_error()
+    if before is None or now - before >= 0.9 * PLAY_SECONDS:
+        st.session_state["room.teach.ticked"] = now
+    st.caption(f"Playing: step {step} of {last}.")
 
 
 def ask(code: str, key: str, state) -> None:
@@ -338,6 +406,10 @@ def people(code: str, key: str, state) -> None:
             st.rerun()
     cols[2].download_button("Results as CSV", rooms.results_csv(code, key), file_name=f"room-{code}.csv",
                             mime="text/csv", icon=":material/download:", key="room.teach.csv", width="stretch")
+    if st.button("Leave this console (the room stays open)", icon=":material/logout:", key="room.teach.leave"):
+        st.session_state.pop(LAST, None)
+        set_url(room=None, key=None)
+        st.rerun()
 
 
 def results_only(code: str, key: str, state) -> None:
@@ -361,6 +433,9 @@ def teacher_page() -> None:
     st.html(ROOM_CSS)
     st.title("Teach a room")
     code, _, key = url_room()
+    if (not code or not key) and st.session_state.get(LAST):
+        code, key = st.session_state[LAST]  # back from another page of the app: the same room
+        set_url(room=code, key=key)
     if not code or not key:
         landing()
         return
@@ -371,8 +446,10 @@ def teacher_page() -> None:
     except RoomError as err:
         st.error(md(str(err)), icon=":material/error:")
         set_url(room=None, key=None)
+        st.session_state.pop(LAST, None)
         landing()
         return
+    st.session_state[LAST] = (state.code, key)
     show_error()
     if state.closed or state.expired:
         results_only(state.code, key, state)

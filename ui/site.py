@@ -45,7 +45,9 @@ def _controls(*rows: tuple[str, str, Any]) -> tuple[Control, ...]:
 class SitePage:
     """One page of the app. ``short`` is the title in the presenter's one-row switcher;
     ``name`` how a sentence calls it ("the price lab"); ``terms`` the glossary terms the
-    sidebar links under it; ``controls`` what a shared link may set on it."""
+    sidebar links under it; ``controls`` what a shared link may set on it. The classroom pages
+    are not in the presenter's switcher (``in_switcher``): their own links open them, and nine
+    pages no longer fit beside the exit button at 1280 px."""
 
     id: str
     file: str
@@ -56,6 +58,7 @@ class SitePage:
     terms: tuple[str, ...] = ()
     controls: tuple[Control, ...] = ()
     shareable: bool = True
+    in_switcher: bool = True  # listed in presenter mode's one-row page switcher
 
     @property
     def url_path(self) -> str:
@@ -111,9 +114,9 @@ PAGES: tuple[SitePage, ...] = (
                  (r"stress\.seed", INTEGER, (0, 2**31 - 1)), (r"stress\.headline", CHOICE, ("Fat tails", "Normal")),
                  (r"stress\.variant", CHOICE, VARIANT_LABELS))),
     SitePage(id="teach", file="pages/teach_room.py", title="Teach a room", short="Teach", name="teacher's console",
-             icon=":material/co_present:", shareable=False),
+             icon=":material/co_present:", shareable=False, in_switcher=False),
     SitePage(id="room", file="pages/join_room.py", title="Join a room", short="Join", name="classroom room",
-             icon=":material/groups:", shareable=False),
+             icon=":material/groups:", shareable=False, in_switcher=False),
     SitePage(id="learn", file="pages/learn.py", title="Learn", short="Learn", name="lessons", icon=":material/school:",
              shareable=False),
     SitePage(id="glossary", file="pages/glossary.py", title="Glossary", short="Glossary", name="glossary",

@@ -37,7 +37,8 @@ import math  # noqa: F401 (the doctest above)
 
 from margin.scenario import Market, Tier  # noqa: F401 (the doctest above)
 from margin.cascade.crowd import (
-    LEVERAGE_BUCKETS, LEVERAGE_EDGES, MAX_TRADERS, Crowd, CrowdParams, build_crowd, leverage_bucket, leverage_bucket_labels,
+    LEVERAGE_BUCKETS, LEVERAGE_EDGES, MAX_TRADERS, Crowd, CrowdParams, Trader, build_crowd, leverage_bucket,
+    leverage_bucket_labels, with_traders,
     liquidation_price, maintenance_margin,
 )
 from margin.cascade.learner import learner_fate, learner_path
@@ -45,12 +46,12 @@ from margin.cascade.rounds import (
     IMPACTS, RUNAWAY_RATIO, SETTLEMENTS, CascadeResult, Round, TippingCurve, TraderOutcome,
     final_price_fixed_point, price_factor, run_cascade, tipping_point,
 )
-from margin.cascade.spec import CascadeInput, CascadeRun, cascade_input_from_dict, run_spec
+from margin.cascade.spec import CascadeInput, CascadeRun, cascade_input_from_dict, named_traders, run_spec
 
 __all__ = [
     "CascadeInput", "CascadeResult", "CascadeRun", "Crowd", "CrowdParams", "IMPACTS", "LEVERAGE_BUCKETS",
     "LEVERAGE_EDGES", "MAX_TRADERS", "RUNAWAY_RATIO", "Round", "SETTLEMENTS", "TippingCurve", "TraderOutcome",
     "build_crowd", "cascade_input_from_dict", "final_price_fixed_point", "learner_fate", "learner_path",
     "leverage_bucket", "leverage_bucket_labels", "liquidation_price", "maintenance_margin", "price_factor", "run_cascade",
-    "run_spec", "tipping_point",
+    "named_traders", "run_spec", "tipping_point", "Trader", "with_traders",
 ]

@@ -170,7 +170,6 @@ def build_crowd(market: Market, params: CrowdParams = CrowdParams()) -> Crowd:
     params = checked_params(params)
     rng = np.random.default_rng(params.seed)
     n = params.n_traders
-    entry = market.price
     side = np.where(rng.random(n) < params.long_share, 1, -1).astype(np.int8)
     sigma = params.leverage_spread
     leverage = rng.lognormal(math.log(params.leverage_mean) - sigma**2 / 2, sigma, n) if sigma > 0 \
@@ -187,6 +186,13 @@ def build_crowd(market: Market, params: CrowdParams = CrowdParams()) -> Crowd:
     cross = rng.random(n) < params.cross_share
     margin = notional / leverage
     buffer = np.where(cross, rng.uniform(0.0, 2.0 * params.cross_buffer, n) * margin, 0.0)
+    return _sorted_crowd(market, params, side, leverage, notional, margin, buffer, cross)
+
+
+def _sorted_crowd(market: Market, params: CrowdParams, side: np.ndarray, leverage: np.ndarray,
+                  notional: np.ndarray, margin: np.ndarray, buffer: np.ndarray, cross: np.ndarray) -> Crowd:
+    """The traders' liquidation and bankruptcy prices, and the crowd sorted by them."""
+    entry = market.price
     size = notional / entry
     collateral = margin + buffer
     liq = liquidation_price(market, side, size, entry, collateral)
@@ -204,5 +210,43 @@ def build_crowd(market: Market, params: CrowdParams = CrowdParams()) -> Crowd:
         long_cum=np.concatenate([[0.0], np.cumsum(size[long_order])]),
         short_cum=np.concatenate([[0.0], np.cumsum(size[short_order])]),
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Trader:
+    """One named trader added to the crowd (a student of a class): ``side`` +1 long / −1 short,
+    ``leverage`` [x], ``notional`` [quote] entered at the market's price, ``cross`` and, for a
+    cross trader, ``wallet`` [quote]: all the trader can lose (its margin, notional / leverage,
+    and the rest of the wallet behind it); an isolated trader can lose its margin only."""
+
+    side: int
+    leverage: float
+    notional: float
+    cross: bool
+    wallet: float = 0.0
+
+
+def with_traders(crowd: Crowd, traders: Sequence[Trader]) -> Crowd:
+    """``crowd`` with ``traders`` appended after it (indices ``crowd.n_traders`` onward), all
+    re-sorted by liquidation price: their forced orders move the price like everyone else's.
+
+    >>> m = Market(name="X", price=100.0, tiers=(Tier(floor=0.0, mmr=0.005),))
+    >>> both = with_traders(build_crowd(m, CrowdParams(n_traders=1_000, seed=1)),
+    ...                     [Trader(side=1, leverage=20.0, notional=5_000.0, cross=False)])
+    >>> both.n_traders, round(float(both.liquidation_price[-1]), 4)
+    (1001, 95.4774)
+    """
+    if not traders:
+        return crowd
+    side = np.array([t.side for t in traders], dtype=np.int8)
+    leverage = np.array([t.leverage for t in traders], dtype=float)
+    notional = np.array([t.notional for t in traders], dtype=float)
+    cross = np.array([t.cross for t in traders], dtype=bool)
+    margin = notional / leverage
+    buffer = np.where(cross, np.maximum(np.array([t.wallet for t in traders], dtype=float) - margin, 0.0), 0.0)
+    return _sorted_crowd(
+        crowd.market, crowd.params, np.concatenate([crowd.side, side]), np.concatenate([crowd.leverage, leverage]),
+        np.concatenate([crowd.notional, notional]), np.concatenate([crowd.margin, margin]),
+        np.concatenate([crowd.buffer, buffer]), np.concatenate([crowd.cross, cross]))
 
 

@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 
-from margin.cascade.crowd import Crowd, CrowdParams, build_crowd, checked_params
+from margin.cascade.crowd import Crowd, CrowdParams, Trader, build_crowd, checked_params, with_traders
 from margin.cascade.learner import learner_fate
 from margin.cascade.rounds import (
     SETTLEMENTS, CascadeResult, TippingCurve, checked_depth_impact, checked_shock, run_cascade, tipping_point,
 )
 from margin.fields import ScenarioError, choice, mapping, number, rate, text, whole
 from margin.scenario import MAX_FUND, Market, Scenario, Tier, parse_tiers, price_field, scenario_from_dict
-from margin.limits import MAX_SHOCKS, MAX_ROUNDS  # noqa: F401  (the bounds live in margin.limits)
+from margin.limits import MAX_NAMED_TRADERS, MAX_ROUNDS, MAX_SHOCKS  # noqa: F401  (the bounds live in margin.limits)
 
 # ----------------------------------------------------------------------------- input and CLI
 
@@ -33,6 +33,7 @@ class CascadeInput:
     insurance_fund: float = math.inf
     max_rounds: int = 10_000
     auto_deleverage: bool = False
+    traders: tuple[Trader, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -85,6 +86,30 @@ def _shocks(raw: Any) -> tuple[float, ...] | None:
     return tuple(checked_shock(s, f"shocks[{i}]") for i, s in enumerate(raw))
 
 
+def _traders(raw: Any) -> tuple[Trader, ...]:
+    """``traders``: a list of ``{"side", "leverage", "notional", "mode", "wallet"}`` (``wallet``
+    [quote], cross only, at least the margin, default the margin) added to the crowd."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or len(raw) > MAX_NAMED_TRADERS:
+        raise ScenarioError("traders", f"must be a list of at most {MAX_NAMED_TRADERS:,} traders")
+    out = []
+    for i, item in enumerate(raw):
+        where = f"traders[{i}]"
+        item = mapping(item, where)
+        side = choice(item.get("side"), f"{where}.side", ("long", "short"))
+        mode = choice(item.get("mode", "isolated"), f"{where}.mode", ("cross", "isolated"))
+        leverage = number(item.get("leverage"), f"{where}.leverage", low=1.0, high=1_000.0)
+        notional = number(item.get("notional"), f"{where}.notional", low=0.0, low_open=True, high=1e12)
+        margin = notional / leverage
+        wallet = number(item.get("wallet", margin), f"{where}.wallet", low=0.0, high=1e15)
+        if mode == "cross" and wallet < margin * (1 - 1e-12):
+            raise ScenarioError(f"{where}.wallet", f"must cover the margin ({margin:g}), got {wallet:g}")
+        out.append(Trader(side=1 if side == "long" else -1, leverage=leverage, notional=notional,
+                          cross=mode == "cross", wallet=wallet if mode == "cross" else 0.0))
+    return tuple(out)
+
+
 def cascade_input_from_dict(raw: Any) -> CascadeInput:
     """Validate the ``python -m margin cascade`` input (see the README for the format)."""
     raw = mapping(raw, "input")
@@ -108,7 +133,8 @@ def cascade_input_from_dict(raw: Any) -> CascadeInput:
         settlement=choice(raw.get("settlement", "bankruptcy"), "settlement", SETTLEMENTS),
         insurance_fund=math.inf if fund is None else number(fund, "insurance_fund", low=0.0, high=MAX_FUND),
         max_rounds=whole(raw.get("max_rounds", 10_000), "max_rounds", 1, MAX_ROUNDS),
-        auto_deleverage=_flag(raw.get("auto_deleverage", False), "auto_deleverage"))
+        auto_deleverage=_flag(raw.get("auto_deleverage", False), "auto_deleverage"),
+        traders=_traders(raw.get("traders")))
 
 
 def _flag(value: Any, where: str) -> bool:
@@ -130,8 +156,9 @@ class CascadeRun:
 
 
 def run_spec(spec: CascadeInput) -> CascadeRun:
-    """Draw the crowd and run the cascade (and the tipping curve, and the learner) of ``spec``."""
-    crowd = build_crowd(spec.market, spec.crowd)
+    """Draw the crowd (with ``spec.traders`` among it, after the drawn ones) and run the cascade
+    (and the tipping curve, and the learner) of ``spec``."""
+    crowd = with_traders(build_crowd(spec.market, spec.crowd), spec.traders)
     result = run_cascade(crowd, spec.shock, spec.depth, spec.impact, max_rounds=spec.max_rounds,
                          liquidation_fee_rate=spec.liquidation_fee_rate, settlement=spec.settlement,
                          insurance_fund=spec.insurance_fund, adl=spec.auto_deleverage)
@@ -140,3 +167,19 @@ def run_spec(spec: CascadeInput) -> CascadeRun:
         curve = tipping_point(crowd, spec.shocks, spec.depth, spec.impact, max_rounds=spec.max_rounds)
     learner = tuple(learner_fate(spec.scenario, spec.market.name, result)) if spec.scenario is not None else ()
     return CascadeRun(spec=spec, crowd=crowd, result=result, curve=curve, learner=learner)
+
+
+def named_traders(run: CascadeRun) -> list[dict[str, Any]]:
+    """The fate of each of the input's ``traders`` (after the drawn crowd): the round it was
+    liquidated in (None = survived), its fill price, its liquidation price, what it kept and
+    the loss beyond its collateral [quote]."""
+    first = run.crowd.n_traders - len(run.spec.traders)
+    t = run.result.traders
+    out = []
+    for k in range(first, run.crowd.n_traders):
+        hit = int(t.round[k]) >= 0
+        liq = float(run.crowd.liquidation_price[k])
+        out.append({"round": int(t.round[k]) if hit else None, "price": float(t.fill_price[k]) if hit else None,
+                    "liquidation_price": liq if 0 < liq < math.inf else None,
+                    "returned": float(t.returned[k]) if hit else None, "deficit": float(t.deficit[k])})
+    return out

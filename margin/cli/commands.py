@@ -9,7 +9,7 @@ import math
 from typing import Any, Mapping, Sequence
 
 from margin.account import evaluate, liquidation_prices
-from margin.cascade import LEVERAGE_BUCKETS, Round, cascade_input_from_dict, run_spec
+from margin.cascade import LEVERAGE_BUCKETS, Round, cascade_input_from_dict, named_traders, run_spec
 from margin.fields import ScenarioError, number, parse_json, read_bytes
 from margin.scenario import Scenario, load_scenario
 from margin.simulate import load_path, simulate
@@ -83,6 +83,8 @@ def cascade_report(raw: Mapping[str, Any]) -> dict[str, Any]:
                           "rounds": curve.rounds.tolist(), "runaway_shock": curve.runaway_shock}
     if run.spec.scenario is not None:
         out["learner"] = [dict(fate) for fate in run.learner]
+    if run.spec.traders:
+        out["traders"] = named_traders(run)
     return out
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from classroom import RoomError, RoomStore, reveal_summary
 from classroom import schema
-from classroom.market import cascade_document, student_scenario, ClassPosition
+from classroom.market import ClassMarket, ClassPosition, cascade_document
 from margin.presets import load_story
 from tests.paths import ROOT
 
@@ -135,20 +135,31 @@ def test_class_cascade_equals_the_command_line_on_the_same_crowd(store, tmp_path
         store.open_position(room.code, store.join(room.code, name, client=name).token, position)
     result = store.run_cascade(room.code, room.teacher_key, -0.06)
     assert [s["nickname"] for s in result["students"]] == list(picks)
-    for name, position in picks.items():
-        scenario = student_scenario(ClassPosition(**position), market)
-        path = tmp_path / f"{name}.json"
-        path.write_text(json.dumps(cascade_document(market, -0.06, scenario)))
-        cli = json.loads(subprocess.run([sys.executable, "-m", "margin", "cascade", str(path)], cwd=ROOT,
-                                        capture_output=True, text=True, check=True).stdout)
-        mine = next(s for s in result["students"] if s["nickname"] == name)
-        assert (mine["round"], mine["event"], mine["price"]) == (cli["learner"][0]["round"], cli["learner"][0]["event"],
-                                                                 cli["learner"][0]["price"])
-        assert result["final_price"] == cli["final"]["price"]
-        assert result["tipping"]["final_drops"] == cli["tipping"]["final_drops"]
-        assert result["tipping"]["runaway_shock"] == cli["tipping"]["runaway_shock"]
+    path = tmp_path / "class.json"
+    path.write_text(json.dumps(cascade_document(market, -0.06, [ClassPosition(**p) for p in picks.values()])))
+    cli = json.loads(subprocess.run([sys.executable, "-m", "margin", "cascade", str(path)], cwd=ROOT,
+                                    capture_output=True, text=True, check=True).stdout)
+    assert [(s["round"], s["price"], s["liquidation_price"]) for s in result["students"]] == \
+        [(t["round"], t["price"], t["liquidation_price"]) for t in cli["traders"]]
+    assert result["final_price"] == cli["final"]["price"]
+    assert result["tipping"]["final_drops"] == cli["tipping"]["final_drops"]
+    assert result["tipping"]["runaway_shock"] == cli["tipping"]["runaway_shock"]
     fates = {s["nickname"]: s["round"] for s in result["students"]}
     assert fates["Ada"] is not None and fates["Cy"] is None  # 25x long dies, the 2x short lives
+
+
+def test_the_class_is_among_the_crowd_its_selling_moves_the_price(store):
+    room = store.open_room()
+    store.set_class_market(room.code, room.teacher_key, {"depth": 2_000_000, "crowd": {"n_traders": 5_000},
+                                                         "wallet": 1e6, "max_leverage": 50})
+    calm = store.run_cascade(room.code, room.teacher_key, -0.03)
+    for i in range(5):  # five whales at 50x: liquidated by the shock, their selling deepens the fall
+        seat = store.join(room.code, f"Whale {i}", client=f"w{i}")
+        store.open_position(room.code, seat.token, {"side": "long", "mode": "isolated", "leverage": 50,
+                                                    "notional": 400_000})
+    heavy = store.run_cascade(room.code, room.teacher_key, -0.03)
+    assert all(s["round"] == 1 for s in heavy["students"])
+    assert heavy["final_price"] < calm["final_price"] and heavy["traders"] == calm["traders"] == 5_000
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -315,7 +326,7 @@ def test_schema_upgrades_itself_from_version_1(url, clock):
         assert schema.current_version(connection) == 1
     engine.dispose()
     store = RoomStore(url, clock=clock)
-    assert store.schema_version == schema.LATEST == 2
+    assert store.schema_version == schema.LATEST == 3
     room = store.open_room()
     seat = store.join(room.code, "Ada", client="a")
     store.open_position(room.code, seat.token, {"side": "long", "mode": "cross", "leverage": 3, "notional": 500})
@@ -358,3 +369,48 @@ def test_a_right_answer_is_never_counted_as_a_mistake(store):
     store.reveal(room.code, room.teacher_key)
     summary = reveal_summary(store.answers(room.code, room.teacher_key), store.state(room.code).scenario)
     assert summary.close == 2 and summary.mistakes == ()
+
+
+def test_the_teacher_drives_a_crash_replay(store):
+    from margin.crashes import crash_ids, load_crash
+    room = store.open_room()
+    refused("account", store.move_replay, room.code, room.teacher_key, crash=crash_ids()[0])
+    store.push_account(room.code, room.teacher_key, load_story("default"))
+    crash = crash_ids()[0]
+    last = load_crash(crash).n_steps - 1
+    refused("crash", store.move_replay, room.code, room.teacher_key, crash="1929-10-24")
+    refused("step", store.move_replay, room.code, room.teacher_key, crash=crash, step=last + 1)
+    refused("step", store.move_replay, room.code, room.teacher_key, crash=crash, step=math.nan)
+    refused("teacher key", store.move_replay, room.code, "x", crash=crash)
+    assert store.state(room.code).replay is None
+    store.move_replay(room.code, room.teacher_key, crash=crash, step=5, playing=True)
+    assert store.state(room.code).replay == {"crash": crash, "step": 5, "playing": True}
+    store.move_replay(room.code, room.teacher_key, step=6)  # the same crash, still playing
+    assert store.state(room.code).replay == {"crash": crash, "step": 6, "playing": True}
+    store.move_market(room.code, room.teacher_key, shock=-0.02)  # the lab's controls take over
+    assert store.state(room.code).replay is None
+
+
+def test_csv_cells_never_start_a_formula(store):
+    room = store.open_room()
+    store.show_names(room.code, room.teacher_key, True)
+    seat = store.join(room.code, "-A1", client="a")
+    store.ask(room.code, room.teacher_key, {"kind": "lesson", "lesson": "one-bad-trade"})
+    store.answer(room.code, seat.token, -3)
+    rows_ = list(__import__("csv").reader(store.results_csv(room.code, room.teacher_key).splitlines()))
+    assert rows_[1][3] == "'-A1"
+
+
+@pytest.mark.parametrize("trader, field", [
+    ({"side": "long", "leverage": math.nan, "notional": 100}, "traders[0].leverage"),
+    ({"side": "up", "leverage": 5, "notional": 100}, "traders[0].side"),
+    ({"side": "long", "leverage": 5, "notional": 0}, "traders[0].notional"),
+    ({"side": "long", "mode": "cross", "leverage": 5, "notional": 100, "wallet": 10}, "traders[0].wallet"),
+])
+def test_the_cascade_commands_traders_are_checked(trader, field):
+    from margin.cascade import cascade_input_from_dict
+    from margin.fields import ScenarioError
+    doc = cascade_document(ClassMarket(), -0.05)
+    with pytest.raises(ScenarioError) as caught:
+        cascade_input_from_dict({**doc, "traders": [trader]})
+    assert caught.value.field == field

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from classroom import RoomStore
-from classroom.market import ClassPosition, cascade_document, student_scenario
+from classroom.market import ClassPosition, cascade_document
 from margin.cli.commands import cascade_report
 from margin.numbers import price
 from teach.verdicts import expected
@@ -125,15 +125,15 @@ def test_class_cascade_of_three_students_equals_the_command_line():
     assert not t.exception and "Students liquidated" in [m.label for m in t.metric]
     assert "Tipping point: from a shock of" in texts(t) and len(t.get("plotly_chart")) == 2
     market = RoomStore().class_market(code)
-    for name, (side, mode, leverage, notional) in picks.items():
-        scenario = student_scenario(ClassPosition(side=side, mode=mode, leverage=leverage, notional=notional), market)
-        cli = cascade_report(cascade_document(market, -0.06, scenario))["learner"][0]
-        at = sessions[name].run()
-        words = texts(at)
-        if cli["round"] is None:
+    positions = [ClassPosition(side=side, mode=mode, leverage=leverage, notional=notional)
+                 for side, mode, leverage, notional in picks.values()]
+    cli = cascade_report(cascade_document(market, -0.06, positions))["traders"]
+    for name, fate in zip(picks, cli):
+        words = texts(sessions[name].run())
+        if fate["round"] is None:
             assert "Survived" in words, words
         else:
-            assert f"Liquidated in round {cli['round']} at {price(cli['price'])} USDT" in words, words
+            assert f"Liquidated in round {fate['round']} at {price(fate['price'])} USDT" in words, words
     assert "Survived" in texts(sessions["Cy"]) and "Liquidated in round" in texts(sessions["Ada"])
 
 
@@ -202,3 +202,71 @@ def test_a_wrong_teacher_key_opens_nothing():
     at.switch_page("pages/teach_room.py").run()
     assert "teacher key" in at.error[0].value
     assert not [b for b in at.button if b.label == "Push to the room"]
+
+
+def test_the_teacher_plays_and_scrubs_a_crash_replay_and_students_follow():
+    from margin.crashes import crash_ids, load_crash
+    from margin.numbers import money
+    from margin.presets import load_story
+    from margin.replay import replay
+    from margin.scenario import scenario_from_dict
+    from ui.views.room import replay_moment
+    t = teacher()
+    code = param(t, "room")
+    ada = student(code, "Ada")
+    t.button(key="room.teach.push").click().run()
+    t.button(key="room.teach.play").click().run()
+    crash = crash_ids()[0]
+    assert RoomStore().state(code).replay == {"crash": crash, "step": 0, "playing": True}
+    t.button(key="room.teach.play").click().run()  # pause
+    t.slider(key=f"room.teach.replay_step.{crash}").set_value(40).run()
+    assert not t.exception and RoomStore().state(code).replay == {"crash": crash, "step": 40, "playing": False}
+    moment = replay_moment(replay(scenario_from_dict(load_story("default")), load_crash(crash)), 40)
+    words = screen(ada.run())
+    assert f"Crash replay: {moment.crash}" in words and f"{moment.elapsed} in:" in words
+    assert f"equity {money(moment.equity[0][1])}" in words
+    t.button(key="room.teach.stop_replay").click().run()
+    assert "The market now: no shock" in screen(ada.run())
+
+
+def test_let_them_explore_hands_each_student_the_shock_and_follow_me_takes_it_back():
+    t = teacher()
+    code = param(t, "room")
+    ada = student(code, "Ada")
+    t.button(key="room.teach.push").click().run()
+    t.slider(key="room.teach.shock").set_value(-4.0).run()
+    state = RoomStore().state(code)
+    next(w for w in t.segmented_control if w.key.startswith("room.teach.mode.")).set_value("explore").run()
+    assert not t.exception and RoomStore().state(code).mode == "explore"
+    ada.run()
+    assert "Explore" in texts(ada)
+    ada.slider(key="room.own_shock").set_value(-20.0).run()
+    assert "a whole-market shock of -20.0 %" in screen(ada)
+    next(w for w in t.segmented_control if w.key.startswith("room.teach.mode.")).set_value("follow").run()
+    ada.run()
+    assert "Following the teacher" in texts(ada) and "a whole-market shock of -4.0 %" in screen(ada)
+    assert state.shock == -0.04
+
+
+def test_students_are_anonymous_on_the_teachers_screens_unless_the_teacher_chooses():
+    t = teacher()
+    code = param(t, "room")
+    student(code, "Ada-B.")
+    t.run()
+    shown = [e.value for e in t.get("text")]
+    assert "Student 1" in shown and "Ada-B." not in shown
+    t.toggle(key=next(w.key for w in t.toggle if w.key.startswith("room.teach.names."))).set_value(True).run()
+    t.run()
+    assert "Ada-B." in [e.value for e in t.get("text")]  # as text, never Markdown
+
+
+def test_coming_back_from_another_page_returns_to_the_room():
+    t = teacher()
+    code = param(t, "room")
+    ada = student(code, "Ada")
+    for at, page, title in ((t, "pages/teach_room.py", "Teach a room"), (ada, "pages/join_room.py", f"Room {code}")):
+        at.switch_page("pages/price_lab.py").run()
+        at.query_params.clear()  # as the browser's page switch does (AppTest keeps them)
+        at.switch_page(page).run()
+        assert not at.exception and at.title[0].value == title and param(at, "room") == code
+    assert t.button(key="room.teach.push") is not None

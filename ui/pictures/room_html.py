@@ -8,10 +8,10 @@ from dataclasses import replace
 from html import escape
 from typing import Any, Mapping
 
-from margin.numbers import money, price
+from margin.numbers import money, percent, price
 from margin.presets import market_label
 from ui.pictures.lab_html import variant_html
-from ui.views.room import RoomStep, step_words
+from ui.views.room import ReplayMoment, RoomStep, step_words
 
 ROOM_LABEL = "The room's account"  # the lab's "As built" column, named for a class that did not build it
 ROOM_CSS = """<style>
@@ -33,6 +33,22 @@ def step_html(step: RoomStep, *, dark: bool = False) -> str:
             f'<div class="ml-grid">{variant_html(replace(step.view, label=ROOM_LABEL))}</div></div>')
 
 
+def replay_html(moment: ReplayMoment, *, dark: bool = False) -> str:
+    """The account at the teacher's step of a crash replay: how far in, the markets' moves, each
+    way's equity against its start, and what the account as built has lost so far."""
+    theme = " ml-dark" if dark else ""
+    moves = ", ".join(f"{market_label(n)} {percent(m, signed=True)}" for n, m in moment.moves)
+    rows = "".join(f'<li data-metric="{escape(label)}"><b>{escape(label)}</b>: equity '
+                   f'<span class="ml-metric-value">{escape(money(now))}</span> (from {escape(money(start))})</li>'
+                   for label, now, start in moment.equity)
+    events = ("".join(f"<li>{escape(e)}</li>" for e in moment.events) if moment.events
+              else "<li>Nothing has been liquidated yet.</li>")
+    return (f'<div class="ml-lab ml-room{theme}"><div class="ml-box" data-section="Crash replay">'
+            f'<h4>Crash replay: {escape(moment.crash)}</h4><p class="ml-small">{escape(moment.label)}</p>'
+            f'<p>{escape(moment.elapsed)} in: {escape(moves)} from the start.</p><ul>{rows}</ul>'
+            f'<h5>What happened to the account so far</h5><ol>{events}</ol></div></div>')
+
+
 def facts_html(raw: Mapping[str, Any], *, dark: bool = False) -> str:
     """The account as facts to predict from: the wallet, each position's side, size, entry,
     leverage and mode, each market's price; nothing computed. A list, so a phone shows it whole.
@@ -50,10 +66,10 @@ def facts_html(raw: Mapping[str, Any], *, dark: bool = False) -> str:
     markets = ", ".join(f"{market_label(str(n))} {price(float(m.get('price', 0)))} USDT"
                         for n, m in (raw.get("markets") or {}).items())
     return (f'<div class="ml-lab ml-room{theme}"><div class="ml-box"><h4>The account</h4>'
-            f'<p>Wallet {escape(money(float(raw.get("balance", 0))))}; prices now: {escape(markets)}.</p>'
+            f'<p>Wallet {escape(money(float(raw.get("balance", 0))))}; the account\'s own prices: {escape(markets)}.</p>'
             f'<ul>{items}</ul>'
             f'<p class="ml-small">What the prices do to it stays hidden until the teacher reveals the answer.</p>'
             f'</div></div>')
 
 
-__all__ = ["ROOM_CSS", "facts_html", "step_html"]
+__all__ = ["ROOM_CSS", "ROOM_LABEL", "facts_html", "replay_html", "step_html"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.pictures.palette import PRESENTER
-from ui.site import PAGES, page, page_ids, page_of_file
+from ui.site import PAGES, page, page_of_file
 
 KEY = "presenter"
 PARAM = "present"
@@ -101,13 +101,14 @@ def page_switcher(current: str | None) -> None:
     """Every page in one row (the sidebar's navigation is hidden in presenter mode): picking
     one switches to it, keeping ``present=1`` in the address when it was there. ``current``
     is the page id this run shows."""
+    listed = [p.id for p in PAGES if p.in_switcher]
     wanted = st.session_state.pop(f"{SWITCHER_KEY}.go", None)
-    if wanted and wanted != current and wanted in page_ids():
+    if wanted and wanted != current and wanted in listed:
         keep = {PARAM: "1"} if st.query_params.get(PARAM) == "1" else None
         st.switch_page(page(wanted).path, query_params=keep)
-    st.session_state[SWITCHER_KEY] = current  # re-seeded: the row always shows where we are
+    st.session_state[SWITCHER_KEY] = current if current in listed else None  # the row shows where we are
     titles = {p.id: f"{p.icon} {p.short}" for p in PAGES}
-    st.segmented_control("Go to page", options=page_ids(), key=SWITCHER_KEY, format_func=titles.get,
+    st.segmented_control("Go to page", options=listed, key=SWITCHER_KEY, format_func=titles.get,
                          on_change=_picked, label_visibility="collapsed", width="stretch")
 
 

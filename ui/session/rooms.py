@@ -10,8 +10,8 @@ from typing import Sequence
 import streamlit as st
 
 from classroom import RoomStore
-from ui.pictures.room_html import step_html
-from ui.views.room import KEY_PARAM, ROOM_PARAM, SEAT_PARAM, room_step
+from ui.pictures.room_html import replay_html, step_html
+from ui.views.room import KEY_PARAM, ROOM_PARAM, SEAT_PARAM, replay_moment, room_step
 
 
 @st.cache_resource(show_spinner=False)
@@ -62,4 +62,16 @@ def step_screen(account: str, shock: float, prices: Sequence[tuple[str, float]],
     return step_html(room_step(account, shock, tuple(prices)), dark=dark)
 
 
-__all__ = ["step_screen", "client_id", "set_url", "store", "url_room"]
+@st.cache_data(max_entries=256, show_spinner=False)
+def replay_screen(account: str, crash_id: str, step: int, dark: bool) -> str:
+    """The student's screen at a step of the teacher's crash replay, as HTML, once per step (the
+    replay itself once per account and crash, by the replay page's own cache)."""
+    from margin.crashes import load_crash
+    from margin.scenario import scenario_from_dict
+    from ui.views.replay import cached_replay
+    import json
+    model = cached_replay(account, scenario_from_dict(json.loads(account)), (crash_id,), load_crash(crash_id))
+    return replay_html(replay_moment(model, step), dark=dark)
+
+
+__all__ = ["replay_screen", "step_screen", "client_id", "set_url", "store", "url_room"]

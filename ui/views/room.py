@@ -18,8 +18,11 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from margin.numbers import money, percent, price
 from margin.presets import market_label
 from margin.scenario import Scenario, scenario_from_dict
+from margin.replay import Replay
 from ui.views.lab import VariantView, move_history, new_history, target_prices
-from ui.views.lab_words import lab_views
+from ui.views.lab_words import describe_events, lab_views
+from ui.views.replay import duration_text
+from ui.views.words import position_labels
 
 ROOM_PARAM, SEAT_PARAM, KEY_PARAM = "room", "seat", "key"
 
@@ -48,6 +51,35 @@ def room_step(account: str, shock: float, slider_prices: Sequence[tuple[str, flo
     history = move_history(new_history(scenario, account), sliders, shock)
     return RoomStep(scenario=scenario, shock=shock, prices=target_prices(scenario, sliders, shock),
                     view=lab_views(history)["As built"])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplayMoment:
+    """The room's account at one step of a crash replay: the crash's name and how far in, each
+    market's move from the start [fraction], each way's equity now and at the start [USDT], and
+    what the account as built has lost on the way so far, in sentences."""
+
+    crash: str
+    label: str
+    elapsed: str
+    moves: tuple[tuple[str, float], ...]
+    equity: tuple[tuple[str, float, float], ...]
+    events: tuple[str, ...]
+
+
+def replay_moment(model: Replay, step: int) -> ReplayMoment:
+    """Where the crash replay ``model`` stands at ``step`` (the replay page's own model)."""
+    path = model.path
+    step = max(0, min(int(step), len(path.steps) - 1))
+    moves = tuple((name, float(path.marks[step, k] / path.marks[0, k] - 1.0)) for k, name in enumerate(path.markets))
+    equity = tuple((label, float(model.equity(label)[step]), float(model.equity(label)[0])) for label in model.results)
+    built = next(iter(model.results))
+    scenario = model.variants[built]
+    events = [e for e in model.results[built].events if e.row <= step]
+    when = [duration_text(e.row * model.crash.step_minutes) for e in events]
+    sentences = describe_events(events, scenario, position_labels(scenario), [f"After {w}" for w in when])
+    return ReplayMoment(crash=model.crash.name, label=model.crash.label, elapsed=duration_text(step * model.crash.step_minutes),
+                        moves=moves, equity=equity, events=tuple(sentences))
 
 
 def step_words(step: RoomStep) -> str:
@@ -123,5 +155,5 @@ def histogram_bins(values: Sequence[float], value: float, n_bins: int = 24) -> t
     return low, (high - low) / n_bins
 
 
-__all__ = ["KEY_PARAM", "ROOM_PARAM", "RoomStep", "SEAT_PARAM", "account_text", "fate_row", "fate_words", "histogram_bins",
+__all__ = ["KEY_PARAM", "ROOM_PARAM", "ReplayMoment", "RoomStep", "replay_moment", "SEAT_PARAM", "account_text", "fate_row", "fate_words", "histogram_bins",
            "join_url", "room_step", "step_words", "who"]
