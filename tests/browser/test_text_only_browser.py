@@ -63,7 +63,8 @@ def test_markup_in_an_uploaded_file_is_shown_as_text_on_every_page(page, app_url
     expect(page.get_by_role("heading", name="Account builder")).to_be_visible()
     upload = tmp_path / "hostile.json"
     upload.write_text(json.dumps(hostile_account()))
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
+    scenario_upload = page.get_by_test_id("stFileUploader").filter(has_text="Upload a scenario file")
+    scenario_upload.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(upload))
     expect(page.get_by_text("Loaded “Account").first).to_be_visible()
     for site_page in PAGES:
         where[0] = site_page.id
