@@ -164,6 +164,8 @@ def drive(code: str, key: str, state) -> None:
     if state.scenario is None:
         st.info("Push an account: every student's lab then shows it, and follows your shock and prices.")
         return
+    if st.session_state.pop("room.teach.reseed", False):  # a lesson's question pushed its account
+        reseed_controls(state)
     st.session_state.setdefault("room.teach.shock", state.shock * 100.0)
 
     def moved_shock() -> None:
@@ -275,7 +277,7 @@ def ask(code: str, key: str, state) -> None:
                                  key="room.teach.which")
     if st.button("Ask the class", icon=":material/quiz:", key="room.teach.ask", type="primary"):
         if told(rooms.ask, code, key, spec):
-            reseed_controls(rooms.state(code, teacher=True))
+            st.session_state["room.teach.reseed"] = True  # the shock slider is drawn already: next run
             st.rerun()
     q = state.question
     if q is None:
