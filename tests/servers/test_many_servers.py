@@ -13,6 +13,7 @@ import asyncio
 import re
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -179,4 +180,6 @@ def test_a_protocol_session_through_nginx_runs_the_lab_with_the_production_setti
         finally:
             await session.close()
 
-    asyncio.run(one_visit())
+    # in a thread of its own: after a Playwright test, this thread has an event loop running
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, one_visit()).result()
