@@ -101,9 +101,10 @@ def nginx_command(folder: Path, *extra: str) -> list[str]:
             "-g", f"daemon off; pid {folder / 'logs' / 'nginx.pid'};", *extra]
 
 
-@dataclass
+@dataclass(eq=False)
 class AppServer:
-    """One app server started by deploy/serve.py on a loopback port."""
+    """One app server started by deploy/serve.py on a loopback port (compared, and hashed, by
+    identity: a server is one process, whatever its fields)."""
 
     port: int
     env: dict[str, str]
