@@ -101,9 +101,10 @@ def nginx_command(folder: Path, *extra: str) -> list[str]:
             "-g", f"daemon off; pid {folder / 'logs' / 'nginx.pid'};", *extra]
 
 
-@dataclass
+@dataclass(eq=False)
 class AppServer:
-    """One app server started by deploy/serve.py on a loopback port."""
+    """One app server started by deploy/serve.py on a loopback port (compared, and hashed, by
+    identity: a server is one process, whatever its fields)."""
 
     port: int
     env: dict[str, str]
@@ -139,7 +140,8 @@ class AppServer:
 
 @dataclass
 class Farm:
-    """nginx on a free loopback port in front of ``servers`` app servers, in ``folder``."""
+    """nginx on a free loopback port in front of ``servers_count`` app servers, in ``folder``.
+    A stopped server can be started again on its port (``server.start(); server.wait()``)."""
 
     folder: Path
     servers_count: int = 2
@@ -165,6 +167,14 @@ class Farm:
         return self.folder / "nginx" / "logs" / "error.log"
 
     def start(self) -> "Farm":
+        """Start the app servers, then nginx; whatever started is stopped if a part fails."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> "Farm":
         self.folder.mkdir(parents=True, exist_ok=True)
         self.servers = [AppServer(free_port(), self.env, self.folder / f"app-{i}.log")
                         for i in range(self.servers_count)]

@@ -6,6 +6,11 @@ two app servers each started by ``deploy/serve.py`` (the container's entry comma
 that nginx routed to the server asked for, proved by the X-Margin-Lab-Server header of its page
 and of its websocket handshake.
 
+A test of shared state across servers (a classroom room) needs only these: take ``browser``,
+``farm`` and ``database_url``; ``teacher = open_on(browser, farm, farm.servers[0])`` and
+``student = open_on(browser, farm, farm.servers[1])`` are on different servers; after the
+room's steps, ``farm.servers[0].stop()`` and ``teacher.goto(link) is farm.servers[1]``.
+
 A missing nginx skips these tests locally with a message; under CI=true it fails them.
 """
 

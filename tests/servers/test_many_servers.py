@@ -13,6 +13,7 @@ import asyncio
 import re
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -115,7 +116,7 @@ def test_two_browsers_on_two_servers_and_a_lost_server_loses_nothing_of_the_link
         expect(visit.page.get_by_role("heading", name="Price lab")).to_be_visible()
         expect(visit.page.locator('[data-metric="Cross pool equity"]').first).to_be_visible()
         wait_for_websocket(visit)
-        assert visit.websocket_servers() == [server]  # the session lives where the page came from
+        assert set(visit.websocket_servers()) == {server}  # the session lives where the page came from
         assert visit.goto(farm.url + "/builder") is server  # and the cookie keeps it there
         expect(visit.page.get_by_role("heading", name="Account builder")).to_be_visible()
         assert visit.goto(farm.url + "/") is server
@@ -179,4 +180,6 @@ def test_a_protocol_session_through_nginx_runs_the_lab_with_the_production_setti
         finally:
             await session.close()
 
-    asyncio.run(one_visit())
+    # in a thread of its own: after a Playwright test, this thread has an event loop running
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, one_visit()).result()
