@@ -42,11 +42,22 @@ def _as_postgres(command: list[str]) -> list[str]:
     return [runuser, "-u", "postgres", "--", *command] if runuser else ["su", "postgres", "-c", " ".join(command)]
 
 
+def libpq_url(url: str) -> str:
+    """``url`` as libpq (psycopg.connect) reads it: ``postgresql+psycopg://h/db`` -> ``postgresql://h/db``.
+
+    >>> libpq_url("postgresql+psycopg://postgres@127.0.0.1:5432/margin_lab_test")
+    'postgresql://postgres@127.0.0.1:5432/margin_lab_test'
+    """
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme.split('+', 1)[0]}{sep}{rest}"
+
+
 @pytest.fixture(scope="session")
 def pg_server_url():
     """A PostgreSQL server URL (``postgresql://…/postgres``) for the whole test session."""
     if os.environ.get(URL_ENV):
-        yield os.environ[URL_ENV]
+        # libpq's form: .ci/run gives SQLAlchemy's (postgresql+psycopg://), which psycopg refuses
+        yield libpq_url(os.environ[URL_ENV])
         return
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:

@@ -18,8 +18,10 @@ from tests.strategies import paths_for, scenario_dicts, scenarios
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # About one drawn account in five has a row of only isolated (or only cross) events: fewer examples,
-# each one that counts.
-FILTERED = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# each one that counts. Filtering that much trips Hypothesis's health check on some seeds; with
+# it off, a run where no example qualifies still fails (Unsatisfiable), so none passes vacuously.
+FILTERED = settings(max_examples=60, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
 def _scale(scenario) -> float:

@@ -43,10 +43,13 @@ def nginx_binary() -> str:
 
 
 @pytest.fixture
-def database_url(tmp_path) -> str:
-    """The database every app server of the farm shares: CI's PostgreSQL (.ci/run exports
-    MARGIN_LAB_TEST_DATABASE_URL) or else a SQLite file of this test's own."""
-    return os.environ.get("MARGIN_LAB_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'margin-lab.sqlite3'}"
+def database_url(request, tmp_path) -> str:
+    """The database every app server of the farm shares: with CI's PostgreSQL (.ci/run exports
+    MARGIN_LAB_TEST_DATABASE_URL) a fresh database of this test's own on it (tests run in
+    parallel), or else a SQLite file of this test's own."""
+    if os.environ.get("MARGIN_LAB_TEST_DATABASE_URL"):
+        return request.getfixturevalue("pg_url")
+    return f"sqlite:///{tmp_path / 'margin-lab.sqlite3'}"
 
 
 @pytest.fixture
