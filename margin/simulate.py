@@ -109,6 +109,28 @@ class PoolExcess:
 FIRST_WINDOW = 512  # rows looked ahead after an event; doubles while nothing happens
 
 
+def _first_candidate(settler: Settler, state: SettlementState, pools: PoolExcess, prices: np.ndarray,
+                     cross_by_market: dict[int, list[int]], thresholds: dict[int, float | None],
+                     row: int, stop: int, tolerance: float) -> int | None:
+    """The first row of ``row:stop`` where the cross pool or an isolated position may breach
+    (the exact settlement at that row decides), or None."""
+    candidates = []
+    open_cross = {j: [i for i in members if state.size[i] > 0] for j, members in cross_by_market.items()}
+    if any(open_cross.values()):
+        excess = sum(pools.group(m, state, row, stop, j) for j, m in open_cross.items() if m)
+        hits = excess <= tolerance - state.cross_wallet
+        first = int(hits.argmax())
+        if hits[first]:
+            candidates.append(row + first)
+    for i, threshold in thresholds.items():
+        if state.size[i] <= 0 or threshold is None:
+            continue
+        first = _first_crossing(prices[row:stop, settler.col[i]], threshold, settler.positions[i].sign)
+        if first is not None:
+            candidates.append(row + first)
+    return min(candidates) if candidates else None
+
+
 def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False,
              start: FinalState | None = None) -> SimulationResult:
     """Walk ``path`` from event to event, applying the scenario's rules.
@@ -154,24 +176,10 @@ def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False,
             row, window = row + 1, FIRST_WINDOW
             continue
         stop = min(n_rows, row + window, due)
-        candidates = []
-        open_cross = {j: [i for i in members if state.size[i] > 0] for j, members in cross_by_market.items()}
-        if any(open_cross.values()):
-            excess = sum(pools.group(m, state, row, stop, j) for j, m in open_cross.items() if m)
-            hits = excess <= tolerance - state.cross_wallet
-            first = int(hits.argmax())
-            if hits[first]:
-                candidates.append(row + first)
-        for i, threshold in thresholds.items():
-            if state.size[i] <= 0 or threshold is None:
-                continue
-            first = _first_crossing(prices[row:stop, settler.col[i]], threshold, settler.positions[i].sign)
-            if first is not None:
-                candidates.append(row + first)
-        if not candidates:
+        at = _first_candidate(settler, state, pools, prices, cross_by_market, thresholds, row, stop, tolerance)
+        if at is None:
             row, window = stop, (window * 2 if stop < due else window)
             continue
-        at = min(candidates)
         added = settler.settle(state, prices[at], path.steps[at], at)
         if added:
             snapshots.append((at, state.size.copy(), state.margin.copy(), state.cross_wallet))

@@ -57,6 +57,30 @@ def path_words(history: LabHistory) -> str | None:
 # ----------------------------------------------------------------------------- events in words
 
 
+def _close_sentence(e: Event, scenario: Scenario, who: str, unit: str, cross_rows_told: set[int]) -> str:
+    """One close in words: a slice, a partial close, the cross pool (once per row, then "with it"),
+    or an isolated position; ``cross_rows_told`` gains the row of a cross pool's first close."""
+    realized = money(e.realized_pnl, signed=True)
+    if e.type == "partial_liquidation" and scenario.rules.liquidation == "slice_then_full":
+        text = (f"{who}: {e.size:,.4g} {unit} closed at {price(e.price)} USDT (a first slice of "
+                f"{percent(scenario.rules.partial_fraction, 0)}, {realized} realized); the rest is closed "
+                f"at a later step if it is still below maintenance")
+    elif e.type == "partial_liquidation":
+        pool = "the cross pool" if e.mode == "cross" else "its margin"
+        text = (f"{who}: {e.size:,.4g} {unit} closed at {price(e.price)} USDT (partial liquidation, "
+                f"{realized} realized) to lift {pool} back above maintenance")
+    elif e.mode == "cross" and e.row in cross_rows_told:
+        text = f"{who} closed with it at {price(e.price)} USDT ({realized} realized): one pool, one fate"
+    elif e.mode == "cross":
+        cross_rows_told.add(e.row)
+        text = (f"{who} liquidated at {price(e.price)} USDT ({realized} realized): the cross pool "
+                f"fell below maintenance, so every cross position was closed")
+    else:
+        text = (f"{who} (isolated) liquidated at {price(e.price)} USDT ({realized} realized): "
+                f"its own margin fell below maintenance; nothing else was touched")
+    return text
+
+
 def describe_events(events: Sequence[Event], scenario: Scenario, labels: Mapping[str, str],
                     when: Sequence[str] | None = None) -> list[str]:
     """What happened on the path, in order, one sentence per close and one per funding time
@@ -75,24 +99,7 @@ def describe_events(events: Sequence[Event], scenario: Scenario, labels: Mapping
         who = labels.get(e.position, e.position)
         unit = market_label(e.market)
         if e.type in ("liquidation", "partial_liquidation"):
-            realized = money(e.realized_pnl, signed=True)
-            if e.type == "partial_liquidation" and scenario.rules.liquidation == "slice_then_full":
-                text = (f"{who}: {e.size:,.4g} {unit} closed at {price(e.price)} USDT (a first slice of "
-                        f"{percent(scenario.rules.partial_fraction, 0)}, {realized} realized); the rest is closed "
-                        f"at a later step if it is still below maintenance")
-            elif e.type == "partial_liquidation":
-                pool = "the cross pool" if e.mode == "cross" else "its margin"
-                text = (f"{who}: {e.size:,.4g} {unit} closed at {price(e.price)} USDT (partial liquidation, "
-                        f"{realized} realized) to lift {pool} back above maintenance")
-            elif e.mode == "cross" and e.row in cross_rows_told:
-                text = f"{who} closed with it at {price(e.price)} USDT ({realized} realized): one pool, one fate"
-            elif e.mode == "cross":
-                cross_rows_told.add(e.row)
-                text = (f"{who} liquidated at {price(e.price)} USDT ({realized} realized): the cross pool "
-                        f"fell below maintenance, so every cross position was closed")
-            else:
-                text = (f"{who} (isolated) liquidated at {price(e.price)} USDT ({realized} realized): "
-                        f"its own margin fell below maintenance; nothing else was touched")
+            text = _close_sentence(e, scenario, who, unit, cross_rows_told)
             if fee_word and e.fee > 0:
                 text += f"; {money(e.fee)} liquidation fee to the insurance fund"
             if when is not None:
