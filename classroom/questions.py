@@ -25,7 +25,7 @@ from typing import Any, Mapping
 from margin.account import position_liquidation_price
 from margin.fields import ScenarioError, choice, mapping, number, text
 from margin.numbers import price as price_text
-from margin.presets import market_label
+from margin.presets import market_label, position_labels
 from margin.scenario import Scenario
 from teach.lessons import LessonError, get_lesson, lesson_ids, lesson_scenario
 from teach.quantities import position_index, q_liquidation_price, q_liquidation_shock
@@ -91,7 +91,7 @@ def _prepare(raw: Any, scenario: Scenario | None) -> Asked:
         raise RoomError("question.position", str(err)) from None
     position = scenario.positions[index]
     coin = market_label(position.market)
-    label = f"{coin} {position.side} ({position.id})"
+    label = position_labels(scenario)[position.id]  # the id only where two positions read alike
     held = ", every other market held" if len(scenario.markets) > 1 else ""
     verb = "liquidated" if which == "liquidation" else "bankrupt (equity zero)"
     return Asked(spec={"kind": kind, "position": position_id, "which": which}, unit=f"USDT per {coin}",

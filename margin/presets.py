@@ -64,6 +64,16 @@ def market_label(name: str) -> str:
     return name[:-4] if name.endswith("USDT") and len(name) > 4 else name
 
 
+def position_labels(scenario: Any) -> dict[str, str]:
+    """A readable name per position id of a scenario: ``"SOL long"``, with the id added where
+    two would read alike (``"BTC long (a)"``, ``"BTC long (b)"``)."""
+    base = {p.id: f"{market_label(p.market)} {p.side}" for p in scenario.positions}
+    counts: dict[str, int] = {}
+    for text in base.values():
+        counts[text] = counts.get(text, 0) + 1
+    return {pid: (text if counts[text] == 1 else f"{text} ({pid})") for pid, text in base.items()}
+
+
 def apply_venue(scenario: dict[str, Any], venue_id: str) -> dict[str, Any]:
     """A copy of ``scenario`` (a dict) under a venue's rules and tier tables.
 

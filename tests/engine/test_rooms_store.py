@@ -414,3 +414,18 @@ def test_the_cascade_commands_traders_are_checked(trader, field):
     with pytest.raises(ScenarioError) as caught:
         cascade_input_from_dict({**doc, "traders": [trader]})
     assert caught.value.field == field
+
+
+def test_a_typed_question_names_the_position_as_people_read_it():
+    """"BTC long", not its id; the id only where two positions would read alike."""
+    from classroom.questions import prepare
+    from margin.presets import load_story
+    from margin.scenario import scenario_from_dict
+
+    raw = load_story("default")
+    asked = prepare({"kind": "liquidation_price", "position": "btc-long"}, scenario_from_dict(raw))
+    assert "the BTC long liquidated" in asked.text and "btc-long" not in asked.text
+    twin = {**raw["positions"][0], "id": "btc-long-2", "size": 0.1}
+    doubled = scenario_from_dict({**raw, "positions": [*raw["positions"], twin]})
+    assert "the BTC long (btc-long-2) liquidated" in prepare(
+        {"kind": "liquidation_price", "position": "btc-long-2"}, doubled).text

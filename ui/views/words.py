@@ -8,17 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from margin.presets import market_label
-from margin.scenario import Scenario
-
-def position_labels(scenario: Scenario) -> dict[str, str]:
-    """A readable name per position id: ``"SOL long"``, with the id added where two clash."""
-    base = {p.id: f"{market_label(p.market)} {p.side}" for p in scenario.positions}
-    counts: dict[str, int] = {}
-    for text in base.values():
-        counts[text] = counts.get(text, 0) + 1
-    return {pid: (text if counts[text] == 1 else f"{text} ({pid})") for pid, text in base.items()}
-
+from margin.presets import market_label, position_labels  # noqa: F401 (the pages read names from here)
 
 def join_words(items: Sequence[str]) -> str:
     """``"a"``, ``"a and b"``, ``"a, b and c"``.
