@@ -39,7 +39,7 @@ from margin.limits import (  # noqa: F401  (the bounds live in margin.limits)
 FORMAT = "margin-scenario/1"
 
 MM_BASES = ("mark", "entry")
-LIQUIDATION_STYLES = ("full", "partial", "slice_then_full")
+LIQUIDATION_STYLES = ("full", "partial", "slice_then_full", "just_enough")
 SETTLEMENTS = ("bankruptcy", "mark")
 LIQUIDATION_TRIGGERS = ("at_maintenance", "below_maintenance")
 SIDES = ("long", "short")

@@ -8,6 +8,9 @@ Rules applied at every step (``Rules`` in :mod:`margin.scenario`):
   again at the same prices, until no breach remains (a cascade within the step).
 * ``liquidation = "full"`` closes the breached position (isolated) or every cross position at
   once, at the step's mark price (the fill).
+* ``liquidation = "just_enough"`` (Drift) closes the least that cures the breach: the
+  position's (or every cross position's same) fraction whose close, with its fee, lifts the
+  equity back above maintenance; the rest stays open.
 * ``liquidation = "partial"`` closes slices of ``partial_fraction`` of the size held when the
   breach began until the breach is cured. For the cross pool no position is cut first: each
   round closes the same fraction of *every* cross position. Cutting one leg first can make a
@@ -311,16 +314,53 @@ class Settler:
     def _fee(self, notional: float, *caps: float) -> float:
         return max(0.0, min(self.rules.liquidation_fee_rate * notional, *caps))
 
+    # The two below solve "close just enough" (Drift): closing a fraction f of what is at stake
+    # at fixed prices takes the fee and any fill discount from the equity and lowers the
+    # maintenance margin by f times its size-proportional part (within the tier held), so the
+    # smallest curing f is linear; a hair more, since a breach at equality counts as one. When a
+    # smaller notional drops to a lower tier the settle loop asks again with the new tier.
+    _CURE_MARGIN = 1e-9  # [fraction] above the exact cure
+
+    def _curing_size(self, i: int, size: float, price: float, fill: float, equity: float, mm: float) -> float:
+        """The size [base] of position ``i`` whose close, at ``fill`` with its fee, lifts the
+        isolated equity back above maintenance at ``price``; ``size`` when nothing less does."""
+        basis = self.positions[i].entry if self.entry_basis else price
+        per_unit_mm = (mm + self.markets[i].tier_for(size * basis).cum) / size if size > 0 else 0.0
+        per_unit_cost = self.rules.liquidation_fee_rate * fill + abs(self.pnl(i, 1.0, price) - self.pnl(i, 1.0, fill))
+        relief = per_unit_mm - per_unit_cost  # [quote per base] what closing one unit cures
+        if relief <= 0:
+            return size
+        return min(size, (mm - equity) / relief * (1 + self._CURE_MARGIN) + size * 1e-12)
+
+    def _curing_fraction(self, state: SettlementState, prices: np.ndarray, open_cross: list[int],
+                         equity: float, mm: float) -> float:
+        """The fraction [0, 1] of every open cross position whose close lifts the pool back above
+        maintenance (each cut by the same fraction, as the partial rule does); 1 when nothing less does."""
+        relief = 0.0
+        for i in open_cross:
+            size, mark = state.size[i], float(prices[self.col[i]])
+            fill = self.fill(i, mark)
+            basis = self.positions[i].entry if self.entry_basis else mark
+            proportional = self.maintenance(i, size, mark) + self.markets[i].tier_for(size * basis).cum
+            cost = size * (self.rules.liquidation_fee_rate * fill + abs(self.pnl(i, 1.0, mark) - self.pnl(i, 1.0, fill)))
+            relief += proportional - cost
+        if relief <= 0:
+            return 1.0
+        return min(1.0, (mm - equity) / relief * (1 + self._CURE_MARGIN) + 1e-12)
+
     def _liquidate_isolated(self, state: SettlementState, i: int, price: float, step: Any, row: int) -> None:
         rules = self.rules
         fill = self.fill(i, price)  # judged on the mark, filled here
-        if rules.liquidation == "partial":
+        if rules.liquidation in ("partial", "just_enough"):
             slice_size = rules.partial_fraction * state.size[i]
             while True:
                 size, margin = state.size[i], state.margin[i]
                 equity = margin + self.pnl(i, size, price)
-                if not self.rules.breached(equity, self.maintenance(i, size, price)):
+                mm = self.maintenance(i, size, price)
+                if not self.rules.breached(equity, mm):
                     return  # cured
+                if rules.liquidation == "just_enough":
+                    slice_size = self._curing_size(i, size, price, fill, equity, mm)
                 if equity <= 0 or size <= slice_size * (1 + 1e-12):
                     break  # cannot be cured by slicing, or the last slice: close in full
                 realized = self.pnl(i, slice_size, fill)
@@ -345,13 +385,16 @@ class Settler:
 
     def _liquidate_cross(self, state: SettlementState, prices: np.ndarray, step: Any, row: int) -> None:
         rules = self.rules
-        if rules.liquidation == "partial":
+        if rules.liquidation in ("partial", "just_enough"):
             open_cross = [i for i in self.cross if state.size[i] > 0]
             slice_size = {i: rules.partial_fraction * state.size[i] for i in open_cross}
             while True:
                 equity, mm, open_cross = self.cross_pool(state, prices)
                 if not open_cross or not self.rules.breached(equity, mm):
                     return  # cured
+                if rules.liquidation == "just_enough":
+                    fraction = self._curing_fraction(state, prices, open_cross, equity, mm)
+                    slice_size = {i: fraction * state.size[i] for i in open_cross}
                 if equity <= 0 or all(state.size[i] <= slice_size[i] * (1 + 1e-12) for i in open_cross):
                     break
                 for i in open_cross:

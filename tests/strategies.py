@@ -22,7 +22,7 @@ def tier_tables(draw) -> list[dict]:
 
 @st.composite
 def scenario_dicts(draw, *, modes=("cross", "isolated"), max_positions: int = 5,
-                   mm_basis=("mark", "entry"), liquidation=("full", "partial"),
+                   mm_basis=("mark", "entry"), liquidation=("full", "partial", "just_enough"),
                    settlement=("bankruptcy", "mark"), first_modes: tuple[str, ...] = ()) -> dict:
     """A valid scenario dict: 1–3 markets, 1–``max_positions`` positions; the first positions take
     the modes in ``first_modes`` (so an account surely holds, say, a cross and an isolated one)."""

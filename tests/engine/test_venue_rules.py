@@ -442,3 +442,50 @@ def test_with_fills_away_from_the_mark_money_is_conserved_and_the_walker_agrees(
         assert closes[0].row == first.row and closes[0].position == first.position
         sign = 1 if next(p for p in scenario.positions if p.id == first.position).side == "long" else -1
         assert sign * (closes[0].price - first.price) < 0
+
+
+# ----------------------------------------------------------------------------- close just enough (Drift)
+
+def _just_enough_account(mode: str, balance: float = 10_000) -> dict:
+    return {"balance": balance, "markets": {"BTCUSDT": {"price": 100_000, "mmr": 0.005}},
+            "rules": {"liquidation": "just_enough", "liquidation_fee_rate": 0.001, "settlement": "mark"},
+            "positions": [{"id": "btc", "market": "BTCUSDT", "side": "long", "size": 1, "entry": 100_000,
+                           "leverage": 20, "mode": mode}]}
+
+
+@pytest.mark.parametrize("mode", ["isolated", "cross"])
+def test_just_enough_closes_the_least_that_cures_the_breach(mode):
+    """Drift closes only what brings the account back above maintenance. By hand: 1 BTC long at
+    100,000, margin 5,000 (isolated, or a 5,000 wallet in cross), mark 95,400: equity 400 USDT,
+    maintenance 477 USDT (0.5 %). Closing s BTC costs a 0.1 % fee (95.40 USDT per BTC) and frees
+    477 USDT of maintenance per BTC, so s = (477 − 400) / (477 − 95.4) = 0.2017820 BTC."""
+    raw = _just_enough_account(mode, balance=10_000 if mode == "isolated" else 5_000)
+    result = simulate(scenario_from_dict(raw), price_path({"BTCUSDT": [100_000, 95_400]}))
+    (close,) = result.events
+    assert close.type == "partial_liquidation" and close.size == pytest.approx(77 / 381.6, rel=1e-8)
+    assert close.fee == pytest.approx(0.001 * 95_400 * 77 / 381.6, rel=1e-8)
+    assert result.final.open_positions == ("btc",)
+    # a hair less would not have cured it: equity after = 400 − fee, maintenance after = (1 − s) × 477
+    less = close.size * 0.999
+    assert 400 - 95.4 * less <= (1 - less) * 477
+
+
+def test_just_enough_closes_in_full_when_the_fee_eats_what_a_close_frees():
+    """A fee rate at the maintenance rate: closing frees no more than it costs, so nothing short
+    of the whole position cures the breach."""
+    raw = _just_enough_account("isolated")
+    raw["rules"]["liquidation_fee_rate"] = 0.005
+    (close,) = simulate(scenario_from_dict(raw), price_path({"BTCUSDT": [100_000, 95_400]})).events
+    assert close.type == "liquidation" and close.size == 1
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_just_enough_walker_equals_the_plain_loop_and_leaves_no_breach_it_could_cure(data):
+    scenario = scenario_from_dict(data.draw(scenario_dicts(liquidation=("just_enough",))))
+    path = data.draw(paths_for(scenario))
+    fast, slow = simulate(scenario, path), simulate_reference(scenario, path)
+    assert fast.events == slow.events and fast.final == slow.final
+    for e in fast.events:  # a partial close never takes the whole position
+        if e.type == "partial_liquidation":
+            assert e.size > 0
