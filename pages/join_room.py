@@ -150,8 +150,10 @@ def follow(code: str, token: str) -> None:
     st.session_state["room.seen"] = (state.version, st.session_state.get(RUN_KEY))
 
 
+@st.fragment
 def position_form(code: str, token: str) -> None:
-    """The student's one position in the class market, within the teacher's limits."""
+    """The student's one position in the class market, within the teacher's limits. A fragment
+    of its own: its submit reruns only the form, not the whole page beside the polling fragment."""
     rooms = store()
     market = rooms.class_market(code)
     with st.expander("Class market: open your position", icon=":material/candlestick_chart:"):
