@@ -149,6 +149,25 @@ def marker(shock_percent: float) -> str:
     return f"a whole-market shock of {shock_percent:+.1f} %".replace("+", "")
 
 
+async def teach_the_class(rooms: RoomStore, room, seats, shocks: list[float], every: float) -> tuple[list[float], float]:
+    """The teacher's steps through the store (a new shock every ``every`` to ``every + 1`` s, not
+    in step with the polls), then a question the whole class answers. Returns when each step was
+    written [monotonic s] (the question last) and how long the answers took to store [s]."""
+    written: list[float] = []
+    for shock in shocks:
+        await asyncio.to_thread(rooms.move_market, room.code, room.teacher_key, shock=shock / 100.0)
+        written.append(time.monotonic())
+        await asyncio.sleep(every + random.uniform(0.0, 1.0))
+    # a question reaches every screen (which hides the lab), and the whole class answers
+    await asyncio.to_thread(rooms.ask, room.code, room.teacher_key, {"kind": "liquidation_shock"})
+    written.append(time.monotonic())
+    await asyncio.sleep(0.5)
+    answered = time.monotonic()
+    await asyncio.gather(*(asyncio.to_thread(rooms.answer, room.code, seat.token, -random.uniform(1, 30))
+                           for seat in seats))
+    return written, time.monotonic() - answered
+
+
 async def one_room(port: int, database: str, n: int, steps: int, every: float, account: dict) -> dict:
     rooms = RoomStore(database)
     room = rooms.open_room(capacity=max(n, 1))
@@ -162,19 +181,7 @@ async def one_room(port: int, database: str, n: int, steps: int, every: float, a
     await asyncio.wait_for(asyncio.gather(*(s.ready.wait() for s in students)), timeout=120)
     await asyncio.sleep(2.0)  # every session settled into its polling
     started, cpu0 = time.monotonic(), cpu_seconds(SERVER_PID)
-    written: list[float] = []
-    for shock in shocks:
-        await asyncio.to_thread(rooms.move_market, room.code, room.teacher_key, shock=shock / 100.0)
-        written.append(time.monotonic())
-        await asyncio.sleep(every + random.uniform(0.0, 1.0))  # not in step with the polls either
-    # then a question: it reaches every screen (which hides the lab), and the whole class answers
-    await asyncio.to_thread(rooms.ask, room.code, room.teacher_key, {"kind": "liquidation_shock"})
-    written.append(time.monotonic())
-    await asyncio.sleep(0.5)
-    answered = time.monotonic()
-    await asyncio.gather(*(asyncio.to_thread(rooms.answer, room.code, seat.token, -random.uniform(1, 30))
-                           for seat in seats))
-    answer_time = time.monotonic() - answered
+    written, answer_time = await teach_the_class(rooms, room, seats, shocks, every)
     await asyncio.sleep(every)
     wall, cpu = time.monotonic() - started, cpu_seconds(SERVER_PID) - cpu0
     count = rooms.answers(room.code, room.teacher_key).count

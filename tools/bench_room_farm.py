@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import sys
 import tempfile
 import time
@@ -40,7 +39,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from classroom import RoomStore  # noqa: E402
 from deploy.farm import SERVER_HEADER, Farm  # noqa: E402
-from tools.bench_room import QUESTION, TWENTY, Student, cpu_seconds, marker, peak_rss_mb, quantile  # noqa: E402
+from tools.bench_room import (  # noqa: E402
+    QUESTION, TWENTY, Student, cpu_seconds, marker, peak_rss_mb, quantile, teach_the_class,
+)
 
 
 class ProxiedStudent(Student):
@@ -111,18 +112,7 @@ async def one_room(farm: Farm, database: str, n: int, steps: int, every: float, 
     await asyncio.sleep(2.0)  # every session settled into its polling
     load_before = os.getloadavg()[0]
     started, cpu0 = time.monotonic(), servers_cpu(farm)
-    written: list[float] = []
-    for shock in shocks:
-        await asyncio.to_thread(rooms.move_market, room.code, room.teacher_key, shock=shock / 100.0)
-        written.append(time.monotonic())
-        await asyncio.sleep(every + random.uniform(0.0, 1.0))
-    await asyncio.to_thread(rooms.ask, room.code, room.teacher_key, {"kind": "liquidation_shock"})
-    written.append(time.monotonic())
-    await asyncio.sleep(0.5)
-    answered = time.monotonic()
-    await asyncio.gather(*(asyncio.to_thread(rooms.answer, room.code, seat.token, -random.uniform(1, 30))
-                           for seat in seats))
-    answer_time = time.monotonic() - answered
+    written, answer_time = await teach_the_class(rooms, room, seats, shocks, every)
     await asyncio.sleep(every)
     wall, cpu = time.monotonic() - started, servers_cpu(farm) - cpu0
     count = rooms.answers(room.code, room.teacher_key).count
