@@ -28,6 +28,7 @@ MAX_BETA = 10.0  # |beta| of a market
 MAX_FUNDING_RATE = 0.05  # |funding rate| per interval [fraction]; venues cap it at 0.3 % to 3 %
 MAX_CLOSE_FEE = 0.05  # the closing-fee reserve's taker rate [fraction]; above 5 % of notional is no venue's
 MAX_FILL_DISCOUNT = 0.5  # a liquidation filled more than 50 % away from the mark [fraction]
+MAX_TIER_STEPS = 10  # risk tiers a tier_step_down close drops at once (OKX drops 2, Bybit 1)
 MAX_LEVERAGE = 1_000.0  # [x]; at least 1
 MAX_TIERS = 60  # maintenance tiers of one market
 MAX_FLOOR = 1e15  # a tier's notional floor

@@ -37,6 +37,22 @@ def price(value: float | None) -> str:
     return f"{value:,.{digits}f}"
 
 
+def quantity(value: float | None) -> str:
+    """A position's size [base units] to four significant digits, never in exponent form:
+    ``13,000``, ``4,167``, ``0.2018``, ``0.4``.
+
+    >>> quantity(13_000.0), quantity(4_166.67), quantity(0.201782), quantity(0.4), quantity(None)
+    ('13,000', '4,167', '0.2018', '0.4', '—')
+    """
+    if value is None or not math.isfinite(value):
+        return "—"
+    if value == 0:
+        return "0"
+    digits = max(0, 3 - int(math.floor(math.log10(abs(value)))))
+    text = f"{value:,.{digits}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def percent(fraction: float | None, digits: int = 1, *, signed: bool = False) -> str:
     """``-12.5 %`` from ``-0.125``.
 

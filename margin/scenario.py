@@ -28,18 +28,18 @@ import numpy as np
 
 from margin.fields import (
     MAX_FILE_BYTES, MAX_NAME_CHARS, MAX_TEXT_CHARS, ScenarioError, choice, fmt, mapping, number, parse_json,
-    rate, read_bytes, text,
+    rate, read_bytes, text, whole,
 )
 from margin.tiers import MAX_LEVERAGE, Tier, maintenance_margin, parse_tiers, tables
 from margin.limits import (  # noqa: F401  (the bounds live in margin.limits)
     MAX_BETA, MAX_CLOSE_FEE, MAX_FILL_DISCOUNT, MAX_FUND, MAX_FUNDING_RATE, MAX_ID_CHARS, MAX_MARKETS,
-    MAX_MONEY, MAX_POSITIONS, MAX_PRICE, MAX_SIZE, MIN_PRICE,
+    MAX_MONEY, MAX_POSITIONS, MAX_PRICE, MAX_SIZE, MAX_TIER_STEPS, MIN_PRICE,
 )
 
 FORMAT = "margin-scenario/1"
 
 MM_BASES = ("mark", "entry")
-LIQUIDATION_STYLES = ("full", "partial", "slice_then_full", "just_enough")
+LIQUIDATION_STYLES = ("full", "partial", "slice_then_full", "just_enough", "tier_step_down", "fixed_chunks")
 SETTLEMENTS = ("bankruptcy", "mark")
 LIQUIDATION_TRIGGERS = ("at_maintenance", "below_maintenance")
 SIDES = ("long", "short")
@@ -103,6 +103,8 @@ class Rules:
     close_fee_reserve: float = 0.0
     funding_interval_hours: float = 8.0
     liquidation_fill_discount: float = 0.0
+    tier_steps: int = 1  # risk tiers one ``tier_step_down`` close drops (Bybit 1, OKX 2)
+    chunk_notional: float = 2_000.0  # [quote] one ``fixed_chunks`` order (Deribit: 200 contracts of 10 USD)
 
     def breached(self, equity: Any, maintenance: Any) -> Any:
         """Whether a pool with this ``equity`` [quote] and ``maintenance`` margin [quote] is
@@ -236,6 +238,9 @@ def _parse_rules(raw: Any) -> Rules:
                                       "rules.funding_interval_hours", low=1.0, high=8.0),
         liquidation_fill_discount=number(raw.get("liquidation_fill_discount", defaults.liquidation_fill_discount),
                                          "rules.liquidation_fill_discount", low=0.0, high=MAX_FILL_DISCOUNT),
+        tier_steps=whole(raw.get("tier_steps", defaults.tier_steps), "rules.tier_steps", 1, MAX_TIER_STEPS),
+        chunk_notional=number(raw.get("chunk_notional", defaults.chunk_notional), "rules.chunk_notional",
+                              low=0.0, low_open=True, high=MAX_MONEY),
     )
 
 
@@ -340,7 +345,8 @@ def _venue_rules(rules: Rules) -> dict[str, Any]:
     """The venue rules added after the first six, written only when not at their default, so a
     scenario that does not use them writes (and links) exactly as before."""
     defaults = Rules()
-    names = ("liquidation_trigger", "close_fee_reserve", "funding_interval_hours", "liquidation_fill_discount")
+    names = ("liquidation_trigger", "close_fee_reserve", "funding_interval_hours", "liquidation_fill_discount",
+             "tier_steps", "chunk_notional")
     return {n: getattr(rules, n) for n in names if getattr(rules, n) != getattr(defaults, n)}
 
 

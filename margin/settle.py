@@ -11,6 +11,13 @@ Rules applied at every step (``Rules`` in :mod:`margin.scenario`):
 * ``liquidation = "just_enough"`` (Drift) closes the least that cures the breach: the
   position's (or every cross position's same) fraction whose close, with its fee, lifts the
   equity back above maintenance; the rest stays open.
+* ``liquidation = "tier_step_down"`` (OKX, Bybit, Bitget, MEXC) closes enough of a breached
+  position to drop it ``tier_steps`` risk tiers (to just under the floor of the tier above the
+  one it lands in), judges again, and closes in full once it is within ``tier_steps`` of the
+  lowest tier. In the cross pool every position that can step down does, the others wait.
+* ``liquidation = "fixed_chunks"`` (Deribit) closes orders of ``chunk_notional`` [quote] one
+  after another until the breach is cured: the fewest whole chunks whose close cures it (of an
+  isolated position, or of the cross pool's notional taken evenly), told as one event per step.
 * ``liquidation = "partial"`` closes slices of ``partial_fraction`` of the size held when the
   breach began until the breach is cured. For the cross pool no position is cut first: each
   round closes the same fraction of *every* cross position. Cutting one leg first can make a
@@ -39,6 +46,7 @@ Money is conserved: ``final.balance + final.insurance_fund - final.socialized_lo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +54,11 @@ import numpy as np
 
 from margin.ledger import EVENT_TYPES, Event, FinalState, SettlementState, step_label  # noqa: F401 (re-exported)
 from margin.scenario import Position, Scenario
+from margin.tiers import tier_index
+
+# styles that close a breached pool a part at a time (``full`` closes it at once; the first
+# slice of ``slice_then_full`` is taken by Settler._first_slice)
+SLICING_STYLES = ("partial", "just_enough", "tier_step_down", "fixed_chunks")
 
 
 
@@ -277,27 +290,83 @@ class Settler:
             return 1.0
         return min(1.0, (mm - equity) / relief * (1 + self._CURE_MARGIN) + 1e-12)
 
+    def _isolated_cut(self, i: int, start_size: float, size: float, price: float, fill: float,
+                      equity: float, mm: float) -> float:
+        """The size [base] the style closes next from isolated position ``i`` in breach
+        (``size`` or more: close it in full)."""
+        style = self.rules.liquidation
+        if style == "partial":
+            return self.rules.partial_fraction * start_size
+        if style == "tier_step_down":
+            return self._step_down_cut(i, size, price)
+        cure = self._curing_size(i, size, price, fill, equity, mm)
+        if style == "fixed_chunks":
+            return self._whole_chunks(cure * price, size * price) / price
+        return cure
+
+    def _cross_cuts(self, state: SettlementState, prices: np.ndarray, open_cross: list[int],
+                    start_size: np.ndarray, equity: float, mm: float) -> dict[int, float]:
+        """What the style closes next from each open cross position [base] (only positive cuts);
+        empty when the pool is to be closed in full. Every style but ``tier_step_down`` cuts
+        every position by one fraction (see the module's note on hedges)."""
+        style = self.rules.liquidation
+        sizes = {i: float(state.size[i]) for i in open_cross}
+        if style == "tier_step_down":
+            cuts = {i: self._step_down_cut(i, sizes[i], float(prices[self.col[i]])) for i in open_cross}
+            return {i: c for i, c in cuts.items() if c < sizes[i] * (1 - 1e-12)}  # none: close in full
+        if style == "partial":
+            cuts = {i: min(self.rules.partial_fraction * start_size[i], sizes[i]) for i in open_cross}
+        else:
+            fraction = self._curing_fraction(state, prices, open_cross, equity, mm)
+            if style == "fixed_chunks":
+                notional = sum(sizes[i] * float(prices[self.col[i]]) for i in open_cross)
+                fraction = self._whole_chunks(fraction * notional, notional) / notional
+            cuts = {i: fraction * sizes[i] for i in open_cross}
+        if all(sizes[i] <= cuts[i] * (1 + 1e-12) for i in open_cross):
+            return {}
+        return cuts
+
+    def _whole_chunks(self, needed: float, held: float) -> float:
+        """``fixed_chunks`` (Deribit): the notional [quote] closed to free ``needed`` [quote] in
+        orders of ``rules.chunk_notional`` each, one after another until the breach is cured: the
+        fewest whole chunks that cover it, and never more than ``held``."""
+        chunk = self.rules.chunk_notional
+        return min(held, math.ceil(needed / chunk * (1 - 1e-12)) * chunk)
+
+    def _step_down_cut(self, i: int, size: float, price: float) -> float:
+        """``tier_step_down`` (OKX, Bybit, Bitget, MEXC): the size [base] to close so the
+        position drops ``rules.tier_steps`` risk tiers, to just under the floor of the tier above
+        the one it lands in; ``size`` (close in full) when it is within that many tiers of the
+        lowest."""
+        basis = self.positions[i].entry if self.entry_basis else price
+        floors = self.markets[i].tier_tables[0]
+        held = int(tier_index(size * basis, floors))
+        lands = held - self.rules.tier_steps
+        if lands < 0:
+            return size
+        keep = float(floors[lands + 1]) / basis * (1 - 1e-9)
+        return size - min(keep, size)
+
     def _liquidate_isolated(self, state: SettlementState, i: int, price: float, step: Any, row: int) -> None:
         rules = self.rules
         fill = self.fill(i, price)  # judged on the mark, filled here
-        if rules.liquidation in ("partial", "just_enough"):
-            slice_size = rules.partial_fraction * state.size[i]
+        if rules.liquidation in SLICING_STYLES:
+            start_size = state.size[i]
             while True:
                 size, margin = state.size[i], state.margin[i]
                 equity = margin + self.pnl(i, size, price)
                 mm = self.maintenance(i, size, price)
                 if not self.rules.breached(equity, mm):
                     return  # cured
-                if rules.liquidation == "just_enough":
-                    slice_size = self._curing_size(i, size, price, fill, equity, mm)
-                if equity <= 0 or size <= slice_size * (1 + 1e-12):
+                cut = self._isolated_cut(i, start_size, size, price, fill, equity, mm)
+                if equity <= 0 or size <= cut * (1 + 1e-12):
                     break  # cannot be cured by slicing, or the last slice: close in full
-                realized = self.pnl(i, slice_size, fill)
-                fee = self._fee(slice_size * fill, equity, margin + realized)
+                realized = self.pnl(i, cut, fill)
+                fee = self._fee(cut * fill, equity, margin + realized)
                 state.margin[i] = margin + realized - fee
-                state.size[i] = size - slice_size
+                state.size[i] = size - cut
                 state.fund += fee
-                self._event(state, "partial_liquidation", i, step, row, fill, slice_size, realized, fee, fee)
+                self._event(state, "partial_liquidation", i, step, row, fill, cut, realized, fee, fee)
         price = fill
         size, margin = state.size[i], state.margin[i]
         realized = self.pnl(i, size, price)
@@ -314,29 +383,24 @@ class Settler:
 
     def _liquidate_cross(self, state: SettlementState, prices: np.ndarray, step: Any, row: int) -> None:
         rules = self.rules
-        if rules.liquidation in ("partial", "just_enough"):
-            open_cross = [i for i in self.cross if state.size[i] > 0]
-            slice_size = {i: rules.partial_fraction * state.size[i] for i in open_cross}
+        if rules.liquidation in SLICING_STYLES:
+            start_size = state.size.copy()
             while True:
                 equity, mm, open_cross = self.cross_pool(state, prices)
                 if not open_cross or not self.rules.breached(equity, mm):
                     return  # cured
-                if rules.liquidation == "just_enough":
-                    fraction = self._curing_fraction(state, prices, open_cross, equity, mm)
-                    slice_size = {i: fraction * state.size[i] for i in open_cross}
-                if equity <= 0 or all(state.size[i] <= slice_size[i] * (1 + 1e-12) for i in open_cross):
-                    break
-                for i in open_cross:
+                cuts = self._cross_cuts(state, prices, open_cross, start_size, equity, mm)
+                if equity <= 0 or not cuts:
+                    break  # cannot be cured by slicing, or the last slice: close in full
+                for i, cut in cuts.items():
                     price = self.fill(i, float(prices[self.col[i]]))
-                    cut = min(slice_size[i], state.size[i])
                     realized = self.pnl(i, cut, price)
                     fee = self._fee(cut * price, equity, state.cross_wallet + realized)
                     equity -= fee
                     state.cross_wallet += realized - fee
                     state.fund += fee
                     state.size[i] -= cut
-                    closed = state.size[i] <= 0
-                    kind = "liquidation" if closed else "partial_liquidation"
+                    kind = "liquidation" if state.size[i] <= 0 else "partial_liquidation"
                     self._event(state, kind, i, step, row, price, cut, realized, fee, fee)
         equity, _, open_cross = self.cross_pool(state, prices)
         fills = {i: self.fill(i, float(prices[self.col[i]])) for i in open_cross}

@@ -22,7 +22,7 @@ def tier_tables(draw) -> list[dict]:
 
 @st.composite
 def scenario_dicts(draw, *, modes=("cross", "isolated"), max_positions: int = 5,
-                   mm_basis=("mark", "entry"), liquidation=("full", "partial", "just_enough"),
+                   mm_basis=("mark", "entry"), liquidation=("full", "partial", "just_enough", "tier_step_down", "fixed_chunks"),
                    settlement=("bankruptcy", "mark"), first_modes: tuple[str, ...] = ()) -> dict:
     """A valid scenario dict: 1–3 markets, 1–``max_positions`` positions; the first positions take
     the modes in ``first_modes`` (so an account surely holds, say, a cross and an isolated one)."""
@@ -54,6 +54,8 @@ def scenario_dicts(draw, *, modes=("cross", "isolated"), max_positions: int = 5,
         "settlement": draw(st.sampled_from(settlement)),
         "liquidation_fee_rate": draw(st.sampled_from([0.0, 0.0005, 0.005, 0.02])),
         "insurance_fund": draw(st.sampled_from([0.0, 100.0, 1e9])),
+        "tier_steps": draw(st.sampled_from([1, 2])),
+        "chunk_notional": draw(st.sampled_from([50.0, 2_000.0, 1e6])),
     }
     return {"format": "margin-scenario/1", "name": "random", "balance": balance, "rules": rules,
             "markets": markets, "positions": positions}

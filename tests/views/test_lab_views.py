@@ -279,3 +279,22 @@ def test_a_first_slice_is_told_as_a_slice_that_leaves_the_rest_for_later():
     assert words[0].startswith("BTC long: 0.4 BTC closed at 95,500.00 USDT (a first slice of 20 %")
     assert "the rest is closed at a later step if it is still below maintenance" in words[0]
     assert words[1].startswith("BTC long (isolated) liquidated at 95,500.00 USDT")
+
+
+@pytest.mark.parametrize("style,expected", [
+    ("tier_step_down", "BTC long: 13,000 BTC closed at 96.00 USDT (stepped down 2 risk tiers, "),
+    ("fixed_chunks", "BTC long: 4,167 BTC closed at 96.00 USDT (2 orders of 200,000.00 USDT, "),
+])
+def test_a_venue_style_cut_is_told_by_its_own_measure(style, expected):
+    """A tier step-down says how many risk tiers it dropped; fixed chunks say how many orders."""
+    from margin.simulate import price_path, simulate
+    from ui.views.lab_words import describe_events
+    tiers = [{"floor": 0, "mmr": 0.01}, {"floor": 200_000.0001, "mmr": 0.015}, {"floor": 1_200_000.0001, "mmr": 0.02}]
+    raw = {"balance": 75_000, "markets": {"BTCUSDT": {"price": 100.0, "tiers": tiers}},
+           "rules": {"mm_basis": "entry", "liquidation": style, "tier_steps": 2, "chunk_notional": 200_000},
+           "positions": [{"id": "btc", "market": "BTCUSDT", "side": "long", "size": 15_000, "entry": 100.0,
+                          "leverage": 20, "mode": "isolated"}]}
+    s = scenario_from_dict(raw)
+    events = simulate(s, price_path({"BTCUSDT": [100.0, 96.0]})).events
+    words = describe_events(list(events), s, {"btc": "BTC long"})
+    assert words[0].startswith(expected), words[0]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Mapping, Sequence
 
-from margin.numbers import money, percent, price
+from margin.numbers import money, percent, price, quantity
 from margin.presets import market_label
 from margin.scenario import Scenario
 from margin.settle import Event
@@ -57,17 +57,29 @@ def path_words(history: LabHistory) -> str | None:
 # ----------------------------------------------------------------------------- events in words
 
 
+def _partial_kind(e: Event, scenario: Scenario) -> str:
+    """How the venue's style cut this part: down a risk tier, in fixed orders, or a slice."""
+    rules = scenario.rules
+    if rules.liquidation == "tier_step_down":
+        tiers = "one risk tier" if rules.tier_steps == 1 else f"{rules.tier_steps} risk tiers"
+        return f"stepped down {tiers}"
+    if rules.liquidation == "fixed_chunks":
+        orders = max(1, round(e.size * e.price / rules.chunk_notional))
+        return f"{orders:,} order{'s' if orders != 1 else ''} of {money(rules.chunk_notional)}"
+    return "partial liquidation"
+
+
 def _close_sentence(e: Event, scenario: Scenario, who: str, unit: str, cross_rows_told: set[int]) -> str:
     """One close in words: a slice, a partial close, the cross pool (once per row, then "with it"),
     or an isolated position; ``cross_rows_told`` gains the row of a cross pool's first close."""
     realized = money(e.realized_pnl, signed=True)
     if e.type == "partial_liquidation" and scenario.rules.liquidation == "slice_then_full":
-        text = (f"{who}: {e.size:,.4g} {unit} closed at {price(e.price)} USDT (a first slice of "
+        text = (f"{who}: {quantity(e.size)} {unit} closed at {price(e.price)} USDT (a first slice of "
                 f"{percent(scenario.rules.partial_fraction, 0)}, {realized} realized); the rest is closed "
                 f"at a later step if it is still below maintenance")
     elif e.type == "partial_liquidation":
         pool = "the cross pool" if e.mode == "cross" else "its margin"
-        text = (f"{who}: {e.size:,.4g} {unit} closed at {price(e.price)} USDT (partial liquidation, "
+        text = (f"{who}: {quantity(e.size)} {unit} closed at {price(e.price)} USDT ({_partial_kind(e, scenario)}, "
                 f"{realized} realized) to lift {pool} back above maintenance")
     elif e.mode == "cross" and e.row in cross_rows_told:
         text = f"{who} closed with it at {price(e.price)} USDT ({realized} realized): one pool, one fate"
