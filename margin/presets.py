@@ -4,7 +4,7 @@ Everything here is read from JSON; nothing is computed. A venue preset is applie
 scenario by replacing its rules and the tiers of every market it holds.
 
 >>> sorted(venue_ids())
-['binance', 'bitmex', 'bybit', 'dydx', 'hyperliquid']
+['binance', 'bitmex', 'bybit', 'dydx', 'hyperliquid', 'okx']
 >>> load_story("default")["name"]
 'A winner keeps a loser alive'
 """

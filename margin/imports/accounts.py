@@ -29,9 +29,8 @@ from margin.scenario import FORMAT, ScenarioError, scenario_from_dict
 
 QUOTE = "USDT"
 EXCHANGE_NAMES = {"binance": "Binance USDⓈ-M", "bybit": "Bybit", "okx": "OKX", "hyperliquid": "Hyperliquid"}
-# The lab's preset for each exchange; OKX has none yet (see :func:`preset_for`).
+# The lab's preset for each exchange (assets/venues/<preset>.json).
 PRESETS = {"binance": "binance", "bybit": "bybit", "okx": "okx", "hyperliquid": "hyperliquid"}
-OKX_STAND_IN = "binance"
 _MARKET = re.compile(r"[A-Z0-9]{1,20}USDT")
 
 
@@ -97,20 +96,16 @@ def latest_time(*values: object) -> int | None:
     return max(times) if times else None
 
 
-def preset_for(exchange: str) -> tuple[str, str | None]:
-    """The venue preset for an exchange and, when it is a stand-in, a note saying so."""
+def preset_for(exchange: str) -> str:
+    """The venue preset an exchange's import is put under (each has its own).
+
+    >>> preset_for("okx")
+    'okx'
+    """
     wanted = PRESETS[exchange]
-    if wanted in venue_ids():
-        return wanted, None
-    if exchange != "okx":
+    if wanted not in venue_ids():
         raise ScenarioError("venue", f"the lab's {wanted!r} preset is missing from assets/venues/")
-    return OKX_STAND_IN, (
-        "Rules: the lab has no OKX preset yet, so the Binance-like preset stands in "
-        "(assets/venues/binance.json): maintenance margin on the mark-price value in tiers and a "
-        "full takeover at the bankruptcy price, as OKX does for tiers 1-2. OKX's own tier tables "
-        "were not found in a published source (its ETH-USDT-SWAP tier 1 was observed at 0.40 %, "
-        "Binance's is 0.50 %), and OKX adds a 0.05 % closing fee to maintenance in its margin "
-        "ratio, which this preset does not.")
+    return wanted
 
 
 def as_of_text(as_of_ms: int | None) -> str | None:
@@ -223,7 +218,7 @@ def to_scenario(account: ExportedAccount) -> tuple[dict, list[str]]:
         raise ScenarioError(account.balance_field, (
             f"the wallet ({account.balance:,.2f} USDT) does not cover the isolated margins "
             f"({locked:,.2f} USDT): were the two exports taken from one account at one moment?"))
-    preset, preset_note = preset_for(account.exchange)
+    preset = preset_for(account.exchange)
     markets, market_notes = _markets(account)
     draft = {
         "format": FORMAT,
@@ -237,8 +232,8 @@ def to_scenario(account: ExportedAccount) -> tuple[dict, list[str]]:
     }
     scenario = apply_venue(draft, preset)
     notes = list(account.notes)
-    notes.append(preset_note or (f"Maintenance tiers and liquidation rules: the lab's preset "
-                                 f"(assets/venues/{preset}.json), not your account's own bracket."))
+    notes.append(f"Maintenance tiers and liquidation rules: the lab's preset (assets/venues/{preset}.json), "
+                 "not your account's own bracket.")
     notes += market_notes
     notes += _clamp_leverage(scenario)
     scenario_from_dict(copy.deepcopy(scenario))  # the contract: what we return loads

@@ -153,8 +153,10 @@ def test_okx_observed_swap_with_documented_balance():
     assert result.scenario["markets"]["ETHUSDT"]["price"] == 3010.54
     assert result.scenario["balance"] == pytest.approx(4850.435693622894)
     assert pnl(result) == pytest.approx(-0.046)  # the exchange's upl
-    assert result.venue == "binance" and any("no OKX preset" in n for n in result.notes)
-    assert "stand" in " ".join(result.notes)
+    assert result.venue == "okx" and any("assets/venues/okx.json" in n for n in result.notes)
+    assert result.scenario["rules"]["close_fee_reserve"] == 0.0005  # OKX keeps the taker fee in maintenance
+    # OKX's own mmr field (1.204216 USDT) is tier 1's 0.40 % of the 301.054 USDT at the mark, fee excluded
+    assert result.scenario["markets"]["ETHUSDT"]["tiers"][0]["mmr"] * 0.1 * 3010.54 == pytest.approx(1.204216)
 
 
 def test_okx_net_mode_swaps_in_contracts():

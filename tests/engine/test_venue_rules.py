@@ -279,53 +279,6 @@ def test_funding_moves_money_between_longs_and_shorts_only_and_mirrors(rate, siz
     assert flipped == plain  # each position pays what its mirror image pays
 
 
-# ----------------------------------------------------------------------------- venue tier tables
-
-
-def _preset_tables():
-    from margin.presets import load_venue, venue_ids
-    for venue in venue_ids():
-        for market, table in load_venue(venue)["markets"].items():
-            yield venue, market, table
-
-
-def test_every_preset_table_names_its_source_and_a_confirmed_one_its_date():
-    import re
-    for venue, market, table in _preset_tables():
-        source = table.get("source", "")
-        assert source, f"{venue} {market}: no source"
-        if not source.startswith("representative"):
-            assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", table.get("as_of", "")), f"{venue} {market}: no date"
-
-
-def test_binance_btc_tiers_give_binance_s_own_maintenance_amounts():
-    """The maintenance amount (Binance's 'cum') is derived, never given: cum_k = cum_(k-1) +
-    floor_k × (mmr_k − mmr_(k-1)). Derived from the preset's floors and rates, it must equal the
-    amounts Binance itself published for that table (0, 50, 1,300, ..., 100,016,300): a rate or
-    floor typed wrong in the preset would show here."""
-    from margin.tiers import parse_tiers
-    checked = 0
-    for venue, market, table in _preset_tables():
-        published = table.get("maintenance_amounts")
-        if published is None:
-            continue
-        tiers = parse_tiers(table["tiers"], f"{venue}.{market}.tiers")
-        assert [round(t.cum, 2) for t in tiers] == [float(a) for a in published], f"{venue} {market}"
-        for previous, tier, amount in zip(tiers, tiers[1:], published[1:]):  # the recurrence, tier by tier
-            assert amount == pytest.approx(previous.cum + tier.floor * (tier.mmr - previous.mmr), abs=0.005)
-        checked += 1
-    assert checked >= 1
-
-
-def test_hyperliquid_tiers_keep_maintenance_at_half_the_initial_margin():
-    """Hyperliquid Docs, 'Margining': maintenance margin is half the initial margin at the
-    tier's maximum leverage (BTC: 1 / 40 / 2 = 1.25 %, 1 / 20 / 2 = 2.5 %)."""
-    from margin.presets import load_venue
-    for market, table in load_venue("hyperliquid")["markets"].items():
-        for tier in table["tiers"]:
-            assert tier["mmr"] == pytest.approx(0.5 / tier["max_leverage"]), market
-
-
 # ----------------------------------------------------------------------------- slice, cooldown, the rest
 
 

@@ -303,9 +303,9 @@ def test_story_and_venue_presets():
     at.button(key="builder.load").click().run()
     assert at.session_state["scenario"]["name"] == "One bad trade takes the account"
     assert at.session_state["scenario"]["rules"]["mm_basis"] == "entry"  # BitMEX-like
-    # Binance caps a 97,500 USDT SOL position at 25x: refused in words, the account kept
-    at.selectbox(key="builder.venue").set_value("binance").run()
-    assert any("Position 3 (sol-long), leverage: 50x is above the tier's maximum 25x" in shown(e.value) for e in at.error)
+    # dYdX's Mid-Cap tier caps SOL at 10x: the 50x long is refused in words, the account kept
+    at.selectbox(key="builder.venue").set_value("dydx").run()
+    assert any("Position 3 (sol-long), leverage: 50x is above the tier's maximum 10x" in shown(e.value) for e in at.error)
     assert at.session_state["scenario"]["venue"] == "bitmex"
     at.selectbox(key="builder.venue").set_value("bybit").run()
     assert at.session_state["scenario"]["venue"] == "bybit" and not at.error
