@@ -166,17 +166,20 @@ def price_factor(net_sold: np.ndarray | float, depth: float, impact: str) -> np.
     return np.maximum(1.0 - np.sign(net_sold) * move, MIN_PRICE_FACTOR)
 
 
-def _counts(crowd: Crowd, price: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
-    """How many longs and shorts are liquidated at ``price`` (liquidation at equality)."""
-    n_long = np.searchsorted(-crowd.long_liq_sorted, -np.asarray(price), side="right")
-    n_short = np.searchsorted(crowd.short_liq_sorted, np.asarray(price), side="right")
+def _counts(crowd: Crowd, price: np.ndarray | float, trigger: str = "at_maintenance") -> tuple[np.ndarray, np.ndarray]:
+    """How many longs and shorts are liquidated at ``price``: :meth:`margin.scenario.Rules.breached`
+    on liquidation prices sorted once, so a trader whose liquidation price is the price itself
+    is liquidated at ``"at_maintenance"`` and not at ``"below_maintenance"``."""
+    side = "left" if trigger == "below_maintenance" else "right"
+    n_long = np.searchsorted(-crowd.long_liq_sorted, -np.asarray(price), side=side)
+    n_short = np.searchsorted(crowd.short_liq_sorted, np.asarray(price), side=side)
     return n_long, n_short
 
 
 def run_cascade(crowd: Crowd, shock: float, depth: float, impact: str = "linear", *,
                 max_rounds: int = 10_000, liquidation_fee_rate: float = 0.005,
                 settlement: str = "bankruptcy", insurance_fund: float = math.inf,
-                outcomes: bool = True, adl: bool = False) -> CascadeResult:
+                outcomes: bool = True, adl: bool = False, trigger: str = "at_maintenance") -> CascadeResult:
     """Shock the price by ``shock`` [fraction] and run rounds of liquidation until none is new.
 
     ``settlement`` as in the scenario rules: ``"bankruptcy"`` (the trader loses all its
@@ -184,7 +187,8 @@ def run_cascade(crowd: Crowd, shock: float, depth: float, impact: str = "linear"
     after the fee). With ``adl``, what the insurance fund cannot pay is covered by
     auto-deleveraging the crowd's profitable opposite positions (:mod:`margin.adl`), round by
     round, at the bankrupt traders' bankruptcy prices; ADL trades against the bankrupt
-    positions, off the book, so it moves no price and changes no round.
+    positions, off the book, so it moves no price and changes no round. ``trigger`` is
+    ``rules.liquidation_trigger``; the closing-fee reserve is in the crowd's market's tiers.
     """
     depth, impact = checked_depth_impact(depth, impact)
     shock = checked_shock(shock)
@@ -200,7 +204,7 @@ def run_cascade(crowd: Crowd, shock: float, depth: float, impact: str = "linear"
     price = shocked
     stopped = "max rounds"
     for _ in range(max_rounds):
-        n_long, n_short = (int(x) for x in _counts(crowd, price))
+        n_long, n_short = (int(x) for x in _counts(crowd, price, trigger))
         prices.append(price)
         cum_long.append(n_long)
         cum_short.append(n_short)
@@ -341,7 +345,7 @@ RUNAWAY_RATIO = 2.0
 
 
 def tipping_point(crowd: Crowd, shocks: Sequence[float] | np.ndarray, depth: float, impact: str = "linear",
-                  *, max_rounds: int = 10_000) -> TippingCurve:
+                  *, max_rounds: int = 10_000, trigger: str = "at_maintenance") -> TippingCurve:
     """Run one cascade per initial shock, all shocks in lockstep (vectorized over shocks and
     traders: each round is one ``searchsorted`` per shock)."""
     depth, impact = checked_depth_impact(depth, impact)
@@ -354,7 +358,7 @@ def tipping_point(crowd: Crowd, shocks: Sequence[float] | np.ndarray, depth: flo
     rounds = np.ones(len(shocks), dtype=np.int64)
     active = np.ones(len(shocks), dtype=bool)
     for _ in range(max_rounds):
-        new_long, new_short = _counts(crowd, price)
+        new_long, new_short = _counts(crowd, price, trigger)
         moved = (new_long != n_long) | (new_short != n_short)
         active &= moved
         if not active.any():

@@ -13,7 +13,9 @@ from margin.cascade.rounds import (
     SETTLEMENTS, CascadeResult, TippingCurve, checked_depth_impact, checked_shock, run_cascade, tipping_point,
 )
 from margin.fields import ScenarioError, choice, mapping, number, rate, text, whole
-from margin.scenario import MAX_FUND, Market, Scenario, Tier, parse_tiers, price_field, scenario_from_dict
+from margin.scenario import (
+    LIQUIDATION_TRIGGERS, MAX_FUND, Market, Scenario, Tier, parse_tiers, price_field, scenario_from_dict,
+)
 from margin.limits import MAX_NAMED_TRADERS, MAX_ROUNDS, MAX_SHOCKS  # noqa: F401  (the bounds live in margin.limits)
 
 # ----------------------------------------------------------------------------- input and CLI
@@ -33,6 +35,7 @@ class CascadeInput:
     insurance_fund: float = math.inf
     max_rounds: int = 10_000
     auto_deleverage: bool = False
+    liquidation_trigger: str = "at_maintenance"
     traders: tuple[Trader, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -66,7 +69,9 @@ def _market(raw: Any, scenario: Scenario | None) -> Market:
         tiers = base.tiers
     else:
         raise ScenarioError("market", "needs 'tiers' or 'mmr'")
-    return Market(name=name, price=price, tiers=tiers)
+    # the learner's venue keeps the fee to close inside the crowd's maintenance too
+    reserve = scenario.rules.close_fee_reserve if scenario is not None else 0.0
+    return Market(name=name, price=price, tiers=tiers, close_fee_reserve=reserve)
 
 
 def _crowd(raw: Any) -> CrowdParams:
@@ -134,6 +139,8 @@ def cascade_input_from_dict(raw: Any) -> CascadeInput:
         insurance_fund=math.inf if fund is None else number(fund, "insurance_fund", low=0.0, high=MAX_FUND),
         max_rounds=whole(raw.get("max_rounds", 10_000), "max_rounds", 1, MAX_ROUNDS),
         auto_deleverage=_flag(raw.get("auto_deleverage", False), "auto_deleverage"),
+        liquidation_trigger=choice(raw.get("liquidation_trigger", scenario.rules.liquidation_trigger if scenario
+                                           else "at_maintenance"), "liquidation_trigger", LIQUIDATION_TRIGGERS),
         traders=_traders(raw.get("traders")))
 
 
@@ -161,10 +168,12 @@ def run_spec(spec: CascadeInput) -> CascadeRun:
     crowd = with_traders(build_crowd(spec.market, spec.crowd), spec.traders)
     result = run_cascade(crowd, spec.shock, spec.depth, spec.impact, max_rounds=spec.max_rounds,
                          liquidation_fee_rate=spec.liquidation_fee_rate, settlement=spec.settlement,
-                         insurance_fund=spec.insurance_fund, adl=spec.auto_deleverage)
+                         insurance_fund=spec.insurance_fund, adl=spec.auto_deleverage,
+                         trigger=spec.liquidation_trigger)
     curve = None
     if spec.shocks is not None:
-        curve = tipping_point(crowd, spec.shocks, spec.depth, spec.impact, max_rounds=spec.max_rounds)
+        curve = tipping_point(crowd, spec.shocks, spec.depth, spec.impact, max_rounds=spec.max_rounds,
+                              trigger=spec.liquidation_trigger)
     learner = tuple(learner_fate(spec.scenario, spec.market.name, result)) if spec.scenario is not None else ()
     return CascadeRun(spec=spec, crowd=crowd, result=result, curve=curve, learner=learner)
 

@@ -322,3 +322,42 @@ def test_cli_runs_a_cascade_and_reports_rounds(tmp_path):
                          cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stdout == ""
     assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
+
+
+# ----------------------------------------------------------------------------- the venue's trigger and reserve
+
+
+@SETTINGS
+@given(markets(), crowd_params(), shocks, st.floats(0.0001, 0.002))
+def test_a_closing_fee_reserve_never_liquidates_the_crowd_later(market, params, shock, reserve):
+    """The reserve raises every trader's maintenance, so at every shock at least as many are
+    liquidated, and each long's liquidation price is at least as high (a short's as low)."""
+    from dataclasses import replace
+    plain, reserved = build_crowd(market, params), build_crowd(replace(market, close_fee_reserve=reserve), params)
+    depth = _depth_for(plain, 0.05)
+    assert run_cascade(reserved, shock, depth).liquidated_count >= run_cascade(plain, shock, depth).liquidated_count
+    side = plain.side
+    up, down = reserved.liquidation_price, plain.liquidation_price
+    finite = np.isfinite(up) & np.isfinite(down) & (up > 0) & (down > 0)
+    assert np.all((side * (up - down))[finite] >= -1e-9 * down[finite])
+
+
+def test_the_trigger_decides_a_trader_at_exactly_its_liquidation_price():
+    """``at_maintenance`` liquidates at equality, ``below_maintenance`` (dYdX) only past it."""
+    from margin.cascade.rounds import _counts
+    crowd = build_crowd(BTC, CrowdParams(n_traders=500, seed=3, long_share=1.0))
+    at = float(crowd.long_liq_sorted[0])  # the highest long liquidation price
+    assert _counts(crowd, at, "at_maintenance")[0] == 1 + int((crowd.long_liq_sorted[1:] == at).sum())
+    assert _counts(crowd, at, "below_maintenance")[0] == 0
+
+
+def test_a_cascade_input_takes_the_scenarios_reserve_and_trigger():
+    story = load_story("default")
+    story["rules"] = {"close_fee_reserve": 0.0005, "liquidation_trigger": "below_maintenance"}
+    spec = cascade_input_from_dict(_input(scenario=story, market={"name": "BTCUSDT"}))
+    assert spec.market.close_fee_reserve == 0.0005 and spec.liquidation_trigger == "below_maintenance"
+    plain = cascade_input_from_dict(_input())
+    assert plain.market.close_fee_reserve == 0.0 and plain.liquidation_trigger == "at_maintenance"
+    with pytest.raises(ScenarioError) as err:
+        cascade_input_from_dict(_input(liquidation_trigger="sometimes"))
+    assert err.value.field == "liquidation_trigger"

@@ -56,9 +56,10 @@ def cascade_view(scenario: Scenario, market_name: str, crowd: Crowd, shock: floa
                  impact: str) -> CascadeView:
     """One cascade at ``shock``, the tipping curve in its direction, and the learner's fate."""
     fee = scenario.rules.liquidation_fee_rate
+    trigger = scenario.rules.liquidation_trigger
     result = run_cascade(crowd, shock, depth, impact, liquidation_fee_rate=fee,
-                         settlement=scenario.rules.settlement)
-    curve = tipping_point(crowd, tipping_grid(shock), depth, impact)
+                         settlement=scenario.rules.settlement, trigger=trigger)
+    curve = tipping_point(crowd, tipping_grid(shock), depth, impact, trigger=trigger)
     fate = learner_fate(scenario, market_name, result)
     labels = position_labels(scenario)
     lines = []
@@ -224,8 +225,10 @@ def rounds_table(result: CascadeResult) -> list[dict[str, Any]]:
 
 
 def market_key(market: Market) -> tuple:
-    """What a crowd depends on in its market: the name, the price and the tiers."""
-    return (market.name, market.price, tuple((t.floor, t.mmr, t.max_leverage) for t in market.tiers))
+    """What a crowd depends on in its market: the name, the price, the tiers and the closing-fee
+    reserve kept inside them."""
+    return (market.name, market.price, tuple((t.floor, t.mmr, t.max_leverage) for t in market.tiers),
+            market.close_fee_reserve)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
