@@ -42,6 +42,7 @@ MM_BASES = ("mark", "entry")
 LIQUIDATION_STYLES = ("full", "partial", "slice_then_full", "just_enough", "tier_step_down", "fixed_chunks")
 SETTLEMENTS = ("bankruptcy", "mark")
 LIQUIDATION_TRIGGERS = ("at_maintenance", "below_maintenance")
+BANKRUPTCY_SPLITS = ("pool", "maintenance_share")
 SIDES = ("long", "short")
 MODES = ("cross", "isolated")
 
@@ -105,6 +106,7 @@ class Rules:
     liquidation_fill_discount: float = 0.0
     tier_steps: int = 1  # risk tiers one ``tier_step_down`` close drops (Bybit 1, OKX 2)
     chunk_notional: float = 2_000.0  # [quote] one ``fixed_chunks`` order (Deribit: 200 contracts of 10 USD)
+    bankruptcy_split: str = "pool"  # a cross pool settled as one, or by maintenance share (dYdX)
 
     def breached(self, equity: Any, maintenance: Any) -> Any:
         """Whether a pool with this ``equity`` [quote] and ``maintenance`` margin [quote] is
@@ -241,6 +243,8 @@ def _parse_rules(raw: Any) -> Rules:
         tier_steps=whole(raw.get("tier_steps", defaults.tier_steps), "rules.tier_steps", 1, MAX_TIER_STEPS),
         chunk_notional=number(raw.get("chunk_notional", defaults.chunk_notional), "rules.chunk_notional",
                               low=0.0, low_open=True, high=MAX_MONEY),
+        bankruptcy_split=choice(raw.get("bankruptcy_split", defaults.bankruptcy_split), "rules.bankruptcy_split",
+                                BANKRUPTCY_SPLITS),
     )
 
 
@@ -346,7 +350,7 @@ def _venue_rules(rules: Rules) -> dict[str, Any]:
     scenario that does not use them writes (and links) exactly as before."""
     defaults = Rules()
     names = ("liquidation_trigger", "close_fee_reserve", "funding_interval_hours", "liquidation_fill_discount",
-             "tier_steps", "chunk_notional")
+             "tier_steps", "chunk_notional", "bankruptcy_split")
     return {n: getattr(rules, n) for n in names if getattr(rules, n) != getattr(defaults, n)}
 
 

@@ -24,6 +24,10 @@ Rules applied at every step (``Rules`` in :mod:`margin.scenario`):
   hedged pool riskier (close the short of a hedge and the long is naked), and realizing one
   leg's loss while the other leg's profit stays unrealized would drive the wallet negative.
   Slices are filled at the mark price; the settlement rule applies to the last, full close.
+* ``bankruptcy_split = "maintenance_share"`` (dYdX) settles a cross pool's full close position
+  by position, each against the share of the pool's equity its maintenance margin is of the
+  pool's (its own bankruptcy price, its fee capped by its share); ``"pool"`` settles the pool
+  as one.
 * A full close is settled by :func:`close_out` (the cascade settles its traders with it too):
   ``settlement = "bankruptcy"`` leaves the trader nothing of the margin behind the position and
   the insurance fund keeps what was left above zero (fee included); ``"mark"`` leaves the
@@ -46,19 +50,14 @@ Money is conserved: ``final.balance + final.insurance_fund - final.socialized_lo
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from margin.ledger import EVENT_TYPES, Event, FinalState, SettlementState, step_label  # noqa: F401 (re-exported)
+from margin.cuts import SLICING_STYLES, Cuts
 from margin.scenario import Position, Scenario
-from margin.tiers import tier_index
-
-# styles that close a breached pool a part at a time (``full`` closes it at once; the first
-# slice of ``slice_then_full`` is taken by Settler._first_slice)
-SLICING_STYLES = ("partial", "just_enough", "tier_step_down", "fixed_chunks")
 
 
 
@@ -89,7 +88,7 @@ def close_out(equity: Any, notional: Any, fee_rate: float, settlement: str) -> C
     return Closing(fee=fee, to_fund=to_fund, returned=returned, deficit=np.maximum(-equity, 0.0))
 
 
-class Settler:
+class Settler(Cuts):
     """Judges one step at fixed prices and applies the rules; shared by both walkers."""
 
     def __init__(self, scenario: Scenario):
@@ -256,97 +255,6 @@ class Settler:
     def _fee(self, notional: float, *caps: float) -> float:
         return max(0.0, min(self.rules.liquidation_fee_rate * notional, *caps))
 
-    # The two below solve "close just enough" (Drift): closing a fraction f of what is at stake
-    # at fixed prices takes the fee and any fill discount from the equity and lowers the
-    # maintenance margin by f times its size-proportional part (within the tier held), so the
-    # smallest curing f is linear; a hair more, since a breach at equality counts as one. When a
-    # smaller notional drops to a lower tier the settle loop asks again with the new tier.
-    _CURE_MARGIN = 1e-9  # [fraction] above the exact cure
-
-    def _curing_size(self, i: int, size: float, price: float, fill: float, equity: float, mm: float) -> float:
-        """The size [base] of position ``i`` whose close, at ``fill`` with its fee, lifts the
-        isolated equity back above maintenance at ``price``; ``size`` when nothing less does."""
-        basis = self.positions[i].entry if self.entry_basis else price
-        per_unit_mm = (mm + self.markets[i].tier_for(size * basis).cum) / size if size > 0 else 0.0
-        per_unit_cost = self.rules.liquidation_fee_rate * fill + abs(self.pnl(i, 1.0, price) - self.pnl(i, 1.0, fill))
-        relief = per_unit_mm - per_unit_cost  # [quote per base] what closing one unit cures
-        if relief <= 0:
-            return size
-        return min(size, (mm - equity) / relief * (1 + self._CURE_MARGIN) + size * 1e-12)
-
-    def _curing_fraction(self, state: SettlementState, prices: np.ndarray, open_cross: list[int],
-                         equity: float, mm: float) -> float:
-        """The fraction [0, 1] of every open cross position whose close lifts the pool back above
-        maintenance (each cut by the same fraction, as the partial rule does); 1 when nothing less does."""
-        relief = 0.0
-        for i in open_cross:
-            size, mark = state.size[i], float(prices[self.col[i]])
-            fill = self.fill(i, mark)
-            basis = self.positions[i].entry if self.entry_basis else mark
-            proportional = self.maintenance(i, size, mark) + self.markets[i].tier_for(size * basis).cum
-            cost = size * (self.rules.liquidation_fee_rate * fill + abs(self.pnl(i, 1.0, mark) - self.pnl(i, 1.0, fill)))
-            relief += proportional - cost
-        if relief <= 0:
-            return 1.0
-        return min(1.0, (mm - equity) / relief * (1 + self._CURE_MARGIN) + 1e-12)
-
-    def _isolated_cut(self, i: int, start_size: float, size: float, price: float, fill: float,
-                      equity: float, mm: float) -> float:
-        """The size [base] the style closes next from isolated position ``i`` in breach
-        (``size`` or more: close it in full)."""
-        style = self.rules.liquidation
-        if style == "partial":
-            return self.rules.partial_fraction * start_size
-        if style == "tier_step_down":
-            return self._step_down_cut(i, size, price)
-        cure = self._curing_size(i, size, price, fill, equity, mm)
-        if style == "fixed_chunks":
-            return self._whole_chunks(cure * price, size * price) / price
-        return cure
-
-    def _cross_cuts(self, state: SettlementState, prices: np.ndarray, open_cross: list[int],
-                    start_size: np.ndarray, equity: float, mm: float) -> dict[int, float]:
-        """What the style closes next from each open cross position [base] (only positive cuts);
-        empty when the pool is to be closed in full. Every style but ``tier_step_down`` cuts
-        every position by one fraction (see the module's note on hedges)."""
-        style = self.rules.liquidation
-        sizes = {i: float(state.size[i]) for i in open_cross}
-        if style == "tier_step_down":
-            cuts = {i: self._step_down_cut(i, sizes[i], float(prices[self.col[i]])) for i in open_cross}
-            return {i: c for i, c in cuts.items() if c < sizes[i] * (1 - 1e-12)}  # none: close in full
-        if style == "partial":
-            cuts = {i: min(self.rules.partial_fraction * start_size[i], sizes[i]) for i in open_cross}
-        else:
-            fraction = self._curing_fraction(state, prices, open_cross, equity, mm)
-            if style == "fixed_chunks":
-                notional = sum(sizes[i] * float(prices[self.col[i]]) for i in open_cross)
-                fraction = self._whole_chunks(fraction * notional, notional) / notional
-            cuts = {i: fraction * sizes[i] for i in open_cross}
-        if all(sizes[i] <= cuts[i] * (1 + 1e-12) for i in open_cross):
-            return {}
-        return cuts
-
-    def _whole_chunks(self, needed: float, held: float) -> float:
-        """``fixed_chunks`` (Deribit): the notional [quote] closed to free ``needed`` [quote] in
-        orders of ``rules.chunk_notional`` each, one after another until the breach is cured: the
-        fewest whole chunks that cover it, and never more than ``held``."""
-        chunk = self.rules.chunk_notional
-        return min(held, math.ceil(needed / chunk * (1 - 1e-12)) * chunk)
-
-    def _step_down_cut(self, i: int, size: float, price: float) -> float:
-        """``tier_step_down`` (OKX, Bybit, Bitget, MEXC): the size [base] to close so the
-        position drops ``rules.tier_steps`` risk tiers, to just under the floor of the tier above
-        the one it lands in; ``size`` (close in full) when it is within that many tiers of the
-        lowest."""
-        basis = self.positions[i].entry if self.entry_basis else price
-        floors = self.markets[i].tier_tables[0]
-        held = int(tier_index(size * basis, floors))
-        lands = held - self.rules.tier_steps
-        if lands < 0:
-            return size
-        keep = float(floors[lands + 1]) / basis * (1 - 1e-9)
-        return size - min(keep, size)
-
     def _liquidate_isolated(self, state: SettlementState, i: int, price: float, step: Any, row: int) -> None:
         rules = self.rules
         fill = self.fill(i, price)  # judged on the mark, filled here
@@ -406,6 +314,9 @@ class Settler:
         fills = {i: self.fill(i, float(prices[self.col[i]])) for i in open_cross}
         if self.discount:  # the pool's equity where its positions fill
             equity = state.cross_wallet + sum(self.pnl(i, state.size[i], fills[i]) for i in open_cross)
+        if rules.bankruptcy_split == "maintenance_share" and len(open_cross) > 1:
+            self._close_cross_by_share(state, prices, open_cross, fills, equity, step, row)
+            return
         notional = sum(state.size[i] * fills[i] for i in open_cross)
         closing = close_out(equity, notional, rules.liquidation_fee_rate, rules.settlement)
         remaining = float(closing.fee)  # the pool's fee, told position by position in its events
@@ -430,6 +341,32 @@ class Settler:
         if equity < 0:
             worst = min(closes, key=lambda c: c[3])
             self._cover_deficit(state, -equity, worst[0], worst[1], step, row)
+
+    def _close_cross_by_share(self, state: SettlementState, prices: np.ndarray, open_cross: list[int],
+                              fills: dict[int, float], equity: float, step: Any, row: int) -> None:
+        """``bankruptcy_split = "maintenance_share"`` (dYdX): each cross position is settled
+        against its own share of the pool's equity, the share its maintenance margin is of the
+        pool's (``TNC × |DMMR| / TMMR``), which puts its bankruptcy price at
+        ``mark − side × share / size``: its fee is capped by its share, what is left of the share
+        goes back (``"mark"``) or to the fund, and a share below zero is that position's loss
+        beyond margin."""
+        rules = self.rules
+        sizes = np.array([state.size[i] for i in open_cross])
+        fill = np.array([fills[i] for i in open_cross])
+        mm = np.array([self.maintenance(i, state.size[i], float(prices[self.col[i]])) for i in open_cross])
+        weight = mm if mm.sum() > 0 else sizes * fill
+        share = equity * weight / weight.sum()
+        closing = close_out(share, sizes * fill, rules.liquidation_fee_rate, rules.settlement)
+        state.cross_wallet = float(closing.returned.sum())
+        state.fund += float(closing.to_fund.sum())
+        for k, i in enumerate(open_cross):
+            realized = self.pnl(i, sizes[k], fill[k])
+            state.size[i] = 0.0
+            self._event(state, "liquidation", i, step, row, float(fill[k]), float(sizes[k]), realized,
+                        float(closing.fee[k]), float(closing.to_fund[k]))
+        for k, i in enumerate(open_cross):
+            if closing.deficit[k] > 0:
+                self._cover_deficit(state, float(closing.deficit[k]), i, float(fill[k]), step, row)
 
     def final(self, state: SettlementState) -> FinalState:
         open_ids = tuple(p.id for i, p in enumerate(self.positions) if state.size[i] > 0)

@@ -155,3 +155,70 @@ def test_both_styles_walker_equals_plain_loop_and_cut_only_what_their_measure_sa
             chunks = e.size * mark / chunk
             assert abs(chunks - round(chunks)) < 1e-6 * max(1.0, chunks) and round(chunks) >= 1
             assert not math.isnan(e.realized_pnl)
+
+
+# ----------------------------------------------------------------------------- dYdX: each position its share
+
+
+def _dydx_pool(split: str) -> dict:
+    """Two cross longs sharing a 10,000 USDC wallet: 2 BTC at 100,000 (3 % maintenance: 6,000)
+    and 400 SOL at 100 (5 %: 2,000), on entry values so the maintenance stays put."""
+    return {"balance": 10_000,
+            "markets": {"BTC-USD": {"price": 100_000, "mmr": 0.03}, "SOL-USD": {"price": 100, "mmr": 0.05}},
+            "rules": {"mm_basis": "entry", "settlement": "mark", "liquidation_fee_rate": 0.015,
+                      "liquidation_trigger": "below_maintenance", "bankruptcy_split": split},
+            "positions": [
+                {"id": "btc", "market": "BTC-USD", "side": "long", "size": 2, "entry": 100_000, "leverage": 50,
+                 "mode": "cross"},
+                {"id": "sol", "market": "SOL-USD", "side": "long", "size": 400, "entry": 100, "leverage": 20,
+                 "mode": "cross"}]}
+
+
+def test_maintenance_share_settles_each_position_against_its_own_bankruptcy_price():
+    """dYdX v4 (dydxprotocol/v4-chain, protocol/x/clob/keeper/liquidations.go,
+    GetBankruptcyPriceInQuoteQuantums): closing a position at its bankruptcy price yields
+    ``-DNNV - TNC × |DMMR| / TMMR``, so it may lose only the share of the account's net
+    collateral that its maintenance is of the account's. By hand, SOL falls to 84.5: the pool's
+    equity is 10,000 − 6,200 = 3,800 USDC, below its 8,000 maintenance. BTC's share is
+    3,800 × 6/8 = 2,850, SOL's 950. The 1.5 % penalty would be 3,000 on BTC and 507 on SOL:
+    BTC's is capped at its share (2,850), SOL keeps 950 − 507 = 443. Settled as one pool the
+    penalty is 3,507 and the trader keeps 293."""
+    path = price_path({"BTC-USD": [100_000, 100_000], "SOL-USD": [100, 84.5]})
+    shared = simulate(scenario_from_dict(_dydx_pool("maintenance_share")), path)
+    fees = {e.position: e.fee for e in shared.events if e.type == "liquidation"}
+    assert fees == pytest.approx({"btc": 2_850.0, "sol": 507.0})
+    assert shared.final.balance == pytest.approx(443.0)
+    pooled = simulate(scenario_from_dict(_dydx_pool("pool")), path)
+    assert sum(e.fee for e in pooled.events) == pytest.approx(3_507.0)
+    assert pooled.final.balance == pytest.approx(293.0)
+
+
+def test_maintenance_share_splits_a_loss_beyond_margin_by_maintenance():
+    """Past bankruptcy each position's share is negative: its own loss beyond margin, in
+    proportion to its maintenance (here SOL to 70: equity −2,000, so BTC −1,500 and SOL −500)."""
+    path = price_path({"BTC-USD": [100_000, 100_000], "SOL-USD": [100, 70]})
+    raw = _dydx_pool("maintenance_share")
+    raw["rules"]["insurance_fund"] = 1_000_000
+    result = simulate(scenario_from_dict(raw), path)
+    losses = {e.position: e.amount for e in result.events if e.type == "bankruptcy"}
+    assert losses == pytest.approx({"btc": 1_500.0, "sol": 500.0})
+    assert result.final.insurance_fund == pytest.approx(1_000_000 - 2_000)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_maintenance_share_conserves_money_and_never_takes_more_than_the_pool(data):
+    """Against the pool rule on the same account and path: the same closes at the same rows,
+    money conserved, and never a larger fee (a share can only cap a fee further)."""
+    raw = data.draw(scenario_dicts(modes=("cross",), liquidation=("full",)))
+    shared_raw = {**raw, "rules": {**raw["rules"], "bankruptcy_split": "maintenance_share"}}
+    scenario, shared = scenario_from_dict(raw), scenario_from_dict(shared_raw)
+    path = data.draw(paths_for(scenario))
+    a, b = simulate(scenario, path), simulate(shared, path)
+    assert [(e.row, e.position, e.type) for e in a.events if e.type == "liquidation"] == \
+        [(e.row, e.position, e.type) for e in b.events if e.type == "liquidation"]
+    assert sum(e.fee for e in b.events) <= sum(e.fee for e in a.events) + 1e-6
+    start = shared.balance + shared.rules.insurance_fund
+    end = b.final.balance + b.final.insurance_fund - b.final.socialized_loss
+    assert end == pytest.approx(start + sum(e.realized_pnl for e in b.events), rel=1e-9, abs=1e-6)
+    assert simulate_reference(shared, path).events == b.events

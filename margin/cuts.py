@@ -1,0 +1,129 @@
+"""How much a slicing liquidation style closes next: the cut rules :class:`margin.settle.Settler`
+applies in its slicing loop, one per style (see :mod:`margin.settle` for the styles in words).
+
+Each returns a size [base units] for an isolated position, or a size per open cross position;
+a cut of the whole (or none at all, for the cross pool) means the pool is closed in full.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from margin.tiers import tier_index
+
+if TYPE_CHECKING:
+    from margin.ledger import SettlementState
+    from margin.scenario import Market, Position, Rules
+
+# styles that close a breached pool a part at a time (``full`` closes it at once; the first
+# slice of ``slice_then_full`` is taken by Settler._first_slice)
+SLICING_STYLES = ("partial", "just_enough", "tier_step_down", "fixed_chunks")
+
+
+class Cuts:
+    """The cut rules, mixed into :class:`margin.settle.Settler` (which supplies ``rules``,
+    ``positions``, ``markets``, ``col``, ``entry_basis``, ``pnl``, ``fill`` and ``maintenance``)."""
+
+    rules: Rules
+    positions: tuple[Position, ...]
+    markets: list[Market]
+    col: list[int]
+    entry_basis: bool
+
+    def pnl(self, i: int, size: float, price: float) -> float: ...
+    def fill(self, i: int, price: float) -> float: ...
+    def maintenance(self, i: int, size: float, price: float) -> float: ...
+
+    # The two below solve "close just enough" (Drift): closing a fraction f of what is at stake
+    # at fixed prices takes the fee and any fill discount from the equity and lowers the
+    # maintenance margin by f times its size-proportional part (within the tier held), so the
+    # smallest curing f is linear; a hair more, since a breach at equality counts as one. When a
+    # smaller notional drops to a lower tier the settle loop asks again with the new tier.
+    _CURE_MARGIN = 1e-9  # [fraction] above the exact cure
+
+    def _curing_size(self, i: int, size: float, price: float, fill: float, equity: float, mm: float) -> float:
+        """The size [base] of position ``i`` whose close, at ``fill`` with its fee, lifts the
+        isolated equity back above maintenance at ``price``; ``size`` when nothing less does."""
+        basis = self.positions[i].entry if self.entry_basis else price
+        per_unit_mm = (mm + self.markets[i].tier_for(size * basis).cum) / size if size > 0 else 0.0
+        per_unit_cost = self.rules.liquidation_fee_rate * fill + abs(self.pnl(i, 1.0, price) - self.pnl(i, 1.0, fill))
+        relief = per_unit_mm - per_unit_cost  # [quote per base] what closing one unit cures
+        if relief <= 0:
+            return size
+        return min(size, (mm - equity) / relief * (1 + self._CURE_MARGIN) + size * 1e-12)
+
+    def _curing_fraction(self, state: SettlementState, prices: np.ndarray, open_cross: list[int],
+                         equity: float, mm: float) -> float:
+        """The fraction [0, 1] of every open cross position whose close lifts the pool back above
+        maintenance (each cut by the same fraction, as the partial rule does); 1 when nothing less does."""
+        relief = 0.0
+        for i in open_cross:
+            size, mark = state.size[i], float(prices[self.col[i]])
+            fill = self.fill(i, mark)
+            basis = self.positions[i].entry if self.entry_basis else mark
+            proportional = self.maintenance(i, size, mark) + self.markets[i].tier_for(size * basis).cum
+            cost = size * (self.rules.liquidation_fee_rate * fill + abs(self.pnl(i, 1.0, mark) - self.pnl(i, 1.0, fill)))
+            relief += proportional - cost
+        if relief <= 0:
+            return 1.0
+        return min(1.0, (mm - equity) / relief * (1 + self._CURE_MARGIN) + 1e-12)
+
+    def _isolated_cut(self, i: int, start_size: float, size: float, price: float, fill: float,
+                      equity: float, mm: float) -> float:
+        """The size [base] the style closes next from isolated position ``i`` in breach
+        (``size`` or more: close it in full)."""
+        style = self.rules.liquidation
+        if style == "partial":
+            return self.rules.partial_fraction * start_size
+        if style == "tier_step_down":
+            return self._step_down_cut(i, size, price)
+        cure = self._curing_size(i, size, price, fill, equity, mm)
+        if style == "fixed_chunks":
+            return self._whole_chunks(cure * price, size * price) / price
+        return cure
+
+    def _cross_cuts(self, state: SettlementState, prices: np.ndarray, open_cross: list[int],
+                    start_size: np.ndarray, equity: float, mm: float) -> dict[int, float]:
+        """What the style closes next from each open cross position [base] (only positive cuts);
+        empty when the pool is to be closed in full. Every style but ``tier_step_down`` cuts
+        every position by one fraction (see the module's note on hedges)."""
+        style = self.rules.liquidation
+        sizes = {i: float(state.size[i]) for i in open_cross}
+        if style == "tier_step_down":
+            cuts = {i: self._step_down_cut(i, sizes[i], float(prices[self.col[i]])) for i in open_cross}
+            return {i: c for i, c in cuts.items() if c < sizes[i] * (1 - 1e-12)}  # none: close in full
+        if style == "partial":
+            cuts = {i: min(self.rules.partial_fraction * start_size[i], sizes[i]) for i in open_cross}
+        else:
+            fraction = self._curing_fraction(state, prices, open_cross, equity, mm)
+            if style == "fixed_chunks":
+                notional = sum(sizes[i] * float(prices[self.col[i]]) for i in open_cross)
+                fraction = self._whole_chunks(fraction * notional, notional) / notional
+            cuts = {i: fraction * sizes[i] for i in open_cross}
+        if all(sizes[i] <= cuts[i] * (1 + 1e-12) for i in open_cross):
+            return {}
+        return cuts
+
+    def _whole_chunks(self, needed: float, held: float) -> float:
+        """``fixed_chunks`` (Deribit): the notional [quote] closed to free ``needed`` [quote] in
+        orders of ``rules.chunk_notional`` each, one after another until the breach is cured: the
+        fewest whole chunks that cover it, and never more than ``held``."""
+        chunk = self.rules.chunk_notional
+        return min(held, math.ceil(needed / chunk * (1 - 1e-12)) * chunk)
+
+    def _step_down_cut(self, i: int, size: float, price: float) -> float:
+        """``tier_step_down`` (OKX, Bybit, Bitget, MEXC): the size [base] to close so the
+        position drops ``rules.tier_steps`` risk tiers, to just under the floor of the tier above
+        the one it lands in; ``size`` (close in full) when it is within that many tiers of the
+        lowest."""
+        basis = self.positions[i].entry if self.entry_basis else price
+        floors = self.markets[i].tier_tables[0]
+        held = int(tier_index(size * basis, floors))
+        lands = held - self.rules.tier_steps
+        if lands < 0:
+            return size
+        keep = float(floors[lands + 1]) / basis * (1 - 1e-9)
+        return size - min(keep, size)
