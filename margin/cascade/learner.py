@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
+from margin.cascade.deleverage import OutsideCandidates
 from margin.cascade.rounds import CascadeResult
 from margin.fields import ScenarioError
 from margin.paths import PricePath
@@ -55,3 +56,66 @@ def learner_fate(scenario: Scenario, market: str, result: CascadeResult) -> list
             "before_shock": bool(found and found[2]),
         })
     return out
+
+
+# ----------------------------------------------------------------------------- the learner in the ADL queue
+
+NEVER = np.iinfo(np.int64).max  # a round no cascade reaches
+
+
+def learner_candidates(scenario: Scenario, market: str, fate: list[dict[str, Any]]
+                       ) -> tuple[OutsideCandidates | None, list[int]]:
+    """The learner's open positions in ``market`` as candidates in the crowd's ADL queue (and
+    their indices in ``scenario.positions``), where the account arrives at today's prices: the
+    equity behind an isolated position is its margin plus its PnL, behind a cross position the
+    whole cross pool (the other markets held still). A position is open until the round its
+    walk liquidated it in; one closed before the shock is not in the queue."""
+    state = start_walk(scenario).state
+    marks = {name: m.price for name, m in scenario.markets.items()}
+    pool_base, pool_slope = state.cross_wallet, 0.0
+    for j, p in enumerate(scenario.positions):
+        if not p.is_isolated and state.sizes[j] > 0:
+            if p.market == market:
+                pool_base -= p.sign * state.sizes[j] * p.entry
+                pool_slope += p.sign * state.sizes[j]
+            else:
+                pool_base += p.sign * state.sizes[j] * (marks[p.market] - p.entry)
+    rows, index = [], []
+    for i, p in enumerate(scenario.positions):
+        if p.market != market or state.sizes[i] <= 0 or fate[i]["before_shock"]:
+            continue
+        size = state.sizes[i]
+        base, slope = ((state.margins[i] - p.sign * size * p.entry, p.sign * size) if p.is_isolated
+                       else (pool_base, pool_slope))
+        rows.append((p.sign, size, p.entry, base, slope, NEVER if fate[i]["round"] is None else fate[i]["round"]))
+        index.append(i)
+    if not rows:
+        return None, []
+    side, size, entry, base, slope, until = (np.array(c) for c in zip(*rows))
+    return OutsideCandidates(side=side.astype(float), size=size, entry=entry, equity_base=base, equity_slope=slope,
+                             open_until=until.astype(np.int64)), index
+
+
+def learner_in_cascade(scenario: Scenario, market: str, run: Callable[[OutsideCandidates | None], CascadeResult]
+                       ) -> tuple[CascadeResult, list[dict[str, Any]]]:
+    """The cascade ``run`` and the learner's fate in it. With auto-deleveraging, the learner's
+    profitable positions stand in the crowd's ADL queue: the cascade is run again with them
+    (ADL moves no price, so the rounds and the learner's liquidations stay as they were) and
+    each fate gains ``adl_size`` [base], ``adl_price`` [quote per base, average], ``adl_round``
+    and ``adl_given_up`` [quote, the profit lost against the mark]."""
+    result = run(None)
+    fate = learner_fate(scenario, market, result)
+    for entry in fate:
+        entry.update(adl_size=0.0, adl_price=None, adl_round=None, adl_given_up=0.0)
+    if not result.adl:
+        return result, fate
+    outside, index = learner_candidates(scenario, market, fate)
+    if outside is None:
+        return result, fate
+    result = run(outside)
+    taken = result.outside
+    for k, i in enumerate(index):
+        if taken is not None and taken.size[k] > 0:
+            fate[i].update(adl_size=float(taken.size[k]), adl_price=float(taken.value[k] / taken.size[k]),
+                           adl_round=int(taken.round[k]), adl_given_up=float(taken.given_up[k]))
+    return result, fate

@@ -4,13 +4,13 @@ traders settled; and the tipping curve over many shocks."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
-from margin.adl import adl_ranking, auto_deleverage
 from margin.cascade.crowd import LEVERAGE_EDGES, Crowd
+from margin.cascade.deleverage import OutsideCandidates, OutsideDeleveraging, deleverage
 from margin.fields import ScenarioError
 from margin.settle import close_out
 
@@ -76,6 +76,7 @@ class CascadeResult:
     settlement: str
     insurance_fund: float
     adl: bool = False
+    outside: OutsideDeleveraging | None = None  # what ADL took from positions outside the crowd
 
     @property
     def final_price(self) -> float:
@@ -110,7 +111,8 @@ class CascadeResult:
 
     def accounting(self) -> dict[str, float]:
         """Money totals [quote] over the crowd: collateral lost, fees, what the fund kept and
-        paid, what was socialized."""
+        paid, what auto-deleveraging covered (the learner's part included, and told apart as
+        ``auto_deleveraged_outside``), what was socialized."""
         t = self.traders
         if t is None:
             return {}
@@ -128,6 +130,9 @@ class CascadeResult:
         }
         if self.adl and t.adl_given_up is not None:
             covered = float(t.adl_given_up.sum())
+            if self.outside is not None:  # the learner's positions in the queue gave up their part too
+                covered += float(self.outside.given_up.sum())
+                out["auto_deleveraged_outside"] = float(self.outside.given_up.sum())
             out["auto_deleveraged"] = covered
             out["auto_deleveraged_traders"] = int((t.adl_size > 0).sum())
             out["socialized"] = max(deficit - paid - covered, 0.0)
@@ -179,7 +184,8 @@ def _counts(crowd: Crowd, price: np.ndarray | float, trigger: str = "at_maintena
 def run_cascade(crowd: Crowd, shock: float, depth: float, impact: str = "linear", *,
                 max_rounds: int = 10_000, liquidation_fee_rate: float = 0.005,
                 settlement: str = "bankruptcy", insurance_fund: float = math.inf,
-                outcomes: bool = True, adl: bool = False, trigger: str = "at_maintenance") -> CascadeResult:
+                outcomes: bool = True, adl: bool = False, trigger: str = "at_maintenance",
+                outside: OutsideCandidates | None = None) -> CascadeResult:
     """Shock the price by ``shock`` [fraction] and run rounds of liquidation until none is new.
 
     ``settlement`` as in the scenario rules: ``"bankruptcy"`` (the trader loses all its
@@ -187,7 +193,8 @@ def run_cascade(crowd: Crowd, shock: float, depth: float, impact: str = "linear"
     after the fee). With ``adl``, what the insurance fund cannot pay is covered by
     auto-deleveraging the crowd's profitable opposite positions (:mod:`margin.adl`), round by
     round, at the bankrupt traders' bankruptcy prices; ADL trades against the bankrupt
-    positions, off the book, so it moves no price and changes no round. ``trigger`` is
+    positions, off the book, so it moves no price and changes no round; ``outside`` positions
+    (the learner's) stand in the same queue (:mod:`margin.cascade.deleverage`). ``trigger`` is
     ``rules.liquidation_trigger``; the closing-fee reserve is in the crowd's market's tiers.
     """
     depth, impact = checked_depth_impact(depth, impact)
@@ -231,50 +238,12 @@ def run_cascade(crowd: Crowd, shock: float, depth: float, impact: str = "linear"
         for r in range(n_rounds)
     )
     traders = _outcomes(crowd, ids, rounds_of, fill, liquidation_fee_rate, settlement) if outcomes else None
+    taken = None
     if adl and traders is not None:
-        traders = _deleverage(crowd, traders, ids, rounds_of, np.array(prices), insurance_fund)
+        traders, taken = deleverage(crowd, traders, ids, rounds_of, np.array(prices), insurance_fund, outside)
     return CascadeResult(shock=shock, depth=depth, impact=impact, start_price=p0, rounds=rounds,
                          stopped=stopped, traders=traders, liquidation_fee_rate=liquidation_fee_rate,
-                         settlement=settlement, insurance_fund=insurance_fund, adl=adl)
-
-
-def _deleverage(crowd: Crowd, traders: TraderOutcome, ids: np.ndarray, rounds_of: np.ndarray, prices: np.ndarray,
-                insurance_fund: float) -> TraderOutcome:
-    """The waterfall's last step: the fund pays the deficits in the order the traders were
-    liquidated while it lasts; each round's rest is covered by auto-deleveraging that round's
-    profitable opposite positions still open, ranked at the round's price (:mod:`margin.adl`)."""
-    order = np.argsort(rounds_of, kind="stable")
-    chronological, their_rounds = ids[order], rounds_of[order]
-    deficit = traders.deficit[chronological]
-    before = np.concatenate([[0.0], np.cumsum(deficit)[:-1]])
-    paid = np.clip(insurance_fund - before, 0.0, deficit)
-    uncovered = deficit - paid
-    size = crowd.size.astype(float).copy()
-    collateral = crowd.collateral.astype(float).copy()
-    adl_size = np.zeros(crowd.n_traders)
-    given_up = np.zeros(crowd.n_traders)
-    for r in np.unique(their_rounds[uncovered > 0]):
-        mark = float(prices[r])
-        in_round = their_rounds == r
-        for side in (1, -1):
-            pick = in_round & (uncovered > 0) & (crowd.side[chronological] == side)
-            if not pick.any():
-                continue
-            sources = chronological[pick]
-            open_ = (crowd.side == -side) & ((traders.round < 0) | (traders.round > r)) & (size > 0)
-            candidates = np.flatnonzero(open_)
-            equity = collateral[candidates] + crowd.side[candidates] * size[candidates] * (mark - crowd.entry_price)
-            ranking = adl_ranking(crowd.side[candidates], size[candidates], crowd.entry_price, mark, equity)
-            done = auto_deleverage(uncovered[pick], crowd.size[sources], crowd.bankruptcy_price[sources], mark,
-                                   size[candidates], ranking)
-            who = candidates[done.counterparty]
-            np.add.at(size, who, -done.size)
-            np.maximum(size, 0.0, out=size)  # a candidate used up is at 0, whatever the rounding of the sums
-            np.add.at(collateral, who, crowd.side[who] * done.size * (done.price - crowd.entry_price))
-            np.add.at(adl_size, who, done.size)
-            np.add.at(given_up, who, done.given_up)
-            uncovered[np.flatnonzero(pick)] = done.uncovered
-    return replace(traders, adl_size=adl_size, adl_given_up=given_up)
+                         settlement=settlement, insurance_fund=insurance_fund, adl=adl, outside=taken)
 
 
 def _outcomes(crowd: Crowd, ids: np.ndarray, rounds_of: np.ndarray, fill: np.ndarray, fee_rate: float,

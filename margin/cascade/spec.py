@@ -8,7 +8,8 @@ from typing import Any, Mapping
 
 
 from margin.cascade.crowd import Crowd, CrowdParams, Trader, build_crowd, checked_params, with_traders
-from margin.cascade.learner import learner_fate
+from margin.cascade.deleverage import OutsideCandidates
+from margin.cascade.learner import learner_in_cascade
 from margin.cascade.rounds import (
     SETTLEMENTS, CascadeResult, TippingCurve, checked_depth_impact, checked_shock, run_cascade, tipping_point,
 )
@@ -166,15 +167,23 @@ def run_spec(spec: CascadeInput) -> CascadeRun:
     """Draw the crowd (with ``spec.traders`` among it, after the drawn ones) and run the cascade
     (and the tipping curve, and the learner) of ``spec``."""
     crowd = with_traders(build_crowd(spec.market, spec.crowd), spec.traders)
-    result = run_cascade(crowd, spec.shock, spec.depth, spec.impact, max_rounds=spec.max_rounds,
-                         liquidation_fee_rate=spec.liquidation_fee_rate, settlement=spec.settlement,
-                         insurance_fund=spec.insurance_fund, adl=spec.auto_deleverage,
-                         trigger=spec.liquidation_trigger)
+
+    def run(outside: OutsideCandidates | None) -> CascadeResult:
+        return run_cascade(crowd, spec.shock, spec.depth, spec.impact, max_rounds=spec.max_rounds,
+                           liquidation_fee_rate=spec.liquidation_fee_rate, settlement=spec.settlement,
+                           insurance_fund=spec.insurance_fund, adl=spec.auto_deleverage,
+                           trigger=spec.liquidation_trigger, outside=outside)
+
+    learner: tuple[Mapping[str, Any], ...] = ()
+    if spec.scenario is not None:
+        result, fate = learner_in_cascade(spec.scenario, spec.market.name, run)
+        learner = tuple(fate)
+    else:
+        result = run(None)
     curve = None
     if spec.shocks is not None:
         curve = tipping_point(crowd, spec.shocks, spec.depth, spec.impact, max_rounds=spec.max_rounds,
                               trigger=spec.liquidation_trigger)
-    learner = tuple(learner_fate(spec.scenario, spec.market.name, result)) if spec.scenario is not None else ()
     return CascadeRun(spec=spec, crowd=crowd, result=result, curve=curve, learner=learner)
 
 

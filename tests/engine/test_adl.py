@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from margin.adl import adl_ranking, auto_deleverage
-from margin.cascade import CrowdParams, build_crowd, run_cascade
+from margin.cascade import CrowdParams, build_crowd, cascade_input_from_dict, run_cascade, run_spec
+from margin.presets import load_story
 from margin.scenario import Market, Tier
 
 PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -106,3 +107,73 @@ def test_the_cascade_input_takes_auto_deleverage_as_a_flag():
     assert cascade_input_from_dict({**base, "auto_deleverage": True}).auto_deleverage is True
     with pytest.raises(ScenarioError, match=r"auto_deleverage: must be true or false"):
         cascade_input_from_dict({**base, "auto_deleverage": "yes"})
+
+
+# ----------------------------------------------------------------------------- the learner in the queue
+
+
+def _learner_short_in_a_crash(leverage: float = 20.0) -> dict:
+    """A crash of longs with a small fund, and the learner holding a short: the winning side."""
+    story = load_story("default")
+    story["positions"] = [{"id": "short", "market": "BTCUSDT", "side": "short", "size": 1, "entry": 100_000,
+                           "leverage": leverage, "mode": "isolated"}]
+    story["markets"]["BTCUSDT"]["price"] = 100_000
+    return {"scenario": story, "market": {"name": "BTCUSDT"}, "crowd": {"n_traders": 5_000, "seed": 2,
+            "leverage_mean": 40, "leverage_max": 100, "long_share": 0.9},
+            "depth": 2_000_000, "impact": "linear", "shock": -0.12, "insurance_fund": 0, "auto_deleverage": True}
+
+
+def test_the_learners_profitable_short_is_deleveraged_when_its_rank_is_reached():
+    """With no fund, the crowd's bankrupt longs are covered by ADL of the profitable shorts,
+    highest ranking first; a learner's 20x short ranks high, so it is in the queue: closed at a
+    bankrupt long's bankruptcy price (above the mark), giving up the gap."""
+    run = run_spec(cascade_input_from_dict(_learner_short_in_a_crash()))
+    (fate,) = run.learner
+    assert fate["round"] is None and fate["adl_size"] > 0 and fate["adl_round"] >= 1
+    mark = run.result.prices[fate["adl_round"]]
+    assert fate["adl_price"] > mark  # a short bought back above the mark: profit given up
+    assert fate["adl_given_up"] == pytest.approx(fate["adl_size"] * (fate["adl_price"] - mark), rel=1e-6)
+    raw = _learner_short_in_a_crash()
+    btc = raw.pop("scenario")["markets"]["BTCUSDT"]
+    raw["market"] = {"name": "BTCUSDT", "price": 100_000, "tiers": btc["tiers"]}
+    alone = cascade_input_from_dict(raw)
+    crowd_only = run_spec(alone).result.traders.adl_given_up.sum()
+    with_learner = run.result.traders.adl_given_up.sum()
+    # the learner adds to what the queue can give: never less is covered, and the books add up
+    assert with_learner + fate["adl_given_up"] >= crowd_only - 1e-6
+    money = run.result.accounting()
+    assert money["auto_deleveraged"] == pytest.approx(with_learner + fate["adl_given_up"], rel=1e-12)
+    assert money["auto_deleveraged_outside"] == pytest.approx(fate["adl_given_up"], rel=1e-12)
+    assert money["socialized"] + money["auto_deleveraged"] + money["paid_by_insurance_fund"] == \
+        pytest.approx(money["deficit"], rel=1e-12)
+
+
+def test_a_learner_on_the_losing_side_or_without_adl_is_never_deleveraged():
+    raw = _learner_short_in_a_crash()
+    raw["scenario"]["positions"][0]["side"] = "long"
+    (fate,) = run_spec(cascade_input_from_dict(raw)).learner
+    assert fate["adl_size"] == 0 and fate["adl_round"] is None
+    raw = _learner_short_in_a_crash()
+    raw["auto_deleverage"] = False
+    (fate,) = run_spec(cascade_input_from_dict(raw)).learner
+    assert fate["adl_size"] == 0
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(side=st.sampled_from(["long", "short"]), leverage=st.floats(1, 20), size=st.floats(0.01, 10),
+       mode=st.sampled_from(["isolated", "cross"]), shock=st.sampled_from([-0.12, 0.12]))
+def test_the_learner_is_deleveraged_only_on_the_winning_side_and_never_past_its_size(side, leverage, size, mode,
+                                                                                         shock):
+    raw = _learner_short_in_a_crash()
+    raw["shock"] = shock
+    raw["crowd"]["long_share"] = 0.9 if shock < 0 else 0.1
+    raw["scenario"]["positions"][0].update(side=side, leverage=leverage, size=size, mode=mode)
+    raw["scenario"]["balance"] = max(raw["scenario"]["balance"], size * 100_000 / leverage * 1.5)
+    run = run_spec(cascade_input_from_dict(raw))
+    (fate,) = run.learner
+    if fate["adl_size"] == 0:
+        return
+    winning = "short" if shock < 0 else "long"
+    assert side == winning and fate["adl_size"] <= size * (1 + 1e-9)
+    mark = run.result.prices[fate["adl_round"]]
+    assert (fate["adl_price"] - mark) * (1 if side == "short" else -1) > 0  # closed worse than the mark
