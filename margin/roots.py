@@ -11,7 +11,9 @@ the same without the MM term. Both are linear between tier breakpoints (``p = fl
 on each segment the tier of every member is fixed, so the root has a closed form, and it
 counts only if it lies in the segment whose tiers produced it (the tier is re-chosen at the
 solution). Everything is one broadcast over pools × segments × members: the account solves
-every position at once, the cascade a crowd of 100,000 traders, the walker one position.
+every position at once, the cascade a crowd of 100,000 traders. The walker asks for one
+isolated position after each of its events: :func:`single_roots` is the same solver in plain
+Python for one member (the segment's line and the test of its root are shared functions).
 
 >>> pools = Pools.single(side=np.array([1, -1]), size=np.array([1.0, 1.0]),
 ...     entry=np.array([20_000.0, 20_000.0]), constant=np.array([400.0, 400.0]),
@@ -24,11 +26,13 @@ every position at once, the cascade a crowd of 100,000 traders, the walker one p
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from margin.tiers import tier_index
+from margin.tiers import maintenance_margin, tier_index
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -108,20 +112,72 @@ def segment_roots(pools: Pools, *, with_maintenance: bool) -> np.ndarray:
     present = pools.size > 0
     net = np.where(present, pools.sign * pools.size, 0.0).sum(axis=-1)  # (B,)
     cost = np.where(present, pools.sign * pools.size * pools.entry, 0.0).sum(axis=-1)
-    slope = np.broadcast_to(net[:, None], probe.shape).copy()
-    intercept = np.broadcast_to((pools.constant - cost)[:, None], probe.shape).copy()
+    rate_sum: np.ndarray | float = 0.0
+    cum_sum: np.ndarray | float = 0.0
     if with_maintenance:
         if pools.entry_basis:
-            intercept -= _entry_maintenance(pools)[:, None]
+            cum_sum = -_entry_maintenance(pools)[:, None]
         else:
             rate_sum, cum_sum = _member_tier_terms(pools, probe)
-            slope -= rate_sum
-            intercept += cum_sum
-    with np.errstate(divide="ignore", invalid="ignore"):
+    slope, intercept = _line(pools.constant[:, None], net[:, None], cost[:, None], rate_sum, cum_sum)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a flat line's root, an absent member's segment
         root = -intercept / slope
-    tolerance = 1e-12 * np.maximum(np.abs(root), 1.0)
-    valid = (slope != 0) & (root > 0) & (root >= low - tolerance) & (root <= high + tolerance) & np.isfinite(low)
-    return np.where(valid, root, np.nan)
+        return np.where((slope != 0) & _on_segment(root, low, high), root, np.nan)
+
+
+def single_roots(*, side: float, size: float, entry: float, constant: float,
+                 tiers: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]],
+                 with_maintenance: bool, entry_basis: bool = False) -> list[float]:
+    """:func:`segment_roots` of one pool of one member (an isolated position), in plain Python:
+    the roots [quote per base] found, segment by segment. Same segments, tier choice
+    (:func:`margin.tiers.tier_index`), line and acceptance (:func:`_line`, :func:`_on_segment`)
+    and so the same bits; numpy's fixed cost per call (~0.1 ms) would dominate one pool, and
+    the walker asks again after every event of an isolated position. ``tiers``: the market's
+    tables as tuples (:attr:`margin.scenario.Market.tier_lists`).
+
+    >>> [round(r, 2) for r in single_roots(side=1, size=1.0, entry=20_000.0, constant=400.0,
+    ...                                    tiers=((0.0,), (0.005,), (0.0,)), with_maintenance=True)]
+    [19698.49]
+    """
+    if size <= 0:
+        return []
+    floors, rates, cums = tiers
+    net, cost = side * size, side * size * entry
+    edges = [0.0, math.inf]
+    if with_maintenance and not entry_basis and len(floors) > 1:
+        edges = [0.0, *(floor / size for floor in floors[1:]), math.inf]  # ascending: floors ascend
+    roots = []
+    for low, high in zip(edges, edges[1:]):
+        rate_sum = cum_sum = 0.0
+        if with_maintenance and entry_basis:
+            cum_sum = -maintenance_margin(size * entry, *tiers)
+        elif with_maintenance:
+            probe = low * 2 + 1.0 if math.isinf(high) else (low + high) / 2
+            k = tier_index(size * probe, floors)
+            rate_sum, cum_sum = size * rates[k], cums[k]
+        slope, intercept = _line(constant, net, cost, rate_sum, cum_sum)
+        if slope != 0:
+            root = -intercept / slope
+            if _on_segment(root, low, high):
+                roots.append(root)
+    return roots
+
+
+def _line(constant: Any, net: Any, cost: Any, rate_sum: Any, cum_sum: Any) -> tuple[Any, Any]:
+    """Slope [base] and intercept [quote] of a pool's excess on one segment, where it is
+    ``constant + net·p − cost − (rate_sum·p − cum_sum)``; floats or arrays."""
+    return net - rate_sum, constant - cost + cum_sum
+
+
+def _on_segment(root: Any, low: Any, high: Any) -> Any:
+    """Whether a segment's root [quote per base] counts: above 0 and inside the segment whose
+    tiers produced it, give or take rounding (1e-12 of the root, or 1e-12 if more); floats or
+    arrays, in operators only, which cost a float nothing (a numpy call on a float ~1 µs)."""
+    # x ≥ low − 1e-12·max(|x|, 1) is exactly x ≥ low − 1e-12·|x| or x ≥ low − 1e-12 (rounding
+    # is monotone, so the larger tolerance gives the smaller bound); likewise at ``high``.
+    after_low = (root >= low - 1e-12 * abs(root)) | (root >= low - 1e-12)
+    before_high = (root <= high + 1e-12 * abs(root)) | (root <= high + 1e-12)
+    return (root > 0) & after_low & before_high & (abs(low) < math.inf)
 
 
 def slope_at(pools: Pools, price: np.ndarray, *, with_maintenance: bool) -> np.ndarray:
@@ -156,4 +212,4 @@ def first_root(roots: np.ndarray, current: np.ndarray, adverse: np.ndarray,
     return root, direction, beyond
 
 
-__all__ = ["Pools", "first_root", "segment_roots", "slope_at", "tier_index"]
+__all__ = ["Pools", "first_root", "segment_roots", "single_roots", "slope_at", "tier_index"]

@@ -20,7 +20,7 @@ from margin.funding import funding_schedule
 from margin.paths import (  # noqa: F401  (the engine's path API, re-exported for callers)
     MAX_PATH_BYTES, PricePath, load_path, parse_path_csv, path_matrix, price_path,
 )
-from margin.roots import Pools, segment_roots
+from margin.roots import single_roots
 from margin.scenario import Scenario
 from margin.settle import EVENT_TYPES, Event, FinalState, SettlementState, Settler  # noqa: F401
 
@@ -207,15 +207,14 @@ def isolated_threshold(settler: Settler, state: SettlementState, i: int) -> floa
     if state.size[i] <= 0:
         return None
     p = settler.positions[i]
-    floors, rates, cums = settler.markets[i].tier_tables
-    pools = Pools.single(side=np.array([p.sign]), size=np.array([state.size[i]]), entry=p.entry,
-                         constant=np.array([state.margin[i]]), floors=floors, rates=rates, cums=cums,
+    # One pool of one member: the solver's plain-Python form (same bits as segment_roots), as
+    # this runs after every event of the position and numpy's cost per call would dominate.
+    roots = single_roots(side=p.sign, size=float(state.size[i]), entry=p.entry, constant=float(state.margin[i]),
+                         tiers=settler.markets[i].tier_lists, with_maintenance=True,
                          entry_basis=settler.entry_basis)
-    roots = segment_roots(pools, with_maintenance=True)[0]
-    roots = roots[~np.isnan(roots)]
     if p.sign > 0:
-        return float(roots.max()) * (1 + 1e-9) if roots.size else None
-    return float(roots.min()) * (1 - 1e-9) if roots.size else 0.0
+        return max(roots) * (1 + 1e-9) if roots else None
+    return min(roots) * (1 - 1e-9) if roots else 0.0
 
 
 def _first_crossing(column: np.ndarray, threshold: float, sign: int) -> int | None:

@@ -80,15 +80,19 @@ def tables(tiers: Sequence[Tier]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             np.array([t.cum for t in tiers], dtype=float))
 
 
-def tier_index(notional: Any, floors: np.ndarray) -> Any:
+def tier_index(notional: Any, floors: np.ndarray | tuple[float, ...]) -> Any:
     """Index of the tier that applies to ``notional`` [quote]: the last whose floor is ≤ it.
 
     ``floors`` has shape ``(T,)``, or ``(..., T)`` (one table per position, padded with
     ``inf``) broadcasting against ``notional``'s shape ``(...)``.
 
-    >>> int(tier_index(50_000.0, np.array([0.0, 50_000.0])))
-    1
+    ``floors`` as a tuple takes a float and is done in plain Python (see :func:`maintenance_margin`).
+
+    >>> int(tier_index(50_000.0, np.array([0.0, 50_000.0]))), tier_index(50_000.0, (0.0, 50_000.0))
+    (1, 1)
     """
+    if isinstance(floors, tuple):
+        return max(bisect_right(floors, notional) - 1, 0)
     notional = np.asarray(notional, dtype=float)
     if floors.ndim == 1:
         return np.clip(np.searchsorted(floors, notional, side="right") - 1, 0, floors.shape[0] - 1)
@@ -102,7 +106,7 @@ def maintenance_margin(notional: Any, floors: Any, rates: Any, cums: Any) -> Any
     :class:`margin.scenario.Market` keeps them) is done in plain Python, some twenty times
     faster than numpy for one number: the settlement loop asks for it position by position."""
     if isinstance(floors, tuple):
-        k = max(bisect_right(floors, notional) - 1, 0)
+        k = tier_index(notional, floors)
         return notional * rates[k] - cums[k]
     index = tier_index(notional, floors)
     notional = np.asarray(notional, dtype=float)

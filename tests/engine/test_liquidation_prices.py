@@ -1,16 +1,21 @@
 """Sane liquidation prices: legs of one market in one pool share its breach price, nothing is
 reported beyond reach, and a liquidation and a bankruptcy price lie on the same side of today's
-price unless the pool is almost perfectly hedged (the page then says why)."""
+price unless the pool is almost perfectly hedged (the page then says why). The solver's plain
+Python form for one isolated position gives the vectorized solver's roots, bit for bit."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from margin.account import REACH_FACTOR, evaluate, liquidation_prices
 from margin.presets import load_story
+from margin.roots import Pools, segment_roots, single_roots
 from margin.scenario import scenario_from_dict
-from tests.strategies import scenario_dicts, scenarios
+from margin.tiers import parse_tiers, tables
+from tests.strategies import scenario_dicts, scenarios, tier_tables
 
 PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -95,3 +100,33 @@ def test_the_direction_is_the_side_the_price_is_on(scenario):
             assert lp.direction == (1 if lp.liquidation_price > here else -1)
         if lp.liquidation_price is None:
             assert lp.direction == 0
+
+
+def _both_solvers(side, size, entry, constant, tiers, with_maintenance, entry_basis):
+    arrays = tables(tiers)
+    pools = Pools.single(side=np.array([side]), size=np.array([size]), entry=entry, constant=np.array([constant]),
+                         floors=arrays[0], rates=arrays[1], cums=arrays[2], entry_basis=entry_basis)
+    vector = segment_roots(pools, with_maintenance=with_maintenance)[0]
+    scalar = single_roots(side=side, size=size, entry=entry, constant=constant,
+                          tiers=tuple(tuple(map(float, a)) for a in arrays),
+                          with_maintenance=with_maintenance, entry_basis=entry_basis)
+    return vector[~np.isnan(vector)].tolist(), scalar
+
+
+@PROPERTY
+@given(raw_tiers=tier_tables(), side=st.sampled_from([1, -1]), size=st.floats(1e-6, 1e4),
+       entry=st.floats(1.0, 1e5), constant=st.floats(-1e5, 1e6), with_maintenance=st.booleans(),
+       entry_basis=st.booleans())
+def test_the_plain_python_solver_of_one_position_gives_the_vectorized_roots(
+        raw_tiers, side, size, entry, constant, with_maintenance, entry_basis):
+    tiers = parse_tiers(raw_tiers, "tiers")
+    vector, scalar = _both_solvers(side, size, entry, constant, tiers, with_maintenance, entry_basis)
+    assert scalar == vector  # same bits, segment by segment
+
+
+def test_a_root_on_a_tier_floor_counts_once_in_both_solvers():
+    """A long of 1 at 20,000 with 10,040 of margin breaches exactly at the floor 10,000
+    (10,040 + (10,000 − 20,000) − 0.004 × 10,000 = 0): the segments either side both find it."""
+    tiers = parse_tiers([{"floor": 0, "mmr": 0.004}, {"floor": 10_000, "mmr": 0.01}], "tiers")
+    vector, scalar = _both_solvers(1, 1.0, 20_000.0, 10_040.0, tiers, True, False)
+    assert scalar == vector and scalar and all(r == pytest.approx(10_000.0, rel=1e-12) for r in scalar)
