@@ -11,12 +11,17 @@ Session keys (plain keys: a lesson or a link sets them, then switches to this pa
   ``"cascade.leverage_max"`` [x], ``"cascade.long_share"`` [%], ``"cascade.size_median"``
   [USDT], ``"cascade.cross_share"`` [%], ``"cascade.cross_buffer"`` [% of margin],
   ``"cascade.seed"``.
+- The waterfall: ``"cascade.fund_limited"`` (off: the insurance fund pays every loss beyond
+  collateral), ``"cascade.fund"`` [million USDT] and ``"cascade.adl"`` (when the fund runs dry,
+  auto-deleverage the most profitable opposite positions, the learner's included).
 
 Live: every control reruns only the panel (a fragment); the crowd is drawn once per market and
 crowd parameters (cached), a cascade and the 50-shock tipping curve take milliseconds.
 """
 
 from __future__ import annotations
+
+import math
 
 import pandas as pd
 import streamlit as st
@@ -31,7 +36,7 @@ from ui.session.lesson_panel import hidden_notice, lesson_panel, prediction_open
 from ui.session.state import current_account, ensure_scenario
 from ui.session.text import md
 from ui.views.cascade import (
-    IMPACT_LABELS, accounting_lines, cascade_takeaway, learner_takeaway, leverage_takeaway, live_view,
+    IMPACT_LABELS, accounting_lines, cascade_takeaway, fate_words, learner_takeaway, leverage_takeaway, live_view,
     millions, rounds_table, tipping_takeaway,
 )
 from ui.session.widgets import bound_widget, chart, slider_with_input
@@ -54,6 +59,7 @@ for key, value in {
     "cascade.shock": -5.0, "cascade.depth": 5.0, "cascade.impact": "linear", "cascade.traders": 20_000,
     "cascade.leverage_mean": 10.0, "cascade.leverage_max": 100.0, "cascade.long_share": 60,
     "cascade.size_median": 5_000.0, "cascade.cross_share": 50, "cascade.cross_buffer": 50, "cascade.seed": 7,
+    "cascade.fund_limited": False, "cascade.fund": 1.0, "cascade.adl": True,
 }.items():
     st.session_state.setdefault(key, value)
 
@@ -98,8 +104,28 @@ def crowd_controls() -> dict:
             "cross_buffer": cross_buffer / 100, "seed": int(seed)}
 
 
-def market_controls(scenario, disabled: bool) -> tuple[str, float, float, str, dict]:
-    """The market, the shock, the book and the crowd (plain keys)."""
+def waterfall_controls() -> tuple[float, bool]:
+    """The insurance fund [USDT] (inf: unlimited) and whether auto-deleveraging follows it."""
+    with st.expander("When traders go bankrupt", icon=":material/account_balance:", expanded=False):
+        limited = bound_widget(st.toggle, "Limit the insurance fund", "cascade.fund_limited", False,
+                               help="Off: the fund pays every loss beyond collateral, however large.")
+        left, right = st.columns(2)
+        with left:
+            fund = bound_widget(st.number_input, "Insurance fund [million USDT]", "cascade.fund", 1.0,
+                                min_value=0.0, max_value=1_000_000.0, step=0.5, format="%.2f", disabled=not limited)
+        with right:
+            adl = bound_widget(st.toggle, "Auto-deleverage when the fund runs dry", "cascade.adl", True,
+                               disabled=not limited,
+                               help="Off: what the fund cannot pay is socialized (spread over everyone).")
+        st.caption("The fund pays losses beyond collateral in the order traders go bankrupt. Once it is empty, "
+                   "auto-deleveraging closes the most profitable, most leveraged positions on the other side "
+                   "(yours too) at the bankrupt traders' bankruptcy prices, so the winners give up part of "
+                   "their profit.")
+    return (float(fund) * 1e6 if limited else math.inf), bool(limited and adl)
+
+
+def market_controls(scenario, disabled: bool) -> tuple[str, float, float, str, dict, float, bool]:
+    """The market, the shock, the book, the crowd and the waterfall (plain keys)."""
     markets = list(scenario.markets)
     held = [p.market for p in scenario.positions]
     default_market = held[0] if held else markets[0]
@@ -123,7 +149,8 @@ def market_controls(scenario, disabled: bool) -> tuple[str, float, float, str, d
             impact = bound_widget(st.radio, "Price impact", "cascade.impact", "linear", options=list(IMPACT_LABELS),
                                   format_func=IMPACT_LABELS.get, disabled=disabled)
         params = crowd_controls()
-    return market_name, shock, depth, impact or "linear", params
+        fund, adl = waterfall_controls()
+    return market_name, shock, depth, impact or "linear", params, fund, adl
 
 
 def headline(view, market_name: str) -> None:
@@ -190,8 +217,7 @@ def tables(view) -> None:
         if view.learner:
             st.dataframe(pd.DataFrame([{
                 "Position": f["label"], "Mode": f["mode"],
-                "Fate": "survives" if f["round"] is None else (
-                    "closed before the shock" if f.get("before_shock") else f"liquidated in round {f['round']}"),
+                "Fate": fate_words(f),
                 "At [USDT]": price(f["price"]) if f["price"] is not None else "—",
             } for f in view.learner]), hide_index=True, width="stretch")
         else:
@@ -212,12 +238,12 @@ def cascade_panel() -> None:
         st.error(f"This account cannot be placed in the crowd: {md(str(err))}. Fix it in the account builder.")
         return
     hiding = prediction_open("cascade")
-    market_name, shock, depth, impact, params = market_controls(account.scenario, hiding)
+    market_name, shock, depth, impact, params, fund, adl = market_controls(account.scenario, hiding)
     if hiding:
         hidden_notice("Where the cascade ends, its rounds, who was liquidated and where the money went")
         return
     view = live_view(account.scenario, account.scenario.markets[market_name], CrowdParams(**params),
-                     shock / 100, depth * 1e6, impact)
+                     shock / 100, depth * 1e6, impact, fund, adl)
     headline(view, market_name)
     pictures(view, market_name)
     tables(view)

@@ -23,7 +23,7 @@ from margin.variants import VARIANT_LABELS
 
 ROOT = Path(__file__).resolve().parent.parent
 
-NUMBER, INTEGER, CHOICE, TEXT, PATH = "number", "integer", "choice", "text", "path"
+NUMBER, INTEGER, CHOICE, TEXT, PATH, BOOL = "number", "integer", "choice", "text", "path", "bool"
 _NAME = r"[A-Za-z0-9_\-]{1,40}"
 
 
@@ -101,7 +101,9 @@ PAGES: tuple[SitePage, ...] = (
                  (r"cascade\.traders", INTEGER, (1_000, MAX_PAGE_TRADERS)), (r"cascade\.leverage_mean", NUMBER, (1.0, 50.0)),
                  (r"cascade\.leverage_max", NUMBER, (2.0, 125.0)), (r"cascade\.long_share", INTEGER, (0, 100)),
                  (r"cascade\.size_median", NUMBER, (100.0, 10_000_000.0)), (r"cascade\.cross_share", INTEGER, (0, 100)),
-                 (r"cascade\.cross_buffer", INTEGER, (0, 300)), (r"cascade\.seed", INTEGER, (0, 999_999)))),
+                 (r"cascade\.cross_buffer", INTEGER, (0, 300)), (r"cascade\.seed", INTEGER, (0, 999_999)),
+                 (r"cascade\.fund_limited", BOOL, None), (r"cascade\.fund", NUMBER, (0.0, 1_000_000.0)),
+                 (r"cascade\.adl", BOOL, None))),
     SitePage(id="stress", file="pages/stress_lab.py", title="Stress lab", short="Stress lab", name="stress lab",
              icon=":material/science:",
              terms=("stress test", "fat tails", "wipe-out", "bankruptcy price", "VaR", "expected shortfall",

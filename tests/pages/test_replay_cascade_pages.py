@@ -264,3 +264,25 @@ def test_cascade_figures_and_words():
     up = run_cascade(crowd, 0.05, 5e6)
     assert up.final_drop > 0.05 and charts_cascade.tipping_figure(
         tipping_point(crowd, np.linspace(0.005, 0.3, 50), 5e6), 0.05, up.final_drop).layout.yaxis.title.text == "Final rise [%]"
+
+
+def test_an_empty_insurance_fund_auto_deleverages_the_learners_winning_short():
+    """Limit the fund to nothing: the crowd's losses beyond collateral are covered by ADL, and the
+    learner's profitable 20x short stands in the queue: the page says it was auto-deleveraged,
+    at what price and what it gave up, and the money lines count its part."""
+    story = load_story("default")
+    story["positions"] = [{"id": "short", "market": "BTCUSDT", "side": "short", "size": 1, "entry": 100_000,
+                           "leverage": 20, "mode": "isolated"}]
+    at = open_page(CASCADE, scenario=story)
+    assert "auto-deleveraged" not in page_text(at)  # an unlimited fund pays every loss
+    at.toggle(key="cascade.fund_limited.widget").set_value(True).run()
+    at.number_input(key="cascade.fund.widget").set_value(0.0).run()
+    assert not at.exception
+    text = page_text(at)
+    assert re.search(r"your BTC short was auto-deleveraged in round \d+: 1 BTC closed at [\d,.]+ USDT, a bankrupt "
+                     r"trader's bankruptcy price, giving up [\d,.]+ USDT of its profit against the mark", text), text
+    assert re.search(r"auto-deleveraging the most profitable, most leveraged opposite positions covered [\d,.]+ USDT "
+                     r"\([\d,.]+ USDT of it from your positions\)", text)
+    assert "auto-deleveraged in round" in " ".join(at.dataframe[1].value["Fate"])
+    at.toggle(key="cascade.adl.widget").set_value(False).run()  # socialized instead
+    assert "auto-deleveraged" not in page_text(at) and "was socialized" in page_text(at)

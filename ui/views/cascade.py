@@ -6,6 +6,7 @@ once per market and crowd parameters; a cascade and a 50-shock curve take millis
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,11 +15,13 @@ import streamlit as st
 
 from margin.account import liquidation_prices
 from margin.cascade import (
-    LEVERAGE_BUCKETS, RUNAWAY_RATIO, CascadeResult, Crowd, CrowdParams, TippingCurve, build_crowd,
-    learner_fate, run_cascade, tipping_point,
+    LEVERAGE_BUCKETS, RUNAWAY_RATIO, CascadeResult, Crowd, CrowdParams, TippingCurve, build_crowd, run_cascade,
+    tipping_point,
 )
+from margin.cascade.deleverage import OutsideCandidates
+from margin.cascade.learner import learner_in_cascade
 from margin.scenario import Market, Scenario
-from margin.numbers import money, percent, price
+from margin.numbers import money, percent, price, quantity
 from ui.views.words import join_words, position_labels
 from margin.presets import market_label
 
@@ -53,14 +56,19 @@ class CascadeView:
 
 
 def cascade_view(scenario: Scenario, market_name: str, crowd: Crowd, shock: float, depth: float,
-                 impact: str) -> CascadeView:
-    """One cascade at ``shock``, the tipping curve in its direction, and the learner's fate."""
-    fee = scenario.rules.liquidation_fee_rate
-    trigger = scenario.rules.liquidation_trigger
-    result = run_cascade(crowd, shock, depth, impact, liquidation_fee_rate=fee,
-                         settlement=scenario.rules.settlement, trigger=trigger)
-    curve = tipping_point(crowd, tipping_grid(shock), depth, impact, trigger=trigger)
-    fate = learner_fate(scenario, market_name, result)
+                 impact: str, fund: float = math.inf, adl: bool = False) -> CascadeView:
+    """One cascade at ``shock``, the tipping curve in its direction, and the learner's fate
+    (with ``adl``, the learner's winning positions stand in the crowd's ADL queue once the
+    insurance ``fund`` [quote] is spent)."""
+    rules = scenario.rules
+
+    def run(outside: OutsideCandidates | None) -> CascadeResult:
+        return run_cascade(crowd, shock, depth, impact, liquidation_fee_rate=rules.liquidation_fee_rate,
+                           settlement=rules.settlement, trigger=rules.liquidation_trigger, insurance_fund=fund,
+                           adl=adl, outside=outside)
+
+    result, fate = learner_in_cascade(scenario, market_name, run)
+    curve = tipping_point(crowd, tipping_grid(shock), depth, impact, trigger=rules.liquidation_trigger)
     labels = position_labels(scenario)
     lines = []
     for position, lp in zip(scenario.positions, liquidation_prices(scenario)):
@@ -153,6 +161,25 @@ def learner_takeaway(view: CascadeView, market_name: str) -> str:
     name = market_label(market_name)
     if not view.learner:
         return "Your account has no positions: nothing of yours is in the crowd."
+    return _deaths(view, died, name) + adl_takeaway(view.learner, name)
+
+
+def adl_takeaway(learner: list[dict[str, Any]], name: str) -> str:
+    """The learner's positions auto-deleveraged, in words ("" when none was).
+
+    >>> adl_takeaway([{"label": "BTC short", "adl_size": 1.0, "adl_round": 2, "adl_price": 98_462.1,
+    ...                "adl_given_up": 10_462.1}], "BTC")
+    " The insurance fund ran dry, so your BTC short was auto-deleveraged in round 2: 1 BTC closed at 98,462.10 USDT, a bankrupt trader's bankruptcy price, giving up 10,462.10 USDT of its profit against the mark."
+    """
+    hit = [f for f in learner if f.get("adl_size", 0.0) > 0]
+    return "".join(
+        f" The insurance fund ran dry, so your {f['label']} was auto-deleveraged in round {f['adl_round']}: "
+        f"{quantity(f['adl_size'])} {name} closed at {price(f['adl_price'])} USDT, a bankrupt trader's bankruptcy "
+        f"price, giving up {money(f['adl_given_up'])} of its profit against the mark." for f in hit)
+
+
+def _deaths(view: CascadeView, died: list[dict[str, Any]], name: str) -> str:
+    """When the learner's positions die, or that the account survives."""
     if not died:
         nearest = ""
         if view.learner_lines:
@@ -175,6 +202,19 @@ def learner_takeaway(view: CascadeView, market_name: str) -> str:
     return text
 
 
+def fate_words(fate: dict[str, Any]) -> str:
+    """A position's fate in the table: liquidated (when), or survived, and auto-deleveraged.
+
+    >>> fate_words({"round": None, "adl_size": 0.5, "adl_round": 2}), fate_words({"round": 3})
+    ('survives; auto-deleveraged in round 2', 'liquidated in round 3')
+    """
+    words = "survives" if fate["round"] is None else (
+        "closed before the shock" if fate.get("before_shock") else f"liquidated in round {fate['round']}")
+    if fate.get("adl_size", 0.0) > 0:
+        words += f"; auto-deleveraged in round {fate['adl_round']}"
+    return words
+
+
 def accounting_lines(result: CascadeResult) -> list[str]:
     """Where the liquidated traders' money went, and where the insurance fund ended: what it
     kept, what it paid, and the net of the two, up or down, in words."""
@@ -194,10 +234,16 @@ def accounting_lines(result: CascadeResult) -> list[str]:
     if acc["returned_to_traders"] > 0.005:
         lines.append(f"Liquidated traders got back {money(acc['returned_to_traders'])}.")
     if acc["deficit"] > 0.005:
-        text = (f"The price gapped past some bankruptcy prices: {money(acc['deficit'])} of losses beyond "
-                f"collateral, of which the insurance fund paid {money(paid)}")
-        text += f" and {money(acc['socialized'])} was socialized." if acc["socialized"] > 0.005 else "."
-        lines.append(text)
+        parts = [f"the insurance fund paid {money(paid)}"]
+        if acc.get("auto_deleveraged", 0.0) > 0.005:
+            ours = acc.get("auto_deleveraged_outside", 0.0)
+            mine = f" ({money(ours)} of it from your positions)" if ours > 0.005 else ""
+            parts.append(f"auto-deleveraging the most profitable, most leveraged opposite positions covered "
+                         f"{money(acc['auto_deleveraged'])}{mine}")
+        if acc["socialized"] > 0.005:
+            parts.append(f"{money(acc['socialized'])} was socialized")
+        lines.append(f"The price gapped past some bankruptcy prices: {money(acc['deficit'])} of losses beyond "
+                     f"collateral, of which {join_words(parts)}.")
     net = round(kept, 2) - round(paid, 2)  # of the amounts as written, so the sentence adds up
     if abs(net) < 0.005:
         lines.append("Net, the insurance fund ended where it started: it kept as much as it paid.")
@@ -239,8 +285,8 @@ def cached_crowd(market: tuple, _market: Market, params: CrowdParams) -> Crowd:
 
 
 def live_view(scenario: Scenario, market: Market, params: CrowdParams, shock: float, depth: float,
-              impact: str) -> CascadeView:
+              impact: str, fund: float = math.inf, adl: bool = False) -> CascadeView:
     """:func:`cascade_view` on the cached crowd. Not cached itself: a cascade and the 50-shock
     curve take a few milliseconds, far less than copying the crowd out of a cache."""
     crowd = cached_crowd(market_key(market), market, params)
-    return cascade_view(scenario, market.name, crowd, shock, depth, impact)
+    return cascade_view(scenario, market.name, crowd, shock, depth, impact, fund, adl)
