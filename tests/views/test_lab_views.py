@@ -68,7 +68,7 @@ def test_builder_actions_and_words():
     assert [p["id"] for p in remove_position(raw, 0)["positions"]] == ["sol-long"]
     with_eth = add_market(raw, "ETHUSDT")
     scenario_from_dict(with_eth)  # valid, with the venue's ETH tiers
-    assert with_eth["markets"]["ETHUSDT"]["tiers"][0]["mmr"] == 0.005
+    assert with_eth["markets"]["ETHUSDT"]["tiers"][0]["mmr"] == 0.004  # Binance ETHUSDT bracket 1 (2024-10-24)
     with pytest.raises(Exception, match="still traded by btc-long"):
         remove_market(raw, "BTCUSDT")
     rows = [{"id": None, "market": "SOLUSDT", "side": "short", "size": 1.0, "entry": 180.0,
