@@ -15,7 +15,7 @@ import streamlit as st
 from margin.scenario import load_scenario, scenario_to_dict
 from ui.session.sidebar import sidebar
 from ui.session.deep_links import inside_app_frame
-from ui.session import links, presenter
+from ui.session import links, memory, presenter
 from ui.glossary import sidebar_terms
 from ui.session.state import SCENARIO_KEY, ensure_scenario, set_scenario
 from ui.site import DEFAULT_PAGE, PAGES
@@ -30,6 +30,7 @@ st.set_page_config(page_title="Margin Lab", page_icon=str(ROOT / "assets" / "ima
 if SCENARIO_KEY not in st.session_state and os.environ.get("MARGIN_LAB_SCENARIO"):
     set_scenario(scenario_to_dict(load_scenario(os.environ["MARGIN_LAB_SCENARIO"])))
 ensure_scenario()
+memory.watch_session()  # its end frees its large results and trims the server's memory
 
 links.restore_from_url()
 

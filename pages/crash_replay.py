@@ -32,6 +32,7 @@ from margin.variants import VARIANT_LABELS
 from ui.pictures import charts_replay as charts
 from ui.session.deep_links import inside_app_frame
 from ui.session.lesson_panel import account_facts, hidden_notice, lesson_panel, prediction_open
+from ui.session.links import keep_in_url
 from ui.session.state import current_account, ensure_scenario
 from ui.session.text import md
 from ui.session.widgets import bound_widget, chart, slider_with_input
@@ -239,6 +240,7 @@ def replay_panel(account, key: tuple, crash) -> None:
     live_line(model, step)
     story_so_far(model, step)
     mark_and_last(model, account, key, step)
+    keep_in_url("replay")  # a step or a tick reruns only this fragment: the address follows it
 
 
 def player(crash) -> None:

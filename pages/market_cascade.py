@@ -33,6 +33,7 @@ from margin.numbers import percent, price
 from margin.presets import market_label
 from ui.pictures import charts_cascade as charts
 from ui.session.lesson_panel import hidden_notice, lesson_panel, prediction_open
+from ui.session.links import keep_in_url
 from ui.session.state import current_account, ensure_scenario
 from ui.session.text import md
 from ui.views.cascade import (
@@ -247,6 +248,7 @@ def cascade_panel() -> None:
     headline(view, market_name)
     pictures(view, market_name)
     tables(view)
+    keep_in_url("cascade")  # a control reruns only this fragment: the address follows it
 
 
 st.title("Market cascade")

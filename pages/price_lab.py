@@ -39,7 +39,7 @@ from margin.scenario import Scenario, ScenarioError
 from ui.pictures import lab_charts, lab_marks
 from margin.numbers import price
 from ui.pictures.lab_html import LAB_CSS, lab_text_html
-from ui.session.links import page_file, share_link
+from ui.session.links import keep_in_url, page_file, share_link
 from ui.session.welcome import welcome
 from ui.pictures.live_html import live_region, live_regions, region_name
 from ui.views.lab import (
@@ -218,6 +218,7 @@ def update_regions(key: str) -> None:
     regions = lab_regions()
     if regions is not None:
         live_regions(regions, key=key)
+        keep_in_url("lab")  # a step reruns only a fragment: the address follows it (a reload keeps it)
 
 
 def mark_market_step(name: str) -> None:

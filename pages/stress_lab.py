@@ -13,8 +13,9 @@ Session keys (plain keys: a lesson or a link sets them, then switches to this pa
   ``"stress.variant"``: the variant of the distribution chart.
 
 Internal: ``"stress.run"`` holds the inputs of the last run (set by Run; the first visit runs
-the defaults) and ``"stress.cache"`` the last few results (bounded, per session, because a run
-reports progress while it computes). A run goes to a worker process (``ui/views/long_runs.py``):
+the defaults) and the session's store (``ui/session/memory.py``, not session state, so a closed
+tab drops them) ``"stress.cache"``, the last few results (bounded, because a run reports progress
+while it computes), and ``"stress.shown"``, those the download buttons build their CSV from. A run goes to a worker process (``ui/views/long_runs.py``):
 ``"stress.job"`` is the one going, ``"stress.cancelled"`` the inputs whose run was cancelled
 (shown as such until Run is pressed again).
 """
@@ -35,6 +36,7 @@ from ui.pictures import charts_stress as charts
 from margin.numbers import percent
 from ui.glossary import term
 from margin.presets import market_label
+from ui.session.memory import session_store
 from ui.session.text import md
 from ui.views.long_runs import Cancelled, LongRuns
 from ui.views.words import position_labels
@@ -117,7 +119,7 @@ def results_for(scenario, scenario_json: str, chosen: dict):
     """Both models' runs for these inputs: from the session's small cache, or run now in a
     worker process with a progress bar and a Cancel button; None when cancelled or when the
     server is busy (it says so)."""
-    cache = st.session_state.setdefault("stress.cache", {})
+    cache = session_store().setdefault("stress.cache", {})  # gone when the tab closes
     key = json.dumps([scenario_json, chosen], sort_keys=True)
     if key in cache:
         cache[key] = cache.pop(key)  # most recently used last
@@ -189,19 +191,38 @@ def headline_metrics(main, other, main_name: str, other_name: str, names: dict[s
 
 
 def downloads(normal, fat, dof: float) -> None:
-    """The summary and every path, as CSV files."""
+    """The summary and every path, as CSV files, built when a button is pressed. What they are
+    built from sits in the session's store, so a closed tab's buttons hold no results."""
     spec = normal.spec
-    frame = summary_frame({"normal": normal, f"student_t(dof={dof:g})": fat})
+    shown = session_store()
+    shown[SHOWN] = (normal, fat, dof)
     left, right = st.columns(2)
     with left:
-        st.download_button("Download the results (CSV)", frame.to_csv(index=False).encode("utf-8"),
+        st.download_button("Download the results (CSV)", lambda: shown_csv(shown, summary_csv),
                            file_name=f"stress-seed{spec.seed}.csv", mime="text/csv", icon=":material/download:",
                            key="stress.download", width="stretch")
     with right:
-        st.download_button("Download every path (CSV)",
-                           charts.paths_frame(normal, fat).to_csv(index=False).encode("utf-8"),
+        st.download_button("Download every path (CSV)", lambda: shown_csv(shown, paths_csv),
                            file_name=f"stress-paths-seed{spec.seed}.csv", mime="text/csv",
                            icon=":material/table:", key="stress.download_paths", width="stretch")
+
+
+SHOWN = "stress.shown"  # the session store's (normal, fat tails, dof) the download buttons are for
+
+
+def summary_csv(normal, fat, dof: float) -> str:
+    return summary_frame({"normal": normal, f"student_t(dof={dof:g})": fat}).to_csv(index=False)
+
+
+def paths_csv(normal, fat, dof: float) -> str:
+    return charts.paths_frame(normal, fat).to_csv(index=False)
+
+
+def shown_csv(shown: dict, build) -> bytes:
+    """``build``'s CSV of the results on screen; a line saying so once the session has ended."""
+    if SHOWN not in shown:
+        return b"The results were dropped when the connection closed: press Run again.\n"
+    return build(*shown[SHOWN]).encode("utf-8")
 
 
 def show_results(normal, fat, seconds: float, chosen: dict, names: dict[str, str]) -> None:

@@ -53,6 +53,17 @@ def open_page(page: str, timeout: float = 60, **state) -> AppTest:
     return at
 
 
+def session_store(at: AppTest) -> dict:
+    """``ui.session.memory.session_store()`` of the AppTest's session (AppTest gives every app
+    one session id; the store is a session-scoped st.cache_resource, outside session_state)."""
+    from streamlit.runtime.caching.cache_resource_api import _resource_caches
+
+    for cache in _resource_caches._function_caches.get("test session id", {}).values():
+        if cache.display_name.endswith("memory.session_store"):
+            return next(iter(cache._mem_cache.values())).value
+    return {}
+
+
 def page_text(at: AppTest) -> str:
     """The page's text as a reader sees it: Markdown, captions, notes and expander labels, with
     Markdown's backslash escapes of names dropped and no-break spaces as spaces."""

@@ -48,3 +48,37 @@ def test_a_reload_and_a_restart_bring_the_same_account_back(page):
         expect(sidebar.get_by_text("Reload me, please", exact=True)).to_be_visible()
     finally:
         _stop(process)
+
+
+def _step(page, label: str, box_label: str, key: str, steps: int, wanted: str) -> None:
+    """Press ``key`` ``steps`` times on the slider ``label`` (each step reruns only its fragment),
+    stepping on while a loaded machine dropped one, until its exact box says ``wanted``."""
+    thumb = page.locator('[data-testid="stSlider"]').filter(has_text=label).get_by_role("slider")
+    box = page.locator('[data-testid="stNumberInput"]').filter(has_text=box_label).locator("input")
+    thumb.focus()
+    for _ in range(steps):
+        page.keyboard.press(key)
+        page.wait_for_timeout(33)
+    for _ in range(10):
+        page.wait_for_timeout(1000)
+        if box.input_value() == wanted:
+            break
+        thumb.focus()
+        page.keyboard.press(key)
+    expect(box).to_have_value(wanted)
+
+
+def _box(page, box_label: str):
+    return page.locator('[data-testid="stNumberInput"]').filter(has_text=box_label).locator("input")
+
+
+def test_a_reload_right_after_slider_steps_keeps_the_last_step(app_url, page):
+    page.goto(app_url)  # the price lab: its sliders' steps rerun only their fragments
+    expect(page.get_by_role("heading", name="Price lab")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"[?&]keep=1"))  # the first full run wrote the view
+    _step(page, "Whole-market shock", "Shock, exact", "ArrowLeft", 6, "-3.0")
+    _step(page, "SOL price", "SOL exact", "ArrowRight", 3, "180.3")
+    page.reload()  # no full run since the first: only the fragments' runs put the steps in the address
+    expect(page.get_by_text("Restored your account")).to_be_visible()
+    expect(_box(page, "Shock, exact")).to_have_value("-3.0")
+    expect(_box(page, "SOL exact")).to_have_value("180.3")

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from margin.presets import load_story
 from margin.scenario import ScenarioError, scenario_from_dict
 from margin.stress import run_stress, stress_spec
-from tests.support import DATA, open_page, page_text, shown
+from tests.support import DATA, open_page, page_text, session_store, shown
 from ui.pictures import charts_stress as charts
 from ui.views.stress import default_state, error_text, settings, spec_for
 
@@ -100,7 +100,7 @@ def test_editing_a_volatility_cell_updates_the_inputs_and_run_uses_it():
     assert "The inputs changed since these results" in page_text(at)
     at.button(key="stress.run_button").click().run()
     assert "The inputs changed" not in page_text(at)
-    cached = list(at.session_state["stress.cache"].values())[-1]
+    cached = list(session_store(at)["stress.cache"].values())[-1]
     assert cached[0].spec.volatility == (0.55, 0.0)
 
 
@@ -122,7 +122,7 @@ def test_results_are_cached_per_input_and_the_cache_is_bounded():
         at.number_input(key="stress.seed.widget").set_value(seed).run()
         at.button(key="stress.run_button").click().run()
         assert f"Seed **{seed}**" in page_text(at)
-    assert len(at.session_state["stress.cache"]) == 4
+    assert len(session_store(at)["stress.cache"]) == 4
 
 
 # ----------------------------------------------------------------------------- builders and words

@@ -10,11 +10,12 @@ from typing import Sequence
 import streamlit as st
 
 from classroom import RoomStore
+from ui.session.memory import CACHE_TTL
 from ui.pictures.room_html import replay_html, step_html
 from ui.views.room import KEY_PARAM, ROOM_PARAM, SEAT_PARAM, replay_moment, room_step
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)  # one per store URL: a connection pool
 def _store(url: str | None) -> RoomStore:
     return RoomStore(url)
 
@@ -55,14 +56,14 @@ def set_url(**params: str | None) -> None:
             st.query_params[name] = value
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, ttl=CACHE_TTL, show_spinner=False)
 def step_screen(account: str, shock: float, prices: Sequence[tuple[str, float]], dark: bool) -> str:
     """The student's lab at a room's step as HTML, computed once per step for every student of
     every room showing it (a result keyed by its inputs, not shared state)."""
     return step_html(room_step(account, shock, tuple(prices)), dark=dark)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@st.cache_data(max_entries=256, ttl=CACHE_TTL, show_spinner=False)
 def replay_screen(account: str, crash_id: str, step: int, dark: bool) -> str:
     """The student's screen at a step of the teacher's crash replay, as HTML, once per step (the
     replay itself once per account and crash, by the replay page's own cache)."""

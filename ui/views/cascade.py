@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from ui.session.memory import CACHE_TTL
+
 from margin.account import liquidation_prices
 from margin.cascade import (
     LEVERAGE_BUCKETS, RUNAWAY_RATIO, CascadeResult, Crowd, CrowdParams, TippingCurve, build_crowd, run_cascade,
@@ -277,7 +279,7 @@ def market_key(market: Market) -> tuple:
             market.close_fee_reserve)
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
+@st.cache_resource(max_entries=4, ttl=CACHE_TTL, show_spinner=False)
 def cached_crowd(market: tuple, _market: Market, params: CrowdParams) -> Crowd:
     """The crowd for one market (named by :func:`market_key`) and crowd parameters (read-only
     arrays, shared by every session)."""

@@ -20,6 +20,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import streamlit as st
 
+from ui.session.memory import CACHE_TTL
+
 from margin.account import (
     STATUS_NAMES, account_value, compile_account, liquidation_prices, margin_ratio, pnl_fraction, return_on_margin,
     value_account,
@@ -402,14 +404,14 @@ def equity_pools(walk: Walk, labels: Mapping[str, str]) -> list[PoolGroup]:
 # ----------------------------------------------------------------------------- cached (UI boundary)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
 def cached_start(account_key: str, _scenario: Scenario) -> LabHistory:
     """:func:`new_history` once per account (sessions share it; it is never changed, only
     continued into new objects)."""
     return new_history(_scenario, account_key)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, ttl=CACHE_TTL, show_spinner=False)
 def cached_sweep(state_key: tuple, label: str, _walk: Walk, base: tuple[tuple[str, float], ...]) -> SweepView:
     """:func:`sweep_view` of one variant as it stands now; ``state_key`` names the account and
     its state (what is open, the wallet), so a step that closes nothing reuses it."""

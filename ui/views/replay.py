@@ -15,6 +15,8 @@ from typing import Any, Mapping
 import numpy as np
 import streamlit as st
 
+from ui.session.memory import CACHE_TTL
+
 from margin.crashes import CUSTOM_ID, Crash, custom_crash, load_crash
 from margin.replay import MoneySplit, Replay, WickCheck, money_split, replay, timeline_events, wick_check
 from margin.fields import ScenarioError
@@ -269,14 +271,14 @@ def crash_key(crash_id: str, custom: Mapping[str, Any], imported: ImportedCandle
     return (crash_id,), load_crash(crash_id)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
 def cached_replay(account_key: str, _scenario: Scenario, crash: tuple, _crash: Crash) -> Replay:
     """:func:`margin.replay.replay` once per account (named by ``account_key``) and crash
     (named by ``crash``, :func:`crash_key`'s key)."""
     return replay(_scenario, _crash)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_data(max_entries=32, ttl=CACHE_TTL, show_spinner=False)
 def cached_checks(account_key: str, _model: Replay, crash: tuple, market: str) -> dict[str, WickCheck]:
     """Mark-versus-last checks for one market, per variant (named like :func:`cached_replay`)."""
     return checks(_model, market)

@@ -1,0 +1,31 @@
+"""What a session holds once it ends (ui/session/memory.py): the stress lab's results live in
+the session's store, not in session_state, and a session's end empties the store and trims."""
+
+from __future__ import annotations
+
+import time
+
+from tests.support import open_page, session_store
+from ui.session import memory
+
+
+def test_the_stress_results_are_in_the_session_store_not_in_session_state():
+    at = open_page("pages/stress_lab.py", **{"stress.paths": 500})
+    assert "stress.cache" not in at.session_state  # a closed tab's state keeps no results
+    assert len(session_store(at)["stress.cache"]) == 1
+    assert session_store(at)["stress.shown"][0].spec.n_paths == 500  # what the downloads build from
+
+
+def test_a_session_end_empties_its_store_and_trims_the_server_after_a_short_delay():
+    store = {"stress.cache": {"key": object()}}
+    before = memory.trimmer().trims
+    memory._session_ended(store)
+    assert store == {}
+    deadline = time.monotonic() + memory.TRIM_DELAY + 10
+    while memory.trimmer().trims == before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert memory.trimmer().trims == before + 1
+
+
+def test_the_allocator_is_tuned_on_glibc():
+    assert memory.tune_allocator() is (memory._LIBC is not None)
