@@ -13,7 +13,9 @@ Session keys (plain keys: a lesson or a link sets them, then switches to this pa
   ``"cascade.seed"``.
 
 Live: every control reruns only the panel (a fragment); the crowd is drawn once per market and
-crowd parameters (cached), a cascade and the 50-shock tipping curve take milliseconds.
+crowd parameters (cached), a cascade and the 50-shock tipping curve take milliseconds. A crowd
+of more than ``margin.limits.LONG_CROWD_TRADERS`` traders is drawn in a worker process with a
+progress bar and a Cancel button (``ui/session/long_work.py``, prefix ``"cascade.crowd"``).
 """
 
 from __future__ import annotations
@@ -218,6 +220,8 @@ def cascade_panel() -> None:
         return
     view = live_view(account.scenario, account.scenario.markets[market_name], CrowdParams(**params),
                      shock / 100, depth * 1e6, impact)
+    if view is None:  # a large crowd cancelled, or the server busy: the panel has said which
+        return
     headline(view, market_name)
     pictures(view, market_name)
     tables(view)
