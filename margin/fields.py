@@ -39,6 +39,9 @@ class ScenarioError(ValueError):
         self.problem = problem
         super().__init__(f"{field_name}: {problem}")
 
+    def __reduce__(self):  # so that one raised in a worker process reaches the page whole
+        return type(self), (self.field, self.problem)
+
 
 def fmt(value: float) -> str:
     """A number for a message: ``3``, ``0.005``, ``1e+20``.

@@ -46,7 +46,12 @@ MAX_STEPS = 100_000  # steps of one path
 MAX_STRESS_WORK = 200_000_000  # paths x steps x open positions of one model (~15 s on a busy 2-core VM)
 MAX_LAB_PATH_STEPS = 20_000_000  # paths x steps the stress lab page runs per model
 MAX_VOLATILITY = 10.0  # a market's annual volatility [fraction]: 1,000 % a year
-MAX_LONG_RUNS = 2  # stress runs at once per server process, each in a worker process of its own
+MAX_LONG_RUNS = 2  # long runs at once per server process, each in a worker process of its own
+
+# what the pages hand to a worker process rather than compute in the server's own
+LONG_CROWD_TRADERS = 100_000  # a larger crowd (200,000: 0.3 s quiet, 0.45 to 1.2 s on a busy 2-core VM)
+LONG_REPLAY_STEPS = 1_000_000  # steps x positions of a replay's walk (1,000,000: 0.3 s; 2,000,000: 0.7 to 1.5 s)
+LONG_CHECK_STEPS = 2_000  # steps x positions of its mark-against-last check (4,800: 0.2 to 0.6 s; 2,000,000: 131 s)
 
 # cascades
 MAX_TRADERS = 2_000_000  # traders of a cascade's crowd (command line)

@@ -9,7 +9,7 @@ Each way starts where it arrives at today's prices from its positions' entries
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -163,6 +163,18 @@ def wick_check(scenario: Scenario, result: SimulationResult, path: PricePath, la
         liquidated_not_touched=mark_breach & ~last_breach,
         liquidation_price=liq,
     )
+
+
+def wick_checks(model: Replay, market: str,
+                progress: Callable[[int, int], None] | None = None) -> dict[str, WickCheck]:
+    """:func:`wick_check` of ``market`` for each way of the account (label → check);
+    ``progress(done, total)`` is called after each way."""
+    out = {}
+    for done, (label, result) in enumerate(model.results.items(), 1):
+        out[label] = wick_check(model.variants[label], result, model.path, model.last_path, market)
+        if progress is not None:
+            progress(done, len(model.results))
+    return out
 
 
 def _liquidation_price_series(scenario: Scenario, marks: np.ndarray, size: np.ndarray, margin: np.ndarray,

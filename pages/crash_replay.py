@@ -17,7 +17,10 @@ Session keys (plain keys: a lesson or a link sets them, then switches to this pa
 
 Each way of the account starts where it arrives at today's prices from its positions' entries
 (what closed on the way is listed first). The three simulations run once per account and crash
-(cached); playing only moves the step.
+(cached); playing only moves the step. A long replay (more steps × positions than
+``margin.limits.LONG_REPLAY_STEPS``, and for its mark-against-last check ``LONG_CHECK_STEPS``)
+runs in a worker process with a progress bar and a Cancel button (``ui/session/long_work.py``,
+prefixes ``"replay.walk"`` and ``"replay.checks"``).
 """
 
 from __future__ import annotations
@@ -38,8 +41,8 @@ from ui.session.text import md
 from ui.session.widgets import bound_widget, chart, slider_with_input
 from ui.views.export import event_log_button
 from ui.views.replay import (
-    IMPORTED_ID, cached_checks, cached_replay, crash_key, duration_text, equity_takeaway, event_lines,
-    imported_candles, latest_event, money_takeaway, replay_summary, splits, timeline_points, wick_sentences,
+    IMPORTED_ID, crash_key, duration_text, equity_takeaway, event_lines, imported_candles, latest_event,
+    market_checks, money_takeaway, replay_model, replay_summary, splits, timeline_points, wick_sentences,
 )
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
@@ -209,7 +212,7 @@ def story_so_far(model, step: int) -> None:
                    "(play it, or drag the step to the end).")
 
 
-def mark_and_last(model, account, key: tuple, step: int) -> None:
+def mark_and_last(model, account, key: tuple, crash, step: int) -> None:
     st.subheader("Mark price and last price")
     markets = list(model.path.markets)
     left, right = st.columns(2)
@@ -221,7 +224,9 @@ def mark_and_last(model, account, key: tuple, step: int) -> None:
                             options=list(VARIANT_LABELS), horizontal=True)
     market = market if market in markets else markets[0]
     view = view if view in model.results else VARIANT_LABELS[0]
-    checks = cached_checks(account.key, model, key, market)
+    checks = market_checks(account, model, key, crash, market)
+    if checks is None:  # cancelled, or the server is busy: the page has said which
+        return
     chart(charts.mark_last_figure(model, market, checks[view], view, step), key="replay.marklast")
     for sentence in wick_sentences(model, market, checks, step):
         st.markdown(f"- {sentence}")
@@ -229,7 +234,9 @@ def mark_and_last(model, account, key: tuple, step: int) -> None:
 
 def replay_panel(account, key: tuple, crash) -> None:
     """Everything that moves with the step: a fragment, so playing reruns only this."""
-    model = cached_replay(account.key, account.scenario, key, crash)
+    model = replay_model(account, key, crash)
+    if model is None:
+        return
     n = model.crash.n_steps
     advance(n)
     slider_with_input("Step of the crash", "replay.step", min_value=0.0, max_value=float(n - 1), step=1.0,
@@ -239,7 +246,7 @@ def replay_panel(account, key: tuple, crash) -> None:
     step = int(st.session_state["replay.step"])
     live_line(model, step)
     story_so_far(model, step)
-    mark_and_last(model, account, key, step)
+    mark_and_last(model, account, key, crash, step)
     keep_in_url("replay")  # a step or a tick reruns only this fragment: the address follows it
 
 
@@ -284,9 +291,11 @@ if crash_id == IMPORTED_ID:
         st.stop()
 try:
     key, crash = crash_key(crash_id, custom, st.session_state.get(IMPORTED))
-    model = cached_replay(account.key, account.scenario, key, crash)
+    model = replay_model(account, key, crash)
 except ScenarioError as err:
     st.error(f"This crash cannot be built: {md(str(err))}.")
+    st.stop()
+if model is None:  # a long replay cancelled, or the server busy: the page has said which
     st.stop()
 
 if st.session_state.get("replay.loaded") not in (None, key):

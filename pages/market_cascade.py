@@ -16,7 +16,9 @@ Session keys (plain keys: a lesson or a link sets them, then switches to this pa
   auto-deleverage the most profitable opposite positions, the learner's included).
 
 Live: every control reruns only the panel (a fragment); the crowd is drawn once per market and
-crowd parameters (cached), a cascade and the 50-shock tipping curve take milliseconds.
+crowd parameters (cached), a cascade and the 50-shock tipping curve take milliseconds. A crowd
+of more than ``margin.limits.LONG_CROWD_TRADERS`` traders is drawn in a worker process with a
+progress bar and a Cancel button (``ui/session/long_work.py``, prefix ``"cascade.crowd"``).
 """
 
 from __future__ import annotations
@@ -245,6 +247,8 @@ def cascade_panel() -> None:
         return
     view = live_view(account.scenario, account.scenario.markets[market_name], CrowdParams(**params),
                      shock / 100, depth * 1e6, impact, fund, adl)
+    if view is None:  # a large crowd cancelled, or the server busy: the panel has said which
+        return
     headline(view, market_name)
     pictures(view, market_name)
     tables(view)

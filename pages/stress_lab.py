@@ -13,24 +13,22 @@ Session keys (plain keys: a lesson or a link sets them, then switches to this pa
   ``"stress.variant"``: the variant of the distribution chart.
 
 Internal: ``"stress.run"`` holds the inputs of the last run (set by Run; the first visit runs
-the defaults) and the session's store (``ui/session/memory.py``, not session state, so a closed
-tab drops them) ``"stress.cache"``, the last few results (bounded, because a run reports progress
-while it computes), and ``"stress.shown"``, those the download buttons build their CSV from. A run goes to a worker process (``ui/views/long_runs.py``):
+the defaults), and ``"stress.shown"`` in the session's store (``ui/session/memory.py``), the results the
+download buttons build their CSV from. A run goes to a worker process (``ui/session/long_work.py``, prefix ``"stress"``):
 ``"stress.job"`` is the one going, ``"stress.cancelled"`` the inputs whose run was cancelled
-(shown as such until Run is pressed again).
+(shown as such until Run is pressed again), ``"stress.results"`` the last few results (bounded,
+per session).
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-import time
 
 import pandas as pd
 import streamlit as st
 
 from margin.scenario import ScenarioError
-from margin.limits import MAX_LONG_RUNS
 from margin.stress import summary_frame
 from ui.pictures import charts_stress as charts
 from margin.numbers import percent
@@ -38,7 +36,8 @@ from ui.glossary import term
 from margin.presets import market_label
 from ui.session.memory import session_store
 from ui.session.text import md
-from ui.views.long_runs import Cancelled, LongRuns
+from ui.session.long_work import long_result
+from ui.views.long_runs import stress_models
 from ui.views.words import position_labels
 from ui.session.lesson_panel import hidden_notice, lesson_panel, prediction_open
 from ui.session.state import current_account, ensure_scenario
@@ -109,60 +108,23 @@ def market_model_editors(markets: list[str]) -> None:
               on_click=reset_market_model, args=(markets,))
 
 
-@st.cache_resource(max_entries=1, show_spinner=False)
-def long_runs() -> LongRuns:
-    """The server's pool of stress workers (one per process; see ui/views/long_runs.py)."""
-    return LongRuns()
-
-
 def results_for(scenario, scenario_json: str, chosen: dict):
-    """Both models' runs for these inputs: from the session's small cache, or run now in a
-    worker process with a progress bar and a Cancel button; None when cancelled or when the
-    server is busy (it says so)."""
-    cache = session_store().setdefault("stress.cache", {})  # gone when the tab closes
+    """Both models' runs for these inputs and the seconds they took: from the session's last
+    few, or run now in a worker process with a progress bar and a Cancel button
+    (``ui/session/long_work.py``); None when cancelled or when the server is busy (it says so)."""
     key = json.dumps([scenario_json, chosen], sort_keys=True)
-    if key in cache:
-        cache[key] = cache.pop(key)  # most recently used last
-        return cache[key]
-    if st.session_state.get("stress.cancelled") == key:
-        st.info("Run cancelled. Press **Run** to start it again.", icon=":material/cancel:")
-        return None
-    job = st.session_state.get("stress.job")
-    if job is not None and job.key != key:  # the inputs changed while it ran
-        job.cancel()
-        job = None
-    if job is None:
-        specs = {model: spec_for(scenario, chosen, model) for model in ("normal", "student_t")}
-        job = long_runs().submit(key, scenario, specs)
-        if job is None:
-            st.warning(f"The server is busy: {MAX_LONG_RUNS} stress runs are going for other visitors. "
-                       "Press **Run** again in a moment.", icon=":material/hourglass_top:")
-            return None
-        st.session_state["stress.job"] = job
-        st.session_state["stress.started"] = time.perf_counter()
-    st.button("Cancel", icon=":material/cancel:", key="stress.cancel", on_click=cancel_run, args=(key,))
-    bar = st.progress(0.0, text="Simulating…")
-    while not job.future.done():  # the work is in the worker: this session only waits
-        bar.progress(job.done_paths / job.total, text=f"Simulating {job.done_paths:,} of {job.total:,} paths "
-                                                      f"(the normal model, then fat tails, ν = {chosen['dof']:g})")
-        time.sleep(0.2)
-    bar.empty()
-    st.session_state.pop("stress.job", None)
-    try:
-        runs = job.future.result()
-    except Cancelled:
-        return None
-    cache[key] = (runs["normal"], runs["student_t"], time.perf_counter() - st.session_state.pop("stress.started"))
-    while len(cache) > CACHE_ENTRIES:
-        cache.pop(next(iter(cache)))
-    return cache[key]
+    specs = {model: spec_for(scenario, chosen, model) for model in ("normal", "student_t")}
+    total = sum(spec.n_paths for spec in specs.values())
 
+    def text(done: int, total: int) -> str:
+        return f"Simulating {done:,} of {total:,} paths (the normal model, then fat tails, ν = {chosen['dof']:g})"
 
-def cancel_run(key: str) -> None:
-    job = st.session_state.pop("stress.job", None)
-    if job is not None:
-        job.cancel()
-    st.session_state["stress.cancelled"] = key
+    outcome = long_result("stress", key, stress_models, scenario, specs, total=total, reports=True, text=text,
+                          keep=CACHE_ENTRIES)
+    if outcome is None:
+        return None
+    runs, seconds = outcome
+    return runs["normal"], runs["student_t"], seconds
 
 
 def headline_metrics(main, other, main_name: str, other_name: str, names: dict[str, str]) -> None:

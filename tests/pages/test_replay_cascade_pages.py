@@ -18,7 +18,8 @@ from margin.scenario import scenario_from_dict
 from tests.support import open_page, page_text
 from ui.pictures import charts_cascade, charts_replay
 from ui.views.cascade import cascade_view, leverage_takeaway, tipping_takeaway
-from ui.views.replay import event_lines, splits, timeline_points, wick_sentences, checks
+from margin.replay import wick_checks as checks
+from ui.views.replay import event_lines, splits, timeline_points, wick_sentences
 
 REPLAY, CASCADE = "pages/crash_replay.py", "pages/market_cascade.py"
 

@@ -100,8 +100,8 @@ def test_editing_a_volatility_cell_updates_the_inputs_and_run_uses_it():
     assert "The inputs changed since these results" in page_text(at)
     at.button(key="stress.run_button").click().run()
     assert "The inputs changed" not in page_text(at)
-    cached = list(session_store(at)["stress.cache"].values())[-1]
-    assert cached[0].spec.volatility == (0.55, 0.0)
+    runs, _seconds = list(session_store(at)["stress.results"].values())[-1]
+    assert runs["normal"].spec.volatility == (0.55, 0.0)
 
 
 def test_a_contradictory_correlation_table_is_named_and_blocks_the_run():
@@ -122,7 +122,7 @@ def test_results_are_cached_per_input_and_the_cache_is_bounded():
         at.number_input(key="stress.seed.widget").set_value(seed).run()
         at.button(key="stress.run_button").click().run()
         assert f"Seed **{seed}**" in page_text(at)
-    assert len(session_store(at)["stress.cache"]) == 4
+    assert len(session_store(at)["stress.results"]) == 4
 
 
 # ----------------------------------------------------------------------------- builders and words
@@ -201,7 +201,7 @@ def test_a_run_past_the_work_bound_is_named_and_blocked():
 def test_a_busy_server_says_so_and_runs_nothing(monkeypatch):
     from ui.views.long_runs import LongRuns
 
-    monkeypatch.setattr(LongRuns, "submit", lambda self, key, scenario, specs: None)  # every slot taken
+    monkeypatch.setattr(LongRuns, "submit", lambda self, key, work, *args, **options: None)  # every slot taken
     at = open_page(PAGE, **{"stress.paths": 500})
-    assert any(shown(w.value).startswith("The server is busy: 2 stress runs are going") for w in at.warning)
+    assert any(shown(w.value).startswith("The server is busy: 2 long runs are going") for w in at.warning)
     assert not at.metric and "stress.job" not in at.session_state

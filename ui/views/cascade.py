@@ -1,7 +1,8 @@
 """The market cascade's numbers and words: the crowd, one cascade, the tipping curve, the learner.
 
 Pure functions first (tested directly), the cached boundary at the bottom (the crowd is drawn
-once per market and crowd parameters; a cascade and a 50-shock curve take milliseconds).
+once per market and crowd parameters, a large one in a worker process; a cascade and a 50-shock
+curve take milliseconds).
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from margin.cascade import (
 )
 from margin.cascade.deleverage import OutsideCandidates
 from margin.cascade.learner import learner_in_cascade
+from margin.limits import LONG_CROWD_TRADERS
 from margin.scenario import Market, Scenario
 from margin.numbers import money, percent, price, quantity
+from ui.session.long_work import long_result
 from ui.views.words import join_words, position_labels
 from margin.presets import market_label
 
@@ -286,9 +289,21 @@ def cached_crowd(market: tuple, _market: Market, params: CrowdParams) -> Crowd:
     return build_crowd(_market, params)
 
 
+def crowd_for(market: Market, params: CrowdParams) -> Crowd | None:
+    """The crowd: drawn here and cached up to :data:`~margin.limits.LONG_CROWD_TRADERS` traders,
+    past it in a worker with a progress bar (None while cancelled or when the server is busy;
+    the page says so)."""
+    if params.n_traders <= LONG_CROWD_TRADERS:
+        return cached_crowd(market_key(market), market, params)
+    outcome = long_result("cascade.crowd", repr((market_key(market), params)), build_crowd, market, params,
+                          text=lambda _done, _total: f"Drawing a crowd of {params.n_traders:,} traders")
+    return None if outcome is None else outcome[0]
+
+
 def live_view(scenario: Scenario, market: Market, params: CrowdParams, shock: float, depth: float,
-              impact: str, fund: float = math.inf, adl: bool = False) -> CascadeView:
-    """:func:`cascade_view` on the cached crowd. Not cached itself: a cascade and the 50-shock
-    curve take a few milliseconds, far less than copying the crowd out of a cache."""
-    crowd = cached_crowd(market_key(market), market, params)
-    return cascade_view(scenario, market.name, crowd, shock, depth, impact, fund, adl)
+              impact: str, fund: float = math.inf, adl: bool = False) -> CascadeView | None:
+    """:func:`cascade_view` on the crowd (:func:`crowd_for`). Not cached itself: a cascade and
+    the 50-shock curve take at most a tenth of a second for the largest crowd, far less than
+    copying the crowd out of a cache."""
+    crowd = crowd_for(market, params)
+    return None if crowd is None else cascade_view(scenario, market.name, crowd, shock, depth, impact, fund, adl)

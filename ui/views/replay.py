@@ -18,11 +18,14 @@ import streamlit as st
 from ui.session.memory import CACHE_TTL
 
 from margin.crashes import CUSTOM_ID, Crash, custom_crash, load_crash
-from margin.replay import MoneySplit, Replay, WickCheck, money_split, replay, timeline_events, wick_check
+from margin.limits import LONG_CHECK_STEPS, LONG_REPLAY_STEPS
+from margin.replay import MoneySplit, Replay, WickCheck, money_split, replay, timeline_events, wick_checks
 from margin.fields import ScenarioError
 from margin.scenario import Scenario, scenario_from_dict  # noqa: F401 (doctests)
 from margin.numbers import money, percent, price
+from ui.session.long_work import long_result
 from ui.session.text import md
+from ui.views.long_runs import replay_checks
 from ui.views.lab_words import describe_events
 from ui.views.words import join_words, position_labels
 from margin.presets import market_label
@@ -225,11 +228,6 @@ def splits(model: Replay) -> dict[str, MoneySplit]:
             for label, result in model.results.items()}
 
 
-def checks(model: Replay, market: str) -> dict[str, WickCheck]:
-    return {label: wick_check(model.variants[label], result, model.path, model.last_path, market)
-            for label, result in model.results.items()}
-
-
 # ----------------------------------------------------------------------------- cached
 
 
@@ -281,7 +279,36 @@ def cached_replay(account_key: str, _scenario: Scenario, crash: tuple, _crash: C
 @st.cache_data(max_entries=32, ttl=CACHE_TTL, show_spinner=False)
 def cached_checks(account_key: str, _model: Replay, crash: tuple, market: str) -> dict[str, WickCheck]:
     """Mark-versus-last checks for one market, per variant (named like :func:`cached_replay`)."""
-    return checks(_model, market)
+    return wick_checks(_model, market)
+
+
+def position_steps(scenario: Scenario, crash: Crash) -> int:
+    """How big a replay is: steps × positions (what its walk and its check cost grow with)."""
+    return crash.n_steps * max(len(scenario.positions), 1)
+
+
+def replay_model(account, key: tuple, crash: Crash) -> Replay | None:
+    """The replay of ``account`` (``ui.session.state``'s) along ``crash`` (named by ``key``): here
+    and cached up to :data:`~margin.limits.LONG_REPLAY_STEPS` position-steps, past it in a worker
+    with a progress bar (None while cancelled or when the server is busy; the page says so)."""
+    if position_steps(account.scenario, crash) <= LONG_REPLAY_STEPS:
+        return cached_replay(account.key, account.scenario, key, crash)
+    outcome = long_result("replay.walk", repr((account.key, key)), replay, account.scenario, crash, keep=1,
+                          text=lambda _done, _total: f"Walking the account through {crash.n_steps:,} steps, three ways")
+    return None if outcome is None else outcome[0]
+
+
+def market_checks(account, model: Replay, key: tuple, crash: Crash, market: str) -> dict[str, WickCheck] | None:
+    """Mark against last in ``market`` for each way (:func:`margin.replay.wick_checks`): here and
+    cached up to :data:`~margin.limits.LONG_CHECK_STEPS` position-steps, past it in a worker
+    (which walks the replay again rather than receive it: the same numbers, far less to send)."""
+    if position_steps(account.scenario, crash) <= LONG_CHECK_STEPS:
+        return cached_checks(account.key, model, key, market)
+    outcome = long_result("replay.checks", repr((account.key, key, market)), replay_checks, account.scenario, crash,
+                          market, total=len(model.results), reports=True, keep=2,
+                          text=lambda done, total: f"Checking the mark against the last price in "
+                                                   f"{market_label(market)}: {done} of {total} ways done")
+    return None if outcome is None else outcome[0]
 
 
 def custom_key(custom: Mapping[str, Any]) -> tuple:

@@ -1,0 +1,66 @@
+"""A real browser and server: a stress run whose tab is closed stops (its worker goes idle
+within the pool's abandon time) instead of running to its bound."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import start_streamlit
+from tests.paths import ROOT
+from tests.support import DATA
+from ui.session.link_codec import encode
+from ui.views.long_runs import ABANDON_SECONDS, CANCEL_GRACE
+
+pytestmark = pytest.mark.browser
+LARGEST = {"stress.paths": 20_000, "stress.horizon": 30.0, "stress.step": "1 hour"}
+
+
+def _account() -> dict:
+    """Thirteen positions: 20,000 paths x 720 steps x 13 is just under the work bound (minutes of work)."""
+    raw = json.loads((DATA / "twenty-positions.json").read_text())
+    raw["positions"] = raw["positions"][:13]
+    return raw
+
+
+def _workers_cpu(server: int) -> float:
+    """CPU seconds used so far by the server's worker processes (its spawned children)."""
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat[1]) == server and b"spawn_main" in command:
+            ticks += int(stat[11]) + int(stat[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _used(server: int, seconds: float) -> float:
+    before = _workers_cpu(server)
+    time.sleep(seconds)
+    return _workers_cpu(server) - before
+
+
+def test_a_closed_tab_stops_its_stress_run(page: Page):
+    process, url = start_streamlit(ROOT / "app.py")
+    try:
+        page.goto(url)
+        link = encode({"scenario": _account(), "page": "stress", "controls": LARGEST})
+        page.goto(f"{url}/?v={link}")
+        expect(page.get_by_text("Simulating").first).to_be_visible(timeout=120_000)
+        assert _used(process.pid, 2.0) > 0.2  # a worker is at it
+        page.close()
+        time.sleep(ABANDON_SECONDS + CANCEL_GRACE + 2.0)  # the watch's period and the kill, with room
+        assert _used(process.pid, 2.0) < 0.1  # nobody watches it any more: stopped, not run to its end
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
