@@ -1,4 +1,4 @@
-"""What a session holds once it ends (ui/session/memory.py): the stress lab's results live in
+"""What a session holds once it ends (ui/session/memory.py): every page's long results live in
 the session's store, not in session_state, and a session's end empties the store and trims."""
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from ui.session import memory
 
 def test_the_stress_results_are_in_the_session_store_not_in_session_state():
     at = open_page("pages/stress_lab.py", **{"stress.paths": 500})
-    assert "stress.cache" not in at.session_state  # a closed tab's state keeps no results
-    assert len(session_store(at)["stress.cache"]) == 1
+    assert "stress.results" not in at.session_state  # a closed tab's state keeps no results
+    assert len(session_store(at)["stress.results"]) == 1
     assert session_store(at)["stress.shown"][0].spec.n_paths == 500  # what the downloads build from
 
 
 def test_a_session_end_empties_its_store_and_trims_the_server_after_a_short_delay():
-    store = {"stress.cache": {"key": object()}}
+    store = {"stress.results": {"key": object()}}
     before = memory.trimmer().trims
     memory._session_ended(store)
     assert store == {}
