@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from deploy.farm import stop_process
+
 pytest_plugins = ["tests.services_pg"]  # the PostgreSQL server for the room store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,16 +74,18 @@ def start_streamlit(script: Path, port: int | None = None, extra_args: list[str]
     raise RuntimeError("streamlit did not become healthy within 60 s")
 
 
+def stop_streamlit(process) -> None:
+    """Stop a server started by :func:`start_streamlit`: terminate, and kill it if it has not
+    exited within 10 s (a loaded machine can be slow to shut its worker pool down)."""
+    stop_process(process, seconds=10)
+
+
 @pytest.fixture(scope="session")
 def app_url():
     """The Margin Lab app served on a free loopback port for the whole session."""
     process, url = start_streamlit(ROOT / "app.py")
     yield url
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop_streamlit(process)
 
 
 @pytest.fixture(scope="session")

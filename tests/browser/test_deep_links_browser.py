@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import start_streamlit
+from tests.conftest import start_streamlit, stop_streamlit
 from tests.paths import ROOT
 
 
@@ -18,8 +18,7 @@ def test_a_deep_link_as_a_fresh_servers_first_request_opens_the_page(page: Page)
         expect(page.get_by_text("Presenter mode")).to_be_visible()  # app.py's sidebar
         expect(page.get_by_text("Page not found")).to_have_count(0)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_streamlit(process)
 
 
 @pytest.mark.browser
@@ -37,5 +36,4 @@ def test_a_class_opening_deep_links_at_once_on_a_fresh_server_all_get_the_frame(
             expect(tab.get_by_text("Presenter mode"), f"/{path} ran without app.py").to_be_visible()
             expect(tab.get_by_text("Page not found")).to_have_count(0)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_streamlit(process)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import start_streamlit
+from tests.conftest import start_streamlit, stop_streamlit
 from tests.paths import ROOT
 from tests.support import DATA
 from ui.session.link_codec import encode
@@ -59,8 +59,12 @@ def test_a_closed_tab_stops_its_stress_run(page: Page):
         expect(page.get_by_text("Simulating").first).to_be_visible(timeout=120_000)
         assert _used(process.pid, 2.0) > 0.2  # a worker is at it
         page.close()
-        time.sleep(ABANDON_SECONDS + CANCEL_GRACE + 2.0)  # the watch's period and the kill, with room
-        assert _used(process.pid, 2.0) < 0.1  # nobody watches it any more: stopped, not run to its end
+        time.sleep(ABANDON_SECONDS + CANCEL_GRACE)  # the watch's period and the kill
+        # nobody watches it any more: stopped, not run to its end (minutes). A loaded CI machine can
+        # be late to notice, so wait up to 45 s for the workers to go quiet rather than a fixed time.
+        deadline = time.monotonic() + 45
+        while (used := _used(process.pid, 2.0)) >= 0.1 and time.monotonic() < deadline:
+            pass
+        assert used < 0.1
     finally:
-        process.terminate()
-        process.wait(timeout=15)
+        stop_streamlit(process)

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from classroom import RoomStore
 from margin.presets import load_story
-from tests.conftest import ROOT, start_streamlit
+from tests.conftest import ROOT, start_streamlit, stop_streamlit
 
 pytestmark = pytest.mark.browser
 
@@ -113,8 +113,7 @@ def test_a_server_restart_mid_room_loses_nothing_and_a_reload_returns_to_the_roo
         expect(page.get_by_text("Open: 10x long, 5,000.00 USDT, cross.")).to_be_visible()
         seat_url = page.url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_streamlit(process)
     process, url = start_streamlit(ROOT / "app.py", port=port, env=env)
     try:
         assert rooms.answers(room.code, room.teacher_key).values == (-7.5,)
@@ -125,6 +124,5 @@ def test_a_server_restart_mid_room_loses_nothing_and_a_reload_returns_to_the_roo
         expect(page.get_by_text("You are")).to_contain_text("Ada")
         expect(page.get_by_text("Sent: -7.50 %")).to_be_visible()
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_streamlit(process)
         rooms.dispose()
