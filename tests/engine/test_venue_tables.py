@@ -106,6 +106,18 @@ def test_hyperliquid_tiers_keep_maintenance_at_half_the_initial_margin():
             assert tier["mmr"] == pytest.approx(0.5 / tier["max_leverage"]), market
 
 
+@pytest.mark.parametrize("market, bound, below, above", [
+    ("SOLUSDT", 70_000_000, 20, 10), ("XRPUSDT", 40_000_000, 20, 10), ("DOGEUSDT", 20_000_000, 10, 5)])
+def test_hyperliquid_small_caps_are_the_docs_mainnet_margin_tiers(market, bound, below, above):
+    """Hyperliquid Docs, 'Margin tiers', Mainnet Margin Tiers: SOL 0-70M at 20x and >70M at
+    10x; XRP 0-40M at 20x, >40M at 10x; DOGE 0-20M at 10x, >20M at 5x. The docs' deduction at
+    the bound is bound × (mmr above − mmr below), e.g. SOL 70M × 2.5 % = 1,750,000."""
+    tiers = _tiers("hyperliquid", market)
+    assert [(t.floor, t.max_leverage) for t in tiers] == [(0, below), (bound, above)]
+    assert tiers[1].cum == pytest.approx(bound * (0.5 / above - 0.5 / below))
+    assert load_venue("hyperliquid")["markets"][market]["as_of"] == "2026-09-27"
+
+
 # ----------------------------------------------------------------------------- Bybit
 
 
