@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from margin.roots import Pools, first_root, segment_roots, slope_at
+from margin.pools import REACH_FACTOR, first_prices, state_pools  # noqa: F401  (REACH_FACTOR is read as margin.account's too)
 from margin.scenario import Position, Rules, Scenario
 from margin.tiers import maintenance_margin
 
@@ -294,7 +294,6 @@ def evaluate(scenario: Scenario, prices: Mapping[str, float] | None = None) -> S
 # ----------------------------------------------------------------------------- liquidation prices
 
 
-REACH_FACTOR = 10.0  # a root above 10 × today's price is "none within reach" [× price]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -366,70 +365,26 @@ def _liquidation_price(scenario: Scenario, positions: Sequence[Position], index:
     return _solve(scenario, positions, [index], current, cross_wallet)[0]
 
 
-def _pools(scenario: Scenario, positions: Sequence[Position], indices: Sequence[int],
-           current: Mapping[str, float], cross_wallet: float | None) -> tuple[Pools, np.ndarray]:
-    """The pool behind each position in ``indices`` along its own market's price: itself
-    (isolated, on its margin) or every open cross leg of that market (cross, on the wallet
-    plus what the other markets' cross legs add now). Also the MM those other legs hold now."""
-    entry_basis = scenario.rules.mm_basis == "entry"
-    wallet = scenario.cross_wallet if cross_wallet is None else cross_wallet
-    open_cross = [p for p in positions if not p.is_isolated and p.size > 0]
-    members: list[list[Position]] = []
-    constants, other_mm = [], []
-    for i in indices:
-        position = positions[i]
-        if position.is_isolated:
-            members.append([position])
-            constants.append(float(position.margin))
-            other_mm.append(0.0)
-            continue
-        members.append([p for p in open_cross if p.market == position.market])
-        constant, held = wallet, 0.0
-        for other in open_cross:
-            if other.market != position.market:
-                mark = current[other.market]
-                constant += other.sign * other.size * (mark - other.entry)
-                held += scenario.markets[other.market].maintenance_margin(
-                    other.size * (other.entry if entry_basis else mark))
-        constants.append(constant)
-        other_mm.append(held)
-    width = max(len(m) for m in members)
-    n_tiers = max(len(scenario.markets[positions[i].market].tiers) for i in indices)
-    sign, size, entry = (np.zeros((len(indices), width)) for _ in range(3))
-    floors = np.full((len(indices), n_tiers), np.inf)
-    rates, cums = np.zeros_like(floors), np.zeros_like(floors)
-    for row, (i, group) in enumerate(zip(indices, members)):
-        for k, p in enumerate(group):
-            sign[row, k], size[row, k], entry[row, k] = p.sign, p.size, p.entry
-        table_floors, table_rates, table_cums = scenario.markets[positions[i].market].tier_tables
-        t = table_floors.shape[0]
-        floors[row, :t], rates[row, :t], cums[row, :t] = table_floors, table_rates, table_cums
-        rates[row, t:], cums[row, t:] = table_rates[-1], table_cums[-1]
-    pools = Pools(constant=np.array(constants), sign=sign, size=size, entry=entry, floors=floors, rates=rates,
-                  cums=cums, entry_basis=entry_basis)
-    return pools, np.array(other_mm)
-
-
 def _solve(scenario: Scenario, positions: Sequence[Position], indices: Sequence[int],
            current: Mapping[str, float], cross_wallet: float | None) -> list[LiquidationPrice]:
-    """Liquidation and bankruptcy prices of ``positions[indices]``, every pool at once."""
+    """Liquidation and bankruptcy prices of ``positions[indices]``, every pool at once
+    (:func:`margin.pools.state_pools` of the one state, :func:`margin.pools.first_prices`)."""
     out: dict[int, LiquidationPrice] = {}
     live = [i for i in indices if positions[i].size > 0]
     for i in indices:
         if positions[i].size <= 0:
             out[i] = LiquidationPrice(id=positions[i].id, liquidation_price=None, bankruptcy_price=None)
     if live:
-        pools, other_mm = _pools(scenario, positions, live, current, cross_wallet)
-        here = np.array([current[positions[i].market] for i in live])
+        n = len(live)
+        marks = np.array([[current[name] for name in scenario.markets]], dtype=float)
+        size = np.array([[p.size for p in positions]], dtype=float)
+        margin = np.array([[p.margin if p.is_isolated else 0.0 for p in positions]], dtype=float)
+        wallet = scenario.cross_wallet if cross_wallet is None else cross_wallet
+        pools, held = state_pools(scenario, np.array(live), size.repeat(n, 0), margin.repeat(n, 0),
+                                  np.full(n, wallet, dtype=float), marks.repeat(n, 0))
+        here = np.array([current[positions[i].market] for i in live], dtype=float)
         own_side = np.array([positions[i].sign for i in live])
-        reach = REACH_FACTOR * here
-        liquidating = replace(pools, constant=pools.constant - other_mm)
-        found = []
-        for these, with_mm in ((liquidating, True), (pools, False)):
-            slope = slope_at(these, here, with_maintenance=with_mm)
-            adverse = np.where(slope > 0, -1, np.where(slope < 0, 1, -own_side))
-            found.append(first_root(segment_roots(these, with_maintenance=with_mm), here, adverse, reach))
-        (liq, liq_dir, liq_far), (bank, bank_dir, bank_far) = found
+        (liq, liq_dir, liq_far), (bank, bank_dir, bank_far) = first_prices(pools, held, here, own_side)
         for row, i in enumerate(live):
             out[i] = LiquidationPrice(
                 id=positions[i].id, liquidation_price=_price_or_none(liq[row]),

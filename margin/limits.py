@@ -51,7 +51,7 @@ MAX_LONG_RUNS = 2  # long runs at once per server process, each in a worker proc
 # what the pages hand to a worker process rather than compute in the server's own
 LONG_CROWD_TRADERS = 100_000  # a larger crowd (200,000: 0.3 s quiet, 0.45 to 1.2 s on a busy 2-core VM)
 LONG_REPLAY_STEPS = 1_000_000  # steps x positions of a replay's walk (1,000,000: 0.3 s; 2,000,000: 0.7 to 1.5 s)
-LONG_CHECK_STEPS = 2_000  # steps x positions of its mark-against-last check (4,800: 0.2 to 0.6 s; 2,000,000: 131 s)
+LONG_CHECK_STEPS = 2_000  # steps x positions of its mark-against-last check (40,000: 0.06 s; 2,000,000: 2.5 s on a quiet 2-core VM)
 
 # cascades
 MAX_TRADERS = 2_000_000  # traders of a cascade's crowd (command line)

@@ -17,11 +17,15 @@ from margin.account import LIQUIDATED, account_value, compile_account, value_acc
 from margin.crashes import Crash, crash_path
 from margin.fields import ScenarioError
 from margin.paths import PricePath, path_matrix
+from margin.pools import first_prices, pool_roots, state_pools, take
+from margin.roots import Pools
 from margin.scenario import Scenario
 from margin.settle import Event
 from margin.simulate import SimulationResult, simulate
 from margin.variants import account_variants, arrived_variants
 from margin.walk import Walk
+
+POOL_CHUNK = 4_000_000  # numbers the solver holds at once per pool chunk (pools × members × segments × tiers)
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class MoneySplit:
@@ -179,30 +183,57 @@ def wick_checks(model: Replay, market: str,
 
 def _liquidation_price_series(scenario: Scenario, marks: np.ndarray, size: np.ndarray, margin: np.ndarray,
                               wallet: np.ndarray, in_market: np.ndarray) -> np.ndarray:
-    """Liquidation price of each position in the market before every step (NaN elsewhere).
+    """Liquidation price [quote per base] of each position in the market before every step
+    ``(N, P)``, NaN where it is closed, elsewhere or has none: what
+    :func:`margin.account.position_liquidation_price` gives for that step's state, bit for bit.
 
-    Recomputed only where the state or another market's price changes; a crash path has a
-    few hundred steps, so this stays small.
+    Every (step, position) at once (:mod:`margin.pools`): a pool is built once per step (the
+    market's cross legs share theirs), identical pools along the path are solved once, and
+    pools of one width go to the solver together (built alone, each has that width).
     """
-    from margin.account import position_liquidation_price
-
-    names = list(scenario.markets)
-    n_rows, n_pos = size.shape
-    out = np.full((n_rows, n_pos), np.nan)
-    cache: dict[tuple, float | None] = {}
-    for i, position in enumerate(scenario.positions):
-        if not in_market[:, i].any():
-            continue
-        own = names.index(position.market)
-        depends_on_others = not position.is_isolated
-        for row in np.flatnonzero(in_market[:, i]):
-            others = tuple(np.delete(marks[row], own)) if depends_on_others else ()
-            key = (i, tuple(size[row]), tuple(margin[row]), float(wallet[row]), others)
-            if key not in cache:
-                prices = dict(zip(names, map(float, marks[row])))
-                cache[key] = position_liquidation_price(
-                    scenario, i, prices, sizes=size[row], margins=margin[row],
-                    cross_wallet=float(wallet[row])).liquidation_price
-            value = cache[key]
-            out[row, i] = np.nan if value is None else value
+    rows, positions = np.nonzero(in_market)
+    out = np.full(size.shape, np.nan)
+    if rows.size == 0:
+        return out
+    isolated = np.array([p.is_isolated for p in scenario.positions])
+    cross = positions[~isolated[positions]]
+    asked = np.where(isolated[positions], positions, cross[0] if cross.size else -1)  # the first cross leg's pool
+    key, pool_of = np.unique(np.column_stack([rows, asked]), axis=0, return_inverse=True)
+    pool_of = pool_of.ravel()
+    pools, held = state_pools(scenario, key[:, 1], size[key[:, 0]], margin[key[:, 0]], wallet[key[:, 0]],
+                              marks[key[:, 0]])
+    here = marks[rows, list(scenario.markets).index(scenario.positions[positions[0]].market)]
+    side = np.array([p.sign for p in scenario.positions])[positions]
+    width = (pools.size > 0).sum(axis=1)
+    for k in np.unique(width):
+        group = np.flatnonzero(width == k)
+        these = take(pools, group, int(k))
+        # the same pool at many steps (an isolated position between its events) is solved once
+        first, same = np.unique(np.column_stack([these.constant, held[group], these.sign, these.size, these.entry]),
+                                axis=0, return_index=True, return_inverse=True)[1:]
+        local = np.full(pools.constant.shape[0], -1)
+        local[group] = same.ravel()
+        mine = np.flatnonzero(local[pool_of] >= 0)
+        out[rows[mine], positions[mine]] = _first_liquidation(
+            take(these, first), held[group][first], local[pool_of[mine]], rows[mine], here[mine], side[mine])
     return out
+
+
+def _first_liquidation(pools: Pools, held: np.ndarray, pick: np.ndarray, rows: np.ndarray, here: np.ndarray,
+                       side: np.ndarray) -> np.ndarray:
+    """:func:`margin.pools.first_prices`' liquidation price of pool ``pick[a]`` at step
+    ``rows[a]`` from ``here[a]`` for a position of side ``side[a]``, each pool's roots found
+    once, each (pool, step, side) asked once, in chunks of about :data:`POOL_CHUNK` numbers."""
+    members, tiers = pools.size.shape[1], pools.floors.shape[1]
+    per_pool = max(POOL_CHUNK // (members * tiers) ** 2, 1)  # a pool: segments × members × tiers
+    roots = np.concatenate([pool_roots(take(pools, slice(low, low + per_pool)), held[low:low + per_pool],
+                                       with_bankruptcy=False)[0] for low in range(0, pools.constant.shape[0], per_pool)])
+    ask, first, again = np.unique(pick * (2 * (int(rows.max()) + 1)) + rows * 2 + (side > 0), return_index=True,
+                                  return_inverse=True)
+    per_ask = max(POOL_CHUNK // (members * tiers + roots.shape[1]), 1)
+    found = np.empty(ask.shape[0])
+    for low in range(0, ask.shape[0], per_ask):
+        part = first[low:low + per_ask]
+        found[low:low + per_ask] = first_prices(pools, held, here[part], side[part], pick[part],
+                                                roots=(roots, None))[0][0]
+    return found[again.ravel()]

@@ -16,12 +16,14 @@ from hypothesis import given, settings, strategies as st
 from margin.crashes import (
     MIN_MULTIPLIER, REFERENCE_MARKET, crash_from_dict, crash_ids, crash_path, custom_crash, load_crash, path_csv,
 )
+from margin.account import position_liquidation_price
 from margin.replay import money_split, replay, starting_equity, timeline_events, wick_check
 from margin.presets import load_story
 from margin.scenario import ScenarioError, scenario_from_dict, scenario_to_dict
-from margin.simulate import parse_path_csv, simulate
+from margin.simulate import parse_path_csv, price_path, simulate
 from margin.walk import scenario_now
 from tests.paths import ROOT
+from tests.strategies import paths_for, scenarios
 
 LABEL = "Shaped after the event with its published magnitude; not real tick data."
 
@@ -305,3 +307,84 @@ def test_a_bad_crash_funding_series_names_the_field():
         crash_from_dict(_hourly_crash(funding={"BTCUSDT": [0.001] * 3}))
     with pytest.raises(ScenarioError, match=r"funding\.BTCUSDT: rates must be finite and in"):
         crash_from_dict(_hourly_crash(funding={"BTCUSDT": [0.5] * 49}))
+
+
+def _liquidation_prices_row_by_row(scenario, result, path, market):
+    """The check's liquidation prices the plain way: :func:`position_liquidation_price` of each
+    position of ``market`` in the state before each row (NaN where closed or none)."""
+    names = list(scenario.markets)
+    trace = result.trace
+    out = np.full(trace.size.shape, np.nan)
+    for row in range(trace.size.shape[0]):
+        size = [p.size for p in scenario.positions] if row == 0 else trace.size[row - 1]
+        margin = [p.margin if p.is_isolated else 0.0 for p in scenario.positions] if row == 0 else trace.isolated_margin[row - 1]
+        wallet = scenario.cross_wallet if row == 0 else float(trace.cross_wallet[row - 1])
+        prices = dict(zip(names, map(float, path.marks[row])))
+        for i, position in enumerate(scenario.positions):
+            if position.market == market and size[i] > 0:
+                price = position_liquidation_price(scenario, i, prices, sizes=size, margins=margin,
+                                                   cross_wallet=wallet).liquidation_price
+                out[row, i] = np.nan if price is None else price
+    return out
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(((a == b) | (np.isnan(a) & np.isnan(b))).all())
+
+
+def _crowded_market() -> dict:
+    """Ten cross legs in BTC (a pool wider than numpy's 8-term sum), two isolated, a cross SOL leg."""
+    raw = load_story("default")
+    btc = [{"id": f"btc{k}", "market": "BTCUSDT", "side": "long" if k % 3 else "short", "size": 0.05 + 0.01 * k,
+            "entry": 100_000 * (1 + (k - 5) / 100), "leverage": 20, "mode": "cross"} for k in range(10)]
+    alone = [{"id": f"iso{k}", "market": "BTCUSDT", "side": side, "size": 0.1, "entry": 100_000, "leverage": 25,
+              "mode": "isolated"} for k, side in enumerate(("long", "short"))]
+    raw["positions"] = btc + alone + [p for p in raw["positions"] if p["market"] != "BTCUSDT"]
+    raw["balance"] = 8_000
+    return raw
+
+
+@pytest.mark.parametrize("account, crash_id", [
+    ("twenty", "2021-05-19"), ("crowded", "2020-03-12"), ("hedge-that-saved-it", "2022-11-ftx")])
+def test_the_checks_liquidation_prices_are_those_of_each_row_alone_bit_for_bit(account, crash_id):
+    raw = {"twenty": lambda: json.loads((ROOT / "tests" / "data" / "twenty-positions.json").read_text()),
+           "crowded": _crowded_market}.get(account, lambda: load_story(account))()
+    scenario = scenario_from_dict(raw)
+    model = replay(scenario, load_crash(crash_id))
+    market = model.path.markets[0]
+    for label, result in model.results.items():
+        variant = model.variants[label]
+        check = wick_check(variant, result, model.path, model.last_path, market)
+        expected = _liquidation_prices_row_by_row(variant, result, model.path, market)
+        assert not np.isnan(expected).all()
+        assert _same(check.liquidation_price, expected), label
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_the_checks_liquidation_prices_match_each_row_alone_on_random_accounts(data):
+    scenario = data.draw(scenarios(first_modes=("cross", "isolated", "cross"), max_positions=6))
+    path = data.draw(paths_for(scenario, max_steps=40))
+    result = simulate(scenario, path, trace=True)
+    for market in scenario.markets:
+        check = wick_check(scenario, result, path, path, market)
+        assert _same(check.liquidation_price, _liquidation_prices_row_by_row(scenario, result, path, market))
+
+
+def test_the_checks_liquidation_price_follows_its_own_markets_mark():
+    """A nearly hedged cross pool's only root (1,163,265) is out of reach (10 × the mark) at
+    100,000 and within it past 116,327: the check says so row by row (a cache keyed on the
+    state and the other markets, as it once was, kept the first row's "none" for the whole path)."""
+    tiers = [{"floor": 0, "mmr": 0.004, "max_leverage": 100}, {"floor": 150_000, "mmr": 0.02, "max_leverage": 20}]
+    legs = [{"id": side, "market": "BTCUSDT", "side": side, "size": size, "entry": 100_000, "leverage": 10,
+             "mode": "cross"} for side, size in (("long", 1.0), ("short", 0.98))]
+    scenario = scenario_from_dict({"format": "margin-scenario/1", "name": "hedged", "balance": 20_000,
+                                   "markets": {"BTCUSDT": {"price": 100_000, "tiers": tiers}}, "positions": legs})
+    path = price_path({"BTCUSDT": np.concatenate([np.linspace(100_000, 170_000, 30), np.linspace(170_000, 100_000, 30)])})
+    result = simulate(scenario, path, trace=True)
+    assert result.events == ()
+    price = wick_check(scenario, result, path, path, "BTCUSDT").liquidation_price
+    assert _same(price, _liquidation_prices_row_by_row(scenario, result, path, "BTCUSDT"))
+    in_reach = path.marks[:, 0] * 10 >= 1_163_265.31
+    assert np.isnan(price[~in_reach]).all() and in_reach.any() and (~in_reach).any()
+    assert price[in_reach] == pytest.approx(1_163_265.306, rel=1e-9)

@@ -83,6 +83,20 @@ def test_a_long_replay_walks_and_checks_in_a_worker_with_the_same_numbers(submit
     assert submitted == ["replay", "replay_checks"] and not at.exception
 
 
+def _wide_account(n: int) -> dict:
+    """The default story's BTC market copied to 12 markets, holding ``n`` positions, a third
+    isolated (its check takes about 0.4 s a way on a quiet 2-core VM: long enough to cancel)."""
+    raw = load_story("default")
+    btc = raw["markets"]["BTCUSDT"]
+    raw["markets"] = {"BTCUSDT": btc} | {f"M{k:02d}USDT": dict(btc, price=100.0 * (k + 1)) for k in range(11)}
+    raw["balance"] = 1e7
+    raw["positions"] = [
+        {"id": f"p{k}", "market": list(raw["markets"])[k % 12], "side": "long" if k % 2 else "short",
+         "size": 0.1 + k % 7 / 10, "entry": raw["markets"][list(raw["markets"])[k % 12]]["price"] * (1 + (k % 5 - 2) / 50),
+         "leverage": 10, "mode": "cross" if k % 3 else "isolated"} for k in range(n)]
+    return raw
+
+
 def test_a_long_check_reports_progress_and_a_cancel_stops_its_worker(submitted):
     seen: list[tuple[int, int]] = []
 
@@ -98,9 +112,10 @@ def test_a_long_check_reports_progress_and_a_cancel_stops_its_worker(submitted):
 
     watcher = threading.Thread(target=cancel_once_it_moves)
     watcher.start()
-    at = open_page(REPLAY, timeout=180, **{"replay.crash": "imported", "replay.imported": _candles(20_000)})
+    at = open_page(REPLAY, timeout=180, **{"scenario": _wide_account(48), "replay.crash": "imported",
+                                            "replay.imported": _candles(20_000)})
     watcher.join()
-    assert submitted == ["replay_checks"]  # 2 positions x 20,000 steps: the walk here, the check there
+    assert submitted == ["replay_checks"]  # 48 positions x 20,000 steps: the walk here, the check there
     assert (0, 3) in seen and seen[-1] == (1, 3)  # one way of three checked, then cancelled
     assert any(shown(i.value) == "Cancelled." for i in at.info)
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]

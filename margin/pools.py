@@ -1,0 +1,126 @@
+"""The pool behind a position in many states of its account at once, and its first roots.
+
+A state is the account's sizes and isolated margins, its cross wallet and the mark of every
+market. The pool of a position is itself on its margin (isolated), or every open cross leg of
+its market on the wallet plus what the other markets' cross legs add at their marks (cross);
+the other legs' MM is held apart. :func:`margin.account.position_liquidation_price` asks for
+one state, the crash replay's mark-against-last check for every step of a path at once.
+
+>>> from margin.presets import load_story
+>>> from margin.scenario import scenario_from_dict
+>>> s = scenario_from_dict(load_story("default"))
+>>> sizes = np.array([[p.size for p in s.positions]] * 2)
+>>> marks = np.array([[s.markets[m].price for m in s.markets]] * 2) * np.array([[1.0], [0.9]])
+>>> pools, held = state_pools(s, np.array([0, 0]), sizes, np.zeros_like(sizes),
+...                           np.full(2, s.cross_wallet), marks)
+>>> bool(pools.constant[1] < pools.constant[0]), bool(held[1] < held[0])  # the SOL long lost 10 %
+(True, True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from margin.roots import Pools, first_root, segment_roots, slope_at
+from margin.scenario import Scenario
+from margin.tiers import maintenance_margin
+
+REACH_FACTOR = 10.0  # a root above 10 × today's price is "none within reach" [× price]
+
+
+def state_pools(scenario: Scenario, index: np.ndarray, size: np.ndarray, margin: np.ndarray,
+                wallet: np.ndarray, marks: np.ndarray) -> tuple[Pools, np.ndarray]:
+    """The pool of position ``index[b]`` in state ``b``, and the MM [quote] the other markets'
+    cross legs hold there ``(B,)``. States: ``size`` [base] and ``margin`` [quote] ``(B, P)``
+    (size 0 = closed; margin counts for isolated positions), ``wallet`` [quote] ``(B,)``,
+    ``marks`` [quote per base] ``(B, M)`` in market order. Members are the open legs in
+    scenario order, padded to the widest pool; tier tables to the longest."""
+    positions, names = scenario.positions, list(scenario.markets)
+    entry_basis = scenario.rules.mm_basis == "entry"
+    market = np.array([names.index(p.market) for p in positions], dtype=np.intp)
+    isolated = np.array([p.is_isolated for p in positions], dtype=bool)
+    sign = np.array([p.sign for p in positions], dtype=float)
+    entry = np.array([p.entry for p in positions], dtype=float)
+    rows, own = np.arange(index.shape[0]), market[index]
+    cross_pool = ~isolated[index]
+    open_cross = (size > 0) & ~isolated[None, :]
+    constant = np.where(cross_pool, wallet, margin[rows, index]).astype(float)
+    held = np.zeros(index.shape[0])
+    for j, other in enumerate(positions):  # in scenario order, as the pool's sum has always run
+        elsewhere = cross_pool & open_cross[:, j] & (market[j] != own)
+        if not elsewhere.any():
+            continue
+        mark = marks[:, market[j]]
+        constant = constant + np.where(elsewhere, other.sign * size[:, j] * (mark - other.entry), 0.0)
+        notional = size[:, j] * (other.entry if entry_basis else mark)
+        held = held + np.where(elsewhere, maintenance_margin(notional, *scenario.markets[other.market].tier_tables), 0.0)
+    member = np.where(cross_pool[:, None], open_cross & (market[None, :] == own[:, None]),
+                      np.arange(len(positions))[None, :] == index[:, None])
+    count = member.sum(axis=1)
+    order = np.argsort(~member, axis=1, kind="stable")[:, :max(int(count.max()), 1)]  # members first, in order
+    present = np.arange(order.shape[1])[None, :] < count[:, None]
+    floors, rates, cums = _tier_rows(scenario, own)
+    pools = Pools(constant=constant, sign=np.where(present, sign[order], 0.0),
+                  size=np.where(present, np.take_along_axis(size, order, axis=1), 0.0),
+                  entry=np.where(present, entry[order], 0.0), floors=floors, rates=rates, cums=cums,
+                  entry_basis=entry_basis)
+    return pools, held
+
+
+def _tier_rows(scenario: Scenario, own: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tier tables of the markets ``own`` ``(B, T)``, padded to the longest with floor inf and
+    the last rate and cum."""
+    tables = [scenario.markets[name].tier_tables for name in scenario.markets]
+    width = max(tables[m][0].shape[0] for m in np.unique(own)) if own.size else 1
+    floors = np.full((len(tables), width), np.inf)
+    rates, cums = np.zeros_like(floors), np.zeros_like(floors)
+    for m, (table_floors, table_rates, table_cums) in enumerate(tables):
+        t = min(table_floors.shape[0], width)
+        floors[m, :t], rates[m, :t], cums[m, :t] = table_floors[:t], table_rates[:t], table_cums[:t]
+        rates[m, t:], cums[m, t:] = table_rates[t - 1], table_cums[t - 1]
+    return floors[own], rates[own], cums[own]
+
+
+def take(pools: Pools, pick: np.ndarray | slice, width: int | None = None) -> Pools:
+    """The pools ``pick`` (indices along the pool axis), in that order; with ``width``, only
+    their first ``width`` members (the padding past them dropped, as if built alone)."""
+    k = slice(None, width)
+    return replace(pools, constant=pools.constant[pick], sign=pools.sign[pick, k], size=pools.size[pick, k],
+                   entry=pools.entry[pick, k], floors=pools.floors[pick], rates=pools.rates[pick], cums=pools.cums[pick])
+
+
+def pool_roots(pools: Pools, held: np.ndarray, *, with_bankruptcy: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Roots [quote per base] of each pool's excess less ``held`` (liquidation) and of its
+    equity (bankruptcy; None without ``with_bankruptcy``), ``(B, S)`` each
+    (:func:`margin.roots.segment_roots`)."""
+    liquidation = segment_roots(replace(pools, constant=pools.constant - held), with_maintenance=True)
+    return liquidation, segment_roots(pools, with_maintenance=False) if with_bankruptcy else None
+
+
+def first_prices(pools: Pools, held: np.ndarray, here: np.ndarray, own_side: np.ndarray,
+                 pick: np.ndarray | None = None,
+                 roots: tuple[np.ndarray, np.ndarray | None] | None = None) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Liquidation price (the pool less ``held`` at its MM) and bankruptcy price (the pool at 0
+    equity) of each position asked for, as :func:`margin.roots.first_root` gives them (price or
+    NaN, direction, beyond reach): the root met first as its market's mark moves from ``here``
+    [quote per base] the way the pool loses (``own_side``, the position's ±1, where it is flat),
+    none above ``REACH_FACTOR × here``. ``pick`` names the pool of each position asked for
+    (default: each pool once); ``roots``, the pools' :func:`pool_roots` if already found (a
+    None bankruptcy root: the liquidation price only)."""
+    roots = pool_roots(pools, held) if roots is None else roots
+    liquidating = replace(pools, constant=pools.constant - held)
+    found = []
+    for these, with_mm, found_roots in ((liquidating, True, roots[0]), (pools, False, roots[1])):
+        if found_roots is None:
+            continue
+        if pick is not None:
+            these, found_roots = take(these, pick), found_roots[pick]
+        slope = slope_at(these, here, with_maintenance=with_mm)
+        adverse = np.where(slope > 0, -1, np.where(slope < 0, 1, -own_side))
+        found.append(first_root(found_roots, here, adverse, REACH_FACTOR * here))
+    return found
+
+
+__all__ = ["REACH_FACTOR", "first_prices", "pool_roots", "state_pools", "take"]
