@@ -186,16 +186,13 @@ def run_cascade(crowd: Crowd, shock: float, depth: float, impact: str = "linear"
                 settlement: str = "bankruptcy", insurance_fund: float = math.inf,
                 outcomes: bool = True, adl: bool = False, trigger: str = "at_maintenance",
                 outside: OutsideCandidates | None = None) -> CascadeResult:
-    """Shock the price by ``shock`` [fraction] and run rounds of liquidation until none is new.
-
+    """Shock the price by ``shock`` [fraction] and run rounds of liquidation until none is new;
     ``settlement`` as in the scenario rules: ``"bankruptcy"`` (the trader loses all its
     collateral, the fund keeps what was left) or ``"mark"`` (the trader keeps what is left
     after the fee). With ``adl``, what the insurance fund cannot pay is covered by
-    auto-deleveraging the crowd's profitable opposite positions (:mod:`margin.adl`), round by
-    round, at the bankrupt traders' bankruptcy prices; ADL trades against the bankrupt
-    positions, off the book, so it moves no price and changes no round; ``outside`` positions
-    (the learner's) stand in the same queue (:mod:`margin.cascade.deleverage`). ``trigger`` is
-    ``rules.liquidation_trigger``; the closing-fee reserve is in the crowd's market's tiers.
+    auto-deleveraging profitable opposite positions, the crowd's and ``outside`` ones (the
+    learner's), round by round, off the book (:mod:`margin.cascade.deleverage`).
+    ``trigger``: ``rules.liquidation_trigger``.
     """
     depth, impact = checked_depth_impact(depth, impact)
     shock = checked_shock(shock)
