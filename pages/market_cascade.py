@@ -117,7 +117,7 @@ def waterfall_controls() -> tuple[float, bool]:
             fund = bound_widget(st.number_input, "Insurance fund [million USDT]", "cascade.fund", 1.0,
                                 min_value=0.0, max_value=1_000_000.0, step=0.5, format="%.2f", disabled=not limited)
         with right:
-            adl = bound_widget(st.toggle, "Auto-deleverage when the fund runs dry", "cascade.adl", True,
+            adl = bound_widget(st.toggle, "Auto-deleverage once it is empty", "cascade.adl", True,
                                disabled=not limited,
                                help="Off: what the fund cannot pay is socialized (spread over everyone).")
         st.caption("The fund pays losses beyond collateral in the order traders go bankrupt. Once it is empty, "
