@@ -74,6 +74,24 @@ def start_streamlit(script: Path, port: int | None = None, extra_args: list[str]
     raise RuntimeError("streamlit did not become healthy within 60 s")
 
 
+def step_slider(page, thumb, box, steps: int, wanted: str, key: str = "ArrowLeft") -> None:
+    """Press ``key`` ``steps`` times on slider ``thumb`` at a held key's pace; on a loaded
+    machine Streamlit's page can drop the last step of a burst, so step on, as a learner would,
+    until the number ``box`` says ``wanted``."""
+    from playwright.sync_api import expect
+    thumb.focus()
+    for _ in range(steps):
+        page.keyboard.press(key)
+        page.wait_for_timeout(33)
+    for _ in range(10):
+        page.wait_for_timeout(1500)
+        if box.input_value() == wanted:
+            break
+        thumb.focus()
+        page.keyboard.press(key)
+    expect(box).to_have_value(wanted)
+
+
 def stop_streamlit(process) -> None:
     """Stop a server started by :func:`start_streamlit`: terminate, and kill it if it has not
     exited within 10 s (a loaded machine can be slow to shut its worker pool down)."""

@@ -12,7 +12,7 @@ from margin.fields import ScenarioError
 from margin.paths import PricePath
 from margin.scenario import Scenario
 from margin.simulate import simulate
-from margin.walk import start_walk
+from margin.walk import Walk, start_walk
 
 # ----------------------------------------------------------------------------- the learner
 
@@ -30,13 +30,14 @@ def learner_path(scenario: Scenario, market: str, result: CascadeResult) -> Pric
     return PricePath(steps=np.arange(len(multipliers)), markets=names, marks=np.column_stack(columns))
 
 
-def learner_fate(scenario: Scenario, market: str, result: CascadeResult) -> list[dict[str, Any]]:
+def learner_fate(scenario: Scenario, market: str, result: CascadeResult, arrival: Walk | None = None
+                 ) -> list[dict[str, Any]]:
     """Each of the learner's positions and the round at which it dies (None = survives), from
     :func:`margin.simulate.simulate` along :func:`learner_path`, starting where the account
     arrives at today's prices from its positions' entries (:func:`margin.walk.start_walk`): a
     position that died on the way is reported in round 0, before the shock, with
-    ``"before_shock": True``."""
-    arrival = start_walk(scenario)
+    ``"before_shock": True``. ``arrival``: that walk, when the caller has it already."""
+    arrival = start_walk(scenario) if arrival is None else arrival
     first: dict[str, Any] = {}
     for event in arrival.events:
         if event.type in ("liquidation", "partial_liquidation") and event.position not in first:
@@ -63,14 +64,14 @@ def learner_fate(scenario: Scenario, market: str, result: CascadeResult) -> list
 NEVER = np.iinfo(np.int64).max  # a round no cascade reaches
 
 
-def learner_candidates(scenario: Scenario, market: str, fate: list[dict[str, Any]]
+def learner_candidates(scenario: Scenario, market: str, fate: list[dict[str, Any]], arrival: Walk | None = None
                        ) -> tuple[OutsideCandidates | None, list[int]]:
     """The learner's open positions in ``market`` as candidates in the crowd's ADL queue (and
     their indices in ``scenario.positions``), where the account arrives at today's prices: the
     equity behind an isolated position is its margin plus its PnL, behind a cross position the
     whole cross pool (the other markets held still). A position is open until the round its
     walk liquidated it in; one closed before the shock is not in the queue."""
-    state = start_walk(scenario).state
+    state = (start_walk(scenario) if arrival is None else arrival).state
     marks = {name: m.price for name, m in scenario.markets.items()}
     pool_base, pool_slope = state.cross_wallet, 0.0
     for j, p in enumerate(scenario.positions):
@@ -104,12 +105,13 @@ def learner_in_cascade(scenario: Scenario, market: str, run: Callable[[OutsideCa
     each fate gains ``adl_size`` [base], ``adl_price`` [quote per base, average], ``adl_round``
     and ``adl_given_up`` [quote, the profit lost against the mark]."""
     result = run(None)
-    fate = learner_fate(scenario, market, result)
+    arrival = start_walk(scenario)  # one walk from the entries for the fate and the queue
+    fate = learner_fate(scenario, market, result, arrival)
     for entry in fate:
         entry.update(adl_size=0.0, adl_price=None, adl_round=None, adl_given_up=0.0)
     if not result.adl:
         return result, fate
-    outside, index = learner_candidates(scenario, market, fate)
+    outside, index = learner_candidates(scenario, market, fate, arrival)
     if outside is None:
         return result, fate
     result = run(outside)

@@ -9,24 +9,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+from tests.conftest import step_slider
+
 pytestmark = pytest.mark.browser
-
-
-def _step_to(page: Page, thumb, box, steps: int, wanted: str) -> None:
-    """Press ArrowLeft ``steps`` times on ``thumb`` at a held key's pace; on a loaded machine
-    Streamlit's page can drop the last step of a burst, so step on, as a learner would, until
-    the number box says ``wanted``."""
-    thumb.focus()
-    for _ in range(steps):
-        page.keyboard.press("ArrowLeft")
-        page.wait_for_timeout(33)
-    for _ in range(10):
-        page.wait_for_timeout(1500)
-        if box.input_value() == wanted:
-            break
-        thumb.focus()
-        page.keyboard.press("ArrowLeft")
-    expect(box).to_have_value(wanted)
 
 
 def _shock(page: Page):
@@ -87,7 +72,7 @@ def test_steps_update_the_lab_in_place_and_a_market_step_moves_its_own_marks(app
     expect(sol_marks).to_contain_text("after the shock 174.24")  # 180 × (1 − 1.6 × 2 %): SOL moves 1.6 times the market
     sol = page.locator('[data-testid="stSlider"]').filter(has_text="SOL price").get_by_role("slider")
     sol_box = page.locator('[data-testid="stNumberInput"]').filter(has_text="SOL exact").locator("input")
-    _step_to(page, sol, sol_box, 10, "179.0")  # ten steps of 0.1 USDT down, to 179.0
+    step_slider(page, sol, sol_box, 10, "179.0")  # ten steps of 0.1 USDT down, to 179.0
     expect(sol_marks).to_contain_text("after the shock 173.27")  # 179 × (1 − 1.6 × 2 %)
     expect(page.locator('[data-live-region="strip.BTCUSDT"]')).to_contain_text("after the shock 98,000.00")
 

@@ -4,22 +4,13 @@ view (account, page and controls), and a new session restores it and says so."""
 from __future__ import annotations
 
 import re
-import subprocess
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import ROOT, _free_port, start_streamlit
+from tests.conftest import ROOT, _free_port, start_streamlit, step_slider, stop_streamlit
 
 pytestmark = pytest.mark.browser
-
-
-def _stop(process) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 def test_a_reload_and_a_restart_bring_the_same_account_back(page):
@@ -40,14 +31,14 @@ def test_a_reload_and_a_restart_bring_the_same_account_back(page):
         expect(page.get_by_text("Restored your account “Reload me, please”")).to_be_visible()
         expect(sidebar.get_by_text("Reload me, please", exact=True)).to_be_visible()
 
-        _stop(process)  # the server goes away and comes back on the same port
+        stop_streamlit(process)  # the server goes away and comes back on the same port
         process, _ = start_streamlit(ROOT / "app.py", port=port)
         page.reload()
         expect(page.get_by_role("heading", name="Account builder")).to_be_visible()
         expect(page.get_by_text("Restored your account “Reload me, please”")).to_be_visible()
         expect(sidebar.get_by_text("Reload me, please", exact=True)).to_be_visible()
     finally:
-        _stop(process)
+        stop_streamlit(process)
 
 
 def _step(page, label: str, box_label: str, key: str, steps: int, wanted: str) -> None:
@@ -55,17 +46,7 @@ def _step(page, label: str, box_label: str, key: str, steps: int, wanted: str) -
     stepping on while a loaded machine dropped one, until its exact box says ``wanted``."""
     thumb = page.locator('[data-testid="stSlider"]').filter(has_text=label).get_by_role("slider")
     box = page.locator('[data-testid="stNumberInput"]').filter(has_text=box_label).locator("input")
-    thumb.focus()
-    for _ in range(steps):
-        page.keyboard.press(key)
-        page.wait_for_timeout(33)
-    for _ in range(10):
-        page.wait_for_timeout(1000)
-        if box.input_value() == wanted:
-            break
-        thumb.focus()
-        page.keyboard.press(key)
-    expect(box).to_have_value(wanted)
+    step_slider(page, thumb, box, steps, wanted, key)
 
 
 def _box(page, box_label: str):
