@@ -13,12 +13,11 @@ from pathlib import Path
 import streamlit as st
 
 from margin.scenario import load_scenario, scenario_to_dict
-from ui.session.sidebar import sidebar
-from ui.session.deep_links import inside_app_frame
-from ui.session import links, memory, presenter
-from ui.glossary import sidebar_terms
-from ui.session.state import SCENARIO_KEY, ensure_scenario, set_scenario
-from ui.site import DEFAULT_PAGE, PAGES
+from ui.shell.sidebar import sidebar, sidebar_terms
+from ui.shell.deep_links import inside_app_frame
+from ui.shell import links, memory, presenter
+from ui.shell.state import SCENARIO_KEY, ensure_scenario, set_scenario
+from ui.common.site import DEFAULT_PAGE, PAGES
 
 ROOT = Path(__file__).resolve().parent
 

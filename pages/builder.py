@@ -3,7 +3,7 @@
 Session keys:
 
 - ``"builder.draft"``: the account being edited (a scenario dict). It becomes the session's
-  account (``"scenario"``, see ``ui/session/state.py``) whenever it validates; while it does not, it is
+  account (``"scenario"``, see ``ui/shell/state.py``) whenever it validates; while it does not, it is
   kept exactly as typed and the problem is shown in words.
 - ``"builder.synced"``: the account revision the draft was last in step with. When the account
   is changed elsewhere (a lesson, a link, an upload), the draft restarts from it.
@@ -21,125 +21,29 @@ Session keys:
 
 from __future__ import annotations
 
-import copy
 import json
-import re
 
 import streamlit as st
 
-from margin.presets import apply_venue, load_story, load_venue, market_defaults, story_ids, venue_ids
-from ui.views.builder import (
-    add_market, add_position, duplicate_position, handle_exchange_import, handle_upload, markets_frame,
-    position_lines,
-    positions_frame, remove_market, remove_position, rows_to_positions, set_market_values,
-    story_changes, validate, with_positions,
-)
 from margin.imports import MAX_IMPORT_BYTES
-from margin.scenario import ScenarioError, scenario_from_dict
-from margin.numbers import money
-from ui.session.sidebar import venue_name
-from ui.views.lab_words import account_warnings
-from ui.views.words import join_words
-from margin.presets import market_label
-from ui.session.state import ensure_scenario, revision, scenario_dict, set_scenario
-from ui.session.deep_links import inside_app_frame
-from ui.session.links import share_link
-from ui.session.text import md
+from margin.presets import load_story, load_venue, market_defaults, market_label, story_ids, venue_ids
+from ui.builder.model import (
+    add_market, add_position, duplicate_position, markets_frame, positions_frame, remove_market, remove_position,
+    rows_to_positions, set_market_values, slug, with_positions,
+)
+from ui.builder.session import (
+    act, apply_venue_preset, commit, draft_status, import_exchange, load_story_preset, read_upload, story_warning,
+    synced_draft,
+)
+from ui.shell.deep_links import inside_app_frame
+from ui.shell.links import share_link
+from ui.shell.sidebar import venue_name
+from ui.shell.state import ensure_scenario
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
-st.session_state.setdefault("builder.version", 0)
-st.session_state.setdefault("builder.message", None)
-
-
-# ----------------------------------------------------------------------------- draft bookkeeping
-
-
-def restart_draft(draft: dict) -> None:
-    """Make ``draft`` the tables' new starting point (fresh editors)."""
-    st.session_state["builder.draft"] = copy.deepcopy(draft)
-    st.session_state["builder.base"] = copy.deepcopy(draft)
-    st.session_state["builder.version"] += 1
-
-
-def commit(draft: dict) -> str | None:
-    """Keep ``draft``; make it the account if it is valid. Returns the problem in words, if any."""
-    st.session_state["builder.draft"] = copy.deepcopy(draft)
-    problem = validate(draft)
-    if problem is None and draft != ensure_scenario():
-        set_scenario(draft)
-        st.session_state["builder.synced"] = revision()
-    return problem
-
-
-def act(change, *args) -> None:
-    """Button callback: apply ``change(draft, *args)``, keep the result, restart the tables."""
-    try:
-        draft = change(st.session_state["builder.draft"], *args)
-    except ScenarioError as err:
-        st.session_state["builder.message"] = ("error", f"{err.field}: {err.problem}")
-        return
-    commit(draft)
-    restart_draft(draft)
-    st.session_state["builder.message"] = None
-
-
-def load_story_preset() -> None:
-    story = st.session_state["builder.story"]
-    set_scenario(load_story(story))
-    st.session_state["builder.message"] = ("success", f"Loaded the story “{load_story(story)['name']}”.")
-
-
-def apply_venue_preset() -> None:
-    venue = st.session_state["builder.venue"]
-    if venue:
-        act(apply_venue, venue)
-        st.session_state["builder.message"] = ("success", f"Applied the rules and tiers of {venue_name(venue)}.")
-
-
-def read_upload() -> None:
-    uploaded = st.session_state.get("builder.upload")
-    if uploaded is None:
-        return
-    result = handle_upload(uploaded.getvalue())
-    if result.scenario is None:
-        st.session_state["builder.message"] = ("error", result.message)
-        return
-    set_scenario(result.scenario)
-    st.session_state["builder.message"] = ("success", result.message)
-
-
-def import_exchange() -> None:
-    """The export's files and pasted text, read into the account (or the reason it was not)."""
-    pastes: dict[str, str | bytes] = {f.name: f.getvalue() for f in st.session_state.get("builder.import_files") or []}
-    text = st.session_state.get("builder.import_paste") or ""
-    if text.strip():
-        pastes["pasted text"] = text
-    result = handle_exchange_import(pastes)
-    if result.scenario is None:
-        st.session_state["builder.message"] = ("error", result.message)
-        return
-    set_scenario(result.scenario)
-    st.session_state["builder.message"] = ("success", result.message)
-
-
-def slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "account"
-
-
-# ----------------------------------------------------------------------------- sync with the account
-
-ensure_scenario()
-if "builder.draft" not in st.session_state or st.session_state.get("builder.synced") != revision():
-    restart_draft(scenario_dict())
-    st.session_state["builder.synced"] = revision()
-version = st.session_state["builder.version"]
+base, draft, version = synced_draft()
 positions_key, markets_key = f"builder.positions.{version}", f"builder.markets.{version}"
-if positions_key not in st.session_state and st.session_state["builder.draft"] != st.session_state["builder.base"]:
-    # The tables were away (another page): start them from the kept draft, edits included.
-    st.session_state["builder.base"] = copy.deepcopy(st.session_state["builder.draft"])
-base = st.session_state["builder.base"]
-draft = st.session_state["builder.draft"]
 
 st.title("Account builder")
 st.caption("Build the account the price lab shows: a wallet and leveraged positions in one or more "
@@ -227,11 +131,6 @@ with add_col:
 
 # ----------------------------------------------------------------------------- the story
 
-
-def clear_story(key: str) -> None:
-    st.session_state[key] = ""
-
-
 story_key = f"builder.story_text.{version}"
 story_note = st.container()  # filled once the whole account is known (positions, wallet, prices)
 story = st.text_area(
@@ -315,34 +214,6 @@ st.button("Import the account", icon=":material/upload_file:", key="builder.impo
 
 problem = commit(candidate)
 with story_note:
-    changes = story_changes(candidate)
-    if changes:
-        preset, changed = changes
-        verb = "has" if changed == ["wallet"] else "have"
-        st.warning(f"This story was written for the preset “{preset}”. The account's {join_words(changed)} "
-                   f"{verb} changed since, so it may no longer describe it: edit it below, or clear it and "
-                   f"write your own.", icon=":material/edit_note:")
-        st.button("Clear the story", icon=":material/backspace:", key="builder.clear_story",
-                  on_click=clear_story, args=(story_key,))
+    story_warning(candidate, story_key)
 with status_slot:
-    message = st.session_state["builder.message"]
-    st.session_state["builder.message"] = None  # said once, right after the action
-    if message:
-        kind, text = message
-        if kind == "error":  # the messages quote the file's own text: shown as text
-            st.error(md(text), icon=":material/error:")
-        else:
-            st.success(md(text), icon=":material/check_circle:")
-    if problem:
-        st.error(f"{md(problem)}. Your edit is kept here; the price lab still shows the last valid account.",
-                 icon=":material/error:")
-    else:
-        for warning in account_warnings(scenario_from_dict(candidate)):
-            st.warning(md(warning), icon=":material/warning:")
-        count = len(candidate["positions"])
-        with st.container(border=True, key="builder.in_use", gap="small"):
-            st.markdown(f":material/check_circle: **In use:** {count} position{'' if count == 1 else 's'} "
-                        f"on a {money(candidate['balance'])} wallet, every number as it is kept:")
-            lines = position_lines(scenario_from_dict(candidate))
-            box = st.container(height=200, border=False) if len(lines) > 6 else st.container(border=False)
-            box.text("\n".join(lines))  # names come from the account: text, never Markdown
+    draft_status(candidate, problem)

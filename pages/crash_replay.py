@@ -12,14 +12,14 @@ Session keys (plain keys: a lesson or a link sets them, then switches to this pa
 - Custom crash: ``"replay.drop"`` [%], ``"replay.duration"`` [steps of 5 minutes],
   ``"replay.rebound"`` [% of the drop], ``"replay.noise"`` [% per step], ``"replay.wick"`` [%],
   ``"replay.seed"``, ``"replay.beta.<MARKET>"`` (beta to BTC).
-- ``"replay.imported"``: the candles read from an upload (``ui/views/replay.py``'s
+- ``"replay.imported"``: the candles read from an upload (``ui/replay/model.py``'s
   :class:`ImportedCandles`), kept for the session.
 
 Each way of the account starts where it arrives at today's prices from its positions' entries
 (what closed on the way is listed first). The three simulations run once per account and crash
 (cached); playing only moves the step. A long replay (more steps × positions than
 ``margin.limits.LONG_REPLAY_STEPS``, and for its mark-against-last check ``LONG_CHECK_STEPS``)
-runs in a worker process with a progress bar and a Cancel button (``ui/session/long_work.py``,
+runs in a worker process with a progress bar and a Cancel button (``ui/shell/long_work.py``,
 prefixes ``"replay.walk"`` and ``"replay.checks"``).
 """
 
@@ -32,15 +32,14 @@ from margin.fields import ScenarioError
 from margin.numbers import money, percent, price
 from margin.presets import market_label
 from margin.variants import VARIANT_LABELS
-from ui.pictures import charts_replay as charts
-from ui.session.deep_links import inside_app_frame
-from ui.session.lesson_panel import account_facts, hidden_notice, lesson_panel, prediction_open
-from ui.session.links import keep_in_url
-from ui.session.state import current_account, ensure_scenario
-from ui.session.text import md
-from ui.session.widgets import bound_widget, chart, slider_with_input
-from ui.views.export import event_log_button
-from ui.views.replay import (
+from ui.replay import charts
+from ui.shell.deep_links import inside_app_frame
+from ui.learn.session import account_facts, hidden_notice, lesson_panel, prediction_open
+from ui.shell.links import keep_in_url
+from ui.shell.state import current_account, ensure_scenario
+from ui.common.text import md
+from ui.shell.widgets import bound_widget, chart, event_log_button, slider_with_input
+from ui.replay.model import (
     IMPORTED_ID, crash_key, duration_text, equity_takeaway, event_lines, imported_candles, latest_event,
     market_checks, money_takeaway, replay_model, replay_summary, splits, timeline_points, wick_sentences,
 )

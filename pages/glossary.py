@@ -1,5 +1,5 @@
 """Glossary: every term the app and its lessons use, with a plain definition, a formula where
-one helps, and an anchor (``/glossary#maintenance-margin``) that ``ui.glossary.term()`` links to.
+one helps, and an anchor (``/glossary#maintenance-margin``) that ``ui.common.glossary.term()`` links to.
 
 Session keys (plain keys):
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.glossary import entries, lookup, search
-from ui.session.deep_links import inside_app_frame
+from ui.common.glossary import entries, lookup, search
+from ui.shell.deep_links import inside_app_frame
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 

@@ -23,14 +23,14 @@ import streamlit as st
 from classroom import RoomError
 from classroom.questions import is_close
 from margin.numbers import price
-from ui.pictures.lab_html import LAB_CSS
-from ui.pictures.live_html import live_region, live_regions
-from ui.pictures.room_html import ROOM_CSS, facts_html
-from ui.session.deep_links import inside_app_frame
-from ui.session.links import RUN_KEY
-from ui.session.rooms import client_id, replay_screen, set_url, step_screen, store, url_room
-from ui.session.text import md
-from ui.views.room import KEY_PARAM, SEAT_PARAM, account_text, fate_words
+from ui.lab.html import LAB_CSS
+from ui.shell.live_html import live_region, live_regions
+from ui.rooms.html import ROOM_CSS, facts_html
+from ui.shell.deep_links import inside_app_frame
+from ui.shell.links import RUN_KEY
+from ui.rooms.session import client_id, replay_screen, set_url, step_screen, store, url_room
+from ui.common.text import md
+from ui.rooms.model import KEY_PARAM, SEAT_PARAM, account_text, fate_words
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 

@@ -6,7 +6,7 @@ Session keys (plain keys):
 - ``"learn.current"``: id of the lesson on screen (``assets/lessons.json``).
 - ``"learn.progress"``: set of the ids of the lessons marked done.
 - ``"learn.answer.<id>"``, ``"learn.result.<id>"``, ``"learn.active"``: the prediction, the last
-  check and the lesson on the page it opened (see ``ui/session/lesson_panel.py``, which draws the
+  check and the lesson on the page it opened (see ``ui/learn/session.py``, which draws the
   prediction here and on that page).
 
 The checks (``teach.check``) are pure; this page only reads widgets and shows them.
@@ -20,10 +20,10 @@ from pathlib import Path
 import streamlit as st
 
 from teach import Lesson, get_lesson, lessons
-from ui.glossary import terms_line
-from ui.session.lesson_panel import checked, open_lesson, prediction_box
-from ui.site import page, page_ids
-from ui.session.deep_links import inside_app_frame
+from ui.common.glossary import terms_line
+from ui.learn.session import checked, open_lesson, prediction_box
+from ui.common.site import page, page_ids
+from ui.shell.deep_links import inside_app_frame
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 

@@ -18,7 +18,7 @@ Session keys (plain keys: a lesson or a link sets them, then switches to this pa
 Live: every control reruns only the panel (a fragment); the crowd is drawn once per market and
 crowd parameters (cached), a cascade and the 50-shock tipping curve take milliseconds. A crowd
 of more than ``margin.limits.LONG_CROWD_TRADERS`` traders is drawn in a worker process with a
-progress bar and a Cancel button (``ui/session/long_work.py``, prefix ``"cascade.crowd"``).
+progress bar and a Cancel button (``ui/shell/long_work.py``, prefix ``"cascade.crowd"``).
 """
 
 from __future__ import annotations
@@ -33,17 +33,17 @@ from margin.fields import ScenarioError
 from margin.limits import MAX_PAGE_TRADERS
 from margin.numbers import percent, price
 from margin.presets import market_label
-from ui.pictures import charts_cascade as charts
-from ui.session.lesson_panel import hidden_notice, lesson_panel, prediction_open
-from ui.session.links import keep_in_url
-from ui.session.state import current_account, ensure_scenario
-from ui.session.text import md
-from ui.views.cascade import (
+from ui.cascade import charts
+from ui.learn.session import hidden_notice, lesson_panel, prediction_open
+from ui.shell.links import keep_in_url
+from ui.shell.state import current_account, ensure_scenario
+from ui.common.text import md
+from ui.cascade.model import (
     IMPACT_LABELS, accounting_lines, cascade_takeaway, fate_words, learner_takeaway, leverage_takeaway, live_view,
     millions, rounds_table, tipping_takeaway,
 )
-from ui.session.widgets import bound_widget, chart, slider_with_input
-from ui.session.deep_links import inside_app_frame
+from ui.shell.widgets import bound_widget, chart, slider_with_input
+from ui.shell.deep_links import inside_app_frame
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 

@@ -13,8 +13,8 @@ Session keys (plain keys: a lesson or a link sets them, then switches to this pa
   ``"stress.variant"``: the variant of the distribution chart.
 
 Internal: ``"stress.run"`` holds the inputs of the last run (set by Run; the first visit runs
-the defaults), and ``"stress.shown"`` in the session's store (``ui/session/memory.py``), the results the
-download buttons build their CSV from. A run goes to a worker process (``ui/session/long_work.py``, prefix ``"stress"``):
+the defaults), and ``"stress.shown"`` in the session's store (``ui/shell/memory.py``), the results the
+download buttons build their CSV from. A run goes to a worker process (``ui/shell/long_work.py``, prefix ``"stress"``):
 ``"stress.job"`` is the one going, ``"stress.cancelled"`` the inputs whose run was cancelled
 (shown as such until Run is pressed again), ``"stress.results"`` the last few results (bounded,
 per session).
@@ -30,23 +30,22 @@ import streamlit as st
 
 from margin.scenario import ScenarioError
 from margin.stress import summary_frame
-from ui.pictures import charts_stress as charts
+from ui.stress import charts
 from margin.numbers import percent
-from ui.glossary import term
+from ui.common.glossary import term
 from margin.presets import market_label
-from ui.session.memory import session_store
-from ui.session.text import md
-from ui.session.long_work import long_result
-from ui.views.long_runs import stress_models
-from ui.views.words import position_labels
-from ui.session.lesson_panel import hidden_notice, lesson_panel, prediction_open
-from ui.session.state import current_account, ensure_scenario
-from ui.views.stress import (
+from ui.shell.memory import session_store
+from ui.common.text import md
+from ui.shell.long_work import long_result
+from ui.common.words import position_labels
+from ui.learn.session import hidden_notice, lesson_panel, prediction_open
+from ui.shell.state import current_account, ensure_scenario
+from ui.stress.model import (
     DEFAULTS, PATH_OPTIONS, STEPS, corr_key, default_state, error_text, horizon_text, n_steps, pairs,
-    settings, spec_for, step_text, vol_key,
+    settings, spec_for, step_text, stress_models, vol_key,
 )
-from ui.session.widgets import bound_widget, chart, slider_with_input
-from ui.session.deep_links import inside_app_frame
+from ui.shell.widgets import bound_widget, chart, slider_with_input
+from ui.shell.deep_links import inside_app_frame
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
@@ -111,7 +110,7 @@ def market_model_editors(markets: list[str]) -> None:
 def results_for(scenario, scenario_json: str, chosen: dict):
     """Both models' runs for these inputs and the seconds they took: from the session's last
     few, or run now in a worker process with a progress bar and a Cancel button
-    (``ui/session/long_work.py``); None when cancelled or when the server is busy (it says so)."""
+    (``ui/shell/long_work.py``); None when cancelled or when the server is busy (it says so)."""
     key = json.dumps([scenario_json, chosen], sort_keys=True)
     specs = {model: spec_for(scenario, chosen, model) for model in ("normal", "student_t")}
     total = sum(spec.n_paths for spec in specs.values())

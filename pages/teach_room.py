@@ -23,16 +23,16 @@ from classroom.questions import numeric_lessons
 from margin.crashes import crash_ids, load_crash
 from margin.presets import load_story, market_label, story_ids
 from teach.lessons import get_lesson, lesson_scenario
-from ui.pictures.lab_html import LAB_CSS
-from ui.pictures.room_charts import qr_png
-from ui.pictures.room_html import ROOM_CSS
-from ui.session import presenter
-from ui.session.deep_links import inside_app_frame
-from ui.session.room_console import ask, cascade_results, class_market, reveal_panel, show_error, told
-from ui.session.rooms import replay_screen, set_url, step_screen, store, url_room
-from ui.session.state import ensure_scenario
-from ui.session.text import md
-from ui.views.room import SEAT_PARAM, account_text, join_url, who
+from ui.lab.html import LAB_CSS
+from ui.rooms.charts import qr_png
+from ui.rooms.html import ROOM_CSS
+from ui.shell import presenter
+from ui.shell.deep_links import inside_app_frame
+from ui.rooms.session import ask, cascade_results, class_market, reveal_panel, show_error, told
+from ui.rooms.session import replay_screen, set_url, step_screen, store, url_room
+from ui.shell.state import ensure_scenario
+from ui.common.text import md
+from ui.rooms.model import SEAT_PARAM, account_text, join_url, who
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 

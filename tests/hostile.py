@@ -1,5 +1,5 @@
 """An account whose every piece of text holds markup: a Markdown image (an outside fetch), a
-Markdown link and an HTML tag. Shared by the page and browser tests of ``ui.session.text``."""
+Markdown link and an HTML tag. Shared by the page and browser tests of ``ui.common.text``."""
 
 from __future__ import annotations
 

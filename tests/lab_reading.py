@@ -1,7 +1,7 @@
 """Read the price lab's live text as a user reads it.
 
-The lab draws its metrics, position lists and event lists as HTML (see ``ui/pictures/lab_html.py``),
-put into the page's live regions by one component per step (``ui/pictures/live_html.py``); these
+The lab draws its metrics, position lists and event lists as HTML (see ``ui/lab/html.py``),
+put into the page's live regions by one component per step (``ui/shell/live_html.py``); these
 helpers find a part by its ``data-section`` or ``data-metric`` name and return its visible
 text, list items on lines of their own starting with ``- ``.
 """
@@ -76,7 +76,7 @@ def parse(html: str) -> Node:
 
 def html_bodies(at: AppTest) -> list[str]:
     """Every piece of HTML the last run sent: the ``st.html`` blocks, then the HTML of each
-    live region (``ui/pictures/live_html.py``) in the order the component lists them."""
+    live region (``ui/shell/live_html.py``) in the order the component lists them."""
     bodies = [h.proto.body for h in at.get("html")]
     for component in at.get("bidi_component"):
         if component.proto.component_name == "margin_lab.live_regions":

@@ -54,7 +54,7 @@ def open_page(page: str, timeout: float = 60, **state) -> AppTest:
 
 
 def session_store(at: AppTest) -> dict:
-    """``ui.session.memory.session_store()`` of the AppTest's session (AppTest gives every app
+    """``ui.shell.memory.session_store()`` of the AppTest's session (AppTest gives every app
     one session id; the store is a session-scoped st.cache_resource, outside session_state)."""
     from streamlit.runtime.caching.cache_resource_api import _resource_caches
 
@@ -73,7 +73,7 @@ def page_text(at: AppTest) -> str:
 
 
 def shown(text: str) -> str:
-    """What a reader sees of Markdown text the app escaped (``ui.session.text.md``): the text
+    """What a reader sees of Markdown text the app escaped (``ui.common.text.md``): the text
     without its backslash escapes."""
     return re.sub(r"\\(.)", r"\1", text)
 

@@ -34,7 +34,7 @@ from bench_ui import CHROMIUM, CHROMIUM_ARGS, start  # noqa: E402
 
 from margin.limits import MAX_MARKETS, MAX_PAGE_TRADERS, MAX_PATH_TURNS, MAX_POSITIONS  # noqa: E402
 from margin.presets import load_story  # noqa: E402
-from ui.session.link_codec import encode  # noqa: E402
+from ui.common.link_codec import encode  # noqa: E402
 
 
 def biggest_account() -> dict:
@@ -155,7 +155,7 @@ def main() -> int:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for _, text in warm_links():
                 visit(browser, url, text)
-            time.sleep(5)  # the trim after the last session's end (ui/session/memory.py)
+            time.sleep(5)  # the trim after the last session's end (ui/shell/memory.py)
             warm = sampler.rss()
             print(f"warm start (every page opened once on the default account, closed): {warm:,.0f} MB")
             heavy = links()

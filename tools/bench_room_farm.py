@@ -69,7 +69,7 @@ class ProxiedStudent(Student):
 
 async def warm_up(farm: Farm, database: str, account: dict) -> None:
     """One student on each server, straight to its port, before any class: a fresh server's
-    first room pages leave Streamlit's legacy pages mode (ui/session/deep_links.py), and with
+    first room pages leave Streamlit's legacy pages mode (ui/shell/deep_links.py), and with
     many first sessions at once on a fresh server a protocol client was seen to wait for ever
     (see the README); a deployment's servers have served before a class arrives."""
     rooms = RoomStore(database)

@@ -11,7 +11,7 @@ key press to Streamlit's ``script_finished`` for its rerun, read off that page's
 server's answer, whatever the browser then draws. Then the same again while one more page runs
 the stress lab's largest run for the default account (20,000 paths per model, 30 days in
 1-hour steps: 14.4 million path-steps per model), which goes to a worker process
-(``ui/views/long_runs.py``). With ``--long cascade`` the other page is the market cascade with
+(``ui/common/long_runs.py``). With ``--long cascade`` the other page is the market cascade with
 its largest crowd (200,000 traders) stepping its Traders slider down 1,000 at a time for as long
 as the ten step, each step a new crowd of about 200,000 (drawn in a worker) and its cascade and
 tipping curve (drawn in the server). Prints both, and the ratio of the p95s. A measurement, not a test.
@@ -33,7 +33,7 @@ from bench_ui import CHROMIUM, CHROMIUM_ARGS, start  # noqa: E402
 
 from margin.limits import MAX_PAGE_TRADERS  # noqa: E402
 from margin.presets import load_story  # noqa: E402
-from ui.session.link_codec import encode  # noqa: E402
+from ui.common.link_codec import encode  # noqa: E402
 
 LONG_RUN = {"stress.paths": 20_000, "stress.horizon": 30.0, "stress.step": "1 hour"}
 

@@ -54,7 +54,7 @@ def test_keyboard_shock_step_liquidates_and_the_event_list_says_so(app_url: str,
 
 
 def test_steps_update_the_lab_in_place_and_a_market_step_moves_its_own_marks(app_url: str, page: Page):
-    """The lab's text, charts and slider marks are changed in place (ui/pictures/live_html.py): the
+    """The lab's text, charts and slider marks are changed in place (ui/shell/live_html.py): the
     elements stay, their numbers change. A market slider's step moves the marks under it."""
     page.goto(app_url)
     happening = page.locator('[data-section="What is happening"]')
@@ -184,7 +184,7 @@ def test_the_builders_tables_show_every_column_whole(app_url: str, page: Page, p
     short, no column pushed out of sight, on a laptop and on a projector in presenter mode."""
     from margin.presets import load_story
     from tests.conftest import cut_short
-    from ui.session.link_codec import encode
+    from ui.common.link_codec import encode
 
     raw = load_story("isolated-lottery-ticket")
     if present:

@@ -1,4 +1,4 @@
-"""A deep link on a fresh server opens its page inside app.py's frame (see ui/session/deep_links.py)."""
+"""A deep link on a fresh server opens its page inside app.py's frame (see ui/shell/deep_links.py)."""
 
 from __future__ import annotations
 

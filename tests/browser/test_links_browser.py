@@ -11,7 +11,7 @@ from margin.account import evaluate
 from margin.presets import load_story
 from margin.scenario import scenario_from_dict
 from margin.numbers import money
-from ui.session.link_codec import encode
+from ui.common.link_codec import encode
 
 pytestmark = pytest.mark.browser
 

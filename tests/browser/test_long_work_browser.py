@@ -14,8 +14,8 @@ from playwright.sync_api import Page, expect
 from tests.conftest import start_streamlit, stop_streamlit
 from tests.paths import ROOT
 from tests.support import DATA
-from ui.session.link_codec import encode
-from ui.views.long_runs import ABANDON_SECONDS, CANCEL_GRACE
+from ui.common.link_codec import encode
+from ui.common.long_runs import ABANDON_SECONDS, CANCEL_GRACE
 
 pytestmark = pytest.mark.browser
 LARGEST = {"stress.paths": 20_000, "stress.horizon": 30.0, "stress.step": "1 hour"}

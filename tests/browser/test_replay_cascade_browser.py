@@ -67,7 +67,7 @@ def test_the_cascade_cuts_no_label_or_table_short(page: Page, app_url: str, pres
     every metric, label and table column fits, at 1280 x 800 and in presenter mode at 720."""
     from margin.presets import load_story
     from tests.conftest import cut_short
-    from ui.session.link_codec import encode
+    from ui.common.link_codec import encode
 
     raw = load_story("default")
     raw["positions"][1] |= {"mode": "isolated", "margin": 2_640.0}

@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.hostile import HOSTILE_BITS, hostile_account
-from ui.session.link_codec import encode
-from ui.site import PAGES
+from ui.common.link_codec import encode
+from ui.common.site import PAGES
 
 pytestmark = pytest.mark.browser
 

@@ -17,9 +17,9 @@ from teach import (
 from margin.presets import story_ids
 from margin.scenario import scenario_from_dict
 from margin.sweep import shock_prices
-from ui.glossary import lookup
-from ui.session.link_codec import control_spec
-from ui.site import page_ids
+from ui.common.glossary import lookup
+from ui.common.link_codec import control_spec
+from ui.common.site import page_ids
 
 CONCEPTS = {  # the ten concepts, each taught by at least one lesson
     "cross-exposure", "capital-efficiency", "one-bad-trade", "isolated-contains", "liq-vs-bankruptcy",

@@ -255,7 +255,7 @@ def test_a_replay_charges_funding_and_shows_it_paid_and_received(tmp_path):
         assert all(kind != "funding" for _, kind in timeline_events(result.events))
     cli = _cli_simulate(tmp_path, scenario_now(model.arrivals["As built"]), model.path)
     assert json.loads(json.dumps(model.results["As built"].as_dict())) == cli
-    from ui.views.replay import event_lines
+    from ui.replay.model import event_lines
     lines = [text for _, text in event_lines(model, len(model.path.hours) - 1)]
     assert any(text.count("Funding") == 1 and "SOL long paid" in text and "BTC short received" in text for text in lines)
 

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from margin.presets import load_story
-from ui.pictures.live_html import region_name
+from ui.shell.live_html import region_name
 from tests.support import DATA, PAGE_FILES, app_file, shown
 from tests.lab_reading import html_bodies, line_of, metric, parse, region, section
 
@@ -49,7 +49,7 @@ def test_default_account_loads_on_first_visit_with_the_lesson_visible():
     assert "before you moved anything" in section(at, "What happened on the way, all isolated").lower()
     happening = section(at, "What is happening")
     assert "holding up" in happening and "BTC long" in happening and "SOL long" in happening
-    assert not at.get("plotly_chart")  # the lab's pictures are light HTML (see ui/pictures/lab_charts.py)
+    assert not at.get("plotly_chart")  # the lab's pictures are light HTML (see ui/lab/charts.py)
     assert re.findall(r'data-chart="([^"]+)"', "".join(html_bodies(at))) == [
         "Equity sharing, as built", "Equity across every market shock, as built"]
     waterfall = [body for body in html_bodies(at) if 'data-chart="Equity sharing, as built"' in body]
@@ -349,7 +349,7 @@ HOSTILE = '"><img src=x onerror=alert(1)><script>alert(2)</script>'
 
 
 def test_names_from_the_account_reach_the_live_regions_as_text_only():
-    """The live regions are put into the page without Streamlit's sanitizer (ui/pictures/live_html.py),
+    """The live regions are put into the page without Streamlit's sanitizer (ui/shell/live_html.py),
     so every name that comes from an account (a position's id, a market's name, the account's
     name) must arrive escaped: no element or event handler of its own, whatever it says."""
     raw = load_story("default")

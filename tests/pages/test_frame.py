@@ -1,4 +1,4 @@
-"""Every page runs inside app.py's frame, however it is reached (see ui/session/deep_links.py)."""
+"""Every page runs inside app.py's frame, however it is reached (see ui/shell/deep_links.py)."""
 
 from __future__ import annotations
 

@@ -18,8 +18,8 @@ from streamlit.testing.v1 import AppTest
 
 from teach import expected, get_lesson, lesson_ids, lesson_scenario
 from tests.support import ROOT, goto, in_frame, learn_app, open_lesson, whole_app
-from ui.glossary import entries, lookup
-from ui.site import PAGES as SITE_PAGES
+from ui.common.glossary import entries, lookup
+from ui.common.site import PAGES as SITE_PAGES
 
 PAGES = {p.id: p.file for p in SITE_PAGES}
 PAGE_TERMS = {p.id: p.terms for p in SITE_PAGES if p.terms}

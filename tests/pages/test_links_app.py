@@ -10,7 +10,7 @@ from margin.account import evaluate
 from margin.presets import load_story
 from margin.scenario import scenario_from_dict
 from margin.numbers import money
-from ui.session.link_codec import MAX_LINK_CHARS, decode, encode
+from ui.common.link_codec import MAX_LINK_CHARS, decode, encode
 from tests.lab_reading import metric, metrics
 from tests.support import in_frame, opened_with, shown, whole_app
 

@@ -1,5 +1,5 @@
 """AppTest: the market cascade's large crowds and the crash replay's long walks and checks run in
-the server's worker pool (ui/session/long_work.py) with the numbers computed here, report
+the server's worker pool (ui/shell/long_work.py) with the numbers computed here, report
 their progress, stop on a cancel, and say so when the server is busy."""
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from margin.presets import load_story
 from margin.replay import replay, wick_checks
 from margin.scenario import scenario_from_dict
 from tests.support import DATA, open_page, page_text, shown
-from ui.session.long_work import long_runs
-from ui.views.cascade import cascade_view, rounds_table
-from ui.views.long_runs import LongRuns
-from ui.views.replay import imported_candles, wick_sentences
+from ui.shell.long_work import long_runs
+from ui.cascade.model import cascade_view, rounds_table
+from ui.common.long_runs import LongRuns
+from ui.replay.model import imported_candles, wick_sentences
 
 REPLAY, CASCADE = "pages/crash_replay.py", "pages/market_cascade.py"
 PAGE_CROWD = dict(leverage_mean=10.0, leverage_max=100.0, long_share=0.6, size_median=5_000.0, cross_share=0.5,
@@ -64,7 +64,7 @@ def test_a_small_crowd_is_drawn_here_and_a_large_one_in_a_worker_with_the_same_n
 
 
 def test_a_long_replay_walks_and_checks_in_a_worker_with_the_same_numbers(submitted, monkeypatch):
-    monkeypatch.setattr("ui.views.replay.LONG_REPLAY_STEPS", 0)  # the walk too, not only the check
+    monkeypatch.setattr("ui.replay.model.LONG_REPLAY_STEPS", 0)  # the walk too, not only the check
     raw = json.loads((DATA / "twenty-positions.json").read_text())  # 20 positions x 288 steps: a long check
     at = open_page(REPLAY, **{"scenario": raw, "replay.crash": "2021-05-19", "replay.step": 287})
     assert submitted == ["replay", "replay_checks"]

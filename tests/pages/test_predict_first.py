@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from teach import expected, get_lesson, lesson_ids, measure
 from margin.numbers import money, price
 from tests.support import goto, learn_app, open_lesson
-from ui.site import page
+from ui.common.site import page
 
 PAGES_READY = ("lab", "replay", "cascade", "stress")  # every page a lesson opens
 

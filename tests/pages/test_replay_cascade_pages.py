@@ -16,10 +16,11 @@ from margin.replay import replay
 from margin.presets import load_story
 from margin.scenario import scenario_from_dict
 from tests.support import open_page, page_text
-from ui.pictures import charts_cascade, charts_replay
-from ui.views.cascade import cascade_view, leverage_takeaway, tipping_takeaway
+from ui.cascade import charts as charts_cascade
+from ui.replay import charts as charts_replay
+from ui.cascade.model import cascade_view, leverage_takeaway, tipping_takeaway
 from margin.replay import wick_checks as checks
-from ui.views.replay import event_lines, splits, timeline_points, wick_sentences
+from ui.replay.model import event_lines, splits, timeline_points, wick_sentences
 
 REPLAY, CASCADE = "pages/crash_replay.py", "pages/market_cascade.py"
 

@@ -210,7 +210,7 @@ def test_the_teacher_plays_and_scrubs_a_crash_replay_and_students_follow():
     from margin.presets import load_story
     from margin.replay import replay
     from margin.scenario import scenario_from_dict
-    from ui.views.room import replay_moment
+    from ui.rooms.model import replay_moment
     t = teacher()
     code = param(t, "room")
     ada = student(code, "Ada")

@@ -1,4 +1,4 @@
-"""What a session holds once it ends (ui/session/memory.py): every page's long results live in
+"""What a session holds once it ends (ui/shell/memory.py): every page's long results live in
 the session's store, not in session_state, and a session's end empties the store and trims."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from tests.support import open_page, session_store
-from ui.session import memory
+from ui.shell import memory
 
 
 def test_the_stress_results_are_in_the_session_store_not_in_session_state():

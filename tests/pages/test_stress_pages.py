@@ -12,8 +12,8 @@ from margin.presets import load_story
 from margin.scenario import ScenarioError, scenario_from_dict
 from margin.stress import run_stress, stress_spec
 from tests.support import DATA, open_page, page_text, session_store, shown
-from ui.pictures import charts_stress as charts
-from ui.views.stress import default_state, error_text, settings, spec_for
+from ui.stress import charts
+from ui.stress.model import default_state, error_text, settings, spec_for
 
 PAGE = "pages/stress_lab.py"
 
@@ -199,7 +199,7 @@ def test_a_run_past_the_work_bound_is_named_and_blocked():
 
 
 def test_a_busy_server_says_so_and_runs_nothing(monkeypatch):
-    from ui.views.long_runs import LongRuns
+    from ui.common.long_runs import LongRuns
 
     monkeypatch.setattr(LongRuns, "submit", lambda self, key, work, *args, **options: None)  # every slot taken
     at = open_page(PAGE, **{"stress.paths": 500})

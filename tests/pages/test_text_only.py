@@ -7,7 +7,7 @@ select options, table cells, ids, downloads) show anything as typed. HTML fields
 text, ``st.html``, the lab's live regions) must hold no raw tag. Every other field is Markdown
 (bodies, captions, alerts, labels, help, expanders, tabs, metrics, radio options, and the cells of
 ``st.table``): there none of
-the three pieces of markup may appear as typed; escaped by ``ui.session.text.md`` they read as
+the three pieces of markup may appear as typed; escaped by ``ui.common.text.md`` they read as
 typed and do nothing.
 """
 
@@ -23,8 +23,8 @@ from streamlit.testing.v1 import AppTest
 
 from tests.hostile import HOSTILE_BITS, MARKET, TAG, hostile_account
 from tests.support import goto, whole_app
-from ui.session.link_codec import encode
-from ui.session.text import md
+from ui.common.link_codec import encode
+from ui.common.text import md
 
 PLAIN = {"Text.body", "TextInput.default", "TextInput.value", "TextArea.default", "TextArea.value",
          "Selectbox.options", "Selectbox.default", "Selectbox.raw_value", "Code.code_text", "Code.body",
@@ -151,7 +151,7 @@ def test_a_link_refused_for_a_bad_value_quotes_it_as_text():
 
 def test_a_name_in_the_event_log_download_is_never_a_formula():
     from margin.simulate import Event
-    from ui.views.export import events_csv
+    from ui.common.export import events_csv
 
     event = Event(step=1, row=1, type="liquidation", position='=HYPERLINK("https://evil","x")', market="BTC",
                   mode="cross", price=1.0, size=1.0, realized_pnl=0.0, fee=0.0, insurance_fund_delta=0.0)

@@ -23,7 +23,7 @@ from playwright.sync_api import expect
 from classroom import RoomStore
 from margin.presets import load_story
 from tests.servers.conftest import open_on
-from ui.views.room import account_text, room_step, step_words
+from ui.rooms.model import account_text, room_step, step_words
 
 pytestmark = [pytest.mark.servers, pytest.mark.browser]
 

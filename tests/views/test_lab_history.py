@@ -15,8 +15,8 @@ from margin.walk import entry_prices, straight_rows
 from tests.lab_reading import line_of, section
 from tests.strategies import scenarios
 from tests.support import app_file, opened_with
-from ui.views.lab import move_history, new_history, target_prices
-from ui.session.link_codec import decode
+from ui.lab.model import move_history, new_history, target_prices
+from ui.common.link_codec import decode
 
 
 def _statuses(at) -> dict[str, str]:
@@ -70,7 +70,7 @@ def test_a_shared_link_carries_the_path_and_its_liquidations():
 
 def test_a_link_path_outside_the_sliders_is_held_to_their_range():
     raw = load_story("default")
-    from ui.session.link_codec import encode
+    from ui.common.link_codec import encode
     view = {"scenario": raw, "page": "lab", "controls": {"lab.path": [[0.0, {"BTCUSDT": 1e12, "SOLUSDT": 180.0}]]}}
     at = opened_with(v=encode(view))
     assert not at.exception
@@ -116,7 +116,7 @@ def test_history_ignores_a_step_that_moves_nothing():
 
 def test_a_links_long_wide_path_is_walked_in_a_bounded_number_of_rows():
     from margin.limits import MAX_LINK_PATH_ROWS, MAX_PATH_TURNS
-    from ui.views.lab import Waypoint, replay_history
+    from ui.lab.model import Waypoint, replay_history
 
     scenario = scenario_from_dict(load_story("hedge-that-saved-it"))
     start = new_history(scenario, "k")

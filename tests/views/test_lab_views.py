@@ -13,16 +13,16 @@ import pytest
 from margin.presets import load_story
 from margin.scenario import load_scenario, scenario_from_dict
 from margin.numbers import money
-from ui.pictures import lab_charts, lab_marks
+from ui.lab import charts as lab_charts, marks as lab_marks
 from tests.support import DATA
-from ui.views.builder import (
+from ui.builder.model import (
     add_market, add_position, duplicate_position, handle_upload, remove_market,
     remove_position, rows_to_positions,
 )
 from margin.walk import straight_rows
-from ui.views.lab_words import account_warnings, lab_views, what_is_happening
-from ui.views.lab import move_history, new_history, target_prices
-from ui.views.lab_sweep import sweep_views
+from ui.lab.words import account_warnings, lab_views, what_is_happening
+from ui.lab.model import move_history, new_history, target_prices
+from ui.lab.sweep import sweep_views
 
 TWENTY = DATA / "twenty-positions.json"
 
@@ -246,7 +246,7 @@ def test_each_open_position_shows_roe_and_pnl_percent_beside_its_pnl():
     """Binance's ROE is the PnL over the initial margin (size × entry ÷ leverage); PnL % here
     is over the value at entry. The default account's SOL long: 240 SOL from 220 at 20x
     (initial margin 2,640); at a shock of −5 % SOL (beta 1.6) is at 180 × 0.92 = 165.6."""
-    from ui.pictures.lab_html import position_detail
+    from ui.lab.html import position_detail
     s, views, _ = _views(-0.05)
     for label, view in views.items():
         for p in view.positions:
@@ -268,7 +268,7 @@ def test_a_first_slice_is_told_as_a_slice_that_leaves_the_rest_for_later():
     """Under the Hyperliquid preset's slice_then_full a partial close is the first 20 % slice,
     not a cure: the words say the rest goes at a later step if still below maintenance."""
     from margin.simulate import price_path, simulate
-    from ui.views.lab_words import describe_events
+    from ui.lab.words import describe_events
     raw = {"balance": 20_000, "rules": {"liquidation": "slice_then_full", "partial_fraction": 0.2},
            "markets": {"BTCUSDT": {"price": 100_000, "mmr": 0.0125}},
            "positions": [{"id": "btc", "market": "BTCUSDT", "side": "long", "size": 2, "entry": 100_000,
@@ -288,7 +288,7 @@ def test_a_first_slice_is_told_as_a_slice_that_leaves_the_rest_for_later():
 def test_a_venue_style_cut_is_told_by_its_own_measure(style, expected):
     """A tier step-down says how many risk tiers it dropped; fixed chunks say how many orders."""
     from margin.simulate import price_path, simulate
-    from ui.views.lab_words import describe_events
+    from ui.lab.words import describe_events
     tiers = [{"floor": 0, "mmr": 0.01}, {"floor": 200_000.0001, "mmr": 0.015}, {"floor": 1_200_000.0001, "mmr": 0.02}]
     raw = {"balance": 75_000, "markets": {"BTCUSDT": {"price": 100.0, "tiers": tiers}},
            "rules": {"mm_basis": "entry", "liquidation": style, "tier_steps": 2, "chunk_notional": 200_000},

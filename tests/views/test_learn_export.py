@@ -10,8 +10,8 @@ import pandas as pd
 from margin.presets import load_story
 from margin.scenario import scenario_from_dict
 from margin.simulate import price_path, simulate
-from ui.views.export import COLUMNS, events_csv
-from ui.session.presenter import enlarge
+from ui.common.export import COLUMNS, events_csv
+from ui.shell.presenter import enlarge
 
 
 def test_event_log_csv_holds_every_event_with_its_numbers():
@@ -34,8 +34,8 @@ def test_an_empty_event_log_still_has_its_header():
 
 def test_enlarge_scales_the_fonts_of_a_real_chart_and_leaves_the_original_alone():
     from margin.cascade import CrowdParams, build_crowd
-    from ui.pictures import charts_cascade
-    from ui.views.cascade import cascade_view
+    from ui.cascade import charts as charts_cascade
+    from ui.cascade.model import cascade_view
 
     s = scenario_from_dict(load_story("default"))
     crowd = build_crowd(s.markets["BTCUSDT"], CrowdParams(n_traders=2_000, seed=7))

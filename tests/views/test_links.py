@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from margin.presets import load_story, story_ids
 from tests.strategies import scenario_dicts
-from ui.site import PAGES, page_ids
-from ui.session.link_codec import (MAX_LINK_CHARS, LinkError, control_spec, control_values, decode,
+from ui.common.site import PAGES, page_ids
+from ui.common.link_codec import (MAX_LINK_CHARS, LinkError, control_spec, control_values, decode,
                       encode, link_url)
 
 

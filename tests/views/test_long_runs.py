@@ -1,4 +1,4 @@
-"""Long runs in worker processes (ui.views.long_runs): the same numbers as a run in this
+"""Long runs in worker processes (ui.common.long_runs): the same numbers as a run in this
 process, at most so many at once (one more is refused: the page says the server is busy), a
 cancel that stops a run within a chunk (or kills a worker that reports nothing), and a run
 whose page stopped watching it cancelled rather than run to its bound."""
@@ -14,7 +14,8 @@ from margin.cascade import CrowdParams, build_crowd
 from margin.presets import load_story
 from margin.scenario import scenario_from_dict
 from margin.stress import run_stress, stress_spec
-from ui.views.long_runs import Cancelled, LongRuns, stress_models
+from ui.common.long_runs import Cancelled, LongRuns
+from ui.stress.model import stress_models
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from margin.crashes import crash_path, custom_crash
 from margin.presets import load_story
 from margin.scenario import scenario_from_dict
 from margin.sweep import SHOCK_FLOOR, shock_prices
-from ui.views.lab import target_prices
+from ui.lab.model import target_prices
 
 
 @pytest.mark.parametrize("shock", [-0.9, -0.5, -0.12, 0.0, 0.3])

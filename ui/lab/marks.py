@@ -1,0 +1,206 @@
+"""The lab's marks: the strips under its sliders (where each position is liquidated ✕,
+bankrupt ◆ or was closed ▼), and the margin-ratio gauge. Light HTML, every
+value escaped; colours from :mod:`ui.common.palette` and never alone (glyphs and words).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from html import escape
+from typing import Sequence
+
+from margin.numbers import percent, price
+from margin.presets import market_label
+from ui.common.palette import BLUE, GREY, ORANGE, PURPLE, SKY, VERMILLION, tint
+from ui.lab.model import PositionView
+from ui.lab.sweep import SweepView
+
+AT_RISK_RATIO = 0.8  # margin ratio from which a pool is called "at risk" (as the engine does)
+GAUGE_MAX = 150.0  # [%] the gauge's scale ends here; beyond it the needle rests at the end
+
+
+# ----------------------------------------------------------------------------- slider strips
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StripMark:
+    """A point to mark under a slider: ``value`` on the slider's scale, drawn as ``symbol``."""
+
+    value: float
+    symbol: str  # one of STRIP_SYMBOLS
+    label: str  # what it is, in words (also the hover text)
+
+
+STRIP_SYMBOLS = {  # symbol: (glyph, colour, what it means)
+    "liquidation": ("✕", VERMILLION, "liquidation"),
+    "bankruptcy": ("◆", PURPLE, "bankruptcy"),
+    "closed": ("▼", ORANGE, "closed on the way"),
+    "target": ("●", BLUE, "after the shock"),
+}
+
+
+def strip_html(low: float, high: float, marks: Sequence[StripMark], caption: str) -> str:
+    """A strip to sit right under a slider of range ``low..high``: each mark at its place on
+    the slider's own scale (clamped to the ends, with an arrow, when outside), with its
+    meaning in the hover text and for screen readers. Light HTML, not a chart: a slider step
+    redraws a few dozen elements instead of a whole Plotly figure.
+
+    >>> html = strip_html(0, 200, [StripMark(value=50, symbol="liquidation", label="SOL long liquidation 50")], "x")
+    >>> 'left:25.00%' in html and "✕" in html and 'aria-label="x"' in html
+    True
+    """
+    span = (high - low) or 1.0
+    items = []
+    for mark in marks:
+        glyph, colour, _ = STRIP_SYMBOLS[mark.symbol]
+        where = (mark.value - low) / span * 100
+        arrow = ""
+        if where < 0:
+            where, arrow = 0.0, "◂"
+        elif where > 100:
+            where, arrow = 100.0, "▸"
+        items.append(
+            f'<span title="{escape(mark.label)}" style="position:absolute;left:{where:.2f}%;top:1px;'
+            f'transform:translateX(-50%);color:{colour};font-size:15px;line-height:16px;font-weight:700">'
+            f'{arrow if arrow == "◂" else ""}{glyph}{arrow if arrow == "▸" else ""}</span>'
+        )
+    return (
+        f'<div role="img" aria-label="{escape(caption)}" style="position:relative;height:18px;margin:-6px 8px 0 8px">'
+        f'<div style="position:absolute;left:0;right:0;top:8px;height:2px;background:{tint(GREY, 0.45)}"></div>'
+        + "".join(items) + "</div>"
+    )
+
+
+def price_strip(market: str, low: float, high: float, target: float,
+                positions: Sequence[PositionView]) -> tuple[str, str]:
+    """The strip under a market's price slider and its line of words: the price after the
+    shock and each position's liquidation (✕), bankruptcy (◆) or close (▼) price [USDT]."""
+    marks = [StripMark(value=target, symbol="target", label=f"After the shock: {price(target)} USDT")]
+    words = [f"● after the shock {price(target)}"]
+    for p in positions:
+        if p.market != market:
+            continue
+        if p.size <= 0 and p.closed_at is not None:
+            marks.append(StripMark(value=p.closed_at, symbol="closed", label=f"{p.label} closed at {price(p.closed_at)} USDT"))
+            words.append(f"▼ {p.label} closed at {price(p.closed_at)}")
+            continue
+        if p.bankruptcy_price is not None:
+            marks.append(StripMark(value=p.bankruptcy_price, symbol="bankruptcy",
+                                   label=f"{p.label} bankrupt at {price(p.bankruptcy_price)} USDT"))
+        if p.liquidation_price is not None:
+            marks.append(StripMark(value=p.liquidation_price, symbol="liquidation",
+                                   label=f"{p.label} liquidated at {price(p.liquidation_price)} USDT"))
+            text = f"✕ {p.label} liquidated at {price(p.liquidation_price)}"
+            if p.bankruptcy_price is not None:
+                text += f", ◆ bankrupt at {price(p.bankruptcy_price)}"
+            words.append(text)
+        else:
+            reach = " within reach" if p.beyond_reach else ""
+            words.append(f"{p.label}: no {market_label(market)} price{reach} liquidates it")
+    caption = " · ".join(words) + " (prices in USDT)"
+    return strip_html(low, high, marks, caption), caption
+
+
+def shock_strip(sweep: SweepView, shock: float, low: float, high: float) -> tuple[str, str]:
+    """The strip under the shock slider [%]: where each pool would be liquidated (✕) and
+    bankrupt (◆) by a whole-market shock on top of the price sliders."""
+    marks, words = [], []
+    for m in sweep.marks:
+        symbol = "liquidation" if m.kind == "liquidation" else "bankruptcy"
+        what = "liquidated" if m.kind == "liquidation" else "bankrupt"
+        marks.append(StripMark(value=m.shock * 100, symbol=symbol,
+                               label=f"{m.pool[0].upper() + m.pool[1:]} {what} at a shock of {percent(m.shock, signed=True)}"))
+    firsts = {}
+    for m in sorted(sweep.marks, key=lambda m: abs(m.shock - shock)):
+        firsts.setdefault((m.pool, m.kind), m)
+    for (pool, kind), m in sorted(firsts.items(), key=lambda kv: kv[1].shock, reverse=True)[:6]:
+        glyph = "✕" if kind == "liquidation" else "◆"
+        note = f" ({m.note})" if m.note else ""
+        words.append(f"{glyph} {pool} {'liquidated' if kind == 'liquidation' else 'bankrupt'} at "
+                     f"{percent(m.shock, signed=True)}{note}")
+    caption = (" · ".join(words) if words else "No shock in range liquidates this account") + " (as built, what is still open, held unchanged)"
+    return strip_html(low, high, marks, caption), caption
+
+
+def map_takeaway(positions: Sequence[PositionView]) -> str:
+    """The open position closest to its liquidation price, in words."""
+    open_ = [p for p in positions if p.size > 0 and p.distance is not None]
+    if not any(p.size > 0 for p in positions):
+        return "Every position has been closed on the way to these prices."
+    if not open_:
+        return "No move of a single market liquidates any open position from here."
+    nearest = min(open_, key=lambda p: abs(p.distance))
+    direction = "falls" if nearest.distance < 0 else "rises"
+    return (f"Closest to the edge: the {nearest.label}, liquidated if {market_label(nearest.market)} "
+            f"{direction} {percent(abs(nearest.distance))} more, to {price(nearest.liquidation_price)} USDT "
+            f"(other markets held where they are).")
+
+
+# ----------------------------------------------------------------------------- the gauge
+
+
+# Zones of the gauge, in margin ratio [%]: colour AND pattern tell them apart.
+GAUGE_ZONES = (
+    (0.0, AT_RISK_RATIO * 100, tint(SKY, 0.30), "healthy"),
+    (AT_RISK_RATIO * 100, 100.0,
+     f"repeating-linear-gradient(45deg,{tint(ORANGE, 0.65)} 0 3px,{tint(ORANGE, 0.25)} 3px 7px)", "at risk"),
+    (100.0, GAUGE_MAX,
+     f"repeating-linear-gradient(-45deg,{tint(VERMILLION, 0.75)} 0 2px,{tint(VERMILLION, 0.30)} 2px 5px)", "liquidated"),
+)
+
+
+def gauge_html(ratio: float | None, pool: str | None) -> str:
+    """The margin-ratio gauge of the riskiest open pool: maintenance margin as a share of
+    equity [%], 80 % at risk, 100 % liquidated. Light HTML (a ``meter`` for screen readers),
+    not a chart: it redraws with the slider at the cost of a few elements.
+
+    >>> html = gauge_html(0.052, "cross pool")
+    >>> 'aria-valuenow="5.2"' in html and "5.2 %" in html and "Margin ratio, cross pool" in html
+    True
+    >>> "no open positions" in gauge_html(None, None)
+    True
+    """
+    if ratio is None:
+        return ('<div style="font-size:0.85rem;opacity:0.8;padding:6px 0">Margin ratio: no open '
+                'positions, nothing can be liquidated.</div>')
+    shown = ratio * 100 if math.isfinite(ratio) else math.inf
+    needle = min(shown, GAUGE_MAX) / GAUGE_MAX * 100
+    number = f"{shown:.1f} %" if math.isfinite(shown) else "beyond all"
+    beyond = " ▸" if shown > GAUGE_MAX else ""
+    zones = "".join(
+        f'<div title="{label}: {low:g} to {high:g} %" style="width:{(high - low) / GAUGE_MAX * 100:.3f}%;'
+        f'background:{fill}"></div>' for low, high, fill, label in GAUGE_ZONES)
+    ticks = "".join(
+        f'<span style="position:absolute;left:{value / GAUGE_MAX * 100:.2f}%;transform:translateX(-50%);'
+        f'white-space:nowrap">{text}</span>'
+        for value, text in ((0, "0"), (AT_RISK_RATIO * 100, "80"), (100, "100"), (GAUGE_MAX, "150 %")))
+    title = f"Margin ratio, {pool}"
+    return (
+        f'<div role="meter" aria-label="{escape(title)}" aria-valuemin="0" aria-valuemax="{GAUGE_MAX:g}" '
+        f'aria-valuenow="{min(shown, GAUGE_MAX):.1f}" aria-valuetext="{number}" style="padding:2px 10px 0 10px">'
+        f'<div style="display:flex;justify-content:space-between;align-items:baseline;gap:0.5rem">'
+        f'<span style="font-size:0.85rem;opacity:0.85">{escape(title)}</span>'
+        f'<span style="font-size:1.35rem;font-weight:600;white-space:nowrap">{number}{beyond}</span></div>'
+        f'<div style="position:relative;height:16px;border-radius:3px;overflow:hidden;display:flex;'
+        f'outline:1px solid {tint(GREY, 0.5)}">{zones}'
+        f'<div style="position:absolute;left:calc({needle:.2f}% - 2px);top:0;bottom:0;width:4px;'
+        f'background:currentColor"></div></div>'
+        f'<div style="position:relative;height:16px;font-size:0.7rem;opacity:0.75;margin:2px 12px 0 12px">{ticks}</div>'
+        f'</div>'
+    )
+
+
+def gauge_takeaway(ratio: float | None, pool: str | None) -> str:
+    """The gauge in words.
+
+    >>> gauge_takeaway(0.5, "cross pool")
+    'Cross pool: maintenance margin is 50.0 % of equity: healthy (at risk from 80 %, liquidated at 100 %).'
+    """
+    if ratio is None:
+        return "Nothing is open, so nothing can be liquidated."
+    state = "healthy" if ratio < AT_RISK_RATIO else ("at risk" if ratio < 1 else "liquidated")
+    shown = percent(ratio) if math.isfinite(ratio) else "beyond all"
+    return (f"{pool[0].upper() + pool[1:]}: maintenance margin is {shown} of equity: {state} "
+            f"(at risk from 80 %, liquidated at 100 %).")
+

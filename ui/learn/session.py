@@ -1,0 +1,219 @@
+"""A lesson on the page it opened: predict first, see after.
+
+When a lesson opens a page (``open_lesson``), it stays on that page at the top, in a panel:
+the question, the learner's prediction and the Check button; after the check, the verdict, the
+explanation and what to try now; a way back to the lesson list; and, since the lesson replaced
+the learner's own account, a button that brings that account back.
+
+While the prediction is open (asked, not yet checked) the page must not give the answer away:
+:func:`prediction_open` tells a page so, and the page shows the account's facts (what the
+learner needs to predict) but none of its computed outcomes, and locks its controls.
+
+Session keys (plain): ``"learn.active"`` the lesson on the page it opened;
+``"learn.answer.<id>"`` the prediction; ``"learn.result.<id>"`` the last check
+(``{"correct", "expected", "message"}``); ``"learn.undo"`` the account the lesson replaced.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Mapping
+
+import streamlit as st
+
+from teach import Lesson, LessonError, check, get_lesson, lesson_scenario, question_text
+from margin.numbers import money, price
+from ui.common.text import md
+
+ACTIVE = "learn.active"
+UNDO = "learn.undo"
+
+
+def answer_key(lesson_id: str) -> str:
+    return f"learn.answer.{lesson_id}"
+
+
+def result_key(lesson_id: str) -> str:
+    return f"learn.result.{lesson_id}"
+
+
+def checked(lesson_id: str) -> bool:
+    return st.session_state.get(result_key(lesson_id)) is not None
+
+
+def active_lesson(page: str) -> Lesson | None:
+    """The lesson that opened ``page`` (a page id), if it is still on."""
+    lesson_id = st.session_state.get(ACTIVE)
+    if not lesson_id:
+        return None
+    try:
+        lesson = get_lesson(lesson_id)
+    except LessonError:
+        return None
+    return lesson if lesson.page == page else None
+
+
+def prediction_open(page: str) -> bool:
+    """A lesson on ``page`` has asked its question and the learner has not checked yet: the
+    page hides every computed outcome and locks its controls."""
+    lesson = active_lesson(page)
+    return lesson is not None and not checked(lesson.id)
+
+
+def open_lesson(lesson: Lesson) -> None:
+    """Load the lesson's account (keeping the learner's own for undo) and open its page with
+    its starting controls; the lesson stays on that page (button callback or page code)."""
+    from ui.shell.links import open_page
+    from ui.shell.state import ensure_scenario
+
+    own = copy.deepcopy(ensure_scenario())
+    if st.session_state.get(ACTIVE) is None or UNDO not in st.session_state:
+        st.session_state[UNDO] = own  # the learner's own account, not a previous lesson's
+    st.session_state[ACTIVE] = lesson.id
+    open_page(lesson.page, scenario=lesson_scenario(lesson), controls=dict(lesson.controls))
+
+
+def end_lesson(restore: bool) -> None:
+    """Leave the lesson; with ``restore``, bring back the account it replaced."""
+    from ui.shell.state import set_scenario
+
+    st.session_state.pop(ACTIVE, None)
+    own = st.session_state.pop(UNDO, None)
+    if restore and own is not None:
+        set_scenario(own)
+
+
+def run_check(lesson_id: str) -> None:
+    answer = st.session_state.get(answer_key(lesson_id))
+    try:
+        result = check(lesson_id, answer)
+    except LessonError as err:
+        st.session_state[result_key(lesson_id)] = {"correct": False, "expected": None,
+                                                   "message": f"This lesson cannot be checked: {err}."}
+        return
+    if answer is None or (isinstance(answer, str) and answer not in get_lesson(lesson_id).answer.options):
+        # no prediction yet: say so, and keep the answer hidden (the check did not happen)
+        st.session_state[f"{result_key(lesson_id)}.nudge"] = result.message
+        return
+    st.session_state.pop(f"{result_key(lesson_id)}.nudge", None)
+    st.session_state[result_key(lesson_id)] = {
+        "correct": result.correct, "expected": result.expected, "message": result.message}
+
+
+def _sync_answer(lesson_id: str) -> None:
+    st.session_state[answer_key(lesson_id)] = st.session_state[f"{answer_key(lesson_id)}.widget"]
+
+
+def answer_widget(lesson: Lesson, *, key_suffix: str = "") -> None:
+    """The prediction input (a number in the lesson's unit, or one of its options)."""
+    plain, widget = answer_key(lesson.id), f"{answer_key(lesson.id)}.widget"
+    st.session_state[widget] = st.session_state.get(plain)
+    spec = lesson.answer
+    disabled = checked(lesson.id)
+    if spec.kind == "choice":
+        st.radio("Your prediction", list(spec.options), index=None, key=widget, disabled=disabled,
+                 on_change=_sync_answer, args=(lesson.id,))
+    else:
+        st.number_input(f"Your prediction [{spec.unit}]", value=None, step=spec.step, format=spec.format,
+                        key=widget, on_change=_sync_answer, args=(lesson.id,), disabled=disabled,
+                        placeholder=f"a number in {spec.unit}",
+                        help="Type a number and press Enter, then Check. Shocks and drops are negative.")
+
+
+def retry(lesson_id: str) -> None:
+    """Predict again: the answer is hidden again until the next check."""
+    st.session_state.pop(result_key(lesson_id), None)
+    st.session_state.pop(answer_key(lesson_id), None)
+
+
+def prediction_box(lesson: Lesson, *, where: str) -> None:
+    """The question, the prediction, Check; after the check, the verdict and explanation."""
+    try:
+        question = question_text(lesson.id)
+    except LessonError as err:
+        st.warning(f"This lesson is not available: {md(err)}.", icon=":material/block:")
+        return
+    st.markdown(f"**:material/psychology: Predict first.** {question}")
+    answer_widget(lesson)
+    result = st.session_state.get(result_key(lesson.id))
+    if result is None:
+        st.button("Check", icon=":material/fact_check:", key=f"learn.check.{lesson.id}{where}",
+                  on_click=run_check, args=(lesson.id,), type="primary")
+        nudge = st.session_state.get(f"{result_key(lesson.id)}.nudge")
+        if nudge:
+            st.info(nudge, icon=":material/edit:")
+        return
+    verdict, _, why = result["message"].partition("\n\n")
+    if result["correct"]:
+        st.success(f"**{verdict}**", icon=":material/check_circle:")
+    else:
+        st.error(f"**{verdict}**", icon=":material/lightbulb:")
+    if why:
+        st.markdown(why.replace("$", "\\$"))
+    if lesson.takeaway:
+        st.info(f"**Takeaway.** {lesson.takeaway}", icon=":material/bookmark:")
+    st.button("Predict again", icon=":material/replay:", key=f"learn.retry.{lesson.id}{where}",
+              on_click=retry, args=(lesson.id,))
+
+
+def lesson_panel(page: str) -> Lesson | None:
+    """The active lesson at the top of ``page``, if one opened it. Returns the lesson."""
+    lesson = active_lesson(page)
+    if lesson is None:
+        return None
+    from ui.shell.links import page_file
+
+    with st.container(border=True, key="lesson-panel"):
+        st.markdown(f"**:material/school: Lesson: {lesson.title}**")
+        prediction_box(lesson, where=".panel")
+        if checked(lesson.id):
+            st.markdown(f"**:material/touch_app: Now try it.** {lesson.instruction}")
+        left, right = st.columns(2)
+        with left:
+            if st.button("Back to the lessons", icon=":material/arrow_back:", key="learn.back"):
+                st.switch_page(page_file("learn"))
+        with right:
+            if UNDO in st.session_state:
+                st.button("End the lesson and bring back my account", icon=":material/undo:",
+                          key="learn.undo.button", on_click=end_lesson, args=(True,),
+                          help="The lesson replaced the account you had; this puts it back.")
+            else:
+                st.button("End the lesson", icon=":material/close:", key="learn.end",
+                          on_click=end_lesson, args=(False,))
+    return lesson
+
+
+def hidden_notice(what: str) -> None:
+    """What the page shows while a prediction is open, instead of its outcomes."""
+    st.info(f":material/visibility_off: **Predict first.** {what} appear once you have checked your "
+            "prediction above: seeing them first would give the answer away.", icon=":material/psychology:")
+
+
+def account_facts(raw: Mapping[str, Any]) -> None:
+    """The account as facts the learner can predict from: the wallet, each position's side,
+    size, entry, leverage, mode and margin, each market's price and first maintenance rate;
+    nothing computed from prices."""
+    rows = []
+    for p in raw.get("positions", []) or []:
+        margin = p.get("margin")
+        if p.get("mode") == "isolated" and margin is None:
+            margin = float(p["size"]) * float(p["entry"]) / float(p["leverage"])
+        rows.append({
+            "Position": str(p.get("id")), "Market": str(p.get("market")), "Side": str(p.get("side")),
+            "Size": f"{float(p.get('size', 0)):,.6g}", "Entry [USDT]": price(float(p.get("entry", 0))),
+            "Leverage": f"{float(p.get('leverage', 0)):g}×", "Mode": str(p.get("mode", "cross")),
+            "Isolated margin [USDT]": money(margin) if margin is not None else "",
+        })
+    markets = []
+    for name, m in (raw.get("markets") or {}).items():
+        tiers = m.get("tiers") or [{"mmr": m.get("mmr", 0.0)}]
+        markets.append({"Market": str(name), "Mark price [USDT]": price(float(m.get("price", 0))),
+                        "Beta": f"{float(m.get('beta', 1.0)):g}",
+                        "Maintenance rate, first tier": f"{float(tiers[0].get('mmr', 0)) * 100:.2f} %"})
+    st.markdown(f"**The account.** Wallet {money(float(raw.get('balance', 0)))}.")
+    st.dataframe(rows, hide_index=True, width="stretch")
+    st.dataframe(markets, hide_index=True, width="stretch")
+
+
+__all__ = ["account_facts", "active_lesson", "answer_widget", "checked", "end_lesson", "hidden_notice",
+           "lesson_panel", "open_lesson", "prediction_box", "prediction_open", "run_check"]

@@ -1,0 +1,325 @@
+"""The crash replay's numbers: the account walked along a crash three ways, up to a step.
+
+Everything above the ``cached`` section is pure (no Streamlit calls) and tested directly; the
+cached wrapper at the bottom is the UI boundary, keyed on the scenario's JSON text and the
+crash (its id, or the custom crash's parameters).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import streamlit as st
+
+from ui.shell.memory import CACHE_TTL
+
+from margin.crashes import CUSTOM_ID, Crash, custom_crash, load_crash
+from margin.limits import LONG_CHECK_STEPS, LONG_REPLAY_STEPS
+from margin.replay import MoneySplit, Replay, WickCheck, money_split, replay, timeline_events, wick_checks
+from margin.fields import ScenarioError
+from margin.scenario import Scenario, scenario_from_dict  # noqa: F401 (doctests)
+from margin.numbers import money, percent, price
+from ui.shell.long_work import long_result
+from ui.common.text import md
+from ui.lab.words import describe_events
+from ui.common.words import join_words, position_labels
+from margin.presets import market_label
+
+TIMELINE_KINDS = {  # engine event type (plus the payout) -> words on the timeline
+    "liquidation": "Liquidation",
+    "partial_liquidation": "Partial liquidation",
+    "bankruptcy": "Bankruptcy",
+    "insurance_fund_payout": "Insurance-fund payout",
+    "socialized_loss": "Socialized loss",
+}
+
+
+def duration_text(minutes: float) -> str:
+    """``"45 min"``, ``"3 h 15 min"``, ``"2 d 4 h"``.
+
+    >>> duration_text(45), duration_text(195), duration_text(3120), duration_text(0)
+    ('45 min', '3 h 15 min', '2 d 4 h', '0 min')
+    """
+    minutes = int(round(minutes))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h" + (f" {rest} min" if rest else "")
+    days, hours = divmod(hours, 24)
+    return f"{days} d" + (f" {hours} h" if hours else "")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class TimelinePoint:
+    variant: str
+    kind: str  # a key of TIMELINE_KINDS
+    row: int
+    hours: float
+    text: str
+
+
+def timeline_points(model: Replay) -> list[TimelinePoint]:
+    """Every event of every variant as a point on the timeline (payouts included)."""
+    out = []
+    minutes = model.crash.step_minutes
+    for label, result in model.results.items():
+        labels = position_labels(model.variants[label])
+        for event, kind in timeline_events(result.events):
+            who = labels.get(event.position, event.position)
+            if kind == "insurance_fund_payout":
+                text = f"{who}: the insurance fund paid {money(-event.insurance_fund_delta)}"
+            elif kind == "bankruptcy":
+                text = f"{who}: {money(event.amount)} lost beyond its margin"
+            elif kind == "socialized_loss":
+                text = f"{who}: {money(event.amount)} socialized"
+            else:
+                text = f"{who} {TIMELINE_KINDS[kind].lower()} at {price(event.price)} USDT"
+            out.append(TimelinePoint(variant=label, kind=kind, row=event.row,
+                                     hours=event.row * minutes / 60.0, text=text))
+    return out
+
+
+def event_lines(model: Replay, upto: int) -> list[tuple[int, str]]:
+    """What happened up to step ``upto``, in time order: (row, sentence with time and variant).
+    What each way of the account lost on the way from its entries to today's prices comes
+    first, at row −1: the crash starts from where each arrives."""
+    lines: list[tuple[int, int, str]] = []
+    for order, (label, result) in enumerate(model.results.items()):
+        scenario = model.variants[label]
+        labels = position_labels(scenario)
+        arrival = [e for e in model.arrivals[label].events]
+        for sentence in describe_events(arrival, scenario, labels):
+            lines.append((-1, order, f"**Before the crash**, on the way from the entries to today's prices · "
+                                     f"*{label}*: {md(sentence)}"))
+        rows = sorted({e.row for e in result.events if e.row <= upto})
+        for row in rows:
+            in_row = [e for e in result.events if e.row == row]
+            when = duration_text(row * model.crash.step_minutes)
+            for sentence in describe_events(in_row, scenario, labels):
+                lines.append((row, order, f"**{when}** · *{label}*: {md(sentence)}"))
+    lines.sort(key=lambda item: (item[0], item[1]))
+    return [(row, text) for row, _, text in lines]
+
+
+def latest_event(model: Replay, upto: int) -> str:
+    """The last thing that happened up to step ``upto``, for the live line under the player
+    (the full list is further down the page); or when the first event is still to come.
+
+    >>> from margin.presets import load_story
+    >>> model = replay(scenario_from_dict(load_story("default")), load_crash("2020-03-12"))
+    >>> latest_event(model, 0)[:50]
+    'Latest: **Before the crash**, on the way from the '
+    """
+    lines = event_lines(model, upto)
+    if lines:
+        return f"Latest: {lines[-1][1]}"
+    later = [p.row for p in timeline_points(model) if p.row > upto]
+    if later:
+        return f"Nothing has been liquidated yet; the first event comes at {duration_text(min(later) * model.crash.step_minutes)}."
+    return "Nothing has been liquidated, and nothing will be in this crash."
+
+
+def equity_takeaway(model: Replay, upto: int) -> str:
+    """Which variant holds up best so far, in words."""
+    now = {label: float(model.equity(label)[upto]) for label in model.results}
+    start = {label: float(model.equity(label)[0]) for label in model.results}
+    best = max(now, key=now.get)
+    worst = min(now, key=now.get)
+    when = duration_text(upto * model.crash.step_minutes)
+    if math.isclose(now[best], now[worst], abs_tol=0.005):
+        return f"After {when} all three hold {money(now[best])}: the margin mode has made no difference yet."
+    return (f"After {when}: {best.lower()} holds the most, {money(now[best])} (from {money(start[best])}); "
+            f"{worst.lower()} the least, {money(now[worst])}.")
+
+
+def money_takeaway(splits: Mapping[str, MoneySplit]) -> str:
+    """Where the money went, in words, comparing the variants."""
+    parts = []
+    for label, s in splits.items():
+        text = f"{label.lower()} kept {money(s.kept)} of {money(s.start)}"
+        if s.taken_by_fund > 0.005:
+            text += f", the insurance fund took {money(s.taken_by_fund)}"
+        if s.paid_by_fund > 0.005:
+            text += f" and paid {money(s.paid_by_fund)} of losses beyond margin"
+        if s.socialized > 0.005:
+            text += f", {money(s.socialized)} was socialized"
+        if s.funding_paid > 0.005 or s.funding_received > 0.005:
+            text += f"; it paid {money(s.funding_paid)} of funding and received {money(s.funding_received)}"
+        parts.append(text)
+    best = max(splits, key=lambda k: splits[k].kept)
+    return f"By the end, {'; '.join(parts)}. Keeping the most: {best.lower()}."
+
+
+def wick_sentences(model: Replay, market: str, checks: Mapping[str, WickCheck], upto: int) -> list[str]:
+    """The mark-versus-last story up to step ``upto``, in words.
+
+    The headline case ("the candle touched my price but I was not liquidated") is told for the
+    learner's own positions when it happened; otherwise for the deepest wick so far, as what a
+    position liquidated between the two prices would have seen. The reverse (liquidated on the
+    mark while the candle stayed above) is told when it happened.
+    """
+    column = model.path.markets.index(market)
+    mark = model.path.marks[: upto + 1, column]
+    last = model.last_path.marks[: upto + 1, column]
+    minutes = model.crash.step_minutes
+    name = md(market_label(market))
+    out: list[str] = []
+    told = set()
+    for label, check in checks.items():
+        labels = position_labels(model.variants[label])
+        hits = np.argwhere(check.touched_not_liquidated[: upto + 1])
+        for row, i in hits:
+            pid = check.position_ids[i]
+            if pid in told:
+                continue
+            told.add(pid)
+            out.append(
+                f"**The candle touched my price but I was not liquidated** ({label.lower()}, {md(labels[pid])}): "
+                f"at {duration_text(row * minutes)} the last price fell to {price(last[row])} USDT, past the "
+                f"liquidation price {price(check.liquidation_price[row, i])}, but the mark was "
+                f"{price(mark[row])}. Liquidation is judged on the mark, so the position stayed open.")
+        for row, i in np.argwhere(check.liquidated_not_touched[: upto + 1]):
+            pid = check.position_ids[i]
+            if ("reverse", pid) in told:
+                continue
+            told.add(("reverse", pid))
+            out.append(
+                f"**The reverse** ({label.lower()}, {md(labels[pid])}): at {duration_text(row * minutes)} the mark "
+                f"fell to {price(mark[row])} USDT, past the liquidation price "
+                f"{price(check.liquidation_price[row, i])}, while the last price was still {price(last[row])}: "
+                f"liquidated although the candle never reached the price.")
+    gap = (mark - last) / mark
+    deepest = int(np.argmax(gap))
+    if not any("touched my price" in s for s in out) and gap[deepest] > 1e-6:
+        out.append(
+            f"Deepest {name} wick so far: at {duration_text(deepest * minutes)} the last price touched "
+            f"{price(last[deepest])} USDT while the mark stayed at {price(mark[deepest])} "
+            f"({percent(gap[deepest])} higher). A long liquidated anywhere between the two saw the candle "
+            f"touch its price and was **not** liquidated: liquidation is judged on the mark.")
+    dips = np.flatnonzero(gap < -1e-6)
+    if dips.size and not any(s.startswith("**The reverse**") for s in out):
+        row = int(dips[np.argmin(gap[dips])])
+        out.append(
+            f"And the reverse: at {duration_text(row * minutes)} the mark dipped to {price(mark[row])} USDT "
+            f"below the last price {price(last[row])}; a long liquidated between the two was liquidated "
+            f"although no candle reached its price.")
+    if not out:
+        out.append(f"So far the {name} last price has not gone below the mark: no wick yet.")
+    return out
+
+
+def replay_summary(model: Replay) -> str:
+    """One line: how deep the crash goes for each market of the account."""
+    parts = []
+    for j, name in enumerate(model.path.markets):
+        low = model.path.marks[:, j].min() / model.path.marks[0, j] - 1
+        parts.append(f"{md(market_label(name))} {percent(low, signed=True)}")
+    return f"Deepest mark move in this crash: {join_words(parts)} (from the account's own prices)."
+
+
+def splits(model: Replay) -> dict[str, MoneySplit]:
+    return {label: money_split(model.variants[label], result, model.arrivals[label])
+            for label, result in model.results.items()}
+
+
+# ----------------------------------------------------------------------------- cached
+
+
+IMPORTED_ID = "imported"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class ImportedCandles:
+    """Real candles read from an upload: the crash they make, the files' digest (its cache
+    key) and what was assumed on the way, in words."""
+
+    digest: str
+    crash: Crash
+    notes: tuple[str, ...]
+
+
+def imported_candles(trades: bytes, name: str, marks: bytes | None = None,
+                     marks_name: str | None = None) -> ImportedCandles:
+    """Kline CSVs (Binance's public data archive layout) as a crash (:func:`margin.imports.read_klines`);
+    raises :class:`~margin.fields.ScenarioError` naming the row and column."""
+    from margin.imports import read_klines
+
+    crash = read_klines(trades, mark=marks, file_name=name or "klines.csv",
+                        mark_file_name=marks_name or "markPriceKlines.csv")
+    digest = hashlib.sha256(trades + b"\0" + (marks or b"")).hexdigest()
+    notes = tuple(str(n) for n in (crash.parameters or {}).get("notes", ()))
+    return ImportedCandles(digest=digest, crash=crash, notes=notes)
+
+
+def crash_key(crash_id: str, custom: Mapping[str, Any], imported: ImportedCandles | None) -> tuple[tuple, Crash]:
+    """The crash to replay and the key that names it in the caches: a shipped id, the custom
+    crash's parameters, or the imported files' digest."""
+    if crash_id == CUSTOM_ID:
+        return (CUSTOM_ID, custom_key(custom)), custom_crash(**dict(custom))
+    if crash_id == IMPORTED_ID:
+        if imported is None:
+            raise ScenarioError("crash", "no candles have been imported")
+        return (IMPORTED_ID, imported.digest), imported.crash
+    return (crash_id,), load_crash(crash_id)
+
+
+@st.cache_data(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
+def cached_replay(account_key: str, _scenario: Scenario, crash: tuple, _crash: Crash) -> Replay:
+    """:func:`margin.replay.replay` once per account (named by ``account_key``) and crash
+    (named by ``crash``, :func:`crash_key`'s key)."""
+    return replay(_scenario, _crash)
+
+
+@st.cache_data(max_entries=32, ttl=CACHE_TTL, show_spinner=False)
+def cached_checks(account_key: str, _model: Replay, crash: tuple, market: str) -> dict[str, WickCheck]:
+    """Mark-versus-last checks for one market, per variant (named like :func:`cached_replay`)."""
+    return wick_checks(_model, market)
+
+
+def position_steps(scenario: Scenario, crash: Crash) -> int:
+    """How big a replay is: steps × positions (what its walk and its check cost grow with)."""
+    return crash.n_steps * max(len(scenario.positions), 1)
+
+
+def replay_model(account, key: tuple, crash: Crash) -> Replay | None:
+    """The replay of ``account`` (``ui.shell.state``'s) along ``crash`` (named by ``key``): here
+    and cached up to :data:`~margin.limits.LONG_REPLAY_STEPS` position-steps, past it in a worker
+    with a progress bar (None while cancelled or when the server is busy; the page says so)."""
+    if position_steps(account.scenario, crash) <= LONG_REPLAY_STEPS:
+        return cached_replay(account.key, account.scenario, key, crash)
+    outcome = long_result("replay.walk", repr((account.key, key)), replay, account.scenario, crash, keep=1,
+                          text=lambda _done, _total: f"Walking the account through {crash.n_steps:,} steps, three ways")
+    return None if outcome is None else outcome[0]
+
+
+def market_checks(account, model: Replay, key: tuple, crash: Crash, market: str) -> dict[str, WickCheck] | None:
+    """Mark against last in ``market`` for each way (:func:`margin.replay.wick_checks`): here and
+    cached up to :data:`~margin.limits.LONG_CHECK_STEPS` position-steps, past it in a worker
+    (which walks the replay again rather than receive it: the same numbers, far less to send)."""
+    if position_steps(account.scenario, crash) <= LONG_CHECK_STEPS:
+        return cached_checks(account.key, model, key, market)
+    outcome = long_result("replay.checks", repr((account.key, key, market)), replay_checks, account.scenario, crash,
+                          market, total=len(model.results), reports=True, keep=2,
+                          text=lambda done, total: f"Checking the mark against the last price in "
+                                                   f"{market_label(market)}: {done} of {total} ways done")
+    return None if outcome is None else outcome[0]
+
+
+def custom_key(custom: Mapping[str, Any]) -> tuple:
+    """The custom crash's parameters as a hashable key (the betas as sorted pairs).
+
+    >>> custom_key({"drop": 0.3, "betas": {"SOLUSDT": 1.6, "BTCUSDT": 1.0}})
+    (('betas', (('BTCUSDT', 1.0), ('SOLUSDT', 1.6))), ('drop', 0.3))
+    """
+    return tuple(sorted((k, tuple(sorted(v.items())) if isinstance(v, Mapping) else v) for k, v in custom.items()))
+
+
+def replay_checks(scenario: Scenario, crash: Crash, market: str,
+                  progress: Callable[[int, int], None]) -> dict[str, WickCheck]:
+    """:func:`margin.replay.wick_checks` of the account's replay along ``crash``, walked here."""
+    return wick_checks(replay(scenario, crash), market, progress)

@@ -1,0 +1,237 @@
+"""Classroom rooms, the Streamlit side: the store (one connection pool per server process; the
+rooms themselves live in the database), who is asking (for the join rate limit), the room and
+the seat or teacher key in the URL, the lab at a room's step computed once per step, and the
+teacher console's two longer panels: a question (ask, then reveal the class's answers against
+the engine) and the class market (its limits, the shock, and the cascade's results). Widget
+keys of the console are ``room.teach.*``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from classroom import RoomError, RoomStore, reveal_summary
+from classroom.market import survival_table
+from classroom.questions import numeric_lessons
+from margin.cascade import TippingCurve
+from margin.crashes import load_crash
+from margin.numbers import money, percent, price
+from margin.replay import Replay, replay
+from margin.scenario import scenario_from_dict
+from teach.lessons import get_lesson
+from ui.cascade.charts import tipping_figure
+from ui.common.text import md
+from ui.rooms.charts import class_cascade_figure, reveal_figure
+from ui.rooms.html import replay_html, step_html
+from ui.rooms.model import KEY_PARAM, ROOM_PARAM, SEAT_PARAM, fate_row, replay_moment, room_step, who
+from ui.shell import presenter
+from ui.shell.memory import CACHE_TTL
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)  # one per store URL: a connection pool
+def _store(url: str | None) -> RoomStore:
+    return RoomStore(url)
+
+
+def store() -> RoomStore:
+    """The room store of this process (a connection pool: it holds no room's state)."""
+    from classroom.store import default_url
+    return _store(default_url())
+
+
+def client_id() -> str:
+    """Where a join attempt comes from: the first address of ``X-Forwarded-For`` (set by a
+    reverse proxy such as nginx), else the peer address, else this browser session."""
+    headers = getattr(st.context, "headers", None) or {}
+    forwarded = headers.get("X-Forwarded-For") or headers.get("X-Real-Ip") or ""
+    if forwarded.strip():
+        return "ip:" + forwarded.split(",")[0].strip()
+    address = getattr(st.context, "ip_address", None)
+    if address:
+        return f"ip:{address}"
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    ctx = get_script_run_ctx()
+    return f"session:{ctx.session_id if ctx else 'unknown'}"
+
+
+def url_room() -> tuple[str | None, str | None, str | None]:
+    """``(code, seat token, teacher key)`` from the address (each None when absent)."""
+    params = st.query_params
+    return params.get(ROOM_PARAM), params.get(SEAT_PARAM), params.get(KEY_PARAM)
+
+
+def set_url(**params: str | None) -> None:
+    """Put the room's parameters in the address (a reload then returns to the room); None drops one."""
+    for name, value in params.items():
+        if value is None:
+            st.query_params.pop(name, None)
+        else:
+            st.query_params[name] = value
+
+
+@st.cache_data(max_entries=64, ttl=CACHE_TTL, show_spinner=False)
+def step_screen(account: str, shock: float, prices: Sequence[tuple[str, float]], dark: bool) -> str:
+    """The student's lab at a room's step as HTML, computed once per step for every student of
+    every room showing it (a result keyed by its inputs, not shared state)."""
+    return step_html(room_step(account, shock, tuple(prices)), dark=dark)
+
+
+@st.cache_data(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
+def room_replay(account: str, crash_id: str) -> Replay:
+    """:func:`margin.replay.replay` of a room's account (canonical JSON text) along a shipped
+    crash, once per account and crash."""
+    return replay(scenario_from_dict(json.loads(account)), load_crash(crash_id))
+
+
+@st.cache_data(max_entries=256, ttl=CACHE_TTL, show_spinner=False)
+def replay_screen(account: str, crash_id: str, step: int, dark: bool) -> str:
+    """The student's screen at a step of the teacher's crash replay, as HTML, once per step (the
+    replay itself once per account and crash, by :func:`room_replay`)."""
+    return replay_html(replay_moment(room_replay(account, crash_id), step), dark=dark)
+
+def told(call, *args, **kwargs) -> bool:
+    """Run a store action; a refusal is shown (its message names the field). True when done."""
+    try:
+        call(*args, **kwargs)
+    except RoomError as err:
+        st.session_state["room.teach.error"] = str(err)
+        return False
+    return True
+
+
+def show_error() -> None:
+    message = st.session_state.pop("room.teach.error", None)
+    if message:
+        st.error(md(message), icon=":material/error:")
+
+
+def ask(code: str, key: str, state) -> None:
+    rooms = store()
+    kinds = {"lesson": "A lesson's question (pushes its account)",
+             "liquidation_price": "At what price is a position liquidated?",
+             "liquidation_shock": "What shock liquidates the cross pool?"}
+    kind = st.radio("Question", list(kinds), format_func=kinds.get, key="room.teach.kind")
+    spec: dict = {"kind": kind}
+    if kind == "lesson":
+        spec["lesson"] = st.selectbox("Lesson", numeric_lessons(), format_func=lambda i: get_lesson(i).title,
+                                      key="room.teach.lesson")
+    elif kind == "liquidation_price":
+        positions = [p["id"] for p in (state.scenario or {}).get("positions", [])]
+        if not positions:
+            st.info("Push an account with positions first.")
+            return
+        spec["position"] = st.selectbox("Position", positions, key="room.teach.position")
+        spec["which"] = st.radio("Which price", ["liquidation", "bankruptcy"], horizontal=True,
+                                 key="room.teach.which")
+    if st.button("Ask the class", icon=":material/quiz:", key="room.teach.ask", type="primary"):
+        if told(rooms.ask, code, key, spec):
+            st.session_state["room.teach.reseed"] = True  # the shock slider is drawn already: next run
+            st.rerun()
+    q = state.question
+    if q is None:
+        return
+    st.markdown(f"**On screen, question {q.number}:** {md(q.text)}")
+    answers = rooms.answers(code, key)
+    if not q.revealed:
+        st.caption(f"{answers.count} answers so far (the count above updates by itself). The engine's value is "
+                   f"kept hidden until you reveal it.")
+        if st.button("Reveal", icon=":material/visibility:", key="room.teach.reveal"):
+            if told(rooms.reveal, code, key):
+                st.rerun()
+        return
+    reveal_panel(answers, state)
+    if st.button("Take the question off the screens", key="room.teach.clear"):
+        if told(rooms.clear_question, code, key):
+            st.rerun()
+
+
+def reveal_panel(answers, state) -> None:
+    summary = reveal_summary(answers, state.scenario)
+    q = summary.question
+    n = len(summary.values)
+    st.markdown(f"**The engine says {md(price(q.value))} {md(q.unit)}.** {summary.close} of {n} answers are within 1 %.")
+    if n:
+        fig = reveal_figure(summary)
+        st.plotly_chart(presenter.enlarge(fig) if presenter.is_on() else fig, key=f"room.teach.hist.{q.number}",
+                        width="stretch")
+        st.caption("Each bar counts answers; the dashed line is the engine's value, the grey band ±1 % around it.")
+    for words, count in summary.mistakes:
+        st.markdown(f"**{count} × a typical mistake.** {md(words)}")
+
+
+def class_market(code: str, key: str, state) -> None:
+    rooms = store()
+    market = rooms.class_market(code)
+    st.caption("Each student opens one BTC position (their page, “Class market”). Set the limits, the book's "
+               "depth and the synthetic crowd around the class, then shock the market: the engine's cascade runs "
+               "and every student sees whether, when and why they died.")
+    with st.form("room.teach.market"):
+        c = st.columns(3)
+        wallet = c[0].number_input("Each student's wallet [USDT]", 10.0, 1e6, float(market.wallet), step=100.0)
+        lev = c[1].number_input("Maximum leverage [x]", 1.0, 100.0, float(market.max_leverage), step=1.0)
+        depth = c[2].number_input("Depth: selling that moves the price 1 % [USDT]", 1.0, 1e12, float(market.depth),
+                                  step=1e6, format="%.0f")
+        c = st.columns(3)
+        traders = c[0].number_input("Crowd [traders]", 1_000, 200_000, int(market.crowd.get("n_traders", 20_000)),
+                                    step=1_000)
+        mean = c[1].number_input("Crowd's mean leverage [x]", 1.0, 100.0, float(market.crowd.get("leverage_mean", 10)))
+        longs = c[2].number_input("Crowd's long share [%]", 0.0, 100.0, float(market.crowd.get("long_share", 0.6)) * 100)
+        saved = st.form_submit_button("Save the market")
+    if saved:
+        told(rooms.set_class_market, code, key, {
+            "wallet": wallet, "max_leverage": lev, "depth": depth,
+            "crowd": {**market.crowd, "n_traders": traders, "leverage_mean": mean, "long_share": longs / 100.0}})
+        st.rerun()
+    cols = st.columns([2, 1], vertical_alignment="bottom")
+    shock = cols[0].number_input("Shock [%]", -30.0, 30.0, -5.0, step=0.5, key="room.teach.cascade_shock")
+    if cols[1].button("Shock the class market", icon=":material/bolt:", key="room.teach.run", type="primary"):
+        if told(rooms.run_cascade, code, key, shock / 100.0):
+            st.rerun()
+    runs = rooms.cascades(code, key)
+    if runs:
+        cascade_results(runs[-1], state, len(runs))
+
+
+def cascade_results(result: dict, state, count: int) -> None:
+    students = result["students"]
+    order = {s["participant_id"]: i + 1 for i, s in enumerate(sorted(students, key=lambda s: s["participant_id"]))}
+    dead = sum(s["round"] is not None for s in students)
+    st.subheader(f"Run {count}: shock {result['shock'] * 100:+g} %")
+    cols = st.columns(4)
+    cols[0].metric("Final price [USDT]", price(result["final_price"]), border=True)
+    cols[1].metric("Final move", percent(result["final_drop"], signed=True), border=True)
+    cols[2].metric("Students liquidated", f"{dead} of {len(students)}", border=True)
+    cols[3].metric("Crowd liquidated", f"{result['liquidated_count']:,} of {result['traders']:,}", border=True)
+    money_flow = result["accounting"]
+    st.markdown(f"Where the money went: the insurance fund kept {md(money(money_flow.get('insurance_fund_kept')))} "
+                f"and paid {md(money(money_flow.get('paid_by_insurance_fund')))} of deficits; socialized: "
+                f"{md(money(money_flow.get('socialized')))}.")
+    fig = class_cascade_figure(result)
+    st.plotly_chart(presenter.enlarge(fig) if presenter.is_on() else fig, key="room.teach.cascade", width="stretch")
+    amplified = result.get("amplification")
+    st.caption(f"The forced selling pushed a {result['shock'] * 100:+g} % shock to "
+               f"{percent(result['final_drop'], signed=True)}" + (f" ({amplified:.1f}x)." if amplified else "."))
+    tipping = result.get("tipping")
+    if tipping:
+        curve = TippingCurve(**{k: np.asarray(v) for k, v in tipping.items() if k != "runaway_shock"},
+                             runaway_shock=tipping["runaway_shock"])
+        fig = tipping_figure(curve, result["shock"], result["final_drop"])
+        st.plotly_chart(presenter.enlarge(fig) if presenter.is_on() else fig, key=f"room.teach.tipping.{count}",
+                        width="stretch")
+        runaway = tipping["runaway_shock"]
+        st.caption("Tipping point: " + (f"from a shock of {abs(runaway) * 100:.0f} % on, the forced selling at least "
+                                        f"doubles the move, with this crowd and book." if runaway is not None else
+                                        "no shock up to 30 % is doubled by the forced selling, with this crowd and book."))
+    if students:
+        rows = [{"Student": who(s["participant_id"], s["nickname"], order, state.show_names), **fate_row(s)}
+                for s in students]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        table = pd.DataFrame(survival_table(students)).rename(columns={
+            "leverage": "Leverage", "mode": "Mode", "students": "Students", "survived": "Survived"})
+        st.markdown("**Who survived, by leverage and mode**")
+        st.dataframe(table, hide_index=True, width="stretch")

@@ -1,0 +1,237 @@
+"""Shareable links, the Streamlit side: open a link's view, and offer the current one.
+
+:func:`restore_from_url` (called by ``app.py`` before ``st.navigation``) applies ``?v=``;
+:func:`open_link_target` (after it) opens its page; :func:`share_link` is the copy-link
+control. The text itself is :mod:`ui.common.link_codec`'s.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from margin.fields import ScenarioError
+from ui.common.link_codec import (
+    MAX_LINK_CHARS, PARAM, LinkError, control_values, decode, encode, link_url,
+)
+from ui.common.text import md
+from ui.common.site import DEFAULT_PAGE, page_ids, page_of_file
+from ui.common.site import page as site_page
+
+
+def page_file(page_id: str) -> str:
+    """The absolute path of a page's file: ``st.switch_page`` takes it whatever the entry script."""
+    return site_page(page_id).path
+
+
+# ----------------------------------------------------------------------------- Streamlit side
+
+TARGET_KEY = "links.target"  # page file to open after st.navigation
+MESSAGE_KEY = "links.message"  # why a link could not be opened, shown once
+RUN_KEY = "links.run"  # counts full runs of app.py (restore_from_url runs at the top of each)
+SHOWN_KEY = "links.shown"  # the run in which a page drew its own copy-link control
+KEPT_KEY = "links.kept"  # the view this session last wrote into the address (see keep_in_url)
+RESTORED_KEY = "links.restored"  # the account's name, to say once that it was restored
+KEEP = "keep"  # query parameter: ``v`` was written by keep_in_url (a reload), not a shared link
+
+
+def restore_from_url() -> str | None:
+    """Apply a shared view from ``?v=`` (call before ``st.navigation``).
+
+    Sets the account (through ``ui.shell.state.set_scenario``) and the plain control keys, and
+    remembers the page to open; :func:`open_link_target` (after ``st.navigation``) opens it and
+    drops ``v`` from the URL so a rerun does not apply the link again. A corrupt or too-long
+    link changes nothing (a first visit keeps the default account, a session its own) and says
+    why. Returns the page file to open, or None.
+    """
+    import streamlit as st
+
+    from margin.presets import DEFAULT_STORY, load_story
+    from ui.shell.state import ensure_scenario, set_scenario
+
+    st.session_state[RUN_KEY] = int(st.session_state.get(RUN_KEY, 0)) + 1
+    text = st.query_params.get(PARAM)
+    if text is None:
+        return None
+    if text == st.session_state.get(KEPT_KEY):
+        return None  # this session's own view, written by keep_in_url: nothing to restore
+    try:
+        view = decode(text)
+        set_scenario(view["scenario"])
+    except (LinkError, ScenarioError) as err:
+        kept = ("Showing the default account instead." if ensure_scenario() == load_story(DEFAULT_STORY)
+                else "Your account is kept as it was.")
+        st.session_state[MESSAGE_KEY] = f"This shared link could not be opened: {err}. {kept}"
+        target = page_file(DEFAULT_PAGE)
+    else:
+        _set_controls(view["page"], view["scenario"], view["controls"])
+        target = page_file(view["page"])
+        if st.query_params.get(KEEP) == "1":  # a reload, a dropped connection or a restarted server
+            st.session_state[RESTORED_KEY] = str(view["scenario"].get("name") or "Untitled account")
+    st.session_state[TARGET_KEY] = target
+    return target
+
+
+def open_link_target() -> None:
+    """After ``st.navigation``: open the page a link asked for (keeping ``present=1``) and
+    show, once, why a link could not be opened."""
+    import streamlit as st
+
+    target = st.session_state.pop(TARGET_KEY, None)
+    if target is not None:
+        keep = {"present": "1"} if st.query_params.get("present") == "1" else None
+        # switch_page drops every other query parameter, "v" included: a rerun will not
+        # apply the link again, and the address bar no longer shows a stale view.
+        st.switch_page(target, query_params=keep)
+    message = st.session_state.pop(MESSAGE_KEY, None)
+    if message:
+        st.error(md(message), icon=":material/link_off:")  # it quotes the link's own text
+    restored = st.session_state.pop(RESTORED_KEY, None)
+    if restored is not None:
+        st.toast(f"Restored your account “{md(restored)}” from the address, as you left it.",
+                 icon=":material/restore:")
+
+
+def keep_in_url(page: Any) -> None:
+    """Call at the end of app.py's run: the address holds the current view (account, page and
+    controls) as ``?v=<view>&keep=1``, so a reload, a dropped connection or a restarted server
+    opens the same work again. Written only when it changed; a view too large for a link is
+    not kept (the address then holds no view)."""
+    import streamlit as st
+
+    page_id = page if page in page_ids() else page_id_of(page)
+    if page_id is None or not site_page(page_id).shareable:
+        return
+    try:
+        text = encode(current_view(page_id))
+    except LinkError:
+        text = None
+    if text == st.session_state.get(KEPT_KEY) and st.query_params.get(PARAM) == text:
+        return
+    st.session_state[KEPT_KEY] = text
+    if text is None:
+        st.query_params.pop(PARAM, None)
+        st.query_params.pop(KEEP, None)
+        return
+    st.query_params[PARAM] = text
+    st.query_params[KEEP] = "1"
+
+
+def _set_controls(page: str, scenario: Mapping[str, Any], controls: Mapping[str, Any]) -> None:
+    """Put a page's controls at a starting point for a freshly set account: the page's own
+    defaults for that account first (the lab's sliders at the account's prices), then
+    ``controls``."""
+    import streamlit as st
+
+    from ui.stress.model import default_state
+
+    if page == "lab":
+        st.session_state["lab.shock"] = 0.0
+        for name, market in (scenario.get("markets") or {}).items():
+            st.session_state[f"lab.price.{name}"] = float(market["price"])
+        # the lab restarts a market's slider when the account's price moves; a view sets both
+        st.session_state.pop("lab.anchor", None)
+        # a fresh path for this account, walked through the link's own turns (if any): the
+        # liquidations the sender saw happen again on the way
+        st.session_state.pop("lab.history", None)
+        st.session_state.pop("lab.path", None)
+        st.session_state["lab.replay"] = list(controls.get("lab.path") or [])
+    if page == "stress":
+        # the stress lab's defaults for this account's markets (volatility, correlation)
+        st.session_state.update(default_state(list(scenario.get("markets") or {})))
+        st.session_state.pop("stress.run", None)  # run the new inputs on arrival
+    if page == "replay":
+        st.session_state["replay.step"] = 0
+        st.session_state["replay.playing"] = False
+        st.session_state.pop("replay.loaded", None)  # else a new crash would reset the step
+    for key, value in controls.items():
+        if key != "lab.path":  # the lab walks it (above), it is not a control's value
+            st.session_state[key] = value
+
+
+def open_page(page: str, *, scenario: Mapping[str, Any], controls: Mapping[str, Any] | None = None) -> None:
+    """Make ``scenario`` the account, set ``page``'s controls (page defaults, then
+    ``controls``) and switch to the page. Used by lessons; raises ScenarioError on a bad account."""
+    import streamlit as st
+
+    from ui.shell.state import set_scenario
+
+    set_scenario(dict(scenario))
+    _set_controls(page, scenario, controls or {})
+    st.switch_page(page_file(page))
+
+
+def sidebar_share_link(page: Any) -> None:
+    """Call after ``page.run()``: the copy-link control in the sidebar, for a page that did not
+    draw its own in this run (learn and glossary have no view worth sharing)."""
+    import streamlit as st
+
+    page_id = page if page in page_ids() else page_id_of(page)
+    if page_id is None or not site_page(page_id).shareable:
+        return
+    if st.session_state.get(SHOWN_KEY) == st.session_state.get(RUN_KEY):
+        return
+    with st.sidebar:
+        share_link(page_id, key="links.share")
+
+
+def current_view(page: str) -> dict[str, Any]:
+    """The session's view on ``page`` (a page id of :data:`PAGES`)."""
+    import streamlit as st
+
+    from ui.shell.state import scenario_dict
+
+    return {"scenario": scenario_dict(), "page": page, "controls": control_values(st.session_state, page)}
+
+
+def page_id_of(source: Any) -> str | None:
+    """The page id of a page file path or of the page object that ``st.navigation`` returns;
+    None for a page a link cannot open.
+
+    >>> page_id_of("pages/crash_replay.py"), page_id_of("/srv/app/pages/price_lab.py"), page_id_of("x.py")
+    ('replay', 'lab', None)
+    """
+    found = page_of_file(source)
+    return found.id if found else None
+
+
+def share_link(page: Any, *, key: str | None = None, lazy: bool = False) -> str | None:
+    """The copy-link control for ``page`` (a page id, a page file, or the page object of
+    ``st.navigation``): a popover showing the URL of the current view in ``st.code``, whose
+    copy button copies it. Call it inside the page's live fragment so the link follows the
+    controls, or with ``lazy`` anywhere. Returns the URL, or None when the view is too large
+    for a link (it says so).
+
+    ``lazy``: fill the popover only while it is open (opening it reruns, so the link holds the
+    controls as they are then). A closed popover then costs one unchanged button, not the
+    link's encoding and three elements redrawn per step."""
+    import streamlit as st
+
+    page_id = page if page in page_ids() else page_id_of(page)
+    if page_id is None:
+        return None
+    st.session_state[SHOWN_KEY] = st.session_state.get(RUN_KEY)
+    # Opening the popover reruns (the fragment it sits in, or the app), so the link it shows
+    # always holds the controls as they are at that moment.
+    popover = st.popover("Share this view", icon=":material/link:", key=key, on_change="rerun",
+                         help="A link that opens this account, this page and these control positions.")
+    if lazy and not popover.open:
+        return None
+    with popover:
+        try:
+            text = encode(current_view(page_id))
+        except LinkError as err:
+            st.warning(md(str(err)[0].upper() + str(err)[1:]), icon=":material/link_off:")
+            return None
+        url = link_url(text, st.context.url)
+        st.caption("Anyone who opens this link sees this account, this page and these control "
+                   "positions. Copy it with the button at the right of the box.")
+        st.code(url, language=None, wrap_lines=True)
+        st.caption(f"{len(text):,} of {MAX_LINK_CHARS:,} characters. Add `&present=1` to open it in "
+                   "presenter mode.")
+    return url
+
+
+__all__ = [
+    "LinkError", "MAX_LINK_CHARS", "current_view", "keep_in_url", "open_link_target", "open_page", "page_file", "page_id_of",
+    "restore_from_url", "share_link", "sidebar_share_link",
+]

@@ -1,0 +1,84 @@
+"""Shared chrome: what the sidebar says on every page (the account, its venue, how to use)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import streamlit as st
+
+from margin.presets import load_venue, venue_ids
+from ui.common.glossary import terms_line
+from ui.common.stories import story_changes
+from margin.numbers import money
+
+HOW_TO = ("Build or load an account in **Account builder**, then drag prices in **Price lab**: "
+          "the same account is shown as built, all cross and all isolated, side by side.")
+
+
+def venue_name(venue_id: str | None) -> str:
+    """The venue preset's display name, or a plain note when the account has none.
+
+    >>> venue_name(None)
+    'custom rules'
+    """
+    if venue_id in venue_ids():
+        # "USDⓈ-M" as Binance writes it; the circled S is missing from common fonts.
+        return str(load_venue(venue_id)["name"]).replace("Ⓢ", "S")
+    return "custom rules"
+
+
+def account_line(raw: Mapping[str, Any]) -> str:
+    """``9,000.00 USDT wallet · 2 positions (2 cross, 0 isolated)``."""
+    positions = raw.get("positions", []) or []
+    isolated = sum(1 for p in positions if isinstance(p, Mapping) and p.get("mode") == "isolated")
+    try:
+        wallet = money(float(raw.get("balance", 0)))
+    except (TypeError, ValueError):
+        wallet = "?"
+    noun = "position" if len(positions) == 1 else "positions"
+    return f"{wallet} wallet · {len(positions)} {noun} ({len(positions) - isolated} cross, {isolated} isolated)"
+
+
+def _prediction_open() -> bool:
+    """A lesson waits for a prediction: the story (which tells what happens) waits too."""
+    from ui.learn.session import ACTIVE, prediction_open
+    from teach import LessonError, get_lesson
+
+    lesson_id = st.session_state.get(ACTIVE)
+    if not lesson_id:
+        return False
+    try:
+        return prediction_open(get_lesson(lesson_id).page)
+    except LessonError:
+        return False
+
+
+def sidebar(raw: Mapping[str, Any]) -> None:
+    """The account's name, story, venue and a one-line how-to, in the sidebar."""
+    with st.sidebar:
+        st.caption(":material/account_balance_wallet: Account")
+        st.text(str(raw.get("name") or "Untitled account"))  # the learner's name for it: text, never Markdown
+        st.caption(account_line(raw))
+        st.caption(f":material/gavel: Venue rules: {venue_name(raw.get('venue'))}")
+        story = raw.get("story")
+        if story and not _prediction_open():
+            with st.expander("The story of this account", icon=":material/menu_book:", expanded=False):
+                changes = story_changes(raw)
+                if changes:
+                    st.caption(f":material/edit_note: Written for the preset “{changes[0]}”; this account has "
+                               f"changed since. Edit the story in the account builder.")
+                st.text(str(story))  # the learner's own text: shown as text, never as Markdown
+        st.caption(f":material/help: {HOW_TO}")
+
+
+def sidebar_terms(page: Any) -> None:
+    """Call after ``page.run()``: links to the glossary entries of the terms ``page`` uses (its
+    ``terms`` in :mod:`ui.common.site`; a page id, file or the page object of ``st.navigation``)."""
+    import streamlit as st
+
+    from ui.common.site import page_of_file, page as site_page, page_ids
+
+    found = site_page(page) if page in page_ids() else page_of_file(page)
+    if found is not None and found.terms:
+        with st.sidebar:
+            st.caption(terms_line(found.terms, prefix=":material/menu_book: Terms on this page: "))

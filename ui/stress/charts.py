@@ -1,0 +1,336 @@
+"""Figures and words for the stress lab: pure functions from stress results to Plotly figures,
+tables and one-line takeaways (no Streamlit).
+
+The two models are told apart by colour *and* pattern (normal: solid blue; fat tails: orange
+with diagonal hatching) and by name in every legend and label.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ui.common.palette import BLUE, GREY, ORANGE
+from margin.stress import StressResult, VariantStress
+from margin.numbers import money
+
+NORMAL_STYLE = dict(color=BLUE, pattern=dict(shape=""))
+FAT_STYLE = dict(color=ORANGE, pattern=dict(shape="/", solidity=0.35))
+_MARGIN = dict(l=10, r=10, t=70, b=10)
+
+
+def fat_label(dof: float) -> str:
+    """``Fat tails (ν = 3)``.
+
+    >>> fat_label(3.0), fat_label(2.5)
+    ('Fat tails (ν = 3)', 'Fat tails (ν = 2.5)')
+    """
+    return f"Fat tails (ν = {dof:g})"
+
+
+def probability_text(p: float) -> str:
+    """A probability in words people read: ``7.1 %``, ``0.04 %``, ``0 %`` (a no-break space
+    keeps the number and its sign on one line).
+
+    >>> [t.replace("\u00a0", " ") for t in map(probability_text, (0.0712, 0.0004, 0.0, 1.0))]
+    ['7.1 %', '0.04 %', '0 %', '100 %']
+    """
+    if p <= 0:
+        return "0\u00a0%"
+    if p >= 1:
+        return "100\u00a0%"
+    if p < 0.001:
+        return f"{p * 100:.2f}\u00a0%"
+    return f"{p * 100:.1f}\u00a0%"
+
+
+def margin_of_error(p: float, n: int) -> float:
+    """Half-width of the 95 % interval of a probability estimated from ``n`` paths [fraction];
+    ``3 / n`` (the rule of three) when nothing or everything happened.
+
+    >>> round(margin_of_error(0.05, 5_000), 4), margin_of_error(0.0, 1_000)
+    (0.006, 0.003)
+    """
+    if p <= 0 or p >= 1:
+        return 3.0 / n
+    return 1.96 * math.sqrt(p * (1 - p) / n)
+
+
+def _ratio_sentence(what: str, normal: np.ndarray, fat: np.ndarray, under: str) -> str:
+    """One sentence: how much likelier ``what`` is under fat tails (``under`` opens the
+    comparison, e.g. "Under fat tails (Student-t, ν = 3)"), from per-path flags.
+
+    Both models run on the same random numbers, so the paths are paired: a difference counts
+    as real only when the paths that flip one way outnumber those that flip the other way by
+    more than chance would (McNemar's test at 95 %).
+
+    >>> flags = np.zeros(1_000, bool)
+    >>> _ratio_sentence("a wipe-out", flags, flags, "Under fat tails").replace("\u00a0", " ")
+    'Neither model produces a wipe-out in 1,000 paths (each is below about 0.3 %).'
+    >>> more = flags.copy(); more[:30] = True; some = flags.copy(); some[:10] = True
+    >>> _ratio_sentence("a wipe-out", some, more, "Under fat tails").replace("\u00a0", " ")
+    'Under fat tails a wipe-out is 3.0× as likely as the normal model says: 3.0 % against 1.0 % (30 and 10 of 1,000 paths).'
+    >>> _ratio_sentence("a wipe-out", more, more, "Under fat tails").replace("\u00a0", " ")
+    'Under fat tails a wipe-out is about as likely as the normal model says: 3.0 % against 3.0 %.'
+    """
+    n = normal.shape[0]
+    p_normal, p_fat = float(normal.mean()), float(fat.mean())
+    pair = f"{probability_text(p_fat)} against {probability_text(p_normal)}"
+    if p_normal <= 0 and p_fat <= 0:
+        return f"Neither model produces {what} in {n:,} paths (each is below about {probability_text(3 / n)})."
+    if p_normal <= 0:
+        return (f"{under} {what} happens on {probability_text(p_fat)} of paths; the normal model never "
+                f"produces one in {n:,} paths.")
+    only_fat = int((fat & ~normal).sum())
+    only_normal = int((normal & ~fat).sum())
+    ratio = p_fat / p_normal
+    if abs(only_fat - only_normal) <= 1.96 * math.sqrt(only_fat + only_normal) or 0.95 <= ratio <= 1.05:
+        return f"{under} {what} is about as likely as the normal model says: {pair}."
+    if ratio > 1:
+        counts = f"{int(fat.sum()):,} and {int(normal.sum()):,} of {n:,} paths"  # the sample behind the ratio
+        return f"{under} {what} is {ratio:.1f}× as likely as the normal model says: {pair} ({counts})."
+    return f"{under} {what} is less likely than the normal model says: {pair}."
+
+
+def fat_tails_takeaway(normal: VariantStress, fat: VariantStress, dof: float) -> str:
+    """The headline: how much likelier a wipe-out (and a bankruptcy) is under fat tails.
+
+    Scaled to the same variance, fat tails bring more quiet steps *and* more violent ones, so
+    the sentences say which way each figure went, with the numbers.
+    """
+    wipe = _ratio_sentence("a wipe-out", normal.wiped_out, fat.wiped_out, f"Under fat tails (Student-t, ν = {dof:g})")
+    bust = _ratio_sentence("a bankruptcy (a loss beyond margin)", normal.bankrupt, fat.bankrupt, "Under fat tails")
+    text = f"{wipe} {bust}"
+    if fat.wipeout_probability < normal.wipeout_probability or fat.bankruptcy_probability < normal.bankruptcy_probability:
+        text += (" With the same volatility, fat tails have more quiet steps as well as more violent ones: "
+                 "they matter most for moves far out in the tail and for gaps past the liquidation price.")
+    return text
+
+
+# A wipe-out is the whole account's; a bankruptcy is one close's. The rows and panels say whose.
+WIPEOUT_ROW = "Account wiped out"
+BANKRUPTCY_ROW = "A position bankrupt"
+WHICH_IS_WHICH = (
+    "A **wipe-out** is the whole account's: it is left with at most 1 % of its start value. A "
+    "**bankruptcy** is one position's: it was closed beyond its bankruptcy price, a loss beyond its "
+    "margin that the insurance fund (or other traders) paid. A bankrupt position need not wipe out the "
+    "account, and an account can be wiped out without any bankruptcy.")
+
+
+def bankruptcy_against_wipeout(stress: VariantStress) -> str:
+    """When a variant's bankruptcy and wipe-out figures part, the paths on which one happens
+    without the other, in words ("" when they coincide)."""
+    n = stress.n_paths
+    if n == 0:
+        return ""
+    bust_only = float((stress.bankrupt & ~stress.wiped_out).mean())
+    wipe_only = float((stress.wiped_out & ~stress.bankrupt).mean())
+    parts = []
+    if bust_only * n >= 1:
+        parts.append(f"on {probability_text(bust_only)} of paths a position goes bankrupt but the account is not "
+                     f"wiped out (the loss beyond that position's margin fell on the insurance fund or other "
+                     f"traders, not on the account)")
+    if wipe_only * n >= 1:
+        parts.append(f"on {probability_text(wipe_only)} of paths the account is wiped out without any bankruptcy "
+                     f"(no close went beyond a bankruptcy price, yet liquidation took the margin)")
+    if not parts:
+        return ""
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
+def variant_table(normal: VariantStress, fat: VariantStress, dof: float,
+                  position_names: Sequence[str] | None = None,
+                  closed_names: Sequence[str] | None = None) -> pd.DataFrame:
+    """One account variant, normal against fat tails: probabilities and loss figures as text,
+    short enough to sit three abreast (definitions are in the page's notes). ``closed_names``:
+    the positions this variant lost on the way from their entries, before the run."""
+    names = list(position_names or normal.position_ids)
+    rows = [
+        (WIPEOUT_ROW, probability_text(normal.wipeout_probability), probability_text(fat.wipeout_probability)),
+        (BANKRUPTCY_ROW, probability_text(normal.bankruptcy_probability), probability_text(fat.bankruptcy_probability)),
+        ("A position liquidated", probability_text(normal.any_liquidation_probability),
+         probability_text(fat.any_liquidation_probability)),
+    ]
+    for name, p_normal, p_fat in zip(names, normal.liquidation_probability, fat.liquidation_probability):
+        rows.append((f"{name} liquidated", probability_text(float(p_normal)), probability_text(float(p_fat))))
+    for name in closed_names or ():
+        rows.append((f"{name} liquidated", "before the start", "before the start"))
+    rows += [
+        ("Expected loss [USDT]", _whole(normal.expected_loss), _whole(fat.expected_loss)),
+        ("VaR 99 % [USDT]", _whole(normal.value_at_risk()), _whole(fat.value_at_risk())),
+        ("ES 99 % [USDT]", _whole(normal.expected_shortfall()), _whole(fat.expected_shortfall())),
+        ("Median end [USDT]", _whole(float(np.median(normal.final_value))), _whole(float(np.median(fat.final_value)))),
+    ]
+    return pd.DataFrame(rows, columns=["", "Normal", f"ν = {dof:g}"]).set_index("")
+
+
+def _whole(value: float) -> str:
+    """``12,778`` (a whole number of USDT; the row label carries the unit).
+
+    >>> _whole(12778.07), _whole(-6919.4)
+    ('12,778', '-6,919')
+    """
+    return f"{value:,.0f}"
+
+
+# ----------------------------------------------------------------------------- probabilities
+
+
+PROBABILITIES = (
+    ("A position liquidated", "any_liquidation_probability"),
+    (WIPEOUT_ROW, "wipeout_probability"),
+    (BANKRUPTCY_ROW, "bankruptcy_probability"),
+)
+
+
+def probability_figure(normal: StressResult, fat: StressResult, dof: float, horizon: str) -> go.Figure:
+    """Three panels (a position liquidated, the account wiped out, a position bankrupt), one group of bars per account
+    variant, normal (solid) against fat tails (hatched), each bar labelled with its value.
+
+    The axis is logarithmic so that 0.1 % and 100 % can be read on one chart; a probability of
+    0 has no bar, only its "0 %" label on the floor.
+    """
+    labels = list(normal.variants)
+    values = {name: {attribute: [getattr(result.variants[label], attribute) * 100 for label in labels]
+                     for _, attribute in PROBABILITIES}
+              for name, result in (("normal", normal), ("fat", fat))}
+    positive = [v for per in values.values() for series in per.values() for v in series if v > 0]
+    floor = 10 ** math.floor(math.log10(min(positive) / 2)) if positive else 0.01
+    floor = min(floor, 0.1)
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[title for title, _ in PROBABILITIES],
+                        shared_yaxes=True, horizontal_spacing=0.04)
+    for col, (_, attribute) in enumerate(PROBABILITIES, start=1):
+        for key, name, style, offset in (("normal", "Normal", NORMAL_STYLE, -0.2), ("fat", fat_label(dof), FAT_STYLE, 0.2)):
+            series = values[key][attribute]
+            fig.add_trace(go.Bar(
+                name=name, x=labels, y=[v if v > 0 else None for v in series], legendgroup=name,
+                showlegend=col == 1, offsetgroup=key,
+                marker=dict(color=style["color"], pattern=style["pattern"], line=dict(color=style["color"], width=1)),
+                text=[probability_text(v / 100) for v in series], textposition="outside", cliponaxis=False,
+                hovertemplate=f"{name}, %{{x}}: %{{y:.3g}} % of paths<extra></extra>",
+            ), row=1, col=col)
+            zeros = [i for i, v in enumerate(series) if v <= 0]
+            if zeros:  # a bar of height 0 cannot be drawn on a log axis: label the floor instead
+                fig.add_trace(go.Scatter(
+                    x=[labels[i] for i in zeros], y=[floor * 1.4] * len(zeros), mode="text",
+                    text=["0\u00a0%"] * len(zeros), textfont=dict(size=11, color=style["color"]),
+                    showlegend=False, hoverinfo="skip", offsetgroup=key,
+                ), row=1, col=col)
+    fig.update_yaxes(type="log", range=[math.log10(floor), math.log10(100) + 0.35],
+                     tickvals=[v for v in (0.001, 0.01, 0.1, 1, 10, 100) if v >= floor],
+                     ticktext=[f"{v:g} %" for v in (0.001, 0.01, 0.1, 1, 10, 100) if v >= floor])
+    fig.update_yaxes(title_text="paths (log scale)", row=1, col=1)
+    fig.update_layout(
+        title=dict(text=f"How often it goes wrong within {horizon}: normal against fat tails",
+                   x=0, xanchor="left", font=dict(size=15)),
+        barmode="group", bargap=0.25, height=400, margin=_MARGIN, scattermode="group",
+        legend=dict(orientation="h", yanchor="bottom", y=1.12, x=1, xanchor="right"),
+    )
+    return fig
+
+
+def probability_takeaway(result: StressResult) -> str:
+    """Cross against isolated in words, from one model's run."""
+    variants = result.variants
+    iso = variants.get("All isolated")
+    cross = variants.get("All cross")
+    if iso is None or cross is None:
+        return ""
+    return (f"All isolated, a position is liquidated on {probability_text(iso.any_liquidation_probability)} of paths "
+            f"and the account is wiped out on {probability_text(iso.wipeout_probability)}; all cross, "
+            f"liquidations come on {probability_text(cross.any_liquidation_probability)} of paths but each one "
+            f"takes the whole pool: wiped out on {probability_text(cross.wipeout_probability)}.")
+
+
+# ----------------------------------------------------------------------------- final value
+
+
+def final_value_figure(normal: VariantStress, fat: VariantStress, dof: float, horizon: str) -> go.Figure:
+    """Distribution of the final account value of one variant: normal (solid blue) against fat
+    tails (hatched orange), as a share of paths per bin, with the start value marked."""
+    values = np.concatenate([normal.final_value, fat.final_value])
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-9 * max(1.0, abs(high)):
+        low, high = low - 1.0, high + 1.0
+    edges = np.histogram_bin_edges(values, bins=60, range=(low, high))
+    centres = (edges[:-1] + edges[1:]) / 2
+    width = float(edges[1] - edges[0])
+    # Show the body and the left tail in full; the far right tail (the best 0.1 % of paths)
+    # would only stretch the axis.
+    right = max(float(np.quantile(values, 0.999)), normal.start_value) + 2 * width
+    fig = go.Figure()
+    for stress, name, style, opacity in ((normal, "Normal", NORMAL_STYLE, 0.55), (fat, fat_label(dof), FAT_STYLE, 0.7)):
+        counts, _ = np.histogram(stress.final_value, bins=edges)
+        share = counts / stress.n_paths * 100
+        fig.add_trace(go.Bar(
+            name=name, x=centres, y=share, width=width, opacity=opacity,
+            marker=dict(color=style["color"], pattern=style["pattern"], line=dict(color=style["color"], width=0.5)),
+            customdata=np.stack([edges[:-1], edges[1:]], axis=1),
+            hovertemplate=f"{name}: %{{y:.2f}} % of paths end between %{{customdata[0]:,.0f}} and "
+                          f"%{{customdata[1]:,.0f}} USDT<extra></extra>",
+        ))
+    if normal.wipeout_probability > 0 or fat.wipeout_probability > 0:
+        fig.add_annotation(
+            x=centres[0], y=max(normal.wipeout_probability, fat.wipeout_probability) * 100, ax=30, ay=-170,
+            text=f"wiped out: {probability_text(normal.wipeout_probability)} normal, "
+                 f"{probability_text(fat.wipeout_probability)} fat tails",
+            showarrow=True, arrowhead=2, xanchor="left", font=dict(size=11))
+    fig.add_vline(x=normal.start_value, line=dict(color=GREY, dash="dash", width=2))
+    fig.add_annotation(x=normal.start_value, y=1, yref="paper", text=f"start {money(normal.start_value)}",
+                       showarrow=False, xanchor="left", yanchor="top", xshift=4, font=dict(size=11))
+    fig.update_layout(
+        title=dict(text=f"{normal.label}: final account value after {horizon}",
+                   subtitle=dict(text=f"{normal.n_paths:,} paths per model; wallet plus open positions' "
+                                      f"equity at the horizon", font=dict(size=12)),
+                   x=0, xanchor="left", font=dict(size=15)),
+        barmode="overlay", bargap=0, height=380, margin=dict(l=10, r=10, t=90, b=10),
+        xaxis=dict(title="final account value [USDT]", range=[edges[0] - width, right]),
+        yaxis_title="paths [%]",
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=1, xanchor="right"),
+    )
+    return fig
+
+
+def distribution_takeaway(normal: VariantStress, fat: VariantStress, dof: float) -> str:
+    """The distribution in words: the median, and how bad the worst 1 % is under each model."""
+    median_n, median_f = float(np.median(normal.final_value)), float(np.median(fat.final_value))
+    es_n, es_f = normal.expected_shortfall(), fat.expected_shortfall()
+    return (f"The middle path ends at {money(median_n)} (normal) and {money(median_f)} (fat tails); "
+            f"the worst 1 % of paths lose {money(es_n)} on average under the normal model and "
+            f"{money(es_f)} under fat tails (ν = {dof:g}), from a start of {money(normal.start_value)}.")
+
+
+# ----------------------------------------------------------------------------- per-path table
+
+
+def paths_frame(normal: StressResult, fat: StressResult) -> pd.DataFrame:
+    """One row per path: the final value of every variant under both models, and whether it
+    was wiped out or bankrupt (for the CSV of every path)."""
+    columns: dict[str, np.ndarray] = {"path": np.arange(next(iter(normal.variants.values())).n_paths)}
+    for model, result in (("normal", normal), ("fat_tails", fat)):
+        for label, stress in result.variants.items():
+            key = label.lower().replace(" ", "_")
+            columns[f"{model}.{key}.final_value"] = stress.final_value
+            columns[f"{model}.{key}.wiped_out"] = stress.wiped_out
+            columns[f"{model}.{key}.bankrupt"] = stress.bankrupt
+            columns[f"{model}.{key}.liquidations"] = stress.liquidated.sum(axis=1)
+    return pd.DataFrame(columns)
+
+
+def closed_on_arrival_note(stress: VariantStress, names: dict[str, str] | None = None) -> str:
+    """A note when this way of the account lost positions on the way from their entries to
+    today's prices (an isolated one under water by more than its margin): it starts without
+    them, and they count in no probability ("" otherwise)."""
+    closed = [(names or {}).get(pid, pid) for pid in stress.closed_on_arrival]
+    if not closed:
+        return ""
+    listed = " and ".join(closed)
+    verb = "was" if len(closed) == 1 else "were"
+    return (f"{listed} {verb} liquidated on the way from the entry to today's prices, at the liquidation price: "
+            f"{stress.label.lower()} starts without {'it' if len(closed) == 1 else 'them'}, on every path.")
