@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from margin.scenario import load_scenario, scenario_to_dict
+from ui.learn.session import lesson_waiting
 from ui.shell.sidebar import sidebar, sidebar_terms
 from ui.shell.deep_links import inside_app_frame
 from ui.shell import links, memory, presenter
@@ -46,4 +47,4 @@ page.run()
 links.sidebar_share_link(page)  # for pages without their own "Share this view"
 links.keep_in_url(page)  # the address holds this view: a reload or a restart opens it again
 sidebar_terms(page)  # glossary links for the terms this page uses
-sidebar(st.session_state[SCENARIO_KEY])  # after the page, so it shows what the page just changed
+sidebar(st.session_state[SCENARIO_KEY], prediction_open=lesson_waiting)  # after the page: what it just changed

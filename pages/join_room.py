@@ -23,14 +23,16 @@ import streamlit as st
 from classroom import RoomError
 from classroom.questions import is_close
 from margin.numbers import price
+from ui.common.text import md
 from ui.lab.html import LAB_CSS
-from ui.shell.live_html import live_region, live_regions
-from ui.rooms.html import ROOM_CSS, facts_html
+from ui.rooms.html import ROOM_CSS
+from ui.rooms.model import KEY_PARAM, SEAT_PARAM, fate_words
+from ui.rooms.session import (
+    MINE, OWN_SHOCK, SEEN, STATE, client_id, read_room, screen_html, set_url, store, url_room,
+)
 from ui.shell.deep_links import inside_app_frame
 from ui.shell.links import RUN_KEY
-from ui.rooms.session import client_id, replay_screen, set_url, step_screen, store, url_room
-from ui.common.text import md
-from ui.rooms.model import KEY_PARAM, SEAT_PARAM, account_text, fate_words
+from ui.shell.live_html import live_region, live_regions
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
@@ -55,36 +57,16 @@ def join_form(code: str | None) -> None:
             st.error(md(str(err)), icon=":material/error:")
             return
         set_url(room=seat.code, seat=seat.token, key=None)
-        st.session_state.pop("room.seen", None)
+        st.session_state.pop(SEEN, None)
         st.rerun()
 
 
-def read_room(code: str, token: str) -> bool:
-    """Fetch the room's state, this student's answer and fate when the version moved; False
-    (and a message) when the seat is gone."""
-    rooms = store()
-    try:
-        version, _ = rooms.version(code)
-        seen = st.session_state.get("room.seen")
-        if seen is None or seen[0] != version or "room.state" not in st.session_state:
-            rooms.seat(code, token)  # removed, closed or expired: stop here
-            st.session_state["room.state"] = rooms.state(code)
-            st.session_state["room.mine"] = (rooms.my_answer(code, token), rooms.my_fate(code, token))
-    except RoomError as err:
-        st.error(md(str(err)), icon=":material/error:")
-        if st.button("Join again", icon=":material/login:", key="room.rejoin"):
-            set_url(seat=None)
-            st.rerun()
-        return False
-    return True
-
-
 def question_box(code: str, token: str) -> None:
-    state = st.session_state["room.state"]
+    state = st.session_state[STATE]
     q = state.question
     if q is None:
         return
-    my_answer, _ = st.session_state["room.mine"]
+    my_answer, _ = st.session_state[MINE]
     with st.container(border=True, key="room.question"):
         st.markdown(f"**Question {q.number}.** {md(q.text)}")
         if q.revealed:
@@ -101,25 +83,10 @@ def question_box(code: str, token: str) -> None:
             except RoomError as err:
                 st.error(md(str(err)), icon=":material/error:")
             else:
-                st.session_state["room.mine"] = (sent, st.session_state["room.mine"][1])
+                st.session_state[MINE] = (sent, st.session_state[MINE][1])
                 my_answer = sent
         if my_answer is not None:
             st.caption(f"Sent: {price(my_answer)} {q.unit}. You can change it until the teacher reveals the answer.")
-
-
-def screen_html(state) -> str:
-    """The student's lab at the room's step (or the account's facts while a question is open)."""
-    dark = getattr(st.context.theme, "type", None) == "dark"
-    if state.scenario is None:
-        return '<p class="ml-small">The teacher has not shown an account yet.</p>'
-    if state.question is not None and not state.question.revealed:
-        return facts_html(state.scenario, dark=dark)
-    if state.replay is not None:
-        return replay_screen(account_text(state.scenario), state.replay["crash"], state.replay["step"], dark)
-    shock = state.shock
-    if state.mode == "explore":
-        shock = float(st.session_state.get("room.own_shock", state.shock * 100.0)) / 100.0
-    return step_screen(account_text(state.scenario), shock, tuple(sorted(state.prices.items())), dark)
 
 
 @st.fragment(run_every=POLL_SECONDS)
@@ -127,16 +94,16 @@ def follow(code: str, token: str) -> None:
     """Every second: the room's version; on a change, what it shows now."""
     if not read_room(code, token):
         return
-    state = st.session_state["room.state"]
+    state = st.session_state[STATE]
     if state.mode == "explore":
         st.caption(":material/explore: Explore: the teacher has handed you the shock.")
-        st.session_state.setdefault("room.own_shock", state.shock * 100.0)
-        st.slider("Your own whole-market shock [%]", -90.0, 90.0, step=0.5, key="room.own_shock")
+        st.session_state.setdefault(OWN_SHOCK, state.shock * 100.0)
+        st.slider("Your own whole-market shock [%]", -90.0, 90.0, step=0.5, key=OWN_SHOCK)
     else:
-        st.session_state.pop("room.own_shock", None)
+        st.session_state.pop(OWN_SHOCK, None)
         st.caption(":material/cast_for_education: Following the teacher: your lab moves when theirs does.")
     question_box(code, token)
-    _, fate = st.session_state["room.mine"]
+    _, fate = st.session_state[MINE]
     if fate is not None:
         result, mine = fate
         st.markdown(f"**Class market, shock {result['shock'] * 100:+g} %:** {md(fate_words(mine))}")
@@ -147,7 +114,7 @@ def follow(code: str, token: str) -> None:
     if st.session_state.get("room.sent") != stamp:  # only what changed goes to the browser
         st.session_state["room.sent"] = stamp
         live_regions({SCREEN: html}, key="room.live")
-    st.session_state["room.seen"] = (state.version, st.session_state.get(RUN_KEY))
+    st.session_state[SEEN] = (state.version, st.session_state.get(RUN_KEY))
 
 
 @st.fragment

@@ -24,10 +24,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from margin.scenario import ScenarioError
+from ui.common.text import md
 from ui.lab.session import lab_page
 from ui.lab.sliders import VARIANTS
+from ui.learn.session import account_facts, hidden_notice, lesson_panel, prediction_open
 from ui.shell.deep_links import inside_app_frame
 from ui.shell.links import page_file
+from ui.shell.state import current_scenario, ensure_scenario
 from ui.shell.welcome import welcome
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
@@ -37,4 +41,16 @@ st.session_state.setdefault("lab.view", VARIANTS[0])
 
 st.title("Price lab")
 welcome(page_file("learn"))
-lab_page()
+ensure_scenario()
+try:
+    scenario = current_scenario()
+except ScenarioError as err:
+    scenario = None
+    st.error(f"This account cannot be shown: {md(err)}. Fix it in the account builder.")
+if scenario is not None:  # no st.stop() here: app.py still draws the sidebar after the page
+    lesson_panel("lab")
+    if prediction_open("lab"):
+        hidden_notice("The sliders, the account's liquidation prices and what happens to it")
+        account_facts(ensure_scenario())
+    else:
+        lab_page(scenario)

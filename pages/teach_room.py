@@ -19,20 +19,20 @@ import time
 import streamlit as st
 
 from classroom import RoomError
-from classroom.questions import numeric_lessons
 from margin.crashes import crash_ids, load_crash
-from margin.presets import load_story, market_label, story_ids
-from teach.lessons import get_lesson, lesson_scenario
+from margin.presets import market_label
+from ui.common.text import md
 from ui.lab.html import LAB_CSS
 from ui.rooms.charts import qr_png
 from ui.rooms.html import ROOM_CSS
+from ui.rooms.model import SEAT_PARAM, account_choices, account_text, chosen_account, join_url, play_step, who
+from ui.rooms.session import (
+    RESEED, ask, cascade_results, class_market, reseed_controls, replay_screen, reveal_panel, set_url, show_error,
+    step_screen, store, told, url_room,
+)
 from ui.shell import presenter
 from ui.shell.deep_links import inside_app_frame
-from ui.rooms.session import ask, cascade_results, class_market, reveal_panel, show_error, told
-from ui.rooms.session import replay_screen, set_url, step_screen, store, url_room
 from ui.shell.state import ensure_scenario
-from ui.common.text import md
-from ui.rooms.model import SEAT_PARAM, account_text, join_url, who
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
@@ -108,28 +108,6 @@ def activity(code: str, key: str) -> None:
     cols[2].metric("Class-market positions", positions, border=True)
 
 
-def account_choices() -> dict[str, str]:
-    choices = {"builder": "The builder's account (this browser)"}
-    choices.update({f"story:{s}": f"Story: {load_story(s).get('name', s)}" for s in story_ids()})
-    choices.update({f"lesson:{i}": f"Lesson: {get_lesson(i).title}" for i in numeric_lessons()})
-    return choices
-
-
-def chosen_account(choice: str) -> dict:
-    if choice.startswith("story:"):
-        return load_story(choice.split(":", 1)[1])
-    if choice.startswith("lesson:"):
-        return lesson_scenario(get_lesson(choice.split(":", 1)[1]))
-    return ensure_scenario()
-
-
-def reseed_controls(state) -> None:
-    """The teacher's sliders show the room's step (after a push they start at no shock)."""
-    st.session_state["room.teach.shock"] = state.shock * 100.0
-    for name, market in (state.scenario or {}).get("markets", {}).items():
-        st.session_state[f"room.teach.price.{name}"] = float(state.prices.get(name, market["price"]))
-
-
 def drive(code: str, key: str, state) -> None:
     rooms = store()
     choices = account_choices()
@@ -137,13 +115,13 @@ def drive(code: str, key: str, state) -> None:
     choice = cols[0].selectbox("Account to show the class", list(choices), format_func=choices.get,
                                key="room.teach.account")
     if cols[1].button("Push to the room", icon=":material/cast:", key="room.teach.push", width="stretch"):
-        if told(rooms.push_account, code, key, chosen_account(choice)):
+        if told(rooms.push_account, code, key, chosen_account(choice, ensure_scenario())):
             reseed_controls(rooms.state(code, teacher=True))
             st.rerun()
     if state.scenario is None:
         st.info("Push an account: every student's lab then shows it, and follows your shock and prices.")
         return
-    if st.session_state.pop("room.teach.reseed", False):  # a lesson's question pushed its account
+    if st.session_state.pop(RESEED, False):  # a lesson's question pushed its account
         reseed_controls(state)
     st.session_state.setdefault("room.teach.shock", state.shock * 100.0)
 
@@ -228,7 +206,7 @@ def player(code: str, key: str, last: int) -> None:
     now, before = time.monotonic(), st.session_state.get("room.teach.ticked")
     step = replay["step"]
     if before is not None and now - before >= 0.9 * PLAY_SECONDS:  # a tick, not another rerun of the page
-        step = min(step + max(1, (last + 1) // 60), last)
+        step = play_step(step, last)
         if not told(rooms.move_replay, code, key, step=step, playing=step < last):
             show_error()
     if before is None or now - before >= 0.9 * PLAY_SECONDS:

@@ -64,7 +64,7 @@ def test_a_small_crowd_is_drawn_here_and_a_large_one_in_a_worker_with_the_same_n
 
 
 def test_a_long_replay_walks_and_checks_in_a_worker_with_the_same_numbers(submitted, monkeypatch):
-    monkeypatch.setattr("ui.replay.model.LONG_REPLAY_STEPS", 0)  # the walk too, not only the check
+    monkeypatch.setattr("ui.replay.session.LONG_REPLAY_STEPS", 0)  # the walk too, not only the check
     raw = json.loads((DATA / "twenty-positions.json").read_text())  # 20 positions x 288 steps: a long check
     at = open_page(REPLAY, **{"scenario": raw, "replay.crash": "2021-05-19", "replay.step": 287})
     assert submitted == ["replay", "replay_checks"]

@@ -1,8 +1,8 @@
 """The market cascade's numbers and words: the crowd, one cascade, the tipping curve, the learner.
 
-Pure functions first (tested directly), the cached boundary at the bottom (the crowd is drawn
-once per market and crowd parameters, a large one in a worker process; a cascade and a 50-shock
-curve take milliseconds).
+Pure (no Streamlit) and tested directly; the crowd's cache and its worker run are in
+``ui/cascade/session.py`` (the crowd is drawn once per market and crowd parameters, a large one
+in a worker process; a cascade and a 50-shock curve take milliseconds).
 """
 
 from __future__ import annotations
@@ -12,21 +12,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import streamlit as st
-
-from ui.shell.memory import CACHE_TTL
 
 from margin.account import liquidation_prices
 from margin.cascade import (
-    LEVERAGE_BUCKETS, RUNAWAY_RATIO, CascadeResult, Crowd, CrowdParams, TippingCurve, build_crowd, run_cascade,
+    LEVERAGE_BUCKETS, RUNAWAY_RATIO, CascadeResult, Crowd, TippingCurve, run_cascade,
     tipping_point,
 )
 from margin.cascade.deleverage import OutsideCandidates
 from margin.cascade.learner import learner_in_cascade
-from margin.limits import LONG_CROWD_TRADERS
 from margin.scenario import Market, Scenario
 from margin.numbers import money, percent, price, quantity
-from ui.shell.long_work import long_result
 from ui.common.words import join_words, position_labels
 from margin.presets import market_label
 
@@ -34,6 +29,17 @@ TIPPING_POINTS = 50
 TIPPING_MAX = 0.30  # the curve spans shocks of 0.5 % to 30 % in the shock's direction
 IMPACT_LABELS = {"linear": "Linear: 1 % per depth", "sqrt": "Square root: 1 % × √(sold / depth)",
                  "none": "No impact (an infinitely deep book)"}
+# The model's assumptions, as the page states them
+ASSUMPTIONS = (
+    "One market. Every trader holds one position in it, opened at today's price; traders differ only "
+    "by side, leverage, size and margin mode (a cross trader has some extra wallet behind the position).",
+    "Liquidation is judged on one mark price, with the market's maintenance tiers; everyone crossed in a "
+    "round is liquidated at once, at that round's price.",
+    "Forced orders move the price through a book of fixed depth (linear or square-root impact); the "
+    "impact is permanent and nobody else trades: no new buyers, no market makers stepping in, no funding, "
+    "no hedges, no time passing.",
+    "Your own account is too small to move this price: it rides the crowd's path and does not add to it.",
+)
 
 
 def millions(value: float) -> str:
@@ -272,7 +278,7 @@ def rounds_table(result: CascadeResult) -> list[dict[str, Any]]:
     return rows
 
 
-# ----------------------------------------------------------------------------- cached
+# ----------------------------------------------------------------------------- the crowd's cache key
 
 
 def market_key(market: Market) -> tuple:
@@ -280,30 +286,3 @@ def market_key(market: Market) -> tuple:
     reserve kept inside them."""
     return (market.name, market.price, tuple((t.floor, t.mmr, t.max_leverage) for t in market.tiers),
             market.close_fee_reserve)
-
-
-@st.cache_resource(max_entries=4, ttl=CACHE_TTL, show_spinner=False)
-def cached_crowd(market: tuple, _market: Market, params: CrowdParams) -> Crowd:
-    """The crowd for one market (named by :func:`market_key`) and crowd parameters (read-only
-    arrays, shared by every session)."""
-    return build_crowd(_market, params)
-
-
-def crowd_for(market: Market, params: CrowdParams) -> Crowd | None:
-    """The crowd: drawn here and cached up to :data:`~margin.limits.LONG_CROWD_TRADERS` traders,
-    past it in a worker with a progress bar (None while cancelled or when the server is busy;
-    the page says so)."""
-    if params.n_traders <= LONG_CROWD_TRADERS:
-        return cached_crowd(market_key(market), market, params)
-    outcome = long_result("cascade.crowd", repr((market_key(market), params)), build_crowd, market, params,
-                          text=lambda _done, _total: f"Drawing a crowd of {params.n_traders:,} traders")
-    return None if outcome is None else outcome[0]
-
-
-def live_view(scenario: Scenario, market: Market, params: CrowdParams, shock: float, depth: float,
-              impact: str, fund: float = math.inf, adl: bool = False) -> CascadeView | None:
-    """:func:`cascade_view` on the crowd (:func:`crowd_for`). Not cached itself: a cascade and
-    the 50-shock curve take at most a tenth of a second for the largest crowd, far less than
-    copying the crowd out of a cache."""
-    crowd = crowd_for(market, params)
-    return None if crowd is None else cascade_view(scenario, market.name, crowd, shock, depth, impact, fund, adl)

@@ -32,7 +32,6 @@ from ui.lab.model import (
 from ui.lab.sliders import SHOCK_RANGE, VARIANTS, clamped, market_slider_range, price_format, strip_with_words
 from ui.lab.sweep import SweepView, sweep_view
 from ui.lab.words import account_warnings, lab_views, what_is_happening
-from ui.learn.session import account_facts, hidden_notice, lesson_panel, prediction_open
 from ui.shell.links import keep_in_url, share_link
 from ui.shell.live_html import live_region, live_regions, region_name
 from ui.shell.memory import CACHE_TTL
@@ -220,20 +219,9 @@ def live_panel(updates_slot) -> None:
         update_regions(key="lab.live")
 
 
-def lab_page() -> None:
+def lab_page(scenario: Scenario) -> None:
     """The page around the live panel: the markets' sliders, the buttons and the radio, each
     rerunning only what it changes."""
-    ensure_scenario()
-    try:
-        scenario = current_scenario()
-    except ScenarioError as err:
-        st.error(f"This account cannot be shown: {md(err)}. Fix it in the account builder.")
-        return
-    lesson_panel("lab")
-    if prediction_open("lab"):
-        hidden_notice("The sliders, the account's liquidation prices and what happens to it")
-        account_facts(ensure_scenario())
-        return
     for warning in account_warnings(scenario):
         st.warning(md(warning), icon=":material/warning:")
     st.caption("Drag the whole market or one market's price. The account walks there step by step from "

@@ -1,4 +1,5 @@
-"""A lesson on the page it opened: predict first, see after.
+"""The lessons, the Streamlit side: the learn page's list and cards, and a lesson on the page it
+opened: predict first, see after.
 
 When a lesson opens a page (``open_lesson``), it stays on that page at the top, in a panel:
 the question, the learner's prediction and the Check button; after the check, the verdict, the
@@ -11,22 +12,31 @@ learner needs to predict) but none of its computed outcomes, and locks its contr
 
 Session keys (plain): ``"learn.active"`` the lesson on the page it opened;
 ``"learn.answer.<id>"`` the prediction; ``"learn.result.<id>"`` the last check
-(``{"correct", "expected", "message"}``); ``"learn.undo"`` the account the lesson replaced.
+(``{"correct", "expected", "message"}``); ``"learn.undo"`` the account the lesson replaced;
+``"learn.current"`` and ``"learn.progress"`` the learn page's lesson and the lessons marked done.
 """
 
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any, Mapping
 
 import streamlit as st
 
-from teach import Lesson, LessonError, check, get_lesson, lesson_scenario, question_text
-from margin.numbers import money, price
+from teach import Lesson, LessonError, check, get_lesson, lesson_scenario, lessons, question_text
+from margin.numbers import money
+from ui.common.glossary import terms_line
+from ui.common.site import page, page_ids
 from ui.common.text import md
+from ui.learn.facts import market_facts, position_facts
 
 ACTIVE = "learn.active"
 UNDO = "learn.undo"
+CURRENT = "learn.current"  # the lesson on the learn page
+PROGRESS = "learn.progress"  # the ids of the lessons marked done
+LESSONS = lessons()
+IDS = [lesson.id for lesson in LESSONS]
 
 
 def answer_key(lesson_id: str) -> str:
@@ -58,6 +68,17 @@ def prediction_open(page: str) -> bool:
     page hides every computed outcome and locks its controls."""
     lesson = active_lesson(page)
     return lesson is not None and not checked(lesson.id)
+
+
+def lesson_waiting() -> bool:
+    """The active lesson, whichever page it opened, waits for the learner's prediction."""
+    lesson_id = st.session_state.get(ACTIVE)
+    if not lesson_id:
+        return False
+    try:
+        return prediction_open(get_lesson(lesson_id).page)
+    except LessonError:
+        return False
 
 
 def open_lesson(lesson: Lesson) -> None:
@@ -190,30 +211,80 @@ def hidden_notice(what: str) -> None:
 
 
 def account_facts(raw: Mapping[str, Any]) -> None:
-    """The account as facts the learner can predict from: the wallet, each position's side,
-    size, entry, leverage, mode and margin, each market's price and first maintenance rate;
-    nothing computed from prices."""
-    rows = []
-    for p in raw.get("positions", []) or []:
-        margin = p.get("margin")
-        if p.get("mode") == "isolated" and margin is None:
-            margin = float(p["size"]) * float(p["entry"]) / float(p["leverage"])
-        rows.append({
-            "Position": str(p.get("id")), "Market": str(p.get("market")), "Side": str(p.get("side")),
-            "Size": f"{float(p.get('size', 0)):,.6g}", "Entry [USDT]": price(float(p.get("entry", 0))),
-            "Leverage": f"{float(p.get('leverage', 0)):g}×", "Mode": str(p.get("mode", "cross")),
-            "Isolated margin [USDT]": money(margin) if margin is not None else "",
-        })
-    markets = []
-    for name, m in (raw.get("markets") or {}).items():
-        tiers = m.get("tiers") or [{"mmr": m.get("mmr", 0.0)}]
-        markets.append({"Market": str(name), "Mark price [USDT]": price(float(m.get("price", 0))),
-                        "Beta": f"{float(m.get('beta', 1.0)):g}",
-                        "Maintenance rate, first tier": f"{float(tiers[0].get('mmr', 0)) * 100:.2f} %"})
+    """The account as facts the learner can predict from (:mod:`ui.learn.facts`): the wallet,
+    the positions and the markets; nothing computed from prices."""
     st.markdown(f"**The account.** Wallet {money(float(raw.get('balance', 0)))}.")
-    st.dataframe(rows, hide_index=True, width="stretch")
-    st.dataframe(markets, hide_index=True, width="stretch")
+    st.dataframe(position_facts(raw), hide_index=True, width="stretch")
+    st.dataframe(market_facts(raw), hide_index=True, width="stretch")
 
 
-__all__ = ["account_facts", "active_lesson", "answer_widget", "checked", "end_lesson", "hidden_notice",
-           "lesson_panel", "open_lesson", "prediction_box", "prediction_open", "run_check"]
+def label(lesson_id: str) -> str:
+    number = IDS.index(lesson_id) + 1
+    done = lesson_id in st.session_state[PROGRESS]
+    title = f"{number}. {get_lesson(lesson_id).title}"
+    return f"{title} :material/check_circle:" if done else title
+
+
+def choose(lesson_id: str) -> None:
+    st.session_state[CURRENT] = lesson_id
+
+
+def chosen_in_list() -> None:
+    st.session_state[CURRENT] = st.session_state["learn.list"]
+
+
+def toggle_done(lesson_id: str) -> None:
+    progress = set(st.session_state[PROGRESS])
+    progress.symmetric_difference_update({lesson_id})
+    st.session_state[PROGRESS] = progress
+
+
+def lesson_card(lesson: Lesson) -> None:
+    number = IDS.index(lesson.id) + 1
+    st.subheader(f"{number}. {lesson.title}", anchor=lesson.id)
+    st.markdown(lesson.concept)
+    if lesson.terms:
+        st.caption(terms_line(lesson.terms))
+
+    with st.container(border=True):
+        prediction_box(lesson, where="")
+        done = lesson.id in st.session_state[PROGRESS]
+        st.button("Done ✓ (undo)" if done else "Mark done", key=f"learn.done.{lesson.id}",
+                  icon=":material/task_alt:", on_click=toggle_done, args=(lesson.id,))
+
+    with st.container(border=True):
+        target = page(lesson.page)
+        name = target.name
+        if checked(lesson.id):
+            st.markdown(f"**:material/touch_app: Now try it.** {lesson.instruction}")
+        else:
+            st.markdown(f"**:material/touch_app: Then try it** in the {name}: it opens on this lesson's "
+                        f"account, with the question at the top. Its numbers stay hidden until you have checked "
+                        f"your prediction.")
+        available = lesson.page in page_ids() and Path(target.path).exists()
+        if st.button(f"Open in the {name}", icon=target.icon,
+                     key=f"learn.open.{lesson.id}", disabled=not available, type="primary",
+                     help=(f"Loads this lesson's account into the {name} with its controls at the "
+                           "starting point. Your own account is kept: the lesson offers to bring it back."
+                           if available else f"The {name} is not available in this build.")):
+            open_lesson(lesson)  # in the page's code: st.switch_page cannot run in a callback
+
+    index = IDS.index(lesson.id)
+    back, forward = st.columns(2)
+    # the titles go under the buttons, where they wrap: inside a button a long one is cut short
+    with back:
+        if index > 0:
+            st.button(f"Previous lesson ({index})", icon=":material/arrow_back:",
+                      key="learn.previous", on_click=choose, args=(IDS[index - 1],), width="stretch")
+            st.caption(LESSONS[index - 1].title)
+    with forward:
+        if index + 1 < len(IDS):
+            st.button(f"Next lesson ({index + 2})", icon=":material/arrow_forward:",
+                      key="learn.next", on_click=choose, args=(IDS[index + 1],), width="stretch")
+            st.caption(LESSONS[index + 1].title)
+
+
+__all__ = ["ACTIVE", "CURRENT", "IDS", "LESSONS", "PROGRESS", "UNDO", "account_facts", "active_lesson",
+           "answer_widget", "checked", "choose", "chosen_in_list", "end_lesson", "hidden_notice", "label",
+           "lesson_card", "lesson_panel", "lesson_waiting", "open_lesson", "prediction_box", "prediction_open",
+           "retry", "run_check", "toggle_done"]

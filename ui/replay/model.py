@@ -1,8 +1,7 @@
 """The crash replay's numbers: the account walked along a crash three ways, up to a step.
 
-Everything above the ``cached`` section is pure (no Streamlit calls) and tested directly; the
-cached wrapper at the bottom is the UI boundary, keyed on the scenario's JSON text and the
-crash (its id, or the custom crash's parameters).
+Pure (no Streamlit) and tested directly; the caches and the worker runs are in
+``ui/replay/session.py``.
 """
 
 from __future__ import annotations
@@ -13,17 +12,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 import numpy as np
-import streamlit as st
-
-from ui.shell.memory import CACHE_TTL
 
 from margin.crashes import CUSTOM_ID, Crash, custom_crash, load_crash
-from margin.limits import LONG_CHECK_STEPS, LONG_REPLAY_STEPS
 from margin.replay import MoneySplit, Replay, WickCheck, money_split, replay, timeline_events, wick_checks
 from margin.fields import ScenarioError
 from margin.scenario import Scenario, scenario_from_dict  # noqa: F401 (doctests)
 from margin.numbers import money, percent, price
-from ui.shell.long_work import long_result
 from ui.common.text import md
 from ui.lab.words import describe_events
 from ui.common.words import join_words, position_labels
@@ -268,46 +262,9 @@ def crash_key(crash_id: str, custom: Mapping[str, Any], imported: ImportedCandle
     return (crash_id,), load_crash(crash_id)
 
 
-@st.cache_data(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
-def cached_replay(account_key: str, _scenario: Scenario, crash: tuple, _crash: Crash) -> Replay:
-    """:func:`margin.replay.replay` once per account (named by ``account_key``) and crash
-    (named by ``crash``, :func:`crash_key`'s key)."""
-    return replay(_scenario, _crash)
-
-
-@st.cache_data(max_entries=32, ttl=CACHE_TTL, show_spinner=False)
-def cached_checks(account_key: str, _model: Replay, crash: tuple, market: str) -> dict[str, WickCheck]:
-    """Mark-versus-last checks for one market, per variant (named like :func:`cached_replay`)."""
-    return wick_checks(_model, market)
-
-
 def position_steps(scenario: Scenario, crash: Crash) -> int:
     """How big a replay is: steps × positions (what its walk and its check cost grow with)."""
     return crash.n_steps * max(len(scenario.positions), 1)
-
-
-def replay_model(account, key: tuple, crash: Crash) -> Replay | None:
-    """The replay of ``account`` (``ui.shell.state``'s) along ``crash`` (named by ``key``): here
-    and cached up to :data:`~margin.limits.LONG_REPLAY_STEPS` position-steps, past it in a worker
-    with a progress bar (None while cancelled or when the server is busy; the page says so)."""
-    if position_steps(account.scenario, crash) <= LONG_REPLAY_STEPS:
-        return cached_replay(account.key, account.scenario, key, crash)
-    outcome = long_result("replay.walk", repr((account.key, key)), replay, account.scenario, crash, keep=1,
-                          text=lambda _done, _total: f"Walking the account through {crash.n_steps:,} steps, three ways")
-    return None if outcome is None else outcome[0]
-
-
-def market_checks(account, model: Replay, key: tuple, crash: Crash, market: str) -> dict[str, WickCheck] | None:
-    """Mark against last in ``market`` for each way (:func:`margin.replay.wick_checks`): here and
-    cached up to :data:`~margin.limits.LONG_CHECK_STEPS` position-steps, past it in a worker
-    (which walks the replay again rather than receive it: the same numbers, far less to send)."""
-    if position_steps(account.scenario, crash) <= LONG_CHECK_STEPS:
-        return cached_checks(account.key, model, key, market)
-    outcome = long_result("replay.checks", repr((account.key, key, market)), replay_checks, account.scenario, crash,
-                          market, total=len(model.results), reports=True, keep=2,
-                          text=lambda done, total: f"Checking the mark against the last price in "
-                                                   f"{market_label(market)}: {done} of {total} ways done")
-    return None if outcome is None else outcome[0]
 
 
 def custom_key(custom: Mapping[str, Any]) -> tuple:

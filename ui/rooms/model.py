@@ -1,6 +1,6 @@
 """A classroom room's screens as numbers and words (pure, no Streamlit): the student's lab at
 the room's step, a student's fate in a class cascade in words, the reveal's figures, the join
-link. The room's state itself comes from :mod:`classroom`.
+link, the accounts a teacher may push and the class replay's pace. The room's state itself comes from :mod:`classroom`.
 
 The lab at a step is the price lab's own model (:mod:`ui.lab.model`): the account walks from
 its own prices to the room's shock and prices, as built. It depends only on the pushed account
@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from classroom.questions import numeric_lessons
 from margin.numbers import money, percent, price
-from margin.presets import market_label
+from margin.presets import load_story, market_label, story_ids
 from margin.scenario import Scenario, scenario_from_dict
 from margin.replay import Replay
 from ui.lab.model import VariantView, move_history, new_history, target_prices
 from ui.lab.words import describe_events, lab_views
 from ui.replay.model import duration_text
+from teach.lessons import get_lesson, lesson_scenario
 from ui.common.words import position_labels
 
 ROOM_PARAM, SEAT_PARAM, KEY_PARAM = "room", "seat", "key"
@@ -157,3 +159,35 @@ def histogram_bins(values: Sequence[float], value: float, n_bins: int = 24) -> t
 
 __all__ = ["KEY_PARAM", "ROOM_PARAM", "ReplayMoment", "RoomStep", "replay_moment", "SEAT_PARAM", "account_text", "fate_row", "fate_words", "histogram_bins",
            "join_url", "room_step", "step_words", "who"]
+
+
+def account_choices() -> dict[str, str]:
+    """What the teacher may push to the room: the builder's account, a story preset or a numeric
+    lesson's account (choice → label)."""
+    choices = {"builder": "The builder's account (this browser)"}
+    choices.update({f"story:{s}": f"Story: {load_story(s).get('name', s)}" for s in story_ids()})
+    choices.update({f"lesson:{i}": f"Lesson: {get_lesson(i).title}" for i in numeric_lessons()})
+    return choices
+
+
+def chosen_account(choice: str, own: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The account of a choice of :func:`account_choices` (``own``: the builder's account).
+
+    >>> chosen_account("story:default", {})["name"], chosen_account("builder", {"name": "mine"})["name"]
+    ('A winner keeps a loser alive', 'mine')
+    """
+    if choice.startswith("story:"):
+        return load_story(choice.split(":", 1)[1])
+    if choice.startswith("lesson:"):
+        return lesson_scenario(get_lesson(choice.split(":", 1)[1]))
+    return own
+
+
+def play_step(step: int, last: int) -> int:
+    """The crash replay's next step for the class while it plays: the whole crash in about 60
+    ticks, never past ``last``.
+
+    >>> play_step(0, 287), play_step(280, 287), play_step(0, 10)
+    (4, 287, 1)
+    """
+    return min(step + max(1, (last + 1) // 60), last)

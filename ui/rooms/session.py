@@ -27,10 +27,19 @@ from teach.lessons import get_lesson
 from ui.cascade.charts import tipping_figure
 from ui.common.text import md
 from ui.rooms.charts import class_cascade_figure, reveal_figure
-from ui.rooms.html import replay_html, step_html
-from ui.rooms.model import KEY_PARAM, ROOM_PARAM, SEAT_PARAM, fate_row, replay_moment, room_step, who
+from ui.rooms.html import facts_html, replay_html, step_html
+from ui.rooms.model import (
+    KEY_PARAM, ROOM_PARAM, SEAT_PARAM, account_text, fate_row, replay_moment, room_step, who,
+)
 from ui.shell import presenter
 from ui.shell.memory import CACHE_TTL
+
+# Session keys shared by this side and the room pages, named once
+SEEN = "room.seen"  # (room version, app run) a student's screen last drew
+STATE = "room.state"  # the room's state at that version
+MINE = "room.mine"  # (this student's answer, their class-market fate) at that version
+OWN_SHOCK = "room.own_shock"  # explore mode: the student's own shock [%]
+RESEED = "room.teach.reseed"  # the teacher's controls follow the room on the next run
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)  # one per store URL: a connection pool
@@ -130,7 +139,7 @@ def ask(code: str, key: str, state) -> None:
                                  key="room.teach.which")
     if st.button("Ask the class", icon=":material/quiz:", key="room.teach.ask", type="primary"):
         if told(rooms.ask, code, key, spec):
-            st.session_state["room.teach.reseed"] = True  # the shock slider is drawn already: next run
+            st.session_state[RESEED] = True  # the shock slider is drawn already: next run
             st.rerun()
     q = state.question
     if q is None:
@@ -235,3 +244,45 @@ def cascade_results(result: dict, state, count: int) -> None:
             "leverage": "Leverage", "mode": "Mode", "students": "Students", "survived": "Survived"})
         st.markdown("**Who survived, by leverage and mode**")
         st.dataframe(table, hide_index=True, width="stretch")
+
+
+def reseed_controls(state) -> None:
+    """The teacher's sliders show the room's step (after a push they start at no shock)."""
+    st.session_state["room.teach.shock"] = state.shock * 100.0
+    for name, market in (state.scenario or {}).get("markets", {}).items():
+        st.session_state[f"room.teach.price.{name}"] = float(state.prices.get(name, market["price"]))
+
+
+def read_room(code: str, token: str) -> bool:
+    """Fetch the room's state, this student's answer and fate when the version moved; False
+    (and a message) when the seat is gone."""
+    rooms = store()
+    try:
+        version, _ = rooms.version(code)
+        seen = st.session_state.get(SEEN)
+        if seen is None or seen[0] != version or STATE not in st.session_state:
+            rooms.seat(code, token)  # removed, closed or expired: stop here
+            st.session_state[STATE] = rooms.state(code)
+            st.session_state[MINE] = (rooms.my_answer(code, token), rooms.my_fate(code, token))
+    except RoomError as err:
+        st.error(md(str(err)), icon=":material/error:")
+        if st.button("Join again", icon=":material/login:", key="room.rejoin"):
+            set_url(seat=None)
+            st.rerun()
+        return False
+    return True
+
+
+def screen_html(state) -> str:
+    """The student's lab at the room's step (or the account's facts while a question is open)."""
+    dark = getattr(st.context.theme, "type", None) == "dark"
+    if state.scenario is None:
+        return '<p class="ml-small">The teacher has not shown an account yet.</p>'
+    if state.question is not None and not state.question.revealed:
+        return facts_html(state.scenario, dark=dark)
+    if state.replay is not None:
+        return replay_screen(account_text(state.scenario), state.replay["crash"], state.replay["step"], dark)
+    shock = state.shock
+    if state.mode == "explore":
+        shock = float(st.session_state.get(OWN_SHOCK, state.shock * 100.0)) / 100.0
+    return step_screen(account_text(state.scenario), shock, tuple(sorted(state.prices.items())), dark)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import streamlit as st
 
@@ -39,29 +39,16 @@ def account_line(raw: Mapping[str, Any]) -> str:
     return f"{wallet} wallet · {len(positions)} {noun} ({len(positions) - isolated} cross, {isolated} isolated)"
 
 
-def _prediction_open() -> bool:
-    """A lesson waits for a prediction: the story (which tells what happens) waits too."""
-    from ui.learn.session import ACTIVE, prediction_open
-    from teach import LessonError, get_lesson
-
-    lesson_id = st.session_state.get(ACTIVE)
-    if not lesson_id:
-        return False
-    try:
-        return prediction_open(get_lesson(lesson_id).page)
-    except LessonError:
-        return False
-
-
-def sidebar(raw: Mapping[str, Any]) -> None:
-    """The account's name, story, venue and a one-line how-to, in the sidebar."""
+def sidebar(raw: Mapping[str, Any], *, prediction_open: Callable[[], bool]) -> None:
+    """The account's name, story, venue and a one-line how-to, in the sidebar. The story waits
+    while ``prediction_open()`` (a lesson waits for a prediction: the story tells what happens)."""
     with st.sidebar:
         st.caption(":material/account_balance_wallet: Account")
         st.text(str(raw.get("name") or "Untitled account"))  # the learner's name for it: text, never Markdown
         st.caption(account_line(raw))
         st.caption(f":material/gavel: Venue rules: {venue_name(raw.get('venue'))}")
         story = raw.get("story")
-        if story and not _prediction_open():
+        if story and not prediction_open():
             with st.expander("The story of this account", icon=":material/menu_book:", expanded=False):
                 changes = story_changes(raw)
                 if changes:

@@ -1,5 +1,5 @@
 """Figures and words for the stress lab: pure functions from stress results to Plotly figures,
-tables and one-line takeaways (no Streamlit).
+tables, one-line takeaways and the CSV downloads (no Streamlit).
 
 The two models are told apart by colour *and* pattern (normal: solid blue; fat tails: orange
 with diagonal hatching) and by name in every legend and label.
@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ui.common.palette import BLUE, GREY, ORANGE
-from margin.stress import StressResult, VariantStress
+from margin.stress import StressResult, VariantStress, summary_frame
 from margin.numbers import money
 
 NORMAL_STYLE = dict(color=BLUE, pattern=dict(shape=""))
@@ -334,3 +334,23 @@ def closed_on_arrival_note(stress: VariantStress, names: dict[str, str] | None =
     verb = "was" if len(closed) == 1 else "were"
     return (f"{listed} {verb} liquidated on the way from the entry to today's prices, at the liquidation price: "
             f"{stress.label.lower()} starts without {'it' if len(closed) == 1 else 'them'}, on every path.")
+
+
+def summary_csv(normal, fat, dof: float) -> str:
+    return summary_frame({"normal": normal, f"student_t(dof={dof:g})": fat}).to_csv(index=False)
+
+
+def paths_csv(normal, fat, dof: float) -> str:
+    return paths_frame(normal, fat).to_csv(index=False)
+
+
+def shown_csv(shown: tuple | None, build) -> bytes:
+    """``build``'s CSV of the results on screen (``(normal, fat tails, dof)``); a line saying so
+    once the session has ended (``None``: its store was emptied).
+
+    >>> shown_csv(None, summary_csv)
+    b'The results were dropped when the connection closed: press Run again.\\n'
+    """
+    if shown is None:
+        return b"The results were dropped when the connection closed: press Run again.\n"
+    return build(*shown).encode("utf-8")

@@ -1,5 +1,6 @@
-"""The stress lab's inputs: plain session keys ↔ a :class:`margin.stress.StressSpec`, and error
-messages that name the cell. Pure (no Streamlit), so it is tested on its own.
+"""The stress lab's inputs: plain session keys ↔ a :class:`margin.stress.StressSpec`, error
+messages that name the cell, and the run a worker process does (:func:`stress_models`). Pure (no
+Streamlit), so it is tested on its own.
 
 Plain keys (values in the units people type):
 
@@ -174,3 +175,5 @@ def stress_models(scenario: Scenario, specs: Mapping[str, StressSpec],
         out[model] = run_stress(scenario, spec, progress=one, chunk_paths=CHUNK_PATHS)
         offset += spec.n_paths
     return out
+
+
