@@ -33,16 +33,15 @@ from ui.learn.session import hidden_notice, lesson_panel, prediction_open
 from ui.shell.deep_links import inside_app_frame
 from ui.shell.state import current_account, ensure_scenario
 from ui.shell.widgets import bound_widget, slider_with_input
-from ui.stress.model import (
-    DEFAULTS, PATH_OPTIONS, STEPS, default_state, error_text, horizon_text, n_steps, pairs, settings, spec_for, vol_key,
-)
+from ui.common.controls import STRESS_DEFAULTS, pairs, stress_defaults, vol_key
+from ui.stress.model import PATH_OPTIONS, STEPS, error_text, horizon_text, n_steps, settings, spec_for
 from ui.stress.session import VARIANTS, market_model_editors, new_seed, results_for, show_results
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
 st.session_state.setdefault("stress.headline", "Fat tails")
 st.session_state.setdefault("stress.variant", VARIANTS[0])
-for _key, _value in DEFAULTS.items():
+for _key, _value in STRESS_DEFAULTS.items():
     st.session_state.setdefault(_key, _value)
 
 st.title("Stress lab")
@@ -72,21 +71,21 @@ with st.container(border=True):
         market_model_editors(markets)
     with right:
         slider_with_input("Horizon [days]", "stress.horizon", min_value=1.0, max_value=30.0, step=1.0,
-                          default=DEFAULTS["stress.horizon"], format="%.0f", input_label="Days")
+                          default=STRESS_DEFAULTS["stress.horizon"], format="%.0f", input_label="Days")
         first, second = st.columns(2)
         with first:
-            bound_widget(st.selectbox, "Step", "stress.step", DEFAULTS["stress.step"], options=list(STEPS),
+            bound_widget(st.selectbox, "Step", "stress.step", STRESS_DEFAULTS["stress.step"], options=list(STEPS),
                          help="Prices are checked once per step; a move within one step is a gap.")
         with second:
-            bound_widget(st.selectbox, "Paths per model", "stress.paths", DEFAULTS["stress.paths"],
+            bound_widget(st.selectbox, "Paths per model", "stress.paths", STRESS_DEFAULTS["stress.paths"],
                          options=list(PATH_OPTIONS), format_func=lambda n: f"{n:,}")
         slider_with_input("Fat tails: degrees of freedom ν", "stress.dof", min_value=2.1, max_value=50.0,
-                          step=0.1, default=DEFAULTS["stress.dof"], format="%.1f", input_label="ν",
+                          step=0.1, default=STRESS_DEFAULTS["stress.dof"], format="%.1f", input_label="ν",
                           help="Student-t scaled to the same volatility: the smaller ν, the fatter the tails "
                                "(ν = 3 is very fat; from ν = 30 on it is close to normal).")
         seed_column, dice_column = st.columns([3, 2], vertical_alignment="bottom")
         with seed_column:
-            bound_widget(st.number_input, "Seed", "stress.seed", DEFAULTS["stress.seed"], min_value=0,
+            bound_widget(st.number_input, "Seed", "stress.seed", STRESS_DEFAULTS["stress.seed"], min_value=0,
                          max_value=2**31 - 1, step=1, help="The same seed gives the same paths and the same numbers.")
         with dice_column:
             st.button("New seed", icon=":material/casino:", key="stress.new_seed", on_click=new_seed,
@@ -157,7 +156,7 @@ with st.expander("How the stress lab works", icon=":material/help:"):
         "1 % of paths; **expected shortfall 99 %**: their average loss.\n"
         "- **Command line**: `python -m margin stress SCENARIO --paths 5000 --steps 24 --horizon-days 1 "
         "--model student_t --dof 3 --seed 0`.")
-    defaults = default_state(markets)
+    defaults = stress_defaults(markets)
     st.caption("Volatility and correlation defaults are representative round figures, not live data: "
                + ", ".join(f"{md(market_label(m))} {percent(defaults[vol_key(m)] / 100, digits=0)} a year" for m in markets)
                + ".")

@@ -6,7 +6,8 @@ stay where ``docs/architecture.md`` draws them:
 - in ``ui/common/`` and in each feature folder only the feature's one Streamlit file
   (:data:`STREAMLIT_SIDE`) imports Streamlit: models, words, charts and HTML are pure;
 - ``ui/common/`` imports neither ``ui/shell`` nor any feature;
-- ``ui/shell/`` and every feature import no feature's Streamlit file but their own;
+- ``ui/shell/`` imports no feature (features stand above it);
+- no feature imports another feature's Streamlit file;
 - nothing imports ``pages/``;
 - every folder of ``ui/`` is ``common``, ``shell`` or a feature listed here.
 """
@@ -97,6 +98,11 @@ def test_only_the_features_one_streamlit_file_imports_streamlit(folder):
 def test_common_imports_neither_the_shell_nor_a_feature():
     features = [f"ui.{f}" for f in STREAMLIT_SIDE]
     assert broken(files("ui/common"), lambda _, name: is_module(name, "ui.shell", *features)) == []
+
+
+def test_the_shell_imports_no_feature():
+    features = [f"ui.{f}" for f in STREAMLIT_SIDE]
+    assert broken(files("ui/shell"), lambda _, name: is_module(name, *features)) == []
 
 
 def test_no_file_imports_another_features_streamlit_side():

@@ -13,7 +13,8 @@ from margin.scenario import ScenarioError, scenario_from_dict
 from margin.stress import run_stress, stress_spec
 from tests.support import DATA, open_page, page_text, session_store, shown
 from ui.stress import charts
-from ui.stress.model import default_state, error_text, settings, spec_for
+from ui.common.controls import stress_defaults
+from ui.stress.model import error_text, settings, spec_for
 
 PAGE = "pages/stress_lab.py"
 
@@ -166,7 +167,7 @@ def test_takeaway_says_how_much_likelier_a_wipe_out_is():
 def test_inputs_map_to_a_spec_and_errors_name_the_cell():
     scenario = scenario_from_dict(load_story("default"))
     markets = list(scenario.markets)
-    state = default_state(markets)
+    state = stress_defaults(markets)
     chosen = settings(state, markets)
     spec = spec_for(scenario, chosen, "student_t")
     assert spec.n_steps == 24 and spec.n_paths == 5_000 and spec.dof == 3.0
@@ -178,7 +179,7 @@ def test_inputs_map_to_a_spec_and_errors_name_the_cell():
         assert error_text(err) == "Volatility of SOL: is empty: type a number"
     else:
         raise AssertionError("an empty volatility must be refused")
-    state = default_state(markets) | {"stress.paths": 20_000, "stress.step": "5 minutes", "stress.horizon": 30.0}
+    state = stress_defaults(markets) | {"stress.paths": 20_000, "stress.step": "5 minutes", "stress.horizon": 30.0}
     try:
         spec_for(scenario, settings(state, markets), "normal")
     except ScenarioError as err:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from margin.fields import ScenarioError
+from ui.common.controls import arrival
 from ui.common.link_codec import (
     MAX_LINK_CHARS, PARAM, LinkError, control_values, decode, encode, link_url,
 )
@@ -122,30 +123,10 @@ def _set_controls(page: str, scenario: Mapping[str, Any], controls: Mapping[str,
     ``controls``."""
     import streamlit as st
 
-    from ui.stress.model import default_state
-
-    if page == "lab":
-        st.session_state["lab.shock"] = 0.0
-        for name, market in (scenario.get("markets") or {}).items():
-            st.session_state[f"lab.price.{name}"] = float(market["price"])
-        # the lab restarts a market's slider when the account's price moves; a view sets both
-        st.session_state.pop("lab.anchor", None)
-        # a fresh path for this account, walked through the link's own turns (if any): the
-        # liquidations the sender saw happen again on the way
-        st.session_state.pop("lab.history", None)
-        st.session_state.pop("lab.path", None)
-        st.session_state["lab.replay"] = list(controls.get("lab.path") or [])
-    if page == "stress":
-        # the stress lab's defaults for this account's markets (volatility, correlation)
-        st.session_state.update(default_state(list(scenario.get("markets") or {})))
-        st.session_state.pop("stress.run", None)  # run the new inputs on arrival
-    if page == "replay":
-        st.session_state["replay.step"] = 0
-        st.session_state["replay.playing"] = False
-        st.session_state.pop("replay.loaded", None)  # else a new crash would reset the step
-    for key, value in controls.items():
-        if key != "lab.path":  # the lab walks it (above), it is not a control's value
-            st.session_state[key] = value
+    drop, start = arrival(page, scenario, controls)
+    for key in drop:
+        st.session_state.pop(key, None)
+    st.session_state.update(start)
 
 
 def open_page(page: str, *, scenario: Mapping[str, Any], controls: Mapping[str, Any] | None = None) -> None:

@@ -8,6 +8,9 @@ Plain keys (values in the units people type):
 - ``stress.corr.<A>.<B>``: correlation of a pair, ``A`` before ``B`` in the account's order
 - ``stress.horizon`` [days], ``stress.step`` (a label of ``STEPS``), ``stress.dof`` (ν),
   ``stress.paths``, ``stress.seed``
+
+The keys and their defaults for an account are named once in ``ui/common/controls.py`` (a link
+or a lesson sets them on arrival).
 """
 
 from __future__ import annotations
@@ -16,43 +19,14 @@ import math
 from typing import Any, Callable, Mapping
 
 from margin.scenario import Scenario, ScenarioError
-from margin.stress import StressResult, StressSpec, default_correlation, default_volatility, run_stress, stress_spec
+from margin.stress import StressResult, StressSpec, run_stress, stress_spec
 from margin.limits import MAX_LAB_PATH_STEPS
 from margin.presets import market_label
+from ui.common.controls import corr_key, pairs, stress_defaults, vol_key
 
 STEPS = {"5 minutes": 5, "15 minutes": 15, "1 hour": 60, "4 hours": 240, "1 day": 1440}
 PATH_OPTIONS = (500, 1_000, 2_000, 5_000, 10_000, 20_000)
 MAX_PATH_STEPS = MAX_LAB_PATH_STEPS  # per model (margin.limits)
-DEFAULTS = {"stress.horizon": 1.0, "stress.step": "1 hour", "stress.dof": 3.0, "stress.paths": 5_000,
-            "stress.seed": 0}
-
-
-def vol_key(market: str) -> str:
-    return f"stress.vol.{market}"
-
-
-def corr_key(first: str, second: str) -> str:
-    return f"stress.corr.{first}.{second}"
-
-
-def pairs(markets: list[str]) -> list[tuple[str, str]]:
-    """Every pair of markets once, in the account's order.
-
-    >>> pairs(["BTCUSDT", "ETHUSDT", "SOLUSDT"])
-    [('BTCUSDT', 'ETHUSDT'), ('BTCUSDT', 'SOLUSDT'), ('ETHUSDT', 'SOLUSDT')]
-    """
-    return [(a, b) for i, a in enumerate(markets) for b in markets[i + 1:]]
-
-
-def default_state(markets: list[str]) -> dict[str, Any]:
-    """Every plain key's default for an account holding ``markets``."""
-    state: dict[str, Any] = dict(DEFAULTS)
-    for market, vol in default_volatility(markets).items():
-        state[vol_key(market)] = round(vol * 100, 2)
-    matrix = default_correlation(markets)
-    for a, b in pairs(markets):
-        state[corr_key(a, b)] = float(matrix[markets.index(a), markets.index(b)])
-    return state
 
 
 def n_steps(horizon_days: float, step_label: str) -> int:
@@ -66,7 +40,7 @@ def n_steps(horizon_days: float, step_label: str) -> int:
 
 def settings(state: Mapping[str, Any], markets: list[str]) -> dict[str, Any]:
     """The inputs of a run, read from the plain keys: JSON-ready, the cache key."""
-    defaults = default_state(markets)
+    defaults = stress_defaults(markets)
 
     def get(key: str) -> Any:
         value = state.get(key, defaults[key])

@@ -15,7 +15,8 @@ from ui.common.glossary import term
 from ui.common.text import md
 from ui.stress import charts
 from ui.stress.charts import paths_csv, shown_csv, summary_csv
-from ui.stress.model import corr_key, default_state, horizon_text, pairs, spec_for, step_text, stress_models, vol_key
+from ui.common.controls import corr_key, pairs, stress_defaults, vol_key
+from ui.stress.model import horizon_text, spec_for, step_text, stress_models
 from ui.shell.long_work import long_result
 from ui.shell.memory import session_store
 from ui.shell.widgets import bound_widget, chart
@@ -27,7 +28,7 @@ SHOWN = "stress.shown"  # the session store's (normal, fat tails, dof) the downl
 
 
 def reset_market_model(markets: list[str]) -> None:
-    defaults = default_state(markets)
+    defaults = stress_defaults(markets)
     for key, value in defaults.items():
         if key.startswith(("stress.vol.", "stress.corr.")):
             st.session_state[key] = value
@@ -42,7 +43,7 @@ def market_model_editors(markets: list[str]) -> None:
 
     Each editor's key carries the values it shows, so an edit (or a reset, or a lesson) gives a
     fresh editor on the new values rather than replaying old edits over them."""
-    defaults = default_state(markets)
+    defaults = stress_defaults(markets)
     for key, value in defaults.items():
         if key.startswith(("stress.vol.", "stress.corr.")):
             st.session_state.setdefault(key, value)
