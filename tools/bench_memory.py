@@ -9,7 +9,7 @@ finished its run, and closes the page (the session ends); ``--rounds`` repeats t
 Then ``--hold`` pages of the heaviest lab at once, to measure what one open session costs.
 The server's resident memory is sampled every 0.2 s from ``/proc/<pid>/status``. Prints the
 memory at the start, after each link, its peak (``VmHWM``), per held session and, ``--settle``
-seconds after the last page closed, its final memory, each against the budget in README
+seconds after the last page closed, its final memory, each against the budget in docs/operations.md,
 "Memory" (:data:`BUDGET`). A measurement, not a test: it prints figures and asserts nothing.
 
 The links are the heaviest views the bounds let through (``margin/limits.py``): an account of
@@ -51,7 +51,7 @@ def biggest_account() -> dict:
     return raw
 
 
-BUDGET = {"peak": 450.0, "per_session": 30.0, "final_over_warm": 100.0}  # [MB], README "Memory"
+BUDGET = {"peak": 450.0, "per_session": 30.0, "final_over_warm": 100.0}  # [MB], docs/operations.md "Memory"
 
 
 def warm_links() -> list[tuple[str, str]]:

@@ -71,7 +71,7 @@ async def warm_up(farm: Farm, database: str, account: dict) -> None:
     """One student on each server, straight to its port, before any class: a fresh server's
     first room pages leave Streamlit's legacy pages mode (ui/shell/deep_links.py), and with
     many first sessions at once on a fresh server a protocol client was seen to wait for ever
-    (see the README); a deployment's servers have served before a class arrives."""
+    (see docs/benchmarks.md); a deployment's servers have served before a class arrives."""
     rooms = RoomStore(database)
     room = rooms.open_room(capacity=len(farm.servers))
     rooms.push_account(room.code, room.teacher_key, account)

@@ -1,5 +1,5 @@
-"""The bounds on expensive requests: one module (margin.limits), every bound in the README's
-table, and each door refuses a request past one with a line naming the field and the limit,
+"""The bounds on expensive requests: one module (margin.limits), every bound in the table of
+docs/operations.md, and each door refuses a request past one with a line naming the field and the limit,
 at once (nothing is started)."""
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from tests.engine.test_engine_bad_input import GOOD
 from tests.paths import ROOT
 
 
-def test_every_bound_is_in_the_readme_table_with_its_value():
-    readme = (ROOT / "README.md").read_text()
-    table = readme[readme.index("## Input bounds"):]
+def test_every_bound_is_in_the_operations_table_with_its_value():
+    doc = (ROOT / "docs" / "operations.md").read_text()
+    table = doc[doc.index("## Input bounds"):]
     table = table[: table.index("\n## ", 3)]
     for name in (n for n in vars(limits) if n.isupper()):
         value = getattr(limits, name)
         row = next((line for line in table.splitlines() if line.startswith(f"| `{name}` |")), None)
-        assert row is not None, f"{name} is not in the README's table of bounds"
+        assert row is not None, f"{name} is not in the table of bounds of docs/operations.md"
         small_whole = isinstance(value, float) and value.is_integer() and value < 1e6
         words = f"{value:,}" if isinstance(value, int) else f"{value:,.0f}" if small_whole else f"{value:g}"
         assert row.split("|")[2].strip() == words, (name, words, row)
