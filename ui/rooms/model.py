@@ -187,7 +187,7 @@ def play_step(step: int, last: int) -> int:
     """The crash replay's next step for the class while it plays: the whole crash in about 60
     ticks, never past ``last``.
 
-    >>> play_step(0, 287), play_step(280, 287), play_step(0, 10)
-    (4, 287, 1)
+    >>> play_step(0, 287), play_step(280, 287), play_step(284, 287), play_step(0, 10)
+    (4, 284, 287, 1)
     """
     return min(step + max(1, (last + 1) // 60), last)
