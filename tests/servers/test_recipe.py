@@ -115,9 +115,10 @@ def test_serve_sets_the_production_settings():
     }
 
 
-@pytest.mark.parametrize("page, limit", [("pages/crash_replay.py", 5), ("pages/builder.py", 1)])
+@pytest.mark.parametrize("page, limit", [("ui/replay/session.py", 5), ("pages/builder.py", 1)])
 def test_the_upload_limit_covers_every_uploader(page, limit):
-    """server.maxUploadSize caps every uploader: it must be at least each page's own limit."""
+    """server.maxUploadSize caps every uploader: it must be at least each page's own limit (the file
+    that draws the uploader: the replay's candles are drawn by its feature's session)."""
     text = (ROOT / page).read_text()
     assert f"max_upload_size={limit}" in text
     assert limit <= tomllib.loads(serve.SETTINGS.read_text())["server"]["maxUploadSize"]
