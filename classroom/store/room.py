@@ -168,17 +168,18 @@ def room_state_word(room: Any, now: float) -> str:
 def my_rooms(db: Database, pairs: Iterable[tuple[Any, Any]]) -> list[RoomSummary]:
     """The rooms among ``pairs`` of (code, teacher key) whose key opens them, newest first; a
     pair that opens nothing (a wrong key, a purged room, a malformed code) is left out."""
-    keys: dict[str, Any] = {}
-    for code, key in list(pairs)[:MAX_MY_ROOMS]:
+    keys: dict[str, list[Any]] = {}
+    for pair in list(pairs)[:MAX_MY_ROOMS]:
         try:
-            keys[normalize_code(code)] = key
-        except RoomError:
+            code, key = pair
+            keys.setdefault(normalize_code(code), []).append(key)
+        except (RoomError, TypeError, ValueError):
             continue
 
     def work(connection: Connection) -> list[RoomSummary]:
         now = db.clock()
         found = [r for r in connection.execute(select(t.rooms).where(t.rooms.c.code.in_(list(keys)))).all()
-                 if token_matches(keys[r.code], r.teacher_digest)]
+                 if any(token_matches(key, r.teacher_digest) for key in keys[r.code])]
         ids = [r.id for r in found]
         students = _counts(connection, t.participants.c.room_id, ids, t.participants.c.removed.is_(False))
         answers = dict(connection.execute(select(t.questions.c.room_id, func.count()).join(
