@@ -28,7 +28,7 @@ from ui.pictures.live_html import live_region, live_regions
 from ui.pictures.room_html import ROOM_CSS, facts_html
 from ui.session.deep_links import inside_app_frame
 from ui.session.links import RUN_KEY
-from ui.session.rooms import client_id, replay_screen, set_url, step_screen, store, url_room
+from ui.session.rooms import client_id, replay_screen, session_id, set_url, step_screen, store, url_room
 from ui.session.text import md
 from ui.views.room import KEY_PARAM, SEAT_PARAM, account_text, fate_words
 
@@ -50,7 +50,7 @@ def join_form(code: str | None) -> None:
         joined = st.form_submit_button("Join the room", icon=":material/login:", type="primary")
     if joined:
         try:
-            seat = store().join(typed, nickname, client=client_id())
+            seat = store().join(typed, nickname, session=session_id(), address=client_id())
         except RoomError as err:
             st.error(md(str(err)), icon=":material/error:")
             return

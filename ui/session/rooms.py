@@ -9,7 +9,7 @@ from typing import Sequence
 
 import streamlit as st
 
-from classroom import RoomStore
+from classroom import RoomStore, client_address
 from ui.session.memory import CACHE_TTL
 from ui.pictures.room_html import replay_html, step_html
 from ui.views.room import KEY_PARAM, ROOM_PARAM, SEAT_PARAM, replay_moment, room_step
@@ -27,18 +27,18 @@ def store() -> RoomStore:
 
 
 def client_id() -> str:
-    """Where a join attempt comes from: the first address of ``X-Forwarded-For`` (set by a
-    reverse proxy such as nginx), else the peer address, else this browser session."""
+    """The network address a join comes from: ``X-Forwarded-For`` believed only as far as the
+    proxies in ``MARGIN_LAB_TRUSTED_PROXIES`` wrote it (:func:`classroom.limits.client_address`);
+    Streamlit reports a loopback peer as None."""
     headers = getattr(st.context, "headers", None) or {}
-    forwarded = headers.get("X-Forwarded-For") or headers.get("X-Real-Ip") or ""
-    if forwarded.strip():
-        return "ip:" + forwarded.split(",")[0].strip()
-    address = getattr(st.context, "ip_address", None)
-    if address:
-        return f"ip:{address}"
+    return client_address(getattr(st.context, "ip_address", None) or "127.0.0.1", headers.get("X-Forwarded-For"))
+
+
+def session_id() -> str:
+    """This browser session (a tab), for the failed-join limit that refuses only its own typos."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
     ctx = get_script_run_ctx()
-    return f"session:{ctx.session_id if ctx else 'unknown'}"
+    return ctx.session_id if ctx else "unknown"
 
 
 def url_room() -> tuple[str | None, str | None, str | None]:
@@ -75,4 +75,4 @@ def replay_screen(account: str, crash_id: str, step: int, dark: bool) -> str:
     return replay_html(replay_moment(model, step), dark=dark)
 
 
-__all__ = ["replay_screen", "step_screen", "client_id", "set_url", "store", "url_room"]
+__all__ = ["replay_screen", "step_screen", "client_id", "session_id", "set_url", "store", "url_room"]
