@@ -45,11 +45,15 @@ class RoomStore:
         self.url = url or default_url()
         self.clock = clock
         self.db = Database(self.url, clock=lambda: self.clock())
-        self.schema_version = self.db.schema_version
 
     @property
     def engine(self) -> Engine:
         return self.db.engine
+
+    @property
+    def schema_version(self) -> int:
+        """The database's schema version (opening it if an outage kept it closed so far)."""
+        return self.db.schema_version
 
     def dispose(self) -> None:
         """Close the connections (the data stays)."""
@@ -225,8 +229,7 @@ class RoomStore:
              client: str | None = None) -> Seat:
         """Join a room with its code and a nickname, from browser ``session`` (``client`` is an
         older name for it) at network ``address`` (:func:`classroom.limits.client_address`)."""
-        return seats.join(self.db, code, nickname, session=str(session if session is not None else client),
-                          address=address)
+        return seats.join(self.db, code, nickname, session=str(session or client or "unknown"), address=address)
 
     def seat(self, code: Any, token: Any) -> Seat:
         """The participant a link's token names in this room (RoomError if none, or removed)."""

@@ -22,6 +22,7 @@ import logging
 import os
 import random
 import secrets
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -126,25 +127,54 @@ class Database:
         self.clock = clock
         self.path = sqlite_path(url)
         self.identity: tuple[int, int] | None = None
+        self._engine: Engine | None = None
+        self._version: int | None = None
+        self._opening = threading.Lock()
         try:
-            self.engine = make_engine(url)
-        except (OSError, SQLAlchemyError) as err:
-            raise fault(err) from None
-        self.writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
-        self.dialect = self.engine.dialect.name
-        self.schema_version = self._retry(lambda: migrations.upgrade(self.engine))
-        if self.path is not None:
-            stat = os.stat(self.path)
-            self.identity = (stat.st_dev, stat.st_ino)
+            self.ready()
+        except StoreUnavailable:
+            pass  # logged: the first read or write tries again, and says so in words if it still fails
+
+    def ready(self) -> int:
+        """Open the database and bring its schema up to date, once (the schema version): a
+        database unreachable now is tried again at the next call, so a server started during
+        an outage recovers by itself. :class:`migrations.SchemaError` for a newer database."""
+        if self._version is not None:
+            return self._version
+        with self._opening:
+            if self._engine is None:
+                try:
+                    self._engine = make_engine(self.url)
+                except (OSError, SQLAlchemyError) as err:
+                    raise fault(err) from None
+            if self._version is None:
+                engine = self._engine
+                self._version = self._retry(lambda: migrations.upgrade(engine))
+                if self.path is not None:
+                    stat = os.stat(self.path)
+                    self.identity = (stat.st_dev, stat.st_ino)
+        return self._version
+
+    @property
+    def engine(self) -> Engine:
+        self.ready()
+        assert self._engine is not None
+        return self._engine
+
+    @property
+    def schema_version(self) -> int:
+        return self.ready()
 
     def read(self, work: Callable[[Connection], T]) -> T:
         """``work(connection)`` in a read transaction (retried on a passing fault)."""
-        return self._retry(lambda: self._once(work, self.engine))
+        engine = self.engine
+        return self._retry(lambda: self._once(work, engine))
 
     def write(self, work: Callable[[Connection], T]) -> T:
         """``work(connection)`` in a write transaction, committed when it returns (rolled back
         when it raises), retried on a passing fault."""
-        return self._retry(lambda: self._once(work, self.writer))
+        engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        return self._retry(lambda: self._once(work, engine))
 
     def _once(self, work: Callable[[Connection], T], engine: Engine) -> T:
         self.check_file()
@@ -182,7 +212,8 @@ class Database:
 
     def dispose(self) -> None:
         """Close the connections (the data stays)."""
-        self.engine.dispose()
+        if self._engine is not None:
+            self._engine.dispose()
 
 
 __all__ = ["ATTEMPTS", "DATABASE_URL_ENV", "DATA_DIR_ENV", "Database", "default_url", "fault", "make_engine",

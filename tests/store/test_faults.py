@@ -102,11 +102,25 @@ def test_an_unreachable_postgresql_is_a_sentence_with_a_logged_id(caplog, monkey
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # nothing listens here once the probe closes
-    with caplog.at_level(logging.ERROR, logger="classroom"), pytest.raises(StoreUnavailable) as caught:
-        RoomStore(f"postgresql://postgres@127.0.0.1:{port}/rooms")
+    with caplog.at_level(logging.ERROR, logger="classroom"):
+        store = RoomStore(f"postgresql://postgres@127.0.0.1:{port}/rooms")  # a server starting in an outage
+        with pytest.raises(StoreUnavailable) as caught:
+            store.open_room()
     assert isinstance(caught.value, RoomError) and "not reachable" in str(caught.value)
     assert str(port) not in str(caught.value)  # no host or port for a visitor; the log has them
     assert caught.value.error_id in caplog.text and str(port) in caplog.text
+
+
+def test_a_store_opened_during_an_outage_recovers_by_itself(tmp_path):
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the store's folder should be")
+    store = RoomStore(f"sqlite:///{blocker / 'rooms.sqlite3'}")  # never raises: a page can always hold it
+    with pytest.raises(StoreUnavailable, match="not reachable"):
+        store.open_room()
+    blocker.unlink()  # the cause goes away
+    room = store.open_room()
+    assert store.join(room.code, "Ada", session="s").nickname == "Ada" and store.schema_version == 4
+    store.dispose()
 
 
 def test_dropped_postgresql_connections_are_retried(pg_url, pg_server_url):
