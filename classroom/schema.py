@@ -1,20 +1,32 @@
-"""The rooms' tables (SQLAlchemy Core) and the schema's version, which upgrades itself.
+"""The rooms' tables (SQLAlchemy Core) as they are now, and every rule the database itself keeps.
 
-``schema_version`` holds one row: the version of the tables in this database. :func:`upgrade`
-applies each missing step of :data:`STEPS` in order, each in its own transaction, and refuses a
-database newer than this code. Step 1 holds the rooms, their participants, questions, answers
-and join attempts; step 2 adds the class market (positions and cascade runs); step 3 the crash
-replay the teacher drives.
+The constraints, each the one place its rule is enforced whatever the interleaving:
+
+* a join code names one room (``rooms.code`` unique);
+* one nickname per room: ``participants_nickname`` is unique on ``(room_id, nickname_key)``,
+  the folded key of :func:`classroom.codes.nickname_key`; a removed student's row stays, so the
+  same name cannot come back;
+* one answer per seat per question and round: ``responses`` unique on ``(question_id,
+  participant_id, round)`` (a second answer is an upsert on it, replacing the first);
+* question numbers: ``rooms.questions_asked`` is bumped with ``UPDATE … RETURNING`` and
+  ``questions`` is unique on ``(room_id, number)``; cascade rounds likewise unique per room;
+* one position per student (``positions`` unique on ``(room_id, participant_id)``);
+* the failed-join counters: one row per session or address in ``join_limits``, bumped with
+  ``UPDATE … SET failures = failures + 1``.
+
+Capacity is a locking read: every write to a room first takes the room's row
+(``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's write transactions begin ``IMMEDIATE``), so the
+count of seats it reads cannot move before its insert. The history of the tables and the
+upgrade of an older database are in :mod:`classroom.migrations`.
 """
 
 from __future__ import annotations
 
-from typing import Callable
-
 from sqlalchemy import (
-    Boolean, Column, Connection, Engine, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text,
-    UniqueConstraint, inspect, select,
+    Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint,
 )
+
+VERSION = 4  # the version these tables are (classroom.migrations.LATEST)
 
 metadata = MetaData()
 
@@ -25,6 +37,7 @@ rooms = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("code", String(8), nullable=False, unique=True),
     Column("teacher_digest", String(64), nullable=False),
+    Column("projector_digest", String(64), nullable=True),  # the read-only projector token's digest
     Column("created_at", Float, nullable=False),  # [unix s]
     Column("expires_at", Float, nullable=False),  # [unix s]
     Column("capacity", Integer, nullable=False),
@@ -38,18 +51,24 @@ rooms = Table(
     Column("shock", Float, nullable=False, default=0.0),  # [fraction]
     Column("prices", Text, nullable=False, default="{}"),  # market -> slider price [USDT], JSON
     Column("question_id", Integer, nullable=True),  # the question on screen
+    Column("questions_asked", Integer, nullable=False, default=0, server_default="0"),
 )
+Index("rooms_expires", rooms.c.expires_at)
 
 participants = Table(
     "participants", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("room_id", Integer, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
     Column("token_digest", String(64), nullable=False, unique=True),
-    Column("nickname", String(64), nullable=False),
+    Column("nickname", String(64), nullable=False),  # as typed (NFC), shown as text only
     Column("joined_at", Float, nullable=False),
     Column("removed", Boolean, nullable=False, default=False),
+    Column("nickname_key", String(96), nullable=True),  # classroom.codes.nickname_key(nickname)
+    Column("session_digest", String(64), nullable=True),  # the browser session that joined
+    Column("last_seen", Float, nullable=True),  # [unix s], written at most every PRESENCE_EVERY
 )
 Index("participants_room", participants.c.room_id)
+Index("participants_nickname", participants.c.room_id, participants.c.nickname_key, unique=True)
 
 questions = Table(
     "questions", metadata,
@@ -59,31 +78,32 @@ questions = Table(
     Column("spec", Text, nullable=False),  # what is asked, JSON (classroom.questions)
     Column("text", Text, nullable=False),
     Column("unit", String(32), nullable=False),
-    Column("engine_value", Float, nullable=False),
+    Column("engine_value", Float, nullable=False),  # [unit]; a choice question: the right option's index
     Column("asked_at", Float, nullable=False),
     Column("revealed", Boolean, nullable=False, default=False),
+    Column("kind", String(8), nullable=False, default="number", server_default="number"),  # or "choice"
+    Column("round", Integer, nullable=False, default=1, server_default="1"),  # the round being answered
+    Column("closes_at", Float, nullable=True),  # [unix s] answers close then; None: no timer
     UniqueConstraint("room_id", "number"),
 )
 
-answers = Table(
-    "answers", metadata,
+responses = Table(
+    "responses", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("question_id", Integer, ForeignKey("questions.id", ondelete="CASCADE"), nullable=False),
     Column("participant_id", Integer, ForeignKey("participants.id", ondelete="CASCADE"), nullable=False),
-    Column("value", Float, nullable=False),
+    Column("round", Integer, nullable=False, default=1),
+    Column("value", Float, nullable=False),  # [unit]; a choice question: the option's index
     Column("answered_at", Float, nullable=False),
-    UniqueConstraint("question_id", "participant_id"),
+    UniqueConstraint("question_id", "participant_id", "round", name="responses_one_per_round"),
 )
 
-join_attempts = Table(
-    "join_attempts", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("client", String(128), nullable=False),
-    Column("at", Float, nullable=False),
+join_limits = Table(
+    "join_limits", metadata,
+    Column("who", String(80), primary_key=True),  # "session:<digest>" or "address:<ip>"
+    Column("window_start", Float, nullable=False),  # [unix s]
+    Column("failures", Integer, nullable=False),
 )
-Index("join_attempts_client", join_attempts.c.client, join_attempts.c.at)
-
-STEP_1 = (rooms, participants, questions, answers, join_attempts)
 
 class_markets = Table(
     "class_markets", metadata,
@@ -110,66 +130,22 @@ cascade_runs = Table(
     Column("room_id", Integer, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
     Column("number", Integer, nullable=False),  # 1, 2, ... within the room
     Column("shock", Float, nullable=False),  # [fraction]
-    Column("result", Text, nullable=False),  # JSON (classroom.market.ClassCascade.as_dict)
+    Column("result", Text, nullable=False),  # JSON (classroom.market.run_class_cascade)
     Column("ran_at", Float, nullable=False),
     UniqueConstraint("room_id", "number"),
 )
-
-STEP_2 = (class_markets, positions, cascade_runs)
 
 room_replays = Table(
     "room_replays", metadata,
     Column("room_id", Integer, ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True),
     Column("crash", String(40), nullable=False),  # a shipped crash's id (margin.crashes.crash_ids)
-    Column("step", Integer, nullable=False),  # the step on screen, 0 = before the crash
+    Column("step", Integer, nullable=False),  # the step at started_at (0 = before the crash)
     Column("playing", Boolean, nullable=False, default=False),
+    Column("started_at", Float, nullable=True),  # [unix s] when it stood at ``step``, playing
+    Column("steps_per_second", Float, nullable=True),  # [1/s] while playing
+    Column("last_step", Integer, nullable=True),  # the crash's last step
 )
 
-STEP_3 = (room_replays,)
 
-
-def _create(tables: tuple[Table, ...]) -> Callable[[Connection], None]:
-    def step(connection: Connection) -> None:
-        metadata.create_all(connection, tables=list(tables))
-    return step
-
-
-STEPS: tuple[Callable[[Connection], None], ...] = (_create(STEP_1), _create(STEP_2), _create(STEP_3))
-LATEST = len(STEPS)
-
-
-class SchemaError(RuntimeError):
-    """A database this code cannot use (newer than it knows)."""
-
-
-def current_version(connection: Connection) -> int:
-    """The schema version of the database behind ``connection`` (0 for an empty one)."""
-    if not inspect(connection).has_table("schema_version"):
-        return 0
-    row = connection.execute(select(schema_version.c.version)).first()
-    return 0 if row is None else int(row[0])
-
-
-def upgrade(engine: Engine, *, to: int = LATEST) -> int:
-    """Bring the database up to version ``to`` (default: the latest), step by step; returns
-    the version it is at. Safe to call from many processes at once (each step and its version
-    bump are one transaction; a step already taken is skipped)."""
-    with engine.begin() as connection:
-        metadata.create_all(connection, tables=[schema_version])
-        if connection.execute(select(schema_version.c.version)).first() is None:
-            connection.execute(schema_version.insert().values(version=0))
-    while True:
-        with engine.begin() as connection:
-            version = current_version(connection)
-            if version > LATEST:
-                raise SchemaError(f"database schema is version {version}; this Margin Lab knows up to {LATEST}")
-            if version >= to:
-                return version
-            STEPS[version](connection)
-            connection.execute(schema_version.update().where(schema_version.c.version == version)
-                               .values(version=version + 1))
-
-
-__all__ = ["LATEST", "STEPS", "SchemaError", "answers", "cascade_runs", "class_markets", "current_version",
-           "join_attempts", "metadata", "participants", "positions", "questions", "room_replays", "rooms", "schema_version",
-           "upgrade"]
+__all__ = ["VERSION", "cascade_runs", "class_markets", "join_limits", "metadata", "participants", "positions",
+           "questions", "responses", "room_replays", "rooms", "schema_version"]

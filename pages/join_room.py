@@ -28,7 +28,7 @@ from ui.lab.html import LAB_CSS
 from ui.rooms.html import ROOM_CSS
 from ui.rooms.model import KEY_PARAM, SEAT_PARAM, fate_words
 from ui.rooms.session import (
-    MINE, OWN_SHOCK, SEEN, STATE, client_id, read_room, screen_html, set_url, store, url_room,
+    MINE, OWN_SHOCK, SEEN, STATE, client_id, read_room, session_id, screen_html, set_url, store, url_room,
 )
 from ui.shell.deep_links import inside_app_frame
 from ui.shell.links import RUN_KEY
@@ -52,7 +52,7 @@ def join_form(code: str | None) -> None:
         joined = st.form_submit_button("Join the room", icon=":material/login:", type="primary")
     if joined:
         try:
-            seat = store().join(typed, nickname, client=client_id())
+            seat = store().join(typed, nickname, session=session_id(), address=client_id())
         except RoomError as err:
             st.error(md(str(err)), icon=":material/error:")
             return

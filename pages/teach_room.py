@@ -14,8 +14,6 @@ controls, re-seeded from the room), ``room.teach.*`` (other widgets).
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
 from classroom import RoomError
@@ -25,7 +23,7 @@ from ui.common.text import md
 from ui.lab.html import LAB_CSS
 from ui.rooms.charts import qr_png
 from ui.rooms.html import ROOM_CSS
-from ui.rooms.model import SEAT_PARAM, account_choices, account_text, chosen_account, join_url, play_step, who
+from ui.rooms.model import SEAT_PARAM, account_choices, account_text, chosen_account, join_url, who
 from ui.rooms.session import (
     RESEED, ask, cascade_results, class_market, reseed_controls, replay_screen, reveal_panel, set_url, show_error,
     step_screen, store, told, url_room,
@@ -38,7 +36,7 @@ inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
 POLL_SECONDS = 2.0
 LAST = "room.teach.last"  # (code, teacher key) of this session's room, for a return from another page
-PLAY_SECONDS = 1.0  # a playing crash replay moves one step per tick
+PLAY_SECONDS = 1.0  # the console shows a playing replay's step this often [s]
 
 
 # ----------------------------------------------------------------------------- no room yet
@@ -169,7 +167,6 @@ def replay_controls(code: str, key: str, state) -> None:
         playing = bool(state.replay and state.replay["playing"])
         if cols[1].button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
                           key="room.teach.play", width="stretch"):
-            st.session_state.pop("room.teach.ticked", None)  # the first tick comes a tick after Play
             if told(rooms.move_replay, code, key, crash=crash, playing=not playing,
                     step=None if state.replay and state.replay["crash"] == crash else 0):
                 st.rerun()
@@ -197,21 +194,12 @@ def replay_controls(code: str, key: str, state) -> None:
 
 @st.fragment(run_every=PLAY_SECONDS)
 def player(code: str, key: str, last: int) -> None:
-    """While the replay plays: a step forward every tick (the whole crash in about a minute),
-    stored for every screen; at the end it pauses."""
-    rooms = store()
-    replay = rooms.state(code, teacher=True).replay
+    """While the replay plays: where it stands. The store moves it by its clock (the whole crash
+    in about a minute), so closing this tab changes nothing; at the end the console redraws."""
+    replay = store().state(code, teacher=True).replay
     if replay is None or not replay["playing"]:
-        return
-    now, before = time.monotonic(), st.session_state.get("room.teach.ticked")
-    step = replay["step"]
-    if before is not None and now - before >= 0.9 * PLAY_SECONDS:  # a tick, not another rerun of the page
-        step = play_step(step, last)
-        if not told(rooms.move_replay, code, key, step=step, playing=step < last):
-            show_error()
-    if before is None or now - before >= 0.9 * PLAY_SECONDS:
-        st.session_state["room.teach.ticked"] = now
-    st.caption(f"Playing: step {step} of {last}.")
+        st.rerun()
+    st.caption(f"Playing: step {replay['step']} of {last}.")
 
 
 def people(code: str, key: str, state) -> None:

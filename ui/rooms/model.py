@@ -157,10 +157,6 @@ def histogram_bins(values: Sequence[float], value: float, n_bins: int = 24) -> t
     return low, (high - low) / n_bins
 
 
-__all__ = ["KEY_PARAM", "ROOM_PARAM", "ReplayMoment", "RoomStep", "replay_moment", "SEAT_PARAM", "account_text", "fate_row", "fate_words", "histogram_bins",
-           "join_url", "room_step", "step_words", "who"]
-
-
 def account_choices() -> dict[str, str]:
     """What the teacher may push to the room: the builder's account, a story preset or a numeric
     lesson's account (choice → label)."""
@@ -183,11 +179,5 @@ def chosen_account(choice: str, own: Mapping[str, Any]) -> Mapping[str, Any]:
     return own
 
 
-def play_step(step: int, last: int) -> int:
-    """The crash replay's next step for the class while it plays: the whole crash in about 60
-    ticks, never past ``last``.
-
-    >>> play_step(0, 287), play_step(280, 287), play_step(284, 287), play_step(0, 10)
-    (4, 284, 287, 1)
-    """
-    return min(step + max(1, (last + 1) // 60), last)
+__all__ = ["KEY_PARAM", "ROOM_PARAM", "ReplayMoment", "RoomStep", "replay_moment", "SEAT_PARAM", "account_choices", "account_text", "chosen_account", "fate_row", "fate_words", "histogram_bins",
+           "join_url", "room_step", "step_words", "who"]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from classroom import RoomError, RoomStore, reveal_summary
+from classroom import RoomError, RoomStore, client_address, reveal_summary
 from classroom.market import survival_table
 from classroom.questions import numeric_lessons
 from margin.cascade import TippingCurve
@@ -54,18 +54,18 @@ def store() -> RoomStore:
 
 
 def client_id() -> str:
-    """Where a join attempt comes from: the first address of ``X-Forwarded-For`` (set by a
-    reverse proxy such as nginx), else the peer address, else this browser session."""
+    """The network address a join comes from: ``X-Forwarded-For`` believed only as far as the
+    proxies in ``MARGIN_LAB_TRUSTED_PROXIES`` wrote it (:func:`classroom.limits.client_address`);
+    Streamlit reports a loopback peer as None."""
     headers = getattr(st.context, "headers", None) or {}
-    forwarded = headers.get("X-Forwarded-For") or headers.get("X-Real-Ip") or ""
-    if forwarded.strip():
-        return "ip:" + forwarded.split(",")[0].strip()
-    address = getattr(st.context, "ip_address", None)
-    if address:
-        return f"ip:{address}"
+    return client_address(getattr(st.context, "ip_address", None) or "127.0.0.1", headers.get("X-Forwarded-For"))
+
+
+def session_id() -> str:
+    """This browser session (a tab), for the failed-join limit that refuses only its own typos."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
     ctx = get_script_run_ctx()
-    return f"session:{ctx.session_id if ctx else 'unknown'}"
+    return ctx.session_id if ctx else "unknown"
 
 
 def url_room() -> tuple[str | None, str | None, str | None]:

@@ -1,0 +1,70 @@
+"""Fixtures of the room store's tests: each test runs on SQLite and on a real PostgreSQL
+(:mod:`tests.services_pg`), with a clock the test moves."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+import pytest
+
+from classroom import RoomError, RoomStore
+
+
+class Clock:
+    """A clock [unix s] the test moves by hand (``clock.now += 61``)."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'rooms.sqlite3'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def store(url, clock):
+    s = RoomStore(url, clock=clock)
+    yield s
+    s.dispose()
+
+
+def race(n: int, call: Callable[[int], Any]) -> list[Any]:
+    """Run ``call(0) … call(n - 1)`` in ``n`` real threads released at once; each result is the
+    call's return value or the exception it raised (never swallowed: the caller looks at them)."""
+    barrier = threading.Barrier(n)
+    results: list[Any] = [None] * n
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = call(i)
+        except BaseException as err:  # noqa: BLE001 - kept for the test to inspect
+            results[i] = err
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    assert not any(thread.is_alive() for thread in threads), "a racing call never returned"
+    return results
+
+
+def sorted_out(results: list[Any]) -> tuple[list[Any], list[RoomError], list[BaseException]]:
+    """``results`` split into successes, refusals (:class:`RoomError`) and anything else."""
+    ok = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, RoomError)]
+    other = [r for r in results if isinstance(r, BaseException) and not isinstance(r, RoomError)]
+    return ok, refused, other
