@@ -22,11 +22,9 @@ from margin.numbers import money, percent, price
 from margin.presets import market_label
 from margin.scenario import Scenario, scenario_from_dict, scenario_to_dict
 from margin.simulate import PricePath, SimulationResult, price_path, simulate
-from margin.sweep import shock_prices, sweep_shock
+from margin.sweep import shock_crossings, shock_prices
 from margin.walk import start_walk
 from teach.lessons import Lesson, LessonError, Measure, apply_patch, get_lesson, lesson_scenario
-
-SHOCK_GRID = np.linspace(0.0, -0.99, 991)  # 0.1 % apart, refined by bisection
 
 
 
@@ -79,7 +77,7 @@ def q_liquidation_price(scenario: Scenario, spec: Mapping[str, Any]) -> Measure:
 
 def _liquidatable(scenario: Scenario, prices: Mapping[str, float], position_id: str | None) -> bool:
     pool = pool_at(scenario, prices, position_id)
-    return pool["equity"] <= pool["mm"]
+    return bool(scenario.rules.breached(pool["equity"], pool["mm"]))
 
 
 def shock_dict(scenario: Scenario, shock: float) -> dict[str, float]:
@@ -89,28 +87,18 @@ def shock_dict(scenario: Scenario, shock: float) -> dict[str, float]:
 
 def liquidation_shock(scenario: Scenario, position_id: str | None = None) -> float | None:
     """The whole-market shock [fraction, ≤ 0] at which the pool of ``position_id`` (the cross
-    pool when None) is first liquidatable, to 1e-7; None if no shock down to −99 % does it."""
-    sweep = sweep_shock(scenario, SHOCK_GRID)
-    v = sweep.valuation
-    if position_id is None:
-        pool_equity, pool_mm = v.cross_equity, v.cross_maintenance
-    else:
-        i = position_index(scenario, position_id)
-        pool_equity, pool_mm = v.position_equity[:, i], v.position_maintenance[:, i]
-    breached = pool_equity <= pool_mm
-    if not breached.any():
-        return None
-    first = int(np.argmax(breached))
-    if first == 0:
+    pool when None or cross) is first liquidated as the market falls from today: the exact
+    crossing (:func:`margin.sweep.shock_crossings`); 0 when it is liquidated already, None if
+    no shock down to −99 % does it."""
+    pool = None
+    if position_id is not None:
+        position = scenario.positions[position_index(scenario, position_id)]
+        pool = position.id if position.is_isolated else None
+    if _liquidatable(scenario, {}, position_id):
         return 0.0
-    high, low = float(SHOCK_GRID[first - 1]), float(SHOCK_GRID[first])  # safe, breached
-    while high - low > 1e-7:
-        mid = (high + low) / 2
-        if _liquidatable(scenario, shock_dict(scenario, mid), position_id):
-            low = mid
-        else:
-            high = mid
-    return low
+    down = [c.shock for c in shock_crossings(scenario, low=-0.99, high=0.0)
+            if c.kind == "liquidation" and c.position == pool and c.beyond < 0]
+    return max(down) if down else None
 
 
 def q_liquidation_shock(scenario: Scenario, spec: Mapping[str, Any]) -> Measure:
