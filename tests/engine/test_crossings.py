@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 
 from margin.account import evaluate, value_account, compile_account
 from margin.presets import load_story
@@ -93,3 +93,106 @@ def test_a_crossing_past_the_price_floor_bend_is_solved_too():
     assert liq.shock == pytest.approx(-59.99 / 99, rel=1e-14)
     snap = evaluate(s, dict(zip(s.markets, shock_prices(s, np.array([liq.shock]))[0])))
     assert snap.cross.equity == pytest.approx(snap.cross.maintenance_margin, abs=1e-12)
+
+
+# ----------------------------------------------------------------------------- along a path
+
+from dataclasses import replace as _replace  # noqa: E402
+
+from margin.account import position_liquidation_price  # noqa: E402
+from margin.simulate import simulate, simulate_reference  # noqa: E402
+from margin.variants import account_variants, arrived_variants  # noqa: E402
+from margin.walk import scenario_now, start_walk, walk_to  # noqa: E402
+from tests.strategies import paths_for  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _no_crossing(event):
+    return _replace(event, crossing=None, crossing_fraction=None)
+
+
+@PROPERTY
+@given(data=st.data())
+def test_settling_or_reporting_at_the_crossings_is_the_same_event_to_event_and_row_by_row(data):
+    scenario = data.draw(scenarios())
+    path = data.draw(paths_for(scenario, max_steps=60))
+    before = np.array([m.price for m in scenario.markets.values()])
+    for mode in ("settle", "report"):
+        fast = simulate(scenario, path, crossing=mode, before=before)
+        slow = simulate_reference(scenario, path, crossing=mode, before=before)
+        assert fast.events == slow.events, mode
+        assert fast.final == slow.final, mode
+
+
+@PROPERTY
+@given(data=st.data())
+def test_a_replay_of_observed_marks_fills_at_the_observed_mark_and_tells_the_crossing_beside_it(data):
+    """``report`` invents nothing: every event is the plain walk's, with where the line between
+    the two observed marks crossed, inside the step."""
+    scenario = data.draw(scenarios())
+    path = data.draw(paths_for(scenario, max_steps=60))
+    plain = simulate(scenario, path)
+    told = simulate(scenario, path, crossing="report")
+    assert [_no_crossing(e) for e in told.events] == list(plain.events)
+    assert told.final == plain.final
+    for e in told.events:
+        if e.crossing is None:
+            continue
+        assert 0 < e.crossing_fraction <= 1 and e.row > 0
+        column = path.markets.index(e.market)
+        low, high = sorted(path.marks[e.row - 1:e.row + 1, column])
+        assert low <= e.crossing <= high
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(scenario=scenarios(liquidation=("full",)), factor=st.sampled_from([0.1, 0.3, 0.6, 1.8, 3.0]),
+       market=st.integers(0, 2))
+def test_a_walk_moving_one_market_liquidates_at_the_liquidation_price_itself(scenario, factor, market):
+    """The lab's walk is invented between the learner's prices: a pool that breaches while one
+    market moves is settled at that market's liquidation price (the closed form, every other
+    market held), not at the next row 0.05 % past it."""
+    walk = start_walk(scenario)
+    name = list(scenario.markets)[market % len(scenario.markets)]
+    now = scenario_now(walk)
+    held = {p.id: position_liquidation_price(now, k) for k, p in enumerate(now.positions)}
+    moved = walk_to(walk, {name: walk.price_map()[name] * factor})
+    new = [e for e in moved.events[len(walk.events):] if e.type == "liquidation"]
+    first = next((e for e in new if e.row == new[0].row and e.market == name), None)
+    assume(first is not None and held[first.position].liquidation_price is not None)
+    assert first.crossing == first.price
+    assert first.price == pytest.approx(held[first.position].liquidation_price, rel=1e-9)
+
+
+def test_the_default_accounts_isolated_sol_long_is_closed_at_its_liquidation_price_and_its_money_adds_up():
+    """All isolated, the SOL long (2,640 USDT of margin, entered at 220) dies on the way down
+    to 180: at its liquidation price 210.99, and its close says where all 2,640 went."""
+    s = scenario_from_dict(load_story("default"))
+    walk = arrived_variants(s)["All isolated"]
+    (event,) = walk.events
+    formula = position_liquidation_price(account_variants(s)["All isolated"], 1).liquidation_price
+    assert event.price == pytest.approx(formula, rel=1e-12) and round(event.price, 2) == 210.99
+    assert (round(event.realized_pnl, 2), round(event.fee, 2), round(event.to_fund, 2)) == (-2162.24, 253.19, 224.57)
+    assert event.money_change == pytest.approx(-2640.0, abs=1e-9)
+
+
+def test_a_move_back_keeps_a_liquidation_settled_at_the_exact_price():
+    raw = {"balance": 1000, "markets": {"BTC": {"price": 100, "mmr": 0.01}},
+           "positions": [{"id": "a", "market": "BTC", "side": "long", "size": 100, "entry": 100,
+                          "leverage": 10, "mode": "cross"}]}
+    down = walk_to(start_walk(scenario_from_dict(raw)), {"BTC": 85.0})
+    assert down.events[0].price == pytest.approx(9000 / 99, rel=1e-14)
+    assert down.before_close[0].prices == pytest.approx((9000 / 99,), rel=1e-14)
+
+
+def test_an_observed_drop_past_the_liquidation_price_fills_at_the_observed_mark_and_says_where_it_crossed():
+    raw = {"balance": 1000, "markets": {"BTC": {"price": 100, "mmr": 0.01}},
+           "positions": [{"id": "a", "market": "BTC", "side": "long", "size": 100, "entry": 100,
+                          "leverage": 10, "mode": "cross"}]}
+    from margin.simulate import price_path
+    path = price_path({"BTC": np.array([100.0, 95.0, 89.0])})
+    (event,) = [e for e in simulate(scenario_from_dict(raw), path, crossing="report").events if e.type == "liquidation"]
+    assert event.price == 89.0 and event.row == 2  # the venue saw 89 and filled there
+    assert event.crossing == pytest.approx(9000 / 99, rel=1e-14)
+    assert event.crossing_fraction == pytest.approx((95 - 9000 / 99) / 6, rel=1e-12)
+    (settled,) = [e for e in simulate(scenario_from_dict(raw), path, crossing="settle").events if e.type == "liquidation"]
+    assert settled.price == settled.crossing == pytest.approx(9000 / 99, rel=1e-14)
