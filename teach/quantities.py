@@ -120,7 +120,7 @@ def q_liquidation_shock(scenario: Scenario, spec: Mapping[str, Any]) -> Measure:
         "prices": {market_label(m): price(p) for m, p in prices.items()},
     }
     beyond = min(shock - 0.005, 0.0)
-    result = walk_path(scenario, _shock_path(scenario, np.linspace(0.0, beyond, 21)), trace=True)
+    result = walk_path(scenario, _shock_path(scenario, np.linspace(0.0, beyond, 21)), trace=True, invented=True)
     context["left_after"] = money(max(float(result.trace.total_equity[-1]), 0.0))
     context["wallet_after"] = money(result.final.balance)
     compare = spec.get("compare_isolated")
@@ -160,10 +160,17 @@ def _path(scenario: Scenario, spec: Mapping[str, Any], kind: str = "mark") -> Pr
     raise LessonError(f"unknown path {dict(spec)!r}")
 
 
-def walk_path(scenario: Scenario, path: PricePath, *, trace: bool = False) -> SimulationResult:
+def walk_path(scenario: Scenario, path: PricePath, *, trace: bool = False, invented: bool = False) -> SimulationResult:
     """``simulate`` along ``path`` from where the account arrives at today's prices (walked from
-    its positions' entries, as the lab does), so a lesson and the lab tell the same story."""
-    return simulate(scenario, path, trace=trace, start=start_walk(scenario).state)
+    its positions' entries, as the lab does), so a lesson and the lab tell the same story. An
+    ``invented`` path (a straight shock walk) is settled at its exact crossings, as the lab's
+    walk is; a crash's marks are observed, judged and filled where they were seen
+    (:mod:`margin.crossing`)."""
+    arrival = start_walk(scenario)
+    if not invented:
+        return simulate(scenario, path, trace=trace, start=arrival.state)
+    return simulate(scenario, path, trace=trace, start=arrival.state, crossing="settle",
+                    before=np.array(arrival.prices))
 
 
 def _simulation_context(scenario: Scenario, result: SimulationResult) -> dict[str, Any]:
@@ -183,7 +190,7 @@ def _simulation_context(scenario: Scenario, result: SimulationResult) -> dict[st
 
 def q_wallet_lost(scenario: Scenario, spec: Mapping[str, Any]) -> Measure:
     """How much of the wallet [USDT] a walk along the path costs: balance − final balance."""
-    result = walk_path(scenario, _path(scenario, spec["path"]))
+    result = walk_path(scenario, _path(scenario, spec["path"]), invented="shock_to" in spec["path"])
     return Measure(value=float(scenario.balance - result.final.balance),
                    context=_simulation_context(scenario, result))
 
@@ -191,13 +198,13 @@ def q_wallet_lost(scenario: Scenario, spec: Mapping[str, Any]) -> Measure:
 def q_wallet_left(scenario: Scenario, spec: Mapping[str, Any]) -> Measure:
     """The wallet balance [USDT] after a walk along the path (before the unrealized PnL of the
     positions still open): what the closes on the way took out of it."""
-    result = walk_path(scenario, _path(scenario, spec["path"]))
+    result = walk_path(scenario, _path(scenario, spec["path"]), invented="shock_to" in spec["path"])
     return Measure(value=float(result.final.balance), context=_simulation_context(scenario, result))
 
 
 def q_socialized_loss(scenario: Scenario, spec: Mapping[str, Any]) -> Measure:
     """The loss [USDT] neither the trader nor the insurance fund could pay along the path."""
-    result = walk_path(scenario, _path(scenario, spec["path"]))
+    result = walk_path(scenario, _path(scenario, spec["path"]), invented="shock_to" in spec["path"])
     return Measure(value=float(result.final.socialized_loss), context=_simulation_context(scenario, result))
 
 
