@@ -246,3 +246,127 @@ def test_the_glossarys_worked_examples_add_up():
     doge = next(i for i, p in enumerate(s.positions) if p.id == "doge-ticket")
     assert round(position_liquidation_price(s, doge).liquidation_price, 3) == 0.297
     assert math.isclose(position_liquidation_price(s, doge).bankruptcy_price, 0.294)
+
+
+# ----------------------------------------------------------------------------- the lessons' formulas
+
+from teach import check, expected, get_lesson, lessons, measure  # noqa: E402
+from teach.lessons import LessonError  # noqa: E402
+from teach.quantities import QUANTITIES  # noqa: E402
+from teach.verdicts import formula_texts  # noqa: E402
+from tests.formulas import arithmetic_to_python  # noqa: E402
+
+WITH_FORMULAS = [lesson.id for lesson in lessons() if lesson.formulas]
+
+
+def formulas_hold(lesson, context, answer, *, exact=True):
+    """Each formula's printed side, with ``price`` the answer, against what it equals."""
+    prints = formula_texts(lesson, context, exact=exact)
+    equals = formula_texts(lesson, context, exact=exact, side="equals")
+    for name in lesson.formulas:
+        assert "{" not in prints[name] + equals[name], (lesson.id, name, prints[name])
+        left = float(run(arithmetic_to_python(prints[name]), {"price": answer}))
+        right = float(run(arithmetic_to_python(equals[name]), {}))
+        tolerance = dict(rel=1e-9, abs=1e-9 * (1 + abs(right))) if exact else dict(rel=2e-3, abs=0.02)
+        assert left == pytest.approx(right, **tolerance), (lesson.id, name, prints[name], equals[name], answer)
+
+
+def test_lessons_print_formulas():
+    assert {"cross-exposure", "liq-vs-bankruptcy", "maintenance-tiers", "insurance-fund"} <= set(WITH_FORMULAS)
+
+
+@pytest.mark.parametrize("lesson_id", WITH_FORMULAS)
+def test_each_lessons_formulas_are_the_engines_on_its_account_and_are_printed(lesson_id):
+    lesson = get_lesson(lesson_id)
+    truth = measure(lesson)
+    formulas_hold(lesson, truth.context, float(truth.value))
+    shown = float(expected(lesson_id))  # as printed: the rounded numbers give the rounded answer
+    formulas_hold(lesson, truth.context, shown, exact=False)
+    message = check(lesson_id, expected(lesson_id)).message
+    for name, text in formula_texts(lesson, truth.context).items():
+        assert text in message, (lesson_id, name)  # the formula is in the text the learner reads
+
+
+@st.composite
+def alone_in_its_market(draw, **kwargs):
+    """An account and a position of it that is alone in its market within its pool."""
+    raw = draw(scenario_dicts(**kwargs))
+    s = scenario_from_dict(raw)
+    alone = [p.id for p in s.positions if p.is_isolated or not any(
+        q is not p and q.market == p.market and not q.is_isolated for q in s.positions)]
+    if not alone:
+        raw["positions"] = raw["positions"][:1]
+        return raw, raw["positions"][0]["id"]
+    return raw, draw(st.sampled_from(alone))
+
+
+def _long(raw):
+    for p in raw["positions"]:
+        p["side"] = "long"
+    return raw
+
+
+def _levered(raw):
+    """At least 2x, on at most its initial margin: a long that can go bankrupt."""
+    for p in raw["positions"]:
+        p["leverage"] = max(p["leverage"], 2.0)
+        p.pop("margin", None)
+    raw["balance"] = sum(p["size"] * p["entry"] / p["leverage"] for p in raw["positions"]) + 1_000.0
+    return raw
+
+
+def _thin(raw, data):
+    """A wallet of about the positions' initial margin, so that prices of interest exist."""
+    opened = sum(p["size"] * p["entry"] / p["leverage"] for p in raw["positions"])
+    raw["balance"] = opened * data.draw(st.floats(0.5, 2.0))
+    return raw
+
+
+def _at_entry(raw):
+    for p in raw["positions"]:
+        p["entry"] = raw["markets"][p["market"]]["price"]
+    return raw
+
+
+def _cross_exposure(data):
+    raw, position = data.draw(alone_in_its_market(modes=("cross",), max_positions=4))
+    return _thin(raw, data), position
+
+
+FAMILIES = {  # each lesson's formulas hold for every account of the kind its text speaks of
+    "cross-exposure": _cross_exposure,
+    "liq-vs-bankruptcy": lambda data: (_levered(_long(data.draw(scenario_dicts(modes=("isolated",), max_positions=1)))),
+                                       "p0"),
+    "maintenance-tiers": lambda data: (_thin(_long(data.draw(scenario_dicts(modes=("cross",), max_positions=1,
+                                                                             mm_basis=("mark",)))), data), "p0"),
+    "insurance-fund": lambda data: (_thin(_at_entry(_long(data.draw(scenario_dicts(modes=("cross",),
+                                                                                    max_positions=1)))), data), "p0"),
+}
+
+
+def test_every_lesson_with_formulas_has_a_family_of_accounts():
+    assert set(FAMILIES) == set(WITH_FORMULAS)
+
+
+@pytest.mark.parametrize("lesson_id", sorted(FAMILIES))
+@PROPERTY
+@given(data=st.data())
+def test_each_lessons_formulas_hold_on_random_accounts_of_its_kind(data, lesson_id):
+    lesson = get_lesson(lesson_id)
+    raw, position = FAMILIES[lesson_id](data)
+    s = scenario_from_dict(raw)
+    spec = {**lesson.quantity, "position": position}
+    if lesson.quantity["kind"] == "socialized_loss":  # a gap past the bankruptcy price in one step
+        market = s.positions[0].market
+        bankruptcy = position_liquidation_price(s, 0).bankruptcy_price
+        if bankruptcy is None:
+            return
+        fill = bankruptcy * data.draw(st.floats(0.3, 0.99))
+        spec = {"kind": "socialized_loss", "path": {"prices": {market: [s.markets[market].price, fill]}}}
+    try:
+        truth = QUANTITIES[spec["kind"]](s, spec)
+    except LessonError:
+        return  # no such price for this account
+    if lesson.quantity["kind"] == "socialized_loss" and "fill" not in truth.context["num"]:
+        return  # closed on the way in, before the gap
+    formulas_hold(lesson, truth.context, float(truth.value))
