@@ -6,6 +6,12 @@ linear functions of the prices, so the next breach is found with one vectorized 
 rest of the path (:class:`PoolExcess`, :func:`isolated_threshold`, also used by the stress
 lab); the breach row is then settled by the same :class:`margin.settle.Settler` as the plain
 step-by-step loop :func:`simulate_reference`, so both give the same events.
+
+Between two rows (``crossing``, :mod:`margin.crossing`): ``"settle"`` for invented rows (the
+lab's straight walk: a breach is settled at its exact crossing), ``"report"`` for observed
+marks (settled at the observed mark, the crossing told beside it), None for neither; ``before``
+[quote per base, market order] is the marks just before the first row, where ``start`` left the
+account, for a crossing within the first row.
 """
 
 from __future__ import annotations
@@ -137,9 +143,8 @@ def _first_candidate(settler: Settler, state: SettlementState, pools: PoolExcess
     return min(candidates) if candidates else None
 
 
-def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False,
-             start: FinalState | None = None, crossing: str | None = None,
-             before: np.ndarray | None = None) -> SimulationResult:
+def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False, start: FinalState | None = None,
+             crossing: str | None = None, before: np.ndarray | None = None) -> SimulationResult:
     """Walk ``path`` from event to event, applying the scenario's rules.
 
     Same events and final state as :func:`simulate_reference`, without visiting every row:
@@ -149,14 +154,7 @@ def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False,
     With ``trace=True`` the result also carries the account at every row. ``start`` continues
     an earlier walk from where it ended (its ``final``): walking a path in two parts, the
     second from the first's final state, gives the events and final state of the whole path.
-
-    ``crossing`` says what happens between two rows when a pool is breached at the second
-    (:mod:`margin.crossing`): ``"settle"`` for invented rows (the lab's straight walk: settled
-    at the exact crossing), ``"report"`` for observed marks (settled at the observed mark, the
-    crossing told beside it), None for neither. ``before`` [quote per base, market order]: the
-    marks just before the first row, where ``start`` left the account, for a crossing within
-    the first row.
-    """
+    ``crossing`` and ``before``: what happens between two rows, see the module's docstring."""
     _check_crossing(crossing)
     prices = path_matrix(scenario, path)
     n_rows = prices.shape[0]
