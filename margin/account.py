@@ -303,7 +303,8 @@ class LiquidationPrice:
 
     ``None`` where no positive price within reach does it: a root above ``REACH_FACTOR`` ×
     today's price exists only in the far tiers of a hedged pool, and is reported as none
-    (``beyond_reach`` then says so). ``direction`` is the way the price must
+    (``beyond_reach`` then says so, and ``reach`` [quote per base] is the price up to which
+    the engine looked: words say "no liquidation below {reach}", a fact, not fixed wording). ``direction`` is the way the price must
     move to liquidate (−1 down, +1 up, 0 never); for a cross position it is the way the whole
     pool loses in this market, so every leg of one market in one pool shares one price.
     """
@@ -314,6 +315,7 @@ class LiquidationPrice:
     direction: int = 0
     bankruptcy_direction: int = 0
     beyond_reach: bool = False
+    reach: float = math.inf
 
 
 def position_liquidation_price(scenario: Scenario, index: int,
@@ -389,7 +391,8 @@ def _solve(scenario: Scenario, positions: Sequence[Position], indices: Sequence[
             out[i] = LiquidationPrice(
                 id=positions[i].id, liquidation_price=_price_or_none(liq[row]),
                 bankruptcy_price=_price_or_none(bank[row]), direction=int(liq_dir[row]),
-                bankruptcy_direction=int(bank_dir[row]), beyond_reach=bool(liq_far[row] or bank_far[row]))
+                bankruptcy_direction=int(bank_dir[row]), beyond_reach=bool(liq_far[row] or bank_far[row]),
+                reach=float(REACH_FACTOR * here[row]))
     return [out[i] for i in indices]
 
 

@@ -20,6 +20,20 @@ class Event:
     ``insurance_fund_delta`` is what the fund gained (+) or paid (−), fee included;
     ``amount`` is the loss beyond margin (``bankruptcy``) or the part socialized
     (``socialized_loss``), 0 otherwise. ``row`` is the index of the step in the path.
+
+    Where the money of a close went (``liquidation``, ``partial_liquidation``): the trader
+    realized ``realized_pnl`` at the fill, paid ``fee``, and the fund kept ``to_fund``, the
+    margin left above the fee (settled at the bankruptcy price); a loss beyond the margin was
+    paid by the fund (``from_fund``) and, past what it held, by other traders (``socialized``).
+    Their sum :attr:`money_change` is what the close changed the account's money by (the
+    wallet plus the isolated margins): an isolated position's whole margin, for one settled at
+    its bankruptcy price. ``bankruptcy`` and ``socialized_loss`` events tell the deficit again
+    from the fund's side and change nothing more (their ``money_change`` is 0).
+
+    ``crossing`` [quote per base] and ``crossing_fraction`` [fraction of the step]: where, on
+    the straight line from the row before to this one, the pool's breach began
+    (:mod:`margin.crossing`); the fill itself when a walk settles at its crossings, a reading
+    aid beside the observed mark when it replays observed marks; None when not computed.
     """
 
     step: int | float
@@ -34,13 +48,31 @@ class Event:
     fee: float
     insurance_fund_delta: float
     amount: float = 0.0
+    to_fund: float = 0.0
+    from_fund: float = 0.0
+    socialized: float = 0.0
+    crossing: float | None = None
+    crossing_fraction: float | None = None
+
+    @property
+    def money_change(self) -> float:
+        """What this event changed the account's money by [quote]: ``realized_pnl − fee −
+        to_fund + from_fund + socialized``.
+
+        >>> Event(step=1, row=1, type="liquidation", position="sol", market="SOL", mode="isolated",
+        ...       price=171.86, size=240.0, realized_pnl=-2177.56, fee=253.11, insurance_fund_delta=462.44,
+        ...       to_fund=209.33).money_change  # the issue's isolated SOL long: its 2,640 margin
+        -2640.0
+        """
+        return self.realized_pnl - self.fee - self.to_fund + self.from_fund + self.socialized
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "step": self.step, "type": self.type, "position": self.position, "market": self.market,
             "price": self.price, "size": self.size, "realized_pnl": self.realized_pnl,
             "fee": self.fee, "insurance_fund_delta": self.insurance_fund_delta,
-            "amount": self.amount, "mode": self.mode,
+            "amount": self.amount, "mode": self.mode, "to_fund": self.to_fund, "from_fund": self.from_fund,
+            "socialized": self.socialized, "crossing": self.crossing, "crossing_fraction": self.crossing_fraction,
         }
 
 

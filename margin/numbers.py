@@ -66,3 +66,30 @@ def percent(fraction: float | None, digits: int = 1, *, signed: bool = False) ->
         value = 0.0  # "0.0 %", never "+0.0 %" or "-0.0 %"
         signed = False
     return f"{value:+.{digits}f} %" if signed else f"{value:.{digits}f} %"
+
+
+def known_decimals(known_to: float, digits: int, scale: float = 1.0) -> int:
+    """How many decimals a value known to ± ``known_to`` may show (at most ``digits``), when it
+    is shown times ``scale`` (100 for a percent): the most whose half unit in the last place
+    still covers the uncertainty, so the digits never claim more than is known.
+
+    >>> known_decimals(1e-17, 2, 100), known_decimals(0.0025, 2, 100), known_decimals(0.02, 2, 100)
+    (2, 0, 0)
+    >>> known_decimals(0.0004, 2, 100)
+    1
+    """
+    uncertainty = abs(known_to) * scale
+    for d in range(digits, 0, -1):
+        if uncertainty <= 0.5 * 10.0 ** -d:
+            return d
+    return 0
+
+
+def percent_known(fraction: float | None, known_to: float, digits: int = 2, *, signed: bool = False) -> str:
+    """:func:`percent` with no more decimals than are known (:func:`known_decimals`): an exact
+    crossing (``margin.sweep.ShockCrossing``) to ``digits``, a value read off a grid to fewer.
+
+    >>> percent_known(-0.092617, 1e-17, signed=True), percent_known(-0.095, 0.0025, signed=True)
+    ('-9.26 %', '-10 %')
+    """
+    return percent(fraction, known_decimals(known_to, digits, 100.0), signed=signed)

@@ -67,11 +67,17 @@ class Replay:
 
 def replay(scenario: Scenario, crash: Crash) -> Replay:
     """Simulate the account as built, all cross and all isolated along the crash's mark path,
-    each from where it arrives at today's prices (:func:`margin.variants.arrived_variants`)."""
+    each from where it arrives at today's prices (:func:`margin.variants.arrived_variants`).
+
+    The crash's marks are taken as observed (``crossing="report"``): a liquidation is judged
+    and filled at the mark of the step that breached, as a venue that saw only those marks
+    would; nothing is invented between two steps. Each liquidation also says where the
+    straight line between the step before and its own crossed (``Event.crossing``), so the
+    page can say both."""
     path = crash_path(crash, scenario, "mark")
     variants = account_variants(scenario)
     arrivals = arrived_variants(scenario)
-    results = {label: simulate(variant, path, trace=True, start=arrivals[label].state)
+    results = {label: simulate(variant, path, trace=True, start=arrivals[label].state, crossing="report")
                for label, variant in variants.items()}
     return Replay(crash=crash, path=path, last_path=crash_path(crash, scenario, "last"),
                   variants=variants, results=results, arrivals=arrivals)

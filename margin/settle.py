@@ -50,7 +50,7 @@ Money is conserved: ``final.balance + final.insurance_fund - final.socialized_lo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -168,12 +168,15 @@ class Settler(Cuts):
         return int(charged.shape[0])
 
 
-    def settle(self, state: SettlementState, prices: np.ndarray, step: Any, row: int) -> int:
-        """Apply every liquidation due at these prices; returns how many events were added."""
+    def settle(self, state: SettlementState, prices: np.ndarray, step: Any, row: int,
+               cooling: set[int] | None = None) -> int:
+        """Apply every liquidation due at these prices; returns how many events were added.
+        ``cooling``: positions sliced earlier in this step (:mod:`margin.crossing` settles a
+        step at its crossing, then at its mark), which wait for a later step; updated."""
         before = len(state.events)
         if state.sliced is None:
             state.sliced = np.zeros(len(self.positions), dtype=bool)
-        cooling: set[int] = set()  # sliced in this step: the rest waits for a later step
+        cooling = set() if cooling is None else cooling  # sliced in this step: the rest waits for a later step
         while True:
             acted = False
             for i in self.isolated:
@@ -235,17 +238,26 @@ class Settler(Cuts):
                size: float = 0.0, realized: float = 0.0, fee: float = 0.0,
                fund_delta: float = 0.0, amount: float = 0.0) -> None:
         p = self.positions[i]
+        closing = kind in ("liquidation", "partial_liquidation")
         state.events.append(Event(
             step=step_label(step), row=row, type=kind, position=p.id, market=p.market, mode=p.mode,
             price=price, size=size, realized_pnl=realized, fee=fee,
             insurance_fund_delta=fund_delta, amount=amount,
+            to_fund=max(fund_delta - fee, 0.0) if closing else 0.0,
         ))
 
     def _cover_deficit(self, state: SettlementState, deficit: float, i: int, price: float, step: Any, row: int) -> None:
-        """Loss beyond margin: the fund pays what it can, the rest is socialized."""
+        """Loss beyond margin: the fund pays what it can, the rest is socialized. The position's
+        liquidation in this row says so too (``from_fund``, ``socialized``), so its money adds up."""
         paid = min(deficit, state.fund)
         state.fund -= paid
         state.bankrupt = True
+        for k in range(len(state.events) - 1, -1, -1):
+            event = state.events[k]
+            if event.row == row and event.type == "liquidation" and event.position == self.positions[i].id:
+                state.events[k] = replace(event, from_fund=event.from_fund + paid,
+                                          socialized=event.socialized + deficit - paid)
+                break
         self._event(state, "bankruptcy", i, step, row, price, fund_delta=-paid, amount=deficit)
         rest = deficit - paid
         if rest > 0:

@@ -6,6 +6,12 @@ linear functions of the prices, so the next breach is found with one vectorized 
 rest of the path (:class:`PoolExcess`, :func:`isolated_threshold`, also used by the stress
 lab); the breach row is then settled by the same :class:`margin.settle.Settler` as the plain
 step-by-step loop :func:`simulate_reference`, so both give the same events.
+
+Between two rows (``crossing``, :mod:`margin.crossing`): ``"settle"`` for invented rows (the
+lab's straight walk: a breach is settled at its exact crossing), ``"report"`` for observed
+marks (settled at the observed mark, the crossing told beside it), None for neither; ``before``
+[quote per base, market order] is the marks just before the first row, where ``start`` left the
+account, for a crossing within the first row.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from margin.account import Valuation, compile_account, owned_value, value_account
+from margin.crossing import CROSSING_MODES, settle_row
 from margin.funding import funding_schedule
 from margin.paths import (  # noqa: F401  (the engine's path API, re-exported for callers)
     MAX_PATH_BYTES, PricePath, load_path, parse_path_csv, path_matrix, price_path,
@@ -52,8 +59,11 @@ class SimulationResult:
 
 
 
-def simulate_reference(scenario: Scenario, path: PricePath, *, start: FinalState | None = None) -> SimulationResult:
-    """The plain step-by-step loop: judge and settle every row in turn."""
+def simulate_reference(scenario: Scenario, path: PricePath, *, start: FinalState | None = None,
+                       crossing: str | None = None, before: np.ndarray | None = None) -> SimulationResult:
+    """The plain step-by-step loop: judge and settle every row in turn (``crossing`` and
+    ``before`` as in :func:`simulate`)."""
+    _check_crossing(crossing)
     prices = path_matrix(scenario, path)
     settler = Settler(scenario)
     state = settler.new_state(start)
@@ -63,7 +73,9 @@ def simulate_reference(scenario: Scenario, path: PricePath, *, start: FinalState
         if row in due:
             k = due[row]
             settler.charge_funding(state, prices[row], funding.rates[k], int(funding.counts[k]), path.steps[row], row)
-        settler.settle(state, prices[row], path.steps[row], row)
+            settler.settle(state, prices[row], path.steps[row], row)
+        else:
+            settle_row(settler, state, prices, row, path.steps[row], crossing, before)
     return SimulationResult(events=tuple(state.events), final=settler.final(state))
 
 
@@ -131,8 +143,8 @@ def _first_candidate(settler: Settler, state: SettlementState, pools: PoolExcess
     return min(candidates) if candidates else None
 
 
-def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False,
-             start: FinalState | None = None) -> SimulationResult:
+def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False, start: FinalState | None = None,
+             crossing: str | None = None, before: np.ndarray | None = None) -> SimulationResult:
     """Walk ``path`` from event to event, applying the scenario's rules.
 
     Same events and final state as :func:`simulate_reference`, without visiting every row:
@@ -142,7 +154,8 @@ def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False,
     With ``trace=True`` the result also carries the account at every row. ``start`` continues
     an earlier walk from where it ended (its ``final``): walking a path in two parts, the
     second from the first's final state, gives the events and final state of the whole path.
-    """
+    ``crossing`` and ``before``: what happens between two rows, see the module's docstring."""
+    _check_crossing(crossing)
     prices = path_matrix(scenario, path)
     n_rows = prices.shape[0]
     settler = Settler(scenario)
@@ -180,7 +193,7 @@ def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False,
         if at is None:
             row, window = stop, (window * 2 if stop < due else window)
             continue
-        added = settler.settle(state, prices[at], path.steps[at], at)
+        added = settle_row(settler, state, prices, at, path.steps[at], crossing, before)
         if added:
             snapshots.append((at, state.size.copy(), state.margin.copy(), state.cross_wallet))
             for i in _indices(settler, state.events[-added:]):
@@ -190,6 +203,11 @@ def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False,
 
     result_trace = _trace(scenario, settler, prices, snapshots, start) if trace else None
     return SimulationResult(events=tuple(state.events), final=settler.final(state), trace=result_trace)
+
+
+def _check_crossing(crossing: str | None) -> None:
+    if crossing not in CROSSING_MODES:
+        raise ValueError(f"crossing: must be one of {', '.join(map(repr, CROSSING_MODES))}, got {crossing!r}")
 
 
 def _indices(settler: Settler, events: Sequence[Event]) -> set[int]:

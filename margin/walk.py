@@ -10,8 +10,11 @@ what was closed stays closed, and a move costs the rows of that move only, never
 history again. Walking the moves one by one gives exactly what ``simulate`` gives on the
 concatenated path (a property the tests check).
 
-Rows are at most :data:`STEP_MOVE` of a price apart, so a liquidation is filled within
-0.05 % of the price at which it became due.
+Rows are at most :data:`STEP_MOVE` of a price apart, but they are only where the straight
+line is sampled: the walk is invented between the learner's prices, so a breach is settled at
+its exact crossing on the line (``simulate``'s ``crossing="settle"``, :mod:`margin.crossing`),
+and a liquidation fills at the liquidation price itself, not up to a row past it. (A replay
+of observed marks is different: the venue saw only those marks, see :mod:`margin.replay`.)
 
 >>> from margin.scenario import scenario_from_dict
 >>> s = scenario_from_dict({"balance": 1000, "markets": {"BTC": {"price": 100, "mmr": 0.01}},
@@ -19,8 +22,8 @@ Rows are at most :data:`STEP_MOVE` of a price apart, so a liquidation is filled 
 ...                    "leverage": 10, "mode": "cross"}]})
 >>> w = start_walk(s)
 >>> down = walk_to(w, {"BTC": 85.0})
->>> [e.type for e in down.events], round(down.events[0].price, 2)
-(['liquidation'], 90.9)
+>>> [e.type for e in down.events], round(down.events[0].price, 6)  # 1000 + 100 (p − 100) = 0.01 × 100 p
+(['liquidation'], 90.909091)
 >>> back = walk_to(down, {"BTC": 100.0})
 >>> back.state.open_positions  # back at the start price, the long is still closed
 ()
@@ -34,6 +37,7 @@ from typing import Mapping
 
 import numpy as np
 
+from margin.crossing import point
 from margin.scenario import Scenario
 from margin.simulate import Event, FinalState, PricePath, simulate
 
@@ -165,7 +169,8 @@ def _walk_rows(walk: Walk, rows: np.ndarray, *, move: int, first_row: int) -> Wa
     names = tuple(scenario.markets)
     steps = np.arange(first_row, first_row + rows.shape[0])
     path = PricePath(steps=steps, markets=names, marks=rows)
-    result = simulate(scenario, path, trace=True, start=walk.state)
+    origin = np.array(walk.prices) if walk.rows > 0 else None  # where the last move ended
+    result = simulate(scenario, path, trace=True, start=walk.state, crossing="settle", before=origin)
     trace = result.trace
     before = dict(walk.before_close)
     ids = {p.id: i for i, p in enumerate(scenario.positions)}
@@ -179,7 +184,11 @@ def _walk_rows(walk: Walk, rows: np.ndarray, *, move: int, first_row: int) -> Wa
                 sizes = tuple(map(float, trace.size[local - 1]))
                 margins = tuple(map(float, trace.isolated_margin[local - 1]))
                 wallet = float(trace.cross_wallet[local - 1])
-            before[ids[event.position]] = Moment(row=first_row + local, prices=tuple(map(float, rows[local])),
+            marks = rows[local]
+            previous = rows[local - 1] if local > 0 else origin
+            if event.crossing_fraction is not None and previous is not None:
+                marks = point(previous, rows[local], event.crossing_fraction)  # settled at the crossing
+            before[ids[event.position]] = Moment(row=first_row + local, prices=tuple(map(float, marks)),
                                                  sizes=sizes, margins=margins, cross_wallet=wallet)
         events.append(replace(event, row=first_row + local))
     return Walk(

@@ -54,7 +54,13 @@ class Answer:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Lesson:
-    """One guided lesson (see ``assets/lessons.json``)."""
+    """One guided lesson (see ``assets/lessons.json``).
+
+    ``formulas``: the arithmetic its texts print, each as the expression it ``prints`` (the
+    account's numbers in ``{placeholders}``, the unknown as the word ``price``) and the value it
+    ``equals``; the texts show one as ``{formula[name]}`` (:func:`teach.verdicts.formula_texts`),
+    and a test evaluates each on random accounts against the engine.
+    """
 
     id: str
     title: str
@@ -73,6 +79,7 @@ class Lesson:
     story: str | None = None
     patch: Mapping[str, Any] = field(default_factory=dict)
     scenario: Mapping[str, Any] | None = None
+    formulas: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # name: {"prints", "equals"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,6 +129,7 @@ def lessons() -> tuple[Lesson, ...]:
             explanation=raw.get("explanation", ""), mistakes=tuple(raw.get("mistakes", ())),
             explanations=dict(raw.get("explanations", {})), takeaway=raw.get("takeaway", ""),
             story=raw.get("story"), patch=raw.get("patch", {}), scenario=raw.get("scenario"),
+            formulas=dict(raw.get("formulas", {})),
         )
         out.append(lesson)
     return tuple(out)

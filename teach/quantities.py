@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Callable, Mapping, Sequence
 
@@ -18,15 +19,14 @@ import numpy as np
 
 from margin.account import evaluate, position_liquidation_price
 from margin.fields import ScenarioError
-from margin.numbers import money, percent, price
+from margin.numbers import money, percent, price, quantity
 from margin.presets import market_label
 from margin.scenario import Scenario, scenario_from_dict, scenario_to_dict
 from margin.simulate import PricePath, SimulationResult, price_path, simulate
-from margin.sweep import shock_prices, sweep_shock
+from margin.sweep import shock_crossings, shock_prices
+from margin.tiers import tier_index
 from margin.walk import start_walk
 from teach.lessons import Lesson, LessonError, Measure, apply_patch, get_lesson, lesson_scenario
-
-SHOCK_GRID = np.linspace(0.0, -0.99, 991)  # 0.1 % apart, refined by bisection
 
 
 
@@ -56,9 +56,46 @@ def _pnl_context(scenario: Scenario, prices: Mapping[str, float]) -> dict[str, A
             "loss": {p.id: money(-p.unrealized_pnl) for p in snapshot.positions}}
 
 
+def formula_numbers(values: Mapping[str, tuple[str, Any]]) -> dict[str, dict[str, str]]:
+    """The numbers a lesson's formulas print (``num``: as the learner reads them) and the same
+    numbers exactly (``exact``: the float's own decimal expansion, for the test that evaluates
+    the formula). ``values`` maps a name to (kind, value): ``"price"``, ``"money"`` (a negative
+    one in parentheses, so it reads inside a sum), ``"size"``, ``"rate"`` or ``"sign"`` (the
+    operator that moves a price the way the position loses: − for a long, + for a short).
+
+    >>> n = formula_numbers({"entry": ("price", 0.3), "pnl": ("money", -3000.0), "sign": ("sign", 1)})
+    >>> n["num"], n["exact"]["entry"]
+    ({'entry': '0.3000', 'pnl': '(−3,000.00)', 'sign': '−'}, '0.299999999999999988897769753748434595763683319091796875')
+    """
+    num: dict[str, str] = {}
+    exact: dict[str, str] = {}
+    for name, (kind, value) in values.items():
+        if kind == "sign":
+            num[name], exact[name] = ("−", "-") if value > 0 else ("+", "+")
+            continue
+        value = float(value)
+        exact[name] = f"({Decimal(value):f})" if value < 0 else f"{Decimal(value):f}"
+        if kind == "price":
+            num[name] = price(value)
+        elif kind == "money":
+            text = f"{abs(value):,.2f}"
+            num[name] = f"(−{text})" if round(value, 2) < 0 else text
+        elif kind == "size":
+            num[name] = quantity(value)
+        else:
+            num[name] = f"{value:g}"
+    return {"num": num, "exact": exact}
+
+
 def q_liquidation_price(scenario: Scenario, spec: Mapping[str, Any]) -> Measure:
     """Mark price [USDT per coin] of the position's market at which it is liquidated
-    (``which="liquidation"``) or bankrupt (``"bankruptcy"``), the other markets held."""
+    (``which="liquidation"``) or bankrupt (``"bankruptcy"``), the other markets held.
+
+    The formulas' numbers (:func:`formula_numbers`): ``entry``, ``size``, ``sign``; ``margin``,
+    what stands behind the position besides its own PnL (its isolated margin, or the cross
+    wallet ``wallet`` plus the other cross positions' PnL ``other_pnl``); ``mm_liq``, its pool's
+    maintenance at the liquidation price, with ``rate`` and ``cum`` its own tier's there;
+    ``liquidation``, ``bankruptcy``."""
     index = position_index(scenario, spec["position"])
     position = scenario.positions[index]
     result = position_liquidation_price(scenario, index)
@@ -74,12 +111,36 @@ def q_liquidation_price(scenario: Scenario, spec: Mapping[str, Any]) -> Measure:
         "mm": money(at["mm"]), "equity": money(at["equity"]),
         "move": percent(value / current - 1.0), "distance": percent(abs(value / current - 1.0)),
         **_pnl_context(scenario, {position.market: value}),
+        **formula_numbers(_price_numbers(scenario, index, result.liquidation_price, result.bankruptcy_price)),
     })
+
+
+def _price_numbers(scenario: Scenario, index: int, liquidation: float | None,
+                   bankruptcy: float | None) -> dict[str, tuple[str, Any]]:
+    """What :func:`q_liquidation_price`'s formulas print (see there)."""
+    position = scenario.positions[index]
+    snapshot = evaluate(scenario)
+    wallet = position.margin if position.is_isolated else scenario.cross_wallet
+    others = 0.0 if position.is_isolated else sum(
+        p.unrealized_pnl for p, q in zip(snapshot.positions, scenario.positions) if not q.is_isolated and q is not position)
+    values: dict[str, tuple[str, Any]] = {
+        "entry": ("price", position.entry), "size": ("size", position.size), "sign": ("sign", position.sign),
+        "wallet": ("money", wallet), "other_pnl": ("money", others), "margin": ("money", wallet + others)}
+    if liquidation is not None:
+        market = scenario.markets[position.market]
+        basis = position.entry if scenario.rules.mm_basis == "entry" else liquidation
+        floors, rates, cums = market.tier_lists
+        k = int(tier_index(position.size * basis, floors))
+        values.update(liquidation=("price", liquidation), rate=("rate", rates[k]), cum=("money", cums[k]),
+                      mm_liq=("money", pool_at(scenario, {position.market: liquidation}, position.id)["mm"]))
+    if bankruptcy is not None:
+        values["bankruptcy"] = ("price", bankruptcy)
+    return values
 
 
 def _liquidatable(scenario: Scenario, prices: Mapping[str, float], position_id: str | None) -> bool:
     pool = pool_at(scenario, prices, position_id)
-    return pool["equity"] <= pool["mm"]
+    return bool(scenario.rules.breached(pool["equity"], pool["mm"]))
 
 
 def shock_dict(scenario: Scenario, shock: float) -> dict[str, float]:
@@ -89,28 +150,18 @@ def shock_dict(scenario: Scenario, shock: float) -> dict[str, float]:
 
 def liquidation_shock(scenario: Scenario, position_id: str | None = None) -> float | None:
     """The whole-market shock [fraction, ≤ 0] at which the pool of ``position_id`` (the cross
-    pool when None) is first liquidatable, to 1e-7; None if no shock down to −99 % does it."""
-    sweep = sweep_shock(scenario, SHOCK_GRID)
-    v = sweep.valuation
-    if position_id is None:
-        pool_equity, pool_mm = v.cross_equity, v.cross_maintenance
-    else:
-        i = position_index(scenario, position_id)
-        pool_equity, pool_mm = v.position_equity[:, i], v.position_maintenance[:, i]
-    breached = pool_equity <= pool_mm
-    if not breached.any():
-        return None
-    first = int(np.argmax(breached))
-    if first == 0:
+    pool when None or cross) is first liquidated as the market falls from today: the exact
+    crossing (:func:`margin.sweep.shock_crossings`); 0 when it is liquidated already, None if
+    no shock down to −99 % does it."""
+    pool = None
+    if position_id is not None:
+        position = scenario.positions[position_index(scenario, position_id)]
+        pool = position.id if position.is_isolated else None
+    if _liquidatable(scenario, {}, position_id):
         return 0.0
-    high, low = float(SHOCK_GRID[first - 1]), float(SHOCK_GRID[first])  # safe, breached
-    while high - low > 1e-7:
-        mid = (high + low) / 2
-        if _liquidatable(scenario, shock_dict(scenario, mid), position_id):
-            low = mid
-        else:
-            high = mid
-    return low
+    down = [c.shock for c in shock_crossings(scenario, low=-0.99, high=0.0)
+            if c.kind == "liquidation" and c.position == pool and c.beyond < 0]
+    return max(down) if down else None
 
 
 def q_liquidation_shock(scenario: Scenario, spec: Mapping[str, Any]) -> Measure:
@@ -132,7 +183,7 @@ def q_liquidation_shock(scenario: Scenario, spec: Mapping[str, Any]) -> Measure:
         "prices": {market_label(m): price(p) for m, p in prices.items()},
     }
     beyond = min(shock - 0.005, 0.0)
-    result = walk_path(scenario, _shock_path(scenario, np.linspace(0.0, beyond, 21)), trace=True)
+    result = walk_path(scenario, _shock_path(scenario, np.linspace(0.0, beyond, 21)), trace=True, invented=True)
     context["left_after"] = money(max(float(result.trace.total_equity[-1]), 0.0))
     context["wallet_after"] = money(result.final.balance)
     compare = spec.get("compare_isolated")
@@ -172,16 +223,36 @@ def _path(scenario: Scenario, spec: Mapping[str, Any], kind: str = "mark") -> Pr
     raise LessonError(f"unknown path {dict(spec)!r}")
 
 
-def walk_path(scenario: Scenario, path: PricePath, *, trace: bool = False) -> SimulationResult:
+def walk_path(scenario: Scenario, path: PricePath, *, trace: bool = False, invented: bool = False) -> SimulationResult:
     """``simulate`` along ``path`` from where the account arrives at today's prices (walked from
-    its positions' entries, as the lab does), so a lesson and the lab tell the same story."""
-    return simulate(scenario, path, trace=trace, start=start_walk(scenario).state)
+    its positions' entries, as the lab does), so a lesson and the lab tell the same story. An
+    ``invented`` path (a straight shock walk) is settled at its exact crossings, as the lab's
+    walk is; a crash's marks are observed, judged and filled where they were seen
+    (:mod:`margin.crossing`)."""
+    arrival = start_walk(scenario)
+    if not invented:
+        return simulate(scenario, path, trace=trace, start=arrival.state)
+    return simulate(scenario, path, trace=trace, start=arrival.state, crossing="settle",
+                    before=np.array(arrival.prices))
 
 
 def _simulation_context(scenario: Scenario, result: SimulationResult) -> dict[str, Any]:
+    """The walk's numbers; its formulas' (:func:`formula_numbers`): ``wallet`` (the balance
+    before), ``deficit``, and of the first position closed ``size``, ``entry``, ``fill`` and
+    its ``bankruptcy`` price before the walk."""
     deficit = sum(e.amount for e in result.events if e.type == "bankruptcy")
     paid = -sum(e.insurance_fund_delta for e in result.events if e.type == "bankruptcy")
+    values: dict[str, tuple[str, Any]] = {"wallet": ("money", scenario.balance), "deficit": ("money", deficit)}
+    closes = [e for e in result.events if e.type == "liquidation"]
+    if closes:
+        index = position_index(scenario, closes[0].position)
+        values.update(size=("size", closes[0].size), entry=("price", scenario.positions[index].entry),
+                      fill=("price", closes[0].price))
+        bankruptcy = position_liquidation_price(scenario, index).bankruptcy_price
+        if bankruptcy is not None:
+            values["bankruptcy"] = ("price", bankruptcy)
     return {
+        **formula_numbers(values),
         "wallet_before": money(scenario.balance), "wallet_after": money(result.final.balance),
         "wallet_lost": money(scenario.balance - result.final.balance),
         "deficit": money(deficit), "fund_paid": money(paid), "fund_start": money(scenario.rules.insurance_fund),
@@ -195,7 +266,7 @@ def _simulation_context(scenario: Scenario, result: SimulationResult) -> dict[st
 
 def q_wallet_lost(scenario: Scenario, spec: Mapping[str, Any]) -> Measure:
     """How much of the wallet [USDT] a walk along the path costs: balance − final balance."""
-    result = walk_path(scenario, _path(scenario, spec["path"]))
+    result = walk_path(scenario, _path(scenario, spec["path"]), invented="shock_to" in spec["path"])
     return Measure(value=float(scenario.balance - result.final.balance),
                    context=_simulation_context(scenario, result))
 
@@ -203,13 +274,13 @@ def q_wallet_lost(scenario: Scenario, spec: Mapping[str, Any]) -> Measure:
 def q_wallet_left(scenario: Scenario, spec: Mapping[str, Any]) -> Measure:
     """The wallet balance [USDT] after a walk along the path (before the unrealized PnL of the
     positions still open): what the closes on the way took out of it."""
-    result = walk_path(scenario, _path(scenario, spec["path"]))
+    result = walk_path(scenario, _path(scenario, spec["path"]), invented="shock_to" in spec["path"])
     return Measure(value=float(result.final.balance), context=_simulation_context(scenario, result))
 
 
 def q_socialized_loss(scenario: Scenario, spec: Mapping[str, Any]) -> Measure:
     """The loss [USDT] neither the trader nor the insurance fund could pay along the path."""
-    result = walk_path(scenario, _path(scenario, spec["path"]))
+    result = walk_path(scenario, _path(scenario, spec["path"]), invented="shock_to" in spec["path"])
     return Measure(value=float(result.final.socialized_loss), context=_simulation_context(scenario, result))
 
 
@@ -248,6 +319,7 @@ def q_fat_tail_ratio(scenario: Scenario, spec: Mapping[str, Any]) -> Measure:
     model's for ``position`` (same volatility, seed and paths), bucketed by ``bounds``
     (ratios separating the options, ascending)."""
     from margin.stress import run_stress, stress_spec
+    from margin.stress.results import paired_ratio
 
     index = position_index(scenario, spec["position"])
     figures = {}
@@ -260,7 +332,12 @@ def q_fat_tail_ratio(scenario: Scenario, spec: Mapping[str, Any]) -> Measure:
     p_t = float(figures["student_t"].liquidation_probability[index])
     ratio = math.inf if p_normal == 0 else p_t / p_normal
     option = int(np.searchsorted(np.asarray(spec["bounds"], dtype=float), ratio, side="right"))
+    # the two models walk the same random numbers: a paired ratio, Tang's score interval
+    sure = paired_ratio(figures["student_t"].liquidated[:, index], figures["normal"].liquidated[:, index])
     context = {
+        "ratio_interval": f"{sure.low:.1f} to {'infinity' if math.isinf(sure.high) else f'{sure.high:.1f}'}",
+        "ratio_verdict": ("too few paths to tell the two models apart" if sure.too_few_paths
+                          else "more than the paths' chance could make"),
         "p_normal": percent(p_normal, 2), "p_t": percent(p_t, 2),
         "n_normal": f"{round(p_normal * int(spec['n_paths'])):,}", "n_t": f"{round(p_t * int(spec['n_paths'])):,}",
         "ratio": "infinitely many" if math.isinf(ratio) else f"{ratio:.1f}",

@@ -45,7 +45,24 @@ def _format_digits(fmt: str) -> int | None:
 def question_text(lesson_id: str) -> str:
     """The question with the engine's numbers it quotes filled in."""
     lesson = get_lesson(lesson_id)
-    return _fill(lesson.question, measure(lesson).context, {})
+    return _fill(lesson.question, _context(lesson, measure(lesson)), {})
+
+
+def formula_texts(lesson: Lesson, context: Mapping[str, Any], exact: bool = False, side: str = "prints") -> dict[str, str]:
+    """Each of the lesson's formulas as it prints, with the account's numbers as the learner
+    reads them (or, ``exact``, each number's exact decimal expansion: what the test evaluates);
+    ``side="equals"``: what each equals.
+
+    >>> formula_texts(get_lesson("liq-vs-bankruptcy"), measure(get_lesson("liq-vs-bankruptcy")).context)["liquidation"]
+    '0.3000 − (240.00 − 120.00) / 40,000'
+    """
+    numbers = context.get("exact" if exact else "num", {})
+    return {name: _fill(f[side], numbers, {}) for name, f in lesson.formulas.items()}
+
+
+def _context(lesson: Lesson, truth: Measure) -> dict[str, Any]:
+    """The quantity's numbers and the lesson's formulas printed with them (``{formula[name]}``)."""
+    return {**truth.context, "formula": formula_texts(lesson, truth.context)}
 
 
 class _Numbers(dict):
@@ -79,6 +96,7 @@ def check(lesson_id: str, answer: float | int | str | None) -> CheckResult:
     the engine and explain the difference in words with the numbers."""
     lesson = get_lesson(lesson_id)
     truth = measure(lesson)
+    truth = Measure(value=truth.value, context=_context(lesson, truth))
     if lesson.answer.kind == "choice":
         return _check_choice(lesson, truth, answer)
     return _check_number(lesson, truth, answer)
@@ -191,5 +209,5 @@ def mistake_words(lesson_id: str, answer: float) -> str | None:
     template, alt = found
     value = _rounded(lesson, float(measure(lesson).value))
     describe = lesson.answer.describe
-    return _fill(template, measure(lesson).context,
+    return _fill(template, _context(lesson, measure(lesson)),
                  {"answer": describe(float(answer)), "expected": describe(value), "alt": describe(alt)})

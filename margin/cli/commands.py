@@ -55,7 +55,7 @@ def command_liq(args: argparse.Namespace) -> dict[str, Any]:
 
 def command_simulate(args: argparse.Namespace) -> dict[str, Any]:
     scenario = load_scenario(args.scenario)
-    return simulate(scenario, load_path(args.path)).as_dict()
+    return simulate(scenario, load_path(args.path), crossing="report").as_dict()  # a path file is observed marks
 
 
 # ----------------------------------------------------------------------------- cascade

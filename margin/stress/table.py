@@ -26,9 +26,13 @@ def summary_frame(results: Mapping[str, StressResult]) -> pd.DataFrame:
             }
             figures = stress.summary()
             per_position = figures.pop("probability_liquidation")
+            counts, intervals = figures.pop("counts"), figures.pop("intervals_95")
             row.update(figures)
             for pid, p in per_position.items():
                 row[f"probability_liquidation[{pid}]"] = p
+            for name, count in counts.items():
+                row[f"paths with {name}"] = count
+                row[f"{name} 95 % low"], row[f"{name} 95 % high"] = intervals[name]
             rows.append(row)
     return pd.DataFrame(rows)
 

@@ -16,12 +16,12 @@ def test_a_prediction_is_checked_and_explained(page, app_url):
     page.goto(f"{app_url}/learn")
     expect(page.get_by_role("heading", name="1. One balance behind every position")).to_be_visible()
     box = page.get_by_label("Your prediction [USDT per BTC]", exact=True)
-    box.fill("83000")
+    box.fill("90000")
     box.press("Enter")
     page.get_by_role("button", name="Check").click()
     right = get_lesson("cross-exposure").answer.describe(expected("cross-exposure"))
-    expect(page.get_by_text(f"You said 83,000.00 USDT per BTC; the engine says {right}.")).to_be_visible()
-    expect(page.get_by_text(re.compile("83,000 is the BTC long's entry price"))).to_be_visible()
+    expect(page.get_by_text(f"You said 90,000.00 USDT per BTC; the engine says {right}.")).to_be_visible()
+    expect(page.get_by_text(re.compile("90,000 is the BTC long's entry price"))).to_be_visible()
     # the glossary link of a term points at its anchor
     link = page.get_by_role("link", name="maintenance margin").first
     expect(link).to_have_attribute("href", re.compile(r"/glossary#maintenance-margin$"))

@@ -47,6 +47,8 @@ def test_a_root_only_past_the_top_tier_is_none_within_reach():
     for lp in liquidation_prices(scenario_from_dict(raw)):
         assert lp.liquidation_price is None and lp.beyond_reach  # only at ~10^7x today's price
         assert lp.bankruptcy_price is None
+        # what the words may say as a fact: no liquidation up to REACH_FACTOR × today's price
+        assert lp.reach == REACH_FACTOR * 100_000 == 1_000_000
 
 
 @PROPERTY

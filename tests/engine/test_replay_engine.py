@@ -267,7 +267,7 @@ def test_without_funding_rates_a_replay_is_what_it_was():
     untimed = replace(model.path, hours=None)
     for label, result in model.results.items():
         assert not [e for e in result.events if e.type == "funding"]
-        again = simulate(model.variants[label], untimed, start=model.arrivals[label].state)
+        again = simulate(model.variants[label], untimed, start=model.arrivals[label].state, crossing="report")
         assert again.events == result.events
 
 

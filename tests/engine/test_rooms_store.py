@@ -97,14 +97,14 @@ def test_question_answered_and_revealed_with_the_engines_value(store):
     asked = store.ask(room.code, room.teacher_key, {"kind": "lesson", "lesson": "cross-exposure"})
     assert asked.value == expected("cross-exposure")
     assert store.state(room.code).question.value is None  # hidden from students until the reveal
-    store.answer(room.code, a.token, 83_000)  # the entry price: a typical mistake of this lesson
+    store.answer(room.code, a.token, 90_000)  # the entry price: a typical mistake of this lesson
     store.answer(room.code, b.token, asked.value * 1.005)
     assert store.answers(room.code, room.teacher_key).count == 2
     store.reveal(room.code, room.teacher_key)
     state = store.state(room.code)
     assert state.question.revealed and state.question.value == asked.value
     summary = reveal_summary(store.answers(room.code, room.teacher_key), state.scenario)
-    assert summary.close == 1 and summary.values == (83_000.0, asked.value * 1.005)
+    assert summary.close == 1 and summary.values == (90_000.0, asked.value * 1.005)
     assert len(summary.mistakes) == 1 and "entry price" in summary.mistakes[0][0]
 
 

@@ -46,7 +46,7 @@ def test_moves_one_by_one_equal_simulate_on_the_concatenated_path(data):
     walk = start_walk(scenario)
     for target in targets:
         walk = walk_to(walk, target)
-    whole = simulate(scenario, _concatenated(scenario, targets))
+    whole = simulate(scenario, _concatenated(scenario, targets), crossing="settle")
     assert [e.as_dict() for e in walk.events] == [e.as_dict() for e in whole.events]
     assert [e.row for e in walk.events] == [e.row for e in whole.events]
     assert walk.state == whole.final
