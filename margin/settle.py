@@ -177,14 +177,14 @@ class Settler(Cuts):
         A plain loop over plain floats: settlement judges one row at a time, where a loop over
         a few dozen positions costs less than numpy's fixed cost per call (measured: 20
         positions 6 µs against 61 µs vectorized, 100 positions 49 µs against 84 µs)."""
-        sizes, marks, col = state.size.tolist(), prices.tolist(), self.col
+        sizes, marks, col, entries, tiers = state.size.tolist(), prices.tolist(), self.col, self.entries, self.tier_lists
         open_cross = [i for i in self.cross if sizes[i] > 0]
         equity = state.cross_wallet
         mm = 0.0
         for i in open_cross:
             price = marks[col[i]]
             equity += self.pnl(i, sizes[i], price)
-            mm += self.maintenance(i, sizes[i], price)
+            mm += maintenance_margin(sizes[i] * (entries[i] if self.entry_basis else price), *tiers[i])  # self.maintenance
         return equity, mm, open_cross
 
     # --- the step -----------------------------------------------------------------------------

@@ -147,8 +147,8 @@ class PoolExcess:
         return slope, intercept + cums[rows, tier], lowest, highest
 
 
-FIRST_WINDOW = 512  # rows looked ahead after a probe finds nothing; doubles while nothing happens
-PROBE_ROWS = 1  # rows looked at first after an event: most breaches of a falling market follow at once
+FIRST_WINDOW = 64  # rows looked ahead after a probe finds nothing; doubles while nothing happens
+PROBE_ROWS = 8  # rows looked at first after an event, in plain Python: most breaches of a falling market follow at once
 
 
 class BreachSearch:
@@ -194,9 +194,7 @@ class BreachSearch:
                         rises[j] = min(rises[j], threshold)
             # a long may breach at or below its market's ``falls``, a short at or above ``rises``
             self.falls, self.rises = falls, rises
-            watched = [j for j in range(n_markets) if falls[j] > -math.inf or rises[j] < math.inf]
-            self.watched = (np.array(watched), np.array(falls)[watched, None],
-                            np.array(rises)[watched, None]) if watched else None
+            self.watched = None  # their arrays, made when a window needs them
         if touched is None or not touched.isdisjoint(self.cross_set):
             self.members = self.cross[state.size[self.cross] > 0]
             self.line: tuple[list[float], float, list[float], list[float], np.ndarray] | None = None
@@ -204,8 +202,8 @@ class BreachSearch:
     def first(self, state: SettlementState, row: int, stop: int) -> int | None:
         """The first candidate row in ``row:stop``, or None."""
         limit = self.tolerance - state.cross_wallet  # the pool may breach where its excess is at most this
-        if stop - row == 1:
-            return row if self._probe(state, row, limit) else None
+        if stop - row <= PROBE_ROWS:
+            return self._probe(state, row, stop, limit)
         window = self.columns[:, row:stop]
         low, high = np.minimum.reduce(window, axis=1), np.maximum.reduce(window, axis=1)
         lows, highs = low.tolist(), high.tolist()
@@ -216,8 +214,10 @@ class BreachSearch:
                 at = int(crossed.argmax())
                 if crossed[at]:
                     found = row + at
-        near = any(lo <= f or hi >= r for lo, hi, f, r in zip(lows, highs, self.falls, self.rises))
-        if near and self.watched is not None:
+        if any(lo <= f or hi >= r for lo, hi, f, r in zip(lows, highs, self.falls, self.rises)):
+            if self.watched is None:
+                watched = [j for j, (f, r) in enumerate(zip(self.falls, self.rises)) if f > -math.inf or r < math.inf]
+                self.watched = (np.array(watched), np.array(self.falls)[watched, None], np.array(self.rises)[watched, None])
             markets, falls, rises = self.watched
             marks = window[:, :found - row] if markets.shape[0] == window.shape[0] else window[markets, :found - row]
             hits = ((marks <= falls) | (marks >= rises)).any(axis=0)
@@ -226,20 +226,22 @@ class BreachSearch:
                 found = row + at
         return found if found < stop else None
 
-    def _probe(self, state: SettlementState, row: int, limit: float) -> bool:
-        """Whether row ``row`` is a candidate, in plain Python."""
-        marks = self.columns[:, row].tolist()
-        if any(p <= low or p >= high for p, low, high in zip(marks, self.falls, self.rises)):
-            return True
-        if not self.members.shape[0]:
-            return False
+    def _probe(self, state: SettlementState, row: int, stop: int, limit: float) -> int | None:
+        """The first candidate row in ``row:stop`` (a few rows), in plain Python."""
         line = self.line
-        if line is None or not all(low <= p <= high for p, low, high in zip(marks, line[2], line[3])):
-            here = self.columns[:, row]
-            line = self._fit(state, here, here)
-            if line is None:
-                return True  # a member at a tier break: let the exact check decide
-        return line[1] + sum(a * p for a, p in zip(line[0], marks)) <= limit
+        for k, marks in enumerate(self.columns[:, row:stop].T.tolist()):
+            if any(p <= low or p >= high for p, low, high in zip(marks, self.falls, self.rises)):
+                return row + k
+            if not self.members.shape[0]:
+                continue
+            if line is None or not all(low <= p <= high for p, low, high in zip(marks, line[2], line[3])):
+                here = self.columns[:, row + k]
+                line = self._fit(state, here, here)
+                if line is None:
+                    return row + k  # a member at a tier break: let the exact check decide
+            if line[1] + sum(a * p for a, p in zip(line[0], marks)) <= limit:
+                return row + k
+        return None
 
     def _fit(self, state: SettlementState, low: np.ndarray, high: np.ndarray
              ) -> tuple[list[float], float, list[float], list[float], np.ndarray] | None:
