@@ -79,6 +79,8 @@ def close_out(equity: Any, notional: Any, fee_rate: float, settlement: str) -> C
     [quote]: the fee is ``fee_rate × notional`` but never more than what is left; at the
     bankruptcy price the fund keeps all that is left, at the mark the trader keeps what is
     left after the fee."""
+    if isinstance(equity, float) and isinstance(notional, float):
+        return _close_out_one(equity, notional, fee_rate, settlement)
     equity = np.asarray(equity, dtype=float)
     left = np.maximum(equity, 0.0)
     fee = np.clip(fee_rate * np.asarray(notional, dtype=float), 0.0, left)
@@ -87,6 +89,24 @@ def close_out(equity: Any, notional: Any, fee_rate: float, settlement: str) -> C
     else:
         to_fund, returned = fee, left - fee
     return Closing(fee=fee, to_fund=to_fund, returned=returned, deficit=np.maximum(-equity, 0.0))
+
+
+def _close_out_one(equity: float, notional: float, fee_rate: float, settlement: str) -> Closing:
+    """:func:`close_out` of one position or pool, in plain Python (the settlement loop's case,
+    where numpy's cost per call would dominate), with numpy's ``maximum`` and ``clip`` written
+    out as numpy decides them, ties and signed zeros included (``maximum(a, b)`` is ``a`` only
+    when ``a > b``; ``clip`` keeps its argument on a tie), so the same bits.
+
+    >>> one = close_out(-20.0, 1_000.0, 0.01, "mark")
+    >>> (one.fee, one.returned, one.deficit) == (0.0, 0.0, 20.0)
+    True
+    """
+    left = equity if equity > 0.0 else 0.0
+    fee = fee_rate * notional
+    fee = fee if fee >= 0.0 else 0.0
+    fee = fee if fee <= left else left
+    to_fund, returned = (left, 0.0) if settlement == "bankruptcy" else (fee, left - fee)
+    return Closing(fee=fee, to_fund=to_fund, returned=returned, deficit=-equity if -equity > 0.0 else 0.0)
 
 
 def tier_matrix(markets: "list[Market]") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -405,11 +425,14 @@ class Settler(Cuts):
             if closing.deficit[k] > 0:
                 self._cover_deficit(state, float(closing.deficit[k]), i, float(fill[k]), step, row)
 
+    def balance(self, state: SettlementState) -> float:
+        """The wallet [quote]: the cross wallet plus the isolated margins still locked."""
+        return state.cross_wallet + float(sum(state.margin[i] for i in self.isolated if state.size[i] > 0))
+
     def final(self, state: SettlementState) -> FinalState:
         open_ids = tuple(p.id for i, p in enumerate(self.positions) if state.size[i] > 0)
-        locked = float(sum(state.margin[i] for i in self.isolated if state.size[i] > 0))
         return FinalState(
-            balance=state.cross_wallet + locked, cross_wallet=state.cross_wallet,
+            balance=self.balance(state), cross_wallet=state.cross_wallet,
             insurance_fund=state.fund, socialized_loss=state.socialized,
             open_positions=open_ids, sizes=tuple(map(float, state.size)),
             margins=tuple(map(float, state.margin)), bankrupt=state.bankrupt,

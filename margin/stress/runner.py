@@ -81,6 +81,32 @@ class VariantRunner:
         scale = 1.0 + abs(scenario.cross_wallet) + float(np.sum(self.size * self.entry))
         self.tolerance = 1e-9 * scale
 
+    def near(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """The paths that may come near a breach, from each market's lowest and highest mark
+        on each path after step 0 (``low``, ``high`` ``(markets, paths)``): an isolated
+        position's market reaching its threshold, or the cross pool's least possible equity
+        − MM over those ranges within the search's tolerance (each market's excess is
+        piecewise linear, so its least value on a range is at an end or a tier break inside,
+        :meth:`margin.simulate.PoolExcess.knots`). A path not near has no candidate step: the
+        search would find none on it (its every step is inside the ranges)."""
+        near = np.zeros(low.shape[1], dtype=bool)
+        for i, threshold in self.thresholds.items():
+            if threshold is not None:
+                j = self.col[i]
+                near |= low[j] <= threshold if self.sign[i] > 0 else high[j] >= threshold
+        if self.cross_by_market:
+            pools = PoolExcess(self.settler, low.T)
+            least = np.full(low.shape[1], self.opening.cross_wallet)
+            for j, members in self.cross_by_market.items():
+                index = np.array(members, dtype=np.intp)
+                size = self.opening.size[index]
+                ends = np.minimum(pools.along(index, size, low[j]), pools.along(index, size, high[j]))
+                knots, values = pools.knots(index, size, float(low[j].min()), float(high[j].max()))
+                inside = (knots[None, 1:-1] > low[j][:, None]) & (knots[None, 1:-1] < high[j][:, None])
+                least += np.minimum(ends, np.where(inside, values[None, 1:-1], np.inf).min(axis=1, initial=np.inf))
+            near |= least <= self.tolerance
+        return near
+
     def search(self, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, dict[int, np.ndarray]]:
         """Vectorized breach search on a chunk ``(markets, paths, rows)`` from the state after
         step 0: per path the first candidate row (``rows`` = none), the cross excess
@@ -116,9 +142,11 @@ class VariantRunner:
         """Event to event along one path ``marks`` (rows, markets) from candidate row ``start``,
         reusing the precomputed search rows while the groups they describe are unchanged."""
         settler = self.settler
-        state = replace(self.opening, size=self.opening.size.copy(), margin=self.opening.margin.copy(),
-                        sliced=None if self.opening.sliced is None else self.opening.sliced.copy(),
-                        events=list(self.opening.events))
+        opening = self.opening
+        state = SettlementState(size=opening.size.copy(), margin=opening.margin.copy(), cross_wallet=opening.cross_wallet,
+                                fund=opening.fund, socialized=opening.socialized, bankrupt=opening.bankrupt,
+                                events=list(opening.events),
+                                sliced=None if opening.sliced is None else opening.sliced.copy())
         n_rows = marks.shape[0]
         hits_of: dict[int, np.ndarray | None] = {i: isolated_hits.get(i) for i in settler.isolated}
         next_of: dict[int, int | None] = {i: -1 for i in settler.isolated}  # -1: to be found
@@ -189,7 +217,11 @@ class VariantRunner:
             outcome.first_liquidation_step[n, i] = step
         outcome.bankrupt[n] = state.bankrupt
 
-    def run(self, prices: np.ndarray, first_path: int, keep_events: bool = False) -> _Outcome:
+    def run(self, prices: np.ndarray, first_path: int, keep_events: bool = False,
+            ranges: tuple[np.ndarray, np.ndarray] | None = None) -> _Outcome:
+        """The chunk ``prices`` ``(markets, paths, steps + 1)`` walked; ``ranges``: each
+        market's lowest and highest mark on each path after step 0 (:func:`path_ranges`) if
+        already found."""
         if self.step_hours is not None:
             return self._run_funded(prices, first_path, keep_events)
         n_markets, n_paths, n_rows = prices.shape
@@ -199,7 +231,7 @@ class VariantRunner:
         # Paths without a candidate keep the state step 0 left to the horizon.
         pnl = self.sign * opening.size * (last[:, self.col] - self.entry)
         outcome = _Outcome(
-            final_value=self.settler.final(opening).balance + pnl.sum(axis=1),
+            final_value=self.settler.balance(opening) + pnl.sum(axis=1),
             liquidated=np.zeros((n_paths, n_positions), dtype=bool),
             first_liquidation_step=np.full((n_paths, n_positions), -1, dtype=np.int32),
             bankrupt=np.zeros(n_paths, dtype=bool),
@@ -210,16 +242,26 @@ class VariantRunner:
                 outcome.events.update({first_path + n: tuple(opening.events) for n in range(n_paths)})
         if not (opening.size > 0).any():
             return outcome
-        first, cross_excess, isolated_hits = self.search(prices)
-        for n in np.flatnonzero(first < n_rows):
-            marks = np.ascontiguousarray(prices[:, n, :].T)
-            state = self.walk(marks, int(first[n]), None if cross_excess is None else cross_excess[n],
-                              {i: hits[n] for i, hits in isolated_hits.items()})
-            outcome.final_value[n] = self.settler.final(state).balance + float(
-                np.sum(self.sign * state.size * (last[n, self.col] - self.entry)))
+        # Paths that never come near a breach keep the state step 0 left; the others are
+        # searched step by step (a copy of their rows) and walked from their first candidate.
+        low, high = path_ranges(prices) if ranges is None else ranges
+        near = np.flatnonzero(self.near(low, high))
+        if near.shape[0] == 0:
+            return outcome
+        rows = prices[:, near, :]
+        first, cross_excess, isolated_hits = self.search(rows)
+        walked = np.flatnonzero(first < n_rows)
+        balances, sizes = np.empty(walked.shape[0]), np.empty((walked.shape[0], n_positions))
+        for w, k in enumerate(walked.tolist()):
+            n = int(near[k])
+            state = self.walk(rows[:, k, :].T, int(first[k]), None if cross_excess is None else cross_excess[k],
+                              {i: hits[k] for i, hits in isolated_hits.items()})
+            balances[w], sizes[w] = self.settler.balance(state), state.size
             self._record(outcome, n, state)
             if keep_events and state.events:
-                outcome.events[first_path + int(n)] = tuple(state.events)
+                outcome.events[first_path + n] = tuple(state.events)
+        paths = near[walked]
+        outcome.final_value[paths] = balances + (self.sign * sizes * (last[paths][:, self.col] - self.entry)).sum(axis=1)
         return outcome
 
 
@@ -249,6 +291,13 @@ class VariantRunner:
             if keep_events and state.events:
                 outcome.events[first_path + n] = tuple(state.events)
         return outcome
+
+
+def path_ranges(prices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each market's lowest and highest mark on each path after step 0 ``(markets, paths)``,
+    of a chunk ``(markets, paths, steps + 1)``."""
+    after = prices[:, :, 1:]
+    return np.minimum.reduce(after, axis=2), np.maximum.reduce(after, axis=2)
 
 
 def _first_true(flags: np.ndarray) -> int | None:
@@ -356,8 +405,9 @@ def _walk_every_chunk(spec: StressSpec, start_prices: np.ndarray, runners: Mappi
                 job.result()
             if k + 1 < len(chunks):
                 pending = draw(pool, *chunks[k + 1])
+            ranges = path_ranges(prices)  # shared by every variant
             for label, runner in runners.items():
-                outcomes[label].append(runner.run(prices, first, keep_events))
+                outcomes[label].append(runner.run(prices, first, keep_events, ranges))
             if progress is not None:
                 progress(first + count, total)
     # Free the two chunk buffers (~2 × 64 MB) before the results are concatenated.
