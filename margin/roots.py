@@ -70,12 +70,17 @@ def _member_tier_terms(pools: Pools, price: np.ndarray) -> tuple[np.ndarray, np.
     """Σ size·mmr and Σ cum of each pool's members with their tiers at ``price`` ``(B, S)``."""
     with np.errstate(invalid="ignore"):  # padded segments probe at inf; an absent member has size 0
         notional = pools.size[:, None, :] * price[:, :, None]  # (B, S, K)
+    present = pools.size[:, None, :] > 0
+    if pools.floors.shape[0] > 1 and pools.floors.strides[0] == 0:  # one table for every pool (Pools.single)
+        # the same tier as counting the floors at or below (an absent member's NaN aside, masked below)
+        index = np.maximum(np.searchsorted(pools.floors[0], notional, side="right") - 1, 0)
+        return (np.where(present, pools.size[:, None, :] * pools.rates[0][index], 0.0).sum(axis=-1),
+                np.where(present, pools.cums[0][index], 0.0).sum(axis=-1))
     floors = pools.floors[:, None, None, :]  # (B, 1, 1, T)
     index = np.maximum((notional[..., None] >= floors).sum(axis=-1) - 1, 0)  # (B, S, K)
     flat = index.reshape(index.shape[0], -1)
     rates = np.take_along_axis(pools.rates, flat, axis=-1).reshape(index.shape)
     cums = np.take_along_axis(pools.cums, flat, axis=-1).reshape(index.shape)
-    present = pools.size[:, None, :] > 0
     return (np.where(present, pools.size[:, None, :] * rates, 0.0).sum(axis=-1),
             np.where(present, cums, 0.0).sum(axis=-1))
 

@@ -57,7 +57,8 @@ import numpy as np
 
 from margin.ledger import EVENT_TYPES, Event, FinalState, SettlementState, step_label  # noqa: F401 (re-exported)
 from margin.cuts import SLICING_STYLES, Cuts
-from margin.scenario import Position, Scenario
+from margin.scenario import Market, Position, Scenario
+from margin.tiers import maintenance_margin
 
 
 
@@ -78,6 +79,8 @@ def close_out(equity: Any, notional: Any, fee_rate: float, settlement: str) -> C
     [quote]: the fee is ``fee_rate × notional`` but never more than what is left; at the
     bankruptcy price the fund keeps all that is left, at the mark the trader keeps what is
     left after the fee."""
+    if isinstance(equity, float) and isinstance(notional, float):
+        return _close_out_one(equity, notional, fee_rate, settlement)
     equity = np.asarray(equity, dtype=float)
     left = np.maximum(equity, 0.0)
     fee = np.clip(fee_rate * np.asarray(notional, dtype=float), 0.0, left)
@@ -86,6 +89,47 @@ def close_out(equity: Any, notional: Any, fee_rate: float, settlement: str) -> C
     else:
         to_fund, returned = fee, left - fee
     return Closing(fee=fee, to_fund=to_fund, returned=returned, deficit=np.maximum(-equity, 0.0))
+
+
+def _close_out_one(equity: float, notional: float, fee_rate: float, settlement: str) -> Closing:
+    """:func:`close_out` of one position or pool, in plain Python (the settlement loop's case,
+    where numpy's cost per call would dominate), with numpy's ``maximum`` and ``clip`` written
+    out as numpy decides them, ties and signed zeros included (``maximum(a, b)`` is ``a`` only
+    when ``a > b``; ``clip`` keeps its argument on a tie), so the same bits.
+
+    >>> one = close_out(-20.0, 1_000.0, 0.01, "mark")
+    >>> (one.fee, one.returned, one.deficit) == (0.0, 0.0, 20.0)
+    True
+    """
+    left = equity if equity > 0.0 else 0.0
+    fee = fee_rate * notional
+    fee = fee if fee >= 0.0 else 0.0
+    fee = fee if fee <= left else left
+    to_fund, returned = (left, 0.0) if settlement == "bankruptcy" else (fee, left - fee)
+    return Closing(fee=fee, to_fund=to_fund, returned=returned, deficit=-equity if -equity > 0.0 else 0.0)
+
+
+def tier_matrix(markets: "list[Market]") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The markets' tier tables ``(floors, rates, cums)`` as rows of one array each ``(P, T)``,
+    padded to the longest with floor ``inf`` and the last rate and amount (a padded tier never
+    applies), for :func:`margin.tiers.maintenance_margin` with one table per position.
+
+    >>> from margin.scenario import Tier
+    >>> one = Market(name="X", price=1.0, tiers=(Tier(floor=0.0, mmr=0.01),))
+    >>> two = Market(name="Y", price=1.0, tiers=(Tier(floor=0.0, mmr=0.01), Tier(floor=10.0, mmr=0.02, cum=0.1)))
+    >>> floors, rates, cums = tier_matrix([one, two])
+    >>> floors.tolist(), rates.tolist()
+    ([[0.0, inf], [0.0, 10.0]], [[0.01, 0.01], [0.01, 0.02]])
+    """
+    width = max((m.tier_tables[0].shape[0] for m in markets), default=1)
+    floors = np.full((len(markets), width), np.inf)
+    rates, cums = np.zeros_like(floors), np.zeros_like(floors)
+    for k, market in enumerate(markets):
+        own_floors, own_rates, own_cums = market.tier_tables
+        t = own_floors.shape[0]
+        floors[k, :t], rates[k, :t], cums[k, :t] = own_floors, own_rates, own_cums
+        rates[k, t:], cums[k, t:] = own_rates[-1], own_cums[-1]
+    return floors, rates, cums
 
 
 class Settler(Cuts):
@@ -105,6 +149,14 @@ class Settler(Cuts):
         self.sign = np.array([p.sign for p in self.positions], dtype=float)
         self.isolated_mask = np.array([p.is_isolated for p in self.positions], dtype=bool)
         self.discount = scenario.rules.liquidation_fill_discount
+        self.entry = np.array([p.entry for p in self.positions], dtype=float)
+        # The same as plain floats and tuples, for the scalar valuation of one row at a time.
+        self.sides = [float(p.sign) for p in self.positions]
+        self.entries = [p.entry for p in self.positions]
+        self.tier_lists = [m.tier_lists for m in self.markets]
+        # Each position's tier table as one row (padded: floor inf, the last rate and amount),
+        # for the breach search's array forms.
+        self.floors, self.rates, self.cums = tier_matrix(self.markets)
 
     def new_state(self, start: "FinalState | None" = None) -> SettlementState:
         """The scenario's own state, or ``start`` (where an earlier walk ended) to continue it."""
@@ -126,8 +178,7 @@ class Settler(Cuts):
 
     # --- scalar valuation -------------------------------------------------------------------
     def pnl(self, i: int, size: float, price: float) -> float:
-        p = self.positions[i]
-        return p.sign * size * (price - p.entry)
+        return self.sides[i] * size * (price - self.entries[i])
 
     def fill(self, i: int, price: float) -> float:
         """Where a liquidation of position ``i`` fills when the mark is ``price`` [quote per
@@ -136,18 +187,24 @@ class Settler(Cuts):
         return price * (1.0 - self.positions[i].sign * self.discount) if self.discount else price
 
     def maintenance(self, i: int, size: float, price: float) -> float:
-        basis = self.positions[i].entry if self.entry_basis else price
-        return self.markets[i].maintenance_margin(size * basis)
+        """Position ``i``'s maintenance margin [quote] at ``size`` [base] and mark ``price``:
+        :func:`margin.tiers.maintenance_margin` on its market's tables (with the reserve)."""
+        return maintenance_margin(size * (self.entries[i] if self.entry_basis else price), *self.tier_lists[i])
 
     def cross_pool(self, state: SettlementState, prices: np.ndarray) -> tuple[float, float, list[int]]:
-        """(cross equity, cross MM, open cross positions) [quote]."""
-        open_cross = [i for i in self.cross if state.size[i] > 0]
+        """(cross equity, cross MM, open cross positions) [quote].
+
+        A plain loop over plain floats: settlement judges one row at a time, where a loop over
+        a few dozen positions costs less than numpy's fixed cost per call (measured: 20
+        positions 6 µs against 61 µs vectorized, 100 positions 49 µs against 84 µs)."""
+        sizes, marks, col, entries, tiers = state.size.tolist(), prices.tolist(), self.col, self.entries, self.tier_lists
+        open_cross = [i for i in self.cross if sizes[i] > 0]
         equity = state.cross_wallet
         mm = 0.0
         for i in open_cross:
-            price = float(prices[self.col[i]])
-            equity += self.pnl(i, state.size[i], price)
-            mm += self.maintenance(i, state.size[i], price)
+            price = marks[col[i]]
+            equity += self.pnl(i, sizes[i], price)
+            mm += maintenance_margin(sizes[i] * (entries[i] if self.entry_basis else price), *tiers[i])  # self.maintenance
         return equity, mm, open_cross
 
     # --- the step -----------------------------------------------------------------------------
@@ -380,11 +437,14 @@ class Settler(Cuts):
             if closing.deficit[k] > 0:
                 self._cover_deficit(state, float(closing.deficit[k]), i, float(fill[k]), step, row)
 
+    def balance(self, state: SettlementState) -> float:
+        """The wallet [quote]: the cross wallet plus the isolated margins still locked."""
+        return state.cross_wallet + float(sum(state.margin[i] for i in self.isolated if state.size[i] > 0))
+
     def final(self, state: SettlementState) -> FinalState:
         open_ids = tuple(p.id for i, p in enumerate(self.positions) if state.size[i] > 0)
-        locked = float(sum(state.margin[i] for i in self.isolated if state.size[i] > 0))
         return FinalState(
-            balance=state.cross_wallet + locked, cross_wallet=state.cross_wallet,
+            balance=self.balance(state), cross_wallet=state.cross_wallet,
             insurance_fund=state.fund, socialized_loss=state.socialized,
             open_positions=open_ids, sizes=tuple(map(float, state.size)),
             margins=tuple(map(float, state.margin)), bankrupt=state.bankrupt,

@@ -106,12 +106,16 @@ def maintenance_margin(notional: Any, floors: Any, rates: Any, cums: Any) -> Any
     :class:`margin.scenario.Market` keeps them) is done in plain Python, some twenty times
     faster than numpy for one number: the settlement loop asks for it position by position."""
     if isinstance(floors, tuple):
-        k = tier_index(notional, floors)
+        k = bisect_right(floors, notional) - 1  # tier_index, inlined: called per position per row
+        k = k if k > 0 else 0
         return notional * rates[k] - cums[k]
     index = tier_index(notional, floors)
     notional = np.asarray(notional, dtype=float)
     if floors.ndim == 1:
         return notional * rates[index] - cums[index]
+    if floors.ndim == 2 and index.shape == floors.shape[:1]:  # one table per notional: pick directly
+        rows = np.arange(index.shape[0])
+        return notional * rates[rows, index] - cums[rows, index]
     shape = notional.shape + floors.shape[-1:]
     pick = index[..., None]
     rate_ = np.take_along_axis(np.broadcast_to(rates, shape), pick, -1)[..., 0]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
@@ -13,7 +15,7 @@ from margin.fields import ScenarioError
 from margin.roots import Pools, first_root, segment_roots
 from margin.scenario import Market, Tier  # noqa: F401 (doctests)
 from margin.tiers import maintenance_margin as tiered_maintenance
-from margin.limits import MAX_TRADERS  # noqa: F401  (the bounds live in margin.limits)
+from margin.limits import MAX_PAGE_TRADERS, MAX_TRADERS  # noqa: F401  (the bounds live in margin.limits)
 
 MAX_ENTRY_MARGIN_RATIO = 0.8  # leverage is capped so that MM ≤ 80 % of margin at entry
 LEVERAGE_EDGES = (1.0, 3.0, 5.0, 10.0, 20.0, 50.0)  # lower edges of the leverage buckets [x]
@@ -165,9 +167,51 @@ def checked_params(params: CrowdParams) -> CrowdParams:
     )
 
 
+CROWD_CACHE_ENTRIES = 4  # crowds kept per process, the most recently asked for
+CROWD_CACHE_TRADERS = MAX_PAGE_TRADERS  # a larger crowd is drawn each time (2,000,000 traders: ~200 MB)
+_crowds: OrderedDict[tuple[Market, CrowdParams], Crowd] = OrderedDict()
+_crowds_lock = threading.Lock()
+
+
 def build_crowd(market: Market, params: CrowdParams = CrowdParams()) -> Crowd:
-    """Draw the crowd (deterministic for ``params.seed``) and sort it by liquidation price."""
+    """Draw the crowd (deterministic for ``params.seed``) and sort it by liquidation price.
+
+    Drawn once per market and parameters and reused: the last :data:`CROWD_CACHE_ENTRIES`
+    crowds of at most :data:`CROWD_CACHE_TRADERS` traders are kept, keyed on the whole market
+    (its price, tiers and the closing-fee reserve inside its maintenance, and its name, which
+    the crowd carries) and every crowd parameter, as checked. A crowd's arrays are read-only,
+    so that the one kept can be handed to every caller.
+
+    >>> m = Market(name="X", price=100.0, tiers=(Tier(floor=0.0, mmr=0.005),))
+    >>> build_crowd(m, CrowdParams(n_traders=1_000, seed=1)) is build_crowd(m, CrowdParams(n_traders=1_000, seed=1))
+    True
+    >>> build_crowd(m, CrowdParams(n_traders=1_000, seed=1)).size.flags.writeable
+    False
+    """
     params = checked_params(params)
+    key = (market, params)
+    with _crowds_lock:
+        crowd = _crowds.get(key)
+        if crowd is not None:
+            _crowds.move_to_end(key)
+            return crowd
+    crowd = _draw_crowd(market, params)
+    if params.n_traders <= CROWD_CACHE_TRADERS:
+        with _crowds_lock:
+            _crowds[key] = crowd
+            while len(_crowds) > CROWD_CACHE_ENTRIES:
+                _crowds.popitem(last=False)
+    return crowd
+
+
+def clear_crowds() -> None:
+    """Forget the crowds kept by :func:`build_crowd` (the next ask draws anew)."""
+    with _crowds_lock:
+        _crowds.clear()
+
+
+def _draw_crowd(market: Market, params: CrowdParams) -> Crowd:
+    """:func:`build_crowd` without the cache."""
     rng = np.random.default_rng(params.seed)
     n = params.n_traders
     side = np.where(rng.random(n) < params.long_share, 1, -1).astype(np.int8)
@@ -190,26 +234,33 @@ def build_crowd(market: Market, params: CrowdParams = CrowdParams()) -> Crowd:
 
 
 def _sorted_crowd(market: Market, params: CrowdParams, side: np.ndarray, leverage: np.ndarray,
-                  notional: np.ndarray, margin: np.ndarray, buffer: np.ndarray, cross: np.ndarray) -> Crowd:
-    """The traders' liquidation and bankruptcy prices, and the crowd sorted by them."""
+                  notional: np.ndarray, margin: np.ndarray, buffer: np.ndarray, cross: np.ndarray,
+                  known: np.ndarray | None = None) -> Crowd:
+    """The traders' liquidation and bankruptcy prices, and the crowd sorted by them (``known``:
+    the liquidation prices of the first traders, already found: each trader's is its own)."""
     entry = market.price
     size = notional / entry
     collateral = margin + buffer
-    liq = liquidation_price(market, side, size, entry, collateral)
+    n_known = 0 if known is None else known.shape[0]
+    liq = liquidation_price(market, side[n_known:], size[n_known:], entry, collateral[n_known:])
+    if known is not None:
+        liq = np.concatenate([known, liq])
     bankrupt = np.maximum(entry - side * collateral / size, 0.0)
     bucket = leverage_bucket(leverage)
     longs = np.flatnonzero(side > 0)
     shorts = np.flatnonzero(side < 0)
     long_order = longs[np.argsort(-liq[longs], kind="stable")]
     short_order = shorts[np.argsort(liq[shorts], kind="stable")]
-    return Crowd(
-        market=market, params=params, entry_price=entry, side=side, leverage=leverage, size=size,
-        notional=notional, margin=margin, buffer=buffer, cross=cross, liquidation_price=liq,
-        bankruptcy_price=bankrupt, bucket=bucket.astype(np.int8), long_order=long_order,
+    arrays = dict(
+        side=side, leverage=leverage, size=size, notional=notional, margin=margin, buffer=buffer, cross=cross,
+        liquidation_price=liq, bankruptcy_price=bankrupt, bucket=bucket.astype(np.int8), long_order=long_order,
         short_order=short_order, long_liq_sorted=liq[long_order], short_liq_sorted=liq[short_order],
         long_cum=np.concatenate([[0.0], np.cumsum(size[long_order])]),
         short_cum=np.concatenate([[0.0], np.cumsum(size[short_order])]),
     )
+    for array in arrays.values():
+        array.flags.writeable = False
+    return Crowd(market=market, params=params, entry_price=entry, **arrays)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -247,6 +298,6 @@ def with_traders(crowd: Crowd, traders: Sequence[Trader]) -> Crowd:
     return _sorted_crowd(
         crowd.market, crowd.params, np.concatenate([crowd.side, side]), np.concatenate([crowd.leverage, leverage]),
         np.concatenate([crowd.notional, notional]), np.concatenate([crowd.margin, margin]),
-        np.concatenate([crowd.buffer, buffer]), np.concatenate([crowd.cross, cross]))
+        np.concatenate([crowd.buffer, buffer]), np.concatenate([crowd.cross, cross]), known=crowd.liquidation_price)
 
 

@@ -14,6 +14,7 @@ import sys
 from typing import Any, Sequence
 
 from margin.cli import bench_cascade, bench_engine, bench_stress
+from margin.cli.bench_timing import REPEATS
 from margin.cli.commands import (
     clean, command_cascade, command_evaluate, command_liq, command_simulate, command_stress,
 )
@@ -50,18 +51,38 @@ def build_parser() -> argparse.ArgumentParser:
     _stress_parser(commands)
     p = commands.add_parser("bench", help="time the engine against the plain reference loops")
     p.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
-    p.set_defaults(run=lambda args: bench_engine.run_engine_benchmarks(quick=args.quick, echo=sys.stderr))
+    _repeats_argument(p, REPEATS)
+    p.set_defaults(run=lambda args: bench_engine.run_engine_benchmarks(quick=args.quick, echo=sys.stderr,
+                                                                       repeats=args.repeats))
     p = commands.add_parser("cascade-bench", help="time the cascade: 100,000 traders, 50-shock tipping curve")
     p.add_argument("--quick", action="store_true", help="fewer repeats, for a smoke run")
-    p.set_defaults(run=lambda args: bench_cascade.run_cascade_benchmarks(quick=args.quick, echo=sys.stderr))
+    _repeats_argument(p, None)
+    p.set_defaults(run=lambda args: bench_cascade.run_cascade_benchmarks(quick=args.quick, echo=sys.stderr,
+                                                                         repeats=args.repeats))
     p = commands.add_parser("stress-bench", help="time and peak memory of a 10,000-path stress run")
     p.add_argument("--paths", type=int, default=10_000)
     p.add_argument("--steps", type=int, default=1_000)
     p.add_argument("--positions", type=int, default=10)
     p.add_argument("--horizon-days", type=float, default=1.0)
     p.add_argument("--quick", action="store_true", help="1,000 paths, for a smoke run")
+    _repeats_argument(p, REPEATS)
     p.set_defaults(run=bench_stress.command)
     return parser
+
+
+def _repeats_argument(parser: argparse.ArgumentParser, default: int | None) -> None:
+    parser.add_argument("--repeats", type=_repeats, default=default,
+                        help=f"runs of every case, CPU and wall time each (min and median; default {default or 15})")
+
+
+def _repeats(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 1 <= value <= 1_000:
+        raise argparse.ArgumentTypeError(f"must be in [1, 1000], got {value}")
+    return value
 
 
 def _stress_parser(commands: Any) -> None:

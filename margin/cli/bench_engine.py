@@ -1,4 +1,5 @@
-"""Engine benchmarks: wall-clock figures on this machine, with the ratio to the plain loops.
+"""Engine benchmarks: CPU and wall time on this machine (:mod:`margin.cli.bench_timing`), with
+the ratio to the plain loops.
 
 Run with ``python -m margin bench`` (``--quick`` for a smoke run). Figures go to standard
 error as a table and to standard output as JSON. This is a measurement, not a test.
@@ -6,15 +7,16 @@ error as a table and to standard output as JSON. This is a measurement, not a te
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 from dataclasses import replace
 from typing import Any, Callable, TextIO
 
 import numpy as np
 
 from margin.account import evaluate
+from margin.cli.bench_timing import (
+    REPEATS, Timing, case_line, case_record, header_line, load_text, machine_load, time_runs,
+)
 from margin.reference import evaluate_reference, sweep_reference
 from margin.scenario import Scenario, scenario_from_dict
 from margin.simulate import price_path, simulate, simulate_reference
@@ -67,66 +69,53 @@ def minute_path(n_steps: int, seed: int = 11) -> Any:
     return price_path({m: marks[:, j] for j, m in enumerate(BENCH_MARKETS)})
 
 
-def _median_seconds(run: Callable[[], Any], min_time: float = 0.3, max_repeats: int = 200) -> float:
-    times = []
-    start = time.perf_counter()
-    while len(times) < max_repeats and (time.perf_counter() - start < min_time or len(times) < 3):
-        t0 = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def run_engine_benchmarks(quick: bool = False, echo: TextIO = sys.stderr) -> dict[str, Any]:
-    """Time evaluate, the shock sweep and simulate against their plain references."""
+def run_engine_benchmarks(quick: bool = False, echo: TextIO = sys.stderr, *, repeats: int = REPEATS,
+                          n_steps: int | None = None) -> dict[str, Any]:
+    """Time evaluate, the shock sweep and simulate (a year of minutes; a crash with partial
+    liquidation) against their plain references: every case and every reference ``repeats``
+    times (CPU and wall time, min and median), with the machine's load named before and after."""
     account = bench_account()
     prices = account.prices
     shocks = np.linspace(-0.9, 0.9, 2_001)
-    n_steps = 52_560 if quick else 525_600
+    n_steps = n_steps or (52_560 if quick else 525_600)
     path = minute_path(n_steps)
     rows = [dict(zip(account.markets, row)) for row in shock_prices(account, shocks)]
+    load = machine_load()
+    results: dict[str, Any] = {"load_before": load, "repeats": repeats, "steps": n_steps}
+    print(f"Margin Lab engine benchmark (20 positions, 5 markets; {n_steps:,}-step path); {load_text(load)}",
+          file=echo, flush=True)
+    print(header_line(repeats), file=echo, flush=True)
 
-    results: dict[str, Any] = {}
-
-    def record(name: str, fast: float, slow: float, target: float | None, note: str) -> None:
-        results[name] = {"seconds": fast, "reference_seconds": slow, "speedup": slow / fast,
-                         "target_seconds": target, "note": note}
-        target_text = f"target < {target * 1e3:,.0f} ms" if target else ""
-        print(f"{name:<44} {fast * 1e3:>10.3f} ms   reference {slow * 1e3:>11.3f} ms   "
-              f"ratio {slow / fast:>7.1f}x   {target_text}", file=echo, flush=True)
+    def record(name: str, fast: Timing, slow: Timing, target: float | None, note: str, **extra: Any) -> None:
+        ratio = slow.cpu_median / fast.cpu_median
+        results[name] = case_record(fast, target, reference=slow.as_dict(), ratio_to_reference=ratio, note=note, **extra)
+        print(case_line(name, fast, target), file=echo, flush=True)
+        print(case_line("    its plain reference loop", slow) + f"   ratio {ratio:,.1f}x (CPU medians)", file=echo, flush=True)
         print(f"    {note}", file=echo, flush=True)
 
-    print(f"Margin Lab engine benchmark (20 positions, 5 markets; {n_steps:,}-step path)", file=echo)
-    record("evaluate (20 positions)", _median_seconds(lambda: evaluate(account)),
-           _median_seconds(lambda: evaluate_reference(account, prices)), None,
+    record("evaluate (20 positions)", time_runs(lambda: evaluate(account), repeats, calls=200)[0],
+           time_runs(lambda: evaluate_reference(account, prices), repeats, calls=200)[0], None,
            "one snapshot: numpy's fixed cost per call dominates; the vectorized path pays off on grids (the sweep)")
-    record("shock sweep (2,001 points)", _median_seconds(lambda: sweep_shock(account, shocks)),
-           _median_seconds(lambda: sweep_reference(account, rows), max_repeats=5), 0.005,
-           "whole-market shock -90 % .. +90 %")
-    record_simulation(record, results, "simulate", account, path, repeats=3)
+    record("shock sweep (2,001 points)", time_runs(lambda: sweep_shock(account, shocks), repeats, calls=10)[0],
+           time_runs(lambda: sweep_reference(account, rows), repeats)[0], 0.005, "whole-market shock -90 % .. +90 %")
+    record_simulation(record, "simulate", account, path, repeats, 1.0)
     # A harder walk: partial liquidation through a crash in the middle of the year, so the
     # walker stops at many events (every slice is one).
     partial = replace(account, rules=replace(account.rules, liquidation="partial", partial_fraction=0.1))
-    record_simulation(record, results, "simulate, crash + partial", partial, crash_path(path), repeats=1)
+    record_simulation(record, "simulate, crash + partial", partial, crash_path(path), repeats, 0.35)
+    results["load_after"] = machine_load()
+    print(f"({load_text(results['load_after'])} at the end)", file=echo, flush=True)
     return results
 
 
-def record_simulation(record: Callable[..., None], results: dict[str, Any], name: str,
-                      account: Scenario, path: Any, repeats: int) -> None:
-    """Time ``simulate`` (best of ``repeats``) and the reference loop (once) on one path."""
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fast_result = simulate(account, path)
-        times.append(time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    slow_result = simulate_reference(account, path)
-    slow = time.perf_counter() - t0
+def record_simulation(record: Callable[..., None], name: str, account: Scenario, path: Any, repeats: int,
+                      target: float) -> None:
+    """Time ``simulate`` and the reference loop, ``repeats`` runs each, on one path."""
+    fast, fast_result = time_runs(lambda: simulate(account, path), repeats)
+    slow, slow_result = time_runs(lambda: simulate_reference(account, path), repeats)
     same = fast_result.as_dict() == slow_result.as_dict()
-    n_steps = path.marks.shape[0]
-    record(f"{name} ({n_steps:,} steps)", min(times), slow, 1.0,
-           f"{len(fast_result.events)} events; identical to the reference: {same}")
-    results[f"{name}: identical to the reference"] = same
+    record(f"{name} ({path.marks.shape[0]:,} steps)", fast, slow, target,
+           f"{len(fast_result.events)} events; identical to the reference: {same}", identical_to_reference=same)
 
 
 def crash_path(path: Any) -> Any:

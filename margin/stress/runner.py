@@ -5,258 +5,23 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from margin.account import account_value, price_vector
+from margin.account import price_vector
 from margin.scenario import Scenario, scenario_to_dict
-from margin.settle import Event, SettlementState, Settler
-from margin.paths import PricePath
-from margin.simulate import PoolExcess, isolated_threshold, simulate
+from margin.settle import Event
 from margin.stress.sampler import Sampler, sample_prices
 from margin.stress.results import VariantStress
+from margin.stress.variant import VariantRunner, _Outcome, path_ranges  # noqa: F401 (VariantRunner re-exported)
 from margin.stress.spec import (
     BLOCK_PATHS, SAMPLER_THREADS, StressSpec, check_markets, chunk_paths_for,
 )
 from margin.variants import arrived_scenarios
 
 Progress = Callable[[int, int], None]
-
-
-
-@dataclass(slots=True)
-class _Outcome:
-    """Per-path results of one chunk (internal)."""
-
-    final_value: np.ndarray
-    liquidated: np.ndarray
-    first_liquidation_step: np.ndarray
-    bankrupt: np.ndarray
-    events: dict[int, tuple[Event, ...]] = field(default_factory=dict)
-
-
-class VariantRunner:
-    """Walks one account variant along a chunk of paths.
-
-    The breach *search* is vectorized over paths × steps with the engine's own algebra; the
-    breach *judgement and settlement* is the engine's :meth:`margin.settle.Settler.settle`,
-    called on each path at each candidate step, exactly as :func:`margin.simulate.simulate`
-    calls it. A candidate is a step at which a group may breach (with a hair of tolerance);
-    ``settle`` checks exactly and does nothing where nothing is due, so the events are those
-    of ``simulate`` on the same path (tested).
-    """
-
-    def __init__(self, scenario: Scenario, step_hours: float | None = None):
-        self.scenario = scenario
-        # Funding changes every path's wallet at its own funding times, so the search from one
-        # opening state does not hold: a funded account walks each path with simulate itself.
-        funded = any(m.funding_rate != 0.0 for m in scenario.markets.values())
-        self.step_hours = step_hours if funded else None
-        settler = self.settler = Settler(scenario)
-        positions = scenario.positions
-        self.col = np.array(settler.col, dtype=np.intp)
-        self.sign = np.array([p.sign for p in positions], dtype=float)
-        self.size = np.array([p.size for p in positions], dtype=float)
-        self.entry = np.array([p.entry for p in positions], dtype=float)
-        self.index = {p.id: i for i, p in enumerate(positions)}
-        self.cross = frozenset(settler.cross)
-        start_prices = price_vector(scenario)
-        self.start_value = account_value(scenario)
-        # Step 0 is the account's own prices on every path: settle it once (an account that is
-        # liquidatable as it stands is liquidated there), and search the other steps from the
-        # state it leaves.
-        self.opening = settler.new_state()
-        settler.settle(self.opening, start_prices, 0, 0)
-        self.cross_by_market: dict[int, list[int]] = {}
-        for i in settler.cross:
-            if self.opening.size[i] > 0:
-                self.cross_by_market.setdefault(settler.col[i], []).append(i)
-        # Each isolated position can only breach beyond one price (its excess is monotone in
-        # its price): the engine's closed-form liquidation price, widened by a hair.
-        self.thresholds = {i: isolated_threshold(settler, self.opening, i) for i in settler.isolated}
-        # As in simulate: a candidate is confirmed by the exact check, so the tolerance only has
-        # to exceed the rounding of the vectorized sums.
-        scale = 1.0 + abs(scenario.cross_wallet) + float(np.sum(self.size * self.entry))
-        self.tolerance = 1e-9 * scale
-
-    def search(self, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, dict[int, np.ndarray]]:
-        """Vectorized breach search on a chunk ``(markets, paths, rows)`` from the state after
-        step 0: per path the first candidate row (``rows`` = none), the cross excess
-        (equity − wallet − MM, ``(paths, rows)``) and each isolated position's candidate rows."""
-        n_markets, n_paths, n_rows = prices.shape
-        first = np.full(n_paths, n_rows, dtype=np.int64)
-        paths = np.arange(n_paths)
-        cross_excess = None
-        if self.cross_by_market:
-            flat = np.zeros(n_paths * n_rows)
-            for j, members in self.cross_by_market.items():
-                column = prices[j].reshape(-1, 1)
-                flat += PoolExcess(self.settler, column).group(members, self.opening, 0, column.shape[0], 0)
-            cross_excess = flat.reshape(n_paths, n_rows)
-            hits = cross_excess <= self.tolerance - self.opening.cross_wallet
-            hits[:, 0] = False  # step 0 is settled
-            at = hits.argmax(axis=1)
-            first = np.where(hits[paths, at], np.minimum(first, at), first)
-        isolated_hits = {}
-        for i, threshold in self.thresholds.items():
-            if threshold is None:
-                continue  # closed at step 0, or a long that can never lose its margin
-            column = prices[self.col[i]]
-            hits = column <= threshold if self.sign[i] > 0 else column >= threshold
-            hits[:, 0] = False
-            isolated_hits[i] = hits
-            at = hits.argmax(axis=1)
-            first = np.where(hits[paths, at], np.minimum(first, at), first)
-        return first, cross_excess, isolated_hits
-
-    def walk(self, marks: np.ndarray, start: int, cross_excess: np.ndarray | None,
-             isolated_hits: dict[int, np.ndarray]) -> SettlementState:
-        """Event to event along one path ``marks`` (rows, markets) from candidate row ``start``,
-        reusing the precomputed search rows while the groups they describe are unchanged."""
-        settler = self.settler
-        state = replace(self.opening, size=self.opening.size.copy(), margin=self.opening.margin.copy(),
-                        sliced=None if self.opening.sliced is None else self.opening.sliced.copy(),
-                        events=list(self.opening.events))
-        n_rows = marks.shape[0]
-        hits_of: dict[int, np.ndarray | None] = {i: isolated_hits.get(i) for i in settler.isolated}
-        next_of: dict[int, int | None] = {i: -1 for i in settler.isolated}  # -1: to be found
-        row = start
-        while row < n_rows:
-            candidates = []
-            if cross_excess is not None:
-                found = _first_true(cross_excess[row:] <= self.tolerance - state.cross_wallet)
-                if found is not None:
-                    candidates.append(row + found)
-            for i in settler.isolated:
-                if next_of[i] is not None and next_of[i] < row:
-                    next_of[i] = self._next_isolated(i, state, marks, hits_of[i], row)
-                if next_of[i] is not None:
-                    candidates.append(next_of[i])
-            if not candidates:
-                break
-            at = min(candidates)
-            before = len(state.events)
-            added = settler.settle(state, marks[at], at, at)
-            row = at + 1
-            if not added:
-                continue
-            touched = {self.index[e.position] for e in state.events[before:]}
-            for i in touched - self.cross:
-                hits_of[i] = None  # margin or size changed: the precomputed rows no longer hold
-                next_of[i] = -1
-            if touched & self.cross and row < n_rows:
-                cross_excess = self._cross_excess(state, marks, row)
-        return state
-
-    def _next_isolated(self, i: int, state: SettlementState, marks: np.ndarray, hits: np.ndarray | None,
-                       row: int) -> int | None:
-        if state.size[i] <= 0:
-            return None
-        if hits is not None:
-            found = _first_true(hits[row:])
-        else:
-            threshold = isolated_threshold(self.settler, state, i)
-            if threshold is None:
-                return None
-            column = marks[row:, self.col[i]]
-            found = _first_true(column <= threshold if self.sign[i] > 0 else column >= threshold)
-        return None if found is None else row + found
-
-    def _cross_excess(self, state: SettlementState, marks: np.ndarray, row: int) -> np.ndarray | None:
-        """The cross pool's excess from ``row`` on, after its positions changed (``None``: no
-        cross position left)."""
-        open_by_market: dict[int, list[int]] = {}
-        for i in self.settler.cross:
-            if state.size[i] > 0:
-                open_by_market.setdefault(self.settler.col[i], []).append(i)
-        if not open_by_market:
-            return None
-        pools = PoolExcess(self.settler, marks)
-        excess = np.full(marks.shape[0], np.inf)
-        excess[row:] = sum(pools.group(m, state, row, marks.shape[0], j) for j, m in open_by_market.items())
-        return excess
-
-    def _record(self, outcome: _Outcome, n: Any, state: SettlementState) -> None:
-        """Mark path ``n`` (an index, or ``slice(None)`` for every path) with ``state``'s events."""
-        first_step: dict[int, int] = {}
-        for event in state.events:
-            if event.type in ("liquidation", "partial_liquidation"):
-                first_step.setdefault(self.index[event.position], int(event.step))
-        for i, step in first_step.items():
-            outcome.liquidated[n, i] = True
-            outcome.first_liquidation_step[n, i] = step
-        outcome.bankrupt[n] = state.bankrupt
-
-    def run(self, prices: np.ndarray, first_path: int, keep_events: bool = False) -> _Outcome:
-        if self.step_hours is not None:
-            return self._run_funded(prices, first_path, keep_events)
-        n_markets, n_paths, n_rows = prices.shape
-        n_positions = self.size.shape[0]
-        last = prices[:, :, -1].T  # (paths, markets): marks at the horizon
-        opening = self.opening
-        # Paths without a candidate keep the state step 0 left to the horizon.
-        pnl = self.sign * opening.size * (last[:, self.col] - self.entry)
-        outcome = _Outcome(
-            final_value=self.settler.final(opening).balance + pnl.sum(axis=1),
-            liquidated=np.zeros((n_paths, n_positions), dtype=bool),
-            first_liquidation_step=np.full((n_paths, n_positions), -1, dtype=np.int32),
-            bankrupt=np.zeros(n_paths, dtype=bool),
-        )
-        if opening.events:
-            self._record(outcome, slice(None), opening)
-            if keep_events:
-                outcome.events.update({first_path + n: tuple(opening.events) for n in range(n_paths)})
-        if not (opening.size > 0).any():
-            return outcome
-        first, cross_excess, isolated_hits = self.search(prices)
-        for n in np.flatnonzero(first < n_rows):
-            marks = np.ascontiguousarray(prices[:, n, :].T)
-            state = self.walk(marks, int(first[n]), None if cross_excess is None else cross_excess[n],
-                              {i: hits[n] for i, hits in isolated_hits.items()})
-            outcome.final_value[n] = self.settler.final(state).balance + float(
-                np.sum(self.sign * state.size * (last[n, self.col] - self.entry)))
-            self._record(outcome, n, state)
-            if keep_events and state.events:
-                outcome.events[first_path + int(n)] = tuple(state.events)
-        return outcome
-
-
-    def _run_funded(self, prices: np.ndarray, first_path: int, keep_events: bool) -> _Outcome:
-        """Every path walked by :func:`margin.simulate.simulate` with its rows' time, so the
-        markets' funding rates are charged (step 0 is settled as in :meth:`run`)."""
-        n_markets, n_paths, n_rows = prices.shape
-        n_positions = self.size.shape[0]
-        names = tuple(self.scenario.markets)
-        hours = np.arange(n_rows) * self.step_hours
-        outcome = _Outcome(
-            final_value=np.zeros(n_paths), liquidated=np.zeros((n_paths, n_positions), dtype=bool),
-            first_liquidation_step=np.full((n_paths, n_positions), -1, dtype=np.int32),
-            bankrupt=np.zeros(n_paths, dtype=bool),
-        )
-        for n in range(n_paths):
-            marks = np.ascontiguousarray(prices[:, n, :].T)
-            result = simulate(self.scenario, PricePath(steps=np.arange(n_rows), markets=names, marks=marks,
-                                                       hours=hours))
-            state = SettlementState(size=np.array(result.final.sizes), margin=np.array(result.final.margins),
-                                    cross_wallet=result.final.cross_wallet, fund=result.final.insurance_fund,
-                                    bankrupt=result.final.bankrupt, events=list(result.events),
-                                    sliced=np.array(result.final.sliced, dtype=bool))
-            outcome.final_value[n] = result.final.balance + float(
-                np.sum(self.sign * state.size * (marks[-1, self.col] - self.entry)))
-            self._record(outcome, n, state)
-            if keep_events and state.events:
-                outcome.events[first_path + n] = tuple(state.events)
-        return outcome
-
-
-def _first_true(flags: np.ndarray) -> int | None:
-    if flags.shape[0] == 0:
-        return None
-    found = int(flags.argmax())
-    return found if flags[found] else None
-
 
 
 
@@ -341,23 +106,32 @@ def _walk_every_chunk(spec: StressSpec, start_prices: np.ndarray, runners: Mappi
     sampler = Sampler(spec, start_prices, min(chunk_paths, total), buffers=2, workers=SAMPLER_THREADS)
     outcomes: dict[str, list[_Outcome]] = {label: [] for label in runners}
 
-    def draw(pool: ThreadPoolExecutor, first: int, count: int) -> tuple[np.ndarray, list[Any]]:
+    def fill(out: np.ndarray, ranges: tuple[np.ndarray, np.ndarray], first: int, low: int, count: int,
+             worker: int) -> None:
+        """Paths ``low .. low + count − 1`` drawn, then their ranges (:func:`path_ranges`, for
+        :meth:`VariantRunner.near`), on the sampler's thread."""
+        sampler.fill_range(out, first, low, count, worker)
+        part = slice(low - first, low - first + count)
+        ranges[0][:, part], ranges[1][:, part] = path_ranges(out[:, part, :])
+
+    def draw(pool: ThreadPoolExecutor, first: int, count: int) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], list[Any]]:
         out = sampler.next_buffer(count)
+        ranges = (np.empty(out.shape[:2]), np.empty(out.shape[:2]))
         share = -(-count // (SAMPLER_THREADS * BLOCK_PATHS)) * BLOCK_PATHS
-        jobs = [pool.submit(sampler.fill_range, out, first, low, min(share, first + count - low), worker)
+        jobs = [pool.submit(fill, out, ranges, first, low, min(share, first + count - low), worker)
                 for worker, low in enumerate(range(first, first + count, share))]
-        return out, jobs
+        return out, ranges, jobs
 
     with ThreadPoolExecutor(max_workers=SAMPLER_THREADS, thread_name_prefix="stress-sampler") as pool:
         pending = draw(pool, *chunks[0])
         for k, (first, count) in enumerate(chunks):
-            prices, jobs = pending
+            prices, ranges, jobs = pending
             for job in jobs:
                 job.result()
             if k + 1 < len(chunks):
                 pending = draw(pool, *chunks[k + 1])
             for label, runner in runners.items():
-                outcomes[label].append(runner.run(prices, first, keep_events))
+                outcomes[label].append(runner.run(prices, first, keep_events, ranges))
             if progress is not None:
                 progress(first + count, total)
     # Free the two chunk buffers (~2 × 64 MB) before the results are concatenated.

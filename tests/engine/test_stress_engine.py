@@ -357,11 +357,18 @@ def test_cli_stress_bad_input_is_one_line_naming_the_field(capsys, argv, field):
 def test_stress_bench_reports_time_and_memory_for_both_models(capsys):
     code = main(["stress-bench", "--paths", "200", "--steps", "20", "--positions", "4"])
     assert code == 0
-    out = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert out["repeats"] == 5 and "load average" in captured.err and "CPUs" in captured.err
     for model in ("normal", "student_t"):
         figures = out[model]
-        assert figures["seconds"] > 0 and figures["peak_rss_mib"] >= figures["rss_before_run_mib"] > 0
+        for timing in (figures, figures["sampler"]):  # the run, and drawing its paths alone
+            assert timing["runs"] == 5
+            for measure in ("cpu_seconds", "wall_seconds"):
+                assert 0 < timing[measure]["min"] <= timing[measure]["median"]
+        assert figures["peak_rss_mib"] >= figures["rss_before_run_mib"] > 0
         assert figures["tracemalloc_peak_mib"] > 0
+        assert figures["load_before"]["cpus"] >= 1
         assert set(figures["probabilities"]) == {"As built", "All cross", "All isolated"}
         assert all(0.0 <= p <= 1.0 for row in figures["probabilities"].values() for p in row.values())
     assert (out["paths"], out["steps"], out["positions"]) == (200, 20, 4)  # what was asked is what ran

@@ -1,0 +1,296 @@
+"""One account variant walked along a chunk of paths: which paths may come near a breach, the
+step-by-step search on those, and the engine's settlement event to event on each (the run
+over every chunk and variant is :mod:`margin.stress.runner`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from margin.account import account_value, price_vector
+from margin.paths import PricePath
+from margin.scenario import Scenario
+from margin.settle import Event, SettlementState, Settler
+from margin.simulate import PoolExcess, isolated_threshold, simulate
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """Per-path results of one chunk (internal)."""
+
+    final_value: np.ndarray
+    liquidated: np.ndarray
+    first_liquidation_step: np.ndarray
+    bankrupt: np.ndarray
+    events: dict[int, tuple[Event, ...]] = field(default_factory=dict)
+
+
+class VariantRunner:
+    """Walks one account variant along a chunk of paths.
+
+    The breach *search* is vectorized over paths × steps with the engine's own algebra; the
+    breach *judgement and settlement* is the engine's :meth:`margin.settle.Settler.settle`,
+    called on each path at each candidate step, exactly as :func:`margin.simulate.simulate`
+    calls it. A candidate is a step at which a group may breach (with a hair of tolerance);
+    ``settle`` checks exactly and does nothing where nothing is due, so the events are those
+    of ``simulate`` on the same path (tested).
+    """
+
+    def __init__(self, scenario: Scenario, step_hours: float | None = None):
+        self.scenario = scenario
+        # Funding changes every path's wallet at its own funding times, so the search from one
+        # opening state does not hold: a funded account walks each path with simulate itself.
+        funded = any(m.funding_rate != 0.0 for m in scenario.markets.values())
+        self.step_hours = step_hours if funded else None
+        settler = self.settler = Settler(scenario)
+        positions = scenario.positions
+        self.col = np.array(settler.col, dtype=np.intp)
+        self.sign = np.array([p.sign for p in positions], dtype=float)
+        self.size = np.array([p.size for p in positions], dtype=float)
+        self.entry = np.array([p.entry for p in positions], dtype=float)
+        self.index = {p.id: i for i, p in enumerate(positions)}
+        self.cross = frozenset(settler.cross)
+        start_prices = price_vector(scenario)
+        self.start_value = account_value(scenario)
+        # Step 0 is the account's own prices on every path: settle it once (an account that is
+        # liquidatable as it stands is liquidated there), and search the other steps from the
+        # state it leaves.
+        self.opening = settler.new_state()
+        settler.settle(self.opening, start_prices, 0, 0)
+        self.cross_by_market: dict[int, list[int]] = {}
+        for i in settler.cross:
+            if self.opening.size[i] > 0:
+                self.cross_by_market.setdefault(settler.col[i], []).append(i)
+        # Each isolated position can only breach beyond one price (its excess is monotone in
+        # its price): the engine's closed-form liquidation price, widened by a hair.
+        self.thresholds = {i: isolated_threshold(settler, self.opening, i) for i in settler.isolated}
+        # As in simulate: a candidate is confirmed by the exact check, so the tolerance only has
+        # to exceed the rounding of the vectorized sums.
+        scale = 1.0 + abs(scenario.cross_wallet) + float(np.sum(self.size * self.entry))
+        self.tolerance = 1e-9 * scale
+
+    def near(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """The paths that may come near a breach, from each market's lowest and highest mark
+        on each path after step 0 (``low``, ``high`` ``(markets, paths)``): an isolated
+        position's market reaching its threshold, or the cross pool's least possible equity
+        − MM over those ranges within the search's tolerance (each market's excess is
+        piecewise linear, so its least value on a range is at an end or a tier break inside,
+        :meth:`margin.simulate.PoolExcess.knots`). A path not near has no candidate step: the
+        search would find none on it (its every step is inside the ranges)."""
+        near = np.zeros(low.shape[1], dtype=bool)
+        for i, threshold in self.thresholds.items():
+            if threshold is not None:
+                j = self.col[i]
+                near |= low[j] <= threshold if self.sign[i] > 0 else high[j] >= threshold
+        if self.cross_by_market:
+            pools = PoolExcess(self.settler, low.T)
+            least = np.full(low.shape[1], self.opening.cross_wallet)
+            for j, members in self.cross_by_market.items():
+                index = np.array(members, dtype=np.intp)
+                size = self.opening.size[index]
+                ends = np.minimum(pools.along(index, size, low[j]), pools.along(index, size, high[j]))
+                knots, values = pools.knots(index, size, float(low[j].min()), float(high[j].max()))
+                inside = (knots[None, 1:-1] > low[j][:, None]) & (knots[None, 1:-1] < high[j][:, None])
+                least += np.minimum(ends, np.where(inside, values[None, 1:-1], np.inf).min(axis=1, initial=np.inf))
+            near |= least <= self.tolerance
+        return near
+
+    def search(self, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, dict[int, np.ndarray]]:
+        """Vectorized breach search on a chunk ``(markets, paths, rows)`` from the state after
+        step 0: per path the first candidate row (``rows`` = none), the cross excess
+        (equity − wallet − MM, ``(paths, rows)``) and each isolated position's candidate rows."""
+        n_markets, n_paths, n_rows = prices.shape
+        first = np.full(n_paths, n_rows, dtype=np.int64)
+        paths = np.arange(n_paths)
+        cross_excess = None
+        if self.cross_by_market:
+            flat = np.zeros(n_paths * n_rows)
+            for j, members in self.cross_by_market.items():
+                column = prices[j].reshape(-1, 1)
+                flat += PoolExcess(self.settler, column).group(members, self.opening, 0, column.shape[0], 0)
+            cross_excess = flat.reshape(n_paths, n_rows)
+            hits = cross_excess <= self.tolerance - self.opening.cross_wallet
+            hits[:, 0] = False  # step 0 is settled
+            at = hits.argmax(axis=1)
+            first = np.where(hits[paths, at], np.minimum(first, at), first)
+        isolated_hits = {}
+        for i, threshold in self.thresholds.items():
+            if threshold is None:
+                continue  # closed at step 0, or a long that can never lose its margin
+            column = prices[self.col[i]]
+            hits = column <= threshold if self.sign[i] > 0 else column >= threshold
+            hits[:, 0] = False
+            isolated_hits[i] = hits
+            at = hits.argmax(axis=1)
+            first = np.where(hits[paths, at], np.minimum(first, at), first)
+        return first, cross_excess, isolated_hits
+
+    def walk(self, marks: np.ndarray, start: int, cross_excess: np.ndarray | None,
+             isolated_hits: dict[int, np.ndarray]) -> SettlementState:
+        """Event to event along one path ``marks`` (rows, markets) from candidate row ``start``,
+        reusing the precomputed search rows while the groups they describe are unchanged."""
+        settler = self.settler
+        opening = self.opening
+        state = SettlementState(size=opening.size.copy(), margin=opening.margin.copy(), cross_wallet=opening.cross_wallet,
+                                fund=opening.fund, socialized=opening.socialized, bankrupt=opening.bankrupt,
+                                events=list(opening.events),
+                                sliced=None if opening.sliced is None else opening.sliced.copy())
+        n_rows = marks.shape[0]
+        hits_of: dict[int, np.ndarray | None] = {i: isolated_hits.get(i) for i in settler.isolated}
+        next_of: dict[int, int | None] = {i: -1 for i in settler.isolated}  # -1: to be found
+        row = start
+        while row < n_rows:
+            candidates = []
+            if cross_excess is not None:
+                found = _first_true(cross_excess[row:] <= self.tolerance - state.cross_wallet)
+                if found is not None:
+                    candidates.append(row + found)
+            for i in settler.isolated:
+                if next_of[i] is not None and next_of[i] < row:
+                    next_of[i] = self._next_isolated(i, state, marks, hits_of[i], row)
+                if next_of[i] is not None:
+                    candidates.append(next_of[i])
+            if not candidates:
+                break
+            at = min(candidates)
+            before = len(state.events)
+            added = settler.settle(state, marks[at], at, at)
+            row = at + 1
+            if not added:
+                continue
+            touched = {self.index[e.position] for e in state.events[before:]}
+            for i in touched - self.cross:
+                hits_of[i] = None  # margin or size changed: the precomputed rows no longer hold
+                next_of[i] = -1
+            if touched & self.cross and row < n_rows:
+                cross_excess = self._cross_excess(state, marks, row)
+        return state
+
+    def _next_isolated(self, i: int, state: SettlementState, marks: np.ndarray, hits: np.ndarray | None,
+                       row: int) -> int | None:
+        if state.size[i] <= 0:
+            return None
+        if hits is not None:
+            found = _first_true(hits[row:])
+        else:
+            threshold = isolated_threshold(self.settler, state, i)
+            if threshold is None:
+                return None
+            column = marks[row:, self.col[i]]
+            found = _first_true(column <= threshold if self.sign[i] > 0 else column >= threshold)
+        return None if found is None else row + found
+
+    def _cross_excess(self, state: SettlementState, marks: np.ndarray, row: int) -> np.ndarray | None:
+        """The cross pool's excess from ``row`` on, after its positions changed (``None``: no
+        cross position left)."""
+        open_by_market: dict[int, list[int]] = {}
+        for i in self.settler.cross:
+            if state.size[i] > 0:
+                open_by_market.setdefault(self.settler.col[i], []).append(i)
+        if not open_by_market:
+            return None
+        pools = PoolExcess(self.settler, marks)
+        excess = np.full(marks.shape[0], np.inf)
+        excess[row:] = sum(pools.group(m, state, row, marks.shape[0], j) for j, m in open_by_market.items())
+        return excess
+
+    def _record(self, outcome: _Outcome, n: Any, state: SettlementState) -> None:
+        """Mark path ``n`` (an index, or ``slice(None)`` for every path) with ``state``'s events."""
+        first_step: dict[int, int] = {}
+        for event in state.events:
+            if event.type in ("liquidation", "partial_liquidation"):
+                first_step.setdefault(self.index[event.position], int(event.step))
+        for i, step in first_step.items():
+            outcome.liquidated[n, i] = True
+            outcome.first_liquidation_step[n, i] = step
+        outcome.bankrupt[n] = state.bankrupt
+
+    def run(self, prices: np.ndarray, first_path: int, keep_events: bool = False,
+            ranges: tuple[np.ndarray, np.ndarray] | None = None) -> _Outcome:
+        """The chunk ``prices`` ``(markets, paths, steps + 1)`` walked; ``ranges``: each
+        market's lowest and highest mark on each path after step 0 (:func:`path_ranges`) if
+        already found."""
+        if self.step_hours is not None:
+            return self._run_funded(prices, first_path, keep_events)
+        n_markets, n_paths, n_rows = prices.shape
+        n_positions = self.size.shape[0]
+        last = prices[:, :, -1].T  # (paths, markets): marks at the horizon
+        opening = self.opening
+        # Paths without a candidate keep the state step 0 left to the horizon.
+        pnl = self.sign * opening.size * (last[:, self.col] - self.entry)
+        outcome = _Outcome(
+            final_value=self.settler.balance(opening) + pnl.sum(axis=1),
+            liquidated=np.zeros((n_paths, n_positions), dtype=bool),
+            first_liquidation_step=np.full((n_paths, n_positions), -1, dtype=np.int32),
+            bankrupt=np.zeros(n_paths, dtype=bool),
+        )
+        if opening.events:
+            self._record(outcome, slice(None), opening)
+            if keep_events:
+                outcome.events.update({first_path + n: tuple(opening.events) for n in range(n_paths)})
+        if not (opening.size > 0).any():
+            return outcome
+        # Paths that never come near a breach keep the state step 0 left; the others are
+        # searched step by step (a copy of their rows) and walked from their first candidate.
+        low, high = path_ranges(prices) if ranges is None else ranges
+        near = np.flatnonzero(self.near(low, high))
+        if near.shape[0] == 0:
+            return outcome
+        rows = prices[:, near, :]
+        first, cross_excess, isolated_hits = self.search(rows)
+        walked = np.flatnonzero(first < n_rows)
+        balances, sizes = np.empty(walked.shape[0]), np.empty((walked.shape[0], n_positions))
+        for w, k in enumerate(walked.tolist()):
+            n = int(near[k])
+            state = self.walk(rows[:, k, :].T, int(first[k]), None if cross_excess is None else cross_excess[k],
+                              {i: hits[k] for i, hits in isolated_hits.items()})
+            balances[w], sizes[w] = self.settler.balance(state), state.size
+            self._record(outcome, n, state)
+            if keep_events and state.events:
+                outcome.events[first_path + n] = tuple(state.events)
+        paths = near[walked]
+        outcome.final_value[paths] = balances + (self.sign * sizes * (last[paths][:, self.col] - self.entry)).sum(axis=1)
+        return outcome
+
+
+    def _run_funded(self, prices: np.ndarray, first_path: int, keep_events: bool) -> _Outcome:
+        """Every path walked by :func:`margin.simulate.simulate` with its rows' time, so the
+        markets' funding rates are charged (step 0 is settled as in :meth:`run`)."""
+        n_markets, n_paths, n_rows = prices.shape
+        n_positions = self.size.shape[0]
+        names = tuple(self.scenario.markets)
+        hours = np.arange(n_rows) * self.step_hours
+        outcome = _Outcome(
+            final_value=np.zeros(n_paths), liquidated=np.zeros((n_paths, n_positions), dtype=bool),
+            first_liquidation_step=np.full((n_paths, n_positions), -1, dtype=np.int32),
+            bankrupt=np.zeros(n_paths, dtype=bool),
+        )
+        for n in range(n_paths):
+            marks = np.ascontiguousarray(prices[:, n, :].T)
+            result = simulate(self.scenario, PricePath(steps=np.arange(n_rows), markets=names, marks=marks,
+                                                       hours=hours))
+            state = SettlementState(size=np.array(result.final.sizes), margin=np.array(result.final.margins),
+                                    cross_wallet=result.final.cross_wallet, fund=result.final.insurance_fund,
+                                    bankrupt=result.final.bankrupt, events=list(result.events),
+                                    sliced=np.array(result.final.sliced, dtype=bool))
+            outcome.final_value[n] = result.final.balance + float(
+                np.sum(self.sign * state.size * (marks[-1, self.col] - self.entry)))
+            self._record(outcome, n, state)
+            if keep_events and state.events:
+                outcome.events[first_path + n] = tuple(state.events)
+        return outcome
+
+
+def path_ranges(prices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each market's lowest and highest mark on each path after step 0 ``(markets, paths)``,
+    of a chunk ``(markets, paths, steps + 1)``."""
+    after = prices[:, :, 1:]
+    return np.minimum.reduce(after, axis=2), np.maximum.reduce(after, axis=2)
+
+
+def _first_true(flags: np.ndarray) -> int | None:
+    if flags.shape[0] == 0:
+        return None
+    found = int(flags.argmax())
+    return found if flags[found] else None
