@@ -26,6 +26,7 @@ from margin.numbers import price
 from ui.pictures.lab_html import LAB_CSS
 from ui.pictures.live_html import live_region, live_regions
 from ui.pictures.room_html import ROOM_CSS, facts_html
+from push.component import pushed, room_stream
 from ui.session.deep_links import inside_app_frame
 from ui.session.links import RUN_KEY
 from ui.session.rooms import client_id, replay_screen, set_url, step_screen, store, url_room
@@ -125,6 +126,19 @@ def screen_html(state) -> str:
 @st.fragment(run_every=POLL_SECONDS)
 def follow(code: str, token: str) -> None:
     """Every second: the room's version; on a change, what it shows now."""
+    draw_room(code, token)
+
+
+@st.fragment
+def follow_pushed(code: str, token: str, participant_id: int) -> None:
+    """The same, run only when the pushed screen asks (push/component.py): the room's screen
+    itself comes through its event stream, redrawn in the browser."""
+    draw_room(code, token, participant_id)
+
+
+def draw_room(code: str, token: str, participant_id: int | None = None) -> None:
+    """The room's controls and this student's part; the screen by push when ``participant_id``
+    is given, else sent with this run."""
     if not read_room(code, token):
         return
     state = st.session_state["room.state"]
@@ -140,6 +154,11 @@ def follow(code: str, token: str) -> None:
     if fate is not None:
         result, mine = fate
         st.markdown(f"**Class market, shock {result['shock'] * 100:+g} %:** {md(fate_words(mine))}")
+    if participant_id is not None:
+        room_stream(state, participant_id, region=SCREEN, override=screen_html(state) if state.mode == "explore" else None,
+                    dark=getattr(st.context.theme, "type", None) == "dark")
+        st.session_state["room.seen"] = (state.version, st.session_state.get(RUN_KEY))
+        return
     html = screen_html(state)
     # sent when it changed, after a full run of the page, and every RESEND_SECONDS in case a
     # browser missed it (the component changes nothing in the page when the HTML is the same)
@@ -206,7 +225,10 @@ def room_page() -> None:
     top = st.container()
     live_region(SCREEN)  # in the page before the fragment's component fills it (as the lab does)
     with top:
-        follow(seat.code, token)
+        if pushed():
+            follow_pushed(seat.code, token, seat.participant_id)
+        else:
+            follow(seat.code, token)
     position_form(seat.code, token)
 
 
