@@ -35,6 +35,7 @@ from sqlalchemy import select
 from classroom import RoomError, RoomState, RoomStore
 from classroom import schema as t
 from push.notify import RoomMark, Watcher, install_trigger
+from push.screen import ended_html, event_fields, room_screen
 from push.ticket import StreamTicket
 
 MAX_STREAMS = 1_000  # open event streams per process (each a socket and a small task)
@@ -67,7 +68,6 @@ def sse_event(event: str, data: Mapping[str, object], *, event_id: int | None = 
 
 
 def end_event(reason: str) -> bytes:
-    from push.screen import ended_html  # the screens' modules load with the app, not before it (see _render)
     return sse_event("end", {"reason": reason, "html": ended_html(reason)})
 
 
@@ -216,9 +216,6 @@ class RoomHub:
 
     async def _render(self, state: RoomState | None, theme: str) -> bytes:
         assert state is not None
-        # imported here: serve_app.py imports this module before Streamlit's runtime exists, and
-        # the views' st.cache_data functions would then be declared without it (a warning each)
-        from push.screen import event_fields, room_screen
         try:
             screen = await asyncio.to_thread(room_screen, state, dark=theme == "dark")
         except Exception:  # a bug or an account the engine refuses: say so, never a traceback

@@ -22,12 +22,9 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
-from typing import Mapping
+from typing import Any, Mapping
 
 from classroom import RoomState
-from margin.replay import Replay
-from ui.pictures.room_html import facts_html, replay_html, step_html
-from ui.views.room import RoomStep, account_text, replay_moment, room_step
 
 NO_ACCOUNT = "The teacher has not shown an account yet."
 ENDED = {  # why a stream ended, as the student's screen says it
@@ -65,13 +62,19 @@ def page_shape(state: RoomState) -> str:
     return f"{state.mode}|{question}|c{state.cascades}|{end}"
 
 
+# The views are imported where they are used: the stream's server and the page's component import
+# this module when serve_app.py loads, before Streamlit's runtime exists, and the views declare
+# st.cache_data functions, which would then each log that no runtime was found.
+
+
 @lru_cache(maxsize=64)
-def _step(account: str, shock: float, prices: tuple[tuple[str, float], ...]) -> RoomStep:
+def _step(account: str, shock: float, prices: tuple[tuple[str, float], ...]) -> Any:
+    from ui.views.room import room_step
     return room_step(account, shock, prices)
 
 
 @lru_cache(maxsize=4)
-def _replay(account: str, crash_id: str) -> Replay:
+def _replay(account: str, crash_id: str) -> Any:
     from margin.crashes import load_crash
     from margin.replay import replay
     from margin.scenario import scenario_from_dict
@@ -80,6 +83,8 @@ def _replay(account: str, crash_id: str) -> Replay:
 
 def screen_html(state: RoomState, *, dark: bool = False) -> str:
     """The room's public screen as HTML (every value escaped by the builders it calls)."""
+    from ui.pictures.room_html import facts_html, replay_html, step_html
+    from ui.views.room import account_text, replay_moment
     if state.scenario is None:
         return f'<p class="ml-small">{escape(NO_ACCOUNT)}</p>'
     if state.question is not None and not state.question.revealed:
