@@ -11,7 +11,8 @@ if a listener asks for one, once per version.
 
 Nothing is missed: every event is the whole current screen and carries the room's version, so
 a listener that was slow, or a browser that reconnects, gets the current screen at once (the
-first event of every stream). Steps closer together than the watcher's interval are shown as
+first event of every stream; a new listener makes the hub read the room once more, and the
+first listener of a room here waits for that read). Steps closer together than the watcher's interval are shown as
 their latest. A closed or expired room, or a removed participant, ends the stream with a last
 ``end`` event saying so.
 
@@ -84,7 +85,7 @@ class Channel:
         self.seats: Counter[int] = Counter()
         self.listeners = 0
         self.changed = asyncio.Event()
-        self.loaded = asyncio.Event()
+        self.settled = asyncio.Event()  # set when no read of the room is running or due
         self.missing = False
         self.updating = False
         self.dirty = False
@@ -190,8 +191,12 @@ class RoomHub:
         channel = self.channels.get(ticket.code)
         if channel is None:
             channel = self.channels[ticket.code] = Channel(ticket.code, self.clock())
-            self._schedule(channel)
-        await channel.loaded.wait()
+        # A new listener may know of a newer version than the watcher's last round (a reconnect
+        # right after a step): read the room once more, and wait for it when no one else
+        # listens here. Opens at once share one or two reads (an update running takes the rest).
+        self._schedule(channel)
+        if channel.listeners == 0:
+            await channel.settled.wait()
         if channel.missing or channel.state is None:
             if self.channels.get(ticket.code) is channel and channel.listeners == 0:
                 del self.channels[ticket.code]  # the next try reads the room again
@@ -254,6 +259,7 @@ class RoomHub:
             channel.dirty = True  # the running update reads the room once more when it is done
             return
         channel.updating = True
+        channel.settled.clear()
         asyncio.ensure_future(self._update(channel))
 
     def _read(self, code: str) -> tuple[RoomState | None, frozenset[int]]:
@@ -284,7 +290,7 @@ class RoomHub:
             log.warning("room %s: reading its state failed", channel.code, exc_info=True)
         finally:
             channel.updating = False
-            channel.loaded.set()
+            channel.settled.set()
 
     def _publish(self, channel: Channel, state: RoomState, removed: frozenset[int]) -> None:
         ended = "closed" if state.closed else "expired" if state.expired else None
