@@ -29,7 +29,7 @@ import streamlit as st
 
 from classroom import RoomState
 from push.screen import page_shape
-from push.server import current, stream_path, ticket_key
+from push.server import serving, stream_path, ticket_key
 from push.ticket import issue_ticket
 from ui.pictures.live_html import MORPH_JS
 
@@ -109,7 +109,7 @@ _stream = st.components.v2.component("margin_lab.room_stream", js=_JS, css=_CSS,
 
 def pushed() -> bool:
     """Whether this process serves the rooms' event streams (the app runs from ``serve_app.py``)."""
-    return current() is not None
+    return serving()
 
 
 def stream_address(code: str, participant_id: int, expires_at: float, *, dark: bool) -> str:

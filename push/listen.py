@@ -71,7 +71,21 @@ class EventStreamClient:
 
     @classmethod
     async def open(cls, host: str, port: int, path: str, *, timeout: float = 30.0,
-                   headers: dict[str, str] | None = None) -> "EventStreamClient":
+                   headers: dict[str, str] | None = None, patience: float = 0.0) -> "EventStreamClient":
+        """Open the stream; a 503 (the server's streams starting, or full) is tried again, as the
+        page's component does, for up to ``patience`` seconds."""
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                return await cls._open(host, port, path, timeout=timeout, headers=headers)
+            except StreamRefused as refused:
+                if refused.status != 503 or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(0.5)
+
+    @classmethod
+    async def _open(cls, host: str, port: int, path: str, *, timeout: float,
+                    headers: dict[str, str] | None) -> "EventStreamClient":
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
         extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
         writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n"

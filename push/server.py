@@ -11,33 +11,50 @@ The response says ``Cache-Control: no-cache`` and ``X-Accel-Buffering: no``, so 
 each event on at once even where buffering is on (the project's nginx has it off everywhere
 and reads for 12 h). Streamlit's gzip middleware leaves ``text/event-stream`` alone.
 
-The hub lives as long as the app (:func:`lifespan`): one per process, created at startup and
-registered here so that a page script of the same process can tell that its streams are served
-(:func:`current`). SIGTERM and SIGINT end the streams at once (uvicorn would otherwise wait for
-them before it stops); the browsers reconnect, through nginx to another server if this one goes.
+The hub lives as long as the app (:func:`lifespan`): one per process, started beside the
+server (its imports, the store and the watcher take seconds on a busy machine, and the server
+answers its health check meanwhile; until the hub is up the stream answers 503 and the pages'
+components try again a second later) and registered here, so that a page script of the same
+process can tell that its streams are served (:func:`serving`). SIGTERM and SIGINT end the
+streams at once (uvicorn would otherwise wait for them before it stops); the browsers
+reconnect, through nginx to another server if this one goes. This module imports neither the
+store nor the engine: ``serve_app.py`` imports it before the server starts.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import signal
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import TYPE_CHECKING, Any, AsyncIterator
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from push.hub import Listener, Refused, RoomHub
 from push.ticket import read_ticket, stream_key
 
+if TYPE_CHECKING:
+    from push.hub import Listener, RoomHub
+
 STREAM_PATH = "api/room-stream"  # under server.baseUrlPath, like the app's pages
-_HUB: list[RoomHub] = []  # this process's hub while the app runs (one; empty otherwise)
+START_RETRY_SECONDS = 5.0  # a hub that could not start (the database down) tries again after
+_HUB: list[Any] = []  # while the app runs: a marker that it is served here, then the hub itself
+
+log = logging.getLogger(__name__)
+
+
+def serving() -> bool:
+    """Whether this process serves the rooms' streams (the app runs from ``serve_app.py``); not
+    in plain ``streamlit run app.py`` or AppTest, where the pages poll as before."""
+    return bool(_HUB)
 
 
 def current() -> RoomHub | None:
-    """The running hub of this process, None when the app is not served by ``serve_app.py``
-    (plain ``streamlit run app.py``, AppTest): then the pages poll as before."""
-    return _HUB[0] if _HUB else None
+    """The running hub of this process (None while it starts, or when not :func:`serving`)."""
+    from push.hub import RoomHub
+    return next((h for h in _HUB if isinstance(h, RoomHub)), None)
 
 
 def ticket_key() -> bytes:
@@ -77,12 +94,13 @@ def _refusal(status: int, text: str, retry_after: int | None = None) -> Response
 async def room_stream(request: Request) -> Response:
     """The stream route (see the module's docstring)."""
     import time
-    hub = current()
-    if hub is None:
-        return _refusal(503, "The room streams are not served here.", 5)
+    from push.hub import Refused
     ticket = read_ticket(request.query_params.get("t"), key=ticket_key(), now=time.time())
     if ticket is None:
         return _refusal(404, "Not found")
+    hub = current()
+    if hub is None:
+        return _refusal(503, "The room streams are starting: the page tries again.", 1)
     try:
         listener = await hub.open(ticket, request.query_params.get("theme", "light"))
     except Refused as refused:
@@ -97,7 +115,6 @@ def routes() -> list[Route]:
 
 def _end_streams_on(signals: tuple[int, ...], hub: RoomHub) -> None:
     """Chain a handler before uvicorn's own for ``signals``: it ends every stream at once."""
-    import asyncio
     loop = asyncio.get_running_loop()
     for number in signals:
         previous = signal.getsignal(number)
@@ -110,23 +127,45 @@ def _end_streams_on(signals: tuple[int, ...], hub: RoomHub) -> None:
         signal.signal(number, handler)
 
 
-@asynccontextmanager
-async def lifespan(_app: Any) -> AsyncIterator[None]:
-    """The process's hub: started with the app, stopped with it."""
+async def _start_hub() -> None:
+    """Build the hub off the event loop (the store and the engine's imports), start it, register
+    it; a database that does not answer yet is tried again every few seconds."""
     import threading
 
-    from classroom import RoomStore
-    hub = RoomHub(RoomStore())
-    await hub.start()
+    def build() -> RoomHub:
+        from classroom import RoomStore
+        from push.hub import RoomHub
+        return RoomHub(RoomStore())
+    while True:
+        try:
+            hub = await asyncio.to_thread(build)
+            await hub.start()
+            break
+        except Exception:
+            log.warning("room streams: the hub could not start; trying again", exc_info=True)
+            await asyncio.sleep(START_RETRY_SECONDS)
     _HUB.append(hub)
     if threading.current_thread() is threading.main_thread():
         _end_streams_on((signal.SIGTERM, signal.SIGINT), hub)
+
+
+@asynccontextmanager
+async def lifespan(_app: Any) -> AsyncIterator[None]:
+    """The process's hub: started beside the app, stopped with it."""
+    marker = object()
+    _HUB.append(marker)
+    starting = asyncio.create_task(_start_hub(), name="margin-lab room streams")
     try:
         yield
     finally:
-        _HUB.remove(hub)
-        await hub.stop()
-        hub.store.dispose()
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        hub = current()
+        _HUB.clear()
+        if hub is not None:
+            await hub.stop()
+            hub.store.dispose()
 
 
-__all__ = ["STREAM_PATH", "EventStream", "current", "lifespan", "room_stream", "routes", "stream_path", "ticket_key"]
+__all__ = ["STREAM_PATH", "EventStream", "current", "lifespan", "room_stream", "routes", "serving", "stream_path",
+           "ticket_key"]

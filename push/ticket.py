@@ -30,11 +30,11 @@ import hmac
 import re
 from dataclasses import dataclass
 
-from classroom.codes import ALPHABET, CODE_LENGTH
-
 MAX_TICKET_CHARS = 120
 _LABEL = b"margin-lab room stream v1"  # the key's purpose: a ticket MAC is never a cookie's
-_FORM = re.compile(rf"([{ALPHABET}]{{{CODE_LENGTH}}})\.([0-9]{{1,12}})\.([0-9]{{1,12}})\.([A-Za-z0-9_-]{{43}})")
+# code.participant.expiry.signature; the code's own alphabet is classroom.codes' (its signature
+# vouches for it), not imported here: the server imports this module before the app's modules.
+_FORM = re.compile(r"([A-Z0-9]{1,12})\.([0-9]{1,12})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

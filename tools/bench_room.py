@@ -260,7 +260,7 @@ class Student:
                     self.has_page.set()
 
     async def _listen(self, started: float, stop: asyncio.Event) -> None:
-        stream = await EventStreamClient.open(self.host, self.port, self.page["url"], timeout=OPEN_TIMEOUT)
+        stream = await EventStreamClient.open(self.host, self.port, self.page["url"], timeout=OPEN_TIMEOUT, patience=60)
 
         async def read() -> None:
             async for event in stream.events():

@@ -17,6 +17,7 @@ from push.hub import Refused, RoomHub
 from push.notify import Watcher
 from push.screen import room_screen
 from push.ticket import StreamTicket
+from tests.apart import run_apart
 
 
 class Clock:
@@ -94,7 +95,7 @@ def test_one_watcher_query_a_round_however_many_students_listen(tmp_path):
         await asyncio.gather(*draining[:5], return_exceptions=True)
         return with_forty, with_five
 
-    with_forty, with_five = asyncio.run(scenario())
+    with_forty, with_five = run_apart(scenario())
     assert all("FROM rooms" in s and " IN " in s for s in with_forty + with_five), "a query per listener"
     assert 5 <= len(with_forty) <= 12 and 5 <= len(with_five) <= 12  # one a round (0.1 s): nothing per student
     assert abs(len(with_forty) - len(with_five)) <= 2
@@ -119,7 +120,7 @@ def test_each_version_is_built_once_and_every_listener_gets_the_same_bytes(url):
         await hub.stop()
         return hub, got
 
-    hub, got = asyncio.run(scenario())
+    hub, got = run_apart(scenario())
     versions = [[data["v"] for _, data, _ in events] for events in got]
     assert all(v == versions[0] for v in versions) and len(set(versions[0])) == 4
     assert "shock of -6.0 %" in got[0][-1][1]["html"]
@@ -152,7 +153,7 @@ def test_a_store_write_reaches_a_listener_through_the_databases_notification(url
         await hub.stop()
         return loop.time() - written
 
-    assert asyncio.run(scenario()) < 1.0
+    assert run_apart(scenario()) < 1.0
     teacher.dispose()
     store.dispose()
 
@@ -179,7 +180,7 @@ def test_a_closed_room_ends_every_stream_and_a_removed_student_only_theirs(url):
         await hub.stop()
         return [removed, *moved, *closed, told]
 
-    removed, moved_1, moved_2, closed_1, closed_2, told = asyncio.run(scenario())
+    removed, moved_1, moved_2, closed_1, closed_2, told = run_apart(scenario())
     assert removed[0][:2] == ("end", {"reason": "removed", "html": removed[0][1]["html"]})
     assert "removed you" in removed[0][1]["html"]
     assert moved_1[0][0] == moved_2[0][0] == "screen"
@@ -202,7 +203,7 @@ def test_an_expired_room_ends_its_streams_without_any_write(tmp_path):
         await hub.stop()
         return ended
 
-    assert asyncio.run(scenario())[0][1]["reason"] == "expired"
+    assert run_apart(scenario())[0][1]["reason"] == "expired"
     store.dispose()
 
 
@@ -225,7 +226,7 @@ def test_a_reconnect_starts_at_the_current_screen(tmp_path):
         await hub.stop()
         return before["v"], after["v"], after["html"]
 
-    before, after, html = asyncio.run(scenario())
+    before, after, html = run_apart(scenario())
     assert after == before + 3 and "shock of -3.0 %" in html
     store.dispose()
 
@@ -257,7 +258,7 @@ def test_bounds_unknown_rooms_and_a_stopping_server(tmp_path):
         statuses.append(len(await waiting))
         return statuses
 
-    assert asyncio.run(scenario()) == [429, 404, 503, True, 1]
+    assert run_apart(scenario()) == [429, 404, 503, True, 1]
     assert hub_state_is_public(store, room)
     store.dispose()
 

@@ -19,6 +19,7 @@ from deploy.farm import nginx_command, render_nginx, stop_process, wait_healthy
 from margin.presets import load_story
 from push.listen import EventStreamClient, StreamRefused
 from push.ticket import issue_ticket, stream_key
+from tests.apart import run_apart
 from tests.conftest import _free_port, start_streamlit, stop_streamlit
 from tests.paths import ROOT
 
@@ -68,7 +69,7 @@ def test_the_stream_follows_the_store_of_another_process(database):
 
         async def scenario() -> tuple[list[float], dict, list[str], bytes]:
             delays, raw = [], b""
-            stream = await EventStreamClient.open(host, port, path)
+            stream = await EventStreamClient.open(host, port, path, patience=60)  # the streams start with the server
             events = stream.events()
             first = (await next_event(events, 60)).json()
             for k in range(1, 4):
@@ -88,7 +89,7 @@ def test_the_stream_follows_the_store_of_another_process(database):
             await stream.close()
             return delays, {"first": first, "again": again}, rest, raw
 
-        delays, screens, rest, raw = asyncio.run(scenario())
+        delays, screens, rest, raw = run_apart(scenario())
         print(f"store write -> stream event: {', '.join(f'{d:.3f} s' for d in delays)}")
         assert max(delays) < 1.0
         assert screens["again"]["v"] == screens["first"]["v"] + 4 and "shock of -7.0 %" in screens["again"]["html"]
@@ -113,6 +114,9 @@ def test_bad_tickets_get_one_404_and_a_stopped_server_ends_its_streams(tmp_path)
                "/api/room-stream"]
 
         async def refusals() -> list[tuple[int, str]]:
+            ready = await EventStreamClient.open(host, port, address(room.code, seats[0].participant_id, expires),
+                                                 patience=60)  # the streams have started
+            await ready.close()
             out = []
             for path in bad:
                 with pytest.raises(StreamRefused) as refused:
@@ -120,10 +124,10 @@ def test_bad_tickets_get_one_404_and_a_stopped_server_ends_its_streams(tmp_path)
                 out.append((refused.value.status, refused.value.body))
             return out
 
-        assert set(asyncio.run(refusals())) == {(404, "Not found")}
+        assert set(run_apart(refusals())) == {(404, "Not found")}  # a bad ticket: 404 even while starting
 
         async def stopped() -> list[list[str]]:
-            streams = [await EventStreamClient.open(host, port, address(room.code, s.participant_id, expires))
+            streams = [await EventStreamClient.open(host, port, address(room.code, s.participant_id, expires), patience=60)
                        for s in seats]
             for stream in streams:
                 await next_event(stream.events(), 60)
@@ -134,7 +138,7 @@ def test_bad_tickets_get_one_404_and_a_stopped_server_ends_its_streams(tmp_path)
             return ended
 
         started = time.monotonic()
-        assert asyncio.run(asyncio.wait_for(stopped(), 20)) == [[], [], []]
+        assert run_apart(asyncio.wait_for(stopped(), 20)) == [[], [], []]
         process.wait(timeout=20)  # uvicorn would wait for the streams for ever; they end at once
         print(f"stopped with 3 streams open in {time.monotonic() - started:.1f} s")
     finally:
@@ -157,7 +161,7 @@ def test_events_pass_through_the_projects_nginx_at_once(nginx_binary, tmp_path):
         path = address(room.code, seat.participant_id, store.state(room.code).expires_at)
 
         async def through() -> list[float]:
-            stream = await EventStreamClient.open("127.0.0.1", listen, path)
+            stream = await EventStreamClient.open("127.0.0.1", listen, path, patience=60)
             events = stream.events()
             await next_event(events, 60)
             delays = []
@@ -168,7 +172,7 @@ def test_events_pass_through_the_projects_nginx_at_once(nginx_binary, tmp_path):
             await stream.close()
             return delays
 
-        delays = asyncio.run(through())
+        delays = run_apart(through())
         print(f"through nginx: {', '.join(f'{d:.3f} s' for d in delays)}")
         assert max(delays) < 1.0  # not held in nginx's buffers
         assert seat.token not in (tmp_path / "nginx" / "logs" / "access.log").read_text()
