@@ -316,16 +316,24 @@ async def in_threads(calls: list, workers: int = 32) -> list:
 
 
 async def teach(rooms: RoomStore, room, shocks: list[float], every: float) -> list[float]:
-    """The teacher's steps through the store, then a question; when each was written [monotonic s]."""
+    """The teacher's steps through the store; when each was written [monotonic s]."""
     written = []
     for shock in shocks:
         await asyncio.to_thread(rooms.move_market, room.code, room.teacher_key, shock=shock / 100.0)
         written.append(time.monotonic())
         await asyncio.sleep(every + random.uniform(0.0, 1.0))
-    await asyncio.to_thread(rooms.ask, room.code, room.teacher_key, {"kind": "liquidation_shock"})
-    written.append(time.monotonic())
-    await asyncio.sleep(every + JITTER_MS / 1000)
     return written
+
+
+async def ask(rooms: RoomStore, room, students: list[Student]) -> float:
+    """A question through the store; waits (at most a minute) until every page has run for it
+    (its answer box), as the component asks. Returns when it was written [monotonic s]."""
+    await asyncio.to_thread(rooms.ask, room.code, room.teacher_key, {"kind": "liquidation_shock"})
+    asked_at = time.monotonic()
+    await asyncio.sleep(JITTER_MS / 1000)
+    while time.monotonic() < asked_at + 60 and any(s.box_shown is None and not s.errors for s in students):
+        await asyncio.sleep(0.1)
+    return asked_at
 
 
 async def one_room(servers: Servers, args: argparse.Namespace, n: int, account: dict) -> dict:
@@ -346,20 +354,21 @@ async def one_room(servers: Servers, args: argparse.Namespace, n: int, account: 
     while time.monotonic() < deadline and any(s.first_screen is None and not s.errors for s in students):
         await asyncio.sleep(0.1)
     took = max(time.monotonic() - started, 1e-9)
-    opening = {"cores": (servers.cpu() - cpu0) / took, "clients": (time.process_time() - mine) / took}
+    opening = {"cores": (servers.cpu() - cpu0) / took, "clients": (time.process_time() - mine) / took,
+               "each": (servers.cpu() - cpu0) / max(n, 1)}
     await asyncio.sleep(2.0)
     cpu0, began = servers.cpu(), time.monotonic()
     written = await teach(rooms, room, shocks, args.every)
-    asked_at = written[-1]
     wall, cpu = time.monotonic() - began, servers.cpu() - cpu0
-    while time.monotonic() < asked_at + 60 and any(s.box_shown is None and not s.errors for s in students):
-        await asyncio.sleep(0.1)  # every page's run for the question (its answer box), at most a minute
+    asked_at = await ask(rooms, room, students)
+    written.append(asked_at)
+    question_cpu = (servers.cpu() - cpu0 - cpu) / max(n, 1)  # the question's page runs, per student
     answers = await in_threads([lambda s=s: rooms.answer(room.code, s.token, -random.uniform(1, 30)) for s in seats])
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     rooms.dispose()
     return {"n": n, "students": students, "written": written, "markers": markers, "asked_at": asked_at,
-            "joins": joins, "opening": opening, "cores": cpu / wall, "peak": servers.peak_mb(),
+            "joins": joins, "opening": opening, "cores": cpu / wall, "peak": servers.peak_mb(), "question_cpu": question_cpu,
             "answers_refused": [a for a in answers if isinstance(a, Exception)]}
 
 
@@ -384,10 +393,11 @@ def report(r: dict, servers: Servers, load_before: str, assets: bool) -> None:
           f"{r['joins']['seconds']:.2f} s")
     print(f"  first screen (all {n} at once{', with the page assets' if assets else ''}): p50 {quantile(firsts, 0.5):.2f} s, "
           f"p95 {quantile(firsts, 0.95):.2f} s, max {max(firsts, default=float('nan')):.2f} s; "
-          f"{sum(f <= 10.0 for f in firsts)} of {n} within 10 s; CPU while opening: servers {r['opening']['cores']:.2f} cores, "
-          f"these clients {r['opening']['clients']:.2f}")
+          f"{sum(f <= 10.0 for f in firsts)} of {n} within 10 s; CPU while opening: servers {r['opening']['cores']:.2f} cores "
+          f"({r['opening']['each'] * 1000:.0f} ms a student), these clients {r['opening']['clients']:.2f}")
     print(f"  question: its page run (the answer box) p50 {quantile(boxes, 0.5):.2f} s, p95 {quantile(boxes, 0.95):.2f} s "
-          f"after the write ({len(boxes)} of {n}); answers stored {n - len(r['answers_refused'])} of {n}")
+          f"after the write ({len(boxes)} of {n}; servers' CPU {r['question_cpu'] * 1000:.0f} ms a student); "
+          f"answers stored {n - len(r['answers_refused'])} of {n}")
     print(f"  load average {load_before} -> {load_average()} ({os.cpu_count()} cores); errors: "
           + (", ".join(f"{k} x{v}" for k, v in errors.most_common(5)) or "none"))
     print(f"students {n}: p50 {quantile(delays, 0.5):.2f} s, p95 {quantile(delays, 0.95):.2f} s, missed {missed} of "
