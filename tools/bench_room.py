@@ -64,7 +64,7 @@ TWENTY = ROOT / "tests" / "data" / "twenty-positions.json"
 QUESTION = "stays hidden until the teacher reveals"  # the facts view of an open question
 COMPONENT = "margin_lab.room_stream"
 TRIGGER = "$$STREAMLIT_INTERNAL_KEY_{}__events"  # the component's trigger widget (components v2)
-OPEN_TIMEOUT = 120.0
+OPEN_TIMEOUT = 300.0  # [s] for a page, its stream and every first screen; the steps start after
 
 
 def marker(shock_percent: float) -> str:
