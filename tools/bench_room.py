@@ -153,7 +153,8 @@ class Servers:
 
 
 async def http_get(host: str, port: int, path: str, cookie: str = "") -> tuple[int, bytes, str]:
-    """GET ``path`` (HTTP/1.1, connection closed after): status, body and the cookies set."""
+    """GET ``path`` (HTTP/1.1, connection closed after): status, body (as sent: the page and its
+    assets come with a length, not chunked) and the cookies set."""
     reader, writer = await asyncio.open_connection(host, port)
     try:
         writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n"
@@ -165,21 +166,7 @@ async def http_get(host: str, port: int, path: str, cookie: str = "") -> tuple[i
     lines = head.decode("latin-1").split("\r\n")
     cookies = [line.split(":", 1)[1].split(";", 1)[0].strip() for line in lines[1:]
                if line.lower().startswith("set-cookie:")]
-    if "chunked" in head.decode("latin-1").lower():
-        body = _unchunk(body)
     return int(lines[0].split()[1]), body, "; ".join(cookies)
-
-
-def _unchunk(body: bytes) -> bytes:
-    out, rest = [], body
-    while rest:
-        size_line, _, rest = rest.partition(b"\r\n")
-        size = int(size_line.split(b";")[0] or b"0", 16)
-        if size == 0:
-            break
-        out.append(rest[:size])
-        rest = rest[size + 2:]
-    return b"".join(out)
 
 
 class Student:
