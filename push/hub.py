@@ -153,7 +153,6 @@ class RoomHub:
         self.channels: dict[str, Channel] = {}
         self.streams = 0
         self.builds = 0  # screens built (each once per room version and theme)
-        self.reads = 0  # room states read (each once per room version)
         self.errors = 0
         self.closing = False
         self._task: asyncio.Task | None = None
@@ -177,10 +176,6 @@ class RoomHub:
                 await self._task
             except (asyncio.CancelledError, Exception):
                 pass
-
-    def stats(self) -> dict[str, int]:
-        return {"streams": self.streams, "rooms": len(self.channels), "builds": self.builds, "reads": self.reads,
-                "watch_queries": self.watcher.queries, "errors": self.errors + self.watcher.errors}
 
     # ------------------------------------------------------------------ listeners
 
@@ -278,7 +273,6 @@ class RoomHub:
             while True:
                 channel.dirty = False
                 state, removed = await asyncio.to_thread(self._read, channel.code)
-                self.reads += 1
                 if state is None:
                     channel.missing = True
                     return
