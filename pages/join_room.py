@@ -23,6 +23,7 @@ import streamlit as st
 from classroom import RoomError
 from classroom.questions import is_close
 from margin.numbers import price
+from push.component import pushed, room_stream
 from ui.common.text import md
 from ui.lab.html import LAB_CSS
 from ui.rooms.html import ROOM_CSS
@@ -92,6 +93,19 @@ def question_box(code: str, token: str) -> None:
 @st.fragment(run_every=POLL_SECONDS)
 def follow(code: str, token: str) -> None:
     """Every second: the room's version; on a change, what it shows now."""
+    draw_room(code, token)
+
+
+@st.fragment
+def follow_pushed(code: str, token: str, participant_id: int) -> None:
+    """The same, run only when the pushed screen asks (push/component.py): the room's screen
+    itself comes through its event stream, redrawn in the browser."""
+    draw_room(code, token, participant_id)
+
+
+def draw_room(code: str, token: str, participant_id: int | None = None) -> None:
+    """The room's controls and this student's part; the screen by push when ``participant_id``
+    is given, else sent with this run."""
     if not read_room(code, token):
         return
     state = st.session_state[STATE]
@@ -107,6 +121,11 @@ def follow(code: str, token: str) -> None:
     if fate is not None:
         result, mine = fate
         st.markdown(f"**Class market, shock {result['shock'] * 100:+g} %:** {md(fate_words(mine))}")
+    if participant_id is not None:
+        room_stream(state, participant_id, region=SCREEN, override=screen_html(state) if state.mode == "explore" else None,
+                    dark=getattr(st.context.theme, "type", None) == "dark")
+        st.session_state[SEEN] = (state.version, st.session_state.get(RUN_KEY))
+        return
     html = screen_html(state)
     # sent when it changed, after a full run of the page, and every RESEND_SECONDS in case a
     # browser missed it (the component changes nothing in the page when the HTML is the same)
@@ -173,7 +192,10 @@ def room_page() -> None:
     top = st.container()
     live_region(SCREEN)  # in the page before the fragment's component fills it (as the lab does)
     with top:
-        follow(seat.code, token)
+        if pushed():
+            follow_pushed(seat.code, token, seat.participant_id)
+        else:
+            follow(seat.code, token)
     position_form(seat.code, token)
 
 

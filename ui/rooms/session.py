@@ -262,8 +262,10 @@ def read_room(code: str, token: str) -> bool:
         seen = st.session_state.get(SEEN)
         if seen is None or seen[0] != version or STATE not in st.session_state:
             rooms.seat(code, token)  # removed, closed or expired: stop here
-            st.session_state[STATE] = rooms.state(code)
-            st.session_state[MINE] = (rooms.my_answer(code, token), rooms.my_fate(code, token))
+            state = st.session_state[STATE] = rooms.state(code)
+            # asked only when there can be one: each is two queries on every student's page run
+            st.session_state[MINE] = (rooms.my_answer(code, token) if state.question is not None else None,
+                                      rooms.my_fate(code, token) if state.cascades else None)
     except RoomError as err:
         st.error(md(str(err)), icon=":material/error:")
         if st.button("Join again", icon=":material/login:", key="room.rejoin"):

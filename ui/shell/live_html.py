@@ -23,10 +23,9 @@ from typing import Mapping
 import streamlit as st
 
 # morphChildren(live, next): make the children of `live` (in the page) equal to those of `next`
-# (a parsed, inert template), keeping every element whose tag is unchanged. A region whose
-# HTML is the same as last time is not parsed at all. Regions not in the page yet (their
-# st.html arrives in the same run) are retried on the next frames; a newer run supersedes.
-_JS = """
+# (a parsed, inert template), keeping every element whose tag is unchanged. Public: the rooms'
+# pushed screens (push/component.py) change their region in place the same way.
+MORPH_JS = """
 function morphAttributes(live, next) {
   for (const {name, value} of Array.from(next.attributes)) {
     if (live.getAttribute(name) !== value) live.setAttribute(name, value);
@@ -51,6 +50,10 @@ function morphChildren(live, next) {
   }
   while (live.childNodes.length > wanted.length) live.removeChild(live.lastChild);
 }
+"""
+# A region whose HTML is the same as last time is not parsed at all. Regions not in the page yet
+# (their st.html arrives in the same run) are retried on the next frames; a newer run supersedes.
+_JS = MORPH_JS + """
 function fill(regions, run, tries) {
   if (window.__marginLabLiveRun !== run) return;
   let missing = false;
