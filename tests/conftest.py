@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from deploy.farm import stop_process
+from tests.processes import stop_with_descendants
 
 pytest_plugins = ["tests.services_pg"]  # the PostgreSQL server for the room store
 
@@ -92,10 +93,11 @@ def step_slider(page, thumb, box, steps: int, wanted: str, key: str = "ArrowLeft
     expect(box).to_have_value(wanted)
 
 
-def stop_streamlit(process) -> None:
+def stop_streamlit(process) -> list[str]:
     """Stop a server started by :func:`start_streamlit`: terminate, and kill it if it has not
-    exited within 10 s (a loaded machine can be slow to shut its worker pool down)."""
-    stop_process(process, seconds=10)
+    exited within 10 s (a loaded machine can be slow to shut its worker pool down); then its
+    worker processes, should any outlive it. Returns those (a test of workers fails on them)."""
+    return stop_with_descendants(process, lambda server: stop_process(server, seconds=10))
 
 
 @pytest.fixture(scope="session")

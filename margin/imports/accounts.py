@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from margin.imports.documents import MAX_TIME_MS
 from margin.presets import apply_venue, load_venue, market_defaults, venue_ids
 from margin.scenario import FORMAT, ScenarioError, scenario_from_dict
 
@@ -90,10 +91,40 @@ def no_open_position(balance: float | None) -> ScenarioError:
 
 
 def latest_time(*values: object) -> int | None:
-    """The latest of some exchange timestamps [ms] (numbers or digit strings), ignoring others."""
+    """The latest of some exchange timestamps [ms] (numbers or digit strings), ignoring others
+    and any no date can be made of (:func:`margin.imports.documents.optional_time` refuses
+    those by name).
+
+    >>> latest_time(1720736417660, "1735689000000", None, "9" * 40, -1)
+    1735689000000
+    """
     times = [int(v) for v in values if isinstance(v, int) and not isinstance(v, bool)]
-    times += [int(v) for v in values if isinstance(v, str) and v.isdigit()]
+    times += [int(v) for v in values if isinstance(v, str) and v.isascii() and v.isdigit()]
+    times = [t for t in times if 0 <= t <= MAX_TIME_MS]
     return max(times) if times else None
+
+
+def one_row_each(legs: list[tuple[object, str, str]], rule: str) -> None:
+    """Refuse an export that lists one position twice. ``legs``: (key, what, where) per open
+    row, the key what makes a position (a symbol and side, say), ``what`` the key in words;
+    ``rule`` says how many rows the exchange sends. Two rows of one key are two exports pasted
+    as one or a damaged export; adding them up would make a position the exchange never held.
+
+    >>> one_row_each([(("ADAUSDT", "BOTH"), "ADAUSDT", "positionRisk[0]")], "one row per symbol")
+    >>> try:
+    ...     one_row_each([("A", "ADAUSDT", "positionRisk[0]"), ("A", "ADAUSDT", "positionRisk[2]")],
+    ...                  "Binance sends one row per symbol in one-way mode")
+    ... except ScenarioError as err:
+    ...     print(err)
+    positionRisk[2]: repeats positionRisk[0] (ADAUSDT): Binance sends one row per symbol in one-way mode, so this is not one export as the exchange sent it (two pasted together?); paste each export once
+    """
+    first: dict[object, str] = {}
+    for key, what, where in legs:
+        if key in first:
+            raise ScenarioError(where, (
+                f"repeats {first[key]} ({what}): {rule}, so this is not one export as the exchange sent "
+                "it (two pasted together?); paste each export once"))
+        first[key] = where
 
 
 def preset_for(exchange: str) -> str:
@@ -114,7 +145,7 @@ def as_of_text(as_of_ms: int | None) -> str | None:
     >>> as_of_text(1720736417660)
     '2024-07-11 22:20 UTC'
     """
-    if as_of_ms is None or as_of_ms <= 0:
+    if as_of_ms is None or not 0 < as_of_ms <= MAX_TIME_MS:
         return None
     return datetime.fromtimestamp(as_of_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from margin.imports.accounts import ExportedAccount, Holding, latest_time, no_open_position
-from margin.imports.documents import mapping, number, optional_number, rows, text
+from margin.imports.accounts import ExportedAccount, Holding, latest_time, no_open_position, one_row_each
+from margin.imports.documents import kind_of, mapping, number, optional_number, optional_time, rows, text
 from margin.scenario import ScenarioError
 
 _PERPETUAL = re.compile(r"[A-Z0-9]{1,20}USDT")
@@ -74,8 +74,8 @@ def _side(row: Mapping[str, Any], where: str, amount: float) -> tuple[str, bool]
     leg = row.get("positionSide", "BOTH")
     if leg == "BOTH":
         return ("long" if amount > 0 else "short"), False
-    if leg not in SIDES:
-        raise ScenarioError(f"{where}.positionSide", f"must be 'BOTH', 'LONG' or 'SHORT', got {leg!r}")
+    if not isinstance(leg, str) or leg not in SIDES:
+        raise ScenarioError(f"{where}.positionSide", f"must be 'BOTH', 'LONG' or 'SHORT', got {kind_of(leg)}")
     return SIDES[leg], True
 
 
@@ -83,7 +83,7 @@ def _holding(row: Mapping[str, Any], where: str, amount: float) -> tuple[Holding
     market = _market(text(row, "symbol", where), where)
     asset = row.get("marginAsset", "USDT")
     if asset != "USDT":
-        raise ScenarioError(f"{where}.marginAsset", f"is {asset!r}; the lab models USDT-margined positions")
+        raise ScenarioError(f"{where}.marginAsset", f"is {kind_of(asset)}; the lab models USDT-margined positions")
     side, hedge = _side(row, where, amount)
     size = abs(amount)
     mark = number(row, "markPrice", where, positive=True)
@@ -100,7 +100,7 @@ def _holding(row: Mapping[str, Any], where: str, amount: float) -> tuple[Holding
 def _holdings(risk: Any) -> tuple[list[Holding], list[str], str]:
     if not isinstance(risk, list):
         raise ScenarioError("positionRisk", "must be a list of positions")
-    holdings, hedged, version = [], [], "v3"
+    holdings, hedged, version, legs = [], [], "v3", []
     for index, row in enumerate(risk):
         where = f"positionRisk[{index}]"
         row = mapping(row, where)
@@ -110,8 +110,11 @@ def _holdings(risk: Any) -> tuple[list[Holding], list[str], str]:
             continue  # v2 lists every symbol of the market, open or not
         holding, hedge = _holding(row, where, amount)
         holdings.append(holding)
+        legs.append(((holding.market, row.get("positionSide", "BOTH")), holding.market, where))
         if hedge and holding.market not in hedged:
             hedged.append(holding.market)
+    one_row_each(legs, "Binance sends one row per symbol in one-way mode (positionSide BOTH) and one per side "
+                 "in hedge mode (LONG, SHORT)")
     notes = ["Mark prices taken from positionRisk's markPrice."]
     if version == "v3" and holdings:
         levels = ", ".join(f"{h.market} {h.leverage:g}x" for h in holdings)
@@ -154,8 +157,8 @@ def _unmatched(account: Mapping[str, Any], holdings: list[Holding]) -> list[str]
     if not isinstance(listed, list):
         return []
     held = {h.market for h in holdings}
-    extra = sorted({str(p.get("symbol")) for i, p in enumerate(listed) if isinstance(p, Mapping)
-                    and optional_number(p, "positionAmt", f"account.positions[{i}]") and p.get("symbol") not in held})
+    extra = sorted({p["symbol"] for i, p in enumerate(listed) if isinstance(p, Mapping) and isinstance(p.get("symbol"), str)
+                    and optional_number(p, "positionAmt", f"account.positions[{i}]") and p["symbol"] not in held})
     if not extra:
         return []
     return [f"The account export lists open positions in {', '.join(extra)} that positionRisk does not; "
@@ -184,7 +187,8 @@ def read(documents: Mapping[str, Any]) -> ExportedAccount:
     balance, balance_field, wallet_notes = _wallet(mapping(account, "account"))
     if not holdings:
         raise no_open_position(balance)
-    times = [r.get("updateTime") for r in documents.get("positionRisk", []) if isinstance(r, Mapping)]
+    times = [optional_time(r, "updateTime", f"positionRisk[{i}]")
+             for i, r in enumerate(documents.get("positionRisk", [])) if isinstance(r, Mapping)]
     endpoints = (f"positionRisk {version}", "account")
     return ExportedAccount(
         exchange="binance", endpoints=endpoints, balance=balance, balance_field=balance_field,

@@ -25,8 +25,8 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from margin.imports.accounts import ExportedAccount, Holding, latest_time, no_open_position
-from margin.imports.documents import mapping, number, optional_number, required, rows, text
+from margin.imports.accounts import ExportedAccount, Holding, latest_time, no_open_position, one_row_each
+from margin.imports.documents import kind_of, listing, mapping, number, optional_number, optional_time, required, rows, text
 from margin.scenario import ScenarioError
 
 _PERPETUAL = re.compile(r"[A-Z0-9]{1,20}USDT")
@@ -59,8 +59,8 @@ def _holding(row: Mapping[str, Any], where: str, size: float, account_mode: str 
             f"{symbol!r} is not a USDT linear perpetual (inverse contracts such as BTCUSD are margined "
             "in the coin, USDC contracts in USDC); the lab models USDT perpetuals only"))
     side = row.get("side")
-    if side not in SIDES:
-        raise ScenarioError(f"{where}.side", f"must be 'Buy' or 'Sell' for an open position, got {side!r}")
+    if not isinstance(side, str) or side not in SIDES:
+        raise ScenarioError(f"{where}.side", f"must be 'Buy' or 'Sell' for an open position, got {kind_of(side)}")
     leverage = row.get("leverage")
     if isinstance(leverage, str) and not leverage.strip():
         raise ScenarioError(f"{where}.leverage", (
@@ -81,16 +81,19 @@ def _holdings(documents: Mapping[str, Any], account_mode: str | None) -> tuple[l
     category = result.get("category")
     if category is not None and category != "linear":
         raise ScenarioError("position/list.result.category", (
-            f"is {category!r}, not 'linear': the lab models USDT linear perpetuals only (inverse contracts "
+            f"is {kind_of(category)}, not 'linear': the lab models USDT linear perpetuals only (inverse contracts "
             "such as BTCUSD are margined in the coin); export with category=linear"))
-    holdings, hedged = [], False
+    holdings, hedged, legs = [], False, []
     for index, row in enumerate(rows(result, "list", "position/list.result")):
         where = f"position/list.result.list[{index}]"
         size = number(row, "size", where)
         if size == 0:
             continue  # an empty position (side "" or "None")
         holdings.append(_holding(row, where, abs(size), account_mode))
+        legs.append(((holdings[-1].market, str(row.get("positionIdx", 0))[:20]), holdings[-1].market, where))
         hedged = hedged or row.get("positionIdx") in (1, 2)
+    one_row_each(legs, "Bybit sends one row per symbol in one-way mode (positionIdx 0) and one per side in "
+                 "hedge mode (1 and 2)")
     notes = ["Mark prices taken from position/list's markPrice."]
     if account_mode is None and not any(h.mode == "isolated" for h in holdings):
         notes.append("Margin mode: Bybit's position list does not say it for a unified account (tradeMode "
@@ -119,7 +122,7 @@ def _wallet(document: Any) -> tuple[float, str, list[str]]:
             if others:
                 notes.append(f"Other collateral ({', '.join(others)}) is not counted; the lab's accounts hold USDT only.")
             return number(coin, "walletBalance", here), f"{here}.walletBalance", notes
-    held = ", ".join(str(c.get("coin")) for c in coins) or "none"
+    held = listing(c.get("coin") for c in coins)
     raise ScenarioError(f"{where}.coin", f"has no USDT entry (coins: {held}); the lab's accounts are in USDT")
 
 
@@ -138,6 +141,6 @@ def read(documents: Mapping[str, Any]) -> ExportedAccount:
     if not holdings:
         raise no_open_position(balance)
     endpoints = ("position/list", "wallet-balance") + (("account/info",) if "account/info" in documents else ())
-    times = [mapping(documents[e], e).get("time") for e in endpoints]
+    times = [optional_time(mapping(documents[e], e), "time", e) for e in endpoints]
     return ExportedAccount(exchange="bybit", endpoints=endpoints, balance=balance, balance_field=balance_field,
                            holdings=tuple(holdings), notes=tuple(notes + wallet_notes), as_of_ms=latest_time(*times))

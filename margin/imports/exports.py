@@ -99,7 +99,7 @@ def _refuse_error_response(payload: Mapping[str, Any], label: str) -> None:
         code, message = payload.get("code"), payload.get("msg")
     if code is not None:
         raise ScenarioError(label, (
-            f"is an error the exchange sent instead of data (code {str(code)[:20]}: {str(message)[:200]!r}); "
+            f"is an error the exchange sent instead of data (code {' '.join(str(code).split())[:20]}: {str(message)[:200]!r}); "
             "export again once the request succeeds"))
 
 

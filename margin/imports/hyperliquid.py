@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from margin.imports.accounts import ExportedAccount, Holding, latest_time, market_name, no_open_position
-from margin.imports.documents import mapping, number, required, rows, text
+from margin.imports.accounts import ExportedAccount, Holding, latest_time, market_name, no_open_position, one_row_each
+from margin.imports.documents import mapping, number, optional_time, required, rows, text
 from margin.scenario import ScenarioError
 
 LABEL = "clearinghouseState"
@@ -69,6 +69,7 @@ def read(documents: Mapping[str, Any]) -> ExportedAccount:
         holding, pnl = _holding(position, where, size)
         holdings.append(holding)
         total_pnl += pnl
+    one_row_each([(h.market, h.market, h.where) for h in holdings], "Hyperliquid's state holds one position per coin")
     balance = account_value - total_pnl
     if not holdings:
         raise no_open_position(balance)
@@ -78,4 +79,4 @@ def read(documents: Mapping[str, Any]) -> ExportedAccount:
         notes.append("Isolated margin: marginUsed less the position's unrealizedPnl (marginUsed includes it).")
     return ExportedAccount(exchange="hyperliquid", endpoints=(LABEL,), balance=balance,
                            balance_field=f"{LABEL}.marginSummary.accountValue", holdings=tuple(holdings),
-                           notes=tuple(notes), as_of_ms=latest_time(state.get("time")))
+                           notes=tuple(notes), as_of_ms=latest_time(optional_time(state, "time", LABEL)))

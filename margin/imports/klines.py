@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from margin.crashes import MIN_MULTIPLIER, REFERENCE_MARKET, Crash
-from margin.imports.documents import decode_text
+from margin.imports.documents import MAX_TIME_MS, decode_text
 from margin.presets import market_defaults
 from margin.scenario import ScenarioError
 from margin.limits import MAX_KLINE_ROWS, MAX_KLINE_BYTES  # noqa: F401  (the bounds live in margin.limits)
@@ -114,11 +114,11 @@ def _column(table: list[list[str]], lines: np.ndarray, name: str, column: str) -
     raw = pd.Series([row[COLUMNS.index(column)].strip() for row in table], dtype=object)
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(values) | (values <= 0)
-    if column.endswith("_time"):
-        bad |= values != np.floor(values)
+    if column.endswith("_time"):  # past the year 9999 in µs is no time (and would overflow int64)
+        bad |= (values != np.floor(values)) | (values > MAX_TIME_MS * 1000)
     if bad.any():
         row = int(np.argmax(bad))
-        kind = "a whole number of ms or µs" if column.endswith("_time") else "a price > 0"
+        kind = "a whole number of ms or µs up to the year 9999" if column.endswith("_time") else "a price > 0"
         raise ScenarioError(_cell(name, row, lines, column), f"must be {kind}, got {raw[row][:40]!r}")
     return values
 

@@ -26,8 +26,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-from margin.imports.accounts import ExportedAccount, Holding, latest_time, market_name, no_open_position
-from margin.imports.documents import mapping, number, optional_number, rows, text
+from margin.imports.accounts import ExportedAccount, Holding, latest_time, market_name, no_open_position, one_row_each
+from margin.imports.documents import kind_of, listing, mapping, number, optional_number, optional_time, rows, text
 from margin.scenario import ScenarioError
 
 CONTRACTS_FILE = Path(__file__).resolve().parents[2] / "assets" / "imports" / "okx-contracts.json"
@@ -65,7 +65,7 @@ def _market(row: Mapping[str, Any], where: str, contract_values: Mapping[str, fl
             f"{instrument!r} is not a USDT-margined swap (BTC-USD-SWAP is inverse, margined in the coin); "
             "the lab models XXX-USDT-SWAP only"))
     if instrument not in contract_values:
-        known = ", ".join(sorted(contract_values))
+        known = listing(sorted(contract_values), most=12)
         raise ScenarioError(f"{where}.instId", (
             f"no contract value (ctVal) is known for {instrument!r}, so its pos (in contracts) cannot be "
             f"turned into coins; the lab knows {known}. Paste GET /api/v5/public/instruments?instType=SWAP "
@@ -78,7 +78,7 @@ def _side(row: Mapping[str, Any], where: str, pos: float) -> str:
     if leg == "net":
         return "long" if pos > 0 else "short"
     if leg not in ("long", "short"):
-        raise ScenarioError(f"{where}.posSide", f"must be 'net', 'long' or 'short', got {leg!r}")
+        raise ScenarioError(f"{where}.posSide", f"must be 'net', 'long' or 'short', got {kind_of(leg)}")
     if pos < 0:
         raise ScenarioError(f"{where}.pos", f"must be positive in long/short mode, got {pos:g}")
     return leg
@@ -97,14 +97,16 @@ def _holding(row: Mapping[str, Any], where: str, pos: float, contract_values: Ma
 
 def _holdings(documents: Mapping[str, Any]) -> tuple[list[Holding], list[str]]:
     contract_values, pasted = _contract_values(documents)
-    holdings, legs = [], False
+    holdings, legs, keys = [], False, []
     for index, row in enumerate(rows(mapping(documents["positions"], "positions"), "data", "positions")):
         where = f"positions.data[{index}]"
         pos = number(row, "pos", where)
         if pos == 0:
             continue
         holdings.append(_holding(row, where, pos, contract_values))
+        keys.append(((row["instId"], row["mgnMode"], row.get("posSide", "net")), row["instId"], where))
         legs = legs or row.get("posSide") in ("long", "short")
+    one_row_each(keys, "OKX sends one row per swap, margin mode and posSide")
     sizes = ", ".join(sorted({f"{h.market.removesuffix('USDT')}-USDT-SWAP" for h in holdings}))
     notes = ["Mark prices taken from positions' markPx.",
              f"Sizes: pos is in contracts, multiplied by each swap's contract value ctVal ({sizes}; from "
@@ -131,7 +133,7 @@ def _wallet(document: Any) -> tuple[float, str, list[str]]:
             if bots > 0:
                 notes.append(f"{bots:,.2f} USDT held by trading bots (stgyEq) is not part of the wallet here.")
             return number(detail, "cashBal", where), f"{where}.cashBal", notes
-    held = ", ".join(str(d.get("ccy")) for d in details) or "none"
+    held = listing(d.get("ccy") for d in details)
     raise ScenarioError("balance.data[0].details", f"has no USDT entry (currencies: {held}); the lab's accounts are in USDT")
 
 
@@ -148,7 +150,8 @@ def read(documents: Mapping[str, Any]) -> ExportedAccount:
     balance, balance_field, wallet_notes = _wallet(documents["balance"])
     if not holdings:
         raise no_open_position(balance)
-    times = [r.get("uTime") for r in mapping(documents["positions"], "positions").get("data", []) if isinstance(r, Mapping)]
+    times = [optional_time(r, "uTime", f"positions.data[{i}]")
+             for i, r in enumerate(mapping(documents["positions"], "positions").get("data", [])) if isinstance(r, Mapping)]
     endpoints = ("account/positions", "account/balance")
     return ExportedAccount(exchange="okx", endpoints=endpoints, balance=balance, balance_field=balance_field,
                            holdings=tuple(holdings), notes=tuple(notes + wallet_notes), as_of_ms=latest_time(*times))

@@ -1,10 +1,12 @@
 """A real browser and server: a stress run whose tab is closed stops (its worker goes idle
-within the pool's abandon time) instead of running to its bound."""
+within the pool's abandon time) instead of running to its bound; no worker outlives its server,
+whether the server is stopped or killed with ``kill -9`` while a run is going."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import start_streamlit, stop_streamlit
 from tests.paths import ROOT
+from tests.processes import descendants, stop_with_descendants
 from tests.support import DATA
 from ui.common.link_codec import encode
 from ui.common.long_runs import ABANDON_SECONDS, CANCEL_GRACE
@@ -50,13 +53,17 @@ def _used(server: int, seconds: float) -> float:
     return _workers_cpu(server) - before
 
 
+def _start_largest_run(page: Page, url: str) -> None:
+    page.goto(url)
+    link = encode({"scenario": _account(), "page": "stress", "controls": LARGEST})
+    page.goto(f"{url}/?v={link}")
+    expect(page.get_by_text("Simulating").first).to_be_visible(timeout=120_000)
+
+
 def test_a_closed_tab_stops_its_stress_run(page: Page):
     process, url = start_streamlit(ROOT / "app.py")
     try:
-        page.goto(url)
-        link = encode({"scenario": _account(), "page": "stress", "controls": LARGEST})
-        page.goto(f"{url}/?v={link}")
-        expect(page.get_by_text("Simulating").first).to_be_visible(timeout=120_000)
+        _start_largest_run(page, url)
         assert _used(process.pid, 2.0) > 0.2  # a worker is at it
         page.close()
         time.sleep(ABANDON_SECONDS + CANCEL_GRACE)  # the watch's period and the kill
@@ -67,4 +74,18 @@ def test_a_closed_tab_stops_its_stress_run(page: Page):
             pass
         assert used < 0.1
     finally:
-        stop_streamlit(process)
+        left = stop_streamlit(process)  # its workers (one new, for the one killed) and helper too
+    assert not left, f"processes outlived the stopped server: {left}"
+
+
+def test_a_server_killed_with_kill_9_during_a_run_leaves_no_worker(page: Page):
+    process, url = start_streamlit(ROOT / "app.py")
+    try:
+        _start_largest_run(page, url)
+        assert _used(process.pid, 2.0) > 0.2  # a worker is at it
+        assert len(descendants(process.pid)) >= 2  # both workers (and multiprocessing's helper)
+        kill_9 = lambda server: (os.kill(server.pid, signal.SIGKILL), server.wait())  # noqa: E731
+        left = stop_with_descendants(process, kill_9, seconds=5.0)
+        assert not left, f"processes outlived the killed server: {left}"
+    finally:
+        stop_streamlit(process)  # whatever a failure left

@@ -168,6 +168,9 @@ GOOD = kline_csv(CLOSES, lows=LOWS)
     (replaced(GOOD, 2, 6, "1760054579999"), "klines.csv row 2 (line 3), column close_time: spans 120,000 ms, row 1 60,000 ms"),
     (replaced(replaced(GOOD, 3, 0, "1760054490000"), 3, 6, "1760054549999"), "klines.csv row 3 (line 4), column open_time: 1760054490000 is not a whole number of intervals"),
     (replaced(GOOD, 3, 0, "1760054520000000"), "klines.csv row 3 (line 4), column open_time: is in µs but row 1 is in ms"),
+    # every time of a file past the year 9999 (as µs): refused by the cell, not as 'close_time before open_time'
+    ("\n".join(rows(kline_csv(CLOSES, start_ms=10**19))), "klines.csv row 1 (line 2), column open_time: must be a "
+     "whole number of ms or µs up to the year 9999, got '10000000000000000000'"),
     ("\n".join(rows(GOOD)[:2]), "klines.csv: has 1 candle row; a path needs at least 2"),
     (HEADER, "klines.csv: has 0 candle rows"),
     ("\n".join(r.rsplit(",", 7)[0] for r in rows(GOOD)[1:]), "klines.csv row 1 (line 1): has 5 columns; a kline row has 12"),

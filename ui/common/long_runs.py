@@ -11,6 +11,8 @@ name). A :class:`Job` reports how much is done and can be cancelled: a ``work`` 
 report; one that reports nothing, or not within :data:`CANCEL_GRACE` seconds, has its worker
 killed and replaced. A job whose page stops watching it (:meth:`Job.seen`) for
 :data:`ABANDON_SECONDS` is cancelled: a closed tab's run does not go on to its bound.
+A worker never outlives its server, however the server ends (``kill -9`` included): its
+initializer ties it to the server first thing (:mod:`ui.common.lifeline`).
 No Streamlit here.
 """
 
@@ -19,20 +21,24 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import sys
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
+import types
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from margin.limits import MAX_LONG_RUNS
+from ui.common import lifeline
 
 WORKER_NICENESS = 10  # a worker yields the CPU to the server's interactive steps
 ABANDON_SECONDS = 5.0  # a job its page has not watched for this long is cancelled [s]
 CANCEL_GRACE = 1.0  # a cancelled job still going after this long has its worker killed [s]
 WATCH_SECONDS = 0.25  # how often the pool looks for abandoned and stuck jobs [s]
 
+_PLAIN_MAIN = types.ModuleType("__main__")  # a main module with no file, for a worker to start from
 _slot = 0  # in a worker: its slot
 _done: Any = None  # in a worker: the shared count of work done, one entry per slot
 _cancelled: Any = None  # in a worker: the shared cancel flags
@@ -61,6 +67,22 @@ def report(done: int, _total: int | None = None) -> None:
     _done[_slot] = done
     if _cancelled[_slot]:
         raise Cancelled()
+
+
+def _start_process(pool: ProcessPoolExecutor) -> None:
+    """Start ``pool``'s worker now, as a plain Python process. A spawned process first runs its
+    parent's main file (as ``__mp_main__``), and Streamlit's script runner leaves
+    ``sys.modules["__main__"]`` a module whose file is app.py: each worker ran the whole app (2 s
+    of CPU, 10 to 20 s on a loaded 2-core VM) before its initializer tied it to the server. The
+    work a worker runs is imported by name, never from the main file. A script run that begins
+    meanwhile installs its own main module, which is left as it is."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = _PLAIN_MAIN
+    try:
+        pool.submit(_ready)
+    finally:
+        if sys.modules["__main__"] is _PLAIN_MAIN:
+            sys.modules["__main__"] = main
 
 
 def _run(work: Callable[..., Any], args: tuple, reports: bool) -> Any:
@@ -122,15 +144,20 @@ class LongRuns:
         self.pids = self.context.Array("q", workers, lock=False)
         self._lock = threading.Lock()
         self._free = list(range(workers))
+        # Every worker is started from this one thread, which lives as long as the pool: Linux's
+        # parent-death signal follows the thread that started a process, and a page's script
+        # thread ends after its run (a worker started there would be killed with it).
+        self._spawner = ThreadPoolExecutor(1, thread_name_prefix="long-runs-spawn")
         self._jobs: dict[int, Job] = {}
         self._pools = [self._pool(slot) for slot in range(workers)]
         self._closed = threading.Event()
         threading.Thread(target=self._watch, daemon=True, name="long-runs-watch").start()
 
     def _pool(self, slot: int) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(1, mp_context=self.context, initializer=_start_worker,
-                                   initargs=(slot, self.done, self.cancelled, self.pids))
-        pool.submit(_ready)  # start the process now, not at the first run
+        pool = ProcessPoolExecutor(1, mp_context=self.context, initializer=lifeline.start,
+                                   initargs=(os.getpid(), (__name__, "_start_worker"), slot, self.done,
+                                             self.cancelled, self.pids))
+        self._spawner.submit(_start_process, pool).result()  # now, from the spawner, not at the first run
         return pool
 
     @property
@@ -191,6 +218,7 @@ class LongRuns:
             self.cancelled[slot] = 1
         for pool in self._pools:
             pool.shutdown(wait=True, cancel_futures=True)
+        self._spawner.shutdown(wait=True)
 
 
 __all__ = ["ABANDON_SECONDS", "CANCEL_GRACE", "Cancelled", "Job", "LongRuns", "report"]
