@@ -65,9 +65,12 @@ def test_no_crossing_is_missed_between_grid_points(scenario):
     for kind, level in CROSSING_KINDS.items():
         for position, column in {(_pool(scenario, i), i) for i in _pool_columns(scenario)}:
             holds = _status(scenario, grid, column) >= level
-            mine = [c.shock for c in crossings if c.kind == kind and c.position == position]
+            mine = [c for c in crossings if c.kind == kind and c.position == position]
             for k in np.flatnonzero(holds[:-1] != holds[1:]):
-                assert any(grid[k] <= x <= grid[k + 1] for x in mine), (kind, position, grid[k])
+                # within what the crossing is known to: a crossing on a grid point may be stated
+                # an ulp beyond it, where the status computed at the point already changed
+                assert any(grid[k] - c.known_to <= c.shock <= grid[k + 1] + c.known_to for c in mine), (
+                    kind, position, grid[k])
 
 
 def _pool(scenario, i):
