@@ -99,7 +99,9 @@ def test_a_server_restart_mid_room_loses_nothing_and_a_reload_returns_to_the_roo
     try:
         page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
         page.goto(f"{url}/join_room?room={room.code}")
-        page.get_by_label("Nickname (shown to the teacher)").fill("Ada")
+        # a first deep link on a fresh server runs app.py's frame first (ui/shell/deep_links.py):
+        # 20 to 40 s under load average 15 to 19 here, past Playwright's 30 s default
+        page.get_by_label("Nickname (shown to the teacher)").fill("Ada", timeout=90_000)
         page.get_by_role("button", name="Join the room").click()
         expect(page.get_by_role("heading", name=f"Room {room.code}")).to_be_visible()
         expect(page).to_have_url(re.compile(r"seat="))
