@@ -72,23 +72,29 @@ def draw_reveal(state, rounds) -> None:
     latest = rounds.answers[-1]
     summary = reveal_summary(latest, state.scenario)
     q = summary.question
-    st.html(reveal_head_html(q, latest.count, summary.close, summary.mistakes))
+    head = reveal_head_html(q, latest.count, summary.close, summary.mistakes)
     if len(rounds.answers) > 1:
+        left, right = st.columns([3, 2])
+        left.html(head)
+        right.html(rounds_html(rounds))
         cols = st.columns(len(rounds.answers))
         for col, answers in zip(cols, rounds.answers):
             with col:
-                st.html(f'<p class="ml-proj"><b>Round {answers.round}</b></p>')
+                st.html(f'<p class="ml-proj" style="margin:0"><b>Round {answers.round}</b></p>')
                 each = reveal_summary(answers, state.scenario)
                 if q.kind == "choice":
                     st.html(choice_bars_html(q, each.counts))
                 elif answers.count:
                     figure(reveal_figure(each), f"projector.hist.{q.number}.{answers.round}")
-        st.html(rounds_html(rounds))
-    elif q.kind == "choice":
-        st.html(choice_bars_html(q, summary.counts))
-    elif latest.count:
-        figure(reveal_figure(summary), f"projector.hist.{q.number}")
-        st.caption("Each bar counts answers; the dashed line is the engine's value, the grey band ±1 % around it.")
+        return
+    left, right = st.columns([2, 3], vertical_alignment="center")
+    left.html(head)
+    with right:
+        if q.kind == "choice":
+            st.html(choice_bars_html(q, summary.counts))
+        elif latest.count:
+            figure(reveal_figure(summary), f"projector.hist.{q.number}")
+            st.caption("Each bar counts answers; the dashed line is the engine's value, the grey band ±1 % around it.")
 
 
 def draw(code: str, state, counts, rounds, cascade) -> None:

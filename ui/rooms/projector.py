@@ -42,17 +42,20 @@ PROJECTOR_CSS = """<style>
 .ml-proj-bar b.ml-proj-small-code { font-family: monospace; letter-spacing: 0.2rem; font-size: 1.6rem; }
 .ml-proj-link { font-family: monospace; font-size: 1.3rem; overflow-wrap: anywhere; }
 .ml-proj-count { font-size: 2.4rem; font-weight: 700; }
-.ml-proj-clock { font-size: 3rem; font-weight: 700; font-variant-numeric: tabular-nums; }
+.ml-proj-clock { font-size: 2.4rem; font-weight: 700; font-variant-numeric: tabular-nums; }
+.ml-proj-head { display: flex; flex-wrap: wrap; align-items: baseline; gap: 0.3rem 2.2rem; }
+.ml-proj-head h2 { margin: 0; }
 .ml-proj-question { font-size: 1.9rem; font-weight: 600; overflow-wrap: anywhere; }
 .ml-proj-options { font-size: 1.6rem; padding-left: 0; list-style: none; }
 .ml-proj-options li { margin: 0.35rem 0; overflow-wrap: anywhere; }
-.ml-proj-bars { display: grid; grid-template-columns: minmax(8rem, max-content) 1fr; gap: 0.45rem 1rem;
-  align-items: center; font-size: 1.45rem; }
-.ml-proj-bars .ml-proj-fill { height: 2.1rem; min-width: 0.3rem; display: flex; align-items: center;
+.ml-proj-bars { display: grid; grid-template-columns: minmax(8rem, max-content) 1fr; gap: 0.35rem 1rem;
+  align-items: center; font-size: 1.3rem; }
+.ml-proj-bars .ml-proj-fill { height: 1.8rem; min-width: 0.3rem; display: flex; align-items: center;
   padding-left: 0.4rem; color: #fff; font-weight: 700; box-sizing: border-box; }
 .ml-proj-bars .ml-proj-right { outline: 4px solid currentColor; outline-offset: 2px;
   background-image: repeating-linear-gradient(45deg, rgba(255,255,255,.35) 0 8px, transparent 8px 16px); }
-.ml-proj table { border-collapse: collapse; font-size: 1.35rem; }
+.ml-proj b { white-space: nowrap; }
+.ml-proj table { border-collapse: collapse; font-size: 1.05rem; }
 .ml-proj th, .ml-proj td { border: 1px solid currentColor; padding: 0.2rem 0.7rem; text-align: right; }
 .ml-proj th:first-child, .ml-proj td:first-child { text-align: left; }
 </style>"""
@@ -160,10 +163,21 @@ def question_html(q: Question, counts: ClassCounts, now: float) -> str:
         options = '<ol class="ml-proj-options">' + "".join(
             f"<li><b>{_letter(i)}.</b> {escape(o)}</li>" for i, o in enumerate(q.options)) + "</ol>"
     unit = "" if q.kind == "choice" else f'<p class="ml-small">Answer in {escape(q.unit)}.</p>'
-    return (f'<div class="ml-proj" data-section="question"><h2>{escape(head)}</h2>'
-            f'<p class="ml-proj-question">{escape(q.text)}</p>{options}{unit}'
-            f'<p><span class="ml-proj-clock" role="timer">{escape(countdown(q.closes_at, now))}</span></p>'
-            f'<p><span class="ml-proj-count">{counts.answered}</span> of {counts.students} answered.</p></div>')
+    return (f'<div class="ml-proj" data-section="question"><div class="ml-proj-head"><h2>{escape(head)}</h2>'
+            f'<span class="ml-proj-clock" role="timer">{escape(countdown(q.closes_at, now))}</span>'
+            f'<span><span class="ml-proj-count">{counts.answered}</span> of {counts.students} answered.</span></div>'
+            f'<p class="ml-proj-question" style="font-size:{question_size(q.text)}rem">{escape(q.text)}</p>'
+            f"{options}{unit}</div>")
+
+
+def question_size(text: str) -> float:
+    """The question's type size [rem]: large for a short question, smaller for a lesson's long
+    one, so that the whole question fits a 1280×720 screen under its countdown.
+
+    >>> question_size("Which mode?"), question_size("x" * 250), question_size("x" * 600)
+    (2.0, 1.5, 1.2)
+    """
+    return 2.0 if len(text) <= 140 else 1.5 if len(text) <= 320 else 1.2
 
 
 def choice_bars_html(q: Question, counts: Sequence[int]) -> str:
@@ -190,7 +204,8 @@ def reveal_head_html(q: Question, answered: int, right: int, mistakes: Sequence[
         said = f"The engine says {escape(price(q.value))} {escape(q.unit)}"
         how = f"{right} of {answered} answers are within 1 %."
     lines = "".join(f"<li><b>{n} ×</b> {escape(words)}</li>" for words, n in mistakes)
-    return (f'<div class="ml-proj" data-section="reveal"><h2>Question {q.number}: {escape(q.text)}</h2>'
+    return (f'<div class="ml-proj" data-section="reveal"><h2>Question {q.number}</h2>'
+            f'<p style="font-size:{min(question_size(q.text), 1.5) * 0.7:.2f}rem">{escape(q.text)}</p>'
             f'<p class="ml-proj-question">{said}.</p><p>{how}</p>'
             + (f"<p>Typical mistakes:</p><ul>{lines}</ul>" if lines else "") + "</div>")
 
