@@ -35,7 +35,7 @@ FOCUSES = ("ended", "arrival", "question", "cascade", "replay", "lab")
 PROJECTOR_CSS = """<style>
 .ml-proj { font-size: 1.25rem; line-height: 1.45; }
 .ml-proj h2 { font-size: 2.1rem; margin: 0.2rem 0 0.6rem 0; }
-.ml-proj-code { font-family: monospace; font-weight: 700; letter-spacing: 0.4rem; font-size: 5.5rem;
+.ml-proj-code { font-family: monospace; font-weight: 700; letter-spacing: 0.4rem; font-size: clamp(2.4rem, 9vw, 5.5rem);
   line-height: 1.1; margin: 0; overflow-wrap: anywhere; }
 .ml-proj-bar { display: flex; flex-wrap: wrap; gap: 0.4rem 2rem; align-items: baseline; font-size: 1.2rem;
   border-bottom: 2px solid currentColor; padding-bottom: 0.3rem; margin-bottom: 0.5rem; }
@@ -55,6 +55,7 @@ PROJECTOR_CSS = """<style>
 .ml-proj-bars .ml-proj-right { outline: 4px solid currentColor; outline-offset: 2px;
   background-image: repeating-linear-gradient(45deg, rgba(255,255,255,.35) 0 8px, transparent 8px 16px); }
 .ml-proj b { white-space: nowrap; }
+[data-testid="stImageContainer"], [data-testid="stImage"] img { max-width: 100% !important; height: auto !important; }
 .ml-proj table { border-collapse: collapse; font-size: 1.05rem; }
 .ml-proj th, .ml-proj td { border: 1px solid currentColor; padding: 0.2rem 0.7rem; text-align: right; }
 .ml-proj th:first-child, .ml-proj td:first-child { text-align: left; }
