@@ -208,3 +208,16 @@ def test_a_closed_room_says_so_on_the_projector():
     at = projector(room.code, room.projector_token)
     store.close(room.code, room.teacher_key)
     assert f"Room {room.code} is closed" in everything(at.run())
+
+
+@pytest.mark.parametrize("code, token", [
+    ("<img src=x onerror=alert(1)>", "x"), ("ABC234", "t" * 20_000), ("Ａ２３４５６", "\u202e\u0000"),
+    ("abc234", "**bold** [link](javascript:alert(1))"),
+])
+def test_hostile_projector_links_are_refused_in_words(code, token):
+    RoomStore().open_room()
+    at = projector(code, token)
+    assert at.error and not at.exception
+    message = at.error[0].value.replace("\\", "")  # md() escapes Markdown
+    assert message.split(":")[0] in ("code", "projector token", "view"), message
+    assert "<img" not in "\n".join(html_bodies(at)) and "javascript:" not in message
