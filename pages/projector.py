@@ -10,7 +10,10 @@ market's cascade (``ui/rooms/projector.py`` decides what and draws it).
 It follows the room with one fragment that runs every second: one small query (the room's
 version and activity), and the room's public screen, counts, rounds and cascade read again only
 when one of them moved or every few seconds (presence fades with time, and a new projector
-link ends an old one). One projector per room: its cost does not grow with the class.
+link ends an old one). One projector per room: its cost does not grow with the class. Served by
+``serve_app.py``, the lab and the crash replay come by the room's event stream as on a
+student's page (``push/component.py``, a ticket for no seat): each step at once, and not sent
+again with each run of the fragment.
 
 Session keys: ``projector.seen`` (what was read, and at which version, activity and moment),
 ``projector.cascade_mark`` (the cascade count and version when a new cascade came: see
@@ -35,8 +38,10 @@ from ui.rooms.projector import (
     reveal_head_html, rounds_html, status_bar, survival_html,
 )
 from ui.rooms.session import screen_html, set_url, store
+from push.component import pushed, room_stream
 from ui.shell import presenter
 from ui.shell.deep_links import inside_app_frame
+from ui.shell.live_html import live_region
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
@@ -44,6 +49,8 @@ TICK_SECONDS = 1.0  # the countdown's step, and how often the view asks whether 
 REFRESH_SECONDS = 5.0  # everything is read again at least this often [s]
 SEEN = "projector.seen"
 MARK = "projector.cascade_mark"
+SCREEN = "projector.screen"  # the live region the room's pushed screen fills (serve_app.py)
+NO_SEAT = 0  # the stream ticket's participant: no student's (their ids start at 1)
 
 
 def read(code: str, token: str):
@@ -126,7 +133,18 @@ def draw(code: str, state, counts, rounds, cascade) -> None:
         with right:
             figure(class_cascade_figure(cascade), f"projector.cascade.{state.cascades}")
     else:
+        lab(state)
+
+
+def lab(state) -> None:
+    """The lab (or the crash replay) the class sees: pushed by the room's event stream where the
+    app is served by serve_app.py, each step at once and not sent again with every run of the
+    view; else drawn with the run."""
+    if not pushed():
         st.html(screen_html(state))
+        return
+    live_region(SCREEN)
+    room_stream(state, NO_SEAT, region=SCREEN, override=None, dark=getattr(st.context.theme, "type", None) == "dark")
 
 
 @st.fragment(run_every=TICK_SECONDS)

@@ -21,7 +21,7 @@ from playwright.sync_api import expect
 from classroom import RoomStore
 from margin.numbers import price
 from margin.presets import load_story
-from tests.conftest import ROOT, start_streamlit
+from tests.conftest import ROOT, start_streamlit, stop_streamlit
 
 pytestmark = pytest.mark.browser
 
@@ -201,4 +201,37 @@ def test_at_390_px_the_class_sees_the_replay_move_after_the_teachers_tab_closes(
     students[0].screenshot(path=str(shots / "student-390-replay-after-teacher-left.png"))
     for page in students:
         page.context.close()
+    rooms.dispose()
+
+
+@pytest.fixture(scope="module")
+def pushed_server(tmp_path_factory):
+    data = tmp_path_factory.mktemp("pushed-projector")
+    database = f"sqlite:///{data / 'rooms.sqlite3'}"
+    process, url = start_streamlit(ROOT / "serve_app.py", env={"MARGIN_LAB_DATABASE_URL": database})
+    yield url, database
+    stop_streamlit(process)
+
+
+def test_served_by_serve_app_the_projectors_lab_is_pushed(browser, pushed_server):
+    url, database = pushed_server
+    rooms = RoomStore(database)
+    room = rooms.open_room()
+    rooms.push_account(room.code, room.teacher_key, load_story("default"))
+    page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    page.goto(f"{url}/projector?room={room.code}&view={room.projector_token}")
+    screen = page.locator('[data-live-region="projector.screen"]')
+    expect(screen).to_contain_text("The market now: no shock")
+    expect(screen).to_have_attribute("data-room-version", re.compile(r"^\d+$"))  # drawn by the stream
+    rooms.move_market(room.code, room.teacher_key, shock=-0.03)
+    moved = time.monotonic()
+    expect(screen).to_contain_text("a whole-market shock of -3.0 %", timeout=5_000)
+    print(f"\nthe projector showed the step {time.monotonic() - moved:.2f} s after the store took it")
+    rooms.ask(room.code, room.teacher_key, LESSON, seconds=60)  # the question view, then the lab again
+    expect(page.get_by_role("timer")).to_be_visible()
+    rooms.clear_question(room.code, room.teacher_key)
+    rooms.move_market(room.code, room.teacher_key, shock=-0.05)
+    expect(screen).to_contain_text("a whole-market shock of -5.0 %", timeout=5_000)
+    assert room.teacher_key not in page.url and room.teacher_key not in page_text(page)
+    page.context.close()
     rooms.dispose()
