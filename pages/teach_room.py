@@ -1,14 +1,18 @@
 """Teach a room: the teacher's console of a classroom room.
 
-The address holds the room and the teacher key (``?room=<code>&key=<key>``): keep it private,
-it is the only way back in. Open a room, show its code, join link and QR code (large in
+The address holds the room's code only (``?room=<code>``): the teacher key stays in this
+browser session (``room.teach.last``), so a projected address bar shows nothing secret. The
+teacher's way back in from another browser or after a reload is the *teacher link*
+(``?room=<code>&key=<key>``), shown only on request; opening it moves the key into the session
+and out of the address. The projector gets its own read-only link (``pages/projector.py``). Open a room, show its code, join link and QR code (large in
 presenter mode), push an account and move the market for every student, ask a question and
 reveal the class's answers against the engine, run the class market's cascade, and download
 the results. A fragment polls the room's activity every two seconds for who joined and how
 many answered.
 
-Session keys: ``room.teach.last`` (this session's room and key, so that coming back from another
-page returns to the console), ``room.teach.shock`` [%] and ``room.teach.price.<MARKET>`` [USDT] (the teacher's
+Session keys: ``room.teach.last`` (this session's room and key: the console's only hold on the
+key, also for a return from another page), ``room.teach.projector`` (the room's projector token,
+when this session made it), ``room.teach.shock`` [%] and ``room.teach.price.<MARKET>`` [USDT] (the teacher's
 controls, re-seeded from the room), ``room.teach.*`` (other widgets).
 """
 
@@ -24,6 +28,7 @@ from ui.lab.html import LAB_CSS
 from ui.rooms.charts import qr_png
 from ui.rooms.html import ROOM_CSS
 from ui.rooms.model import SEAT_PARAM, account_choices, account_text, chosen_account, join_url, who
+from ui.rooms.projector import projector_url, teacher_url
 from ui.rooms.session import (
     RESEED, ask, cascade_results, class_market, reseed_controls, replay_screen, reveal_panel, set_url, show_error,
     step_screen, store, told, url_room,
@@ -35,7 +40,8 @@ from ui.shell.state import ensure_scenario
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
 POLL_SECONDS = 2.0
-LAST = "room.teach.last"  # (code, teacher key) of this session's room, for a return from another page
+LAST = "room.teach.last"  # (code, teacher key) of this session's room: the key is never in the address
+PROJECTOR = "room.teach.projector"  # (code, projector token) this session made
 PLAY_SECONDS = 1.0  # the console shows a playing replay's step this often [s]
 
 
@@ -55,7 +61,9 @@ def landing() -> None:
         except RoomError as err:
             st.error(md(str(err)), icon=":material/error:")
         else:
-            set_url(room=room.code, key=room.teacher_key, **{SEAT_PARAM: None})
+            st.session_state[LAST] = (room.code, room.teacher_key)
+            st.session_state[PROJECTOR] = (room.code, room.projector_token)
+            set_url(room=room.code, key=None, **{SEAT_PARAM: None})
             st.rerun()
     with st.expander("Reopen a room's results", icon=":material/history:"):
         with st.form("room.teach.reopen", border=False):
@@ -68,7 +76,8 @@ def landing() -> None:
             except RoomError as err:
                 st.error(md(str(err)), icon=":material/error:")
             else:
-                set_url(room=code.strip().upper(), key=key)
+                st.session_state[LAST] = (code.strip().upper(), key)
+                set_url(room=code.strip().upper(), key=None)
                 st.rerun()
 
 
@@ -83,10 +92,39 @@ def header(code: str, state) -> None:
         st.html(f'<p class="ml-room-code" aria-label="Join code">{code}</p>')
         st.code(link, language=None)
         status = "closed" if state.closed else "expired" if state.expired else "locked" if state.locked else "open"
-        st.caption(f"Students open this link or scan the code, then type a nickname. Room {status}. Keep this "
-                   "page's own address private: it holds your teacher key.")
+        st.caption(f"Students open this link or scan the code, then type a nickname. Room {status}. This page's "
+                   "address holds no key: it is safe on a projector.")
+        private_links(code)
     with right:
         st.image(qr_png(link, scale=12 if big else 6), caption="Scan to join", width=360 if big else 170)
+
+
+def private_links(code: str) -> None:
+    """The teacher link (private, shown on request) and the projector view's own link."""
+    rooms, (_, key) = store(), st.session_state[LAST]
+    here = st.context.url or "http://localhost:8501/teach_room"
+    cols = st.columns(2)
+    with cols[0].popover("Teacher link (private)", icon=":material/key:", width="stretch"):
+        st.caption("Your way back into this console from another browser or after a reload. Keep it to "
+                   "yourself: whoever has it runs the room. Do not open this on a projected screen.")
+        st.code(teacher_url(here, code, key), language=None, wrap_lines=True)
+    with cols[1].popover("Projector view", icon=":material/present_to_all:", width="stretch"):
+        made = st.session_state.get(PROJECTOR)
+        if made and made[0] == code:
+            link = projector_url(here, code, made[1])
+            st.caption("Open this on the projector: the room for the class in large type, read-only, no key.")
+            st.link_button("Open the projector view", link, icon=":material/open_in_new:")
+            st.code(link, language=None, wrap_lines=True)
+        else:
+            st.caption("A projector link shows the room to the class, read-only. A new one ends the previous one.")
+        if st.button("New projector link" if made and made[0] == code else "Make a projector link",
+                     key="room.teach.projector_link"):
+            try:
+                st.session_state[PROJECTOR] = (code, rooms.projector_token(code, key))
+            except RoomError as err:
+                st.error(md(str(err)), icon=":material/error:")
+            else:
+                st.rerun()
 
 
 @st.fragment(run_every=POLL_SECONDS)
@@ -253,10 +291,20 @@ def teacher_page() -> None:
     st.html(ROOM_CSS)
     st.title("Teach a room")
     code, _, key = url_room()
-    if (not code or not key) and st.session_state.get(LAST):
-        code, key = st.session_state[LAST]  # back from another page of the app: the same room
-        set_url(room=code, key=key)
+    if key:  # a teacher link: the key moves into this session and out of the address
+        st.session_state[LAST] = ((code or "").strip().upper(), key)
+        set_url(key=None)
+    last = st.session_state.get(LAST)
+    if last and (not code or code.strip().upper() == last[0]):
+        code, key = last  # this session's room (also back from another page of the app)
+        set_url(room=code)
+    else:
+        key = None
     if not code or not key:
+        if code:
+            st.info("This console opens with your teacher link (the console's address holds no key). Open "
+                    "the link you kept, or type the room's code and key under “Reopen a room's results”.",
+                    icon=":material/key:")
         landing()
         return
     rooms = store()
@@ -267,6 +315,7 @@ def teacher_page() -> None:
         st.error(md(str(err)), icon=":material/error:")
         set_url(room=None, key=None)
         st.session_state.pop(LAST, None)
+        st.session_state.pop(PROJECTOR, None)
         landing()
         return
     st.session_state[LAST] = (state.code, key)

@@ -223,6 +223,10 @@ class RoomStore:
         """The question on screen round by round, anonymous; its answer once revealed."""
         return asking.public_rounds(self.db, code, token)
 
+    def projector_cascade(self, code: str, token: str) -> dict[str, Any] | None:
+        """The latest class cascade without names (None before one), for the projector."""
+        return class_market.public_cascade(self.db, code, token)
+
     # ------------------------------------------------------------------ students
 
     def join(self, code: Any, nickname: Any, *, session: str | None = None, address: str | None = None,

@@ -18,7 +18,7 @@ from classroom.market import (
     ClassMarket, check_class_market, check_position, class_market_from_dict, position_from_dict, run_class_cascade,
 )
 from classroom.store.db import Database
-from classroom.store.room import bump, room_row, teacher_row
+from classroom.store.room import bump, projector_row, room_row, teacher_row
 from classroom.store.seats import seat_row, upsert
 
 
@@ -135,6 +135,23 @@ def cascades(db: Database, code: Any, key: Any) -> list[dict[str, Any]]:
     return [json.loads(r.result) for r in db.read(work)]
 
 
+def public_cascade(db: Database, code: Any, token: Any) -> dict[str, Any] | None:
+    """The room's latest class cascade for the projector (its projector token or the teacher
+    key): prices, rounds, counts and each student's fate without a nickname or an id; None
+    before the first."""
+    def work(connection: Connection) -> Any:
+        room = projector_row(connection, code, token, now=db.clock())
+        return connection.execute(select(t.cascade_runs.c.result).where(t.cascade_runs.c.room_id == room.id)
+                                  .order_by(t.cascade_runs.c.number.desc()).limit(1)).first()
+    row = db.read(work)
+    if row is None:
+        return None
+    result = json.loads(row.result)
+    result["students"] = [{k: v for k, v in s.items() if k not in ("nickname", "participant_id")}
+                          for s in result.get("students", [])]
+    return result
+
+
 def class_positions(db: Database, code: Any, key: Any) -> list[dict[str, Any]]:
     """The students' open positions: ``{"participant_id", "nickname", "side", "mode", "leverage", "notional"}``."""
     def work(connection: Connection) -> list[Any]:
@@ -145,4 +162,4 @@ def class_positions(db: Database, code: Any, key: Any) -> list[dict[str, Any]]:
 
 
 __all__ = ["cascades", "class_market", "class_positions", "market_of", "my_fate", "my_position", "open_position",
-           "run_cascade", "set_class_market"]
+           "public_cascade", "run_cascade", "set_class_market"]

@@ -45,7 +45,11 @@ def wait_for_handshake(visit, count: int, seconds: float = 30) -> None:
 
 
 def query(page) -> dict[str, str]:
-    return {name: values[0] for name, values in parse_qs(urlsplit(page.url).query).items()}
+    return query_of(page.url)
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {name: values[0] for name, values in parse_qs(urlsplit(url.strip()).query).items()}
 
 
 def metric(page, label: str):
@@ -64,9 +68,11 @@ def test_a_room_spans_two_servers_and_a_lost_server_loses_nothing_of_it(browser,
     code_box = tpage.locator(".ml-room-code")
     expect(code_box).to_have_text(re.compile(r"^[A-Z0-9]{4,12}$"))
     code = code_box.inner_text().strip()
-    tpage.wait_for_url(re.compile(r"[?&]key="))
-    key = query(tpage)["key"]
-    assert query(tpage)["room"] == code
+    tpage.wait_for_url(re.compile(rf"[?&]room={code}"))
+    assert "key" not in query(tpage)  # the console's address holds no key: its teacher link does
+    tpage.get_by_role("button", name=re.compile("Teacher link")).click()
+    key = query_of(tpage.locator("code").filter(has_text="key=").first.inner_text())["key"]
+    tpage.keyboard.press("Escape")
 
     # The student joins it on server B, by the code and a nickname: B reads the room A wrote.
     assert student.goto(f"{farm.url}/join_room?room={code}") is b

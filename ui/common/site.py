@@ -119,6 +119,8 @@ PAGES: tuple[SitePage, ...] = (
              icon=":material/co_present:", shareable=False, in_switcher=False),
     SitePage(id="room", file="pages/join_room.py", title="Join a room", short="Join", name="classroom room",
              icon=":material/groups:", shareable=False, in_switcher=False),
+    SitePage(id="projector", file="pages/projector.py", title="Projector view", short="Projector",
+             name="projector view", icon=":material/present_to_all:", shareable=False, in_switcher=False),
     SitePage(id="learn", file="pages/learn.py", title="Learn", short="Learn", name="lessons", icon=":material/school:",
              shareable=False),
     SitePage(id="glossary", file="pages/glossary.py", title="Glossary", short="Glossary", name="glossary",
