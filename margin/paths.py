@@ -36,7 +36,11 @@ class PricePath:
 
     ``steps`` labels each row (the CSV's ``step`` column). ``hours`` [h since the start] gives
     the rows a time (``None``: no time, so no funding); ``funding[m]`` is market m's funding
-    rate at each row [fraction per interval] (:mod:`margin.funding`).
+    rate at each row [fraction per interval] (:mod:`margin.funding`). ``continuous``: the
+    price moves in a straight line from one row to the next (the lab's walk), so a stop fills
+    at its trigger; otherwise each row is a print the price jumps to (a crash's candles, the
+    stress lab's steps, the cascade's rounds, a path file) and a stop passed between two rows
+    fills at the later row's price with its slippage (:mod:`margin.orders`).
     """
 
     steps: np.ndarray
@@ -44,6 +48,7 @@ class PricePath:
     marks: np.ndarray
     hours: np.ndarray | None = None
     funding: Mapping[str, np.ndarray] = field(default_factory=dict)
+    continuous: bool = False
 
 
 def price_path(marks: dict[str, Sequence[float]] | dict[str, np.ndarray],

@@ -14,7 +14,7 @@ from margin.account import account_value, price_vector
 from margin.scenario import Scenario, scenario_to_dict
 from margin.settle import Event, SettlementState, Settler
 from margin.paths import PricePath
-from margin.simulate import PoolExcess, isolated_threshold, simulate
+from margin.simulate import PoolExcess, collateral_along, isolated_threshold, simulate
 from margin.stress.sampler import Sampler, sample_prices
 from margin.stress.results import VariantStress
 from margin.stress.spec import (
@@ -55,6 +55,8 @@ class VariantRunner:
         funded = any(m.funding_rate != 0.0 for m in scenario.markets.values())
         self.step_hours = step_hours if funded else None
         settler = self.settler = Settler(scenario)
+        # So do accounts with stop orders or coin pools: the search below knows neither.
+        self.each_path = funded or bool(settler.orders) or bool(settler.coin_keys)
         positions = scenario.positions
         self.col = np.array(settler.col, dtype=np.intp)
         self.sign = np.array([p.sign for p in positions], dtype=float)
@@ -94,6 +96,8 @@ class VariantRunner:
             for j, members in self.cross_by_market.items():
                 column = prices[j].reshape(-1, 1)
                 flat += PoolExcess(self.settler, column).group(members, self.opening, 0, column.shape[0], 0)
+            if self.settler.usdt_entries:  # the collateral's value moves with its market
+                flat += collateral_along(self.settler, self.opening, prices.reshape(n_markets, -1).T)
             cross_excess = flat.reshape(n_paths, n_rows)
             hits = cross_excess <= self.tolerance - self.opening.cross_wallet
             hits[:, 0] = False  # step 0 is settled
@@ -142,7 +146,7 @@ class VariantRunner:
             row = at + 1
             if not added:
                 continue
-            touched = {self.index[e.position] for e in state.events[before:]}
+            touched = {self.index[e.position] for e in state.events[before:] if e.position in self.index}
             for i in touched - self.cross:
                 hits_of[i] = None  # margin or size changed: the precomputed rows no longer hold
                 next_of[i] = -1
@@ -176,6 +180,8 @@ class VariantRunner:
         pools = PoolExcess(self.settler, marks)
         excess = np.full(marks.shape[0], np.inf)
         excess[row:] = sum(pools.group(m, state, row, marks.shape[0], j) for j, m in open_by_market.items())
+        if self.settler.usdt_entries:
+            excess[row:] += collateral_along(self.settler, state, marks[row:])
         return excess
 
     def _record(self, outcome: _Outcome, n: Any, state: SettlementState) -> None:
@@ -190,7 +196,7 @@ class VariantRunner:
         outcome.bankrupt[n] = state.bankrupt
 
     def run(self, prices: np.ndarray, first_path: int, keep_events: bool = False) -> _Outcome:
-        if self.step_hours is not None:
+        if self.each_path:
             return self._run_funded(prices, first_path, keep_events)
         n_markets, n_paths, n_rows = prices.shape
         n_positions = self.size.shape[0]
@@ -199,7 +205,7 @@ class VariantRunner:
         # Paths without a candidate keep the state step 0 left to the horizon.
         pnl = self.sign * opening.size * (last[:, self.col] - self.entry)
         outcome = _Outcome(
-            final_value=self.settler.final(opening).balance + pnl.sum(axis=1),
+            final_value=self.settler.final(opening).balance + pnl.sum(axis=1) + self._collateral_value(opening, last),
             liquidated=np.zeros((n_paths, n_positions), dtype=bool),
             first_liquidation_step=np.full((n_paths, n_positions), -1, dtype=np.int32),
             bankrupt=np.zeros(n_paths, dtype=bool),
@@ -216,20 +222,43 @@ class VariantRunner:
             state = self.walk(marks, int(first[n]), None if cross_excess is None else cross_excess[n],
                               {i: hits[n] for i, hits in isolated_hits.items()})
             outcome.final_value[n] = self.settler.final(state).balance + float(
-                np.sum(self.sign * state.size * (last[n, self.col] - self.entry)))
+                np.sum(self.sign * state.size * (last[n, self.col] - self.entry))) + self._collateral_value(state, last[n])
             self._record(outcome, n, state)
             if keep_events and state.events:
                 outcome.events[first_path + int(n)] = tuple(state.events)
         return outcome
 
+    def _collateral_value(self, state: SettlementState, last: np.ndarray) -> Any:
+        """The USDT pool's collateral at the horizon's marks ``last`` ``(paths, M)`` or ``(M,)`` [USDT]."""
+        if not self.settler.usdt_entries:
+            return 0.0
+        value = collateral_along(self.settler, state, np.atleast_2d(last))
+        return value if np.ndim(last) == 2 else float(value[0])
+
+    def _value_at(self, result_final: Any, state: SettlementState, marks: np.ndarray) -> float:
+        """What the account is worth at the horizon's marks ``marks`` ``(M,)`` [USDT]: the
+        wallet, the open positions' PnL, the collateral, and each coin pool at its coin's price."""
+        linear = ~self.settler.inverse_mask
+        value = result_final.balance + float(np.sum((self.sign * state.size * (marks[self.col] - self.entry))[linear]))
+        value += self._collateral_value(state, marks)
+        for key in self.settler.coin_keys:
+            price = float(marks[self.settler.entry_col[key]])
+            coins = float(result_final.held[key])
+            for i in range(len(self.size)):
+                if self.settler.money[i] == key and state.size[i] > 0:
+                    coins += self.settler.pnl(i, float(state.size[i]), float(marks[self.col[i]]))
+            value += coins * price
+        return value
+
 
     def _run_funded(self, prices: np.ndarray, first_path: int, keep_events: bool) -> _Outcome:
         """Every path walked by :func:`margin.simulate.simulate` with its rows' time, so the
-        markets' funding rates are charged (step 0 is settled as in :meth:`run`)."""
+        markets' funding rates are charged, stop orders fire and coin pools are judged (step 0
+        is settled as in :meth:`run`)."""
         n_markets, n_paths, n_rows = prices.shape
         n_positions = self.size.shape[0]
         names = tuple(self.scenario.markets)
-        hours = np.arange(n_rows) * self.step_hours
+        hours = None if self.step_hours is None else np.arange(n_rows) * self.step_hours
         outcome = _Outcome(
             final_value=np.zeros(n_paths), liquidated=np.zeros((n_paths, n_positions), dtype=bool),
             first_liquidation_step=np.full((n_paths, n_positions), -1, dtype=np.int32),
@@ -242,9 +271,9 @@ class VariantRunner:
             state = SettlementState(size=np.array(result.final.sizes), margin=np.array(result.final.margins),
                                     cross_wallet=result.final.cross_wallet, fund=result.final.insurance_fund,
                                     bankrupt=result.final.bankrupt, events=list(result.events),
-                                    sliced=np.array(result.final.sliced, dtype=bool))
-            outcome.final_value[n] = result.final.balance + float(
-                np.sum(self.sign * state.size * (marks[-1, self.col] - self.entry)))
+                                    sliced=np.array(result.final.sliced, dtype=bool),
+                                    collateral=np.array(result.final.collateral) if result.final.collateral else None)
+            outcome.final_value[n] = self._value_at(result.final, state, marks[-1])
             self._record(outcome, n, state)
             if keep_events and state.events:
                 outcome.events[first_path + n] = tuple(state.events)
