@@ -86,8 +86,9 @@ class FinalState:
         if self.assets:  # an account without collateral writes exactly as before
             out["collateral"] = dict(zip(self.assets, self.held))
             coins = [k for k, fund in enumerate(self.coin_funds) if fund is not None]
-            out["coin_pools"] = {self.assets[k]: {"insurance_fund": self.coin_funds[k],
-                                                  "socialized_loss": self.coin_socialized[k]} for k in coins}
+            if coins:
+                out["coin_pools"] = {self.assets[k]: {"insurance_fund": self.coin_funds[k],
+                                                      "socialized_loss": self.coin_socialized[k]} for k in coins}
         return out
 
 
