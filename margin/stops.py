@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from margin.account import evaluate
+from margin.ledger import Event
+from margin.numbers import money, percent, price, quantity
 from margin.orders import ORDER_KINDS
 from margin.pools import pool_roots, state_pools
 from margin.scenario import Scenario
@@ -105,4 +107,46 @@ def _reach(position: str, kind: str, trigger: float, here: float, sign: int, sli
                       bankruptcy_price=None if bust is None else float(bust), gap_to_bankruptcy=gap)
 
 
-__all__ = ["OrderReach", "order_reach"]
+# ----------------------------------------------------------------------------- in words
+
+KIND_WORDS = {"stop_loss": "stop-loss", "take_profit": "take-profit"}
+
+
+def reach_sentence(reach: OrderReach, who: str) -> str:
+    """Where an order sits, in words, for the page beside it (text, never markup).
+
+    >>> r = OrderReach(id="a", kind="stop_loss", trigger=85.0, can_fire=False, liquidation_price=90.91,
+    ...                bankruptcy_price=90.0, gap_to_bankruptcy=None)
+    >>> reach_sentence(r, "BTC long")
+    'BTC long: its stop-loss at 85.00 can never fire: the position is liquidated at 90.91 on the way to it.'
+    """
+    what = f"{who}: its {KIND_WORDS[reach.kind]} at {price(reach.trigger)}"
+    if not reach.can_fire:
+        return f"{what} can never fire: the position is liquidated at {price(reach.liquidation_price)} on the way to it."
+    if reach.gap_to_bankruptcy is not None:
+        return (f"{what} can fire, and can be gapped: a jump of more than {percent(reach.gap_to_bankruptcy)} past it "
+                f"fills it beyond the bankruptcy price {price(reach.bankruptcy_price)}, losing more than its margin.")
+    return f"{what} can fire before any liquidation."
+
+
+def event_sentence(event: Event, who: str) -> str | None:
+    """A stop-loss, take-profit or collateral sale in words, like the other events (None for
+    another kind). Amounts in the event's currency.
+
+    >>> e = Event(step=3, row=3, type="stop_loss", position="a", market="BTC", mode="isolated",
+    ...           price=95_000.0, size=1.0, realized_pnl=-5_000.0, fee=0.0, insurance_fund_delta=0.0)
+    >>> event_sentence(e, "BTC long")
+    'BTC long: its stop-loss closed 1 at 95,000.00 (-5,000.00 USDT realized)'
+    """
+    if event.type in KIND_WORDS:
+        realized = money(event.realized_pnl, signed=True, unit=event.currency)
+        return (f"{who}: its {KIND_WORDS[event.type]} closed {quantity(event.size)} at {price(event.price)} "
+                f"({realized} realized)")
+    if event.type == "collateral_sale":
+        return (f"The cross pool's {quantity(event.size)} {event.position} collateral was sold at "
+                f"{price(event.price)} for {money(event.realized_pnl)} (its value less the haircut), as the pool "
+                "was closed")
+    return None
+
+
+__all__ = ["OrderReach", "event_sentence", "order_reach", "reach_sentence"]
