@@ -325,7 +325,9 @@ class Settler(PoolMoney, Cuts, Orders):
             price = fills[i]
             size = state.size[i]
             realized = self.pnl(i, size, price)
-            fee = min(rules.liquidation_fee_rate * self.value(i, size, price), remaining)
+            linear = self.positions[i].contract_value == 0  # (rate × size) × price, as it has always run
+            fee = min(rules.liquidation_fee_rate * size * price if linear
+                      else rules.liquidation_fee_rate * self.value(i, size, price), remaining)
             remaining -= fee
             closes.append((i, price, size, realized, fee))
             state.size[i] = 0.0

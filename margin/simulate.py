@@ -196,15 +196,11 @@ def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False,
              start: FinalState | None = None, previous: np.ndarray | None = None) -> SimulationResult:
     """Walk ``path`` from event to event, applying the scenario's rules.
 
-    Same events and final state as :func:`simulate_reference`, without visiting every row:
-    the rows ahead are scanned in a window, vectorized; the window doubles while no breach is
-    found and shrinks back after each event, so the work follows the distance between events.
-    Funding (:mod:`margin.funding`) is charged at its rows before they are judged.
-    With ``trace=True`` the result also carries the account at every row. ``start`` continues
-    an earlier walk from where it ended (its ``final``): walking a path in two parts, the
-    second from the first's final state, gives the events and final state of the whole path
-    (pass the first's last marks as ``previous``, the marks before row 0, where orders count
-    from; None: row 0 is not reached by a move).
+    Same events and final state as :func:`simulate_reference`, without visiting every row: the
+    rows ahead are scanned in a window, vectorized, that doubles while no breach is found and
+    shrinks back after each event. Funding (:mod:`margin.funding`) is charged at its rows first.
+    ``trace=True``: the account at every row too. ``start`` continues an earlier walk from its
+    ``final``; ``previous``: the marks before row 0, where orders count from (None: no move).
     """
     prices = path_matrix(scenario, path)
     n_rows = prices.shape[0]
