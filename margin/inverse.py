@@ -76,14 +76,42 @@ def contract_fields(raw: Mapping[str, Any], where: str, name: str) -> tuple[str,
 
 
 def pnl(sign: Any, size: Any, contract_value: Any, entry: Any, mark: Any) -> Any:
-    """Unrealized PnL [coin] of ``size`` contracts of ``contract_value`` [USD] opened at
-    ``entry`` and valued at ``mark`` [USD per coin]; ``sign`` +1 long, −1 short. Floats or
-    arrays."""
+    """Unrealized PnL of an inverse position, in its coin (BitMEX, 'Inverse Perpetuals Guide':
+    ``# Contracts × Multiplier × (1/Entry Price − 1/Exit Price)``; Kraken Futures, 'Calculation
+    of profit and loss').
+
+    Parameters
+    ----------
+    sign : numeric [−1 or +1]
+        +1 long, −1 short.
+    size : numeric [contracts]
+    contract_value : numeric [USD per contract]
+    entry, mark : numeric [USD per coin]
+
+    Returns
+    -------
+    numeric [coin]
+        ``sign × size × contract_value × (1/entry − 1/mark)``; floats or arrays.
+    """
     return sign * size * contract_value * (1.0 / entry - 1.0 / mark)
 
 
 def value(size: Any, contract_value: Any, price: Any) -> Any:
-    """The position's value [coin] at ``price`` [USD per coin]: ``size × contract_value / price``."""
+    """The position's value in its coin (Bybit: "Position Value = Contract Quantity / Mark
+    Price"), what the maintenance tiers read.
+
+    Parameters
+    ----------
+    size : numeric [contracts]
+    contract_value : numeric [USD per contract]
+    price : numeric [USD per coin]
+        The mark, or the entry under ``mm_basis: "entry"``.
+
+    Returns
+    -------
+    numeric [coin]
+        ``size × contract_value / price``.
+    """
     return size * contract_value / price
 
 

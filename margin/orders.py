@@ -99,9 +99,27 @@ def crossing(previous: float, now: float, trigger: float) -> float:
 
 
 def fill(sign: int, trigger: float, price: float, slippage: float, *, passed: bool) -> float:
-    """Where an order of a position of ``sign`` fills [quote per base]: at ``trigger`` when the
-    path passed through it, else at the step's ``price`` worsened by ``slippage`` (the close
-    sells a long, buys back a short)."""
+    """Where a stop-loss or take-profit fills: at its trigger when the path passed through it,
+    else at the step's price worsened by the slippage (the close sells a long, buys back a
+    short), as a stop-market order meets the book after a gap.
+
+    Parameters
+    ----------
+    sign : int [−1 or +1]
+        The position's side: +1 long, −1 short.
+    trigger : float [quote per base]
+    price : float [quote per base]
+        The mark of the row the order fires on.
+    slippage : float [fraction]
+        ``stop_slippage``.
+    passed : bool
+        The path moved in a line through the trigger (the lab's walk).
+
+    Returns
+    -------
+    float [quote per base]
+        ``trigger``, or ``price × (1 − sign × slippage)``.
+    """
     if passed:
         return trigger
     return price * (1.0 - sign * slippage)
