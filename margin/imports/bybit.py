@@ -118,8 +118,8 @@ def _holdings(documents: Mapping[str, Any], account_mode: str | None) -> tuple[l
         return _inverse_holdings(result, account_mode)
     if category is not None and category != "linear":
         raise ScenarioError("position/list.result.category", (
-            f"is {kind_of(category)}, not 'linear': the lab models USDT linear perpetuals only (inverse contracts "
-            "such as BTCUSD are margined in the coin); export with category=linear"))
+            f"is {kind_of(category)}, not 'linear' or 'inverse': the lab models perpetuals (USDT linear, and "
+            "inverse ones such as BTCUSD margined in the coin); export with category=linear or category=inverse"))
     holdings, hedged, legs = [], False, []
     for index, row in enumerate(rows(result, "list", "position/list.result")):
         where = f"position/list.result.list[{index}]"
