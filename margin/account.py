@@ -23,7 +23,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from margin.pools import REACH_FACTOR, first_prices, state_pools  # noqa: F401  (REACH_FACTOR is read as margin.account's too)
+from margin.liquidation import (  # noqa: F401  (read as margin.account's too)
+    REACH_FACTOR, LiquidationPrice, liquidation_prices, position_liquidation_price,
+)
+from margin.returns import pnl_fraction, return_on_margin  # noqa: F401  (read as margin.account's too)
 from margin.scenario import Position, Rules, Scenario
 from margin.tiers import maintenance_margin
 
@@ -58,10 +61,23 @@ class CompiledAccount:
     entry_basis: bool
     cross_wallet: float
     rules: Rules = Rules()
+    # inverse contracts and collateral (:mod:`margin.inverse`, :mod:`margin.collateral`); empty or
+    # all-linear for an account that holds neither
+    contract_value: np.ndarray | None = None  # (P,) [USD per contract]; 0 for a linear contract
+    pool: np.ndarray | None = None  # (P,) int: -1 the USDT pool, k the coin pool of collateral entry k
+    collateral: np.ndarray | None = None  # (K,) amounts [asset units] (a coin pool's: its cross wallet)
+    collateral_market: np.ndarray | None = None  # (K,) int: the market that prices each entry
+    collateral_factor: np.ndarray | None = None  # (K,) 1 − haircut; 0 for a coin pool's wallet (not in USDT)
+    coin_pools: tuple[int, ...] = ()  # the collateral entries that are coin pools' wallets
 
     @property
     def n_positions(self) -> int:
         return int(self.sign.shape[0])
+
+    @property
+    def inverse(self) -> np.ndarray:
+        """(P,) bool: the position is an inverse contract."""
+        return np.zeros(self.n_positions, dtype=bool) if self.contract_value is None else self.contract_value > 0
 
 
 def compile_account(scenario: Scenario) -> CompiledAccount:
@@ -92,6 +108,23 @@ def compile_account(scenario: Scenario) -> CompiledAccount:
         entry_basis=scenario.rules.mm_basis == "entry",
         cross_wallet=scenario.cross_wallet,
         rules=scenario.rules,
+        **_coin_arrays(scenario, names),
+    )
+
+
+def _coin_arrays(scenario: Scenario, names: tuple[str, ...]) -> dict[str, Any]:
+    """The inverse contracts' and the collateral's arrays of :class:`CompiledAccount`."""
+    if not scenario.collateral and not any(p.is_inverse for p in scenario.positions):
+        return {}
+    coins = {c.asset: k for k, c in enumerate(scenario.collateral) if c.coin_pool}
+    entries = scenario.collateral
+    return dict(
+        contract_value=np.array([p.contract_value for p in scenario.positions], dtype=float),
+        pool=np.array([coins.get(scenario.currency(p), -1) for p in scenario.positions], dtype=np.intp),
+        collateral=np.array([scenario.coin_wallet(k) for k in range(len(entries))], dtype=float),
+        collateral_market=np.array([names.index(c.market) for c in entries], dtype=np.intp),
+        collateral_factor=np.array([0.0 if c.coin_pool else c.factor for c in entries], dtype=float),
+        coin_pools=tuple(coins.values()),
     )
 
 
@@ -107,14 +140,22 @@ class Valuation:
     position_equity: np.ndarray  # (G, P): isolated equity, or the cross equity for cross
     position_maintenance: np.ndarray  # (G, P): own MM if isolated, cross MM for cross
     status: np.ndarray  # (G, P) int8: HEALTHY, AT_RISK, LIQUIDATED or BANKRUPT
+    # With inverse contracts, a position's amounts are in its settlement coin; these say how:
+    to_usdt: np.ndarray | float = 1.0  # (G, P) [USDT per unit of the position's currency]
+    coin_equity: np.ndarray | None = None  # (G, C) each coin pool's equity [coin] (C = len(coin_pools))
+    coin_maintenance: np.ndarray | None = None  # (G, C) [coin]
+    coin_price: np.ndarray | None = None  # (G, C) [USDT per coin]
+    collateral_value: np.ndarray | float = 0.0  # (G,) the USDT pool's collateral at its value [USDT]
 
 
 def value_account(account: CompiledAccount, prices: np.ndarray, *,
                   size: np.ndarray | None = None, margin: np.ndarray | None = None,
-                  cross_wallet: float | np.ndarray | None = None) -> Valuation:
+                  cross_wallet: float | np.ndarray | None = None,
+                  collateral: np.ndarray | None = None) -> Valuation:
     """Value the account at mark ``prices`` of shape ``(G, M)`` (markets in ``market_names``).
 
-    ``size`` [base] (0 = closed), ``margin`` [quote] and ``cross_wallet`` [quote] override the
+    ``size`` [base or contracts] (0 = closed), ``margin`` [its currency], ``cross_wallet``
+    [quote] and ``collateral`` (amounts per entry, a coin pool's its cross wallet) override the
     scenario's, per price point or for all (used to trace a simulation).
     """
     prices = np.atleast_2d(np.asarray(prices, dtype=float))
@@ -125,27 +166,59 @@ def value_account(account: CompiledAccount, prices: np.ndarray, *,
     notional = size * mark
     upnl = account.sign * size * (mark - account.entry)
     basis = size * account.entry if account.entry_basis else notional
+    inverse = account.inverse
+    if inverse.any():  # in the coin: value size × cv / price, PnL size × cv × (1/entry − 1/mark)
+        cv = np.where(inverse, account.contract_value, 1.0)
+        notional = np.where(inverse, size * cv / mark, notional)
+        upnl = np.where(inverse, account.sign * size * cv * (1.0 / account.entry - 1.0 / mark), upnl)
+        basis = np.where(inverse, size * cv / account.entry, basis) if account.entry_basis else notional
     mm = maintenance_margin(np.broadcast_to(basis, mark.shape), account.floors, account.mmr, account.cum)
     open_ = size > 0
-    cross = (~account.isolated) & open_
+    cross = (~account.isolated) & open_ & ~inverse
     cross_equity = wallet + (upnl * cross).sum(axis=1)
     cross_mm = (mm * cross).sum(axis=1)
+    extra = _pools_in_coins(account, prices, upnl, mm, open_, collateral) if account.pool is not None else {}
+    if extra:
+        cross_equity = cross_equity + extra["collateral_value"]
     iso_equity = margin + upnl
-    position_equity = np.where(account.isolated, iso_equity, cross_equity[:, None])
-    position_mm = np.where(account.isolated, mm, cross_mm[:, None])
+    pool_equity = cross_equity[:, None] if not extra else np.where(
+        account.pool < 0, cross_equity[:, None], np.take(extra["coin_equity_full"], account.pool, axis=1))
+    pool_mm = cross_mm[:, None] if not extra else np.where(
+        account.pool < 0, cross_mm[:, None], np.take(extra["coin_mm_full"], account.pool, axis=1))
+    position_equity = np.where(account.isolated, iso_equity, pool_equity)
+    position_mm = np.where(account.isolated, mm, pool_mm)
     status = classify(position_equity, position_mm, account.rules)
     status = np.where(open_, status, HEALTHY).astype(np.int8)
     return Valuation(
         notional=notional, unrealized_pnl=upnl, maintenance_margin=mm,
         cross_equity=cross_equity, cross_maintenance=cross_mm,
         position_equity=position_equity, position_maintenance=position_mm, status=status,
+        **{k: v for k, v in extra.items() if not k.endswith("_full")},
     )
 
 
+def _pools_in_coins(account: CompiledAccount, prices: np.ndarray, upnl: np.ndarray, mm: np.ndarray,
+                    open_: np.ndarray, collateral: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The USDT pool's collateral value and every coin pool's equity, maintenance and price."""
+    amounts = np.broadcast_to(account.collateral if collateral is None else np.asarray(collateral, dtype=float),
+                              (prices.shape[0], account.collateral.shape[0]))
+    price = prices[:, account.collateral_market]  # (G, K) [USDT per asset unit]
+    value = (amounts * price * account.collateral_factor).sum(axis=1)
+    cross = np.broadcast_to(~account.isolated & open_, upnl.shape)
+    members = cross[:, :, None] & (account.pool[:, None] == np.arange(amounts.shape[1])[None, :])[None]  # (G, P, K)
+    equity = amounts + (upnl[:, :, None] * members).sum(axis=1)  # (G, K); a USDT-pool entry's is unused
+    maintenance = (mm[:, :, None] * members).sum(axis=1)
+    coins = list(account.coin_pools)
+    to_usdt = np.where(account.pool < 0, 1.0, np.take(price, np.maximum(account.pool, 0), axis=1))
+    return {"collateral_value": value, "coin_equity": equity[:, coins], "coin_maintenance": maintenance[:, coins],
+            "coin_price": price[:, coins], "to_usdt": to_usdt, "coin_equity_full": equity, "coin_mm_full": maintenance}
+
+
 def owned_value(valuation: Valuation, size: np.ndarray, isolated: np.ndarray) -> np.ndarray:
-    """What the trader owns at each price point [quote] ``(G,)``: the cross pool's equity and
-    each open isolated position's equity, each floored at 0 (a loss beyond a pool's margin is
-    the insurance fund's, not the trader's). The one definition of an account's value: the
+    """What the trader owns at each price point [quote] ``(G,)``: the cross pool's equity (its
+    collateral at its collateral value), each coin pool's and each open isolated position's
+    equity (a coin's at the price of its market), each floored at 0 (a loss beyond a pool's
+    margin is the insurance fund's, not the trader's). The one definition of an account's value: the
     lab's equity, the replay's start and the stress lab's start value are all it.
 
     >>> from margin.scenario import scenario_from_dict
@@ -157,48 +230,29 @@ def owned_value(valuation: Valuation, size: np.ndarray, isolated: np.ndarray) ->
     [100.0, 80.0]
     """
     open_isolated = (np.asarray(size) > 0) & isolated
-    iso = np.where(open_isolated, np.maximum(valuation.position_equity, 0.0), 0.0).sum(axis=-1)
-    return np.maximum(valuation.cross_equity, 0.0) + iso
+    equity = np.maximum(valuation.position_equity, 0.0)
+    if valuation.coin_equity is not None:  # a coin's equity at the coin's price
+        equity = equity * valuation.to_usdt
+    iso = np.where(open_isolated, equity, 0.0).sum(axis=-1)
+    owned = np.maximum(valuation.cross_equity, 0.0) + iso
+    if valuation.coin_equity is not None:
+        owned = owned + (np.maximum(valuation.coin_equity, 0.0) * valuation.coin_price).sum(axis=-1)
+    return owned
 
 
 def account_value(scenario: Scenario, prices: Mapping[str, float] | None = None, *,
                   sizes: Sequence[float] | None = None, margins: Sequence[float] | None = None,
-                  cross_wallet: float | None = None) -> float:
+                  cross_wallet: float | None = None, collateral: Sequence[float] | None = None) -> float:
     """:func:`owned_value` of the account at its prices (or ``prices``), in its own state or
-    the one given (sizes, isolated margins, cross wallet, as a walk leaves them) [quote]."""
+    the one given (sizes, isolated margins, cross wallet, collateral, as a walk leaves them)
+    [quote]."""
     account = compile_account(scenario)
     size = account.size if sizes is None else np.asarray(sizes, dtype=float)
     value = value_account(account, price_vector(scenario, prices)[None, :], size=size,
                           margin=None if margins is None else np.asarray(margins, dtype=float),
-                          cross_wallet=cross_wallet)
+                          cross_wallet=cross_wallet,
+                          collateral=None if collateral is None or not len(collateral) else np.asarray(collateral))
     return float(owned_value(value, size, account.isolated)[0])
-
-
-def return_on_margin(unrealized_pnl: Any, size: Any, entry: Any, leverage: Any) -> Any:
-    """ROE [fraction]: unrealized PnL over the initial margin of the open size, ``size × entry
-    ÷ leverage`` [quote], as Binance's position panel shows it (Binance Support, 'How to
-    Calculate PnL and ROE of USDⓈ-M Futures': ROE = PnL ÷ initial margin); Bybit calls it the
-    unrealized PnL %. NaN where nothing is open.
-
-    >>> float(return_on_margin(50.0, 0.01, 100_000.0, 20))  # a 0.5 % move at 20x
-    1.0
-    """
-    margin = np.asarray(size, dtype=float) * np.asarray(entry, dtype=float) / np.asarray(leverage, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(margin > 0, np.asarray(unrealized_pnl, dtype=float) / margin, np.nan)
-
-
-def pnl_fraction(unrealized_pnl: Any, size: Any, entry: Any) -> Any:
-    """PnL % [fraction]: unrealized PnL over the open size's value at entry, ``size × entry``
-    [quote]: the price move in the position's favour, whatever the leverage. NaN where nothing
-    is open.
-
-    >>> float(pnl_fraction(50.0, 0.01, 100_000.0))
-    0.05
-    """
-    value = np.asarray(size, dtype=float) * np.asarray(entry, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(value > 0, np.asarray(unrealized_pnl, dtype=float) / value, np.nan)
 
 
 def classify(equity: np.ndarray, maintenance: np.ndarray, rules: Rules = Rules()) -> np.ndarray:
@@ -231,17 +285,35 @@ def price_vector(scenario: Scenario, prices: Mapping[str, float] | None = None) 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CrossSnapshot:
-    """The cross pool. ``margin_ratio`` = MM / equity [fraction]; ``inf`` when equity ≤ 0."""
+    """The cross pool. ``margin_ratio`` = MM / equity [fraction]; ``inf`` when equity ≤ 0.
+    ``collateral_value`` [quote] is what its collateral counts (already in ``equity``)."""
 
     wallet: float
     equity: float
     maintenance_margin: float
     margin_ratio: float
     liquidatable: bool
+    collateral_value: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CoinSnapshot:
+    """A coin pool (the inverse contracts settled in ``asset``), its amounts [coin]; ``price``
+    [USDT per coin] values it."""
+
+    asset: str
+    wallet: float
+    equity: float
+    maintenance_margin: float
+    margin_ratio: float
+    liquidatable: bool
+    price: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PositionSnapshot:
+    """One position; its amounts in ``currency`` (USDT, or an inverse contract's coin)."""
+
     id: str
     mode: str
     notional: float
@@ -250,12 +322,14 @@ class PositionSnapshot:
     equity: float
     liquidatable: bool
     status: str
+    currency: str = "USDT"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Snapshot:
     cross: CrossSnapshot
     positions: tuple[PositionSnapshot, ...]
+    coins: tuple[CoinSnapshot, ...] = ()
 
 
 def margin_ratio(equity: float, maintenance: float) -> float:
@@ -271,130 +345,36 @@ def evaluate(scenario: Scenario, prices: Mapping[str, float] | None = None) -> S
     value = value_account(account, price_vector(scenario, prices)[None, :])
     cross_equity = float(value.cross_equity[0])
     cross_mm = float(value.cross_maintenance[0])
-    has_cross = bool((~account.isolated).any())
+    has_cross = bool((~account.isolated & ~account.inverse).any())
     cross_liquidatable = has_cross and scenario.rules.breached(cross_equity, cross_mm)
     positions = []
     for i, position in enumerate(scenario.positions):
         equity = float(value.position_equity[0, i])
         own_mm = float(value.maintenance_margin[0, i])
-        liquidatable = scenario.rules.breached(equity, own_mm) if position.is_isolated else cross_liquidatable
+        pool_mm = float(value.position_maintenance[0, i])
+        liquidatable = (scenario.rules.breached(equity, pool_mm) if position.is_isolated or position.is_inverse
+                        else cross_liquidatable)
         positions.append(PositionSnapshot(
             id=position.id, mode=position.mode, notional=float(value.notional[0, i]),
             unrealized_pnl=float(value.unrealized_pnl[0, i]), maintenance_margin=own_mm,
             equity=equity, liquidatable=bool(liquidatable),
-            status=STATUS_NAMES[int(value.status[0, i])],
+            status=STATUS_NAMES[int(value.status[0, i])], currency=scenario.currency(position),
         ))
     cross = CrossSnapshot(
         wallet=account.cross_wallet, equity=cross_equity, maintenance_margin=cross_mm,
         margin_ratio=margin_ratio(cross_equity, cross_mm), liquidatable=bool(cross_liquidatable),
+        collateral_value=float(np.sum(value.collateral_value)),
     )
-    return Snapshot(cross=cross, positions=tuple(positions))
+    return Snapshot(cross=cross, positions=tuple(positions), coins=_coin_snapshots(scenario, account, value))
 
 
-# ----------------------------------------------------------------------------- liquidation prices
-
-
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LiquidationPrice:
-    """Mark price [quote per base] of the position's market at which it is liquidated
-    (equity = maintenance margin) or bankrupt (equity = 0), every other market held.
-
-    ``None`` where no positive price within reach does it: a root above ``REACH_FACTOR`` ×
-    today's price exists only in the far tiers of a hedged pool, and is reported as none
-    (``beyond_reach`` then says so, and ``reach`` [quote per base] is the price up to which
-    the engine looked: words say "no liquidation below {reach}", a fact, not fixed wording). ``direction`` is the way the price must
-    move to liquidate (−1 down, +1 up, 0 never); for a cross position it is the way the whole
-    pool loses in this market, so every leg of one market in one pool shares one price.
-    """
-
-    id: str
-    liquidation_price: float | None
-    bankruptcy_price: float | None
-    direction: int = 0
-    bankruptcy_direction: int = 0
-    beyond_reach: bool = False
-    reach: float = math.inf
-
-
-def position_liquidation_price(scenario: Scenario, index: int,
-                               prices: Mapping[str, float] | None = None,
-                               sizes: Sequence[float] | None = None,
-                               margins: Sequence[float] | None = None,
-                               cross_wallet: float | None = None) -> LiquidationPrice:
-    """Liquidation and bankruptcy price of ``scenario.positions[index]``.
-
-    Every other market is held at its current price. ``sizes``, ``margins`` and
-    ``cross_wallet`` override the scenario's state (used during a simulation; size 0 = closed).
-    """
-    return _liquidation_price(scenario, _positions_in_state(scenario, sizes, margins), index,
-                              _current_prices(scenario, prices), cross_wallet)
-
-
-def liquidation_prices(scenario: Scenario,
-                       prices: Mapping[str, float] | None = None,
-                       sizes: Sequence[float] | None = None,
-                       margins: Sequence[float] | None = None,
-                       cross_wallet: float | None = None) -> tuple[LiquidationPrice, ...]:
-    """Liquidation and bankruptcy price of every position, in scenario order, with the same
-    overrides as :func:`position_liquidation_price` (the account's state is built once for all)."""
-    positions = _positions_in_state(scenario, sizes, margins)
-    if not positions:
-        return ()
-    return tuple(_solve(scenario, positions, range(len(positions)), _current_prices(scenario, prices), cross_wallet))
-
-
-def _current_prices(scenario: Scenario, prices: Mapping[str, float] | None) -> dict[str, float]:
-    current = scenario.prices
-    if prices:
-        current.update(prices)
-    return current
-
-
-def _positions_in_state(scenario: Scenario, sizes: Sequence[float] | None,
-                        margins: Sequence[float] | None) -> list[Position]:
-    positions = list(scenario.positions)
-    if sizes is not None:
-        positions = [replace(p, size=float(s)) for p, s in zip(positions, sizes)]
-    if margins is not None:
-        positions = [replace(p, margin=float(m)) if p.is_isolated else p for p, m in zip(positions, margins)]
-    return positions
-
-
-def _liquidation_price(scenario: Scenario, positions: Sequence[Position], index: int,
-                       current: Mapping[str, float], cross_wallet: float | None) -> LiquidationPrice:
-    return _solve(scenario, positions, [index], current, cross_wallet)[0]
-
-
-def _solve(scenario: Scenario, positions: Sequence[Position], indices: Sequence[int],
-           current: Mapping[str, float], cross_wallet: float | None) -> list[LiquidationPrice]:
-    """Liquidation and bankruptcy prices of ``positions[indices]``, every pool at once
-    (:func:`margin.pools.state_pools` of the one state, :func:`margin.pools.first_prices`)."""
-    out: dict[int, LiquidationPrice] = {}
-    live = [i for i in indices if positions[i].size > 0]
-    for i in indices:
-        if positions[i].size <= 0:
-            out[i] = LiquidationPrice(id=positions[i].id, liquidation_price=None, bankruptcy_price=None)
-    if live:
-        n = len(live)
-        marks = np.array([[current[name] for name in scenario.markets]], dtype=float)
-        size = np.array([[p.size for p in positions]], dtype=float)
-        margin = np.array([[p.margin if p.is_isolated else 0.0 for p in positions]], dtype=float)
-        wallet = scenario.cross_wallet if cross_wallet is None else cross_wallet
-        pools, held = state_pools(scenario, np.array(live), size.repeat(n, 0), margin.repeat(n, 0),
-                                  np.full(n, wallet, dtype=float), marks.repeat(n, 0))
-        here = np.array([current[positions[i].market] for i in live], dtype=float)
-        own_side = np.array([positions[i].sign for i in live])
-        (liq, liq_dir, liq_far), (bank, bank_dir, bank_far) = first_prices(pools, held, here, own_side)
-        for row, i in enumerate(live):
-            out[i] = LiquidationPrice(
-                id=positions[i].id, liquidation_price=_price_or_none(liq[row]),
-                bankruptcy_price=_price_or_none(bank[row]), direction=int(liq_dir[row]),
-                bankruptcy_direction=int(bank_dir[row]), beyond_reach=bool(liq_far[row] or bank_far[row]),
-                reach=float(REACH_FACTOR * here[row]))
-    return [out[i] for i in indices]
-
-
-def _price_or_none(value: float) -> float | None:
-    return None if np.isnan(value) else float(value)
+def _coin_snapshots(scenario: Scenario, account: CompiledAccount, value: Valuation) -> tuple[CoinSnapshot, ...]:
+    out = []
+    for c, k in enumerate(account.coin_pools):
+        equity, mm = float(value.coin_equity[0, c]), float(value.coin_maintenance[0, c])
+        members = (account.pool == k) & ~account.isolated
+        out.append(CoinSnapshot(asset=scenario.collateral[k].asset, wallet=float(account.collateral[k]), equity=equity,
+                                maintenance_margin=mm, margin_ratio=margin_ratio(equity, mm),
+                                liquidatable=bool(members.any() and scenario.rules.breached(equity, mm)),
+                                price=float(value.coin_price[0, c])))
+    return tuple(out)

@@ -36,6 +36,10 @@ class Cuts:
     def pnl(self, i: int, size: float, price: float) -> float: ...
     def fill(self, i: int, price: float) -> float: ...
     def maintenance(self, i: int, size: float, price: float) -> float: ...
+    def value(self, i: int, size: float, price: float) -> float: ...
+    def notional(self, i: int, size: float, price: float) -> float: ...
+    def size_for(self, i: int, notional: float, price: float) -> float: ...
+    def face(self, i: int, size: float, price: float) -> float: ...
 
     # The two below solve "close just enough" (Drift): closing a fraction f of what is at stake
     # at fixed prices takes the fee and any fill discount from the equity and lowers the
@@ -47,9 +51,9 @@ class Cuts:
     def _curing_size(self, i: int, size: float, price: float, fill: float, equity: float, mm: float) -> float:
         """The size [base] of position ``i`` whose close, at ``fill`` with its fee, lifts the
         isolated equity back above maintenance at ``price``; ``size`` when nothing less does."""
-        basis = self.positions[i].entry if self.entry_basis else price
-        per_unit_mm = (mm + self.markets[i].tier_for(size * basis).cum) / size if size > 0 else 0.0
-        per_unit_cost = self.rules.liquidation_fee_rate * fill + abs(self.pnl(i, 1.0, price) - self.pnl(i, 1.0, fill))
+        per_unit_mm = (mm + self.markets[i].tier_for(self.notional(i, size, price)).cum) / size if size > 0 else 0.0
+        per_unit_cost = (self.rules.liquidation_fee_rate * self.value(i, 1.0, fill)
+                         + abs(self.pnl(i, 1.0, price) - self.pnl(i, 1.0, fill)))
         relief = per_unit_mm - per_unit_cost  # [quote per base] what closing one unit cures
         if relief <= 0:
             return size
@@ -63,9 +67,9 @@ class Cuts:
         for i in open_cross:
             size, mark = state.size[i], float(prices[self.col[i]])
             fill = self.fill(i, mark)
-            basis = self.positions[i].entry if self.entry_basis else mark
-            proportional = self.maintenance(i, size, mark) + self.markets[i].tier_for(size * basis).cum
-            cost = size * (self.rules.liquidation_fee_rate * fill + abs(self.pnl(i, 1.0, mark) - self.pnl(i, 1.0, fill)))
+            proportional = self.maintenance(i, size, mark) + self.markets[i].tier_for(self.notional(i, size, mark)).cum
+            cost = size * (self.rules.liquidation_fee_rate * self.value(i, 1.0, fill)
+                           + abs(self.pnl(i, 1.0, mark) - self.pnl(i, 1.0, fill)))
             relief += proportional - cost
         if relief <= 0:
             return 1.0
@@ -82,7 +86,7 @@ class Cuts:
             return self._step_down_cut(i, size, price)
         cure = self._curing_size(i, size, price, fill, equity, mm)
         if style == "fixed_chunks":
-            return self._whole_chunks(cure * price, size * price) / price
+            return self._whole_chunks(self.face(i, cure, price), self.face(i, size, price)) / self.face(i, 1.0, price)
         return cure
 
     def _cross_cuts(self, state: SettlementState, prices: np.ndarray, open_cross: list[int],
@@ -100,7 +104,7 @@ class Cuts:
         else:
             fraction = self._curing_fraction(state, prices, open_cross, equity, mm)
             if style == "fixed_chunks":
-                notional = sum(sizes[i] * float(prices[self.col[i]]) for i in open_cross)
+                notional = sum(self.face(i, sizes[i], float(prices[self.col[i]])) for i in open_cross)
                 fraction = self._whole_chunks(fraction * notional, notional) / notional
             cuts = {i: fraction * sizes[i] for i in open_cross}
         if all(sizes[i] <= cuts[i] * (1 + 1e-12) for i in open_cross):
@@ -108,8 +112,8 @@ class Cuts:
         return cuts
 
     def _whole_chunks(self, needed: float, held: float) -> float:
-        """``fixed_chunks`` (Deribit): the notional [quote] closed to free ``needed`` [quote] in
-        orders of ``rules.chunk_notional`` each, one after another until the breach is cured: the
+        """``fixed_chunks`` (Deribit): the notional [quote; an inverse contract's face value in
+        USD] closed to free ``needed`` in orders of ``rules.chunk_notional`` each, one after another until the breach is cured: the
         fewest whole chunks that cover it, and never more than ``held``."""
         chunk = self.rules.chunk_notional
         return min(held, math.ceil(needed / chunk * (1 - 1e-12)) * chunk)
@@ -119,11 +123,10 @@ class Cuts:
         position drops ``rules.tier_steps`` risk tiers, to just under the floor of the tier above
         the one it lands in; ``size`` (close in full) when it is within that many tiers of the
         lowest."""
-        basis = self.positions[i].entry if self.entry_basis else price
         floors = self.markets[i].tier_tables[0]
-        held = int(tier_index(size * basis, floors))
+        held = int(tier_index(self.notional(i, size, price), floors))
         lands = held - self.rules.tier_steps
         if lands < 0:
             return size
-        keep = float(floors[lands + 1]) / basis * (1 - 1e-9)
+        keep = self.size_for(i, float(floors[lands + 1]), price) * (1 - 1e-9)
         return size - min(keep, size)

@@ -20,13 +20,16 @@ margin.fields.ScenarioError: scenario: is nested 100 levels deep; the limit is 3
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
 import sys
 from pathlib import Path
-from typing import Any, Mapping
-from margin.limits import MAX_FILE_BYTES, MAX_NESTING, MAX_NUMBER_DIGITS, MAX_NAME_CHARS, MAX_TEXT_CHARS  # noqa: F401  (the bounds live in margin.limits)
+from typing import Any, Iterable, Mapping
+from margin.limits import (  # noqa: F401  (the bounds live in margin.limits)
+    MAX_FILE_BYTES, MAX_NESTING, MAX_NUMBER_DIGITS, MAX_NAME_CHARS, MAX_PRICE, MAX_TEXT_CHARS, MIN_PRICE,
+)
 
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")  # what a number in text looks like
 
@@ -96,6 +99,18 @@ def number(value: Any, where: str, *, low: float | None = None, high: float | No
     return result
 
 
+def price_field(value: Any, where: str) -> float:
+    """A price [quote per base]: > 0, at least 1e-9 and at most 1e9.
+
+    >>> price_field("0.5", "markets.X.price")
+    0.5
+    """
+    price = number(value, where, low=0.0, low_open=True, high=MAX_PRICE)
+    if price < MIN_PRICE:
+        raise ScenarioError(where, f"must be at least {fmt(MIN_PRICE)}, got {fmt(price)}")
+    return price
+
+
 def whole(value: Any, where: str, low: int, high: int) -> int:
     """A whole number in [low, high].
 
@@ -160,6 +175,48 @@ def text(value: Any, where: str, *, max_chars: int = MAX_NAME_CHARS, allow_empty
     if bad is not None:
         raise ScenarioError(where, f"must not hold the control character U+{ord(bad):04X}")
     return value
+
+
+def known_fields(raw: Mapping[str, Any], where: str, allowed: Iterable[str]) -> None:
+    """Refuse a key of the object ``raw`` (at path ``where``; "" for the top) that is not one of
+    ``allowed``, naming its path: a misspelt field is an error, never silently ignored. The
+    nearest known name is suggested.
+
+    >>> known_fields({"size": 1, "stop_los": 90}, "positions[2]", ("size", "stop_loss"))
+    Traceback (most recent call last):
+    ...
+    margin.fields.ScenarioError: positions[2].stop_los: unknown field (did you mean 'stop_loss'?)
+    """
+    allowed = tuple(allowed)
+    for key in raw:
+        if key in allowed:
+            continue
+        shown = str(key)[:60]
+        shown = "".join(c if c.isprintable() else "?" for c in shown)
+        path = f"{where}.{shown}" if where else shown
+        near = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.75)
+        raise ScenarioError(path, "unknown field" + (f" (did you mean {near[0]!r}?)" if near else ""))
+
+
+def plain_json(value: Any, where: str, depth: int = 0) -> None:
+    """Check that ``value`` is plain JSON a person may attach to a document (notes): finite
+    numbers, text of bounded length, at most 8 levels and 1,000 items a list."""
+    if depth > 8:
+        raise ScenarioError(where, "is nested too deep")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ScenarioError(where, "must hold finite numbers only")
+    if isinstance(value, str):
+        text(value, where, max_chars=MAX_TEXT_CHARS, allow_empty=True)
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            plain_json(v, f"{where}.{k}", depth + 1)
+    elif isinstance(value, list):
+        for i, v in enumerate(value[:1000]):
+            plain_json(v, f"{where}[{i}]", depth + 1)
+        if len(value) > 1000:
+            raise ScenarioError(where, "holds more than 1,000 items")
+    elif value is not None and not isinstance(value, (bool, int, float)):
+        raise ScenarioError(where, f"must be plain JSON, got {type(value).__name__}")
 
 
 def _quote(value: Any) -> str:
@@ -289,6 +346,7 @@ def _int(digits: str) -> int:
 
 __all__ = [
     "MAX_FILE_BYTES", "MAX_NAME_CHARS", "MAX_NESTING", "MAX_TEXT_CHARS", "ScenarioError", "choice",
-    "decode_text", "fmt", "json_decoder", "mapping", "nesting_depth", "number", "parse_json", "rate", "read_bytes",
+    "decode_text", "fmt", "json_decoder", "known_fields", "mapping", "nesting_depth", "number", "parse_json",
+    "plain_json", "price_field", "rate", "read_bytes",
     "size_words", "text", "whole",
 ]

@@ -10,25 +10,31 @@ from typing import Any
 
 import numpy as np
 
-EVENT_TYPES = ("liquidation", "partial_liquidation", "bankruptcy", "socialized_loss", "funding")
+EVENT_TYPES = ("liquidation", "partial_liquidation", "bankruptcy", "socialized_loss", "funding",
+               "stop_loss", "take_profit", "collateral_sale")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
-    """One thing that happened. Amounts in [quote]; ``size`` [base] closed.
+    """One thing that happened. Amounts in ``currency`` (USDT; an inverse position's coin);
+    ``size`` [base, or contracts] closed; ``rate`` [USDT per unit of ``currency``] at the time.
 
-    ``insurance_fund_delta`` is what the fund gained (+) or paid (−), fee included;
-    ``amount`` is the loss beyond margin (``bankruptcy``) or the part socialized
-    (``socialized_loss``), 0 otherwise. ``row`` is the index of the step in the path.
+    ``insurance_fund_delta`` is what the fund (of that currency) gained (+) or paid (−), fee
+    included; ``amount`` is the loss beyond margin (``bankruptcy``) or the part socialized
+    (``socialized_loss``), 0 otherwise. ``row`` is the index of the step in the path. A
+    ``stop_loss`` or ``take_profit`` closes ``size`` at ``price``, ``realized_pnl`` its PnL; a
+    ``collateral_sale`` sells ``size`` [asset units] of collateral ``position`` (the asset's
+    name) at ``price`` [USDT per unit], ``realized_pnl`` what it brought into the wallet [USDT]
+    after the haircut.
 
     Where the money of a close went (``liquidation``, ``partial_liquidation``): the trader
     realized ``realized_pnl`` at the fill, paid ``fee``, and the fund kept ``to_fund``, the
     margin left above the fee (settled at the bankruptcy price); a loss beyond the margin was
     paid by the fund (``from_fund``) and, past what it held, by other traders (``socialized``).
     Their sum :attr:`money_change` is what the close changed the account's money by (the
-    wallet plus the isolated margins): an isolated position's whole margin, for one settled at
-    its bankruptcy price. ``bankruptcy`` and ``socialized_loss`` events tell the deficit again
-    from the fund's side and change nothing more (their ``money_change`` is 0).
+    wallet plus the isolated margins, in ``currency``): an isolated position's whole margin, for
+    one settled at its bankruptcy price. ``bankruptcy`` and ``socialized_loss`` events tell the
+    deficit again from the fund's side and change nothing more (their ``money_change`` is 0).
 
     ``crossing`` [quote per base] and ``crossing_fraction`` [fraction of the step]: where, on
     the straight line from the row before to this one, the pool's breach began
@@ -53,10 +59,12 @@ class Event:
     socialized: float = 0.0
     crossing: float | None = None
     crossing_fraction: float | None = None
+    currency: str = "USDT"
+    rate: float = 1.0
 
     @property
     def money_change(self) -> float:
-        """What this event changed the account's money by [quote]: ``realized_pnl − fee −
+        """What this event changed the account's money by [its ``currency``]: ``realized_pnl − fee −
         to_fund + from_fund + socialized``.
 
         >>> Event(step=1, row=1, type="liquidation", position="sol", market="SOL", mode="isolated",
@@ -67,13 +75,16 @@ class Event:
         return self.realized_pnl - self.fee - self.to_fund + self.from_fund + self.socialized
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "step": self.step, "type": self.type, "position": self.position, "market": self.market,
             "price": self.price, "size": self.size, "realized_pnl": self.realized_pnl,
             "fee": self.fee, "insurance_fund_delta": self.insurance_fund_delta,
             "amount": self.amount, "mode": self.mode, "to_fund": self.to_fund, "from_fund": self.from_fund,
             "socialized": self.socialized, "crossing": self.crossing, "crossing_fraction": self.crossing_fraction,
         }
+        if self.currency != "USDT":  # an account without coins writes exactly as before
+            out.update(currency=self.currency, rate=self.rate)
+        return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,13 +101,27 @@ class FinalState:
     margins: tuple[float, ...]
     bankrupt: bool
     sliced: tuple[bool, ...] = ()  # per position: its first slice taken (``slice_then_full``)
+    # per collateral entry (:mod:`margin.collateral`): what the pool holds (a coin pool: its cross
+    # wallet [coin]), and what its coin's insurance fund holds and socialized [coin]
+    assets: tuple[str, ...] = ()
+    collateral: tuple[float, ...] = ()
+    held: tuple[float, ...] = ()  # the amount as the file states it: a coin's cross wallet plus its open isolated margins
+    coin_funds: tuple[float, ...] = ()
+    coin_socialized: tuple[float, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "balance": self.balance, "insurance_fund": self.insurance_fund,
             "socialized_loss": self.socialized_loss, "open_positions": list(self.open_positions),
             "bankrupt": self.bankrupt,
         }
+        if self.assets:  # an account without collateral writes exactly as before
+            out["collateral"] = dict(zip(self.assets, self.held))
+            coins = [k for k, fund in enumerate(self.coin_funds) if fund is not None]
+            if coins:
+                out["coin_pools"] = {self.assets[k]: {"insurance_fund": self.coin_funds[k],
+                                                      "socialized_loss": self.coin_socialized[k]} for k in coins}
+        return out
 
 
 @dataclass(slots=True)
@@ -112,6 +137,9 @@ class SettlementState:
     bankrupt: bool = False
     events: list[Event] = field(default_factory=list)
     sliced: np.ndarray | None = None  # per position: its first slice taken (``slice_then_full``)
+    collateral: np.ndarray | None = None  # per collateral entry: amount held (a coin pool's cross wallet)
+    coin_fund: np.ndarray | None = None  # per collateral entry: its coin's insurance fund [coin] (NaN: not a coin pool)
+    coin_socialized: np.ndarray | None = None  # per collateral entry: socialized in its coin [coin]
 
 
 def step_label(step: Any) -> int | float:

@@ -31,42 +31,82 @@ REACH_FACTOR = 10.0  # a root above 10 × today's price is "none within reach" [
 
 
 def state_pools(scenario: Scenario, index: np.ndarray, size: np.ndarray, margin: np.ndarray,
-                wallet: np.ndarray, marks: np.ndarray) -> tuple[Pools, np.ndarray]:
-    """The pool of position ``index[b]`` in state ``b``, and the MM [quote] the other markets'
-    cross legs hold there ``(B,)``. States: ``size`` [base] and ``margin`` [quote] ``(B, P)``
-    (size 0 = closed; margin counts for isolated positions), ``wallet`` [quote] ``(B,)``,
-    ``marks`` [quote per base] ``(B, M)`` in market order. Members are the open legs in
-    scenario order, padded to the widest pool; tier tables to the longest."""
+                wallet: np.ndarray, marks: np.ndarray,
+                collateral: np.ndarray | None = None) -> tuple[Pools, np.ndarray]:
+    """The pool of position ``index[b]`` in state ``b``, and the MM [its currency] the other
+    markets' legs of that pool hold there ``(B,)``. States: ``size`` [base or contracts] and
+    ``margin`` ``(B, P)`` (size 0 = closed; margin counts for isolated positions), ``wallet``
+    [quote] ``(B,)``, ``marks`` [quote per base] ``(B, M)`` in market order, ``collateral``
+    ``(B, K)`` the amount of each collateral entry (a coin pool's: its cross wallet; default the
+    scenario's). Members are the open legs in scenario order, padded to the widest pool; tier
+    tables to the longest. A linear cross pool gains its collateral (in the constant, or as
+    slope where the position's own market prices it); an inverse position's pool is its coin
+    pool, given in ``x = 1/price`` (:class:`margin.roots.Pools`)."""
     positions, names = scenario.positions, list(scenario.markets)
     entry_basis = scenario.rules.mm_basis == "entry"
     market = np.array([names.index(p.market) for p in positions], dtype=np.intp)
     isolated = np.array([p.is_isolated for p in positions], dtype=bool)
     sign = np.array([p.sign for p in positions], dtype=float)
     entry = np.array([p.entry for p in positions], dtype=float)
-    rows, own = np.arange(index.shape[0]), market[index]
+    inverse = np.array([p.is_inverse for p in positions], dtype=bool)
+    coins = {c.asset: k for k, c in enumerate(scenario.collateral) if c.coin_pool}
+    pool_of = np.array([coins.get(scenario.currency(p), -1) for p in positions], dtype=np.intp)
+    if collateral is None:
+        collateral = np.array([[scenario.coin_wallet(k) for k in range(len(scenario.collateral))]] * index.shape[0])
+    rows, own, own_pool = np.arange(index.shape[0]), market[index], pool_of[index]
     cross_pool = ~isolated[index]
     open_cross = (size > 0) & ~isolated[None, :]
-    constant = np.where(cross_pool, wallet, margin[rows, index]).astype(float)
+    base = wallet if not coins else np.where(own_pool < 0, wallet, collateral[rows, np.maximum(own_pool, 0)])
+    constant = np.where(cross_pool, base, margin[rows, index]).astype(float)
     held = np.zeros(index.shape[0])
     for j, other in enumerate(positions):  # in scenario order, as the pool's sum has always run
-        elsewhere = cross_pool & open_cross[:, j] & (market[j] != own)
+        elsewhere = cross_pool & open_cross[:, j] & (market[j] != own) & (pool_of[j] == own_pool)
         if not elsewhere.any():
             continue
         mark = marks[:, market[j]]
-        constant = constant + np.where(elsewhere, other.sign * size[:, j] * (mark - other.entry), 0.0)
-        notional = size[:, j] * (other.entry if entry_basis else mark)
+        if other.is_inverse:
+            cv = other.contract_value
+            pnl = other.sign * size[:, j] * cv * (1.0 / other.entry - 1.0 / mark)
+            notional = size[:, j] * cv / (other.entry if entry_basis else mark)
+        else:
+            pnl = other.sign * size[:, j] * (mark - other.entry)
+            notional = size[:, j] * (other.entry if entry_basis else mark)
+        constant = constant + np.where(elsewhere, pnl, 0.0)
         held = held + np.where(elsewhere, maintenance_margin(notional, *scenario.markets[other.market].tier_tables), 0.0)
-    member = np.where(cross_pool[:, None], open_cross & (market[None, :] == own[:, None]),
+    constant, slope = _with_collateral(scenario, constant, cross_pool & (own_pool < 0), own, collateral, marks)
+    member = np.where(cross_pool[:, None], open_cross & (market[None, :] == own[:, None]) & (pool_of[None, :] == own_pool[:, None]),
                       np.arange(len(positions))[None, :] == index[:, None])
     count = member.sum(axis=1)
     order = np.argsort(~member, axis=1, kind="stable")[:, :max(int(count.max()), 1)]  # members first, in order
     present = np.arange(order.shape[1])[None, :] < count[:, None]
     floors, rates, cums = _tier_rows(scenario, own)
-    pools = Pools(constant=constant, sign=np.where(present, sign[order], 0.0),
-                  size=np.where(present, np.take_along_axis(size, order, axis=1), 0.0),
-                  entry=np.where(present, entry[order], 0.0), floors=floors, rates=rates, cums=cums,
-                  entry_basis=entry_basis)
+    cv = np.array([p.contract_value for p in positions], dtype=float)
+    member_sign = np.where(inverse, -sign, sign)  # an inverse leg in x = 1/price (margin.inverse.in_reciprocal)
+    member_entry = np.where(inverse, 1.0 / entry, entry)
+    member_size = np.where(inverse[None, :], size * np.where(inverse, cv, 1.0), size)
+    pools = Pools(constant=constant, sign=np.where(present, member_sign[order], 0.0),
+                  size=np.where(present, np.take_along_axis(member_size, order, axis=1), 0.0),
+                  entry=np.where(present, member_entry[order], 0.0), floors=floors, rates=rates, cums=cums,
+                  entry_basis=entry_basis, collateral=slope,
+                  inverse=inverse[index] if inverse.any() else None)
     return pools, held
+
+
+def _with_collateral(scenario: Scenario, constant: np.ndarray, usdt_pool: np.ndarray, own: np.ndarray,
+                     collateral: np.ndarray, marks: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The USDT cross pool's collateral: priced by another market it adds its value at that
+    market's mark to the constant [quote]; priced by the pool's own market, ``amount × (1 −
+    haircut)`` [base] to the slope. None: no collateral in any pool."""
+    names = list(scenario.markets)
+    slope = None
+    for k, entry in enumerate(scenario.collateral):
+        if entry.coin_pool:
+            continue
+        column = names.index(entry.market)
+        counted = collateral[:, k] * entry.factor
+        constant = constant + np.where(usdt_pool & (own != column), counted * marks[:, column], 0.0)
+        slope = (0.0 if slope is None else slope) + np.where(usdt_pool & (own == column), counted, 0.0)
+    return constant, slope
 
 
 def _tier_rows(scenario: Scenario, own: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -88,7 +128,9 @@ def take(pools: Pools, pick: np.ndarray | slice, width: int | None = None) -> Po
     their first ``width`` members (the padding past them dropped, as if built alone)."""
     k = slice(None, width)
     return replace(pools, constant=pools.constant[pick], sign=pools.sign[pick, k], size=pools.size[pick, k],
-                   entry=pools.entry[pick, k], floors=pools.floors[pick], rates=pools.rates[pick], cums=pools.cums[pick])
+                   entry=pools.entry[pick, k], floors=pools.floors[pick], rates=pools.rates[pick], cums=pools.cums[pick],
+                   collateral=None if pools.collateral is None else pools.collateral[pick],
+                   inverse=None if pools.inverse is None else pools.inverse[pick])
 
 
 def pool_roots(pools: Pools, held: np.ndarray, *, with_bankruptcy: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
@@ -101,14 +143,16 @@ def pool_roots(pools: Pools, held: np.ndarray, *, with_bankruptcy: bool = True) 
 
 def first_prices(pools: Pools, held: np.ndarray, here: np.ndarray, own_side: np.ndarray,
                  pick: np.ndarray | None = None,
-                 roots: tuple[np.ndarray, np.ndarray | None] | None = None) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+                 roots: tuple[np.ndarray, np.ndarray | None] | None = None,
+                 reach_factor: float | None = REACH_FACTOR) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Liquidation price (the pool less ``held`` at its MM) and bankruptcy price (the pool at 0
     equity) of each position asked for, as :func:`margin.roots.first_root` gives them (price or
     NaN, direction, beyond reach): the root met first as its market's mark moves from ``here``
     [quote per base] the way the pool loses (``own_side``, the position's ±1, where it is flat),
-    none above ``REACH_FACTOR × here``. ``pick`` names the pool of each position asked for
-    (default: each pool once); ``roots``, the pools' :func:`pool_roots` if already found (a
-    None bankruptcy root: the liquidation price only)."""
+    none above ``reach_factor × here`` (None: any). ``pick`` names the pool of each position
+    asked for (default: each pool once); ``roots``, the pools' :func:`pool_roots` if already
+    found (a None bankruptcy root: the liquidation price only). An inverse pool's roots, found in
+    ``x = 1/price``, are turned into prices here, and its slope's sign with them."""
     roots = pool_roots(pools, held) if roots is None else roots
     liquidating = replace(pools, constant=pools.constant - held)
     found = []
@@ -117,9 +161,16 @@ def first_prices(pools: Pools, held: np.ndarray, here: np.ndarray, own_side: np.
             continue
         if pick is not None:
             these, found_roots = take(these, pick), found_roots[pick]
-        slope = slope_at(these, here, with_maintenance=with_mm)
+        if these.inverse is None:
+            slope = slope_at(these, here, with_maintenance=with_mm)
+        else:  # d/dp f(1/p) = −f'(x) / p²: the opposite sign
+            flip = np.where(these.inverse, -1.0, 1.0)
+            slope = flip * slope_at(these, np.where(these.inverse, 1.0 / here, here), with_maintenance=with_mm)
+            with np.errstate(divide="ignore"):
+                found_roots = np.where(these.inverse[:, None], 1.0 / found_roots, found_roots)
         adverse = np.where(slope > 0, -1, np.where(slope < 0, 1, -own_side))
-        found.append(first_root(found_roots, here, adverse, REACH_FACTOR * here))
+        reach = None if reach_factor is None else reach_factor * here
+        found.append(first_root(found_roots, here, adverse, reach))
     return found
 
 

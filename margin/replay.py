@@ -88,17 +88,21 @@ def money_split(scenario: Scenario, result: SimulationResult, arrival: Walk | No
     taken by the insurance fund (fees and leftover margin), lost to the market (price moves),
     paid by the fund and socialized."""
     kept = float(result.trace.total_equity[-1]) if result.trace is not None else result.final.balance
-    taken = sum(e.insurance_fund_delta for e in result.events if e.insurance_fund_delta > 0)
-    paid = -sum(e.insurance_fund_delta for e in result.events if e.insurance_fund_delta < 0)
+    # a coin pool's amounts are in its coin: each counted at its coin's price then (``rate``)
+    taken = sum(e.insurance_fund_delta * e.rate for e in result.events if e.insurance_fund_delta > 0)
+    paid = -sum(e.insurance_fund_delta * e.rate for e in result.events if e.insurance_fund_delta < 0)
     kept = max(kept, 0.0)
     start = starting_equity(scenario) if arrival is None else account_value(
-        scenario, sizes=arrival.state.sizes, margins=arrival.state.margins, cross_wallet=arrival.state.cross_wallet)
-    funding = [e.realized_pnl for e in result.events if e.type == "funding"]
+        scenario, sizes=arrival.state.sizes, margins=arrival.state.margins, cross_wallet=arrival.state.cross_wallet,
+        collateral=arrival.state.collateral)
+    funding = [e.realized_pnl * e.rate for e in result.events if e.type == "funding"]
     funding_paid = -sum(r for r in funding if r < 0)
     funding_received = sum(r for r in funding if r > 0)
+    socialized = result.final.socialized_loss + sum(e.amount * e.rate for e in result.events
+                                                    if e.type == "socialized_loss" and e.currency != "USDT")
     return MoneySplit(start=start, kept=kept, taken_by_fund=float(taken),
                       lost_to_market=start + funding_received - kept - float(taken) - funding_paid,
-                      paid_by_fund=float(paid), socialized=result.final.socialized_loss,
+                      paid_by_fund=float(paid), socialized=socialized,
                       funding_paid=float(funding_paid), funding_received=float(funding_received))
 
 
@@ -107,14 +111,18 @@ def starting_equity(scenario: Scenario) -> float:
     return account_value(scenario)
 
 
-def timeline_events(events: tuple[Event, ...]) -> list[tuple[Event, str]]:
-    """Events as the timeline shows them: each engine event with its kind, plus an
+TIMELINE_TYPES = ("liquidation", "partial_liquidation", "bankruptcy", "socialized_loss")
+
+
+def timeline_events(events: tuple[Event, ...], types: tuple[str, ...] = TIMELINE_TYPES) -> list[tuple[Event, str]]:
+    """Events as the timeline shows them: each engine event of ``types`` with its kind, plus an
     ``insurance_fund_payout`` for every bankruptcy the fund paid something for. Funding
     payments are not points on the timeline (one per position per interval); the money split
-    and the event list tell them."""
+    and the event list tell them. Stop orders and collateral sales are points once the
+    replay page draws them (pass them in ``types``)."""
     out: list[tuple[Event, str]] = []
     for event in events:
-        if event.type == "funding":
+        if event.type not in types:
             continue
         out.append((event, event.type))
         if event.type == "bankruptcy" and event.insurance_fund_delta < 0:
@@ -160,12 +168,13 @@ def wick_check(scenario: Scenario, result: SimulationResult, path: PricePath, la
     size = np.vstack([account.size[None, :], trace.size[:-1]])
     margin = np.vstack([account.margin[None, :], trace.isolated_margin[:-1]])
     wallet = np.concatenate([[account.cross_wallet], trace.cross_wallet[:-1]])
-    on_mark = value_account(account, marks, size=size, margin=margin, cross_wallet=wallet)
-    on_last = value_account(account, lasts, size=size, margin=margin, cross_wallet=wallet)
+    collateral = None if trace.collateral is None else np.vstack([account.collateral[None, :], trace.collateral[:-1]])
+    on_mark = value_account(account, marks, size=size, margin=margin, cross_wallet=wallet, collateral=collateral)
+    on_last = value_account(account, lasts, size=size, margin=margin, cross_wallet=wallet, collateral=collateral)
     in_market = (account.market_index == column)[None, :] & (size > 0)
     mark_breach = (on_mark.status >= LIQUIDATED) & in_market
     last_breach = (on_last.status >= LIQUIDATED) & in_market
-    liq = _liquidation_price_series(scenario, marks, size, margin, wallet, in_market)
+    liq = _liquidation_price_series(scenario, marks, size, margin, wallet, in_market, collateral)
     return WickCheck(
         market=market, position_ids=tuple(p.id for p in scenario.positions),
         mark_breach=mark_breach, last_breach=last_breach,
@@ -188,7 +197,8 @@ def wick_checks(model: Replay, market: str,
 
 
 def _liquidation_price_series(scenario: Scenario, marks: np.ndarray, size: np.ndarray, margin: np.ndarray,
-                              wallet: np.ndarray, in_market: np.ndarray) -> np.ndarray:
+                              wallet: np.ndarray, in_market: np.ndarray,
+                              collateral: np.ndarray | None = None) -> np.ndarray:
     """Liquidation price [quote per base] of each position in the market before every step
     ``(N, P)``, NaN where it is closed, elsewhere or has none: what
     :func:`margin.account.position_liquidation_price` gives for that step's state, bit for bit.
@@ -207,7 +217,7 @@ def _liquidation_price_series(scenario: Scenario, marks: np.ndarray, size: np.nd
     key, pool_of = np.unique(np.column_stack([rows, asked]), axis=0, return_inverse=True)
     pool_of = pool_of.ravel()
     pools, held = state_pools(scenario, key[:, 1], size[key[:, 0]], margin[key[:, 0]], wallet[key[:, 0]],
-                              marks[key[:, 0]])
+                              marks[key[:, 0]], None if collateral is None else collateral[key[:, 0]])
     here = marks[rows, list(scenario.markets).index(scenario.positions[positions[0]].market)]
     side = np.array([p.sign for p in scenario.positions])[positions]
     width = (pools.size > 0).sum(axis=1)
@@ -215,7 +225,9 @@ def _liquidation_price_series(scenario: Scenario, marks: np.ndarray, size: np.nd
         group = np.flatnonzero(width == k)
         these = take(pools, group, int(k))
         # the same pool at many steps (an isolated position between its events) is solved once
-        first, same = np.unique(np.column_stack([these.constant, held[group], these.sign, these.size, these.entry]),
+        kinds = [np.zeros(group.shape[0]) if extra is None else extra.astype(float)
+                 for extra in (these.collateral, these.inverse)]  # a pool's collateral slope and its variable
+        first, same = np.unique(np.column_stack([these.constant, held[group], these.sign, these.size, these.entry, *kinds]),
                                 axis=0, return_index=True, return_inverse=True)[1:]
         local = np.full(pools.constant.shape[0], -1)
         local[group] = same.ravel()

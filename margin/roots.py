@@ -42,6 +42,14 @@ class Pools:
     ``sign``, ``size`` [base] and ``entry`` [quote per base] have shape ``(B, K)`` (size 0 =
     no member); ``constant`` [quote] ``(B,)``; the tier tables of each pool's market
     ``floors``, ``rates``, ``cums`` shape ``(B, T)`` (padded with floor ``inf``).
+
+    ``collateral`` [base]: the cross pool's collateral priced by this market counts
+    ``amount × (1 − haircut) × p``, a term linear in ``p`` like a long of that size without an
+    entry cost and without maintenance: it adds to the slope of every segment, so the roots
+    stay closed-form (:mod:`margin.collateral`). An ``inverse`` pool (coin-margined contracts)
+    is given in ``x = 1/p``, where it is linear too: members of the opposite side, size
+    ``contracts × contract_value`` [USD], entry ``1/entry`` [coin per USD], constant and
+    maintenance in the coin (:func:`margin.inverse.in_reciprocal`); its roots are in ``x``.
     """
 
     constant: np.ndarray
@@ -52,6 +60,8 @@ class Pools:
     rates: np.ndarray
     cums: np.ndarray
     entry_basis: bool = False
+    collateral: np.ndarray | None = None  # (B,) [base] the slope collateral priced by the pool's market adds
+    inverse: np.ndarray | None = None  # (B,) bool: an inverse pool, its members and roots in x = 1/price
 
     @classmethod
     def single(cls, *, side: np.ndarray, size: np.ndarray, entry: np.ndarray | float, constant: np.ndarray,
@@ -116,6 +126,8 @@ def segment_roots(pools: Pools, *, with_maintenance: bool) -> np.ndarray:
         probe = np.where(np.isinf(high), low * 2 + 1.0, (low + np.where(np.isinf(high), 0.0, high)) / 2)
     present = pools.size > 0
     net = np.where(present, pools.sign * pools.size, 0.0).sum(axis=-1)  # (B,)
+    if pools.collateral is not None:
+        net = net + pools.collateral
     cost = np.where(present, pools.sign * pools.size * pools.entry, 0.0).sum(axis=-1)
     rate_sum: np.ndarray | float = 0.0
     cum_sum: np.ndarray | float = 0.0
@@ -190,6 +202,8 @@ def slope_at(pools: Pools, price: np.ndarray, *, with_maintenance: bool) -> np.n
     hurts the pool, negative where a rise does."""
     present = pools.size > 0
     slope = np.where(present, pools.sign * pools.size, 0.0).sum(axis=-1)
+    if pools.collateral is not None:
+        slope = slope + pools.collateral
     if with_maintenance and not pools.entry_basis:
         rate_sum, _ = _member_tier_terms(pools, np.asarray(price, dtype=float)[:, None])
         slope = slope - rate_sum[:, 0]

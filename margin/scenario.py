@@ -19,30 +19,30 @@ to 4,000.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
-from margin.fields import (
-    MAX_FILE_BYTES, MAX_NAME_CHARS, MAX_TEXT_CHARS, ScenarioError, choice, fmt, mapping, number, parse_json,
-    rate, read_bytes, text, whole,
+from margin.collateral import Collateral, check_collateral_value, parse_collateral
+from margin.fields import (  # noqa: F401  (price_field is read as margin.scenario's too)
+    MAX_FILE_BYTES, MAX_NAME_CHARS, MAX_TEXT_CHARS, ScenarioError, choice, fmt, known_fields, mapping, number,
+    parse_json, plain_json, price_field, rate, read_bytes, text, whole,
 )
+from margin.inverse import QUOTE, contract_fields
+from margin.orders import ORDER_FIELDS, parse_orders
+from margin.rules import (  # noqa: F401  (read as margin.scenario's too)
+    BANKRUPTCY_SPLITS, LIQUIDATION_STYLES, LIQUIDATION_TRIGGERS, MM_BASES, SETTLEMENTS, Rules, parse_rules,
+)
+from margin.scenario_writer import FORMAT, scenario_to_dict  # noqa: F401  (the writer, read as margin.scenario's)
 from margin.tiers import MAX_LEVERAGE, Tier, maintenance_margin, parse_tiers, tables
 from margin.limits import (  # noqa: F401  (the bounds live in margin.limits)
     MAX_BETA, MAX_CLOSE_FEE, MAX_FILL_DISCOUNT, MAX_FUND, MAX_FUNDING_RATE, MAX_ID_CHARS, MAX_MARKETS,
     MAX_MONEY, MAX_POSITIONS, MAX_PRICE, MAX_SIZE, MAX_TIER_STEPS, MIN_PRICE,
 )
 
-FORMAT = "margin-scenario/1"
 
-MM_BASES = ("mark", "entry")
-LIQUIDATION_STYLES = ("full", "partial", "slice_then_full", "just_enough", "tier_step_down", "fixed_chunks")
-SETTLEMENTS = ("bankruptcy", "mark")
-LIQUIDATION_TRIGGERS = ("at_maintenance", "below_maintenance")
-BANKRUPTCY_SPLITS = ("pool", "maintenance_share")
 SIDES = ("long", "short")
 MODES = ("cross", "isolated")
 
@@ -71,6 +71,9 @@ class Market:
     beta: float = 1.0
     close_fee_reserve: float = 0.0
     funding_rate: float = 0.0  # [fraction of notional per funding interval]; > 0: longs pay shorts
+    contract: str = "linear"  # or "inverse": sized in contracts of contract_value USD, margined in a coin
+    contract_value: float = 1.0  # [USD per contract], inverse only (:mod:`margin.inverse`)
+    settle_asset: str | None = None  # the coin an inverse market settles in (its collateral entry)
     tier_tables: tuple[np.ndarray, np.ndarray, np.ndarray] = field(init=False, repr=False, compare=False)
     tier_lists: tuple[tuple[float, ...], ...] = field(init=False, repr=False, compare=False)
 
@@ -79,6 +82,15 @@ class Market:
         arrays = (floors, rates + self.close_fee_reserve, cums)
         object.__setattr__(self, "tier_tables", arrays)
         object.__setattr__(self, "tier_lists", tuple(tuple(map(float, a)) for a in arrays))
+
+    @property
+    def is_inverse(self) -> bool:
+        return self.contract == "inverse"
+
+    @property
+    def currency(self) -> str:
+        """What its margin, PnL and tier floors are counted in: USDT, or the settlement coin."""
+        return self.settle_asset if self.settle_asset is not None else QUOTE
 
     def tier_for(self, notional: float) -> Tier:
         """The tier that applies to a notional [quote]."""
@@ -91,43 +103,15 @@ class Market:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Rules:
-    """How the venue judges and settles a breach (see the scenario format)."""
-
-    mm_basis: str = "mark"
-    liquidation: str = "full"
-    partial_fraction: float = 0.2
-    settlement: str = "bankruptcy"
-    liquidation_fee_rate: float = 0.0
-    insurance_fund: float = 0.0
-    liquidation_trigger: str = "at_maintenance"
-    close_fee_reserve: float = 0.0
-    funding_interval_hours: float = 8.0
-    liquidation_fill_discount: float = 0.0
-    tier_steps: int = 1  # risk tiers one ``tier_step_down`` close drops (Bybit 1, OKX 2)
-    chunk_notional: float = 2_000.0  # [quote] one ``fixed_chunks`` order (Deribit: 200 contracts of 10 USD)
-    bankruptcy_split: str = "pool"  # a cross pool settled as one, or by maintenance share (dYdX)
-
-    def breached(self, equity: Any, maintenance: Any) -> Any:
-        """Whether a pool with this ``equity`` [quote] and ``maintenance`` margin [quote] is
-        liquidated: the one trigger rule (floats or arrays). ``"at_maintenance"`` liquidates at
-        equality (Binance, Bybit: margin ratio ≥ 100 %), ``"below_maintenance"`` only when
-        maintenance is strictly greater than equity (dYdX: total collateral < maintenance).
-
-        >>> Rules().breached(50.0, 50.0), Rules(liquidation_trigger="below_maintenance").breached(50.0, 50.0)
-        (True, False)
-        """
-        if self.liquidation_trigger == "below_maintenance":
-            return equity < maintenance
-        return equity <= maintenance
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Position:
-    """A linear perpetual position. ``size`` [base], ``entry`` [quote per base].
+    """A perpetual position. ``size`` [base] (linear) or [contracts] (inverse), ``entry``
+    [quote per base].
 
-    ``margin`` [quote] is the isolated margin; ``None`` for cross positions, which share the
-    cross wallet.
+    ``margin`` is the isolated margin [quote, or the settlement coin for inverse]; ``None`` for
+    cross positions, which share their pool's wallet. ``stop_loss`` and ``take_profit`` are
+    trigger prices on the mark [quote per base] (:mod:`margin.orders`), ``stop_slippage`` how
+    much worse than a gapped step's price they fill [fraction]. ``contract_value`` [USD per
+    contract] is set from an inverse market by :class:`Scenario`; 0 for a linear contract.
     """
 
     id: str
@@ -138,6 +122,10 @@ class Position:
     leverage: float
     mode: str
     margin: float | None = None
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    stop_slippage: float = 0.0
+    contract_value: float = 0.0
 
     @property
     def sign(self) -> int:
@@ -149,14 +137,26 @@ class Position:
         return self.mode == "isolated"
 
     @property
+    def is_inverse(self) -> bool:
+        return self.contract_value > 0
+
+    @property
+    def has_orders(self) -> bool:
+        return self.stop_loss is not None or self.take_profit is not None
+
+    @property
     def initial_margin(self) -> float:
-        """``size * entry / leverage`` [quote]."""
+        """``size × entry / leverage`` [quote]; inverse: ``size × contract_value / entry /
+        leverage`` [coin]."""
+        if self.is_inverse:
+            return self.size * self.contract_value / self.entry / self.leverage
         return self.size * self.entry / self.leverage
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Scenario:
-    """An account as it stands: wallet ``balance`` [quote], rules, markets and positions."""
+    """An account as it stands: wallet ``balance`` [quote], rules, markets, positions, and the
+    ``collateral`` other than USDT (:mod:`margin.collateral`)."""
 
     name: str
     balance: float
@@ -164,6 +164,7 @@ class Scenario:
     markets: Mapping[str, Market]
     positions: tuple[Position, ...]
     extra: Mapping[str, Any] = field(default_factory=dict)
+    collateral: tuple[Collateral, ...] = ()
 
     def __post_init__(self) -> None:
         # The closing-fee reserve is a rule of the account; every market's maintenance tables
@@ -173,16 +174,36 @@ class Scenario:
         if any(m.close_fee_reserve != reserve for m in self.markets.values()):
             object.__setattr__(self, "markets", {name: replace(m, close_fee_reserve=reserve)
                                                  for name, m in self.markets.items()})
+        # An inverse position carries its market's contract value, so that its own arithmetic
+        # (initial margin, the walk's state) needs no market at hand.
+        values = [self.markets[p.market].contract_value if self.markets[p.market].is_inverse else 0.0
+                  for p in self.positions]
+        if any(p.contract_value != v for p, v in zip(self.positions, values)):
+            object.__setattr__(self, "positions", tuple(replace(p, contract_value=v)
+                                                        for p, v in zip(self.positions, values)))
 
     @property
     def isolated_margin_total(self) -> float:
-        """Σ isolated margins [quote], locked out of the cross wallet."""
-        return sum(p.margin for p in self.positions if p.is_isolated)
+        """Σ isolated margins of linear positions [quote], locked out of the cross wallet."""
+        return sum(p.margin for p in self.positions if p.is_isolated and not p.is_inverse)
 
     @property
     def cross_wallet(self) -> float:
-        """``balance`` less every isolated margin [quote]."""
+        """``balance`` less every isolated USDT margin [quote]."""
         return self.balance - self.isolated_margin_total
+
+    def currency(self, position: Position) -> str:
+        """What ``position``'s margin and PnL are counted in: USDT or its settlement coin."""
+        return self.markets[position.market].currency
+
+    def coin_wallet(self, index: int) -> float:
+        """The cross wallet [coin] of collateral entry ``index``: its amount less the isolated
+        margins of the inverse positions that settle in it (0 margins for a USDT-pool entry)."""
+        entry = self.collateral[index]
+        if not entry.coin_pool:
+            return entry.amount
+        return entry.amount - sum(p.margin for p in self.positions
+                                  if p.is_isolated and self.currency(p) == entry.asset)
 
     @property
     def prices(self) -> dict[str, float]:
@@ -203,11 +224,18 @@ class Scenario:
 # ----------------------------------------------------------------------------- validation
 
 
+MARKET_FIELDS = ("price", "tiers", "mmr", "beta", "funding_rate", "contract", "contract_value", "settle_asset")
+POSITION_FIELDS = ("id", "market", "side", "size", "entry", "leverage", "mode", "margin") + ORDER_FIELDS
+
+
 def _parse_market(name: str, raw: Any) -> Market:
     where = f"markets.{name}"
     text(name, where, max_chars=MAX_ID_CHARS)
     raw = mapping(raw, where)
+    known_fields(raw, where, MARKET_FIELDS)
     price = price_field(raw.get("price"), f"{where}.price")
+    if "tiers" in raw and "mmr" in raw:
+        raise ScenarioError(f"{where}.mmr", "give 'tiers' or 'mmr', not both ('mmr' is shorthand for one tier)")
     if "tiers" in raw:
         tiers = parse_tiers(raw["tiers"], f"{where}.tiers")
     elif "mmr" in raw:
@@ -217,53 +245,15 @@ def _parse_market(name: str, raw: Any) -> Market:
     beta = number(raw.get("beta", 1.0), f"{where}.beta", low=-MAX_BETA, high=MAX_BETA)
     funding = number(raw.get("funding_rate", 0.0), f"{where}.funding_rate", low=-MAX_FUNDING_RATE,
                      high=MAX_FUNDING_RATE)
-    return Market(name=name, price=price, tiers=tiers, beta=beta, funding_rate=funding)
-
-
-def _parse_rules(raw: Any) -> Rules:
-    raw = mapping(raw if raw is not None else {}, "rules")
-    defaults = Rules()
-    return Rules(
-        mm_basis=choice(raw.get("mm_basis", defaults.mm_basis), "rules.mm_basis", MM_BASES),
-        liquidation=choice(raw.get("liquidation", defaults.liquidation), "rules.liquidation", LIQUIDATION_STYLES),
-        partial_fraction=number(raw.get("partial_fraction", defaults.partial_fraction), "rules.partial_fraction",
-                                low=0.0, low_open=True, high=1.0),
-        settlement=choice(raw.get("settlement", defaults.settlement), "rules.settlement", SETTLEMENTS),
-        liquidation_fee_rate=rate(raw.get("liquidation_fee_rate", defaults.liquidation_fee_rate),
-                                  "rules.liquidation_fee_rate", allow_one=True),
-        insurance_fund=number(raw.get("insurance_fund", defaults.insurance_fund), "rules.insurance_fund",
-                              low=0.0, high=MAX_FUND),
-        liquidation_trigger=choice(raw.get("liquidation_trigger", defaults.liquidation_trigger),
-                                   "rules.liquidation_trigger", LIQUIDATION_TRIGGERS),
-        close_fee_reserve=_close_fee_reserve(raw, defaults),
-        funding_interval_hours=number(raw.get("funding_interval_hours", defaults.funding_interval_hours),
-                                      "rules.funding_interval_hours", low=1.0, high=8.0),
-        liquidation_fill_discount=number(raw.get("liquidation_fill_discount", defaults.liquidation_fill_discount),
-                                         "rules.liquidation_fill_discount", low=0.0, high=MAX_FILL_DISCOUNT),
-        tier_steps=whole(raw.get("tier_steps", defaults.tier_steps), "rules.tier_steps", 1, MAX_TIER_STEPS),
-        chunk_notional=number(raw.get("chunk_notional", defaults.chunk_notional), "rules.chunk_notional",
-                              low=0.0, low_open=True, high=MAX_MONEY),
-        bankruptcy_split=choice(raw.get("bankruptcy_split", defaults.bankruptcy_split), "rules.bankruptcy_split",
-                                BANKRUPTCY_SPLITS),
-    )
-
-
-
-
-def _close_fee_reserve(raw: Mapping[str, Any], defaults: Rules) -> float:
-    """``rules.close_fee_reserve``: the taker fee rate [fraction] kept inside maintenance, on the
-    position's value at the mark (OKX, Bybit's unified account); 0 = none."""
-    reserve = number(raw.get("close_fee_reserve", defaults.close_fee_reserve), "rules.close_fee_reserve",
-                     low=0.0, high=MAX_CLOSE_FEE)
-    if reserve > 0 and raw.get("mm_basis", defaults.mm_basis) != "mark":
-        raise ScenarioError("rules.close_fee_reserve", "reserves the fee to close at the mark price; "
-                            "it needs mm_basis 'mark'")
-    return reserve
+    contract, contract_value, settle_asset = contract_fields(raw, where, name)
+    return Market(name=name, price=price, tiers=tiers, beta=beta, funding_rate=funding, contract=contract,
+                  contract_value=contract_value, settle_asset=settle_asset)
 
 
 def _parse_position(index: int, raw: Any, markets: Mapping[str, Market]) -> Position:
     where = f"positions[{index}]"
     raw = mapping(raw, where)
+    known_fields(raw, where, POSITION_FIELDS)
     position_id = text(raw.get("id"), f"{where}.id", max_chars=MAX_ID_CHARS)
     market_name = raw.get("market")
     if not isinstance(market_name, str) or market_name not in markets:
@@ -275,30 +265,28 @@ def _parse_position(index: int, raw: Any, markets: Mapping[str, Market]) -> Posi
     leverage = number(raw.get("leverage"), f"{where}.leverage", low=1.0, high=MAX_LEVERAGE)
     mode = choice(raw.get("mode", "cross"), f"{where}.mode", MODES)
     market = markets[market_name]
-    notional = size * entry
-    if notional > MAX_MONEY:
-        raise ScenarioError(f"{where}.size", f"makes a notional of {notional:,.0f}; the limit is {MAX_MONEY:,.0f}")
+    face = size * (market.contract_value if market.is_inverse else entry)  # [USD] contracts' face value
+    if face > MAX_MONEY:
+        raise ScenarioError(f"{where}.size", f"makes a notional of {face:,.0f}; the limit is {MAX_MONEY:,.0f}")
+    notional = face / entry if market.is_inverse else face  # in the market's currency, at entry
     tier = market.tier_for(notional)
     if leverage > tier.max_leverage:
         raise ScenarioError(
             f"{where}.leverage",
             f"{fmt(leverage)}x is above the tier's maximum {fmt(tier.max_leverage)}x "
-            f"for a notional of {notional:,.2f} in {market_name}",
+            f"for a notional of {notional:,.2f} {market.currency} in {market_name}",
         )
     margin = None
     if mode == "isolated":
         margin = (number(raw["margin"], f"{where}.margin", low=0.0, low_open=True, high=MAX_MONEY)
                   if raw.get("margin") is not None else notional / leverage)
+    elif raw.get("margin") is not None:
+        raise ScenarioError(f"{where}.margin", "applies to isolated positions only; a cross position shares "
+                            "its pool's wallet")
+    stop_loss, take_profit, slippage = parse_orders(raw, where, side, entry)
     return Position(id=position_id, market=market_name, side=side, size=size, entry=entry,
-                    leverage=leverage, mode=mode, margin=margin)
-
-
-def price_field(value: Any, where: str) -> float:
-    """A price [quote per base]: > 0, at least 1e-9 and at most 1e9."""
-    price = number(value, where, low=0.0, low_open=True, high=MAX_PRICE)
-    if price < MIN_PRICE:
-        raise ScenarioError(where, f"must be at least {fmt(MIN_PRICE)}, got {fmt(price)}")
-    return price
+                    leverage=leverage, mode=mode, margin=margin, stop_loss=stop_loss, take_profit=take_profit,
+                    stop_slippage=slippage)
 
 
 def _short(value: Any) -> str:
@@ -306,25 +294,40 @@ def _short(value: Any) -> str:
     return shown if len(shown) <= 50 else shown[:47] + "…"
 
 
-KNOWN_FIELDS = ("format", "name", "balance", "rules", "markets", "positions")
-TEXT_EXTRAS = {"venue": MAX_NAME_CHARS, "story": MAX_TEXT_CHARS}  # known extra fields and their length
+KNOWN_FIELDS = ("format", "name", "balance", "rules", "markets", "positions", "collateral")
+TEXT_EXTRAS = {"venue": MAX_NAME_CHARS, "story": MAX_TEXT_CHARS}  # fields kept as text, and their length
+NOTE_EXTRAS = ("notes", "imported")  # fields kept as plain JSON for people (an import's provenance, notes)
 
 
 def scenario_from_dict(raw: Any) -> Scenario:
-    """Validate a parsed scenario (a dict as in the JSON file) into a :class:`Scenario`."""
+    """Validate a parsed scenario (a dict as in the JSON file) into a :class:`Scenario`. A field
+    the format does not define is refused with its path (``positions[2].stop_los: unknown
+    field``), at every level: nothing a file says is silently ignored."""
     raw = mapping(raw, "scenario")
+    known_fields(raw, "", KNOWN_FIELDS + tuple(TEXT_EXTRAS) + NOTE_EXTRAS)
     if raw.get("format", FORMAT) != FORMAT:
         raise ScenarioError("format", f"must be {FORMAT!r}, got {_short(raw.get('format'))}")
     name = text(raw.get("name", "Untitled account"), "name", allow_empty=True)
     balance = number(raw.get("balance"), "balance", low=0.0, high=MAX_MONEY)
-    rules = _parse_rules(raw.get("rules"))
+    rules = parse_rules(raw.get("rules"))
     raw_markets = mapping(raw.get("markets"), "markets")
     if not raw_markets:
         raise ScenarioError("markets", "must name at least one market")
     if len(raw_markets) > MAX_MARKETS:
         raise ScenarioError("markets", f"names {len(raw_markets):,} markets; the limit is {MAX_MARKETS}")
     markets = {str(n): _parse_market(str(n), m) for n, m in raw_markets.items()}
-    raw_positions = raw.get("positions", [])
+    coins = {m.settle_asset for m in markets.values() if m.settle_asset is not None}
+    collateral = parse_collateral(raw.get("collateral"), tuple(markets), coins)
+    check_collateral_value(collateral, {n: m.price for n, m in markets.items()})
+    _check_coin_pools(markets, collateral)
+    positions = _parse_positions(raw.get("positions", []), markets)
+    _check_locked_margins(balance, positions, markets, collateral)
+    extra = {k: _extra(k, v) for k, v in raw.items() if k not in KNOWN_FIELDS}
+    return Scenario(name=name, balance=balance, rules=rules, markets=markets, positions=positions,
+                    extra=extra, collateral=collateral)
+
+
+def _parse_positions(raw_positions: Any, markets: Mapping[str, Market]) -> tuple[Position, ...]:
     if not isinstance(raw_positions, list):
         raise ScenarioError("positions", f"must be a list, got {type(raw_positions).__name__}")
     if len(raw_positions) > MAX_POSITIONS:
@@ -337,51 +340,40 @@ def scenario_from_dict(raw: Any) -> Scenario:
             raise ScenarioError(f"positions[{index}].id", f"duplicate id {_short(position.id)}")
         seen.add(position.id)
         positions.append(position)
-    locked = sum(p.margin for p in positions if p.is_isolated)
-    if locked > balance * (1 + 1e-12) + 1e-9:
-        raise ScenarioError("balance", f"must cover the isolated margins ({locked:,.2f}), got {balance:,.2f}")
-    extra = {k: _extra(k, v) for k, v in raw.items() if k not in KNOWN_FIELDS}
-    return Scenario(name=name, balance=balance, rules=rules, markets=markets, positions=tuple(positions),
-                    extra=extra)
+    return tuple(positions)
 
 
-def _venue_rules(rules: Rules) -> dict[str, Any]:
-    """The venue rules added after the first six, written only when not at their default, so a
-    scenario that does not use them writes (and links) exactly as before."""
-    defaults = Rules()
-    names = ("liquidation_trigger", "close_fee_reserve", "funding_interval_hours", "liquidation_fill_discount",
-             "tier_steps", "chunk_notional", "bankruptcy_split")
-    return {n: getattr(rules, n) for n in names if getattr(rules, n) != getattr(defaults, n)}
+def _check_coin_pools(markets: Mapping[str, Market], collateral: tuple[Collateral, ...]) -> None:
+    """Every inverse market's settlement coin has its collateral entry (the pool's wallet)."""
+    held = {c.asset for c in collateral}
+    for name, market in markets.items():
+        if market.settle_asset is not None and market.settle_asset not in held:
+            raise ScenarioError(f"markets.{name}.settle_asset", (
+                f"the inverse market settles in {market.settle_asset!r}, which needs a collateral entry "
+                f"(\"collateral\": [{{\"asset\": \"{market.settle_asset}\", \"amount\": ..., \"market\": ...}}]): "
+                "the coin pool's wallet"))
 
 
-def _extra(key: Any, value: Any) -> Any:
-    """A field the format does not define: kept as it is (a file may carry notes), but
-    plain JSON only, and the known ones (venue, story) as bounded text."""
-    where = str(key)
-    text(where, "scenario field name", max_chars=60)
-    if where in TEXT_EXTRAS:
-        return text(value, where, max_chars=TEXT_EXTRAS[where], allow_empty=True) if value is not None else None
-    _plain_json(value, where, depth=0)
+def _check_locked_margins(balance: float, positions: tuple[Position, ...], markets: Mapping[str, Market],
+                          collateral: tuple[Collateral, ...]) -> None:
+    """Isolated margins are taken out of the wallet of their currency: USDT ones out of
+    ``balance``, a coin's out of its collateral entry."""
+    wallets = {QUOTE: ("balance", balance)}
+    wallets.update({c.asset: (f"collateral[{k}].amount", c.amount) for k, c in enumerate(collateral)})
+    for currency, (where, held) in wallets.items():
+        locked = sum(p.margin for p in positions if p.is_isolated and markets[p.market].currency == currency)
+        if locked > held * (1 + 1e-12) + 1e-9:
+            unit = "" if currency == QUOTE else f" {currency}"
+            raise ScenarioError(where, f"must cover the isolated margins ({locked:,.2f}{unit}), got {held:,.2f}{unit}")
+
+
+def _extra(key: str, value: Any) -> Any:
+    """A field for people, not the engine: ``venue`` and ``story`` as bounded text, ``notes`` and
+    ``imported`` as plain JSON; kept as they are and written back."""
+    if key in TEXT_EXTRAS:
+        return text(value, key, max_chars=TEXT_EXTRAS[key], allow_empty=True) if value is not None else None
+    plain_json(value, key)
     return value
-
-
-def _plain_json(value: Any, where: str, depth: int) -> None:
-    if depth > 8:
-        raise ScenarioError(where, "is nested too deep")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ScenarioError(where, "must hold finite numbers only")
-    if isinstance(value, str):
-        text(value, where, max_chars=MAX_TEXT_CHARS, allow_empty=True)
-    elif isinstance(value, Mapping):
-        for k, v in value.items():
-            _plain_json(v, f"{where}.{k}", depth + 1)
-    elif isinstance(value, list):
-        for i, v in enumerate(value[:1000]):
-            _plain_json(v, f"{where}[{i}]", depth + 1)
-        if len(value) > 1000:
-            raise ScenarioError(where, "holds more than 1,000 items")
-    elif value is not None and not isinstance(value, (bool, int, float)):
-        raise ScenarioError(where, f"must be plain JSON, got {type(value).__name__}")
 
 
 def parse_scenario_text(data: str | bytes) -> Scenario:
@@ -394,43 +386,3 @@ def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
     if isinstance(source, Mapping):
         return scenario_from_dict(source)
     return parse_scenario_text(read_bytes(source, limit=MAX_FILE_BYTES, what="scenario"))
-
-
-def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
-    """The scenario as a JSON-ready dict in the file format (round-trips through the loader)."""
-    rules = scenario.rules
-    markets: dict[str, Any] = {}
-    for name, market in scenario.markets.items():
-        tiers = []
-        for tier in market.tiers:
-            entry: dict[str, Any] = {"floor": tier.floor, "mmr": tier.mmr}
-            if math.isfinite(tier.max_leverage):
-                entry["max_leverage"] = tier.max_leverage
-            tiers.append(entry)
-        markets[name] = {"price": market.price, "tiers": tiers}
-        if market.beta != 1.0:
-            markets[name]["beta"] = market.beta
-        if market.funding_rate != 0.0:
-            markets[name]["funding_rate"] = market.funding_rate
-    positions = []
-    for p in scenario.positions:
-        entry = {"id": p.id, "market": p.market, "side": p.side, "size": p.size,
-                 "entry": p.entry, "leverage": p.leverage, "mode": p.mode}
-        if p.is_isolated:
-            entry["margin"] = p.margin
-        positions.append(entry)
-    out: dict[str, Any] = {
-        "format": FORMAT,
-        "name": scenario.name,
-        "balance": scenario.balance,
-        "rules": {
-            "mm_basis": rules.mm_basis, "liquidation": rules.liquidation,
-            "partial_fraction": rules.partial_fraction, "settlement": rules.settlement,
-            "liquidation_fee_rate": rules.liquidation_fee_rate, "insurance_fund": rules.insurance_fund,
-            **_venue_rules(rules),
-        },
-        "markets": markets,
-        "positions": positions,
-    }
-    out.update(scenario.extra)
-    return out

@@ -35,6 +35,11 @@ Rules applied at every step (``Rules`` in :mod:`margin.scenario`):
   never more than the trader has left.
 * A close below zero equity (price beyond the bankruptcy price) is a ``bankruptcy``: the fund
   pays the deficit; what it cannot pay is a ``socialized_loss`` (auto-deleveraging).
+* Inverse contracts are settled in their coin pool, with their coin's fund; the USDT pool's
+  collateral is sold at its collateral value when the pool is closed in full
+  (:mod:`margin.pool_money`). Stop-loss and take-profit orders fire along the step before
+  the row is judged, each before or after the liquidation the price reaches first
+  (:func:`margin.crossing.settle_row`; the close itself is :mod:`margin.stopping`'s).
 * At a funding time (:mod:`margin.funding`) every open position pays ``side × size × mark ×
   rate`` (a long pays when the rate is positive, a short receives it) out of the cross wallet
   or its isolated margin, as a ``funding`` event whose ``realized_pnl`` is what it received
@@ -50,15 +55,16 @@ Money is conserved: ``final.balance + final.insurance_fund - final.socialized_lo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from margin.ledger import EVENT_TYPES, Event, FinalState, SettlementState, step_label  # noqa: F401 (re-exported)
 from margin.cuts import SLICING_STYLES, Cuts
+from margin.pool_money import PoolMoney
 from margin.scenario import Market, Position, Scenario
-from margin.tiers import maintenance_margin
+from margin.stopping import Orders
 
 
 
@@ -132,7 +138,7 @@ def tier_matrix(markets: "list[Market]") -> tuple[np.ndarray, np.ndarray, np.nda
     return floors, rates, cums
 
 
-class Settler(Cuts):
+class Settler(PoolMoney, Cuts, Orders):
     """Judges one step at fixed prices and applies the rules; shared by both walkers."""
 
     def __init__(self, scenario: Scenario):
@@ -142,7 +148,6 @@ class Settler(Cuts):
         self.markets = [scenario.markets[p.market] for p in self.positions]
         self.entry_basis = scenario.rules.mm_basis == "entry"
         self.isolated = [i for i, p in enumerate(self.positions) if p.is_isolated]
-        self.cross = [i for i, p in enumerate(self.positions) if not p.is_isolated]
         self.market_col = {name: j for j, name in enumerate(scenario.markets)}
         self.col = [self.market_col[p.market] for p in self.positions]
         self.col_index = np.array(self.col, dtype=np.intp)
@@ -150,73 +155,70 @@ class Settler(Cuts):
         self.isolated_mask = np.array([p.is_isolated for p in self.positions], dtype=bool)
         self.discount = scenario.rules.liquidation_fill_discount
         self.entry = np.array([p.entry for p in self.positions], dtype=float)
-        # The same as plain floats and tuples, for the scalar valuation of one row at a time.
-        self.sides = [float(p.sign) for p in self.positions]
-        self.entries = [p.entry for p in self.positions]
-        self.tier_lists = [m.tier_lists for m in self.markets]
         # Each position's tier table as one row (padded: floor inf, the last rate and amount),
         # for the breach search's array forms.
         self.floors, self.rates, self.cums = tier_matrix(self.markets)
+        self.setup_money(scenario)
+        self.cross = self.pool_members[None]  # the USDT pool's cross positions
+        self.orders = [i for i, p in enumerate(self.positions) if p.has_orders]
 
     def new_state(self, start: "FinalState | None" = None) -> SettlementState:
         """The scenario's own state, or ``start`` (where an earlier walk ended) to continue it."""
+        n = len(self.positions)
         if start is not None:
-            if len(start.sizes) != len(self.positions):
+            if len(start.sizes) != n:
                 raise ValueError("start: holds a state of another account")
-            sliced = np.array(start.sliced, dtype=bool) if len(start.sliced) == len(self.positions) \
-                else np.zeros(len(self.positions), dtype=bool)
-            return SettlementState(size=np.array(start.sizes, dtype=float), margin=np.array(start.margins, dtype=float),
-                          cross_wallet=float(start.cross_wallet), fund=float(start.insurance_fund),
-                          socialized=float(start.socialized_loss), bankrupt=bool(start.bankrupt), sliced=sliced)
-        return SettlementState(
-            size=np.array([p.size for p in self.positions], dtype=float),
-            margin=np.array([p.margin if p.is_isolated else 0.0 for p in self.positions], dtype=float),
-            cross_wallet=self.scenario.cross_wallet,
-            fund=self.rules.insurance_fund,
-            sliced=np.zeros(len(self.positions), dtype=bool),
-        )
+            sliced = np.array(start.sliced, dtype=bool) if len(start.sliced) == n else np.zeros(n, dtype=bool)
+            state = SettlementState(size=np.array(start.sizes, dtype=float), margin=np.array(start.margins, dtype=float),
+                                    cross_wallet=float(start.cross_wallet), fund=float(start.insurance_fund),
+                                    socialized=float(start.socialized_loss), bankrupt=bool(start.bankrupt), sliced=sliced)
+            if start.collateral:
+                state.collateral = np.array(start.collateral, dtype=float)
+                state.coin_fund = np.array([np.nan if f is None else f for f in start.coin_funds], dtype=float)
+                state.coin_socialized = np.array(start.coin_socialized, dtype=float)
+                return state
+        else:
+            state = SettlementState(
+                size=np.array([p.size for p in self.positions], dtype=float),
+                margin=np.array([p.margin if p.is_isolated else 0.0 for p in self.positions], dtype=float),
+                cross_wallet=self.scenario.cross_wallet, fund=self.rules.insurance_fund, sliced=np.zeros(n, dtype=bool))
+        self._start_collateral(state)
+        return state
 
-    # --- scalar valuation -------------------------------------------------------------------
-    def pnl(self, i: int, size: float, price: float) -> float:
-        return self.sides[i] * size * (price - self.entries[i])
-
-    def fill(self, i: int, price: float) -> float:
-        """Where a liquidation of position ``i`` fills when the mark is ``price`` [quote per
-        base]: at the mark, or ``rules.liquidation_fill_discount`` worse for the trader (a long
-        sold below the mark, a short bought above it)."""
-        return price * (1.0 - self.positions[i].sign * self.discount) if self.discount else price
-
-    def maintenance(self, i: int, size: float, price: float) -> float:
-        """Position ``i``'s maintenance margin [quote] at ``size`` [base] and mark ``price``:
-        :func:`margin.tiers.maintenance_margin` on its market's tables (with the reserve)."""
-        return maintenance_margin(size * (self.entries[i] if self.entry_basis else price), *self.tier_lists[i])
+    def _start_collateral(self, state: SettlementState) -> None:
+        """Each entry's amount as the scenario states it, and each coin's insurance fund: the
+        USDT fund's value in the coin at the coin market's price now."""
+        scenario = self.scenario
+        state.collateral = np.array([scenario.coin_wallet(k) for k in range(len(self.entries))], dtype=float)
+        state.coin_fund = np.array([self.rules.insurance_fund / scenario.markets[c.market].price if c.coin_pool
+                                    else np.nan for c in self.entries], dtype=float)
+        state.coin_socialized = np.zeros(len(self.entries))
 
     def cross_pool(self, state: SettlementState, prices: np.ndarray) -> tuple[float, float, list[int]]:
-        """(cross equity, cross MM, open cross positions) [quote].
-
-        A plain loop over plain floats: settlement judges one row at a time, where a loop over
-        a few dozen positions costs less than numpy's fixed cost per call (measured: 20
-        positions 6 µs against 61 µs vectorized, 100 positions 49 µs against 84 µs)."""
-        sizes, marks, col, entries, tiers = state.size.tolist(), prices.tolist(), self.col, self.entries, self.tier_lists
-        open_cross = [i for i in self.cross if sizes[i] > 0]
-        equity = state.cross_wallet
-        mm = 0.0
-        for i in open_cross:
-            price = marks[col[i]]
-            equity += self.pnl(i, sizes[i], price)
-            mm += maintenance_margin(sizes[i] * (entries[i] if self.entry_basis else price), *tiers[i])  # self.maintenance
-        return equity, mm, open_cross
+        """(cross equity, cross MM, open cross positions) of the USDT pool [quote]."""
+        return self.pool(state, prices, None)
 
     # --- the step -----------------------------------------------------------------------------
     def charge_funding(self, state: SettlementState, prices: np.ndarray, rates: np.ndarray, count: int,
                        step: Any, row: int) -> int:
         """Charge ``count`` funding intervals at mark ``prices`` and ``rates`` [fraction per
-        interval] (both by market, ``(M,)``): each open position pays ``side × size × mark ×
-        rate × count`` [quote] (received when negative) from the cross wallet or its isolated
-        margin. Returns how many ``funding`` events were added. Vectorized over positions."""
+        interval] (both by market, ``(M,)``): each open position pays ``side × value at the mark
+        × rate × count`` [its currency] (received when negative) from its pool's cross wallet or
+        its isolated margin. Returns how many ``funding`` events were added. Vectorized over
+        positions."""
+        self._prices = prices
         mark = prices[self.col_index]
-        paid = np.where(state.size > 0, self.sign * state.size * mark * rates[self.col_index] * count, 0.0)
-        state.cross_wallet -= float(paid[~self.isolated_mask].sum())
+        value = state.size * mark
+        if self.inverse_mask.any():  # an inverse position's value at the mark is in its coin
+            value = np.where(self.inverse_mask, state.size * np.array(self.cv) / mark, value)
+        paid = np.where(state.size > 0, self.sign * value * rates[self.col_index] * count, 0.0)
+        cross = ~self.isolated_mask
+        if self.coin_keys:
+            for key in self.coin_keys:
+                mine = cross & (np.array([m == key for m in self.money]))
+                state.collateral[key] -= float(paid[mine].sum())
+            cross = cross & ~self.inverse_mask
+        state.cross_wallet -= float(paid[cross].sum())
         state.margin -= np.where(self.isolated_mask, paid, 0.0)
         charged = np.flatnonzero(paid != 0.0)
         for i in charged:
@@ -224,12 +226,14 @@ class Settler(Cuts):
                         realized=-float(paid[i]))
         return int(charged.shape[0])
 
-
     def settle(self, state: SettlementState, prices: np.ndarray, step: Any, row: int,
-               cooling: set[int] | None = None) -> int:
+               only: set[tuple[str, Any]] | None = None, cooling: set[int] | None = None) -> int:
         """Apply every liquidation due at these prices; returns how many events were added.
-        ``cooling``: positions sliced earlier in this step (:mod:`margin.crossing` settles a
-        step at its crossing, then at its mark), which wait for a later step; updated."""
+        ``only`` restricts the judgement to some pools (``("isolated", i)``, ``("pool", key)``)
+        and ``cooling`` carries the positions sliced earlier in this step, which wait for a
+        later step (updated): :func:`margin.crossing.settle_row` settles a step's happenings
+        in the order the price meets them, at its crossings, then at its mark."""
+        self._prices = prices
         before = len(state.events)
         if state.sliced is None:
             state.sliced = np.zeros(len(self.positions), dtype=bool)
@@ -237,7 +241,7 @@ class Settler(Cuts):
         while True:
             acted = False
             for i in self.isolated:
-                if state.size[i] <= 0 or i in cooling:
+                if state.size[i] <= 0 or i in cooling or (only is not None and ("isolated", i) not in only):
                     continue
                 price = float(prices[self.col[i]])
                 size = state.size[i]
@@ -247,18 +251,21 @@ class Settler(Cuts):
                     else:
                         self._liquidate_isolated(state, i, price, step, row)
                     acted = True
-            equity, mm, open_cross = self.cross_pool(state, prices)
-            if open_cross and not cooling.intersection(open_cross) and self.rules.breached(equity, mm):
-                if self._first_slice(state, open_cross, prices, step, row, equity=equity):
-                    cooling.update(open_cross)
-                else:
-                    self._liquidate_cross(state, prices, step, row)
-                acted = True
+            for key in (None, *self.coin_keys):
+                if only is not None and ("pool", key) not in only:
+                    continue
+                equity, mm, members = self.pool(state, prices, key)
+                if members and not cooling.intersection(members) and self.rules.breached(equity, mm):
+                    if self._first_slice(state, members, prices, step, row, equity=equity, key=key):
+                        cooling.update(members)
+                    else:
+                        self._liquidate_cross(state, prices, step, row, key)
+                    acted = True
             if not acted:
                 return len(state.events) - before
 
     def _first_slice(self, state: SettlementState, members: list[int], prices: np.ndarray, step: Any, row: int,
-                     equity: float | None = None) -> bool:
+                     equity: float | None = None, key: int | None = None) -> bool:
         """``liquidation = "slice_then_full"`` (Hyperliquid): a pool's first breach closes
         ``partial_fraction`` of each of its positions at the mark and nothing more in that step
         (the cooldown); a breach at a later step closes the rest in full. A pool already
@@ -278,55 +285,23 @@ class Settler(Cuts):
                 return False  # a slice of the whole is a full close
             price = self.fill(i, price)
             realized = self.pnl(i, cut, price)
-            left = state.margin[i] + realized if isolated else state.cross_wallet + realized
-            fee = self._fee(cut * price, equity, left)
+            left = state.margin[i] + realized if isolated else self.wallet(state, key) + realized
+            fee = self._fee(self.value(i, cut, price), equity, left)
             equity -= fee
             if isolated:
                 state.margin[i] += realized - fee
             else:
-                state.cross_wallet += realized - fee
-            state.fund += fee
+                self.credit(state, key, realized - fee)
+            self.to_fund(state, self.money[i], fee)
             state.size[i] -= cut
             state.sliced[i] = True
             self._event(state, "partial_liquidation", i, step, row, price, cut, realized, fee, fee)
         return True
 
-    def _event(self, state: SettlementState, kind: str, i: int, step: Any, row: int, price: float,
-               size: float = 0.0, realized: float = 0.0, fee: float = 0.0,
-               fund_delta: float = 0.0, amount: float = 0.0) -> None:
-        p = self.positions[i]
-        closing = kind in ("liquidation", "partial_liquidation")
-        state.events.append(Event(
-            step=step_label(step), row=row, type=kind, position=p.id, market=p.market, mode=p.mode,
-            price=price, size=size, realized_pnl=realized, fee=fee,
-            insurance_fund_delta=fund_delta, amount=amount,
-            to_fund=max(fund_delta - fee, 0.0) if closing else 0.0,
-        ))
-
-    def _cover_deficit(self, state: SettlementState, deficit: float, i: int, price: float, step: Any, row: int) -> None:
-        """Loss beyond margin: the fund pays what it can, the rest is socialized. The position's
-        liquidation in this row says so too (``from_fund``, ``socialized``), so its money adds up."""
-        paid = min(deficit, state.fund)
-        state.fund -= paid
-        state.bankrupt = True
-        for k in range(len(state.events) - 1, -1, -1):
-            event = state.events[k]
-            if event.row == row and event.type == "liquidation" and event.position == self.positions[i].id:
-                state.events[k] = replace(event, from_fund=event.from_fund + paid,
-                                          socialized=event.socialized + deficit - paid)
-                break
-        self._event(state, "bankruptcy", i, step, row, price, fund_delta=-paid, amount=deficit)
-        rest = deficit - paid
-        if rest > 0:
-            state.socialized += rest
-            self._event(state, "socialized_loss", i, step, row, price, amount=rest)
-
-    def _fee(self, notional: float, *caps: float) -> float:
-        return max(0.0, min(self.rules.liquidation_fee_rate * notional, *caps))
-
     def _liquidate_isolated(self, state: SettlementState, i: int, price: float, step: Any, row: int) -> None:
         rules = self.rules
         fill = self.fill(i, price)  # judged on the mark, filled here
+        key = self.money[i]
         if rules.liquidation in SLICING_STYLES:
             start_size = state.size[i]
             while True:
@@ -339,31 +314,32 @@ class Settler(Cuts):
                 if equity <= 0 or size <= cut * (1 + 1e-12):
                     break  # cannot be cured by slicing, or the last slice: close in full
                 realized = self.pnl(i, cut, fill)
-                fee = self._fee(cut * fill, equity, margin + realized)
+                fee = self._fee(self.value(i, cut, fill), equity, margin + realized)
                 state.margin[i] = margin + realized - fee
                 state.size[i] = size - cut
-                state.fund += fee
+                self.to_fund(state, key, fee)
                 self._event(state, "partial_liquidation", i, step, row, fill, cut, realized, fee, fee)
         price = fill
         size, margin = state.size[i], state.margin[i]
         realized = self.pnl(i, size, price)
         equity = margin + realized
-        closing = close_out(equity, size * price, rules.liquidation_fee_rate, rules.settlement)
+        closing = close_out(equity, self.value(i, size, price), rules.liquidation_fee_rate, rules.settlement)
         fee, fund_gain, returned = float(closing.fee), float(closing.to_fund), float(closing.returned)
-        state.cross_wallet += returned
-        state.fund += fund_gain
+        self.credit(state, key, returned)
+        self.to_fund(state, key, fund_gain)
         state.size[i] = 0.0
         state.margin[i] = 0.0
         self._event(state, "liquidation", i, step, row, price, size, realized, fee, fund_gain)
         if equity < 0:
             self._cover_deficit(state, -equity, i, price, step, row)
 
-    def _liquidate_cross(self, state: SettlementState, prices: np.ndarray, step: Any, row: int) -> None:
+    def _liquidate_cross(self, state: SettlementState, prices: np.ndarray, step: Any, row: int,
+                         key: int | None = None) -> None:
         rules = self.rules
         if rules.liquidation in SLICING_STYLES:
             start_size = state.size.copy()
             while True:
-                equity, mm, open_cross = self.cross_pool(state, prices)
+                equity, mm, open_cross = self.pool(state, prices, key)
                 if not open_cross or not self.rules.breached(equity, mm):
                     return  # cured
                 cuts = self._cross_cuts(state, prices, open_cross, start_size, equity, mm)
@@ -372,21 +348,24 @@ class Settler(Cuts):
                 for i, cut in cuts.items():
                     price = self.fill(i, float(prices[self.col[i]]))
                     realized = self.pnl(i, cut, price)
-                    fee = self._fee(cut * price, equity, state.cross_wallet + realized)
+                    fee = self._fee(self.value(i, cut, price), equity, self.wallet(state, key) + realized)
                     equity -= fee
-                    state.cross_wallet += realized - fee
-                    state.fund += fee
+                    self.credit(state, key, realized - fee)
+                    self.to_fund(state, key, fee)
                     state.size[i] -= cut
                     kind = "liquidation" if state.size[i] <= 0 else "partial_liquidation"
                     self._event(state, kind, i, step, row, price, cut, realized, fee, fee)
-        equity, _, open_cross = self.cross_pool(state, prices)
+        equity, _, open_cross = self.pool(state, prices, key)
+        if key is None and self.usdt_entries:  # the whole pool goes: its collateral is sold first
+            self.sell_collateral(state, prices, open_cross[0], step, row)
+            equity, _, open_cross = self.pool(state, prices, key)
         fills = {i: self.fill(i, float(prices[self.col[i]])) for i in open_cross}
         if self.discount:  # the pool's equity where its positions fill
-            equity = state.cross_wallet + sum(self.pnl(i, state.size[i], fills[i]) for i in open_cross)
+            equity = self.wallet(state, key) + sum(self.pnl(i, state.size[i], fills[i]) for i in open_cross)
         if rules.bankruptcy_split == "maintenance_share" and len(open_cross) > 1:
-            self._close_cross_by_share(state, prices, open_cross, fills, equity, step, row)
+            self._close_cross_by_share(state, prices, open_cross, fills, equity, step, row, key)
             return
-        notional = sum(state.size[i] * fills[i] for i in open_cross)
+        notional = sum(self.value(i, state.size[i], fills[i]) for i in open_cross)
         closing = close_out(equity, notional, rules.liquidation_fee_rate, rules.settlement)
         remaining = float(closing.fee)  # the pool's fee, told position by position in its events
         closes = []
@@ -394,15 +373,17 @@ class Settler(Cuts):
             price = fills[i]
             size = state.size[i]
             realized = self.pnl(i, size, price)
-            fee = min(rules.liquidation_fee_rate * size * price, remaining)
+            linear = self.positions[i].contract_value == 0  # (rate × size) × price, as it has always run
+            fee = min(rules.liquidation_fee_rate * size * price if linear
+                      else rules.liquidation_fee_rate * self.value(i, size, price), remaining)
             remaining -= fee
             closes.append((i, price, size, realized, fee))
             state.size[i] = 0.0
         fees = sum(c[4] for c in closes)
         # Bankruptcy: the trader loses the whole pool and the fund keeps what was left above
         # zero; mark: the trader keeps what is left after the fee.
-        state.cross_wallet = float(closing.returned)
-        state.fund += float(closing.to_fund)
+        self.set_wallet(state, key, float(closing.returned))
+        self.to_fund(state, key, float(closing.to_fund))
         leftover = float(closing.to_fund) - fees
         for n, (i, price, size, realized, fee) in enumerate(closes):
             gain = fee + (leftover if n == len(closes) - 1 else 0.0)
@@ -412,7 +393,8 @@ class Settler(Cuts):
             self._cover_deficit(state, -equity, worst[0], worst[1], step, row)
 
     def _close_cross_by_share(self, state: SettlementState, prices: np.ndarray, open_cross: list[int],
-                              fills: dict[int, float], equity: float, step: Any, row: int) -> None:
+                              fills: dict[int, float], equity: float, step: Any, row: int,
+                              key: int | None = None) -> None:
         """``bankruptcy_split = "maintenance_share"`` (dYdX): each cross position is settled
         against its own share of the pool's equity, the share its maintenance margin is of the
         pool's (``TNC × |DMMR| / TMMR``), which puts its bankruptcy price at
@@ -423,11 +405,12 @@ class Settler(Cuts):
         sizes = np.array([state.size[i] for i in open_cross])
         fill = np.array([fills[i] for i in open_cross])
         mm = np.array([self.maintenance(i, state.size[i], float(prices[self.col[i]])) for i in open_cross])
-        weight = mm if mm.sum() > 0 else sizes * fill
+        values = np.array([self.value(i, state.size[i], fills[i]) for i in open_cross])
+        weight = mm if mm.sum() > 0 else values
         share = equity * weight / weight.sum()
-        closing = close_out(share, sizes * fill, rules.liquidation_fee_rate, rules.settlement)
-        state.cross_wallet = float(closing.returned.sum())
-        state.fund += float(closing.to_fund.sum())
+        closing = close_out(share, values, rules.liquidation_fee_rate, rules.settlement)
+        self.set_wallet(state, key, float(closing.returned.sum()))
+        self.to_fund(state, key, float(closing.to_fund.sum()))
         for k, i in enumerate(open_cross):
             realized = self.pnl(i, sizes[k], fill[k])
             state.size[i] = 0.0
@@ -438,8 +421,10 @@ class Settler(Cuts):
                 self._cover_deficit(state, float(closing.deficit[k]), i, float(fill[k]), step, row)
 
     def balance(self, state: SettlementState) -> float:
-        """The wallet [quote]: the cross wallet plus the isolated margins still locked."""
-        return state.cross_wallet + float(sum(state.margin[i] for i in self.isolated if state.size[i] > 0))
+        """The USDT wallet [quote]: the cross wallet plus the USDT isolated margins still locked
+        (a coin's are in :meth:`entry_extras`)."""
+        return state.cross_wallet + float(sum(state.margin[i] for i in self.isolated
+                                              if state.size[i] > 0 and self.money[i] is None))
 
     def final(self, state: SettlementState) -> FinalState:
         open_ids = tuple(p.id for i, p in enumerate(self.positions) if state.size[i] > 0)
@@ -449,4 +434,16 @@ class Settler(Cuts):
             open_positions=open_ids, sizes=tuple(map(float, state.size)),
             margins=tuple(map(float, state.margin)), bankrupt=state.bankrupt,
             sliced=tuple(map(bool, state.sliced)) if state.sliced is not None else (),
+            **self.entry_extras(state),
         )
+
+    def entry_extras(self, state: SettlementState) -> dict[str, Any]:
+        """:class:`FinalState`'s fields for the collateral entries (none without any)."""
+        if not self.entries:
+            return {}
+        held = [float(state.collateral[k]) + float(sum(state.margin[i] for i in self.isolated
+                                                      if state.size[i] > 0 and self.money[i] == k))
+                for k in range(len(self.entries))]
+        return dict(assets=tuple(c.asset for c in self.entries), collateral=tuple(map(float, state.collateral)),
+                    held=tuple(held), coin_funds=tuple(None if np.isnan(f) else float(f) for f in state.coin_fund),
+                    coin_socialized=tuple(map(float, state.coin_socialized)))

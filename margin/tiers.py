@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from margin.fields import ScenarioError, fmt, mapping, number, rate
+from margin.fields import ScenarioError, fmt, known_fields, mapping, number, rate
 from margin.limits import MAX_TIERS, MAX_FLOOR, MAX_LEVERAGE  # noqa: F401  (the bounds live in margin.limits)
 
 
@@ -55,6 +55,7 @@ def parse_tiers(raw: Any, where: str) -> tuple[Tier, ...]:
     for index, entry in enumerate(raw):
         here = f"{where}[{index}]"
         entry = mapping(entry, here)
+        known_fields(entry, here, ("floor", "mmr", "max_leverage"))
         floor = number(entry.get("floor"), f"{here}.floor", low=0.0, high=MAX_FLOOR)
         mmr = rate(entry.get("mmr"), f"{here}.mmr")
         max_leverage = math.inf

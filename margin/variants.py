@@ -37,12 +37,36 @@ def as_mode(scenario: Scenario, mode: str) -> Scenario:
         positions = tuple(replace(p, mode="cross", margin=None) for p in scenario.positions)
         return replace(scenario, positions=positions)
     wanted = [p.margin if p.is_isolated else p.initial_margin for p in scenario.positions]
-    total = sum(wanted)
-    scale = min(1.0, scenario.balance / total) if total > 0 else 1.0
+    # each currency's margins come out of its own wallet: USDT's out of the balance, a coin's
+    # (inverse contracts) out of its collateral entry
+    held = {c.asset: c.amount for c in scenario.collateral if c.coin_pool}
+    held["USDT"] = scenario.balance
+    scale = {}
+    for currency, wallet in held.items():
+        total = sum(m for p, m in zip(scenario.positions, wanted) if scenario.currency(p) == currency)
+        scale[currency] = min(1.0, wallet / total) if total > 0 else 1.0
     positions = tuple(
-        replace(p, mode="isolated", margin=m * scale) for p, m in zip(scenario.positions, wanted)
+        replace(p, mode="isolated", margin=m * scale[scenario.currency(p)]) for p, m in zip(scenario.positions, wanted)
     )
     return replace(scenario, positions=positions)
+
+
+def collateral_in_usdt(scenario: Scenario) -> Scenario:
+    """The same account with the collateral of its USDT pool turned into USDT at its collateral
+    value today (``amount × price × (1 − haircut)``): the same equity now, none of it moving
+    with a market (the comparison "collateral in USDT"). A coin pool's wallet stays: it margins
+    its inverse contracts in the coin.
+
+    >>> s = scenario_from_dict({"balance": 0, "markets": {"BTC": {"price": 60_000, "mmr": 0.005}},
+    ...     "collateral": [{"asset": "BTC", "amount": 1, "market": "BTC", "haircut": 0.05}],
+    ...     "positions": [{"id": "a", "market": "BTC", "side": "long", "size": 1, "entry": 60_000,
+    ...                    "leverage": 10}]})
+    >>> collateral_in_usdt(s).balance, collateral_in_usdt(s).collateral
+    (57000.0, ())
+    """
+    moved = sum(c.value(scenario.markets[c.market].price) for c in scenario.collateral if not c.coin_pool)
+    kept = tuple(c for c in scenario.collateral if c.coin_pool)
+    return replace(scenario, balance=scenario.balance + moved, collateral=kept)
 
 
 def account_variants(scenario: Scenario) -> dict[str, Scenario]:

@@ -39,6 +39,7 @@ import numpy as np
 
 from margin.crossing import point
 from margin.scenario import Scenario
+from margin.settle import Settler
 from margin.simulate import Event, FinalState, PricePath, simulate
 
 STEP_MOVE = 0.0005  # at most 0.05 % of a price from one row to the next [fraction]
@@ -126,11 +127,13 @@ class Walk:
 
 def _initial_state(scenario: Scenario) -> FinalState:
     positions = scenario.positions
+    settler = Settler(scenario)
     return FinalState(
         balance=scenario.balance, cross_wallet=scenario.cross_wallet,
         insurance_fund=scenario.rules.insurance_fund, socialized_loss=0.0,
         open_positions=tuple(p.id for p in positions), sizes=tuple(p.size for p in positions),
         margins=tuple(p.margin if p.is_isolated else 0.0 for p in positions), bankrupt=False,
+        **settler.entry_extras(settler.new_state()),
     )
 
 
@@ -201,12 +204,16 @@ def _walk_rows(walk: Walk, rows: np.ndarray, *, move: int, first_row: int) -> Wa
 def scenario_now(walk: Walk) -> Scenario:
     """The account as it stands after the walk: the positions still open (with their sizes and
     margins now), the wallet now (cross wallet plus the isolated margins still locked), the
-    insurance fund now and the marks now."""
+    collateral now (a coin's: its cross wallet plus its open isolated margins), the USDT
+    insurance fund now and the marks now. (A coin's insurance fund starts again from the USDT
+    fund's value in the coin: the scenario format has one fund.)"""
     scenario = walk.scenario
     state = walk.state
     positions = tuple(
         replace(p, size=float(state.sizes[i]), margin=float(state.margins[i]) if p.is_isolated else None)
         for i, p in enumerate(scenario.positions) if state.sizes[i] > 0)
     rules = replace(scenario.rules, insurance_fund=float(state.insurance_fund))
+    collateral = tuple(replace(c, amount=max(float(state.held[k]), 0.0)) for k, c in enumerate(scenario.collateral)) \
+        if state.held else scenario.collateral
     return replace(scenario.with_prices(walk.price_map()), balance=float(state.balance), rules=rules,
-                   positions=positions)
+                   positions=positions, collateral=collateral)

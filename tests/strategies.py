@@ -103,3 +103,87 @@ def with_funding_rates(raw: dict, rates: list[float]) -> dict:
     for k, market in enumerate(raw["markets"].values()):
         market["funding_rate"] = rates[k % len(rates)]
     return raw
+
+
+# ----------------------------------------------------------------------------- collateral, coins, orders
+
+COIN_MARKET = "COINUSD"  # an inverse market of the drawn accounts, settled in COIN_ASSET
+COIN_ASSET = "COIN"
+
+
+@st.composite
+def coin_tier_tables(draw) -> list[dict]:
+    """1–3 tiers with floors in the coin (a few coins) and rising rates."""
+    n = draw(st.integers(1, 3))
+    floors = [0.0] + sorted(draw(st.lists(st.floats(0.5, 20.0), min_size=n - 1, max_size=n - 1, unique=True)))
+    rates = sorted(draw(st.lists(st.floats(0.002, 0.08), min_size=n, max_size=n)))
+    return [{"floor": f, "mmr": r, "max_leverage": max(1.0, 0.5 / r)} for f, r in zip(floors, rates)]
+
+
+@st.composite
+def collateral_for(draw, raw: dict, assets: tuple[str, ...] = ("XA", "XB")) -> list[dict]:
+    """1–2 collateral entries in the USDT pool, each priced by one of ``raw``'s markets."""
+    entries = []
+    for asset in assets[:draw(st.integers(1, len(assets)))]:
+        market = draw(st.sampled_from(sorted(m for m in raw["markets"] if m != COIN_MARKET)))
+        worth = draw(st.floats(0.0, 20_000.0))
+        entries.append({"asset": asset, "amount": worth / raw["markets"][market]["price"], "market": market,
+                        "haircut": draw(st.sampled_from([0.0, 0.02, 0.1, 0.5]))})
+    return entries
+
+
+@st.composite
+def with_coin_pool(draw, raw: dict, modes=("cross", "isolated")) -> dict:
+    """``raw`` with an inverse market, its coin's wallet and 1–3 inverse positions."""
+    price = draw(st.floats(100.0, 80_000.0))
+    value = draw(st.sampled_from([1.0, 10.0, 100.0]))
+    raw["markets"][COIN_MARKET] = {"price": price, "tiers": draw(coin_tier_tables()), "contract": "inverse",
+                                   "contract_value": value, "settle_asset": COIN_ASSET}
+    locked = 0.0
+    for k in range(draw(st.integers(1, 3))):
+        entry = price * draw(st.floats(0.8, 1.2))
+        coins = draw(st.floats(0.01, 10.0))  # the position's value in the coin at entry
+        size = coins * entry / value
+        tier = [t for t in raw["markets"][COIN_MARKET]["tiers"] if t["floor"] <= coins][-1]
+        leverage = draw(st.floats(1.0, tier["max_leverage"]))
+        mode = draw(st.sampled_from(modes))
+        position = {"id": f"c{k}", "market": COIN_MARKET, "side": draw(st.sampled_from(["long", "short"])),
+                    "size": size, "entry": entry, "leverage": leverage, "mode": mode}
+        if mode == "isolated":
+            locked += coins / leverage
+        raw["positions"].append(position)
+    raw.setdefault("collateral", []).append({"asset": COIN_ASSET, "amount": locked + draw(st.floats(0.0, 5.0)),
+                                             "market": COIN_MARKET})
+    return raw
+
+
+@st.composite
+def with_orders(draw, raw: dict) -> dict:
+    """Some of ``raw``'s positions with a stop-loss and/or take-profit around their entry."""
+    for position in raw["positions"]:
+        if not draw(st.booleans()):
+            continue
+        entry, long = position["entry"], position["side"] == "long"
+        if draw(st.booleans()):
+            below = entry * draw(st.floats(0.5, 0.995))
+            above = entry * draw(st.floats(1.005, 1.5))
+            position["stop_loss"] = below if long else above
+        if draw(st.booleans()):
+            position["take_profit"] = entry * (draw(st.floats(1.005, 1.5)) if long else draw(st.floats(0.5, 0.995)))
+        if ("stop_loss" in position or "take_profit" in position) and draw(st.booleans()):
+            position["stop_slippage"] = draw(st.sampled_from([0.0, 0.005, 0.05]))
+    return raw
+
+
+@st.composite
+def rich_scenario_dicts(draw, *, collateral: bool = True, coins: bool = False, orders: bool = False, **kwargs) -> dict:
+    """:func:`scenario_dicts` with collateral entries, a coin pool of inverse contracts and stop
+    orders, as asked."""
+    raw = draw(scenario_dicts(**kwargs))
+    if coins:
+        raw = draw(with_coin_pool(raw, modes=kwargs.get("modes", ("cross", "isolated"))))
+    if collateral:
+        raw.setdefault("collateral", []).extend(draw(collateral_for(raw)))
+    if orders:
+        raw = draw(with_orders(raw))
+    return raw

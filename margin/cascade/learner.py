@@ -36,15 +36,22 @@ def learner_fate(scenario: Scenario, market: str, result: CascadeResult, arrival
     :func:`margin.simulate.simulate` along :func:`learner_path`, starting where the account
     arrives at today's prices from its positions' entries (:func:`margin.walk.start_walk`): a
     position that died on the way is reported in round 0, before the shock, with
-    ``"before_shock": True``. ``arrival``: that walk, when the caller has it already."""
+    ``"before_shock": True``. A position its stop-loss or take-profit closed first is reported
+    the same way, its ``event`` naming the order (the rounds are prints: a stop the price
+    gaps past fills at the round's price, with its slippage). ``arrival``: that walk, when the
+    caller has it already."""
     arrival = start_walk(scenario) if arrival is None else arrival
     first: dict[str, Any] = {}
+    exits = ("liquidation", "partial_liquidation", "stop_loss", "take_profit")
     for event in arrival.events:
-        if event.type in ("liquidation", "partial_liquidation") and event.position not in first:
+        if event.type in exits and event.position not in first:
             first[event.position] = (0, event, True)
-    simulation = simulate(scenario, learner_path(scenario, market, result), start=arrival.state)
+    # the rounds are prints, not a line (crossing None): a stop gapped past fills at the round's
+    # price; ``before``: where the arrival left the marks, for which of a stop and a liquidation comes first
+    simulation = simulate(scenario, learner_path(scenario, market, result), start=arrival.state,
+                          before=np.array(arrival.prices))
     for event in simulation.events:
-        if event.type in ("liquidation", "partial_liquidation") and event.position not in first:
+        if event.type in exits and event.position not in first:
             first[event.position] = (int(event.step), event, False)
     out = []
     for position in scenario.positions:
@@ -69,12 +76,23 @@ def learner_candidates(scenario: Scenario, market: str, fate: list[dict[str, Any
     """The learner's open positions in ``market`` as candidates in the crowd's ADL queue (and
     their indices in ``scenario.positions``), where the account arrives at today's prices: the
     equity behind an isolated position is its margin plus its PnL, behind a cross position the
-    whole cross pool (the other markets held still). A position is open until the round its
-    walk liquidated it in; one closed before the shock is not in the queue."""
+    whole cross pool (the other markets held still; its collateral at its collateral value). A
+    position is open until the round its walk liquidated (or its order closed) it in; one
+    closed before the shock is not in the queue. Inverse contracts stand in their coin's queue,
+    not this USDT crowd's: they are left out."""
     state = (start_walk(scenario) if arrival is None else arrival).state
     marks = {name: m.price for name, m in scenario.markets.items()}
     pool_base, pool_slope = state.cross_wallet, 0.0
+    for k, entry in enumerate(scenario.collateral):
+        if not entry.coin_pool and state.collateral:
+            counted = state.collateral[k] * entry.factor
+            if entry.market == market:
+                pool_slope += counted
+            else:
+                pool_base += counted * marks[entry.market]
     for j, p in enumerate(scenario.positions):
+        if p.is_inverse:
+            continue
         if not p.is_isolated and state.sizes[j] > 0:
             if p.market == market:
                 pool_base -= p.sign * state.sizes[j] * p.entry
@@ -83,7 +101,7 @@ def learner_candidates(scenario: Scenario, market: str, fate: list[dict[str, Any
                 pool_base += p.sign * state.sizes[j] * (marks[p.market] - p.entry)
     rows, index = [], []
     for i, p in enumerate(scenario.positions):
-        if p.market != market or state.sizes[i] <= 0 or fate[i]["before_shock"]:
+        if p.market != market or state.sizes[i] <= 0 or fate[i]["before_shock"] or p.is_inverse:
             continue
         size = state.sizes[i]
         base, slope = ((state.margins[i] - p.sign * size * p.entry, p.sign * size) if p.is_isolated

@@ -13,7 +13,7 @@ from margin.cascade.learner import learner_in_cascade
 from margin.cascade.rounds import (
     SETTLEMENTS, CascadeResult, TippingCurve, checked_depth_impact, checked_shock, run_cascade, tipping_point,
 )
-from margin.fields import ScenarioError, choice, mapping, number, rate, text, whole
+from margin.fields import ScenarioError, choice, known_fields, mapping, number, rate, text, whole
 from margin.scenario import (
     LIQUIDATION_TRIGGERS, MAX_FUND, Market, Scenario, Tier, parse_tiers, price_field, scenario_from_dict,
 )
@@ -47,6 +47,7 @@ def _market(raw: Any, scenario: Scenario | None) -> Market:
     """The crowd's market: ``name`` (one of the scenario's, when there is one), ``price``
     and ``tiers`` or ``mmr``, which default to the scenario's market."""
     raw = mapping(raw if raw is not None else {}, "market")
+    known_fields(raw, "market", ("name", "price", "tiers", "mmr"))
     name = raw.get("name")
     if name is not None:
         name = text(name, "market.name", max_chars=80)
@@ -103,6 +104,7 @@ def _traders(raw: Any) -> tuple[Trader, ...]:
     for i, item in enumerate(raw):
         where = f"traders[{i}]"
         item = mapping(item, where)
+        known_fields(item, where, ("side", "leverage", "notional", "mode", "wallet"))
         side = choice(item.get("side"), f"{where}.side", ("long", "short"))
         mode = choice(item.get("mode", "isolated"), f"{where}.mode", ("cross", "isolated"))
         leverage = number(item.get("leverage"), f"{where}.leverage", low=1.0, high=1_000.0)
@@ -116,9 +118,14 @@ def _traders(raw: Any) -> tuple[Trader, ...]:
     return tuple(out)
 
 
+INPUT_FIELDS = ("market", "crowd", "depth", "impact", "shock", "shocks", "scenario", "liquidation_fee_rate",
+                "settlement", "insurance_fund", "max_rounds", "auto_deleverage", "liquidation_trigger", "traders")
+
+
 def cascade_input_from_dict(raw: Any) -> CascadeInput:
     """Validate the ``python -m margin cascade`` input (see the README for the format)."""
     raw = mapping(raw, "input")
+    known_fields(raw, "", INPUT_FIELDS)
     scenario = None
     if raw.get("scenario") is not None:
         try:

@@ -13,6 +13,7 @@ from margin.cascade import LEVERAGE_BUCKETS, Round, cascade_input_from_dict, nam
 from margin.fields import ScenarioError, number, parse_json, read_bytes
 from margin.scenario import Scenario, load_scenario
 from margin.simulate import load_path, simulate
+from margin.stops import order_reach
 from margin.stress import StressSpec, run_stress, stress_spec
 
 
@@ -33,24 +34,39 @@ def command_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     scenario = load_scenario(args.scenario)
     snapshot = evaluate(scenario, price_overrides(args.price, list(scenario.markets)))
     c = snapshot.cross
-    return {
+    out: dict[str, Any] = {
         "cross": {"wallet": c.wallet, "equity": c.equity, "maintenance_margin": c.maintenance_margin,
                   "margin_ratio": c.margin_ratio, "liquidatable": c.liquidatable},
         "positions": [
             {"id": p.id, "mode": p.mode, "notional": p.notional, "unrealized_pnl": p.unrealized_pnl,
              "maintenance_margin": p.maintenance_margin, "equity": p.equity,
-             "liquidatable": p.liquidatable, "status": p.status}
+             "liquidatable": p.liquidatable, "status": p.status,
+             **({} if p.currency == "USDT" else {"currency": p.currency})}
             for p in snapshot.positions
         ],
     }
+    # an account without collateral or coin pools answers exactly as before
+    if scenario.collateral:
+        out["cross"]["collateral_value"] = c.collateral_value
+    if snapshot.coins:
+        out["coin_pools"] = [{"asset": k.asset, "wallet": k.wallet, "equity": k.equity,
+                              "maintenance_margin": k.maintenance_margin, "margin_ratio": k.margin_ratio,
+                              "liquidatable": k.liquidatable, "price": k.price} for k in snapshot.coins]
+    return out
 
 
 def command_liq(args: argparse.Namespace) -> dict[str, Any]:
     scenario = load_scenario(args.scenario)
-    return {"positions": [
+    out: dict[str, Any] = {"positions": [
         {"id": lp.id, "liquidation_price": lp.liquidation_price, "bankruptcy_price": lp.bankruptcy_price}
         for lp in liquidation_prices(scenario)
     ]}
+    reach = order_reach(scenario)
+    if reach:  # where each stop-loss and take-profit sits against the liquidation (margin.stops)
+        out["orders"] = [{"id": r.id, "kind": r.kind, "trigger": r.trigger, "can_fire": r.can_fire,
+                          "liquidation_price": r.liquidation_price, "bankruptcy_price": r.bankruptcy_price,
+                          "gap_to_bankruptcy": r.gap_to_bankruptcy} for r in reach]
+    return out
 
 
 def command_simulate(args: argparse.Namespace) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from margin.imports.coins import CoinBalance, add_collateral, coin_tiers, inverse_market
 from margin.imports.documents import MAX_TIME_MS
 from margin.presets import apply_venue, load_venue, market_defaults, venue_ids
 from margin.scenario import FORMAT, ScenarioError, scenario_from_dict
@@ -41,7 +42,8 @@ class Holding:
 
     ``size`` [base units, > 0], ``entry`` and ``mark`` [USDT per base], ``margin`` [USDT]
     for isolated positions (the margin before unrealized PnL), ``where`` the export row it
-    came from (for messages).
+    came from (for messages). A coin-margined (inverse) position has ``contract_value`` [USD
+    per contract] and ``settle_asset``: its ``size`` is in contracts, its margin in the coin.
     """
 
     market: str
@@ -53,6 +55,8 @@ class Holding:
     mode: str
     margin: float | None
     where: str
+    contract_value: float | None = None
+    settle_asset: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,6 +71,7 @@ class ExportedAccount:
     holdings: tuple[Holding, ...]
     notes: tuple[str, ...] = ()
     as_of_ms: int | None = None
+    coins: tuple[CoinBalance, ...] = ()  # balances other than USDT (margin.imports.coins)
 
 
 def market_name(base: str, where: str) -> str:
@@ -172,10 +177,15 @@ def _markets(account: ExportedAccount) -> tuple[dict[str, dict], list[str]]:
     markets: dict[str, dict] = {}
     notes = []
     for holding in account.holdings:
-        if holding.market not in markets:
-            beta = known.get(holding.market, {}).get("beta", 1.0)
-            markets[holding.market] = {"price": tidy(holding.mark), "beta": beta}
-    strangers = [name for name in markets if name not in known]
+        if holding.market in markets:
+            continue
+        if holding.contract_value is not None:
+            markets[holding.market] = inverse_market(holding.market, holding.contract_value, str(holding.settle_asset),
+                                                     tidy(holding.mark))
+            continue
+        beta = known.get(holding.market, {}).get("beta", 1.0)
+        markets[holding.market] = {"price": tidy(holding.mark), "beta": beta}
+    strangers = [name for name in markets if name not in known and markets[name].get("contract") != "inverse"]
     if strangers:
         notes.append(f"{', '.join(strangers)}: not among the lab's five markets; the preset's tiers for "
                      "other markets apply and the market moves with BTC (beta 1) in a market-wide shock.")
@@ -198,8 +208,11 @@ def _clamp_leverage(scenario: dict) -> list[str]:
     the exchange allowed it under its own tiers, so it is lowered to the maximum, with a note."""
     lowered = []
     for position in scenario["positions"]:
-        tiers = scenario["markets"][position["market"]]["tiers"]
-        tier = [t for t in tiers if t["floor"] <= position["size"] * position["entry"]][-1]
+        market = scenario["markets"][position["market"]]
+        tiers = market["tiers"]
+        value = position["size"] * (market["contract_value"] / position["entry"] if market.get("contract") == "inverse"
+                                    else position["entry"])
+        tier = [t for t in tiers if t["floor"] <= value][-1]
         ceiling = tier.get("max_leverage")
         if ceiling is not None and position["leverage"] > ceiling:
             lowered.append(f"{position['id']} {position['leverage']:g}x → {ceiling:g}x")
@@ -244,7 +257,7 @@ def to_scenario(account: ExportedAccount) -> tuple[dict, list[str]]:
     """
     if not account.holdings:
         raise no_open_position(account.balance)
-    locked = sum(h.margin or 0.0 for h in account.holdings if h.mode == "isolated")
+    locked = sum(h.margin or 0.0 for h in account.holdings if h.mode == "isolated" and h.contract_value is None)
     if locked > account.balance * (1 + 1e-9) + 1e-6:
         raise ScenarioError(account.balance_field, (
             f"the wallet ({account.balance:,.2f} USDT) does not cover the isolated margins "
@@ -261,11 +274,12 @@ def to_scenario(account: ExportedAccount) -> tuple[dict, list[str]]:
         "imported": {"exchange": account.exchange, "endpoints": list(account.endpoints),
                      "as_of": as_of_text(account.as_of_ms)},
     }
+    coin_notes = add_collateral(draft, account.coins, preset)
     scenario = apply_venue(draft, preset)
     notes = list(account.notes)
     notes.append(f"Maintenance tiers and liquidation rules: the lab's preset (assets/venues/{preset}.json), "
                  "not your account's own bracket.")
-    notes += market_notes
+    notes += market_notes + coin_tiers(scenario, preset) + coin_notes
     notes += _clamp_leverage(scenario)
     scenario_from_dict(copy.deepcopy(scenario))  # the contract: what we return loads
     return scenario, notes

@@ -22,10 +22,17 @@ import re
 from typing import Any, Mapping
 
 from margin.imports.accounts import ExportedAccount, Holding, latest_time, no_open_position, one_row_each
+from margin.imports.coins import CoinBalance
 from margin.imports.documents import kind_of, mapping, number, optional_number, optional_time, rows, text
 from margin.scenario import ScenarioError
 
 _PERPETUAL = re.compile(r"[A-Z0-9]{1,20}USDT")
+_COIN_PERPETUAL = re.compile(r"([A-Z0-9]{1,20})USD_PERP")  # COIN-M: GET /dapi/v1/positionRisk
+# Binance, 'Coin-Margined Futures Contract Specifications' (FAQ, 2020-06-11): "The contract
+# multiplier for BTC coin-margined contracts is 100 USD. Meanwhile, altcoin contracts have a
+# multiplier of 10 USD."
+COIN_CONTRACT_VALUES = {"BTC": 100.0}
+COIN_CONTRACT_DEFAULT = 10.0
 SIDES = {"LONG": "long", "SHORT": "short"}
 
 
@@ -97,6 +104,38 @@ def _holding(row: Mapping[str, Any], where: str, amount: float) -> tuple[Holding
                    mark=mark, leverage=leverage, mode=mode, margin=margin, where=where), hedge
 
 
+def _coin_holding(row: Mapping[str, Any], where: str, amount: float, coin: str) -> tuple[Holding, bool]:
+    """A COIN-M perpetual row: ``positionAmt`` in contracts, the margin in the coin. The
+    contract value is the specification's (BTC 100 USD, others 10), or what the row's own
+    ``notionalValue`` [coin] says where it differs."""
+    side, hedge = _side(row, where, amount)
+    size, mark = abs(amount), number(row, "markPrice", where, positive=True)
+    value = COIN_CONTRACT_VALUES.get(coin, COIN_CONTRACT_DEFAULT)
+    notional = optional_number(row, "notionalValue", where)
+    if notional:
+        implied = abs(notional) * mark / size
+        value = value if abs(implied / value - 1) < 0.01 else float(f"{implied:.4g}")  # notionalValue has 8 decimals
+    mode = _mode(row, where)
+    margin = number(row, "isolatedWallet", where, positive=True) if mode == "isolated" else None
+    return Holding(market=text(row, "symbol", where), side=side, size=size,
+                   entry=number(row, "entryPrice", where, positive=True), mark=mark,
+                   leverage=number(row, "leverage", where, positive=True), mode=mode, margin=margin, where=where,
+                   contract_value=value, settle_asset=coin), hedge
+
+
+def _coin_wallets(account: Mapping[str, Any], coins: set[str]) -> list[CoinBalance]:
+    """The COIN-M account's balance of each coin its positions settle in (``walletBalance``,
+    isolated wallets included)."""
+    out = []
+    assets = account.get("assets")
+    for index, asset in enumerate(assets if isinstance(assets, list) else []):
+        if isinstance(asset, Mapping) and asset.get("asset") in coins:
+            where = f"account.assets[{index}]"
+            out.append(CoinBalance(asset=str(asset["asset"]), amount=number(asset, "walletBalance", where),
+                                   price=None, haircut=None, where=f"{where}.walletBalance"))
+    return out
+
+
 def _holdings(risk: Any) -> tuple[list[Holding], list[str], str]:
     if not isinstance(risk, list):
         raise ScenarioError("positionRisk", "must be a list of positions")
@@ -108,7 +147,8 @@ def _holdings(risk: Any) -> tuple[list[Holding], list[str], str]:
         amount = number(row, "positionAmt", where)
         if amount == 0:
             continue  # v2 lists every symbol of the market, open or not
-        holding, hedge = _holding(row, where, amount)
+        coin = _COIN_PERPETUAL.fullmatch(str(row.get("symbol", "")))
+        holding, hedge = _coin_holding(row, where, amount, coin.group(1)) if coin else _holding(row, where, amount)
         holdings.append(holding)
         legs.append(((holding.market, row.get("positionSide", "BOTH")), holding.market, where))
         if hedge and holding.market not in hedged:
@@ -123,6 +163,12 @@ def _holdings(risk: Any) -> tuple[list[Holding], list[str], str]:
                      "isolated, the others cross.")
     if any(h.mode == "isolated" for h in holdings):
         notes.append("Isolated margin: isolatedWallet (the margin without its unrealized PnL).")
+    inverse = [h for h in holdings if h.contract_value is not None]
+    if inverse:
+        values = ", ".join(sorted({f"{h.market} {h.contract_value:g} USD" for h in inverse}))
+        notes.append(f"COIN-M positions: positionAmt is in contracts of a fixed USD value ({values}: Binance's "
+                     "contract specification, BTC 100 USD and others 10, or the row's notionalValue where it says "
+                     "otherwise); their margin and PnL are in the coin.")
     pairs = [m for m in hedged if sum(h.market == m for h in holdings) > 1]
     if hedged:
         notes.append("Hedge mode: each LONG and SHORT row is its own position"
@@ -184,7 +230,13 @@ def read(documents: Mapping[str, Any]) -> ExportedAccount:
             raise no_open_position(None)
         raise ScenarioError("account", (
             "is missing: positionRisk has no wallet balance; paste GET /fapi/v3/account too"))
-    balance, balance_field, wallet_notes = _wallet(mapping(account, "account"))
+    coins = {h.settle_asset for h in holdings if h.settle_asset is not None}
+    try:
+        balance, balance_field, wallet_notes = _wallet(mapping(account, "account"))
+    except ScenarioError:
+        if not coins:
+            raise
+        balance, balance_field, wallet_notes = 0.0, "account.assets", ["Wallet: no USDT in this COIN-M account."]
     if not holdings:
         raise no_open_position(balance)
     times = [optional_time(r, "updateTime", f"positionRisk[{i}]")
@@ -193,4 +245,4 @@ def read(documents: Mapping[str, Any]) -> ExportedAccount:
     return ExportedAccount(
         exchange="binance", endpoints=endpoints, balance=balance, balance_field=balance_field,
         holdings=tuple(holdings), notes=tuple(notes + wallet_notes + _unmatched(account, holdings)),
-        as_of_ms=latest_time(*times))
+        as_of_ms=latest_time(*times), coins=tuple(_coin_wallets(account, coins)))

@@ -26,10 +26,13 @@ import re
 from typing import Any, Mapping
 
 from margin.imports.accounts import ExportedAccount, Holding, latest_time, no_open_position, one_row_each
+from margin.imports.coins import CoinBalance
 from margin.imports.documents import kind_of, listing, mapping, number, optional_number, optional_time, required, rows, text
 from margin.scenario import ScenarioError
 
 _PERPETUAL = re.compile(r"[A-Z0-9]{1,20}USDT")
+_INVERSE_PERPETUAL = re.compile(r"([A-Z0-9]{1,20})USD")  # category=inverse: BTCUSD, ETHUSD
+INVERSE_CONTRACT_VALUE = 1.0  # [USD] Bybit's inverse contracts are 1 USD each ('What is Inverse Contract?')
 SIDES = {"Buy": "long", "Sell": "short"}
 MODES = {"REGULAR_MARGIN": "cross", "ISOLATED_MARGIN": "isolated"}
 
@@ -76,13 +79,47 @@ def _holding(row: Mapping[str, Any], where: str, size: float, account_mode: str 
                    mode="isolated" if isolated else "cross", margin=margin, where=where)
 
 
+def _inverse_holding(row: Mapping[str, Any], where: str, size: float, account_mode: str | None) -> Holding:
+    """A ``category=inverse`` row: ``size`` in contracts of 1 USD, the margin in the coin."""
+    symbol = text(row, "symbol", where)
+    perpetual = _INVERSE_PERPETUAL.fullmatch(symbol)
+    if perpetual is None:
+        raise ScenarioError(f"{where}.symbol", f"{symbol!r} is not an inverse perpetual (XXXUSD); dated inverse "
+                            "futures are not modelled")
+    linear = _holding({**row, "symbol": f"{perpetual.group(1)}USDT"}, where, size, account_mode)
+    return Holding(market=symbol, side=linear.side, size=size, entry=linear.entry, mark=linear.mark,
+                   leverage=linear.leverage, mode=linear.mode, margin=linear.margin, where=where,
+                   contract_value=INVERSE_CONTRACT_VALUE, settle_asset=perpetual.group(1))
+
+
+def _coins(document: Any, settled: set[str]) -> list[CoinBalance]:
+    """The wallet's coins other than USDT: a settlement coin of inverse positions (its
+    ``walletBalance``), or collateral (a positive ``walletBalance`` with ``marginCollateral``
+    on), priced by its ``usdValue``."""
+    accounts = rows(_result(document, "wallet-balance"), "list", "wallet-balance.result")
+    out = []
+    for index, coin in enumerate(rows(accounts[0], "coin", "wallet-balance.result.list[0]") if accounts else []):
+        name, where = coin.get("coin"), f"wallet-balance.result.list[0].coin[{index}]"
+        if not isinstance(name, str) or name == "USDT":
+            continue
+        amount = optional_number(coin, "walletBalance", where) or 0.0
+        if name not in settled and (amount <= 0 or coin.get("marginCollateral") is False):
+            continue
+        worth = optional_number(coin, "usdValue", where)
+        out.append(CoinBalance(asset=name, amount=amount, price=worth / amount if worth and amount > 0 else None,
+                               haircut=None, where=f"{where}.walletBalance"))
+    return out
+
+
 def _holdings(documents: Mapping[str, Any], account_mode: str | None) -> tuple[list[Holding], list[str]]:
     result = _result(documents["position/list"], "position/list")
     category = result.get("category")
+    if category == "inverse":
+        return _inverse_holdings(result, account_mode)
     if category is not None and category != "linear":
         raise ScenarioError("position/list.result.category", (
-            f"is {kind_of(category)}, not 'linear': the lab models USDT linear perpetuals only (inverse contracts "
-            "such as BTCUSD are margined in the coin); export with category=linear"))
+            f"is {kind_of(category)}, not 'linear' or 'inverse': the lab models perpetuals (USDT linear, and "
+            "inverse ones such as BTCUSD margined in the coin); export with category=linear or category=inverse"))
     holdings, hedged, legs = [], False, []
     for index, row in enumerate(rows(result, "list", "position/list.result")):
         where = f"position/list.result.list[{index}]"
@@ -107,6 +144,20 @@ def _holdings(documents: Mapping[str, Any], account_mode: str | None) -> tuple[l
     return holdings, notes
 
 
+def _inverse_holdings(result: Mapping[str, Any], account_mode: str | None) -> tuple[list[Holding], list[str]]:
+    holdings = []
+    for index, row in enumerate(rows(result, "list", "position/list.result")):
+        where = f"position/list.result.list[{index}]"
+        size = number(row, "size", where)
+        if size != 0:
+            holdings.append(_inverse_holding(row, where, abs(size), account_mode))
+    notes = ["Mark prices taken from position/list's markPrice.",
+             "Inverse positions (category=inverse): size is in contracts of 1 USD; margin and PnL are in the coin."]
+    if any(h.mode == "isolated" for h in holdings):
+        notes.append("Isolated margin: positionBalance (in the coin).")
+    return holdings, notes
+
+
 def _wallet(document: Any) -> tuple[float, str, list[str]]:
     accounts = rows(_result(document, "wallet-balance"), "list", "wallet-balance.result")
     if not accounts:
@@ -116,11 +167,7 @@ def _wallet(document: Any) -> tuple[float, str, list[str]]:
     for index, coin in enumerate(coins):
         if coin.get("coin") == "USDT":
             here = f"{where}.coin[{index}]"
-            others = [str(c.get("coin")) for c in coins
-                      if c.get("coin") != "USDT" and (optional_number(c, "usdValue", "") or 0) > 0]
             notes = [f"Wallet: the USDT coin's walletBalance ({accounts[0].get('accountType', 'account')} account)."]
-            if others:
-                notes.append(f"Other collateral ({', '.join(others)}) is not counted; the lab's accounts hold USDT only.")
             return number(coin, "walletBalance", here), f"{here}.walletBalance", notes
     held = listing(c.get("coin") for c in coins)
     raise ScenarioError(f"{where}.coin", f"has no USDT entry (coins: {held}); the lab's accounts are in USDT")
@@ -137,10 +184,18 @@ def read(documents: Mapping[str, Any]) -> ExportedAccount:
             raise no_open_position(None)
         raise ScenarioError("wallet-balance", (
             "is missing: the position list has no wallet balance; paste GET /v5/account/wallet-balance too"))
-    balance, balance_field, wallet_notes = _wallet(documents["wallet-balance"])
+    settled = {h.settle_asset for h in holdings if h.settle_asset is not None}
+    coins = _coins(documents["wallet-balance"], settled)
+    try:
+        balance, balance_field, wallet_notes = _wallet(documents["wallet-balance"])
+    except ScenarioError:
+        if not settled and not coins:
+            raise
+        balance, balance_field, wallet_notes = 0.0, "wallet-balance", ["Wallet: no USDT in this account."]
     if not holdings:
         raise no_open_position(balance)
     endpoints = ("position/list", "wallet-balance") + (("account/info",) if "account/info" in documents else ())
     times = [optional_time(mapping(documents[e], e), "time", e) for e in endpoints]
     return ExportedAccount(exchange="bybit", endpoints=endpoints, balance=balance, balance_field=balance_field,
-                           holdings=tuple(holdings), notes=tuple(notes + wallet_notes), as_of_ms=latest_time(*times))
+                           holdings=tuple(holdings), notes=tuple(notes + wallet_notes), as_of_ms=latest_time(*times),
+                           coins=tuple(coins))

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from margin.imports.accounts import ExportedAccount, Holding, latest_time, market_name, no_open_position, one_row_each
+from margin.imports.coins import CoinBalance
 from margin.imports.documents import kind_of, listing, mapping, number, optional_number, optional_time, rows, text
 from margin.scenario import ScenarioError
 
@@ -137,6 +138,29 @@ def _wallet(document: Any) -> tuple[float, str, list[str]]:
     raise ScenarioError("balance.data[0].details", f"has no USDT entry (currencies: {held}); the lab's accounts are in USDT")
 
 
+def _coins(document: Any) -> tuple[list[CoinBalance], list[str]]:
+    """The balance's currencies other than USDT with a positive ``cashBal``: collateral in
+    multi-currency margin mode, priced ``eqUsd / eq`` [USD per unit], its haircut the
+    exchange's own, ``1 − disEq / eqUsd`` (OKX's discounted equity)."""
+    accounts = rows(mapping(document, "balance"), "data", "balance")
+    out = []
+    for index, detail in enumerate(rows(accounts[0], "details", "balance.data[0]") if accounts else []):
+        name, where = detail.get("ccy"), f"balance.data[0].details[{index}]"
+        if not isinstance(name, str) or name == "USDT":
+            continue
+        amount = optional_number(detail, "cashBal", where) or 0.0
+        if amount <= 0:
+            continue
+        equity, worth = optional_number(detail, "eq", where), optional_number(detail, "eqUsd", where)
+        discounted = optional_number(detail, "disEq", where)
+        price = worth / equity if worth and equity else None
+        haircut = 1.0 - discounted / worth if discounted is not None and worth else None
+        out.append(CoinBalance(asset=name, amount=amount, price=price, haircut=haircut, where=f"{where}.disEq"))
+    notes = ["Currencies other than USDT are counted as collateral, as in OKX's multi-currency margin mode (in "
+             "single-currency mode they would not margin USDT swaps; the export does not say the mode)."] if out else []
+    return out, notes
+
+
 def read(documents: Mapping[str, Any]) -> ExportedAccount:
     """An :class:`ExportedAccount` from OKX documents keyed ``"positions"``, ``"balance"`` and
     (optional) ``"instruments"``."""
@@ -150,8 +174,10 @@ def read(documents: Mapping[str, Any]) -> ExportedAccount:
     balance, balance_field, wallet_notes = _wallet(documents["balance"])
     if not holdings:
         raise no_open_position(balance)
+    coins, coin_notes = _coins(documents["balance"])
     times = [optional_time(r, "uTime", f"positions.data[{i}]")
              for i, r in enumerate(mapping(documents["positions"], "positions").get("data", [])) if isinstance(r, Mapping)]
     endpoints = ("account/positions", "account/balance")
     return ExportedAccount(exchange="okx", endpoints=endpoints, balance=balance, balance_field=balance_field,
-                           holdings=tuple(holdings), notes=tuple(notes + wallet_notes), as_of_ms=latest_time(*times))
+                           holdings=tuple(holdings), notes=tuple(notes + wallet_notes + coin_notes),
+                           as_of_ms=latest_time(*times), coins=tuple(coins))

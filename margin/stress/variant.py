@@ -5,6 +5,7 @@ over every chunk and variant is :mod:`margin.stress.runner`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -12,7 +13,8 @@ from margin.account import account_value, price_vector
 from margin.paths import PricePath
 from margin.scenario import Scenario
 from margin.settle import Event, SettlementState, Settler
-from margin.simulate import PoolExcess, isolated_threshold, simulate
+from margin.breach import PoolExcess, collateral_along, isolated_threshold
+from margin.simulate import simulate
 
 
 @dataclass(slots=True)
@@ -44,6 +46,8 @@ class VariantRunner:
         funded = any(m.funding_rate != 0.0 for m in scenario.markets.values())
         self.step_hours = step_hours if funded else None
         settler = self.settler = Settler(scenario)
+        # So do accounts with stop orders or coin pools: the search below knows neither.
+        self.each_path = funded or bool(settler.orders) or bool(settler.coin_keys)
         positions = scenario.positions
         self.col = np.array(settler.col, dtype=np.intp)
         self.sign = np.array([p.sign for p in positions], dtype=float)
@@ -68,6 +72,7 @@ class VariantRunner:
         # As in simulate: a candidate is confirmed by the exact check, so the tolerance only has
         # to exceed the rounding of the vectorized sums.
         scale = 1.0 + abs(scenario.cross_wallet) + float(np.sum(self.size * self.entry))
+        scale += float(self._collateral_value(self.opening, start_prices))
         self.tolerance = 1e-9 * scale
 
     def near(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -76,7 +81,8 @@ class VariantRunner:
         position's market reaching its threshold, or the cross pool's least possible equity
         − MM over those ranges within the search's tolerance (each market's excess is
         piecewise linear, so its least value on a range is at an end or a tier break inside,
-        :meth:`margin.simulate.PoolExcess.knots`). A path not near has no candidate step: the
+        :meth:`margin.breach.PoolExcess.knots`; the collateral's value is least at its market's
+        lowest mark). A path not near has no candidate step: the
         search would find none on it (its every step is inside the ranges)."""
         near = np.zeros(low.shape[1], dtype=bool)
         for i, threshold in self.thresholds.items():
@@ -93,6 +99,8 @@ class VariantRunner:
                 knots, values = pools.knots(index, size, float(low[j].min()), float(high[j].max()))
                 inside = (knots[None, 1:-1] > low[j][:, None]) & (knots[None, 1:-1] < high[j][:, None])
                 least += np.minimum(ends, np.where(inside, values[None, 1:-1], np.inf).min(axis=1, initial=np.inf))
+            if self.settler.usdt_entries:
+                least += collateral_along(self.settler, self.opening, low.T)
             near |= least <= self.tolerance
         return near
 
@@ -109,6 +117,8 @@ class VariantRunner:
             for j, members in self.cross_by_market.items():
                 column = prices[j].reshape(-1, 1)
                 flat += PoolExcess(self.settler, column).group(members, self.opening, 0, column.shape[0], 0)
+            if self.settler.usdt_entries:  # the collateral's value moves with its market
+                flat += collateral_along(self.settler, self.opening, prices.reshape(n_markets, -1).T)
             cross_excess = flat.reshape(n_paths, n_rows)
             hits = cross_excess <= self.tolerance - self.opening.cross_wallet
             hits[:, 0] = False  # step 0 is settled
@@ -135,7 +145,10 @@ class VariantRunner:
         state = SettlementState(size=opening.size.copy(), margin=opening.margin.copy(), cross_wallet=opening.cross_wallet,
                                 fund=opening.fund, socialized=opening.socialized, bankrupt=opening.bankrupt,
                                 events=list(opening.events),
-                                sliced=None if opening.sliced is None else opening.sliced.copy())
+                                sliced=None if opening.sliced is None else opening.sliced.copy(),
+                                collateral=None if opening.collateral is None else opening.collateral.copy(),
+                                coin_fund=None if opening.coin_fund is None else opening.coin_fund.copy(),
+                                coin_socialized=None if opening.coin_socialized is None else opening.coin_socialized.copy())
         n_rows = marks.shape[0]
         hits_of: dict[int, np.ndarray | None] = {i: isolated_hits.get(i) for i in settler.isolated}
         next_of: dict[int, int | None] = {i: -1 for i in settler.isolated}  # -1: to be found
@@ -159,7 +172,7 @@ class VariantRunner:
             row = at + 1
             if not added:
                 continue
-            touched = {self.index[e.position] for e in state.events[before:]}
+            touched = {self.index[e.position] for e in state.events[before:] if e.position in self.index}
             for i in touched - self.cross:
                 hits_of[i] = None  # margin or size changed: the precomputed rows no longer hold
                 next_of[i] = -1
@@ -193,6 +206,8 @@ class VariantRunner:
         pools = PoolExcess(self.settler, marks)
         excess = np.full(marks.shape[0], np.inf)
         excess[row:] = sum(pools.group(m, state, row, marks.shape[0], j) for j, m in open_by_market.items())
+        if self.settler.usdt_entries:
+            excess[row:] += collateral_along(self.settler, state, marks[row:])
         return excess
 
     def _record(self, outcome: _Outcome, n: Any, state: SettlementState) -> None:
@@ -211,7 +226,7 @@ class VariantRunner:
         """The chunk ``prices`` ``(markets, paths, steps + 1)`` walked; ``ranges``: each
         market's lowest and highest mark on each path after step 0 (:func:`path_ranges`) if
         already found."""
-        if self.step_hours is not None:
+        if self.each_path:
             return self._run_funded(prices, first_path, keep_events)
         n_markets, n_paths, n_rows = prices.shape
         n_positions = self.size.shape[0]
@@ -220,7 +235,7 @@ class VariantRunner:
         # Paths without a candidate keep the state step 0 left to the horizon.
         pnl = self.sign * opening.size * (last[:, self.col] - self.entry)
         outcome = _Outcome(
-            final_value=self.settler.balance(opening) + pnl.sum(axis=1),
+            final_value=self.settler.balance(opening) + pnl.sum(axis=1) + self._collateral_value(opening, last),
             liquidated=np.zeros((n_paths, n_positions), dtype=bool),
             first_liquidation_step=np.full((n_paths, n_positions), -1, dtype=np.int32),
             bankrupt=np.zeros(n_paths, dtype=bool),
@@ -241,26 +256,52 @@ class VariantRunner:
         first, cross_excess, isolated_hits = self.search(rows)
         walked = np.flatnonzero(first < n_rows)
         balances, sizes = np.empty(walked.shape[0]), np.empty((walked.shape[0], n_positions))
+        collateral = np.zeros(walked.shape[0])
         for w, k in enumerate(walked.tolist()):
             n = int(near[k])
             state = self.walk(rows[:, k, :].T, int(first[k]), None if cross_excess is None else cross_excess[k],
                               {i: hits[k] for i, hits in isolated_hits.items()})
             balances[w], sizes[w] = self.settler.balance(state), state.size
+            collateral[w] = self._collateral_value(state, last[n])
             self._record(outcome, n, state)
             if keep_events and state.events:
                 outcome.events[first_path + n] = tuple(state.events)
         paths = near[walked]
-        outcome.final_value[paths] = balances + (self.sign * sizes * (last[paths][:, self.col] - self.entry)).sum(axis=1)
+        outcome.final_value[paths] = (balances + (self.sign * sizes * (last[paths][:, self.col] - self.entry)).sum(axis=1)
+                                      + collateral)
         return outcome
+
+    def _collateral_value(self, state: SettlementState, last: np.ndarray) -> Any:
+        """The USDT pool's collateral at the horizon's marks ``last`` ``(paths, M)`` or ``(M,)`` [USDT]."""
+        if not self.settler.usdt_entries:
+            return 0.0
+        value = collateral_along(self.settler, state, np.atleast_2d(last))
+        return value if np.ndim(last) == 2 else float(value[0])
+
+    def _value_at(self, result_final: Any, state: SettlementState, marks: np.ndarray) -> float:
+        """What the account is worth at the horizon's marks ``marks`` ``(M,)`` [USDT]: the
+        wallet, the open positions' PnL, the collateral, and each coin pool at its coin's price."""
+        linear = ~self.settler.inverse_mask
+        value = result_final.balance + float(np.sum((self.sign * state.size * (marks[self.col] - self.entry))[linear]))
+        value += self._collateral_value(state, marks)
+        for key in self.settler.coin_keys:
+            price = float(marks[self.settler.entry_col[key]])
+            coins = float(result_final.held[key])
+            for i in range(len(self.size)):
+                if self.settler.money[i] == key and state.size[i] > 0:
+                    coins += self.settler.pnl(i, float(state.size[i]), float(marks[self.col[i]]))
+            value += coins * price
+        return value
 
 
     def _run_funded(self, prices: np.ndarray, first_path: int, keep_events: bool) -> _Outcome:
         """Every path walked by :func:`margin.simulate.simulate` with its rows' time, so the
-        markets' funding rates are charged (step 0 is settled as in :meth:`run`)."""
+        markets' funding rates are charged, stop orders fire and coin pools are judged (step 0
+        is settled as in :meth:`run`)."""
         n_markets, n_paths, n_rows = prices.shape
         n_positions = self.size.shape[0]
         names = tuple(self.scenario.markets)
-        hours = np.arange(n_rows) * self.step_hours
+        hours = None if self.step_hours is None else np.arange(n_rows) * self.step_hours
         outcome = _Outcome(
             final_value=np.zeros(n_paths), liquidated=np.zeros((n_paths, n_positions), dtype=bool),
             first_liquidation_step=np.full((n_paths, n_positions), -1, dtype=np.int32),
@@ -273,9 +314,9 @@ class VariantRunner:
             state = SettlementState(size=np.array(result.final.sizes), margin=np.array(result.final.margins),
                                     cross_wallet=result.final.cross_wallet, fund=result.final.insurance_fund,
                                     bankrupt=result.final.bankrupt, events=list(result.events),
-                                    sliced=np.array(result.final.sliced, dtype=bool))
-            outcome.final_value[n] = result.final.balance + float(
-                np.sum(self.sign * state.size * (marks[-1, self.col] - self.entry)))
+                                    sliced=np.array(result.final.sliced, dtype=bool),
+                                    collateral=np.array(result.final.collateral) if result.final.collateral else None)
+            outcome.final_value[n] = self._value_at(result.final, state, marks[-1])
             self._record(outcome, n, state)
             if keep_events and state.events:
                 outcome.events[first_path + n] = tuple(state.events)

@@ -277,9 +277,7 @@ def test_binance_symbols_that_are_not_usdt_perpetuals(mutate, message):
     assert fails(binance_pair(mutate)).startswith(message)
 
 
-def test_inverse_margin_and_foreign_contracts_are_refused_by_name():
-    bybit = fails({"p": text("bybit_position_list_inverse.json"), "w": text("bybit_wallet_balance_usdt.json")})
-    assert bybit.startswith("position/list.result.category: is 'inverse', not 'linear'")
+def test_margin_and_foreign_contracts_are_refused_by_name():
     okx = fails({"p": text("okx_positions_margin.json"), "b": text("okx_balance.json")})
     assert okx.startswith("positions.data[0].instType: is 'MARGIN' (BTC-USDT): not a perpetual swap")
     inverse = load("okx_positions_swap.json")
@@ -363,3 +361,70 @@ def test_import_does_not_change_the_sample_files():
     before = copy.deepcopy(load("okx_positions_swap.json"))
     read_exchange_export({"p": text("okx_positions_swap.json"), "b": text("okx_balance.json")})
     assert load("okx_positions_swap.json") == before
+
+
+# ----------------------------------------------------------------------------- coins (issue 27)
+
+
+def coin_pnl(result) -> dict[str, float]:
+    """Σ unrealized PnL of the inverse positions at the exchange's marks, by coin [coin]."""
+    from margin.account import evaluate
+    scenario = scenario_from_dict(result.scenario)
+    out: dict[str, float] = {}
+    for p, snap in zip(scenario.positions, evaluate(scenario).positions):
+        out[snap.currency] = out.get(snap.currency, 0.0) + snap.unrealized_pnl
+    return out
+
+
+def test_bybit_inverse_documented_example_is_imported_in_its_coin():
+    """The docs' only position example (an inverse BTCUSD short of 300 contracts), once refused:
+    contracts of 1 USD, PnL in BTC equal to the exchange's unrealisedPnl."""
+    result = read_exchange_export({"p": text("bybit_position_list_inverse.json"), "w": text("bybit_wallet_balance.json")})
+    check_loads(result)
+    market = result.scenario["markets"]["BTCUSD"]
+    assert (market["contract"], market["contract_value"], market["settle_asset"]) == ("inverse", 1.0, "BTC")
+    assert result.scenario["collateral"] == [{"asset": "BTC", "amount": 0.0, "market": "BTCUSD"}]
+    assert coin_pnl(result)["BTC"] == pytest.approx(-0.00029413, abs=5e-9)
+    assert any("contracts of 1 USD" in n for n in result.notes)
+
+
+def test_binance_coin_m_positions_are_imported_with_their_coins():
+    result = read_exchange_export({"positionRisk.json": text("binance_coinm_positionRisk.json"),
+                                   "account.json": text("binance_coinm_account.json")})
+    check_loads(result)
+    markets = result.scenario["markets"]
+    assert markets["BTCUSD_PERP"]["contract_value"] == 100.0 and markets["ETHUSD_PERP"]["contract_value"] == 10.0
+    assert result.scenario["balance"] == 0.0
+    assert {c["asset"]: c["amount"] for c in result.scenario["collateral"]} == {"BTC": 0.05, "ETH": 1.2}
+    rows = {r["symbol"]: float(r["unRealizedProfit"]) for r in load("binance_coinm_positionRisk.json")}
+    pnl_by_coin = coin_pnl(result)
+    assert pnl_by_coin["BTC"] == pytest.approx(rows["BTCUSD_PERP"], abs=1e-8)
+    assert pnl_by_coin["ETH"] == pytest.approx(rows["ETHUSD_PERP"], abs=1e-8)
+    short = positions(result)["btcusd_perp-short"]
+    assert short["mode"] == "isolated" and short["margin"] == 0.00714286
+    assert any("100 USD" in n for n in result.notes) and any("one tier in the coin" in n for n in result.notes)
+
+
+def test_a_coin_m_row_whose_notional_says_another_contract_value_keeps_the_exports():
+    rows = load("binance_coinm_positionRisk.json")
+    rows[1]["notionalValue"] = str(50 * 100 / 3100)  # an ETH contract of 100 USD, as this row says
+    result = read_exchange_export({"p": json.dumps(rows), "a": text("binance_coinm_account.json")})
+    assert result.scenario["markets"]["ETHUSD_PERP"]["contract_value"] == pytest.approx(100.0)
+
+
+def test_bybit_multi_currency_balance_counts_its_collateral_at_the_presets_haircut():
+    result = read_exchange_export({"p": text("bybit_position_list_linear.json"), "w": text("bybit_wallet_balance_multi.json")})
+    check_loads(result)
+    (eth,) = result.scenario["collateral"]  # SOL's marginCollateral is off; BTC holds nothing
+    assert eth == {"asset": "ETH", "amount": 2.0, "market": "ETHUSDT", "haircut": 0.05}
+    assert result.scenario["markets"]["ETHUSDT"]["price"] == 2_950.0  # the ETHUSDT swap's mark prices it
+    assert any("ETH 2 at a haircut of 5 % (representative" in n for n in result.notes)
+
+
+def test_okx_multi_currency_balance_counts_its_collateral_at_the_exchanges_haircut():
+    result = read_exchange_export({"p": text("okx_positions_swap.json"), "b": text("okx_balance_multi.json")})
+    check_loads(result)
+    (btc,) = result.scenario["collateral"]
+    assert btc == {"asset": "BTC", "amount": 0.5, "market": "BTCUSDT", "haircut": 0.03}  # 1 − 29,100 / 30,000
+    assert any("the exchange's, balance.data[0].details[1].disEq" in n for n in result.notes)
+    assert any("multi-currency margin mode" in n for n in result.notes)

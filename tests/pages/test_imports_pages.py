@@ -4,6 +4,8 @@ the account kept), and real candles (a kline CSV) replayed as a crash."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from tests.engine.test_klines import kline_csv
@@ -49,11 +51,14 @@ def test_pasting_a_hyperliquid_state_imports_it():
 def test_a_bad_export_says_what_is_wrong_and_keeps_the_account():
     at = _builder()
     before = at.session_state["scenario"]
+    options = json.loads((EXPORTS / "bybit_position_list_linear.json").read_text())
+    options["result"]["category"] = "option"  # inverse contracts import since issue 27; options do not
     at.file_uploader(key="builder.import_files").set_value(
-        [_json("bybit_position_list_inverse.json"), _json("bybit_wallet_balance_usdt.json")]).run()
+        [("position_list.json", json.dumps(options).encode(), "application/json"),
+         _json("bybit_wallet_balance_usdt.json")]).run()
     at.button(key="builder.import").click().run()
     errors = shown(" ".join(e.value for e in at.error))
-    assert "Not imported: position/list.result.category: is 'inverse', not 'linear'" in errors
+    assert "Not imported: position/list.result.category: is 'option', not 'linear' or 'inverse'" in errors
     assert "Your current account is unchanged" in errors
     assert at.session_state["scenario"] == before
     # a file that is no export at all names the file

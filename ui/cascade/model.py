@@ -219,8 +219,14 @@ def fate_words(fate: dict[str, Any]) -> str:
     >>> fate_words({"round": None, "adl_size": 0.5, "adl_round": 2}), fate_words({"round": 3})
     ('survives; auto-deleveraged in round 2', 'liquidated in round 3')
     """
-    words = "survives" if fate["round"] is None else (
-        "closed before the shock" if fate.get("before_shock") else f"liquidated in round {fate['round']}")
+    if fate["round"] is None:
+        words = "survives"
+    elif fate.get("before_shock"):
+        words = "closed before the shock"
+    elif fate.get("event") in ("stop_loss", "take_profit"):  # its own order closed it
+        words = f"closed by its {fate['event'].replace('_', '-')} in round {fate['round']}"
+    else:
+        words = f"liquidated in round {fate['round']}"
     if fate.get("adl_size", 0.0) > 0:
         words += f"; auto-deleveraged in round {fate['adl_round']}"
     return words
