@@ -21,7 +21,8 @@ import time
 import streamlit as st
 
 from classroom import RoomError
-from classroom.questions import is_close
+from classroom.limits import PRESENCE_WINDOW
+from classroom.questions import is_close, is_right
 from margin.numbers import price
 from push.component import pushed, room_stream
 from ui.common.text import md
@@ -29,8 +30,9 @@ from ui.lab.html import LAB_CSS
 from ui.rooms.html import ROOM_CSS
 from ui.rooms.model import KEY_PARAM, SEAT_PARAM, fate_words
 from ui.rooms.session import (
-    MINE, OWN_SHOCK, SEEN, STATE, client_id, read_room, session_id, screen_html, set_url, store, url_room,
+    MINE, OWN_SHOCK, SEEN, STATE, client_id, countdown, present, read_room, session_id, screen_html, set_url, store, url_room,
 )
+from ui.rooms.words import answer_text, option_label
 from ui.shell.deep_links import inside_app_frame
 from ui.shell.links import RUN_KEY
 from ui.shell.live_html import live_region, live_regions
@@ -63,22 +65,35 @@ def join_form(code: str | None) -> None:
 
 
 def question_box(code: str, token: str) -> None:
+    """The question on screen: its countdown, the answer (a number or one of the options) until
+    the reveal or the timer's end, then the engine's answer against the student's."""
     state = st.session_state[STATE]
     q = state.question
     if q is None:
         return
     my_answer, _ = st.session_state[MINE]
     with st.container(border=True, key="room.question"):
-        st.markdown(f"**Question {q.number}.** {md(q.text)}")
+        st.markdown(f"**Question {q.number}{f' (round {q.round})' if q.round > 1 else ''}.** {md(q.text)}")
         if q.revealed:
-            said = "You did not answer." if my_answer is None else f"You said {price(my_answer)} {q.unit}."
+            said = "You did not answer." if my_answer is None else f"You said {answer_text(q, my_answer)}."
+            if q.kind == "choice":
+                st.markdown(f"**The right answer is {md(option_label(int(q.value), q.options[int(q.value)]))}.** "
+                            f"{md(said)}" + (" That is right." if my_answer is not None and is_right(q, my_answer) else ""))
+                return
             close = my_answer is not None and is_close(my_answer, q.value, q.unit)
             st.markdown(f"**The engine says {md(price(q.value))} {md(q.unit)}.** {md(said)}"
                         + (" That is within 1 %." if close else ""))
             return
-        value = st.number_input(f"Your answer [{q.unit}]", value=None, key=f"room.answer.{q.number}",
-                                format="%.4f" if q.unit.startswith("USDT per") else "%.2f")
-        if st.button("Send my answer", icon=":material/send:", key=f"room.send.{q.number}", type="primary"):
+        countdown(q.closes_at, state.now, key="room.countdown.student")
+        widget = f"room.answer.{q.number}.{q.round}"
+        if q.kind == "choice":
+            value = st.radio("Your answer", list(range(len(q.options))), key=widget,
+                             index=None if my_answer is None else int(my_answer),
+                             format_func=lambda i: md(option_label(i, q.options[i])))
+        else:
+            value = st.number_input(f"Your answer [{q.unit}]", value=None, key=widget,
+                                    format="%.4f" if q.unit.startswith("USDT per") else "%.2f")
+        if st.button("Send my answer", icon=":material/send:", key=f"room.send.{q.number}.{q.round}", type="primary"):
             try:
                 sent = store().answer(code, token, value)
             except RoomError as err:
@@ -87,7 +102,8 @@ def question_box(code: str, token: str) -> None:
                 st.session_state[MINE] = (sent, st.session_state[MINE][1])
                 my_answer = sent
         if my_answer is not None:
-            st.caption(f"Sent: {price(my_answer)} {q.unit}. You can change it until the teacher reveals the answer.")
+            st.caption(f"Sent: {md(answer_text(q, my_answer))}. You can change it until the teacher reveals the "
+                       "answer" + (" or the time is up." if q.closes_at is not None else "."))
 
 
 @st.fragment(run_every=POLL_SECONDS)
@@ -134,6 +150,15 @@ def draw_room(code: str, token: str, participant_id: int | None = None) -> None:
         st.session_state["room.sent"] = stamp
         live_regions({SCREEN: html}, key="room.live")
     st.session_state[SEEN] = (state.version, st.session_state.get(RUN_KEY))
+
+
+@st.fragment(run_every=PRESENCE_WINDOW / 2)
+def presence(code: str, token: str) -> None:
+    """With pushed screens the page seldom runs: say the student is here twice a presence window."""
+    try:
+        present(code, token)
+    except RoomError:
+        pass  # the pushed screen says why the seat is gone
 
 
 @st.fragment
@@ -194,6 +219,7 @@ def room_page() -> None:
     with top:
         if pushed():
             follow_pushed(seat.code, token, seat.participant_id)
+            presence(seat.code, token)
         else:
             follow(seat.code, token)
     position_form(seat.code, token)

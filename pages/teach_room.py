@@ -14,6 +14,7 @@ controls, re-seeded from the room), ``room.teach.*`` (other widgets).
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from classroom import RoomError
@@ -24,6 +25,7 @@ from ui.lab.html import LAB_CSS
 from ui.rooms.charts import qr_png
 from ui.rooms.html import ROOM_CSS
 from ui.rooms.model import SEAT_PARAM, account_choices, account_text, chosen_account, join_url, who
+from ui.rooms.words import class_rows, class_words
 from ui.rooms.session import (
     RESEED, ask, cascade_results, class_market, reseed_controls, replay_screen, reveal_panel, set_url, show_error,
     step_screen, store, told, url_room,
@@ -91,19 +93,29 @@ def header(code: str, state) -> None:
 
 @st.fragment(run_every=POLL_SECONDS)
 def activity(code: str, key: str) -> None:
-    """Who is here and how many answered (polled; one small query when nothing changed)."""
+    """The class now: who joined, who is connected, who answered the question on screen and
+    who not yet; nicknames on this console only, folded away (one small query a poll)."""
     rooms = store()
-    _, moved = rooms.version(code)
-    if st.session_state.get("room.teach.activity", (None,))[0] != moved:
-        people = [p for p in rooms.participants(code, key) if not p.removed]
-        answers = rooms.answers(code, key)
-        positions = rooms.class_positions(code, key)
-        st.session_state["room.teach.activity"] = (moved, len(people), answers, len(positions))
-    _, joined, answers, positions = st.session_state["room.teach.activity"]
-    cols = st.columns(3)
-    cols[0].metric("Students in the room", joined, border=True)
-    cols[1].metric("Answers to the question", "—" if answers is None else answers.count, border=True)
-    cols[2].metric("Class-market positions", positions, border=True)
+    try:
+        listed = rooms.class_list(code, key)
+        _, moved = rooms.version(code)
+        if st.session_state.get("room.teach.activity", (None,))[0] != moved:
+            st.session_state["room.teach.activity"] = (moved, len(rooms.class_positions(code, key)))
+    except RoomError as err:
+        st.error(md(str(err)), icon=":material/error:")
+        return
+    asked = listed.number is not None
+    cols = st.columns(5)
+    cols[0].metric("Students in the room", listed.students, border=True)
+    cols[1].metric("Connected now", listed.connected, border=True)
+    cols[2].metric("Answered", listed.answered if asked else "—", border=True)
+    cols[3].metric("Not yet answered", listed.waiting if asked else "—", border=True)
+    cols[4].metric("Class-market positions", st.session_state["room.teach.activity"][1], border=True)
+    st.caption(class_words(listed))
+    if listed.members:
+        with st.expander("Who: nicknames (this console only)", icon=":material/group:"):
+            rows = sorted(class_rows(listed), key=lambda r: (r["Answered"] == "yes", r["Nickname"].casefold()))
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
 def drive(code: str, key: str, state) -> None:

@@ -90,8 +90,8 @@ def test_a_question_is_answered_hidden_then_revealed_with_the_engines_value():
         at.run()
         assert "data-metric" not in region(at, "room.screen")  # nothing computed while it is open
         assert "stays hidden" in screen(at)
-        at.number_input(key="room.answer.1").set_value(answer)
-        at.button(key="room.send.1").click().run()
+        at.number_input(key="room.answer.1.1").set_value(answer)
+        at.button(key="room.send.1.1").click().run()
         assert not at.exception and not at.error, [e.value for e in at.error]
     t.run()
     assert "2 answers so far" in texts(t)

@@ -1,0 +1,159 @@
+"""The teacher's instruments through the pages (AppTest): a teacher and several students as
+separate sessions over one temporary SQLite file: the class list, the question timer, choice
+questions, rounds of peer instruction, the roster and the room's record, "my rooms", and the
+class market's defaults."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from classroom import RoomStore
+from tests.pages.test_rooms_pages import param, student, teacher, texts
+
+CHOICE_TEXT = "Which mode can lose the whole wallet?"
+OPTIONS = "Cross\nIsolated\nNeither"
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv("MARGIN_LAB_DATABASE_URL", raising=False)
+    monkeypatch.setenv("MARGIN_LAB_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m for m in at.metric if m.label == label).value
+
+
+def html(at: AppTest) -> str:
+    return "\n".join(str(e.proto.body) for e in at.get("html"))
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value.replace("\\", "") for e in at.error]
+
+
+def ask_choice(t: AppTest, text: str = CHOICE_TEXT, options: str = OPTIONS, right: int | None = 0,
+               seconds: float | None = None) -> AppTest:
+    t.radio(key="room.teach.kind").set_value("choice").run()
+    t.text_area(key="room.teach.choice_text").input(text).run()
+    t.text_area(key="room.teach.choice_options").input(options).run()
+    if right is not None:
+        t.radio(key="room.teach.choice_right").set_value(right)
+    if seconds is not None:
+        t.number_input(key="room.teach.timer").set_value(seconds)
+    t.button(key="room.teach.ask").click().run()
+    assert not t.exception, t.exception
+    return t
+
+
+def choose(at: AppTest, index: int) -> AppTest:
+    at.run()
+    radio = next(r for r in at.radio if r.key.startswith("room.answer."))
+    radio.set_value(index)
+    next(b for b in at.button if b.key.startswith("room.send.")).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_the_class_list_counts_connected_answered_and_not_yet_with_nicknames_on_the_console():
+    t = teacher()
+    code = param(t, "room")
+    ada, bob, cy = student(code, "Ada"), student(code, "Bob"), student(code, "Cy-O'Neil.")
+    t.run()
+    assert (metric(t, "Students in the room"), metric(t, "Connected now"), metric(t, "Answered")) == ("3", "3", "—")
+    ask_choice(t)
+    choose(ada, 0)
+    choose(bob, 2)
+    t.run()
+    assert (metric(t, "Answered"), metric(t, "Not yet answered")) == ("2", "1")
+    assert "3 students joined, 3 connected now; question 1: 2 answered, 1 not yet." in texts(t)
+    (table,) = t.dataframe
+    rows = {r["Nickname"]: (r["Connected"], r["Answered"]) for r in table.value.to_dict("records")}
+    assert rows == {"Ada": ("yes", "yes"), "Bob": ("yes", "yes"), "Cy-O'Neil.": ("yes", "not yet")}
+    assert cy is not None
+
+
+def test_a_timer_counts_down_on_every_screen_and_closes_answers_at_zero():
+    t = teacher()
+    code = param(t, "room")
+    ada, bob = student(code, "Ada"), student(code, "Bob")
+    ask_choice(t, seconds=5)
+    assert "Answers close in 0:0" in html(t) and "data-closes-at" in html(t)
+    ada.run()
+    assert "Answers close in 0:0" in html(ada)
+    choose(ada, 1)
+    assert not errors(ada) and "Sent: B. Isolated" in texts(ada)
+    time.sleep(5.2)
+    choose(bob, 0)
+    assert any("time is up: answers to question 1 are closed" in e for e in errors(bob)), errors(bob)
+    assert "Time is up: answers are closed." in html(bob.run())
+    store = RoomStore()
+    assert store.answers(code, param(t, "key")).values == (1.0,)  # Bob's late answer was refused
+    t.run()
+    assert metric(t, "Answered") == "1"
+    t.number_input(key="room.teach.timer").set_value(60)
+    t.button(key="room.teach.retime").click().run()  # the teacher gives more time
+    choose(bob, 0)
+    assert not errors(bob) and store.answers(code, param(t, "key")).values == (1.0, 0.0)
+    t.button(key="room.teach.reveal").click().run()
+    assert "The right answer is A. Cross: 1 of 2 chose it" in texts(t)
+
+
+def test_a_choice_question_reveal_counts_each_option_against_the_right_one():
+    t = teacher()
+    code = param(t, "room")
+    picks = {"Ada": 0, "Bob": 1, "Cy": 1, "Di": 2}
+    students = {name: student(code, name) for name in picks}
+    ask_choice(t)
+    for name, pick in picks.items():
+        students[name].run()
+        assert "right" not in " ".join(o for r in students[name].radio for o in r.options)  # hidden while open
+        choose(students[name], pick)
+    t.run()
+    t.button(key="room.teach.reveal").click().run()
+    words = texts(t)
+    assert "The right answer is A. Cross: 1 of 4 chose it; the most chosen was B. Isolated (2)." in words
+    (chart,) = t.get("plotly_chart")
+    spec = json.loads(chart.proto.spec)
+    (bars,) = spec["data"]
+    assert bars["x"] == [1, 2, 1] and bars["y"][0] == "A. Cross ✓ right" and bars["text"] == ["1", "2", "1"]
+    ada = students["Ada"].run()
+    assert "The right answer is A. Cross. You said A. Cross. That is right." in texts(ada).replace("**", "")
+    assert "You said B. Isolated." in texts(students["Bob"].run())
+
+
+@pytest.mark.parametrize("text, options, right, message", [
+    ("Which?", "Cross", 0, "Options: must be a list of 2 to 8 options"),
+    ("Which?", "Cross\ncross", 0, "Option 2: repeats the option 'cross'"),
+    ("Which?", "Cross\n\nIsolated", 0, "Option 2: must not be empty"),
+    ("Which?", "Cross\nIsolated", None, "The right option:"),
+    ("   ", "Cross\nIsolated", 1, "Question: must not be empty"),
+])
+def test_a_bad_choice_question_is_refused_naming_the_field(text, options, right, message):
+    t = teacher()
+    ask_choice(t, text, options, right)
+    assert any(e.startswith(message) for e in errors(t)), errors(t)
+    assert RoomStore().state(param(t, "room")).question is None
+
+
+def test_the_two_choice_lessons_are_answered_by_choice():
+    from teach.lessons import get_lesson, lesson_ids
+    from teach.verdicts import expected
+    t = teacher()
+    ada = student(param(t, "room"), "Ada")
+    for lesson in [i for i in lesson_ids() if get_lesson(i).answer.kind == "choice"]:
+        t.radio(key="room.teach.kind").set_value("lesson").run()
+        t.selectbox(key="room.teach.lesson").set_value(lesson).run()
+        t.button(key="room.teach.ask").click().run()
+        options = get_lesson(lesson).answer.options
+        right = options.index(str(expected(lesson)))
+        choose(ada, right)
+        t.button(key="room.teach.reveal").click().run()
+        assert f"chose it" in texts(t) and "✓ right" in json.loads(t.get("plotly_chart")[0].proto.spec)["data"][0]["y"][right]
+        assert "That is right." in texts(ada.run())
