@@ -27,7 +27,7 @@ from ui.rooms.html import ROOM_CSS
 from ui.rooms.model import SEAT_PARAM, account_choices, account_text, chosen_account, join_url, who
 from ui.rooms.words import class_rows, class_words
 from ui.rooms.session import (
-    RESEED, ask, cascade_results, class_market, reseed_controls, replay_screen, reveal_panel, set_url, show_error,
+    RESEED, ask, cascade_results, class_market, reseed_controls, replay_screen, reveal_panel, rounds_panel, set_url, show_error,
     step_screen, store, told, url_room,
 )
 from ui.shell import presenter
@@ -228,7 +228,7 @@ def people(code: str, key: str, state) -> None:
         if not p.removed and cols[1].button("Remove", key=f"room.teach.remove.{p.id}"):
             if told(rooms.remove, code, key, p.id):
                 st.rerun()
-    cols = st.columns(3)
+    cols = st.columns(2)
     if cols[0].button("Unlock" if state.locked else "Lock (no one new)", icon=":material/lock:",
                       key="room.teach.lock", width="stretch"):
         if told(rooms.lock, code, key, not state.locked):
@@ -236,24 +236,42 @@ def people(code: str, key: str, state) -> None:
     if cols[1].button("Close the room", icon=":material/door_front:", key="room.teach.close", width="stretch"):
         if told(rooms.close, code, key):
             st.rerun()
-    cols[2].download_button("Results as CSV", rooms.results_csv(code, key), file_name=f"room-{code}.csv",
-                            mime="text/csv", icon=":material/download:", key="room.teach.csv", width="stretch")
+    records(code, key)
     if st.button("Leave this console (the room stays open)", icon=":material/logout:", key="room.teach.leave"):
         st.session_state.pop(LAST, None)
         set_url(room=None, key=None)
         st.rerun()
 
 
+def records(code: str, key: str) -> None:
+    """The roster for grading (CSV: every student who joined, one row per student per question
+    and round, empty cells for no answer, nicknames always, the class market's fates) and the
+    room's whole record (JSON), read when the teacher asks for them."""
+    rooms = store()
+    st.markdown("**Records** (nicknames are in the files even while your screens show students anonymously)")
+    cols = st.columns(2)
+    try:
+        cols[0].download_button("Roster as CSV", rooms.results_csv(code, key), file_name=f"room-{code}-roster.csv",
+                                mime="text/csv", icon=":material/download:", key="room.teach.csv", width="stretch")
+        cols[1].download_button("The room's record as JSON", rooms.room_json(code, key),
+                                file_name=f"room-{code}.json", mime="application/json", icon=":material/data_object:",
+                                key="room.teach.json", width="stretch")
+    except RoomError as err:
+        st.error(md(str(err)), icon=":material/error:")
+
+
 def results_only(code: str, key: str, state) -> None:
     """A closed or expired room: its results, read with the teacher key."""
     rooms = store()
     st.info(f"This room is {'closed' if state.closed else 'expired'}: no one can join or answer. Its results:")
-    st.download_button("Results as CSV", rooms.results_csv(code, key), file_name=f"room-{code}.csv",
-                       mime="text/csv", icon=":material/download:", key="room.teach.csv")
+    records(code, key)
     number = 1
-    while (answers := rooms.answers(code, key, number)) is not None:
-        st.markdown(f"**Question {number}.** {md(answers.question.text)}")
-        reveal_panel(answers, state)
+    while (compared := rooms.rounds(code, key, number)) is not None:
+        st.markdown(f"**Question {number}.** {md(compared.question.text)}")
+        if len(compared.answers) > 1:
+            rounds_panel(compared, state)
+        else:
+            reveal_panel(compared.answers[0], state)
         number += 1
     runs = rooms.cascades(code, key)
     for index, run in enumerate(runs):

@@ -157,3 +157,87 @@ def test_the_two_choice_lessons_are_answered_by_choice():
         t.button(key="room.teach.reveal").click().run()
         assert f"chose it" in texts(t) and "✓ right" in json.loads(t.get("plotly_chart")[0].proto.spec)["data"][0]["y"][right]
         assert "That is right." in texts(ada.run())
+
+
+def test_round_two_is_shown_beside_round_one_with_who_moved_to_the_right_answer():
+    t = teacher()
+    code = param(t, "room")
+    students = {name: student(code, name) for name in ("Ada", "Bob", "Cy", "Di")}
+    ask_choice(t)
+    for name, pick in {"Ada": 0, "Bob": 1, "Cy": 2, "Di": 1}.items():
+        choose(students[name], pick)
+    t.run()
+    t.button(key="room.teach.reask").click().run()  # after the discussion, before any reveal
+    assert not t.exception and "question 1 (round 2)" in texts(t).lower()
+    ada = students["Ada"].run()
+    assert "Question 1 (round 2)." in texts(ada).replace("*", "") and "Sent:" not in texts(ada)  # a fresh round
+    for name, pick in {"Ada": 0, "Bob": 0, "Cy": 1}.items():  # Bob moves to the right one, Di is silent
+        choose(students[name], pick)
+    t.run()
+    t.button(key="room.teach.reveal").click().run()
+    words = texts(t).replace("*", "")
+    assert ("Round 1: 1 of 4 right. Round 2: 2 of 3 right. Of the 3 who answered both rounds, 1 moved to the right "
+            "answer, 0 moved away from it, 1 stayed right and 1 stayed wrong.") in words
+    (chart,) = t.get("plotly_chart")
+    rounds = json.loads(chart.proto.spec)["data"]
+    assert [(r["name"], r["x"]) for r in rounds] == [("Round 1", [1, 2, 1]), ("Round 2", [2, 1, 0])]
+    assert rounds[0]["marker"]["pattern"]["shape"] != rounds[1]["marker"]["pattern"]["shape"]  # not colour alone
+    assert "Question 1 (round 2)." in texts(students["Bob"].run()).replace("*", "")
+
+
+def test_a_number_question_in_two_rounds_shows_both_histograms_side_by_side():
+    from teach.verdicts import expected
+    t = teacher()
+    code = param(t, "room")
+    ada, bob = student(code, "Ada"), student(code, "Bob")
+    t.radio(key="room.teach.kind").set_value("lesson").run()
+    t.selectbox(key="room.teach.lesson").set_value("one-bad-trade").run()
+    t.button(key="room.teach.ask").click().run()
+    right = float(expected("one-bad-trade"))
+    for at, value in ((ada, right * 2), (bob, right)):
+        at.run()
+        at.number_input(key="room.answer.1.1").set_value(value)
+        at.button(key="room.send.1.1").click().run()
+    t.run()
+    t.button(key="room.teach.reveal").click().run()
+    t.button(key="room.teach.reask").click().run()  # a revealed question asked again
+    ada.run()
+    ada.number_input(key="room.answer.1.2").set_value(right)
+    ada.button(key="room.send.1.2").click().run()
+    t.run()
+    t.button(key="room.teach.reveal").click().run()
+    words = texts(t).replace("*", "")
+    assert "Round 1: 1 of 2 right. Round 2: 1 of 1 right." in words and "1 moved to the right answer" in words
+    assert len(t.get("plotly_chart")) == 2 and "Round 1" in words and "Round 2" in words
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """Every file a page hands to a download button in this test: name → text."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    files: dict[str, str] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def keep(self, path_or_data, mimetype, kind, filename=None):
+        if filename and isinstance(path_or_data, (bytes, str)):
+            files[filename] = path_or_data.decode() if isinstance(path_or_data, bytes) else path_or_data
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
+    return files
+
+
+def test_the_roster_has_every_student_with_empty_cells_for_non_answers_and_the_record_as_json(downloads):
+    t = teacher()
+    code = param(t, "room")
+    ada, bob, _cy = student(code, "Ada"), student(code, "-Bob"), student(code, "Cy")
+    ask_choice(t)
+    choose(ada, 0)
+    choose(bob, 1)
+    t.run()
+    roster = list(csv.DictReader(downloads[f"room-{code}-roster.csv"].splitlines()))
+    assert [(r["nickname"], r["answer"], r["right"]) for r in roster] == \
+        [("Ada", "Cross", "yes"), ("'-Bob", "Isolated", "no"), ("Cy", "", "")]  # names although anonymous on screen
+    record = json.loads(downloads[f"room-{code}.json"])
+    assert record["format"] == "margin-room/1" and [s["nickname"] for s in record["students"]] == ["Ada", "-Bob", "Cy"]
+    assert "Ada" not in [e.value for e in t.get("text")]  # the screen stays anonymous
