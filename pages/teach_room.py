@@ -25,7 +25,8 @@ from ui.lab.html import LAB_CSS
 from ui.rooms.charts import qr_png
 from ui.rooms.html import ROOM_CSS
 from ui.rooms.model import SEAT_PARAM, account_choices, account_text, chosen_account, join_url, who
-from ui.rooms.words import class_rows, class_words
+from ui.rooms.words import class_rows, class_words, my_rooms_rows
+from ui.shell.browser_list import browser_list
 from ui.rooms.session import (
     RESEED, ask, cascade_results, class_market, reseed_controls, replay_screen, reveal_panel, rounds_panel, set_url, show_error,
     step_screen, store, told, url_room,
@@ -38,6 +39,8 @@ inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
 POLL_SECONDS = 2.0
 LAST = "room.teach.last"  # (code, teacher key) of this session's room, for a return from another page
+OPENED = "room.teach.opened"  # every (code, teacher key) this session opened or reopened
+FORGET = "room.teach.forget_now"  # empty the browser's list of rooms on the next run
 PLAY_SECONDS = 1.0  # the console shows a playing replay's step this often [s]
 
 
@@ -59,6 +62,7 @@ def landing() -> None:
         else:
             set_url(room=room.code, key=room.teacher_key, **{SEAT_PARAM: None})
             st.rerun()
+    my_rooms()
     with st.expander("Reopen a room's results", icon=":material/history:"):
         with st.form("room.teach.reopen", border=False):
             code = st.text_input("Room code", max_chars=12)
@@ -72,6 +76,50 @@ def landing() -> None:
             else:
                 set_url(room=code.strip().upper(), key=key)
                 st.rerun()
+
+
+def remembered(add: tuple[str, str] | None = None) -> list[tuple[str, str]]:
+    """The rooms opened from this browser (kept in it, across sessions) and from this session,
+    as (code, teacher key) pairs, newest first; ``add`` one (after Forget: the browser's list
+    is emptied first)."""
+    if add is not None:
+        opened = st.session_state.setdefault(OPENED, [])
+        if add not in opened:
+            opened.insert(0, add)
+    kept = browser_list("myRooms", key="room.teach.browser", add=add, clear=st.session_state.pop(FORGET, False))
+    pairs = [(str(e[0]), str(e[1])) for e in kept if len(e) >= 2] + st.session_state.get(OPENED, [])
+    return list(dict.fromkeys(pairs))
+
+
+def my_rooms() -> None:
+    """My rooms: the rooms opened from this browser (code, when, state, counts), to reopen one."""
+    pairs = remembered()
+    if not pairs:
+        return
+    try:
+        found = store().my_rooms(pairs)
+    except RoomError as err:
+        st.error(md(str(err)), icon=":material/error:")
+        return
+    if not found:
+        return
+    st.markdown("**My rooms** (opened from this browser; their keys are kept in it)")
+    st.dataframe(pd.DataFrame(my_rooms_rows(found)), hide_index=True, width="stretch")
+    cols = st.columns([3, 1, 2], vertical_alignment="bottom")
+    code = cols[0].selectbox("Room", [r.code for r in found], key="room.teach.mine",
+                             format_func={r.code: f"{r.code} ({r.state}, {r.students} students)" for r in found}.get)
+    if cols[1].button("Reopen", icon=":material/history:", key="room.teach.reopen_mine", width="stretch"):
+        for candidate in [k for c, k in pairs if c == code]:
+            try:
+                store().check_teacher(code, candidate)
+            except RoomError:
+                continue
+            set_url(room=code, key=candidate)
+            st.rerun()
+    if cols[2].button("Forget them on this browser", key="room.teach.forget", width="stretch"):
+        st.session_state[OPENED] = []
+        st.session_state[FORGET] = True
+        st.rerun()
 
 
 # ----------------------------------------------------------------------------- the room
@@ -300,6 +348,7 @@ def teacher_page() -> None:
         landing()
         return
     st.session_state[LAST] = (state.code, key)
+    remembered(add=(state.code, key))
     show_error()
     if state.closed or state.expired:
         results_only(state.code, key, state)

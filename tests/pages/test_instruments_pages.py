@@ -241,3 +241,23 @@ def test_the_roster_has_every_student_with_empty_cells_for_non_answers_and_the_r
     record = json.loads(downloads[f"room-{code}.json"])
     assert record["format"] == "margin-room/1" and [s["nickname"] for s in record["students"]] == ["Ada", "-Bob", "Cy"]
     assert "Ada" not in [e.value for e in t.get("text")]  # the screen stays anonymous
+
+
+def test_my_rooms_lists_the_rooms_opened_here_and_reopens_one():
+    t = teacher()
+    first = param(t, "room")
+    student(first, "Ada")
+    t.button(key="room.teach.leave").click().run()
+    next(b for b in t.button if b.label == "Open a room").click().run()
+    second = param(t, "room")
+    RoomStore().close(second, param(t, "key"))
+    t.query_params.clear()  # a fresh visit to the page: no room in the address or the session
+    t.session_state["room.teach.last"] = None
+    t.run()
+    assert not t.exception, t.exception
+    (table,) = t.dataframe
+    rows = table.value.to_dict("records")
+    assert [(r["Room"], r["State"], r["Students"]) for r in rows] == [(second, "closed", 0), (first, "open", 1)]
+    t.selectbox(key="room.teach.mine").set_value(first)
+    t.button(key="room.teach.reopen_mine").click().run()
+    assert not t.exception and param(t, "room") == first and metric(t, "Students in the room") == "1"
