@@ -19,6 +19,7 @@ import hashlib
 import time
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from classroom import RoomError
 from classroom.limits import PRESENCE_WINDOW
@@ -28,11 +29,11 @@ from push.component import pushed, room_stream
 from ui.common.text import md
 from ui.lab.html import LAB_CSS
 from ui.rooms.html import ROOM_CSS
-from ui.rooms.model import KEY_PARAM, SEAT_PARAM, fate_words
+from ui.rooms.model import KEY_PARAM, SEAT_PARAM, default_notional, fate_row, fate_words
 from ui.rooms.session import (
-    MINE, OWN_SHOCK, SEEN, STATE, client_id, countdown, present, read_room, session_id, screen_html, set_url, store, url_room,
+    ENDED, MINE, OWN_SHOCK, SEEN, STATE, client_id, countdown, present, read_room, session_id, screen_html, set_url, store, url_room,
 )
-from ui.rooms.words import answer_text, option_label
+from ui.rooms.words import answer_text, moment_note, option_label
 from ui.shell.deep_links import inside_app_frame
 from ui.shell.links import RUN_KEY
 from ui.shell.live_html import live_region, live_regions
@@ -43,6 +44,8 @@ POLL_SECONDS = 1.0
 RESEND_SECONDS = 15.0
 SCREEN = "room.screen"  # the live region of the student's lab
 LAST = "room.last"  # (code, seat token) of this session's seat, for a return from another page
+TOAST = "room.toast"  # news to show as a toast on the page's next full run
+FATE_DRAWN = "room.fate_drawn"  # how many class cascades the room had when the position form last showed a fate
 
 
 def join_form(code: str | None) -> None:
@@ -83,6 +86,9 @@ def question_box(code: str, token: str) -> None:
             close = my_answer is not None and is_close(my_answer, q.value, q.unit)
             st.markdown(f"**The engine says {md(price(q.value))} {md(q.unit)}.** {md(said)}"
                         + (" That is within 1 %." if close else ""))
+            note = moment_note(q, state.scenario, state.shock, state.prices)
+            if note:
+                st.caption(md(note))
             return
         countdown(q.closes_at, state.now, key="room.countdown.student")
         widget = f"room.answer.{q.number}.{q.round}"
@@ -123,6 +129,7 @@ def draw_room(code: str, token: str, participant_id: int | None = None) -> None:
     """The room's controls and this student's part; the screen by push when ``participant_id``
     is given, else sent with this run."""
     if not read_room(code, token):
+        news(st.session_state.get(ENDED))  # the room ended (or the seat): say it where the student looks
         return
     state = st.session_state[STATE]
     if state.mode == "explore":
@@ -137,6 +144,8 @@ def draw_room(code: str, token: str, participant_id: int | None = None) -> None:
     if fate is not None:
         result, mine = fate
         st.markdown(f"**Class market, shock {result['shock'] * 100:+g} %:** {md(fate_words(mine))}")
+        if st.session_state.get(FATE_DRAWN) != state.cascades:  # a new run: also beside the position form
+            news(f"Class market: {fate_row(mine)['Fate']}. Your fate is under your position.")
     if participant_id is not None:
         room_stream(state, participant_id, region=SCREEN, override=screen_html(state) if state.mode == "explore" else None,
                     dark=getattr(st.context.theme, "type", None) == "dark")
@@ -161,6 +170,16 @@ def presence(code: str, token: str) -> None:
         pass  # the pushed screen says why the seat is gone
 
 
+def news(message: str | None) -> None:
+    """A change a student on a phone must not miss (their fate in the class market, the room's
+    end): in a fragment's run, the whole page runs once more so that the part near the bottom
+    (the position form) shows it too, with a toast on top of wherever they are."""
+    ctx = get_script_run_ctx()
+    if message and ctx is not None and ctx.fragment_ids_this_run and st.session_state.get(TOAST) != message:
+        st.session_state[TOAST] = message
+        st.rerun(scope="app")
+
+
 @st.fragment
 def position_form(code: str, token: str) -> None:
     """The student's one position in the class market, within the teacher's limits. A fragment
@@ -174,10 +193,11 @@ def position_form(code: str, token: str) -> None:
         with st.form("room.position", border=False):
             side = st.radio("Side", ["long", "short"], horizontal=True, key="room.position.side")
             mode = st.radio("Margin mode", ["cross", "isolated"], horizontal=True, key="room.position.mode")
-            leverage = st.number_input("Leverage [x]", min_value=1.0, max_value=float(market.max_leverage), value=10.0,
-                                       step=1.0, key="room.position.leverage")
-            notional = st.number_input("Notional [USDT]", min_value=0.0, value=min(5_000.0, market.wallet * 5),
-                                       step=100.0, key="room.position.notional")
+            leverage = st.number_input("Leverage [x]", min_value=1.0, max_value=float(market.max_leverage),
+                                       value=min(10.0, float(market.max_leverage)), step=1.0,
+                                       key="room.position.leverage")
+            notional = st.number_input("Notional [USDT] (at most your wallet × leverage)", min_value=0.0,
+                                       value=default_notional(market), step=100.0, key="room.position.notional")
             opened = st.form_submit_button("Open my position", icon=":material/add_circle:")
         if opened:
             try:
@@ -187,11 +207,21 @@ def position_form(code: str, token: str) -> None:
                 st.error(md(str(err)), icon=":material/error:")
             else:
                 st.success(f"Open: {done['leverage']:g}x {done['side']}, {done['notional']:,.2f} USDT, {done['mode']}.")
+    fate = (st.session_state.get(MINE) or (None, None))[1]
+    if fate is not None:  # the latest class cascade, also here, near the bottom of what the student just did
+        result, mine = fate
+        with st.container(border=True, key="room.fate"):
+            st.markdown(f"**Your fate in the class market (shock {result['shock'] * 100:+g} %):** {md(fate_words(mine))}")
+        state = st.session_state.get(STATE)
+        st.session_state[FATE_DRAWN] = None if state is None else state.cascades
 
 
 def room_page() -> None:
     st.html(LAB_CSS)
     st.html(ROOM_CSS)
+    toast = st.session_state.pop(TOAST, None)
+    if toast:
+        st.toast(md(toast), icon=":material/campaign:")
     code, token, _ = url_room()
     if st.query_params.get(KEY_PARAM):
         set_url(key=None)  # a teacher key never stays on a student's page

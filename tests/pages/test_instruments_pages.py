@@ -261,3 +261,38 @@ def test_my_rooms_lists_the_rooms_opened_here_and_reopens_one():
     t.selectbox(key="room.teach.mine").set_value(first)
     t.button(key="room.teach.reopen_mine").click().run()
     assert not t.exception and param(t, "room") == first and metric(t, "Students in the room") == "1"
+
+
+def test_after_a_shock_the_revealed_price_and_the_labs_are_labelled_with_their_moments():
+    t = teacher()
+    code = param(t, "room")
+    ada = student(code, "Ada")
+    t.button(key="room.teach.push").click().run()
+    t.slider(key="room.teach.shock").set_value(-5.0).run()  # the teacher shocks, then asks
+    t.radio(key="room.teach.kind").set_value("liquidation_price").run()
+    t.button(key="room.teach.ask").click().run()
+    t.button(key="room.teach.reveal").click().run()
+    note = "That is at the moment of the question, on the account at its own prices. The lab shows the account now"
+    assert note in texts(t) and "a whole-market shock of -5.0 %" in texts(t)
+    assert note in texts(ada.run())
+    t.slider(key="room.teach.shock").set_value(0.0).run()  # back at the account's own prices: one price, no note
+    assert note not in texts(ada.run())
+
+
+def test_the_position_forms_default_is_valid_at_every_leverage_and_the_fate_is_shown_beside_it():
+    t = teacher()
+    code = param(t, "room")
+    RoomStore().set_class_market(code, param(t, "key"), {"wallet": 800, "max_leverage": 4})
+    ada = student(code, "Ada")
+    assert ada.number_input(key="room.position.leverage").value == 4.0  # 10x is not offered here
+    notional = ada.number_input(key="room.position.notional").value
+    for leverage in (1.0, 2.5, 4.0):
+        ada.number_input(key="room.position.leverage").set_value(leverage)
+        next(b for b in ada.button if b.label == "Open my position").click().run()
+        assert not ada.error, [e.value for e in ada.error]
+    assert notional == 800.0
+    t.number_input(key="room.teach.cascade_shock").set_value(-6.0)
+    t.button(key="room.teach.run").click().run()
+    ada.run()
+    fates = [m.value for m in ada.markdown if "Your fate in the class market" in m.value]
+    assert len(fates) == 1 and ("Survived" in fates[0] or "Liquidated" in fates[0]), fates

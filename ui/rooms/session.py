@@ -34,7 +34,7 @@ from ui.rooms.html import facts_html, replay_html, step_html
 from ui.rooms.model import (
     KEY_PARAM, ROOM_PARAM, SEAT_PARAM, account_text, fate_row, replay_moment, room_step, who,
 )
-from ui.rooms.words import choice_reveal_words, form_message, option_label, option_lines, rounds_words, timer_words
+from ui.rooms.words import choice_reveal_words, form_message, moment_note, option_label, option_lines, rounds_words, timer_words
 from ui.shell import presenter
 from ui.shell.memory import CACHE_TTL
 
@@ -43,6 +43,7 @@ SEEN = "room.seen"  # (room version, app run) a student's screen last drew
 STATE = "room.state"  # the room's state at that version
 MINE = "room.mine"  # (this student's answer, their class-market fate) at that version
 OWN_SHOCK = "room.own_shock"  # explore mode: the student's own shock [%]
+ENDED = "room.ended"  # why this student's seat or room is gone (a RoomError's words)
 TOUCHED = "room.touched"  # when this session last told the store the student is here [monotonic s]
 RESEED = "room.teach.reseed"  # the teacher's controls follow the room on the next run
 
@@ -265,6 +266,9 @@ def reveal_panel(answers, state) -> None:
         st.caption("Each bar counts the students who chose that option; the right one is marked ✓ right and outlined.")
         return
     st.markdown(f"**The engine says {md(price(q.value))} {md(q.unit)}.** {summary.close} of {n} answers are within 1 %.")
+    note = moment_note(q, state.scenario, state.shock, state.prices) if not state.closed else ""
+    if note:
+        st.caption(md(note))
     if n:
         chart(reveal_figure(summary), f"room.teach.hist.{q.number}.{answers.round}")
         st.caption("Each bar counts answers; the dashed line is the engine's value, the grey band ±1 % around it.")
@@ -391,6 +395,7 @@ def read_room(code: str, token: str) -> bool:
             st.session_state[MINE] = (rooms.my_answer(code, token) if state.question is not None else None,
                                       rooms.my_fate(code, token) if state.cascades else None)
     except RoomError as err:
+        st.session_state[ENDED] = str(err)
         st.error(md(str(err)), icon=":material/error:")
         if st.button("Join again", icon=":material/login:", key="room.rejoin"):
             set_url(seat=None)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime, timezone
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 from classroom.records import ClassList, Question, RoomSummary, RoundComparison
-from margin.numbers import price
+from margin.numbers import percent, price
 
 
 def clock_text(seconds: float) -> str:
@@ -130,6 +130,32 @@ def rounds_words(compared: RoundComparison) -> str:
     return words
 
 
+def moment_note(question: Question, scenario: Mapping[str, Any] | None, shock: float,
+                prices: Mapping[str, float]) -> str:
+    """Which moment a revealed number is for, when the room's lab shows another: the engine
+    answers on the account at its own prices (as the question asks), while the lab shows the
+    account now, after the teacher's shock [fraction] and slider ``prices`` [USDT]. Empty for a
+    choice question or when the market has not moved from the account's own prices.
+
+    >>> from classroom.records import Question
+    >>> q = Question(number=1, spec={}, text="?", unit="USDT per BTC", revealed=True, value=84_000.0)
+    >>> account = {"markets": {"BTCUSDT": {"price": 100_000.0}}}
+    >>> moment_note(q, account, -0.05, {})
+    'That is at the moment of the question, on the account at its own prices. The lab shows the account now, at a whole-market shock of -5.0 %: its liquidation prices there are those of now.'
+    >>> moment_note(q, account, 0.0, {"BTCUSDT": 100_000.0})
+    ''
+    """
+    if question.kind == "choice" or scenario is None:
+        return ""
+    own = {name: float(m.get("price", 0.0)) for name, m in (scenario.get("markets") or {}).items()}
+    moved = [name for name, p in prices.items() if name in own and abs(float(p) - own[name]) > 1e-9 * max(1.0, own[name])]
+    if not shock and not moved:
+        return ""
+    now = f"a whole-market shock of {percent(shock, signed=True)}" if shock else "the prices the teacher moved"
+    return ("That is at the moment of the question, on the account at its own prices. The lab shows the account "
+            f"now, at {now}: its liquidation prices there are those of now.")
+
+
 _FIELDS = {"question.text": "Question", "question.right": "The right option", "question.options": "Options",
            "seconds": "Timer [s]", "question.lesson": "Lesson", "question.position": "Position"}
 
@@ -181,5 +207,5 @@ def my_rooms_rows(rooms: Sequence[RoomSummary]) -> list[dict[str, str | int]]:
              "Questions": r.questions, "Answers": r.answers, "Class-market runs": r.cascades} for r in rooms]
 
 
-__all__ = ["answer_text", "class_rows", "choice_reveal_words", "class_words", "clock_text", "form_message", "my_rooms_rows",
+__all__ = ["answer_text", "class_rows", "choice_reveal_words", "class_words", "clock_text", "form_message", "moment_note", "my_rooms_rows",
            "option_label", "option_lines", "rounds_words", "timer_words", "utc_text"]
