@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from classroom import RoomError
+from classroom.limits import PRESENCE_WINDOW
 from margin.crashes import crash_ids, load_crash
 from margin.presets import market_label
 from ui.common.text import md
@@ -154,11 +155,14 @@ def activity(code: str, key: str) -> None:
         return
     asked = listed.number is not None
     cols = st.columns(5)
-    cols[0].metric("Students in the room", listed.students, border=True)
-    cols[1].metric("Connected now", listed.connected, border=True)
-    cols[2].metric("Answered", listed.answered if asked else "—", border=True)
-    cols[3].metric("Not yet answered", listed.waiting if asked else "—", border=True)
-    cols[4].metric("Class-market positions", st.session_state["room.teach.activity"][1], border=True)
+    cols[0].metric("Students", listed.students, border=True, help="Every student in the room (the removed left out)")
+    cols[1].metric("Connected", listed.connected, border=True, help=f"Seen in the last {PRESENCE_WINDOW:g} seconds")
+    cols[2].metric("Answered", listed.answered if asked else "—", border=True,
+                   help="Answered the question on screen, in its current round")
+    cols[3].metric("Not yet", listed.waiting if asked else "—", border=True,
+                   help="Have not answered the question on screen yet")
+    cols[4].metric("Positions", st.session_state["room.teach.activity"][1], border=True,
+                   help="Positions opened in the class market")
     st.caption(class_words(listed))
     if listed.members:
         with st.expander("Who: nicknames (this console only)", icon=":material/group:"):
