@@ -45,6 +45,7 @@ RESEND_SECONDS = 15.0
 SCREEN = "room.screen"  # the live region of the student's lab
 LAST = "room.last"  # (code, seat token) of this session's seat, for a return from another page
 TOAST = "room.toast"  # news to show as a toast on the page's next full run
+TOLD = "room.told"  # the last news told, so each is told once
 FATE_DRAWN = "room.fate_drawn"  # how many class cascades the room had when the position form last showed a fate
 
 
@@ -129,7 +130,8 @@ def draw_room(code: str, token: str, participant_id: int | None = None) -> None:
     """The room's controls and this student's part; the screen by push when ``participant_id``
     is given, else sent with this run."""
     if not read_room(code, token):
-        news(st.session_state.get(ENDED))  # the room ended (or the seat): say it where the student looks
+        if st.session_state.get(ENDED):  # the room (or the seat) ended: say so wherever the student looks
+            news("This room has ended for you: the message is at the top of the page.")
         return
     state = st.session_state[STATE]
     if state.mode == "explore":
@@ -145,7 +147,8 @@ def draw_room(code: str, token: str, participant_id: int | None = None) -> None:
         result, mine = fate
         st.markdown(f"**Class market, shock {result['shock'] * 100:+g} %:** {md(fate_words(mine))}")
         if st.session_state.get(FATE_DRAWN) != state.cascades:  # a new run: also beside the position form
-            news(f"Class market: {fate_row(mine)['Fate']}. Your fate is under your position.")
+            news(f"Class market, run {state.cascades}: {fate_row(mine)['Fate']}. Your fate is under your position.",
+                 redraw=True)
     if participant_id is not None:
         room_stream(state, participant_id, region=SCREEN, override=screen_html(state) if state.mode == "explore" else None,
                     dark=getattr(st.context.theme, "type", None) == "dark")
@@ -170,14 +173,19 @@ def presence(code: str, token: str) -> None:
         pass  # the pushed screen says why the seat is gone
 
 
-def news(message: str | None) -> None:
+def news(message: str | None, *, redraw: bool = False) -> None:
     """A change a student on a phone must not miss (their fate in the class market, the room's
-    end): in a fragment's run, the whole page runs once more so that the part near the bottom
-    (the position form) shows it too, with a toast on top of wherever they are."""
+    end), told once as a toast on top of wherever they are scrolled; ``redraw``: in a fragment's
+    run, the whole page runs once more so that the part near the bottom (the position form)
+    shows it too."""
+    if not message or st.session_state.get(TOLD) == message:
+        return
+    st.session_state[TOLD] = message
     ctx = get_script_run_ctx()
-    if message and ctx is not None and ctx.fragment_ids_this_run and st.session_state.get(TOAST) != message:
+    if redraw and ctx is not None and ctx.fragment_ids_this_run:
         st.session_state[TOAST] = message
         st.rerun(scope="app")
+    st.toast(md(message), icon=":material/campaign:")
 
 
 @st.fragment
