@@ -164,9 +164,10 @@ def draw_room(code: str, token: str, participant_id: int | None = None) -> None:
     st.session_state[SEEN] = (state.version, st.session_state.get(RUN_KEY))
 
 
-@st.fragment(run_every=PRESENCE_WINDOW / 2)
+@st.fragment(run_every=PRESENCE_WINDOW * 0.7)
 def presence(code: str, token: str) -> None:
-    """With pushed screens the page seldom runs: say the student is here twice a presence window."""
+    """With pushed screens the page seldom runs: say the student is here once in most of a
+    presence window (a run and a small write per student every 14 s; see docs/classroom.md)."""
     try:
         present(code, token)
     except RoomError:

@@ -165,12 +165,16 @@ def form_message(message: str) -> str:
 
     >>> form_message("question.options[1]: repeats the option 'Cross'")
     "Option 2: repeats the option 'Cross'"
+    >>> form_message("question.right: must be a number, got nothing")
+    'The right option: choose one'
     >>> form_message("seconds: must be at least 5, got 2")
     'Timer [s]: must be at least 5, got 2'
     """
     field, sep, problem = message.partition(": ")
     if not sep:
         return message
+    if field == "question.right" and "got nothing" in problem:
+        return "The right option: choose one"
     line = re.fullmatch(r"question\.options\[(\d+)\]", field)
     if line:
         return f"Option {int(line[1]) + 1}: {problem}"
