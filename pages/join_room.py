@@ -46,6 +46,7 @@ SCREEN = "room.screen"  # the live region of the student's lab
 LAST = "room.last"  # (code, seat token) of this session's seat, for a return from another page
 TOAST = "room.toast"  # news to show as a toast on the page's next full run
 TOLD = "room.told"  # the last news told, so each is told once
+REFUSED = "room.refused"  # (question, round, the store's words) of this student's last refused answer
 FATE_DRAWN = "room.fate_drawn"  # how many class cascades the room had when the position form last showed a fate
 
 
@@ -103,11 +104,15 @@ def question_box(code: str, token: str) -> None:
         if st.button("Send my answer", icon=":material/send:", key=f"room.send.{q.number}.{q.round}", type="primary"):
             try:
                 sent = store().answer(code, token, value)
-            except RoomError as err:
-                st.error(md(str(err)), icon=":material/error:")
+            except RoomError as err:  # kept until the next answer: the poll's next run must not wipe it
+                st.session_state[REFUSED] = (q.number, q.round, str(err))
             else:
                 st.session_state[MINE] = (sent, st.session_state[MINE][1])
+                st.session_state.pop(REFUSED, None)
                 my_answer = sent
+        refused = st.session_state.get(REFUSED)
+        if refused and refused[:2] == (q.number, q.round):
+            st.error(md(refused[2]), icon=":material/error:")
         if my_answer is not None:
             st.caption(f"Sent: {md(answer_text(q, my_answer))}. You can change it until the teacher reveals the "
                        "answer" + (" or the time is up." if q.closes_at is not None else "."))

@@ -93,6 +93,7 @@ def test_a_timer_counts_down_on_every_screen_and_closes_answers_at_zero():
     choose(bob, 0)
     assert any("time is up: answers to question 1 are closed" in e for e in errors(bob)), errors(bob)
     assert "Time is up: answers are closed." in html(bob.run())
+    assert any("time is up" in e for e in errors(bob)), "the refusal stays through the poll's next run"
     store = RoomStore()
     assert store.answers(code, param(t, "key")).values == (1.0,)  # Bob's late answer was refused
     t.run()
