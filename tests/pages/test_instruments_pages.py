@@ -297,3 +297,22 @@ def test_the_position_forms_default_is_valid_at_every_leverage_and_the_fate_is_s
     ada.run()
     fates = [m.value for m in ada.markdown if "Your fate in the class market" in m.value]
     assert len(fates) == 1 and ("Survived" in fates[0] or "Liquidated" in fates[0]), fates
+
+
+def test_a_typed_question_and_its_options_are_shown_as_text_on_every_screen():
+    markup = "**Q** <b>bold</b> [link](http://e.vil) :red[x]"
+    t = teacher()
+    code = param(t, "room")
+    ada = student(code, "Ada")
+    ask_choice(t, text=markup, options=f"{markup}\n<i>two</i>")
+    choose(ada, 0)
+    t.run()
+    t.button(key="room.teach.reveal").click().run()
+    ada.run()
+    for at in (t, ada):
+        shown = [m.value for m in at.markdown] + [c.value for c in at.caption] + \
+            [o for r in at.radio for o in r.options]
+        assert not [s for s in shown if "[link](http" in s or "**Q**" in s or ":red[" in s], shown
+        for chart in at.get("plotly_chart"):
+            assert "<b>bold" not in chart.proto.spec and "<i>two" not in chart.proto.spec
+    assert "Q" in texts(ada) and "e.vil" in texts(ada)  # there, as typed (escaped)
