@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from typing import Any, Mapping, Sequence
 
 import plotly.graph_objects as go
@@ -19,7 +20,7 @@ from margin.numbers import price
 from ui.common.palette import BLUE, GREY, ORANGE, VERMILLION
 from ui.common.text import plot_text
 from ui.rooms.model import histogram_bins
-from ui.rooms.words import option_label
+from ui.rooms.words import RIGHT_MARK, option_label
 
 
 def reveal_figure(reveal: Reveal) -> go.Figure:
@@ -45,7 +46,24 @@ def reveal_figure(reveal: Reveal) -> go.Figure:
     return fig
 
 
+WRAP = 30  # an option's label on the chart's axis wraps at this many characters (120 at most are typed)
 ROUND_STYLE = ((BLUE, ""), (ORANGE, "/"), (GREY, "x"))  # a round's colour and pattern, never colour alone
+
+
+def axis_label(index: int, option: str, right: int | None) -> str:
+    """An option's label on the chart's axis: wrapped at :data:`WRAP` characters, escaped for
+    Plotly, "✓ right" kept whole on the right one.
+
+    >>> axis_label(0, "It is closed with the pool when the cross pool goes", 0)
+    'A. It is closed with the pool<br>when the cross pool goes<br>✓ right'
+    """
+    lines = textwrap.wrap(option_label(index, option), WRAP, break_long_words=False, break_on_hyphens=False) or [""]
+    if index == right:
+        if len(lines[-1]) + len(RIGHT_MARK) < WRAP:
+            lines[-1] += " " + RIGHT_MARK
+        else:
+            lines.append(RIGHT_MARK)
+    return "<br>".join(plot_text(line) for line in lines)
 
 
 def choice_figure(options: Sequence[str], rounds: Sequence[tuple[int, Sequence[int]]], right: int | None) -> go.Figure:
@@ -53,7 +71,7 @@ def choice_figure(options: Sequence[str], rounds: Sequence[tuple[int, Sequence[i
     round's number and counts in the options' order); once revealed (``right``: the right
     option's index) the right option is named "✓ right" on its axis label and its bars carry a
     thick outline. Rounds differ by colour and pattern, each bar carries its count as text."""
-    labels = [plot_text(option_label(i, o, right)) for i, o in enumerate(options)]
+    labels = [axis_label(i, o, right) for i, o in enumerate(options)]
     fig = go.Figure()
     for k, (number, counts) in enumerate(rounds):
         colour, pattern = ROUND_STYLE[k % len(ROUND_STYLE)]

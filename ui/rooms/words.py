@@ -15,6 +15,9 @@ from classroom.records import ClassList, Question, RoomSummary, RoundComparison
 from margin.numbers import percent, price
 
 
+RIGHT_MARK = "✓ right"  # the right option's mark, in words as well as an outline
+
+
 def clock_text(seconds: float) -> str:
     """A time left [s] as a countdown reads, rounded up to the second.
 
@@ -88,7 +91,7 @@ def option_label(index: int, option: str, right: int | None = None) -> str:
     >>> option_label(0, "Cross", right=0), option_label(2, "Neither")
     ('A. Cross ✓ right', 'C. Neither')
     """
-    return f"{chr(ord('A') + index)}. {option}" + (" ✓ right" if right == index else "")
+    return f"{chr(ord('A') + index)}. {option}" + (f" {RIGHT_MARK}" if right == index else "")
 
 
 def choice_reveal_words(question: Question, counts: Sequence[int]) -> str:
@@ -211,5 +214,5 @@ def my_rooms_rows(rooms: Sequence[RoomSummary]) -> list[dict[str, str | int]]:
              "Questions": r.questions, "Answers": r.answers, "Class-market runs": r.cascades} for r in rooms]
 
 
-__all__ = ["answer_text", "class_rows", "choice_reveal_words", "class_words", "clock_text", "form_message", "moment_note", "my_rooms_rows",
+__all__ = ["RIGHT_MARK", "answer_text", "class_rows", "choice_reveal_words", "class_words", "clock_text", "form_message", "moment_note", "my_rooms_rows",
            "option_label", "option_lines", "rounds_words", "timer_words", "utc_text"]
