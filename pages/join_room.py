@@ -19,18 +19,21 @@ import hashlib
 import time
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from classroom import RoomError
-from classroom.questions import is_close
+from classroom.limits import PRESENCE_WINDOW
+from classroom.questions import is_close, is_right
 from margin.numbers import price
 from push.component import pushed, room_stream
 from ui.common.text import md
 from ui.lab.html import LAB_CSS
 from ui.rooms.html import ROOM_CSS
-from ui.rooms.model import KEY_PARAM, SEAT_PARAM, fate_words
+from ui.rooms.model import KEY_PARAM, SEAT_PARAM, default_notional, fate_row, fate_words
 from ui.rooms.session import (
-    MINE, OWN_SHOCK, SEEN, STATE, client_id, read_room, session_id, screen_html, set_url, store, url_room,
+    ENDED, MINE, OWN_SHOCK, SEEN, STATE, client_id, countdown, present, read_room, session_id, screen_html, set_url, store, url_room,
 )
+from ui.rooms.words import answer_text, moment_note, option_label
 from ui.shell.deep_links import inside_app_frame
 from ui.shell.links import RUN_KEY
 from ui.shell.live_html import live_region, live_regions
@@ -41,6 +44,10 @@ POLL_SECONDS = 1.0
 RESEND_SECONDS = 15.0
 SCREEN = "room.screen"  # the live region of the student's lab
 LAST = "room.last"  # (code, seat token) of this session's seat, for a return from another page
+TOAST = "room.toast"  # news to show as a toast on the page's next full run
+TOLD = "room.told"  # the last news told, so each is told once
+REFUSED = "room.refused"  # (question, round, the store's words) of this student's last refused answer
+FATE_DRAWN = "room.fate_drawn"  # how many class cascades the room had when the position form last showed a fate
 
 
 def join_form(code: str | None) -> None:
@@ -63,31 +70,52 @@ def join_form(code: str | None) -> None:
 
 
 def question_box(code: str, token: str) -> None:
+    """The question on screen: its countdown, the answer (a number or one of the options) until
+    the reveal or the timer's end, then the engine's answer against the student's."""
     state = st.session_state[STATE]
     q = state.question
     if q is None:
         return
     my_answer, _ = st.session_state[MINE]
     with st.container(border=True, key="room.question"):
-        st.markdown(f"**Question {q.number}.** {md(q.text)}")
+        st.markdown(f"**Question {q.number}{f' (round {q.round})' if q.round > 1 else ''}.** {md(q.text)}")
         if q.revealed:
-            said = "You did not answer." if my_answer is None else f"You said {price(my_answer)} {q.unit}."
+            said = "You did not answer." if my_answer is None else f"You said {answer_text(q, my_answer)}."
+            if q.kind == "choice":
+                st.markdown(f"**The right answer is {md(option_label(int(q.value), q.options[int(q.value)]))}.** "
+                            f"{md(said)}" + (" That is right." if my_answer is not None and is_right(q, my_answer) else ""))
+                return
             close = my_answer is not None and is_close(my_answer, q.value, q.unit)
             st.markdown(f"**The engine says {md(price(q.value))} {md(q.unit)}.** {md(said)}"
                         + (" That is within 1 %." if close else ""))
+            note = moment_note(q, state.scenario, state.shock, state.prices)
+            if note:
+                st.caption(md(note))
             return
-        value = st.number_input(f"Your answer [{q.unit}]", value=None, key=f"room.answer.{q.number}",
-                                format="%.4f" if q.unit.startswith("USDT per") else "%.2f")
-        if st.button("Send my answer", icon=":material/send:", key=f"room.send.{q.number}", type="primary"):
+        countdown(q.closes_at, state.now, key="room.countdown.student")
+        widget = f"room.answer.{q.number}.{q.round}"
+        if q.kind == "choice":
+            value = st.radio("Your answer", list(range(len(q.options))), key=widget,
+                             index=None if my_answer is None else int(my_answer),
+                             format_func=lambda i: md(option_label(i, q.options[i])))
+        else:
+            value = st.number_input(f"Your answer [{q.unit}]", value=None, key=widget,
+                                    format="%.4f" if q.unit.startswith("USDT per") else "%.2f")
+        if st.button("Send my answer", icon=":material/send:", key=f"room.send.{q.number}.{q.round}", type="primary"):
             try:
                 sent = store().answer(code, token, value)
-            except RoomError as err:
-                st.error(md(str(err)), icon=":material/error:")
+            except RoomError as err:  # kept until the next answer: the poll's next run must not wipe it
+                st.session_state[REFUSED] = (q.number, q.round, str(err))
             else:
                 st.session_state[MINE] = (sent, st.session_state[MINE][1])
+                st.session_state.pop(REFUSED, None)
                 my_answer = sent
+        refused = st.session_state.get(REFUSED)
+        if refused and refused[:2] == (q.number, q.round):
+            st.error(md(refused[2]), icon=":material/error:")
         if my_answer is not None:
-            st.caption(f"Sent: {price(my_answer)} {q.unit}. You can change it until the teacher reveals the answer.")
+            st.caption(f"Sent: {md(answer_text(q, my_answer))}. You can change it until the teacher reveals the "
+                       "answer" + (" or the time is up." if q.closes_at is not None else "."))
 
 
 @st.fragment(run_every=POLL_SECONDS)
@@ -107,6 +135,8 @@ def draw_room(code: str, token: str, participant_id: int | None = None) -> None:
     """The room's controls and this student's part; the screen by push when ``participant_id``
     is given, else sent with this run."""
     if not read_room(code, token):
+        if st.session_state.get(ENDED):  # the room (or the seat) ended: say so wherever the student looks
+            news("This room has ended for you: the message is at the top of the page.")
         return
     state = st.session_state[STATE]
     if state.mode == "explore":
@@ -121,6 +151,9 @@ def draw_room(code: str, token: str, participant_id: int | None = None) -> None:
     if fate is not None:
         result, mine = fate
         st.markdown(f"**Class market, shock {result['shock'] * 100:+g} %:** {md(fate_words(mine))}")
+        if st.session_state.get(FATE_DRAWN) != state.cascades:  # a new run: also beside the position form
+            news(f"Class market, run {state.cascades}: {fate_row(mine)['Fate']}. Your fate is under your position.",
+                 redraw=True)
     if participant_id is not None:
         room_stream(state, participant_id, region=SCREEN, override=screen_html(state) if state.mode == "explore" else None,
                     dark=getattr(st.context.theme, "type", None) == "dark")
@@ -136,6 +169,31 @@ def draw_room(code: str, token: str, participant_id: int | None = None) -> None:
     st.session_state[SEEN] = (state.version, st.session_state.get(RUN_KEY))
 
 
+@st.fragment(run_every=PRESENCE_WINDOW * 0.7)
+def presence(code: str, token: str) -> None:
+    """With pushed screens the page seldom runs: say the student is here once in most of a
+    presence window (a run and a small write per student every 14 s; see docs/classroom.md)."""
+    try:
+        present(code, token)
+    except RoomError:
+        pass  # the pushed screen says why the seat is gone
+
+
+def news(message: str | None, *, redraw: bool = False) -> None:
+    """A change a student on a phone must not miss (their fate in the class market, the room's
+    end), told once as a toast on top of wherever they are scrolled; ``redraw``: in a fragment's
+    run, the whole page runs once more so that the part near the bottom (the position form)
+    shows it too."""
+    if not message or st.session_state.get(TOLD) == message:
+        return
+    st.session_state[TOLD] = message
+    ctx = get_script_run_ctx()
+    if redraw and ctx is not None and ctx.fragment_ids_this_run:
+        st.session_state[TOAST] = message
+        st.rerun(scope="app")
+    st.toast(md(message), icon=":material/campaign:")
+
+
 @st.fragment
 def position_form(code: str, token: str) -> None:
     """The student's one position in the class market, within the teacher's limits. A fragment
@@ -149,10 +207,11 @@ def position_form(code: str, token: str) -> None:
         with st.form("room.position", border=False):
             side = st.radio("Side", ["long", "short"], horizontal=True, key="room.position.side")
             mode = st.radio("Margin mode", ["cross", "isolated"], horizontal=True, key="room.position.mode")
-            leverage = st.number_input("Leverage [x]", min_value=1.0, max_value=float(market.max_leverage), value=10.0,
-                                       step=1.0, key="room.position.leverage")
-            notional = st.number_input("Notional [USDT]", min_value=0.0, value=min(5_000.0, market.wallet * 5),
-                                       step=100.0, key="room.position.notional")
+            leverage = st.number_input("Leverage [x]", min_value=1.0, max_value=float(market.max_leverage),
+                                       value=min(10.0, float(market.max_leverage)), step=1.0,
+                                       key="room.position.leverage")
+            notional = st.number_input("Notional [USDT] (at most your wallet × leverage)", min_value=0.0,
+                                       value=default_notional(market), step=100.0, key="room.position.notional")
             opened = st.form_submit_button("Open my position", icon=":material/add_circle:")
         if opened:
             try:
@@ -162,11 +221,21 @@ def position_form(code: str, token: str) -> None:
                 st.error(md(str(err)), icon=":material/error:")
             else:
                 st.success(f"Open: {done['leverage']:g}x {done['side']}, {done['notional']:,.2f} USDT, {done['mode']}.")
+    fate = (st.session_state.get(MINE) or (None, None))[1]
+    if fate is not None:  # the latest class cascade, also here, near the bottom of what the student just did
+        result, mine = fate
+        with st.container(border=True, key="room.fate"):
+            st.markdown(f"**Your fate in the class market (shock {result['shock'] * 100:+g} %):** {md(fate_words(mine))}")
+        state = st.session_state.get(STATE)
+        st.session_state[FATE_DRAWN] = None if state is None else state.cascades
 
 
 def room_page() -> None:
     st.html(LAB_CSS)
     st.html(ROOM_CSS)
+    toast = st.session_state.pop(TOAST, None)
+    if toast:
+        st.toast(md(toast), icon=":material/campaign:")
     code, token, _ = url_room()
     if st.query_params.get(KEY_PARAM):
         set_url(key=None)  # a teacher key never stays on a student's page
@@ -194,6 +263,7 @@ def room_page() -> None:
     with top:
         if pushed():
             follow_pushed(seat.code, token, seat.participant_id)
+            presence(seat.code, token)
         else:
             follow(seat.code, token)
     position_form(seat.code, token)

@@ -18,9 +18,11 @@ controls, re-seeded from the room), ``room.teach.*`` (other widgets).
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from classroom import RoomError
+from classroom.limits import PRESENCE_WINDOW
 from margin.crashes import crash_ids, load_crash
 from margin.presets import market_label
 from ui.common.text import md
@@ -29,8 +31,10 @@ from ui.rooms.charts import qr_png
 from ui.rooms.html import ROOM_CSS
 from ui.rooms.model import SEAT_PARAM, account_choices, account_text, chosen_account, join_url, who
 from ui.rooms.projector import projector_url, teacher_url
+from ui.rooms.words import class_rows, class_words, my_rooms_rows
+from ui.shell.browser_list import browser_list
 from ui.rooms.session import (
-    RESEED, ask, cascade_results, class_market, reseed_controls, replay_screen, reveal_panel, set_url, show_error,
+    RESEED, ask, cascade_results, class_market, reseed_controls, replay_screen, reveal_panel, rounds_panel, set_url, show_error,
     step_screen, store, told, url_room,
 )
 from ui.shell import presenter
@@ -42,6 +46,8 @@ inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 POLL_SECONDS = 2.0
 LAST = "room.teach.last"  # (code, teacher key) of this session's room: the key is never in the address
 PROJECTOR = "room.teach.projector"  # (code, projector token) this session made
+OPENED = "room.teach.opened"  # every (code, teacher key) this session opened or reopened
+FORGET = "room.teach.forget_now"  # empty the browser's list of rooms on the next run
 PLAY_SECONDS = 1.0  # the console shows a playing replay's step this often [s]
 
 
@@ -65,6 +71,7 @@ def landing() -> None:
             st.session_state[PROJECTOR] = (room.code, room.projector_token)
             set_url(room=room.code, key=None, **{SEAT_PARAM: None})
             st.rerun()
+    my_rooms()
     with st.expander("Reopen a room's results", icon=":material/history:"):
         with st.form("room.teach.reopen", border=False):
             code = st.text_input("Room code", max_chars=12)
@@ -79,6 +86,51 @@ def landing() -> None:
                 st.session_state[LAST] = (code.strip().upper(), key)
                 set_url(room=code.strip().upper(), key=None)
                 st.rerun()
+
+
+def remembered(add: tuple[str, str] | None = None) -> list[tuple[str, str]]:
+    """The rooms opened from this browser (kept in it, across sessions) and from this session,
+    as (code, teacher key) pairs, newest first; ``add`` one (after Forget: the browser's list
+    is emptied first)."""
+    if add is not None:
+        opened = st.session_state.setdefault(OPENED, [])
+        if add not in opened:
+            opened.insert(0, add)
+    kept = browser_list("myRooms", key="room.teach.browser", add=add, clear=st.session_state.pop(FORGET, False))
+    pairs = [(str(e[0]), str(e[1])) for e in kept if len(e) >= 2] + st.session_state.get(OPENED, [])
+    return list(dict.fromkeys(pairs))
+
+
+def my_rooms() -> None:
+    """My rooms: the rooms opened from this browser (code, when, state, counts), to reopen one."""
+    pairs = remembered()
+    if not pairs:
+        return
+    try:
+        found = store().my_rooms(pairs)
+    except RoomError as err:
+        st.error(md(str(err)), icon=":material/error:")
+        return
+    if not found:
+        return
+    st.markdown("**My rooms** (opened from this browser; their keys are kept in it)")
+    st.dataframe(pd.DataFrame(my_rooms_rows(found)), hide_index=True, width="stretch")
+    cols = st.columns([3, 1, 2], vertical_alignment="bottom")
+    code = cols[0].selectbox("Room", [r.code for r in found], key="room.teach.mine",
+                             format_func={r.code: f"{r.code} ({r.state}, {r.students} students)" for r in found}.get)
+    if cols[1].button("Reopen", icon=":material/history:", key="room.teach.reopen_mine", width="stretch"):
+        for candidate in [k for c, k in pairs if c == code]:
+            try:
+                store().check_teacher(code, candidate)
+            except RoomError:
+                continue
+            st.session_state[LAST] = (code, candidate)  # the key stays out of the address
+            set_url(room=code, key=None)
+            st.rerun()
+    if cols[2].button("Forget them on this browser", key="room.teach.forget", width="stretch"):
+        st.session_state[OPENED] = []
+        st.session_state[FORGET] = True
+        st.rerun()
 
 
 # ----------------------------------------------------------------------------- the room
@@ -129,19 +181,32 @@ def private_links(code: str) -> None:
 
 @st.fragment(run_every=POLL_SECONDS)
 def activity(code: str, key: str) -> None:
-    """Who is here and how many answered (polled; one small query when nothing changed)."""
+    """The class now: who joined, who is connected, who answered the question on screen and
+    who not yet; nicknames on this console only, folded away (one small query a poll)."""
     rooms = store()
-    _, moved = rooms.version(code)
-    if st.session_state.get("room.teach.activity", (None,))[0] != moved:
-        people = [p for p in rooms.participants(code, key) if not p.removed]
-        answers = rooms.answers(code, key)
-        positions = rooms.class_positions(code, key)
-        st.session_state["room.teach.activity"] = (moved, len(people), answers, len(positions))
-    _, joined, answers, positions = st.session_state["room.teach.activity"]
-    cols = st.columns(3)
-    cols[0].metric("Students in the room", joined, border=True)
-    cols[1].metric("Answers to the question", "—" if answers is None else answers.count, border=True)
-    cols[2].metric("Class-market positions", positions, border=True)
+    try:
+        listed = rooms.class_list(code, key)
+        _, moved = rooms.version(code)
+        if st.session_state.get("room.teach.activity", (None,))[0] != moved:
+            st.session_state["room.teach.activity"] = (moved, len(rooms.class_positions(code, key)))
+    except RoomError as err:
+        st.error(md(str(err)), icon=":material/error:")
+        return
+    asked = listed.number is not None
+    cols = st.columns(5)
+    cols[0].metric("Students", listed.students, border=True, help="Every student in the room (the removed left out)")
+    cols[1].metric("Connected", listed.connected, border=True, help=f"Seen in the last {PRESENCE_WINDOW:g} seconds")
+    cols[2].metric("Answered", listed.answered if asked else "—", border=True,
+                   help="Answered the question on screen, in its current round")
+    cols[3].metric("Not yet", listed.waiting if asked else "—", border=True,
+                   help="Have not answered the question on screen yet")
+    cols[4].metric("Positions", st.session_state["room.teach.activity"][1], border=True,
+                   help="Positions opened in the class market")
+    st.caption(class_words(listed))
+    if listed.members:
+        with st.expander("Who: nicknames (this console only)", icon=":material/group:"):
+            rows = sorted(class_rows(listed), key=lambda r: (r["Answered"] == "yes", r["Nickname"].casefold()))
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
 def drive(code: str, key: str, state) -> None:
@@ -254,7 +319,7 @@ def people(code: str, key: str, state) -> None:
         if not p.removed and cols[1].button("Remove", key=f"room.teach.remove.{p.id}"):
             if told(rooms.remove, code, key, p.id):
                 st.rerun()
-    cols = st.columns(3)
+    cols = st.columns(2)
     if cols[0].button("Unlock" if state.locked else "Lock (no one new)", icon=":material/lock:",
                       key="room.teach.lock", width="stretch"):
         if told(rooms.lock, code, key, not state.locked):
@@ -262,24 +327,42 @@ def people(code: str, key: str, state) -> None:
     if cols[1].button("Close the room", icon=":material/door_front:", key="room.teach.close", width="stretch"):
         if told(rooms.close, code, key):
             st.rerun()
-    cols[2].download_button("Results as CSV", rooms.results_csv(code, key), file_name=f"room-{code}.csv",
-                            mime="text/csv", icon=":material/download:", key="room.teach.csv", width="stretch")
+    records(code, key)
     if st.button("Leave this console (the room stays open)", icon=":material/logout:", key="room.teach.leave"):
         st.session_state.pop(LAST, None)
         set_url(room=None, key=None)
         st.rerun()
 
 
+def records(code: str, key: str) -> None:
+    """The roster for grading (CSV: every student who joined, one row per student per question
+    and round, empty cells for no answer, nicknames always, the class market's fates) and the
+    room's whole record (JSON), read when the teacher asks for them."""
+    rooms = store()
+    st.markdown("**Records** (nicknames are in the files even while your screens show students anonymously)")
+    cols = st.columns(2)
+    try:
+        cols[0].download_button("Roster as CSV", rooms.results_csv(code, key), file_name=f"room-{code}-roster.csv",
+                                mime="text/csv", icon=":material/download:", key="room.teach.csv", width="stretch")
+        cols[1].download_button("The room's record as JSON", rooms.room_json(code, key),
+                                file_name=f"room-{code}.json", mime="application/json", icon=":material/data_object:",
+                                key="room.teach.json", width="stretch")
+    except RoomError as err:
+        st.error(md(str(err)), icon=":material/error:")
+
+
 def results_only(code: str, key: str, state) -> None:
     """A closed or expired room: its results, read with the teacher key."""
     rooms = store()
     st.info(f"This room is {'closed' if state.closed else 'expired'}: no one can join or answer. Its results:")
-    st.download_button("Results as CSV", rooms.results_csv(code, key), file_name=f"room-{code}.csv",
-                       mime="text/csv", icon=":material/download:", key="room.teach.csv")
+    records(code, key)
     number = 1
-    while (answers := rooms.answers(code, key, number)) is not None:
-        st.markdown(f"**Question {number}.** {md(answers.question.text)}")
-        reveal_panel(answers, state)
+    while (compared := rooms.rounds(code, key, number)) is not None:
+        st.markdown(f"**Question {number}.** {md(compared.question.text)}")
+        if len(compared.answers) > 1:
+            rounds_panel(compared, state)
+        else:
+            reveal_panel(compared.answers[0], state)
         number += 1
     runs = rooms.cascades(code, key)
     for index, run in enumerate(runs):
@@ -319,6 +402,7 @@ def teacher_page() -> None:
         landing()
         return
     st.session_state[LAST] = (state.code, key)
+    remembered(add=(state.code, key))
     show_error()
     if state.closed or state.expired:
         results_only(state.code, key, state)

@@ -8,7 +8,7 @@ screens from the same pure functions (``ui.rooms.model``, ``ui.rooms.html``); a
 student's own shock in explore mode is drawn by the student's page, on top of this.
 
 :func:`page_shape` names what a student page's widgets depend on (the mode, the question on
-screen and whether it is revealed, the class cascades run): when a pushed screen's shape
+screen, its round and timer and whether it is revealed, the class cascades run): when a pushed screen's shape
 differs from the one the page drew, the page's component asks for one run of the page.
 
 The models behind a screen are kept in small bounded caches keyed by their inputs (the
@@ -57,7 +57,7 @@ def page_shape(state: RoomState) -> str:
     'follow|q0.0|c2|open'
     """
     q = state.question
-    question = f"q{q.number}.{int(q.revealed)}" if q is not None else "q0.0"
+    question = "q0.0" if q is None else f"q{q.number}.{int(q.revealed)}.r{q.round}.t{q.closes_at or 0:.0f}"
     end = "closed" if state.closed else "expired" if state.expired else "open"
     return f"{state.mode}|{question}|c{state.cascades}|{end}"
 

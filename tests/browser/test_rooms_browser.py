@@ -111,7 +111,7 @@ def test_a_server_restart_mid_room_loses_nothing_and_a_reload_returns_to_the_roo
         page.get_by_role("button", name="Send my answer").click()
         expect(page.get_by_text("Sent: -7.50 %")).to_be_visible()
         page.get_by_text("Class market: open your position").click()
-        opened = page.get_by_text("Open: 10x long, 5,000.00 USDT, cross.")
+        opened = page.get_by_text("Open: 10x long, 1,000.00 USDT, cross.")  # the default: valid at every leverage
         for _ in range(2):  # a click that lands while the room's poll redraws the page can be lost (noted)
             page.get_by_role("button", name="Open my position").click()  # the form's defaults: 10x long, cross
             try:
@@ -128,7 +128,7 @@ def test_a_server_restart_mid_room_loses_nothing_and_a_reload_returns_to_the_roo
     try:
         assert rooms.answers(room.code, room.teacher_key).values == (-7.5,)
         assert [(p["side"], p["leverage"], p["notional"]) for p in rooms.class_positions(room.code, room.teacher_key)] \
-            == [("long", 10.0, 5_000.0)]
+            == [("long", 10.0, 1_000.0)]
         page.goto(seat_url)  # the student's reload
         expect(page.get_by_role("heading", name=f"Room {room.code}")).to_be_visible()
         expect(page.get_by_text("You are")).to_contain_text("Ada")

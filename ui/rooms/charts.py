@@ -7,7 +7,9 @@ named in the legend.
 from __future__ import annotations
 
 import io
-from typing import Any, Mapping
+import math
+import textwrap
+from typing import Any, Mapping, Sequence
 
 import plotly.graph_objects as go
 import segno
@@ -15,8 +17,10 @@ import segno
 from classroom import Reveal
 from classroom.questions import CLOSE_FRACTION
 from margin.numbers import price
-from ui.common.palette import BLUE, GREY, VERMILLION
+from ui.common.palette import BLUE, GREY, ORANGE, VERMILLION
+from ui.common.text import plot_text
 from ui.rooms.model import histogram_bins
+from ui.rooms.words import RIGHT_MARK, option_label
 
 
 def reveal_figure(reveal: Reveal) -> go.Figure:
@@ -42,6 +46,49 @@ def reveal_figure(reveal: Reveal) -> go.Figure:
     return fig
 
 
+WRAP = 30  # an option's label on the chart's axis wraps at this many characters (120 at most are typed)
+ROUND_STYLE = ((BLUE, ""), (ORANGE, "/"), (GREY, "x"))  # a round's colour and pattern, never colour alone
+
+
+def axis_label(index: int, option: str, right: int | None) -> str:
+    """An option's label on the chart's axis: wrapped at :data:`WRAP` characters, escaped for
+    Plotly, "✓ right" kept whole on the right one.
+
+    >>> axis_label(0, "It is closed with the pool when the cross pool goes", 0)
+    'A. It is closed with the pool<br>when the cross pool goes<br>✓ right'
+    """
+    lines = textwrap.wrap(option_label(index, option), WRAP, break_long_words=False, break_on_hyphens=False) or [""]
+    if index == right:
+        if len(lines[-1]) + len(RIGHT_MARK) < WRAP:
+            lines[-1] += " " + RIGHT_MARK
+        else:
+            lines.append(RIGHT_MARK)
+    return "<br>".join(plot_text(line) for line in lines)
+
+
+def choice_figure(options: Sequence[str], rounds: Sequence[tuple[int, Sequence[int]]], right: int | None) -> go.Figure:
+    """How many chose each option [students], one bar per option and round (``rounds``: each
+    round's number and counts in the options' order); once revealed (``right``: the right
+    option's index) the right option is named "✓ right" on its axis label and its bars carry a
+    thick outline. Rounds differ by colour and pattern, each bar carries its count as text."""
+    labels = [axis_label(i, o, right) for i, o in enumerate(options)]
+    fig = go.Figure()
+    for k, (number, counts) in enumerate(rounds):
+        colour, pattern = ROUND_STYLE[k % len(ROUND_STYLE)]
+        widths = [4 if i == right else 0.5 for i in range(len(options))]
+        fig.add_trace(go.Bar(y=labels, x=list(counts), orientation="h", name=f"Round {number}",
+                             text=[str(c) for c in counts], textposition="outside", cliponaxis=False,
+                             marker=dict(color=colour, pattern=dict(shape=pattern), line=dict(color="#000000", width=widths)),
+                             hovertemplate=f"round {number}: %{{x}} chose %{{y}}<extra></extra>"))
+    top = max([max(c, default=0) for _, c in rounds] + [1])
+    fig.update_xaxes(title_text="Students", dtick=max(1, math.ceil(top / 8)), range=[0, top * 1.2 + 0.5], rangemode="tozero")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_layout(height=120 + 46 * len(options) * max(1, len(rounds)) ** 0.5, barmode="group",
+                      margin=dict(l=10, r=10, t=20, b=10), showlegend=len(rounds) > 1,
+                      legend=dict(orientation="h", y=-0.25, x=0))
+    return fig
+
+
 def class_cascade_figure(result: Mapping[str, Any]) -> go.Figure:
     """The class market's price at every round [USDT] (0 = before the shock)."""
     rounds = [r["round"] for r in result["rounds"]]
@@ -63,4 +110,4 @@ def qr_png(url: str, *, scale: int = 8) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["class_cascade_figure", "qr_png", "reveal_figure"]
+__all__ = ["choice_figure", "class_cascade_figure", "qr_png", "reveal_figure"]

@@ -15,7 +15,9 @@ from ui.rooms.model import ReplayMoment, RoomStep, step_words
 
 ROOM_LABEL = "The room's account"  # the lab's "As built" column, named for a class that did not build it
 ROOM_CSS = """<style>
-.st-key-room-live, [class*="st-key-room-live-"] { display: none; }
+.st-key-room-live, [class*="st-key-room-live-"], [class*="st-key-room-countdown-"],
+.st-key-room-teach-browser { display: none; }
+.ml-countdown { font-size: 1.35rem; font-weight: 700; font-variant-numeric: tabular-nums; margin: 0.2rem 0; }
 .ml-room-code { font-size: 3.2rem; font-weight: 700; letter-spacing: 0.35rem; font-family: monospace; margin: 0; }
 /* One variant across the page: its parts side by side where they fit, stacked on a phone. */
 .ml-room .ml-grid { grid-template-columns: minmax(0, 1fr); }

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from classroom.codes import RoomError
+from classroom.market import ClassMarket, check_position
 from classroom.questions import numeric_lessons
 from margin.numbers import money, percent, price
 from margin.presets import load_story, market_label, story_ids
@@ -89,6 +91,27 @@ def step_words(step: RoomStep) -> str:
     moved = ", ".join(f"{market_label(n)} {price(p)} USDT" for n, p in step.prices.items())
     shock = "no shock" if step.shock == 0 else f"a whole-market shock of {percent(step.shock, signed=True)}"
     return f"The market now: {shock}; {moved}."
+
+
+def default_notional(market: ClassMarket) -> float:
+    """The position form's starting notional [USDT]: valid at every leverage the form offers
+    (1x to the teacher's maximum), by the class market's own rule
+    (:func:`classroom.market.check_position`: at most wallet × leverage, and the tier's maximum
+    leverage at that notional): the smaller of 5,000 and the wallet, halved until the tiers
+    allow the maximum leverage.
+
+    >>> from classroom.market import ClassMarket
+    >>> default_notional(ClassMarket(wallet=1_000.0)), default_notional(ClassMarket(wallet=1e6, max_leverage=100))
+    (1000.0, 5000.0)
+    """
+    notional = min(5_000.0, market.wallet)
+    while notional > 1.0:
+        try:
+            check_position({"side": "long", "mode": "cross", "leverage": market.max_leverage, "notional": notional}, market)
+            return notional
+        except RoomError:
+            notional /= 2.0
+    return notional
 
 
 def join_url(page_url: str, code: str) -> str:
@@ -179,5 +202,5 @@ def chosen_account(choice: str, own: Mapping[str, Any]) -> Mapping[str, Any]:
     return own
 
 
-__all__ = ["KEY_PARAM", "ROOM_PARAM", "ReplayMoment", "RoomStep", "replay_moment", "SEAT_PARAM", "account_choices", "account_text", "chosen_account", "fate_row", "fate_words", "histogram_bins",
+__all__ = ["KEY_PARAM", "default_notional", "ROOM_PARAM", "ReplayMoment", "RoomStep", "replay_moment", "SEAT_PARAM", "account_choices", "account_text", "chosen_account", "fate_row", "fate_words", "histogram_bins",
            "join_url", "room_step", "step_words", "who"]

@@ -9,6 +9,8 @@ keys of the console are ``room.teach.*``.
 from __future__ import annotations
 
 import json
+import time
+from html import escape
 from typing import Sequence
 
 import numpy as np
@@ -17,7 +19,8 @@ import streamlit as st
 
 from classroom import RoomError, RoomStore, client_address, reveal_summary
 from classroom.market import survival_table
-from classroom.questions import numeric_lessons
+from classroom.limits import PRESENCE_EVERY, MAX_OPTIONS, MAX_QUESTION_CHARS, MAX_TIMER, MIN_TIMER
+from classroom.questions import option_counts, room_lessons
 from margin.cascade import TippingCurve
 from margin.crashes import load_crash
 from margin.numbers import money, percent, price
@@ -26,11 +29,12 @@ from margin.scenario import scenario_from_dict
 from teach.lessons import get_lesson
 from ui.cascade.charts import tipping_figure
 from ui.common.text import md
-from ui.rooms.charts import class_cascade_figure, reveal_figure
+from ui.rooms.charts import choice_figure, class_cascade_figure, reveal_figure
 from ui.rooms.html import facts_html, replay_html, step_html
 from ui.rooms.model import (
     KEY_PARAM, ROOM_PARAM, SEAT_PARAM, account_text, fate_row, replay_moment, room_step, who,
 )
+from ui.rooms.words import choice_reveal_words, form_message, moment_note, option_label, option_lines, rounds_words, timer_words
 from ui.shell import presenter
 from ui.shell.memory import CACHE_TTL
 
@@ -39,6 +43,8 @@ SEEN = "room.seen"  # (room version, app run) a student's screen last drew
 STATE = "room.state"  # the room's state at that version
 MINE = "room.mine"  # (this student's answer, their class-market fate) at that version
 OWN_SHOCK = "room.own_shock"  # explore mode: the student's own shock [%]
+ENDED = "room.ended"  # why this student's seat or room is gone (a RoomError's words)
+TOUCHED = "room.touched"  # when this session last told the store the student is here [monotonic s]
 RESEED = "room.teach.reseed"  # the teacher's controls follow the room on the next run
 
 
@@ -103,6 +109,40 @@ def replay_screen(account: str, crash_id: str, step: int, dark: bool) -> str:
     replay itself once per account and crash, by :func:`room_replay`)."""
     return replay_html(replay_moment(room_replay(account, crash_id), step), dark=dark)
 
+# Every [data-closes-at] element in the page counts down to that time [unix s, the store's
+# clock], corrected by how far this browser's clock is from the server's; one timer per page.
+_COUNTDOWN_JS = """
+function tick() {
+  const now = Date.now() / 1000 + (window.__marginLabClockOffset || 0);
+  for (const el of document.querySelectorAll('[data-closes-at]')) {
+    const left = Number(el.getAttribute('data-closes-at')) - now;
+    const whole = Math.max(0, Math.ceil(left - 1e-9));
+    const text = left > 0 ? `Answers close in ${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, '0')}`
+                          : 'Time is up: answers are closed.';
+    if (el.textContent !== text) el.textContent = text;
+    el.classList.toggle('ml-time-up', left <= 0);
+  }
+}
+export default function (component) {
+  const d = component.data || {};
+  if (d.now) window.__marginLabClockOffset = d.now - Date.now() / 1000;
+  if (!window.__marginLabCountdown) window.__marginLabCountdown = setInterval(tick, 250);
+  tick();
+}
+"""
+_countdown = st.components.v2.component("margin_lab.countdown", js=_COUNTDOWN_JS, isolate_styles=False)
+
+
+def countdown(closes_at: float | None, now: float, *, key: str) -> None:
+    """A question's timer: its words as drawn at ``now`` [unix s], then counting down in the
+    browser each second (no rerun), saying "Time is up" at zero. Nothing without a timer."""
+    if closes_at is None:
+        return
+    st.html(f'<p class="ml-countdown" role="timer" data-closes-at="{closes_at:.3f}">'
+            f'{escape(timer_words(closes_at, now))}</p>')
+    _countdown(data={"now": now}, key=key)
+
+
 def told(call, *args, **kwargs) -> bool:
     """Run a store action; a refusal is shown (its message names the field). True when done."""
     try:
@@ -119,58 +159,137 @@ def show_error() -> None:
         st.error(md(message), icon=":material/error:")
 
 
-def ask(code: str, key: str, state) -> None:
-    rooms = store()
-    kinds = {"lesson": "A lesson's question (pushes its account)",
-             "liquidation_price": "At what price is a position liquidated?",
-             "liquidation_shock": "What shock liquidates the cross pool?"}
-    kind = st.radio("Question", list(kinds), format_func=kinds.get, key="room.teach.kind")
+QUESTION_KINDS = {"lesson": "A lesson's question (pushes the lesson's account)",
+                  "choice": "Your own question with options",
+                  "liquidation_price": "At what price is a position liquidated?",
+                  "liquidation_shock": "What shock liquidates the cross pool?"}
+TIMER = "room.teach.timer"  # the ask form's timer [s], None: no timer
+
+
+def question_spec(state) -> dict | None:
+    """The ask form: which question, as the store's spec (None when it cannot be asked yet)."""
+    kind = st.radio("Question", list(QUESTION_KINDS), format_func=QUESTION_KINDS.get, key="room.teach.kind")
     spec: dict = {"kind": kind}
     if kind == "lesson":
-        spec["lesson"] = st.selectbox("Lesson", numeric_lessons(), format_func=lambda i: get_lesson(i).title,
-                                      key="room.teach.lesson")
+        kinds = {i: get_lesson(i).answer.kind for i in room_lessons()}
+        spec["lesson"] = st.selectbox("Lesson", list(kinds), key="room.teach.lesson", format_func=lambda i: (
+            f"{get_lesson(i).title} ({'choose an option' if kinds[i] == 'choice' else 'a number'})"))
+    elif kind == "choice":
+        spec["text"] = st.text_area("Your question", max_chars=MAX_QUESTION_CHARS, key="room.teach.choice_text",
+                                    height=80)
+        lines = option_lines(st.text_area(f"Options, one a line (2 to {MAX_OPTIONS})", key="room.teach.choice_options",
+                                          height=130, placeholder="Cross\nIsolated\nBoth the same"))
+        spec["options"] = lines
+        spec["right"] = st.radio("The right option", list(range(len(lines))), index=None, key="room.teach.choice_right",
+                                 format_func=lambda i: md(option_label(i, lines[i] or "(empty line)")), horizontal=True)
     elif kind == "liquidation_price":
         positions = [p["id"] for p in (state.scenario or {}).get("positions", [])]
         if not positions:
             st.info("Push an account with positions first.")
-            return
+            return None
         spec["position"] = st.selectbox("Position", positions, key="room.teach.position")
         spec["which"] = st.radio("Which price", ["liquidation", "bankruptcy"], horizontal=True,
                                  key="room.teach.which")
-    if st.button("Ask the class", icon=":material/quiz:", key="room.teach.ask", type="primary"):
-        if told(rooms.ask, code, key, spec):
+    return spec
+
+
+def ask(code: str, key: str, state) -> None:
+    """Ask a question (with a timer, or none), then the question on screen and its controls."""
+    rooms = store()
+    spec = question_spec(state)
+    st.number_input("Timer [s] (empty: no timer)", min_value=MIN_TIMER, max_value=MAX_TIMER, value=None, step=15.0,
+                    key=TIMER, placeholder="no timer", help="Answers close when it reaches zero; you reveal when you choose.")
+    if spec is not None and st.button("Ask the class", icon=":material/quiz:", key="room.teach.ask", type="primary"):
+        try:
+            rooms.ask(code, key, spec, seconds=st.session_state.get(TIMER))
+        except RoomError as err:
+            st.error(md(form_message(str(err))), icon=":material/error:")
+        else:
             st.session_state[RESEED] = True  # the shock slider is drawn already: next run
             st.rerun()
+    on_screen(code, key, state)
+
+
+def on_screen(code: str, key: str, state) -> None:
+    """The question on screen: its timer and answers while open; the reveal, its rounds, and
+    Ask again once the teacher chooses."""
+    rooms = store()
     q = state.question
     if q is None:
         return
-    st.markdown(f"**On screen, question {q.number}:** {md(q.text)}")
-    answers = rooms.answers(code, key)
+    st.markdown(f"**On screen, question {q.number}{f' (round {q.round})' if q.round > 1 else ''}:** {md(q.text)}")
     if not q.revealed:
-        st.caption(f"{answers.count} answers so far (the count above updates by itself). The engine's value is "
+        countdown(q.closes_at, state.now, key="room.countdown.teach")
+        answers = rooms.answers(code, key)
+        st.caption(f"{answers.count} answers so far (the class list above updates by itself). The engine's value is "
                    f"kept hidden until you reveal it.")
-        if st.button("Reveal", icon=":material/visibility:", key="room.teach.reveal"):
-            if told(rooms.reveal, code, key):
-                st.rerun()
-        return
-    reveal_panel(answers, state)
-    if st.button("Take the question off the screens", key="room.teach.clear"):
-        if told(rooms.clear_question, code, key):
-            st.rerun()
+        if q.kind == "choice" and answers.count:
+            with st.expander("Answers so far, without the right one (your screen only)"):
+                counts = option_counts(q, answers.values)
+                st.plotly_chart(choice_figure(q.options, [(q.round, counts)], None), key="room.teach.sofar",
+                                width="stretch")
+        cols = st.columns(3)
+        if cols[0].button("Reveal", icon=":material/visibility:", key="room.teach.reveal", width="stretch"):
+            told(rooms.reveal, code, key) and st.rerun()
+        if cols[1].button("Restart the timer", icon=":material/timer:", key="room.teach.retime", width="stretch",
+                          help="From the Timer field above (empty: no timer)."):
+            told(rooms.set_timer, code, key, st.session_state.get(TIMER)) and st.rerun()
+    else:
+        compared = rooms.rounds(code, key)
+        if compared is not None and len(compared.tallies) > 1:
+            rounds_panel(compared, state)
+        else:
+            reveal_panel(rooms.answers(code, key), state)
+        cols = st.columns(3)
+        if cols[2].button("Take the question off the screens", key="room.teach.clear", width="stretch"):
+            told(rooms.clear_question, code, key) and st.rerun()
+    if cols[0 if q.revealed else 2].button(f"Ask again (round {q.round + 1})", icon=":material/forum:",
+                                          key="room.teach.reask", width="stretch",
+                                          help="After the class has discussed: answers open again, round by round."):
+        told(rooms.reask, code, key, seconds=st.session_state.get(TIMER)) and st.rerun()
+
+
+def chart(fig, key: str) -> None:
+    st.plotly_chart(presenter.enlarge(fig) if presenter.is_on() else fig, key=key, width="stretch")
 
 
 def reveal_panel(answers, state) -> None:
+    """One round of a revealed question: the engine's value (or the right option) against the
+    class's answers, a chart and its takeaway, and the typical mistakes."""
     summary = reveal_summary(answers, state.scenario)
     q = summary.question
     n = len(summary.values)
+    if q.kind == "choice":
+        st.markdown(f"**{md(choice_reveal_words(q, summary.counts))}**")
+        chart(choice_figure(q.options, [(answers.round, summary.counts)], int(q.value)),
+              f"room.teach.choice.{q.number}.{answers.round}")
+        st.caption("Each bar counts the students who chose that option; the right one is marked ✓ right and outlined.")
+        return
     st.markdown(f"**The engine says {md(price(q.value))} {md(q.unit)}.** {summary.close} of {n} answers are within 1 %.")
+    note = moment_note(q, state.scenario, state.shock, state.prices) if not state.closed else ""
+    if note:
+        st.caption(md(note))
     if n:
-        fig = reveal_figure(summary)
-        st.plotly_chart(presenter.enlarge(fig) if presenter.is_on() else fig, key=f"room.teach.hist.{q.number}",
-                        width="stretch")
+        chart(reveal_figure(summary), f"room.teach.hist.{q.number}.{answers.round}")
         st.caption("Each bar counts answers; the dashed line is the engine's value, the grey band ±1 % around it.")
     for words, count in summary.mistakes:
         st.markdown(f"**{count} × a typical mistake.** {md(words)}")
+
+
+def rounds_panel(compared, state) -> None:
+    """A question's rounds side by side (peer instruction) and how many moved to the right answer."""
+    q = compared.question
+    st.markdown(f"**{md(rounds_words(compared))}**")
+    if q.kind == "choice":
+        chart(choice_figure(q.options, [(t.round, t.counts) for t in compared.tallies], int(q.value)),
+              f"room.teach.rounds.{q.number}")
+        st.caption(f"{md(choice_reveal_words(q, compared.tallies[-1].counts))} Bars by round: colour and pattern "
+                   "tell the rounds apart; the right option is marked ✓ right and outlined.")
+        return
+    for column, answers in zip(st.columns(len(compared.answers)), compared.answers):
+        with column:
+            st.markdown(f"**Round {answers.round}**")
+            reveal_panel(answers, state)
 
 
 def class_market(code: str, key: str, state) -> None:
@@ -253,11 +372,20 @@ def reseed_controls(state) -> None:
         st.session_state[f"room.teach.price.{name}"] = float(state.prices.get(name, market["price"]))
 
 
+def present(code: str, token: str) -> None:
+    """Tell the store this student is here (for the teacher's class list), at most every
+    ``PRESENCE_EVERY`` seconds from this session (RoomError when the seat is gone)."""
+    if time.monotonic() - st.session_state.get(TOUCHED, -PRESENCE_EVERY) >= PRESENCE_EVERY:
+        store().touch(code, token)
+        st.session_state[TOUCHED] = time.monotonic()
+
+
 def read_room(code: str, token: str) -> bool:
     """Fetch the room's state, this student's answer and fate when the version moved; False
     (and a message) when the seat is gone."""
     rooms = store()
     try:
+        present(code, token)
         version, _ = rooms.version(code)
         seen = st.session_state.get(SEEN)
         if seen is None or seen[0] != version or STATE not in st.session_state:
@@ -267,6 +395,7 @@ def read_room(code: str, token: str) -> bool:
             st.session_state[MINE] = (rooms.my_answer(code, token) if state.question is not None else None,
                                       rooms.my_fate(code, token) if state.cascades else None)
     except RoomError as err:
+        st.session_state[ENDED] = str(err)
         st.error(md(str(err)), icon=":material/error:")
         if st.button("Join again", icon=":material/login:", key="room.rejoin"):
             set_url(seat=None)
