@@ -20,7 +20,7 @@ import time
 
 import streamlit as st
 
-from classroom import RoomError
+from classroom import RoomError, StoreUnavailable
 from classroom.questions import is_close
 from margin.numbers import price
 from push.component import pushed, room_stream
@@ -31,6 +31,7 @@ from ui.rooms.model import KEY_PARAM, SEAT_PARAM, fate_words
 from ui.rooms.session import (
     MINE, OWN_SHOCK, SEEN, STATE, client_id, read_room, session_id, screen_html, set_url, store, url_room,
 )
+from ui.shell import faults
 from ui.shell.deep_links import inside_app_frame
 from ui.shell.links import RUN_KEY
 from ui.shell.live_html import live_region, live_regions
@@ -41,6 +42,7 @@ POLL_SECONDS = 1.0
 RESEND_SECONDS = 15.0
 SCREEN = "room.screen"  # the live region of the student's lab
 LAST = "room.last"  # (code, seat token) of this session's seat, for a return from another page
+PENDING = "room.pending"  # (question number, answer) sent but not yet in the store: tried again each run
 
 
 def join_form(code: str | None) -> None:
@@ -76,18 +78,54 @@ def question_box(code: str, token: str) -> None:
             st.markdown(f"**The engine says {md(price(q.value))} {md(q.unit)}.** {md(said)}"
                         + (" That is within 1 %." if close else ""))
             return
-        value = st.number_input(f"Your answer [{q.unit}]", value=None, key=f"room.answer.{q.number}",
+        st.number_input(f"Your answer [{q.unit}]", value=None, key=f"room.answer.{q.number}",
                                 format="%.4f" if q.unit.startswith("USDT per") else "%.2f")
-        if st.button("Send my answer", icon=":material/send:", key=f"room.send.{q.number}", type="primary"):
-            try:
-                sent = store().answer(code, token, value)
-            except RoomError as err:
-                st.error(md(str(err)), icon=":material/error:")
-            else:
-                st.session_state[MINE] = (sent, st.session_state[MINE][1])
-                my_answer = sent
+        st.button("Send my answer", icon=":material/send:", key=f"room.send.{q.number}", type="primary",
+                  on_click=keep_answer, args=(q.number,))  # kept before the run: it may fail before this line
+        sent = send_pending(code, token, q.number, q.unit)
+        my_answer = my_answer if sent is None else sent
         if my_answer is not None:
             st.caption(f"Sent: {price(my_answer)} {q.unit}. You can change it until the teacher reveals the answer.")
+
+
+def keep_answer(number: int) -> None:
+    """Send's callback: the typed answer kept in the page until the store has it."""
+    st.session_state[PENDING] = (number, st.session_state.get(f"room.answer.{number}"))
+
+
+def send_pending(code: str, token: str, number: int, unit: str) -> float | None:
+    """Send this page's kept answer to question ``number``; the answer as stored once it is in
+    the store. While the database is away the answer stays kept (and said so), and each run
+    (every second) sends it again; a refusal (answers closed, not a number) is said and dropped."""
+    pending = st.session_state.get(PENDING)
+    if pending is None or pending[0] != number:
+        return None
+    try:
+        sent = store().answer(code, token, pending[1])
+    except StoreUnavailable as err:
+        kept_note(pending[1], unit)
+        faults.show(err, where="answer")
+        return None
+    except RoomError as err:
+        st.session_state.pop(PENDING, None)
+        st.error(md(str(err)), icon=":material/error:")
+        return None
+    st.session_state.pop(PENDING, None)
+    st.session_state[MINE] = (sent, st.session_state[MINE][1])
+    return sent
+
+
+def say_kept() -> None:
+    """The kept answer, said, on a run that cannot reach the room (the database away)."""
+    if st.session_state.get(PENDING) is not None:
+        kept_note(st.session_state[PENDING][1])
+
+
+def kept_note(value: object, unit: str = "") -> None:
+    """The answer not yet in the store, said as such: never shown as sent."""
+    shown = price(value) if isinstance(value, (int, float)) else md(value if value is not None else "(empty)")
+    st.warning(f"Not sent yet: your answer {shown} {md(unit)} is kept in this page and will be sent as soon as "
+               "the classroom database answers again.", icon=":material/schedule_send:")
 
 
 @st.fragment(run_every=POLL_SECONDS)
@@ -107,6 +145,7 @@ def draw_room(code: str, token: str, participant_id: int | None = None) -> None:
     """The room's controls and this student's part; the screen by push when ``participant_id``
     is given, else sent with this run."""
     if not read_room(code, token):
+        say_kept()
         return
     state = st.session_state[STATE]
     if state.mode == "explore":
@@ -179,6 +218,11 @@ def room_page() -> None:
         return
     try:
         seat = store().seat(code, token)
+    except StoreUnavailable as err:  # the database away: the seat stays in the address, the page tries again
+        st.title("Join a room")
+        faults.show(err, where="seat")
+        say_kept()
+        return
     except RoomError as err:
         st.title("Join a room")
         st.error(md(str(err)), icon=":material/error:")

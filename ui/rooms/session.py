@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from classroom import RoomError, RoomStore, client_address, reveal_summary
+from classroom import RoomError, RoomStore, StoreUnavailable, client_address, reveal_summary
 from classroom.market import survival_table
 from classroom.questions import numeric_lessons
 from margin.cascade import TippingCurve
@@ -31,7 +31,7 @@ from ui.rooms.html import facts_html, replay_html, step_html
 from ui.rooms.model import (
     KEY_PARAM, ROOM_PARAM, SEAT_PARAM, account_text, fate_row, replay_moment, room_step, who,
 )
-from ui.shell import presenter
+from ui.shell import faults, presenter
 from ui.shell.memory import CACHE_TTL
 
 # Session keys shared by this side and the room pages, named once
@@ -266,6 +266,9 @@ def read_room(code: str, token: str) -> bool:
             # asked only when there can be one: each is two queries on every student's page run
             st.session_state[MINE] = (rooms.my_answer(code, token) if state.question is not None else None,
                                       rooms.my_fate(code, token) if state.cascades else None)
+    except StoreUnavailable as err:  # the database away: the seat is kept, the next poll tries again
+        faults.show(err, where="room")
+        return False
     except RoomError as err:
         st.error(md(str(err)), icon=":material/error:")
         if st.button("Join again", icon=":material/login:", key="room.rejoin"):
