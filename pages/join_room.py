@@ -84,6 +84,10 @@ def question_box(code: str, token: str) -> None:
                   on_click=keep_answer, args=(q.number,))  # kept before the run: it may fail before this line
         sent = send_pending(code, token, q.number, q.unit)
         my_answer = my_answer if sent is None else sent
+        typed = st.session_state.get(f"room.answer.{q.number}")
+        if typed is not None and typed != my_answer and PENDING not in st.session_state:
+            # typed and not in the store (not sent, or lost with a server that stopped): said
+            st.caption("Typed, not sent yet: press *Send my answer*.")
         if my_answer is not None:
             st.caption(f"Sent: {price(my_answer)} {q.unit}. You can change it until the teacher reveals the answer.")
 

@@ -255,7 +255,7 @@ def reseed_controls(state) -> None:
 
 def read_room(code: str, token: str) -> bool:
     """Fetch the room's state, this student's answer and fate when the version moved; False
-    (and a message) when the seat is gone."""
+    (and a message) when the seat is gone, or the database is away before the room was read."""
     rooms = store()
     try:
         version, _ = rooms.version(code)
@@ -266,9 +266,9 @@ def read_room(code: str, token: str) -> bool:
             # asked only when there can be one: each is two queries on every student's page run
             st.session_state[MINE] = (rooms.my_answer(code, token) if state.question is not None else None,
                                       rooms.my_fate(code, token) if state.cascades else None)
-    except StoreUnavailable as err:  # the database away: the seat is kept, the next poll tries again
-        faults.show(err, where="room")
-        return False
+    except StoreUnavailable as err:  # the database away: the seat is kept, the next poll tries again,
+        faults.show(err, where="room")  # and the last screen stays under the sentence (an answer can be
+        return STATE in st.session_state and MINE in st.session_state  # typed, kept and sent once it is back)
     except RoomError as err:
         st.error(md(str(err)), icon=":material/error:")
         if st.button("Join again", icon=":material/login:", key="room.rejoin"):
