@@ -24,6 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = Path(__file__).resolve().parent / "streamlit-config.toml"
+HOSTS_ENV = "MARGIN_LAB_HOSTS"  # the names the deployment answers to, as nginx/hosts.conf lists them
+DEFAULT_HOSTS = "localhost,127.0.0.1"
 
 
 def flag_value(value: object) -> str:
@@ -46,10 +48,25 @@ def settings_flags(settings: dict[str, dict[str, object]]) -> list[str]:
     return flags
 
 
+def host_flags(hosts: str) -> list[str]:
+    """``MARGIN_LAB_HOSTS`` (names separated by commas) as Streamlit's ``server.allowedHosts``:
+    a websocket whose Host is not one of them is refused (DNS rebinding). Empty: any Host.
+
+    >>> host_flags("margin.example.org, localhost")
+    ['--server.allowedHosts', 'margin.example.org', '--server.allowedHosts', 'localhost']
+    """
+    flags: list[str] = []
+    for name in (part.strip() for part in hosts.split(",")):
+        if name:
+            flags += ["--server.allowedHosts", name]
+    return flags
+
+
 def serve_command(address: str, port: int, python: str = sys.executable) -> list[str]:
     """The full ``streamlit run`` command line for one app server."""
     settings = tomllib.loads(SETTINGS.read_text())
     return [python, "-m", "streamlit", "run", str(ROOT / "app.py"), *settings_flags(settings),
+            *host_flags(os.environ.get(HOSTS_ENV, DEFAULT_HOSTS)),
             "--server.address", address, "--server.port", str(port)]
 
 
