@@ -7,7 +7,8 @@ does the many-server test (``tests/servers``), so both start the app the same wa
 flag on top (XSRF protection, the upload limit, no error details for visitors, the toolbar in
 viewer mode, no file watcher, headless). What differs per deployment comes from the
 environment, which Streamlit reads itself: ``STREAMLIT_SERVER_COOKIE_SECRET`` (the same on every
-replica) and the app's own ``MARGIN_LAB_DATABASE_URL``.
+replica) and the app's own ``MARGIN_LAB_DATABASE_URL``; and ``MARGIN_LAB_HOSTS``, the names the
+deployment answers to (as ``nginx/hosts.conf``), passed as Streamlit's ``server.allowedHosts``.
 
 The address and port default to ``MARGIN_LAB_ADDRESS`` and ``MARGIN_LAB_PORT``, else
 0.0.0.0:8501 (the container's). The process becomes Streamlit (``exec``), so a signal to it
