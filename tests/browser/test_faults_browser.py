@@ -201,3 +201,45 @@ def test_a_server_killed_mid_answer_loses_nothing_shown_as_sent(browser: Browser
         clean(page)
     finally:
         stop_streamlit(process)
+
+
+FAILING = '''
+import streamlit as st
+from ui.shell import faults
+
+faults.install()
+st.title("A page that fails")
+
+
+@st.fragment
+def panel():
+    if st.button("Fail in a fragment"):
+        raise RuntimeError("fragment cannot reach db.internal:5432")
+
+
+panel()
+if st.button("Fail the page"):
+    raise RuntimeError("page cannot reach db.internal:5432 from /srv/secret.py")
+'''
+
+
+def test_an_uncaught_error_on_a_real_server_is_one_sentence_with_the_logs_id(page: Page, tmp_path):
+    script = tmp_path / "failing.py"
+    script.write_text(FAILING)
+    process, url = start_streamlit(script, env={"PYTHONPATH": str(ROOT)})
+    log = ServerLog(process)
+    try:
+        page.goto(url)
+        expect(page.get_by_role("heading", name="A page that fails")).to_be_visible(timeout=WAIT)
+        for button, where in (("Fail in a fragment", "fragment"), ("Fail the page", "page")):
+            page.get_by_role("button", name=button).click()
+            sentence = page.get_by_text("Something went wrong on the server")
+            expect(sentence).to_have_count(1)
+            error_id = re.search(r"error ([0-9a-f]{8})", sentence.inner_text()).group(1)
+            expect(page.get_by_text("This app has encountered an error")).to_have_count(0)  # ours alone
+            clean(page)
+            assert "db.internal" not in page.locator("body").inner_text()
+            page.wait_for_timeout(500)
+            assert f"error {error_id}" in log.text and f"{where} cannot reach db.internal" in log.text
+    finally:
+        stop_streamlit(process)

@@ -23,11 +23,23 @@ RETRY_KEY = "faults.retry"  # the retry fragment ran once already: its next run 
 
 
 def install() -> None:
-    """Make :func:`on_script_error` this session's handler of uncaught errors (cheap: every run)."""
+    """Make :func:`on_script_error` this session's handler of uncaught errors (cheap: every run):
+    on this run's context, and on the session itself, because a fragment's rerun may start a
+    fresh script runner that runs only the fragment, not ``app.py``'s top where this is called."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
     ctx = get_script_run_ctx(suppress_warning=True)
-    if ctx is not None:
-        ctx.on_script_error = on_script_error
+    if ctx is None:
+        return
+    ctx.on_script_error = on_script_error
+    if _under_apptest():
+        return
+    try:
+        from streamlit.runtime import Runtime
+        session = Runtime.instance().get_app_session(ctx.session_id) if Runtime.exists() else None
+    except (AttributeError, RuntimeError):  # another Streamlit: this run's context only
+        return
+    if session is not None and getattr(session, "_on_script_error", None) is not on_script_error:
+        session._on_script_error = on_script_error  # what each new ScriptRunner of the session is given
 
 
 def on_script_error(err: Exception) -> bool:
