@@ -16,12 +16,13 @@ from margin.scenario import load_scenario, scenario_to_dict
 from ui.learn.session import lesson_waiting
 from ui.shell.sidebar import sidebar, sidebar_terms
 from ui.shell.deep_links import inside_app_frame
-from ui.shell import links, memory, presenter
+from ui.shell import faults, links, memory, presenter
 from ui.shell.state import SCENARIO_KEY, ensure_scenario, set_scenario
 from ui.common.site import DEFAULT_PAGE, PAGES
 
 ROOT = Path(__file__).resolve().parent
 
+faults.install()  # an uncaught error: a sentence and an error id, never a traceback
 inside_app_frame(is_app=True)
 # The icon is a file of the app's own: a Material icon name makes the browser fetch its picture
 # from fonts.gstatic.com, and the page fetches nothing from another host.

@@ -33,6 +33,7 @@ SERVE = DEPLOY / "serve.py"
 NGINX = os.environ.get("MARGIN_LAB_NGINX", "/usr/sbin/nginx")
 MIME_TYPES = Path("/etc/nginx/mime.types")
 SERVER_HEADER = "X-Margin-Lab-Server"
+HOSTS = ("127.0.0.1", "localhost")  # the names the farm's nginx and app servers answer to
 
 
 def free_port() -> int:
@@ -81,14 +82,15 @@ def upstream_options() -> str:
 
 def render_nginx(folder: Path, listen: str, upstreams: list[str]) -> Path:
     """Lay out a private nginx in ``folder``: the deployment's nginx.conf (copied as it is),
-    Debian's mime.types, listen.conf and upstreams.conf (the deployment's upstream line, once
-    per address). Returns the nginx.conf path."""
+    Debian's mime.types, listen.conf, hosts.conf (:data:`HOSTS`) and upstreams.conf (the
+    deployment's upstream line, once per address). Returns the nginx.conf path."""
     conf = folder / "conf"
     (folder / "logs").mkdir(parents=True, exist_ok=True)
     conf.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(NGINX_CONF, conf / "nginx.conf")
     shutil.copyfile(MIME_TYPES, conf / "mime.types")
     (conf / "listen.conf").write_text(f"listen {listen};\n")
+    (conf / "hosts.conf").write_text(f"server_name {' '.join(HOSTS)};\n")
     options = upstream_options()
     (conf / "upstreams.conf").write_text("".join(f"server {address} {options};\n" for address in upstreams))
     return conf / "nginx.conf"

@@ -7,7 +7,8 @@ does the many-server test (``tests/servers``), so both start the app the same wa
 flag on top (XSRF protection, the upload limit, no error details for visitors, the toolbar in
 viewer mode, no file watcher, headless). What differs per deployment comes from the
 environment, which Streamlit reads itself: ``STREAMLIT_SERVER_COOKIE_SECRET`` (the same on every
-replica) and the app's own ``MARGIN_LAB_DATABASE_URL``.
+replica) and the app's own ``MARGIN_LAB_DATABASE_URL``; and ``MARGIN_LAB_HOSTS``, the names the
+deployment answers to (as ``nginx/hosts.conf``), passed as Streamlit's ``server.allowedHosts``.
 
 The address and port default to ``MARGIN_LAB_ADDRESS`` and ``MARGIN_LAB_PORT``, else
 0.0.0.0:8501 (the container's). The process becomes Streamlit (``exec``), so a signal to it
@@ -24,6 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = Path(__file__).resolve().parent / "streamlit-config.toml"
+HOSTS_ENV = "MARGIN_LAB_HOSTS"  # the names the deployment answers to, as nginx/hosts.conf lists them
+DEFAULT_HOSTS = "localhost,127.0.0.1"
 
 
 def flag_value(value: object) -> str:
@@ -46,10 +49,25 @@ def settings_flags(settings: dict[str, dict[str, object]]) -> list[str]:
     return flags
 
 
+def host_flags(hosts: str) -> list[str]:
+    """``MARGIN_LAB_HOSTS`` (names separated by commas) as Streamlit's ``server.allowedHosts``:
+    a websocket whose Host is not one of them is refused (DNS rebinding). Empty: any Host.
+
+    >>> host_flags("margin.example.org, localhost")
+    ['--server.allowedHosts', 'margin.example.org', '--server.allowedHosts', 'localhost']
+    """
+    flags: list[str] = []
+    for name in (part.strip() for part in hosts.split(",")):
+        if name:
+            flags += ["--server.allowedHosts", name]
+    return flags
+
+
 def serve_command(address: str, port: int, python: str = sys.executable) -> list[str]:
     """The full ``streamlit run`` command line for one app server."""
     settings = tomllib.loads(SETTINGS.read_text())
     return [python, "-m", "streamlit", "run", str(ROOT / "app.py"), *settings_flags(settings),
+            *host_flags(os.environ.get(HOSTS_ENV, DEFAULT_HOSTS)),
             "--server.address", address, "--server.port", str(port)]
 
 

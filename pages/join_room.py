@@ -21,7 +21,7 @@ import time
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from classroom import RoomError
+from classroom import RoomError, StoreUnavailable
 from classroom.limits import PRESENCE_WINDOW
 from classroom.questions import is_close, is_right
 from margin.numbers import price
@@ -34,6 +34,7 @@ from ui.rooms.session import (
     ENDED, MINE, OWN_SHOCK, SEEN, STATE, client_id, countdown, present, read_room, session_id, screen_html, set_url, store, url_room,
 )
 from ui.rooms.words import answer_text, moment_note, option_label
+from ui.shell import faults
 from ui.shell.deep_links import inside_app_frame
 from ui.shell.links import RUN_KEY
 from ui.shell.live_html import live_region, live_regions
@@ -48,6 +49,7 @@ TOAST = "room.toast"  # news to show as a toast on the page's next full run
 TOLD = "room.told"  # the last news told, so each is told once
 REFUSED = "room.refused"  # (question, round, the store's words) of this student's last refused answer
 FATE_DRAWN = "room.fate_drawn"  # how many class cascades the room had when the position form last showed a fate
+PENDING = "room.pending"  # (question, round, answer) sent but not yet in the store: tried again each run
 
 
 def join_form(code: str | None) -> None:
@@ -95,27 +97,68 @@ def question_box(code: str, token: str) -> None:
         countdown(q.closes_at, state.now, key="room.countdown.student")
         widget = f"room.answer.{q.number}.{q.round}"
         if q.kind == "choice":
-            value = st.radio("Your answer", list(range(len(q.options))), key=widget,
-                             index=None if my_answer is None else int(my_answer),
-                             format_func=lambda i: md(option_label(i, q.options[i])))
+            st.radio("Your answer", list(range(len(q.options))), key=widget,
+                     index=None if my_answer is None else int(my_answer),
+                     format_func=lambda i: md(option_label(i, q.options[i])))
         else:
-            value = st.number_input(f"Your answer [{q.unit}]", value=None, key=widget,
-                                    format="%.4f" if q.unit.startswith("USDT per") else "%.2f")
-        if st.button("Send my answer", icon=":material/send:", key=f"room.send.{q.number}.{q.round}", type="primary"):
-            try:
-                sent = store().answer(code, token, value)
-            except RoomError as err:  # kept until the next answer: the poll's next run must not wipe it
-                st.session_state[REFUSED] = (q.number, q.round, str(err))
-            else:
-                st.session_state[MINE] = (sent, st.session_state[MINE][1])
-                st.session_state.pop(REFUSED, None)
-                my_answer = sent
+            st.number_input(f"Your answer [{q.unit}]", value=None, key=widget,
+                            format="%.4f" if q.unit.startswith("USDT per") else "%.2f")
+        st.button("Send my answer", icon=":material/send:", key=f"room.send.{q.number}.{q.round}", type="primary",
+                  on_click=keep_answer, args=(q.number, q.round))  # kept before the run: it may fail before this line
+        sent = send_pending(code, token, q.number, q.round, q.unit)
+        my_answer = my_answer if sent is None else sent
         refused = st.session_state.get(REFUSED)
         if refused and refused[:2] == (q.number, q.round):
             st.error(md(refused[2]), icon=":material/error:")
+        typed = st.session_state.get(widget)
+        if typed is not None and typed != my_answer and PENDING not in st.session_state:
+            # typed and not in the store (not sent, or lost with a server that stopped): said
+            st.caption("Typed, not sent yet: press *Send my answer*.")
         if my_answer is not None:
             st.caption(f"Sent: {md(answer_text(q, my_answer))}. You can change it until the teacher reveals the "
                        "answer" + (" or the time is up." if q.closes_at is not None else "."))
+
+
+def keep_answer(number: int, round_: int) -> None:
+    """Send's callback: the typed answer kept in the page until the store has it."""
+    st.session_state[PENDING] = (number, round_, st.session_state.get(f"room.answer.{number}.{round_}"))
+
+
+def send_pending(code: str, token: str, number: int, round_: int, unit: str) -> float | None:
+    """Send this page's kept answer to question ``number`` in round ``round_``; the answer as
+    stored once it is in the store. While the database is away the answer stays kept (and said
+    so), and each run sends it again; a refusal (time up, answers closed, not a number) is kept
+    on the page until the next answer (the poll's next run must not wipe it) and the answer dropped."""
+    pending = st.session_state.get(PENDING)
+    if pending is None or pending[:2] != (number, round_):
+        return None
+    try:
+        sent = store().answer(code, token, pending[2])
+    except StoreUnavailable as err:
+        kept_note(pending[2], unit)
+        faults.show(err, where="answer")
+        return None
+    except RoomError as err:
+        st.session_state.pop(PENDING, None)
+        st.session_state[REFUSED] = (number, round_, str(err))
+        return None
+    st.session_state.pop(PENDING, None)
+    st.session_state.pop(REFUSED, None)
+    st.session_state[MINE] = (sent, st.session_state[MINE][1])
+    return sent
+
+
+def say_kept() -> None:
+    """The kept answer, said, on a run that cannot reach the room (the database away)."""
+    if st.session_state.get(PENDING) is not None:
+        kept_note(st.session_state[PENDING][2])
+
+
+def kept_note(value: object, unit: str = "") -> None:
+    """The answer not yet in the store, said as such: never shown as sent."""
+    shown = price(value) if isinstance(value, (int, float)) else md(value if value is not None else "(empty)")
+    st.warning(f"Not sent yet: your answer {shown} {md(unit)} is kept in this page and will be sent as soon as "
+               "the classroom database answers again.", icon=":material/schedule_send:")
 
 
 @st.fragment(run_every=POLL_SECONDS)
@@ -137,6 +180,7 @@ def draw_room(code: str, token: str, participant_id: int | None = None) -> None:
     if not read_room(code, token):
         if st.session_state.get(ENDED):  # the room (or the seat) ended: say so wherever the student looks
             news("This room has ended for you: the message is at the top of the page.")
+        say_kept()
         return
     state = st.session_state[STATE]
     if state.mode == "explore":
@@ -248,6 +292,11 @@ def room_page() -> None:
         return
     try:
         seat = store().seat(code, token)
+    except StoreUnavailable as err:  # the database away: the seat stays in the address, the page tries again
+        st.title("Join a room")
+        faults.show(err, where="seat")
+        say_kept()
+        return
     except RoomError as err:
         st.title("Join a room")
         st.error(md(str(err)), icon=":material/error:")

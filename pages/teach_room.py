@@ -21,7 +21,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from classroom import RoomError
+from classroom import RoomError, StoreUnavailable
 from classroom.limits import PRESENCE_WINDOW
 from margin.crashes import crash_ids, load_crash
 from margin.presets import market_label
@@ -37,7 +37,7 @@ from ui.rooms.session import (
     RESEED, ask, cascade_results, class_market, reseed_controls, replay_screen, reveal_panel, rounds_panel, set_url, show_error,
     step_screen, store, told, url_room,
 )
-from ui.shell import presenter
+from ui.shell import faults, presenter
 from ui.shell.deep_links import inside_app_frame
 from ui.shell.state import ensure_scenario
 
@@ -394,6 +394,9 @@ def teacher_page() -> None:
     try:
         rooms.check_teacher(code, key)
         state = rooms.state(code, teacher=True)
+    except StoreUnavailable as err:  # the database away: the key stays in the address, the page tries again
+        faults.show(err, where="teacher")
+        return
     except RoomError as err:
         st.error(md(str(err)), icon=":material/error:")
         set_url(room=None, key=None)

@@ -65,7 +65,8 @@ def test_the_compose_file_runs_app_replicas_behind_nginx_with_postgres():
               for source, target in (m.split(":", 1) for m in nginx["volumes"])}
     assert mounts == {"/etc/nginx/nginx.conf": farm.NGINX_CONF,
                       "/etc/nginx/listen.conf": DEPLOY / "nginx" / "listen.conf",
-                      "/etc/nginx/upstreams.conf": DEPLOY / "nginx" / "upstreams.conf"}
+                      "/etc/nginx/upstreams.conf": DEPLOY / "nginx" / "upstreams.conf",
+                      "/etc/nginx/hosts.conf": DEPLOY / "nginx" / "hosts.conf"}
     assert nginx["ports"] == ["${MARGIN_LAB_PORT:-8080}:8080"]
     assert "listen 8080;" in (DEPLOY / "nginx" / "listen.conf").read_text()
     upstreams = (DEPLOY / "nginx" / "upstreams.conf").read_text()
@@ -102,9 +103,12 @@ def test_the_container_runs_deploy_serve_and_checks_its_health():
     assert "http://127.0.0.1:8501/_stcore/health" in health and "EXPOSE 8501" in DOCKERFILE
 
 
-def test_serve_sets_the_production_settings():
+def test_serve_sets_the_production_settings(monkeypatch):
+    monkeypatch.delenv(serve.HOSTS_ENV, raising=False)
     command = serve.serve_command("127.0.0.1", 18555, python="python")
-    options = dict(zip(command[5::2], command[6::2]))
+    pairs = list(zip(command[5::2], command[6::2]))
+    assert [v for k, v in pairs if k == "--server.allowedHosts"] == ["localhost", "127.0.0.1"]  # hosts.conf's
+    options = {k: v for k, v in pairs if k != "--server.allowedHosts"}
     assert command[:5] == ["python", "-m", "streamlit", "run", str(ROOT / "app.py")]
     assert options == {
         "--server.headless": "true", "--server.fileWatcherType": "none", "--server.runOnSave": "false",

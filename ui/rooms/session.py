@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from classroom import RoomError, RoomStore, client_address, reveal_summary
+from classroom import RoomError, RoomStore, StoreUnavailable, client_address, reveal_summary
 from classroom.market import survival_table
 from classroom.limits import PRESENCE_EVERY, MAX_OPTIONS, MAX_QUESTION_CHARS, MAX_TIMER, MIN_TIMER
 from classroom.questions import option_counts, room_lessons
@@ -35,7 +35,7 @@ from ui.rooms.model import (
     KEY_PARAM, ROOM_PARAM, SEAT_PARAM, account_text, fate_row, replay_moment, room_step, who,
 )
 from ui.rooms.words import choice_reveal_words, form_message, moment_note, option_label, option_lines, rounds_words, timer_words
-from ui.shell import presenter
+from ui.shell import faults, presenter
 from ui.shell.memory import CACHE_TTL
 
 # Session keys shared by this side and the room pages, named once
@@ -382,7 +382,7 @@ def present(code: str, token: str) -> None:
 
 def read_room(code: str, token: str) -> bool:
     """Fetch the room's state, this student's answer and fate when the version moved; False
-    (and a message) when the seat is gone."""
+    (and a message) when the seat is gone, or the database is away before the room was read."""
     rooms = store()
     try:
         present(code, token)
@@ -394,6 +394,9 @@ def read_room(code: str, token: str) -> bool:
             # asked only when there can be one: each is two queries on every student's page run
             st.session_state[MINE] = (rooms.my_answer(code, token) if state.question is not None else None,
                                       rooms.my_fate(code, token) if state.cascades else None)
+    except StoreUnavailable as err:  # the database away: the seat is kept, the next poll tries again,
+        faults.show(err, where="room")  # and the last screen stays under the sentence (an answer can be
+        return STATE in st.session_state and MINE in st.session_state  # typed, kept and sent once it is back)
     except RoomError as err:
         st.session_state[ENDED] = str(err)
         st.error(md(str(err)), icon=":material/error:")

@@ -7,6 +7,8 @@ control. The text itself is :mod:`ui.common.link_codec`'s.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any, Mapping
 
 from margin.fields import ScenarioError
@@ -17,6 +19,17 @@ from ui.common.link_codec import (
 from ui.common.text import md
 from ui.common.site import DEFAULT_PAGE, page_ids, page_of_file
 from ui.common.site import page as site_page
+
+
+def keep_tag(secret: bytes, text: str) -> str:
+    """The ``keep`` value of a kept view ``text`` for the browser holding ``secret``: another
+    browser, holding another secret, cannot make it, so a copied address is not "its own".
+
+    >>> a, b = keep_tag(b"browser a", "1.view"), keep_tag(b"browser b", "1.view")
+    >>> len(a), a == keep_tag(b"browser a", "1.view"), a == b, a == keep_tag(b"browser a", "1.other")
+    (16, True, False, False)
+    """
+    return hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def page_file(page_id: str) -> str:
@@ -32,7 +45,33 @@ RUN_KEY = "links.run"  # counts full runs of app.py (restore_from_url runs at th
 SHOWN_KEY = "links.shown"  # the run in which a page drew its own copy-link control
 KEPT_KEY = "links.kept"  # the view this session last wrote into the address (see keep_in_url)
 RESTORED_KEY = "links.restored"  # the account's name, to say once that it was restored
-KEEP = "keep"  # query parameter: ``v`` was written by keep_in_url (a reload), not a shared link
+KEEP = "keep"  # query parameter: ``v`` was written by keep_in_url for this browser (keep_value), not shared
+XSRF_COOKIE = "_streamlit_xsrf"  # Streamlit's own per-browser cookie (its token outlives reloads and restarts)
+
+
+def browser_secret() -> bytes | None:
+    """A secret this browser alone holds, the same across reloads and server restarts: the token
+    inside Streamlit's XSRF cookie (set on the first page load, sent with every websocket).
+    None without one (XSRF protection off, or AppTest)."""
+    import streamlit as st
+
+    cookie = (getattr(st.context, "cookies", None) or {}).get(XSRF_COOKIE)
+    if not cookie:
+        return None
+    try:
+        from streamlit.web.server.starlette.starlette_app_utils import decode_xsrf_token_string
+        token, _ = decode_xsrf_token_string(cookie)
+    except (ImportError, ValueError):
+        return None
+    return token or None
+
+
+def keep_value(text: str) -> str:
+    """What ``keep`` says for this browser's own view ``text``: :func:`keep_tag` with the
+    browser's secret; ``1`` for a browser without one (then any keep=1 counts as its own, the
+    most a server can tell without a per-browser secret)."""
+    secret = browser_secret()
+    return "1" if secret is None else keep_tag(secret, text)
 
 
 def restore_from_url() -> str | None:
@@ -66,7 +105,9 @@ def restore_from_url() -> str | None:
     else:
         _set_controls(view["page"], view["scenario"], view["controls"])
         target = page_file(view["page"])
-        if st.query_params.get(KEEP) == "1":  # a reload, a dropped connection or a restarted server
+        # this browser's own view (a reload, a dropped connection, a restarted server); a copied
+        # address carries another browser's keep and opens as a shared link, without that word
+        if hmac.compare_digest(str(st.query_params.get(KEEP) or ""), keep_value(text)):
             st.session_state[RESTORED_KEY] = str(view["scenario"].get("name") or "Untitled account")
     st.session_state[TARGET_KEY] = target
     return target
@@ -94,9 +135,9 @@ def open_link_target() -> None:
 
 def keep_in_url(page: Any) -> None:
     """Call at the end of app.py's run: the address holds the current view (account, page and
-    controls) as ``?v=<view>&keep=1``, so a reload, a dropped connection or a restarted server
-    opens the same work again. Written only when it changed; a view too large for a link is
-    not kept (the address then holds no view)."""
+    controls) as ``?v=<view>&keep=<this browser's tag>`` (:func:`keep_value`), so a reload, a
+    dropped connection or a restarted server opens the same work again. Written only when it
+    changed; a view too large for a link is not kept (the address then holds no view)."""
     import streamlit as st
 
     page_id = page if page in page_ids() else page_id_of(page)
@@ -114,7 +155,7 @@ def keep_in_url(page: Any) -> None:
         st.query_params.pop(KEEP, None)
         return
     st.query_params[PARAM] = text
-    st.query_params[KEEP] = "1"
+    st.query_params[KEEP] = keep_value(text)
 
 
 def _set_controls(page: str, scenario: Mapping[str, Any], controls: Mapping[str, Any]) -> None:

@@ -13,12 +13,14 @@ the pool cancels the run (:data:`~ui.common.long_runs.ABANDON_SECONDS`).
 from __future__ import annotations
 
 import time
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
 import streamlit as st
 
 from margin.limits import MAX_LONG_RUNS
 from ui.shell.memory import session_store
+from ui.common.faults import describe, report
 from ui.common.long_runs import Cancelled, LongRuns
 
 POLL_SECONDS = 0.2  # between two looks at a running job [s]
@@ -105,6 +107,9 @@ def wait(prefix: str, key: str, job, text: Text) -> tuple[Any, float] | None:
         return job.result(), job.seconds
     except Cancelled:  # this page stopped watching it for a while (a dropped connection), or a Cancel
         stopped(prefix, "Stopped while this page was away." if job.abandoned else "Cancelled.")
+        return None
+    except BrokenProcessPool as err:  # its worker was killed (the pool starts a new one for the slot)
+        stopped(prefix, describe(err, report(err, where=prefix)).sentence)
         return None
 
 
