@@ -394,7 +394,7 @@ def teacher_page() -> None:
     try:
         rooms.check_teacher(code, key)
         state = rooms.state(code, teacher=True)
-    except StoreUnavailable as err:  # the database away: the key stays in the address, the page tries again
+    except StoreUnavailable as err:  # the database away: the key stays in the session, the page tries again
         faults.show(err, where="teacher")
         return
     except RoomError as err:

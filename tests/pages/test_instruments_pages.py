@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from classroom import RoomStore
-from tests.pages.test_rooms_pages import param, student, teacher, texts
+from tests.pages.test_rooms_pages import param, student, teacher, teacher_key, texts
 
 CHOICE_TEXT = "Which mode can lose the whole wallet?"
 OPTIONS = "Cross\nIsolated\nNeither"
@@ -95,13 +95,13 @@ def test_a_timer_counts_down_on_every_screen_and_closes_answers_at_zero():
     assert "Time is up: answers are closed." in html(bob.run())
     assert any("time is up" in e for e in errors(bob)), "the refusal stays through the poll's next run"
     store = RoomStore()
-    assert store.answers(code, param(t, "key")).values == (1.0,)  # Bob's late answer was refused
+    assert store.answers(code, teacher_key(t)).values == (1.0,)  # Bob's late answer was refused
     t.run()
     assert metric(t, "Answered") == "1"
     t.number_input(key="room.teach.timer").set_value(60)
     t.button(key="room.teach.retime").click().run()  # the teacher gives more time
     choose(bob, 0)
-    assert not errors(bob) and store.answers(code, param(t, "key")).values == (1.0, 0.0)
+    assert not errors(bob) and store.answers(code, teacher_key(t)).values == (1.0, 0.0)
     t.button(key="room.teach.reveal").click().run()
     assert "The right answer is A. Cross: 1 of 2 chose it" in texts(t)
 
@@ -251,7 +251,7 @@ def test_my_rooms_lists_the_rooms_opened_here_and_reopens_one():
     t.button(key="room.teach.leave").click().run()
     next(b for b in t.button if b.label == "Open a room").click().run()
     second = param(t, "room")
-    RoomStore().close(second, param(t, "key"))
+    RoomStore().close(second, teacher_key(t))
     t.query_params.clear()  # a fresh visit to the page: no room in the address or the session
     t.session_state["room.teach.last"] = None
     t.run()
@@ -283,7 +283,7 @@ def test_after_a_shock_the_revealed_price_and_the_labs_are_labelled_with_their_m
 def test_the_position_forms_default_is_valid_at_every_leverage_and_the_fate_is_shown_beside_it():
     t = teacher()
     code = param(t, "room")
-    RoomStore().set_class_market(code, param(t, "key"), {"wallet": 800, "max_leverage": 4})
+    RoomStore().set_class_market(code, teacher_key(t), {"wallet": 800, "max_leverage": 4})
     ada = student(code, "Ada")
     assert ada.number_input(key="room.position.leverage").value == 4.0  # 10x is not offered here
     notional = ada.number_input(key="room.position.notional").value

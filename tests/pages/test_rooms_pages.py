@@ -32,6 +32,12 @@ def param(at: AppTest, name: str) -> str:
     return value[0] if isinstance(value, list) else value
 
 
+def teacher_key(at: AppTest) -> str:
+    """The teacher key of the console's room: kept in its session, never in the address."""
+    assert "key" not in at.query_params
+    return at.session_state["room.teach.last"][1]
+
+
 def teacher() -> AppTest:
     at = app_file(60)
     at.run()
