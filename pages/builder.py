@@ -13,6 +13,7 @@ Session keys:
 - ``"builder.story_text.<version>"``: the story text area; the account's own story (plain text,
   the scenario's ``story`` field). A story still a preset's while the account has changed away
   from that preset is said to be so, with a button to clear it.
+- ``"builder.collateral.<version>"``: the collateral table (coins beside the USDT balance).
 - ``"builder.story"``, ``"builder.venue"``: the preset pickers; ``"builder.pick"``: the position
   the duplicate and remove buttons act on; ``"builder.upload"``: the file uploader;
   ``"builder.import_files"``, ``"builder.import_paste"``, ``"builder.import"``: an exchange
@@ -27,6 +28,7 @@ import streamlit as st
 
 from margin.imports import MAX_IMPORT_BYTES
 from margin.presets import load_story, load_venue, market_defaults, market_label, story_ids, venue_ids
+from ui.builder.collateral import collateral_frame, rows_to_collateral, with_collateral
 from ui.builder.model import (
     add_market, add_position, duplicate_position, markets_frame, positions_frame, remove_market, remove_position,
     rows_to_positions, set_market_values, slug, with_positions,
@@ -105,6 +107,18 @@ edited = st.data_editor(
                                                  default="cross", help="Margin mode."),
         "margin": st.column_config.NumberColumn("Margin [USDT]", format=EXACT,
                                                 help="Isolated margin, for isolated positions only; blank = size × entry / leverage."),
+        "stop_loss": st.column_config.NumberColumn(
+            "Stop-loss [USDT]", format=EXACT,
+            help="Closes the whole position when the mark reaches it: below the entry for a long, above for a "
+                 "short. Blank: none."),
+        "take_profit": st.column_config.NumberColumn(
+            "Take-profit [USDT]", format=EXACT,
+            help="Closes the whole position when the mark reaches it: above the entry for a long, below for a "
+                 "short. Blank: none."),
+        "stop_slippage": st.column_config.NumberColumn(
+            "Stop slippage [%]", format=EXACT, min_value=0.0,
+            help="How much worse than the price a stop fills when a crash gaps past it (the lab's own walk "
+                 "fills it at its trigger). Blank: 0."),
     },
 )
 st.caption("Add a row at the bottom of the table, delete rows by selecting them (left edge) and pressing Delete, or use the buttons below. "
@@ -156,10 +170,35 @@ edited_markets = st.data_editor(
             help="The funding rate per funding interval [%]: paid by longs to shorts at every funding time "
                  "when positive (received when negative), on the position's value at the mark; charged along a crash in the crash replay and in the stress lab. "
                  "0.01 is the usual rate of Binance's 8-hour interval."),
+        "contract": st.column_config.SelectboxColumn(
+            "Contract", options=["linear", "inverse"], required=True,
+            help="Linear: margined and settled in USDT. Inverse (coin-margined, e.g. BTCUSD): sizes in contracts, "
+                 "margin and PnL in the coin, which a collateral row of that coin holds."),
+        "contract_value": st.column_config.NumberColumn(
+            "Contract value [USD]", format=EXACT, min_value=0.0,
+            help="An inverse contract's face value in USD (1 on Bybit, 100 for Binance COIN-M BTC). Blank: 1."),
         "tiers": st.column_config.TextColumn("Maintenance margin rate [%]", help="From the venue preset, by notional tier."),
     },
 )
 candidate = set_market_values(candidate, edited_markets.to_dict("records"))
+
+st.subheader("Collateral other than USDT")
+st.caption("Coins in the wallet beside the USDT balance. Each counts in the cross pool at its market's price "
+           "less its haircut, so it falls when that market falls; a coin an inverse market settles in is that "
+           "market's wallet instead (no haircut).")
+edited_collateral = st.data_editor(
+    collateral_frame(base), key=f"builder.collateral.{version}", num_rows="dynamic", width="stretch",
+    hide_index=True, placeholder="",
+    column_config={
+        "asset": st.column_config.TextColumn("Asset", help="The coin's name, e.g. BTC (not USDT: that is the balance)."),
+        "amount": st.column_config.NumberColumn("Amount [coins]", format=EXACT, min_value=0.0),
+        "market": st.column_config.SelectboxColumn("Priced by market", options=list(candidate.get("markets") or {}),
+                                                   help="The market whose price values it: the sliders and crashes move it."),
+        "haircut": st.column_config.NumberColumn("Haircut [%]", format=EXACT, min_value=0.0, max_value=100.0,
+                                                 help="The share of its value the venue does not count. Blank: 0."),
+    },
+)
+candidate = with_collateral(candidate, rows_to_collateral(edited_collateral.to_dict("records")))
 if story.strip():
     candidate["story"] = story
 else:
