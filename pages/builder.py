@@ -158,7 +158,7 @@ story = st.text_area(
 st.subheader("Markets")
 edited_markets = st.data_editor(
     markets_frame(base), key=markets_key, num_rows="fixed", width="stretch", hide_index=True,
-    disabled=["market", "tiers"],
+    disabled=["market", "tiers"], placeholder="",
     column_config={
         "market": st.column_config.TextColumn("Market", pinned=True),  # in sight when a phone scrolls the table
         "price": st.column_config.NumberColumn("Mark price [USDT]", format=EXACT,
@@ -181,24 +181,6 @@ edited_markets = st.data_editor(
     },
 )
 candidate = set_market_values(candidate, edited_markets.to_dict("records"))
-
-st.subheader("Collateral other than USDT")
-st.caption("Coins in the wallet beside the USDT balance. Each counts in the cross pool at its market's price "
-           "less its haircut, so it falls when that market falls; a coin an inverse market settles in is that "
-           "market's wallet instead (no haircut).")
-edited_collateral = st.data_editor(
-    collateral_frame(base), key=f"builder.collateral.{version}", num_rows="dynamic", width="stretch",
-    hide_index=True, placeholder="",
-    column_config={
-        "asset": st.column_config.TextColumn("Asset", help="The coin's name, e.g. BTC (not USDT: that is the balance)."),
-        "amount": st.column_config.NumberColumn("Amount [coins]", format=EXACT, min_value=0.0),
-        "market": st.column_config.SelectboxColumn("Priced by market", options=list(candidate.get("markets") or {}),
-                                                   help="The market whose price values it: the sliders and crashes move it."),
-        "haircut": st.column_config.NumberColumn("Haircut [%]", format=EXACT, min_value=0.0, max_value=100.0,
-                                                 help="The share of its value the venue does not count. Blank: 0."),
-    },
-)
-candidate = with_collateral(candidate, rows_to_collateral(edited_collateral.to_dict("records")))
 if story.strip():
     candidate["story"] = story
 else:
@@ -217,6 +199,24 @@ with rem_m:
 with rem_b:
     st.button("Remove market", icon=":material/remove:", key="builder.remove_market", width="stretch",
               disabled=not old_market, on_click=act, args=(remove_market, old_market))
+
+st.subheader("Collateral other than USDT")
+st.caption("Coins in the wallet beside the USDT balance. Each counts in the cross pool at its market's price "
+           "less its haircut, so it falls when that market falls; a coin an inverse market settles in is that "
+           "market's wallet instead (no haircut).")
+edited_collateral = st.data_editor(
+    collateral_frame(base), key=f"builder.collateral.{version}", num_rows="dynamic", width="stretch",
+    hide_index=True, placeholder="",
+    column_config={
+        "asset": st.column_config.TextColumn("Asset", help="The coin's name, e.g. BTC (not USDT: that is the balance)."),
+        "amount": st.column_config.NumberColumn("Amount [coins]", format=EXACT, min_value=0.0),
+        "market": st.column_config.SelectboxColumn("Priced by market", options=list(candidate.get("markets") or {}),
+                                                   help="The market whose price values it: the sliders and crashes move it."),
+        "haircut": st.column_config.NumberColumn("Haircut [%]", format=EXACT, min_value=0.0, max_value=100.0,
+                                                 help="The share of its value the venue does not count. Blank: 0."),
+    },
+)
+candidate = with_collateral(candidate, rows_to_collateral(edited_collateral.to_dict("records")))
 
 # ----------------------------------------------------------------------------- files
 

@@ -34,6 +34,8 @@ def test_a_collateral_edit_is_the_accounts_collateral():
     assert not _errors(at), _errors(at)
     assert at.session_state["scenario"]["collateral"] == [{"asset": "BTC", "amount": 0.5, "market": "BTCUSDT",
                                                            "haircut": 0.1}]
+    text = "\n".join(t.value for t in at.text)
+    assert "Collateral: 0.5 BTC priced by BTCUSDT, counted at 90 % of its price in the cross pool (a 10 % haircut)" in text
 
 
 def test_a_bad_collateral_cell_is_told_naming_the_field_and_the_account_is_kept():

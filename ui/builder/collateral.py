@@ -9,7 +9,8 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from ui.builder.model import blank, fraction_of, percent_of
+from margin.scenario import Scenario
+from ui.builder.model import blank, exact_number, fraction_of, percent_of
 
 COLLATERAL_COLUMNS = ("asset", "amount", "market", "haircut")
 
@@ -58,3 +59,25 @@ def with_collateral(raw: Mapping[str, Any], entries: list[dict[str, Any]]) -> di
     else:
         out.pop("collateral", None)
     return out
+
+
+def collateral_lines(scenario: Scenario) -> list[str]:
+    """Each collateral entry of the account in use, in words, every number as stored, with
+    where it counts (text, never markup: the asset's name is the learner's).
+
+    >>> from margin.scenario import scenario_from_dict
+    >>> s = scenario_from_dict({"balance": 0, "markets": {"BTCUSDT": {"price": 60000, "mmr": 0.005}},
+    ...     "collateral": [{"asset": "BTC", "amount": 1, "market": "BTCUSDT", "haircut": 0.05}], "positions": []})
+    >>> collateral_lines(s)
+    ['Collateral: 1 BTC priced by BTCUSDT, counted at 95 % of its price in the cross pool (a 5 % haircut)']
+    """
+    lines = []
+    for c in scenario.collateral:
+        text = f"Collateral: {exact_number(c.amount)} {c.asset} priced by {c.market}, "
+        if c.coin_pool:
+            text += f"the wallet of the inverse contracts that settle in {c.asset}"
+        else:
+            text += (f"counted at {exact_number(percent_of(1.0 - c.haircut))} % of its price in the cross pool "
+                     f"(a {exact_number(percent_of(c.haircut))} % haircut)")
+        lines.append(text)
+    return lines

@@ -311,7 +311,7 @@ def position_lines(scenario: Scenario) -> list[str]:
             if trigger is not None:
                 text += f", {kind} at {exact_number(trigger)}"
         if p.stop_slippage:
-            text += f" (slippage {exact_number(p.stop_slippage * 100)} %)"
+            text += f" (slippage {exact_number(percent_of(p.stop_slippage))} %)"
         lines.append(text)
     return lines
 

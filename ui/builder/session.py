@@ -12,6 +12,7 @@ from margin.presets import apply_venue, load_story
 from margin.scenario import ScenarioError, scenario_from_dict
 from margin.numbers import money
 from margin.stops import order_reach, reach_sentence
+from ui.builder.collateral import collateral_lines
 from ui.builder.model import handle_exchange_import, handle_upload, position_lines, validate
 from ui.common.stories import story_changes
 from ui.common.text import md
@@ -152,7 +153,7 @@ def draft_status(candidate: dict, problem: str | None) -> None:
     with st.container(border=True, key="builder.in_use", gap="small"):
         st.markdown(f":material/check_circle: **In use:** {count} position{'' if count == 1 else 's'} "
                     f"on a {money(candidate['balance'])} wallet, every number as it is kept:")
-        lines = position_lines(scenario)
+        lines = position_lines(scenario) + collateral_lines(scenario)
         box = st.container(height=200, border=False) if len(lines) > 6 else st.container(border=False)
         box.text("\n".join(lines))  # names come from the account: text, never Markdown
         reaches = order_reach(scenario)
