@@ -13,6 +13,7 @@ Session keys:
 - ``"builder.story_text.<version>"``: the story text area; the account's own story (plain text,
   the scenario's ``story`` field). A story still a preset's while the account has changed away
   from that preset is said to be so, with a button to clear it.
+- ``"builder.orders.<version>"``: the stop orders table (each position's stop-loss, take-profit, slippage).
 - ``"builder.collateral.<version>"``: the collateral table (coins beside the USDT balance).
 - ``"builder.story"``, ``"builder.venue"``: the preset pickers; ``"builder.pick"``: the position
   the duplicate and remove buttons act on; ``"builder.upload"``: the file uploader;
@@ -31,7 +32,7 @@ from margin.presets import load_story, load_venue, market_defaults, market_label
 from ui.builder.collateral import collateral_frame, rows_to_collateral, with_collateral
 from ui.builder.model import (
     add_market, add_position, duplicate_position, markets_frame, positions_frame, remove_market, remove_position,
-    rows_to_positions, set_market_values, slug, with_positions,
+    orders_frame, rows_to_positions, set_market_values, slug, with_orders, with_positions,
 )
 from ui.builder.session import (
     act, apply_venue_preset, commit, draft_status, import_exchange, load_story_preset, read_upload, story_warning,
@@ -107,6 +108,17 @@ edited = st.data_editor(
                                                  default="cross", help="Margin mode."),
         "margin": st.column_config.NumberColumn("Margin [USDT]", format=EXACT,
                                                 help="Isolated margin, for isolated positions only; blank = size × entry / leverage."),
+    },
+)
+st.caption("Add a row at the bottom of the table, delete rows by selecting them (left edge) and pressing Delete, or use the buttons below. "
+           "Cross positions share the cross wallet; an isolated position can lose only its own margin.")
+status_slot = st.container()  # the draft's verdict goes here, next to the table
+st.markdown("**Stop orders**: each position's stop-loss and take-profit, checked against its liquidation below.")
+edited_orders = st.data_editor(
+    orders_frame(base), key=f"builder.orders.{version}", num_rows="fixed", width="stretch", hide_index=True,
+    disabled=["id"], placeholder="",
+    column_config={
+        "id": st.column_config.TextColumn("Position", pinned=True),
         "stop_loss": st.column_config.NumberColumn(
             "Stop-loss [USDT]", format=EXACT,
             help="Closes the whole position when the mark reaches it: below the entry for a long, above for a "
@@ -121,10 +133,8 @@ edited = st.data_editor(
                  "fills it at its trigger). Blank: 0."),
     },
 )
-st.caption("Add a row at the bottom of the table, delete rows by selecting them (left edge) and pressing Delete, or use the buttons below. "
-           "Cross positions share the cross wallet; an isolated position can lose only its own margin.")
-status_slot = st.container()  # the draft's verdict goes here, next to the table
-candidate = with_positions(base, rows_to_positions(edited.to_dict("records")))
+candidate = with_positions(base, with_orders(rows_to_positions(edited.to_dict("records")),
+                                             edited_orders.to_dict("records")))
 candidate["name"] = name
 candidate["balance"] = float(balance)
 
@@ -163,20 +173,18 @@ edited_markets = st.data_editor(
         "market": st.column_config.TextColumn("Market", pinned=True),  # in sight when a phone scrolls the table
         "price": st.column_config.NumberColumn("Mark price [USDT]", format=EXACT,
                                                help="The account's current mark price; the price lab starts here."),
-        "beta": st.column_config.NumberColumn("Beta [×]", format="%g",
+        "beta": st.column_config.NumberColumn("Beta [×]", format="%g", width="small",
                                               help="How far it moves in a whole-market shock, relative to BTC."),
         "funding": st.column_config.NumberColumn(
-            "Funding [%]", format=EXACT, min_value=-5.0, max_value=5.0,
+            "Funding [%]", format=EXACT, min_value=-5.0, max_value=5.0, width="small",
             help="The funding rate per funding interval [%]: paid by longs to shorts at every funding time "
                  "when positive (received when negative), on the position's value at the mark; charged along a crash in the crash replay and in the stress lab. "
                  "0.01 is the usual rate of Binance's 8-hour interval."),
-        "contract": st.column_config.SelectboxColumn(
-            "Contract", options=["linear", "inverse"], required=True,
-            help="Linear: margined and settled in USDT. Inverse (coin-margined, e.g. BTCUSD): sizes in contracts, "
-                 "margin and PnL in the coin, which a collateral row of that coin holds."),
         "contract_value": st.column_config.NumberColumn(
-            "Contract value [USD]", format=EXACT, min_value=0.0,
-            help="An inverse contract's face value in USD (1 on Bybit, 100 for Binance COIN-M BTC). Blank: 1."),
+            "Inverse [USD]", format=EXACT, min_value=0.0, width="small",
+            help="Blank: a linear market, margined and settled in USDT. A number: an inverse (coin-margined) market, "
+                 "e.g. BTCUSD, whose contracts are each worth that many USD (1 on Bybit, 100 for Binance COIN-M BTC); "
+                 "sizes are then in contracts, margin and PnL in the coin, which a collateral row of that coin holds."),
         "tiers": st.column_config.TextColumn("Maintenance margin rate [%]", help="From the venue preset, by notional tier."),
     },
 )

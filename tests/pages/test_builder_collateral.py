@@ -50,21 +50,21 @@ def test_a_bad_collateral_cell_is_told_naming_the_field_and_the_account_is_kept(
 
 
 def test_a_stop_typed_in_the_positions_table_is_kept_and_placed_against_the_liquidation():
-    at = _edit(_builder(), "positions", {0: {"stop_loss": 29_000.0, "stop_slippage": 0.5}})
+    at = _edit(_builder(), "orders", {0: {"stop_loss": 29_000.0, "stop_slippage": 0.5}})
     assert not _errors(at), _errors(at)
     position = at.session_state["scenario"]["positions"][0]
     assert (position["stop_loss"], position["stop_slippage"]) == (29_000.0, 0.005)
     text = "\n".join(t.value for t in at.text)
     assert "stop-loss at 29,000" in text and "(slippage 0.5 %)" in text
     assert "its stop-loss at 29,000.00 can never fire: the position is liquidated at 30,848.33" in text
-    _edit(at, "positions", {0: {"stop_loss": 50_000.0, "stop_slippage": 0.5}})
+    _edit(at, "orders", {0: {"stop_loss": 50_000.0, "stop_slippage": 0.5}})
     assert "its stop-loss at 50,000.00 can fire" in "\n".join(t.value for t in at.text)
 
 
 def test_a_stop_on_the_wrong_side_is_told_naming_the_position_and_the_field():
     at = _builder()
     before = at.session_state["scenario"]
-    _edit(at, "positions", {0: {"stop_loss": 65_000.0}})
+    _edit(at, "orders", {0: {"stop_loss": 65_000.0}})
     assert any(e.startswith("Position 1 (btc-long), stop_loss: a long's stop-loss must be below its entry")
                for e in _errors(at)), _errors(at)
     assert at.session_state["scenario"] == before
@@ -73,9 +73,9 @@ def test_a_stop_on_the_wrong_side_is_told_naming_the_position_and_the_field():
 def test_a_market_made_inverse_needs_its_coin_and_says_so():
     at = _builder()
     before = at.session_state["scenario"]
-    _edit(at, "markets", {0: {"contract": "inverse", "contract_value": 100.0}})
+    _edit(at, "markets", {0: {"contract_value": 100.0}})
     errors = _errors(at)
     assert errors and all("Traceback" not in e for e in errors), errors
     assert at.session_state["scenario"] == before  # BTCUSDT settles in USDT's name: refused, in words
-    _edit(at, "markets", {0: {"contract": "linear", "contract_value": None}})
+    _edit(at, "markets", {0: {"contract_value": None}})
     assert not _errors(at), _errors(at)

@@ -26,11 +26,10 @@ from margin.scenario import (
 from margin.presets import market_label
 from ui.common.words import position_labels
 
-COLUMNS = ("id", "market", "side", "size", "entry", "leverage", "mode", "margin", "stop_loss", "take_profit",
-           "stop_slippage")
-NUMBER_COLUMNS = ("size", "entry", "leverage", "margin", "stop_loss", "take_profit", "stop_slippage")
-OPTIONAL_COLUMNS = ("stop_loss", "take_profit", "stop_slippage")  # blank: no order, no slippage
-MARKET_COLUMNS = ("market", "price", "beta", "funding", "contract", "contract_value", "tiers")
+COLUMNS = ("id", "market", "side", "size", "entry", "leverage", "mode", "margin")
+NUMBER_COLUMNS = ("size", "entry", "leverage", "margin")
+ORDER_COLUMNS = ("stop_loss", "take_profit", "stop_slippage")  # the orders table's; blank: none (slippage 0)
+MARKET_COLUMNS = ("market", "price", "beta", "funding", "contract_value", "tiers")
 MARKET_NUMBER_COLUMNS = ("price", "beta", "funding", "contract_value")
 
 
@@ -45,8 +44,6 @@ def position_rows(raw: Mapping[str, Any]) -> list[dict[str, Any]]:
         row["mode"] = row["mode"] or "cross"
         if row["mode"] != "isolated":
             row["margin"] = None
-        if row["stop_slippage"] is not None:
-            row["stop_slippage"] = percent_of(row["stop_slippage"])  # typed and shown in %
         rows.append(row)
     return rows
 
@@ -61,7 +58,7 @@ def positions_frame(raw: Mapping[str, Any]) -> pd.DataFrame:
 
     >>> frame = positions_frame({"positions": [{"id": "a", "market": "BTCUSDT", "side": "long",
     ...     "size": 1, "entry": 83000, "leverage": 20, "mode": "cross"}]})
-    >>> [str(frame[c].dtype) for c in NUMBER_COLUMNS[:4]], bool(frame["margin"].isna().all())
+    >>> [str(frame[c].dtype) for c in NUMBER_COLUMNS], bool(frame["margin"].isna().all())
     (['float64', 'float64', 'float64', 'float64'], True)
     """
     frame = pd.DataFrame(position_rows(raw), columns=list(COLUMNS))
@@ -93,7 +90,7 @@ def markets_frame(raw: Mapping[str, Any]) -> pd.DataFrame:
     """
     frame = pd.DataFrame([
         {"market": name, "price": market.get("price"), "beta": market.get("beta", 1.0),
-         "funding": percent_of(market.get("funding_rate", 0.0)), "contract": market.get("contract") or "linear",
+         "funding": percent_of(market.get("funding_rate", 0.0)),
          "contract_value": market.get("contract_value", 1.0) if market.get("contract") == "inverse" else None,
          "tiers": tiers_summary(market)}
         for name, market in (raw.get("markets") or {}).items()
@@ -152,11 +149,40 @@ def rows_to_positions(rows: Sequence[Mapping[str, Any]], existing_ids: Sequence[
             position["mode"] = "cross"
         if position["mode"] != "isolated" or position["margin"] is None:
             position.pop("margin")
-        for column in OPTIONAL_COLUMNS:
-            if position[column] is None:
-                position.pop(column)
-        if "stop_slippage" in position:
-            position["stop_slippage"] = fraction_of(position["stop_slippage"])
+        out.append(position)
+    return out
+
+
+def orders_frame(raw: Mapping[str, Any]) -> pd.DataFrame:
+    """Each position's stop-loss and take-profit [USDT] and stop slippage [%], by position name,
+    as the orders table gets them (blank: none).
+
+    >>> orders_frame({"positions": [{"id": "a", "stop_loss": 90.0, "stop_slippage": 0.005}]}).to_dict("records")
+    [{'id': 'a', 'stop_loss': 90.0, 'take_profit': nan, 'stop_slippage': 0.5}]
+    """
+    rows = [{"id": p.get("id"), "stop_loss": p.get("stop_loss"), "take_profit": p.get("take_profit"),
+             "stop_slippage": None if p.get("stop_slippage") is None else percent_of(p["stop_slippage"])}
+            for p in raw.get("positions", []) or [] if isinstance(p, Mapping)]
+    return pd.DataFrame(rows, columns=["id", *ORDER_COLUMNS]).astype({c: "float64" for c in ORDER_COLUMNS})
+
+
+def with_orders(positions: list[dict[str, Any]], rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """``positions`` with the orders table's cells, matched by position name (a position the
+    table does not list yet keeps none); slippage typed in % is kept as a fraction.
+
+    >>> with_orders([{"id": "a"}], [{"id": "a", "stop_loss": 90.0, "take_profit": None, "stop_slippage": 0.5}])
+    [{'id': 'a', 'stop_loss': 90.0, 'stop_slippage': 0.005}]
+    """
+    by_id = {row.get("id"): row for row in rows}
+    out = []
+    for position in positions:
+        position = dict(position)
+        row = by_id.get(position.get("id"), {})
+        for column in ORDER_COLUMNS:
+            value = row.get(column)
+            position.pop(column, None)
+            if not blank(value):
+                position[column] = fraction_of(float(value)) if column == "stop_slippage" else float(value)
         out.append(position)
     return out
 
@@ -259,19 +285,19 @@ def set_market_values(raw: Mapping[str, Any], rows: Sequence[Mapping[str, Any]])
             rate = 0.0 if blank(row.get("funding")) else fraction_of(float(row["funding"]))
             if rate != 0.0 or "funding_rate" in market:  # the default left implicit
                 market["funding_rate"] = rate
-        if "contract" in row:
-            _set_contract(market, row)
+        if "contract_value" in row:
+            _set_contract(market, row.get("contract_value"))
     return out
 
 
-def _set_contract(market: dict[str, Any], row: Mapping[str, Any]) -> None:
-    """A market's contract as edited: ``inverse`` with its ``contract_value`` [USD per contract,
-    blank: 1] (its ``settle_asset`` kept, else the scenario format's default from its name), or
-    ``linear`` (the inverse fields dropped, as the format refuses them on a linear market)."""
-    if row.get("contract") == "inverse":
+def _set_contract(market: dict[str, Any], value: Any) -> None:
+    """A market's contract as edited in its ``Inverse [USD]`` cell: a number makes it
+    ``inverse`` with that ``contract_value`` [USD per contract] (its ``settle_asset`` kept, else
+    the scenario format's default from its name); blank makes it ``linear`` (the inverse fields
+    dropped, as the format refuses them on a linear market)."""
+    if not blank(value):
         market["contract"] = "inverse"
-        value = row.get("contract_value")
-        market["contract_value"] = 1.0 if blank(value) else float(value)
+        market["contract_value"] = float(value)
     else:
         for key in ("contract", "contract_value", "settle_asset"):
             market.pop(key, None)
