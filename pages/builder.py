@@ -13,6 +13,8 @@ Session keys:
 - ``"builder.story_text.<version>"``: the story text area; the account's own story (plain text,
   the scenario's ``story`` field). A story still a preset's while the account has changed away
   from that preset is said to be so, with a button to clear it.
+- ``"builder.orders.<version>"``: the stop orders table (each position's stop-loss, take-profit, slippage).
+- ``"builder.collateral.<version>"``: the collateral table (coins beside the USDT balance).
 - ``"builder.story"``, ``"builder.venue"``: the preset pickers; ``"builder.pick"``: the position
   the duplicate and remove buttons act on; ``"builder.upload"``: the file uploader;
   ``"builder.import_files"``, ``"builder.import_paste"``, ``"builder.import"``: an exchange
@@ -27,9 +29,10 @@ import streamlit as st
 
 from margin.imports import MAX_IMPORT_BYTES
 from margin.presets import load_story, load_venue, market_defaults, market_label, story_ids, venue_ids
+from ui.builder.collateral import collateral_frame, rows_to_collateral, with_collateral
 from ui.builder.model import (
     add_market, add_position, duplicate_position, markets_frame, positions_frame, remove_market, remove_position,
-    rows_to_positions, set_market_values, slug, with_positions,
+    orders_frame, rows_to_positions, set_market_values, slug, with_orders, with_positions,
 )
 from ui.builder.session import (
     act, apply_venue_preset, commit, draft_status, import_exchange, load_story_preset, read_upload, story_warning,
@@ -110,7 +113,28 @@ edited = st.data_editor(
 st.caption("Add a row at the bottom of the table, delete rows by selecting them (left edge) and pressing Delete, or use the buttons below. "
            "Cross positions share the cross wallet; an isolated position can lose only its own margin.")
 status_slot = st.container()  # the draft's verdict goes here, next to the table
-candidate = with_positions(base, rows_to_positions(edited.to_dict("records")))
+st.markdown("**Stop orders**: each position's stop-loss and take-profit, checked against its liquidation below.")
+edited_orders = st.data_editor(
+    orders_frame(base), key=f"builder.orders.{version}", num_rows="fixed", width="stretch", hide_index=True,
+    disabled=["id"], placeholder="",
+    column_config={
+        "id": st.column_config.TextColumn("Position", pinned=True),
+        "stop_loss": st.column_config.NumberColumn(
+            "Stop-loss [USDT]", format=EXACT,
+            help="Closes the whole position when the mark reaches it: below the entry for a long, above for a "
+                 "short. Blank: none."),
+        "take_profit": st.column_config.NumberColumn(
+            "Take-profit [USDT]", format=EXACT,
+            help="Closes the whole position when the mark reaches it: above the entry for a long, below for a "
+                 "short. Blank: none."),
+        "stop_slippage": st.column_config.NumberColumn(
+            "Stop slippage [%]", format=EXACT, min_value=0.0,
+            help="How much worse than the price a stop fills when a crash gaps past it (the lab's own walk "
+                 "fills it at its trigger). Blank: 0."),
+    },
+)
+candidate = with_positions(base, with_orders(rows_to_positions(edited.to_dict("records")),
+                                             edited_orders.to_dict("records")))
 candidate["name"] = name
 candidate["balance"] = float(balance)
 
@@ -144,18 +168,23 @@ story = st.text_area(
 st.subheader("Markets")
 edited_markets = st.data_editor(
     markets_frame(base), key=markets_key, num_rows="fixed", width="stretch", hide_index=True,
-    disabled=["market", "tiers"],
+    disabled=["market", "tiers"], placeholder="",
     column_config={
         "market": st.column_config.TextColumn("Market", pinned=True),  # in sight when a phone scrolls the table
         "price": st.column_config.NumberColumn("Mark price [USDT]", format=EXACT,
                                                help="The account's current mark price; the price lab starts here."),
-        "beta": st.column_config.NumberColumn("Beta [×]", format="%g",
+        "beta": st.column_config.NumberColumn("Beta [×]", format="%g", width="small",
                                               help="How far it moves in a whole-market shock, relative to BTC."),
         "funding": st.column_config.NumberColumn(
-            "Funding [%]", format=EXACT, min_value=-5.0, max_value=5.0,
+            "Funding [%]", format=EXACT, min_value=-5.0, max_value=5.0, width="small",
             help="The funding rate per funding interval [%]: paid by longs to shorts at every funding time "
                  "when positive (received when negative), on the position's value at the mark; charged along a crash in the crash replay and in the stress lab. "
                  "0.01 is the usual rate of Binance's 8-hour interval."),
+        "contract_value": st.column_config.NumberColumn(
+            "Inverse [USD]", format=EXACT, min_value=0.0, width="small",
+            help="Blank: a linear market, margined and settled in USDT. A number: an inverse (coin-margined) market, "
+                 "e.g. BTCUSD, whose contracts are each worth that many USD (1 on Bybit, 100 for Binance COIN-M BTC); "
+                 "sizes are then in contracts, margin and PnL in the coin, which a collateral row of that coin holds."),
         "tiers": st.column_config.TextColumn("Maintenance margin rate [%]", help="From the venue preset, by notional tier."),
     },
 )
@@ -178,6 +207,24 @@ with rem_m:
 with rem_b:
     st.button("Remove market", icon=":material/remove:", key="builder.remove_market", width="stretch",
               disabled=not old_market, on_click=act, args=(remove_market, old_market))
+
+st.subheader("Collateral other than USDT")
+st.caption("Coins in the wallet beside the USDT balance. Each counts in the cross pool at its market's price "
+           "less its haircut, so it falls when that market falls; a coin an inverse market settles in is that "
+           "market's wallet instead (no haircut).")
+edited_collateral = st.data_editor(
+    collateral_frame(base), key=f"builder.collateral.{version}", num_rows="dynamic", width="stretch",
+    hide_index=True, placeholder="",
+    column_config={
+        "asset": st.column_config.TextColumn("Asset", help="The coin's name, e.g. BTC (not USDT: that is the balance)."),
+        "amount": st.column_config.NumberColumn("Amount [coins]", format=EXACT, min_value=0.0),
+        "market": st.column_config.SelectboxColumn("Priced by market", options=list(candidate.get("markets") or {}),
+                                                   help="The market whose price values it: the sliders and crashes move it."),
+        "haircut": st.column_config.NumberColumn("Haircut [%]", format=EXACT, min_value=0.0, max_value=100.0,
+                                                 help="The share of its value the venue does not count. Blank: 0."),
+    },
+)
+candidate = with_collateral(candidate, rows_to_collateral(edited_collateral.to_dict("records")))
 
 # ----------------------------------------------------------------------------- files
 

@@ -192,7 +192,7 @@ def test_the_builders_tables_show_every_column_whole(app_url: str, page: Page, p
     page.goto(f"{app_url}/?v={encode({'scenario': raw, 'page': 'builder', 'controls': {}})}"
               + ("&present=1" if present else ""))
     expect(page.get_by_role("heading", name="Account builder")).to_be_visible()
-    expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(2)
+    expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(4)  # positions, stop orders, markets, collateral
     page.wait_for_function("document.fonts.status === 'loaded'")
     page.wait_for_timeout(500)
     assert cut_short(page) == []

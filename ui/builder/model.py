@@ -28,8 +28,9 @@ from ui.common.words import position_labels
 
 COLUMNS = ("id", "market", "side", "size", "entry", "leverage", "mode", "margin")
 NUMBER_COLUMNS = ("size", "entry", "leverage", "margin")
-MARKET_COLUMNS = ("market", "price", "beta", "funding", "tiers")
-MARKET_NUMBER_COLUMNS = ("price", "beta", "funding")
+ORDER_COLUMNS = ("stop_loss", "take_profit", "stop_slippage")  # the orders table's; blank: none (slippage 0)
+MARKET_COLUMNS = ("market", "price", "beta", "funding", "contract_value", "tiers")
+MARKET_NUMBER_COLUMNS = ("price", "beta", "funding", "contract_value")
 
 
 # ----------------------------------------------------------------------------- the table
@@ -89,7 +90,9 @@ def markets_frame(raw: Mapping[str, Any]) -> pd.DataFrame:
     """
     frame = pd.DataFrame([
         {"market": name, "price": market.get("price"), "beta": market.get("beta", 1.0),
-         "funding": _percent_of(market.get("funding_rate", 0.0)), "tiers": tiers_summary(market)}
+         "funding": percent_of(market.get("funding_rate", 0.0)),
+         "contract_value": market.get("contract_value", 1.0) if market.get("contract") == "inverse" else None,
+         "tiers": tiers_summary(market)}
         for name, market in (raw.get("markets") or {}).items()
     ], columns=list(MARKET_COLUMNS))
     return frame.astype({column: "float64" for column in MARKET_NUMBER_COLUMNS})
@@ -109,7 +112,7 @@ def exact_number(value: float) -> str:
     return f"{sign}{int(whole.lstrip('-') or 0):,}{dot}{fraction}"
 
 
-def _blank(value: Any) -> bool:
+def blank(value: Any) -> bool:
     if value is None:
         return True
     if isinstance(value, float) and math.isnan(value):
@@ -126,13 +129,13 @@ def rows_to_positions(rows: Sequence[Mapping[str, Any]], existing_ids: Sequence[
     ...     "entry": 180.0, "leverage": 10.0, "mode": "cross", "margin": float("nan")}])
     [{'id': 'sol-long-1', 'market': 'SOLUSDT', 'side': 'long', 'size': 2.0, 'entry': 180.0, 'leverage': 10.0, 'mode': 'cross'}]
     """
-    taken = {str(r.get("id")).strip() for r in rows if not _blank(r.get("id"))} | set(existing_ids)
+    taken = {str(r.get("id")).strip() for r in rows if not blank(r.get("id"))} | set(existing_ids)
     out = []
     for row in rows:
         position: dict[str, Any] = {}
         for column in COLUMNS:
             value = row.get(column)
-            if _blank(value):
+            if blank(value):
                 value = None
             elif column in NUMBER_COLUMNS:
                 value = float(value)
@@ -146,6 +149,40 @@ def rows_to_positions(rows: Sequence[Mapping[str, Any]], existing_ids: Sequence[
             position["mode"] = "cross"
         if position["mode"] != "isolated" or position["margin"] is None:
             position.pop("margin")
+        out.append(position)
+    return out
+
+
+def orders_frame(raw: Mapping[str, Any]) -> pd.DataFrame:
+    """Each position's stop-loss and take-profit [USDT] and stop slippage [%], by position name,
+    as the orders table gets them (blank: none).
+
+    >>> orders_frame({"positions": [{"id": "a", "stop_loss": 90.0, "stop_slippage": 0.005}]}).to_dict("records")
+    [{'id': 'a', 'stop_loss': 90.0, 'take_profit': nan, 'stop_slippage': 0.5}]
+    """
+    rows = [{"id": p.get("id"), "stop_loss": p.get("stop_loss"), "take_profit": p.get("take_profit"),
+             "stop_slippage": None if p.get("stop_slippage") is None else percent_of(p["stop_slippage"])}
+            for p in raw.get("positions", []) or [] if isinstance(p, Mapping)]
+    return pd.DataFrame(rows, columns=["id", *ORDER_COLUMNS]).astype({c: "float64" for c in ORDER_COLUMNS})
+
+
+def with_orders(positions: list[dict[str, Any]], rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """``positions`` with the orders table's cells, matched by position name (a position the
+    table does not list yet keeps none); slippage typed in % is kept as a fraction.
+
+    >>> with_orders([{"id": "a"}], [{"id": "a", "stop_loss": 90.0, "take_profit": None, "stop_slippage": 0.5}])
+    [{'id': 'a', 'stop_loss': 90.0, 'stop_slippage': 0.005}]
+    """
+    by_id = {row.get("id"): row for row in rows}
+    out = []
+    for position in positions:
+        position = dict(position)
+        row = by_id.get(position.get("id"), {})
+        for column in ORDER_COLUMNS:
+            value = row.get(column)
+            position.pop(column, None)
+            if not blank(value):
+                position[column] = fraction_of(float(value)) if column == "stop_slippage" else float(value)
         out.append(position)
     return out
 
@@ -240,24 +277,38 @@ def set_market_values(raw: Mapping[str, Any], rows: Sequence[Mapping[str, Any]])
         if market is None:
             continue
         for column in ("price", "beta"):
-            value = None if _blank(row.get(column)) else float(row[column])
+            value = None if blank(row.get(column)) else float(row[column])
             if column == "beta" and "beta" not in market and value == 1.0:
                 continue  # the default, left implicit as the file had it
             market[column] = value
         if "funding" in row:
-            rate = 0.0 if _blank(row.get("funding")) else _fraction_of(float(row["funding"]))
-            if rate == 0.0 and "funding_rate" not in market:
-                continue  # the default, left implicit
-            market["funding_rate"] = rate
+            rate = 0.0 if blank(row.get("funding")) else fraction_of(float(row["funding"]))
+            if rate != 0.0 or "funding_rate" in market:  # the default left implicit
+                market["funding_rate"] = rate
+        if "contract_value" in row:
+            _set_contract(market, row.get("contract_value"))
     return out
 
 
-def _percent_of(fraction: float) -> float:
+def _set_contract(market: dict[str, Any], value: Any) -> None:
+    """A market's contract as edited in its ``Inverse [USD]`` cell: a number makes it
+    ``inverse`` with that ``contract_value`` [USD per contract] (its ``settle_asset`` kept, else
+    the scenario format's default from its name); blank makes it ``linear`` (the inverse fields
+    dropped, as the format refuses them on a linear market)."""
+    if not blank(value):
+        market["contract"] = "inverse"
+        market["contract_value"] = float(value)
+    else:
+        for key in ("contract", "contract_value", "settle_asset"):
+            market.pop(key, None)
+
+
+def percent_of(fraction: float) -> float:
     """A fraction as the percent a person would type: 0.0001 → 0.01, with no binary noise."""
     return float(Decimal(repr(float(fraction))) * 100)
 
 
-def _fraction_of(percent: float) -> float:
+def fraction_of(percent: float) -> float:
     """A typed percent as the fraction it means: 0.01 → 0.0001 exactly as decimals go."""
     return float(Decimal(repr(float(percent))) / 100)
 
@@ -282,6 +333,11 @@ def position_lines(scenario: Scenario) -> list[str]:
                 f"{exact_number(p.entry)} USDT, {exact_number(p.leverage)}× {p.mode}")
         if p.is_isolated:
             text += f", margin {exact_number(p.margin)} USDT"
+        for kind, trigger in (("stop-loss", p.stop_loss), ("take-profit", p.take_profit)):
+            if trigger is not None:
+                text += f", {kind} at {exact_number(trigger)}"
+        if p.stop_slippage:
+            text += f" (slippage {exact_number(percent_of(p.stop_slippage))} %)"
         lines.append(text)
     return lines
 
@@ -294,6 +350,8 @@ def friendly_error(err: ScenarioError, raw: Mapping[str, Any] | None = None) -> 
     'Position 2 (sol-long), size: must be > 0, got -3'
     >>> friendly_error(ScenarioError("positions[0].entry", "must be a number, got NoneType"), raw)
     'Position 1 (a), entry: is empty; enter a number'
+    >>> friendly_error(ScenarioError("collateral[0].haircut", "must be in [0, 1], got 2"), raw)
+    'Collateral 1, haircut: must be in [0, 1], got 2'
     """
     problem = err.problem
     if problem.endswith("got NoneType"):
@@ -309,6 +367,10 @@ def friendly_error(err: ScenarioError, raw: Mapping[str, Any] | None = None) -> 
         column = match.group(2)
         label = {"margin": "isolated margin"}.get(column, column)
         return f"{where}, {label}: {problem}" if column else f"{where}: {problem}"
+    match = re.fullmatch(r"collateral\[(\d+)\](?:\.(\w+))?", field)
+    if match:
+        where = f"Collateral {int(match.group(1)) + 1}"
+        return f"{where}, {match.group(2)}: {problem}" if match.group(2) else f"{where}: {problem}"
     match = re.fullmatch(r"markets\.([^.]+)\.(.+)", field)
     if match:
         return f"Market {match.group(1)}, {match.group(2)}: {problem}"

@@ -11,10 +11,12 @@ import streamlit as st
 from margin.presets import apply_venue, load_story
 from margin.scenario import ScenarioError, scenario_from_dict
 from margin.numbers import money
+from margin.stops import order_reach, reach_sentence
+from ui.builder.collateral import collateral_lines
 from ui.builder.model import handle_exchange_import, handle_upload, position_lines, validate
 from ui.common.stories import story_changes
 from ui.common.text import md
-from ui.common.words import join_words
+from ui.common.words import join_words, position_labels
 from ui.lab.words import account_warnings
 from ui.shell.sidebar import venue_name
 from ui.shell.state import ensure_scenario, revision, scenario_dict, set_scenario
@@ -144,12 +146,18 @@ def draft_status(candidate: dict, problem: str | None) -> None:
         st.error(f"{md(problem)}. Your edit is kept here; the price lab still shows the last valid account.",
                  icon=":material/error:")
         return
-    for warning in account_warnings(scenario_from_dict(candidate)):
+    scenario = scenario_from_dict(candidate)
+    for warning in account_warnings(scenario):
         st.warning(md(warning), icon=":material/warning:")
     count = len(candidate["positions"])
     with st.container(border=True, key="builder.in_use", gap="small"):
         st.markdown(f":material/check_circle: **In use:** {count} position{'' if count == 1 else 's'} "
                     f"on a {money(candidate['balance'])} wallet, every number as it is kept:")
-        lines = position_lines(scenario_from_dict(candidate))
+        lines = position_lines(scenario) + collateral_lines(scenario)
         box = st.container(height=200, border=False) if len(lines) > 6 else st.container(border=False)
         box.text("\n".join(lines))  # names come from the account: text, never Markdown
+        reaches = order_reach(scenario)
+        if reaches:
+            labels = position_labels(scenario)
+            st.markdown("**Where each stop sits** against the liquidation (every other market held):")
+            st.text("\n".join(reach_sentence(r, labels[r.id]) for r in reaches))
