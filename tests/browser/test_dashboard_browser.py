@@ -30,7 +30,7 @@ def test_keyboard_shock_step_liquidates_and_the_event_list_says_so(app_url: str,
     thumb = _shock(page)
     thumb.focus()
     box = page.locator('[data-testid="stNumberInput"]').filter(has_text="Shock, exact").locator("input")
-    for _ in range(20):  # 20 steps of 0.5 %: a -10 % shock, past the pool's -9.5 % threshold
+    for _ in range(20):  # 20 steps of 0.5 %: a -10 % shock, past the pool's -9.26 % threshold
         page.keyboard.press("ArrowLeft")
         page.wait_for_timeout(33)  # a held key repeats about 30 times a second
     # On a loaded machine Streamlit's page can drop the last step of a burst (1 to 3 bursts in

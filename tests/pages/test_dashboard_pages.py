@@ -97,7 +97,7 @@ def test_the_shock_chart_follows_the_slider_and_the_variant():
 
 
 def test_liquidation_happens_where_the_sweep_says_and_at_the_path_price():
-    """Just short of the -9.5 % threshold the pool lives; just past it, it is closed at the
+    """Just short of the -9.26 % threshold the pool lives; just past it, it is closed at the
     price where it breached on the way, not at the slider's end price."""
     at = app_file().run()
     at.number_input(key="lab.shock.input").set_value(-9.0).run()
@@ -105,7 +105,7 @@ def test_liquidation_happens_where_the_sweep_says_and_at_the_path_price():
     at.number_input(key="lab.shock.input").set_value(-60.0).run()
     events = section(at, "What happened on the way, as built")
     fill = float(events.split("BTC long liquidated at ")[1].split(" USDT")[0].replace(",", ""))
-    assert 90_000 < fill < 91_000  # ~ -9.5 % of 100,000, far above the end price of 40,000
+    assert 90_000 < fill < 91_000  # ~ -9.26 % of 100,000, far above the end price of 40,000
     assert metric(at, "Equity", 0) == "0.00 USDT"
 
 

@@ -162,8 +162,8 @@ def test_price_strips_mark_liquidation_and_bankruptcy_prices_on_the_sliders_scal
     # out of range: pinned to the end of the strip with an arrow
     assert "left:0.00%" in lab_marks.strip_html(10, 20, [lab_marks.StripMark(value=5, symbol="liquidation", label="x")], "c")
     shock_html, shock_words = lab_marks.shock_strip(sweeps["As built"], -0.05, -90.0, 90.0)
-    assert "left:44.72%" in shock_html  # the cross pool's -9.5 % on a -90..+90 scale
-    assert "cross pool liquidated at -9.5 %" in shock_words
+    assert "left:44.85%" in shock_html  # the cross pool's -9.2617 % on a -90..+90 scale
+    assert "cross pool liquidated at -9.26 %" in shock_words and "bankrupt at -9.70 %" in shock_words
     assert "BTC long" in lab_marks.map_takeaway(views["As built"].positions)
 
 
@@ -215,13 +215,13 @@ def test_sweep_chart_marks_the_current_point_and_the_crossings():
     assert html.count('class="ml-sweep-band"') == 37  # the numbers under the pointer every 5 % of shock
     assert "Shock −50.0 %: equity" in html or "Shock -50.0 %: equity" in html
     liq = [m for m in sweep.marks if m.kind == "liquidation"]
-    assert liq[0].shock * 100 == pytest.approx(-9.5)
+    assert liq[0].shock * 100 == pytest.approx(-9.2617, abs=1e-4)
     titles = re.findall(r'class="ml-sweep-mark"[^>]*title="([^"]+)"', html)
-    assert len(titles) == len(sweep.marks) and titles[0].startswith("Cross pool liquidated at a shock of")
+    assert len(titles) == len(sweep.marks) and "Cross pool liquidated at a shock of -9.26 %" in titles
     # the two curves are one SVG image, simplified but exact at the grid's ends
     image = unquote(re.search(r'<img src="data:image/svg\+xml,([^"]+)"', html).group(1))
     assert image.count("<polyline") == 2 and "stroke-dasharray" in image
-    assert "-9.5 %" in lab_charts.sweep_takeaway(sweep, -0.05)
+    assert "-9.26 %" in lab_charts.sweep_takeaway(sweep, -0.05)
 
 
 def test_sweep_curve_simplification_keeps_every_bend():
@@ -298,3 +298,33 @@ def test_a_venue_style_cut_is_told_by_its_own_measure(style, expected):
     events = simulate(s, price_path({"BTCUSDT": [100.0, 96.0]})).events
     words = describe_events(list(events), s, {"btc": "BTC long"})
     assert words[0].startswith(expected), words[0]
+
+
+def test_every_stated_shock_is_the_exact_crossing_with_only_known_digits():
+    """The strip, the chart's marks and the takeaway state each pool's shock as
+    ``margin.sweep.shock_crossings`` solves it (the default account: -9.26 % and -9.70 %), never
+    a point of the 0.25 % grid; and each is on the right side of the state it names."""
+    from margin.sweep import shock_crossings, sweep_shock
+    s, _, sweeps = _views(0.0)
+    sweep = sweeps["As built"]
+    exact = {(c.position, c.kind): c.shock for c in shock_crossings(s, low=-0.9, high=0.9)}
+    stated = {("cross pool" if p is None else p, k): v for (p, k), v in exact.items()}
+    assert {(m.pool if m.pool == "cross pool" else m.pool, m.kind) for m in sweep.marks} >= {("cross pool", "liquidation")}
+    for m in sweep.marks:
+        if m.pool == "cross pool":
+            assert m.shock == stated[("cross pool", m.kind)]
+    _, words = lab_marks.shock_strip(sweep, 0.0, -90.0, 90.0)
+    assert "cross pool liquidated at -9.26 %" in words and "cross pool bankrupt at -9.70 %" in words
+    status = sweep_shock(s, np.array([-0.0925, -0.0927])).valuation.status[:, 0]
+    assert status.tolist()[0] < status.tolist()[1]  # healthy at -9.25 %, liquidated at -9.27 %
+    html = lab_charts.sweep_html(sweep, 0.0)
+    assert "Cross pool liquidated at a shock of -9.26 %" in html and "-9.5 %" not in html
+
+
+def test_an_account_with_nothing_open_never_reads_as_not_liquidated():
+    s = scenario_from_dict(load_story("default"))
+    history = _history(s, -0.5)  # every position closed on the way down
+    sweeps = sweep_views(history, s.prices)
+    _, words = lab_marks.shock_strip(sweeps["As built"], -0.5, -90.0, 90.0)
+    assert "No shock" not in words and "closed on the way" in words
+    assert "Nothing is open" in lab_charts.sweep_takeaway(sweeps["As built"], -0.5)

@@ -14,7 +14,7 @@ from margin.numbers import percent, price
 from margin.presets import market_label
 from ui.common.palette import BLUE, GREY, ORANGE, PURPLE, SKY, VERMILLION, tint
 from ui.lab.model import PositionView
-from ui.lab.sweep import SweepView
+from ui.lab.sweep import SweepView, shock_text
 
 AT_RISK_RATIO = 0.8  # margin ratio from which a pool is called "at risk" (as the engine does)
 GAUGE_MAX = 150.0  # [%] the gauge's scale ends here; beyond it the needle rests at the end
@@ -110,7 +110,7 @@ def shock_strip(sweep: SweepView, shock: float, low: float, high: float) -> tupl
         symbol = "liquidation" if m.kind == "liquidation" else "bankruptcy"
         what = "liquidated" if m.kind == "liquidation" else "bankrupt"
         marks.append(StripMark(value=m.shock * 100, symbol=symbol,
-                               label=f"{m.pool[0].upper() + m.pool[1:]} {what} at a shock of {percent(m.shock, signed=True)}"))
+                               label=f"{m.pool[0].upper() + m.pool[1:]} {what} at a shock of {shock_text(m)}"))
     firsts = {}
     for m in sorted(sweep.marks, key=lambda m: abs(m.shock - shock)):
         firsts.setdefault((m.pool, m.kind), m)
@@ -118,8 +118,14 @@ def shock_strip(sweep: SweepView, shock: float, low: float, high: float) -> tupl
         glyph = "✕" if kind == "liquidation" else "◆"
         note = f" ({m.note})" if m.note else ""
         words.append(f"{glyph} {pool} {'liquidated' if kind == 'liquidation' else 'bankrupt'} at "
-                     f"{percent(m.shock, signed=True)}{note}")
-    caption = (" · ".join(words) if words else "No shock in range liquidates this account") + " (as built, what is still open, held unchanged)"
+                     f"{shock_text(m)}{note}")
+    if words:
+        caption = " · ".join(words) + " (as built, what is still open, held unchanged)"
+    elif sweep.open_positions == 0:
+        caption = "Nothing is open: every position has been closed on the way, so no shock can liquidate it now"
+    else:
+        caption = (f"No shock between {percent(sweep.grid[0], 0, signed=True)} and "
+                   f"{percent(sweep.grid[-1], 0, signed=True)} liquidates what is still open (as built, held unchanged)")
     return strip_html(low, high, marks, caption), caption
 
 

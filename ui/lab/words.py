@@ -13,7 +13,7 @@ from margin.scenario import Scenario
 from margin.settle import Event
 from margin.walk import entry_prices, start_walk
 from ui.lab.model import LabHistory, PositionView, VariantView, change_between, run_variant
-from ui.lab.sweep import SweepView, nearest_mark
+from ui.lab.sweep import SweepView, nearest_mark, shock_text
 from ui.common.words import join_words, position_labels, verb as _verb
 
 def waypoint_words(history: LabHistory, index: int) -> str:
@@ -208,7 +208,7 @@ def what_is_happening(views: Mapping[str, VariantView], sweeps: Mapping[str, Swe
             out.append(f"In cross, every open position is in profit ({_pnl_list(winners)}): {pool}.")
         mark = nearest_mark(sweeps["As built"], shock, {"cross pool"})
         if mark is not None:
-            out.append(f"From here, a whole-market shock of {percent(mark.shock, signed=True)} (now "
+            out.append(f"From here, a whole-market shock of {shock_text(mark)} (now "
                        f"{percent(shock, signed=True)}) would liquidate the cross pool.")
     iso_lost = [p for p in isolated.positions if p.status in ("liquidated", "bankrupt")]
     iso_kept = [p for p in isolated.positions if p.status not in ("liquidated", "bankrupt")]
