@@ -216,8 +216,9 @@ def test_the_cascade_says_where_the_insurance_fund_ended_and_every_number_has_it
     assert "From 100,000.00 USDT the shock sends BTC to 95,000.00 USDT; the forced orders take it to " in text
     assert {m.label: m.value for m in at.metric}["Notional [USDT]"].endswith(" M")
     price = _figure(at, "Price by round")
-    assert [t["name"] for t in price["data"]][1].endswith(" USDT")  # "Your BTC long: liquidated at … USDT"
-    assert "Your account survives this cascade in BTC. The price stopped at 84,767.08 USDT" in text
+    assert [t["name"] for t in price["data"]][1].endswith(" USDT")  # "Your BTC long: its liquidation price, … USDT"
+    assert "None of your positions is liquidated in this cascade in BTC. The price stopped at 84,767.08 USDT" in text
+    assert "would be liquidated only if it reached" in text and "Your account survives" not in text
     at.number_input(key="cascade.shock.input").set_value(-12.0).run()
     # a sentence that parses: the verb before the round ("… in round 2, at … USDT dies." did not)
     assert re.search(r"In this cascade your BTC long \(cross\) is liquidated in round \d+, at [\d,.]+ USDT, "

@@ -365,3 +365,21 @@ def test_every_close_says_where_its_money_went_and_the_parts_add_up():
             head, *rest = terms.replace(",", "").split(" ")
             value = float(head) + sum(float(n) * (1 if sign == "+" else -1) for sign, n in zip(rest[::2], rest[1::2]))
             assert value == pytest.approx(float(total.replace(",", "")), abs=0.011)
+
+
+def test_a_position_no_price_within_reach_liquidates_is_told_as_the_fact():
+    """A hedge whose pool only a rise of more than REACH_FACTOR x could break: the words say no
+    price below the engine's reach liquidates it (LiquidationPrice.reach), and guess nothing past it."""
+    from margin.account import REACH_FACTOR
+    from ui.lab.html import position_detail
+    raw = {"balance": 500_000, "markets": {"BTCUSDT": {"price": 100_000, "mmr": 0.005}},
+           "positions": [{"id": "l", "market": "BTCUSDT", "side": "long", "size": 1, "entry": 100_000, "leverage": 10},
+                         {"id": "s", "market": "BTCUSDT", "side": "short", "size": 1.5, "entry": 100_000, "leverage": 10}]}
+    s = scenario_from_dict(raw)
+    views = lab_views(_history(s))
+    long = next(p for p in views["As built"].positions if p.id == "l")
+    assert long.distance is None and long.beyond_reach and long.reach == REACH_FACTOR * 100_000
+    text = position_detail(long)
+    assert f"no BTC price below {REACH_FACTOR * 100_000:,.2f} USDT liquidates it" in text and "times" not in text
+    _, words = lab_marks.price_strip("BTCUSDT", 20_000, 180_000, 100_000, views["As built"].positions)
+    assert f"below {REACH_FACTOR * 100_000:,.2f} USDT" in words

@@ -72,6 +72,27 @@ def strip_html(low: float, high: float, marks: Sequence[StripMark], caption: str
     )
 
 
+def no_liquidation_words(p: PositionView) -> str:
+    """An open position no price finds, said as the fact it is: the engine looked at every price
+    of its market up to ``p.reach`` (LiquidationPrice.reach), the other markets held.
+
+    >>> from ui.lab.model import PositionView
+    >>> p = PositionView(id="b", label="BTC long", market="BTCUSDT", side="long", mode="cross",
+    ...     status="healthy", size=1.0, price=100_000.0, unrealized_pnl=0.0, realized_pnl=0.0, equity=1.0,
+    ...     maintenance_margin=1.0, liquidation_price=None, bankruptcy_price=None, distance=None, closed_at=None,
+    ...     partly_closed=False, beyond_reach=True, reach=1_000_000.0)
+    >>> no_liquidation_words(p)
+    'no BTC price below 1,000,000.00 USDT liquidates it (the lab looks no higher; other markets held)'
+    """
+    coin = market_label(p.market)
+    if p.reach is None:
+        return f"no {coin} price alone liquidates it"
+    if p.beyond_reach:
+        return (f"no {coin} price below {price(p.reach)} USDT liquidates it (the lab looks no higher; "
+                f"other markets held)")
+    return f"no {coin} price from 0 to {price(p.reach)} USDT liquidates it (other markets held)"
+
+
 def price_strip(market: str, low: float, high: float, target: float,
                 positions: Sequence[PositionView]) -> tuple[str, str]:
     """The strip under a market's price slider and its line of words: the price after the
@@ -96,8 +117,7 @@ def price_strip(market: str, low: float, high: float, target: float,
                 text += f", ◆ bankrupt at {price(p.bankruptcy_price)}"
             words.append(text)
         else:
-            reach = " within reach" if p.beyond_reach else ""
-            words.append(f"{p.label}: no {market_label(market)} price{reach} liquidates it")
+            words.append(f"{p.label}: {no_liquidation_words(p)}")
     caption = " · ".join(words) + " (prices in USDT)"
     return strip_html(low, high, marks, caption), caption
 
