@@ -39,6 +39,7 @@ from ui.shell.deep_links import inside_app_frame
 from ui.shell.links import share_link
 from ui.shell.sidebar import venue_name
 from ui.shell.state import ensure_scenario
+from ui.shell.reported import exchange_beside_lab
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
@@ -209,6 +210,7 @@ with import_paste:
     st.text_area("Or paste them here", key="builder.import_paste", height=120,
                  placeholder='[{"symbol": "BTCUSDT", "positionAmt": "0.01", ...}]  {"assets": [...]}')
 st.button("Import the account", icon=":material/upload_file:", key="builder.import", on_click=import_exchange)
+exchange_beside_lab(ensure_scenario())
 
 # ----------------------------------------------------------------------------- validate and use
 
