@@ -383,3 +383,20 @@ def test_a_position_no_price_within_reach_liquidates_is_told_as_the_fact():
     assert f"no BTC price below {REACH_FACTOR * 100_000:,.2f} USDT liquidates it" in text and "times" not in text
     _, words = lab_marks.price_strip("BTCUSDT", 20_000, 180_000, 100_000, views["As built"].positions)
     assert f"below {REACH_FACTOR * 100_000:,.2f} USDT" in words
+
+
+def test_a_step_is_announced_with_what_it_closed_and_where():
+    """The live region's words: a step past the cross pool's crossing says it was liquidated at
+    -9.26 % with each close; a quiet step says nothing was liquidated; no move, nothing to say."""
+    from ui.lab.words import step_announcement
+    s = scenario_from_dict(load_story("default"))
+    quiet = _history(s, -0.05)
+    views = lab_views(quiet)
+    assert step_announcement(None, quiet, views["As built"], s.prices) == ""
+    assert step_announcement(quiet, quiet, views["As built"], s.prices) == ""
+    said = step_announcement(_history(s), quiet, views["As built"], s.prices)
+    assert said.startswith("Shock -5.0 %: nothing was liquidated on this step; margin ratio of the cross pool")
+    past = move_history(quiet, s.prices, -0.10)
+    said = step_announcement(quiet, past, lab_views(past)["As built"], s.prices)
+    assert said.startswith("Shock -10.0 %: cross pool liquidated at a shock of -9.26 %: BTC long closed at 90,738.34 USDT")  # 100,000 x (1 - 0.092617)
+    assert "SOL long closed with it at" in said

@@ -31,7 +31,7 @@ from ui.lab.model import (
 )
 from ui.lab.sliders import SHOCK_RANGE, VARIANTS, clamped, market_slider_range, price_format, strip_with_words
 from ui.lab.sweep import SweepView, sweep_view
-from ui.lab.words import account_warnings, lab_views, what_is_happening
+from ui.lab.words import account_warnings, lab_views, step_announcement, what_is_happening
 from ui.shell.links import keep_in_url, share_link
 from ui.shell.live_html import live_region, live_regions, region_name
 from ui.shell.memory import CACHE_TTL
@@ -43,6 +43,7 @@ HISTORY = "lab.history"  # the learner's path and the account three ways along i
 REPLAY = "lab.replay"  # a link's or lesson's path, walked when the next history starts
 MARKET_STEP = "lab.market_step"  # set by a market's callback: the market whose step this run is
 LIVE = "lab-live"  # the key of the live panel's fragment
+ANNOUNCE = "announce"  # the live region that says what a step changed (aria-live polite)
 
 MARKET_INPUT_WIDTH = 150  # [px] a market's exact-price box
 SHOCK_INPUT_WIDTH = 130  # [px] the shock's exact box
@@ -134,6 +135,7 @@ def lab_regions() -> dict[str, str] | None:
     shock = shock_percent / 100.0
     key = account.key
     base = tuple(slider_prices.items())
+    before = st.session_state.get(HISTORY)
     history = move_history(lab_history(scenario, key), slider_prices, shock)
     st.session_state[HISTORY] = history
     st.session_state["lab.path"] = waypoints_to_list(history.waypoints)  # what a shared link carries
@@ -162,6 +164,9 @@ def lab_regions() -> dict[str, str] | None:
                      f'<div>{sweep_chart(walk_state_key(key, history.walks[chosen]), base, sweeps[chosen], shock, dark)}'
                      f'<p class="ml-small">{escape(sweep_words)}</p></div></div></div>'),
     }
+    said = step_announcement(before, history, built, slider_prices)
+    if said:  # unchanged otherwise: a polite live region speaks when its text changes
+        regions[ANNOUNCE] = f"<p>{escape(said)}</p>"
     for name, (low, high, _) in ranges.items():
         marks = strip_with_words(*lab_marks.price_strip(name, low, high, target[name], built.positions))
         regions[strip_region(name)] = under_track(marks, MARKET_INPUT_WIDTH)
@@ -215,6 +220,9 @@ def live_panel(updates_slot) -> None:
         help=f"Every market moves by the shock times its beta ({betas}), on top of its slider.",
     )
     live_region("strip.shock")
+    # what a step changed, said by a screen reader after the slider's value (role status: polite)
+    st.html(f'<div data-live-region="{ANNOUNCE}" role="status" aria-live="polite" aria-atomic="true" '
+            f'class="ml-announce"></div>')
     with updates_slot:
         update_regions(key="lab.live")
 

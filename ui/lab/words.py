@@ -353,3 +353,36 @@ def lab_views(history: LabHistory) -> dict[str, VariantView]:
         events = tuple(describe_events(walk.events, walk.scenario, position_labels(walk.scenario), when))
         views[label] = replace(view, events=events)
     return views
+
+
+def step_announcement(before: LabHistory | None, after: LabHistory, built: VariantView,
+                      base: Mapping[str, float]) -> str:
+    """What one step changed, in one or two sentences for the lab's polite live region (a
+    screen reader says it after the slider's value): each close the step made, as built, at the
+    shock where it happened (its fill price against the slider's price, by the market's beta),
+    or that nothing was closed and how near the riskiest pool is. ``""`` when nothing moved.
+    """
+    if before is None or before.waypoints == after.waypoints:
+        return ""  # a first draw, or a rerun that moved nothing: nothing to say
+    walk = after.walks["As built"]
+    told = len(before.walks["As built"].events) if before is not None and before.account_key == after.account_key else None
+    fresh = [e for e in walk.events[told:] if e.type in ("liquidation", "partial_liquidation")] if told is not None else []
+    labels = position_labels(walk.scenario)
+    now = f"Shock {percent(after.shock, signed=True)}"
+    if not fresh:
+        ratio = (f"; margin ratio of the {built.risk_pool} {percent(built.risk_ratio)} (liquidated at 100 %)"
+                 if built.risk_ratio is not None and built.risk_pool else "")
+        return f"{now}: nothing was liquidated on this step{ratio}."
+    parts, cross_said = [], False
+    for e in fresh:
+        beta = walk.scenario.markets[e.market].beta
+        at = (f" at a shock of {percent((e.price / base[e.market] - 1.0) / beta, 2, signed=True)}"
+              if beta and base.get(e.market) else "")
+        if e.mode == "cross" and not cross_said:
+            cross_said = True
+            parts.append(f"cross pool liquidated{at}: {labels.get(e.position, e.position)} closed at {price(e.price)} USDT")
+        elif e.mode == "cross":
+            parts.append(f"{labels.get(e.position, e.position)} closed with it at {price(e.price)} USDT")
+        else:
+            parts.append(f"{labels.get(e.position, e.position)} (isolated) liquidated{at}, at {price(e.price)} USDT")
+    return f"{now}: {'; '.join(parts)}."
