@@ -79,4 +79,4 @@ def test_thirty_quick_arrow_presses_move_the_shock_thirty_steps(app_url: str, pa
     expect(box).to_have_value("-15.0")
     page.wait_for_timeout(3000)  # and it stays there: no late rerun pulls it back
     expect(box).to_have_value("-15.0")
-    expect(thumb).to_have_attribute("aria-valuenow", "-15")
+    expect(thumb).to_have_attribute("aria-valuetext", "-15.0")

@@ -114,15 +114,15 @@ def _one_step(page: Page, seen: list) -> list:
 
 
 def test_a_step_sends_only_what_it_changes(app_url: str, page: Page):
-    """A shock step sends the shock slider, its box, the (unchanged) place of its marks and
-    one update of the lab's regions; a market step sends that market's slider, its box and one
+    """A shock step sends the shock slider, its box, the (unchanged) places of its marks and of
+    the live region that says what the step changed, and one update of the lab's regions; a market step sends that market's slider, its box and one
     update. No other slider, box, button or the radio is sent again, and no run of the whole app."""
     seen = _watch_elements(page)
     page.goto(app_url)
     expect(page.locator('[data-live-region="text"] [data-section="What is happening"]')).to_be_visible()
     _shock(page).focus()
     assert _one_step(page, seen) == [("slider", "lab.shock.slider"), ("number_input", "lab.shock.input"),
-                                     ("html", ""), ("bidi_component", "lab.live")]
+                                     ("html", ""), ("html", ""), ("bidi_component", "lab.live")]
     page.locator('[data-testid="stSlider"]').filter(has_text="SOL price").get_by_role("slider").focus()
     assert _one_step(page, seen) == [("slider", "lab.price.SOLUSDT.slider"),
                                      ("number_input", "lab.price.SOLUSDT.input"),

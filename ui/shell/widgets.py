@@ -53,6 +53,11 @@ def _sync(source: str, plain: str, twin: str | None, transform: Callable[[Any], 
     if twin is not None and _is_echo(source, value, plain):
         st.session_state[source] = st.session_state[plain]  # keep the twins on the newer value
         return
+    if twin is not None and value == st.session_state.get(plain):
+        # Its twin's callback ran first in this run and wrote this value here: nothing is new.
+        # Writing it back into the twin would send the twin an override, and a slider held
+        # under the arrow keys would jump back to it, losing the steps pressed since.
+        return
     st.session_state[plain] = value
     if twin is not None:
         st.session_state[twin] = value
