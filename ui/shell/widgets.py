@@ -19,7 +19,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import streamlit as st
 
+from ui.common.chart_text import MAX_ROWS, figure_summary, figure_table, table_html
 from ui.common.export import events_csv
+from ui.common.text import md
 from ui.shell import presenter
 
 
@@ -170,9 +172,16 @@ CHART_CONFIG = {"displaylogo": False}
 
 def chart(figure, *, key: str) -> None:
     """A Plotly figure across the column; in presenter mode with every font 1.5 times larger
-    (Plotly sizes its text in pixels, so presenter mode's larger base font alone misses it)."""
+    (Plotly sizes its text in pixels, so presenter mode's larger base font alone misses it).
+    Under it, its text alternative one keystroke away: an expander named by the chart's one-line
+    summary, holding its data as a table (:mod:`ui.common.chart_text`)."""
     shown = presenter.enlarge(figure) if presenter.is_on() else figure
     st.plotly_chart(shown, key=key, width="stretch", config=CHART_CONFIG)
+    summary = figure_summary(figure)
+    with st.expander(f"In words and as a table: {md(summary)}", icon=":material/table_view:"):
+        table = figure_table(figure)
+        cut = f" (the first {MAX_ROWS:,} points)" if len(table) >= MAX_ROWS else ""
+        st.html(table_html(table, f"The data of the chart {summary}{cut}"))
 
 
 def event_log_button(events: Iterable[Any], *, key: str, file_name: str = "events.csv",
