@@ -197,7 +197,7 @@ with upload_col:
                      max_upload_size=1, on_change=read_upload)
 
 st.subheader("Import your exchange account")
-st.caption("What your exchange returns for your positions and balance, as JSON: Binance USDⓈ-M "
+st.caption("What your exchange returns for your positions and balance, as JSON: Binance USDS-M "
            "`positionRisk` and `account`, Bybit v5 `position/list` and `wallet-balance`, OKX v5 "
            "`account/positions` and `account/balance`, or Hyperliquid `clearinghouseState`. Choose the "
            "files or paste the text; nothing is fetched from the network and no API key is asked for. "
