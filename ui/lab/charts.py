@@ -227,10 +227,10 @@ def sweep_takeaway(sweep: SweepView, shock: float) -> str:
     if liq is None and sweep.open_positions == 0:
         return f"Nothing is open {sweep.label.lower()}: every position has been closed, so no shock liquidates it now."
     if liq is None:
-        return (f"Held unchanged, the account {sweep.label.lower()} is liquidated by no market shock "
+        return (f"With no trade added or closed, the account {sweep.label.lower()} is liquidated by no market shock "
                 f"between {percent(sweep.grid[0])} and {percent(sweep.grid[-1], signed=True)}.")
     bank = nearest_mark(sweep, liq.shock, {liq.pool}, kind="bankruptcy")
-    text = (f"Held unchanged from the sliders, the {liq.pool} is liquidated at a market shock of "
+    text = (f"With no trade added or closed, from the sliders' prices the {liq.pool} is liquidated at a market shock of "
             f"{shock_text(liq)}")
     if bank is not None:
         text += f" and bankrupt at {shock_text(bank)}"
@@ -297,7 +297,7 @@ class _SweepFrame:
 def _sweep_head(title: str, equity_colour: str) -> str:
     return (f'<div class="ml-chart ml-sweep" data-chart="{escape(title)}">'
             f'<div class="ml-chart-head"><div class="ml-chart-title">{escape(title)}</div>'
-            f'<div class="ml-note">The account as it stands now, held unchanged at each shock [USDT]</div></div>'
+            f'<div class="ml-note">The account as it stands now, no trade added or closed, at each shock [USDT]</div></div>'
             '<div class="ml-legend">'
             f'<span><i class="ml-key-line" style="border-top:3px solid {equity_colour}"></i>equity</span>'
             '<span><i class="ml-key-line"></i>maintenance margin</span>'
@@ -388,7 +388,8 @@ def sweep_html(sweep: SweepView, shock: float, dark: bool = False) -> str:
 
     >>> from ui.lab.sweep import SweepView
     >>> sweep = SweepView(label="As built", grid=np.linspace(-0.9, 0.9, 361),
-    ...                   equity=np.linspace(0, 200, 361), maintenance=np.full(361, 20.0), marks=())
+    ...                   equity=np.linspace(0, 200, 361), maintenance=np.full(361, 20.0), marks=(),
+    ...                   open_positions=1)
     >>> html = sweep_html(sweep, -0.05)
     >>> 'data-chart="Equity across every market shock, as built"' in html, 'data-here="-5.00"' in html
     (True, True)

@@ -140,12 +140,12 @@ def shock_strip(sweep: SweepView, shock: float, low: float, high: float) -> tupl
         words.append(f"{glyph} {pool} {'liquidated' if kind == 'liquidation' else 'bankrupt'} at "
                      f"{shock_text(m)}{note}")
     if words:
-        caption = " · ".join(words) + " (as built, what is still open, held unchanged)"
+        caption = " · ".join(words) + " (as built: the positions still open now, no trade added or closed)"
     elif sweep.open_positions == 0:
         caption = "Nothing is open: every position has been closed on the way, so no shock can liquidate it now"
     else:
         caption = (f"No shock between {percent(sweep.grid[0], 0, signed=True)} and "
-                   f"{percent(sweep.grid[-1], 0, signed=True)} liquidates what is still open (as built, held unchanged)")
+                   f"{percent(sweep.grid[-1], 0, signed=True)} liquidates what is still open (as built, no trade added or closed)")
     return strip_html(low, high, marks, caption), caption
 
 
@@ -206,7 +206,7 @@ def gauge_html(ratio: float | None, pool: str | None) -> str:
         f'<div role="meter" aria-label="{escape(title)}" aria-valuemin="0" aria-valuemax="{GAUGE_MAX:g}" '
         f'aria-valuenow="{min(shown, GAUGE_MAX):.1f}" aria-valuetext="{number}" style="padding:2px 10px 0 10px">'
         f'<div style="display:flex;justify-content:space-between;align-items:baseline;gap:0.5rem">'
-        f'<span style="font-size:0.85rem;opacity:0.85">{escape(title)}</span>'
+        f'<span style="font-size:0.85rem;opacity:0.85">{escape(title)} (maintenance ÷ equity; lower is safer)</span>'
         f'<span style="font-size:1.35rem;font-weight:600;white-space:nowrap">{number}{beyond}</span></div>'
         f'<div style="position:relative;height:16px;border-radius:3px;overflow:hidden;display:flex;'
         f'outline:1px solid {tint(GREY, 0.5)}">{zones}'
@@ -221,12 +221,12 @@ def gauge_takeaway(ratio: float | None, pool: str | None) -> str:
     """The gauge in words.
 
     >>> gauge_takeaway(0.5, "cross pool")
-    'Cross pool: maintenance margin is 50.0 % of equity: healthy (at risk from 80 %, liquidated at 100 %).'
+    'Cross pool: maintenance margin is 50.0 % of equity: healthy (lower is safer: at risk from 80 %, liquidated at 100 %).'
     """
     if ratio is None:
         return "Nothing is open, so nothing can be liquidated."
     state = "healthy" if ratio < AT_RISK_RATIO else ("at risk" if ratio < 1 else "liquidated")
     shown = percent(ratio) if math.isfinite(ratio) else "beyond all"
     return (f"{pool[0].upper() + pool[1:]}: maintenance margin is {shown} of equity: {state} "
-            f"(at risk from 80 %, liquidated at 100 %).")
+            f"(lower is safer: at risk from 80 %, liquidated at 100 %).")
 

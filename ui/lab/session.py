@@ -151,7 +151,7 @@ def lab_regions() -> dict[str, str] | None:
     theme = " ml-dark" if dark else ""
     pools = views[chosen].pools
     sweep_words = (f"{lab_charts.sweep_takeaway(sweeps[chosen], shock)} Each point of this chart is the account as it "
-                   f"stands now (what is still open) held unchanged at that shock; the lists above follow your "
+                   f"stands now (the positions still open, no trade added or closed) at that shock; the lists above follow your "
                    f"own path, so a liquidation on the way stays happened.")
     regions = {
         "strip.shock": under_track(strip_with_words(*lab_marks.shock_strip(sweeps["As built"], shock, *SHOCK_RANGE)),

@@ -149,9 +149,9 @@ def money_clause(e: Event) -> str:
     close changed the account's money by. Empty when the realized PnL is all of it.
 
     >>> from margin.ledger import Event
-    >>> money_clause(Event(type="liquidation", step=0, row=1, position="sol", market="SOLUSDT", mode="isolated",
-    ...     price=171.86, size=240.0, realized_pnl=-2177.56, fee=253.11, insurance_fund_delta=462.44, to_fund=209.33))
-    '; 253.11 USDT liquidation fee and 209.33 USDT of margin left above it went to the insurance fund: the account's money changed by -2,177.56 - 253.11 - 209.33 = -2,640.00 USDT'
+    >>> print(money_clause(Event(type="liquidation", step=0, row=1, position="sol", market="SOLUSDT", mode="isolated",
+    ...     price=171.86, size=240.0, realized_pnl=-2177.56, fee=253.11, insurance_fund_delta=462.44, to_fund=209.33)))
+    ; 253.11 USDT liquidation fee and 209.33 USDT of margin left above it went to the insurance fund: the account's money changed by -2,177.56 - 253.11 - 209.33 = -2,640.00 USDT
     """
     parts = [(e.fee, "-"), (e.to_fund, "-"), (e.from_fund, "+"), (e.socialized, "+")]
     if not any(round(v, 2) for v, _ in parts):
