@@ -80,3 +80,20 @@ def test_thirty_quick_arrow_presses_move_the_shock_thirty_steps(app_url: str, pa
     page.wait_for_timeout(3000)  # and it stays there: no late rerun pulls it back
     expect(box).to_have_value("-15.0")
     expect(thumb).to_have_attribute("aria-valuetext", "-15.0")
+
+
+def test_a_definition_opens_from_the_keyboard(app_url: str, page: Page):
+    """A "?" definition is a button in the Tab order, and focus alone shows its text."""
+    page.goto(app_url)
+    heading = page.get_by_role("heading", name="Price lab")
+    expect(heading).to_be_visible()
+    help_button = page.get_by_role("button", name="Help for Whole-market shock [%]")
+    expect(help_button).to_be_visible()
+    heading.click()  # start tabbing from the top of the page
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if help_button.evaluate("(el) => el === document.activeElement"):
+            break
+    else:
+        raise AssertionError("Tab never reached the shock's definition")
+    expect(page.locator('[data-testid="stTooltipContent"]')).to_contain_text("Every market moves by the shock times its beta")
