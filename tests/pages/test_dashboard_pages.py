@@ -393,3 +393,14 @@ def test_a_number_box_echoing_an_older_value_does_not_pull_the_slider_back():
     assert at.slider(key="lab.shock.slider").value == -6.0
     at.number_input(key="lab.shock.input").set_value(-12.5).run()  # a value typed by the learner
     assert at.session_state["lab.shock"] == -12.5
+
+
+def test_the_shock_box_steps_finer_than_the_slider():
+    """On a phone the slider moves about 1 % a pixel: the exact box's + and − step 0.1 %, and a
+    value between the slider's 0.5 % steps is taken as it is."""
+    at = app_file().run()
+    assert at.number_input(key="lab.shock.input").step == 0.1 and at.slider(key="lab.shock.slider").step == 0.5
+    at.number_input(key="lab.shock.input").increment().run()
+    assert at.session_state["lab.shock"] == pytest.approx(0.1)
+    at.number_input(key="lab.shock.input").set_value(-9.3).run()
+    assert not at.exception and at.session_state["lab.shock"] == pytest.approx(-9.3)

@@ -47,6 +47,7 @@ ANNOUNCE = "announce"  # the live region that says what a step changed (aria-liv
 
 MARKET_INPUT_WIDTH = 150  # [px] a market's exact-price box
 SHOCK_INPUT_WIDTH = 130  # [px] the shock's exact box
+SHOCK_FINE_STEP = 0.1  # [%] the exact box's + and −: on a phone the slider moves about 1 % a pixel
 
 
 @st.cache_data(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
@@ -217,6 +218,7 @@ def live_panel(updates_slot) -> None:
     slider_with_input(
         "Whole-market shock [%]", "lab.shock", min_value=SHOCK_RANGE[0], max_value=SHOCK_RANGE[1],
         step=0.5, default=0.0, format="%.1f", input_label="Shock, exact [%]", input_width=SHOCK_INPUT_WIDTH,
+        input_step=SHOCK_FINE_STEP,
         help=f"Every market moves by the shock times its beta ({betas}), on top of its slider.",
     )
     live_region("strip.shock")

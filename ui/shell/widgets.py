@@ -83,7 +83,7 @@ def current_value(key: str, *, min_value: float, max_value: float, step: float, 
 def slider_with_input(label: str, key: str, *, min_value: float, max_value: float, step: float,
                       default: float, format: str | None = None, help: str | None = None,
                       input_label: str | None = None, columns: tuple[int, int] = (4, 1),
-                      input_width: int | None = None,
+                      input_width: int | None = None, input_step: float | None = None,
                       on_change: Callable[..., None] | None = None, on_change_args: tuple = ()) -> float:
     """A slider and its number-input twin for exact keyboard entry, bound to plain ``key``.
 
@@ -93,6 +93,8 @@ def slider_with_input(label: str, key: str, *, min_value: float, max_value: floa
     the current value (clamped into the range); an integer when the range, step and default are
     all integers.
     ``on_change(*on_change_args)`` is called after either widget's change is synced.
+    ``input_step``: the number box's own step, finer than the slider's where a slider's pixel
+    is too coarse (a phone: its + and − then move by this).
     """
     kind = int if all(isinstance(v, int) for v in (min_value, max_value, step, default)) else float
     value = current_value(key, min_value=min_value, max_value=max_value, step=step, default=default)
@@ -107,7 +109,7 @@ def slider_with_input(label: str, key: str, *, min_value: float, max_value: floa
 
     def number_input(**width: Any) -> None:
         st.number_input(input_label or f"{label} (exact)", min_value=min_value, max_value=max_value,
-                        step=step, key=input_key, format=_input_format(format),
+                        step=input_step or step, key=input_key, format=_input_format(format),
                         on_change=_sync, args=(input_key, key, slider_key, None, (), on_change, on_change_args), **width)
 
     if input_width is not None:
