@@ -16,7 +16,7 @@ from margin.scenario import load_scenario, scenario_to_dict
 from ui.learn.session import lesson_waiting
 from ui.shell.sidebar import sidebar, sidebar_terms
 from ui.shell.deep_links import inside_app_frame
-from ui.shell import faults, links, memory, presenter
+from ui.shell import access, faults, links, memory, presenter
 from ui.shell.state import SCENARIO_KEY, ensure_scenario, set_scenario
 from ui.common.site import DEFAULT_PAGE, PAGES
 
@@ -43,6 +43,7 @@ links.open_link_target()
 with st.sidebar:
     presenter.presenter_toggle()
 presenter.apply(page)
+access.apply()  # captions' contrast, a visible focus ring (ui/shell/access.py)
 
 page.run()
 links.sidebar_share_link(page)  # for pages without their own "Share this view"

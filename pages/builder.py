@@ -42,6 +42,7 @@ from ui.shell.deep_links import inside_app_frame
 from ui.shell.links import share_link
 from ui.shell.sidebar import venue_name
 from ui.shell.state import ensure_scenario
+from ui.shell.reported import exchange_beside_lab
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
@@ -243,7 +244,7 @@ with upload_col:
                      max_upload_size=1, on_change=read_upload)
 
 st.subheader("Import your exchange account")
-st.caption("What your exchange returns for your positions and balance, as JSON: Binance USDⓈ-M "
+st.caption("What your exchange returns for your positions and balance, as JSON: Binance USDS-M "
            "`positionRisk` and `account`, Bybit v5 `position/list` and `wallet-balance`, OKX v5 "
            "`account/positions` and `account/balance`, or Hyperliquid `clearinghouseState`. Choose the "
            "files or paste the text; nothing is fetched from the network and no API key is asked for. "
@@ -256,6 +257,7 @@ with import_paste:
     st.text_area("Or paste them here", key="builder.import_paste", height=120,
                  placeholder='[{"symbol": "BTCUSDT", "positionAmt": "0.01", ...}]  {"assets": [...]}')
 st.button("Import the account", icon=":material/upload_file:", key="builder.import", on_click=import_exchange)
+exchange_beside_lab(ensure_scenario())
 
 # ----------------------------------------------------------------------------- validate and use
 

@@ -20,9 +20,11 @@ Leverage outside the preset's range for the position's size (1x to its tier's ma
 from __future__ import annotations
 
 import copy
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any, Mapping
 
 from margin.imports.coins import CoinBalance, add_collateral, coin_tiers, inverse_market
 from margin.imports.documents import MAX_TIME_MS
@@ -44,6 +46,9 @@ class Holding:
     for isolated positions (the margin before unrealized PnL), ``where`` the export row it
     came from (for messages). A coin-margined (inverse) position has ``contract_value`` [USD
     per contract] and ``settle_asset``: its ``size`` is in contracts, its margin in the coin.
+    ``reported_liquidation`` [USDT per base] and ``reported_maintenance`` [USDT] are the
+    exchange's own figures where its export carries them (None otherwise), to be shown beside
+    the lab's, never used to compute.
     """
 
     market: str
@@ -57,6 +62,28 @@ class Holding:
     where: str
     contract_value: float | None = None
     settle_asset: str | None = None
+    reported_liquidation: float | None = None
+    reported_maintenance: float | None = None
+
+
+def reported_number(obj: Mapping[str, Any], key: str) -> float | None:
+    """An exchange's own figure (a liquidation price, a maintenance margin) when it is a finite
+    positive number; None for anything else ("", "0", absent, text): a figure only shown
+    beside the lab's never refuses an import.
+
+    >>> reported_number({"liquidationPrice": "84368.1"}, "liquidationPrice"), reported_number({"liqPx": ""}, "liqPx")
+    (84368.1, None)
+    >>> reported_number({"liquidationPrice": "0"}, "liquidationPrice"), reported_number({"x": "nan"}, "x")
+    (None, None)
+    """
+    value = obj.get(key) if isinstance(obj, Mapping) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and number > 0 else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -203,6 +230,18 @@ def _positions(account: ExportedAccount) -> list[dict]:
     return positions
 
 
+def _reported(account: ExportedAccount) -> dict[str, dict]:
+    """The exchange's own liquidation price and maintenance margin per position id, with the
+    size and entry they belong to (an edited position no longer matches them)."""
+    out = {}
+    for position_id, h in zip(_position_ids(account.holdings), account.holdings):
+        if h.reported_liquidation is None and h.reported_maintenance is None:
+            continue
+        out[position_id] = {"liquidation_price": h.reported_liquidation, "maintenance_margin": h.reported_maintenance,
+                            "size": tidy(h.size), "entry": h.entry, "where": h.where}
+    return out
+
+
 def _clamp_leverage(scenario: dict) -> list[str]:
     """Leverage above the preset tier's maximum would be refused by the scenario loader;
     the exchange allowed it under its own tiers, so it is lowered to the maximum, with a note."""
@@ -275,6 +314,9 @@ def to_scenario(account: ExportedAccount) -> tuple[dict, list[str]]:
                      "as_of": as_of_text(account.as_of_ms)},
     }
     coin_notes = add_collateral(draft, account.coins, preset)
+    reported = _reported(account)
+    if reported:
+        draft["imported"]["reported"] = reported
     scenario = apply_venue(draft, preset)
     notes = list(account.notes)
     notes.append(f"Maintenance tiers and liquidation rules: the lab's preset (assets/venues/{preset}.json), "

@@ -21,7 +21,9 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from margin.imports.accounts import ExportedAccount, Holding, latest_time, no_open_position, one_row_each
+from margin.imports.accounts import (
+    ExportedAccount, Holding, latest_time, no_open_position, one_row_each, reported_number,
+)
 from margin.imports.coins import CoinBalance
 from margin.imports.documents import kind_of, mapping, number, optional_number, optional_time, rows, text
 from margin.scenario import ScenarioError
@@ -101,7 +103,9 @@ def _holding(row: Mapping[str, Any], where: str, amount: float) -> tuple[Holding
         leverage = _v3_leverage(row, where, size, mark)
     margin = number(row, "isolatedWallet", where, positive=True) if mode == "isolated" else None
     return Holding(market=market, side=side, size=size, entry=number(row, "entryPrice", where, positive=True),
-                   mark=mark, leverage=leverage, mode=mode, margin=margin, where=where), hedge
+                   mark=mark, leverage=leverage, mode=mode, margin=margin, where=where,
+                   reported_liquidation=reported_number(row, "liquidationPrice"),
+                   reported_maintenance=reported_number(row, "maintMargin")), hedge
 
 
 def _coin_holding(row: Mapping[str, Any], where: str, amount: float, coin: str) -> tuple[Holding, bool]:

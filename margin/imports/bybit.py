@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from margin.imports.accounts import ExportedAccount, Holding, latest_time, no_open_position, one_row_each
+from margin.imports.accounts import ExportedAccount, Holding, latest_time, no_open_position, one_row_each, reported_number
 from margin.imports.coins import CoinBalance
 from margin.imports.documents import kind_of, listing, mapping, number, optional_number, optional_time, required, rows, text
 from margin.scenario import ScenarioError
@@ -76,7 +76,9 @@ def _holding(row: Mapping[str, Any], where: str, size: float, account_mode: str 
                    entry=number(row, "avgPrice", where, positive=True),
                    mark=number(row, "markPrice", where, positive=True),
                    leverage=number(row, "leverage", where, positive=True),
-                   mode="isolated" if isolated else "cross", margin=margin, where=where)
+                   mode="isolated" if isolated else "cross", margin=margin, where=where,
+                   reported_liquidation=reported_number(row, "liqPrice"),
+                   reported_maintenance=reported_number(row, "positionMM"))
 
 
 def _inverse_holding(row: Mapping[str, Any], where: str, size: float, account_mode: str | None) -> Holding:

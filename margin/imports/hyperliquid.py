@@ -21,7 +21,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from margin.imports.accounts import ExportedAccount, Holding, latest_time, market_name, no_open_position, one_row_each
+from margin.imports.accounts import (
+    ExportedAccount, Holding, latest_time, market_name, no_open_position, one_row_each, reported_number,
+)
 from margin.imports.documents import mapping, number, optional_time, required, rows, text
 from margin.scenario import ScenarioError
 
@@ -50,7 +52,8 @@ def _holding(position: Mapping[str, Any], where: str, size: float) -> tuple[Hold
     holding = Holding(market=market, side="long" if size > 0 else "short", size=abs(size),
                       entry=number(position, "entryPx", where, positive=True), mark=value / abs(size),
                       leverage=number(leverage, "value", f"{where}.leverage", positive=True),
-                      mode=mode, margin=margin, where=where)
+                      mode=mode, margin=margin, where=where,
+                      reported_liquidation=reported_number(position, "liquidationPx"))
     return holding, pnl
 
 

@@ -26,7 +26,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-from margin.imports.accounts import ExportedAccount, Holding, latest_time, market_name, no_open_position, one_row_each
+from margin.imports.accounts import (
+    ExportedAccount, Holding, latest_time, market_name, no_open_position, one_row_each, reported_number,
+)
 from margin.imports.coins import CoinBalance
 from margin.imports.documents import kind_of, listing, mapping, number, optional_number, optional_time, rows, text
 from margin.scenario import ScenarioError
@@ -93,7 +95,8 @@ def _holding(row: Mapping[str, Any], where: str, pos: float, contract_values: Ma
     margin = number(row, "margin", where, positive=True) if mode == "isolated" else None
     return Holding(market=market, side=_side(row, where, pos), size=abs(pos) * contract_value,
                    entry=number(row, "avgPx", where, positive=True), mark=number(row, "markPx", where, positive=True),
-                   leverage=number(row, "lever", where, positive=True), mode=mode, margin=margin, where=where)
+                   leverage=number(row, "lever", where, positive=True), mode=mode, margin=margin, where=where,
+                   reported_liquidation=reported_number(row, "liqPx"), reported_maintenance=reported_number(row, "mmr"))
 
 
 def _holdings(documents: Mapping[str, Any]) -> tuple[list[Holding], list[str]]:

@@ -97,7 +97,7 @@ def test_the_shock_chart_follows_the_slider_and_the_variant():
 
 
 def test_liquidation_happens_where_the_sweep_says_and_at_the_path_price():
-    """Just short of the -9.5 % threshold the pool lives; just past it, it is closed at the
+    """Just short of the -9.26 % threshold the pool lives; just past it, it is closed at the
     price where it breached on the way, not at the slider's end price."""
     at = app_file().run()
     at.number_input(key="lab.shock.input").set_value(-9.0).run()
@@ -105,7 +105,7 @@ def test_liquidation_happens_where_the_sweep_says_and_at_the_path_price():
     at.number_input(key="lab.shock.input").set_value(-60.0).run()
     events = section(at, "What happened on the way, as built")
     fill = float(events.split("BTC long liquidated at ")[1].split(" USDT")[0].replace(",", ""))
-    assert 90_000 < fill < 91_000  # ~ -9.5 % of 100,000, far above the end price of 40,000
+    assert 90_000 < fill < 91_000  # ~ -9.26 % of 100,000, far above the end price of 40,000
     assert metric(at, "Equity", 0) == "0.00 USDT"
 
 
@@ -393,3 +393,14 @@ def test_a_number_box_echoing_an_older_value_does_not_pull_the_slider_back():
     assert at.slider(key="lab.shock.slider").value == -6.0
     at.number_input(key="lab.shock.input").set_value(-12.5).run()  # a value typed by the learner
     assert at.session_state["lab.shock"] == -12.5
+
+
+def test_the_shock_box_steps_finer_than_the_slider():
+    """On a phone the slider moves about 1 % a pixel: the exact box's + and − step 0.1 %, and a
+    value between the slider's 0.5 % steps is taken as it is."""
+    at = app_file().run()
+    assert at.number_input(key="lab.shock.input").step == 0.1 and at.slider(key="lab.shock.slider").step == 0.5
+    at.number_input(key="lab.shock.input").increment().run()
+    assert at.session_state["lab.shock"] == pytest.approx(0.1)
+    at.number_input(key="lab.shock.input").set_value(-9.3).run()
+    assert not at.exception and at.session_state["lab.shock"] == pytest.approx(-9.3)

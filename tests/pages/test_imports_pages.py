@@ -95,3 +95,24 @@ def test_a_bad_candle_file_is_refused_naming_the_row():
     at.file_uploader(key="replay.klines").set_value(("bad.csv", bad.encode(), "text/csv")).run()
     errors = shown(" ".join(e.value for e in at.error))
     assert "These candles cannot be replayed" in errors and "Nothing was changed" in errors
+
+
+def test_an_import_shows_the_exchanges_own_numbers_beside_the_labs():
+    """Binance's export carries liquidationPrice and maintMargin: the builder shows them beside
+    the lab's (the ETH long isolated: 3,166.23 reported), with the difference explained."""
+    from margin.scenario import scenario_from_dict
+    from ui.common.reported import reported_positions
+    at = _builder()
+    at.file_uploader(key="builder.import_files").set_value(
+        [_json("binance_positionRisk_v3_hedge_btc.json"), _json("binance_account_v3_usdt.json")]).run()
+    at.button(key="builder.import").click().run()
+    assert not at.exception
+    reported = at.session_state["scenario"]["imported"]["reported"]
+    assert reported["eth-long"]["liquidation_price"] == 3166.23115578
+    rows = {r.position: r for r in reported_positions(scenario_from_dict(at.session_state["scenario"]))}
+    eth = rows["ETH long"]
+    assert eth.exchange_liquidation == 3166.23115578 and eth.lab_liquidation is not None
+    table = [d for d in at.dataframe if "Liquidation, exchange [USDT]" in d.value.columns]
+    assert table and "3,166.23" in table[0].value.to_string() and f"{eth.lab_liquidation:,.2f}" in table[0].value.to_string()
+    words = shown(" ".join(c.value for c in at.caption))
+    assert "ETH long" in words and "of the notional" in words and "moves the liquidation price by about" in words

@@ -126,3 +126,45 @@ def test_a_page_offers_no_way_to_the_answer_until_the_check(lesson_id):
     if get_lesson(lesson_id).page == "stress":
         assert at.button(key="stress.run_button").disabled
     assert any("Predict first" in i.value for i in at.info)
+
+
+REACHABLE = [p for p in ("lab", "builder", "replay", "cascade", "stress", "learn", "glossary")]  # rooms: a room's own account
+
+
+def test_no_lesson_answer_is_on_the_root_page_of_a_first_visit():
+    """The root page (the price lab on the default account) gives no lesson's answer away."""
+    from tests.support import whole_app
+    at = whole_app().run()
+    assert not at.exception
+    text = all_text(at)
+    leaks = {i: [w for w in renderings(i) if w in text] for i in lesson_ids()}
+    assert not {i: w for i, w in leaks.items() if w}, "the root page gives a lesson's answer away"
+
+
+@pytest.mark.parametrize("lesson_id", lesson_ids())
+def test_before_the_check_the_answer_is_on_no_page_the_learner_can_reach(lesson_id):
+    """A lesson open and waiting: every page the learner can switch to (the root page too)
+    shows none of the answer's renderings; the lesson's account is loaded on all of them."""
+    at = open_lesson(learn_app(), lesson_id)
+    at.button(key=f"learn.open.{lesson_id}").click().run()
+    assert at.session_state["learn.active"] == lesson_id
+    wanted = renderings(lesson_id)
+    for page_id in REACHABLE:
+        goto(at, page(page_id).file)
+        assert not at.exception, page_id
+        found = [w for w in wanted if w in all_text(at)]
+        assert not found, f"the {page_id} page gives {found} away before the check"
+
+
+@pytest.mark.parametrize("lesson_id", lesson_ids())
+def test_check_without_a_prediction_reveals_nothing_and_says_why(lesson_id):
+    at = open_lesson(learn_app(), lesson_id)
+    at.button(key=f"learn.open.{lesson_id}").click().run()
+    goto(at, page(get_lesson(lesson_id).page).file)
+    at.button(key=f"learn.check.{lesson_id}.panel").click().run()
+    assert not at.exception
+    result = f"learn.result.{lesson_id}"
+    assert result not in at.session_state or at.session_state[result] is None  # not checked
+    text = all_text(at)
+    assert not [w for w in renderings(lesson_id) if w in text]
+    assert "stays hidden until you" in text and "Predict first" in text

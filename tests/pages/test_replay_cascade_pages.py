@@ -216,8 +216,9 @@ def test_the_cascade_says_where_the_insurance_fund_ended_and_every_number_has_it
     assert "From 100,000.00 USDT the shock sends BTC to 95,000.00 USDT; the forced orders take it to " in text
     assert {m.label: m.value for m in at.metric}["Notional [USDT]"].endswith(" M")
     price = _figure(at, "Price by round")
-    assert [t["name"] for t in price["data"]][1].endswith(" USDT")  # "Your BTC long: liquidated at … USDT"
-    assert "Your account survives this cascade in BTC. The price stopped at 84,767.08 USDT" in text
+    assert [t["name"] for t in price["data"]][1].endswith(" USDT")  # "Your BTC long: its liquidation price, … USDT"
+    assert "None of your positions is liquidated in this cascade in BTC. The price stopped at 84,767.08 USDT" in text
+    assert "would be liquidated only if it reached" in text and "Your account survives" not in text
     at.number_input(key="cascade.shock.input").set_value(-12.0).run()
     # a sentence that parses: the verb before the round ("… in round 2, at … USDT dies." did not)
     assert re.search(r"In this cascade your BTC long \(cross\) is liquidated in round \d+, at [\d,.]+ USDT, "
@@ -288,3 +289,15 @@ def test_an_empty_insurance_fund_auto_deleverages_the_learners_winning_short():
     assert "auto-deleveraged in round" in " ".join(at.dataframe[1].value["Fate"])
     at.toggle(key="cascade.adl.widget").set_value(False).run()  # socialized instead
     assert "auto-deleveraged" not in page_text(at) and "was socialized" in page_text(at)
+
+
+def test_every_cascade_chart_has_its_summary_and_its_data_one_keystroke_away():
+    """Each of the cascade's four charts is followed by an expander named by its one-line
+    summary (its title, its series and their ranges) holding its data as an HTML table."""
+    at = open_page(CASCADE)
+    labels = [e.label for e in at.expander if e.label.startswith("In words and as a table")]
+    titles = [_figure(at, t)["layout"]["title"]["text"] for t in ("Price by round",)]
+    assert len(labels) == len(at.get("plotly_chart")) == 4
+    assert any("Price by round" in label for label in labels) and titles
+    tables = [h.proto.body for h in at.get("html") if 'class="ml-chart-table"' in h.proto.body]
+    assert len(tables) == 4 and all("<th scope=\"col\">Series</th>" in t for t in tables)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import numpy as np
+
 from streamlit.testing.v1 import AppTest
 
 from margin.presets import load_story
@@ -160,8 +162,24 @@ def test_takeaway_says_how_much_likelier_a_wipe_out_is():
     text = charts.fat_tails_takeaway(normal.variants["As built"], fat.variants["As built"], 3.0).replace("\u00a0", " ")
     p_n, p_f = normal.variants["As built"].wipeout_probability, fat.variants["As built"].wipeout_probability
     assert text.startswith("Under fat tails (Student-t, ν = 3) a wipe-out")
-    assert f"{charts.probability_text(p_f)} against {charts.probability_text(p_n)}".replace("\u00a0", " ") in text \
-        or "normal model never produces one" in text
+    n = normal.variants["As built"].n_paths
+    k_f, k_n = int(fat.variants["As built"].wiped_out.sum()), int(normal.variants["As built"].wiped_out.sum())
+    if k_f or k_n:  # each probability with its paths and its 95 % interval, and the ratio's interval
+        assert f"{charts.probability_text(p_f)} ({k_f:,} of {n:,} paths; 95 %: ".replace("\u00a0", " ") in text
+        assert "95 %: " in text.split(" a wipe-out")[1].split(":")[0] or "too few paths to tell" in text
+
+
+def test_a_ratio_on_few_paths_is_too_few_to_tell():
+    """The issue's 11 against 3 of 5,000: a ratio with its 95 % interval (1.6 to 10.3 when the 3
+    are among the 11); 4 against 3 on different paths: too few paths to tell."""
+    flags = np.zeros(5_000, bool)
+    fat, normal, few = flags.copy(), flags.copy(), flags.copy()
+    fat[:11], normal[:3], few[10:14] = True, True, True
+    text = charts._ratio_sentence("a wipe-out", normal, fat, "Under fat tails").replace("\u00a0", " ")
+    assert "3.7× as likely as the normal model says (95 %: 1.6 to 10.3×)" in text
+    assert "(11 of 5,000 paths; 95 %: 0.1 to 0.4 %)" in text and "(3 of 5,000 paths; 95 %: " in text
+    text = charts._ratio_sentence("a wipe-out", normal, few, "Under fat tails")
+    assert "too few paths to tell" in text and "×" not in text.split("interval")[0]
 
 
 def test_inputs_map_to_a_spec_and_errors_name_the_cell():

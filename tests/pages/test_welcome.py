@@ -10,7 +10,8 @@ def test_the_root_page_starts_with_the_two_ideas_and_a_way_to_the_first_lesson()
     words = " ".join(m.value for m in at.markdown)
     assert "In **cross margin** every position draws on one shared pool" in words
     assert "In **isolated margin** each position has its own margin" in words
-    assert at.get("image"), "the picture"
+    pictures = [h for h in at.get("html") if "<img" in h.proto.body]
+    assert pictures and 'alt="Two accounts side by side' in pictures[0].proto.body, "the picture, with its alt"
     at.button(key="welcome.start").click().run()
     assert at.session_state["learn.current"] == "cross-exposure"
     assert at.session_state["welcome.hidden"] is True

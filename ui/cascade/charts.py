@@ -37,9 +37,9 @@ def price_rounds_figure(result: CascadeResult, market_label: str,
     for k, (label, level) in enumerate(learner_lines):
         where = "" if low <= level <= high else f" ({'below' if level < low else 'above'} the chart)"
         fig.add_trace(go.Scatter(
-            name=f"Your {label}: liquidated at {price(level)} USDT{where}", x=[rounds[0], rounds[-1]],
+            name=f"Your {label}: its liquidation price, {price(level)} USDT{where}", x=[rounds[0], rounds[-1]],
             y=[level, level], mode="lines", line=dict(color=VERMILLION, width=1.5, dash=dashes[k % len(dashes)]),
-            hovertemplate=f"your {label} is liquidated at {price(level)} USDT<extra></extra>",
+            hovertemplate=f"your {label}: its liquidation price {price(level)} USDT<extra></extra>",
         ))
     fig.update_xaxes(title_text="Round (0 = before the shock)", dtick=max(1, len(rounds) // 12))
     fig.update_yaxes(title_text=f"{market_label} price [USDT]", tickformat=",.6~g", range=[low, high])

@@ -195,9 +195,9 @@ def _deaths(view: CascadeView, died: list[dict[str, Any]], name: str) -> str:
         nearest = ""
         if view.learner_lines:
             label, liq = min(view.learner_lines, key=lambda item: abs(item[1] - view.result.final_price))
-            nearest = (f" The price stopped at {price(view.result.final_price)} USDT; your {label} is liquidated at "
-                       f"{price(liq)} USDT.")
-        return f"Your account survives this cascade in {name}.{nearest}"
+            nearest = (f" The price stopped at {price(view.result.final_price)} USDT; your {label} would be "
+                       f"liquidated only if it reached {price(liq)} USDT.")
+        return f"None of your positions is liquidated in this cascade in {name}.{nearest}"
 
     def when(f: dict[str, Any]) -> str:
         if f["round"] == 0:

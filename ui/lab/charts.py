@@ -23,7 +23,7 @@ from margin.numbers import money, percent
 from ui.common.words import compact
 from ui.common.palette import BLUE, GREEN, ORANGE, PURPLE, SKY, VERMILLION
 from ui.lab.model import PoolGroup
-from ui.lab.sweep import SweepView, nearest_mark
+from ui.lab.sweep import SweepView, nearest_mark, shock_text
 
 # ----------------------------------------------------------------------------- equity sharing
 
@@ -224,14 +224,16 @@ def waterfall_takeaway(groups: Sequence[PoolGroup]) -> str:
 def sweep_takeaway(sweep: SweepView, shock: float) -> str:
     """Where the first liquidation and bankruptcy lie on either side of the current shock."""
     liq = nearest_mark(sweep, shock, kind="liquidation")
+    if liq is None and sweep.open_positions == 0:
+        return f"Nothing is open {sweep.label.lower()}: every position has been closed, so no shock liquidates it now."
     if liq is None:
-        return (f"Held unchanged, the account {sweep.label.lower()} is liquidated by no market shock "
+        return (f"With no trade added or closed, the account {sweep.label.lower()} is liquidated by no market shock "
                 f"between {percent(sweep.grid[0])} and {percent(sweep.grid[-1], signed=True)}.")
     bank = nearest_mark(sweep, liq.shock, {liq.pool}, kind="bankruptcy")
-    text = (f"Held unchanged from the sliders, the {liq.pool} is liquidated at a market shock of "
-            f"{percent(liq.shock, signed=True)}")
+    text = (f"With no trade added or closed, from the sliders' prices the {liq.pool} is liquidated at a market shock of "
+            f"{shock_text(liq)}")
     if bank is not None:
-        text += f" and bankrupt at {percent(bank.shock, signed=True)}"
+        text += f" and bankrupt at {shock_text(bank)}"
     return text + f"; you are at {percent(shock, signed=True)}."
 
 
@@ -295,7 +297,7 @@ class _SweepFrame:
 def _sweep_head(title: str, equity_colour: str) -> str:
     return (f'<div class="ml-chart ml-sweep" data-chart="{escape(title)}">'
             f'<div class="ml-chart-head"><div class="ml-chart-title">{escape(title)}</div>'
-            f'<div class="ml-note">The account as it stands now, held unchanged at each shock [USDT]</div></div>'
+            f'<div class="ml-note">The account as it stands now, no trade added or closed, at each shock [USDT]</div></div>'
             '<div class="ml-legend">'
             f'<span><i class="ml-key-line" style="border-top:3px solid {equity_colour}"></i>equity</span>'
             '<span><i class="ml-key-line"></i>maintenance margin</span>'
@@ -337,7 +339,7 @@ def _sweep_bands_and_marks(frame: _SweepFrame, sweep: SweepView) -> list[str]:
         parts.append(f'<span class="ml-sweep-mark" style="left:{frame.x_css(mark.shock)};'
                      f'top:{frame.y_px(mark.equity) - 9:.1f}px;color:{colour}" title="'
                      f'{escape(mark.pool[0].upper() + mark.pool[1:])} {what} at a shock of '
-                     f'{percent(mark.shock, signed=True)}">{glyph}</span>')
+                     f'{shock_text(mark)}">{glyph}</span>')
     return parts
 
 
@@ -386,7 +388,8 @@ def sweep_html(sweep: SweepView, shock: float, dark: bool = False) -> str:
 
     >>> from ui.lab.sweep import SweepView
     >>> sweep = SweepView(label="As built", grid=np.linspace(-0.9, 0.9, 361),
-    ...                   equity=np.linspace(0, 200, 361), maintenance=np.full(361, 20.0), marks=())
+    ...                   equity=np.linspace(0, 200, 361), maintenance=np.full(361, 20.0), marks=(),
+    ...                   open_positions=1)
     >>> html = sweep_html(sweep, -0.05)
     >>> 'data-chart="Equity across every market shock, as built"' in html, 'data-here="-5.00"' in html
     (True, True)

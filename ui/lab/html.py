@@ -16,7 +16,7 @@ from __future__ import annotations
 from html import escape
 from typing import Mapping, Sequence
 
-from ui.lab.marks import gauge_html, gauge_takeaway
+from ui.lab.marks import gauge_html, gauge_takeaway, no_liquidation_words
 from ui.common.palette import fill
 from margin.numbers import money, percent, price
 from ui.lab.model import PositionView, VariantView
@@ -142,8 +142,7 @@ def position_detail(p: PositionView) -> str:
         if p.closed_before_moves:
             detail += ", on the way from its entry to today's price"
     elif p.distance is None:
-        reach = " within reach (only a rise past 10 times today's price would)" if p.beyond_reach else " alone"
-        detail = f"PnL {money(p.unrealized_pnl, signed=True)}{_returns(p)}; no {coin} price{reach} liquidates it"
+        detail = f"PnL {money(p.unrealized_pnl, signed=True)}{_returns(p)}; {no_liquidation_words(p)}"
     else:
         detail = (f"PnL {money(p.unrealized_pnl, signed=True)}{_returns(p)}; liquidated "
                   f"{percent(abs(p.distance))} {'lower' if p.distance < 0 else 'higher'}, at "

@@ -14,7 +14,7 @@ from margin.numbers import percent, price
 from margin.presets import market_label
 from ui.common.palette import BLUE, GREY, ORANGE, PURPLE, SKY, VERMILLION, tint
 from ui.lab.model import PositionView
-from ui.lab.sweep import SweepView
+from ui.lab.sweep import SweepView, shock_text
 
 AT_RISK_RATIO = 0.8  # margin ratio from which a pool is called "at risk" (as the engine does)
 GAUGE_MAX = 150.0  # [%] the gauge's scale ends here; beyond it the needle rests at the end
@@ -72,6 +72,27 @@ def strip_html(low: float, high: float, marks: Sequence[StripMark], caption: str
     )
 
 
+def no_liquidation_words(p: PositionView) -> str:
+    """An open position no price finds, said as the fact it is: the engine looked at every price
+    of its market up to ``p.reach`` (LiquidationPrice.reach), the other markets held.
+
+    >>> from ui.lab.model import PositionView
+    >>> p = PositionView(id="b", label="BTC long", market="BTCUSDT", side="long", mode="cross",
+    ...     status="healthy", size=1.0, price=100_000.0, unrealized_pnl=0.0, realized_pnl=0.0, equity=1.0,
+    ...     maintenance_margin=1.0, liquidation_price=None, bankruptcy_price=None, distance=None, closed_at=None,
+    ...     partly_closed=False, beyond_reach=True, reach=1_000_000.0)
+    >>> no_liquidation_words(p)
+    'no BTC price below 1,000,000.00 USDT liquidates it (the lab looks no higher; other markets held)'
+    """
+    coin = market_label(p.market)
+    if p.reach is None:
+        return f"no {coin} price alone liquidates it"
+    if p.beyond_reach:
+        return (f"no {coin} price below {price(p.reach)} USDT liquidates it (the lab looks no higher; "
+                f"other markets held)")
+    return f"no {coin} price from 0 to {price(p.reach)} USDT liquidates it (other markets held)"
+
+
 def price_strip(market: str, low: float, high: float, target: float,
                 positions: Sequence[PositionView]) -> tuple[str, str]:
     """The strip under a market's price slider and its line of words: the price after the
@@ -96,8 +117,7 @@ def price_strip(market: str, low: float, high: float, target: float,
                 text += f", ◆ bankrupt at {price(p.bankruptcy_price)}"
             words.append(text)
         else:
-            reach = " within reach" if p.beyond_reach else ""
-            words.append(f"{p.label}: no {market_label(market)} price{reach} liquidates it")
+            words.append(f"{p.label}: {no_liquidation_words(p)}")
     caption = " · ".join(words) + " (prices in USDT)"
     return strip_html(low, high, marks, caption), caption
 
@@ -110,7 +130,7 @@ def shock_strip(sweep: SweepView, shock: float, low: float, high: float) -> tupl
         symbol = "liquidation" if m.kind == "liquidation" else "bankruptcy"
         what = "liquidated" if m.kind == "liquidation" else "bankrupt"
         marks.append(StripMark(value=m.shock * 100, symbol=symbol,
-                               label=f"{m.pool[0].upper() + m.pool[1:]} {what} at a shock of {percent(m.shock, signed=True)}"))
+                               label=f"{m.pool[0].upper() + m.pool[1:]} {what} at a shock of {shock_text(m)}"))
     firsts = {}
     for m in sorted(sweep.marks, key=lambda m: abs(m.shock - shock)):
         firsts.setdefault((m.pool, m.kind), m)
@@ -118,8 +138,14 @@ def shock_strip(sweep: SweepView, shock: float, low: float, high: float) -> tupl
         glyph = "✕" if kind == "liquidation" else "◆"
         note = f" ({m.note})" if m.note else ""
         words.append(f"{glyph} {pool} {'liquidated' if kind == 'liquidation' else 'bankrupt'} at "
-                     f"{percent(m.shock, signed=True)}{note}")
-    caption = (" · ".join(words) if words else "No shock in range liquidates this account") + " (as built, what is still open, held unchanged)"
+                     f"{shock_text(m)}{note}")
+    if words:
+        caption = " · ".join(words) + " (as built: the positions still open now, no trade added or closed)"
+    elif sweep.open_positions == 0:
+        caption = "Nothing is open: every position has been closed on the way, so no shock can liquidate it now"
+    else:
+        caption = (f"No shock between {percent(sweep.grid[0], 0, signed=True)} and "
+                   f"{percent(sweep.grid[-1], 0, signed=True)} liquidates what is still open (as built, no trade added or closed)")
     return strip_html(low, high, marks, caption), caption
 
 
@@ -180,7 +206,7 @@ def gauge_html(ratio: float | None, pool: str | None) -> str:
         f'<div role="meter" aria-label="{escape(title)}" aria-valuemin="0" aria-valuemax="{GAUGE_MAX:g}" '
         f'aria-valuenow="{min(shown, GAUGE_MAX):.1f}" aria-valuetext="{number}" style="padding:2px 10px 0 10px">'
         f'<div style="display:flex;justify-content:space-between;align-items:baseline;gap:0.5rem">'
-        f'<span style="font-size:0.85rem;opacity:0.85">{escape(title)}</span>'
+        f'<span style="font-size:0.85rem;opacity:0.85">{escape(title)} (maintenance ÷ equity; lower is safer)</span>'
         f'<span style="font-size:1.35rem;font-weight:600;white-space:nowrap">{number}{beyond}</span></div>'
         f'<div style="position:relative;height:16px;border-radius:3px;overflow:hidden;display:flex;'
         f'outline:1px solid {tint(GREY, 0.5)}">{zones}'
@@ -195,12 +221,12 @@ def gauge_takeaway(ratio: float | None, pool: str | None) -> str:
     """The gauge in words.
 
     >>> gauge_takeaway(0.5, "cross pool")
-    'Cross pool: maintenance margin is 50.0 % of equity: healthy (at risk from 80 %, liquidated at 100 %).'
+    'Cross pool: maintenance margin is 50.0 % of equity: healthy (lower is safer: at risk from 80 %, liquidated at 100 %).'
     """
     if ratio is None:
         return "Nothing is open, so nothing can be liquidated."
     state = "healthy" if ratio < AT_RISK_RATIO else ("at risk" if ratio < 1 else "liquidated")
     shown = percent(ratio) if math.isfinite(ratio) else "beyond all"
     return (f"{pool[0].upper() + pool[1:]}: maintenance margin is {shown} of equity: {state} "
-            f"(at risk from 80 %, liquidated at 100 %).")
+            f"(lower is safer: at risk from 80 %, liquidated at 100 %).")
 

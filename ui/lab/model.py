@@ -199,6 +199,7 @@ class PositionView:
     direction: int = 0
     against_side: bool = False
     beyond_reach: bool = False
+    reach: float | None = None  # [USDT] the highest price the engine looked at (LiquidationPrice.reach)
     closed_before_moves: bool = False  # closed on the way from its entry, before the learner moved
     roe: float | None = None  # unrealized PnL ÷ initial margin of the open part [fraction]
     pnl_percent: float | None = None  # unrealized PnL ÷ the open part's value at entry [fraction]
@@ -271,10 +272,10 @@ def _position_views(walk: Walk, value: Any, labels: Mapping[str, str]) -> tuple[
         size = float(state.sizes[i])
         status = _status_after(walk, i, p.id, int(value.status[0, i]))
         liq = bank = distance = None
-        direction, beyond = 0, False
+        direction, beyond, reach = 0, False, None
         if size > 0:
             liq, bank = edges[i].liquidation_price, edges[i].bankruptcy_price
-            direction, beyond = edges[i].direction, edges[i].beyond_reach
+            direction, beyond, reach = edges[i].direction, edges[i].beyond_reach, edges[i].reach
             if liq is not None:
                 distance = liq / target[p.market] - 1.0
         views.append(PositionView(
@@ -288,7 +289,7 @@ def _position_views(walk: Walk, value: Any, labels: Mapping[str, str]) -> tuple[
             closed_at=closes[-1][0].price if closes else None,
             partly_closed=bool(closes) and size > 0,
             direction=direction, against_side=direction != 0 and direction == p.sign,
-            beyond_reach=beyond, closed_before_moves=size <= 0 and bool(closes) and closes[-1][1] == 0,
+            beyond_reach=beyond, reach=reach, closed_before_moves=size <= 0 and bool(closes) and closes[-1][1] == 0,
             roe=float(return_on_margin(value.unrealized_pnl[0, i], size, p.entry, p.leverage)) if size > 0 else None,
             pnl_percent=float(pnl_fraction(value.unrealized_pnl[0, i], size, p.entry)) if size > 0 else None,
         ))

@@ -31,7 +31,7 @@ from ui.lab.model import (
 )
 from ui.lab.sliders import SHOCK_RANGE, VARIANTS, clamped, market_slider_range, price_format, strip_with_words
 from ui.lab.sweep import SweepView, sweep_view
-from ui.lab.words import account_warnings, lab_views, what_is_happening
+from ui.lab.words import account_warnings, lab_views, step_announcement, what_is_happening
 from ui.shell.links import keep_in_url, share_link
 from ui.shell.live_html import live_region, live_regions, region_name
 from ui.shell.memory import CACHE_TTL
@@ -43,9 +43,11 @@ HISTORY = "lab.history"  # the learner's path and the account three ways along i
 REPLAY = "lab.replay"  # a link's or lesson's path, walked when the next history starts
 MARKET_STEP = "lab.market_step"  # set by a market's callback: the market whose step this run is
 LIVE = "lab-live"  # the key of the live panel's fragment
+ANNOUNCE = "announce"  # the live region that says what a step changed (aria-live polite)
 
 MARKET_INPUT_WIDTH = 150  # [px] a market's exact-price box
 SHOCK_INPUT_WIDTH = 130  # [px] the shock's exact box
+SHOCK_FINE_STEP = 0.1  # [%] the exact box's + and −: on a phone the slider moves about 1 % a pixel
 
 
 @st.cache_data(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
@@ -134,6 +136,7 @@ def lab_regions() -> dict[str, str] | None:
     shock = shock_percent / 100.0
     key = account.key
     base = tuple(slider_prices.items())
+    before = st.session_state.get(HISTORY)
     history = move_history(lab_history(scenario, key), slider_prices, shock)
     st.session_state[HISTORY] = history
     st.session_state["lab.path"] = waypoints_to_list(history.waypoints)  # what a shared link carries
@@ -149,7 +152,7 @@ def lab_regions() -> dict[str, str] | None:
     theme = " ml-dark" if dark else ""
     pools = views[chosen].pools
     sweep_words = (f"{lab_charts.sweep_takeaway(sweeps[chosen], shock)} Each point of this chart is the account as it "
-                   f"stands now (what is still open) held unchanged at that shock; the lists above follow your "
+                   f"stands now (the positions still open, no trade added or closed) at that shock; the lists above follow your "
                    f"own path, so a liquidation on the way stays happened.")
     regions = {
         "strip.shock": under_track(strip_with_words(*lab_marks.shock_strip(sweeps["As built"], shock, *SHOCK_RANGE)),
@@ -162,6 +165,9 @@ def lab_regions() -> dict[str, str] | None:
                      f'<div>{sweep_chart(walk_state_key(key, history.walks[chosen]), base, sweeps[chosen], shock, dark)}'
                      f'<p class="ml-small">{escape(sweep_words)}</p></div></div></div>'),
     }
+    said = step_announcement(before, history, built, slider_prices)
+    if said:  # unchanged otherwise: a polite live region speaks when its text changes
+        regions[ANNOUNCE] = f"<p>{escape(said)}</p>"
     for name, (low, high, _) in ranges.items():
         marks = strip_with_words(*lab_marks.price_strip(name, low, high, target[name], built.positions))
         regions[strip_region(name)] = under_track(marks, MARKET_INPUT_WIDTH)
@@ -212,9 +218,13 @@ def live_panel(updates_slot) -> None:
     slider_with_input(
         "Whole-market shock [%]", "lab.shock", min_value=SHOCK_RANGE[0], max_value=SHOCK_RANGE[1],
         step=0.5, default=0.0, format="%.1f", input_label="Shock, exact [%]", input_width=SHOCK_INPUT_WIDTH,
+        input_step=SHOCK_FINE_STEP,
         help=f"Every market moves by the shock times its beta ({betas}), on top of its slider.",
     )
     live_region("strip.shock")
+    # what a step changed, said by a screen reader after the slider's value (role status: polite)
+    st.html(f'<div data-live-region="{ANNOUNCE}" role="status" aria-live="polite" aria-atomic="true" '
+            f'class="ml-announce"></div>')
     with updates_slot:
         update_regions(key="lab.live")
 

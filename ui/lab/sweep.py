@@ -1,6 +1,7 @@
 """The shock-range picture's numbers: each way of the account as it stands now, held unchanged
 across every whole-market shock on top of the sliders, with every liquidation and bankruptcy
-crossing."""
+crossing: solved exactly (:func:`margin.sweep.shock_crossings`), never read off the grid, and
+stated with no more digits than are known (:func:`shock_text`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from typing import Mapping
 
 import numpy as np
 
-from margin.account import BANKRUPT, LIQUIDATED, compile_account
+from margin.account import compile_account
+from margin.numbers import percent_known
 from margin.presets import market_label
 from margin.scenario import Scenario
-from margin.sweep import sweep_shock
+from margin.sweep import shock_crossings, sweep_shock
 from margin.walk import scenario_now
 from ui.common.words import position_labels
 
@@ -21,9 +23,11 @@ SHOCK_GRID = np.linspace(SHOCK_MIN, SHOCK_MAX, 721)  # 0.25 % apart, 0 included
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SweepMark:
-    """Where along the shock grid a pool crosses into liquidation or bankruptcy."""
+    """Where along the shock a pool crosses into or out of liquidation or bankruptcy: the exact
+    crossing, known to ± ``known_to``."""
 
     shock: float  # [fraction]
+    known_to: float  # [fraction] how well ``shock`` is known (ShockCrossing.known_to)
     kind: str  # "liquidation" or "bankruptcy"
     pool: str  # "cross pool" or "<position>, isolated"
     equity: float  # total equity of the account at that shock [USDT]
@@ -39,6 +43,7 @@ class SweepView:
     equity: np.ndarray  # total equity [USDT]
     maintenance: np.ndarray  # total maintenance margin of the open positions [USDT]
     marks: tuple[SweepMark, ...]
+    open_positions: int  # how many positions are still open (none: nothing left to liquidate)
 
 
 def sweep_view(label: str, scenario: Scenario, base: Mapping[str, float],
@@ -51,36 +56,35 @@ def sweep_view(label: str, scenario: Scenario, base: Mapping[str, float],
     equity = v.cross_equity + np.where(iso, v.position_equity, 0.0).sum(axis=1)
     maintenance = v.maintenance_margin.sum(axis=1)
     labels = position_labels(scenario)
-    pools: list[tuple[str, int]] = []
-    cross = np.flatnonzero(~iso)
-    if cross.size:
-        pools.append(("cross pool", int(cross[0])))
-    pools += [(f"{labels[scenario.positions[i].id]}, isolated", int(i)) for i in np.flatnonzero(iso)]
+    crossings = shock_crossings(scenario, low=float(grid[0]), high=float(grid[-1]), base=base, account=account)
+    if not crossings:
+        return SweepView(label=label, grid=np.asarray(grid), equity=equity, maintenance=maintenance, marks=(),
+                         open_positions=len(scenario.positions))
+    there = sweep_shock(scenario, np.array([c.shock for c in crossings]), base=base, account=account).valuation
+    there_equity = there.cross_equity + np.where(iso, there.position_equity, 0.0).sum(axis=1)
+    by_id = {p.id: p for p in scenario.positions}
     marks: list[SweepMark] = []
-    for pool, column in pools:
-        status = v.status[:, column]
-        position = scenario.positions[column]
-        beta = scenario.markets[position.market].beta
-        for kind, level in (("liquidation", LIQUIDATED), ("bankruptcy", BANKRUPT)):
-            beyond = status >= level
-            for g in _crossings(beyond):
-                note = ""
-                if position.is_isolated and beta < 0 and np.sign(grid[g]) == -position.sign:
-                    note = f"{market_label(position.market)} moves against the market (beta {beta:g})"
-                marks.append(SweepMark(shock=float(grid[g]), kind=kind, pool=pool, equity=float(equity[g]),
-                                       note=note))
+    for c, total in zip(crossings, there_equity):
+        pool = "cross pool" if c.position is None else f"{labels[c.position]}, isolated"
+        note = ""
+        position = by_id.get(c.position)
+        if position is not None:
+            beta = scenario.markets[position.market].beta
+            if beta < 0 and np.sign(c.shock) == -position.sign:
+                note = f"{market_label(position.market)} moves against the market (beta {beta:g})"
+        marks.append(SweepMark(shock=c.shock, known_to=c.known_to, kind=c.kind, pool=pool,
+                               equity=float(total), note=note))
     return SweepView(label=label, grid=np.asarray(grid), equity=equity, maintenance=maintenance,
-                     marks=tuple(marks))
+                     marks=tuple(marks), open_positions=len(scenario.positions))
 
 
-def _crossings(beyond: np.ndarray) -> list[int]:
-    """Grid indices on the far side of each boundary of a boolean region.
+def shock_text(mark: SweepMark) -> str:
+    """A crossing's shock in words, signed, with no more decimals than are known (two at most).
 
-    >>> _crossings(np.array([True, True, False, False, True]))
-    [1, 4]
+    >>> shock_text(SweepMark(shock=-0.0926174, known_to=1e-17, kind="liquidation", pool="cross pool", equity=0.0))
+    '-9.26 %'
     """
-    change = np.flatnonzero(np.diff(beyond.astype(np.int8)))
-    return [int(c) if beyond[c] else int(c + 1) for c in change]
+    return percent_known(mark.shock, mark.known_to, 2, signed=True)
 
 
 def sweep_views(history, base: Mapping[str, float]) -> dict[str, SweepView]:

@@ -13,7 +13,7 @@ from margin.scenario import Scenario
 from margin.settle import Event
 from margin.walk import entry_prices, start_walk
 from ui.lab.model import LabHistory, PositionView, VariantView, change_between, run_variant
-from ui.lab.sweep import SweepView, nearest_mark
+from ui.lab.sweep import SweepView, nearest_mark, shock_text
 from ui.common.words import join_words, position_labels, verb as _verb
 
 def waypoint_words(history: LabHistory, index: int) -> str:
@@ -104,21 +104,23 @@ def describe_events(events: Sequence[Event], scenario: Scenario, labels: Mapping
     """
     sentences: list[str] = []
     last_close: dict[tuple[str, int], int] = {}  # (position, row) -> sentence index
+    fund_told: set[tuple[str, int]] = set()  # closes whose sentence said what the fund paid
     cross_rows_told: set[int] = set()
     funding_row: dict[str, int] = {}  # the funding time being told: its row and sentence index
-    fee_word = "fee" if scenario.rules.liquidation_fee_rate > 0 else ""
     for e in events:
         who = labels.get(e.position, e.position)
         unit = market_label(e.market)
         if e.type in ("liquidation", "partial_liquidation"):
-            text = _close_sentence(e, scenario, who, unit, cross_rows_told)
-            if fee_word and e.fee > 0:
-                text += f"; {money(e.fee)} liquidation fee to the insurance fund"
+            text = _close_sentence(e, scenario, who, unit, cross_rows_told) + money_clause(e)
+            if e.from_fund or e.socialized:
+                fund_told.add((e.position, e.row))
             if when is not None:
                 moment = when[events.index(e)] if isinstance(events, list) else when[list(events).index(e)]
                 text = f"{moment[0].upper()}{moment[1:]}: {text}"
             last_close[(e.position, e.row)] = len(sentences)
             sentences.append(text)
+        elif e.type in ("bankruptcy", "socialized_loss") and (e.position, e.row) in fund_told:
+            continue  # the close's own sentence said it, with the sum
         elif e.type == "bankruptcy":
             paid = -e.insurance_fund_delta
             clause = f"its loss beyond margin, {money(e.amount)}, was paid by the insurance fund"
@@ -139,6 +141,38 @@ def describe_events(events: Sequence[Event], scenario: Scenario, labels: Mapping
                 funding_row.update(row=e.row, index=len(sentences))
                 sentences.append(f"Funding: {part}")
     return [s + "." for s in sentences]
+
+
+def money_clause(e: Event) -> str:
+    """Where a close's money went beyond its realized PnL (which its sentence states), part by
+    part from the event's own fields, and what they add to: ``Event.money_change``, what the
+    close changed the account's money by. Empty when the realized PnL is all of it.
+
+    >>> from margin.ledger import Event
+    >>> print(money_clause(Event(type="liquidation", step=0, row=1, position="sol", market="SOLUSDT", mode="isolated",
+    ...     price=171.86, size=240.0, realized_pnl=-2177.56, fee=253.11, insurance_fund_delta=462.44, to_fund=209.33)))
+    ; 253.11 USDT liquidation fee and 209.33 USDT of margin left above it went to the insurance fund: the account's money changed by -2,177.56 - 253.11 - 209.33 = -2,640.00 USDT
+    """
+    parts = [(e.fee, "-"), (e.to_fund, "-"), (e.from_fund, "+"), (e.socialized, "+")]
+    if not any(round(v, 2) for v, _ in parts):
+        return ""
+    said = []
+    if round(e.fee, 2):
+        said.append(f"{money(e.fee)} liquidation fee")
+    if round(e.to_fund, 2):
+        said.append(f"{money(e.to_fund)} of margin left above {'it' if said else 'the fee'}")
+    text = f"; {join_words(said)} went to the insurance fund" if said else ";"
+    covered = []
+    if round(e.from_fund, 2):
+        covered.append(f"the insurance fund paid {money(e.from_fund)}")
+    if round(e.socialized, 2):
+        covered.append(f"{money(e.socialized)} more was socialized (taken from profitable traders by auto-deleveraging)")
+    if covered:
+        text += (", and " if said else " ") + f"of the loss beyond its margin {join_words(covered)}"
+    sums = f"{money(e.realized_pnl, unit='').strip()}" + "".join(
+        f" {sign} {money(abs(v), unit='').strip()}" for v, sign in parts if round(v, 2))
+    change = money(e.money_change, signed=True).lstrip("+")
+    return f"{text}: the account's money changed by {sums} = {change}"
 
 
 def _attach(sentences: list[str], last_close: dict[tuple[str, int], int], e: Event, who: str, clause: str) -> None:
@@ -208,7 +242,7 @@ def what_is_happening(views: Mapping[str, VariantView], sweeps: Mapping[str, Swe
             out.append(f"In cross, every open position is in profit ({_pnl_list(winners)}): {pool}.")
         mark = nearest_mark(sweeps["As built"], shock, {"cross pool"})
         if mark is not None:
-            out.append(f"From here, a whole-market shock of {percent(mark.shock, signed=True)} (now "
+            out.append(f"From here, a whole-market shock of {shock_text(mark)} (now "
                        f"{percent(shock, signed=True)}) would liquidate the cross pool.")
     iso_lost = [p for p in isolated.positions if p.status in ("liquidated", "bankrupt")]
     iso_kept = [p for p in isolated.positions if p.status not in ("liquidated", "bankrupt")]
@@ -319,3 +353,36 @@ def lab_views(history: LabHistory) -> dict[str, VariantView]:
         events = tuple(describe_events(walk.events, walk.scenario, position_labels(walk.scenario), when))
         views[label] = replace(view, events=events)
     return views
+
+
+def step_announcement(before: LabHistory | None, after: LabHistory, built: VariantView,
+                      base: Mapping[str, float]) -> str:
+    """What one step changed, in one or two sentences for the lab's polite live region (a
+    screen reader says it after the slider's value): each close the step made, as built, at the
+    shock where it happened (its fill price against the slider's price, by the market's beta),
+    or that nothing was closed and how near the riskiest pool is. ``""`` when nothing moved.
+    """
+    if before is None or before.waypoints == after.waypoints:
+        return ""  # a first draw, or a rerun that moved nothing: nothing to say
+    walk = after.walks["As built"]
+    told = len(before.walks["As built"].events) if before is not None and before.account_key == after.account_key else None
+    fresh = [e for e in walk.events[told:] if e.type in ("liquidation", "partial_liquidation")] if told is not None else []
+    labels = position_labels(walk.scenario)
+    now = f"Shock {percent(after.shock, signed=True)}"
+    if not fresh:
+        ratio = (f"; margin ratio of the {built.risk_pool} {percent(built.risk_ratio)} (liquidated at 100 %)"
+                 if built.risk_ratio is not None and built.risk_pool else "")
+        return f"{now}: nothing was liquidated on this step{ratio}."
+    parts, cross_said = [], False
+    for e in fresh:
+        beta = walk.scenario.markets[e.market].beta
+        at = (f" at a shock of {percent((e.price / base[e.market] - 1.0) / beta, 2, signed=True)}"
+              if beta and base.get(e.market) else "")
+        if e.mode == "cross" and not cross_said:
+            cross_said = True
+            parts.append(f"cross pool liquidated{at}: {labels.get(e.position, e.position)} closed at {price(e.price)} USDT")
+        elif e.mode == "cross":
+            parts.append(f"{labels.get(e.position, e.position)} closed with it at {price(e.price)} USDT")
+        else:
+            parts.append(f"{labels.get(e.position, e.position)} (isolated) liquidated{at}, at {price(e.price)} USDT")
+    return f"{now}: {'; '.join(parts)}."

@@ -63,22 +63,29 @@ def active_lesson(page: str) -> Lesson | None:
     return lesson if lesson.page == page else None
 
 
+def waiting_lesson() -> Lesson | None:
+    """The active lesson while it waits for the learner's prediction (asked, not yet checked),
+    whichever page it opened; None otherwise."""
+    lesson_id = st.session_state.get(ACTIVE)
+    if not lesson_id:
+        return None
+    try:
+        lesson = get_lesson(lesson_id)
+    except LessonError:
+        return None
+    return None if checked(lesson.id) else lesson
+
+
 def prediction_open(page: str) -> bool:
-    """A lesson on ``page`` has asked its question and the learner has not checked yet: the
-    page hides every computed outcome and locks its controls."""
-    lesson = active_lesson(page)
-    return lesson is not None and not checked(lesson.id)
+    """A lesson waits for the learner's prediction: ``page`` (any page, not only the one the
+    lesson opened: the lesson's account is loaded on all of them) hides every computed outcome
+    and locks its controls."""
+    return waiting_lesson() is not None
 
 
 def lesson_waiting() -> bool:
     """The active lesson, whichever page it opened, waits for the learner's prediction."""
-    lesson_id = st.session_state.get(ACTIVE)
-    if not lesson_id:
-        return False
-    try:
-        return prediction_open(get_lesson(lesson_id).page)
-    except LessonError:
-        return False
+    return waiting_lesson() is not None
 
 
 def open_lesson(lesson: Lesson) -> None:
@@ -178,9 +185,11 @@ def prediction_box(lesson: Lesson, *, where: str) -> None:
 
 
 def lesson_panel(page: str) -> Lesson | None:
-    """The active lesson at the top of ``page``, if one opened it. Returns the lesson."""
+    """The active lesson at the top of ``page``, if one opened it. Returns the lesson. On any
+    other page while the lesson waits for its prediction: where the question is, and a way back."""
     lesson = active_lesson(page)
     if lesson is None:
+        _waiting_elsewhere(page)
         return None
     from ui.shell.links import page_file
 
@@ -194,20 +203,48 @@ def lesson_panel(page: str) -> Lesson | None:
             if st.button("Back to the lessons", icon=":material/arrow_back:", key="learn.back"):
                 st.switch_page(page_file("learn"))
         with right:
-            if UNDO in st.session_state:
-                st.button("End the lesson and bring back my account", icon=":material/undo:",
-                          key="learn.undo.button", on_click=end_lesson, args=(True,),
-                          help="The lesson replaced the account you had; this puts it back.")
-            else:
-                st.button("End the lesson", icon=":material/close:", key="learn.end",
-                          on_click=end_lesson, args=(False,))
+            _end_button()
     return lesson
+
+
+def _end_button() -> None:
+    if UNDO in st.session_state:
+        st.button("End the lesson and bring back my account", icon=":material/undo:",
+                  key="learn.undo.button", on_click=end_lesson, args=(True,),
+                  help="The lesson replaced the account you had; this puts it back.")
+    else:
+        st.button("End the lesson", icon=":material/close:", key="learn.end",
+                  on_click=end_lesson, args=(False,))
+
+
+def _waiting_elsewhere(page: str) -> None:
+    """A lesson opened another page and waits for its prediction: say so, with a way back."""
+    lesson = waiting_lesson()
+    if lesson is None or lesson.page == page:
+        return
+    from ui.shell.links import page_file
+
+    target = page_file(lesson.page)
+    with st.container(border=True, key="lesson-elsewhere"):
+        st.markdown(f"**:material/school: Lesson: {md(lesson.title)}** waits for your prediction in the "
+                    f"{md(_page_name(lesson.page))}. This page shows the lesson's account, with its outcomes "
+                    "hidden until you have checked.")
+        left, right = st.columns(2)
+        with left:
+            if st.button("Back to the question", icon=":material/arrow_back:", key="learn.back.question"):
+                st.switch_page(target)
+        with right:
+            _end_button()
+
+
+def _page_name(page_id: str) -> str:
+    return page(page_id).name
 
 
 def hidden_notice(what: str) -> None:
     """What the page shows while a prediction is open, instead of its outcomes."""
-    st.info(f":material/visibility_off: **Predict first.** {what} appear once you have checked your "
-            "prediction above: seeing them first would give the answer away.", icon=":material/psychology:")
+    st.info(f":material/visibility_off: **Predict first.** {what} appear once you have checked the "
+            "lesson's prediction: seeing them first would give the answer away.", icon=":material/psychology:")
 
 
 def account_facts(raw: Mapping[str, Any]) -> None:
@@ -247,6 +284,12 @@ def lesson_card(lesson: Lesson) -> None:
         st.caption(terms_line(lesson.terms))
 
     with st.container(border=True):
+        with st.expander("The account this question is about", icon=":material/account_balance_wallet:",
+                         expanded=not checked(lesson.id)):
+            try:
+                account_facts(lesson_scenario(lesson))
+            except LessonError as err:
+                st.warning(f"This lesson's account cannot be shown: {md(err)}.")
         prediction_box(lesson, where="")
         done = lesson.id in st.session_state[PROGRESS]
         st.button("Done ✓ (undo)" if done else "Mark done", key=f"learn.done.{lesson.id}",
@@ -286,5 +329,5 @@ def lesson_card(lesson: Lesson) -> None:
 
 __all__ = ["ACTIVE", "CURRENT", "IDS", "LESSONS", "PROGRESS", "UNDO", "account_facts", "active_lesson",
            "answer_widget", "checked", "choose", "chosen_in_list", "end_lesson", "hidden_notice", "label",
-           "lesson_card", "lesson_panel", "lesson_waiting", "open_lesson", "prediction_box", "prediction_open",
+           "lesson_card", "lesson_panel", "lesson_waiting", "open_lesson", "waiting_lesson", "prediction_box", "prediction_open",
            "retry", "run_check", "toggle_done"]

@@ -19,7 +19,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import streamlit as st
 
+from ui.common.chart_text import MAX_ROWS, figure_summary, figure_table, table_html
 from ui.common.export import events_csv
+from ui.common.text import md
 from ui.shell import presenter
 
 
@@ -53,6 +55,11 @@ def _sync(source: str, plain: str, twin: str | None, transform: Callable[[Any], 
     if twin is not None and _is_echo(source, value, plain):
         st.session_state[source] = st.session_state[plain]  # keep the twins on the newer value
         return
+    if twin is not None and value == st.session_state.get(plain):
+        # Its twin's callback ran first in this run and wrote this value here: nothing is new.
+        # Writing it back into the twin would send the twin an override, and a slider held
+        # under the arrow keys would jump back to it, losing the steps pressed since.
+        return
     st.session_state[plain] = value
     if twin is not None:
         st.session_state[twin] = value
@@ -76,7 +83,7 @@ def current_value(key: str, *, min_value: float, max_value: float, step: float, 
 def slider_with_input(label: str, key: str, *, min_value: float, max_value: float, step: float,
                       default: float, format: str | None = None, help: str | None = None,
                       input_label: str | None = None, columns: tuple[int, int] = (4, 1),
-                      input_width: int | None = None,
+                      input_width: int | None = None, input_step: float | None = None,
                       on_change: Callable[..., None] | None = None, on_change_args: tuple = ()) -> float:
     """A slider and its number-input twin for exact keyboard entry, bound to plain ``key``.
 
@@ -86,6 +93,8 @@ def slider_with_input(label: str, key: str, *, min_value: float, max_value: floa
     the current value (clamped into the range); an integer when the range, step and default are
     all integers.
     ``on_change(*on_change_args)`` is called after either widget's change is synced.
+    ``input_step``: the number box's own step, finer than the slider's where a slider's pixel
+    is too coarse (a phone: its + and − then move by this).
     """
     kind = int if all(isinstance(v, int) for v in (min_value, max_value, step, default)) else float
     value = current_value(key, min_value=min_value, max_value=max_value, step=step, default=default)
@@ -100,7 +109,7 @@ def slider_with_input(label: str, key: str, *, min_value: float, max_value: floa
 
     def number_input(**width: Any) -> None:
         st.number_input(input_label or f"{label} (exact)", min_value=min_value, max_value=max_value,
-                        step=step, key=input_key, format=_input_format(format),
+                        step=input_step or step, key=input_key, format=_input_format(format),
                         on_change=_sync, args=(input_key, key, slider_key, None, (), on_change, on_change_args), **width)
 
     if input_width is not None:
@@ -165,9 +174,16 @@ CHART_CONFIG = {"displaylogo": False}
 
 def chart(figure, *, key: str) -> None:
     """A Plotly figure across the column; in presenter mode with every font 1.5 times larger
-    (Plotly sizes its text in pixels, so presenter mode's larger base font alone misses it)."""
+    (Plotly sizes its text in pixels, so presenter mode's larger base font alone misses it).
+    Under it, its text alternative one keystroke away: an expander named by the chart's one-line
+    summary, holding its data as a table (:mod:`ui.common.chart_text`)."""
     shown = presenter.enlarge(figure) if presenter.is_on() else figure
     st.plotly_chart(shown, key=key, width="stretch", config=CHART_CONFIG)
+    summary = figure_summary(figure)
+    with st.expander(f"In words and as a table: {md(summary)}", icon=":material/table_view:"):
+        table = figure_table(figure)
+        cut = f" (the first {MAX_ROWS:,} points)" if len(table) >= MAX_ROWS else ""
+        st.html(table_html(table, f"The data of the chart {summary}{cut}"))
 
 
 def event_log_button(events: Iterable[Any], *, key: str, file_name: str = "events.csv",

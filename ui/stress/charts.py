@@ -17,6 +17,7 @@ from plotly.subplots import make_subplots
 
 from ui.common.palette import BLUE, GREY, ORANGE
 from margin.stress import StressResult, VariantStress, summary_frame
+from margin.stress.results import paired_ratio, proportion
 from margin.numbers import money
 
 NORMAL_STYLE = dict(color=BLUE, pattern=dict(shape=""))
@@ -50,51 +51,64 @@ def probability_text(p: float) -> str:
 
 
 def margin_of_error(p: float, n: int) -> float:
-    """Half-width of the 95 % interval of a probability estimated from ``n`` paths [fraction];
-    ``3 / n`` (the rule of three) when nothing or everything happened.
+    """Half the width of the 95 % interval (Wilson's, as every probability on the page) of a
+    probability near ``p`` estimated from ``n`` paths [fraction].
 
-    >>> round(margin_of_error(0.05, 5_000), 4), margin_of_error(0.0, 1_000)
-    (0.006, 0.003)
+    >>> round(margin_of_error(0.05, 5_000), 4), round(margin_of_error(0.0, 1_000), 4)
+    (0.006, 0.0019)
     """
-    if p <= 0 or p >= 1:
-        return 3.0 / n
-    return 1.96 * math.sqrt(p * (1 - p) / n)
+    told = proportion(int(round(p * n)), n)
+    return (told.high - told.low) / 2
+
+
+def _counted(flags: np.ndarray) -> str:
+    """A probability from per-path flags with its paths and its 95 % interval (Wilson's):
+    ``0.2 % (11 of 5,000 paths; 95 %: 0.1 to 0.4 %)``."""
+    p = proportion(int(np.count_nonzero(flags)), int(flags.shape[0]))
+    return (f"{probability_text(p.estimate)} ({p.count:,} of {p.n:,} paths; 95 %: "
+            f"{_interval_percent(p.low, p.high)})")
+
+
+def _interval_percent(low: float, high: float) -> str:
+    """``0.1 to 0.4 %``: an interval's two ends, each with the digits :func:`probability_text` gives."""
+    return (probability_text(low).replace("\u00a0%", "") if low > 0 else "0") + " to " + probability_text(high)
 
 
 def _ratio_sentence(what: str, normal: np.ndarray, fat: np.ndarray, under: str) -> str:
     """One sentence: how much likelier ``what`` is under fat tails (``under`` opens the
-    comparison, e.g. "Under fat tails (Student-t, ν = 3)"), from per-path flags.
+    comparison, e.g. "Under fat tails (Student-t, ν = 3)"), from per-path flags, with each
+    probability's count of paths and 95 % interval (Wilson's) and the ratio's 95 % interval.
 
-    Both models run on the same random numbers, so the paths are paired: a difference counts
-    as real only when the paths that flip one way outnumber those that flip the other way by
-    more than chance would (McNemar's test at 95 %).
+    Both models run on the same random numbers, so the paths are paired and the ratio's interval
+    is Tang's paired score interval (:func:`margin.stress.results.paired_ratio`); where it holds
+    1 the paths are too few to tell the models apart, and the sentence says so.
 
-    >>> flags = np.zeros(1_000, bool)
+    >>> flags = np.zeros(5_000, bool)
     >>> _ratio_sentence("a wipe-out", flags, flags, "Under fat tails").replace("\u00a0", " ")
-    'Neither model produces a wipe-out in 1,000 paths (each is below about 0.3 %).'
-    >>> more = flags.copy(); more[:30] = True; some = flags.copy(); some[:10] = True
-    >>> _ratio_sentence("a wipe-out", some, more, "Under fat tails").replace("\u00a0", " ")
-    'Under fat tails a wipe-out is 3.0× as likely as the normal model says: 3.0 % against 1.0 % (30 and 10 of 1,000 paths).'
-    >>> _ratio_sentence("a wipe-out", more, more, "Under fat tails").replace("\u00a0", " ")
-    'Under fat tails a wipe-out is about as likely as the normal model says: 3.0 % against 3.0 %.'
+    'Neither model produces a wipe-out in 5,000 paths (0 of 5,000 each; 95 %: below 0.08 %).'
+    >>> fat = flags.copy(); fat[:11] = True; normal = flags.copy(); normal[:3] = True
+    >>> _ratio_sentence("a wipe-out", normal, fat, "Under fat tails").replace("\u00a0", " ")[:160]
+    'Under fat tails a wipe-out is 3.7× as likely as the normal model says (95 %: 1.6 to 10.3×): 0.2 % (11 of 5,000 paths; 95 %: 0.1 to 0.4 %) against 0.06 % (3 of 5'
+    >>> few = flags.copy(); few[10:14] = True
+    >>> "too few paths to tell" in _ratio_sentence("a wipe-out", normal, few, "Under fat tails")
+    True
     """
     n = normal.shape[0]
-    p_normal, p_fat = float(normal.mean()), float(fat.mean())
-    pair = f"{probability_text(p_fat)} against {probability_text(p_normal)}"
-    if p_normal <= 0 and p_fat <= 0:
-        return f"Neither model produces {what} in {n:,} paths (each is below about {probability_text(3 / n)})."
-    if p_normal <= 0:
-        return (f"{under} {what} happens on {probability_text(p_fat)} of paths; the normal model never "
-                f"produces one in {n:,} paths.")
-    only_fat = int((fat & ~normal).sum())
-    only_normal = int((normal & ~fat).sum())
-    ratio = p_fat / p_normal
-    if abs(only_fat - only_normal) <= 1.96 * math.sqrt(only_fat + only_normal) or 0.95 <= ratio <= 1.05:
-        return f"{under} {what} is about as likely as the normal model says: {pair}."
-    if ratio > 1:
-        counts = f"{int(fat.sum()):,} and {int(normal.sum()):,} of {n:,} paths"  # the sample behind the ratio
-        return f"{under} {what} is {ratio:.1f}× as likely as the normal model says: {pair} ({counts})."
-    return f"{under} {what} is less likely than the normal model says: {pair}."
+    ratio = paired_ratio(fat, normal)
+    if ratio.count_a == 0 and ratio.count_b == 0:
+        high = proportion(0, n).high
+        return f"Neither model produces {what} in {n:,} paths (0 of {n:,} each; 95 %: below {probability_text(high)})."
+    pair = f"{_counted(fat)} against {_counted(normal)}"
+    interval = f"{ratio.low:.1f} to {'no upper bound' if math.isinf(ratio.high) else f'{ratio.high:.1f}×'}"
+    if ratio.too_few_paths:
+        return (f"{under} {what}: {pair}: too few paths to tell which model makes it likelier (the ratio's "
+                f"95 % interval, {interval}, holds 1).")
+    if ratio.count_b == 0:
+        return (f"{under} {what} happens on {_counted(fat)}; the normal model never produces one in {n:,} paths "
+                f"(95 %: below {probability_text(proportion(0, n).high)}): at least {ratio.low:.1f}× as likely (95 %).")
+    if ratio.estimate > 1:
+        return f"{under} {what} is {ratio.estimate:.1f}× as likely as the normal model says (95 %: {interval}): {pair}."
+    return f"{under} {what} is less likely than the normal model says (95 %: {interval} as likely): {pair}."
 
 
 def fat_tails_takeaway(normal: VariantStress, fat: VariantStress, dof: float) -> str:

@@ -104,11 +104,11 @@ def headline_metrics(main, other, main_name: str, other_name: str, names: dict[s
             same = abs(difference) < 0.5 / stress.n_paths
             st.metric(f"Wipe-out, {label.lower()}", charts.probability_text(stress.wipeout_probability),
                       delta=f"same as {other_name}" if same else
-                      f"{difference * 100:+.2g} pp against {other_name} "
+                      f"{difference * 100:+.2g} points vs {other_name} "
                       f"({charts.probability_text(versus.wipeout_probability)})",
                       delta_color="off" if same else "inverse", border=True,
                       help=f"Share of paths ({main_name} model) on which the account ends with at most 1 % of "
-                           f"its start value. pp = percentage points.")
+                           f"its start value. Points: the difference of two percentages (0.22 % against 0.06 % is 0.16 points).")
             st.markdown(f"A position bankrupt on **{charts.probability_text(stress.bankruptcy_probability)}** "
                         f"of paths, a position liquidated on "
                         f"**{charts.probability_text(stress.any_liquidation_probability)}**")
