@@ -23,6 +23,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from margin.limits import MAX_PRICE
 from margin.roots import Pools, first_root, segment_roots, slope_at
 from margin.scenario import Scenario
 from margin.tiers import maintenance_margin
@@ -167,7 +168,11 @@ def first_prices(pools: Pools, held: np.ndarray, here: np.ndarray, own_side: np.
             flip = np.where(these.inverse, -1.0, 1.0)
             slope = flip * slope_at(these, np.where(these.inverse, 1.0 / here, here), with_maintenance=with_mm)
             with np.errstate(divide="ignore"):
-                found_roots = np.where(these.inverse[:, None], 1.0 / found_roots, found_roots)
+                price_roots = 1.0 / found_roots
+            # a root in 1/price within rounding of 0 (a 1x inverse short's equity and maintenance
+            # both tend to 0 as the price rises) is no price: past MAX_PRICE, no scenario's price
+            price_roots = np.where(price_roots > MAX_PRICE, np.nan, price_roots)
+            found_roots = np.where(these.inverse[:, None], price_roots, found_roots)
         adverse = np.where(slope > 0, -1, np.where(slope < 0, 1, -own_side))
         reach = None if reach_factor is None else reach_factor * here
         found.append(first_root(found_roots, here, adverse, reach))
