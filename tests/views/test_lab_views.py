@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from margin.presets import load_story
+from tests.paths import ROOT
 from margin.scenario import load_scenario, scenario_from_dict
 from margin.numbers import money
 from ui.lab import charts as lab_charts, marks as lab_marks
@@ -86,6 +87,15 @@ def test_account_warnings_in_words():
     assert ("SOL long (isolated) would have been liquidated on the way from its entry at 220.00 USDT to "
             "today's 180.00 USDT, at 210.9") in text and "the lab starts with it closed" in text
     assert "would not have covered the initial margin" in text
+
+
+def test_collateral_pays_the_initial_margin_it_counts_for():
+    """The collateral story's 1 BTC long is margined by 1 BTC of collateral and no USDT: no
+    warning; the same account without its collateral would not have been opened."""
+    raw = json.loads((ROOT / "assets" / "scenarios" / "collateral-crashes-with-you.json").read_text())
+    assert account_warnings(scenario_from_dict(raw)) == []
+    raw["collateral"] = []
+    assert "would not have covered the initial margin" in " ".join(account_warnings(scenario_from_dict(raw)))
 
 
 # ----------------------------------------------------------------------------- lab numbers

@@ -207,10 +207,15 @@ def account_warnings(scenario: Scenario) -> list[str]:
             out.append(f"{labels[p.id]} (isolated) would have been liquidated on the way from its entry at "
                        f"{price(p.entry)} USDT to today's {price(scenario.markets[p.market].price)} USDT, at "
                        f"{price(e.price)} USDT: the lab starts with it closed.")
-    needed = sum(p.margin if p.is_isolated else p.initial_margin for p in scenario.positions)
-    if needed > scenario.balance * (1 + 1e-9):
-        out.append(f"The wallet ({money(scenario.balance)}) would not have covered the initial margin of "
-                   f"these positions ({money(needed)}) when they were opened.")
+    # In USDT: the linear positions' margins against the wallet and the collateral the USDT
+    # pool counts (at its value today); an inverse position's margin is in its coin, from its pool.
+    needed = sum(p.margin if p.is_isolated else p.initial_margin for p in scenario.positions if not p.is_inverse)
+    collateral = sum(c.value(scenario.markets[c.market].price) for c in scenario.collateral if not c.coin_pool)
+    if needed > (scenario.balance + collateral) * (1 + 1e-9):
+        funds = (f"The wallet ({money(scenario.balance)}) and its collateral ({money(collateral)} counted)"
+                 if collateral else f"The wallet ({money(scenario.balance)})")
+        out.append(f"{funds} would not have covered the initial margin of these positions ({money(needed)}) "
+                   "when they were opened.")
     return out
 
 
