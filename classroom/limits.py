@@ -24,6 +24,8 @@ own: a client cannot choose its address by writing the header.
 
 from __future__ import annotations
 
+from margin.limits import MAX_SHOCK  # the lab's bound, stated once
+
 import ipaddress
 import os
 from typing import Iterable
@@ -34,7 +36,6 @@ DEFAULT_CAPACITY = 60  # students
 MAX_CAPACITY = 300  # students
 RETENTION_DAYS = 30.0  # an expired room's record is kept this long, then purged [days]
 MAX_SCENARIO_CHARS = 200_000  # a pushed account as JSON [characters]
-MAX_SHOCK = 0.9  # the whole-market shock the teacher moves [fraction, either way]: the lab's bound
 MAX_CASCADE_SHOCK = 0.3  # the class market's shock [fraction, either way]
 
 JOIN_WINDOW = 60.0  # failed joins are counted over this window [s]

@@ -24,6 +24,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from classroom import RoomError, StoreUnavailable
 from classroom.limits import PRESENCE_WINDOW
 from classroom.questions import is_close, is_right
+from margin.limits import MAX_SHOCK_PERCENT
 from margin.numbers import price
 from push.component import pushed, room_stream
 from ui.common.text import md
@@ -186,7 +187,7 @@ def draw_room(code: str, token: str, participant_id: int | None = None) -> None:
     if state.mode == "explore":
         st.caption(":material/explore: Explore: the teacher has handed you the shock.")
         st.session_state.setdefault(OWN_SHOCK, state.shock * 100.0)
-        st.slider("Your own whole-market shock [%]", -90.0, 90.0, step=0.5, key=OWN_SHOCK)
+        st.slider("Your own whole-market shock [%]", -MAX_SHOCK_PERCENT, MAX_SHOCK_PERCENT, step=0.5, key=OWN_SHOCK)
     else:
         st.session_state.pop(OWN_SHOCK, None)
         st.caption(":material/cast_for_education: Following the teacher: your lab moves when theirs does.")

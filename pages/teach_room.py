@@ -24,6 +24,7 @@ import streamlit as st
 from classroom import RoomError, StoreUnavailable
 from classroom.limits import PRESENCE_WINDOW
 from margin.crashes import crash_ids, load_crash
+from margin.limits import MAX_SHOCK_PERCENT
 from margin.presets import market_label
 from ui.common.text import md
 from ui.lab.html import LAB_CSS
@@ -229,7 +230,7 @@ def drive(code: str, key: str, state) -> None:
     def moved_shock() -> None:
         told(rooms.move_market, code, key, shock=st.session_state["room.teach.shock"] / 100.0)
 
-    st.slider("Whole-market shock [%]", -90.0, 90.0, step=0.5, key="room.teach.shock", on_change=moved_shock,
+    st.slider("Whole-market shock [%]", -MAX_SHOCK_PERCENT, MAX_SHOCK_PERCENT, step=0.5, key="room.teach.shock", on_change=moved_shock,
               help="Every market moves by the shock times its beta, on every student's screen.")
     markets = state.scenario["markets"]
     cols = st.columns(min(len(markets), 4))

@@ -15,6 +15,7 @@ stay where ``docs/architecture.md`` draws them:
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -117,3 +118,16 @@ def test_no_file_imports_another_features_streamlit_side():
 
 def test_nothing_imports_a_page():
     assert broken(files(*CODE), lambda _, name: is_module(name, "pages")) == []
+
+
+BOUND_LITERALS = re.compile(r"-90(\.0)?,\s*90(\.0)?\b|-0\.9,\s*0\.9\b|\b1e12\b")
+
+
+def test_the_shock_and_price_bounds_are_read_from_the_engine_limits():
+    """The ±90 % shock and the price bound are margin.limits' (MAX_SHOCK_PERCENT, MAX_SHOCK,
+    MIN_PRICE, MAX_PRICE): a page, a link or a room that wrote its own could drift from it."""
+    found = [f"{path.relative_to(ROOT)}:{n}" for folder in ("ui", "pages", "classroom", "push")
+             for path in sorted((ROOT / folder).rglob("*.py"))
+             for n, line in enumerate(path.read_text().splitlines(), 1)
+             if BOUND_LITERALS.search(line.split("#")[0]) and not line.lstrip().startswith((">>>", "(", "["))]
+    assert not found, found

@@ -151,7 +151,7 @@ def test_control_values_keeps_the_pages_plain_control_keys_only():
     assert control_values(state, "lab") == {"lab.shock": -10.0, "lab.price.BTCUSDT": 90_000.0,
                                             "lab.view": "All cross"}
     assert control_values(state, "builder") == {}
-    assert control_spec("lab", "lab.price.SOLUSDT") == ("number", (0.0, 1e12))
+    assert control_spec("lab", "lab.price.SOLUSDT") == ("number", (0.0, 1e9))  # MAX_PRICE
 
 
 def test_link_url_points_at_the_app_root():

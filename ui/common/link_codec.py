@@ -32,6 +32,7 @@ from typing import Any, Mapping
 from urllib.parse import quote
 
 from margin.fields import MAX_NESTING, ScenarioError, nesting_depth
+from margin.limits import MAX_PRICE, MAX_SHOCK_PERCENT, MIN_PRICE
 from margin.scenario import scenario_from_dict
 from ui.common.site import CHOICE, DEFAULT_PAGE, INTEGER, NUMBER, PATH, TEXT, page, page_ids
 from margin.limits import MAX_LINK_CHARS, MAX_JSON_BYTES, MAX_PATH_TURNS  # noqa: F401  (the bounds live in margin.limits)
@@ -77,18 +78,18 @@ def _valid_control(kind: str, extra: Any, value: Any) -> bool:
 
 def _valid_path(value: Any) -> bool:
     """The lab's path: at most 64 turns ``[shock %, {market: price}]``, the shock in the
-    slider's range, every price a finite number in (0, 1e12]."""
+    slider's range, every price a finite number in [MIN_PRICE, MAX_PRICE]."""
     if not isinstance(value, list) or len(value) > MAX_PATH_TURNS:
         return False
     for turn in value:
         if not (isinstance(turn, list) and len(turn) == 2 and isinstance(turn[1], Mapping)):
             return False
         shock, prices = turn
-        if not _valid_control(NUMBER, (-90.0, 90.0), shock) or len(prices) > 50:
+        if not _valid_control(NUMBER, (-MAX_SHOCK_PERCENT, MAX_SHOCK_PERCENT), shock) or len(prices) > 50:
             return False
         for name, price in prices.items():
             if not (isinstance(name, str) and _MARKET.fullmatch(name)
-                    and _valid_control(NUMBER, (1e-12, 1e12), price)):
+                    and _valid_control(NUMBER, (MIN_PRICE, MAX_PRICE), price)):
                 return False
     return True
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from margin.limits import MAX_PAGE_TRADERS
+from margin.limits import MAX_PAGE_TRADERS, MAX_PRICE, MAX_SHOCK_PERCENT
 from margin.variants import VARIANT_LABELS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +75,7 @@ PAGES: tuple[SitePage, ...] = (
              icon=":material/tune:",
              terms=("cross margin", "isolated margin", "equity", "maintenance margin", "margin ratio",
                     "liquidation price", "bankruptcy price", "market shock", "beta"),
-             controls=_controls((r"lab\.shock", NUMBER, (-90.0, 90.0)), (rf"lab\.price\.{_NAME}", NUMBER, (0.0, 1e12)),
+             controls=_controls((r"lab\.shock", NUMBER, (-MAX_SHOCK_PERCENT, MAX_SHOCK_PERCENT)), (rf"lab\.price\.{_NAME}", NUMBER, (0.0, MAX_PRICE)),
                                 (r"lab\.view", CHOICE, VARIANT_LABELS), (r"lab\.path", PATH, None))),
     SitePage(id="builder", file="pages/builder.py", title="Account builder", short="Builder", name="account builder",
              icon=":material/construction:",

@@ -7,11 +7,12 @@ from __future__ import annotations
 import math
 from html import escape
 
+from margin.limits import MAX_SHOCK_PERCENT
 from margin.scenario import Scenario
 from ui.lab.model import Waypoint
 
 VARIANTS = ("As built", "All cross", "All isolated")
-SHOCK_RANGE = (-90.0, 90.0)  # [%]
+SHOCK_RANGE = (-MAX_SHOCK_PERCENT, MAX_SHOCK_PERCENT)  # [%] (margin.limits)
 
 
 def price_step(value: float) -> float:

@@ -15,10 +15,11 @@ from margin.numbers import percent_known
 from margin.presets import market_label
 from margin.scenario import Scenario
 from margin.sweep import shock_crossings, sweep_shock
+from margin.limits import MAX_SHOCK
 from margin.walk import scenario_now
 from ui.common.words import position_labels
 
-SHOCK_MIN, SHOCK_MAX = -0.9, 0.9  # [fraction]
+SHOCK_MIN, SHOCK_MAX = -MAX_SHOCK, MAX_SHOCK  # [fraction] (margin.limits)
 SHOCK_GRID = np.linspace(SHOCK_MIN, SHOCK_MAX, 721)  # 0.25 % apart, 0 included
 
 @dataclass(frozen=True, slots=True, kw_only=True)

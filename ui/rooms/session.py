@@ -23,6 +23,7 @@ from classroom.limits import PRESENCE_EVERY, MAX_OPTIONS, MAX_QUESTION_CHARS, MA
 from classroom.questions import option_counts, room_lessons
 from margin.cascade import TippingCurve
 from margin.crashes import load_crash
+from margin.limits import MAX_MONEY
 from margin.numbers import money, percent, price
 from margin.replay import Replay, replay
 from margin.scenario import scenario_from_dict
@@ -302,7 +303,7 @@ def class_market(code: str, key: str, state) -> None:
         c = st.columns(3)
         wallet = c[0].number_input("Each student's wallet [USDT]", 10.0, 1e6, float(market.wallet), step=100.0)
         lev = c[1].number_input("Maximum leverage [x]", 1.0, 100.0, float(market.max_leverage), step=1.0)
-        depth = c[2].number_input("Depth: selling that moves the price 1 % [USDT]", 1.0, 1e12, float(market.depth),
+        depth = c[2].number_input("Depth: selling that moves the price 1 % [USDT]", 1.0, MAX_MONEY, float(market.depth),
                                   step=1e6, format="%.0f")
         c = st.columns(3)
         traders = c[0].number_input("Crowd [traders]", 1_000, 200_000, int(market.crowd.get("n_traders", 20_000)),
