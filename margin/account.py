@@ -18,7 +18,7 @@ The one-position Bybit example (1 BTC long at 20,000, 50x, MMR 0.5 % on entry):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -27,7 +27,7 @@ from margin.liquidation import (  # noqa: F401  (read as margin.account's too)
     REACH_FACTOR, LiquidationPrice, liquidation_prices, position_liquidation_price,
 )
 from margin.returns import pnl_fraction, return_on_margin  # noqa: F401  (read as margin.account's too)
-from margin.scenario import Position, Rules, Scenario
+from margin.scenario import Rules, Scenario
 from margin.tiers import maintenance_margin
 
 # Status codes along a sweep or in a snapshot. Binance sends a margin call at a margin ratio of

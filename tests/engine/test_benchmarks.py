@@ -5,7 +5,6 @@ machine's load named (the figures themselves are measurements, not tested)."""
 from __future__ import annotations
 
 import io
-import json
 import re
 
 from margin.cli import main

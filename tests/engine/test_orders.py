@@ -5,7 +5,6 @@ price, and the same orders in the walk, the replay, the stress lab and the casca
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
 
 import numpy as np
 import pytest

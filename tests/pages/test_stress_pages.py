@@ -160,7 +160,7 @@ def test_final_value_figure_overlays_the_models_and_marks_the_start():
 def test_takeaway_says_how_much_likelier_a_wipe_out_is():
     normal, fat = _pair()
     text = charts.fat_tails_takeaway(normal.variants["As built"], fat.variants["As built"], 3.0).replace("\u00a0", " ")
-    p_n, p_f = normal.variants["As built"].wipeout_probability, fat.variants["As built"].wipeout_probability
+    p_f = fat.variants["As built"].wipeout_probability
     assert text.startswith("Under fat tails (Student-t, ν = 3) a wipe-out")
     n = normal.variants["As built"].n_paths
     k_f, k_n = int(fat.variants["As built"].wiped_out.sum()), int(normal.variants["As built"].wiped_out.sum())
