@@ -18,6 +18,7 @@ SERIOUS = ("serious", "critical")
 READY = {  # a page's own heading: what shows it has drawn
     "lab": "Price lab", "builder": "Account builder", "replay": "Crash replay", "cascade": "Market cascade",
     "stress": "Stress lab", "teach": "Teach a room", "room": "Join a room", "learn": "Learn", "glossary": "Glossary",
+    "projector": "Projector view",
 }
 
 

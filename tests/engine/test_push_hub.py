@@ -272,4 +272,4 @@ def hub_state_is_public(store: RoomStore, room) -> bool:
     question = store.ask(room.code, room.teacher_key, {"kind": "liquidation_shock"})
     screen = room_screen(store.state(room.code))
     return ("stays hidden until the teacher reveals" in screen.html and f"{question.value:.4g}" not in screen.html
-            and seat.token not in screen.html and room.teacher_key not in screen.html and "|q1.0|" in screen.shape)
+            and seat.token not in screen.html and room.teacher_key not in screen.html and "|q1.0.r1." in screen.shape)  # question 1, not revealed, round 1
