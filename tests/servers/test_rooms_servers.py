@@ -121,7 +121,7 @@ def test_a_room_spans_two_servers_and_a_lost_server_loses_nothing_of_it(browser,
     expect(answer).to_have_value("-12.50")
     spage.get_by_role("button", name=re.compile("Send my answer")).click()
     expect(spage.get_by_text(re.compile(r"^Sent: -12\.50 %"))).to_be_visible()
-    expect(metric(tpage, "Answers to the question")).to_have_text("1")
+    expect(metric(tpage, "Answered")).to_have_text("1")
 
     # Every page and websocket so far came from each user's own server.
     assert student.websockets and all(s is b for s in student.websocket_servers())
@@ -145,7 +145,7 @@ def test_a_room_spans_two_servers_and_a_lost_server_loses_nothing_of_it(browser,
     # The teacher, on A all along, still has the student, the answer and the shock; the reveal
     # reaches the student on A: the answer and the lab at the shock the room was left at.
     expect(metric(tpage, "Students")).to_have_text("1")
-    expect(metric(tpage, "Answers to the question")).to_have_text("1")
+    expect(metric(tpage, "Answered")).to_have_text("1")
     tpage.get_by_role("tab", name="Ask the class").click()
     tpage.get_by_role("button", name=re.compile("Reveal")).click()
     expect(spage.get_by_text(re.compile(r"You said -12\.50 %\."))).to_be_visible()
