@@ -32,8 +32,9 @@ from margin.presets import load_story, load_venue, market_defaults, market_label
 from ui.builder.collateral import collateral_frame, rows_to_collateral, with_collateral
 from ui.builder.model import (
     add_market, add_position, duplicate_position, markets_frame, positions_frame, remove_market, remove_position,
-    orders_frame, rows_to_positions, set_market_values, slug, with_orders, with_positions,
+    rows_to_positions, set_market_values, slug, with_positions,
 )
+from ui.builder.orders import orders_frame, with_orders
 from ui.builder.session import (
     act, apply_venue_preset, commit, draft_status, import_exchange, load_story_preset, read_upload, story_warning,
     synced_draft,
