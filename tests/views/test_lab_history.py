@@ -71,7 +71,7 @@ def test_a_shared_link_carries_the_path_and_its_liquidations():
 def test_a_link_path_outside_the_sliders_is_held_to_their_range():
     raw = load_story("default")
     from ui.common.link_codec import encode
-    view = {"scenario": raw, "page": "lab", "controls": {"lab.path": [[0.0, {"BTCUSDT": 1e12, "SOLUSDT": 180.0}]]}}
+    view = {"scenario": raw, "page": "lab", "controls": {"lab.path": [[0.0, {"BTCUSDT": 1e9, "SOLUSDT": 180.0}]]}}
     at = opened_with(v=encode(view))
     assert not at.exception
     walk = at.session_state["lab.history"].walks["As built"]
