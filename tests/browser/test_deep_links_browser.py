@@ -32,8 +32,12 @@ def test_a_class_opening_deep_links_at_once_on_a_fresh_server_all_get_the_frame(
         tabs = [context.new_page() for _ in paths]
         for tab, path in zip(tabs, paths):
             tab.goto(f"{url}/{path}", wait_until="commit")  # all sessions start together
+        # Five first runs at once on a cold server, each importing the engine, and the browser
+        # loading the toggle's lazy script chunk (a skeleton until then): on a loaded 2-core CI
+        # machine that took over 30 s (seen: the sidebar drawn, the toggle still a skeleton).
+        # Slow is not what this test guards against; a page drawn bare is.
         for tab, path in zip(tabs, paths):
-            expect(tab.get_by_text("Presenter mode"), f"/{path} ran without app.py").to_be_visible()
+            expect(tab.get_by_text("Presenter mode"), f"/{path} ran without app.py").to_be_visible(timeout=120_000)
             expect(tab.get_by_text("Page not found")).to_have_count(0)
     finally:
         stop_streamlit(process)
