@@ -36,7 +36,9 @@ memory.watch_session()  # its end frees its large results and trims the server's
 links.restore_from_url()
 
 page = st.navigation([
-    st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=(p.id == DEFAULT_PAGE)) for p in PAGES
+    st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=(p.id == DEFAULT_PAGE),
+            visibility="visible" if p.in_navigation else "hidden")
+    for p in PAGES
 ])
 
 links.open_link_target()

@@ -17,6 +17,10 @@ def test_a_deep_link_as_a_fresh_servers_first_request_opens_the_page(page: Page)
         expect(page.get_by_role("heading", name="Crash replay")).to_be_visible()
         expect(page.get_by_text("Presenter mode")).to_be_visible()  # app.py's sidebar
         expect(page.get_by_text("Page not found")).to_have_count(0)
+        navigation = page.get_by_role("navigation", name="App pages")
+        expect(navigation.get_by_role("link", name="Teach a room")).to_be_visible()
+        # The projector view is opened from the teacher's console, never picked from the list.
+        expect(navigation.get_by_role("link", name="Projector view")).to_have_count(0)
     finally:
         stop_streamlit(process)
 

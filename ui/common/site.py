@@ -59,6 +59,7 @@ class SitePage:
     controls: tuple[Control, ...] = ()
     shareable: bool = True
     in_switcher: bool = True  # listed in presenter mode's one-row page switcher
+    in_navigation: bool = True  # listed in the sidebar (the projector view is opened from the console)
 
     @property
     def url_path(self) -> str:
@@ -120,7 +121,8 @@ PAGES: tuple[SitePage, ...] = (
     SitePage(id="room", file="pages/join_room.py", title="Join a room", short="Join", name="classroom room",
              icon=":material/groups:", shareable=False, in_switcher=False),
     SitePage(id="projector", file="pages/projector.py", title="Projector view", short="Projector",
-             name="projector view", icon=":material/present_to_all:", shareable=False, in_switcher=False),
+             name="projector view", icon=":material/present_to_all:", shareable=False, in_switcher=False,
+             in_navigation=False),
     SitePage(id="learn", file="pages/learn.py", title="Learn", short="Learn", name="lessons", icon=":material/school:",
              shareable=False),
     SitePage(id="glossary", file="pages/glossary.py", title="Glossary", short="Glossary", name="glossary",
