@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from deploy.farm import stop_process
-from tests.processes import stop_with_descendants
+from tests.processes import ServerLog, stop_with_descendants
 
 pytest_plugins = ["tests.services_pg"]  # the PostgreSQL server for the room store
 
@@ -60,11 +60,12 @@ def start_streamlit(script: Path, port: int | None = None, extra_args: list[str]
     ]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                env={**os.environ, **(env or {})})
+    process.log = ServerLog(process.stderr)  # read as it comes: an unread pipe blocks the server
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited: {process.stderr.read().decode(errors='replace')[-2000:]}")
+            raise RuntimeError(f"streamlit exited: {process.log.closed().text[-2000:]}")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
                 if response.status == 200:

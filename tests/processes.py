@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
-from typing import Callable
+from typing import IO, Callable
 
 
 def stat(pid: int) -> list[str] | None:
@@ -76,3 +77,27 @@ def stop_with_descendants(process, stop: Callable[[object], None], seconds: floa
         except ProcessLookupError:
             pass
     return described
+
+
+class ServerLog:
+    """A server's stderr read as it comes. A test server's pipe left unread fills at 64 KB and
+    the server then blocks in its next log line (a fault logged every second does that in
+    20 s), so every server a test starts gets one (``tests/conftest.py:start_streamlit``)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[bytes]) -> None:
+        for line in iter(stream.readline, b""):
+            self.lines.append(line.decode(errors="replace"))
+
+    def closed(self, seconds: float = 10.0) -> "ServerLog":
+        """Wait (at most ``seconds``) for the server to close its end: every line is read."""
+        self._thread.join(seconds)
+        return self
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)

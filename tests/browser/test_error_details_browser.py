@@ -35,5 +35,5 @@ def test_an_uncaught_error_shows_a_generic_sentence_and_logs_the_details(page: P
         expect(page.get_by_role("button", name="Deploy")).to_have_count(0)
     finally:
         stop_streamlit(process)
-    log = process.stderr.read().decode(errors="replace")
+    log = process.log.closed().text
     assert SECRET in log and "RuntimeError" in log  # the operator still has the whole error

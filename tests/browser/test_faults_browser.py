@@ -17,7 +17,7 @@ from classroom import RoomStore
 from margin.presets import load_story
 from tests.browser.test_long_work_browser import _start_largest_run
 from tests.conftest import ROOT, _free_port, start_streamlit, stop_streamlit
-from tests.ops.faults_support import ServerLog, never_shown, pg_cluster, read_only_folder
+from tests.ops.faults_support import never_shown, pg_cluster, read_only_folder
 from tests.processes import descendants
 
 pytestmark = pytest.mark.browser
@@ -59,7 +59,7 @@ def test_postgresql_stopped_and_started(browser: Browser):
     with pg_cluster() as cluster:
         room, seat = classroom(cluster.url)
         process, base = start_streamlit(ROOT / "app.py", env={"MARGIN_LAB_DATABASE_URL": cluster.url})
-        log = ServerLog(process)
+        log = process.log  # the server's stderr, read as it comes (start_streamlit)
         try:
             page = student(browser, base, room, seat)
             cluster.stop()
@@ -99,7 +99,6 @@ def test_a_read_only_sqlite_folder_is_a_sentence_then_works_once_writable(browse
         folder.lock()
         process, base = start_streamlit(ROOT / "app.py", env={"MARGIN_LAB_DATA_DIR": str(folder.folder),
                                                               "MARGIN_LAB_DATABASE_URL": ""})
-        ServerLog(process)
         try:
             page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
             page.goto(f"{base}/teach_room")
@@ -122,7 +121,6 @@ def test_the_sqlite_file_deleted_stops_in_words_and_writes_nothing(browser: Brow
     room, seat = classroom(f"sqlite:///{data / 'rooms.sqlite3'}")
     process, base = start_streamlit(ROOT / "app.py", env={"MARGIN_LAB_DATA_DIR": str(data),
                                                           "MARGIN_LAB_DATABASE_URL": ""})
-    ServerLog(process)
     try:
         page = student(browser, base, room, seat)
         for file in data.glob("rooms.sqlite3*"):
@@ -143,7 +141,7 @@ def test_the_sqlite_file_deleted_stops_in_words_and_writes_nothing(browser: Brow
 
 def test_a_killed_stress_worker_is_a_sentence_and_the_pool_goes_on(page: Page):
     process, url = start_streamlit(ROOT / "app.py")
-    log = ServerLog(process)
+    log = process.log  # the server's stderr, read as it comes (start_streamlit)
     try:
         _start_largest_run(page, url)
         workers = spawned(process.pid)
@@ -182,7 +180,6 @@ def test_a_server_killed_mid_answer_loses_nothing_shown_as_sent(browser: Browser
     env = {"MARGIN_LAB_DATA_DIR": str(data), "MARGIN_LAB_DATABASE_URL": ""}
     port = _free_port()
     process, base = start_streamlit(ROOT / "app.py", port=port, env=env)
-    ServerLog(process)
     try:
         page = student(browser, base, room, seat)
         type_answer(page, "91000")
@@ -191,7 +188,6 @@ def test_a_server_killed_mid_answer_loses_nothing_shown_as_sent(browser: Browser
         process.wait()
         stop_streamlit(process)  # its workers, if any
         process, _ = start_streamlit(ROOT / "app.py", port=port, env=env)
-        ServerLog(process)
         # the page reconnects by itself to the new server, which reads the room from the store
         expect(page.get_by_role("heading", name=f"Room {room.code}")).to_be_visible(timeout=WAIT)
         expect(page.get_by_text(re.compile(r"Sent: 91,000\.00|Typed, not sent yet"))).to_be_visible(timeout=WAIT)
@@ -229,7 +225,7 @@ def test_an_uncaught_error_on_a_real_server_is_one_sentence_with_the_logs_id(pag
     script = tmp_path / "failing.py"
     script.write_text(FAILING)
     process, url = start_streamlit(script, env={"PYTHONPATH": str(ROOT)})
-    log = ServerLog(process)
+    log = process.log  # the server's stderr, read as it comes (start_streamlit)
     try:
         page.goto(url)
         expect(page.get_by_role("heading", name="A page that fails")).to_be_visible(timeout=WAIT)

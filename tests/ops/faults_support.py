@@ -10,7 +10,6 @@ import pwd
 import shutil
 import subprocess
 import tempfile
-import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -108,21 +107,3 @@ def pg_cluster():
         yield cluster
     finally:
         cluster.remove()
-
-
-class ServerLog:
-    """A server's stderr read as it comes (a test server's pipe left unread fills at 64 KB, and
-    the server then blocks in its next log line: a fault logged every second does that in 20 s)."""
-
-    def __init__(self, process):
-        self.lines: list[str] = []
-        self._thread = threading.Thread(target=self._read, args=(process.stderr,), daemon=True)
-        self._thread.start()
-
-    def _read(self, stream) -> None:
-        for line in iter(stream.readline, b""):
-            self.lines.append(line.decode(errors="replace"))
-
-    @property
-    def text(self) -> str:
-        return "".join(self.lines)
