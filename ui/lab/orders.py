@@ -44,8 +44,9 @@ def order_sentence(reach: OrderReach, who: str, liquidation: float | None, slipp
     'BTC long: stop-loss at 94,000.00 USDT, liquidation at 95,477.39 USDT. This stop can never fire: it is beyond the liquidation price, so the position is liquidated at 95,477.39 on the way to it.'
     >>> r = OrderReach(id="e", kind="stop_loss", trigger=3_200.0, can_fire=True, liquidation_price=None,
     ...                bankruptcy_price=2_800.0, gap_to_bankruptcy=0.1206)
-    >>> order_sentence(r, "ETH long", 2_814.07, 0.005)[:119]
-    'ETH long: stop-loss at 3,200.00 USDT, liquidation at 2,814.07 USDT. The stop comes first: on a smooth move it fills at i'
+    >>> text = order_sentence(r, "ETH long", 2_814.07, 0.005)
+    >>> "The stop comes first" in text, "less its 0.5 % slippage" in text, "more than 12.1 %" in text
+    (True, True, True)
     """
     kind = KIND_WORDS[reach.kind]
     edge = f"liquidation at {price(liquidation)} USDT" if liquidation is not None else "no liquidation price within reach"
