@@ -257,8 +257,11 @@ def lab_page(scenario: Scenario) -> None:
                 live_region(strip_region(name))
     live_region("text")
     st.subheader("Equity sharing and the whole shock range")
+    ways = lab_variants(scenario)
+    if st.session_state.get("lab.view") not in ways:  # "collateral in USDT" chosen on another account
+        st.session_state["lab.view"] = VARIANTS[0]
     bound_widget(st.radio, "Show the two charts below for", "lab.view", VARIANTS[0],
-                 options=list(lab_variants(scenario)), horizontal=True, rerun=(LIVE,))
+                 options=list(ways), horizontal=True, rerun=(LIVE,))
     live_region("pictures")
     updates_slot = st.empty()
     with head[0]:
