@@ -50,3 +50,21 @@ def test_the_stop_lesson_takes_the_margin_not_the_stop_beyond_it():
     assert "the BTC long was liquidated at 95,477.39 before its stop at 94,000.00 was reached" in said
     _check(at, "stop-never-fires", 4_500.0)
     assert not at.error and at.success[0].value.startswith("**Right: the engine says 4,500.00 USDT")
+
+
+def test_the_builder_keeps_where_each_stop_sits_hidden_while_the_stop_lesson_waits():
+    from tests.support import goto
+
+    at = open_lesson(learn_app(), "stop-never-fires")
+    at.button(key="learn.open.stop-never-fires").click().run()
+    goto(at, "pages/builder.py")
+    assert not at.exception, at.exception
+    text = "\n".join([t.value for t in at.text] + [m.value for m in at.markdown])
+    assert "94,000" in text  # the stop itself is a fact of the account
+    assert "can never fire" not in text and "Where each stop sits" not in text
+    goto(at, "pages/price_lab.py")
+    at.number_input(key="learn.answer.stop-never-fires.widget").set_value(4_500.0).run()
+    at.button(key="learn.check.stop-never-fires.panel").click().run()
+    goto(at, "pages/builder.py")
+    text = "\n".join([t.value for t in at.text] + [m.value for m in at.markdown])
+    assert "its stop-loss at 94,000.00 can never fire" in text
