@@ -51,6 +51,6 @@ def test_the_collateral_story_walked_in_the_lab_against_the_same_value_in_usdt(a
     expect(box).to_have_value("-50.0")
     as_built = page.locator('[data-section="What happened on the way, as built"]')
     expect(as_built.get_by_text(re.compile(r"BTC long liquidated at 30,848\.33 USDT"))).to_be_visible()
-    in_usdt = page.locator('[data-section="What happened on the way, collateral in usdt"]')
+    in_usdt = page.locator('[data-section="What happened on the way, collateral in USDT"]')
     expect(in_usdt.get_by_text("Nothing was liquidated on the way.")).to_be_visible()
     expect(page.locator('section[aria-label="Collateral in USDT"]').get_by_text("✓ healthy")).to_be_visible()

@@ -33,7 +33,7 @@ def test_btc_collateral_gives_a_fourth_way_liquidated_far_lower_in_usdt():
     assert "The same account four ways" in region(at, "text")
     # the worked example of issue 27: 30,848.33 with the BTC wallet, 3,015.08 with its value in USDT
     assert "30,848.33" in line_of(section(at, "Positions, as built"), "BTC long")
-    assert "3,015.08" in line_of(section(at, "Positions, collateral in usdt"), "BTC long")
+    assert "3,015.08" in line_of(section(at, "Positions, collateral in USDT"), "BTC long")
     happening = section(at, "What is happening")
     assert "1 BTC of collateral held instead as the 57,000.00 USDT" in happening
     assert "the BTC long at 30,848.33 USDT as built, at 3,015.08 USDT with USDT collateral" in happening
@@ -41,7 +41,7 @@ def test_btc_collateral_gives_a_fourth_way_liquidated_far_lower_in_usdt():
     # the fourth way's charts can be chosen
     at.radio(key="lab.view.widget").set_value("Collateral in USDT").run()
     assert not at.exception
-    assert 'data-chart="equity sharing, collateral in usdt"' in region(at, "pictures").lower()
+    assert 'data-chart="Equity sharing, collateral in USDT"' in region(at, "pictures")
 
 
 def test_an_account_of_usdt_alone_shows_three_ways():

@@ -23,6 +23,7 @@ from ui.lab.model import PositionView, VariantView
 from margin.presets import market_label
 from margin.variants import USDT_COLLATERAL_LABEL
 from ui.lab.collateral import VARIANT_NOTE
+from ui.lab.sliders import in_sentence
 
 VARIANT_NOTES = {
     "As built": "The account as you built it.",
@@ -193,7 +194,7 @@ def _listing(tag: str, items: Sequence[str], long_after: int, height_rem: float,
 def variant_html(view: VariantView) -> str:
     """One variant's column: its name, three metrics, the margin-ratio meter, every position's
     status and distance to liquidation, and what happened on the way there."""
-    name = view.label.lower()
+    name = in_sentence(view.label)
     header = (f'<div><h4>{escape(view.label)}</h4>'
               f'<p class="ml-note">{escape(VARIANT_NOTES.get(view.label, ""))}</p></div>')
     metrics = ("<div>" + _metric("Equity", view.total_equity) + _metric("Cross pool equity", view.cross_equity)

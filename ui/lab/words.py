@@ -16,6 +16,7 @@ from margin.walk import entry_prices, start_walk
 from ui.lab.collateral import collateral_comparison
 from ui.lab.model import LabHistory, PositionView, VariantView, change_between, run_variant
 from ui.lab.sweep import SweepView, nearest_mark, shock_text
+from ui.lab.sliders import in_sentence
 from ui.common.words import join_words, position_labels, verb as _verb
 
 ORDER_EVENTS = ("stop_loss", "take_profit", "collateral_sale")  # told by margin.stops.event_sentence
@@ -272,7 +273,7 @@ def what_is_happening(views: Mapping[str, VariantView], sweeps: Mapping[str, Swe
     elif iso_lost:
         out.append("All isolated, every position has been closed on its own margin too.")
     out.append(_comparison(built, isolated))
-    equities = ", ".join(f"{v.label[0].lower()}{v.label[1:]} {money(v.total_equity)}" for v in views.values())
+    equities = ", ".join(f"{in_sentence(v.label)} {money(v.total_equity)}" for v in views.values())
     out.append(f"Equity now: {equities}.")
     return out
 
@@ -319,7 +320,7 @@ def _prologue_sentences(views: Mapping[str, VariantView]) -> list[str]:
             who = join_words([f"the {p.label}" for p in closed])
             out.append(f"{view.label}: on the way from the entries to today's prices {who} "
                        f"{_verb(closed, 'was', 'were')} already liquidated (at "
-                       f"{join_words([price(p.closed_at) + ' USDT' for p in closed])}), so {view.label.lower()} "
+                       f"{join_words([price(p.closed_at) + ' USDT' for p in closed])}), so {in_sentence(view.label)} "
                        f"starts without {_verb(closed, 'it', 'them')}.")
     return out
 
