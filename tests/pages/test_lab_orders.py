@@ -80,3 +80,5 @@ def test_a_fall_liquidates_the_btc_long_before_its_stop_and_the_eth_stop_closes_
     cross = section(at, "What happened on the way, all cross")
     assert "BTC long: its stop-loss closed 0.5 at 94,000.00" in cross
     assert "Where each stop sits" not in region(at, "text")  # nothing open holds an order now
+    said = region(at, "announce")  # what the step changed, for a screen reader
+    assert "BTC long (isolated) liquidated" in said and "ETH long closed by its stop-loss" in said
