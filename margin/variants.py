@@ -16,6 +16,14 @@ from margin.scenario import MODES, Scenario, scenario_from_dict  # noqa: F401 (d
 from margin.walk import Walk, scenario_now, start_walk
 
 VARIANT_LABELS = ("As built", "All cross", "All isolated")
+USDT_COLLATERAL_LABEL = "Collateral in USDT"  # the fourth way, where the account holds moving collateral
+
+
+def holds_moving_collateral(scenario: Scenario) -> bool:
+    """True when the account's USDT pool counts collateral priced by a market (a coin pool's
+    wallet margins its own inverse contracts): only then does :func:`collateral_in_usdt` differ
+    from the account as built."""
+    return any(not c.coin_pool for c in scenario.collateral)
 
 
 def as_mode(scenario: Scenario, mode: str) -> Scenario:

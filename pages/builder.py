@@ -39,6 +39,7 @@ from ui.builder.session import (
     act, apply_venue_preset, commit, draft_status, import_exchange, load_story_preset, read_upload, story_warning,
     synced_draft,
 )
+from ui.learn.session import lesson_waiting
 from ui.shell.deep_links import inside_app_frame
 from ui.shell.links import share_link
 from ui.shell.sidebar import venue_name
@@ -266,4 +267,4 @@ problem = commit(candidate)
 with story_note:
     story_warning(candidate, story_key)
 with status_slot:
-    draft_status(candidate, problem)
+    draft_status(candidate, problem, outcomes=not lesson_waiting())  # a waiting lesson's answer stays hidden

@@ -29,7 +29,7 @@ if st.session_state[CURRENT] not in IDS:
     st.session_state[CURRENT] = IDS[0]
 
 st.title("Learn")
-st.caption("Ten short lessons. Each one loads an account, asks you to predict what will happen, "
+st.caption(f"{len(IDS)} short lessons. Each one loads an account, asks you to predict what will happen, "
            "then checks your answer against the engine and explains the difference.")
 done = len(set(IDS) & st.session_state[PROGRESS])
 st.progress(done / len(IDS), text=f"{done} of {len(IDS)} lessons done")

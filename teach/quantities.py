@@ -391,6 +391,9 @@ QUANTITIES: dict[str, Quantity] = {
     "fat_tail_ratio": q_fat_tail_ratio,
     "cascade_drop": q_cascade_drop,
 }
+# collateral that moves and stops that never fire: their own module, which uses the walks above
+from teach.holdings import HOLDINGS_QUANTITIES  # noqa: E402
+QUANTITIES.update(HOLDINGS_QUANTITIES)
 
 
 def measure(lesson: Lesson, spec: Mapping[str, Any] | None = None) -> Measure:

@@ -58,6 +58,9 @@ ANSWERS = {
     "isolated-contains": 18050.0, "liq-vs-bankruptcy": 0.294, "maintenance-tiers": 97101.54,
     "mark-vs-last": "No, it stays open", "insurance-fund": 60000.0, "cascade-contagion": -15.23,
     "stress-fat-tails": "More than 4 times as often",
+    # issue 27: the issue's worked example (30,848.33 with the BTC wallet; 3,015.08 in USDT is the
+    # mistake), and the stop beyond its liquidation that never fires (10,000 - 2,500 - 3,000)
+    "collateral-crashes": 30848.33, "stop-never-fires": 4500.0,
 }
 
 

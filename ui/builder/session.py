@@ -131,9 +131,10 @@ def story_warning(candidate: dict, story_key: str) -> None:
                   on_click=clear_story, args=(story_key,))
 
 
-def draft_status(candidate: dict, problem: str | None) -> None:
+def draft_status(candidate: dict, problem: str | None, *, outcomes: bool = True) -> None:
     """What the last action did (once), then the draft's verdict: the problem in words, or the
-    account in use with every number as it is kept."""
+    account in use with every number as it is kept. ``outcomes=False`` (a lesson waits for its
+    prediction): where each stop sits against the liquidation is not said."""
     message = st.session_state[MESSAGE]
     st.session_state[MESSAGE] = None  # said once, right after the action
     if message:
@@ -156,7 +157,7 @@ def draft_status(candidate: dict, problem: str | None) -> None:
         lines = position_lines(scenario) + collateral_lines(scenario)
         box = st.container(height=200, border=False) if len(lines) > 6 else st.container(border=False)
         box.text("\n".join(lines))  # names come from the account: text, never Markdown
-        reaches = order_reach(scenario)
+        reaches = order_reach(scenario) if outcomes else ()
         if reaches:
             labels = position_labels(scenario)
             st.markdown("**Where each stop sits** against the liquidation (every other market held):")

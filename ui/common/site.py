@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from margin.limits import MAX_PAGE_TRADERS, MAX_PRICE, MAX_SHOCK_PERCENT
-from margin.variants import VARIANT_LABELS
+from margin.variants import USDT_COLLATERAL_LABEL, VARIANT_LABELS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,7 +77,7 @@ PAGES: tuple[SitePage, ...] = (
              terms=("cross margin", "isolated margin", "equity", "maintenance margin", "margin ratio",
                     "liquidation price", "bankruptcy price", "market shock", "beta"),
              controls=_controls((r"lab\.shock", NUMBER, (-MAX_SHOCK_PERCENT, MAX_SHOCK_PERCENT)), (rf"lab\.price\.{_NAME}", NUMBER, (0.0, MAX_PRICE)),
-                                (r"lab\.view", CHOICE, VARIANT_LABELS), (r"lab\.path", PATH, None))),
+                                (r"lab\.view", CHOICE, (*VARIANT_LABELS, USDT_COLLATERAL_LABEL)), (r"lab\.path", PATH, None))),
     SitePage(id="builder", file="pages/builder.py", title="Account builder", short="Builder", name="account builder",
              icon=":material/construction:",
              terms=("perpetual future", "long", "short", "leverage", "initial margin", "isolated margin",

@@ -24,6 +24,7 @@ from ui.common.words import compact
 from ui.common.palette import BLUE, GREEN, ORANGE, PURPLE, SKY, VERMILLION
 from ui.lab.model import PoolGroup
 from ui.lab.sweep import SweepView, nearest_mark, shock_text
+from ui.lab.sliders import in_sentence
 
 # ----------------------------------------------------------------------------- equity sharing
 
@@ -153,7 +154,7 @@ def waterfall_html(groups: Sequence[PoolGroup], variant: str) -> str:
     >>> "Equity sharing, as built" in html and "No positions" in html
     True
     """
-    title = f"Equity sharing, {variant.lower()}"
+    title = f"Equity sharing, {in_sentence(variant)}"
     head = (f'<div class="ml-chart-head"><div class="ml-chart-title">{escape(title)}</div>'
             f'<div class="ml-note">What each position\'s PnL adds to or drains from its pool [USDT]</div></div>')
     bars = [(group_index, bar) for group_index, group in enumerate(groups) for bar in group.bars]
@@ -225,9 +226,9 @@ def sweep_takeaway(sweep: SweepView, shock: float) -> str:
     """Where the first liquidation and bankruptcy lie on either side of the current shock."""
     liq = nearest_mark(sweep, shock, kind="liquidation")
     if liq is None and sweep.open_positions == 0:
-        return f"Nothing is open {sweep.label.lower()}: every position has been closed, so no shock liquidates it now."
+        return f"Nothing is open {in_sentence(sweep.label)}: every position has been closed, so no shock liquidates it now."
     if liq is None:
-        return (f"With no trade added or closed, the account {sweep.label.lower()} is liquidated by no market shock "
+        return (f"With no trade added or closed, the account {in_sentence(sweep.label)} is liquidated by no market shock "
                 f"between {percent(sweep.grid[0])} and {percent(sweep.grid[-1], signed=True)}.")
     bank = nearest_mark(sweep, liq.shock, {liq.pool}, kind="bankruptcy")
     text = (f"With no trade added or closed, from the sliders' prices the {liq.pool} is liquidated at a market shock of "
@@ -362,7 +363,7 @@ def sweep_html_parts(sweep: SweepView, dark: bool = False) -> tuple[str, str, Ca
 
     image = _svg_image([(units_x, units_y(sweep.maintenance), ORANGE, 2.5, "7 5"),
                         (units_x, units_y(sweep.equity), equity_colour, 3, "")])
-    parts = [_sweep_head(f"Equity across every market shock, {sweep.label.lower()}", equity_colour)]
+    parts = [_sweep_head(f"Equity across every market shock, {in_sentence(sweep.label)}", equity_colour)]
     parts += _sweep_axes(frame, ticks)
     parts.append(f'<img src="{image}" alt="" style="left:{frame.left}px;top:{frame.top}px;'
                  f'width:calc(100% - {frame.left + frame.right}px);height:{frame.plot_h}px">')

@@ -21,13 +21,19 @@ from ui.common.palette import fill
 from margin.numbers import money, percent, price
 from ui.lab.model import PositionView, VariantView
 from margin.presets import market_label
+from margin.variants import USDT_COLLATERAL_LABEL
+from ui.lab.collateral import VARIANT_NOTE
+from ui.lab.sliders import in_sentence
 
 VARIANT_NOTES = {
     "As built": "The account as you built it.",
     "All cross": "Every position shares one wallet.",
     "All isolated": "Each position stands on its own margin.",
+    USDT_COLLATERAL_LABEL: VARIANT_NOTE,
 }
-STATUS_GLYPHS = {"healthy": "✓", "at risk": "⚠", "liquidated": "✕", "bankrupt": "◆"}
+WAYS = {3: "three", 4: "four"}  # "The same account three ways"
+STATUS_GLYPHS = {"healthy": "✓", "at risk": "⚠", "liquidated": "✕", "bankrupt": "◆",
+                 "closed by stop-loss": "■", "closed by take-profit": "▲"}
 METRIC_HELP = {
     "Equity": "Cross pool equity plus the equity of every open isolated position [USDT]. A liquidated "
               "isolated position counts 0: its loss stops at its margin, and any loss beyond that is "
@@ -60,6 +66,8 @@ LAB_CSS = fill("""<style>
   margin-bottom: 0.4rem; }
 .ml-note, .ml-small { font-size: 0.85rem; opacity: 0.8; }
 .ml-grid { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); column-gap: 1.25rem; }
+/* four ways: two by two, so each column keeps the width of three */
+.ml-grid.ml-grid-4 { grid-template-columns: repeat(2, minmax(0, 1fr)); row-gap: 0.75rem; }
 .ml-variant { display: grid; grid-row: span 5; grid-template-rows: subgrid; min-width: 0; }
 .ml-metric { border: 1px solid var(--ml-line); border-radius: 0.5rem; padding: 0.45rem 0.8rem;
   margin-bottom: 0.5rem; }
@@ -74,6 +82,7 @@ LAB_CSS = fill("""<style>
 .ml-status { font-weight: 600; white-space: nowrap; }
 .ml-healthy { color: var(--ml-healthy); } .ml-at-risk { color: var(--ml-risk); }
 .ml-liquidated { color: var(--ml-liq); } .ml-bankrupt { color: var(--ml-bank); }
+.ml-closed-by-stop-loss { color: var(--ml-risk); } .ml-closed-by-take-profit { color: var(--ml-healthy); }
 .ml-chart-head { margin-bottom: 0.2rem; }
 .ml-chart-title { font-size: 15px; font-weight: 600; }
 .ml-chart-scroll { overflow-x: auto; }
@@ -106,7 +115,7 @@ LAB_CSS = fill("""<style>
   text-shadow: 0 0 2px @WHITE@, 0 0 2px @WHITE@; }
 .ml-dark .ml-sweep-here { text-shadow: 0 0 2px @DARK_BACKGROUND@, 0 0 2px @DARK_BACKGROUND@; }
 @media (max-width: 760px) {
-  .ml-grid, .ml-charts { grid-template-columns: minmax(0, 1fr); }
+  .ml-grid, .ml-grid.ml-grid-4, .ml-charts { grid-template-columns: minmax(0, 1fr); }
   .ml-variant { display: block; grid-row: auto; margin-bottom: 1rem; }
 }
 </style>""")
@@ -185,7 +194,7 @@ def _listing(tag: str, items: Sequence[str], long_after: int, height_rem: float,
 def variant_html(view: VariantView) -> str:
     """One variant's column: its name, three metrics, the margin-ratio meter, every position's
     status and distance to liquidation, and what happened on the way there."""
-    name = view.label.lower()
+    name = in_sentence(view.label)
     header = (f'<div><h4>{escape(view.label)}</h4>'
               f'<p class="ml-note">{escape(VARIANT_NOTES.get(view.label, ""))}</p></div>')
     metrics = ("<div>" + _metric("Equity", view.total_equity) + _metric("Cross pool equity", view.cross_equity)
@@ -208,10 +217,27 @@ def variant_html(view: VariantView) -> str:
             f"{header}{metrics}{gauge}{positions}{events}</section>")
 
 
+def orders_html(lines: Sequence[str]) -> str:
+    """The box "Where each stop sits": one line per order of an open position (plain text,
+    escaped); empty when no open position has an order.
+
+    >>> 'data-section="Where each stop sits"' in orders_html(["BTC long: stop-loss <at> 94,000.00 USDT"])
+    True
+    >>> orders_html([])
+    ''
+    """
+    if not lines:
+        return ""
+    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    return (f'<div class="ml-box" data-section="Where each stop sits"><h4>Where each stop sits</h4>'
+            f'<p class="ml-small">As built, against each position\'s liquidation price (every other market held '
+            f'where it is now).</p><ul>{items}</ul></div>')
+
+
 def lab_text_html(views: Mapping[str, VariantView], happening: Sequence[str], dark: bool = False,
-                  lead: str = "") -> str:
+                  lead: str = "", orders: Sequence[str] = ()) -> str:
     """The lab's live text in one block: ``lead`` (a line about the sliders' marks), "what is
-    happening", then the account three ways.
+    happening", where each stop sits (``orders``, one line each), then the account each way.
 
     >>> html = lab_text_html({}, ["In cross, a & b."])
     >>> 'data-section="What is happening"' in html and "a &amp; b." in html
@@ -219,9 +245,11 @@ def lab_text_html(views: Mapping[str, VariantView], happening: Sequence[str], da
     """
     theme = " ml-dark" if dark else ""
     lines = "".join(f"<li>{escape(line)}</li>" for line in happening)
+    ways = WAYS.get(len(views), "three")
+    grid = "ml-grid ml-grid-4" if len(views) == 4 else "ml-grid"
     return (f'<div class="ml-lab{theme}">'
             + (f'<p class="ml-small">{escape(lead)}</p>' if lead else "")
             + f'<div class="ml-box" data-section="What is happening"><h4>What is happening</h4>'
-            f'<ul>{lines}</ul></div>'
-            f'<h3>The same account three ways</h3>'
-            f'<div class="ml-grid">{"".join(variant_html(v) for v in views.values())}</div></div>')
+            f'<ul>{lines}</ul></div>' + orders_html(orders)
+            + f'<h3>The same account {ways} ways</h3>'
+            f'<div class="{grid}">{"".join(variant_html(v) for v in views.values())}</div></div>')

@@ -12,8 +12,9 @@ from typing import Sequence
 
 from margin.numbers import percent, price
 from margin.presets import market_label
-from ui.common.palette import BLUE, GREY, ORANGE, PURPLE, SKY, VERMILLION, tint
+from ui.common.palette import BLUE, GREEN, GREY, ORANGE, PURPLE, SKY, VERMILLION, tint
 from ui.lab.model import PositionView
+from ui.lab.orders import OrderLine
 from ui.lab.sweep import SweepView, shock_text
 
 AT_RISK_RATIO = 0.8  # margin ratio from which a pool is called "at risk" (as the engine does)
@@ -37,6 +38,8 @@ STRIP_SYMBOLS = {  # symbol: (glyph, colour, what it means)
     "bankruptcy": ("◆", PURPLE, "bankruptcy"),
     "closed": ("▼", ORANGE, "closed on the way"),
     "target": ("●", BLUE, "after the shock"),
+    "stop_loss": ("■", SKY, "stop-loss"),
+    "take_profit": ("▲", GREEN, "take-profit"),
 }
 
 
@@ -94,11 +97,19 @@ def no_liquidation_words(p: PositionView) -> str:
 
 
 def price_strip(market: str, low: float, high: float, target: float,
-                positions: Sequence[PositionView]) -> tuple[str, str]:
+                positions: Sequence[PositionView], orders: Sequence[OrderLine] = ()) -> tuple[str, str]:
     """The strip under a market's price slider and its line of words: the price after the
-    shock and each position's liquidation (✕), bankruptcy (◆) or close (▼) price [USDT]."""
+    shock, each position's liquidation (✕), bankruptcy (◆) or close (▼) price, and each open
+    order's trigger (■ stop-loss, ▲ take-profit) [USDT]."""
     marks = [StripMark(value=target, symbol="target", label=f"After the shock: {price(target)} USDT")]
     words = [f"● after the shock {price(target)}"]
+    for order in orders:
+        if order.market == market:
+            glyph, _, name = STRIP_SYMBOLS[order.kind]
+            never = "" if order.can_fire else " (never fires)"
+            marks.append(StripMark(value=order.trigger, symbol=order.kind,
+                                   label=f"{order.who} {name} at {price(order.trigger)} USDT{never}"))
+            words.append(f"{glyph} {order.who} {name} {price(order.trigger)}{never}")
     for p in positions:
         if p.market != market:
             continue

@@ -3,8 +3,9 @@ along it.
 
 * The **target** price of market ``m`` is ``slider price × (1 + beta_m × shock)``, never
   below 1 % of the slider price (the engine's one shock rule, :func:`margin.sweep.shock_multiplier`).
-* Each variant of :func:`margin.variants.account_variants` (as built, all cross, all isolated)
-  first walks from its positions' entries to the account's own prices, then along every step
+* Each variant of :func:`margin.variants.account_variants` (as built, all cross, all isolated),
+  and "collateral in USDT" where the account's pool counts collateral a market moves
+  (:func:`lab_variants`), first walks from its positions' entries to the account's own prices, then along every step
   the learner takes, each step a straight walk from the last prices to the new ones
   (:mod:`margin.walk`): a liquidation on the way stays happened until Reset.
 
@@ -25,9 +26,11 @@ from margin.account import (
 )
 from margin.scenario import Scenario, scenario_from_dict  # noqa: F401 (doctests)
 from margin.sweep import shock_multiplier
-from margin.variants import arrived_variants
+from margin.variants import (
+    USDT_COLLATERAL_LABEL, VARIANT_LABELS, arrived_variants, collateral_in_usdt, holds_moving_collateral,
+)
 from margin.limits import MAX_LINK_PATH_ROWS
-from margin.walk import MAX_ROWS_PER_MOVE, Walk, walk_to
+from margin.walk import MAX_ROWS_PER_MOVE, Walk, start_walk, walk_to
 from ui.common.words import position_labels
 
 MAX_POOLS_SHOWN = 8  # isolated positions drawn in the equity-sharing picture
@@ -87,11 +90,37 @@ class LabHistory:
         return self.waypoints[-1].shock
 
 
-def new_history(scenario: Scenario, account_key: str) -> LabHistory:
-    """The account arrived at its own prices, three ways: each variant walked from the
-    positions' entries to today's marks, so a position that would have died on the way (an
-    isolated one under water, say) is already closed at its liquidation price."""
+def lab_variants(scenario: Scenario) -> tuple[str, ...]:
+    """The ways the lab shows the account: as built, all cross, all isolated, and "collateral in
+    USDT" (:func:`margin.variants.collateral_in_usdt`) where its pool counts collateral a market
+    moves; absent when the account holds only USDT.
+
+    >>> s = scenario_from_dict({"balance": 0, "markets": {"BTC": {"price": 100, "mmr": 0.01}},
+    ...     "collateral": [{"asset": "BTC", "amount": 1, "market": "BTC"}], "positions": []})
+    >>> lab_variants(s)[-1]
+    'Collateral in USDT'
+    >>> lab_variants(scenario_from_dict({"balance": 10, "markets": {"BTC": {"price": 100, "mmr": 0.01}},
+    ...     "positions": []}))
+    ('As built', 'All cross', 'All isolated')
+    """
+    return VARIANT_LABELS + ((USDT_COLLATERAL_LABEL,) if holds_moving_collateral(scenario) else ())
+
+
+def arrived_lab_variants(scenario: Scenario) -> dict[str, Walk]:
+    """Every way of :func:`lab_variants`, walked from the positions' entries to today's prices.
+    The USDT twin holds the collateral's value at today's prices, so it arrives with the same
+    equity and only the moves from here differ."""
     walks = arrived_variants(scenario)
+    if holds_moving_collateral(scenario):
+        walks[USDT_COLLATERAL_LABEL] = start_walk(collateral_in_usdt(scenario))
+    return walks
+
+
+def new_history(scenario: Scenario, account_key: str) -> LabHistory:
+    """The account arrived at its own prices, each way of :func:`lab_variants`: each walked from
+    the positions' entries to today's marks, so a position that would have died on the way (an
+    isolated one under water, say) is already closed at its liquidation price."""
+    walks = arrived_lab_variants(scenario)
     start = {label: total_equity(walk) for label, walk in walks.items()}
     home = Waypoint(shock=0.0, prices=tuple((n, float(m.price)) for n, m in scenario.markets.items()))
     return LabHistory(account_key=account_key, scenario=scenario, waypoints=(home,), walks=walks,
@@ -251,9 +280,15 @@ class VariantView:
     socialized: float  # what it could not pay [USDT]
 
 
-def _status_after(walk: Walk, index: int, position_id: str, open_status: int) -> str:
+CLOSE_EVENTS = ("liquidation", "partial_liquidation", "stop_loss", "take_profit")  # what closes a position
+ORDER_STATUS = {"stop_loss": "closed by stop-loss", "take_profit": "closed by take-profit"}
+
+
+def _status_after(walk: Walk, index: int, position_id: str, open_status: int, last_close: str | None) -> str:
     if walk.state.sizes[index] > 0:
         return STATUS_NAMES[open_status]
+    if last_close in ORDER_STATUS:  # its own order closed it: not a liquidation
+        return ORDER_STATUS[last_close]
     if any(e.type == "bankruptcy" and e.position == position_id for e in walk.events):
         return "bankrupt"
     return "liquidated"
@@ -268,9 +303,9 @@ def _position_views(walk: Walk, value: Any, labels: Mapping[str, str]) -> tuple[
     views = []
     for i, p in enumerate(scenario.positions):
         closes = [(e, move) for e, move in zip(walk.events, walk.event_moves)
-                  if e.position == p.id and e.type in ("liquidation", "partial_liquidation")]
+                  if e.position == p.id and e.type in CLOSE_EVENTS]
         size = float(state.sizes[i])
-        status = _status_after(walk, i, p.id, int(value.status[0, i]))
+        status = _status_after(walk, i, p.id, int(value.status[0, i]), closes[-1][0].type if closes else None)
         liq = bank = distance = None
         direction, beyond, reach = 0, False, None
         if size > 0:

@@ -26,9 +26,10 @@ from ui.common.text import md
 from ui.lab import charts as lab_charts, marks as lab_marks
 from ui.lab.html import LAB_CSS, lab_text_html
 from ui.lab.model import (
-    LabHistory, move_history, new_history, replay_history, target_prices, walk_state_key, waypoints_from_list,
+    LabHistory, lab_variants, move_history, new_history, replay_history, target_prices, walk_state_key, waypoints_from_list,
     waypoints_to_list,
 )
+from ui.lab.orders import order_lines
 from ui.lab.sliders import SHOCK_RANGE, VARIANTS, clamped, market_slider_range, price_format, strip_with_words
 from ui.lab.sweep import SweepView, sweep_view
 from ui.lab.words import account_warnings, lab_views, step_announcement, what_is_happening
@@ -154,11 +155,12 @@ def lab_regions() -> dict[str, str] | None:
     sweep_words = (f"{lab_charts.sweep_takeaway(sweeps[chosen], shock)} Each point of this chart is the account as it "
                    f"stands now (the positions still open, no trade added or closed) at that shock; the lists above follow your "
                    f"own path, so a liquidation on the way stays happened.")
+    orders = order_lines(built.walk, built.positions)  # where each stop sits, as built
     regions = {
         "strip.shock": under_track(strip_with_words(*lab_marks.shock_strip(sweeps["As built"], shock, *SHOCK_RANGE)),
                                    SHOCK_INPUT_WIDTH),
         "text": lab_text_html(views, what_is_happening(views, sweeps, shock, history), dark=dark,
-                              lead=lab_marks.map_takeaway(built.positions)),
+                              lead=lab_marks.map_takeaway(built.positions), orders=[o.text for o in orders]),
         "pictures": (f'<div class="ml-lab ml-pictures{theme}"><div class="ml-charts">'
                      f'<div>{lab_charts.waterfall_html(pools, chosen)}'
                      f'<p class="ml-small">{escape(lab_charts.waterfall_takeaway(pools))}</p></div>'
@@ -169,7 +171,7 @@ def lab_regions() -> dict[str, str] | None:
     if said:  # unchanged otherwise: a polite live region speaks when its text changes
         regions[ANNOUNCE] = f"<p>{escape(said)}</p>"
     for name, (low, high, _) in ranges.items():
-        marks = strip_with_words(*lab_marks.price_strip(name, low, high, target[name], built.positions))
+        marks = strip_with_words(*lab_marks.price_strip(name, low, high, target[name], built.positions, orders))
         regions[strip_region(name)] = under_track(marks, MARKET_INPUT_WIDTH)
     return regions
 
@@ -255,8 +257,11 @@ def lab_page(scenario: Scenario) -> None:
                 live_region(strip_region(name))
     live_region("text")
     st.subheader("Equity sharing and the whole shock range")
+    ways = lab_variants(scenario)
+    if st.session_state.get("lab.view") not in ways:  # "collateral in USDT" chosen on another account
+        st.session_state["lab.view"] = VARIANTS[0]
     bound_widget(st.radio, "Show the two charts below for", "lab.view", VARIANTS[0],
-                 options=list(VARIANTS), horizontal=True, rerun=(LIVE,))
+                 options=list(ways), horizontal=True, rerun=(LIVE,))
     live_region("pictures")
     updates_slot = st.empty()
     with head[0]:

@@ -12,6 +12,15 @@ from margin.scenario import Scenario
 from ui.lab.model import Waypoint
 
 VARIANTS = ("As built", "All cross", "All isolated")
+
+
+def in_sentence(label: str) -> str:
+    """A way's label inside a sentence: its first letter lowered, a currency's name kept.
+
+    >>> in_sentence("All cross"), in_sentence("Collateral in USDT")
+    ('all cross', 'collateral in USDT')
+    """
+    return label[:1].lower() + label[1:]
 SHOCK_RANGE = (-MAX_SHOCK_PERCENT, MAX_SHOCK_PERCENT)  # [%] (margin.limits)
 
 

@@ -11,10 +11,16 @@ from margin.numbers import money, percent, price, quantity
 from margin.presets import market_label
 from margin.scenario import Scenario
 from margin.settle import Event
+from margin.stops import KIND_WORDS, event_sentence
 from margin.walk import entry_prices, start_walk
+from ui.lab.collateral import collateral_comparison
 from ui.lab.model import LabHistory, PositionView, VariantView, change_between, run_variant
 from ui.lab.sweep import SweepView, nearest_mark, shock_text
+from ui.lab.sliders import in_sentence
 from ui.common.words import join_words, position_labels, verb as _verb
+
+ORDER_EVENTS = ("stop_loss", "take_profit", "collateral_sale")  # told by margin.stops.event_sentence
+
 
 def waypoint_words(history: LabHistory, index: int) -> str:
     """A turn of the path in words: ``"a shock of −15.0 %"``, ``"BTC at 70,000.00 USDT"``."""
@@ -118,6 +124,12 @@ def describe_events(events: Sequence[Event], scenario: Scenario, labels: Mapping
                 moment = when[events.index(e)] if isinstance(events, list) else when[list(events).index(e)]
                 text = f"{moment[0].upper()}{moment[1:]}: {text}"
             last_close[(e.position, e.row)] = len(sentences)
+            sentences.append(text)
+        elif e.type in ORDER_EVENTS:  # a stop-loss, take-profit or collateral sale: the engine's words
+            text = event_sentence(e, who) or e.type
+            if when is not None:
+                moment = when[events.index(e)] if isinstance(events, list) else when[list(events).index(e)]
+                text = f"{moment[0].upper()}{moment[1:]}: {text}"
             sentences.append(text)
         elif e.type in ("bankruptcy", "socialized_loss") and (e.position, e.row) in fund_told:
             continue  # the close's own sentence said it, with the sum
@@ -249,8 +261,11 @@ def what_is_happening(views: Mapping[str, VariantView], sweeps: Mapping[str, Swe
         if mark is not None:
             out.append(f"From here, a whole-market shock of {shock_text(mark)} (now "
                        f"{percent(shock, signed=True)}) would liquidate the cross pool.")
+    usdt = collateral_comparison(views, sweeps, shock)
+    if usdt:
+        out.append(usdt)
     iso_lost = [p for p in isolated.positions if p.status in ("liquidated", "bankrupt")]
-    iso_kept = [p for p in isolated.positions if p.status not in ("liquidated", "bankrupt")]
+    iso_kept = [p for p in isolated.positions if p.size > 0]
     if iso_lost and iso_kept:
         out.append(f"All isolated, each position stands on its own margin: {join_words([p.label for p in iso_lost])} "
                    f"{_verb(iso_lost, 'is', 'are')} closed, but {join_words([p.label for p in iso_kept])} "
@@ -258,7 +273,7 @@ def what_is_happening(views: Mapping[str, VariantView], sweeps: Mapping[str, Swe
     elif iso_lost:
         out.append("All isolated, every position has been closed on its own margin too.")
     out.append(_comparison(built, isolated))
-    equities = ", ".join(f"{v.label.lower()} {money(v.total_equity)}" for v in views.values())
+    equities = ", ".join(f"{in_sentence(v.label)} {money(v.total_equity)}" for v in views.values())
     out.append(f"Equity now: {equities}.")
     return out
 
@@ -273,10 +288,13 @@ def _history_sentences(history: LabHistory, built: VariantView) -> list[str]:
     told = []
     cross_told = False
     for event, move in zip(walk.events, walk.event_moves):
-        if event.type != "liquidation" or move == 0:
+        if event.type not in ("liquidation", *KIND_WORDS) or move == 0:
             continue
         where = waypoint_words(history, history.waypoint_of_move[move])
-        if event.mode == "cross":
+        if event.type in KIND_WORDS:
+            told.append(f"the {labels[event.position]}'s {KIND_WORDS[event.type]} closed it on the way to {where}, at "
+                        f"{price(event.price)} USDT")
+        elif event.mode == "cross":
             if cross_told:
                 continue
             cross_told = True
@@ -302,7 +320,7 @@ def _prologue_sentences(views: Mapping[str, VariantView]) -> list[str]:
             who = join_words([f"the {p.label}" for p in closed])
             out.append(f"{view.label}: on the way from the entries to today's prices {who} "
                        f"{_verb(closed, 'was', 'were')} already liquidated (at "
-                       f"{join_words([price(p.closed_at) + ' USDT' for p in closed])}), so {view.label.lower()} "
+                       f"{join_words([price(p.closed_at) + ' USDT' for p in closed])}), so {in_sentence(view.label)} "
                        f"starts without {_verb(closed, 'it', 'them')}.")
     return out
 
@@ -371,7 +389,8 @@ def step_announcement(before: LabHistory | None, after: LabHistory, built: Varia
         return ""  # a first draw, or a rerun that moved nothing: nothing to say
     walk = after.walks["As built"]
     told = len(before.walks["As built"].events) if before is not None and before.account_key == after.account_key else None
-    fresh = [e for e in walk.events[told:] if e.type in ("liquidation", "partial_liquidation")] if told is not None else []
+    fresh = [e for e in walk.events[told:] if e.type in ("liquidation", "partial_liquidation", *KIND_WORDS)] \
+        if told is not None else []
     labels = position_labels(walk.scenario)
     now = f"Shock {percent(after.shock, signed=True)}"
     if not fresh:
@@ -383,7 +402,10 @@ def step_announcement(before: LabHistory | None, after: LabHistory, built: Varia
         beta = walk.scenario.markets[e.market].beta
         at = (f" at a shock of {percent((e.price / base[e.market] - 1.0) / beta, 2, signed=True)}"
               if beta and base.get(e.market) else "")
-        if e.mode == "cross" and not cross_said:
+        if e.type in KIND_WORDS:
+            parts.append(f"{labels.get(e.position, e.position)} closed by its {KIND_WORDS[e.type]}{at}, at "
+                         f"{price(e.price)} USDT")
+        elif e.mode == "cross" and not cross_said:
             cross_said = True
             parts.append(f"cross pool liquidated{at}: {labels.get(e.position, e.position)} closed at {price(e.price)} USDT")
         elif e.mode == "cross":

@@ -30,6 +30,7 @@ from ui.common.glossary import terms_line
 from ui.common.site import page, page_ids
 from ui.common.text import md
 from ui.learn.facts import market_facts, position_facts
+from ui.learn.holdings import collateral_facts, order_facts
 
 ACTIVE = "learn.active"
 UNDO = "learn.undo"
@@ -251,7 +252,13 @@ def account_facts(raw: Mapping[str, Any]) -> None:
     """The account as facts the learner can predict from (:mod:`ui.learn.facts`): the wallet,
     the positions and the markets; nothing computed from prices."""
     st.markdown(f"**The account.** Wallet {money(float(raw.get('balance', 0)))}.")
+    collateral = collateral_facts(raw)
+    if collateral:  # what the cross pool counts besides the USDT balance
+        st.dataframe(collateral, hide_index=True, width="stretch")
     st.dataframe(position_facts(raw), hide_index=True, width="stretch")
+    orders = order_facts(raw)
+    if orders:
+        st.dataframe(orders, hide_index=True, width="stretch")
     st.dataframe(market_facts(raw), hide_index=True, width="stretch")
 
 

@@ -60,7 +60,7 @@ def welcome(first_lesson_page: str) -> None:
         start, close = st.columns(2)
         with start:
             if st.button("Start the first lesson", icon=":material/school:", type="primary", key="welcome.start",
-                         width="stretch", help="Ten short lessons: each asks you to predict, then shows you."):
+                         width="stretch", help="Short lessons: each asks you to predict, then shows you."):
                 hide()
                 st.session_state["learn.current"] = "cross-exposure"
                 st.switch_page(first_lesson_page)
