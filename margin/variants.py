@@ -44,19 +44,40 @@ def as_mode(scenario: Scenario, mode: str) -> Scenario:
     if mode == "cross":
         positions = tuple(replace(p, mode="cross", margin=None) for p in scenario.positions)
         return replace(scenario, positions=positions)
-    wanted = [p.margin if p.is_isolated else p.initial_margin for p in scenario.positions]
-    # each currency's margins come out of its own wallet: USDT's out of the balance, a coin's
-    # (inverse contracts) out of its collateral entry
-    held = {c.asset: c.amount for c in scenario.collateral if c.coin_pool}
-    held["USDT"] = scenario.balance
-    scale = {}
-    for currency, wallet in held.items():
-        total = sum(m for p, m in zip(scenario.positions, wanted) if scenario.currency(p) == currency)
-        scale[currency] = min(1.0, wallet / total) if total > 0 else 1.0
+    wanted = _isolated_margins(scenario)
+    scale = {currency: funded for currency, (funded, _, _) in isolated_funding(scenario).items()}
     positions = tuple(
         replace(p, mode="isolated", margin=m * scale[scenario.currency(p)]) for p, m in zip(scenario.positions, wanted)
     )
     return replace(scenario, positions=positions)
+
+
+def _isolated_margins(scenario: Scenario) -> list[float]:
+    """Each position's margin were it isolated: its own, or its initial margin [its currency]."""
+    return [p.margin if p.is_isolated else p.initial_margin for p in scenario.positions]
+
+
+def isolated_funding(scenario: Scenario) -> dict[str, tuple[float, float, float]]:
+    """For each wallet currency: (the fraction of the isolated margins it funds [0, 1], the
+    wallet [currency], the margins all isolated would want [currency]). Isolated margins come
+    out of their own currency's wallet: USDT's out of the balance (collateral in other coins
+    counts in the cross pool only, as on venues' multi-asset modes), a coin's (inverse
+    contracts) out of its collateral entry.
+
+    >>> s = scenario_from_dict({"balance": 10, "markets": {"X": {"price": 10, "mmr": 0.01}},
+    ...     "positions": [{"id": "a", "market": "X", "side": "long", "size": 10, "entry": 10,
+    ...                    "leverage": 5, "mode": "cross"}]})
+    >>> isolated_funding(s)["USDT"]
+    (0.5, 10.0, 20.0)
+    """
+    wanted = _isolated_margins(scenario)
+    held = {c.asset: c.amount for c in scenario.collateral if c.coin_pool}
+    held["USDT"] = scenario.balance
+    funding = {}
+    for currency, wallet in held.items():
+        total = sum(m for p, m in zip(scenario.positions, wanted) if scenario.currency(p) == currency)
+        funding[currency] = (min(1.0, wallet / total) if total > 0 else 1.0, wallet, total)
+    return funding
 
 
 def collateral_in_usdt(scenario: Scenario) -> Scenario:

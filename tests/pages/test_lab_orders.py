@@ -38,6 +38,8 @@ def test_btc_collateral_gives_a_fourth_way_liquidated_far_lower_in_usdt():
     assert "1 BTC of collateral held instead as the 57,000.00 USDT" in happening
     assert "the BTC long at 30,848.33 USDT as built, at 3,015.08 USDT with USDT collateral" in happening
     assert "falls and rises with BTC" in happening
+    # its balance holds no USDT: all isolated has nothing to pay isolated margins with, and says so
+    assert "an isolated margin is paid in USDT from the balance, which holds 0.00 USDT" in happening
     # the fourth way's charts can be chosen
     at.radio(key="lab.view.widget").set_value("Collateral in USDT").run()
     assert not at.exception
@@ -50,6 +52,7 @@ def test_an_account_of_usdt_alone_shows_three_ways():
     assert at.radio(key="lab.view.widget").options == ["As built", "All cross", "All isolated"]
     assert "The same account three ways" in region(at, "text")
     assert "Collateral in USDT" not in region(at, "text")
+    assert "an isolated margin is paid in USDT" not in section(at, "What is happening")
 
 
 def test_each_stop_sits_against_its_liquidation_in_words_and_on_its_strip():

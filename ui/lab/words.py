@@ -12,6 +12,7 @@ from margin.presets import market_label
 from margin.scenario import Scenario
 from margin.settle import Event
 from margin.stops import KIND_WORDS, event_sentence
+from margin.variants import isolated_funding
 from margin.walk import entry_prices, start_walk
 from ui.lab.collateral import collateral_comparison
 from ui.lab.model import LabHistory, PositionView, VariantView, change_between, run_variant
@@ -231,6 +232,28 @@ def account_warnings(scenario: Scenario) -> list[str]:
     return out
 
 
+def isolated_short_words(scenario: Scenario) -> str | None:
+    """Said when the wallet cannot pay every isolated margin of "all isolated"
+    (:func:`margin.variants.isolated_funding`): the margins were cut to what it holds.
+
+    >>> from margin.scenario import scenario_from_dict
+    >>> s = scenario_from_dict({"balance": 0, "markets": {"BTC": {"price": 60000, "mmr": 0.005}},
+    ...     "collateral": [{"asset": "BTC", "amount": 1, "market": "BTC", "haircut": 0.05}],
+    ...     "positions": [{"id": "l", "market": "BTC", "side": "long", "size": 1, "entry": 60000,
+    ...                    "leverage": 10, "mode": "cross"}]})
+    >>> print(isolated_short_words(s))
+    All isolated: an isolated margin is paid in USDT from the balance, which holds 0.00 USDT against the 6,000.00 USDT these margins would be (0 % of it); each margin is cut to its share, so all isolated is as risky as this balance allows. Collateral in other coins counts in the cross pool only.
+    """
+    funded, wallet, wanted = isolated_funding(scenario)["USDT"]
+    if funded >= 1.0 - 1e-9:
+        return None
+    coins = " Collateral in other coins counts in the cross pool only." if any(
+        not c.coin_pool for c in scenario.collateral) else ""
+    return (f"All isolated: an isolated margin is paid in USDT from the balance, which holds {money(wallet)} "
+            f"against the {money(wanted)} these margins would be ({percent(funded, digits=0)} of it); "
+            f"each margin is cut to its share, so all isolated is as risky as this balance allows.{coins}")
+
+
 def what_is_happening(views: Mapping[str, VariantView], sweeps: Mapping[str, SweepView],
                       shock: float, history: LabHistory | None = None) -> list[str]:
     """A few plain sentences about where the learner's path has brought the account, computed
@@ -264,6 +287,9 @@ def what_is_happening(views: Mapping[str, VariantView], sweeps: Mapping[str, Swe
     usdt = collateral_comparison(views, sweeps, shock)
     if usdt:
         out.append(usdt)
+    short = isolated_short_words(built.scenario)
+    if short:
+        out.append(short)
     iso_lost = [p for p in isolated.positions if p.status in ("liquidated", "bankrupt")]
     iso_kept = [p for p in isolated.positions if p.size > 0]
     if iso_lost and iso_kept:
