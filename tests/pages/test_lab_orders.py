@@ -85,3 +85,18 @@ def test_a_fall_liquidates_the_btc_long_before_its_stop_and_the_eth_stop_closes_
     assert "Where each stop sits" not in region(at, "text")  # nothing open holds an order now
     said = region(at, "announce")  # what the step changed, for a screen reader
     assert "BTC long (isolated) liquidated" in said and "ETH long closed by its stop-loss" in said
+
+
+def test_a_stop_that_filled_before_today_is_told_as_its_stop_not_a_liquidation():
+    """ETH today at 3,100, below the long's 3,200 stop and above its 2,814 liquidation: on the
+    way from its 3,500 entry the stop closed it, and the lab's first sentences say so."""
+    scenario = load_story("stop-that-never-fires")
+    scenario["markets"]["ETHUSDT"]["price"] = 3100
+    at = app_file()
+    at.session_state["scenario"] = scenario
+    at.session_state["scenario_revision"] = 1
+    at.run()
+    assert not at.exception, at.exception
+    happening = section(at, "What is happening")
+    assert "the ETH long was already closed by its stop-loss at 3,200.00 USDT" in happening
+    assert "ETH long was already liquidated" not in happening

@@ -343,11 +343,12 @@ def _prologue_sentences(views: Mapping[str, VariantView]) -> list[str]:
     for view in views.values():
         closed = [p for p in view.positions if p.closed_before_moves]
         if closed:
-            who = join_words([f"the {p.label}" for p in closed])
-            out.append(f"{view.label}: on the way from the entries to today's prices {who} "
-                       f"{_verb(closed, 'was', 'were')} already liquidated (at "
-                       f"{join_words([price(p.closed_at) + ' USDT' for p in closed])}), so {in_sentence(view.label)} "
-                       f"starts without {_verb(closed, 'it', 'them')}.")
+            # a stop or take-profit that filled on the way is an order, not a liquidation
+            parts = [f"the {p.label} was already "
+                     f"{p.status.replace('closed by ', 'closed by its ') if p.status.startswith('closed by') else 'liquidated'}"
+                     f" at {price(p.closed_at)} USDT" for p in closed]
+            out.append(f"{view.label}: on the way from the entries to today's prices {join_words(parts)}, "
+                       f"so {in_sentence(view.label)} starts without {_verb(closed, 'it', 'them')}.")
     return out
 
 
