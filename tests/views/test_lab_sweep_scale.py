@@ -63,9 +63,9 @@ def test_the_default_account_says_where_its_curve_is_cut():
     html = lab_charts.sweep_html(sweep, 0.0)
     words = lab_charts.sweep_takeaway(sweep, 0.0)
     assert "The chart is cut at -9,000.00 USDT" in words and "-116,368.00 USDT at a -90.0 % shock" in words
-    assert "The chart is cut at -9,000.00 USDT" in html  # in the note and the picture's label
+    assert "The chart is cut at -9,000.00 USDT" in html  # in the picture's label
     assert re.search(r'role="img" aria-label="[^"]*The chart is cut at', html)
-    assert "▼ cut at −9.00k" in html
+    assert "▼ the curve goes on below −9.00k USDT, cut here" in html
     assert "-9.26 %" in words  # the crossings are still said first
 
 
@@ -74,5 +74,5 @@ def test_an_account_that_never_goes_below_zero_is_not_cut():
     sweep = SweepView(label="As built", grid=grid, equity=np.linspace(100.0, 700.0, 7),
                       maintenance=np.full(7, 20.0), marks=(), open_positions=1, wallet=400.0)
     html = lab_charts.sweep_html(sweep, 0.0)
-    assert "cut at" not in html and "cut at" not in lab_charts.sweep_takeaway(sweep, 0.0)
+    assert "cut here" not in html and "cut at" not in html and "cut at" not in lab_charts.sweep_takeaway(sweep, 0.0)
     assert min(_ticks(html)) == 0

@@ -262,6 +262,7 @@ def clip_words(scale: SweepScale) -> str:
 
 SWEEP_HEIGHT = 390  # [px] of the drawing (the plot area and its axes)
 SWEEP_BOX = dict(left=58, right=24, top=30, bottom=50)  # [px] around the plot area
+CUT_ROW = 18  # [px] taken from the plot area for the line that says the curve is cut
 HOVER_STEP = 0.05  # [fraction of shock] one hover band per 5 % of shock
 
 
@@ -318,12 +319,13 @@ class _SweepFrame:
 
 
 def _sweep_head(title: str, equity_colour: str, cut: str = "") -> str:
-    """The title, the note (with what is cut below the axis, ``cut``) and the legend."""
+    """The title, the note and the legend; the picture's label says what is cut below the axis
+    (``cut``), as the takeaway under the chart does."""
     note = "The account as it stands now, no trade added or closed, at each shock [USDT]."
     label = f"{title}. {cut}" if cut else title
     return (f'<div class="ml-chart ml-sweep" data-chart="{escape(title)}">'
             f'<div class="ml-chart-head"><div class="ml-chart-title">{escape(title)}</div>'
-            f'<div class="ml-note">{escape(note)}{(" " + escape(cut)) if cut else ""}</div></div>'
+            f'<div class="ml-note">{escape(note)}</div></div>'
             '<div class="ml-legend">'
             f'<span><i class="ml-key-line" style="border-top:3px solid {equity_colour}"></i>equity</span>'
             '<span><i class="ml-key-line"></i>maintenance margin</span>'
@@ -379,7 +381,8 @@ def sweep_html_parts(sweep: SweepView, dark: bool = False) -> tuple[str, str, Ca
     ticks = nice_ticks(scale.low, scale.high)
     low = scale.low if scale.clipped else ticks[0]  # cut: the axis stops at the floor, not a tick below
     frame = _SweepFrame(left=SWEEP_BOX["left"], right=SWEEP_BOX["right"], top=SWEEP_BOX["top"],
-                        plot_h=SWEEP_HEIGHT - SWEEP_BOX["top"] - SWEEP_BOX["bottom"], g0=float(grid[0]),
+                        plot_h=SWEEP_HEIGHT - SWEEP_BOX["top"] - SWEEP_BOX["bottom"] - (CUT_ROW if scale.clipped else 0),
+                        g0=float(grid[0]),
                         g1=float(grid[-1]), low=low, high=ticks[-1])
     equity_colour = SKY if dark else BLUE
     units_x = (grid - frame.g0) / ((frame.g1 - frame.g0) or 1.0) * 1000
@@ -396,8 +399,9 @@ def sweep_html_parts(sweep: SweepView, dark: bool = False) -> tuple[str, str, Ca
     parts.append(f'<img src="{image}" alt="" style="left:{frame.left}px;top:{frame.top}px;'
                  f'width:calc(100% - {frame.left + frame.right}px);height:{frame.plot_h}px">')
     if cut:
-        parts.append(f'<span class="ml-wf-tick" style="left:{frame.left + 4}px;'
-                     f'top:{frame.top + frame.plot_h - 18:.1f}px">▼ cut at {compact(low).replace("-", "−")}</span>')
+        parts.append(f'<span class="ml-wf-tick" style="left:{frame.left}px;right:{frame.right}px;text-align:center;'
+                     f'top:{frame.top + frame.plot_h + 46:.1f}px">▼ the curve goes on below '
+                     f'{compact(low).replace("-", "−")} USDT, cut here</span>')
     parts += _sweep_bands_and_marks(frame, sweep)
 
     def here(shock: float) -> str:
