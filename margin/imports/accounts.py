@@ -32,7 +32,7 @@ from margin.presets import apply_venue, load_venue, market_defaults, venue_ids
 from margin.scenario import FORMAT, ScenarioError, scenario_from_dict
 
 QUOTE = "USDT"
-EXCHANGE_NAMES = {"binance": "Binance USDⓈ-M", "bybit": "Bybit", "okx": "OKX", "hyperliquid": "Hyperliquid"}
+EXCHANGE_NAMES = {"binance": "Binance USDS-M", "bybit": "Bybit", "okx": "OKX", "hyperliquid": "Hyperliquid"}
 # The lab's preset for each exchange (assets/venues/<preset>.json).
 PRESETS = {"binance": "binance", "bybit": "bybit", "okx": "okx", "hyperliquid": "hyperliquid"}
 _MARKET = re.compile(r"[A-Z0-9]{1,20}USDT")
