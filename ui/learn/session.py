@@ -29,7 +29,7 @@ from margin.numbers import money
 from ui.common.glossary import terms_line
 from ui.common.site import page, page_ids
 from ui.common.text import md
-from ui.learn.facts import market_facts, position_facts
+from ui.learn.facts import facts_html
 
 ACTIVE = "learn.active"
 UNDO = "learn.undo"
@@ -251,8 +251,7 @@ def account_facts(raw: Mapping[str, Any]) -> None:
     """The account as facts the learner can predict from (:mod:`ui.learn.facts`): the wallet,
     the positions and the markets; nothing computed from prices."""
     st.markdown(f"**The account.** Wallet {money(float(raw.get('balance', 0)))}.")
-    st.dataframe(position_facts(raw), hide_index=True, width="stretch")
-    st.dataframe(market_facts(raw), hide_index=True, width="stretch")
+    st.html(facts_html(raw))  # tables that become blocks on a phone, none cut at 390 px
 
 
 def label(lesson_id: str) -> str:
