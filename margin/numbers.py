@@ -7,32 +7,45 @@ from __future__ import annotations
 
 import math
 
+WHOLE_FROM = 1_000_000.0  # [USDT] from here on amounts and prices are whole: cents on millions claim too much
+
+
+def _decimals(value: float, decimals: int) -> int:
+    """``decimals`` below :data:`WHOLE_FROM`, none from there on (after rounding to ``decimals``:
+    999,999.996 is shown as 1,000,000)."""
+    return 0 if abs(round(value, decimals)) >= WHOLE_FROM else decimals
+
 
 def money(value: float | None, *, signed: bool = False, unit: str = "USDT") -> str:
     """``12,345.67 USDT``; ``+1,200.00 USDT`` with ``signed``; "—" for None or non-finite;
-    an amount that rounds to zero is ``0.00`` (no sign).
+    an amount that rounds to zero is ``0.00`` (no sign); from a million USDT on, whole USDT
+    (:data:`WHOLE_FROM`: "48,213,904.17" claims cents no one knows on 48 million).
 
     >>> money(-1234.5), money(1200, signed=True), money(None), money(-0.001, signed=True)
     ('-1,234.50 USDT', '+1,200.00 USDT', '—', '0.00 USDT')
+    >>> money(48_213_904.17), money(-999_999.994), money(999_999.996, signed=True), money(2.5e6, unit="")
+    ('48,213,904 USDT', '-999,999.99 USDT', '+1,000,000 USDT', '2,500,000')
     """
     if value is None or not math.isfinite(value):
         return "—"
     if round(value, 2) == 0:
         value = 0.0  # no "-0.00": a loss that rounds to nothing is nothing
-    text = f"{value:+,.2f}" if signed and value != 0 else f"{value:,.2f}"
+    digits = _decimals(value, 2)
+    text = f"{value:+,.{digits}f}" if signed and value != 0 else f"{value:,.{digits}f}"
     return f"{text} {unit}".strip()
 
 
 def price(value: float | None) -> str:
-    """A price with the precision its size needs: ``84,000``, ``2,412.5``, ``0.3125``.
+    """A price with the precision its size needs: ``84,000.00``, ``2,412.50``, ``0.3125``;
+    whole from a million on (:data:`WHOLE_FROM`).
 
-    >>> price(84000), price(2412.5), price(0.31249), price(None)
-    ('84,000.00', '2,412.50', '0.3125', '—')
+    >>> price(84000), price(2412.5), price(0.31249), price(None), price(1_090_909.09)
+    ('84,000.00', '2,412.50', '0.3125', '—', '1,090,909')
     """
     if value is None or not math.isfinite(value):
         return "—"
     if abs(value) >= 1:
-        return f"{value:,.2f}"
+        return f"{value:,.{_decimals(value, 2)}f}"
     digits = max(2, 3 - int(math.floor(math.log10(abs(value)))) if value else 2)
     return f"{value:,.{digits}f}"
 

@@ -37,6 +37,7 @@ from margin.rules import (  # noqa: F401  (read as margin.scenario's too)
 )
 from margin.scenario_writer import FORMAT, scenario_to_dict  # noqa: F401  (the writer, read as margin.scenario's)
 from margin.tiers import MAX_LEVERAGE, Tier, maintenance_margin, parse_tiers, tables
+from margin.numbers import money
 from margin.limits import (  # noqa: F401  (the bounds live in margin.limits)
     MAX_BETA, MAX_CLOSE_FEE, MAX_FILL_DISCOUNT, MAX_FUND, MAX_FUNDING_RATE, MAX_ID_CHARS, MAX_MARKETS,
     MAX_MONEY, MAX_POSITIONS, MAX_PRICE, MAX_SIZE, MAX_TIER_STEPS, MIN_PRICE,
@@ -274,7 +275,7 @@ def _parse_position(index: int, raw: Any, markets: Mapping[str, Market]) -> Posi
         raise ScenarioError(
             f"{where}.leverage",
             f"{fmt(leverage)}x is above the tier's maximum {fmt(tier.max_leverage)}x "
-            f"for a notional of {notional:,.2f} {market.currency} in {market_name}",
+            f"for a notional of {money(notional, unit=market.currency)} in {market_name}",
         )
     margin = None
     if mode == "isolated":
@@ -363,8 +364,9 @@ def _check_locked_margins(balance: float, positions: tuple[Position, ...], marke
     for currency, (where, held) in wallets.items():
         locked = sum(p.margin for p in positions if p.is_isolated and markets[p.market].currency == currency)
         if locked > held * (1 + 1e-12) + 1e-9:
-            unit = "" if currency == QUOTE else f" {currency}"
-            raise ScenarioError(where, f"must cover the isolated margins ({locked:,.2f}{unit}), got {held:,.2f}{unit}")
+            unit = "" if currency == QUOTE else currency
+            raise ScenarioError(where, f"must cover the isolated margins ({money(locked, unit=unit)}), "
+                                       f"got {money(held, unit=unit)}")
 
 
 def _extra(key: str, value: Any) -> Any:

@@ -78,7 +78,7 @@ def formula_numbers(values: Mapping[str, tuple[str, Any]]) -> dict[str, dict[str
         if kind == "price":
             num[name] = price(value)
         elif kind == "money":
-            text = f"{abs(value):,.2f}"
+            text = money(abs(value), unit="")
             num[name] = f"(−{text})" if round(value, 2) < 0 else text
         elif kind == "size":
             num[name] = quantity(value)

@@ -28,11 +28,12 @@ from typing import Any, Mapping
 
 from margin.imports.coins import CoinBalance, add_collateral, coin_tiers, inverse_market
 from margin.imports.documents import MAX_TIME_MS
+from margin.numbers import money
 from margin.presets import apply_venue, load_venue, market_defaults, venue_ids
 from margin.scenario import FORMAT, ScenarioError, scenario_from_dict
 
 QUOTE = "USDT"
-EXCHANGE_NAMES = {"binance": "Binance USDⓈ-M", "bybit": "Bybit", "okx": "OKX", "hyperliquid": "Hyperliquid"}
+EXCHANGE_NAMES = {"binance": "Binance USDS-M", "bybit": "Bybit", "okx": "OKX", "hyperliquid": "Hyperliquid"}
 # The lab's preset for each exchange (assets/venues/<preset>.json).
 PRESETS = {"binance": "binance", "bybit": "bybit", "okx": "okx", "hyperliquid": "hyperliquid"}
 _MARKET = re.compile(r"[A-Z0-9]{1,20}USDT")
@@ -116,7 +117,7 @@ def market_name(base: str, where: str) -> str:
 def no_open_position(balance: float | None) -> ScenarioError:
     """The error for an export without an open position (decided: refuse, do not build an
     empty account; an account without positions has no market and nothing to show)."""
-    wallet = f" (the wallet holds {balance:,.2f} USDT)" if balance is not None else ""
+    wallet = f" (the wallet holds {money(balance)})" if balance is not None else ""
     return ScenarioError("positions", (
         f"no open position in this export{wallet}; the lab needs at least one open position to show "
         "anything. Export again while a position is open, or build one in the Account builder."))
@@ -283,7 +284,7 @@ def _story(account: ExportedAccount, preset: str) -> str:
         f"Imported from your {EXCHANGE_NAMES[account.exchange]} export "
         f"({' and '.join(account.endpoints)}{', as of ' + when if when else ''}): "
         f"{count} open position{'s' if count != 1 else ''} ({count - isolated} cross, {isolated} isolated) "
-        f"and a wallet of {account.balance:,.2f} USDT, at the exchange's mark prices. The rules and "
+        f"and a wallet of {money(account.balance)}, at the exchange's mark prices. The rules and "
         f"maintenance tiers are the lab's {load_venue(preset)['name']} preset, not your account's own "
         "brackets, so liquidation prices can differ a little from the exchange's.")
 
@@ -299,8 +300,8 @@ def to_scenario(account: ExportedAccount) -> tuple[dict, list[str]]:
     locked = sum(h.margin or 0.0 for h in account.holdings if h.mode == "isolated" and h.contract_value is None)
     if locked > account.balance * (1 + 1e-9) + 1e-6:
         raise ScenarioError(account.balance_field, (
-            f"the wallet ({account.balance:,.2f} USDT) does not cover the isolated margins "
-            f"({locked:,.2f} USDT): were the two exports taken from one account at one moment?"))
+            f"the wallet ({money(account.balance)}) does not cover the isolated margins "
+            f"({money(locked)}): were the two exports taken from one account at one moment?"))
     preset = preset_for(account.exchange)
     markets, market_notes = _markets(account)
     draft = {

@@ -346,7 +346,7 @@ def test_too_big_is_refused_unread():
 
 def test_mixed_exchanges_and_a_wrong_venue_are_refused():
     mixed = fails({"a": text("binance_positionRisk_v3_oneway.json"), "b": text("okx_balance.json")})
-    assert mixed.startswith("export: mixes exchanges (a is Binance USDⓈ-M positionRisk; b is OKX balance)")
+    assert mixed.startswith("export: mixes exchanges (a is Binance USDS-M positionRisk; b is OKX balance)")
     assert fails(text("hyperliquid_clearinghouseState.json"), venue="bybit").startswith(
         "venue: is 'bybit', but paste looks like Hyperliquid clearinghouseState")
     assert fails("[]", venue="kraken").startswith("venue: must be one of binance, bybit, okx, hyperliquid")

@@ -35,7 +35,7 @@ def test_uploading_a_binance_export_imports_the_account_under_binance_rules():
         ("BTCUSDT", "long", "cross"), ("BTCUSDT", "short", "cross"), ("ETHUSDT", "long", "isolated")]
     assert scenario["rules"]["settlement"] == "bankruptcy"  # the Binance preset's rules
     successes = shown(" ".join(s.value for s in at.success))
-    assert "Imported your Binance USDⓈ-M account (positionRisk v3, account): 3 positions" in successes
+    assert "Imported your Binance USDS-M account (positionRisk v3, account): 3 positions" in successes
     assert "Hedge mode" in successes
 
 

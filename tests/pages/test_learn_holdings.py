@@ -20,7 +20,8 @@ def _check(at: AppTest, lesson_id: str, value: float) -> AppTest:
 
 
 def _tables(at: AppTest) -> str:
-    return "\n".join(frame.value.to_string() for frame in at.dataframe)
+    """The account's facts: HTML tables (ui/learn/facts.py), readable at 390 px."""
+    return "\n".join(h.proto.body for h in at.get("html") if 'class="ml-facts ' in h.proto.body)
 
 
 def _said(at: AppTest) -> str:

@@ -387,7 +387,7 @@ def handle_upload(data: bytes) -> UploadResult:
     return UploadResult(scenario=raw, message=f"Loaded “{scenario.name}” ({len(scenario.positions)} positions).")
 
 
-EXCHANGE_TITLES = {"binance": "Binance USDⓈ-M", "bybit": "Bybit v5", "okx": "OKX v5", "hyperliquid": "Hyperliquid"}
+EXCHANGE_TITLES = {"binance": "Binance USDS-M", "bybit": "Bybit v5", "okx": "OKX v5", "hyperliquid": "Hyperliquid"}
 
 
 def handle_exchange_import(pastes: Mapping[str, str | bytes]) -> UploadResult:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from margin.numbers import WHOLE_FROM
+
 MARGIN = dict(l=10, r=10, t=48, b=10)  # [px]; the title sits in the top 48
 
 
@@ -21,6 +23,19 @@ def titled(fig: go.Figure, title: str, height: int, **kwargs) -> go.Figure:
     fig.update_layout(title=dict(text=title, x=0, xanchor="left", font=dict(size=15)), height=height,
                       hovermode="closest", **kwargs)
     return fig
+
+
+def money_hover(values) -> str:
+    """The d3 format of money [USDT] in a trace's hover text: cents, or whole USDT when any value
+    reaches a million (:data:`margin.numbers.WHOLE_FROM`, the rule :func:`margin.numbers.money`
+    follows), so a hover never claims cents on millions.
+
+    >>> money_hover([1_234.5, -9_000.0]), money_hover([2.5e7, 3.0]), money_hover([])
+    (',.2f', ',.0f', ',.2f')
+    """
+    values = np.asarray(values, dtype=float)
+    big = values.size and np.nanmax(np.abs(values)) >= WHOLE_FROM
+    return ",.0f" if big else ",.2f"
 
 
 def price_range(mark: np.ndarray, last: np.ndarray, liquidation_prices: np.ndarray | None = None,

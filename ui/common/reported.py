@@ -110,10 +110,10 @@ def reported_table(rows: tuple[Reported, ...]) -> list[dict[str, str]]:
     return [{"Position": r.position,
              "Liquidation, exchange [USDT]": price(r.exchange_liquidation),
              "Liquidation, lab [USDT]": price(r.lab_liquidation),
-             "Liquidation: lab − exchange": diff(r.lab_liquidation, r.exchange_liquidation, lambda v: f"{v:+,.2f}"),
+             "Liquidation: lab − exchange": diff(r.lab_liquidation, r.exchange_liquidation, lambda v: money(v, signed=True, unit="")),
              "Maintenance, exchange [USDT]": price(r.exchange_maintenance),
              "Maintenance, lab [USDT]": price(r.lab_maintenance),
-             "Maintenance: lab − exchange": diff(r.lab_maintenance, r.exchange_maintenance, lambda v: f"{v:+,.2f}")}
+             "Maintenance: lab − exchange": diff(r.lab_maintenance, r.exchange_maintenance, lambda v: money(v, signed=True, unit=""))}
             for r in rows]
 
 

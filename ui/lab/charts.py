@@ -23,7 +23,7 @@ from margin.numbers import money, percent
 from ui.common.words import compact
 from ui.common.palette import BLUE, GREEN, ORANGE, PURPLE, SKY, VERMILLION
 from ui.lab.model import PoolGroup
-from ui.lab.sweep import SweepView, nearest_mark, shock_text
+from ui.lab.sweep import SweepScale, SweepView, nearest_mark, shock_text, sweep_scale
 from ui.lab.sliders import in_sentence
 
 # ----------------------------------------------------------------------------- equity sharing
@@ -223,7 +223,14 @@ def waterfall_takeaway(groups: Sequence[PoolGroup]) -> str:
 
 
 def sweep_takeaway(sweep: SweepView, shock: float) -> str:
-    """Where the first liquidation and bankruptcy lie on either side of the current shock."""
+    """Where the first liquidation and bankruptcy lie on either side of the current shock, and
+    what the chart cuts off below its value axis (:func:`clip_words`)."""
+    cut = clip_words(sweep_scale(sweep))
+    text = _crossings_words(sweep, shock)
+    return f"{text} {cut}" if cut else text
+
+
+def _crossings_words(sweep: SweepView, shock: float) -> str:
     liq = nearest_mark(sweep, shock, kind="liquidation")
     if liq is None and sweep.open_positions == 0:
         return f"Nothing is open {in_sentence(sweep.label)}: every position has been closed, so no shock liquidates it now."
@@ -238,8 +245,25 @@ def sweep_takeaway(sweep: SweepView, shock: float) -> str:
     return text + f"; you are at {percent(shock, signed=True)}."
 
 
+def clip_words(scale: SweepScale) -> str:
+    """What the chart leaves out below its value axis, in words ("" when nothing is cut).
+
+    >>> words = clip_words(SweepScale(low=-9_000, high=170_000, clipped=True, lowest=-116_368, lowest_at=-0.9))
+    >>> words[:80]
+    'The chart is cut at -9,000.00 USDT: held unchanged, the equity would fall to -11'
+    >>> clip_words(SweepScale(low=-500, high=9_000, clipped=False, lowest=-500, lowest_at=-0.9))
+    ''
+    """
+    if not scale.clipped:
+        return ""
+    return (f"The chart is cut at {money(scale.low)}: held unchanged, the equity would fall to {money(scale.lowest)} "
+            f"at a {percent(scale.lowest_at, signed=True)} shock, a loss the account never has, since it is liquidated "
+            f"first and what passes bankruptcy is the insurance fund's.")
+
+
 SWEEP_HEIGHT = 390  # [px] of the drawing (the plot area and its axes)
 SWEEP_BOX = dict(left=58, right=24, top=30, bottom=50)  # [px] around the plot area
+CUT_ROW = 18  # [px] taken from the plot area for the line that says the curve is cut
 HOVER_STEP = 0.05  # [fraction of shock] one hover band per 5 % of shock
 
 
@@ -295,17 +319,21 @@ class _SweepFrame:
         return self.top + (self.high - value) / ((self.high - self.low) or 1.0) * self.plot_h
 
 
-def _sweep_head(title: str, equity_colour: str) -> str:
+def _sweep_head(title: str, equity_colour: str, cut: str = "") -> str:
+    """The title, the note and the legend; the picture's label says what is cut below the axis
+    (``cut``), as the takeaway under the chart does."""
+    note = "The account as it stands now, no trade added or closed, at each shock [USDT]."
+    label = f"{title}. {cut}" if cut else title
     return (f'<div class="ml-chart ml-sweep" data-chart="{escape(title)}">'
             f'<div class="ml-chart-head"><div class="ml-chart-title">{escape(title)}</div>'
-            f'<div class="ml-note">The account as it stands now, no trade added or closed, at each shock [USDT]</div></div>'
+            f'<div class="ml-note">{escape(note)}</div></div>'
             '<div class="ml-legend">'
             f'<span><i class="ml-key-line" style="border-top:3px solid {equity_colour}"></i>equity</span>'
             '<span><i class="ml-key-line"></i>maintenance margin</span>'
             f'<span><b style="color:{GREEN}">●</b> you are here</span>'
             f'<span><b style="color:{VERMILLION}">✕</b> liquidated</span>'
             f'<span><b style="color:{PURPLE}">◆</b> bankrupt</span></div>'
-            f'<div class="ml-wf" role="img" aria-label="{escape(title)}" style="height:{SWEEP_HEIGHT}px">')
+            f'<div class="ml-wf" role="img" aria-label="{escape(label)}" style="height:{SWEEP_HEIGHT}px">')
 
 
 def _sweep_axes(frame: _SweepFrame, ticks: Sequence[float]) -> list[str]:
@@ -350,23 +378,31 @@ def sweep_html_parts(sweep: SweepView, dark: bool = False) -> tuple[str, str, Ca
     the sweep (build them once per account, prices and variant); a shock step only redraws the
     point [shock as a fraction]. See :func:`sweep_html`."""
     grid = sweep.grid
-    ticks = nice_ticks(float(min(sweep.equity.min(), sweep.maintenance.min(), 0.0)),
-                       float(max(sweep.equity.max(), sweep.maintenance.max())))
+    scale = sweep_scale(sweep)
+    ticks = nice_ticks(scale.low, scale.high)
+    low = scale.low if scale.clipped else ticks[0]  # cut: the axis stops at the floor, not a tick below
     frame = _SweepFrame(left=SWEEP_BOX["left"], right=SWEEP_BOX["right"], top=SWEEP_BOX["top"],
-                        plot_h=SWEEP_HEIGHT - SWEEP_BOX["top"] - SWEEP_BOX["bottom"], g0=float(grid[0]),
-                        g1=float(grid[-1]), low=ticks[0], high=ticks[-1])
+                        plot_h=SWEEP_HEIGHT - SWEEP_BOX["top"] - SWEEP_BOX["bottom"] - (CUT_ROW if scale.clipped else 0),
+                        g0=float(grid[0]),
+                        g1=float(grid[-1]), low=low, high=ticks[-1])
     equity_colour = SKY if dark else BLUE
     units_x = (grid - frame.g0) / ((frame.g1 - frame.g0) or 1.0) * 1000
 
     def units_y(values: np.ndarray) -> np.ndarray:
-        return (frame.high - values) / ((frame.high - frame.low) or 1.0) * 1000
+        # below the floor the curve leaves the picture (an SVG image clips at its edge)
+        return np.minimum((frame.high - values) / ((frame.high - frame.low) or 1.0) * 1000, 1010.0)
 
     image = _svg_image([(units_x, units_y(sweep.maintenance), ORANGE, 2.5, "7 5"),
                         (units_x, units_y(sweep.equity), equity_colour, 3, "")])
-    parts = [_sweep_head(f"Equity across every market shock, {in_sentence(sweep.label)}", equity_colour)]
-    parts += _sweep_axes(frame, ticks)
+    cut = clip_words(scale)
+    parts = [_sweep_head(f"Equity across every market shock, {in_sentence(sweep.label)}", equity_colour, cut)]
+    parts += _sweep_axes(frame, [t for t in ticks if t >= low])
     parts.append(f'<img src="{image}" alt="" style="left:{frame.left}px;top:{frame.top}px;'
                  f'width:calc(100% - {frame.left + frame.right}px);height:{frame.plot_h}px">')
+    if cut:
+        parts.append(f'<span class="ml-wf-tick" style="left:{frame.left}px;right:{frame.right}px;text-align:center;'
+                     f'top:{frame.top + frame.plot_h + 46:.1f}px">▼ the curve goes on below '
+                     f'{compact(low).replace("-", "−")} USDT, cut here</span>')
     parts += _sweep_bands_and_marks(frame, sweep)
 
     def here(shock: float) -> str:
@@ -374,7 +410,7 @@ def sweep_html_parts(sweep: SweepView, dark: bool = False) -> tuple[str, str, Ca
         return (f'<div class="ml-sweep-now" style="left:{frame.x_css(shock)};top:{frame.top}px;'
                 f'height:{frame.plot_h}px"></div>'
                 f'<span class="ml-sweep-here" data-here="{shock * 100:.2f}" style="left:{frame.x_css(shock)};'
-                f'top:{frame.y_px(equity) - 10:.1f}px;color:{GREEN}" title="You are here: shock '
+                f'top:{frame.y_px(max(equity, frame.low)) - 10:.1f}px;color:{GREEN}" title="You are here: shock '
                 f'{percent(shock, signed=True)}, equity {escape(money(equity))}">●</span>')
 
     return "".join(parts), "</div></div>", here

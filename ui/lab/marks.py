@@ -85,7 +85,7 @@ def no_liquidation_words(p: PositionView) -> str:
     ...     maintenance_margin=1.0, liquidation_price=None, bankruptcy_price=None, distance=None, closed_at=None,
     ...     partly_closed=False, beyond_reach=True, reach=1_000_000.0)
     >>> no_liquidation_words(p)
-    'no BTC price below 1,000,000.00 USDT liquidates it (the lab looks no higher; other markets held)'
+    'no BTC price below 1,000,000 USDT liquidates it (the lab looks no higher; other markets held)'
     """
     coin = market_label(p.market)
     if p.reach is None:

@@ -5,6 +5,7 @@ stated with no more digits than are known (:func:`shock_text`)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -45,6 +46,20 @@ class SweepView:
     maintenance: np.ndarray  # total maintenance margin of the open positions [USDT]
     marks: tuple[SweepMark, ...]
     open_positions: int  # how many positions are still open (none: nothing left to liquidate)
+    wallet: float = 0.0  # the account's wallet now [USDT] (what it can lose, with its profits)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SweepScale:
+    """The shock-range chart's value axis: ``low .. high`` [USDT], and whether the equity curve
+    runs below ``low`` (``clipped``), down to ``lowest`` [USDT] at a shock of ``lowest_at``
+    [fraction]."""
+
+    low: float
+    high: float
+    clipped: bool
+    lowest: float
+    lowest_at: float
 
 
 def sweep_view(label: str, scenario: Scenario, base: Mapping[str, float],
@@ -60,7 +75,7 @@ def sweep_view(label: str, scenario: Scenario, base: Mapping[str, float],
     crossings = shock_crossings(scenario, low=float(grid[0]), high=float(grid[-1]), base=base, account=account)
     if not crossings:
         return SweepView(label=label, grid=np.asarray(grid), equity=equity, maintenance=maintenance, marks=(),
-                         open_positions=len(scenario.positions))
+                         open_positions=len(scenario.positions), wallet=scenario.balance)
     there = sweep_shock(scenario, np.array([c.shock for c in crossings]), base=base, account=account).valuation
     there_equity = there.cross_equity + np.where(iso, there.position_equity, 0.0).sum(axis=1)
     by_id = {p.id: p for p in scenario.positions}
@@ -76,7 +91,51 @@ def sweep_view(label: str, scenario: Scenario, base: Mapping[str, float],
         marks.append(SweepMark(shock=c.shock, known_to=c.known_to, kind=c.kind, pool=pool,
                                equity=float(total), note=note))
     return SweepView(label=label, grid=np.asarray(grid), equity=equity, maintenance=maintenance,
-                     marks=tuple(marks), open_positions=len(scenario.positions))
+                     marks=tuple(marks), open_positions=len(scenario.positions), wallet=scenario.balance)
+
+
+def sweep_scale(sweep: SweepView) -> SweepScale:
+    """The value axis the shock-range chart is drawn on: up to the highest equity or
+    maintenance in range, down to zero, or, where the equity held unchanged falls below zero,
+    only to about one wallet below zero (its wallet now, or its equity today when its wallet is
+    all coins), and low enough for every ✕ ◆ mark. Held unchanged, a leveraged account's equity
+    at a -90 % shock is many wallets below zero (-116k USDT on the default 9,000 USDT wallet),
+    a loss it can never have: it is liquidated first, and what passes bankruptcy is the
+    insurance fund's. An axis drawn to there would squash every number that matters into a
+    sliver, so the curve is cut there and the chart says so (``clipped``).
+
+    >>> grid = np.linspace(-0.9, 0.9, 5)
+    >>> view = SweepView(label="As built", grid=grid, equity=np.array([-90_000.0, -30_000, 9_000, 40_000, 80_000]),
+    ...                  maintenance=np.full(5, 500.0), marks=(), open_positions=1, wallet=9_000.0)
+    >>> scale = sweep_scale(view)
+    >>> scale.low, scale.high, scale.clipped, scale.lowest, scale.lowest_at
+    (-9000.0, 80000.0, True, -90000.0, -0.9)
+    """
+    equity, maintenance = np.asarray(sweep.equity, float), np.asarray(sweep.maintenance, float)
+    high = float(max(equity.max(), maintenance.max(), 0.0))
+    data_low = float(min(equity.min(), maintenance.min(), 0.0))
+    # one wallet below zero; an account whose wallet is all coins (no USDT) takes its equity today
+    stake = sweep.wallet if sweep.wallet > 0 else max(float(np.interp(0.0, sweep.grid, equity)), 1.0)
+    marks_low = min([m.equity for m in sweep.marks], default=0.0)
+    floor = min(-stake, marks_low - 0.04 * (high - marks_low))  # [USDT] one account below zero, and the marks
+    floor = nice_step_below(floor)
+    lowest = int(np.argmin(equity))
+    clipped = data_low < floor
+    return SweepScale(low=floor if clipped else data_low, high=high, clipped=clipped,
+                      lowest=float(equity[lowest]), lowest_at=float(sweep.grid[lowest]))
+
+
+def nice_step_below(value: float) -> float:
+    """``value`` [USDT] rounded away from zero to two significant digits when it is below zero
+    (an axis end that reads at a glance), zero otherwise.
+
+    >>> nice_step_below(-9_480.0), nice_step_below(-27_340.0), nice_step_below(-123.0), nice_step_below(5.0)
+    (-9500.0, -28000.0, -130.0, 0.0)
+    """
+    if value >= 0:
+        return 0.0
+    step = 10.0 ** (math.floor(math.log10(-value)) - 1)
+    return float(math.floor(value / step) * step)
 
 
 def shock_text(mark: SweepMark) -> str:

@@ -29,7 +29,7 @@ from margin.numbers import money
 from ui.common.glossary import terms_line
 from ui.common.site import page, page_ids
 from ui.common.text import md
-from ui.learn.facts import market_facts, position_facts
+from ui.learn.facts import facts_html
 from ui.learn.holdings import collateral_facts, order_facts
 
 ACTIVE = "learn.active"
@@ -252,14 +252,9 @@ def account_facts(raw: Mapping[str, Any]) -> None:
     """The account as facts the learner can predict from (:mod:`ui.learn.facts`): the wallet,
     the positions and the markets; nothing computed from prices."""
     st.markdown(f"**The account.** Wallet {money(float(raw.get('balance', 0)))}.")
-    collateral = collateral_facts(raw)
-    if collateral:  # what the cross pool counts besides the USDT balance
-        st.dataframe(collateral, hide_index=True, width="stretch")
-    st.dataframe(position_facts(raw), hide_index=True, width="stretch")
-    orders = order_facts(raw)
-    if orders:
-        st.dataframe(orders, hide_index=True, width="stretch")
-    st.dataframe(market_facts(raw), hide_index=True, width="stretch")
+    # tables that become blocks on a phone, none cut at 390 px; the collateral is what the
+    # cross pool counts besides the USDT balance
+    st.html(facts_html(raw, before=[("Collateral", collateral_facts(raw))], after=[("Stop orders", order_facts(raw))]))
 
 
 def label(lesson_id: str) -> str:

@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.common.frame import price_range, titled
+from ui.common.frame import money_hover, price_range, titled
 from ui.common.palette import BLACK, BLUE, GREEN, GREY, ORANGE, PURPLE, VERMILLION, WHITE, tint
 from margin.replay import MoneySplit, Replay, WickCheck
 from margin.numbers import price
@@ -70,7 +70,7 @@ def equity_figure(model: Replay, upto: int) -> go.Figure:
             name=label, x=hours[: upto + 1], y=equity[: upto + 1], mode="lines+markers",
             line=dict(color=colour, dash=dash, width=2.5),
             marker=dict(symbol=symbol, size=7, color=colour, maxdisplayed=24),
-            hovertemplate=f"{label}: %{{y:,.2f}} USDT at %{{x:.2f}} h<extra></extra>",
+            hovertemplate=f"{label}: %{{y:{money_hover(equity)}}} USDT at %{{x:.2f}} h<extra></extra>",
         ))
     _now_line(fig, float(hours[upto]))
     fig.update_xaxes(title_text="Time since the crash began [hours]", range=[0, float(hours[-1])])
@@ -137,7 +137,7 @@ def money_figure(splits: Mapping[str, MoneySplit]) -> go.Figure:
             marker=dict(color=colour, pattern=dict(shape=VARIANT_PATTERN[variant], fillmode="overlay",
                                                    fgcolor=tint(WHITE, 0.7), size=7)),
             text=[compact(v) if abs(v) >= 0.5 else "0" for v in values], textposition="outside",
-            hovertemplate=f"{variant}: %{{x}}: %{{y:,.2f}} USDT<extra></extra>",
+            hovertemplate=f"{variant}: %{{x}}: %{{y:{money_hover(values)}}} USDT<extra></extra>",
         ))
     fig.update_yaxes(title_text="USDT", tickformat=",.0f")
     fig.add_hline(y=0, line=dict(color=GREY, width=1))
