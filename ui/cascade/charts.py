@@ -30,7 +30,7 @@ def price_rounds_figure(result: CascadeResult, market_label: str,
         name=f"{market_label} price", x=rounds, y=prices, mode="lines+markers",
         line=dict(color=BLUE, width=2.5, shape="hv"), marker=dict(symbol="circle", size=7, color=BLUE),
         customdata=[percent(p / result.start_price - 1, signed=True) for p in prices],
-        hovertemplate="round %{x}: %{y:,.6~g} USDT (%{customdata})<extra></extra>",
+        hovertemplate="round %{x}: %{y:,.6~r} USDT (%{customdata})<extra></extra>",
     ))
     low, high = price_range(prices, prices, np.array([level for _, level in learner_lines]), pad=0.08)
     dashes = ("dash", "dot", "dashdot", "longdash")
@@ -42,7 +42,7 @@ def price_rounds_figure(result: CascadeResult, market_label: str,
             hovertemplate=f"your {label}: its liquidation price {price(level)} USDT<extra></extra>",
         ))
     fig.update_xaxes(title_text="Round (0 = before the shock)", dtick=max(1, len(rounds) // 12))
-    fig.update_yaxes(title_text=f"{market_label} price [USDT]", tickformat=",.6~g", range=[low, high])
+    fig.update_yaxes(title_text=f"{market_label} price [USDT]", tickformat=",.6~r", range=[low, high])
     return titled(fig, "Price by round", 330, legend=dict(orientation="h", y=-0.3, x=0))
 
 

@@ -162,7 +162,7 @@ def _add_liquidation_lines(fig: go.Figure, model: Replay, check: WickCheck, vari
         fig.add_trace(go.Scatter(
             name=legend, x=hours[: upto + 1], y=series, mode="lines",
             line=dict(color=VERMILLION, width=1.5, dash=dashes[i % len(dashes)], shape="hv"),
-            hovertemplate=f"{labels[pid]} liquidated at %{{y:,.6~g}} USDT<extra></extra>",
+            hovertemplate=f"{labels[pid]} liquidated at %{{y:,.6~r}} USDT<extra></extra>",
         ))
 
 
@@ -200,12 +200,12 @@ def mark_last_figure(model: Replay, market: str, check: WickCheck, variant: str,
     fig.add_trace(go.Scatter(
         name=f"{name} last price (the candle)", x=hours[: upto + 1], y=last[: upto + 1], mode="lines",
         line=dict(color=GREY, width=2, dash="dot"),
-        hovertemplate="last %{y:,.6~g} USDT at %{x:.2f} h<extra></extra>",
+        hovertemplate="last %{y:,.6~r} USDT at %{x:.2f} h<extra></extra>",
     ))
     fig.add_trace(go.Scatter(
         name=f"{name} mark price (liquidation is judged on it)", x=hours[: upto + 1], y=mark[: upto + 1],
         mode="lines", line=dict(color=BLUE, width=2.5),
-        hovertemplate="mark %{y:,.6~g} USDT at %{x:.2f} h<extra></extra>",
+        hovertemplate="mark %{y:,.6~r} USDT at %{x:.2f} h<extra></extra>",
     ))
     low, high = price_range(mark, last, check.liquidation_price)
     _add_liquidation_lines(fig, model, check, variant, upto, low, high)
@@ -216,6 +216,6 @@ def mark_last_figure(model: Replay, market: str, check: WickCheck, variant: str,
         fig.add_annotation(x=hours[row], y=last[row], text=f"wick to {price(last[row])} USDT", showarrow=True,
                            arrowhead=2, ay=30, font=dict(size=11))
     fig.update_xaxes(title_text="Time since the crash began [hours]", range=[0, float(hours[-1])])
-    fig.update_yaxes(title_text=f"{name} price [USDT]", tickformat=",.6~g", range=[low, high])
+    fig.update_yaxes(title_text=f"{name} price [USDT]", tickformat=",.6~r", range=[low, high])
     return titled(fig, f"{name}: mark price against last price (the candle)", 380,
                    legend=dict(orientation="h", y=-0.28, x=0))

@@ -22,8 +22,7 @@ def venue_name(venue_id: str | None) -> str:
     'custom rules'
     """
     if venue_id in venue_ids():
-        # "USDⓈ-M" as Binance writes it; the circled S is missing from common fonts.
-        return str(load_venue(venue_id)["name"]).replace("Ⓢ", "S")
+        return str(load_venue(venue_id)["name"])  # plain characters (tests/views/test_display_names.py)
     return "custom rules"
 
 
