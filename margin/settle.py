@@ -218,12 +218,13 @@ class Settler(PoolMoney, Cuts, Orders):
         cooling = set() if cooling is None else cooling  # sliced in this step: the rest waits for a later step
         marks = prices.tolist()
         clear: dict[Any, tuple[Any, ...]] = {}  # pool key: the state at which it was judged and left alone
+        left_alone: set[int] = set()  # isolated positions judged and left alone: only their own close changes them
         while True:
             acted = False
-            sizes, margins = state.size.tolist(), state.margin.tolist()  # an isolated close changes only its own
+            sizes, margins = state.size.tolist(), state.margin.tolist()
             for i in self.isolated:
                 size = sizes[i]
-                if size <= 0 or i in cooling or (only is not None and ("isolated", i) not in only):
+                if size <= 0 or i in cooling or i in left_alone or (only is not None and ("isolated", i) not in only):
                     continue
                 price = marks[self.col[i]]
                 if self.rules.breached(margins[i] + self.pnl(i, size, price), self.maintenance(i, size, price)):
@@ -232,6 +233,8 @@ class Settler(PoolMoney, Cuts, Orders):
                     else:
                         self._liquidate_isolated(state, i, price, step, row)
                     acted = True
+                else:
+                    left_alone.add(i)
             # A pool is judged again only when what it holds changed since it was left alone at
             # these prices (cooling only grows, so it would be left alone again).
             held = (state.cross_wallet, state.size.tobytes(), None if state.collateral is None else state.collateral.tobytes())
