@@ -212,17 +212,29 @@ class BreachSearch:
         """The first candidate row in ``row:stop`` (a few rows), in plain Python; a coin pool's
         candidate, found before, is the row ``stop − 1`` when the loop finds nothing earlier."""
         line = self.line
+        bands = list(zip(self.falls, self.rises))
+        pool = self.members.shape[0] > 0
+        # plain loops with early exits (no generators): this runs after every event
         for k, marks in enumerate(self.columns[:, row:stop].T.tolist()):
-            if any(p <= low or p >= high for p, low, high in zip(marks, self.falls, self.rises)):
-                return row + k
-            if not self.members.shape[0]:
+            for p, (low, high) in zip(marks, bands):
+                if p <= low or p >= high:
+                    return row + k
+            if not pool:
                 continue
-            if line is None or not all(low <= p <= high for p, low, high in zip(marks, line[2], line[3])):
+            if line is not None:
+                for p, low, high in zip(marks, line[2], line[3]):
+                    if not low <= p <= high:
+                        line = None
+                        break
+            if line is None:
                 here = self.columns[:, row + k]
                 line = self._fit(state, here, here)
                 if line is None:
                     return row + k  # a member at a tier break: let the exact check decide
-            if line[1] + sum(a * p for a, p in zip(line[0], marks)) <= limit:
+            excess = 0  # summed in market order, as sum() would
+            for a, p in zip(line[0], marks):
+                excess += a * p
+            if line[1] + excess <= limit:
                 return row + k
         coin = self._coin_pools(state, stop - 1, stop) if self.s.coin_keys and stop > row else None
         return coin

@@ -63,8 +63,9 @@ import numpy as np
 from margin.ledger import EVENT_TYPES, Event, FinalState, SettlementState, step_label  # noqa: F401 (re-exported)
 from margin.cuts import SLICING_STYLES, Cuts
 from margin.pool_money import PoolMoney
-from margin.scenario import Market, Position, Scenario
+from margin.scenario import Position, Scenario
 from margin.stopping import Orders
+from margin.tiers import tier_matrix
 
 
 
@@ -113,29 +114,6 @@ def _close_out_one(equity: float, notional: float, fee_rate: float, settlement: 
     fee = fee if fee <= left else left
     to_fund, returned = (left, 0.0) if settlement == "bankruptcy" else (fee, left - fee)
     return Closing(fee=fee, to_fund=to_fund, returned=returned, deficit=-equity if -equity > 0.0 else 0.0)
-
-
-def tier_matrix(markets: "list[Market]") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The markets' tier tables ``(floors, rates, cums)`` as rows of one array each ``(P, T)``,
-    padded to the longest with floor ``inf`` and the last rate and amount (a padded tier never
-    applies), for :func:`margin.tiers.maintenance_margin` with one table per position.
-
-    >>> from margin.scenario import Tier
-    >>> one = Market(name="X", price=1.0, tiers=(Tier(floor=0.0, mmr=0.01),))
-    >>> two = Market(name="Y", price=1.0, tiers=(Tier(floor=0.0, mmr=0.01), Tier(floor=10.0, mmr=0.02, cum=0.1)))
-    >>> floors, rates, cums = tier_matrix([one, two])
-    >>> floors.tolist(), rates.tolist()
-    ([[0.0, inf], [0.0, 10.0]], [[0.01, 0.01], [0.01, 0.02]])
-    """
-    width = max((m.tier_tables[0].shape[0] for m in markets), default=1)
-    floors = np.full((len(markets), width), np.inf)
-    rates, cums = np.zeros_like(floors), np.zeros_like(floors)
-    for k, market in enumerate(markets):
-        own_floors, own_rates, own_cums = market.tier_tables
-        t = own_floors.shape[0]
-        floors[k, :t], rates[k, :t], cums[k, :t] = own_floors, own_rates, own_cums
-        rates[k, t:], cums[k, t:] = own_rates[-1], own_cums[-1]
-    return floors, rates, cums
 
 
 class Settler(PoolMoney, Cuts, Orders):
@@ -238,21 +216,30 @@ class Settler(PoolMoney, Cuts, Orders):
         if state.sliced is None:
             state.sliced = np.zeros(len(self.positions), dtype=bool)
         cooling = set() if cooling is None else cooling  # sliced in this step: the rest waits for a later step
+        marks = prices.tolist()
+        clear: dict[Any, tuple[Any, ...]] = {}  # pool key: the state at which it was judged and left alone
+        left_alone: set[int] = set()  # isolated positions judged and left alone: only their own close changes them
         while True:
             acted = False
+            sizes, margins = state.size.tolist(), state.margin.tolist()
             for i in self.isolated:
-                if state.size[i] <= 0 or i in cooling or (only is not None and ("isolated", i) not in only):
+                size = sizes[i]
+                if size <= 0 or i in cooling or i in left_alone or (only is not None and ("isolated", i) not in only):
                     continue
-                price = float(prices[self.col[i]])
-                size = state.size[i]
-                if self.rules.breached(state.margin[i] + self.pnl(i, size, price), self.maintenance(i, size, price)):
+                price = marks[self.col[i]]
+                if self.rules.breached(margins[i] + self.pnl(i, size, price), self.maintenance(i, size, price)):
                     if self._first_slice(state, [i], prices, step, row):
                         cooling.add(i)
                     else:
                         self._liquidate_isolated(state, i, price, step, row)
                     acted = True
+                else:
+                    left_alone.add(i)
+            # A pool is judged again only when what it holds changed since it was left alone at
+            # these prices (cooling only grows, so it would be left alone again).
+            held = (state.cross_wallet, state.size.tobytes(), None if state.collateral is None else state.collateral.tobytes())
             for key in (None, *self.coin_keys):
-                if only is not None and ("pool", key) not in only:
+                if (only is not None and ("pool", key) not in only) or clear.get(key) == held:
                     continue
                 equity, mm, members = self.pool(state, prices, key)
                 if members and not cooling.intersection(members) and self.rules.breached(equity, mm):
@@ -261,6 +248,10 @@ class Settler(PoolMoney, Cuts, Orders):
                     else:
                         self._liquidate_cross(state, prices, step, row, key)
                     acted = True
+                    held = (state.cross_wallet, state.size.tobytes(),
+                            None if state.collateral is None else state.collateral.tobytes())
+                else:
+                    clear[key] = held
             if not acted:
                 return len(state.events) - before
 

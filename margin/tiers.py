@@ -23,12 +23,15 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from margin.fields import ScenarioError, fmt, known_fields, mapping, number, rate
 from margin.limits import MAX_TIERS, MAX_FLOOR, MAX_LEVERAGE  # noqa: F401  (the bounds live in margin.limits)
+
+if TYPE_CHECKING:
+    from margin.scenario import Market
 
 
 
@@ -81,6 +84,29 @@ def tables(tiers: Sequence[Tier]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             np.array([t.cum for t in tiers], dtype=float))
 
 
+def tier_matrix(markets: "Sequence[Market]") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The markets' tier tables ``(floors, rates, cums)`` as rows of one array each ``(P, T)``,
+    padded to the longest with floor ``inf`` and the last rate and amount (a padded tier never
+    applies), for :func:`maintenance_margin` with one table per position.
+
+    >>> from margin.scenario import Market
+    >>> one = Market(name="X", price=1.0, tiers=(Tier(floor=0.0, mmr=0.01),))
+    >>> two = Market(name="Y", price=1.0, tiers=(Tier(floor=0.0, mmr=0.01), Tier(floor=10.0, mmr=0.02, cum=0.1)))
+    >>> floors, rates, cums = tier_matrix([one, two])
+    >>> floors.tolist(), rates.tolist()
+    ([[0.0, inf], [0.0, 10.0]], [[0.01, 0.01], [0.01, 0.02]])
+    """
+    width = max((m.tier_tables[0].shape[0] for m in markets), default=1)
+    floors = np.full((len(markets), width), np.inf)
+    rates, cums = np.zeros_like(floors), np.zeros_like(floors)
+    for k, market in enumerate(markets):
+        own_floors, own_rates, own_cums = market.tier_tables
+        t = own_floors.shape[0]
+        floors[k, :t], rates[k, :t], cums[k, :t] = own_floors, own_rates, own_cums
+        rates[k, t:], cums[k, t:] = own_rates[-1], own_cums[-1]
+    return floors, rates, cums
+
+
 def tier_index(notional: Any, floors: np.ndarray | tuple[float, ...]) -> Any:
     """Index of the tier that applies to ``notional`` [quote]: the last whose floor is ≤ it.
 
@@ -124,4 +150,4 @@ def maintenance_margin(notional: Any, floors: Any, rates: Any, cums: Any) -> Any
     return notional * rate_ - amount
 
 
-__all__ = ["MAX_LEVERAGE", "Tier", "maintenance_margin", "parse_tiers", "tables", "tier_index"]
+__all__ = ["MAX_LEVERAGE", "Tier", "maintenance_margin", "parse_tiers", "tables", "tier_index", "tier_matrix"]

@@ -153,12 +153,18 @@ class VariantRunner:
         hits_of: dict[int, np.ndarray | None] = {i: isolated_hits.get(i) for i in settler.isolated}
         next_of: dict[int, int | None] = {i: -1 for i in settler.isolated}  # -1: to be found
         row = start
+        cross_next: int | None = None  # the cross pool's next candidate row (None: none) ...
+        cross_for: float | None = None  # ... found for this wallet on these excess rows (None: to be found)
         while row < n_rows:
             candidates = []
             if cross_excess is not None:
-                found = _first_true(cross_excess[row:] <= self.tolerance - state.cross_wallet)
-                if found is not None:
-                    candidates.append(row + found)
+                # found again only when the wallet or the excess rows changed, or the walk passed it
+                if cross_for != state.cross_wallet or (cross_next is not None and cross_next < row):
+                    found = _first_true(cross_excess[row:] <= self.tolerance - state.cross_wallet)
+                    cross_next = None if found is None else row + found
+                    cross_for = state.cross_wallet
+                if cross_next is not None:
+                    candidates.append(cross_next)
             for i in settler.isolated:
                 if next_of[i] is not None and next_of[i] < row:
                     next_of[i] = self._next_isolated(i, state, marks, hits_of[i], row)
@@ -178,6 +184,7 @@ class VariantRunner:
                 next_of[i] = -1
             if touched & self.cross and row < n_rows:
                 cross_excess = self._cross_excess(state, marks, row)
+                cross_for = None
         return state
 
     def _next_isolated(self, i: int, state: SettlementState, marks: np.ndarray, hits: np.ndarray | None,

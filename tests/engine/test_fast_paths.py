@@ -19,12 +19,12 @@ from margin.cascade import crowd as crowds
 from margin.cli.bench_engine import bench_account, crash_path, minute_path
 from margin.roots import Pools, segment_roots
 from margin.scenario import Market, Tier, parse_tiers, scenario_from_dict
-from margin.settle import close_out
+from margin.settle import Settler, close_out
 from margin.simulate import price_path, simulate, simulate_reference
 from margin.stress import VariantRunner, run_stress, sample_prices, stress_spec
 from margin.stress.runner import path_ranges
 from margin.tiers import maintenance_margin, tables
-from tests.strategies import scenarios, tier_tables
+from tests.strategies import rich_scenario_dicts, scenarios, tier_tables
 
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -100,6 +100,28 @@ def test_a_pool_whose_price_leaves_its_tier_right_after_another_position_s_event
     fast, slow = simulate(account, price_path({"X": x, "Y": y})), simulate_reference(account, price_path({"X": x, "Y": y}))
     assert [(e.row, e.position) for e in slow.events if e.type == "liquidation"] == [(100, "iso"), (101, "short")]
     assert _events(fast) == _events(slow)
+
+
+@PROPERTY
+@given(data=st.data())
+def test_a_pool_s_written_out_loop_is_its_members_pnl_and_maintenance_to_the_bit(data):
+    """Settler.pool writes each member's pnl and maintenance out in its loop (for speed): the same
+    bits as calling them, for linear and inverse members, mark and entry basis, with collateral."""
+    raw = data.draw(rich_scenario_dicts(coins=data.draw(st.booleans()), max_positions=6))
+    scenario = scenario_from_dict(raw)
+    settler = Settler(scenario)
+    state = settler.new_state()
+    prices = price_vector(scenario) * data.draw(st.floats(0.3, 3.0))
+    for key in (None, *settler.coin_keys):
+        members = [i for i in settler.pool_members[key] if state.size[i] > 0]
+        equity, mm = settler.wallet(state, key), 0.0
+        for i in members:
+            price = float(prices[settler.col[i]])
+            equity += settler.pnl(i, float(state.size[i]), price)
+            mm += settler.maintenance(i, float(state.size[i]), price)
+        if key is None and settler.usdt_entries:
+            equity += settler.collateral_value(state, prices)
+        assert settler.pool(state, prices, key) == (equity, mm, members)
 
 
 def test_the_benchmark_crash_gives_the_reference_loop_s_events():
