@@ -22,7 +22,6 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from classroom import RoomError, StoreUnavailable
-from classroom.limits import PRESENCE_WINDOW
 from classroom.questions import is_close, is_right
 from margin.limits import MAX_SHOCK_PERCENT
 from margin.numbers import price
@@ -32,7 +31,7 @@ from ui.lab.html import LAB_CSS
 from ui.rooms.html import ROOM_CSS
 from ui.rooms.model import KEY_PARAM, SEAT_PARAM, default_notional, fate_row, fate_words
 from ui.rooms.session import (
-    ENDED, MINE, OWN_SHOCK, SEEN, STATE, client_id, countdown, present, read_room, session_id, screen_html, set_url, store, url_room,
+    ENDED, MINE, OWN_SHOCK, SEEN, STATE, client_id, countdown, read_room, session_id, screen_html, set_url, store, url_room,
 )
 from ui.rooms.words import answer_text, moment_note, option_label
 from ui.shell import faults
@@ -178,7 +177,7 @@ def follow_pushed(code: str, token: str, participant_id: int) -> None:
 def draw_room(code: str, token: str, participant_id: int | None = None) -> None:
     """The room's controls and this student's part; the screen by push when ``participant_id``
     is given, else sent with this run."""
-    if not read_room(code, token):
+    if not read_room(code, token, touch=participant_id is None):  # pushed: the open stream says here
         if st.session_state.get(ENDED):  # the room (or the seat) ended: say so wherever the student looks
             news("This room has ended for you: the message is at the top of the page.")
         say_kept()
@@ -212,16 +211,6 @@ def draw_room(code: str, token: str, participant_id: int | None = None) -> None:
         st.session_state["room.sent"] = stamp
         live_regions({SCREEN: html}, key="room.live")
     st.session_state[SEEN] = (state.version, st.session_state.get(RUN_KEY))
-
-
-@st.fragment(run_every=PRESENCE_WINDOW * 0.7)
-def presence(code: str, token: str) -> None:
-    """With pushed screens the page seldom runs: say the student is here once in most of a
-    presence window (a run and a small write per student every 14 s; see docs/classroom.md)."""
-    try:
-        present(code, token)
-    except RoomError:
-        pass  # the pushed screen says why the seat is gone
 
 
 def news(message: str | None, *, redraw: bool = False) -> None:
@@ -312,8 +301,7 @@ def room_page() -> None:
     live_region(SCREEN)  # in the page before the fragment's component fills it (as the lab does)
     with top:
         if pushed():
-            follow_pushed(seat.code, token, seat.participant_id)
-            presence(seat.code, token)
+            follow_pushed(seat.code, token, seat.participant_id)  # presence: the open stream (push/hub.py)
         else:
             follow(seat.code, token)
     position_form(seat.code, token)
