@@ -21,7 +21,7 @@ import time
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from classroom import RoomError, StoreUnavailable
+from classroom import RoomError, Seat, StoreUnavailable
 from classroom.questions import is_close, is_right
 from margin.limits import MAX_SHOCK_PERCENT
 from margin.numbers import price
@@ -52,8 +52,8 @@ FATE_DRAWN = "room.fate_drawn"  # how many class cascades the room had when the 
 PENDING = "room.pending"  # (question, round, answer) sent but not yet in the store: tried again each run
 
 
-def join_form(code: str | None) -> None:
-    """The code and a nickname; on success the seat goes into the address."""
+def join_form(code: str | None) -> Seat | None:
+    """The code and a nickname; on success the seat goes into the address and is returned."""
     st.caption("Type the code on the board and a nickname. No account, no real name needed.")
     with st.form("room.join", border=True):
         typed = st.text_input("Room code", value=code or "", max_chars=12, key="room.join.code",
@@ -65,10 +65,26 @@ def join_form(code: str | None) -> None:
             seat = store().join(typed, nickname, session=session_id(), address=client_id())
         except RoomError as err:
             st.error(md(str(err)), icon=":material/error:")
-            return
+            return None
         set_url(room=seat.code, seat=seat.token, key=None)
         st.session_state.pop(SEEN, None)
-        st.rerun()
+        return seat
+    return None
+
+
+def joined(code: str | None, error: str | None = None) -> Seat | None:
+    """The join screen (its title, why the link did not work, the form) in a slot that a
+    successful join empties: the room is then drawn in the same run, not in one run more (a
+    class of 300 joining at once is 300 page runs fewer; docs/push.md)."""
+    slot = st.empty()
+    with slot.container():
+        st.title("Join a room")
+        if error:
+            st.error(md(error), icon=":material/error:")
+        seat = join_form(code)
+    if seat is not None:
+        slot.empty()
+    return seat
 
 
 def question_box(code: str, token: str) -> None:
@@ -277,23 +293,22 @@ def room_page() -> None:
         code, token = st.session_state[LAST]  # back from another page of the app: the same seat
         set_url(room=code, seat=token)
     if not code or not token:
-        st.title("Join a room")
-        join_form(code)
+        seat = joined(code)
+    else:
+        try:
+            seat = store().seat(code, token)
+        except StoreUnavailable as err:  # the database away: the seat stays in the address, the page tries again
+            st.title("Join a room")
+            faults.show(err, where="seat")
+            say_kept()
+            return
+        except RoomError as err:
+            set_url(**{SEAT_PARAM: None})
+            st.session_state.pop(LAST, None)
+            seat = joined(code, str(err))
+    if seat is None:
         return
-    try:
-        seat = store().seat(code, token)
-    except StoreUnavailable as err:  # the database away: the seat stays in the address, the page tries again
-        st.title("Join a room")
-        faults.show(err, where="seat")
-        say_kept()
-        return
-    except RoomError as err:
-        st.title("Join a room")
-        st.error(md(str(err)), icon=":material/error:")
-        set_url(**{SEAT_PARAM: None})
-        st.session_state.pop(LAST, None)
-        join_form(code)
-        return
+    token = seat.token or token
     st.session_state[LAST] = (seat.code, token)
     st.title(f"Room {seat.code}")
     st.markdown(f"You are **{md(seat.nickname)}**.")
