@@ -21,8 +21,7 @@ import time
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from classroom import RoomError, StoreUnavailable
-from classroom.limits import PRESENCE_WINDOW
+from classroom import RoomError, Seat, StoreUnavailable
 from classroom.questions import is_close, is_right
 from margin.limits import MAX_SHOCK_PERCENT
 from margin.numbers import price
@@ -32,7 +31,7 @@ from ui.lab.html import LAB_CSS
 from ui.rooms.html import ROOM_CSS
 from ui.rooms.model import KEY_PARAM, SEAT_PARAM, default_notional, fate_row, fate_words
 from ui.rooms.session import (
-    ENDED, MINE, OWN_SHOCK, SEEN, STATE, client_id, countdown, present, read_room, session_id, screen_html, set_url, store, url_room,
+    ENDED, MINE, OWN_SHOCK, SEEN, STATE, client_id, countdown, read_room, session_id, screen_html, set_url, store, url_room,
 )
 from ui.rooms.words import answer_text, moment_note, option_label
 from ui.shell import faults
@@ -53,8 +52,8 @@ FATE_DRAWN = "room.fate_drawn"  # how many class cascades the room had when the 
 PENDING = "room.pending"  # (question, round, answer) sent but not yet in the store: tried again each run
 
 
-def join_form(code: str | None) -> None:
-    """The code and a nickname; on success the seat goes into the address."""
+def join_form(code: str | None) -> Seat | None:
+    """The code and a nickname; on success the seat goes into the address and is returned."""
     st.caption("Type the code on the board and a nickname. No account, no real name needed.")
     with st.form("room.join", border=True):
         typed = st.text_input("Room code", value=code or "", max_chars=12, key="room.join.code",
@@ -66,10 +65,26 @@ def join_form(code: str | None) -> None:
             seat = store().join(typed, nickname, session=session_id(), address=client_id())
         except RoomError as err:
             st.error(md(str(err)), icon=":material/error:")
-            return
+            return None
         set_url(room=seat.code, seat=seat.token, key=None)
         st.session_state.pop(SEEN, None)
-        st.rerun()
+        return seat
+    return None
+
+
+def joined(code: str | None, error: str | None = None) -> Seat | None:
+    """The join screen (its title, why the link did not work, the form) in a slot that a
+    successful join empties: the room is then drawn in the same run, not in one run more (a
+    class of 300 joining at once is 300 page runs fewer; docs/push.md)."""
+    slot = st.empty()
+    with slot.container():
+        st.title("Join a room")
+        if error:
+            st.error(md(error), icon=":material/error:")
+        seat = join_form(code)
+    if seat is not None:
+        slot.empty()
+    return seat
 
 
 def question_box(code: str, token: str) -> None:
@@ -178,7 +193,7 @@ def follow_pushed(code: str, token: str, participant_id: int) -> None:
 def draw_room(code: str, token: str, participant_id: int | None = None) -> None:
     """The room's controls and this student's part; the screen by push when ``participant_id``
     is given, else sent with this run."""
-    if not read_room(code, token):
+    if not read_room(code, token, touch=participant_id is None):  # pushed: the open stream says here
         if st.session_state.get(ENDED):  # the room (or the seat) ended: say so wherever the student looks
             news("This room has ended for you: the message is at the top of the page.")
         say_kept()
@@ -212,16 +227,6 @@ def draw_room(code: str, token: str, participant_id: int | None = None) -> None:
         st.session_state["room.sent"] = stamp
         live_regions({SCREEN: html}, key="room.live")
     st.session_state[SEEN] = (state.version, st.session_state.get(RUN_KEY))
-
-
-@st.fragment(run_every=PRESENCE_WINDOW * 0.7)
-def presence(code: str, token: str) -> None:
-    """With pushed screens the page seldom runs: say the student is here once in most of a
-    presence window (a run and a small write per student every 14 s; see docs/classroom.md)."""
-    try:
-        present(code, token)
-    except RoomError:
-        pass  # the pushed screen says why the seat is gone
 
 
 def news(message: str | None, *, redraw: bool = False) -> None:
@@ -288,23 +293,22 @@ def room_page() -> None:
         code, token = st.session_state[LAST]  # back from another page of the app: the same seat
         set_url(room=code, seat=token)
     if not code or not token:
-        st.title("Join a room")
-        join_form(code)
+        seat = joined(code)
+    else:
+        try:
+            seat = store().seat(code, token)
+        except StoreUnavailable as err:  # the database away: the seat stays in the address, the page tries again
+            st.title("Join a room")
+            faults.show(err, where="seat")
+            say_kept()
+            return
+        except RoomError as err:
+            set_url(**{SEAT_PARAM: None})
+            st.session_state.pop(LAST, None)
+            seat = joined(code, str(err))
+    if seat is None:
         return
-    try:
-        seat = store().seat(code, token)
-    except StoreUnavailable as err:  # the database away: the seat stays in the address, the page tries again
-        st.title("Join a room")
-        faults.show(err, where="seat")
-        say_kept()
-        return
-    except RoomError as err:
-        st.title("Join a room")
-        st.error(md(str(err)), icon=":material/error:")
-        set_url(**{SEAT_PARAM: None})
-        st.session_state.pop(LAST, None)
-        join_form(code)
-        return
+    token = seat.token or token
     st.session_state[LAST] = (seat.code, token)
     st.title(f"Room {seat.code}")
     st.markdown(f"You are **{md(seat.nickname)}**.")
@@ -312,8 +316,7 @@ def room_page() -> None:
     live_region(SCREEN)  # in the page before the fragment's component fills it (as the lab does)
     with top:
         if pushed():
-            follow_pushed(seat.code, token, seat.participant_id)
-            presence(seat.code, token)
+            follow_pushed(seat.code, token, seat.participant_id)  # presence: the open stream (push/hub.py)
         else:
             follow(seat.code, token)
     position_form(seat.code, token)

@@ -16,6 +16,13 @@ first listener of a room here waits for that read). Steps closer together than t
 their latest. A closed or expired room, or a removed participant, ends the stream with a last
 ``end`` event saying so.
 
+Presence: an open stream is the student being here. Every :data:`PRESENCE_TICK` seconds the
+hub writes, for each room with listeners here, ``last_seen`` of every participant with a stream
+open in this process, in one write per room (:meth:`classroom.RoomStore.here`): at once (the
+next tick) when a participant's first stream here opens, else every ``PRESENCE_EVERY`` seconds.
+No page runs for it. A student whose last stream closes is no longer written, so the teacher's
+class list shows them gone once ``PRESENCE_WINDOW`` has passed since their stream closed.
+
 Bounds: at most :data:`MAX_STREAMS` open streams per process and :data:`MAX_STREAMS_PER_SEAT`
 per participant (a few tabs); past them the route answers 503 or 429 and the component tries
 again later. Each stream is written a comment every :data:`KEEPALIVE_SECONDS`, so a proxy keeps
@@ -35,6 +42,7 @@ from sqlalchemy import select
 
 from classroom import RoomError, RoomState, RoomStore
 from classroom import schema as t
+from classroom.limits import PRESENCE_EVERY
 from push.notify import RoomMark, Watcher, install_trigger
 from push.screen import ended_html, event_fields, room_screen
 from push.ticket import StreamTicket
@@ -43,6 +51,7 @@ MAX_STREAMS = 1_000  # open event streams per process (each a socket and a small
 MAX_STREAMS_PER_SEAT = 4  # one participant's tabs
 KEEPALIVE_SECONDS = 15.0
 RETRY_MILLISECONDS = 1_000  # the browser's wait before it reconnects a dropped stream
+PRESENCE_TICK = 1.0  # how often the hub looks whose presence is due [s]
 IDLE_SECONDS = 60.0  # a room without listeners is forgotten after this long
 THEMES = ("light", "dark")
 FAILED = '<p class="ml-small">This step could not be drawn here; the next one will be.</p>'
@@ -87,6 +96,8 @@ class Channel:
         self.changed = asyncio.Event()
         self.settled = asyncio.Event()  # set when no read of the room is running or due
         self.missing = False
+        self.arrived = False  # a participant's first stream here opened since presence was last written
+        self.told = float("-inf")  # when presence was last written [unix s, the hub's clock]
         self.updating = False
         self.dirty = False
         self.idle_since = now
@@ -146,16 +157,20 @@ class RoomHub:
 
     def __init__(self, store: RoomStore, *, watcher: Watcher | None = None, max_streams: int = MAX_STREAMS,
                  per_seat: int = MAX_STREAMS_PER_SEAT, keepalive: float = KEEPALIVE_SECONDS,
+                 presence_every: float = PRESENCE_EVERY, presence_tick: float = PRESENCE_TICK,
                  clock: Callable[[], float] = time.time):
         self.store = store
         self.watcher = watcher or Watcher(store.engine)
         self.max_streams, self.per_seat, self.keepalive, self.clock = max_streams, per_seat, keepalive, clock
+        self.presence_every, self.presence_tick = presence_every, presence_tick
         self.channels: dict[str, Channel] = {}
         self.streams = 0
         self.builds = 0  # screens built (each once per room version and theme)
         self.errors = 0
+        self.presence_writes = 0  # presence writes (each one room's open streams)
         self.closing = False
         self._task: asyncio.Task | None = None
+        self._presence_task: asyncio.Task | None = None
 
     # ------------------------------------------------------------------ life
 
@@ -164,16 +179,19 @@ class RoomHub:
         await asyncio.to_thread(install_trigger, self.store.engine)
         self._task = asyncio.create_task(self.watcher.run(self._watched, self._seen, self._poked),
                                          name="margin-lab room watcher")
+        self._presence_task = asyncio.create_task(self._presence(), name="margin-lab room presence")
 
     async def stop(self) -> None:
         """End every stream (browsers reconnect, to another server if this one goes) and the watcher."""
         self.closing = True
         for channel in self.channels.values():
             channel.wake()
-        if self._task is not None:
-            self._task.cancel()
+        for task in (self._task, self._presence_task):
+            if task is None:
+                continue
+            task.cancel()
             try:
-                await self._task
+                await task
             except (asyncio.CancelledError, Exception):
                 pass
 
@@ -204,6 +222,8 @@ class RoomHub:
             raise Refused(429, "Too many screens for one seat: close another tab of this room.", retry_after=10)
         self.streams += 1
         channel.listeners += 1
+        if channel.seats[ticket.participant_id] == 0:
+            channel.arrived = True  # here now: said at the next presence tick
         channel.seats[ticket.participant_id] += 1
         return Listener(self, channel, ticket.participant_id, theme if theme in THEMES else "light")
 
@@ -224,6 +244,33 @@ class RoomHub:
             return sse_event("screen", {"v": state.version, "shape": "", "html": FAILED}, event_id=state.version)
         self.builds += 1
         return sse_event("screen", event_fields(screen), event_id=screen.version)
+
+    # ------------------------------------------------------------------ presence
+
+    async def _presence(self) -> None:
+        """Every tick, each room's open streams written as here (see the module's docstring)."""
+        while not self.closing:
+            await asyncio.sleep(self.presence_tick)
+            await self.tell_presence()
+
+    async def tell_presence(self) -> int:
+        """Write the presence that is due, one write per room; how many rooms were written."""
+        written = 0
+        for channel in list(self.channels.values()):
+            now = self.clock()
+            if not channel.seats or channel.ended or not (channel.arrived or now - channel.told >= self.presence_every):
+                continue
+            here, channel.arrived, channel.told = tuple(channel.seats), False, now
+            try:
+                await asyncio.to_thread(self.store.here, channel.code, here)
+            except Exception:  # the database did not answer: the next tick tries again
+                self.errors += 1
+                channel.arrived = True
+                log.warning("room %s: presence could not be written", channel.code, exc_info=True)
+                continue
+            self.presence_writes += 1
+            written += 1
+        return written
 
     # ------------------------------------------------------------------ changes
 
@@ -299,5 +346,5 @@ class RoomHub:
         channel.wake()
 
 
-__all__ = ["IDLE_SECONDS", "KEEPALIVE_SECONDS", "MAX_STREAMS", "MAX_STREAMS_PER_SEAT", "Channel", "Listener",
+__all__ = ["IDLE_SECONDS", "KEEPALIVE_SECONDS", "MAX_STREAMS", "MAX_STREAMS_PER_SEAT", "PRESENCE_TICK", "Channel", "Listener",
            "Refused", "RoomHub", "end_event", "sse_event"]

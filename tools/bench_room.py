@@ -1,19 +1,24 @@
 """Classroom benchmark: N students in one room, each doing what a browser does on the student page.
 
     uv run --extra test python tools/bench_room.py [--students 60 300] [--servers 1] [--nginx]
-        [--steps 10] [--every 2.0] [--account FILE] [--database URL] [--assets]
+        [--steps 10] [--every 2.0] [--account FILE] [--database URL] [--assets] [--join-page]
 
 The app as ``docs/push.md`` says to run it (``streamlit run serve_app.py`` with the production
 settings of ``deploy/streamlit-config.toml``), on ``--servers`` processes over one database (a
 temporary SQLite file, or ``--database`` a PostgreSQL URL), the students spread over them (or,
 with ``--nginx``, through the project's nginx on ``deploy/nginx/nginx.conf``). Per N, a new room:
 
-1. **Joins** through the store (the room's capacity N), all at once from a pool of threads.
+1. **Joins** through the store (the room's capacity N), all at once from a pool of threads;
+   with ``--join-page``, none here: each student joins through the page (step 2).
 2. **First screen**, all N students at once, each as a browser: GET the page (and, with
    ``--assets``, the scripts, style and font its HTML names, as a browser with an empty cache),
    open Streamlit's websocket and run the student page with its seat (Streamlit's protocol,
    ``streamlit.proto``), read the listening component's stream address from that run, open
    the event stream (:mod:`push.listen`) and wait for its first screen. Timed from the start.
+   With ``--join-page`` each opens the join link (``?room=<code>``) instead, and as soon as the
+   form is drawn sends it with a nickname (the form's widgets, as a browser's submit): the
+   first screen is then the whole of "open the join link, join, see the room". The servers'
+   CPU while the N open, divided by N, is the CPU a first screen costs (fair on a loaded machine).
 3. **Steps**: the teacher's ``--steps`` shocks through the store (one every ``--every`` to
    ``--every`` + 1 s), then a question. Per student and step, the time from the write's commit
    to the first stream event showing it; *missed* is a step a student's stream never showed. A
@@ -36,7 +41,6 @@ import asyncio
 import json
 import os
 import random
-import re
 import secrets
 import statistics
 import subprocess
@@ -48,23 +52,16 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import websockets
-from streamlit.proto.BackMsg_pb2 import BackMsg
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from classroom import RoomStore  # noqa: E402
 from deploy.farm import free_port, nginx_command, render_nginx, stop_process, wait_healthy  # noqa: E402
 from deploy.serve import SETTINGS, settings_flags  # noqa: E402
 from push.component import JITTER_MS  # noqa: E402
-from push.listen import EventStreamClient  # noqa: E402
+from room_student import OPEN_TIMEOUT, Student  # noqa: E402
 
 TWENTY = ROOT / "tests" / "data" / "twenty-positions.json"
 QUESTION = "stays hidden until the teacher reveals"  # the facts view of an open question
-COMPONENT = "margin_lab.room_stream"
-TRIGGER = "$$STREAMLIT_INTERNAL_KEY_{}__events"  # the component's trigger widget (components v2)
-OPEN_TIMEOUT = 300.0  # [s] for a page, its stream and every first screen; the steps start after
 
 
 def marker(shock_percent: float) -> str:
@@ -149,142 +146,6 @@ class Servers:
         return sum(peak_rss_mb(p.pid) for p in self.processes)
 
 
-# ----------------------------------------------------------------------------- one student
-
-
-async def http_get(host: str, port: int, path: str, cookie: str = "") -> tuple[int, bytes, str]:
-    """GET ``path`` (HTTP/1.1, connection closed after): status, body (as sent: the page and its
-    assets come with a length, not chunked) and the cookies set."""
-    reader, writer = await asyncio.open_connection(host, port)
-    try:
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n"
-                     f"{'Cookie: ' + cookie + chr(13) + chr(10) if cookie else ''}\r\n".encode())
-        raw = await reader.read()
-    finally:
-        writer.close()
-    head, _, body = raw.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    cookies = [line.split(":", 1)[1].split(";", 1)[0].strip() for line in lines[1:]
-               if line.lower().startswith("set-cookie:")]
-    return int(lines[0].split()[1]), body, "; ".join(cookies)
-
-
-class Student:
-    """One student's browser on the room page: its page, its websocket, its event stream."""
-
-    def __init__(self, entry: tuple[str, int], code: str, token: str, markers: list[str]):
-        self.host, self.port = entry
-        self.query = f"room={code}&seat={token}"
-        self.markers = markers
-        self.seen: dict[str, float] = {}
-        self.first_screen: float | None = None
-        self.errors: list[str] = []
-        self.page: dict = {}  # the component's last data from a page run
-        self.component_id = self.fragment_id = self.page_hash = ""
-        self.has_page = asyncio.Event()
-        self.asked: set[str] = set()
-        self.box_shown: float | None = None  # when a page run drew the question's shape
-        self._ws = None
-
-    async def run(self, started: float, stop: asyncio.Event, assets: bool) -> None:
-        try:
-            status, body, cookie = await http_get(self.host, self.port, f"/join_room?{self.query}")
-            if status != 200:
-                raise RuntimeError(f"page answered {status}")
-            if assets:
-                await self._assets(body.decode(errors="replace"), cookie)
-            async with websockets.connect(f"ws://{self.host}:{self.port}/_stcore/stream", subprotocols=["streamlit"],
-                                          additional_headers={"Cookie": cookie} if cookie else {},
-                                          max_size=None, open_timeout=OPEN_TIMEOUT, ping_interval=None) as ws:
-                self._ws = ws
-                await ws.send(self._rerun().SerializeToString())
-                reading = asyncio.create_task(self._read_page(ws))
-                try:
-                    await asyncio.wait_for(self.has_page.wait(), OPEN_TIMEOUT)
-                    await self._listen(started, stop)
-                finally:
-                    reading.cancel()
-        except (asyncio.CancelledError, GeneratorExit):
-            raise
-        except Exception as err:
-            self.errors.append(f"{type(err).__name__}: {str(err)[:80]}")
-
-    async def _assets(self, html: str, cookie: str) -> None:
-        for path in re.findall(r'(?:src|href)="\./(static/[^"]+)"', html):
-            status, _, _ = await http_get(self.host, self.port, f"/{path}", cookie)
-            if status != 200:
-                raise RuntimeError(f"{path} answered {status}")
-
-    def _rerun(self, why: str | None = None) -> BackMsg:
-        message = BackMsg()
-        run = message.rerun_script
-        run.query_string, run.page_name, run.page_script_hash = self.query, "join_room", self.page_hash
-        if why is not None:
-            run.fragment_id = self.fragment_id
-            widget = run.widget_states.widgets.add()
-            widget.id = TRIGGER.format(self.component_id)
-            widget.json_trigger_value = json.dumps([{"event": "stale", "value": why}])
-        return message
-
-    async def _read_page(self, ws) -> None:
-        async for raw in ws:
-            if isinstance(raw, str):
-                continue
-            forward = ForwardMsg()
-            forward.ParseFromString(raw)
-            kind = forward.WhichOneof("type")
-            if kind == "new_session":
-                self.page_hash = forward.new_session.page_script_hash
-            elif kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
-                element = forward.delta.new_element
-                if element.WhichOneof("type") == "exception":
-                    self.errors.append(f"page: {element.exception.message[:80]}")
-                elif element.WhichOneof("type") == "bidi_component" and element.bidi_component.component_name == COMPONENT:
-                    self.page = json.loads(element.bidi_component.json)
-                    self.component_id, self.fragment_id = element.bidi_component.id, forward.delta.fragment_id
-                    if "|q1.0|" in self.page.get("shape", "") and self.box_shown is None:
-                        self.box_shown = time.monotonic()
-                    self.has_page.set()
-
-    async def _listen(self, started: float, stop: asyncio.Event) -> None:
-        stream = await EventStreamClient.open(self.host, self.port, self.page["url"], timeout=OPEN_TIMEOUT, patience=60)
-
-        async def read() -> None:
-            async for event in stream.events():
-                if event.name == "screen":
-                    self._screen(event.json(), event.received, started)
-            raise RuntimeError("the stream ended")
-        reader, stopper = asyncio.create_task(read()), asyncio.create_task(stop.wait())
-        try:
-            done, _ = await asyncio.wait({reader, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            if reader in done:
-                reader.result()
-        finally:
-            reader.cancel()
-            stopper.cancel()
-            await stream.close()
-
-    def _screen(self, data: dict, received: float, started: float) -> None:
-        if self.first_screen is None:
-            self.first_screen = received - started
-        html = data.get("html", "")
-        for m in self.markers:
-            if m not in self.seen and m in html:
-                self.seen[m] = received
-        shape = data.get("shape", "")
-        if shape and shape != self.page.get("shape") and data["v"] > self.page.get("version", 0) and shape not in self.asked:
-            self.asked.add(shape)  # as the component: one page run per new shape, after a random wait
-            asyncio.get_running_loop().call_later(random.uniform(0, JITTER_MS / 1000), self._ask, shape)
-
-    def _ask(self, why: str) -> None:
-        async def send() -> None:
-            try:
-                await self._ws.send(self._rerun(why).SerializeToString())
-            except Exception as err:
-                self.errors.append(f"trigger: {type(err).__name__}")
-        asyncio.ensure_future(send())
-
-
 # ----------------------------------------------------------------------------- one room
 
 
@@ -328,12 +189,17 @@ async def one_room(servers: Servers, args: argparse.Namespace, n: int, account: 
     room = rooms.open_room(capacity=max(n, 1))
     rooms.push_account(room.code, room.teacher_key, account)
     joined_at = time.monotonic()
-    seats = await in_threads([lambda i=i: rooms.join(room.code, f"Student {i + 1}", client=f"bench-{i}") for i in range(n)])
+    if args.join_page:  # each student joins through the page's form, timed with the first screen
+        seats = [None] * n
+    else:
+        seats = await in_threads([lambda i=i: rooms.join(room.code, f"Student {i + 1}", client=f"bench-{i}")
+                                  for i in range(n)])
     joins = {"seconds": time.monotonic() - joined_at, "refused": [s for s in seats if isinstance(s, Exception)]}
     seats = [s for s in seats if not isinstance(s, Exception)]
     shocks = [-(k + 1) * 1.0 for k in range(args.steps)]
     markers = [marker(s) for s in shocks] + [QUESTION]
-    students = [Student(servers.entries[i % len(servers.entries)], room.code, s.token, markers) for i, s in enumerate(seats)]
+    students = [Student(servers.entries[i % len(servers.entries)], room.code, s.token if s else "", markers,
+                        "" if s else f"Student {i + 1}") for i, s in enumerate(seats)]
     stop = asyncio.Event()
     cpu0, started, mine = servers.cpu(), time.monotonic(), time.process_time()
     tasks = [asyncio.create_task(s.run(started, stop, args.assets)) for s in students]
@@ -350,11 +216,11 @@ async def one_room(servers: Servers, args: argparse.Namespace, n: int, account: 
     asked_at = await ask(rooms, room, students)
     written.append(asked_at)
     question_cpu = (servers.cpu() - cpu0 - cpu) / max(n, 1)  # the question's page runs, per student
-    answers = await in_threads([lambda s=s: rooms.answer(room.code, s.token, -random.uniform(1, 30)) for s in seats])
+    answers = await in_threads([lambda s=s: rooms.answer(room.code, s.token, -random.uniform(1, 30)) for s in students])
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     rooms.dispose()
-    return {"n": n, "students": students, "written": written, "markers": markers, "asked_at": asked_at,
+    return {"n": n, "join_page": args.join_page, "students": students, "written": written, "markers": markers, "asked_at": asked_at,
             "joins": joins, "opening": opening, "cores": cpu / wall, "peak": servers.peak_mb(), "question_cpu": question_cpu,
             "answers_refused": [a for a in answers if isinstance(a, Exception)]}
 
@@ -375,10 +241,12 @@ def report(r: dict, servers: Servers, load_before: str, assets: bool) -> None:
     errors.update(f"join: {e}" for e in r["joins"]["refused"])
     errors.update(f"answer: {str(e)[:60]}" for e in r["answers_refused"])
     n = r["n"]
+    joined = sum(bool(s.token) for s in students)
     print(f"N={n}: {servers.count} server(s){' behind nginx' if servers.use_nginx else ''}, "
-          f"{servers.database.split(':', 1)[0]}; {n - len(r['joins']['refused'])} joins stored in "
-          f"{r['joins']['seconds']:.2f} s")
-    print(f"  first screen (all {n} at once{', with the page assets' if assets else ''}): p50 {quantile(firsts, 0.5):.2f} s, "
+          f"{servers.database.split(':', 1)[0]}; " + (f"{joined} joined through the page" if r["join_page"] else
+          f"{n - len(r['joins']['refused'])} joins stored in {r['joins']['seconds']:.2f} s"))
+    print(f"  first screen (all {n} at once{', joining through the page' if r['join_page'] else ''}"
+          f"{', with the page assets' if assets else ''}): p50 {quantile(firsts, 0.5):.2f} s, "
           f"p95 {quantile(firsts, 0.95):.2f} s, max {max(firsts, default=float('nan')):.2f} s; "
           f"{sum(f <= 10.0 for f in firsts)} of {n} within 10 s; CPU while opening: servers {r['opening']['cores']:.2f} cores "
           f"({r['opening']['each'] * 1000:.0f} ms a student), these clients {r['opening']['clients']:.2f}")
@@ -421,6 +289,8 @@ def main() -> int:
     parser.add_argument("--account", type=Path, default=TWENTY, help="the scenario the room shows")
     parser.add_argument("--database", default="", help="a PostgreSQL URL (default: a temporary SQLite file)")
     parser.add_argument("--assets", action="store_true", help="each student also fetches the page's scripts, style and font")
+    parser.add_argument("--join-page", action="store_true",
+                        help="each student opens the join link and joins through the page's form (timed with the first screen)")
     args = parser.parse_args()
     account = json.loads(args.account.read_text())
     with tempfile.TemporaryDirectory() as folder:

@@ -243,6 +243,10 @@ class RoomStore:
         """The student is here (presence; a write at most every few seconds)."""
         seats.touch(self.db, code, token)
 
+    def here(self, code: Any, participant_ids: Iterable[int]) -> int:
+        """Presence from the push hub: these participants have a stream open (one write a room)."""
+        return seats.here(self.db, code, participant_ids)
+
     def answer(self, code: Any, token: Any, value: Any) -> float:
         """A student's answer (a number, or a choice's index); a second one replaces the first."""
         return asking.answer(self.db, code, token, value)

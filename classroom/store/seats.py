@@ -1,5 +1,6 @@
 """The room's seats: joining (with the failed-join limits), the students' tokens, removal, and
-presence (who is connected, who has answered), for the teacher by name and for the projector
+presence (a page's own touch, or the push hub's one write per room for every open stream; who
+is connected, who has answered), for the teacher by name and for the projector
 as counts.
 
 A join is one write transaction that holds, in this order, the session's failed-join counter
@@ -11,7 +12,7 @@ checked under the room's lock, with the unique index on the folded nickname behi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from sqlalchemy import Connection, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -182,6 +183,32 @@ def touch(db: Database, code: Any, token: Any) -> None:
     db.write(work)
 
 
+def here(db: Database, code: Any, participant_ids: Iterable[int]) -> int:
+    """Presence from the push hub: the participants with an event stream open in one server
+    process are here now, ``last_seen`` set for all of them in one write per room (not one per
+    student, nor a page run); the removed, a closed or an expired room are left alone. A
+    student back after more than ``PRESENCE_WINDOW`` bumps the room's activity, as
+    :func:`touch` does. Returns how many seats were marked."""
+    ids = sorted({int(i) for i in participant_ids})
+    if not ids:
+        return 0
+    people = t.participants.c
+
+    def work(connection: Connection) -> int:
+        now = db.clock()
+        try:
+            room = room_row(connection, code, now=now, lock=True, for_student=True)
+        except RoomError:
+            return 0
+        mine = (people.room_id == room.id) & people.id.in_(ids) & people.removed.is_(False)
+        back = connection.execute(select(func.count()).select_from(t.participants).where(
+            mine, (people.last_seen.is_(None)) | (people.last_seen <= now - PRESENCE_WINDOW))).scalar_one()
+        if back:
+            bump(connection, room.id, now, seen=False)
+        return int(connection.execute(update(t.participants).where(mine).values(last_seen=now)).rowcount)
+    return db.write(work)
+
+
 def _members(connection: Connection, room: Any, now: float) -> ClassList:
     question = None if room.question_id is None else connection.execute(
         select(t.questions.c.id, t.questions.c.number, t.questions.c.round)
@@ -211,4 +238,4 @@ def class_counts(db: Database, code: Any, token: Any) -> ClassCounts:
                        waiting=found.waiting)
 
 
-__all__ = ["class_counts", "class_list", "join", "participants", "remove", "seat", "seat_row", "touch", "upsert"]
+__all__ = ["class_counts", "class_list", "here", "join", "participants", "remove", "seat", "seat_row", "touch", "upsert"]

@@ -1,7 +1,8 @@
 """The push hub in one process, against SQLite and a real PostgreSQL: one change watcher per
 process (its queries counted, none per listener), each room's screen built once per version and
 the same bytes handed to every listener, the stream's last event for a closed or expired room
-and a removed student, its bounds, and a reconnect that starts at the current screen."""
+and a removed student, its bounds, a reconnect that starts at the current screen, and presence
+kept by the open streams (one write a room, no page run)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import event
 
 from classroom import RoomStore
+from classroom.limits import PRESENCE_WINDOW
 from margin.presets import load_story
 from push.hub import Refused, RoomHub
 from push.notify import Watcher
@@ -73,7 +75,7 @@ def test_one_watcher_query_a_round_however_many_students_listen(tmp_path):
     event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
 
     async def scenario() -> tuple[list[str], list[str]]:
-        hub = hub_for(store)
+        hub = hub_for(store, presence_tick=3600.0)  # presence (one write a room) has its own test below
         await hub.start()
         listeners = [await hub.open(ticket(room, seat), "light") for room, seats in rooms for seat in seats]
         for listener in listeners:
@@ -273,3 +275,40 @@ def hub_state_is_public(store: RoomStore, room) -> bool:
     screen = room_screen(store.state(room.code))
     return ("stays hidden until the teacher reveals" in screen.html and f"{question.value:.4g}" not in screen.html
             and seat.token not in screen.html and room.teacher_key not in screen.html and "|q1.0.r1." in screen.shape)  # question 1, not revealed, round 1
+
+
+def test_presence_is_the_open_stream_one_write_a_room_and_a_closed_stream_is_gone(url):
+    """No page runs here at all: the teacher's class list says who is here from the hub's
+    writes alone, one a room (not one a student), and a student whose stream closed is gone
+    once the presence window has passed."""
+    clock = Clock()
+    store = RoomStore(url, clock=clock)
+    room, seats = open_room(store, 30)
+    clock.now += PRESENCE_WINDOW + 1  # every join's own mark is old: only the streams can say "here"
+    statements: list[str] = []
+    event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+
+    async def scenario():
+        hub = hub_for(store, presence_every=0.3, presence_tick=0.1)
+        await hub.start()
+        listeners = [await hub.open(ticket(room, seat), "light") for seat in seats[:20]]
+        for listener in listeners:
+            await read(listener, 1)
+        await asyncio.sleep(0.5)  # the next tick writes the twenty who opened a stream
+        here = await asyncio.to_thread(store.class_list, room.code, room.teacher_key)
+        await listeners[0].stream.aclose()
+        listeners[0].close()  # the tab closed: its stream ends, no page says anything
+        statements.clear()
+        clock.now += PRESENCE_WINDOW + 1
+        await asyncio.sleep(0.65)  # the 19 still listening are written again, the gone one is not
+        writes = [s for s in statements if s.lstrip().upper().startswith("UPDATE PARTICIPANTS")]
+        later = await asyncio.to_thread(store.class_list, room.code, room.teacher_key)
+        await hub.stop()
+        return here, later, writes
+
+    here, later, writes = run_apart(scenario())
+    assert (here.students, here.connected) == (30, 20)
+    connected = {m.participant_id for m in later.members if m.connected}
+    assert connected == {seat.participant_id for seat in seats[1:20]}
+    assert 1 <= len(writes) <= 4  # every 0.3 s for the room in 0.65 s, however many students listen
+    store.dispose()

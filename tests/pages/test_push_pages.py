@@ -1,7 +1,7 @@
 """The student page when its process serves the rooms' event streams (AppTest, the page told so
 as ``serve_app.py``'s hub would tell it): it mounts the listening component with a signed
 ticket for its stream, never the seat token, sends no screen itself, and hands over the
-student's own screen in explore mode only."""
+student's own screen in explore mode only; its runs leave presence to the stream's hub."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from sqlalchemy import update
 
 import push.server
 from classroom import RoomStore
+from classroom import schema as t
 from margin.presets import load_story
 from push.screen import page_shape
 from push.server import ticket_key
@@ -72,3 +74,16 @@ def test_explore_mode_hands_the_component_the_students_own_screen(store):
     assert "a whole-market shock of -3.0 %" in listener(at)["override"]
     at.slider(key="room.own_shock").set_value(-10.0).run()
     assert "a whole-market shock of -10.0 %" in listener(at)["override"]
+
+
+def test_a_pushed_page_run_leaves_presence_to_the_stream(store):
+    """The open stream is the presence (push/hub.py): the page's own run writes none, however
+    long ago the student was last seen (it used to touch the store, and a 14 s fragment too)."""
+    room = store.open_room()
+    store.push_account(room.code, room.teacher_key, load_story("default"))
+    seat = store.join(room.code, "Ada", client="test")
+    with store.engine.begin() as connection:
+        connection.execute(update(t.participants).values(last_seen=1.0))  # seen long ago
+    at = student_page(room.code, seat.token)
+    assert listener(at)["version"] == store.state(room.code).version
+    assert store.participants(room.code, room.teacher_key)[0].last_seen == 1.0

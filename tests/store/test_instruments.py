@@ -195,6 +195,28 @@ def test_presence_is_written_at_most_every_few_seconds(store, clock):
     assert store.version(room.code)[1] == before + 1
 
 
+def test_the_push_hubs_presence_marks_a_rooms_open_streams_in_one_write(store, clock):
+    room = store.open_room()
+    ada, bob, cy = seated(store, room, "Ada", "Bob", "Cy")
+    other = store.open_room()
+    (dee,) = seated(store, other, "Dee")
+    clock.now += PRESENCE_WINDOW + 1
+    before = store.version(room.code)[1]
+    store.remove(room.code, room.teacher_key, cy.participant_id)
+    # Ada and Bob have streams open; Cy was removed, Dee is in another room: neither is marked
+    assert store.here(room.code, [ada.participant_id, bob.participant_id, cy.participant_id,
+                                  dee.participant_id]) == 2
+    listed = store.class_list(room.code, room.teacher_key)
+    assert {m.nickname: m.connected for m in listed.members} == {"Ada": True, "Bob": True}
+    assert store.version(room.code)[1] == before + 2  # the removal, then back after a gap: the list moves
+    assert not any(m.connected for m in store.class_list(other.code, other.teacher_key).members)
+    clock.now += PRESENCE_EVERY
+    store.here(room.code, [ada.participant_id])  # still here: written, no activity bump
+    assert store.version(room.code)[1] == before + 2
+    store.close(room.code, room.teacher_key)
+    assert store.here(room.code, [ada.participant_id]) == 0 and store.here("ZZZZZZ", [1]) == 0 and store.here(room.code, []) == 0
+
+
 # ----------------------------------------------------------------------------- the roster and the record
 
 

@@ -8,6 +8,7 @@ keys of the console are ``room.teach.*``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from html import escape
@@ -16,8 +17,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from classroom import RoomError, RoomStore, StoreUnavailable, client_address, reveal_summary
+from classroom import RoomError, RoomState, RoomStore, StoreUnavailable, client_address, reveal_summary
 from classroom.market import survival_table
 from classroom.limits import PRESENCE_EVERY, MAX_OPTIONS, MAX_QUESTION_CHARS, MAX_TIMER, MIN_TIMER
 from classroom.questions import option_counts, room_lessons
@@ -70,7 +72,6 @@ def client_id() -> str:
 
 def session_id() -> str:
     """This browser session (a tab), for the failed-join limit that refuses only its own typos."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
     ctx = get_script_run_ctx()
     return ctx.session_id if ctx else "unknown"
 
@@ -381,17 +382,41 @@ def present(code: str, token: str) -> None:
         st.session_state[TOUCHED] = time.monotonic()
 
 
-def read_room(code: str, token: str) -> bool:
-    """Fetch the room's state, this student's answer and fate when the version moved; False
-    (and a message) when the seat is gone, or the database is away before the room was read."""
+@st.cache_data(max_entries=64, ttl=CACHE_TTL, show_spinner=False)
+def _room_state(url: str, code: str, version: int) -> RoomState:
+    """A student's view of a room at ``version``, read once per process for every student of
+    the room (a copy each: ``st.cache_data``). Every change a student sees moves the version."""
+    return store().state(code)
+
+
+def room_state(code: str, version: int) -> RoomState:
+    """What the room's student screens show at ``version`` (:meth:`RoomStore.state`), read from
+    the database once per room and version, not once per student; its clock fields (``now``,
+    ``expired``) are this moment's. A playing replay is read afresh (its ``playing`` moves with
+    the clock)."""
     rooms = store()
+    state = _room_state(rooms.url, code, version)
+    if state.replay is not None and state.replay.get("playing"):
+        return rooms.state(code)
+    now = rooms.clock()
+    return dataclasses.replace(state, now=now, expired=state.expires_at <= now)
+
+
+def read_room(code: str, token: str, *, touch: bool = True) -> bool:
+    """Fetch the room's state, this student's answer and fate when the version moved; False
+    (and a message) when the seat is gone, or the database is away before the room was read.
+    ``touch``: tell the store the student is here (not when the push hub does it)."""
+    rooms = store()
+    ctx = get_script_run_ctx()
     try:
-        present(code, token)
+        if touch:
+            present(code, token)
         version, _ = rooms.version(code)
         seen = st.session_state.get(SEEN)
         if seen is None or seen[0] != version or STATE not in st.session_state:
-            rooms.seat(code, token)  # removed, closed or expired: stop here
-            state = st.session_state[STATE] = rooms.state(code)
+            if ctx is None or ctx.fragment_ids_this_run:  # a whole run's page has just checked the seat
+                rooms.seat(code, token)  # removed, closed or expired: stop here
+            state = st.session_state[STATE] = room_state(code, version)
             # asked only when there can be one: each is two queries on every student's page run
             st.session_state[MINE] = (rooms.my_answer(code, token) if state.question is not None else None,
                                       rooms.my_fate(code, token) if state.cascades else None)
