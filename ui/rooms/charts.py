@@ -39,7 +39,7 @@ def reveal_figure(reveal: Reveal) -> go.Figure:
     fig.add_vline(x=value, line=dict(color=VERMILLION, width=3, dash="dash"))
     fig.add_annotation(x=value, y=1, yref="paper", yanchor="bottom", showarrow=False,
                        text=f"engine: {price(value)} {q.unit}", font=dict(color=VERMILLION, size=14))
-    fig.update_xaxes(title_text=f"Answer [{q.unit}]", tickformat=",.6~g")
+    fig.update_xaxes(title_text=f"Answer [{q.unit}]", tickformat=",.6~r")
     fig.update_yaxes(title_text="Students", dtick=1, rangemode="tozero")
     fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), bargap=0.05, showlegend=True,
                       legend=dict(orientation="h", y=-0.3, x=0))
@@ -97,7 +97,7 @@ def class_cascade_figure(result: Mapping[str, Any]) -> go.Figure:
                                line=dict(color=BLUE, width=2.5, shape="hv"), marker=dict(size=7),
                                hovertemplate="round %{x}: %{y:,.0f} USDT<extra></extra>"))
     fig.update_xaxes(title_text="Round (0 = before the shock)", dtick=max(1, len(rounds) // 12))
-    fig.update_yaxes(title_text="BTC price [USDT]", tickformat=",.6~g")
+    fig.update_yaxes(title_text="BTC price [USDT]", tickformat=",.6~r")
     fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), showlegend=False,
                       title=dict(text="Price by round", x=0, font=dict(size=15)))
     return fig
