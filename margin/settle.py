@@ -62,7 +62,6 @@ import numpy as np
 
 from margin.ledger import EVENT_TYPES, Event, FinalState, SettlementState, step_label  # noqa: F401 (re-exported)
 from margin.cuts import SLICING_STYLES, Cuts
-from margin.pool_money import PoolMoney
 from margin.scenario import Market, Position, Scenario
 from margin.stopping import Orders
 
@@ -138,7 +137,7 @@ def tier_matrix(markets: "list[Market]") -> tuple[np.ndarray, np.ndarray, np.nda
     return floors, rates, cums
 
 
-class Settler(PoolMoney, Cuts, Orders):
+class Settler(Cuts, Orders):
     """Judges one step at fixed prices and applies the rules; shared by both walkers."""
 
     def __init__(self, scenario: Scenario):
@@ -214,6 +213,7 @@ class Settler(PoolMoney, Cuts, Orders):
         paid = np.where(state.size > 0, self.sign * value * rates[self.col_index] * count, 0.0)
         cross = ~self.isolated_mask
         if self.coin_keys:
+            assert state.collateral is not None  # an account with collateral entries holds these
             for key in self.coin_keys:
                 mine = cross & (np.array([m == key for m in self.money]))
                 state.collateral[key] -= float(paid[mine].sum())
@@ -270,7 +270,10 @@ class Settler(PoolMoney, Cuts, Orders):
         ``partial_fraction`` of each of its positions at the mark and nothing more in that step
         (the cooldown); a breach at a later step closes the rest in full. A pool already
         without equity is closed in full at once. Returns whether a slice was taken."""
-        if self.rules.liquidation != "slice_then_full" or state.sliced[members].any():
+        if self.rules.liquidation != "slice_then_full":
+            return False
+        assert state.sliced is not None  # set by the slicing loop before a cut
+        if state.sliced[members].any():
             return False
         if equity is None:  # an isolated position
             i = members[0]
@@ -294,6 +297,7 @@ class Settler(PoolMoney, Cuts, Orders):
                 self.credit(state, key, realized - fee)
             self.to_fund(state, self.money[i], fee)
             state.size[i] -= cut
+            assert state.sliced is not None  # set by the slicing loop before a cut
             state.sliced[i] = True
             self._event(state, "partial_liquidation", i, step, row, price, cut, realized, fee, fee)
         return True
@@ -441,6 +445,7 @@ class Settler(PoolMoney, Cuts, Orders):
         """:class:`FinalState`'s fields for the collateral entries (none without any)."""
         if not self.entries:
             return {}
+        assert state.collateral is not None and state.coin_fund is not None and state.coin_socialized is not None
         held = [float(state.collateral[k]) + float(sum(state.margin[i] for i in self.isolated
                                                       if state.size[i] > 0 and self.money[i] == k))
                 for k in range(len(self.entries))]

@@ -36,7 +36,7 @@ def as_mode(scenario: Scenario, mode: str) -> Scenario:
     if mode == "cross":
         positions = tuple(replace(p, mode="cross", margin=None) for p in scenario.positions)
         return replace(scenario, positions=positions)
-    wanted = [p.margin if p.is_isolated else p.initial_margin for p in scenario.positions]
+    wanted = [(p.margin or 0.0) if p.is_isolated else p.initial_margin for p in scenario.positions]
     # each currency's margins come out of its own wallet: USDT's out of the balance, a coin's
     # (inverse contracts) out of its collateral entry
     held = {c.asset: c.amount for c in scenario.collateral if c.coin_pool}

@@ -24,7 +24,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from margin.imports.coins import CoinBalance, add_collateral, coin_tiers, inverse_market
 from margin.imports.documents import MAX_TIME_MS
@@ -136,7 +136,7 @@ def latest_time(*values: object) -> int | None:
     return max(times) if times else None
 
 
-def one_row_each(legs: list[tuple[object, str, str]], rule: str) -> None:
+def one_row_each(legs: Sequence[tuple[object, str, str]], rule: str) -> None:
     """Refuse an export that lists one position twice. ``legs``: (key, what, where) per open
     row, the key what makes a position (a symbol and side, say), ``what`` the key in words;
     ``rule`` says how many rows the exchange sends. Two rows of one key are two exports pasted
@@ -224,7 +224,7 @@ def _positions(account: ExportedAccount) -> list[dict]:
     for position_id, h in zip(_position_ids(account.holdings), account.holdings):
         entry = {"id": position_id, "market": h.market, "side": h.side, "size": tidy(h.size),
                  "entry": h.entry, "leverage": h.leverage, "mode": h.mode}
-        if h.mode == "isolated":
+        if h.mode == "isolated" and h.margin is not None:
             entry["margin"] = tidy(h.margin)
         positions.append(entry)
     return positions
@@ -303,7 +303,7 @@ def to_scenario(account: ExportedAccount) -> tuple[dict, list[str]]:
             f"({locked:,.2f} USDT): were the two exports taken from one account at one moment?"))
     preset = preset_for(account.exchange)
     markets, market_notes = _markets(account)
-    draft = {
+    draft: dict[str, Any] = {
         "format": FORMAT,
         "name": f"My {EXCHANGE_NAMES[account.exchange]} account (imported)",
         "story": _story(account, preset),
