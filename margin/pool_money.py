@@ -234,8 +234,4 @@ class PoolMoney:
             self._event(state, "socialized_loss", i, step, row, price, amount=rest)
 
 
-    def _fee(self, notional: float, *caps: float) -> float:
-        return max(0.0, min(self.rules.liquidation_fee_rate * notional, *caps))
-
-
 __all__ = ["PoolMoney"]

@@ -79,6 +79,28 @@ class Closing:
     deficit: Any
 
 
+def capped_fee(fee: Any, cap: Any) -> Any:
+    """The liquidation fee a close pays [quote]: ``fee`` (the rate × the closed notional), never
+    below 0 and never more than ``cap``, what is left to pay it from (nothing when ``cap`` is
+    below 0). The one statement of the fee's cap: every close, full or a slice, isolated, a
+    cross pool or a position's share of it, pays its fee through here.
+
+    A float in, a float out, in plain Python (the settlement loop's case, where numpy's cost per
+    call would dominate), written as numpy's ``clip`` decides it (a tie keeps the fee), so
+    both give the same bits; arrays in, an array out.
+
+    >>> capped_fee(5.0, 3.0), capped_fee(5.0, 8.0), capped_fee(-1.0, 3.0), capped_fee(5.0, -2.0)
+    (3.0, 5.0, 0.0, 0.0)
+    >>> capped_fee(np.array([5.0, 5.0, -1.0]), np.array([3.0, 8.0, 3.0])).tolist()
+    [3.0, 5.0, 0.0]
+    """
+    if isinstance(fee, np.ndarray) or isinstance(cap, np.ndarray):
+        return np.maximum(np.clip(fee, 0.0, cap), 0.0)
+    fee = fee if fee >= 0.0 else 0.0
+    fee = fee if fee <= cap else cap
+    return fee if fee >= 0.0 else 0.0
+
+
 def close_out(equity: Any, notional: Any, fee_rate: float, settlement: str) -> Closing:
     """Settle a full close of ``notional`` [quote] when the equity behind it is ``equity``
     [quote]: the fee is ``fee_rate × notional`` but never more than what is left; at the
@@ -88,7 +110,7 @@ def close_out(equity: Any, notional: Any, fee_rate: float, settlement: str) -> C
         return _close_out_one(equity, notional, fee_rate, settlement)
     equity = np.asarray(equity, dtype=float)
     left = np.maximum(equity, 0.0)
-    fee = np.clip(fee_rate * np.asarray(notional, dtype=float), 0.0, left)
+    fee = capped_fee(fee_rate * np.asarray(notional, dtype=float), left)
     if settlement == "bankruptcy":
         to_fund, returned = left, np.zeros_like(left)
     else:
@@ -98,18 +120,16 @@ def close_out(equity: Any, notional: Any, fee_rate: float, settlement: str) -> C
 
 def _close_out_one(equity: float, notional: float, fee_rate: float, settlement: str) -> Closing:
     """:func:`close_out` of one position or pool, in plain Python (the settlement loop's case,
-    where numpy's cost per call would dominate), with numpy's ``maximum`` and ``clip`` written
-    out as numpy decides them, ties and signed zeros included (``maximum(a, b)`` is ``a`` only
-    when ``a > b``; ``clip`` keeps its argument on a tie), so the same bits.
+    where numpy's cost per call would dominate), with numpy's ``maximum`` written out as numpy
+    decides it, ties and signed zeros included (``maximum(a, b)`` is ``a`` only when ``a > b``),
+    and the fee's cap through :func:`capped_fee`, so the same bits.
 
     >>> one = close_out(-20.0, 1_000.0, 0.01, "mark")
     >>> (one.fee, one.returned, one.deficit) == (0.0, 0.0, 20.0)
     True
     """
     left = equity if equity > 0.0 else 0.0
-    fee = fee_rate * notional
-    fee = fee if fee >= 0.0 else 0.0
-    fee = fee if fee <= left else left
+    fee = capped_fee(fee_rate * notional, left)
     to_fund, returned = (left, 0.0) if settlement == "bankruptcy" else (fee, left - fee)
     return Closing(fee=fee, to_fund=to_fund, returned=returned, deficit=-equity if -equity > 0.0 else 0.0)
 
@@ -139,6 +159,10 @@ def tier_matrix(markets: "list[Market]") -> tuple[np.ndarray, np.ndarray, np.nda
 
 class Settler(Cuts, Orders):
     """Judges one step at fixed prices and applies the rules; shared by both walkers."""
+
+    def _fee(self, notional: float, *caps: float) -> float:
+        """The fee on closing ``notional`` [quote], capped by the least of ``caps`` (:func:`capped_fee`)."""
+        return capped_fee(self.rules.liquidation_fee_rate * notional, min(caps))
 
     def __init__(self, scenario: Scenario):
         self.scenario = scenario
@@ -378,8 +402,8 @@ class Settler(Cuts, Orders):
             size = state.size[i]
             realized = self.pnl(i, size, price)
             linear = self.positions[i].contract_value == 0  # (rate × size) × price, as it has always run
-            fee = min(rules.liquidation_fee_rate * size * price if linear
-                      else rules.liquidation_fee_rate * self.value(i, size, price), remaining)
+            fee = capped_fee(rules.liquidation_fee_rate * size * price if linear
+                             else rules.liquidation_fee_rate * self.value(i, size, price), remaining)
             remaining -= fee
             closes.append((i, price, size, realized, fee))
             state.size[i] = 0.0
