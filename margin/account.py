@@ -167,8 +167,9 @@ def value_account(account: CompiledAccount, prices: np.ndarray, *,
     upnl = account.sign * size * (mark - account.entry)
     basis = size * account.entry if account.entry_basis else notional
     inverse = account.inverse
-    if inverse.any():  # in the coin: value size × cv / price, PnL size × cv × (1/entry − 1/mark)
-        cv = np.where(inverse, account.contract_value, 1.0)
+    contract_value = account.contract_value  # None: no inverse contract
+    if contract_value is not None and inverse.any():  # in the coin: value size × cv / price, PnL size × cv × (1/entry − 1/mark)
+        cv = np.where(inverse, contract_value, 1.0)
         notional = np.where(inverse, size * cv / mark, notional)
         upnl = np.where(inverse, account.sign * size * cv * (1.0 / account.entry - 1.0 / mark), upnl)
         basis = np.where(inverse, size * cv / account.entry, basis) if account.entry_basis else notional
@@ -177,14 +178,15 @@ def value_account(account: CompiledAccount, prices: np.ndarray, *,
     cross = (~account.isolated) & open_ & ~inverse
     cross_equity = wallet + (upnl * cross).sum(axis=1)
     cross_mm = (mm * cross).sum(axis=1)
-    extra = _pools_in_coins(account, prices, upnl, mm, open_, collateral) if account.pool is not None else {}
+    pool = account.pool  # None: no collateral entry, every cross position in the USDT pool
+    extra = _pools_in_coins(account, prices, upnl, mm, open_, collateral) if pool is not None else {}
     if extra:
         cross_equity = cross_equity + extra["collateral_value"]
     iso_equity = margin + upnl
-    pool_equity = cross_equity[:, None] if not extra else np.where(
-        account.pool < 0, cross_equity[:, None], np.take(extra["coin_equity_full"], account.pool, axis=1))
-    pool_mm = cross_mm[:, None] if not extra else np.where(
-        account.pool < 0, cross_mm[:, None], np.take(extra["coin_mm_full"], account.pool, axis=1))
+    pool_equity = cross_equity[:, None] if pool is None else np.where(
+        pool < 0, cross_equity[:, None], np.take(extra["coin_equity_full"], pool, axis=1))
+    pool_mm = cross_mm[:, None] if pool is None else np.where(
+        pool < 0, cross_mm[:, None], np.take(extra["coin_mm_full"], pool, axis=1))
     position_equity = np.where(account.isolated, iso_equity, pool_equity)
     position_mm = np.where(account.isolated, mm, pool_mm)
     status = classify(position_equity, position_mm, account.rules)
@@ -200,6 +202,8 @@ def value_account(account: CompiledAccount, prices: np.ndarray, *,
 def _pools_in_coins(account: CompiledAccount, prices: np.ndarray, upnl: np.ndarray, mm: np.ndarray,
                     open_: np.ndarray, collateral: np.ndarray | None) -> dict[str, np.ndarray]:
     """The USDT pool's collateral value and every coin pool's equity, maintenance and price."""
+    assert (account.pool is not None and account.collateral is not None and account.collateral_market is not None
+            and account.collateral_factor is not None)  # compiled together (_coin_arrays)
     amounts = np.broadcast_to(account.collateral if collateral is None else np.asarray(collateral, dtype=float),
                               (prices.shape[0], account.collateral.shape[0]))
     price = prices[:, account.collateral_market]  # (G, K) [USDT per asset unit]
@@ -369,7 +373,11 @@ def evaluate(scenario: Scenario, prices: Mapping[str, float] | None = None) -> S
 
 
 def _coin_snapshots(scenario: Scenario, account: CompiledAccount, value: Valuation) -> tuple[CoinSnapshot, ...]:
-    out = []
+    out: list[CoinSnapshot] = []
+    if not account.coin_pools:
+        return ()
+    assert (account.collateral is not None and value.coin_equity is not None and value.coin_maintenance is not None
+            and value.coin_price is not None)  # an account with coin pools is valued with them
     for c, k in enumerate(account.coin_pools):
         equity, mm = float(value.coin_equity[0, c]), float(value.coin_maintenance[0, c])
         members = (account.pool == k) & ~account.isolated

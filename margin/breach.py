@@ -160,13 +160,15 @@ class BreachSearch:
                     falls[j], rises[j] = max(falls[j], low), min(rises[j], high)
             # a long may breach at or below its market's ``falls``, a short at or above ``rises``
             self.falls, self.rises = falls, rises
-            self.watched = None  # their arrays, made when a window needs them
+            # their arrays (markets, falls, rises), made when a window needs them
+            self.watched: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         if touched is None or not touched.isdisjoint(self.cross_set):
             self.members = self.cross[state.size[self.cross] > 0]
             self.line: tuple[list[float], float, list[float], list[float], np.ndarray] | None = None
             # the collateral's value is amount × (1 − haircut) × its market's price: a slope
             self.collateral_slope = np.zeros(self.columns.shape[0])
             for k in self.s.usdt_entries:
+                assert state.collateral is not None  # an account with collateral entries holds these
                 self.collateral_slope[self.s.entry_col[k]] += float(state.collateral[k]) * self.s.entries[k].factor
 
     def first(self, state: SettlementState, row: int, stop: int) -> int | None:
@@ -192,7 +194,7 @@ class BreachSearch:
                 self.watched = (np.array(watched), np.array(self.falls)[watched, None], np.array(self.rises)[watched, None])
             markets, falls, rises = self.watched
             marks = window[:, :found - row] if markets.shape[0] == window.shape[0] else window[markets, :found - row]
-            hits = ((marks <= falls) | (marks >= rises)).any(axis=0)
+            hits = np.asarray(((marks <= falls) | (marks >= rises)).any(axis=0))
             at = int(hits.argmax()) if hits.shape[0] else 0
             if hits.shape[0] and hits[at]:
                 found = row + at
@@ -332,6 +334,7 @@ def collateral_along(settler: Settler, state: SettlementState, prices: np.ndarra
     """The USDT pool's collateral value [USDT] at each row of ``prices`` ``(N, M)``."""
     total = np.zeros(prices.shape[0])
     for k in settler.usdt_entries:
+        assert state.collateral is not None  # an account with collateral entries holds these
         total = total + float(state.collateral[k]) * settler.entries[k].factor * prices[:, settler.entry_col[k]]
     return total
 
@@ -341,6 +344,7 @@ def coin_excess(settler: Settler, state: SettlementState, key: int, prices: np.n
     ``(N, M)``, widened by a hair for rounding (a row at or below 0 is a candidate; the exact
     check decides)."""
     members = [i for i in settler.pool_members[key] if state.size[i] > 0]
+    assert state.collateral is not None  # an account with collateral entries holds these
     wallet = float(state.collateral[key])
     total = np.full(prices.shape[0], wallet)
     scale = 1.0 + abs(wallet)

@@ -136,6 +136,7 @@ def crash_from_dict(raw: Any) -> Crash:
     if REFERENCE_MARKET not in series["mark"]:
         raise ScenarioError("mark", f"must include {REFERENCE_MARKET}")
     betas = {name: float((raw.get("markets") or {}).get(name, {}).get("beta", 1.0)) for name in series["mark"]}
+    assert length is not None  # the reference market's series set it
     return Crash(
         id=raw["id"], name=raw["name"], shaped_after=raw["shaped_after"], source=raw["source"],
         label=raw["label"], step_minutes=float(step_minutes), betas=betas,
@@ -307,11 +308,11 @@ def crash_path(crash: Crash, scenario: Scenario, kind: str = "mark") -> PricePat
 def path_csv(path: PricePath) -> str:
     """The path in the CSV format ``python -m margin simulate --path`` reads."""
     buffer = io.StringIO()
-    timed = path.hours is not None
-    buffer.write(",".join(("step",) + (("hours",) if timed else ()) + path.markets
+    hours = path.hours
+    buffer.write(",".join(("step",) + (("hours",) if hours is not None else ()) + path.markets
                           + tuple(f"funding.{m}" for m in path.funding)) + "\n")
     for k, (step, row) in enumerate(zip(path.steps, path.marks)):
-        cells = [str(int(step))] + ([repr(float(path.hours[k]))] if timed else [])
+        cells = [str(int(step))] + ([repr(float(hours[k]))] if hours is not None else [])
         cells += [repr(float(v)) for v in row] + [repr(float(path.funding[m][k])) for m in path.funding]
         buffer.write(",".join(cells) + "\n")
     return buffer.getvalue()

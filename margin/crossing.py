@@ -101,7 +101,7 @@ def _gap(settler: Settler, state: SettlementState, pool: Pool, prices: np.ndarra
         equity, maintenance, _ = settler.pool(state, prices, which)
         return equity, maintenance
     price = float(prices[settler.col[which]])
-    size = state.size[which]
+    size = float(state.size[which])
     return float(state.margin[which]) + settler.pnl(which, size, price), settler.maintenance(which, size, price)
 
 
@@ -139,7 +139,7 @@ def pool_fraction(settler: Settler, state: SettlementState, pool: Pool, before: 
         return bool(settler.rules.breached(*_gap(settler, state, pool, point(before, after, t))))
 
     ts = _bends(settler, state, members_of(settler, state, pool), before, after)
-    gaps = []
+    gaps: list[float] = []
     for k, t in enumerate(ts):
         equity, maintenance = _gap(settler, state, pool, point(before, after, t))
         if settler.rules.breached(equity, maintenance):

@@ -14,32 +14,20 @@ import numpy as np
 
 from margin.tiers import tier_index
 
+from margin.pool_money import PoolMoney
+
 if TYPE_CHECKING:
     from margin.ledger import SettlementState
-    from margin.scenario import Market, Position, Rules
 
 # styles that close a breached pool a part at a time (``full`` closes it at once; the first
 # slice of ``slice_then_full`` is taken by Settler._first_slice)
 SLICING_STYLES = ("partial", "just_enough", "tier_step_down", "fixed_chunks")
 
 
-class Cuts:
-    """The cut rules, mixed into :class:`margin.settle.Settler` (which supplies ``rules``,
-    ``positions``, ``markets``, ``col``, ``entry_basis``, ``pnl``, ``fill`` and ``maintenance``)."""
+class Cuts(PoolMoney):
+    """The cut rules, a part of :class:`margin.settle.Settler`, on :class:`PoolMoney`'s
+    valuation of a position (``pnl``, ``fill``, ``maintenance``, ...)."""
 
-    rules: Rules
-    positions: tuple[Position, ...]
-    markets: list[Market]
-    col: list[int]
-    entry_basis: bool
-
-    def pnl(self, i: int, size: float, price: float) -> float: ...
-    def fill(self, i: int, price: float) -> float: ...
-    def maintenance(self, i: int, size: float, price: float) -> float: ...
-    def value(self, i: int, size: float, price: float) -> float: ...
-    def notional(self, i: int, size: float, price: float) -> float: ...
-    def size_for(self, i: int, notional: float, price: float) -> float: ...
-    def face(self, i: int, size: float, price: float) -> float: ...
 
     # The two below solve "close just enough" (Drift): closing a fraction f of what is at stake
     # at fixed prices takes the fee and any fill discount from the equity and lowers the

@@ -117,6 +117,7 @@ class PoolMoney:
         """The USDT pool's collateral at its collateral value [USDT]."""
         total = 0.0
         for k in self.usdt_entries:
+            assert state.collateral is not None  # an account with collateral entries holds these
             total += self.entries[k].value(float(prices[self.entry_col[k]]), float(state.collateral[k]))
         return total
 
@@ -150,19 +151,24 @@ class PoolMoney:
         return equity, mm, members
 
     def wallet(self, state: SettlementState, key: int | None) -> float:
-        return state.cross_wallet if key is None else float(state.collateral[key])
+        if key is None:
+            return state.cross_wallet
+        assert state.collateral is not None  # an account with collateral entries holds these
+        return float(state.collateral[key])
 
     def credit(self, state: SettlementState, key: int | None, amount: float) -> None:
         """Add ``amount`` [its currency] to the cross wallet of pool ``key``."""
         if key is None:
             state.cross_wallet += amount
         else:
+            assert state.collateral is not None  # an account with collateral entries holds these
             state.collateral[key] += amount
 
     def set_wallet(self, state: SettlementState, key: int | None, amount: float) -> None:
         if key is None:
             state.cross_wallet = amount
         else:
+            assert state.collateral is not None  # an account with collateral entries holds these
             state.collateral[key] = amount
 
     def to_fund(self, state: SettlementState, key: int | None, amount: float) -> None:
@@ -170,6 +176,7 @@ class PoolMoney:
         if key is None:
             state.fund += amount
         else:
+            assert state.coin_fund is not None  # an account with collateral entries holds these
             state.coin_fund[key] += amount
 
     def sell_collateral(self, state: SettlementState, prices: np.ndarray, i: int, step: Any, row: int) -> None:
@@ -177,6 +184,7 @@ class PoolMoney:
         cross wallet (the haircut is what the venue takes), one ``collateral_sale`` each;
         ``i`` is the pool's position the events are told with."""
         for k in self.usdt_entries:
+            assert state.collateral is not None  # an account with collateral entries holds these
             amount = float(state.collateral[k])
             if amount <= 0:
                 continue
@@ -200,7 +208,7 @@ class PoolMoney:
                size: float = 0.0, realized: float = 0.0, fee: float = 0.0,
                fund_delta: float = 0.0, amount: float = 0.0) -> None:
         p = self.positions[i]
-        extra = {} if self.money[i] is None else {"currency": self.currency[i], "rate": self.rate(i)}
+        extra: dict[str, Any] = {} if self.money[i] is None else {"currency": self.currency[i], "rate": self.rate(i)}
         closing = kind in ("liquidation", "partial_liquidation")
         state.events.append(Event(
             step=step_label(step), row=row, type=kind, position=p.id, market=p.market, mode=p.mode,
@@ -215,7 +223,11 @@ class PoolMoney:
         filled beyond its bankruptcy price) says so too (``from_fund``,
         ``socialized``), so its money adds up."""
         key = self.money[i]
-        fund = state.fund if key is None else float(state.coin_fund[key])
+        if key is None:
+            fund = state.fund
+        else:
+            assert state.coin_fund is not None  # an account with collateral entries holds these
+            fund = float(state.coin_fund[key])
         paid = min(deficit, fund)
         self.to_fund(state, key, -paid)
         state.bankrupt = True
@@ -232,11 +244,9 @@ class PoolMoney:
             if key is None:
                 state.socialized += rest
             else:
+                assert state.coin_socialized is not None  # an account with collateral entries holds these
                 state.coin_socialized[key] += rest
             self._event(state, "socialized_loss", i, step, row, price, amount=rest)
-
-    def _fee(self, notional: float, *caps: float) -> float:
-        return max(0.0, min(self.rules.liquidation_fee_rate * notional, *caps))
 
 
 __all__ = ["PoolMoney"]

@@ -81,10 +81,10 @@ def state_pools(scenario: Scenario, index: np.ndarray, size: np.ndarray, margin:
     order = np.argsort(~member, axis=1, kind="stable")[:, :max(int(count.max()), 1)]  # members first, in order
     present = np.arange(order.shape[1])[None, :] < count[:, None]
     floors, rates, cums = _tier_rows(scenario, own)
-    cv = np.array([p.contract_value for p in positions], dtype=float)
+    contract_values = np.array([p.contract_value for p in positions], dtype=float)
     member_sign = np.where(inverse, -sign, sign)  # an inverse leg in x = 1/price (margin.inverse.in_reciprocal)
     member_entry = np.where(inverse, 1.0 / entry, entry)
-    member_size = np.where(inverse[None, :], size * np.where(inverse, cv, 1.0), size)
+    member_size = np.where(inverse[None, :], size * np.where(inverse, contract_values, 1.0), size)
     pools = Pools(constant=constant, sign=np.where(present, member_sign[order], 0.0),
                   size=np.where(present, np.take_along_axis(member_size, order, axis=1), 0.0),
                   entry=np.where(present, member_entry[order], 0.0), floors=floors, rates=rates, cums=cums,

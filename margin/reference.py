@@ -30,7 +30,7 @@ def evaluate_reference(scenario: Scenario, prices: Mapping[str, float]) -> dict:
             cross_mm += mm
     positions = []
     for p, pnl, mm in rows:
-        equity, maint = (p.margin + pnl, mm) if p.is_isolated else (cross_equity, cross_mm)
+        equity, maint = ((p.margin or 0.0) + pnl, mm) if p.is_isolated else (cross_equity, cross_mm)
         positions.append({"id": p.id, "unrealized_pnl": pnl, "maintenance_margin": mm,
                           "equity": equity, "status": _status(equity, maint, scenario.rules)})
     return {"cross_equity": cross_equity, "cross_maintenance": cross_mm, "positions": positions}

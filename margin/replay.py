@@ -62,7 +62,9 @@ class Replay:
 
     def equity(self, label: str) -> np.ndarray:
         """Total equity after every step [quote]."""
-        return self.results[label].trace.total_equity
+        trace = self.results[label].trace
+        assert trace is not None  # a replay walks with a trace
+        return trace.total_equity
 
 
 def replay(scenario: Scenario, crash: Crash) -> Replay:
@@ -168,7 +170,8 @@ def wick_check(scenario: Scenario, result: SimulationResult, path: PricePath, la
     size = np.vstack([account.size[None, :], trace.size[:-1]])
     margin = np.vstack([account.margin[None, :], trace.isolated_margin[:-1]])
     wallet = np.concatenate([[account.cross_wallet], trace.cross_wallet[:-1]])
-    collateral = None if trace.collateral is None else np.vstack([account.collateral[None, :], trace.collateral[:-1]])
+    collateral = (None if trace.collateral is None or account.collateral is None
+                  else np.vstack([account.collateral[None, :], trace.collateral[:-1]]))
     on_mark = value_account(account, marks, size=size, margin=margin, cross_wallet=wallet, collateral=collateral)
     on_last = value_account(account, lasts, size=size, margin=margin, cross_wallet=wallet, collateral=collateral)
     in_market = (account.market_index == column)[None, :] & (size > 0)

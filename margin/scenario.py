@@ -76,13 +76,15 @@ class Market:
     contract_value: float = 1.0  # [USD per contract], inverse only (:mod:`margin.inverse`)
     settle_asset: str | None = None  # the coin an inverse market settles in (its collateral entry)
     tier_tables: tuple[np.ndarray, np.ndarray, np.ndarray] = field(init=False, repr=False, compare=False)
-    tier_lists: tuple[tuple[float, ...], ...] = field(init=False, repr=False, compare=False)
+    tier_lists: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]] = field(init=False, repr=False,
+                                                                                      compare=False)
 
     def __post_init__(self) -> None:
         floors, rates, cums = tables(self.tiers)
         arrays = (floors, rates + self.close_fee_reserve, cums)
         object.__setattr__(self, "tier_tables", arrays)
-        object.__setattr__(self, "tier_lists", tuple(tuple(map(float, a)) for a in arrays))
+        object.__setattr__(self, "tier_lists", (tuple(map(float, floors)), tuple(map(float, arrays[1])),
+                                                tuple(map(float, cums))))
 
     @property
     def is_inverse(self) -> bool:
@@ -186,7 +188,7 @@ class Scenario:
     @property
     def isolated_margin_total(self) -> float:
         """Σ isolated margins of linear positions [quote], locked out of the cross wallet."""
-        return sum(p.margin for p in self.positions if p.is_isolated and not p.is_inverse)
+        return sum(p.margin or 0.0 for p in self.positions if p.is_isolated and not p.is_inverse)
 
     @property
     def cross_wallet(self) -> float:
@@ -203,7 +205,7 @@ class Scenario:
         entry = self.collateral[index]
         if not entry.coin_pool:
             return entry.amount
-        return entry.amount - sum(p.margin for p in self.positions
+        return entry.amount - sum(p.margin or 0.0 for p in self.positions
                                   if p.is_isolated and self.currency(p) == entry.asset)
 
     @property
@@ -362,7 +364,7 @@ def _check_locked_margins(balance: float, positions: tuple[Position, ...], marke
     wallets = {QUOTE: ("balance", balance)}
     wallets.update({c.asset: (f"collateral[{k}].amount", c.amount) for k, c in enumerate(collateral)})
     for currency, (where, held) in wallets.items():
-        locked = sum(p.margin for p in positions if p.is_isolated and markets[p.market].currency == currency)
+        locked = sum(p.margin or 0.0 for p in positions if p.is_isolated and markets[p.market].currency == currency)
         if locked > held * (1 + 1e-12) + 1e-9:
             unit = "" if currency == QUOTE else currency
             raise ScenarioError(where, f"must cover the isolated margins ({money(locked, unit=unit)}), "

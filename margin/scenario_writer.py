@@ -5,8 +5,9 @@ account that does not use them writes (and links) exactly as before.
 
 from __future__ import annotations
 
+import json
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from margin.collateral import collateral_dicts
 
@@ -78,4 +79,16 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     return out
 
 
-__all__ = ["FORMAT", "LATER_RULES", "market_dict", "position_dict", "scenario_to_dict", "venue_rules"]
+def canonical_json(raw: Mapping[str, Any]) -> str:
+    """An account (a scenario dict) as one text: JSON, keys sorted, no spaces, so one account
+    is one text wherever it is written: the key of the caches sessions share, the account a
+    room keeps in its database, a stress run's twin check.
+
+    >>> canonical_json({"positions": [], "balance": 10.0, "rules": {"b": 1, "a": 2}})
+    '{"balance":10.0,"positions":[],"rules":{"a":2,"b":1}}'
+    """
+    return json.dumps(raw, sort_keys=True, separators=(",", ":"))
+
+
+__all__ = ["FORMAT", "LATER_RULES", "canonical_json", "market_dict", "position_dict", "scenario_to_dict",
+           "venue_rules"]

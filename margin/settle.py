@@ -62,7 +62,6 @@ import numpy as np
 
 from margin.ledger import EVENT_TYPES, Event, FinalState, SettlementState, step_label  # noqa: F401 (re-exported)
 from margin.cuts import SLICING_STYLES, Cuts
-from margin.pool_money import PoolMoney
 from margin.scenario import Position, Scenario
 from margin.stopping import Orders
 from margin.tiers import tier_matrix
@@ -81,6 +80,28 @@ class Closing:
     deficit: Any
 
 
+def capped_fee(fee: Any, cap: Any) -> Any:
+    """The liquidation fee a close pays [quote]: ``fee`` (the rate × the closed notional), never
+    below 0 and never more than ``cap``, what is left to pay it from (nothing when ``cap`` is
+    below 0). The one statement of the fee's cap: every close, full or a slice, isolated, a
+    cross pool or a position's share of it, pays its fee through here.
+
+    A float in, a float out, in plain Python (the settlement loop's case, where numpy's cost per
+    call would dominate), written as numpy's ``clip`` decides it (a tie keeps the fee), so
+    both give the same bits; arrays in, an array out.
+
+    >>> capped_fee(5.0, 3.0), capped_fee(5.0, 8.0), capped_fee(-1.0, 3.0), capped_fee(5.0, -2.0)
+    (3.0, 5.0, 0.0, 0.0)
+    >>> capped_fee(np.array([5.0, 5.0, -1.0]), np.array([3.0, 8.0, 3.0])).tolist()
+    [3.0, 5.0, 0.0]
+    """
+    if isinstance(fee, np.ndarray) or isinstance(cap, np.ndarray):
+        return np.maximum(np.clip(fee, 0.0, cap), 0.0)
+    fee = fee if fee >= 0.0 else 0.0
+    fee = fee if fee <= cap else cap
+    return fee if fee >= 0.0 else 0.0
+
+
 def close_out(equity: Any, notional: Any, fee_rate: float, settlement: str) -> Closing:
     """Settle a full close of ``notional`` [quote] when the equity behind it is ``equity``
     [quote]: the fee is ``fee_rate × notional`` but never more than what is left; at the
@@ -90,7 +111,7 @@ def close_out(equity: Any, notional: Any, fee_rate: float, settlement: str) -> C
         return _close_out_one(equity, notional, fee_rate, settlement)
     equity = np.asarray(equity, dtype=float)
     left = np.maximum(equity, 0.0)
-    fee = np.clip(fee_rate * np.asarray(notional, dtype=float), 0.0, left)
+    fee = capped_fee(fee_rate * np.asarray(notional, dtype=float), left)
     if settlement == "bankruptcy":
         to_fund, returned = left, np.zeros_like(left)
     else:
@@ -100,24 +121,26 @@ def close_out(equity: Any, notional: Any, fee_rate: float, settlement: str) -> C
 
 def _close_out_one(equity: float, notional: float, fee_rate: float, settlement: str) -> Closing:
     """:func:`close_out` of one position or pool, in plain Python (the settlement loop's case,
-    where numpy's cost per call would dominate), with numpy's ``maximum`` and ``clip`` written
-    out as numpy decides them, ties and signed zeros included (``maximum(a, b)`` is ``a`` only
-    when ``a > b``; ``clip`` keeps its argument on a tie), so the same bits.
+    where numpy's cost per call would dominate), with numpy's ``maximum`` written out as numpy
+    decides it, ties and signed zeros included (``maximum(a, b)`` is ``a`` only when ``a > b``),
+    and the fee's cap through :func:`capped_fee`, so the same bits.
 
     >>> one = close_out(-20.0, 1_000.0, 0.01, "mark")
     >>> (one.fee, one.returned, one.deficit) == (0.0, 0.0, 20.0)
     True
     """
     left = equity if equity > 0.0 else 0.0
-    fee = fee_rate * notional
-    fee = fee if fee >= 0.0 else 0.0
-    fee = fee if fee <= left else left
+    fee = capped_fee(fee_rate * notional, left)
     to_fund, returned = (left, 0.0) if settlement == "bankruptcy" else (fee, left - fee)
     return Closing(fee=fee, to_fund=to_fund, returned=returned, deficit=-equity if -equity > 0.0 else 0.0)
 
 
-class Settler(PoolMoney, Cuts, Orders):
+class Settler(Cuts, Orders):
     """Judges one step at fixed prices and applies the rules; shared by both walkers."""
+
+    def _fee(self, notional: float, *caps: float) -> float:
+        """The fee on closing ``notional`` [quote], capped by the least of ``caps`` (:func:`capped_fee`)."""
+        return capped_fee(self.rules.liquidation_fee_rate * notional, min(caps))
 
     def __init__(self, scenario: Scenario):
         self.scenario = scenario
@@ -192,6 +215,7 @@ class Settler(PoolMoney, Cuts, Orders):
         paid = np.where(state.size > 0, self.sign * value * rates[self.col_index] * count, 0.0)
         cross = ~self.isolated_mask
         if self.coin_keys:
+            assert state.collateral is not None  # an account with collateral entries holds these
             for key in self.coin_keys:
                 mine = cross & (np.array([m == key for m in self.money]))
                 state.collateral[key] -= float(paid[mine].sum())
@@ -261,7 +285,10 @@ class Settler(PoolMoney, Cuts, Orders):
         ``partial_fraction`` of each of its positions at the mark and nothing more in that step
         (the cooldown); a breach at a later step closes the rest in full. A pool already
         without equity is closed in full at once. Returns whether a slice was taken."""
-        if self.rules.liquidation != "slice_then_full" or state.sliced[members].any():
+        if self.rules.liquidation != "slice_then_full":
+            return False
+        assert state.sliced is not None  # set by the slicing loop before a cut
+        if state.sliced[members].any():
             return False
         if equity is None:  # an isolated position
             i = members[0]
@@ -285,6 +312,7 @@ class Settler(PoolMoney, Cuts, Orders):
                 self.credit(state, key, realized - fee)
             self.to_fund(state, self.money[i], fee)
             state.size[i] -= cut
+            assert state.sliced is not None  # set by the slicing loop before a cut
             state.sliced[i] = True
             self._event(state, "partial_liquidation", i, step, row, price, cut, realized, fee, fee)
         return True
@@ -365,8 +393,8 @@ class Settler(PoolMoney, Cuts, Orders):
             size = state.size[i]
             realized = self.pnl(i, size, price)
             linear = self.positions[i].contract_value == 0  # (rate × size) × price, as it has always run
-            fee = min(rules.liquidation_fee_rate * size * price if linear
-                      else rules.liquidation_fee_rate * self.value(i, size, price), remaining)
+            fee = capped_fee(rules.liquidation_fee_rate * size * price if linear
+                             else rules.liquidation_fee_rate * self.value(i, size, price), remaining)
             remaining -= fee
             closes.append((i, price, size, realized, fee))
             state.size[i] = 0.0
@@ -432,6 +460,7 @@ class Settler(PoolMoney, Cuts, Orders):
         """:class:`FinalState`'s fields for the collateral entries (none without any)."""
         if not self.entries:
             return {}
+        assert state.collateral is not None and state.coin_fund is not None and state.coin_socialized is not None
         held = [float(state.collateral[k]) + float(sum(state.margin[i] for i in self.isolated
                                                       if state.size[i] > 0 and self.money[i] == k))
                 for k in range(len(self.entries))]

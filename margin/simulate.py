@@ -112,7 +112,8 @@ def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False, start:
     # Scale for the breach search's tolerance: a candidate row is confirmed by the exact
     # scalar check, so the tolerance only has to exceed the rounding of the vectorized sum.
     scale = 1.0 + abs(state.cross_wallet) + float(np.sum(state.size * [p.entry for p in scenario.positions]))
-    scale += sum(float(state.collateral[k]) * scenario.markets[c.market].price for k, c in enumerate(scenario.collateral)
+    held = state.collateral if state.collateral is not None else np.zeros(len(scenario.collateral))
+    scale += sum(float(held[k]) * scenario.markets[c.market].price for k, c in enumerate(scenario.collateral)
                  if k in settler.usdt_entries)
     search = BreachSearch(settler, np.ascontiguousarray(prices.T), state, 1e-9 * scale)
     index_of = {p.id: i for i, p in enumerate(scenario.positions)}
@@ -147,7 +148,8 @@ def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False, start:
             if trace:
                 snapshots.append(_snapshot(at, state))
             touched = {index_of.get(e.position) for e in state.events[-added:]}
-            search.refresh(state, None if None in touched else touched)  # None: a collateral sale
+            # None: a collateral sale, which touches every position
+            search.refresh(state, None if None in touched else {i for i in touched if i is not None})
         row, window = at + 1, PROBE_ROWS
 
     result_trace = _trace(scenario, settler, prices, snapshots, start) if trace else None
@@ -172,7 +174,7 @@ def _trace(scenario: Scenario, settler: Settler, prices: np.ndarray,
     size = np.tile(state0.size, (n_rows, 1))
     margin = np.tile(state0.margin, (n_rows, 1))
     wallet = np.full(n_rows, state0.cross_wallet)
-    collateral = np.tile(state0.collateral, (n_rows, 1)) if settler.entries else None
+    collateral = np.tile(state0.collateral, (n_rows, 1)) if settler.entries and state0.collateral is not None else None
     for at, s, m, w, c in snapshots:
         size[at:] = s
         margin[at:] = m

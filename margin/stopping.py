@@ -12,13 +12,14 @@ import numpy as np
 
 from margin.ledger import SettlementState
 from margin.orders import crossing, fill, fired, trigger_of
+from margin.pool_money import PoolMoney
 
 
-class Orders:
-    """Stop-loss and take-profit along a step (see the module)."""
+class Orders(PoolMoney):
+    """Stop-loss and take-profit along a step (see the module), on :class:`PoolMoney`'s
+    pools and wallets."""
 
     orders: list[int]
-    _prices: np.ndarray | None
 
     def due_orders(self, state: SettlementState, prices: np.ndarray,
                    previous: np.ndarray) -> list[tuple[float, int, str]]:

@@ -69,6 +69,7 @@ def order_reach(scenario: Scenario) -> tuple[OrderReach, ...]:
     marks = np.array([[m.price for m in scenario.markets.values()]] * n, dtype=float)
     pools, held = state_pools(scenario, index, size, margin, np.full(n, scenario.cross_wallet), marks)
     liquidation, bankruptcy = pool_roots(pools, held)
+    assert bankruptcy is not None  # pool_roots finds it unless told not to
     if pools.inverse is not None:  # roots in x = 1/price
         with np.errstate(divide="ignore"):
             liquidation = np.where(pools.inverse[:, None], 1.0 / liquidation, liquidation)

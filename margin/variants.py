@@ -54,7 +54,7 @@ def as_mode(scenario: Scenario, mode: str) -> Scenario:
 
 def _isolated_margins(scenario: Scenario) -> list[float]:
     """Each position's margin were it isolated: its own, or its initial margin [its currency]."""
-    return [p.margin if p.is_isolated else p.initial_margin for p in scenario.positions]
+    return [(p.margin or 0.0) if p.is_isolated else p.initial_margin for p in scenario.positions]
 
 
 def isolated_funding(scenario: Scenario) -> dict[str, tuple[float, float, float]]:

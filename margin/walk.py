@@ -132,7 +132,7 @@ def _initial_state(scenario: Scenario) -> FinalState:
         balance=scenario.balance, cross_wallet=scenario.cross_wallet,
         insurance_fund=scenario.rules.insurance_fund, socialized_loss=0.0,
         open_positions=tuple(p.id for p in positions), sizes=tuple(p.size for p in positions),
-        margins=tuple(p.margin if p.is_isolated else 0.0 for p in positions), bankrupt=False,
+        margins=tuple((p.margin or 0.0) if p.is_isolated else 0.0 for p in positions), bankrupt=False,
         **settler.entry_extras(settler.new_state()),
     )
 
@@ -175,6 +175,7 @@ def _walk_rows(walk: Walk, rows: np.ndarray, *, move: int, first_row: int) -> Wa
     origin = np.array(walk.prices) if walk.rows > 0 else None  # where the last move ended
     result = simulate(scenario, path, trace=True, start=walk.state, crossing="settle", before=origin)
     trace = result.trace
+    assert trace is not None  # simulate was asked for one
     before = dict(walk.before_close)
     ids = {p.id: i for i, p in enumerate(scenario.positions)}
     events = []

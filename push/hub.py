@@ -171,6 +171,9 @@ class RoomHub:
         self.closing = False
         self._task: asyncio.Task | None = None
         self._presence_task: asyncio.Task | None = None
+        # the running room updates: the event loop keeps only a weak reference to a task, so one
+        # nobody holds may be collected before it finishes (RUF006)
+        self._updates: set[asyncio.Task] = set()
 
     # ------------------------------------------------------------------ life
 
@@ -302,7 +305,9 @@ class RoomHub:
             return
         channel.updating = True
         channel.settled.clear()
-        asyncio.ensure_future(self._update(channel))
+        task = asyncio.ensure_future(self._update(channel))
+        self._updates.add(task)
+        task.add_done_callback(self._updates.discard)
 
     def _read(self, code: str) -> tuple[RoomState | None, frozenset[int]]:
         try:

@@ -76,7 +76,7 @@ def _fill(template: str, context: Mapping[str, Any], extra: Mapping[str, Any]) -
     values = _Numbers({**context, **extra})
     formatter = string.Formatter()
     out = []
-    for literal, name, spec, conversion in formatter.parse(template):
+    for literal, name, spec, _conversion in formatter.parse(template):
         out.append(literal)
         if name is None:
             continue

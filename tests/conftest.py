@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,10 @@ import pytest
 from deploy.farm import stop_process
 from tests.processes import ServerLog, stop_with_descendants
 
-pytest_plugins = ["tests.services_pg"]  # the PostgreSQL server for the room store
+pytest_plugins = [
+    "tests.services_pg",  # the PostgreSQL server for the room store
+    "tests.rooms_fixtures",  # the room store on SQLite and PostgreSQL: url, clock, store
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("MARGIN_LAB_CHROMIUM", "/usr/bin/chromium")
@@ -92,6 +96,34 @@ def step_slider(page, thumb, box, steps: int, wanted: str, key: str = "ArrowLeft
         thumb.focus()
         page.keyboard.press(key)
     expect(box).to_have_value(wanted)
+
+
+@contextmanager
+def sqlite_room_server(tmp_path_factory, name: str, script: str = "app.py"):
+    """A server of ``script`` (``app.py`` or ``serve_app.py``) whose room store is a fresh
+    SQLite file in a folder of its own (``name``): yields (its base URL, the store's database
+    URL, for the test's own :class:`classroom.RoomStore`), and stops it at exit. The room
+    browser tests' one server set-up."""
+    data = tmp_path_factory.mktemp(name)
+    database = f"sqlite:///{data / 'rooms.sqlite3'}"
+    process, url = start_streamlit(ROOT / script, env={"MARGIN_LAB_DATA_DIR": str(data),
+                                                       "MARGIN_LAB_DATABASE_URL": database})
+    try:
+        yield url, database
+    finally:
+        stop_streamlit(process)
+
+
+def room_with_story(database: str, story: str = "default"):
+    """A new room in the store at ``database`` with the preset account ``story`` pushed: the
+    store (the test disposes of it) and the room (its code and teacher key)."""
+    from classroom import RoomStore
+    from margin.presets import load_story
+
+    rooms = RoomStore(database)
+    room = rooms.open_room()
+    rooms.push_account(room.code, room.teacher_key, load_story(story))
+    return rooms, room
 
 
 def stop_streamlit(process) -> list[str]:

@@ -62,9 +62,9 @@ def main() -> int:
     for account_name, raw in accounts.items():
         scenario = scenario_from_dict(raw)
         for crash_name, crash in crashes.items():
-            walk, model = timed(lambda: replay(scenario, crash), 1)
+            walk, model = timed(lambda scenario=scenario, crash=crash: replay(scenario, crash), 1)
             market = model.path.markets[0]
-            check, _ = timed(lambda: wick_checks(model, market), args.repeat)
+            check, _ = timed(lambda model=model, market=market: wick_checks(model, market), args.repeat)
             print(f"{account_name:28} {crash_name:16} {crash.n_steps * len(scenario.positions):>12,} "
                   f"{walk:>9.2f} {check:>10.2f}", flush=True)
     return 0

@@ -63,6 +63,7 @@ class Student:
         self.component_id = self.fragment_id = self.page_hash = ""
         self.has_page = asyncio.Event()
         self.asked: set[str] = set()
+        self.sends: set[asyncio.Future] = set()  # held until done: the loop keeps only a weak reference
         self.box_shown: float | None = None  # when a page run drew the question's shape
         self._ws = None
 
@@ -192,4 +193,6 @@ class Student:
                 await self._ws.send(self._rerun(why).SerializeToString())
             except Exception as err:
                 self.errors.append(f"trigger: {type(err).__name__}")
-        asyncio.ensure_future(send())
+        task = asyncio.ensure_future(send())
+        self.sends.add(task)
+        task.add_done_callback(self.sends.discard)

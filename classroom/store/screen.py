@@ -15,6 +15,7 @@ from sqlalchemy import Connection, func, select, update
 
 from margin.fields import ScenarioError, number
 from margin.scenario import Scenario, scenario_from_dict, scenario_to_dict
+from margin.scenario_writer import canonical_json
 from classroom import schema as t
 from classroom.codes import RoomError, normalize_code
 from margin.limits import MAX_PRICE
@@ -28,9 +29,7 @@ MODES = ("follow", "explore")
 PLAY_SECONDS = 60.0  # a replay plays its whole crash in about this long by default [s]
 
 
-def canonical(raw: Mapping[str, Any]) -> str:
-    """A scenario as the room keeps it: JSON, keys sorted, no spaces (one text per account)."""
-    return json.dumps(raw, sort_keys=True, separators=(",", ":"))
+canonical = canonical_json  # a scenario as the room keeps it (one text per account)
 
 
 def checked_scenario(account: Any) -> Scenario:

@@ -110,9 +110,9 @@ def learner_candidates(scenario: Scenario, market: str, fate: list[dict[str, Any
         index.append(i)
     if not rows:
         return None, []
-    side, size, entry, base, slope, until = (np.array(c) for c in zip(*rows))
-    return OutsideCandidates(side=side.astype(float), size=size, entry=entry, equity_base=base, equity_slope=slope,
-                             open_until=until.astype(np.int64)), index
+    sides, sizes, entries, bases, slopes, until = (np.array(c) for c in zip(*rows))
+    return OutsideCandidates(side=sides.astype(float), size=sizes, entry=entries, equity_base=bases,
+                             equity_slope=slopes, open_until=until.astype(np.int64)), index
 
 
 def learner_in_cascade(scenario: Scenario, market: str, run: Callable[[OutsideCandidates | None], CascadeResult]

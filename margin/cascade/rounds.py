@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
 import numpy as np
 
@@ -128,7 +128,7 @@ class CascadeResult:
             "paid_by_insurance_fund": paid,
             "socialized": deficit - paid,
         }
-        if self.adl and t.adl_given_up is not None:
+        if self.adl and t.adl_given_up is not None and t.adl_size is not None:
             covered = float(t.adl_given_up.sum())
             if self.outside is not None:  # the learner's positions in the queue gave up their part too
                 covered += float(self.outside.given_up.sum())
@@ -175,7 +175,7 @@ def _counts(crowd: Crowd, price: np.ndarray | float, trigger: str = "at_maintena
     """How many longs and shorts are liquidated at ``price``: :meth:`margin.scenario.Rules.breached`
     on liquidation prices sorted once, so a trader whose liquidation price is the price itself
     is liquidated at ``"at_maintenance"`` and not at ``"below_maintenance"``."""
-    side = "left" if trigger == "below_maintenance" else "right"
+    side: Literal["left", "right"] = "left" if trigger == "below_maintenance" else "right"
     n_long = np.searchsorted(-crowd.long_liq_sorted, -np.asarray(price), side=side)
     n_short = np.searchsorted(crowd.short_liq_sorted, np.asarray(price), side=side)
     return n_long, n_short

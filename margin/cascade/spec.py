@@ -200,6 +200,7 @@ def named_traders(run: CascadeRun) -> list[dict[str, Any]]:
     the loss beyond its collateral [quote]."""
     first = run.crowd.n_traders - len(run.spec.traders)
     t = run.result.traders
+    assert t is not None  # the run was asked for each trader's outcome
     out = []
     for k in range(first, run.crowd.n_traders):
         hit = int(t.round[k]) >= 0

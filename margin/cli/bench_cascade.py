@@ -33,18 +33,18 @@ def run_cascade_benchmarks(quick: bool = False, echo: TextIO = sys.stderr, *, re
     load = machine_load()
     result = run_cascade(build_crowd(BENCH_MARKET, params), -0.05, depth)
     curve = tipping_point(build_crowd(BENCH_MARKET, params), shocks, depth)
-    drawn = {"prepare": clear_crowds}  # each run draws the crowd anew (the cache emptied, untimed)
+    # prepare=clear_crowds: each run draws the crowd anew (the cache emptied, untimed)
     cases = {
         "draw the crowd (liquidation prices, sort)": (time_runs(lambda: build_crowd(BENCH_MARKET, params), repeats,
-                                                                **drawn)[0], None),
+                                                                prepare=clear_crowds)[0], None),
         "one cascade, shock -5 %, crowd reused": (time_runs(
             lambda: run_cascade(build_crowd(BENCH_MARKET, params), -0.05, depth), repeats)[0], 0.060),
         "one cascade, shock -5 %, crowd drawn first": (time_runs(
-            lambda: run_cascade(build_crowd(BENCH_MARKET, params), -0.05, depth), repeats, **drawn)[0], None),
+            lambda: run_cascade(build_crowd(BENCH_MARKET, params), -0.05, depth), repeats, prepare=clear_crowds)[0], None),
         f"tipping curve, {len(shocks)} shocks, crowd reused": (time_runs(
             lambda: tipping_point(build_crowd(BENCH_MARKET, params), shocks, depth), repeats)[0], 2.0),
         f"tipping curve, {len(shocks)} shocks, crowd drawn first": (time_runs(
-            lambda: tipping_point(build_crowd(BENCH_MARKET, params), shocks, depth), repeats, **drawn)[0], None),
+            lambda: tipping_point(build_crowd(BENCH_MARKET, params), shocks, depth), repeats, prepare=clear_crowds)[0], None),
     }
     results: dict[str, Any] = {
         "traders": n_traders, "depth_per_percent": depth, "repeats": repeats, "load_before": load,

@@ -24,7 +24,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from margin.imports.coins import CoinBalance, add_collateral, coin_tiers, inverse_market
 from margin.imports.documents import MAX_TIME_MS
@@ -137,7 +137,7 @@ def latest_time(*values: object) -> int | None:
     return max(times) if times else None
 
 
-def one_row_each(legs: list[tuple[object, str, str]], rule: str) -> None:
+def one_row_each(legs: Sequence[tuple[object, str, str]], rule: str) -> None:
     """Refuse an export that lists one position twice. ``legs``: (key, what, where) per open
     row, the key what makes a position (a symbol and side, say), ``what`` the key in words;
     ``rule`` says how many rows the exchange sends. Two rows of one key are two exports pasted
@@ -225,7 +225,7 @@ def _positions(account: ExportedAccount) -> list[dict]:
     for position_id, h in zip(_position_ids(account.holdings), account.holdings):
         entry = {"id": position_id, "market": h.market, "side": h.side, "size": tidy(h.size),
                  "entry": h.entry, "leverage": h.leverage, "mode": h.mode}
-        if h.mode == "isolated":
+        if h.mode == "isolated" and h.margin is not None:
             entry["margin"] = tidy(h.margin)
         positions.append(entry)
     return positions
@@ -304,7 +304,7 @@ def to_scenario(account: ExportedAccount) -> tuple[dict, list[str]]:
             f"({money(locked)}): were the two exports taken from one account at one moment?"))
     preset = preset_for(account.exchange)
     markets, market_notes = _markets(account)
-    draft = {
+    draft: dict[str, Any] = {
         "format": FORMAT,
         "name": f"My {EXCHANGE_NAMES[account.exchange]} account (imported)",
         "story": _story(account, preset),

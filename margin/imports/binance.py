@@ -226,7 +226,9 @@ def read(documents: Mapping[str, Any]) -> ExportedAccount:
             raise ScenarioError("positionRisk", (
                 "is missing: the account export lists open positions but not their entry or mark "
                 "prices; paste GET /fapi/v3/positionRisk too"))
-        holdings, notes, version = [], [], "v3"
+        holdings: list[Any] = []
+        notes: list[str] = []
+        version = "v3"
     else:
         holdings, notes, version = _holdings(documents["positionRisk"])
     if account is None:

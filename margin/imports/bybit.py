@@ -26,7 +26,7 @@ import re
 from typing import Any, Mapping
 
 from margin.imports.accounts import ExportedAccount, Holding, latest_time, no_open_position, one_row_each, reported_number
-from margin.imports.coins import CoinBalance
+from margin.imports.coins import CoinBalance, other_coins
 from margin.imports.documents import kind_of, listing, mapping, number, optional_number, optional_time, required, rows, text
 from margin.scenario import ScenarioError
 
@@ -100,11 +100,8 @@ def _coins(document: Any, settled: set[str]) -> list[CoinBalance]:
     on), priced by its ``usdValue``."""
     accounts = rows(_result(document, "wallet-balance"), "list", "wallet-balance.result")
     out = []
-    for index, coin in enumerate(rows(accounts[0], "coin", "wallet-balance.result.list[0]") if accounts else []):
-        name, where = coin.get("coin"), f"wallet-balance.result.list[0].coin[{index}]"
-        if not isinstance(name, str) or name == "USDT":
-            continue
-        amount = optional_number(coin, "walletBalance", where) or 0.0
+    for name, where, amount, coin in other_coins(accounts, "coin", "wallet-balance.result.list[0]", name="coin",
+                                                 amount="walletBalance"):
         if name not in settled and (amount <= 0 or coin.get("marginCollateral") is False):
             continue
         worth = optional_number(coin, "usdValue", where)

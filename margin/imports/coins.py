@@ -19,8 +19,9 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Mapping
 
+from margin.imports.documents import optional_number, rows
 from margin.presets import load_venue, market_defaults
 
 HAIRCUTS_FILE = Path(__file__).resolve().parents[2] / "assets" / "imports" / "haircuts.json"
@@ -38,6 +39,23 @@ class CoinBalance:
     price: float | None
     haircut: float | None
     where: str
+
+
+def other_coins(accounts: list[Mapping[str, Any]], key: str, where: str, *, name: str,
+                amount: str) -> Iterator[tuple[str, str, float, Mapping[str, Any]]]:
+    """The coins other than USDT of an exchange's balance export, in the first account's list
+    ``key`` (Bybit's wallet-balance ``coin``, OKX's balance ``details``): each as (its name in
+    field ``name``, where it stands, its field ``amount`` [coin units; 0 when absent], the row).
+
+    >>> [c[:3] for c in other_coins([{"details": [{"ccy": "USDT", "cashBal": "5"}, {"ccy": "BTC"},
+    ...                                              {"ccy": "ETH", "cashBal": "2.5"}]}],
+    ...                             "details", "balance.data[0]", name="ccy", amount="cashBal")]
+    [('BTC', 'balance.data[0].details[1]', 0.0), ('ETH', 'balance.data[0].details[2]', 2.5)]
+    """
+    for index, row in enumerate(rows(accounts[0], key, where) if accounts else []):
+        asset, here = row.get(name), f"{where}.{key}[{index}]"
+        if isinstance(asset, str) and asset != "USDT":
+            yield asset, here, optional_number(row, amount, here) or 0.0, row
 
 
 @lru_cache(maxsize=1)

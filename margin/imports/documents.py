@@ -50,7 +50,7 @@ def parse_documents(data: str | bytes, label: str) -> list[Any]:
                             "comes near it")
     decoder = json_decoder()
     documents: list[Any] = []
-    position = _SPACE.match(text).end()
+    position = _after_space(text, 0)
     while position < len(text):
         if len(documents) == MAX_DOCUMENTS:
             raise ScenarioError(label, f"holds more than {MAX_DOCUMENTS} JSON documents")
@@ -62,8 +62,14 @@ def parse_documents(data: str | bytes, label: str) -> list[Any]:
             raise ScenarioError(label, f"is not valid JSON: {err.msg} at line {err.lineno} "
                                 f"column {err.colno}") from None
         documents.append(document)
-        position = _SPACE.match(text, end).end()
+        position = _after_space(text, end)
     return documents
+
+
+def _after_space(text: str, start: int) -> int:
+    """Where the white space from ``start`` on ends (``_SPACE`` matches the empty run too)."""
+    found = _SPACE.match(text, start)
+    return found.end() if found else start
 
 
 # ----------------------------------------------------------------------------- fields

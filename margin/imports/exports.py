@@ -223,10 +223,10 @@ def _exchange(documents: list[Document], wanted: list[str]) -> str:
                                               f"{EXCHANGE_NAMES[exchange]} {document.endpoint}"))
     if len(set(wanted)) > 1:
         raise ScenarioError("venue", f"is given twice, as {' and '.join(sorted(set(wanted)))}")
-    exchange = next(iter(found), None) or (wanted[0] if wanted else None)
-    if exchange is None:
+    chosen = next(iter(found), None) or (wanted[0] if wanted else None)
+    if chosen is None:
         raise no_open_position(None)
-    return exchange
+    return chosen
 
 
 def read_exchange_export(source: Mapping[str, str | bytes] | str | bytes, venue: str | None = None) -> ImportResult:
@@ -238,7 +238,8 @@ def read_exchange_export(source: Mapping[str, str | bytes] | str | bytes, venue:
     anything it cannot map; see the module and the venue modules for what is assumed.
     """
     documents, hints = _documents(source)
-    wanted = ([_venue(venue, "venue")] if venue is not None else []) + hints
+    named = _venue(venue, "venue")
+    wanted = ([named] if named is not None else []) + hints
     exchange = _exchange(documents, wanted)
     by_endpoint: dict[str, Any] = {}
     for document in documents:

@@ -29,7 +29,7 @@ from typing import Any, Mapping
 from margin.imports.accounts import (
     ExportedAccount, Holding, latest_time, market_name, no_open_position, one_row_each, reported_number,
 )
-from margin.imports.coins import CoinBalance
+from margin.imports.coins import CoinBalance, other_coins
 from margin.imports.documents import kind_of, listing, mapping, number, optional_number, optional_time, rows, text
 from margin.scenario import ScenarioError
 
@@ -147,11 +147,7 @@ def _coins(document: Any) -> tuple[list[CoinBalance], list[str]]:
     exchange's own, ``1 − disEq / eqUsd`` (OKX's discounted equity)."""
     accounts = rows(mapping(document, "balance"), "data", "balance")
     out = []
-    for index, detail in enumerate(rows(accounts[0], "details", "balance.data[0]") if accounts else []):
-        name, where = detail.get("ccy"), f"balance.data[0].details[{index}]"
-        if not isinstance(name, str) or name == "USDT":
-            continue
-        amount = optional_number(detail, "cashBal", where) or 0.0
+    for name, where, amount, detail in other_coins(accounts, "details", "balance.data[0]", name="ccy", amount="cashBal"):
         if amount <= 0:
             continue
         equity, worth = optional_number(detail, "eq", where), optional_number(detail, "eqUsd", where)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -12,6 +11,7 @@ import numpy as np
 
 from margin.account import price_vector
 from margin.scenario import Scenario, scenario_to_dict
+from margin.scenario_writer import canonical_json
 from margin.settle import Event
 from margin.stress.sampler import Sampler, sample_prices
 from margin.stress.results import VariantStress
@@ -41,7 +41,7 @@ class StressResult:
 
 def _variant_key(scenario: Scenario) -> str:
     raw = scenario_to_dict(scenario)
-    return json.dumps({k: raw[k] for k in ("balance", "rules", "markets", "positions")}, sort_keys=True)
+    return canonical_json({k: raw[k] for k in ("balance", "rules", "markets", "positions")})
 
 
 def run_stress(scenario: Scenario, spec: StressSpec, *,

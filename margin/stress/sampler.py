@@ -20,7 +20,7 @@ def _streams(seed: int, block: int) -> tuple[np.random.Generator, np.random.Gene
             np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block, 1))))
 
 
-def sample_prices(spec: StressSpec, start_prices: Sequence[float], first: int = 0,
+def sample_prices(spec: StressSpec, start_prices: Sequence[float] | np.ndarray, first: int = 0,
                   count: int | None = None) -> np.ndarray:
     """Mark prices of paths ``first .. first + count − 1``: shape ``(markets, paths, steps + 1)``
     [quote per base]; column 0 is ``start_prices``, column k the mark k steps later.
@@ -42,7 +42,7 @@ class Sampler:
     stays valid until ``buffers`` more chunks have been drawn. ``workers`` threads may fill
     disjoint path ranges of one chunk at once, each with its own scratch block."""
 
-    def __init__(self, spec: StressSpec, start_prices: Sequence[float], max_paths: int,
+    def __init__(self, spec: StressSpec, start_prices: Sequence[float] | np.ndarray, max_paths: int,
                  buffers: int = 1, workers: int = 1):
         self.spec = spec
         n_markets, n_steps = len(spec.markets), spec.n_steps

@@ -166,10 +166,11 @@ class VariantRunner:
                 if cross_next is not None:
                     candidates.append(cross_next)
             for i in settler.isolated:
-                if next_of[i] is not None and next_of[i] < row:
-                    next_of[i] = self._next_isolated(i, state, marks, hits_of[i], row)
-                if next_of[i] is not None:
-                    candidates.append(next_of[i])
+                found_at = next_of[i]
+                if found_at is not None and found_at < row:
+                    found_at = next_of[i] = self._next_isolated(i, state, marks, hits_of[i], row)
+                if found_at is not None:
+                    candidates.append(found_at)
             if not candidates:
                 break
             at = min(candidates)

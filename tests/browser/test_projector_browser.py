@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import time
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from playwright.sync_api import expect
 from classroom import RoomStore
 from margin.numbers import price
 from margin.presets import load_story
-from tests.conftest import ROOT, start_streamlit, stop_streamlit
+from tests.conftest import room_with_story, sqlite_room_server
 
 pytestmark = pytest.mark.browser
 
@@ -39,15 +38,8 @@ def _timeouts():
 
 @pytest.fixture(scope="module")
 def room_server(tmp_path_factory):
-    data = tmp_path_factory.mktemp("projector")
-    process, url = start_streamlit(ROOT / "app.py", env={"MARGIN_LAB_DATA_DIR": str(data),
-                                                         "MARGIN_LAB_DATABASE_URL": ""})
-    yield url, f"sqlite:///{data / 'rooms.sqlite3'}"
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    with sqlite_room_server(tmp_path_factory, "projector") as served:
+        yield served
 
 
 @pytest.fixture
@@ -172,9 +164,7 @@ def test_a_projector_follows_a_lesson_at_1280x720(browser, room_server, shots):
 
 def test_at_390_px_the_class_sees_the_replay_move_after_the_teachers_tab_closes(browser, room_server, shots):
     url, database = room_server
-    rooms = RoomStore(database)
-    room = rooms.open_room()
-    rooms.push_account(room.code, room.teacher_key, load_story("default"))
+    rooms, room = room_with_story(database)
     seats = [rooms.join(room.code, n, session=f"s-{n}", address="192.0.2.1") for n in ("Ada", "Bob")]
     phone = {"viewport": {"width": 390, "height": 844}}
     teacher = browser.new_context(**phone).new_page()
@@ -206,18 +196,13 @@ def test_at_390_px_the_class_sees_the_replay_move_after_the_teachers_tab_closes(
 
 @pytest.fixture(scope="module")
 def pushed_server(tmp_path_factory):
-    data = tmp_path_factory.mktemp("pushed-projector")
-    database = f"sqlite:///{data / 'rooms.sqlite3'}"
-    process, url = start_streamlit(ROOT / "serve_app.py", env={"MARGIN_LAB_DATABASE_URL": database})
-    yield url, database
-    stop_streamlit(process)
+    with sqlite_room_server(tmp_path_factory, "pushed-projector", "serve_app.py") as served:
+        yield served
 
 
 def test_served_by_serve_app_the_projectors_lab_is_pushed(browser, pushed_server):
     url, database = pushed_server
-    rooms = RoomStore(database)
-    room = rooms.open_room()
-    rooms.push_account(room.code, room.teacher_key, load_story("default"))
+    rooms, room = room_with_story(database)
     page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
     page.goto(f"{url}/projector?room={room.code}&view={room.projector_token}")
     screen = page.locator('[data-live-region="projector.screen"]')

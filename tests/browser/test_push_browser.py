@@ -12,9 +12,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from classroom import RoomStore
-from margin.presets import load_story
-from tests.conftest import ROOT, start_streamlit, stop_streamlit
+from tests.conftest import room_with_story, sqlite_room_server
 
 pytestmark = pytest.mark.browser
 
@@ -22,11 +20,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def pushed_server(tmp_path_factory):
-    data = tmp_path_factory.mktemp("pushed-rooms")
-    database = f"sqlite:///{data / 'rooms.sqlite3'}"
-    process, url = start_streamlit(ROOT / "serve_app.py", env={"MARGIN_LAB_DATABASE_URL": database})
-    yield url, database
-    stop_streamlit(process)
+    with sqlite_room_server(tmp_path_factory, "pushed-rooms", "serve_app.py") as served:
+        yield served
 
 
 def student_page(browser, url: str, room, seat, width: int):
@@ -47,9 +42,7 @@ def student_page(browser, url: str, room, seat, width: int):
 
 def test_a_pushed_step_is_redrawn_without_a_script_run(browser, pushed_server):
     url, database = pushed_server
-    rooms = RoomStore(database)
-    room = rooms.open_room()
-    rooms.push_account(room.code, room.teacher_key, load_story("default"))
+    rooms, room = room_with_story(database)
     laptop_seat, phone_seat = (rooms.join(room.code, name, client="test") for name in ("Ada", "Grace"))
     laptop, laptop_frames = student_page(browser, url, room, laptop_seat, 1280)
     phone, phone_frames = student_page(browser, url, room, phone_seat, 390)

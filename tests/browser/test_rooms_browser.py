@@ -5,15 +5,13 @@ follows within 2 s of the teacher's own screen showing the step."""
 from __future__ import annotations
 
 import re
-import subprocess
 import time
 
 import pytest
 from playwright.sync_api import expect
 
 from classroom import RoomStore
-from margin.presets import load_story
-from tests.conftest import ROOT, start_streamlit, stop_streamlit
+from tests.conftest import ROOT, room_with_story, sqlite_room_server, start_streamlit, stop_streamlit
 
 pytestmark = pytest.mark.browser
 
@@ -26,22 +24,13 @@ def _timeouts():
 
 @pytest.fixture(scope="module")
 def room_server(tmp_path_factory):
-    data = tmp_path_factory.mktemp("rooms")
-    process, url = start_streamlit(ROOT / "app.py", env={"MARGIN_LAB_DATA_DIR": str(data),
-                                                         "MARGIN_LAB_DATABASE_URL": ""})
-    yield url, f"sqlite:///{data / 'rooms.sqlite3'}"
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    with sqlite_room_server(tmp_path_factory, "rooms") as served:
+        yield served
 
 
 def test_the_students_screen_follows_the_teachers_shock_within_2_s(browser, room_server):
     url, database = room_server
-    rooms = RoomStore(database)
-    room = rooms.open_room()
-    rooms.push_account(room.code, room.teacher_key, load_story("default"))
+    rooms, room = room_with_story(database)
     seat = rooms.join(room.code, "Ada", client="test")
     rooms.dispose()
 
@@ -66,9 +55,7 @@ def test_the_students_screen_follows_the_teachers_shock_within_2_s(browser, room
 
 def test_a_playing_crash_replay_moves_on_the_students_screen(browser, room_server):
     url, database = room_server
-    rooms = RoomStore(database)
-    room = rooms.open_room()
-    rooms.push_account(room.code, room.teacher_key, load_story("default"))
+    rooms, room = room_with_story(database)
     seat = rooms.join(room.code, "Ada", client="test")
     teacher = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
     student = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()

@@ -70,7 +70,7 @@ def _per_position(s):
 
 
 def check_notional(s, _):
-    for i, p, v, names in _per_position(s):
+    for i, _p, v, names in _per_position(s):
         holds(FORMULAS["notional"], {**names, "notional": float(v.notional[0, i])})
         holds(FORMULAS["perpetual-future"], {**names, "notional": float(v.notional[0, i])})
 
@@ -116,7 +116,7 @@ def check_opening(s, raw):
 
 
 def check_maintenance(s, _):
-    for i, p, v, names in _per_position(s):
+    for i, p, v, _names in _per_position(s):
         market = s.markets[p.market]
         notional = p.size * (p.entry if s.rules.mm_basis == "entry" else market.price)
         tier = market.tier_for(notional)
@@ -163,7 +163,7 @@ def check_fee(s, raw, path):
 
 def check_shock(s, shock):
     moved = shock_prices(s, np.array([shock]))[0]
-    for j, (name, market) in enumerate(s.markets.items()):
+    for j, market in enumerate(s.markets.values()):
         names = {"p": market.price, "p_prime": float(moved[j]), "beta": market.beta, "shock": shock}
         holds(FORMULAS["market-shock"], names)
         holds(FORMULAS["beta"], {**names, "Delta_p": float(moved[j]) - market.price, "BTCs_move": shock})
@@ -176,8 +176,8 @@ def test_every_glossary_formula_holds_on_random_accounts(raw, data):
     for market, beta in zip(raw["markets"].values(), betas):
         market["beta"] = beta
     s = scenario_from_dict(raw)
-    for check in (check_notional, check_pnl, check_pools, check_maintenance, check_liquidation_prices):
-        check(s, raw)
+    for formula_check in (check_notional, check_pnl, check_pools, check_maintenance, check_liquidation_prices):
+        formula_check(s, raw)
     check_opening(s, json.loads(json.dumps(raw)))
     check_fee(s, raw, data.draw(paths_for(s, max_steps=40)))
     check_shock(s, data.draw(st.floats(-0.99, 0.99)))

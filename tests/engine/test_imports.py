@@ -371,7 +371,7 @@ def coin_pnl(result) -> dict[str, float]:
     from margin.account import evaluate
     scenario = scenario_from_dict(result.scenario)
     out: dict[str, float] = {}
-    for p, snap in zip(scenario.positions, evaluate(scenario).positions):
+    for snap in evaluate(scenario).positions:
         out[snap.currency] = out.get(snap.currency, 0.0) + snap.unrealized_pnl
     return out
 

@@ -40,7 +40,7 @@ def test_lesson_data_holds_together(lesson_id):
     scenario_from_dict(lesson_scenario(lesson))  # the account is valid
     for term in lesson.terms:
         lookup(term)  # every term is in the glossary
-    for key, value in lesson.controls.items():
+    for key in lesson.controls:
         assert control_spec(lesson.page, key) is not None, key  # a control the page documents
     text = question_text(lesson_id)
     assert "{" not in text and "}" not in text, text
@@ -95,7 +95,7 @@ def test_wrong_answer_is_explained_with_both_numbers(lesson_id):
     assert "{" not in result.message and "}" not in result.message, result.message
 
 
-@pytest.mark.parametrize("lesson_id", [l.id for l in lessons() if l.mistakes])
+@pytest.mark.parametrize("lesson_id", [lesson.id for lesson in lessons() if lesson.mistakes])
 def test_typical_mistakes_get_their_own_explanation(lesson_id):
     lesson = get_lesson(lesson_id)
     for mistake in lesson.mistakes:

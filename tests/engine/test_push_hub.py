@@ -20,21 +20,10 @@ from push.notify import Watcher
 from push.screen import room_screen
 from push.ticket import StreamTicket
 from tests.apart import run_apart
+from tests.rooms_fixtures import Clock
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'rooms.sqlite3'}"
-    return request.getfixturevalue("pg_url")
+# the store's ``url`` fixture (SQLite and PostgreSQL) is tests/rooms_fixtures.py's
 
 
 def open_room(store: RoomStore, students: int):

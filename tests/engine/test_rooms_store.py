@@ -19,31 +19,7 @@ from margin.presets import load_story
 from tests.paths import ROOT
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'rooms.sqlite3'}"
-    return request.getfixturevalue("pg_url")
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def store(url, clock):
-    s = RoomStore(url, clock=clock)
-    yield s
-    s.dispose()
+# the store's fixtures (url, clock, store: SQLite and PostgreSQL) are tests/rooms_fixtures.py's
 
 
 def rows(store: RoomStore, table) -> int:

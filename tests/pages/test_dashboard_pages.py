@@ -115,7 +115,9 @@ def test_market_price_slider_moves_the_other_positions_liquidation_price():
     at.slider(key="lab.price.BTCUSDT.slider").set_value(90_000.0).run()
     after = line_of(section(at, "Positions, as built"), "SOL long")
     # less BTC profit in the shared pool: the SOL long's liquidation price rises
-    price_of = lambda text: float(text.split("at ")[-1].split(" USDT")[0].replace(",", ""))
+
+    def price_of(text):
+        return float(text.split("at ")[-1].split(" USDT")[0].replace(",", ""))
     assert price_of(after) > price_of(before)
 
 
@@ -368,18 +370,19 @@ def test_names_from_the_account_reach_the_live_regions_as_text_only():
         html = "".join(region(at, name) for name in ("text", "pictures", "strip.shock")) + "".join(
             region(at, region_name("strip", name)) for name in raw["markets"])
         tree = parse(html)
-        elements = []
-
-        def walk(node):
-            for child in node.children:
-                if not isinstance(child, str):
-                    elements.append(child)
-                    walk(child)
-        walk(tree)
+        elements = list(_descendants(tree))
         assert not [e.tag for e in elements if e.tag in ("script", "iframe", "object", "embed")]
         assert not [name for e in elements for name in e.attrs if name.startswith("on")]
         assert all(e.attrs.get("src", "").startswith("data:image/svg+xml") for e in elements if e.tag == "img")
         assert "<script>alert(2)</script>" in tree.text()  # the name is there, as text
+
+
+def _descendants(node):
+    """Every element below ``node``, depth first (text children left out)."""
+    for child in node.children:
+        if not isinstance(child, str):
+            yield child
+            yield from _descendants(child)
 
 
 def test_a_number_box_echoing_an_older_value_does_not_pull_the_slider_back():

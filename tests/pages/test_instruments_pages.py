@@ -156,7 +156,7 @@ def test_the_two_choice_lessons_are_answered_by_choice():
         right = options.index(str(expected(lesson)))
         choose(ada, right)
         t.button(key="room.teach.reveal").click().run()
-        assert f"chose it" in texts(t) and "✓ right" in json.loads(t.get("plotly_chart")[0].proto.spec)["data"][0]["y"][right]
+        assert "chose it" in texts(t) and "✓ right" in json.loads(t.get("plotly_chart")[0].proto.spec)["data"][0]["y"][right]
         assert "That is right." in texts(ada.run())
 
 

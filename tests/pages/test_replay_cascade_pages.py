@@ -147,7 +147,9 @@ def test_what_is_happening_sits_right_under_the_player():
     play controls and the step slider, before any chart (at 1280 x 800 they are above the fold)."""
     at = open_page(REPLAY)
     order = _in_order(at)
-    where = lambda test: next(i for i, item in enumerate(order) if test(item))
+
+    def where(test):
+        return next(i for i, item in enumerate(order) if test(item))
     play = where(lambda e: e == ("button", "replay.play"))
     slider = where(lambda e: e == ("slider", "replay.step.slider"))
     now = where(lambda e: e[0] == "markdown" and "into the crash" in e[1])

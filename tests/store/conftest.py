@@ -1,43 +1,13 @@
-"""Fixtures of the room store's tests: each test runs on SQLite and on a real PostgreSQL
-(:mod:`tests.services_pg`), with a clock the test moves."""
+"""Helpers of the room store's race tests. The store's fixtures (``url``, ``clock``, ``store``:
+SQLite and a real PostgreSQL, a clock the test moves) are shared with the store and push hub
+tests in ``tests/engine``: :mod:`tests.rooms_fixtures`."""
 
 from __future__ import annotations
 
 import threading
 from typing import Any, Callable
 
-import pytest
-
-from classroom import RoomError, RoomStore
-
-
-class Clock:
-    """A clock [unix s] the test moves by hand (``clock.now += 61``)."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'rooms.sqlite3'}"
-    return request.getfixturevalue("pg_url")
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def store(url, clock):
-    s = RoomStore(url, clock=clock)
-    yield s
-    s.dispose()
+from classroom import RoomError
 
 
 def race(n: int, call: Callable[[int], Any]) -> list[Any]:

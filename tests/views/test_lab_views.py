@@ -164,7 +164,9 @@ def test_price_strips_mark_liquidation_and_bankruptcy_prices_on_the_sliders_scal
     target = target_prices(s, s.prices, -0.05)
     sol = next(p for p in views["As built"].positions if p.label == "SOL long")
     html, words = lab_marks.price_strip("SOLUSDT", 36.0, 324.0, target["SOLUSDT"], views["As built"].positions)
-    where = lambda value: f"left:{(value - 36.0) / 288.0 * 100:.2f}%"
+
+    def where(value):
+        return f"left:{(value - 36.0) / 288.0 * 100:.2f}%"
     assert where(sol.liquidation_price) in html and where(sol.bankruptcy_price) in html
     assert where(target["SOLUSDT"]) in html
     assert html.count("✕</span>") == 1 and html.count("◆</span>") == 1 and "BTC long" not in html
@@ -258,7 +260,7 @@ def test_each_open_position_shows_roe_and_pnl_percent_beside_its_pnl():
     (initial margin 2,640); at a shock of −5 % SOL (beta 1.6) is at 180 × 0.92 = 165.6."""
     from ui.lab.html import position_detail
     s, views, _ = _views(-0.05)
-    for label, view in views.items():
+    for view in views.values():
         for p in view.positions:
             if p.size <= 0:
                 assert p.roe is None and "ROE" not in position_detail(p)
@@ -319,7 +321,7 @@ def test_every_stated_shock_is_the_exact_crossing_with_only_known_digits():
     sweep = sweeps["As built"]
     exact = {(c.position, c.kind): c.shock for c in shock_crossings(s, low=-0.9, high=0.9)}
     stated = {("cross pool" if p is None else p, k): v for (p, k), v in exact.items()}
-    assert {(m.pool if m.pool == "cross pool" else m.pool, m.kind) for m in sweep.marks} >= {("cross pool", "liquidation")}
+    assert {(m.pool, m.kind) for m in sweep.marks} >= {("cross pool", "liquidation")}
     for m in sweep.marks:
         if m.pool == "cross pool":
             assert m.shock == stated[("cross pool", m.kind)]

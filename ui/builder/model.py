@@ -403,7 +403,7 @@ def handle_exchange_import(pastes: Mapping[str, str | bytes]) -> UploadResult:
     from margin.imports import read_exchange_export
 
     keep = " Your current account is unchanged."
-    pastes = {name: text for name, text in pastes.items() if (text.strip() if isinstance(text, str) else text.strip())}
+    pastes = {name: text for name, text in pastes.items() if text.strip()}
     if not pastes:
         return UploadResult(scenario=None, message=f"Not imported: paste an export or choose its files first.{keep}")
     try:

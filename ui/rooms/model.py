@@ -21,6 +21,7 @@ from classroom.questions import numeric_lessons
 from margin.numbers import money, percent, price
 from margin.presets import load_story, market_label, story_ids
 from margin.scenario import Scenario, scenario_from_dict
+from margin.scenario_writer import canonical_json
 from margin.replay import Replay
 from ui.lab.model import VariantView, move_history, new_history, target_prices
 from ui.lab.words import describe_events, lab_views
@@ -31,9 +32,7 @@ from ui.common.words import position_labels
 ROOM_PARAM, SEAT_PARAM, KEY_PARAM = "room", "seat", "key"
 
 
-def account_text(raw: Mapping[str, Any]) -> str:
-    """The account's canonical JSON text (its cache key)."""
-    return json.dumps(raw, sort_keys=True, separators=(",", ":"))
+account_text = canonical_json  # the account's canonical JSON text (its cache key)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)

@@ -10,14 +10,14 @@ old account when the new one is bad.
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import streamlit as st
 
 from margin.presets import DEFAULT_STORY, load_story
 from margin.scenario import Scenario, ScenarioError, scenario_from_dict
+from margin.scenario_writer import canonical_json
 
 SCENARIO_KEY = "scenario"
 REVISION_KEY = "scenario_revision"  # bumps on every change: pages key widgets and caches on it
@@ -47,9 +47,7 @@ class Account:
     key: str
 
 
-def account_key(raw: Mapping[str, Any]) -> str:
-    """The scenario dict as canonical JSON text (a cache key)."""
-    return json.dumps(raw, sort_keys=True, separators=(",", ":"))
+account_key = canonical_json  # the scenario dict as canonical JSON text (a cache key)
 
 
 def current_account() -> Account:

@@ -220,7 +220,7 @@ def probability_figure(normal: StressResult, fat: StressResult, dof: float, hori
     fig = make_subplots(rows=1, cols=3, subplot_titles=[title for title, _ in PROBABILITIES],
                         shared_yaxes=True, horizontal_spacing=0.04)
     for col, (_, attribute) in enumerate(PROBABILITIES, start=1):
-        for key, name, style, offset in (("normal", "Normal", NORMAL_STYLE, -0.2), ("fat", fat_label(dof), FAT_STYLE, 0.2)):
+        for key, name, style in (("normal", "Normal", NORMAL_STYLE), ("fat", fat_label(dof), FAT_STYLE)):
             series = values[key][attribute]
             fig.add_trace(go.Bar(
                 name=name, x=labels, y=[v if v > 0 else None for v in series], legendgroup=name,
