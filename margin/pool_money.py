@@ -31,6 +31,12 @@ from margin.scenario import Market, Position, Rules, Scenario
 from margin.tiers import maintenance_margin
 
 
+#: A loss beyond margin at or below this [the pool's currency] is float rounding of money that
+#: adds to zero on paper (seen: 7e-17 USDT after a pool's last partial slice), not a bankruptcy:
+#: no fund payout, no event, the account not marked bankrupt.
+DEFICIT_DUST = 1e-9
+
+
 class PoolMoney:
     """Pools, wallets and funds by currency (see the module). Expects :meth:`setup_money`."""
 
@@ -222,6 +228,8 @@ class PoolMoney:
         rest is socialized. The position's close in this row (its liquidation, or the stop that
         filled beyond its bankruptcy price) says so too (``from_fund``,
         ``socialized``), so its money adds up."""
+        if deficit <= DEFICIT_DUST:
+            return  # float rounding of sums that are zero on paper, not a bankruptcy
         key = self.money[i]
         if key is None:
             fund = state.fund

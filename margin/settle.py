@@ -367,7 +367,11 @@ class Settler(Cuts, Orders):
                 for i, cut in cuts.items():
                     price = self.fill(i, float(prices[self.col[i]]))
                     realized = self.pnl(i, cut, price)
-                    fee = self._fee(self.value(i, cut, price), equity, self.wallet(state, key) + realized)
+                    # the cash behind the fee: the wallet and, in the USDT pool, its collateral at
+                    # collateral value (USDC at 1.0 and no haircut is balance, to the bit)
+                    cash = self.wallet(state, key) + (self.collateral_value(state, prices)
+                                                      if key is None and self.usdt_entries else 0.0)
+                    fee = self._fee(self.value(i, cut, price), equity, cash + realized)
                     equity -= fee
                     self.credit(state, key, realized - fee)
                     self.to_fund(state, key, fee)

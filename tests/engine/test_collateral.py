@@ -136,6 +136,8 @@ def test_a_stable_coin_at_one_without_haircut_is_the_balance(raw, usdc, data):
     liquidations = [(e.type, e.position, e.row) for e in ours.events if e.type != "collateral_sale"]
     assert liquidations == [(e.type, e.position, e.row) for e in theirs.events]
     assert ours.final.balance + ours.final.held[0] == pytest.approx(theirs.final.balance, abs=1e-6 * scale)
+    # the same fees: a cross slice's fee is capped by the cash behind it, collateral included
+    assert sum(e.fee for e in ours.events) == pytest.approx(sum(e.fee for e in theirs.events), abs=1e-6 * scale)
 
 
 @PROPERTY
