@@ -7,6 +7,8 @@ every new session's first account instead of the default story.
 
 from __future__ import annotations
 
+import ui.common.first_import  # noqa: F401  (first of all: see its doc)
+
 import os
 from pathlib import Path
 

@@ -23,6 +23,8 @@ Session keys:
 
 from __future__ import annotations
 
+import ui.common.first_import  # noqa: F401  (first of all: see its doc)
+
 import json
 
 import streamlit as st

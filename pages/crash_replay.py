@@ -25,6 +25,8 @@ prefixes ``"replay.walk"`` and ``"replay.checks"``).
 
 from __future__ import annotations
 
+import ui.common.first_import  # noqa: F401  (first of all: see its doc)
+
 import streamlit as st
 
 from margin.crashes import CUSTOM_ID, crash_ids

@@ -8,6 +8,8 @@ Session keys (plain keys):
 
 from __future__ import annotations
 
+import ui.common.first_import  # noqa: F401  (first of all: see its doc)
+
 import streamlit as st
 
 from ui.common.glossary import entries, lookup, search

@@ -15,6 +15,8 @@ at that version), ``room.mine`` (this student's answer and fate at it), ``room.o
 
 from __future__ import annotations
 
+import ui.common.first_import  # noqa: F401  (first of all: see its doc)
+
 import hashlib
 import time
 

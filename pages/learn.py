@@ -15,6 +15,8 @@ Each lesson asks for a prediction first; the page it opens hides the answer unti
 
 from __future__ import annotations
 
+import ui.common.first_import  # noqa: F401  (first of all: see its doc)
+
 import streamlit as st
 
 from teach import get_lesson

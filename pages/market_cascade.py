@@ -23,6 +23,8 @@ progress bar and a Cancel button (``ui/shell/long_work.py``, prefix ``"cascade.c
 
 from __future__ import annotations
 
+import ui.common.first_import  # noqa: F401  (first of all: see its doc)
+
 import streamlit as st
 
 from ui.cascade.model import ASSUMPTIONS

@@ -22,6 +22,8 @@ The page's fragments, caches and what a step redraws: ``ui/lab/session.py``.
 
 from __future__ import annotations
 
+import ui.common.first_import  # noqa: F401  (first of all: see its doc)
+
 import streamlit as st
 
 from margin.scenario import ScenarioError

@@ -22,6 +22,8 @@ Session keys: ``projector.seen`` (what was read, and at which version, activity 
 
 from __future__ import annotations
 
+import ui.common.first_import  # noqa: F401  (first of all: see its doc)
+
 import time
 
 import streamlit as st

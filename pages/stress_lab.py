@@ -22,6 +22,8 @@ per session).
 
 from __future__ import annotations
 
+import ui.common.first_import  # noqa: F401  (first of all: see its doc)
+
 import streamlit as st
 
 from margin.numbers import percent

@@ -18,6 +18,8 @@ controls, re-seeded from the room), ``room.teach.*`` (other widgets).
 
 from __future__ import annotations
 
+import ui.common.first_import  # noqa: F401  (first of all: see its doc)
+
 import pandas as pd
 import streamlit as st
 

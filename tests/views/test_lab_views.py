@@ -13,7 +13,7 @@ import pytest
 from margin.presets import load_story
 from tests.paths import ROOT
 from margin.scenario import load_scenario, scenario_from_dict
-from margin.numbers import money
+from margin.numbers import money, price
 from ui.lab import charts as lab_charts, marks as lab_marks
 from tests.support import DATA
 from ui.builder.model import (
@@ -392,9 +392,9 @@ def test_a_position_no_price_within_reach_liquidates_is_told_as_the_fact():
     long = next(p for p in views["As built"].positions if p.id == "l")
     assert long.distance is None and long.beyond_reach and long.reach == REACH_FACTOR * 100_000
     text = position_detail(long)
-    assert f"no BTC price below {REACH_FACTOR * 100_000:,.2f} USDT liquidates it" in text and "times" not in text
+    assert f"no BTC price below {price(REACH_FACTOR * 100_000)} USDT liquidates it" in text and "times" not in text
     _, words = lab_marks.price_strip("BTCUSDT", 20_000, 180_000, 100_000, views["As built"].positions)
-    assert f"below {REACH_FACTOR * 100_000:,.2f} USDT" in words
+    assert f"below {price(REACH_FACTOR * 100_000)} USDT" in words
 
 
 def test_a_step_is_announced_with_what_it_closed_and_where():
