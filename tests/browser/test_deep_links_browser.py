@@ -42,7 +42,7 @@ def test_a_class_opening_deep_links_at_once_on_a_fresh_server_all_get_the_frame(
         # of two CI runs, while app.py had drawn every element (seen in the aria snapshot).
         for tab, path in zip(tabs, paths):
             sidebar = tab.get_by_test_id("stSidebar")
-            expect(sidebar.get_by_text("USDT wallet"), f"/{path} ran without app.py").to_be_visible(timeout=120_000)
+            expect(sidebar.get_by_text("USDT wallet").first, f"/{path} ran without app.py").to_be_visible(timeout=120_000)
             expect(tab.locator(".st-key-presenter-widget"), f"/{path} ran without app.py").to_have_count(1)
             expect(tab.get_by_text("Page not found")).to_have_count(0)
     finally:
