@@ -26,7 +26,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from classroom import RoomError, Seat, StoreUnavailable
 from classroom.questions import is_close, is_right
 from margin.limits import MAX_SHOCK_PERCENT
-from margin.numbers import price
+from margin.numbers import money, price
 from push.component import pushed, room_stream
 from ui.common.text import md
 from ui.lab.html import LAB_CSS
@@ -272,7 +272,7 @@ def position_form(code: str, token: str) -> None:
             except RoomError as err:
                 st.error(md(str(err)), icon=":material/error:")
             else:
-                st.success(f"Open: {done['leverage']:g}x {done['side']}, {done['notional']:,.2f} USDT, {done['mode']}.")
+                st.success(f"Open: {done['leverage']:g}x {done['side']}, {money(done['notional'])}, {done['mode']}.")
     fate = (st.session_state.get(MINE) or (None, None))[1]
     if fate is not None:  # the latest class cascade, also here, near the bottom of what the student just did
         result, mine = fate

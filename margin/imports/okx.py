@@ -32,6 +32,7 @@ from margin.imports.accounts import (
 from margin.imports.coins import CoinBalance, other_coins
 from margin.imports.documents import kind_of, listing, mapping, number, optional_number, optional_time, rows, text
 from margin.scenario import ScenarioError
+from margin.numbers import money
 
 CONTRACTS_FILE = Path(__file__).resolve().parents[2] / "assets" / "imports" / "okx-contracts.json"
 _SWAP = re.compile(r"([A-Z0-9]{1,20})-USDT-SWAP")
@@ -135,7 +136,7 @@ def _wallet(document: Any) -> tuple[float, str, list[str]]:
                      "balance; not confirmed by a published OKX example)."]
             bots = optional_number(detail, "stgyEq", where) or 0.0
             if bots > 0:
-                notes.append(f"{bots:,.2f} USDT held by trading bots (stgyEq) is not part of the wallet here.")
+                notes.append(f"{money(bots)} held by trading bots (stgyEq) is not part of the wallet here.")
             return number(detail, "cashBal", where), f"{where}.cashBal", notes
     held = listing(d.get("ccy") for d in details)
     raise ScenarioError("balance.data[0].details", f"has no USDT entry (currencies: {held}); the lab's accounts are in USDT")
