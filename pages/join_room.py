@@ -203,8 +203,8 @@ def draw_room(code: str, token: str, participant_id: int | None = None) -> None:
     state = st.session_state[STATE]
     if state.mode == "explore":
         st.caption(":material/explore: Explore: the teacher has handed you the shock.")
-        st.session_state.setdefault(OWN_SHOCK, state.shock * 100.0)
-        st.slider("Your own whole-market shock [%]", -MAX_SHOCK_PERCENT, MAX_SHOCK_PERCENT, step=0.5, key=OWN_SHOCK)
+        st.slider("Your own whole-market shock [%]", -MAX_SHOCK_PERCENT, MAX_SHOCK_PERCENT, step=0.5, key=OWN_SHOCK,
+                  value=float(st.session_state.get(OWN_SHOCK, state.shock * 100.0)))  # never the minimum by default
     else:
         st.session_state.pop(OWN_SHOCK, None)
         st.caption(":material/cast_for_education: Following the teacher: your lab moves when theirs does.")

@@ -227,23 +227,29 @@ def drive(code: str, key: str, state) -> None:
         return
     if st.session_state.pop(RESEED, False):  # a lesson's question pushed its account
         reseed_controls(state)
-    st.session_state.setdefault("room.teach.shock", state.shock * 100.0)
+    # Each control's default is the room's own value, not the widget's minimum: a browser that
+    # draws the control afresh (under load, around the activity fragment's reruns) sends its
+    # default back as a change, and that once moved the whole class to a -90 % shock.
+    shock = state.shock * 100.0
 
     def moved_shock() -> None:
-        told(rooms.move_market, code, key, shock=st.session_state["room.teach.shock"] / 100.0)
+        if st.session_state["room.teach.shock"] != shock:
+            told(rooms.move_market, code, key, shock=st.session_state["room.teach.shock"] / 100.0)
 
-    st.slider("Whole-market shock [%]", -MAX_SHOCK_PERCENT, MAX_SHOCK_PERCENT, step=0.5, key="room.teach.shock", on_change=moved_shock,
+    st.slider("Whole-market shock [%]", -MAX_SHOCK_PERCENT, MAX_SHOCK_PERCENT, value=shock, step=0.5,
+              key="room.teach.shock", on_change=moved_shock,
               help="Every market moves by the shock times its beta, on every student's screen.")
     markets = state.scenario["markets"]
     cols = st.columns(min(len(markets), 4))
     for index, (name, market) in enumerate(markets.items()):
         widget = f"room.teach.price.{name}"
-        st.session_state.setdefault(widget, float(state.prices.get(name, market["price"])))
+        price = float(state.prices.get(name, market["price"]))
 
-        def moved_price(name: str = name, widget: str = widget) -> None:
-            told(rooms.move_market, code, key, prices={name: st.session_state[widget]})
+        def moved_price(name: str = name, widget: str = widget, price: float = price) -> None:
+            if st.session_state[widget] != price:
+                told(rooms.move_market, code, key, prices={name: st.session_state[widget]})
 
-        cols[index % len(cols)].number_input(f"{market_label(name)} price [USDT]", min_value=0.0,
+        cols[index % len(cols)].number_input(f"{market_label(name)} price [USDT]", min_value=0.0, value=price,
                                              key=widget, on_change=moved_price, format="%.6g")
     mode = st.segmented_control("Students' controls", ["follow", "explore"], default=state.mode,
                                 format_func={"follow": "Follow me", "explore": "Let them explore"}.get,
@@ -291,9 +297,11 @@ def replay_controls(code: str, key: str, state) -> None:
         st.session_state[widget] = state.replay["step"]
 
         def scrubbed() -> None:
-            told(rooms.move_replay, code, key, step=st.session_state[widget], playing=False)
+            if st.session_state[widget] != state.replay["step"]:
+                told(rooms.move_replay, code, key, step=st.session_state[widget], playing=False)
 
-        st.slider("Step of the crash (0 = before it)", 0, last, key=widget, on_change=scrubbed)
+        st.slider("Step of the crash (0 = before it)", 0, last, value=state.replay["step"], key=widget,
+                  on_change=scrubbed)
         if playing:
             player(code, key, last)
 

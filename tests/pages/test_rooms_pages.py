@@ -278,3 +278,24 @@ def test_coming_back_from_another_page_returns_to_the_room():
         at.switch_page(page).run()
         assert not at.exception and at.title[0].value == title and param(at, "room") == code
     assert t.button(key="room.teach.push") is not None
+
+
+def test_a_console_control_drawn_afresh_sends_the_rooms_value_not_its_minimum():
+    """A browser that draws a control afresh (under load, around the console's polling fragment)
+    sends the control's default back as if the teacher had moved it: once, the slider's
+    minimum, which moved every student to a -90 % shock with nobody touching anything. Each
+    control's default is the room's own value, so that echo moves nothing."""
+    t = teacher()
+    code = param(t, "room")
+    t.button(key="room.teach.push").click().run()
+    t.slider(key="room.teach.shock").set_value(-12.0).run()
+    before = RoomStore().state(code)
+    assert before.shock == pytest.approx(-0.12)
+    controls = [t.slider(key="room.teach.shock")] + [n for n in t.number_input if (n.key or "").startswith("room.teach.price.")]
+    assert len(controls) >= 3  # the shock and the default story's two prices
+    for control in controls:
+        default = control.proto.default
+        control.set_value(default[0] if hasattr(default, "__len__") else default).run()
+        assert not t.exception, t.exception
+        after = RoomStore().state(code)
+        assert (after.shock, after.prices) == (before.shock, before.prices), control.label

@@ -97,18 +97,20 @@ def slider_with_input(label: str, key: str, *, min_value: float, max_value: floa
     is too coarse (a phone: its + and − then move by this).
     """
     kind = int if all(isinstance(v, int) for v in (min_value, max_value, step, default)) else float
+    # The widgets' default is the current value, not their minimum: a browser that draws a
+    # widget afresh sends its default back as a change (see pages/teach_room.py's shock).
     value = current_value(key, min_value=min_value, max_value=max_value, step=step, default=default)
     slider_key, input_key = f"{key}.slider", f"{key}.input"
     _seed(slider_key, value)
     _seed(input_key, value)
 
     def slider() -> None:
-        st.slider(label, min_value=min_value, max_value=max_value, step=step, key=slider_key,
+        st.slider(label, min_value=min_value, max_value=max_value, value=value, step=step, key=slider_key,
                   format=format, help=help, on_change=_sync,
                   args=(slider_key, key, input_key, None, (), on_change, on_change_args))
 
     def number_input(**width: Any) -> None:
-        st.number_input(input_label or f"{label} (exact)", min_value=min_value, max_value=max_value,
+        st.number_input(input_label or f"{label} (exact)", min_value=min_value, max_value=max_value, value=value,
                         step=input_step or step, key=input_key, format=_input_format(format),
                         on_change=_sync, args=(input_key, key, slider_key, None, (), on_change, on_change_args), **width)
 
