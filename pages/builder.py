@@ -77,8 +77,10 @@ with venue_col:
                  format_func=venue_name, on_change=apply_venue_preset,
                  help=f"Sets the liquidation rules and every market's maintenance tiers. Now: {summary}")
 chosen = load_story(st.session_state["builder.story"])
-st.caption(f"**{chosen['name']}**, the preset that *Load this story* loads: "
-           + chosen.get("story", "").replace("$", "\\$"))  # preset text from assets/, not the learner's
+waiting = lesson_waiting()  # a story tells what happens: it waits with the lesson's answer, as in the sidebar
+st.caption(f"**{chosen['name']}**, the preset that *Load this story* loads"
+           + (": its story is shown once you have checked your prediction on the lesson." if waiting else
+              ": " + chosen.get("story", "").replace("$", "\\$")))  # preset text from assets/, not the learner's
 
 # ----------------------------------------------------------------------------- the account
 
@@ -162,11 +164,16 @@ with add_col:
 
 story_key = f"builder.story_text.{version}"
 story_note = st.container()  # filled once the whole account is known (positions, wallet, prices)
-story = st.text_area(
-    "Story of this account", value=str(base.get("story") or ""), key=story_key, height=120, max_chars=3000,
-    placeholder="What this account shows, in your own words.",
-    help="Plain text, shown exactly as typed (in the sidebar too, never as formatting). It is kept in the "
-         "account's story field and in the scenario file you download.")
+if waiting:
+    story = str(base.get("story") or "")  # kept as it is, not shown
+    story_note.caption(":material/hourglass_top: The story of this account waits until you have checked your "
+                       "prediction on the lesson.")
+else:
+    story = st.text_area(
+        "Story of this account", value=str(base.get("story") or ""), key=story_key, height=120, max_chars=3000,
+        placeholder="What this account shows, in your own words.",
+        help="Plain text, shown exactly as typed (in the sidebar too, never as formatting). It is kept in the "
+             "account's story field and in the scenario file you download.")
 
 # ----------------------------------------------------------------------------- markets
 
@@ -266,7 +273,8 @@ exchange_beside_lab(ensure_scenario())
 # ----------------------------------------------------------------------------- validate and use
 
 problem = commit(candidate)
-with story_note:
-    story_warning(candidate, story_key)
+if not waiting:
+    with story_note:
+        story_warning(candidate, story_key)
 with status_slot:
-    draft_status(candidate, problem, outcomes=not lesson_waiting())  # a waiting lesson's answer stays hidden
+    draft_status(candidate, problem, outcomes=not waiting)  # a waiting lesson's answer stays hidden

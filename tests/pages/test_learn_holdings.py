@@ -69,3 +69,29 @@ def test_the_builder_keeps_where_each_stop_sits_hidden_while_the_stop_lesson_wai
     goto(at, "pages/builder.py")
     text = "\n".join([t.value for t in at.text] + [m.value for m in at.markdown])
     assert "its stop-loss at 94,000.00 can never fire" in text
+
+
+def test_the_builder_keeps_every_story_hidden_while_a_lesson_waits():
+    """A story says what happens (the collateral story names the liquidation price the lesson
+    asks for): the builder shows none while a lesson waits, as the sidebar does, and the
+    account's own story is back once the prediction is checked."""
+    from margin.presets import load_story, story_ids
+    from teach.verdicts import expected
+    from tests.support import goto
+    from ui.shell.state import SCENARIO_KEY
+
+    stories = [str(load_story(s).get("story")) for s in story_ids() if load_story(s).get("story")]
+    at = open_lesson(learn_app(), "collateral-crashes")
+    at.button(key="learn.open.collateral-crashes").click().run()
+    own = str(at.session_state[SCENARIO_KEY].get("story"))  # the lesson's account tells its own story
+    goto(at, "pages/builder.py")
+    assert not at.exception, at.exception
+    shown_text = "\n".join([c.value for c in at.caption] + [m.value for m in at.markdown]
+                           + [t.value for t in at.text_area])
+    assert not [s for s in stories if s[:60] in shown_text.replace("\\$", "$")]
+    assert "waits until you have checked your prediction" in shown_text
+    goto(at, "pages/price_lab.py")
+    at.number_input(key="learn.answer.collateral-crashes.widget").set_value(expected("collateral-crashes")).run()
+    at.button(key="learn.check.collateral-crashes.panel").click().run()
+    goto(at, "pages/builder.py")
+    assert [t.value for t in at.text_area if t.label == "Story of this account"] == [own]
