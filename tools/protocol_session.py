@@ -36,6 +36,16 @@ class Slider:
     value: list[float]
 
 
+def read_forward(raw: str | bytes) -> tuple[ForwardMsg, str | None]:
+    """A websocket frame from the server as Streamlit's ``ForwardMsg`` and its kind (None for a
+    text frame, which carries no message)."""
+    forward = ForwardMsg()
+    if isinstance(raw, str):
+        return forward, None
+    forward.ParseFromString(raw)
+    return forward, forward.WhichOneof("type")
+
+
 def _get_page(url: str) -> tuple[str, str | None]:
     """GET the page: the Cookie header to send back, and the server nginx named."""
     with urllib.request.urlopen(url, timeout=30) as response:
@@ -94,11 +104,7 @@ class ProtocolSession:
         deadline = time.monotonic() + self.timeout
         while True:
             raw = await asyncio.wait_for(self._ws.recv(), timeout=max(0.1, deadline - time.monotonic()))
-            if isinstance(raw, str):
-                continue
-            forward = ForwardMsg()
-            forward.ParseFromString(raw)
-            kind = forward.WhichOneof("type")
+            forward, kind = read_forward(raw)
             if kind == "new_session":
                 self.toolbar_mode = forward.new_session.config.toolbar_mode
                 self.page_script_hash = forward.new_session.page_script_hash

@@ -19,8 +19,8 @@ import time
 
 import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+from protocol_session import read_forward  # tools/ is on the path, as for bench_room.py's import of this file
 from push.component import JITTER_MS
 from push.listen import EventStreamClient
 
@@ -132,11 +132,7 @@ class Student:
 
     async def _read_page(self, ws) -> None:
         async for raw in ws:
-            if isinstance(raw, str):
-                continue
-            forward = ForwardMsg()
-            forward.ParseFromString(raw)
-            kind = forward.WhichOneof("type")
+            forward, kind = read_forward(raw)
             if kind == "new_session":
                 self.page_hash = forward.new_session.page_script_hash
             elif kind == "page_info_changed":

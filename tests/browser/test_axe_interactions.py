@@ -10,8 +10,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from teach import expected, get_lesson
+from teach import get_lesson
 from tests.browser.test_accessibility_browser import _violations
+from tests.browser.test_learn_browser import predict_90000_on_the_first_lesson
 from tests.support import DATA
 
 pytestmark = pytest.mark.browser
@@ -49,12 +50,7 @@ def test_a_lessons_panel_after_check(app_url: str, page: Page):
     page.get_by_role("button", name=re.compile(r"^Open in the ")).first.click()
     panel = page.locator(".st-key-lesson-panel")
     expect(panel.get_by_text(f"Lesson: {title}")).to_be_visible()
-    box = panel.get_by_label("Your prediction [USDT per BTC]", exact=True)
-    box.fill("90000")
-    box.press("Enter")
-    panel.get_by_role("button", name="Check").click()
-    right = get_lesson("cross-exposure").answer.describe(expected("cross-exposure"))
-    expect(panel.get_by_text(f"You said 90,000.00 USDT per BTC; the engine says {right}.")).to_be_visible()
+    predict_90000_on_the_first_lesson(panel)
     assert_no_serious_violation(page)
 
 

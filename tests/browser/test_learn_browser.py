@@ -5,22 +5,28 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, Page, expect
 
 from teach import expected, get_lesson
 
 pytestmark = pytest.mark.browser
 
 
+def predict_90000_on_the_first_lesson(scope: Page | Locator) -> None:
+    """Type 90,000 as the first lesson's prediction in ``scope`` (the page, or the lab's lesson
+    panel), check it, and see the engine's answer beside it."""
+    box = scope.get_by_label("Your prediction [USDT per BTC]", exact=True)
+    box.fill("90000")
+    box.press("Enter")
+    scope.get_by_role("button", name="Check").click()
+    right = get_lesson("cross-exposure").answer.describe(expected("cross-exposure"))
+    expect(scope.get_by_text(f"You said 90,000.00 USDT per BTC; the engine says {right}.")).to_be_visible()
+
+
 def test_a_prediction_is_checked_and_explained(page, app_url):
     page.goto(f"{app_url}/learn")
     expect(page.get_by_role("heading", name="1. One balance behind every position")).to_be_visible()
-    box = page.get_by_label("Your prediction [USDT per BTC]", exact=True)
-    box.fill("90000")
-    box.press("Enter")
-    page.get_by_role("button", name="Check").click()
-    right = get_lesson("cross-exposure").answer.describe(expected("cross-exposure"))
-    expect(page.get_by_text(f"You said 90,000.00 USDT per BTC; the engine says {right}.")).to_be_visible()
+    predict_90000_on_the_first_lesson(page)
     expect(page.get_by_text(re.compile("90,000 is the BTC long's entry price"))).to_be_visible()
     # the glossary link of a term points at its anchor
     link = page.get_by_role("link", name="maintenance margin").first

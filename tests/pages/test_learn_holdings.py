@@ -19,6 +19,15 @@ def _check(at: AppTest, lesson_id: str, value: float) -> AppTest:
     return at
 
 
+def _wrong_then_right(at: AppTest, lesson_id: str, wrong: float, right: float, told: tuple[str, ...]) -> None:
+    """The typical mistake ``wrong`` is told each line of ``told``; then ``right`` is accepted."""
+    _check(at, lesson_id, wrong)
+    said = _said(at)
+    assert [line for line in told if line not in said] == []
+    _check(at, lesson_id, right)
+    assert not at.error and at.success[0].value.startswith(f"**Right: the engine says {right:,.2f}")
+
+
 def _tables(at: AppTest) -> str:
     """The account's facts: HTML tables (ui/learn/facts.py), readable at 390 px."""
     return "\n".join(h.proto.body for h in at.get("html") if 'class="ml-facts ' in h.proto.body)
@@ -32,25 +41,19 @@ def test_the_collateral_lesson_counts_the_btc_wallet_falling_with_the_long():
     at = open_lesson(learn_app(), "collateral-crashes")
     facts = _tables(at)
     assert "BTC" in facts and "95 % of its price (a 5 % haircut)" in facts  # the wallet is not only USDT
-    _check(at, "collateral-crashes", 3_015.08)  # the collateral counted as fixed USDT
-    said = _said(at)
-    assert "You said 3,015.08 USDT per BTC; the engine says 30,848.33 USDT per BTC." in said
-    assert "if the wallet held the 57,000.00 USDT as USDT" in said
-    _check(at, "collateral-crashes", 30_848.33)
-    assert not at.error and at.success[0].value.startswith("**Right: the engine says 30,848.33")
+    _wrong_then_right(at, "collateral-crashes", 3_015.08, 30_848.33, (  # the collateral counted as fixed USDT
+        "You said 3,015.08 USDT per BTC; the engine says 30,848.33 USDT per BTC.",
+        "if the wallet held the 57,000.00 USDT as USDT"))
 
 
 def test_the_stop_lesson_takes_the_margin_not_the_stop_beyond_it():
     at = open_lesson(learn_app(), "stop-never-fires")
     facts = _tables(at)
     assert "94,000.00" in facts and "3,200.00" in facts  # each stop's trigger, before the prediction
-    _check(at, "stop-never-fires", 4_000.0)  # both stops trusted to fire
-    said = _said(at)
-    assert "You said 4,000.00 USDT; the engine says 4,500.00 USDT." in said
-    assert "4,000.00 USDT is what would be left if both stops fired at their triggers" in said
-    assert "the BTC long was liquidated at 95,477.39 before its stop at 94,000.00 was reached" in said
-    _check(at, "stop-never-fires", 4_500.0)
-    assert not at.error and at.success[0].value.startswith("**Right: the engine says 4,500.00 USDT")
+    _wrong_then_right(at, "stop-never-fires", 4_000.0, 4_500.0, (  # both stops trusted to fire
+        "You said 4,000.00 USDT; the engine says 4,500.00 USDT.",
+        "4,000.00 USDT is what would be left if both stops fired at their triggers",
+        "the BTC long was liquidated at 95,477.39 before its stop at 94,000.00 was reached"))
 
 
 def test_the_builder_keeps_where_each_stop_sits_hidden_while_the_stop_lesson_waits():
