@@ -37,7 +37,7 @@ def test_the_replay_walks_the_btc_wallet_a_fourth_way_and_says_what_it_shows():
     assert "none of it falling with the market" in text
     assert "with USDT collateral, nothing is liquidated in this crash" in text  # March 2020 never nears 3,015
     assert "As built, the BTC long was liquidated after" in text
-    assert "Equity over time: as built, all cross, all isolated and collateral in USDT" in _titles(at)
+    assert "Equity over time, four ways" in _titles(at)
     money = next(c for c in at.get("plotly_chart") if "money went" in c.proto.spec)
     assert {t["name"].split(" (")[0] for t in json.loads(money.proto.spec)["data"]} == {
         "As built", "All cross", "All isolated", FOURTH}

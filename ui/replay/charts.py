@@ -78,7 +78,9 @@ def equity_figure(model: Replay, upto: int) -> go.Figure:
     _now_line(fig, float(hours[upto]))
     fig.update_xaxes(title_text="Time since the crash began [hours]", range=[0, float(hours[-1])])
     fig.update_yaxes(title_text="Equity [USDT]", range=[0, top * 1.08 + 1], tickformat=",.0f")
-    return titled(fig, f"Equity over time: {ways_text(model)}", 340,
+    # four names do not fit a half-page title: the legend names them
+    title = f"Equity over time: {ways_text(model)}" if len(model.results) <= 3 else "Equity over time, four ways"
+    return titled(fig, title, 340,
                    legend=dict(orientation="h", y=-0.22, x=0))
 
 

@@ -184,14 +184,15 @@ def live_line(model, step: int) -> None:
     with st.container(border=True, key="replay.live", gap="small"):
         st.markdown(f"**{duration_text(step * model.crash.step_minutes)} into the crash** (step {step} of "
                     f"{n - 1}) · {moves}")
+        since = " since the start" if len(model.results) <= 3 else ""  # four abreast: the help says it
         for column, label in zip(st.columns(len(model.results)), model.results):
             equity = model.equity(label)
             with column:
                 st.metric(f"Equity, {in_sentence(label)}", money(float(equity[step])), border=False,
-                          delta=f"{money(float(equity[step] - equity[0]), signed=True)} since the start"
+                          delta=f"{money(float(equity[step] - equity[0]), signed=True)}{since}"
                           if abs(equity[step] - equity[0]) >= 0.005 else None,
                           help="What the account owns: the cross pool's equity and each open isolated "
-                               "position's, each at least 0 [USDT].")
+                               "position's, each at least 0 [USDT]; the arrow, its change since the start.")
         st.markdown(f":material/bolt: {latest_event(model, step)}")
 
 
