@@ -24,9 +24,15 @@ ALL_VARIANT_LABELS = VARIANT_LABELS + (USDT_COLLATERAL_LABEL,)  # every way any 
 
 def holds_moving_collateral(scenario: Scenario) -> bool:
     """True when the account's USDT pool counts collateral priced by a market (a coin pool's
-    wallet margins its own inverse contracts): only then does :func:`collateral_in_usdt` differ
-    from the account as built."""
-    return any(not c.coin_pool for c in scenario.collateral)
+    wallet margins its own inverse contracts; an entry of amount 0 counts nothing): only then
+    does :func:`collateral_in_usdt` differ from the account as built.
+
+    >>> markets = {"BTC": {"price": 100, "mmr": 0.01}}
+    >>> [holds_moving_collateral(scenario_from_dict({"balance": 0, "markets": markets, "positions": [],
+    ...     "collateral": [{"asset": "BTC", "amount": amount, "market": "BTC"}]})) for amount in (1, 0)]
+    [True, False]
+    """
+    return any(not c.coin_pool and c.amount > 0 for c in scenario.collateral)
 
 
 def as_mode(scenario: Scenario, mode: str) -> Scenario:

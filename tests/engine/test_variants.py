@@ -31,6 +31,10 @@ def test_the_fourth_way_is_there_only_where_the_wallet_holds_moving_collateral()
     default = _story("default")
     assert variant_labels(default) == VARIANT_LABELS  # USDT only: a fourth column would equal "as built"
     assert list(account_variants(default)) == list(VARIANT_LABELS)
+    empty = load_story(STORY)
+    empty["collateral"][0]["amount"] = 0  # an entry that counts nothing: its USDT twin is "as built"
+    empty["balance"] = 57_000
+    assert variant_labels(scenario_from_dict(empty)) == VARIANT_LABELS
 
 
 def test_collateral_in_usdt_is_the_same_money_today_and_the_worked_examples_prices():
