@@ -45,7 +45,7 @@ def held_as_usdt(scenario: Scenario) -> str:
     """What "collateral in USDT" changes, in words: ``its 1 BTC of collateral held instead as the
     57,000.00 USDT it counts for at the account's own prices`` (the lab, the replay and the
     stress lab say it alike)."""
-    held = [c for c in scenario.collateral if not c.coin_pool]
+    held = [c for c in scenario.collateral if not c.coin_pool and c.amount > 0]
     what = join_words([f"{quantity(c.amount)} {c.asset}" for c in held])
     value = sum(c.value(scenario.markets[c.market].price) for c in held)
     return (f"its {what} of collateral held instead as the {money(value)} it counts for at the account's own "
@@ -54,7 +54,8 @@ def held_as_usdt(scenario: Scenario) -> str:
 
 def moving_markets(scenario: Scenario) -> str:
     """The markets the collateral of the account's USDT pool moves with: ``BTC``, ``BTC and ETH``."""
-    return join_words(sorted({market_label(c.market) for c in scenario.collateral if not c.coin_pool}))
+    moving = {c.market for c in scenario.collateral if not c.coin_pool and c.amount > 0}
+    return join_words(sorted(market_label(m) for m in moving))
 
 
 def collateral_comparison(views: Mapping[str, VariantView], sweeps: Mapping[str, SweepView], shock: float) -> str | None:
