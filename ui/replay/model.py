@@ -166,8 +166,8 @@ def collateral_takeaway(model: Replay, upto: int) -> str | None:
             f"none of it falling with the market. Now as built holds {now['As built']}, with USDT collateral "
             f"{now[USDT_COLLATERAL_LABEL]}. As built, {_first_liquidation(model, 'As built', upto)}; with USDT "
             f"collateral, {_first_liquidation(model, USDT_COLLATERAL_LABEL, upto)}. As built the collateral falls "
-            f"with {moving_markets(built)}: a fall costs a long twice (the position and the collateral behind it) "
-            f"and is a hedge for a short.")
+            f"with {moving_markets(built)}: in the cross pool a fall costs a long twice (the position and the "
+            f"collateral behind it) and is a hedge for a short.")
 
 
 def money_takeaway(splits: Mapping[str, MoneySplit]) -> str:
