@@ -1,10 +1,12 @@
-"""The same account three ways: as built, all cross, all isolated.
+"""The same account three ways: as built, all cross, all isolated; and a fourth, "collateral in
+USDT", where its wallet holds collateral a market moves.
 
-The price lab, the crash replay and the stress lab show every account these three ways, from
-this one definition (labels, how a position is made cross or isolated, and where each way
-arrives at today's prices). A comparison is only fair if each way has lived through the same
-prices: :func:`arrived_variants` walks each from its positions' entries to today's prices, so
-an isolated position that would have died on the way is closed at its liquidation price.
+The price lab, the crash replay and the stress lab show every account these ways, from this
+one definition (labels, which ways an account gets (:func:`variant_labels`), how a position is
+made cross or isolated, how the collateral becomes USDT, and where each way arrives at today's
+prices). A comparison is only fair if each way has lived through the same prices:
+:func:`arrived_variants` walks each from its positions' entries to today's prices, so an
+isolated position that would have died on the way is closed at its liquidation price.
 """
 
 from __future__ import annotations
@@ -17,13 +19,20 @@ from margin.walk import Walk, scenario_now, start_walk
 
 VARIANT_LABELS = ("As built", "All cross", "All isolated")
 USDT_COLLATERAL_LABEL = "Collateral in USDT"  # the fourth way, where the account holds moving collateral
+ALL_VARIANT_LABELS = VARIANT_LABELS + (USDT_COLLATERAL_LABEL,)  # every way any account can be shown
 
 
 def holds_moving_collateral(scenario: Scenario) -> bool:
     """True when the account's USDT pool counts collateral priced by a market (a coin pool's
-    wallet margins its own inverse contracts): only then does :func:`collateral_in_usdt` differ
-    from the account as built."""
-    return any(not c.coin_pool for c in scenario.collateral)
+    wallet margins its own inverse contracts; an entry of amount 0 counts nothing): only then
+    does :func:`collateral_in_usdt` differ from the account as built.
+
+    >>> markets = {"BTC": {"price": 100, "mmr": 0.01}}
+    >>> [holds_moving_collateral(scenario_from_dict({"balance": 0, "markets": markets, "positions": [],
+    ...     "collateral": [{"asset": "BTC", "amount": amount, "market": "BTC"}]})) for amount in (1, 0)]
+    [True, False]
+    """
+    return any(not c.coin_pool and c.amount > 0 for c in scenario.collateral)
 
 
 def as_mode(scenario: Scenario, mode: str) -> Scenario:
@@ -98,14 +107,33 @@ def collateral_in_usdt(scenario: Scenario) -> Scenario:
     return replace(scenario, balance=scenario.balance + moved, collateral=kept)
 
 
+def variant_labels(scenario: Scenario) -> tuple[str, ...]:
+    """The ways every page compares the account: as built, all cross, all isolated, and
+    "collateral in USDT" (:func:`collateral_in_usdt`) only where its pool counts collateral a
+    market moves (:func:`holds_moving_collateral`); elsewhere that way would equal "as built".
+
+    >>> markets = {"BTC": {"price": 100, "mmr": 0.01}}
+    >>> variant_labels(scenario_from_dict({"balance": 0, "markets": markets, "positions": [],
+    ...     "collateral": [{"asset": "BTC", "amount": 1, "market": "BTC"}]}))
+    ('As built', 'All cross', 'All isolated', 'Collateral in USDT')
+    >>> variant_labels(scenario_from_dict({"balance": 10, "markets": markets, "positions": []}))
+    ('As built', 'All cross', 'All isolated')
+    """
+    return ALL_VARIANT_LABELS if holds_moving_collateral(scenario) else VARIANT_LABELS
+
+
 def account_variants(scenario: Scenario) -> dict[str, Scenario]:
-    """The account three ways: as built, all cross, all isolated (keys: ``VARIANT_LABELS``)."""
-    return dict(zip(VARIANT_LABELS, (scenario, as_mode(scenario, "cross"), as_mode(scenario, "isolated"))))
+    """The account each way of :func:`variant_labels` (label → scenario, in that order)."""
+    ways = dict(zip(VARIANT_LABELS, (scenario, as_mode(scenario, "cross"), as_mode(scenario, "isolated"))))
+    if USDT_COLLATERAL_LABEL in variant_labels(scenario):
+        ways[USDT_COLLATERAL_LABEL] = collateral_in_usdt(scenario)
+    return ways
 
 
 def arrived_variants(scenario: Scenario) -> dict[str, Walk]:
-    """The account three ways, each walked from its positions' entries to today's prices
-    (:func:`margin.walk.start_walk`): where each arrives, with what closed on the way."""
+    """The account each way of :func:`variant_labels`, each walked from its positions' entries
+    to today's prices (:func:`margin.walk.start_walk`): where each arrives, with what closed on
+    the way."""
     return {label: start_walk(variant) for label, variant in account_variants(scenario).items()}
 
 

@@ -8,7 +8,8 @@ Session keys (plain keys: a lesson or a link sets them, then switches to this pa
 - ``"replay.playing"``: True while the player runs (a fragment with ``run_every`` advances
   ``"replay.step"``); ``"replay.speed"``: ``"Slow"``, ``"Normal"`` or ``"Fast"``.
 - ``"replay.market"``: the market of the mark-versus-last chart; ``"replay.view"``: the
-  variant whose liquidation prices it draws (``"As built"``, ``"All cross"``, ``"All isolated"``).
+  variant whose liquidation prices it draws (``"As built"``, ``"All cross"``, ``"All isolated"``, and
+  ``"Collateral in USDT"`` where the wallet holds coins: ``margin.variants.variant_labels``).
 - Custom crash: ``"replay.drop"`` [%], ``"replay.duration"`` [steps of 5 minutes],
   ``"replay.rebound"`` [% of the drop], ``"replay.noise"`` [% per step], ``"replay.wick"`` [%],
   ``"replay.seed"``, ``"replay.beta.<MARKET>"`` (beta to BTC).
@@ -16,7 +17,7 @@ Session keys (plain keys: a lesson or a link sets them, then switches to this pa
   :class:`ImportedCandles`), kept for the session.
 
 Each way of the account starts where it arrives at today's prices from its positions' entries
-(what closed on the way is listed first). The three simulations run once per account and crash
+(what closed on the way is listed first). The simulations (one per way) run once per account and crash
 (cached); playing only moves the step. A long replay (more steps × positions than
 ``margin.limits.LONG_REPLAY_STEPS``, and for its mark-against-last check ``LONG_CHECK_STEPS``)
 runs in a worker process with a progress bar and a Cancel button (``ui/shell/long_work.py``,
@@ -31,7 +32,7 @@ import streamlit as st
 
 from margin.crashes import CUSTOM_ID, crash_ids
 from margin.fields import ScenarioError
-from margin.variants import VARIANT_LABELS
+from margin.variants import USDT_COLLATERAL_LABEL, VARIANT_LABELS, variant_labels
 from ui.common.text import md
 from ui.learn.session import account_facts, hidden_notice, lesson_panel, prediction_open
 from ui.replay.model import IMPORTED_ID, crash_key, duration_text, replay_summary
@@ -51,14 +52,17 @@ st.session_state.setdefault("replay.speed", "Normal")
 st.session_state.setdefault("replay.view", VARIANT_LABELS[0])
 
 st.title("Crash replay")
-st.caption("Walk your account through a crash, step by step, three ways: as you built it, with every "
-           "position in cross, and with every position isolated. Every amount is in USDT.")
 ensure_scenario()
 try:
     account = current_account()
 except ScenarioError as err:
     st.error(f"This account cannot be replayed: {md(str(err))}. Fix it in the account builder.")
     st.stop()
+fourth = (" and, since your wallet holds coins, a fourth: with that collateral held as the USDT it is worth today, "
+          "the same money that does not fall with the market"
+          if USDT_COLLATERAL_LABEL in variant_labels(account.scenario) else "")
+st.caption(f"Walk your account through a crash, step by step: as you built it, with every position in cross, "
+           f"with every position isolated{fourth}. Every amount is in USDT.")
 lesson_panel("replay")
 hiding = prediction_open("replay")
 

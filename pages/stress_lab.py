@@ -1,5 +1,6 @@
 """Stress lab: thousands of random futures for the account from the builder, under a normal and
-a fat-tailed model, as built, all cross and all isolated.
+a fat-tailed model, as built, all cross and all isolated (and "collateral in USDT" where the
+wallet holds coins: ``margin.variants.variant_labels``).
 
 Session keys (plain keys: a lesson or a link sets them, then switches to this page):
 
@@ -29,20 +30,22 @@ import streamlit as st
 from margin.numbers import percent
 from margin.presets import market_label
 from margin.scenario import ScenarioError
+from margin.variants import VARIANT_LABELS, variant_labels
+from ui.lab.sliders import in_sentence
 from ui.common.text import md
-from ui.common.words import position_labels
+from ui.common.words import join_words, position_labels
 from ui.learn.session import hidden_notice, lesson_panel, prediction_open
 from ui.shell.deep_links import inside_app_frame
 from ui.shell.state import current_account, ensure_scenario
 from ui.shell.widgets import bound_widget, slider_with_input
 from ui.common.controls import STRESS_DEFAULTS, pairs, stress_defaults, vol_key
 from ui.stress.model import PATH_OPTIONS, STEPS, error_text, horizon_text, n_steps, settings, spec_for
-from ui.stress.session import VARIANTS, market_model_editors, new_seed, results_for, show_results
+from ui.stress.session import market_model_editors, new_seed, results_for, show_results
 
 inside_app_frame()  # a first deep link on a fresh server: rerun inside app.py
 
 st.session_state.setdefault("stress.headline", "Fat tails")
-st.session_state.setdefault("stress.variant", VARIANTS[0])
+st.session_state.setdefault("stress.variant", VARIANT_LABELS[0])
 for _key, _value in STRESS_DEFAULTS.items():
     st.session_state.setdefault(_key, _value)
 
@@ -63,6 +66,7 @@ if not scenario.positions:
     st.stop()
 markets = list(scenario.markets)
 names = position_labels(scenario)  # "BTC long", never the internal id
+ways = variant_labels(scenario)  # as built, all cross, all isolated; collateral in USDT where the wallet holds coins
 lesson_panel("stress")
 hiding = prediction_open("stress")
 
@@ -111,7 +115,7 @@ with note_column:
     else:
         st.caption(f"{chosen['paths']:,} paths × {steps:,} steps of {chosen['step']} "
                    f"({horizon_text(chosen['horizon'])}), for a normal and a fat-tailed model, "
-                   f"three ways each (as built, all cross, all isolated).")
+                   f"{len(ways)} ways each ({join_words([in_sentence(w) for w in ways])}).")
 if hiding:
     hidden_notice("The odds of liquidation, wipe-out and bankruptcy, and every figure of the runs")
     st.stop()
@@ -138,7 +142,7 @@ except ScenarioError as err:
     st.error(f"{md(error_text(err))}. Change it above and press Run.", icon=":material/error:")
     st.stop()
 if results is not None:
-    show_results(*results, ran, names)
+    show_results(*results, ran, names, scenario)
 
 with st.expander("How the stress lab works", icon=":material/help:"):
     st.markdown(

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from margin.limits import MAX_PAGE_TRADERS, MAX_PRICE, MAX_SHOCK_PERCENT
-from margin.variants import USDT_COLLATERAL_LABEL, VARIANT_LABELS
+from margin.variants import ALL_VARIANT_LABELS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,7 +77,7 @@ PAGES: tuple[SitePage, ...] = (
              terms=("cross margin", "isolated margin", "equity", "maintenance margin", "margin ratio",
                     "liquidation price", "bankruptcy price", "market shock", "beta", "collateral", "stop-loss"),
              controls=_controls((r"lab\.shock", NUMBER, (-MAX_SHOCK_PERCENT, MAX_SHOCK_PERCENT)), (rf"lab\.price\.{_NAME}", NUMBER, (0.0, MAX_PRICE)),
-                                (r"lab\.view", CHOICE, (*VARIANT_LABELS, USDT_COLLATERAL_LABEL)), (r"lab\.path", PATH, None))),
+                                (r"lab\.view", CHOICE, ALL_VARIANT_LABELS), (r"lab\.path", PATH, None))),
     SitePage(id="builder", file="pages/builder.py", title="Account builder", short="Builder", name="account builder",
              icon=":material/construction:",
              terms=("perpetual future", "long", "short", "leverage", "initial margin", "isolated margin",
@@ -90,7 +90,7 @@ PAGES: tuple[SitePage, ...] = (
              controls=_controls(
                  (r"replay\.crash", TEXT, r"[0-9a-z\-]{1,40}"), (r"replay\.step", NUMBER, (0.0, 1e6)),
                  (r"replay\.speed", CHOICE, ("Slow", "Normal", "Fast")), (r"replay\.market", TEXT, _NAME),
-                 (r"replay\.view", CHOICE, VARIANT_LABELS), (r"replay\.drop", NUMBER, (5.0, 90.0)),
+                 (r"replay\.view", CHOICE, ALL_VARIANT_LABELS), (r"replay\.drop", NUMBER, (5.0, 90.0)),
                  (r"replay\.duration", NUMBER, (2.0, 300.0)), (r"replay\.rebound", NUMBER, (0.0, 100.0)),
                  (r"replay\.noise", NUMBER, (0.0, 3.0)), (r"replay\.wick", NUMBER, (0.0, 10.0)),
                  (r"replay\.seed", INTEGER, (0, 999_999)), (rf"replay\.beta\.{_NAME}", NUMBER, (-5.0, 10.0)))),
@@ -116,7 +116,7 @@ PAGES: tuple[SitePage, ...] = (
                  (r"stress\.step", CHOICE, ("5 minutes", "15 minutes", "1 hour", "4 hours", "1 day")),
                  (r"stress\.dof", NUMBER, (2.1, 50.0)), (r"stress\.paths", CHOICE, (500, 1_000, 2_000, 5_000, 10_000, 20_000)),
                  (r"stress\.seed", INTEGER, (0, 2**31 - 1)), (r"stress\.headline", CHOICE, ("Fat tails", "Normal")),
-                 (r"stress\.variant", CHOICE, VARIANT_LABELS))),
+                 (r"stress\.variant", CHOICE, ALL_VARIANT_LABELS))),
     SitePage(id="teach", file="pages/teach_room.py", title="Teach a room", short="Teach", name="teacher's console",
              icon=":material/co_present:", shareable=False, in_switcher=False),
     SitePage(id="room", file="pages/join_room.py", title="Join a room", short="Join", name="classroom room",

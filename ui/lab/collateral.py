@@ -10,6 +10,7 @@ from typing import Mapping
 
 from margin.numbers import money, price, quantity
 from margin.presets import market_label
+from margin.scenario import Scenario
 from margin.variants import USDT_COLLATERAL_LABEL
 from ui.common.words import join_words
 from ui.lab.model import VariantView
@@ -40,6 +41,23 @@ def _prices(built: VariantView, twin: VariantView) -> str:
     return f" Alone on its market, {join_words(pairs[:3])}." if pairs else ""
 
 
+def held_as_usdt(scenario: Scenario) -> str:
+    """What "collateral in USDT" changes, in words: ``its 1 BTC of collateral held instead as the
+    57,000.00 USDT it counts for at the account's own prices`` (the lab, the replay and the
+    stress lab say it alike)."""
+    held = [c for c in scenario.collateral if not c.coin_pool and c.amount > 0]
+    what = join_words([f"{quantity(c.amount)} {c.asset}" for c in held])
+    value = sum(c.value(scenario.markets[c.market].price) for c in held)
+    return (f"its {what} of collateral held instead as the {money(value)} it counts for at the account's own "
+            f"prices")
+
+
+def moving_markets(scenario: Scenario) -> str:
+    """The markets the collateral of the account's USDT pool moves with: ``BTC``, ``BTC and ETH``."""
+    moving = {c.market for c in scenario.collateral if not c.coin_pool and c.amount > 0}
+    return join_words(sorted(market_label(m) for m in moving))
+
+
 def collateral_comparison(views: Mapping[str, VariantView], sweeps: Mapping[str, SweepView], shock: float) -> str | None:
     """The account as built against "collateral in USDT", in one or two sentences; None when
     the lab shows no fourth way (the account holds only USDT)."""
@@ -48,15 +66,12 @@ def collateral_comparison(views: Mapping[str, VariantView], sweeps: Mapping[str,
     if twin is None or built is None:
         return None
     scenario = built.scenario
-    held = [c for c in scenario.collateral if not c.coin_pool]
-    what = join_words([f"{quantity(c.amount)} {c.asset}" for c in held])
-    value = sum(c.value(scenario.markets[c.market].price) for c in held)
-    markets = join_words(sorted({market_label(c.market) for c in held}))
-    return (f"Collateral in USDT is this account with its {what} of collateral held instead as the {money(value)} it "
-            f"counts for at the account's own prices. As built, {_where(built, sweeps['As built'], shock)}; with USDT "
-            f"collateral, {_where(twin, sweeps[USDT_COLLATERAL_LABEL], shock)}.{_prices(built, twin)} What differs is "
+    markets = moving_markets(scenario)
+    return (f"Collateral in USDT is this account with {held_as_usdt(scenario)}. As built, "
+            f"{_where(built, sweeps['As built'], shock)}; with USDT collateral, "
+            f"{_where(twin, sweeps[USDT_COLLATERAL_LABEL], shock)}.{_prices(built, twin)} What differs is "
             f"the collateral: as built it falls and rises with {markets}, so a fall costs a long twice (the position "
             f"and the collateral behind it) and is a hedge for a short; held as USDT it stays where it is.")
 
 
-__all__ = ["VARIANT_NOTE", "collateral_comparison"]
+__all__ = ["VARIANT_NOTE", "collateral_comparison", "held_as_usdt", "moving_markets"]

@@ -26,11 +26,9 @@ from margin.account import (
 )
 from margin.scenario import Scenario, scenario_from_dict  # noqa: F401 (doctests)
 from margin.sweep import shock_multiplier
-from margin.variants import (
-    USDT_COLLATERAL_LABEL, VARIANT_LABELS, arrived_variants, collateral_in_usdt, holds_moving_collateral,
-)
+from margin.variants import arrived_variants, variant_labels
 from margin.limits import MAX_LINK_PATH_ROWS
-from margin.walk import MAX_ROWS_PER_MOVE, Walk, start_walk, walk_to
+from margin.walk import MAX_ROWS_PER_MOVE, Walk, walk_to
 from ui.common.words import position_labels
 
 MAX_POOLS_SHOWN = 8  # isolated positions drawn in the equity-sharing picture
@@ -93,7 +91,8 @@ class LabHistory:
 def lab_variants(scenario: Scenario) -> tuple[str, ...]:
     """The ways the lab shows the account: as built, all cross, all isolated, and "collateral in
     USDT" (:func:`margin.variants.collateral_in_usdt`) where its pool counts collateral a market
-    moves; absent when the account holds only USDT.
+    moves; absent when the account holds only USDT (:func:`margin.variants.variant_labels`, the
+    one choice the lab, the replay and the stress lab share).
 
     >>> s = scenario_from_dict({"balance": 0, "markets": {"BTC": {"price": 100, "mmr": 0.01}},
     ...     "collateral": [{"asset": "BTC", "amount": 1, "market": "BTC"}], "positions": []})
@@ -103,17 +102,14 @@ def lab_variants(scenario: Scenario) -> tuple[str, ...]:
     ...     "positions": []}))
     ('As built', 'All cross', 'All isolated')
     """
-    return VARIANT_LABELS + ((USDT_COLLATERAL_LABEL,) if holds_moving_collateral(scenario) else ())
+    return variant_labels(scenario)
 
 
 def arrived_lab_variants(scenario: Scenario) -> dict[str, Walk]:
     """Every way of :func:`lab_variants`, walked from the positions' entries to today's prices.
     The USDT twin holds the collateral's value at today's prices, so it arrives with the same
-    equity and only the moves from here differ."""
-    walks = arrived_variants(scenario)
-    if holds_moving_collateral(scenario):
-        walks[USDT_COLLATERAL_LABEL] = start_walk(collateral_in_usdt(scenario))
-    return walks
+    equity and only the moves from here differ (:func:`margin.variants.arrived_variants`)."""
+    return arrived_variants(scenario)
 
 
 def new_history(scenario: Scenario, account_key: str) -> LabHistory:

@@ -1,7 +1,8 @@
 """Figures for the crash replay: pure functions from a replay (up to a step) to Plotly figures.
 
 Okabe-Ito colours, never alone: each variant has its own dash and marker, each event type its
-own symbol; in the money bars each variant has its own pattern and every bar its amount.
+own symbol; in the money bars each variant has its own pattern and every bar its amount. The
+fourth way, "collateral in USDT", has its own colour, dash, marker and pattern too.
 """
 
 from __future__ import annotations
@@ -16,15 +17,17 @@ from ui.common.palette import BLACK, BLUE, GREEN, GREY, ORANGE, PURPLE, VERMILLI
 from margin.replay import MoneySplit, Replay, WickCheck
 from margin.numbers import price
 from margin.presets import market_label
+from margin.variants import USDT_COLLATERAL_LABEL
 from ui.common.text import plot_text
 from ui.common.words import compact, position_labels
-from ui.replay.model import TIMELINE_KINDS, TimelinePoint
+from ui.replay.model import TIMELINE_KINDS, TimelinePoint, ways_text
 
 
 VARIANT_STYLE = {  # colour, dash, marker symbol
     "As built": (BLUE, "solid", "circle"),
     "All cross": (ORANGE, "dash", "square"),
     "All isolated": (GREEN, "dot", "diamond"),
+    USDT_COLLATERAL_LABEL: (PURPLE, "dashdot", "triangle-up"),
 }
 EVENT_STYLE = {  # colour, marker symbol
     "liquidation": (VERMILLION, "x"),
@@ -33,7 +36,7 @@ EVENT_STYLE = {  # colour, marker symbol
     "insurance_fund_payout": (BLUE, "square"),
     "socialized_loss": (GREY, "star"),
 }
-VARIANT_PATTERN = {"As built": "", "All cross": "/", "All isolated": "."}
+VARIANT_PATTERN = {"As built": "", "All cross": "/", "All isolated": ".", USDT_COLLATERAL_LABEL: "x"}
 MONEY_BUCKETS = (  # field, label
     ("kept", "Kept by the trader"),
     ("taken_by_fund", "Taken by the insurance fund<br>(fees + leftover margin)"),
@@ -75,7 +78,9 @@ def equity_figure(model: Replay, upto: int) -> go.Figure:
     _now_line(fig, float(hours[upto]))
     fig.update_xaxes(title_text="Time since the crash began [hours]", range=[0, float(hours[-1])])
     fig.update_yaxes(title_text="Equity [USDT]", range=[0, top * 1.08 + 1], tickformat=",.0f")
-    return titled(fig, "Equity over time: as built, all cross, all isolated", 340,
+    # four names do not fit a half-page title: the legend names them
+    title = f"Equity over time: {ways_text(model)}" if len(model.results) <= 3 else "Equity over time, four ways"
+    return titled(fig, title, 340,
                    legend=dict(orientation="h", y=-0.22, x=0))
 
 

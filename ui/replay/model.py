@@ -1,4 +1,6 @@
-"""The crash replay's numbers: the account walked along a crash three ways, up to a step.
+"""The crash replay's numbers: the account walked along a crash each way of
+:func:`margin.variants.variant_labels` (as built, all cross, all isolated, and "collateral in
+USDT" where the wallet holds coins), up to a step.
 
 Pure (no Streamlit) and tested directly; the caches and the worker runs are in
 ``ui/replay/session.py``.
@@ -18,7 +20,10 @@ from margin.replay import MoneySplit, Replay, WickCheck, money_split, replay, ti
 from margin.fields import ScenarioError
 from margin.scenario import Scenario, scenario_from_dict  # noqa: F401 (doctests)
 from margin.numbers import money, percent, price
+from margin.variants import USDT_COLLATERAL_LABEL
 from ui.common.text import md
+from ui.lab.collateral import held_as_usdt, moving_markets
+from ui.lab.sliders import in_sentence
 from ui.lab.words import describe_events
 from ui.common.words import join_words, position_labels
 from margin.presets import market_label
@@ -126,16 +131,50 @@ def equity_takeaway(model: Replay, upto: int) -> str:
     worst = min(now, key=now.get)
     when = duration_text(upto * model.crash.step_minutes)
     if math.isclose(now[best], now[worst], abs_tol=0.005):
-        return f"After {when} all three hold {money(now[best])}: the margin mode has made no difference yet."
-    return (f"After {when}: {best.lower()} holds the most, {money(now[best])} (from {money(start[best])}); "
-            f"{worst.lower()} the least, {money(now[worst])}.")
+        return (f"After {when} every way holds {money(now[best])} ({ways_text(model)}): the way the account is "
+                f"held has made no difference yet.")
+    return (f"After {when}: {in_sentence(best)} holds the most, {money(now[best])} (from {money(start[best])}); "
+            f"{in_sentence(worst)} the least, {money(now[worst])}.")
+
+
+def ways_text(model: Replay) -> str:
+    """The ways this replay walks, in a sentence: ``as built, all cross and all isolated``."""
+    return join_words([in_sentence(label) for label in model.results])
+
+
+def _first_liquidation(model: Replay, label: str, upto: int) -> str:
+    """When one way's first liquidation came, up to step ``upto``, or that none has."""
+    events = [e for e in model.results[label].events if e.type in ("liquidation", "partial_liquidation")]
+    done = [e for e in events if e.row <= upto]
+    if not done:
+        return "nothing has been liquidated yet" if events else "nothing is liquidated in this crash"
+    first = done[0]
+    who = position_labels(model.variants[label]).get(first.position, first.position)
+    return (f"the {who} was liquidated after {duration_text(first.row * model.crash.step_minutes)}, at a mark of "
+            f"{price(first.price)} USDT")
+
+
+def collateral_takeaway(model: Replay, upto: int) -> str | None:
+    """The account as built against "collateral in USDT" up to step ``upto``, in words (plain
+    text: show it through ``md``); None when the replay has no fourth way (the wallet holds only
+    USDT)."""
+    if USDT_COLLATERAL_LABEL not in model.results:
+        return None
+    built = model.variants["As built"]
+    now = {label: money(float(model.equity(label)[upto])) for label in ("As built", USDT_COLLATERAL_LABEL)}
+    return (f"Collateral in USDT is this account with {held_as_usdt(built)}: the same money when the crash begins, "
+            f"none of it falling with the market. Now as built holds {now['As built']}, with USDT collateral "
+            f"{now[USDT_COLLATERAL_LABEL]}. As built, {_first_liquidation(model, 'As built', upto)}; with USDT "
+            f"collateral, {_first_liquidation(model, USDT_COLLATERAL_LABEL, upto)}. As built the collateral falls "
+            f"with {moving_markets(built)}: in the cross pool a fall costs a long twice (the position and the "
+            f"collateral behind it) and is a hedge for a short.")
 
 
 def money_takeaway(splits: Mapping[str, MoneySplit]) -> str:
     """Where the money went, in words, comparing the variants."""
     parts = []
     for label, s in splits.items():
-        text = f"{label.lower()} kept {money(s.kept)} of {money(s.start)}"
+        text = f"{in_sentence(label)} kept {money(s.kept)} of {money(s.start)}"
         if s.taken_by_fund > 0.005:
             text += f", the insurance fund took {money(s.taken_by_fund)}"
         if s.paid_by_fund > 0.005:
@@ -146,7 +185,7 @@ def money_takeaway(splits: Mapping[str, MoneySplit]) -> str:
             text += f"; it paid {money(s.funding_paid)} of funding and received {money(s.funding_received)}"
         parts.append(text)
     best = max(splits, key=lambda k: splits[k].kept)
-    return f"By the end, {'; '.join(parts)}. Keeping the most: {best.lower()}."
+    return f"By the end, {'; '.join(parts)}. Keeping the most: {in_sentence(best)}."
 
 
 def wick_sentences(model: Replay, market: str, checks: Mapping[str, WickCheck], upto: int) -> list[str]:
@@ -173,7 +212,7 @@ def wick_sentences(model: Replay, market: str, checks: Mapping[str, WickCheck], 
                 continue
             told.add(pid)
             out.append(
-                f"**The candle touched my price but I was not liquidated** ({label.lower()}, {md(labels[pid])}): "
+                f"**The candle touched my price but I was not liquidated** ({in_sentence(label)}, {md(labels[pid])}): "
                 f"at {duration_text(row * minutes)} the last price fell to {price(last[row])} USDT, past the "
                 f"liquidation price {price(check.liquidation_price[row, i])}, but the mark was "
                 f"{price(mark[row])}. Liquidation is judged on the mark, so the position stayed open.")
@@ -183,7 +222,7 @@ def wick_sentences(model: Replay, market: str, checks: Mapping[str, WickCheck], 
                 continue
             told.add(("reverse", pid))
             out.append(
-                f"**The reverse** ({label.lower()}, {md(labels[pid])}): at {duration_text(row * minutes)} the mark "
+                f"**The reverse** ({in_sentence(label)}, {md(labels[pid])}): at {duration_text(row * minutes)} the mark "
                 f"fell to {price(mark[row])} USDT, past the liquidation price "
                 f"{price(check.liquidation_price[row, i])}, while the last price was still {price(last[row])}: "
                 f"liquidated although the candle never reached the price.")

@@ -13,11 +13,12 @@ from margin.numbers import money, percent, price
 from margin.presets import market_label
 from margin.replay import Replay, WickCheck, replay, wick_checks
 from margin.scenario import Scenario
-from margin.variants import VARIANT_LABELS
+from margin.variants import variant_labels
 from ui.common.text import md
 from ui.replay import charts
+from ui.lab.sliders import in_sentence
 from ui.replay.model import (
-    IMPORTED_ID, duration_text, equity_takeaway, event_lines, imported_candles, latest_event, money_takeaway,
+    IMPORTED_ID, collateral_takeaway, duration_text, equity_takeaway, event_lines, imported_candles, latest_event, money_takeaway,
     position_steps, replay_checks, splits, timeline_points, wick_sentences,
 )
 from ui.shell.links import keep_in_url
@@ -50,7 +51,8 @@ def replay_model(account, key: tuple, crash: Crash) -> Replay | None:
     if position_steps(account.scenario, crash) <= LONG_REPLAY_STEPS:
         return cached_replay(account.key, account.scenario, key, crash)
     outcome = long_result("replay.walk", repr((account.key, key)), replay, account.scenario, crash, keep=1,
-                          text=lambda _done, _total: f"Walking the account through {crash.n_steps:,} steps, three ways")
+                          text=lambda _done, _total: f"Walking the account through {crash.n_steps:,} steps, "
+                                                     f"{len(variant_labels(account.scenario))} ways")
     return None if outcome is None else outcome[0]
 
 
@@ -182,14 +184,15 @@ def live_line(model, step: int) -> None:
     with st.container(border=True, key="replay.live", gap="small"):
         st.markdown(f"**{duration_text(step * model.crash.step_minutes)} into the crash** (step {step} of "
                     f"{n - 1}) · {moves}")
-        for column, label in zip(st.columns(3), model.results):
+        since = " since the start" if len(model.results) <= 3 else ""  # four abreast: the help says it
+        for column, label in zip(st.columns(len(model.results)), model.results):
             equity = model.equity(label)
             with column:
-                st.metric(f"Equity, {label.lower()}", money(float(equity[step])), border=False,
-                          delta=f"{money(float(equity[step] - equity[0]), signed=True)} since the start"
+                st.metric(f"Equity, {in_sentence(label)}", money(float(equity[step])), border=False,
+                          delta=f"{money(float(equity[step] - equity[0]), signed=True)}{since}"
                           if abs(equity[step] - equity[0]) >= 0.005 else None,
                           help="What the account owns: the cross pool's equity and each open isolated "
-                               "position's, each at least 0 [USDT].")
+                               "position's, each at least 0 [USDT]; the arrow, its change since the start.")
         st.markdown(f":material/bolt: {latest_event(model, step)}")
 
 
@@ -200,6 +203,9 @@ def story_so_far(model, step: int) -> None:
     with left:
         chart(charts.equity_figure(model, step), key="replay.equity")
         st.caption(equity_takeaway(model, step))
+        usdt = collateral_takeaway(model, step)
+        if usdt:
+            st.caption(f":material/currency_exchange: {md(usdt)}")
     with right:
         chart(charts.timeline_figure(model, points, step), key="replay.timeline")
         st.caption(charts.timeline_takeaway(points, step, step * model.crash.step_minutes / 60))
@@ -229,10 +235,12 @@ def mark_and_last(model, account, key: tuple, crash, step: int) -> None:
         market = bound_widget(st.selectbox, "Market", "replay.market", markets[0], options=markets,
                               format_func=market_label)
     with right:
-        view = bound_widget(st.radio, "Liquidation prices of", "replay.view", VARIANT_LABELS[0],
-                            options=list(VARIANT_LABELS), horizontal=True)
+        ways = list(model.results)  # margin.variants.variant_labels: the fourth where the wallet holds coins
+        if st.session_state.get("replay.view") not in ways:  # a way an earlier account (or a link) had
+            st.session_state["replay.view"] = ways[0]
+        view = bound_widget(st.radio, "Liquidation prices of", "replay.view", ways[0], options=ways, horizontal=True)
     market = market if market in markets else markets[0]
-    view = view if view in model.results else VARIANT_LABELS[0]
+    view = view if view in model.results else ways[0]
     checks = market_checks(account, model, key, crash, market)
     if checks is None:  # cancelled, or the server is busy: the page has said which
         return

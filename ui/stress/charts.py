@@ -2,7 +2,9 @@
 tables, one-line takeaways and the CSV downloads (no Streamlit).
 
 The two models are told apart by colour *and* pattern (normal: solid blue; fat tails: orange
-with diagonal hatching) and by name in every legend and label.
+with diagonal hatching) and by name in every legend and label. The ways of the account (as
+built, all cross, all isolated, and "collateral in USDT" where the wallet holds coins) are
+named on every axis, table and metric.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from ui.common.palette import BLUE, GREY, ORANGE
 from margin.stress import StressResult, VariantStress, summary_frame
 from margin.stress.results import paired_ratio, proportion
 from margin.numbers import money
+from margin.variants import USDT_COLLATERAL_LABEL
+from ui.lab.sliders import in_sentence
 
 NORMAL_STYLE = dict(color=BLUE, pattern=dict(shape=""))
 FAT_STYLE = dict(color=ORANGE, pattern=dict(shape="/", solidity=0.35))
@@ -162,7 +166,7 @@ def variant_table(normal: VariantStress, fat: VariantStress, dof: float,
                   position_names: Sequence[str] | None = None,
                   closed_names: Sequence[str] | None = None) -> pd.DataFrame:
     """One account variant, normal against fat tails: probabilities and loss figures as text,
-    short enough to sit three abreast (definitions are in the page's notes). ``closed_names``:
+    short enough to sit three or four abreast (definitions are in the page's notes). ``closed_names``:
     the positions this variant lost on the way from their entries, before the run."""
     names = list(position_names or normal.position_ids)
     rows = [
@@ -262,6 +266,20 @@ def probability_takeaway(result: StressResult) -> str:
             f"takes the whole pool: wiped out on {probability_text(cross.wipeout_probability)}.")
 
 
+def collateral_takeaway(result: StressResult, held: str) -> str:
+    """As built against "collateral in USDT" in one model's run, in words ("" where the run has
+    no fourth way). ``held``: what the fourth way changes, in words
+    (:func:`ui.lab.collateral.held_as_usdt`)."""
+    built, twin = result.variants.get("As built"), result.variants.get(USDT_COLLATERAL_LABEL)
+    if built is None or twin is None:
+        return ""
+    return (f"Collateral in USDT is this account with {held}: the same money at the start, none of it falling "
+            f"with the market. On the same paths, as built a position is liquidated on "
+            f"{probability_text(built.any_liquidation_probability)} of paths and the account is wiped out on "
+            f"{probability_text(built.wipeout_probability)}; with USDT collateral, on "
+            f"{probability_text(twin.any_liquidation_probability)} and {probability_text(twin.wipeout_probability)}.")
+
+
 # ----------------------------------------------------------------------------- final value
 
 
@@ -347,7 +365,7 @@ def closed_on_arrival_note(stress: VariantStress, names: dict[str, str] | None =
     listed = " and ".join(closed)
     verb = "was" if len(closed) == 1 else "were"
     return (f"{listed} {verb} liquidated on the way from the entry to today's prices, at the liquidation price: "
-            f"{stress.label.lower()} starts without {'it' if len(closed) == 1 else 'them'}, on every path.")
+            f"{in_sentence(stress.label)} starts without {'it' if len(closed) == 1 else 'them'}, on every path.")
 
 
 def summary_csv(normal, fat, dof: float) -> str:

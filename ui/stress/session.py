@@ -11,8 +11,11 @@ import pandas as pd
 import streamlit as st
 
 from margin.presets import market_label
+from margin.scenario import Scenario
 from ui.common.glossary import term
 from ui.common.text import md
+from ui.lab.collateral import held_as_usdt
+from ui.lab.sliders import in_sentence
 from ui.stress import charts
 from ui.stress.charts import paths_csv, shown_csv, summary_csv
 from ui.common.controls import corr_key, pairs, stress_defaults, vol_key
@@ -22,7 +25,6 @@ from ui.shell.memory import session_store
 from ui.shell.widgets import bound_widget, chart
 
 
-VARIANTS = ("As built", "All cross", "All isolated")
 CACHE_ENTRIES = 4  # results kept per session
 SHOWN = "stress.shown"  # the session store's (normal, fat tails, dof) the download buttons are for
 
@@ -95,14 +97,23 @@ def results_for(scenario, scenario_json: str, chosen: dict):
     return runs["normal"], runs["student_t"], seconds
 
 
+def ways_columns(ways: list[str]) -> list:
+    """One container per way of the account: side by side up to three, two by two for four (four
+    abreast the tables and the words under the metrics would be squeezed); stacked on a phone."""
+    if len(ways) <= 3:
+        return list(st.columns(len(ways)))
+    return [column for _ in range(0, len(ways), 2) for column in st.columns(2)][:len(ways)]
+
+
 def headline_metrics(main, other, main_name: str, other_name: str, names: dict[str, str]) -> None:
     """One column per variant: its wipe-out probability under the headline model against the other."""
-    for column, label in zip(st.columns(3), VARIANTS):
+    ways = list(main.variants)  # margin.variants.variant_labels: the fourth where the wallet holds coins
+    for column, label in zip(ways_columns(ways), ways):
         stress, versus = main.variants[label], other.variants[label]
         with column:
             difference = stress.wipeout_probability - versus.wipeout_probability
             same = abs(difference) < 0.5 / stress.n_paths
-            st.metric(f"Wipe-out, {label.lower()}", charts.probability_text(stress.wipeout_probability),
+            st.metric(f"Wipe-out, {in_sentence(label)}", charts.probability_text(stress.wipeout_probability),
                       delta=f"same as {other_name}" if same else
                       f"{difference * 100:+.2g} points vs {other_name} "
                       f"({charts.probability_text(versus.wipeout_probability)})",
@@ -137,8 +148,9 @@ def downloads(normal, fat, dof: float) -> None:
                            icon=":material/table:", key="stress.download_paths", width="stretch")
 
 
-def show_results(normal, fat, seconds: float, chosen: dict, names: dict[str, str]) -> None:
-    """The stress test's figures, tables, distribution and downloads, fat tails against normal."""
+def show_results(normal, fat, seconds: float, chosen: dict, names: dict[str, str], scenario: Scenario) -> None:
+    """The stress test's figures, tables, distribution and downloads, fat tails against normal,
+    for ``scenario`` (the account as built, before the walk to today's prices)."""
     spec = normal.spec
     dof = chosen["dof"]
     horizon = horizon_text(spec.horizon_days)
@@ -158,12 +170,16 @@ def show_results(normal, fat, seconds: float, chosen: dict, names: dict[str, str
 
     chart(charts.probability_figure(normal, fat, dof, horizon), key="stress.probabilities")
     st.caption(charts.probability_takeaway(main))
+    usdt = charts.collateral_takeaway(main, held_as_usdt(scenario))
+    if usdt:
+        st.caption(f":material/currency_exchange: {md(usdt)} ({main_name.capitalize()} model.)")
 
     st.subheader("Each account, normal against fat tails")
     error = charts.margin_of_error(0.05, spec.n_paths)
     st.caption(f"With {spec.n_paths:,} paths a probability near 5 % is known to about ±{error * 100:.1f} "
                f"percentage points (95 %). Losses are from the start value; a negative loss is a gain.")
-    for column, label in zip(st.columns(3), VARIANTS):
+    ways = list(normal.variants)  # margin.variants.variant_labels
+    for column, label in zip(ways_columns(ways), ways):
         with column:
             st.markdown(f"**{label}**")
             # st.table draws its cells as Markdown: the names in them are escaped
@@ -172,8 +188,10 @@ def show_results(normal, fat, seconds: float, chosen: dict, names: dict[str, str
             st.table(charts.variant_table(normal.variants[label], fat.variants[label], dof, labels, closed))
 
     st.subheader("Where the account ends up")
-    variant = bound_widget(st.segmented_control, "Account", "stress.variant", VARIANTS[0], options=list(VARIANTS))
-    variant = variant if variant in VARIANTS else VARIANTS[0]
+    if st.session_state.get("stress.variant") not in ways:  # a way an earlier account (or a link) had
+        st.session_state["stress.variant"] = ways[0]
+    variant = bound_widget(st.segmented_control, "Account", "stress.variant", ways[0], options=ways)
+    variant = variant if variant in ways else ways[0]
     chart(charts.final_value_figure(normal.variants[variant], fat.variants[variant], dof, horizon),
           key="stress.distribution")
     st.caption(charts.distribution_takeaway(normal.variants[variant], fat.variants[variant], dof))
