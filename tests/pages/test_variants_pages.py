@@ -15,6 +15,7 @@ REPLAY = "pages/crash_replay.py"
 STRESS = "pages/stress_lab.py"
 STORY = "collateral-crashes-with-you"
 FOURTH = "Collateral in USDT"
+SHORT = "All isolated: an isolated margin is paid in USDT from the balance, which holds 0.00 USDT"  # as the lab
 HELD = "Collateral in USDT is this account with its 1 BTC of collateral held instead as the 57,000.00 USDT"
 
 
@@ -37,6 +38,7 @@ def test_the_replay_walks_the_btc_wallet_a_fourth_way_and_says_what_it_shows():
     assert "none of it falling with the market" in text
     assert "with USDT collateral, nothing is liquidated in this crash" in text  # March 2020 never nears 3,015
     assert "As built, the BTC long was liquidated after" in text
+    assert SHORT in text  # why all isolated is gone at once
     assert "Equity over time, four ways" in _titles(at)
     money = next(c for c in at.get("plotly_chart") if "money went" in c.proto.spec)
     assert {t["name"].split(" (")[0] for t in json.loads(money.proto.spec)["data"]} == {
@@ -53,6 +55,7 @@ def test_the_replay_of_a_usdt_wallet_stays_three_ways_even_after_a_btc_wallet():
     assert at.session_state["replay.view"] == "As built"
     text = page_text(at)
     assert FOURTH not in text and "collateral in USDT" not in text and "a fourth" not in text
+    assert "All isolated: an isolated margin is paid" not in text
 
 
 def test_the_stress_lab_runs_the_btc_wallet_a_fourth_way():
@@ -68,6 +71,7 @@ def test_the_stress_lab_runs_the_btc_wallet_a_fourth_way():
     assert "4 ways each (as built, all cross, all isolated and collateral in USDT)" in text
     assert HELD in text
     assert "On the same paths, as built a position is liquidated on" in text
+    assert SHORT in text
 
 
 def test_the_stress_lab_of_a_usdt_wallet_stays_three_ways():

@@ -17,6 +17,7 @@ from margin.variants import variant_labels
 from ui.common.text import md
 from ui.replay import charts
 from ui.lab.sliders import in_sentence
+from ui.lab.words import isolated_short_words
 from ui.replay.model import (
     IMPORTED_ID, collateral_takeaway, duration_text, equity_takeaway, event_lines, imported_candles, latest_event, money_takeaway,
     position_steps, replay_checks, splits, timeline_points, wick_sentences,
@@ -206,6 +207,9 @@ def story_so_far(model, step: int) -> None:
         usdt = collateral_takeaway(model, step)
         if usdt:
             st.caption(f":material/currency_exchange: {md(usdt)}")
+        short = isolated_short_words(model.variants["As built"])  # as the lab says it
+        if short:
+            st.caption(f":material/account_balance_wallet: {md(short)}")
     with right:
         chart(charts.timeline_figure(model, points, step), key="replay.timeline")
         st.caption(charts.timeline_takeaway(points, step, step * model.crash.step_minutes / 60))

@@ -16,6 +16,7 @@ from ui.common.glossary import term
 from ui.common.text import md
 from ui.lab.collateral import held_as_usdt
 from ui.lab.sliders import in_sentence
+from ui.lab.words import isolated_short_words
 from ui.stress import charts
 from ui.stress.charts import paths_csv, shown_csv, summary_csv
 from ui.common.controls import corr_key, pairs, stress_defaults, vol_key
@@ -173,6 +174,9 @@ def show_results(normal, fat, seconds: float, chosen: dict, names: dict[str, str
     usdt = charts.collateral_takeaway(main, held_as_usdt(scenario))
     if usdt:
         st.caption(f":material/currency_exchange: {md(usdt)} ({main_name.capitalize()} model.)")
+    short = isolated_short_words(scenario)  # as the lab says it: why "all isolated" dies at once
+    if short:
+        st.caption(f":material/account_balance_wallet: {md(short)}")
 
     st.subheader("Each account, normal against fat tails")
     error = charts.margin_of_error(0.05, spec.n_paths)
