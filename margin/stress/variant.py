@@ -229,18 +229,37 @@ class VariantRunner:
             outcome.first_liquidation_step[n, i] = step
         outcome.bankrupt[n] = state.bankrupt
 
+    def near_paths(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """Which paths of a chunk this variant must see step by step, from bounds ``low``,
+        ``high`` ``(markets, paths)`` on each market's marks after step 0: every path if it is
+        walked by :func:`margin.simulate.simulate`, none if step 0 closed every position,
+        else those :meth:`near` a breach."""
+        if self.each_path:
+            return np.ones(low.shape[1], dtype=bool)
+        if not (self.opening.size > 0).any():
+            return np.zeros(low.shape[1], dtype=bool)
+        return self.near(low, high)
+
     def run(self, prices: np.ndarray, first_path: int, keep_events: bool = False,
             ranges: tuple[np.ndarray, np.ndarray] | None = None) -> _Outcome:
         """The chunk ``prices`` ``(markets, paths, steps + 1)`` walked; ``ranges``: each
         market's lowest and highest mark on each path after step 0 (:func:`path_ranges`) if
         already found."""
+        every = np.arange(prices.shape[1])
+        near = self.near_paths(*(path_ranges(prices) if ranges is None else ranges))
+        return self.run_near(prices[:, :, -1].T, prices, every, near, first_path, keep_events)
+
+    def run_near(self, last: np.ndarray, rows: np.ndarray, wanted: np.ndarray, near: np.ndarray,
+                 first_path: int, keep_events: bool = False) -> _Outcome:
+        """A chunk walked from the marks at its horizon ``last`` ``(paths, markets)`` and the
+        marks ``rows`` ``(markets, len(wanted), steps + 1)`` of its paths ``wanted`` (sorted),
+        which hold every path of ``near`` (:meth:`near_paths`, a mask over the chunk's paths).
+        Paths not near keep the state step 0 left to the horizon."""
+        n_paths = last.shape[0]
         if self.each_path:
-            return self._run_funded(prices, first_path, keep_events)
-        n_markets, n_paths, n_rows = prices.shape
+            return self._run_funded(rows, first_path, keep_events)
         n_positions = self.size.shape[0]
-        last = prices[:, :, -1].T  # (paths, markets): marks at the horizon
         opening = self.opening
-        # Paths without a candidate keep the state step 0 left to the horizon.
         pnl = self.sign * opening.size * (last[:, self.col] - self.entry)
         outcome = _Outcome(
             final_value=self.settler.balance(opening) + pnl.sum(axis=1) + self._collateral_value(opening, last),
@@ -252,15 +271,13 @@ class VariantRunner:
             self._record(outcome, slice(None), opening)
             if keep_events:
                 outcome.events.update({first_path + n: tuple(opening.events) for n in range(n_paths)})
-        if not (opening.size > 0).any():
-            return outcome
-        # Paths that never come near a breach keep the state step 0 left; the others are
-        # searched step by step (a copy of their rows) and walked from their first candidate.
-        low, high = path_ranges(prices) if ranges is None else ranges
-        near = np.flatnonzero(self.near(low, high))
+        near = np.flatnonzero(near)
         if near.shape[0] == 0:
             return outcome
-        rows = prices[:, near, :]
+        # The near paths are searched step by step and walked from their first candidate.
+        if near.shape[0] != wanted.shape[0]:
+            rows = rows[:, np.searchsorted(wanted, near), :]
+        n_rows = rows.shape[2]
         first, cross_excess, isolated_hits = self.search(rows)
         walked = np.flatnonzero(first < n_rows)
         balances, sizes = np.empty(walked.shape[0]), np.empty((walked.shape[0], n_positions))
