@@ -104,14 +104,18 @@ class VariantRunner:
             near |= least <= self.tolerance
         return near
 
-    def search(self, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, dict[int, np.ndarray]]:
+    def search(self, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, dict[int, np.ndarray],
+                                                  dict[int | None, np.ndarray]]:
         """Vectorized breach search on a chunk ``(markets, paths, rows)`` from the state after
         step 0: per path the first candidate row (``rows`` = none), the cross excess
-        (equity − wallet − MM, ``(paths, rows)``) and each isolated position's candidate rows."""
+        (equity − wallet − MM, ``(paths, rows)``), each isolated position's candidate rows, and
+        per path the first candidate row of each group (key ``None``: the cross pool, else the
+        isolated position's index; ``rows`` = none)."""
         n_markets, n_paths, n_rows = prices.shape
         first = np.full(n_paths, n_rows, dtype=np.int64)
         paths = np.arange(n_paths)
         cross_excess = None
+        group_first: dict[int | None, np.ndarray] = {}
         if self.cross_by_market:
             flat = np.zeros(n_paths * n_rows)
             for j, members in self.cross_by_market.items():
@@ -123,7 +127,8 @@ class VariantRunner:
             hits = cross_excess <= self.tolerance - self.opening.cross_wallet
             hits[:, 0] = False  # step 0 is settled
             at = hits.argmax(axis=1)
-            first = np.where(hits[paths, at], np.minimum(first, at), first)
+            group_first[None] = np.where(hits[paths, at], at, n_rows)
+            first = np.minimum(first, group_first[None])
         isolated_hits = {}
         for i, threshold in self.thresholds.items():
             if threshold is None:
@@ -133,13 +138,16 @@ class VariantRunner:
             hits[:, 0] = False
             isolated_hits[i] = hits
             at = hits.argmax(axis=1)
-            first = np.where(hits[paths, at], np.minimum(first, at), first)
-        return first, cross_excess, isolated_hits
+            group_first[i] = np.where(hits[paths, at], at, n_rows)
+            first = np.minimum(first, group_first[i])
+        return first, cross_excess, isolated_hits, group_first
 
     def walk(self, marks: np.ndarray, start: int, cross_excess: np.ndarray | None,
-             isolated_hits: dict[int, np.ndarray]) -> SettlementState:
+             isolated_hits: dict[int, np.ndarray], first_rows: dict[int | None, int] | None = None) -> SettlementState:
         """Event to event along one path ``marks`` (rows, markets) from candidate row ``start``,
-        reusing the precomputed search rows while the groups they describe are unchanged."""
+        reusing the precomputed search rows while the groups they describe are unchanged;
+        ``first_rows``: each group's first candidate row on them (:meth:`search`; ``rows``: none),
+        if known."""
         settler = self.settler
         opening = self.opening
         state = SettlementState(size=opening.size.copy(), margin=opening.margin.copy(), cross_wallet=opening.cross_wallet,
@@ -155,6 +163,11 @@ class VariantRunner:
         row = start
         cross_next: int | None = None  # the cross pool's next candidate row (None: none) ...
         cross_for: float | None = None  # ... found for this wallet on these excess rows (None: to be found)
+        for group, at in (first_rows or {}).items():  # the search's rows from step 1, for the opening state
+            if group is None:
+                cross_next, cross_for = (at if at < n_rows else None), state.cross_wallet
+            elif state.size[group] > 0:
+                next_of[group] = at if at < n_rows else None
         while row < n_rows:
             candidates = []
             if cross_excess is not None:
@@ -278,14 +291,15 @@ class VariantRunner:
         if near.shape[0] != wanted.shape[0]:
             rows = rows[:, np.searchsorted(wanted, near), :]
         n_rows = rows.shape[2]
-        first, cross_excess, isolated_hits = self.search(rows)
+        first, cross_excess, isolated_hits, group_first = self.search(rows)
         walked = np.flatnonzero(first < n_rows)
         balances, sizes = np.empty(walked.shape[0]), np.empty((walked.shape[0], n_positions))
         collateral = np.zeros(walked.shape[0])
         for w, k in enumerate(walked.tolist()):
             n = int(near[k])
             state = self.walk(rows[:, k, :].T, int(first[k]), None if cross_excess is None else cross_excess[k],
-                              {i: hits[k] for i, hits in isolated_hits.items()})
+                              {i: hits[k] for i, hits in isolated_hits.items()},
+                              {group: int(at[k]) for group, at in group_first.items()})
             balances[w], sizes[w] = self.settler.balance(state), state.size
             collateral[w] = self._collateral_value(state, last[n])
             self._record(outcome, n, state)
