@@ -141,7 +141,8 @@ def _walk_every_chunk(spec: StressSpec, start_prices: np.ndarray, runners: Mappi
             if k + 1 < len(chunks):
                 pending = draw(pool, *chunks[k + 1])
             for label, runner in runners.items():
-                outcomes[label].append(runner.run_near(chunk.last, rows, wanted, near[label], first, keep_events))
+                outcomes[label].append(runner.run_near(chunk.last, rows, wanted, near[label], first, keep_events,
+                                                       runner.cross_near(chunk.low, chunk.high)))
             if progress is not None:
                 progress(first + count, total)
     # Free the two chunk buffers (~2 × 64 MB) before the results are concatenated.

@@ -84,11 +84,17 @@ class VariantRunner:
         :meth:`margin.breach.PoolExcess.knots`; the collateral's value is least at its market's
         lowest mark). A path not near has no candidate step: the
         search would find none on it (its every step is inside the ranges)."""
-        near = np.zeros(low.shape[1], dtype=bool)
+        near = self.cross_near(low, high)
         for i, threshold in self.thresholds.items():
             if threshold is not None:
                 j = self.col[i]
                 near |= low[j] <= threshold if self.sign[i] > 0 else high[j] >= threshold
+        return near
+
+    def cross_near(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """The paths on which the cross pool may come near a breach (:meth:`near`'s cross
+        part): the others need no cross search from the opening state."""
+        near = np.zeros(low.shape[1], dtype=bool)
         if self.cross_by_market:
             pools = PoolExcess(self.settler, low.T)
             least = np.full(low.shape[1], self.opening.cross_wallet)
@@ -104,31 +110,41 @@ class VariantRunner:
             near |= least <= self.tolerance
         return near
 
-    def search(self, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, dict[int, np.ndarray],
-                                                  dict[int | None, np.ndarray]]:
+    def search(self, prices: np.ndarray, cross_paths: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray | None, dict[int, np.ndarray], dict[int | None, np.ndarray]]:
         """Vectorized breach search on a chunk ``(markets, paths, rows)`` from the state after
         step 0: per path the first candidate row (``rows`` = none), the cross excess
         (equity − wallet − MM, ``(paths, rows)``), each isolated position's candidate rows, and
         per path the first candidate row of each group (key ``None``: the cross pool, else the
-        isolated position's index; ``rows`` = none)."""
+        isolated position's index; ``rows`` = none). ``cross_paths`` (indices): the only paths
+        whose cross pool may breach from the opening state (:meth:`cross_near`; default: all);
+        the cross excess has their rows only, in that order."""
         n_markets, n_paths, n_rows = prices.shape
         first = np.full(n_paths, n_rows, dtype=np.int64)
         paths = np.arange(n_paths)
         cross_excess = None
         group_first: dict[int | None, np.ndarray] = {}
-        if self.cross_by_market:
-            flat = np.zeros(n_paths * n_rows)
+        prices_all = prices
+        cross_paths = paths if cross_paths is None else cross_paths
+        if self.cross_by_market and cross_paths.shape[0] == 0:
+            group_first[None] = np.full(n_paths, n_rows, dtype=np.int64)  # no path's pool can breach
+        elif self.cross_by_market:
+            if cross_paths.shape[0] != n_paths:
+                prices = prices[:, cross_paths, :]
+            flat = np.zeros(cross_paths.shape[0] * n_rows)
             for j, members in self.cross_by_market.items():
                 column = prices[j].reshape(-1, 1)
                 flat += PoolExcess(self.settler, column).group(members, self.opening, 0, column.shape[0], 0)
             if self.settler.usdt_entries:  # the collateral's value moves with its market
                 flat += collateral_along(self.settler, self.opening, prices.reshape(n_markets, -1).T)
-            cross_excess = flat.reshape(n_paths, n_rows)
+            cross_excess = flat.reshape(cross_paths.shape[0], n_rows)
             hits = cross_excess <= self.tolerance - self.opening.cross_wallet
             hits[:, 0] = False  # step 0 is settled
             at = hits.argmax(axis=1)
-            group_first[None] = np.where(hits[paths, at], at, n_rows)
+            group_first[None] = np.full(n_paths, n_rows, dtype=np.int64)
+            group_first[None][cross_paths] = np.where(hits[np.arange(cross_paths.shape[0]), at], at, n_rows)
             first = np.minimum(first, group_first[None])
+            prices = prices_all
         isolated_hits = {}
         for i, threshold in self.thresholds.items():
             if threshold is None:
@@ -147,7 +163,8 @@ class VariantRunner:
         """Event to event along one path ``marks`` (rows, markets) from candidate row ``start``,
         reusing the precomputed search rows while the groups they describe are unchanged;
         ``first_rows``: each group's first candidate row on them (:meth:`search`; ``rows``: none),
-        if known."""
+        if known. ``cross_excess`` ``None`` with cross positions open: not searched (the pool
+        cannot breach from the opening state on this path), found here if the wallet changes."""
         settler = self.settler
         opening = self.opening
         state = SettlementState(size=opening.size.copy(), margin=opening.margin.copy(), cross_wallet=opening.cross_wallet,
@@ -168,16 +185,23 @@ class VariantRunner:
                 cross_next, cross_for = (at if at < n_rows else None), state.cross_wallet
             elif state.size[group] > 0:
                 next_of[group] = at if at < n_rows else None
+        cross_open = bool(self.cross_by_market)
         while row < n_rows:
             candidates = []
-            if cross_excess is not None:
-                # found again only when the wallet or the excess rows changed, or the walk passed it
-                if cross_for != state.cross_wallet or (cross_next is not None and cross_next < row):
-                    found = _first_true(cross_excess[row:] <= self.tolerance - state.cross_wallet)
+            # found again only when the wallet or the excess rows changed, or the walk passed it
+            if cross_open and (cross_for != state.cross_wallet or (cross_next is not None and cross_next < row)):
+                if cross_excess is None and not self._pool_poorer(state):
+                    cross_for = state.cross_wallet  # a pool no poorer stays as safe as its bounds said
+                else:
+                    if cross_excess is None:
+                        cross_excess = self._cross_excess(state, marks, row)
+                    cross_open = cross_excess is not None
+                    found = None if cross_excess is None else _first_true(
+                        cross_excess[row:] <= self.tolerance - state.cross_wallet)
                     cross_next = None if found is None else row + found
                     cross_for = state.cross_wallet
-                if cross_next is not None:
-                    candidates.append(cross_next)
+            if cross_open and cross_next is not None:
+                candidates.append(cross_next)
             for i in settler.isolated:
                 found_at = next_of[i]
                 if found_at is not None and found_at < row:
@@ -198,8 +222,16 @@ class VariantRunner:
                 next_of[i] = -1
             if touched & self.cross and row < n_rows:
                 cross_excess = self._cross_excess(state, marks, row)
-                cross_for = None
+                cross_open, cross_for = cross_excess is not None, None
         return state
+
+    def _pool_poorer(self, state: SettlementState) -> bool:
+        """Whether the cross pool holds less than at the opening (a lower wallet, or its
+        collateral changed), its positions unchanged: only then may a pool its bounds found
+        safe come near a breach."""
+        opening = self.opening
+        return state.cross_wallet < opening.cross_wallet or (
+            state.collateral is not None and not np.array_equal(state.collateral, opening.collateral))
 
     def _next_isolated(self, i: int, state: SettlementState, marks: np.ndarray, hits: np.ndarray | None,
                        row: int) -> int | None:
@@ -259,15 +291,17 @@ class VariantRunner:
         market's lowest and highest mark on each path after step 0 (:func:`path_ranges`) if
         already found."""
         every = np.arange(prices.shape[1])
-        near = self.near_paths(*(path_ranges(prices) if ranges is None else ranges))
-        return self.run_near(prices[:, :, -1].T, prices, every, near, first_path, keep_events)
+        low, high = path_ranges(prices) if ranges is None else ranges
+        return self.run_near(prices[:, :, -1].T, prices, every, self.near_paths(low, high), first_path, keep_events,
+                             self.cross_near(low, high))
 
     def run_near(self, last: np.ndarray, rows: np.ndarray, wanted: np.ndarray, near: np.ndarray,
-                 first_path: int, keep_events: bool = False) -> _Outcome:
+                 first_path: int, keep_events: bool = False, cross: np.ndarray | None = None) -> _Outcome:
         """A chunk walked from the marks at its horizon ``last`` ``(paths, markets)`` and the
         marks ``rows`` ``(markets, len(wanted), steps + 1)`` of its paths ``wanted`` (sorted),
         which hold every path of ``near`` (:meth:`near_paths`, a mask over the chunk's paths).
-        Paths not near keep the state step 0 left to the horizon."""
+        Paths not near keep the state step 0 left to the horizon; ``cross`` (a mask, default
+        all): the paths whose cross pool may breach from that state (:meth:`cross_near`)."""
         n_paths = last.shape[0]
         if self.each_path:
             return self._run_funded(rows, first_path, keep_events)
@@ -291,13 +325,18 @@ class VariantRunner:
         if near.shape[0] != wanted.shape[0]:
             rows = rows[:, np.searchsorted(wanted, near), :]
         n_rows = rows.shape[2]
-        first, cross_excess, isolated_hits, group_first = self.search(rows)
+        cross_paths = None if cross is None else np.flatnonzero(cross[near])
+        first, cross_excess, isolated_hits, group_first = self.search(rows, cross_paths)
+        cross_row = np.arange(near.shape[0]) if cross_paths is None else np.full(near.shape[0], -1)
+        if cross_paths is not None:
+            cross_row[cross_paths] = np.arange(cross_paths.shape[0])
         walked = np.flatnonzero(first < n_rows)
         balances, sizes = np.empty(walked.shape[0]), np.empty((walked.shape[0], n_positions))
         collateral = np.zeros(walked.shape[0])
         for w, k in enumerate(walked.tolist()):
             n = int(near[k])
-            state = self.walk(rows[:, k, :].T, int(first[k]), None if cross_excess is None else cross_excess[k],
+            on_cross = None if cross_excess is None or cross_row[k] < 0 else cross_excess[cross_row[k]]
+            state = self.walk(rows[:, k, :].T, int(first[k]), on_cross,
                               {i: hits[k] for i, hits in isolated_hits.items()},
                               {group: int(at[k]) for group, at in group_first.items()})
             balances[w], sizes[w] = self.settler.balance(state), state.size
