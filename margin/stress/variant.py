@@ -166,14 +166,7 @@ class VariantRunner:
         if known. ``cross_excess`` ``None`` with cross positions open: not searched (the pool
         cannot breach from the opening state on this path), found here if the wallet changes."""
         settler = self.settler
-        opening = self.opening
-        state = SettlementState(size=opening.size.copy(), margin=opening.margin.copy(), cross_wallet=opening.cross_wallet,
-                                fund=opening.fund, socialized=opening.socialized, bankrupt=opening.bankrupt,
-                                events=list(opening.events),
-                                sliced=None if opening.sliced is None else opening.sliced.copy(),
-                                collateral=None if opening.collateral is None else opening.collateral.copy(),
-                                coin_fund=None if opening.coin_fund is None else opening.coin_fund.copy(),
-                                coin_socialized=None if opening.coin_socialized is None else opening.coin_socialized.copy())
+        state = self._opening_copy()
         n_rows = marks.shape[0]
         hits_of: dict[int, np.ndarray | None] = {i: isolated_hits.get(i) for i in settler.isolated}
         next_of: dict[int, int | None] = {i: -1 for i in settler.isolated}  # -1: to be found
@@ -224,6 +217,17 @@ class VariantRunner:
                 cross_excess = self._cross_excess(state, marks, row)
                 cross_open, cross_for = cross_excess is not None, None
         return state
+
+    def _opening_copy(self) -> SettlementState:
+        """A copy of the state step 0 left, for one path's walk."""
+        opening = self.opening
+        return SettlementState(size=opening.size.copy(), margin=opening.margin.copy(), cross_wallet=opening.cross_wallet,
+                               fund=opening.fund, socialized=opening.socialized, bankrupt=opening.bankrupt,
+                               events=list(opening.events),
+                               sliced=None if opening.sliced is None else opening.sliced.copy(),
+                               collateral=None if opening.collateral is None else opening.collateral.copy(),
+                               coin_fund=None if opening.coin_fund is None else opening.coin_fund.copy(),
+                               coin_socialized=None if opening.coin_socialized is None else opening.coin_socialized.copy())
 
     def _pool_poorer(self, state: SettlementState) -> bool:
         """Whether the cross pool holds less than at the opening (a lower wallet, or its
