@@ -29,7 +29,10 @@ Liquidation is path-dependent and judged by the engine itself. For each chunk of
 path with the engine's own piecewise-linear algebra (:class:`margin.simulate.PoolExcess`), and
 each isolated position's crossings of its closed-form liquidation price
 (:func:`margin.simulate.isolated_threshold`). Paths that never come near a breach keep every
-position to the horizon. On each other path the engine's settlement
+position to the horizon; a chunk is drawn as running log-returns, and only the paths that
+some variant may see near a breach, on bounds of their marks taken from the least and greatest
+log-return (:meth:`Sampler.mark_bounds`), are turned into marks step by step (the others need
+only their marks at the horizon, the same bits). On each other path the engine's settlement
 (:meth:`margin.settle.Settler.settle`: full or partial liquidation, settlement, fees,
 insurance fund, cascades) is applied at the candidate steps, event to event, as
 :func:`margin.simulate.simulate` does; most paths have 0–2 events, and the events are those of

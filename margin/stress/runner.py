@@ -100,43 +100,75 @@ def _walk_every_chunk(spec: StressSpec, start_prices: np.ndarray, runners: Mappi
                       chunk_paths: int, progress: Progress | None, keep_events: bool) -> dict[str, list[_Outcome]]:
     """Every runner along every chunk of paths. The next chunk is drawn by worker threads while
     this one is walked: drawing is numpy work that releases the GIL, walking is mostly Python.
-    Two output buffers take turns; the workers split a chunk's paths at a block boundary."""
+    Two output buffers take turns; the workers split a chunk's paths at a block boundary.
+
+    A chunk is drawn as running log-returns, with each path's horizon marks and bounds on its
+    marks (:meth:`Sampler.mark_bounds`); only the paths some variant finds near a breach on
+    those bounds are turned into marks step by step (the exponentials were most of the draw)."""
     total = spec.n_paths
     chunks = [(first, min(chunk_paths, total - first)) for first in range(0, total, chunk_paths)]
     sampler = Sampler(spec, start_prices, min(chunk_paths, total), buffers=2, workers=SAMPLER_THREADS)
     outcomes: dict[str, list[_Outcome]] = {label: [] for label in runners}
 
-    def fill(out: np.ndarray, ranges: tuple[np.ndarray, np.ndarray], first: int, low: int, count: int,
-             worker: int) -> None:
-        """Paths ``low .. low + count − 1`` drawn, then their ranges (:func:`path_ranges`, for
-        :meth:`VariantRunner.near`), on the sampler's thread."""
-        sampler.fill_range(out, first, low, count, worker)
+    def fill(chunk: DrawnChunk, first: int, low: int, count: int, worker: int) -> None:
+        """Paths ``low .. low + count − 1`` drawn, then their horizon marks and bounds, on the
+        sampler's thread."""
+        sampler.fill_log_range(chunk.log, first, low, count, worker)
         part = slice(low - first, low - first + count)
-        ranges[0][:, part], ranges[1][:, part] = path_ranges(out[:, part, :])
+        log = chunk.log[:, part, :]
+        chunk.last[part] = sampler.last_marks(log)
+        chunk.low[:, part], chunk.high[:, part] = sampler.mark_bounds(log)
 
-    def draw(pool: ThreadPoolExecutor, first: int, count: int) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], list[Any]]:
-        out = sampler.next_buffer(count)
-        ranges = (np.empty(out.shape[:2]), np.empty(out.shape[:2]))
+    def draw(pool: ThreadPoolExecutor, first: int, count: int) -> tuple[DrawnChunk, list[Any]]:
+        log = sampler.next_buffer(count)
+        n_markets = log.shape[0]
+        chunk = DrawnChunk(sampler=sampler, log=log, last=np.empty((count, n_markets)),
+                           low=np.empty((n_markets, count)), high=np.empty((n_markets, count)))
         share = -(-count // (SAMPLER_THREADS * BLOCK_PATHS)) * BLOCK_PATHS
-        jobs = [pool.submit(fill, out, ranges, first, low, min(share, first + count - low), worker)
+        jobs = [pool.submit(fill, chunk, first, low, min(share, first + count - low), worker)
                 for worker, low in enumerate(range(first, first + count, share))]
-        return out, ranges, jobs
+        return chunk, jobs
 
     with ThreadPoolExecutor(max_workers=SAMPLER_THREADS, thread_name_prefix="stress-sampler") as pool:
         pending = draw(pool, *chunks[0])
         for k, (first, count) in enumerate(chunks):
-            prices, ranges, jobs = pending
+            chunk, jobs = pending
             for job in jobs:
                 job.result()
+            near = {label: runner.near_paths(chunk.low, chunk.high) for label, runner in runners.items()}
+            wanted = np.flatnonzero(np.logical_or.reduce(list(near.values()))) if near else np.empty(0, np.intp)
+            rows = chunk.marks(wanted)
             if k + 1 < len(chunks):
                 pending = draw(pool, *chunks[k + 1])
             for label, runner in runners.items():
-                outcomes[label].append(runner.run(prices, first, keep_events, ranges))
+                outcomes[label].append(runner.run_near(chunk.last, rows, wanted, near[label], first, keep_events,
+                                                       runner.cross_near(chunk.low, chunk.high)))
             if progress is not None:
                 progress(first + count, total)
     # Free the two chunk buffers (~2 × 64 MB) before the results are concatenated.
     sampler.release()
     return outcomes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DrawnChunk:
+    """A chunk of paths as the sampler left it: running log-returns ``log`` ``(markets, paths,
+    steps + 1)``, the marks at the horizon ``last`` ``(paths, markets)`` and bounds ``low``,
+    ``high`` ``(markets, paths)`` on every mark after step 0 [quote per base]."""
+
+    sampler: Sampler
+    log: np.ndarray
+    last: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+
+    def marks(self, paths: np.ndarray) -> np.ndarray:
+        """Marks ``(markets, len(paths), steps + 1)`` of the chunk's paths ``paths`` (sorted
+        indices), bit for bit those of drawing them as marks."""
+        if paths.shape[0] == self.log.shape[1]:
+            return self.sampler.to_marks(self.log, out=self.log)  # every path: in place
+        rows = self.log[:, paths, :]
+        return self.sampler.to_marks(rows, out=rows)
 
 
 def _collect(label: str, runner: VariantRunner, parts: list[_Outcome], keep_events: bool,

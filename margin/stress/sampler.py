@@ -12,6 +12,7 @@ from margin.paths import PricePath
 from margin.scenario import Scenario
 from margin.stress.spec import BLOCK_PATHS, MIN_LOG_PRICE, StressSpec, check_markets, correlation_factor
 
+BOUND_PAD = 1e-12  # relative widening of :meth:`Sampler.mark_bounds` (rounding is ~1e-16)
 
 
 def _streams(seed: int, block: int) -> tuple[np.random.Generator, np.random.Generator]:
@@ -75,7 +76,48 @@ class Sampler:
 
     def fill_range(self, out: np.ndarray, out_first: int, first: int, count: int, worker: int = 0) -> None:
         """Paths ``first .. first + count − 1`` into their columns of ``out`` (whose column 0
-        is path ``out_first``)."""
+        is path ``out_first``) as mark prices."""
+        self.fill_log_range(out, out_first, first, count, worker)
+        target = out[:, first - out_first:first - out_first + count, :]
+        self.to_marks(target, out=target)
+
+    def to_marks(self, log: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Mark prices [quote per base] from running log-returns ``log`` ``(markets, paths,
+        steps + 1)`` (:meth:`fill_log_range`), into ``out`` (may be ``log`` itself). Every
+        operation is elementwise, so any subset of paths gives the bits the whole chunk would."""
+        np.maximum(log, MIN_LOG_PRICE, out=out)
+        np.exp(out, out=out)
+        out *= self.scale
+        return out
+
+    def last_marks(self, log: np.ndarray) -> np.ndarray:
+        """The marks at the horizon ``(paths, markets)`` [quote per base] of running
+        log-returns ``log`` ``(markets, paths, steps + 1)``: the bits of :meth:`to_marks`'s last column."""
+        last = np.maximum(log[:, :, -1], MIN_LOG_PRICE)
+        np.exp(last, out=last)
+        last *= self.scale[:, :, -1]
+        return last.T
+
+    def mark_bounds(self, log: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds ``(markets, paths)`` [quote per base] on each market's marks after step 0 on
+        each path, from the running log-returns ``log`` without exponentiating every step: the
+        mark at step k is ``exp(max(c_k, MIN_LOG_PRICE)) × scale_k``, increasing in ``c_k``,
+        so it lies between the least ``c`` at the least ``scale`` and the greatest ``c`` at the
+        greatest ``scale``, widened by ``BOUND_PAD`` for the rounding of ``exp`` and ``×``."""
+        after = log[:, :, 1:]
+        low = np.maximum(np.minimum.reduce(after, axis=2), MIN_LOG_PRICE)
+        high = np.maximum(np.maximum.reduce(after, axis=2), MIN_LOG_PRICE)
+        scale = self.scale[:, 0, 1:]
+        np.exp(low, out=low)
+        np.exp(high, out=high)
+        low *= scale.min(axis=1, initial=np.inf)[:, None] * (1.0 - BOUND_PAD)
+        high *= scale.max(axis=1, initial=0.0)[:, None] * (1.0 + BOUND_PAD)
+        return low, high
+
+    def fill_log_range(self, out: np.ndarray, out_first: int, first: int, count: int, worker: int = 0) -> None:
+        """Paths ``first .. first + count − 1`` into their columns of ``out`` (whose column 0
+        is path ``out_first``) as running log-returns before the drift [ln]: column k is the sum
+        of the path's first k correlated shocks (:meth:`to_marks` turns them into marks)."""
         spec = self.spec
         n_markets, n_steps = len(spec.markets), spec.n_steps
         target = out[:, first - out_first:first - out_first + count, :]
@@ -107,9 +149,6 @@ class Sampler:
                         np.multiply(shocks[:, k, :], self.factor[j, k], out=scratch)
                         mixed += scratch
         np.cumsum(target, axis=-1, out=target)
-        np.maximum(target, MIN_LOG_PRICE, out=target)
-        np.exp(target, out=target)
-        target *= self.scale
 
 
 def sample_path(scenario: Scenario, spec: StressSpec, index: int) -> PricePath:

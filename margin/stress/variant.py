@@ -84,11 +84,17 @@ class VariantRunner:
         :meth:`margin.breach.PoolExcess.knots`; the collateral's value is least at its market's
         lowest mark). A path not near has no candidate step: the
         search would find none on it (its every step is inside the ranges)."""
-        near = np.zeros(low.shape[1], dtype=bool)
+        near = self.cross_near(low, high)
         for i, threshold in self.thresholds.items():
             if threshold is not None:
                 j = self.col[i]
                 near |= low[j] <= threshold if self.sign[i] > 0 else high[j] >= threshold
+        return near
+
+    def cross_near(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """The paths on which the cross pool may come near a breach (:meth:`near`'s cross
+        part): the others need no cross search from the opening state."""
+        near = np.zeros(low.shape[1], dtype=bool)
         if self.cross_by_market:
             pools = PoolExcess(self.settler, low.T)
             least = np.full(low.shape[1], self.opening.cross_wallet)
@@ -104,26 +110,41 @@ class VariantRunner:
             near |= least <= self.tolerance
         return near
 
-    def search(self, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, dict[int, np.ndarray]]:
+    def search(self, prices: np.ndarray, cross_paths: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray | None, dict[int, np.ndarray], dict[int | None, np.ndarray]]:
         """Vectorized breach search on a chunk ``(markets, paths, rows)`` from the state after
         step 0: per path the first candidate row (``rows`` = none), the cross excess
-        (equity − wallet − MM, ``(paths, rows)``) and each isolated position's candidate rows."""
+        (equity − wallet − MM, ``(paths, rows)``), each isolated position's candidate rows, and
+        per path the first candidate row of each group (key ``None``: the cross pool, else the
+        isolated position's index; ``rows`` = none). ``cross_paths`` (indices): the only paths
+        whose cross pool may breach from the opening state (:meth:`cross_near`; default: all);
+        the cross excess has their rows only, in that order."""
         n_markets, n_paths, n_rows = prices.shape
         first = np.full(n_paths, n_rows, dtype=np.int64)
         paths = np.arange(n_paths)
         cross_excess = None
-        if self.cross_by_market:
-            flat = np.zeros(n_paths * n_rows)
+        group_first: dict[int | None, np.ndarray] = {}
+        prices_all = prices
+        cross_paths = paths if cross_paths is None else cross_paths
+        if self.cross_by_market and cross_paths.shape[0] == 0:
+            group_first[None] = np.full(n_paths, n_rows, dtype=np.int64)  # no path's pool can breach
+        elif self.cross_by_market:
+            if cross_paths.shape[0] != n_paths:
+                prices = prices[:, cross_paths, :]
+            flat = np.zeros(cross_paths.shape[0] * n_rows)
             for j, members in self.cross_by_market.items():
                 column = prices[j].reshape(-1, 1)
                 flat += PoolExcess(self.settler, column).group(members, self.opening, 0, column.shape[0], 0)
             if self.settler.usdt_entries:  # the collateral's value moves with its market
                 flat += collateral_along(self.settler, self.opening, prices.reshape(n_markets, -1).T)
-            cross_excess = flat.reshape(n_paths, n_rows)
+            cross_excess = flat.reshape(cross_paths.shape[0], n_rows)
             hits = cross_excess <= self.tolerance - self.opening.cross_wallet
             hits[:, 0] = False  # step 0 is settled
             at = hits.argmax(axis=1)
-            first = np.where(hits[paths, at], np.minimum(first, at), first)
+            group_first[None] = np.full(n_paths, n_rows, dtype=np.int64)
+            group_first[None][cross_paths] = np.where(hits[np.arange(cross_paths.shape[0]), at], at, n_rows)
+            first = np.minimum(first, group_first[None])
+            prices = prices_all
         isolated_hits = {}
         for i, threshold in self.thresholds.items():
             if threshold is None:
@@ -133,38 +154,47 @@ class VariantRunner:
             hits[:, 0] = False
             isolated_hits[i] = hits
             at = hits.argmax(axis=1)
-            first = np.where(hits[paths, at], np.minimum(first, at), first)
-        return first, cross_excess, isolated_hits
+            group_first[i] = np.where(hits[paths, at], at, n_rows)
+            first = np.minimum(first, group_first[i])
+        return first, cross_excess, isolated_hits, group_first
 
     def walk(self, marks: np.ndarray, start: int, cross_excess: np.ndarray | None,
-             isolated_hits: dict[int, np.ndarray]) -> SettlementState:
+             isolated_hits: dict[int, np.ndarray], first_rows: dict[int | None, int] | None = None) -> SettlementState:
         """Event to event along one path ``marks`` (rows, markets) from candidate row ``start``,
-        reusing the precomputed search rows while the groups they describe are unchanged."""
+        reusing the precomputed search rows while the groups they describe are unchanged;
+        ``first_rows``: each group's first candidate row on them (:meth:`search`; ``rows``: none),
+        if known. ``cross_excess`` ``None`` with cross positions open: not searched (the pool
+        cannot breach from the opening state on this path), found here if the wallet changes."""
         settler = self.settler
-        opening = self.opening
-        state = SettlementState(size=opening.size.copy(), margin=opening.margin.copy(), cross_wallet=opening.cross_wallet,
-                                fund=opening.fund, socialized=opening.socialized, bankrupt=opening.bankrupt,
-                                events=list(opening.events),
-                                sliced=None if opening.sliced is None else opening.sliced.copy(),
-                                collateral=None if opening.collateral is None else opening.collateral.copy(),
-                                coin_fund=None if opening.coin_fund is None else opening.coin_fund.copy(),
-                                coin_socialized=None if opening.coin_socialized is None else opening.coin_socialized.copy())
+        state = self._opening_copy()
         n_rows = marks.shape[0]
         hits_of: dict[int, np.ndarray | None] = {i: isolated_hits.get(i) for i in settler.isolated}
         next_of: dict[int, int | None] = {i: -1 for i in settler.isolated}  # -1: to be found
         row = start
         cross_next: int | None = None  # the cross pool's next candidate row (None: none) ...
         cross_for: float | None = None  # ... found for this wallet on these excess rows (None: to be found)
+        for group, at in (first_rows or {}).items():  # the search's rows from step 1, for the opening state
+            if group is None:
+                cross_next, cross_for = (at if at < n_rows else None), state.cross_wallet
+            elif state.size[group] > 0:
+                next_of[group] = at if at < n_rows else None
+        cross_open = bool(self.cross_by_market)
         while row < n_rows:
             candidates = []
-            if cross_excess is not None:
-                # found again only when the wallet or the excess rows changed, or the walk passed it
-                if cross_for != state.cross_wallet or (cross_next is not None and cross_next < row):
-                    found = _first_true(cross_excess[row:] <= self.tolerance - state.cross_wallet)
+            # found again only when the wallet or the excess rows changed, or the walk passed it
+            if cross_open and (cross_for != state.cross_wallet or (cross_next is not None and cross_next < row)):
+                if cross_excess is None and not self._pool_poorer(state):
+                    cross_for = state.cross_wallet  # a pool no poorer stays as safe as its bounds said
+                else:
+                    if cross_excess is None:
+                        cross_excess = self._cross_excess(state, marks, row)
+                    cross_open = cross_excess is not None
+                    found = None if cross_excess is None else _first_true(
+                        cross_excess[row:] <= self.tolerance - state.cross_wallet)
                     cross_next = None if found is None else row + found
                     cross_for = state.cross_wallet
-                if cross_next is not None:
-                    candidates.append(cross_next)
+            if cross_open and cross_next is not None:
+                candidates.append(cross_next)
             for i in settler.isolated:
                 found_at = next_of[i]
                 if found_at is not None and found_at < row:
@@ -185,8 +215,27 @@ class VariantRunner:
                 next_of[i] = -1
             if touched & self.cross and row < n_rows:
                 cross_excess = self._cross_excess(state, marks, row)
-                cross_for = None
+                cross_open, cross_for = cross_excess is not None, None
         return state
+
+    def _opening_copy(self) -> SettlementState:
+        """A copy of the state step 0 left, for one path's walk."""
+        opening = self.opening
+        return SettlementState(size=opening.size.copy(), margin=opening.margin.copy(), cross_wallet=opening.cross_wallet,
+                               fund=opening.fund, socialized=opening.socialized, bankrupt=opening.bankrupt,
+                               events=list(opening.events),
+                               sliced=None if opening.sliced is None else opening.sliced.copy(),
+                               collateral=None if opening.collateral is None else opening.collateral.copy(),
+                               coin_fund=None if opening.coin_fund is None else opening.coin_fund.copy(),
+                               coin_socialized=None if opening.coin_socialized is None else opening.coin_socialized.copy())
+
+    def _pool_poorer(self, state: SettlementState) -> bool:
+        """Whether the cross pool holds less than at the opening (a lower wallet, or its
+        collateral changed), its positions unchanged: only then may a pool its bounds found
+        safe come near a breach."""
+        opening = self.opening
+        return state.cross_wallet < opening.cross_wallet or (
+            state.collateral is not None and not np.array_equal(state.collateral, opening.collateral))
 
     def _next_isolated(self, i: int, state: SettlementState, marks: np.ndarray, hits: np.ndarray | None,
                        row: int) -> int | None:
@@ -229,18 +278,39 @@ class VariantRunner:
             outcome.first_liquidation_step[n, i] = step
         outcome.bankrupt[n] = state.bankrupt
 
+    def near_paths(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """Which paths of a chunk this variant must see step by step, from bounds ``low``,
+        ``high`` ``(markets, paths)`` on each market's marks after step 0: every path if it is
+        walked by :func:`margin.simulate.simulate`, none if step 0 closed every position,
+        else those :meth:`near` a breach."""
+        if self.each_path:
+            return np.ones(low.shape[1], dtype=bool)
+        if not (self.opening.size > 0).any():
+            return np.zeros(low.shape[1], dtype=bool)
+        return self.near(low, high)
+
     def run(self, prices: np.ndarray, first_path: int, keep_events: bool = False,
             ranges: tuple[np.ndarray, np.ndarray] | None = None) -> _Outcome:
         """The chunk ``prices`` ``(markets, paths, steps + 1)`` walked; ``ranges``: each
         market's lowest and highest mark on each path after step 0 (:func:`path_ranges`) if
         already found."""
+        every = np.arange(prices.shape[1])
+        low, high = path_ranges(prices) if ranges is None else ranges
+        return self.run_near(prices[:, :, -1].T, prices, every, self.near_paths(low, high), first_path, keep_events,
+                             self.cross_near(low, high))
+
+    def run_near(self, last: np.ndarray, rows: np.ndarray, wanted: np.ndarray, near: np.ndarray,
+                 first_path: int, keep_events: bool = False, cross: np.ndarray | None = None) -> _Outcome:
+        """A chunk walked from the marks at its horizon ``last`` ``(paths, markets)`` and the
+        marks ``rows`` ``(markets, len(wanted), steps + 1)`` of its paths ``wanted`` (sorted),
+        which hold every path of ``near`` (:meth:`near_paths`, a mask over the chunk's paths).
+        Paths not near keep the state step 0 left to the horizon; ``cross`` (a mask, default
+        all): the paths whose cross pool may breach from that state (:meth:`cross_near`)."""
+        n_paths = last.shape[0]
         if self.each_path:
-            return self._run_funded(prices, first_path, keep_events)
-        n_markets, n_paths, n_rows = prices.shape
+            return self._run_funded(rows, first_path, keep_events)
         n_positions = self.size.shape[0]
-        last = prices[:, :, -1].T  # (paths, markets): marks at the horizon
         opening = self.opening
-        # Paths without a candidate keep the state step 0 left to the horizon.
         pnl = self.sign * opening.size * (last[:, self.col] - self.entry)
         outcome = _Outcome(
             final_value=self.settler.balance(opening) + pnl.sum(axis=1) + self._collateral_value(opening, last),
@@ -252,23 +322,27 @@ class VariantRunner:
             self._record(outcome, slice(None), opening)
             if keep_events:
                 outcome.events.update({first_path + n: tuple(opening.events) for n in range(n_paths)})
-        if not (opening.size > 0).any():
-            return outcome
-        # Paths that never come near a breach keep the state step 0 left; the others are
-        # searched step by step (a copy of their rows) and walked from their first candidate.
-        low, high = path_ranges(prices) if ranges is None else ranges
-        near = np.flatnonzero(self.near(low, high))
+        near = np.flatnonzero(near)
         if near.shape[0] == 0:
             return outcome
-        rows = prices[:, near, :]
-        first, cross_excess, isolated_hits = self.search(rows)
+        # The near paths are searched step by step and walked from their first candidate.
+        if near.shape[0] != wanted.shape[0]:
+            rows = rows[:, np.searchsorted(wanted, near), :]
+        n_rows = rows.shape[2]
+        cross_paths = None if cross is None else np.flatnonzero(cross[near])
+        first, cross_excess, isolated_hits, group_first = self.search(rows, cross_paths)
+        cross_row = np.arange(near.shape[0]) if cross_paths is None else np.full(near.shape[0], -1)
+        if cross_paths is not None:
+            cross_row[cross_paths] = np.arange(cross_paths.shape[0])
         walked = np.flatnonzero(first < n_rows)
         balances, sizes = np.empty(walked.shape[0]), np.empty((walked.shape[0], n_positions))
         collateral = np.zeros(walked.shape[0])
         for w, k in enumerate(walked.tolist()):
             n = int(near[k])
-            state = self.walk(rows[:, k, :].T, int(first[k]), None if cross_excess is None else cross_excess[k],
-                              {i: hits[k] for i, hits in isolated_hits.items()})
+            on_cross = None if cross_excess is None or cross_row[k] < 0 else cross_excess[cross_row[k]]
+            state = self.walk(rows[:, k, :].T, int(first[k]), on_cross,
+                              {i: hits[k] for i, hits in isolated_hits.items()},
+                              {group: int(at[k]) for group, at in group_first.items()})
             balances[w], sizes[w] = self.settler.balance(state), state.size
             collateral[w] = self._collateral_value(state, last[n])
             self._record(outcome, n, state)

@@ -146,7 +146,8 @@ def _same_runs(scenario, spec) -> int:
     """Run the stress lab with its set-aside and with every path searched and walked; assert the
     same results, bit for bit; return how many paths have events, over the variants."""
     fast = run_stress(scenario, spec, keep_events=True)
-    with mock.patch.object(VariantRunner, "near", _every_path_near):
+    with mock.patch.object(VariantRunner, "near", _every_path_near), \
+            mock.patch.object(VariantRunner, "cross_near", _every_path_near):
         slow = run_stress(scenario, spec, keep_events=True)
     with_events = 0
     for label, got in fast.variants.items():

@@ -16,7 +16,7 @@ from margin.presets import load_story
 from margin.scenario import ScenarioError
 from margin.variants import account_variants, arrived_scenarios
 from margin.stress import (
-    BLOCK_PATHS, CHUNK_BYTES, VariantStress, chunk_paths_for, path_events, run_stress,
+    BLOCK_PATHS, CHUNK_BYTES, MAX_VOLATILITY, Sampler, VariantStress, chunk_paths_for, path_events, run_stress,
     sample_path, sample_prices, stress_spec, summary_frame,
 )
 from tests.strategies import scenarios
@@ -99,6 +99,31 @@ def test_drawing_with_two_threads_gives_the_same_numbers(monkeypatch):
     two = run_stress(scenario, spec, chunk_paths=2 * BLOCK_PATHS)
     for label, stress in one.variants.items():
         assert np.array_equal(stress.final_value, two.variants[label].final_value)
+
+
+@PROPERTY
+@given(seed=st.integers(0, 10_000), model=st.sampled_from(["normal", "student_t"]),
+       vol=st.sampled_from([0.0, 0.05, 1.0, 4.0, MAX_VOLATILITY]), steps=st.integers(1, 80),
+       horizon=st.sampled_from([0.01, 1.0, 30.0, 365.0]))
+def test_the_bounds_drawn_without_every_exponential_hold_every_mark(seed, model, vol, steps, horizon):
+    """The run keeps each chunk as running log-returns and sets a path aside on bounds of its
+    marks (Sampler.mark_bounds): they must hold each market's every mark after step 0, the marks
+    at the horizon must be those of drawing the marks, and any subset must give the same bits."""
+    scenario = _one_position(10)
+    spec = stress_spec(scenario, volatility={m: vol for m in scenario.markets}, n_paths=BLOCK_PATHS + 7,
+                       n_steps=steps, horizon_days=horizon, seed=seed, model=model, dof=2.5)
+    sampler = Sampler(spec, [100_000, 3_500], spec.n_paths)
+    marks = sample_prices(spec, [100_000, 3_500])
+    log = sampler.next_buffer(spec.n_paths)
+    sampler.fill_log_range(log, 0, 0, spec.n_paths)
+    low, high = sampler.mark_bounds(log)
+    assert np.all(low <= marks[:, :, 1:].min(axis=2)) and np.all(marks[:, :, 1:].max(axis=2) <= high)
+    # and no wider than the drift over the horizon (the bounds put every step at its extreme)
+    widest = np.exp(0.5 * vol**2 * horizon / 365) * (1 + 1e-9)
+    assert np.all(high <= marks[:, :, 1:].max(axis=2) * widest) and np.all(low * widest >= marks[:, :, 1:].min(axis=2))
+    assert sampler.last_marks(log).tobytes() == np.ascontiguousarray(marks[:, :, -1].T).tobytes()
+    some = np.array([0, 5, BLOCK_PATHS + 3])
+    assert sampler.to_marks(log[:, some, :], out=log[:, some, :].copy()).tobytes() == marks[:, some, :].tobytes()
 
 
 def test_chunks_stay_near_the_memory_budget():
