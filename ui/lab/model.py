@@ -275,7 +275,7 @@ class VariantView:
     risk_ratio: float | None  # maintenance / equity of the riskiest open pool [fraction]
     risk_pool: str | None
     events: tuple[str, ...]
-    pools: tuple[PoolGroup, ...]
+    pools: tuple[PoolGroup, ...]  # the equity-sharing picture's pools; empty unless drawn (run_variant)
     insurance_paid: float  # what the fund paid for losses beyond margin [USDT]
     socialized: float  # what it could not pay [USDT]
 
@@ -345,9 +345,11 @@ def _riskiest_pool(value: Any, account: Any, open_: np.ndarray, labels: Mapping[
     return risk_ratio, risk_pool
 
 
-def run_variant(label: str, walk: Walk, start_equity: float) -> VariantView:
+def run_variant(label: str, walk: Walk, start_equity: float, *, drawn: bool = True) -> VariantView:
     """Where ``walk`` has brought one variant of the account (its events are put in words by
-    :func:`ui.lab.words.lab_views`)."""
+    :func:`ui.lab.words.lab_views`). Its equity-sharing pools (:func:`equity_pools`, one
+    valuation per pool) are built only when ``drawn`` (the variant the lab's charts show);
+    otherwise ``pools`` is empty."""
     scenario, state = walk.scenario, walk.state
     labels = position_labels(scenario)
     account = compile_account(scenario)
@@ -369,7 +371,7 @@ def run_variant(label: str, walk: Walk, start_equity: float) -> VariantView:
         total_equity=total_equity(walk), total_maintenance=total_mm,
         start_equity=start_equity, risk_ratio=risk_ratio, risk_pool=risk_pool,
         events=(),  # told in words by ui.lab.words.lab_views, with when each happened
-        pools=tuple(equity_pools(walk, labels)),
+        pools=tuple(equity_pools(walk, labels)) if drawn else (),
         insurance_paid=float(-sum(e.insurance_fund_delta for e in walk.events if e.type == "bankruptcy")),
         socialized=float(state.socialized_loss),
     )
