@@ -77,3 +77,35 @@ def test_the_usdt_twins_sweep_is_built_where_its_comparison_is_shown(built):
     assert "All cross" not in built["sweeps"]
     assert "; with USDT collateral, " in section(at, "What is happening")
     assert 'data-chart="Equity sharing, all isolated"' in region(at, "pictures")
+
+
+def test_the_link_is_encoded_only_when_what_it_holds_changes(monkeypatch):
+    import ui.shell.links as links
+
+    encoded: list[str] = []
+    real = links.encode
+
+    def counted(view, **kwargs):
+        encoded.append(view["page"])
+        return real(view, **kwargs)
+
+    monkeypatch.setattr(links, "encode", counted)
+    at = _lab("default", "As built")
+    at.run()  # nothing changed: the address is not encoded again
+    encoded.clear()
+    at.run()
+    assert encoded == []
+    at.slider(key="lab.shock.slider").set_value(-3.0).run()  # the step's fragment and app.py's frame: once
+    assert encoded == ["lab"]
+    assert links.decode(at.query_params["v"])["controls"]["lab.shock"] == -3.0
+
+
+def test_an_invalid_account_keeps_no_view_in_the_address():
+    at = app_file()
+    broken = load_story("default")
+    broken["balance"] = -5
+    at.session_state["scenario"] = broken
+    at.session_state["scenario_revision"] = 1
+    at.run()
+    assert not at.exception
+    assert "v" not in at.query_params
