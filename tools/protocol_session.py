@@ -57,6 +57,7 @@ class ProtocolSession:
     page_script_hash: str = ""
     sliders: dict[str, Slider] = field(default_factory=dict)  # by widget key
     numbers: dict[str, float] = field(default_factory=dict)  # number boxes' values, by widget key
+    received: int = 0  # bytes of the server's messages so far (tools/bench_step.py: per step)
     _ws: object = None
 
     async def open(self) -> float:
@@ -96,6 +97,7 @@ class ProtocolSession:
             raw = await asyncio.wait_for(self._ws.recv(), timeout=max(0.1, deadline - time.monotonic()))
             if isinstance(raw, str):
                 continue
+            self.received += len(raw)
             forward = ForwardMsg()
             forward.ParseFromString(raw)
             kind = forward.WhichOneof("type")

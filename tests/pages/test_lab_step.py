@@ -22,9 +22,9 @@ def built(monkeypatch):
     calls: dict[str, list[str]] = {"pools": [], "sweeps": []}
     real_pools, real_sweep = lab_model.equity_pools, lab_session.sweep_view
 
-    def pools(walk, labels):
+    def pools(walk, *args):
         calls["pools"].append(walk.scenario.name)
-        return real_pools(walk, labels)
+        return real_pools(walk, *args)
 
     def sweep(label, *args, **kwargs):
         calls["sweeps"].append(label)

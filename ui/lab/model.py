@@ -21,8 +21,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from margin.account import (
-    STATUS_NAMES, account_value, compile_account, liquidation_prices, margin_ratio, pnl_fraction, return_on_margin,
-    value_account,
+    STATUS_NAMES, CompiledAccount, account_value, compile_account, liquidation_prices, margin_ratio, owned_value,
+    pnl_fraction, return_on_margin, value_account,
 )
 from margin.scenario import Scenario, scenario_from_dict  # noqa: F401 (doctests)
 from margin.sweep import shock_multiplier
@@ -368,10 +368,10 @@ def run_variant(label: str, walk: Walk, start_equity: float, *, drawn: bool = Tr
         label=label, scenario=scenario, walk=walk, positions=_position_views(walk, value, labels),
         has_cross=bool((~account.isolated).any()), cross_open=cross_open,
         cross_equity=cross_equity, cross_maintenance=cross_mm,
-        total_equity=total_equity(walk), total_maintenance=total_mm,
+        total_equity=float(owned_value(value, sizes, account.isolated)[0]), total_maintenance=total_mm,
         start_equity=start_equity, risk_ratio=risk_ratio, risk_pool=risk_pool,
         events=(),  # told in words by ui.lab.words.lab_views, with when each happened
-        pools=tuple(equity_pools(walk, labels)) if drawn else (),
+        pools=tuple(equity_pools(walk, labels, account)) if drawn else (),
         insurance_paid=float(-sum(e.insurance_fund_delta for e in walk.events if e.type == "bankruptcy")),
         socialized=float(state.socialized_loss),
     )
@@ -380,11 +380,12 @@ def run_variant(label: str, walk: Walk, start_equity: float, *, drawn: bool = Tr
 # ----------------------------------------------------------------------------- equity sharing
 
 
-def equity_pools(walk: Walk, labels: Mapping[str, str]) -> list[PoolGroup]:
+def equity_pools(walk: Walk, labels: Mapping[str, str], account: CompiledAccount | None = None) -> list[PoolGroup]:
     """Each margin pool's wallet (or margin), its positions' PnL and its equity, against its
-    maintenance margin: now if it is still open, else just before it was liquidated."""
+    maintenance margin: now if it is still open, else just before it was liquidated.
+    ``account``: ``compile_account(walk.scenario)`` where the caller has it already."""
     scenario = walk.scenario
-    account = compile_account(scenario)
+    account = compile_account(scenario) if account is None else account
     names = list(scenario.markets)
     state = walk.state
     now = (np.array(walk.prices), np.array(state.sizes), np.array(state.margins), state.cross_wallet)
