@@ -10,6 +10,15 @@ What a step reruns and redraws (each a fragment; :func:`lab_regions` computes wh
   update of the live regions;
 - the chart radio: the live panel (``st.rerun`` by its key); Reset, "Share this view", an
   account change: the page.
+
+What a step computes (issue 28): every variant walks on and gets its column (the page shows each
+way's positions, metrics and events), but only the variant the two charts draw gets its
+equity-sharing pools; the shock sweeps are built for it, for "as built" (the shock's marks and
+"what is happening") and for "collateral in USDT" where it is shown (its comparison), each held in
+the session under one short key (:func:`sweep_key`, from the account's digest computed once per
+account change), so a step that changes no variant's state asks no cache. The address is encoded
+only when what it holds changes (``ui/shell/links.py``). Server CPU per step:
+``tools/bench_step.py`` and ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
