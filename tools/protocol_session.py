@@ -67,6 +67,7 @@ class ProtocolSession:
     page_script_hash: str = ""
     sliders: dict[str, Slider] = field(default_factory=dict)  # by widget key
     numbers: dict[str, float] = field(default_factory=dict)  # number boxes' values, by widget key
+    received: int = 0  # bytes of the server's messages so far (tools/bench_step.py: per step)
     _ws: object = None
 
     async def open(self) -> float:
@@ -105,6 +106,7 @@ class ProtocolSession:
         while True:
             raw = await asyncio.wait_for(self._ws.recv(), timeout=max(0.1, deadline - time.monotonic()))
             forward, kind = read_forward(raw)
+            self.received += len(raw) if kind is not None else 0
             if kind == "new_session":
                 self.toolbar_mode = forward.new_session.config.toolbar_mode
                 self.page_script_hash = forward.new_session.page_script_hash

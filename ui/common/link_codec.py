@@ -101,13 +101,15 @@ class LinkError(ValueError):
 # ----------------------------------------------------------------------------- pure codec
 
 
-def encode(view: Mapping[str, Any]) -> str:
+def encode(view: Mapping[str, Any], *, account_checked: bool = False) -> str:
     """The view as compact URL-safe text: ``"1." + base64url(zlib(json))``.
 
     Raises :class:`LinkError` if the view is invalid or the text would be longer than
-    :data:`MAX_LINK_CHARS`.
+    :data:`MAX_LINK_CHARS`. ``account_checked``: the caller has validated the view's account
+    already (``scenario_from_dict``, as the session does once per account change), so it is
+    not validated again.
     """
-    clean = _checked_view(view)
+    clean = _checked_view(view, account_checked)
     try:
         payload = json.dumps(clean, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                              allow_nan=False)
@@ -171,8 +173,9 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a number a link may hold")
 
 
-def _checked_view(view: Any) -> dict[str, Any]:
-    """The view if its shape and its account are valid; else :class:`LinkError`."""
+def _checked_view(view: Any, account_checked: bool = False) -> dict[str, Any]:
+    """The view if its shape and its account are valid (the account taken as valid when
+    ``account_checked``); else :class:`LinkError`."""
     if not isinstance(view, Mapping):
         raise LinkError("this link does not hold a view (expected an object)")
     unknown = sorted(set(view) - {"scenario", "page", "controls"})
@@ -184,7 +187,8 @@ def _checked_view(view: Any) -> dict[str, Any]:
     if page not in page_ids():
         raise LinkError(f"this link opens an unknown page {str(page)[:40]!r} (pages: {', '.join(page_ids())})")
     try:
-        scenario_from_dict(scenario)
+        if not account_checked:
+            scenario_from_dict(scenario)
     except ScenarioError as err:
         raise LinkError(f"this link holds an invalid account: {err}") from None
     if not isinstance(controls, Mapping):

@@ -21,8 +21,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from margin.account import (
-    STATUS_NAMES, account_value, compile_account, liquidation_prices, margin_ratio, pnl_fraction, return_on_margin,
-    value_account,
+    STATUS_NAMES, CompiledAccount, account_value, compile_account, liquidation_prices, margin_ratio, owned_value,
+    pnl_fraction, return_on_margin, value_account,
 )
 from margin.scenario import Scenario, scenario_from_dict  # noqa: F401 (doctests)
 from margin.sweep import shock_multiplier
@@ -271,7 +271,7 @@ class VariantView:
     risk_ratio: float | None  # maintenance / equity of the riskiest open pool [fraction]
     risk_pool: str | None
     events: tuple[str, ...]
-    pools: tuple[PoolGroup, ...]
+    pools: tuple[PoolGroup, ...]  # the equity-sharing picture's pools; empty unless drawn (run_variant)
     insurance_paid: float  # what the fund paid for losses beyond margin [USDT]
     socialized: float  # what it could not pay [USDT]
 
@@ -341,9 +341,11 @@ def _riskiest_pool(value: Any, account: Any, open_: np.ndarray, labels: Mapping[
     return risk_ratio, risk_pool
 
 
-def run_variant(label: str, walk: Walk, start_equity: float) -> VariantView:
+def run_variant(label: str, walk: Walk, start_equity: float, *, drawn: bool = True) -> VariantView:
     """Where ``walk`` has brought one variant of the account (its events are put in words by
-    :func:`ui.lab.words.lab_views`)."""
+    :func:`ui.lab.words.lab_views`). Its equity-sharing pools (:func:`equity_pools`, one
+    valuation per pool) are built only when ``drawn`` (the variant the lab's charts show);
+    otherwise ``pools`` is empty."""
     scenario, state = walk.scenario, walk.state
     labels = position_labels(scenario)
     account = compile_account(scenario)
@@ -362,10 +364,10 @@ def run_variant(label: str, walk: Walk, start_equity: float) -> VariantView:
         label=label, scenario=scenario, walk=walk, positions=_position_views(walk, value, labels),
         has_cross=bool((~account.isolated).any()), cross_open=cross_open,
         cross_equity=cross_equity, cross_maintenance=cross_mm,
-        total_equity=total_equity(walk), total_maintenance=total_mm,
+        total_equity=float(owned_value(value, sizes, account.isolated)[0]), total_maintenance=total_mm,
         start_equity=start_equity, risk_ratio=risk_ratio, risk_pool=risk_pool,
         events=(),  # told in words by ui.lab.words.lab_views, with when each happened
-        pools=tuple(equity_pools(walk, labels)),
+        pools=tuple(equity_pools(walk, labels, account)) if drawn else (),
         insurance_paid=float(-sum(e.insurance_fund_delta for e in walk.events if e.type == "bankruptcy")),
         socialized=float(state.socialized_loss),
     )
@@ -374,11 +376,12 @@ def run_variant(label: str, walk: Walk, start_equity: float) -> VariantView:
 # ----------------------------------------------------------------------------- equity sharing
 
 
-def equity_pools(walk: Walk, labels: Mapping[str, str]) -> list[PoolGroup]:
+def equity_pools(walk: Walk, labels: Mapping[str, str], account: CompiledAccount | None = None) -> list[PoolGroup]:
     """Each margin pool's wallet (or margin), its positions' PnL and its equity, against its
-    maintenance margin: now if it is still open, else just before it was liquidated."""
+    maintenance margin: now if it is still open, else just before it was liquidated.
+    ``account``: ``compile_account(walk.scenario)`` where the caller has it already."""
     scenario = walk.scenario
-    account = compile_account(scenario)
+    account = compile_account(scenario) if account is None else account
     names = list(scenario.markets)
     state = walk.state
     now = (np.array(walk.prices), np.array(state.sizes), np.array(state.margins), state.cross_wallet)

@@ -10,10 +10,20 @@ What a step reruns and redraws (each a fragment; :func:`lab_regions` computes wh
   update of the live regions;
 - the chart radio: the live panel (``st.rerun`` by its key); Reset, "Share this view", an
   account change: the page.
+
+What a step computes (issue 28): every variant walks on and gets its column (the page shows each
+way's positions, metrics and events), but only the variant the two charts draw gets its
+equity-sharing pools; the shock sweeps are built for it, for "as built" (the shock's marks and
+"what is happening") and for "collateral in USDT" where it is shown (its comparison), each held in
+the session under one short key (:func:`sweep_key`, from the account's digest computed once per
+account change), so a step that changes no variant's state asks no cache. The address is encoded
+only when what it holds changes (``ui/shell/links.py``). Server CPU per step:
+``tools/bench_step.py`` and ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
 
+import hashlib
 from html import escape
 
 import streamlit as st
@@ -21,6 +31,7 @@ import streamlit as st
 from margin.numbers import price
 from margin.presets import market_label
 from margin.scenario import Scenario, ScenarioError
+from margin.variants import USDT_COLLATERAL_LABEL
 from margin.walk import Walk, scenario_now
 from ui.common.text import md
 from ui.lab import charts as lab_charts, marks as lab_marks
@@ -45,6 +56,8 @@ REPLAY = "lab.replay"  # a link's or lesson's path, walked when the next history
 MARKET_STEP = "lab.market_step"  # set by a market's callback: the market whose step this run is
 LIVE = "lab-live"  # the key of the live panel's fragment
 ANNOUNCE = "announce"  # the live region that says what a step changed (aria-live polite)
+ACCOUNT_DIGEST = "lab.account_digest"  # (the account's key text, its short digest): account_digest
+SWEEPS = "lab.sweeps"  # {variant: (sweep key, SweepView)} of the last step: lab_sweeps
 
 MARKET_INPUT_WIDTH = 150  # [px] a market's exact-price box
 SHOCK_INPUT_WIDTH = 130  # [px] the shock's exact box
@@ -59,10 +72,44 @@ def cached_start(account_key: str, _scenario: Scenario) -> LabHistory:
 
 
 @st.cache_data(max_entries=64, ttl=CACHE_TTL, show_spinner=False)
-def cached_sweep(state_key: tuple, label: str, _walk: Walk, base: tuple[tuple[str, float], ...]) -> SweepView:
-    """:func:`sweep_view` of one variant as it stands now; ``state_key`` names the account and
-    its state (what is open, the wallet), so a step that closes nothing reuses it."""
-    return sweep_view(label, scenario_now(_walk), dict(base))
+def cached_sweep(sweep_key: str, label: str, _walk: Walk, _base: tuple[tuple[str, float], ...]) -> SweepView:
+    """:func:`sweep_view` of one variant as it stands now, shared between sessions;
+    ``sweep_key`` (:func:`sweep_key`) names the account, the variant's state (what is open, the
+    wallet) and the sliders' prices in one short text, so the cache hashes one string."""
+    return sweep_view(label, scenario_now(_walk), dict(_base))
+
+
+def account_digest(account_key: str) -> str:
+    """A short name of the account [hex] for the lab's cache keys: a digest of its canonical
+    text, computed once per account change (held in the session), not hashed on every step."""
+    held = st.session_state.get(ACCOUNT_DIGEST)
+    if held is None or held[0] is not account_key:
+        held = (account_key, hashlib.blake2b(account_key.encode(), digest_size=16).hexdigest())
+        st.session_state[ACCOUNT_DIGEST] = held
+    return held[1]
+
+
+def sweep_key(digest: str, walk: Walk, base: tuple[tuple[str, float], ...]) -> str:
+    """What one variant's sweep depends on (:func:`ui.lab.model.walk_state_key` and the
+    sliders' prices), as one short text: exact (``repr`` of a float gives it back)."""
+    text = repr((walk_state_key(digest, walk), base))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def lab_sweeps(digest: str, history: LabHistory, base: tuple[tuple[str, float], ...],
+               labels: set[str]) -> dict[str, SweepView]:
+    """The shock sweeps of the variants in ``labels`` (those the page shows something of), each
+    held in the session under its key, so a step that changes no variant's state asks no cache."""
+    held = st.session_state.get(SWEEPS) or {}
+    sweeps, kept = {}, {}
+    for label in labels:
+        walk = history.walks[label]
+        key = sweep_key(digest, walk, base)
+        known = held.get(label)
+        sweep = known[1] if known is not None and known[0] == key else cached_sweep(key, label, walk, base)
+        sweeps[label], kept[label] = sweep, (key, sweep)
+    st.session_state[SWEEPS] = kept
+    return sweeps
 
 
 def sync_anchor(scenario: Scenario) -> None:
@@ -96,11 +143,11 @@ def lab_history(scenario: Scenario, key: str) -> LabHistory:
     return history
 
 
-def sweep_chart(key: tuple, base: tuple, sweep, shock: float, dark: bool) -> str:
-    """The shock-range chart for this account, slider prices and variant: its fixed parts are
-    built once per session and a shock step only redraws the current point. Held per session,
-    so sessions never share it."""
-    which = (key, base, sweep.label, dark)
+def sweep_chart(key: str, sweep: SweepView, shock: float, dark: bool) -> str:
+    """The shock-range chart for this account, slider prices and variant (``key``:
+    :func:`sweep_key`): its fixed parts are built once per session and a shock step only
+    redraws the current point. Held per session, so sessions never share it."""
+    which = (key, sweep.label, dark)
     held = st.session_state.get("lab.sweep_parts")
     if held is None or held[0] != which:
         held = (which, lab_charts.sweep_html_parts(sweep, dark))
@@ -141,13 +188,16 @@ def lab_regions() -> dict[str, str] | None:
     history = move_history(lab_history(scenario, key), slider_prices, shock)
     st.session_state[HISTORY] = history
     st.session_state["lab.path"] = waypoints_to_list(history.waypoints)  # what a shared link carries
-    views = lab_views(history)
-    sweeps = {label: cached_sweep(walk_state_key(key, walk), label, walk, base)
-              for label, walk in history.walks.items()}
+    chosen = st.session_state.get("lab.view", VARIANTS[0])
+    chosen = chosen if chosen in history.walks else VARIANTS[0]
+    # The drawn variant's full views; of the others what the page shows: their columns, the sweep
+    # as built (the shock's marks, "what is happening") and the USDT twin's (its comparison).
+    views = lab_views(history, drawn=chosen)
+    digest = account_digest(key)
+    shown = {chosen, VARIANTS[0]} | ({USDT_COLLATERAL_LABEL} & set(history.walks))
+    sweeps = lab_sweeps(digest, history, base, shown)
     target = target_prices(scenario, slider_prices, shock)
     built = views["As built"]
-    chosen = st.session_state.get("lab.view", VARIANTS[0])
-    chosen = chosen if chosen in views else VARIANTS[0]
 
     dark = getattr(st.context.theme, "type", None) == "dark"
     theme = " ml-dark" if dark else ""
@@ -164,7 +214,7 @@ def lab_regions() -> dict[str, str] | None:
         "pictures": (f'<div class="ml-lab ml-pictures{theme}"><div class="ml-charts">'
                      f'<div>{lab_charts.waterfall_html(pools, chosen)}'
                      f'<p class="ml-small">{escape(lab_charts.waterfall_takeaway(pools))}</p></div>'
-                     f'<div>{sweep_chart(walk_state_key(key, history.walks[chosen]), base, sweeps[chosen], shock, dark)}'
+                     f'<div>{sweep_chart(st.session_state[SWEEPS][chosen][0], sweeps[chosen], shock, dark)}'
                      f'<p class="ml-small">{escape(sweep_words)}</p></div></div></div>'),
     }
     said = step_announcement(before, history, built, slider_prices)

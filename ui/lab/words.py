@@ -393,13 +393,15 @@ def _pnl_list(positions: Sequence[PositionView], limit: int = 3) -> str:
     return join_words(named)
 
 
-def lab_views(history: LabHistory) -> dict[str, VariantView]:
-    """The three variants where the learner's path has brought them (keys: as built, all
-    cross, all isolated), each event told with when it happened on the path."""
+def lab_views(history: LabHistory, drawn: str | None = None) -> dict[str, VariantView]:
+    """Every variant where the learner's path has brought them (keys: as built, all cross, all
+    isolated, and collateral in USDT where the lab shows it), each event told with when it
+    happened on the path. Only variant ``drawn`` (every one when None) gets its equity-sharing
+    pools: the page draws one variant's charts, and shows of the others their columns."""
     views = {}
     for label, walk in history.walks.items():
         when = [moment_words(history, history.waypoint_of_move[move]) for move in walk.event_moves]
-        view = run_variant(label, walk, history.start_equity[label])
+        view = run_variant(label, walk, history.start_equity[label], drawn=drawn is None or label == drawn)
         events = tuple(describe_events(walk.events, walk.scenario, position_labels(walk.scenario), when))
         views[label] = replace(view, events=events)
     return views

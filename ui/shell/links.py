@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from typing import Any, Mapping
 
 from margin.fields import ScenarioError
@@ -44,6 +45,7 @@ MESSAGE_KEY = "links.message"  # why a link could not be opened, shown once
 RUN_KEY = "links.run"  # counts full runs of app.py (restore_from_url runs at the top of each)
 SHOWN_KEY = "links.shown"  # the run in which a page drew its own copy-link control
 KEPT_KEY = "links.kept"  # the view this session last wrote into the address (see keep_in_url)
+KEPT_FROM = "links.kept_from"  # what KEPT_KEY was encoded from (see keep_in_url)
 RESTORED_KEY = "links.restored"  # the account's name, to say once that it was restored
 KEEP = "keep"  # query parameter: ``v`` was written by keep_in_url for this browser (keep_value), not shared
 XSRF_COOKIE = "_streamlit_xsrf"  # Streamlit's own per-browser cookie (its token outlives reloads and restarts)
@@ -140,13 +142,23 @@ def keep_in_url(page: Any) -> None:
     changed; a view too large for a link is not kept (the address then holds no view)."""
     import streamlit as st
 
+    from ui.shell.state import current_account, ensure_scenario, revision
+
     page_id = page if page in page_ids() else page_id_of(page)
     if page_id is None or not site_page(page_id).shareable:
         return
+    raw = ensure_scenario()
+    controls = control_values(st.session_state, page_id)
+    # What the text encodes, named cheaply: the account's revision and dict, the page, the controls.
+    source = (revision(), id(raw), page_id, json.dumps(controls, sort_keys=True, default=repr))
+    if source == st.session_state.get(KEPT_FROM) and st.query_params.get(PARAM) == st.session_state.get(KEPT_KEY):
+        return  # nothing it encodes changed: not encoded again (a step of a control no link holds)
     try:
-        text = encode(current_view(page_id))
-    except LinkError:
+        current_account()  # validated once per account change (raises ScenarioError), not per step
+        text = encode({"scenario": raw, "page": page_id, "controls": controls}, account_checked=True)
+    except (LinkError, ScenarioError):
         text = None
+    st.session_state[KEPT_FROM] = source
     if text == st.session_state.get(KEPT_KEY) and st.query_params.get(PARAM) == text:
         return
     st.session_state[KEPT_KEY] = text
