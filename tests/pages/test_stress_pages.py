@@ -38,7 +38,7 @@ def test_the_page_runs_the_defaults_on_first_visit_and_shows_the_probabilities()
     assert ("SOL long was liquidated on the way from the entry to today's prices, at the liquidation price: "
             "all isolated starts without it") in text
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
-    assert titles == ["How often it goes wrong within 1 day: normal against fat tails",
+    assert titles == ["How often it goes wrong within 1 day",
                       "As built: final account value after 1 day"]
     assert len(at.get("download_button")) == 2
     assert len(at.table) == 3  # the three variants side by side

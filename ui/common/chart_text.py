@@ -36,15 +36,30 @@ def _axis_title(fig, trace, axis: str) -> str:
     return title or axis
 
 
+DECORATION = "decoration"  # a trace's ``meta``: drawn for the eye (labels on a floor), not data
+
+
+def data_meta(series: str, y: list) -> dict[str, Any]:
+    """A trace's ``meta`` where what it draws is not its data: the series' name in words (a
+    panel's trace, whose legend name is shared) and its true values (a log axis draws no 0)."""
+    return {"series": series, "y": list(y)}
+
+
 def _series(fig) -> list[tuple[str, list, list, str, str]]:
     out = []
     for k, trace in enumerate(fig.data):
+        meta = getattr(trace, "meta", None)
+        if meta == DECORATION:
+            continue
         x, y = getattr(trace, "x", None), getattr(trace, "y", None)
+        if isinstance(meta, dict) and "y" in meta:
+            y = meta["y"]
         if x is None and y is None:
             continue
         x = list(x) if x is not None else list(range(len(y)))
         y = list(y) if y is not None else [None] * len(x)
-        out.append((_plain(trace.name) or f"series {k + 1}", x, y, _axis_title(fig, trace, "x"), _axis_title(fig, trace, "y")))
+        name = meta.get("series") if isinstance(meta, dict) and meta.get("series") else _plain(trace.name)
+        out.append((name or f"series {k + 1}", x, y, _axis_title(fig, trace, "x"), _axis_title(fig, trace, "y")))
     return out
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ui.common.chart_text import DECORATION, data_meta
 from ui.common.palette import BLUE, GREY, ORANGE
 from margin.stress import StressResult, VariantStress, summary_frame
 from margin.stress.results import paired_ratio, proportion
@@ -221,13 +222,15 @@ def probability_figure(normal: StressResult, fat: StressResult, dof: float, hori
     positive = [v for per in values.values() for series in per.values() for v in series if v > 0]
     floor = 10 ** math.floor(math.log10(min(positive) / 2)) if positive else 0.01
     floor = min(floor, 0.1)
-    fig = make_subplots(rows=1, cols=3, subplot_titles=[title for title, _ in PROBABILITIES],
+    # each panel's title on two lines: three side by side fit a 390 px phone
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[_two_lines(title) for title, _ in PROBABILITIES],
                         shared_yaxes=True, horizontal_spacing=0.04)
-    for col, (_, attribute) in enumerate(PROBABILITIES, start=1):
+    for col, (panel, attribute) in enumerate(PROBABILITIES, start=1):
         for key, name, style in (("normal", "Normal", NORMAL_STYLE), ("fat", fat_label(dof), FAT_STYLE)):
             series = values[key][attribute]
             fig.add_trace(go.Bar(
                 name=name, x=labels, y=[v if v > 0 else None for v in series], legendgroup=name,
+                meta=data_meta(f"{name}: {panel.lower()} [% of paths]", series),
                 showlegend=col == 1, offsetgroup=key,
                 marker=dict(color=style["color"], pattern=style["pattern"], line=dict(color=style["color"], width=1)),
                 text=[probability_text(v / 100) for v in series], textposition="outside", cliponaxis=False,
@@ -238,19 +241,32 @@ def probability_figure(normal: StressResult, fat: StressResult, dof: float, hori
                 fig.add_trace(go.Scatter(
                     x=[labels[i] for i in zeros], y=[floor * 1.4] * len(zeros), mode="text",
                     text=["0\u00a0%"] * len(zeros), textfont=dict(size=11, color=style["color"]),
-                    showlegend=False, hoverinfo="skip", offsetgroup=key,
+                    showlegend=False, hoverinfo="skip", offsetgroup=key, meta=DECORATION,
                 ), row=1, col=col)
     fig.update_yaxes(type="log", range=[math.log10(floor), math.log10(100) + 0.35],
                      tickvals=[v for v in (0.001, 0.01, 0.1, 1, 10, 100) if v >= floor],
                      ticktext=[f"{v:g} %" for v in (0.001, 0.01, 0.1, 1, 10, 100) if v >= floor])
     fig.update_yaxes(title_text="paths (log scale)", row=1, col=1)
-    fig.update_layout(
-        title=dict(text=f"How often it goes wrong within {horizon}: normal against fat tails",
-                   x=0, xanchor="left", font=dict(size=15)),
-        barmode="group", bargap=0.25, height=400, margin=_MARGIN, scattermode="group",
-        legend=dict(orientation="h", yanchor="bottom", y=1.12, x=1, xanchor="right"),
+    fig.update_layout(  # the title short and the legend under the chart: neither runs into the other at 390 px
+        title=dict(text=f"How often it goes wrong within {horizon}", x=0, xanchor="left", font=dict(size=15)),
+        barmode="group", bargap=0.25, height=460, margin=dict(_MARGIN, t=90), scattermode="group",
+        legend=dict(orientation="h", yanchor="top", y=-0.42, x=0, xanchor="left",
+                    title=dict(text="Model of price moves: ")),
     )
     return fig
+
+
+def _two_lines(title: str) -> str:
+    """``title`` broken at the space nearest its middle (Plotly does not wrap text).
+
+    >>> _two_lines("A position liquidated"), _two_lines("Account wiped out")
+    ('A position<br>liquidated', 'Account<br>wiped out')
+    """
+    spaces = [i for i, c in enumerate(title) if c == " "]
+    if not spaces:
+        return title
+    cut = min(spaces, key=lambda i: abs(i - len(title) / 2))
+    return title[:cut] + "<br>" + title[cut + 1:]
 
 
 def probability_takeaway(result: StressResult) -> str:
