@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.common.frame import money_hover, price_range, titled
+from ui.common.frame import money_hover, price_range, titled, MARGIN
 from ui.common.palette import BLACK, BLUE, GREEN, GREY, ORANGE, PURPLE, VERMILLION, WHITE, tint
 from margin.replay import MoneySplit, Replay, WickCheck
 from margin.numbers import price
@@ -137,17 +137,20 @@ def money_figure(splits: Mapping[str, MoneySplit]) -> go.Figure:
     for variant, split in splits.items():
         colour, _, _ = VARIANT_STYLE[variant]
         values = [float(getattr(split, field)) for field, _ in buckets]
-        fig.add_trace(go.Bar(
-            name=f"{variant} (started with {compact(split.start)})", x=categories, y=values,
+        fig.add_trace(go.Bar(  # across, not up: the buckets' long names stay level on a 390 px phone
+            name=f"{variant} (started with {compact(split.start)})", y=categories, x=values, orientation="h",
             marker=dict(color=colour, pattern=dict(shape=VARIANT_PATTERN[variant], fillmode="overlay",
                                                    fgcolor=tint(WHITE, 0.7), size=7)),
-            text=[compact(v) if abs(v) >= 0.5 else "0" for v in values], textposition="outside",
-            hovertemplate=f"{variant}: %{{x}}: %{{y:{money_hover(values)}}} USDT<extra></extra>",
+            text=[compact(v) if abs(v) >= 0.5 else "0" for v in values], textposition="outside", cliponaxis=False,
+            hovertemplate=f"{variant}: %{{y}}: %{{x:{money_hover(values)}}} USDT<extra></extra>",
         ))
-    fig.update_yaxes(title_text="USDT", tickformat=",.0f")
-    fig.add_hline(y=0, line=dict(color=GREY, width=1))
-    return titled(fig, "Where the money went by the end of the crash", 380, barmode="group",
-                   legend=dict(orientation="h", y=-0.3, x=0))
+    fig.update_xaxes(title_text="USDT", tickformat=",.0f", nticks=4, tickangle=0)
+    fig.update_yaxes(autorange="reversed")  # the buckets top to bottom in the order of the words under it
+    fig.add_vline(x=0, line=dict(color=GREY, width=1))
+    height = 140 + 22 * len(categories) * len(splits)
+    return titled(fig, "Where the money went by the end of the crash", height, barmode="group",
+                   margin=dict(MARGIN, r=48),  # room for the longest bar's label
+                   legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))
 
 
 def _add_liquidation_lines(fig: go.Figure, model: Replay, check: WickCheck, variant: str, upto: int,
