@@ -19,7 +19,8 @@ from margin.cascade import crowd as crowds
 from margin.cli.bench_engine import bench_account, crash_path, minute_path
 from margin.roots import Pools, segment_roots
 from margin.scenario import Market, Tier, parse_tiers, scenario_from_dict
-from margin.settle import Settler, close_out
+from margin.closing import close_out
+from margin.settle import Settler
 from margin.simulate import price_path, simulate, simulate_reference
 from margin.stress import VariantRunner, run_stress, sample_prices, stress_spec
 from margin.stress.runner import path_ranges
