@@ -89,6 +89,7 @@ class Settler(Cuts, Orders):
         self.floors, self.rates, self.cums = tier_matrix(self.markets)
         self.setup_money(scenario)
         self.cross = self.pool_members[None]  # the USDT pool's cross positions
+        self.pool_index = {key: np.array(members, dtype=np.intp) for key, members in self.pool_members.items()}
         self.orders = [i for i, p in enumerate(self.positions) if p.has_orders]
 
     def new_state(self, start: "FinalState | None" = None) -> SettlementState:
@@ -122,6 +123,12 @@ class Settler(Cuts, Orders):
         state.coin_fund = np.array([self.rules.insurance_fund / scenario.markets[c.market].price if c.coin_pool
                                     else np.nan for c in self.entries], dtype=float)
         state.coin_socialized = np.zeros(len(self.entries))
+
+    def holding(self, state: SettlementState, key: int | None) -> tuple[Any, ...]:
+        """All that :meth:`pool` reads of pool ``key`` besides the prices: its wallet, its
+        members' sizes and (the USDT pool) its collateral."""
+        collateral = None if key is not None or state.collateral is None else state.collateral.tobytes()
+        return self.wallet(state, key), state.size[self.pool_index[key]].tobytes(), collateral
 
     def cross_pool(self, state: SettlementState, prices: np.ndarray) -> tuple[float, float, list[int]]:
         """(cross equity, cross MM, open cross positions) of the USDT pool [quote]."""
@@ -157,20 +164,29 @@ class Settler(Cuts, Orders):
         return int(charged.shape[0])
 
     def settle(self, state: SettlementState, prices: np.ndarray, step: Any, row: int,
-               only: set[tuple[str, Any]] | None = None, cooling: set[int] | None = None) -> int:
+               only: set[tuple[str, Any]] | None = None, cooling: set[int] | None = None,
+               maybe: set[tuple[str, Any]] | None = None) -> int:
         """Apply every liquidation due at these prices; returns how many events were added.
         ``only`` restricts the judgement to some pools (``("isolated", i)``, ``("pool", key)``)
         and ``cooling`` carries the positions sliced earlier in this step, which wait for a
         later step (updated): :func:`margin.crossing.settle_row` settles a step's happenings
-        in the order the price meets them, at its crossings, then at its mark."""
+        in the order the price meets them, at its crossings, then at its mark.
+
+        ``maybe``: the pools that may be in breach at these prices (the walker's breach search
+        knows them, :meth:`margin.breach.BreachSearch.suspects`); the others are known to be
+        clear, so they are not judged until what they hold changes (an isolated close credits
+        its pool's wallet): the same events as judging them all, without their sums."""
         self._prices = prices
         before = len(state.events)
         if state.sliced is None:
             state.sliced = np.zeros(len(self.positions), dtype=bool)
         cooling = set() if cooling is None else cooling  # sliced in this step: the rest waits for a later step
         marks = prices.tolist()
-        clear: dict[Any, tuple[Any, ...]] = {}  # pool key: the state at which it was judged and left alone
-        left_alone: set[int] = set()  # isolated positions judged and left alone: only their own close changes them
+        keys = (None, *self.coin_keys)
+        # pool key: what it held when it was judged and left alone (or known clear: not in ``maybe``)
+        clear: dict[Any, tuple[Any, ...]] = {} if maybe is None else {key: self.holding(state, key) for key in keys if ("pool", key) not in maybe}
+        # isolated positions judged and left alone (or known clear): only their own close changes them
+        left_alone: set[int] = set() if maybe is None else {i for i in self.isolated if ("isolated", i) not in maybe}
         while True:
             acted = False
             sizes, margins = state.size.tolist(), state.margin.tolist()
@@ -189,9 +205,11 @@ class Settler(Cuts, Orders):
                     left_alone.add(i)
             # A pool is judged again only when what it holds changed since it was left alone at
             # these prices (cooling only grows, so it would be left alone again).
-            held = (state.cross_wallet, state.size.tobytes(), None if state.collateral is None else state.collateral.tobytes())
-            for key in (None, *self.coin_keys):
-                if (only is not None and ("pool", key) not in only) or clear.get(key) == held:
+            for key in keys:
+                if only is not None and ("pool", key) not in only:
+                    continue
+                held = self.holding(state, key)
+                if clear.get(key) == held:
                     continue
                 equity, mm, members = self.pool(state, prices, key)
                 if members and not cooling.intersection(members) and self.rules.breached(equity, mm):
@@ -200,8 +218,6 @@ class Settler(Cuts, Orders):
                     else:
                         self._liquidate_cross(state, prices, step, row, key)
                     acted = True
-                    held = (state.cross_wallet, state.size.tobytes(),
-                            None if state.collateral is None else state.collateral.tobytes())
                 else:
                     clear[key] = held
             if not acted:
