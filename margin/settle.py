@@ -51,6 +51,7 @@ Money is conserved: ``final.balance + final.insurance_fund - final.socialized_lo
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -89,7 +90,9 @@ class Settler(Cuts, Orders):
         self.floors, self.rates, self.cums = tier_matrix(self.markets)
         self.setup_money(scenario)
         self.cross = self.pool_members[None]  # the USDT pool's cross positions
-        self.pool_index = {key: np.array(members, dtype=np.intp) for key, members in self.pool_members.items()}
+        # each pool's members' sizes out of a list of every position's (a tuple, or one size)
+        self.pool_sizes = {key: itemgetter(*members) if members else tuple
+                           for key, members in self.pool_members.items()}
         self.orders = [i for i, p in enumerate(self.positions) if p.has_orders]
 
     def new_state(self, start: "FinalState | None" = None) -> SettlementState:
@@ -124,11 +127,11 @@ class Settler(Cuts, Orders):
                                     else np.nan for c in self.entries], dtype=float)
         state.coin_socialized = np.zeros(len(self.entries))
 
-    def holding(self, state: SettlementState, key: int | None) -> tuple[Any, ...]:
+    def holding(self, state: SettlementState, key: int | None, sizes: list[float]) -> tuple[Any, ...]:
         """All that :meth:`pool` reads of pool ``key`` besides the prices: its wallet, its
-        members' sizes and (the USDT pool) its collateral."""
+        members' sizes (of ``sizes``, ``state.size`` as a list) and (the USDT pool) its collateral."""
         collateral = None if key is not None or state.collateral is None else state.collateral.tobytes()
-        return self.wallet(state, key), state.size[self.pool_index[key]].tobytes(), collateral
+        return self.wallet(state, key), self.pool_sizes[key](sizes), collateral
 
     def cross_pool(self, state: SettlementState, prices: np.ndarray) -> tuple[float, float, list[int]]:
         """(cross equity, cross MM, open cross positions) of the USDT pool [quote]."""
@@ -183,8 +186,10 @@ class Settler(Cuts, Orders):
         cooling = set() if cooling is None else cooling  # sliced in this step: the rest waits for a later step
         marks = prices.tolist()
         keys = (None, *self.coin_keys)
+        sizes = state.size.tolist()
         # pool key: what it held when it was judged and left alone (or known clear: not in ``maybe``)
-        clear: dict[Any, tuple[Any, ...]] = {} if maybe is None else {key: self.holding(state, key) for key in keys if ("pool", key) not in maybe}
+        clear: dict[Any, tuple[Any, ...]] = {} if maybe is None else {
+            key: self.holding(state, key, sizes) for key in keys if ("pool", key) not in maybe}
         # isolated positions judged and left alone (or known clear): only their own close changes them
         left_alone: set[int] = set() if maybe is None else {i for i in self.isolated if ("isolated", i) not in maybe}
         while True:
@@ -205,10 +210,11 @@ class Settler(Cuts, Orders):
                     left_alone.add(i)
             # A pool is judged again only when what it holds changed since it was left alone at
             # these prices (cooling only grows, so it would be left alone again).
+            sizes = state.size.tolist() if acted else sizes
             for key in keys:
                 if only is not None and ("pool", key) not in only:
                     continue
-                held = self.holding(state, key)
+                held = self.holding(state, key, sizes)
                 if clear.get(key) == held:
                     continue
                 equity, mm, members = self.pool(state, prices, key)
@@ -218,6 +224,7 @@ class Settler(Cuts, Orders):
                     else:
                         self._liquidate_cross(state, prices, step, row, key)
                     acted = True
+                    sizes = state.size.tolist()
                 else:
                     clear[key] = held
             if not acted:
@@ -266,9 +273,10 @@ class Settler(Cuts, Orders):
         fill = self.fill(i, price)  # judged on the mark, filled here
         key = self.money[i]
         if rules.liquidation in SLICING_STYLES:
-            start_size = state.size[i]
+            # plain floats (the same values as numpy's scalars, whose arithmetic costs more)
+            start_size = float(state.size[i])
             while True:
-                size, margin = state.size[i], state.margin[i]
+                size, margin = float(state.size[i]), float(state.margin[i])
                 equity = margin + self.pnl(i, size, price)
                 mm = self.maintenance(i, size, price)
                 if not self.rules.breached(equity, mm):
