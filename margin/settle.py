@@ -175,10 +175,8 @@ class Settler(Cuts, Orders):
         later step (updated): :func:`margin.crossing.settle_row` settles a step's happenings
         in the order the price meets them, at its crossings, then at its mark.
 
-        ``maybe``: the pools that may be in breach at these prices (the walker's breach search
-        knows them, :meth:`margin.breach.BreachSearch.suspects`); the others are known to be
-        clear, so they are not judged until what they hold changes (an isolated close credits
-        its pool's wallet): the same events as judging them all, without their sums."""
+        ``maybe``: the pools that may be in breach here (:meth:`margin.breach.BreachSearch.suspects`),
+        the others known clear: see :meth:`_known_clear`."""
         self._prices = prices
         before = len(state.events)
         if state.sliced is None:
@@ -187,11 +185,9 @@ class Settler(Cuts, Orders):
         marks = prices.tolist()
         keys = (None, *self.coin_keys)
         sizes = state.size.tolist()
-        # pool key: what it held when it was judged and left alone (or known clear: not in ``maybe``)
-        clear: dict[Any, tuple[Any, ...]] = {} if maybe is None else {
-            key: self.holding(state, key, sizes) for key in keys if ("pool", key) not in maybe}
-        # isolated positions judged and left alone (or known clear): only their own close changes them
-        left_alone: set[int] = set() if maybe is None else {i for i in self.isolated if ("isolated", i) not in maybe}
+        # pool key: what it held when it was judged and left alone; isolated positions judged and
+        # left alone (only their own close changes them); those known clear from the start
+        clear, left_alone = self._known_clear(state, keys, sizes, maybe)
         while True:
             acted = False
             sizes, margins = state.size.tolist(), state.margin.tolist()
@@ -229,6 +225,17 @@ class Settler(Cuts, Orders):
                     clear[key] = held
             if not acted:
                 return len(state.events) - before
+
+    def _known_clear(self, state: SettlementState, keys: tuple[int | None, ...], sizes: list[float],
+                     maybe: set[tuple[str, Any]] | None) -> tuple[dict[Any, tuple[Any, ...]], set[int]]:
+        """The pools (with what they hold now) and isolated positions not in ``maybe``: known to be
+        clear at the step's prices, so :meth:`settle` judges a pool of them only once what it
+        holds changes (an isolated close credits its pool's wallet), an isolated one never: the
+        same events as judging them all, without their sums."""
+        if maybe is None:
+            return {}, set()
+        clear = {key: self.holding(state, key, sizes) for key in keys if ("pool", key) not in maybe}
+        return clear, {i for i in self.isolated if ("isolated", i) not in maybe}
 
     def _first_slice(self, state: SettlementState, members: list[int], prices: np.ndarray, step: Any, row: int,
                      equity: float | None = None, key: int | None = None) -> bool:
