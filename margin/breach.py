@@ -15,6 +15,7 @@ together over windows of rows. The stress lab uses the same pieces
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -165,6 +166,7 @@ class BreachSearch:
         if touched is None or not touched.isdisjoint(self.cross_set):
             self.members = self.cross[state.size[self.cross] > 0]
             self.line: tuple[list[float], float, list[float], list[float], np.ndarray] | None = None
+            self.floor_terms: tuple[np.ndarray, float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
             # the collateral's value is amount × (1 − haircut) × its market's price: a slope
             self.collateral_slope = np.zeros(self.columns.shape[0])
             for k in self.s.usdt_entries:
@@ -199,6 +201,39 @@ class BreachSearch:
             if hits.shape[0] and hits[at]:
                 found = row + at
         return found if found < stop else None
+
+    def suspects(self, state: SettlementState, row: int) -> set[tuple[str, Any]] | None:
+        """The pools that may be in breach at ``row`` (``("isolated", i)``, ``("pool", None)``),
+        judged as :meth:`first` judges a row: an isolated position beyond its own threshold, the
+        USDT pool unless its line (valid at the row's marks) clears it; the others are clear
+        there, so the row's settlement need not judge them (:meth:`margin.settle.Settler.settle`'s
+        ``maybe``). None (judge them all) for an account with orders or coin pools."""
+        s = self.s
+        if s.orders or s.coin_keys:
+            return None
+        marks = self.columns[:, row].tolist()
+        found: set[tuple[str, Any]] = set()
+        for i, threshold in self.thresholds.items():
+            if threshold is not None:
+                price = marks[s.col[i]]
+                if price <= threshold if s.sides[i] > 0 else price >= threshold:
+                    found.add(("isolated", i))
+        if self.members.shape[0]:
+            line = self.line
+            if line is not None:
+                for p, low, high in zip(marks, line[2], line[3]):
+                    if not low <= p <= high:
+                        line = None
+                        break
+            if line is None:
+                found.add(("pool", None))
+            else:
+                excess = 0  # summed in market order, as the probe sums it
+                for a, p in zip(line[0], marks):
+                    excess += a * p
+                if line[1] + excess <= self.tolerance - state.cross_wallet:
+                    found.add(("pool", None))
+        return found
 
     def _coin_pools(self, state: SettlementState, row: int, stop: int) -> int | None:
         """The first row in ``row:stop`` where a coin pool may breach, or None."""
@@ -258,6 +293,31 @@ class BreachSearch:
         self.line = (slope.tolist(), float(intercepts.sum()), market_lowest.tolist(), market_highest.tolist(), slope)
         return self.line
 
+    def pool_floor(self, state: SettlementState, low: np.ndarray, high: np.ndarray) -> float:
+        """A floor under the USDT pool's excess [quote, no wallet] while each market ranges
+        ``low .. high`` ``(M,)``, whatever tiers its members pass through: the PnL summed by
+        market at its worse end, less each member's maintenance at most (at the highest
+        notional it reaches, under the highest line of the tiers it may hold; rates are not
+        negative). One numpy pass, where fitting lines across tier breaks takes several: in a
+        crash most windows cross a member's break while the pool stays far from its maintenance.
+        -inf (no floor: fit the lines) for inverse members or maintenance on the entry."""
+        s = self.s
+        if self.floor_terms is None:
+            members = self.members
+            if s.entry_basis or any(s.cv[i] > 0 for i in members.tolist()):
+                return -math.inf
+            size = state.size[members]
+            net = np.bincount(s.col_index[members], weights=s.sign[members] * size,
+                              minlength=self.columns.shape[0]) + self.collateral_slope
+            cost = float(np.sum(s.sign[members] * size * s.entry[members]))
+            self.floor_terms = (net, cost, size, s.col_index[members], s.floors[members], s.rates[members],
+                                s.cums[members])
+        net, cost, size, col, floors, rates, cums = self.floor_terms
+        notional = size * high[col]  # mark basis: the highest notional is at the highest price
+        lines = np.where(floors <= notional[:, None], rates * notional[:, None] - cums, -np.inf)
+        worst = float(np.sum(np.minimum(net * low, net * high)))
+        return worst - cost - float(lines.max(axis=1).sum())
+
     def _cross_below(self, state: SettlementState, window: np.ndarray, low: np.ndarray, high: np.ndarray,
                      limit: float) -> np.ndarray | None:
         """Whether the cross pool's excess is at most ``limit`` at each row of ``window``
@@ -266,6 +326,8 @@ class BreachSearch:
         lows, highs = low.tolist(), high.tolist()
         line = self.line
         if line is None or not all(a >= b and c <= d for a, b, c, d in zip(lows, line[2], highs, line[3])):
+            if self.pool_floor(state, low, high) > limit:
+                return None
             line = self._fit(state, low, high)
         if line is not None:
             slope, intercept, _, _, slope_array = line

@@ -207,19 +207,24 @@ def _mark(state: SettlementState, first: int, settler: Settler, fractions: dict[
 
 
 def settle_row(settler: Settler, state: SettlementState, prices: np.ndarray, row: int, step: Any,
-               mode: str | None, before: np.ndarray | None = None, *, judge_rest: bool = True) -> int:
+               mode: str | None, before: np.ndarray | None = None, *, judge_rest: bool = True,
+               maybe: set[Pool] | None = None) -> int:
     """Settle row ``row`` of ``prices`` (marks ``(N, M)``) as ``mode`` says (see the module);
     ``before`` is the marks just before row 0 (where an earlier walk left the account), if
     known. ``judge_rest=False``: only the orders the step reaches and the liquidations that
     come before them (a funding row charges its funding before the rest is judged at its mark).
-    Returns how many events were added."""
+    ``maybe``: the pools that may be in breach at the row's mark, the others known clear
+    (:meth:`margin.settle.Settler.settle`; read for ``mode`` None only). Returns how many events
+    were added."""
     after = prices[row]
     previous = prices[row - 1] if row > 0 else before
     if settler.orders and any(state.size[i] > 0 for i in settler.orders):
         return _settle_with_orders(settler, state, after, previous, step, row, mode, judge_rest)
     if not judge_rest:
         return 0
-    if mode is None or previous is None or not any_breached(settler, state, after):
+    if mode is None:
+        return settler.settle(state, after, step, row, maybe=maybe)
+    if previous is None or not any_breached(settler, state, after):
         return settler.settle(state, after, step, row)
     return _settle_rest(settler, state, previous, after, step, row, mode)
 

@@ -214,14 +214,20 @@ class PoolMoney:
                size: float = 0.0, realized: float = 0.0, fee: float = 0.0,
                fund_delta: float = 0.0, amount: float = 0.0) -> None:
         p = self.positions[i]
-        extra: dict[str, Any] = {} if self.money[i] is None else {"currency": self.currency[i], "rate": self.rate(i)}
-        closing = kind in ("liquidation", "partial_liquidation")
+        closing = kind == "liquidation" or kind == "partial_liquidation"
+        left = fund_delta - fee
+        to_fund = (0.0 if 0.0 > left else left) if closing else 0.0  # max(left, 0.0) as max decides it
+        if self.money[i] is None:
+            state.events.append(Event(
+                step=step_label(step), row=row, type=kind, position=p.id, market=p.market, mode=p.mode,
+                price=price, size=size, realized_pnl=realized, fee=fee,
+                insurance_fund_delta=fund_delta, amount=amount, to_fund=to_fund))
+            return
         state.events.append(Event(
             step=step_label(step), row=row, type=kind, position=p.id, market=p.market, mode=p.mode,
             price=price, size=size, realized_pnl=realized, fee=fee,
-            insurance_fund_delta=fund_delta, amount=amount,
-            to_fund=max(fund_delta - fee, 0.0) if closing else 0.0, **extra,
-        ))
+            insurance_fund_delta=fund_delta, amount=amount, to_fund=to_fund,
+            currency=self.currency[i], rate=self.rate(i)))
 
     def _cover_deficit(self, state: SettlementState, deficit: float, i: int, price: float, step: Any, row: int) -> None:
         """Loss beyond margin [its currency]: the fund of its currency pays what it can, the

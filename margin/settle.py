@@ -28,7 +28,7 @@ Rules applied at every step (``Rules`` in :mod:`margin.scenario`):
   by position, each against the share of the pool's equity its maintenance margin is of the
   pool's (its own bankruptcy price, its fee capped by its share); ``"pool"`` settles the pool
   as one.
-* A full close is settled by :func:`close_out` (the cascade settles its traders with it too):
+* A full close is settled by :func:`margin.closing.close_out` (the cascade settles its traders with it too):
   ``settlement = "bankruptcy"`` leaves the trader nothing of the margin behind the position and
   the insurance fund keeps what was left above zero (fee included); ``"mark"`` leaves the
   trader what is left after the fee. The fee is ``liquidation_fee_rate × closed notional``,
@@ -47,92 +47,21 @@ Rules applied at every step (``Rules`` in :mod:`margin.scenario`):
 
 Money is conserved: ``final.balance + final.insurance_fund - final.socialized_loss`` equals
 ``balance + rules.insurance_fund + Σ realized_pnl``.
-
->>> c = close_out(np.array([50.0, -20.0]), np.array([1_000.0, 1_000.0]), 0.01, "bankruptcy")
->>> c.fee.tolist(), c.to_fund.tolist(), c.returned.tolist(), c.deficit.tolist()
-([10.0, 0.0], [50.0, 0.0], [0.0, 0.0], [0.0, 20.0])
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
 
+from margin.closing import Closing, capped_fee, close_out  # noqa: F401 (re-exported)
 from margin.ledger import EVENT_TYPES, Event, FinalState, SettlementState, step_label  # noqa: F401 (re-exported)
 from margin.cuts import SLICING_STYLES, Cuts
 from margin.scenario import Position, Scenario
 from margin.stopping import Orders
 from margin.tiers import tier_matrix
-
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Closing:
-    """A full close settled [quote], per position (arrays) or for one pool (floats): the fee
-    charged, what the insurance fund keeps (fee included), what goes back to the trader, and
-    the loss beyond margin (a deficit, for the fund or, beyond it, for other traders)."""
-
-    fee: Any
-    to_fund: Any
-    returned: Any
-    deficit: Any
-
-
-def capped_fee(fee: Any, cap: Any) -> Any:
-    """The liquidation fee a close pays [quote]: ``fee`` (the rate × the closed notional), never
-    below 0 and never more than ``cap``, what is left to pay it from (nothing when ``cap`` is
-    below 0). The one statement of the fee's cap: every close, full or a slice, isolated, a
-    cross pool or a position's share of it, pays its fee through here.
-
-    A float in, a float out, in plain Python (the settlement loop's case, where numpy's cost per
-    call would dominate), written as numpy's ``clip`` decides it (a tie keeps the fee), so
-    both give the same bits; arrays in, an array out.
-
-    >>> capped_fee(5.0, 3.0), capped_fee(5.0, 8.0), capped_fee(-1.0, 3.0), capped_fee(5.0, -2.0)
-    (3.0, 5.0, 0.0, 0.0)
-    >>> capped_fee(np.array([5.0, 5.0, -1.0]), np.array([3.0, 8.0, 3.0])).tolist()
-    [3.0, 5.0, 0.0]
-    """
-    if isinstance(fee, np.ndarray) or isinstance(cap, np.ndarray):
-        return np.maximum(np.clip(fee, 0.0, cap), 0.0)
-    fee = fee if fee >= 0.0 else 0.0
-    fee = fee if fee <= cap else cap
-    return fee if fee >= 0.0 else 0.0
-
-
-def close_out(equity: Any, notional: Any, fee_rate: float, settlement: str) -> Closing:
-    """Settle a full close of ``notional`` [quote] when the equity behind it is ``equity``
-    [quote]: the fee is ``fee_rate × notional`` but never more than what is left; at the
-    bankruptcy price the fund keeps all that is left, at the mark the trader keeps what is
-    left after the fee."""
-    if isinstance(equity, float) and isinstance(notional, float):
-        return _close_out_one(equity, notional, fee_rate, settlement)
-    equity = np.asarray(equity, dtype=float)
-    left = np.maximum(equity, 0.0)
-    fee = capped_fee(fee_rate * np.asarray(notional, dtype=float), left)
-    if settlement == "bankruptcy":
-        to_fund, returned = left, np.zeros_like(left)
-    else:
-        to_fund, returned = fee, left - fee
-    return Closing(fee=fee, to_fund=to_fund, returned=returned, deficit=np.maximum(-equity, 0.0))
-
-
-def _close_out_one(equity: float, notional: float, fee_rate: float, settlement: str) -> Closing:
-    """:func:`close_out` of one position or pool, in plain Python (the settlement loop's case,
-    where numpy's cost per call would dominate), with numpy's ``maximum`` written out as numpy
-    decides it, ties and signed zeros included (``maximum(a, b)`` is ``a`` only when ``a > b``),
-    and the fee's cap through :func:`capped_fee`, so the same bits.
-
-    >>> one = close_out(-20.0, 1_000.0, 0.01, "mark")
-    >>> (one.fee, one.returned, one.deficit) == (0.0, 0.0, 20.0)
-    True
-    """
-    left = equity if equity > 0.0 else 0.0
-    fee = capped_fee(fee_rate * notional, left)
-    to_fund, returned = (left, 0.0) if settlement == "bankruptcy" else (fee, left - fee)
-    return Closing(fee=fee, to_fund=to_fund, returned=returned, deficit=-equity if -equity > 0.0 else 0.0)
 
 
 class Settler(Cuts, Orders):
@@ -161,6 +90,9 @@ class Settler(Cuts, Orders):
         self.floors, self.rates, self.cums = tier_matrix(self.markets)
         self.setup_money(scenario)
         self.cross = self.pool_members[None]  # the USDT pool's cross positions
+        # each pool's members' sizes out of a list of every position's (a tuple, or one size)
+        self.pool_sizes = {key: itemgetter(*members) if members else tuple
+                           for key, members in self.pool_members.items()}
         self.orders = [i for i, p in enumerate(self.positions) if p.has_orders]
 
     def new_state(self, start: "FinalState | None" = None) -> SettlementState:
@@ -194,6 +126,12 @@ class Settler(Cuts, Orders):
         state.coin_fund = np.array([self.rules.insurance_fund / scenario.markets[c.market].price if c.coin_pool
                                     else np.nan for c in self.entries], dtype=float)
         state.coin_socialized = np.zeros(len(self.entries))
+
+    def holding(self, state: SettlementState, key: int | None, sizes: list[float]) -> tuple[Any, ...]:
+        """All that :meth:`pool` reads of pool ``key`` besides the prices: its wallet, its
+        members' sizes (of ``sizes``, ``state.size`` as a list) and (the USDT pool) its collateral."""
+        collateral = None if key is not None or state.collateral is None else state.collateral.tobytes()
+        return self.wallet(state, key), self.pool_sizes[key](sizes), collateral
 
     def cross_pool(self, state: SettlementState, prices: np.ndarray) -> tuple[float, float, list[int]]:
         """(cross equity, cross MM, open cross positions) of the USDT pool [quote]."""
@@ -229,20 +167,27 @@ class Settler(Cuts, Orders):
         return int(charged.shape[0])
 
     def settle(self, state: SettlementState, prices: np.ndarray, step: Any, row: int,
-               only: set[tuple[str, Any]] | None = None, cooling: set[int] | None = None) -> int:
+               only: set[tuple[str, Any]] | None = None, cooling: set[int] | None = None,
+               maybe: set[tuple[str, Any]] | None = None) -> int:
         """Apply every liquidation due at these prices; returns how many events were added.
         ``only`` restricts the judgement to some pools (``("isolated", i)``, ``("pool", key)``)
         and ``cooling`` carries the positions sliced earlier in this step, which wait for a
         later step (updated): :func:`margin.crossing.settle_row` settles a step's happenings
-        in the order the price meets them, at its crossings, then at its mark."""
+        in the order the price meets them, at its crossings, then at its mark.
+
+        ``maybe``: the pools that may be in breach here (:meth:`margin.breach.BreachSearch.suspects`),
+        the others known clear: see :meth:`_known_clear`."""
         self._prices = prices
         before = len(state.events)
         if state.sliced is None:
             state.sliced = np.zeros(len(self.positions), dtype=bool)
         cooling = set() if cooling is None else cooling  # sliced in this step: the rest waits for a later step
         marks = prices.tolist()
-        clear: dict[Any, tuple[Any, ...]] = {}  # pool key: the state at which it was judged and left alone
-        left_alone: set[int] = set()  # isolated positions judged and left alone: only their own close changes them
+        keys = (None, *self.coin_keys)
+        sizes = state.size.tolist()
+        # pool key: what it held when it was judged and left alone; isolated positions judged and
+        # left alone (only their own close changes them); those known clear from the start
+        clear, left_alone = self._known_clear(state, keys, sizes, maybe)
         while True:
             acted = False
             sizes, margins = state.size.tolist(), state.margin.tolist()
@@ -261,9 +206,12 @@ class Settler(Cuts, Orders):
                     left_alone.add(i)
             # A pool is judged again only when what it holds changed since it was left alone at
             # these prices (cooling only grows, so it would be left alone again).
-            held = (state.cross_wallet, state.size.tobytes(), None if state.collateral is None else state.collateral.tobytes())
-            for key in (None, *self.coin_keys):
-                if (only is not None and ("pool", key) not in only) or clear.get(key) == held:
+            sizes = state.size.tolist() if acted else sizes
+            for key in keys:
+                if only is not None and ("pool", key) not in only:
+                    continue
+                held = self.holding(state, key, sizes)
+                if clear.get(key) == held:
                     continue
                 equity, mm, members = self.pool(state, prices, key)
                 if members and not cooling.intersection(members) and self.rules.breached(equity, mm):
@@ -272,12 +220,22 @@ class Settler(Cuts, Orders):
                     else:
                         self._liquidate_cross(state, prices, step, row, key)
                     acted = True
-                    held = (state.cross_wallet, state.size.tobytes(),
-                            None if state.collateral is None else state.collateral.tobytes())
+                    sizes = state.size.tolist()
                 else:
                     clear[key] = held
             if not acted:
                 return len(state.events) - before
+
+    def _known_clear(self, state: SettlementState, keys: tuple[int | None, ...], sizes: list[float],
+                     maybe: set[tuple[str, Any]] | None) -> tuple[dict[Any, tuple[Any, ...]], set[int]]:
+        """The pools (with what they hold now) and isolated positions not in ``maybe``: known to be
+        clear at the step's prices, so :meth:`settle` judges a pool of them only once what it
+        holds changes (an isolated close credits its pool's wallet), an isolated one never: the
+        same events as judging them all, without their sums."""
+        if maybe is None:
+            return {}, set()
+        clear = {key: self.holding(state, key, sizes) for key in keys if ("pool", key) not in maybe}
+        return clear, {i for i in self.isolated if ("isolated", i) not in maybe}
 
     def _first_slice(self, state: SettlementState, members: list[int], prices: np.ndarray, step: Any, row: int,
                      equity: float | None = None, key: int | None = None) -> bool:
@@ -322,9 +280,10 @@ class Settler(Cuts, Orders):
         fill = self.fill(i, price)  # judged on the mark, filled here
         key = self.money[i]
         if rules.liquidation in SLICING_STYLES:
-            start_size = state.size[i]
+            # plain floats (the same values as numpy's scalars, whose arithmetic costs more)
+            start_size = float(state.size[i])
             while True:
-                size, margin = state.size[i], state.margin[i]
+                size, margin = float(state.size[i]), float(state.margin[i])
                 equity = margin + self.pnl(i, size, price)
                 mm = self.maintenance(i, size, price)
                 if not self.rules.breached(equity, mm):

@@ -143,7 +143,9 @@ def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False, start:
         if at is None:
             row, window = stop, (max(window * 2, FIRST_WINDOW) if stop < due else window)
             continue
-        added = settle_row(settler, state, prices, at, path.steps[at], crossing, before)
+        maybe = search.suspects(state, at) if crossing is None else None
+        # the step as a Python number: each event reads it (step_label), numpy's scalar costs more
+        added = settle_row(settler, state, prices, at, path.steps[at].item(), crossing, before, maybe=maybe)
         if added:
             if trace:
                 snapshots.append(_snapshot(at, state))

@@ -12,7 +12,7 @@ import numpy as np
 from margin.cascade.crowd import LEVERAGE_EDGES, Crowd
 from margin.cascade.deleverage import OutsideCandidates, OutsideDeleveraging, deleverage
 from margin.fields import ScenarioError
-from margin.settle import close_out
+from margin.closing import close_out
 
 IMPACTS = ("linear", "sqrt", "none")
 SETTLEMENTS = ("bankruptcy", "mark")

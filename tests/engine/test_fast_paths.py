@@ -14,13 +14,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from margin.account import price_vector
+from margin.breach import BreachSearch
 from margin.cascade import CrowdParams, Trader, build_crowd, with_traders
 from margin.cascade import crowd as crowds
 from margin.cli.bench_engine import bench_account, crash_path, minute_path
 from margin.roots import Pools, segment_roots
 from margin.scenario import Market, Tier, parse_tiers, scenario_from_dict
-from margin.settle import Settler, close_out
-from margin.simulate import price_path, simulate, simulate_reference
+from margin.closing import close_out
+from margin.settle import Settler
+from margin.simulate import path_matrix, price_path, simulate, simulate_reference
 from margin.stress import VariantRunner, run_stress, sample_prices, stress_spec
 from margin.stress.runner import path_ranges
 from margin.tiers import maintenance_margin, tables
@@ -133,6 +135,66 @@ def test_the_benchmark_crash_gives_the_reference_loop_s_events():
     fast, slow = simulate(partial, path), simulate_reference(partial, path)
     assert len(fast.events) > 1_000
     assert _events(fast) == _events(slow) and fast.final == slow.final
+
+
+def _search(scenario, path):
+    settler = Settler(scenario)
+    state = settler.new_state()
+    scale = 1.0 + abs(state.cross_wallet) + float(np.sum(state.size * settler.entry))
+    return settler, state, BreachSearch(settler, np.ascontiguousarray(path_matrix(scenario, path).T), state, 1e-9 * scale)
+
+
+@PROPERTY
+@given(data=st.data())
+def test_the_pool_s_floor_is_never_above_its_excess_in_its_price_box(data):
+    """BreachSearch.pool_floor clears a window of a crash without fitting lines across tier
+    breaks: the USDT pool's PnL − MM (no wallet) at any marks inside the box, tier breaks
+    included, is at or above it."""
+    scenario = data.draw(scenarios(max_positions=8))
+    path = data.draw(slow_walks_with_a_crash(scenario))
+    settler, state, search = _search(scenario, path)
+    columns = search.columns
+    start = data.draw(st.integers(0, columns.shape[1] - 1))
+    window = columns[:, start:start + data.draw(st.integers(1, 2_000))]
+    low, high = window.min(axis=1), window.max(axis=1)
+    floor = search.pool_floor(state, low, high)
+    # the box's corners, the window's rows and each member's tier breaks inside it
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    marks = [low, high, *window.T, *(low + rng.random(low.shape) * (high - low) for _ in range(20))]
+    for i in search.members.tolist():
+        for tier_floor in settler.markets[i].tier_lists[0][1:]:
+            at = tier_floor / state.size[i]
+            j = settler.col[i]
+            if low[j] <= at <= high[j]:
+                marks += [np.where(np.arange(low.shape[0]) == j, at, low), np.where(np.arange(low.shape[0]) == j, at, high)]
+    for prices in marks:
+        equity, mm, _ = settler.pool(state, prices, None)
+        assert floor <= equity - state.cross_wallet - mm + search.tolerance
+
+
+@PROPERTY
+@given(data=st.data())
+def test_a_pool_the_search_does_not_suspect_at_a_row_is_not_in_breach_there(data):
+    """The walker's settlement judges only the pools BreachSearch.suspects names at a row: every
+    other open pool is clear at that row's marks, by the settlement's own judgement."""
+    scenario = data.draw(scenarios(max_positions=8))
+    path = data.draw(slow_walks_with_a_crash(scenario))
+    settler, state, search = _search(scenario, path)
+    if search.suspects(state, 0) is None:
+        return  # orders or coin pools: every pool is judged
+    prices = path_matrix(scenario, path)
+    for row in range(prices.shape[0]):
+        search.first(state, row, row + 1)  # the probe fits the pool's line where it needs one
+        maybe = search.suspects(state, row)
+        for i in settler.isolated:
+            price = float(prices[row, settler.col[i]])
+            size = float(state.size[i])
+            if ("isolated", i) not in maybe and size > 0:
+                assert not settler.rules.breached(state.margin[i] + settler.pnl(i, size, price),
+                                                  settler.maintenance(i, size, price))
+        equity, mm, members = settler.pool(state, prices[row], None)
+        if ("pool", None) not in maybe and members:
+            assert not settler.rules.breached(equity, mm)
 
 
 # ----------------------------------------------------------------------------- the stress lab
