@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
 import re
@@ -42,6 +43,7 @@ PARAM = "v"  # the query parameter that carries a view
 _MARKET = re.compile(r"[A-Za-z0-9_\-]{1,40}")
 
 
+@functools.lru_cache(maxsize=8192)  # the pages' controls are fixed: a session's keys are matched once, not every step
 def control_spec(page_id: str, key: str) -> tuple[str, Any] | None:
     """What plain ``key`` may hold on page ``page_id`` (kind, bounds or options), or None if a
     link may not set it.
