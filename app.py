@@ -18,9 +18,8 @@ from margin.scenario import load_scenario, scenario_to_dict
 from ui.learn.session import lesson_waiting
 from ui.shell.sidebar import sidebar, sidebar_terms
 from ui.shell.deep_links import inside_app_frame
-from ui.shell import access, faults, links, memory, presenter
+from ui.shell import access, faults, frame, links, memory, presenter
 from ui.shell.state import SCENARIO_KEY, ensure_scenario, set_scenario
-from ui.common.site import DEFAULT_PAGE, PAGES
 
 ROOT = Path(__file__).resolve().parent
 
@@ -37,20 +36,22 @@ memory.watch_session()  # its end frees its large results and trims the server's
 
 links.restore_from_url()
 
-page = st.navigation([
-    st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=(p.id == DEFAULT_PAGE),
-            visibility="visible" if p.in_navigation else "hidden")
-    for p in PAGES
-])
+page = st.navigation(frame.navigation_pages())  # built once per server, a copy per run
+light = frame.is_light(page)  # a student's room, the projector: no account sidebar, no presenter switch
 
 links.open_link_target()
-with st.sidebar:
-    presenter.presenter_toggle()
+if light:
+    frame.room_sidebar()
+else:
+    with st.sidebar:
+        presenter.presenter_toggle()
 presenter.apply(page)
 access.apply()  # captions' contrast, a visible focus ring (ui/shell/access.py)
 
 page.run()
-links.sidebar_share_link(page)  # for pages without their own "Share this view"
+if not light:
+    links.sidebar_share_link(page)  # for pages without their own "Share this view"
 links.keep_in_url(page)  # the address holds this view: a reload or a restart opens it again
-sidebar_terms(page)  # glossary links for the terms this page uses
-sidebar(st.session_state[SCENARIO_KEY], prediction_open=lesson_waiting)  # after the page: what it just changed
+if not light:
+    sidebar_terms(page)  # glossary links for the terms this page uses
+    sidebar(ensure_scenario(), prediction_open=lesson_waiting)  # after the page: what it just changed
