@@ -51,6 +51,7 @@ TOAST = "room.toast"  # news to show as a toast on the page's next full run
 TOLD = "room.told"  # the last news told, so each is told once
 REFUSED = "room.refused"  # (question, round, the store's words) of this student's last refused answer
 FATE_DRAWN = "room.fate_drawn"  # how many class cascades the room had when the position form last showed a fate
+POSITION_OPEN = "room.position.open"  # the class market's expander, open (its form drawn) or not
 PENDING = "room.pending"  # (question, round, answer) sent but not yet in the store: tried again each run
 
 
@@ -249,30 +250,13 @@ def news(message: str | None, *, redraw: bool = False) -> None:
 @st.fragment
 def position_form(code: str, token: str) -> None:
     """The student's one position in the class market, within the teacher's limits. A fragment
-    of its own: its submit reruns only the form, not the whole page beside the polling fragment."""
-    rooms = store()
-    market = rooms.class_market(code)
-    with st.expander("Class market: open your position", icon=":material/candlestick_chart:"):
-        st.caption(f"One BTC position each, entered at the market's price. Your wallet: {market.wallet:,.0f} USDT; "
-                   f"leverage up to {market.max_leverage:g}x. Cross: the whole wallet stands behind it; isolated: "
-                   "only its margin (notional ÷ leverage).")
-        with st.form("room.position", border=False):
-            side = st.radio("Side", ["long", "short"], horizontal=True, key="room.position.side")
-            mode = st.radio("Margin mode", ["cross", "isolated"], horizontal=True, key="room.position.mode")
-            leverage = st.number_input("Leverage [x]", min_value=1.0, max_value=float(market.max_leverage),
-                                       value=min(10.0, float(market.max_leverage)), step=1.0,
-                                       key="room.position.leverage")
-            notional = st.number_input("Notional [USDT] (at most your wallet × leverage)", min_value=0.0,
-                                       value=default_notional(market), step=100.0, key="room.position.notional")
-            opened = st.form_submit_button("Open my position", icon=":material/add_circle:")
-        if opened:
-            try:
-                done = rooms.open_position(code, token, {"side": side, "mode": mode, "leverage": leverage,
-                                                         "notional": notional})
-            except RoomError as err:
-                st.error(md(str(err)), icon=":material/error:")
-            else:
-                st.success(f"Open: {done['leverage']:g}x {done['side']}, {money(done['notional'])}, {done['mode']}.")
+    of its own: its submit reruns only the form, not the whole page beside the polling fragment.
+    Drawn only once the student opens it (the expander runs the fragment when opened): a first
+    screen reads no market and draws no form (docs/push.md)."""
+    with st.expander("Class market: open your position", icon=":material/candlestick_chart:", key=POSITION_OPEN,
+                     on_change="rerun") as box:
+        if box.open:
+            open_position(code, token)
     fate = (st.session_state.get(MINE) or (None, None))[1]
     if fate is not None:  # the latest class cascade, also here, near the bottom of what the student just did
         result, mine = fate
@@ -282,9 +266,33 @@ def position_form(code: str, token: str) -> None:
         st.session_state[FATE_DRAWN] = None if state is None else state.cascades
 
 
+def open_position(code: str, token: str) -> None:
+    """The position form, inside the opened expander, and what the store said to it."""
+    rooms = store()
+    market = rooms.class_market(code)
+    st.caption(f"One BTC position each, entered at the market's price. Your wallet: {market.wallet:,.0f} USDT; "
+               f"leverage up to {market.max_leverage:g}x. Cross: the whole wallet stands behind it; isolated: "
+               "only its margin (notional ÷ leverage).")
+    with st.form("room.position", border=False):
+        side = st.radio("Side", ["long", "short"], horizontal=True, key="room.position.side")
+        mode = st.radio("Margin mode", ["cross", "isolated"], horizontal=True, key="room.position.mode")
+        leverage = st.number_input("Leverage [x]", min_value=1.0, max_value=float(market.max_leverage),
+                                   value=min(10.0, float(market.max_leverage)), step=1.0,
+                                   key="room.position.leverage")
+        notional = st.number_input("Notional [USDT] (at most your wallet × leverage)", min_value=0.0,
+                                   value=default_notional(market), step=100.0, key="room.position.notional")
+        opened = st.form_submit_button("Open my position", icon=":material/add_circle:")
+    if opened:
+        try:
+            done = rooms.open_position(code, token, {"side": side, "mode": mode, "leverage": leverage,
+                                                     "notional": notional})
+        except RoomError as err:
+            st.error(md(str(err)), icon=":material/error:")
+        else:
+            st.success(f"Open: {done['leverage']:g}x {done['side']}, {money(done['notional'])}, {done['mode']}.")
+
+
 def room_page() -> None:
-    st.html(LAB_CSS)
-    st.html(ROOM_CSS)
     toast = st.session_state.pop(TOAST, None)
     if toast:
         st.toast(md(toast), icon=":material/campaign:")
@@ -310,6 +318,8 @@ def room_page() -> None:
             seat = joined(code, str(err))
     if seat is None:
         return
+    st.html(LAB_CSS)  # the room's styles, with the room (the join form needs none)
+    st.html(ROOM_CSS)
     token = seat.token or token
     st.session_state[LAST] = (seat.code, token)
     st.title(f"Room {seat.code}")

@@ -59,6 +59,13 @@ def student(code: str, nickname: str) -> AppTest:
     return at
 
 
+def open_market(at: AppTest) -> AppTest:
+    """The student opens the class market's expander: its form is drawn only then."""
+    assert not any(b.label == "Open my position" for b in at.button)  # a first screen draws no form
+    at.session_state["room.position.open"] = True
+    return at.run()
+
+
 def screen(at: AppTest) -> str:
     return parse(region(at, "room.screen")).text()
 
@@ -118,7 +125,7 @@ def test_class_cascade_of_three_students_equals_the_command_line():
              "Cy": ("short", "isolated", 2.0, 1_500.0)}
     sessions = {}
     for name, (side, mode, leverage, notional) in picks.items():
-        at = student(code, name)
+        at = open_market(student(code, name))
         at.radio(key="room.position.side").set_value(side)
         at.radio(key="room.position.mode").set_value(mode)
         at.number_input(key="room.position.leverage").set_value(leverage)

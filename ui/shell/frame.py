@@ -16,8 +16,10 @@ for the server (``docs/push.md``).
 
 from __future__ import annotations
 
+import base64
 import copy
 import threading
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -26,6 +28,11 @@ from ui.common.site import DEFAULT_PAGE, PAGES, page_of_file
 
 ROOM_NOTE = (":material/groups: A classroom room shows the teacher's account. Your own account waits in the other "
              "pages.")
+
+FAVICON = "data:image/png;base64," + base64.b64encode(
+    (Path(__file__).resolve().parents[2] / "assets" / "images" / "favicon.png").read_bytes()).decode("ascii")
+"""The app's icon as a data URL: Streamlit passes a URL through as it is, where a file's path is
+read and stored as a media file of the session on every run."""
 
 _built: list[Any] = []
 _building = threading.Lock()
@@ -56,4 +63,4 @@ def room_sidebar() -> None:
         st.caption(ROOM_NOTE)
 
 
-__all__ = ["ROOM_NOTE", "is_light", "navigation_pages", "room_sidebar"]
+__all__ = ["FAVICON", "ROOM_NOTE", "is_light", "navigation_pages", "room_sidebar"]
