@@ -318,8 +318,7 @@ def room_page() -> None:
             seat = joined(code, str(err))
     if seat is None:
         return
-    st.html(LAB_CSS)  # the room's styles, with the room (the join form needs none)
-    st.html(ROOM_CSS)
+    st.html(LAB_CSS + ROOM_CSS)  # the room's styles in one element, with the room (the join form needs none)
     token = seat.token or token
     st.session_state[LAST] = (seat.code, token)
     st.title(f"Room {seat.code}")
