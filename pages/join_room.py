@@ -51,43 +51,43 @@ TOAST = "room.toast"  # news to show as a toast on the page's next full run
 TOLD = "room.told"  # the last news told, so each is told once
 REFUSED = "room.refused"  # (question, round, the store's words) of this student's last refused answer
 FATE_DRAWN = "room.fate_drawn"  # how many class cascades the room had when the position form last showed a fate
+JOIN_CODE, JOIN_NICKNAME, JOIN_SUBMIT = "room.join.code", "room.join.nickname", "room.join.submit"  # the join form
 POSITION_OPEN = "room.position.open"  # the class market's expander, open (its form drawn) or not
 PENDING = "room.pending"  # (question, round, answer) sent but not yet in the store: tried again each run
 
 
-def join_form(code: str | None) -> Seat | None:
-    """The code and a nickname; on success the seat goes into the address and is returned."""
+def join_form(code: str | None) -> None:
+    """The code and a nickname, and the button that sends them (read by :func:`joined`)."""
     st.caption("Type the code on the board and a nickname. No account, no real name needed.")
     with st.form("room.join", border=True):
-        typed = st.text_input("Room code", value=code or "", max_chars=12, key="room.join.code",
-                              placeholder="e.g. 7KQ4MZ")
-        nickname = st.text_input("Nickname (shown to the teacher)", max_chars=24, key="room.join.nickname")
-        joined = st.form_submit_button("Join the room", icon=":material/login:", type="primary")
-    if joined:
-        try:
-            seat = store().join(typed, nickname, session=session_id(), address=client_id())
-        except RoomError as err:
-            st.error(md(str(err)), icon=":material/error:")
-            return None
-        set_url(room=seat.code, seat=seat.token, key=None)
-        st.session_state.pop(SEEN, None)
-        return seat
-    return None
+        st.text_input("Room code", value=code or "", max_chars=12, key=JOIN_CODE, placeholder="e.g. 7KQ4MZ")
+        st.text_input("Nickname (shown to the teacher)", max_chars=24, key=JOIN_NICKNAME)
+        st.form_submit_button("Join the room", icon=":material/login:", type="primary", key=JOIN_SUBMIT)
 
 
 def joined(code: str | None, error: str | None = None) -> Seat | None:
-    """The join screen (its title, why the link did not work, the form) in a slot that a
-    successful join empties: the room is then drawn in the same run, not in one run more (a
-    class of 300 joining at once is 300 page runs fewer; docs/push.md)."""
-    slot = st.empty()
-    with slot.container():
-        st.title("Join a room")
-        if error:
-            st.error(md(error), icon=":material/error:")
-        seat = join_form(code)
-    if seat is not None:
-        slot.empty()
-    return seat
+    """The seat of a join sent in this run, before anything is drawn: on success the seat goes
+    into the address and the room is drawn in this same run, without the join screen (a class
+    of 300 joining at once is 300 page runs and 2,000 element messages fewer; docs/push.md).
+    Otherwise the join screen: its title, why the link or the join did not work, the form."""
+    refused = None
+    if st.session_state.get(JOIN_SUBMIT):  # the form's values, sent with the press, are in the state
+        try:
+            seat = store().join(st.session_state.get(JOIN_CODE, code or ""), st.session_state.get(JOIN_NICKNAME, ""),
+                                session=session_id(), address=client_id())
+        except RoomError as err:
+            refused = str(err)
+        else:
+            set_url(room=seat.code, seat=seat.token, key=None)
+            st.session_state.pop(SEEN, None)
+            return seat
+    st.title("Join a room")
+    if error:
+        st.error(md(error), icon=":material/error:")
+    join_form(code)
+    if refused:
+        st.error(md(refused), icon=":material/error:")
+    return None
 
 
 def question_box(code: str, token: str) -> None:
