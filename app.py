@@ -10,7 +10,6 @@ from __future__ import annotations
 import ui.common.first_import  # noqa: F401  (first of all: see its doc)
 
 import os
-from pathlib import Path
 
 import streamlit as st
 
@@ -18,17 +17,16 @@ from margin.scenario import load_scenario, scenario_to_dict
 from ui.learn.session import lesson_waiting
 from ui.shell.sidebar import sidebar, sidebar_terms
 from ui.shell.deep_links import inside_app_frame
-from ui.shell import access, faults, links, memory, presenter
+from ui.shell import access, faults, frame, links, memory, presenter
 from ui.shell.state import SCENARIO_KEY, ensure_scenario, set_scenario
-from ui.common.site import DEFAULT_PAGE, PAGES
-
-ROOT = Path(__file__).resolve().parent
 
 faults.install()  # an uncaught error: a sentence and an error id, never a traceback
 inside_app_frame(is_app=True)
 # The icon is a file of the app's own: a Material icon name makes the browser fetch its picture
-# from fonts.gstatic.com, and the page fetches nothing from another host.
-st.set_page_config(page_title="Margin Lab", page_icon=str(ROOT / "assets" / "images" / "favicon.png"), layout="wide")
+# from fonts.gstatic.com, and the page fetches nothing from another host. Given as a data URL,
+# read once per server: a file path is read, and stored as a media file for the session, on
+# every run (3 ms a run).
+st.set_page_config(page_title="Margin Lab", page_icon=frame.FAVICON, layout="wide")
 
 if SCENARIO_KEY not in st.session_state and os.environ.get("MARGIN_LAB_SCENARIO"):
     set_scenario(scenario_to_dict(load_scenario(os.environ["MARGIN_LAB_SCENARIO"])))
@@ -37,20 +35,22 @@ memory.watch_session()  # its end frees its large results and trims the server's
 
 links.restore_from_url()
 
-page = st.navigation([
-    st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=(p.id == DEFAULT_PAGE),
-            visibility="visible" if p.in_navigation else "hidden")
-    for p in PAGES
-])
+page = st.navigation(frame.navigation_pages())  # built once per server, a copy per run
+light = frame.is_light(page)  # a student's room, the projector: no account sidebar, no presenter switch
 
 links.open_link_target()
-with st.sidebar:
-    presenter.presenter_toggle()
+if light:
+    frame.room_sidebar()
+else:
+    with st.sidebar:
+        presenter.presenter_toggle()
 presenter.apply(page)
 access.apply()  # captions' contrast, a visible focus ring (ui/shell/access.py)
 
 page.run()
-links.sidebar_share_link(page)  # for pages without their own "Share this view"
+if not light:
+    links.sidebar_share_link(page)  # for pages without their own "Share this view"
 links.keep_in_url(page)  # the address holds this view: a reload or a restart opens it again
-sidebar_terms(page)  # glossary links for the terms this page uses
-sidebar(st.session_state[SCENARIO_KEY], prediction_open=lesson_waiting)  # after the page: what it just changed
+if not light:
+    sidebar_terms(page)  # glossary links for the terms this page uses
+    sidebar(ensure_scenario(), prediction_open=lesson_waiting)  # after the page: what it just changed

@@ -51,42 +51,43 @@ TOAST = "room.toast"  # news to show as a toast on the page's next full run
 TOLD = "room.told"  # the last news told, so each is told once
 REFUSED = "room.refused"  # (question, round, the store's words) of this student's last refused answer
 FATE_DRAWN = "room.fate_drawn"  # how many class cascades the room had when the position form last showed a fate
+JOIN_CODE, JOIN_NICKNAME, JOIN_SUBMIT = "room.join.code", "room.join.nickname", "room.join.submit"  # the join form
+POSITION_OPEN = "room.position.open"  # the class market's expander, open (its form drawn) or not
 PENDING = "room.pending"  # (question, round, answer) sent but not yet in the store: tried again each run
 
 
-def join_form(code: str | None) -> Seat | None:
-    """The code and a nickname; on success the seat goes into the address and is returned."""
+def join_form(code: str | None) -> None:
+    """The code and a nickname, and the button that sends them (read by :func:`joined`)."""
     st.caption("Type the code on the board and a nickname. No account, no real name needed.")
     with st.form("room.join", border=True):
-        typed = st.text_input("Room code", value=code or "", max_chars=12, key="room.join.code",
-                              placeholder="e.g. 7KQ4MZ")
-        nickname = st.text_input("Nickname (shown to the teacher)", max_chars=24, key="room.join.nickname")
-        joined = st.form_submit_button("Join the room", icon=":material/login:", type="primary")
-    if joined:
-        try:
-            seat = store().join(typed, nickname, session=session_id(), address=client_id())
-        except RoomError as err:
-            st.error(md(str(err)), icon=":material/error:")
-            return None
-        set_url(room=seat.code, seat=seat.token, key=None)
-        st.session_state.pop(SEEN, None)
-        return seat
-    return None
+        st.text_input("Room code", value=code or "", max_chars=12, key=JOIN_CODE, placeholder="e.g. 7KQ4MZ")
+        st.text_input("Nickname (shown to the teacher)", max_chars=24, key=JOIN_NICKNAME)
+        st.form_submit_button("Join the room", icon=":material/login:", type="primary", key=JOIN_SUBMIT)
 
 
 def joined(code: str | None, error: str | None = None) -> Seat | None:
-    """The join screen (its title, why the link did not work, the form) in a slot that a
-    successful join empties: the room is then drawn in the same run, not in one run more (a
-    class of 300 joining at once is 300 page runs fewer; docs/push.md)."""
-    slot = st.empty()
-    with slot.container():
-        st.title("Join a room")
-        if error:
-            st.error(md(error), icon=":material/error:")
-        seat = join_form(code)
-    if seat is not None:
-        slot.empty()
-    return seat
+    """The seat of a join sent in this run, before anything is drawn: on success the seat goes
+    into the address and the room is drawn in this same run, without the join screen (a class
+    of 300 joining at once is 300 page runs and 2,000 element messages fewer; docs/push.md).
+    Otherwise the join screen: its title, why the link or the join did not work, the form."""
+    refused = None
+    if st.session_state.get(JOIN_SUBMIT):  # the form's values, sent with the press, are in the state
+        try:
+            seat = store().join(st.session_state.get(JOIN_CODE, code or ""), st.session_state.get(JOIN_NICKNAME, ""),
+                                session=session_id(), address=client_id())
+        except RoomError as err:
+            refused = str(err)
+        else:
+            set_url(room=seat.code, seat=seat.token, key=None)
+            st.session_state.pop(SEEN, None)
+            return seat
+    st.title("Join a room")
+    if error:
+        st.error(md(error), icon=":material/error:")
+    join_form(code)
+    if refused:
+        st.error(md(refused), icon=":material/error:")
+    return None
 
 
 def question_box(code: str, token: str) -> None:
@@ -249,30 +250,13 @@ def news(message: str | None, *, redraw: bool = False) -> None:
 @st.fragment
 def position_form(code: str, token: str) -> None:
     """The student's one position in the class market, within the teacher's limits. A fragment
-    of its own: its submit reruns only the form, not the whole page beside the polling fragment."""
-    rooms = store()
-    market = rooms.class_market(code)
-    with st.expander("Class market: open your position", icon=":material/candlestick_chart:"):
-        st.caption(f"One BTC position each, entered at the market's price. Your wallet: {market.wallet:,.0f} USDT; "
-                   f"leverage up to {market.max_leverage:g}x. Cross: the whole wallet stands behind it; isolated: "
-                   "only its margin (notional ÷ leverage).")
-        with st.form("room.position", border=False):
-            side = st.radio("Side", ["long", "short"], horizontal=True, key="room.position.side")
-            mode = st.radio("Margin mode", ["cross", "isolated"], horizontal=True, key="room.position.mode")
-            leverage = st.number_input("Leverage [x]", min_value=1.0, max_value=float(market.max_leverage),
-                                       value=min(10.0, float(market.max_leverage)), step=1.0,
-                                       key="room.position.leverage")
-            notional = st.number_input("Notional [USDT] (at most your wallet × leverage)", min_value=0.0,
-                                       value=default_notional(market), step=100.0, key="room.position.notional")
-            opened = st.form_submit_button("Open my position", icon=":material/add_circle:")
-        if opened:
-            try:
-                done = rooms.open_position(code, token, {"side": side, "mode": mode, "leverage": leverage,
-                                                         "notional": notional})
-            except RoomError as err:
-                st.error(md(str(err)), icon=":material/error:")
-            else:
-                st.success(f"Open: {done['leverage']:g}x {done['side']}, {money(done['notional'])}, {done['mode']}.")
+    of its own: its submit reruns only the form, not the whole page beside the polling fragment.
+    Drawn only once the student opens it (the expander runs the fragment when opened): a first
+    screen reads no market and draws no form (docs/push.md)."""
+    with st.expander("Class market: open your position", icon=":material/candlestick_chart:", key=POSITION_OPEN,
+                     on_change="rerun") as box:
+        if box.open:
+            open_position(code, token)
     fate = (st.session_state.get(MINE) or (None, None))[1]
     if fate is not None:  # the latest class cascade, also here, near the bottom of what the student just did
         result, mine = fate
@@ -282,9 +266,33 @@ def position_form(code: str, token: str) -> None:
         st.session_state[FATE_DRAWN] = None if state is None else state.cascades
 
 
+def open_position(code: str, token: str) -> None:
+    """The position form, inside the opened expander, and what the store said to it."""
+    rooms = store()
+    market = rooms.class_market(code)
+    st.caption(f"One BTC position each, entered at the market's price. Your wallet: {market.wallet:,.0f} USDT; "
+               f"leverage up to {market.max_leverage:g}x. Cross: the whole wallet stands behind it; isolated: "
+               "only its margin (notional ÷ leverage).")
+    with st.form("room.position", border=False):
+        side = st.radio("Side", ["long", "short"], horizontal=True, key="room.position.side")
+        mode = st.radio("Margin mode", ["cross", "isolated"], horizontal=True, key="room.position.mode")
+        leverage = st.number_input("Leverage [x]", min_value=1.0, max_value=float(market.max_leverage),
+                                   value=min(10.0, float(market.max_leverage)), step=1.0,
+                                   key="room.position.leverage")
+        notional = st.number_input("Notional [USDT] (at most your wallet × leverage)", min_value=0.0,
+                                   value=default_notional(market), step=100.0, key="room.position.notional")
+        opened = st.form_submit_button("Open my position", icon=":material/add_circle:")
+    if opened:
+        try:
+            done = rooms.open_position(code, token, {"side": side, "mode": mode, "leverage": leverage,
+                                                     "notional": notional})
+        except RoomError as err:
+            st.error(md(str(err)), icon=":material/error:")
+        else:
+            st.success(f"Open: {done['leverage']:g}x {done['side']}, {money(done['notional'])}, {done['mode']}.")
+
+
 def room_page() -> None:
-    st.html(LAB_CSS)
-    st.html(ROOM_CSS)
     toast = st.session_state.pop(TOAST, None)
     if toast:
         st.toast(md(toast), icon=":material/campaign:")
@@ -310,6 +318,7 @@ def room_page() -> None:
             seat = joined(code, str(err))
     if seat is None:
         return
+    st.html(LAB_CSS + ROOM_CSS)  # the room's styles in one element, with the room (the join form needs none)
     token = seat.token or token
     st.session_state[LAST] = (seat.code, token)
     st.title(f"Room {seat.code}")

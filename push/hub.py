@@ -53,6 +53,7 @@ KEEPALIVE_SECONDS = 15.0
 RETRY_MILLISECONDS = 1_000  # the browser's wait before it reconnects a dropped stream
 PRESENCE_TICK = 1.0  # how often the hub looks whose presence is due [s]
 IDLE_SECONDS = 60.0  # a room without listeners is forgotten after this long
+FRESH_SECONDS = 1.0  # a room read this recently is not read again for a new listener while others listen
 THEMES = ("light", "dark")
 FAILED = '<p class="ml-small">This step could not be drawn here; the next one will be.</p>'
 
@@ -101,6 +102,7 @@ class Channel:
         self.updating = False
         self.dirty = False
         self.idle_since = now
+        self.read_at = float("-inf")  # when the last read that succeeded began [the hub's clock]
 
     def wake(self) -> None:
         """Wake every listener (each takes the new generation's event to wait on next)."""
@@ -166,6 +168,7 @@ class RoomHub:
         self.channels: dict[str, Channel] = {}
         self.streams = 0
         self.builds = 0  # screens built (each once per room version and theme)
+        self.reads = 0  # the room's state read from the store
         self.errors = 0
         self.presence_writes = 0  # presence writes (each one room's open streams)
         self.closing = False
@@ -210,7 +213,11 @@ class RoomHub:
         # A new listener may know of a newer version than the watcher's last round (a reconnect
         # right after a step): read the room once more, and wait for it when no one else
         # listens here. Opens at once share one or two reads (an update running takes the rest).
-        self._schedule(channel)
+        # While others listen and the room was read within FRESH_SECONDS, the watcher's next round
+        # catches any step since: a class arriving over ten seconds costs ten reads, not one per
+        # student (a read is 3 to 5 ms of the server's CPU).
+        if channel.listeners == 0 or self.clock() - channel.read_at >= FRESH_SECONDS:
+            self._schedule(channel)
         if channel.listeners == 0:
             await channel.settled.wait()
         if channel.missing or channel.state is None:
@@ -324,10 +331,13 @@ class RoomHub:
         try:
             while True:
                 channel.dirty = False
+                began = self.clock()
                 state, removed = await asyncio.to_thread(self._read, channel.code)
+                self.reads += 1
                 if state is None:
                     channel.missing = True
                     return
+                channel.read_at = began
                 self._publish(channel, state, removed)
                 if not channel.dirty:
                     return
@@ -351,5 +361,5 @@ class RoomHub:
         channel.wake()
 
 
-__all__ = ["IDLE_SECONDS", "KEEPALIVE_SECONDS", "MAX_STREAMS", "MAX_STREAMS_PER_SEAT", "PRESENCE_TICK", "Channel", "Listener",
+__all__ = ["FRESH_SECONDS", "IDLE_SECONDS", "KEEPALIVE_SECONDS", "MAX_STREAMS", "MAX_STREAMS_PER_SEAT", "PRESENCE_TICK", "Channel", "Listener",
            "Refused", "RoomHub", "end_event", "sse_event"]

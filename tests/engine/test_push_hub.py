@@ -224,6 +224,30 @@ def test_a_reconnect_starts_at_the_current_screen(tmp_path):
     store.dispose()
 
 
+def test_a_class_arriving_costs_a_read_a_second_not_one_a_student(tmp_path):
+    """Students opening their streams one after another while others listen: the room was read
+    moments ago, so no new read per student (the watcher's round catches a step meanwhile)."""
+    store = RoomStore(f"sqlite:///{tmp_path / 'rooms.sqlite3'}")
+    room, seats = open_room(store, 12)
+
+    async def scenario() -> tuple[int, list[int]]:
+        hub = hub_for(store)
+        await hub.start()
+        listeners = [await hub.open(ticket(room, seats[0]), "light")]
+        for seat in seats[1:]:  # one every 50 ms, each long after the previous read ended
+            await asyncio.sleep(0.05)
+            listeners.append(await hub.open(ticket(room, seat), "light"))
+        versions = [(await read(listener, 1))[0][1]["v"] for listener in listeners]
+        reads = hub.reads
+        await hub.stop()
+        return reads, versions
+
+    reads, versions = run_apart(scenario())
+    assert reads <= 2, reads  # 12 before: one a student
+    assert len(set(versions)) == 1  # every one got the room's screen
+    store.dispose()
+
+
 def test_bounds_unknown_rooms_and_a_stopping_server(tmp_path):
     store = RoomStore(f"sqlite:///{tmp_path / 'rooms.sqlite3'}")
     room, seats = open_room(store, 3)

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from classroom import RoomStore
-from tests.pages.test_rooms_pages import param, student, teacher, teacher_key, texts
+from tests.pages.test_rooms_pages import open_market, param, student, teacher, teacher_key, texts
 
 CHOICE_TEXT = "Which mode can lose the whole wallet?"
 OPTIONS = "Cross\nIsolated\nNeither"
@@ -285,7 +285,7 @@ def test_the_position_forms_default_is_valid_at_every_leverage_and_the_fate_is_s
     t = teacher()
     code = param(t, "room")
     RoomStore().set_class_market(code, teacher_key(t), {"wallet": 800, "max_leverage": 4})
-    ada = student(code, "Ada")
+    ada = open_market(student(code, "Ada"))
     assert ada.number_input(key="room.position.leverage").value == 4.0  # 10x is not offered here
     notional = ada.number_input(key="room.position.notional").value
     for leverage in (1.0, 2.5, 4.0):

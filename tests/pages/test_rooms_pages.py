@@ -59,6 +59,33 @@ def student(code: str, nickname: str) -> AppTest:
     return at
 
 
+def test_a_refused_join_says_why_under_the_form_and_keeps_what_was_typed():
+    """The join is tried before the page draws anything; a refusal draws the form back with
+    the store's words, the nickname as typed, and no seat in the address."""
+    code = param(teacher(), "room")
+    student(code, "Ada")
+    at = app_file(60)
+    at.query_params["room"] = code
+    at.run()
+    at.switch_page("pages/join_room.py").run()
+    at.text_input(key="room.join.nickname").input("ＡＤＡ")  # fullwidth, another case: the same name
+    next(b for b in at.button if b.label == "Join the room").click().run()
+    assert not at.exception, at.exception
+    assert any("is taken in this room" in e.value for e in at.error), [e.value for e in at.error]
+    assert at.text_input(key="room.join.nickname").value == "ＡＤＡ" and "seat" not in at.query_params
+    at.text_input(key="room.join.code").input("ZZZZZZ")
+    at.text_input(key="room.join.nickname").input("Bea")
+    next(b for b in at.button if b.label == "Join the room").click().run()
+    assert any("no room has the code" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def open_market(at: AppTest) -> AppTest:
+    """The student opens the class market's expander: its form is drawn only then."""
+    assert not any(b.label == "Open my position" for b in at.button)  # a first screen draws no form
+    at.session_state["room.position.open"] = True
+    return at.run()
+
+
 def screen(at: AppTest) -> str:
     return parse(region(at, "room.screen")).text()
 
@@ -118,7 +145,7 @@ def test_class_cascade_of_three_students_equals_the_command_line():
              "Cy": ("short", "isolated", 2.0, 1_500.0)}
     sessions = {}
     for name, (side, mode, leverage, notional) in picks.items():
-        at = student(code, name)
+        at = open_market(student(code, name))
         at.radio(key="room.position.side").set_value(side)
         at.radio(key="room.position.mode").set_value(mode)
         at.number_input(key="room.position.leverage").set_value(leverage)

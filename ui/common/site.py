@@ -60,6 +60,7 @@ class SitePage:
     shareable: bool = True
     in_switcher: bool = True  # listed in presenter mode's one-row page switcher
     in_navigation: bool = True  # listed in the sidebar (the projector view is opened from the console)
+    light_frame: bool = False  # app.py draws no account sidebar and no presenter switch (ui/shell/frame.py)
 
     @property
     def url_path(self) -> str:
@@ -120,10 +121,10 @@ PAGES: tuple[SitePage, ...] = (
     SitePage(id="teach", file="pages/teach_room.py", title="Teach a room", short="Teach", name="teacher's console",
              icon=":material/co_present:", shareable=False, in_switcher=False),
     SitePage(id="room", file="pages/join_room.py", title="Join a room", short="Join", name="classroom room",
-             icon=":material/groups:", shareable=False, in_switcher=False),
+             icon=":material/groups:", shareable=False, in_switcher=False, light_frame=True),
     SitePage(id="projector", file="pages/projector.py", title="Projector view", short="Projector",
              name="projector view", icon=":material/present_to_all:", shareable=False, in_switcher=False,
-             in_navigation=False),
+             in_navigation=False, light_frame=True),
     SitePage(id="learn", file="pages/learn.py", title="Learn", short="Learn", name="lessons", icon=":material/school:",
              shareable=False),
     SitePage(id="glossary", file="pages/glossary.py", title="Glossary", short="Glossary", name="glossary",

@@ -7,7 +7,7 @@ import functools
 from typing import Any, Mapping
 
 from margin.presets import load_story, story_ids
-from margin.scenario import ScenarioError, scenario_from_dict
+from margin.scenario import Scenario, ScenarioError, scenario_from_dict
 
 
 def story_preset(raw: Mapping[str, Any]) -> str | None:
@@ -43,9 +43,8 @@ def story_changes(raw: Mapping[str, Any]) -> tuple[str, list[str]] | None:
     story_id = story_preset(raw)
     if story_id is None:
         return None
-    preset = load_story(story_id)
     try:
-        mine, theirs = scenario_from_dict(raw), scenario_from_dict(preset)
+        mine, theirs = scenario_from_dict(raw), _preset(story_id)
     except ScenarioError:
         return None
     changed = []
@@ -55,7 +54,13 @@ def story_changes(raw: Mapping[str, Any]) -> tuple[str, list[str]] | None:
         changed.append("wallet")
     if {n: m.price for n, m in mine.markets.items()} != {n: m.price for n, m in theirs.markets.items()}:
         changed.append("prices")
-    return (str(preset.get("name", story_id)), changed) if changed else None
+    return (str(theirs.name or story_id), changed) if changed else None
+
+
+@functools.lru_cache(maxsize=None)
+def _preset(story_id: str) -> Scenario:
+    """A shipped story's account, validated once per process (read-only assets)."""
+    return scenario_from_dict(load_story(story_id))
 
 
 __all__ = ["story_changes", "story_preset"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import runpy
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 import streamlit as st
@@ -33,11 +34,18 @@ APP = Path(__file__).resolve().parents[2] / "app.py"
 _APP_REAL = os.path.realpath(APP)
 
 
+@lru_cache(maxsize=1024)
+def _real(filename: str) -> str:
+    """A code object's file, resolved once per process (a realpath is a system call per folder
+    of the path, and every page's every run walks a dozen frames)."""
+    return os.path.realpath(filename)
+
+
 def _called_from_app() -> bool:
     """Is app.py's code on the call stack (this page is being run by its ``st.navigation``)?"""
     frame = sys._getframe(1)
     while frame is not None:
-        if os.path.realpath(frame.f_code.co_filename) == _APP_REAL:
+        if _real(frame.f_code.co_filename) == _APP_REAL:
             return True
         frame = frame.f_back
     return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 import streamlit as st
@@ -18,9 +19,16 @@ HOW_TO = ("Build or load an account in **Account builder**, then drag prices in 
 def venue_name(venue_id: str | None) -> str:
     """The venue preset's display name, or a plain note when the account has none.
 
-    >>> venue_name(None)
-    'custom rules'
+    >>> venue_name(None), venue_name("bybit")
+    ('custom rules', 'Bybit-like (classic USDT perpetual)')
     """
+    return _venue_name(venue_id) if isinstance(venue_id, str) or venue_id is None else "custom rules"
+
+
+@lru_cache(maxsize=64)
+def _venue_name(venue_id: str | None) -> str:
+    """Read once per process: the presets are the app's own files (each read was a folder's
+    listing and a copy of the venue's tiers, 1 ms on every run of every page)."""
     if venue_id in venue_ids():
         return str(load_venue(venue_id)["name"])  # plain characters (tests/views/test_display_names.py)
     return "custom rules"
