@@ -235,7 +235,8 @@ class VariantRunner:
         safe come near a breach."""
         opening = self.opening
         return state.cross_wallet < opening.cross_wallet or (
-            state.collateral is not None and not np.array_equal(state.collateral, opening.collateral))
+            state.collateral is not None
+            and (opening.collateral is None or not np.array_equal(state.collateral, opening.collateral)))
 
     def _next_isolated(self, i: int, state: SettlementState, marks: np.ndarray, hits: np.ndarray | None,
                        row: int) -> int | None:
