@@ -37,9 +37,18 @@ def goto(at: AppTest, page: str) -> AppTest:
     return at
 
 
-def in_frame(at: AppTest) -> bool:
-    """The page ran inside app.py (its sidebar chrome is there)."""
-    return any(t.key == "presenter.widget" for t in at.toggle)
+def in_frame(at: AppTest, page_file: str | None = None) -> bool:
+    """The page ran inside app.py: its sidebar has the presenter switch, or on a light-frame
+    page (``page_file`` a student's room or the projector: ui/shell/frame.py) the room's note
+    and no switch."""
+    from ui.common.site import page_of_file
+    from ui.shell.frame import ROOM_NOTE
+
+    switch = any(t.key == "presenter.widget" for t in at.toggle)
+    found = page_of_file(page_file) if page_file is not None else None
+    if found is not None and found.light_frame:
+        return any(c.value == ROOM_NOTE for c in at.sidebar.caption) and not switch
+    return switch
 
 
 def open_page(page: str, timeout: float = 60, **state) -> AppTest:

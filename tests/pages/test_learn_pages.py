@@ -177,7 +177,7 @@ def test_presenter_mode_renders_every_page(page):
     at.session_state["presenter"] = True
     goto(at.run(), page)
     assert not at.exception, at.exception
-    assert in_frame(at)
+    assert in_frame(at, page)
     assert at.button(key="presenter.exit").label == "Exit presenter mode"
     styles = " ".join(h.proto.body for h in at.get("html"))
     assert "font-size: 21px" in styles and 'data-testid="stSidebar"' in styles

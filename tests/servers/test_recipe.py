@@ -115,6 +115,7 @@ def test_serve_sets_the_production_settings(monkeypatch):
         "--server.enableXsrfProtection": "true", "--server.enableCORS": "true",
         "--server.maxUploadSize": "5", "--client.showErrorDetails": "none",
         "--client.toolbarMode": "viewer", "--browser.gatherUsageStats": "false",
+        "--global.disableWidgetStateDuplicationWarning": "true",  # widgets seeded and defaulted alike, on purpose
         "--server.address": "127.0.0.1", "--server.port": "18555",
     }
 
