@@ -42,6 +42,7 @@ from bench_proxy import cpu_seconds  # noqa: E402
 import bench_ui  # noqa: E402
 from bench_ui import MINIMAL_APP, TWENTY  # noqa: E402
 from protocol_session import ProtocolSession  # noqa: E402
+from deploy.farm import stop_process  # noqa: E402
 
 SHOCKS = [-x / 2 for x in range(1, 40)] + [-x / 2 for x in range(38, -1, -1)]  # 0 to -19.5 % and back
 
@@ -112,12 +113,7 @@ def main() -> int:
                     results[name].append(asyncio.run(measure(url, pid, slider, args.steps, args.warmup)))
         finally:
             for process in processes:
-                process.terminate()
-            for process in processes:
-                try:
-                    process.wait(timeout=10)
-                except Exception:
-                    process.kill()
+                stop_process(process)
     load = os.getloadavg()
     bare_name = apps[0][0]
     print(f"Server CPU per shock step at the protocol level, {args.steps} steps x {args.rounds} interleaved rounds "

@@ -42,6 +42,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from deploy.farm import stop_process  # noqa: E402  (one way to stop a server, with the tests and the farm)
+
 CHROMIUM = os.environ.get("MARGIN_LAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-dev-shm-usage", "--no-first-run"]
@@ -217,12 +220,7 @@ def main() -> int:
                 browser.close()
         finally:
             for process in processes:
-                process.terminate()
-            for process in processes:
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+                stop_process(process)
 
     floor_median = summary(targets[0].samples)[0]
     floor_page = summary(targets[0].page_samples)[0]
