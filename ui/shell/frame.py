@@ -34,17 +34,22 @@ FAVICON = "data:image/png;base64," + base64.b64encode(
 """The app's icon as a data URL: Streamlit passes a URL through as it is, where a file's path is
 read and stored as a media file of the session on every run."""
 
-_built: list[Any] = []
+_built: tuple[Any, ...] = ()
 _building = threading.Lock()
 
 
 def navigation_pages() -> list[Any]:
     """The app's pages for this run's ``st.navigation``: built once per process (on the first
-    run, which has a script context), copied for each run."""
+    run, which has a script context), copied for each run.
+
+    The whole tuple is built first and then published by one assignment. Filling a shared list
+    in place let a second session, checking it outside the lock, copy the pages built so far:
+    a class opening links on a fresh server got "Page not found" for a page not yet built."""
+    global _built
     if not _built:
         with _building:
             if not _built:
-                _built.extend(
+                _built = tuple(
                     st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=(p.id == DEFAULT_PAGE),
                             visibility="visible" if p.in_navigation else "hidden")
                     for p in PAGES)
