@@ -145,6 +145,12 @@ def test_probability_figure_has_both_models_on_a_log_axis_with_labels():
     assert {t.marker.pattern.shape for t in bars} == {"", "/"}  # not colour alone
     assert fig.layout.yaxis.type == "log"
     assert all(all(text.endswith("%") for text in t.text) for t in bars)
+    # a phone: eight slots a panel are 12 px wide, so a zero's mark on the floor is a bare "0"
+    # (two "0 %" ran together), and the legend sits at the figure's foot, below the ways' names
+    # however far they turn (placed in the plot's coordinates, it covered "Collateral in USDT")
+    floor_marks = [text for t in fig.data if t.type == "scatter" for text in t.text]
+    assert floor_marks and set(floor_marks) == {"0"}
+    assert fig.layout.legend.yref == "container" and fig.layout.xaxis.automargin
 
 
 def test_final_value_figure_overlays_the_models_and_marks_the_start():

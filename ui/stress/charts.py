@@ -213,7 +213,7 @@ def probability_figure(normal: StressResult, fat: StressResult, dof: float, hori
     variant, normal (solid) against fat tails (hatched), each bar labelled with its value.
 
     The axis is logarithmic so that 0.1 % and 100 % can be read on one chart; a probability of
-    0 has no bar, only its "0 %" label on the floor.
+    0 has no bar, only a "0" on the floor in its slot.
     """
     labels = list(normal.variants)
     values = {name: {attribute: [getattr(result.variants[label], attribute) * 100 for label in labels]
@@ -239,18 +239,22 @@ def probability_figure(normal: StressResult, fat: StressResult, dof: float, hori
             zeros = [i for i, v in enumerate(series) if v <= 0]
             if zeros:  # a bar of height 0 cannot be drawn on a log axis: label the floor instead
                 fig.add_trace(go.Scatter(
+                    # a bare "0" (the axis is in %): eight slots a panel are 12 px wide on a phone
                     x=[labels[i] for i in zeros], y=[floor * 1.4] * len(zeros), mode="text",
-                    text=["0\u00a0%"] * len(zeros), textfont=dict(size=11, color=style["color"]),
+                    text=["0"] * len(zeros), textfont=dict(size=11, color=style["color"]),
                     showlegend=False, hoverinfo="skip", offsetgroup=key, meta=DECORATION,
                 ), row=1, col=col)
     fig.update_yaxes(type="log", range=[math.log10(floor), math.log10(100) + 0.35],
                      tickvals=[v for v in (0.001, 0.01, 0.1, 1, 10, 100) if v >= floor],
                      ticktext=[f"{v:g} %" for v in (0.001, 0.01, 0.1, 1, 10, 100) if v >= floor])
     fig.update_yaxes(title_text="paths (log scale)", row=1, col=1)
+    # room below for the ways' names however they turn (on end at 390 px, "Collateral in USDT"
+    # ran under a legend placed in the plot's coordinates): the legend sits at the figure's foot
+    fig.update_xaxes(automargin=True)
     fig.update_layout(  # the title short and the legend under the chart: neither runs into the other at 390 px
         title=dict(text=f"How often it goes wrong within {horizon}", x=0, xanchor="left", font=dict(size=15)),
-        barmode="group", bargap=0.25, height=460, margin=dict(_MARGIN, t=90), scattermode="group",
-        legend=dict(orientation="h", yanchor="top", y=-0.42, x=0, xanchor="left",
+        barmode="group", bargap=0.25, height=460, margin=dict(_MARGIN, t=90, b=50), scattermode="group",
+        legend=dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0, xanchor="left",
                     title=dict(text="Model of price moves: ")),
     )
     return fig
