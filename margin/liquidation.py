@@ -88,8 +88,8 @@ def _state_arrays(scenario: Scenario, sizes: Sequence[float] | None,
     asked for (a cross position's margin: 0), ``(P,)`` each, without copying the positions."""
     positions = scenario.positions
     size = np.array([p.size for p in positions] if sizes is None else [float(s) for s in sizes], dtype=float)
-    given = [p.margin for p in positions] if margins is None else margins
-    margin = np.array([float(m) if p.is_isolated else 0.0 for p, m in zip(positions, given)], dtype=float)
+    given: Sequence[float | None] = [p.margin for p in positions] if margins is None else margins
+    margin = np.array([m if p.is_isolated else 0.0 for p, m in zip(positions, given)], dtype=float)
     return size, margin
 
 
