@@ -59,21 +59,12 @@ def state_pools(scenario: Scenario, index: np.ndarray, size: np.ndarray, margin:
     open_cross = (size > 0) & ~isolated[None, :]
     base = wallet if not coins else np.where(own_pool < 0, wallet, collateral[rows, np.maximum(own_pool, 0)])
     constant = np.where(cross_pool, base, margin[rows, index]).astype(float)
+    elsewhere = cross_pool[:, None] & open_cross & (market[None, :] != own[:, None]) & (pool_of[None, :] == own_pool[:, None])
+    pnl, mm = _other_legs(scenario, size, marks, market, sign, entry, inverse, entry_basis)
     held = np.zeros(index.shape[0])
-    for j, other in enumerate(positions):  # in scenario order, as the pool's sum has always run
-        elsewhere = cross_pool & open_cross[:, j] & (market[j] != own) & (pool_of[j] == own_pool)
-        if not elsewhere.any():
-            continue
-        mark = marks[:, market[j]]
-        if other.is_inverse:
-            cv = other.contract_value
-            pnl = other.sign * size[:, j] * cv * (1.0 / other.entry - 1.0 / mark)
-            notional = size[:, j] * cv / (other.entry if entry_basis else mark)
-        else:
-            pnl = other.sign * size[:, j] * (mark - other.entry)
-            notional = size[:, j] * (other.entry if entry_basis else mark)
-        constant = constant + np.where(elsewhere, pnl, 0.0)
-        held = held + np.where(elsewhere, maintenance_margin(notional, *scenario.markets[other.market].tier_tables), 0.0)
+    for j in np.flatnonzero(elsewhere.any(axis=0)).tolist():  # in scenario order, as the pool's sum has always run
+        constant = constant + np.where(elsewhere[:, j], pnl[:, j], 0.0)
+        held = held + np.where(elsewhere[:, j], mm[:, j], 0.0)
     constant, slope = _with_collateral(scenario, constant, cross_pool & (own_pool < 0), own, collateral, marks)
     member = np.where(cross_pool[:, None], open_cross & (market[None, :] == own[:, None]) & (pool_of[None, :] == own_pool[:, None]),
                       np.arange(len(positions))[None, :] == index[:, None])
@@ -91,6 +82,26 @@ def state_pools(scenario: Scenario, index: np.ndarray, size: np.ndarray, margin:
                   entry_basis=entry_basis, collateral=slope,
                   inverse=inverse[index] if inverse.any() else None)
     return pools, held
+
+
+def _other_legs(scenario: Scenario, size: np.ndarray, marks: np.ndarray, market: np.ndarray, sign: np.ndarray,
+                entry: np.ndarray, inverse: np.ndarray, entry_basis: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Unrealized PnL and MM [its currency] of every leg in every state ``(B, P)``, each
+    element by the formula (and so the bits) of one leg alone: a linear leg ``side × size ×
+    (mark − entry)``, an inverse one ``side × size × contract value × (1/entry − 1/mark)``; MM
+    of the notional at the mark (or the entry), one call per market's tier table."""
+    mark = marks[:, market]
+    cv = np.array([p.contract_value for p in scenario.positions], dtype=float)
+    basis = entry[None, :] if entry_basis else mark
+    with np.errstate(divide="ignore", invalid="ignore"):  # a linear leg's inverse form is not used
+        pnl = np.where(inverse, sign * size * cv * (1.0 / entry - 1.0 / mark), sign * size * (mark - entry))
+        notional = np.where(inverse, size * cv / basis, size * basis)
+    mm = np.zeros_like(notional)
+    for m, name in enumerate(scenario.markets):
+        columns = np.flatnonzero(market == m)
+        if columns.size:
+            mm[:, columns] = maintenance_margin(notional[:, columns], *scenario.markets[name].tier_tables)
+    return pnl, mm
 
 
 def _with_collateral(scenario: Scenario, constant: np.ndarray, usdt_pool: np.ndarray, own: np.ndarray,
@@ -114,7 +125,7 @@ def _tier_rows(scenario: Scenario, own: np.ndarray) -> tuple[np.ndarray, np.ndar
     """Tier tables of the markets ``own`` ``(B, T)``, padded to the longest with floor inf and
     the last rate and cum."""
     tables = [scenario.markets[name].tier_tables for name in scenario.markets]
-    width = max(tables[m][0].shape[0] for m in np.unique(own)) if own.size else 1
+    width = max(tables[m][0].shape[0] for m in set(own.tolist())) if own.size else 1  # np.unique: ms spikes
     floors = np.full((len(tables), width), np.inf)
     rates, cums = np.zeros_like(floors), np.zeros_like(floors)
     for m, (table_floors, table_rates, table_cums) in enumerate(tables):

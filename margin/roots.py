@@ -26,6 +26,7 @@ Python for one member (the segment's line and the test of its root are shared fu
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -142,6 +143,9 @@ def segment_roots(pools: Pools, *, with_maintenance: bool) -> np.ndarray:
         return np.where((slope != 0) & _on_segment(root, low, high), root, np.nan)
 
 
+SINGLE_ROOTS_KEPT = 8192  # answers of single_roots kept: some 100 isolated positions x 3 variants x sessions
+
+
 def single_roots(*, side: float, size: float, entry: float, constant: float,
                  tiers: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]],
                  with_maintenance: bool, entry_basis: bool = False) -> list[float]:
@@ -150,14 +154,26 @@ def single_roots(*, side: float, size: float, entry: float, constant: float,
     (:func:`margin.tiers.tier_index`), line and acceptance (:func:`_line`, :func:`_on_segment`)
     and so the same bits; numpy's fixed cost per call (~0.1 ms) would dominate one pool, and
     the walker asks again after every event of an isolated position. ``tiers``: the market's
-    tables as tuples (:attr:`margin.scenario.Market.tier_lists`).
+    tables as tuples (:attr:`margin.scenario.Market.tier_lists`). The answers are kept
+    (:data:`SINGLE_ROOTS_KEPT` of them, least recently asked dropped): the lab walks every
+    variant on at each step, and each walk asks again for every isolated position whose state
+    did not change; a kept answer is the same floats, asked with equal arguments (a zero's sign
+    aside, which changes nothing here: ``cost`` is never 0, entries being positive).
 
     >>> [round(r, 2) for r in single_roots(side=1, size=1.0, entry=20_000.0, constant=400.0,
     ...                                    tiers=((0.0,), (0.005,), (0.0,)), with_maintenance=True)]
     [19698.49]
     """
+    return list(_single_roots(side, size, entry, constant, tiers, with_maintenance, entry_basis))
+
+
+@functools.lru_cache(maxsize=SINGLE_ROOTS_KEPT)
+def _single_roots(side: float, size: float, entry: float, constant: float,
+                  tiers: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]],
+                  with_maintenance: bool, entry_basis: bool) -> tuple[float, ...]:
+    """:func:`single_roots`, found."""
     if size <= 0:
-        return []
+        return ()
     floors, rates, cums = tiers
     net, cost = side * size, side * size * entry
     edges = [0.0, math.inf]
@@ -177,7 +193,7 @@ def single_roots(*, side: float, size: float, entry: float, constant: float,
             root = -intercept / slope
             if _on_segment(root, low, high):
                 roots.append(root)
-    return roots
+    return tuple(float(r) for r in roots)  # one type, whatever the arguments were
 
 
 def _line(constant: Any, net: Any, cost: Any, rate_sum: Any, cum_sum: Any) -> tuple[Any, Any]:

@@ -134,3 +134,14 @@ def test_a_root_on_a_tier_floor_counts_once_in_both_solvers():
     tiers = parse_tiers([{"floor": 0, "mmr": 0.004}, {"floor": 10_000, "mmr": 0.01}], "tiers")
     vector, scalar = _both_solvers(1, 1.0, 20_000.0, 10_040.0, tiers, True, False)
     assert scalar == vector and scalar and all(r == pytest.approx(10_000.0, rel=1e-12) for r in scalar)
+
+
+def test_a_kept_answer_of_the_plain_solver_is_its_own_list_of_plain_floats():
+    """single_roots keeps its answers: asked again with equal arguments (a numpy float for a
+    float) it gives the same floats, as a new list of Python floats each time."""
+    tiers = ((0.0, 10_000.0), (0.004, 0.01), (0.0, 60.0))
+    asked = dict(side=1, size=1.0, entry=20_000.0, tiers=tiers, with_maintenance=True)
+    first = single_roots(constant=np.float64(10_040.0), **asked)
+    first.append(-1.0)  # the caller's list, not the kept one
+    again = single_roots(constant=10_040.0, **asked)
+    assert again == first[:-1] and again and all(type(r) is float for r in again)

@@ -296,10 +296,16 @@ def _position_views(walk: Walk, value: Any, labels: Mapping[str, str]) -> tuple[
     target = walk.price_map()
     edges = liquidation_prices(scenario, prices=target, sizes=state.sizes, margins=state.margins,
                                cross_wallet=state.cross_wallet)
+    closes_of: dict[str, list] = {}  # each position's closes, in the walk's order
+    for e, move in zip(walk.events, walk.event_moves):
+        if e.type in CLOSE_EVENTS:
+            closes_of.setdefault(e.position, []).append((e, move))
+    sizes, entries = np.array(state.sizes, dtype=float), np.array([p.entry for p in scenario.positions], dtype=float)
+    roe = return_on_margin(value.unrealized_pnl[0], sizes, entries, [p.leverage for p in scenario.positions])
+    pnl_percent = pnl_fraction(value.unrealized_pnl[0], sizes, entries)  # elementwise: each one's own bits
     views = []
     for i, p in enumerate(scenario.positions):
-        closes = [(e, move) for e, move in zip(walk.events, walk.event_moves)
-                  if e.position == p.id and e.type in CLOSE_EVENTS]
+        closes = closes_of.get(p.id, [])
         size = float(state.sizes[i])
         status = _status_after(walk, i, p.id, int(value.status[0, i]), closes[-1][0].type if closes else None)
         liq = bank = distance = None
@@ -321,8 +327,7 @@ def _position_views(walk: Walk, value: Any, labels: Mapping[str, str]) -> tuple[
             partly_closed=bool(closes) and size > 0,
             direction=direction, against_side=direction != 0 and direction == p.sign,
             beyond_reach=beyond, reach=reach, closed_before_moves=size <= 0 and bool(closes) and closes[-1][1] == 0,
-            roe=float(return_on_margin(value.unrealized_pnl[0, i], size, p.entry, p.leverage)) if size > 0 else None,
-            pnl_percent=float(pnl_fraction(value.unrealized_pnl[0, i], size, p.entry)) if size > 0 else None,
+            roe=float(roe[i]) if size > 0 else None, pnl_percent=float(pnl_percent[i]) if size > 0 else None,
         ))
     return tuple(views)
 
@@ -343,8 +348,8 @@ def _riskiest_pool(value: Any, account: Any, open_: np.ndarray, labels: Mapping[
 
 def run_variant(label: str, walk: Walk, start_equity: float, *, drawn: bool = True) -> VariantView:
     """Where ``walk`` has brought one variant of the account (its events are put in words by
-    :func:`ui.lab.words.lab_views`). Its equity-sharing pools (:func:`equity_pools`, one
-    valuation per pool) are built only when ``drawn`` (the variant the lab's charts show);
+    :func:`ui.lab.words.lab_views`). Its equity-sharing pools (:func:`equity_pools`: one
+    valuation now, one per pool shown at its breach) are built only when ``drawn`` (the variant the lab's charts show);
     otherwise ``pools`` is empty."""
     scenario, state = walk.scenario, walk.state
     labels = position_labels(scenario)
@@ -386,20 +391,20 @@ def equity_pools(walk: Walk, labels: Mapping[str, str], account: CompiledAccount
     state = walk.state
     now = (np.array(walk.prices), np.array(state.sizes), np.array(state.margins), state.cross_wallet)
 
-    def moment_of(members: Sequence[int]):
-        if any(state.sizes[i] > 0 for i in members):
-            return now, "now"
+    now_value = value_account(account, now[0][None, :], size=now[1], margin=now[2], cross_wallet=now[3])
+
+    def moment_of(members: Sequence[int]):  # the pool's state, when, and its valuation (now: one for all)
         closed = [walk.before_close[i] for i in members if i in walk.before_close]
-        if not closed:
-            return now, "now"
+        if any(state.sizes[i] > 0 for i in members) or not closed:
+            return now, "now", now_value
         last = max(closed, key=lambda m: m.row)
-        return (np.array(last.prices), np.array(last.sizes), np.array(last.margins), last.cross_wallet), "at the breach"
+        at = (np.array(last.prices), np.array(last.sizes), np.array(last.margins), last.cross_wallet)
+        return at, "at the breach", value_account(account, at[0][None, :], size=at[1], margin=at[2], cross_wallet=at[3])
 
     groups: list[PoolGroup] = []
     cross = [i for i, p in enumerate(scenario.positions) if not p.is_isolated]
     if cross:
-        (marks, size, margin, wallet), moment = moment_of(cross)
-        v = value_account(account, marks[None, :], size=size, margin=margin, cross_wallet=wallet)
+        (marks, size, margin, wallet), moment, v = moment_of(cross)
         bars = [PoolBar(label="Cross wallet", measure="absolute", value=float(wallet))]
         bars += [PoolBar(label=f"{labels[scenario.positions[i].id]} PnL", measure="relative",
                          value=float(v.unrealized_pnl[0, i])) for i in cross if size[i] > 0]
@@ -411,8 +416,7 @@ def equity_pools(walk: Walk, labels: Mapping[str, str], account: CompiledAccount
         ))
     iso_groups = []
     for i in [i for i, p in enumerate(scenario.positions) if p.is_isolated]:
-        (marks, size, margin, wallet), moment = moment_of([i])
-        v = value_account(account, marks[None, :], size=size, margin=margin, cross_wallet=wallet)
+        (marks, size, margin, wallet), moment, v = moment_of([i])
         name = labels[scenario.positions[i].id]
         equity = float(v.position_equity[0, i])
         iso_groups.append(PoolGroup(
