@@ -143,5 +143,9 @@ class SettlementState:
 
 
 def step_label(step: Any) -> int | float:
+    """A path's step as an event tells it: an int when it is a whole number, else a float
+    (numpy's scalars made plain)."""
+    if type(step) is int:  # the walk's case (it passes plain steps): nothing to convert
+        return step
     value = step.item() if hasattr(step, "item") else step
     return int(value) if float(value).is_integer() else float(value)
