@@ -21,6 +21,7 @@ from margin.cli.bench_engine import bench_account, crash_path, minute_path
 from margin.roots import Pools, segment_roots
 from margin.scenario import Market, Tier, parse_tiers, scenario_from_dict
 from margin.closing import close_out
+from margin.crossing import settle_row
 from margin.settle import Settler
 from margin.simulate import path_matrix, price_path, simulate, simulate_reference
 from margin.stress import VariantRunner, run_stress, sample_prices, stress_spec
@@ -195,6 +196,31 @@ def test_a_pool_the_search_does_not_suspect_at_a_row_is_not_in_breach_there(data
         equity, mm, members = settler.pool(state, prices[row], None)
         if ("pool", None) not in maybe and members:
             assert not settler.rules.breached(equity, mm)
+
+
+@PROPERTY
+@given(data=st.data())
+def test_the_search_refreshed_after_each_event_is_the_search_built_anew(data):
+    """BreachSearch.refresh finds again only the thresholds and market bands of the positions
+    the events touched: after every row with events of a walk, its thresholds, bands and cross
+    members are those of a search built from scratch on the same state (a stale band that is
+    wrong is a breach missed, or, too wide, every row settled)."""
+    scenario = scenario_from_dict(data.draw(rich_scenario_dicts(collateral=False, orders=data.draw(st.booleans()),
+                                                                 max_positions=8)))
+    path = data.draw(slow_walks_with_a_crash(scenario))
+    settler, state, search = _search(scenario, path)
+    prices = path_matrix(scenario, path)
+    index_of = {p.id: i for i, p in enumerate(scenario.positions)}
+    for row in range(prices.shape[0]):
+        added = settle_row(settler, state, prices, row, int(path.steps[row]), None)
+        if not added:
+            continue
+        touched = {index_of.get(e.position) for e in state.events[-added:]}
+        search.refresh(state, None if None in touched else touched - {None})
+        anew = BreachSearch(settler, search.columns, state, search.tolerance)
+        assert (search.thresholds, search.falls, search.rises, search.bands) == \
+            (anew.thresholds, anew.falls, anew.rises, anew.bands)
+        assert search.members.tolist() == anew.members.tolist()
 
 
 # ----------------------------------------------------------------------------- the stress lab
