@@ -109,13 +109,7 @@ def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False, start:
     n_rows = prices.shape[0]
     settler = Settler(scenario)
     state = settler.new_state(start)
-    # Scale for the breach search's tolerance: a candidate row is confirmed by the exact
-    # scalar check, so the tolerance only has to exceed the rounding of the vectorized sum.
-    scale = 1.0 + abs(state.cross_wallet) + float(np.sum(state.size * [p.entry for p in scenario.positions]))
-    held = state.collateral if state.collateral is not None else np.zeros(len(scenario.collateral))
-    scale += sum(float(held[k]) * scenario.markets[c.market].price for k, c in enumerate(scenario.collateral)
-                 if k in settler.usdt_entries)
-    search = BreachSearch(settler, np.ascontiguousarray(prices.T), state, 1e-9 * scale)
+    search = _breach_search(scenario, settler, state, prices)
     index_of = {p.id: i for i, p in enumerate(scenario.positions)}
     snapshots: list[tuple[int, np.ndarray, np.ndarray, float, np.ndarray | None]] = []
 
@@ -149,13 +143,29 @@ def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False, start:
         if added:
             if trace:
                 snapshots.append(_snapshot(at, state))
-            touched = {index_of.get(e.position) for e in state.events[-added:]}
-            # None: a collateral sale, which touches every position
-            search.refresh(state, None if None in touched else {i for i in touched if i is not None})
+            search.refresh(state, _touched(state, added, index_of))
         row, window = at + 1, PROBE_ROWS
 
     result_trace = _trace(scenario, settler, prices, snapshots, start) if trace else None
     return SimulationResult(events=tuple(state.events), final=settler.final(state), trace=result_trace)
+
+def _breach_search(scenario: Scenario, settler: Settler, state: SettlementState, prices: np.ndarray) -> BreachSearch:
+    """The breach search over ``prices`` ``(N, M)`` from ``state``, its tolerance [quote] scaled
+    to the account: a candidate row is confirmed by the exact scalar check, so the tolerance
+    only has to exceed the rounding of the vectorized sum."""
+    scale = 1.0 + abs(state.cross_wallet) + float(np.sum(state.size * [p.entry for p in scenario.positions]))
+    held = state.collateral if state.collateral is not None else np.zeros(len(scenario.collateral))
+    scale += sum(float(held[k]) * scenario.markets[c.market].price for k, c in enumerate(scenario.collateral)
+                 if k in settler.usdt_entries)
+    return BreachSearch(settler, np.ascontiguousarray(prices.T), state, 1e-9 * scale)
+
+
+def _touched(state: SettlementState, added: int, index_of: dict[str, int]) -> set[int] | None:
+    """The positions (by index) the last ``added`` events touched; None after a collateral
+    sale (told with the asset's name), which touches every position."""
+    touched = {index_of.get(e.position) for e in state.events[-added:]}
+    return None if None in touched else {i for i in touched if i is not None}
+
 
 def _snapshot(row: int, state: SettlementState) -> tuple[int, np.ndarray, np.ndarray, float, np.ndarray | None]:
     collateral = None if state.collateral is None else state.collateral.copy()
