@@ -5,8 +5,8 @@ make them are in :mod:`margin.settle`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, Callable
 
 import numpy as np
 
@@ -85,6 +85,40 @@ class Event:
         if self.currency != "USDT":  # an account without coins writes exactly as before
             out.update(currency=self.currency, rate=self.rate)
         return out
+
+
+def _slot_builder(cls: type) -> Callable[..., Any]:
+    """A keyword-only constructor of the frozen, slotted dataclass ``cls`` that sets its slots
+    directly, with the class's defaults: the same object as ``cls(...)`` with the same keywords.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` (its guard
+    against later changes), which made building an :class:`Event` (19 fields) a tenth of the
+    crash walk's CPU, one per partial slice; setting the slots is less than half of that. Written
+    as :mod:`dataclasses` writes ``__init__``: one line per field, compiled once.
+
+    >>> build = _slot_builder(Event)
+    >>> kw = dict(step=1, row=1, type="funding", position="a", market="BTC", mode="cross",
+    ...           price=10.0, size=2.0, realized_pnl=-0.5, fee=0.0, insurance_fund_delta=0.0)
+    >>> build(**kw) == Event(**kw), build(**kw).rate
+    (True, 1.0)
+    """
+    params, lines = [], []
+    scope: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    for k, f in enumerate(fields(cls)):
+        assert f.default_factory is MISSING, "a field with a default factory: use the class itself"
+        scope[f"set{k}"] = getattr(cls, f.name).__set__  # the slot's descriptor
+        if f.default is MISSING:
+            params.append(f.name)
+        else:
+            params.append(f"{f.name}=default{k}")
+            scope[f"default{k}"] = f.default
+        lines.append(f"    set{k}(obj, {f.name})")
+    exec("def build(*, " + ", ".join(params) + "):\n    obj = new(cls)\n" + "\n".join(lines) + "\n    return obj\n", scope)
+    return scope["build"]
+
+
+#: :class:`Event`'s keyword constructor for the settlement loop (:func:`_slot_builder`)
+new_event = _slot_builder(Event)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from margin.ledger import Event, SettlementState, step_label
+from margin.ledger import Event, SettlementState, new_event, step_label
 from margin.scenario import Market, Position, Rules, Scenario
 from margin.tiers import maintenance_margin
 
@@ -218,12 +218,12 @@ class PoolMoney:
         left = fund_delta - fee
         to_fund = (0.0 if 0.0 > left else left) if closing else 0.0  # max(left, 0.0) as max decides it
         if self.money[i] is None:
-            state.events.append(Event(
+            state.events.append(new_event(
                 step=step_label(step), row=row, type=kind, position=p.id, market=p.market, mode=p.mode,
                 price=price, size=size, realized_pnl=realized, fee=fee,
                 insurance_fund_delta=fund_delta, amount=amount, to_fund=to_fund))
             return
-        state.events.append(Event(
+        state.events.append(new_event(
             step=step_label(step), row=row, type=kind, position=p.id, market=p.market, mode=p.mode,
             price=price, size=size, realized_pnl=realized, fee=fee,
             insurance_fund_delta=fund_delta, amount=amount, to_fund=to_fund,
