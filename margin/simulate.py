@@ -116,12 +116,12 @@ def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False, start:
     # Funding changes the wallet and the margins, so each funding row ends a stretch of the
     # search: the rows before it are searched as usual, then it is charged and settled.
     funding = funding_schedule(scenario, path)
-    next_funding = 0  # index into funding.rows of the next funding row not yet charged
+    n_funding, next_funding = len(funding), 0  # next_funding: index into funding.rows of the next row not yet charged
     row, window = 0, FIRST_WINDOW
     while row < n_rows:
-        while next_funding < len(funding) and funding.rows[next_funding] < row:
+        while next_funding < n_funding and funding.rows[next_funding] < row:
             next_funding += 1
-        due = int(funding.rows[next_funding]) if next_funding < len(funding) else n_rows
+        due = int(funding.rows[next_funding]) if next_funding < n_funding else n_rows
         if due == row:
             added = _funding_row(settler, state, prices, row, path, crossing, before, funding.rates[next_funding],
                                  int(funding.counts[next_funding]))
@@ -164,7 +164,7 @@ def _touched(state: SettlementState, added: int, index_of: dict[str, int]) -> se
     """The positions (by index) the last ``added`` events touched; None after a collateral
     sale (told with the asset's name), which touches every position."""
     touched = {index_of.get(e.position) for e in state.events[-added:]}
-    return None if None in touched else {i for i in touched if i is not None}
+    return None if None in touched else touched
 
 
 def _snapshot(row: int, state: SettlementState) -> tuple[int, np.ndarray, np.ndarray, float, np.ndarray | None]:
