@@ -143,6 +143,8 @@ class BreachSearch:
         n_markets = columns.shape[0]
         # a long may breach at or below its market's ``falls``, a short at or above ``rises``
         self.falls, self.rises = [-math.inf] * n_markets, [math.inf] * n_markets
+        # the same as columns ``(M, 1)``, for a window's marks (a market without a band never hits)
+        self.fall_column, self.rise_column = np.full((n_markets, 1), -np.inf), np.full((n_markets, 1), np.inf)
         self.refresh(state, None)
 
     def refresh(self, state: SettlementState, touched: set[int] | None) -> None:
@@ -156,8 +158,6 @@ class BreachSearch:
             for j in markets:
                 self._band(state, j)
             self.bands = list(zip(self.falls, self.rises))  # what the probe reads
-            # their arrays (markets, falls, rises), made when a window needs them
-            self.watched: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         if touched is None or not touched.isdisjoint(self.cross_set):
             self.members = self.cross[state.size[self.cross] > 0]
             self.line: tuple[list[float], float, list[float], list[float], np.ndarray] | None = None
@@ -187,6 +187,7 @@ class BreachSearch:
                 low, high = bounds(p.sign, p.stop_loss, p.take_profit)
                 fall, rise = max(fall, low), min(rise, high)
         self.falls[j], self.rises[j] = fall, rise
+        self.fall_column[j, 0], self.rise_column[j, 0] = fall, rise
 
     def first(self, state: SettlementState, row: int, stop: int) -> int | None:
         """The first candidate row in ``row:stop``, or None."""
@@ -206,12 +207,8 @@ class BreachSearch:
                 if crossed[at]:
                     found = row + at
         if any(lo <= f or hi >= r for lo, hi, f, r in zip(lows, highs, self.falls, self.rises)):
-            if self.watched is None:
-                watched = [j for j, (f, r) in enumerate(zip(self.falls, self.rises)) if f > -math.inf or r < math.inf]
-                self.watched = (np.array(watched), np.array(self.falls)[watched, None], np.array(self.rises)[watched, None])
-            markets, falls, rises = self.watched
-            marks = window[:, :found - row] if markets.shape[0] == window.shape[0] else window[markets, :found - row]
-            hits = np.asarray(((marks <= falls) | (marks >= rises)).any(axis=0))
+            marks = window[:, :found - row]
+            hits = np.asarray(((marks <= self.fall_column) | (marks >= self.rise_column)).any(axis=0))
             at = int(hits.argmax()) if hits.shape[0] else 0
             if hits.shape[0] and hits[at]:
                 found = row + at

@@ -163,8 +163,8 @@ def _breach_search(scenario: Scenario, settler: Settler, state: SettlementState,
 def _touched(state: SettlementState, added: int, index_of: dict[str, int]) -> set[int] | None:
     """The positions (by index) the last ``added`` events touched; None after a collateral
     sale (told with the asset's name), which touches every position."""
-    touched = {index_of.get(e.position) for e in state.events[-added:]}
-    return None if None in touched else touched
+    touched = {index_of.get(e.position, -1) for e in state.events[-added:]}
+    return None if -1 in touched else touched
 
 
 def _snapshot(row: int, state: SettlementState) -> tuple[int, np.ndarray, np.ndarray, float, np.ndarray | None]:

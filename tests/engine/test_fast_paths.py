@@ -222,6 +222,8 @@ def test_the_search_refreshed_after_each_event_is_the_search_built_anew(data):
         assert (search.thresholds, search.falls, search.rises, search.bands) == \
             (anew.thresholds, anew.falls, anew.rises, anew.bands)
         assert search.members.tolist() == anew.members.tolist()
+        assert search.fall_column.tolist() == anew.fall_column.tolist()
+        assert search.rise_column.tolist() == anew.rise_column.tolist()
 
 
 _EVENT_VALUES = {"step": st.integers(0, 10**6) | st.floats(0, 1e6), "row": st.integers(0, 10**6),
