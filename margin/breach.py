@@ -136,33 +136,28 @@ class BreachSearch:
         self.cross_set = frozenset(settler.cross)
         self.thresholds = {i: isolated_threshold(settler, state, i) for i in settler.isolated}
         self.watch = frozenset(settler.isolated) | frozenset(settler.orders)
+        # by market: its isolated positions, then its positions with orders (each in position order)
+        self.watched_in: list[tuple[list[int], list[int]]] = [
+            ([i for i in settler.isolated if settler.col[i] == j], [i for i in settler.orders if settler.col[i] == j])
+            for j in range(columns.shape[0])]
+        n_markets = columns.shape[0]
+        # a long may breach at or below its market's ``falls``, a short at or above ``rises``
+        self.falls, self.rises = [-math.inf] * n_markets, [math.inf] * n_markets
+        # the same as columns ``(M, 1)``, for a window's marks (a market without a band never hits)
+        self.fall_column, self.rise_column = np.full((n_markets, 1), -np.inf), np.full((n_markets, 1), np.inf)
         self.refresh(state, None)
 
     def refresh(self, state: SettlementState, touched: set[int] | None) -> None:
         """After events that touched positions ``touched`` (None: any, e.g. after funding):
-        their isolated thresholds found again, the cross pool's line to be fitted again."""
+        their isolated thresholds found again, their markets' bands set again, the cross
+        pool's line to be fitted again."""
         if touched is None or not touched.isdisjoint(self.watch):
-            n_markets = self.columns.shape[0]
-            falls, rises = [-math.inf] * n_markets, [math.inf] * n_markets
-            for i in self.thresholds:
-                if touched is None or i in touched:
-                    self.thresholds[i] = isolated_threshold(self.s, state, i)
-                threshold = self.thresholds[i]
-                if threshold is not None:
-                    j = self.s.col[i]
-                    if self.s.sides[i] > 0:
-                        falls[j] = max(falls[j], threshold)
-                    else:
-                        rises[j] = min(rises[j], threshold)
-            for i in self.s.orders:  # an order fires at or below its band's low, at or above its high
-                if state.size[i] > 0:
-                    p, j = self.s.positions[i], self.s.col[i]
-                    low, high = bounds(p.sign, p.stop_loss, p.take_profit)
-                    falls[j], rises[j] = max(falls[j], low), min(rises[j], high)
-            # a long may breach at or below its market's ``falls``, a short at or above ``rises``
-            self.falls, self.rises = falls, rises
-            # their arrays (markets, falls, rises), made when a window needs them
-            self.watched: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+            for i in self.thresholds if touched is None else touched.intersection(self.thresholds):
+                self.thresholds[i] = isolated_threshold(self.s, state, i)
+            markets = range(len(self.falls)) if touched is None else {self.s.col[i] for i in touched & self.watch}
+            for j in markets:
+                self._band(state, j)
+            self.bands = list(zip(self.falls, self.rises))  # what the probe reads
         if touched is None or not touched.isdisjoint(self.cross_set):
             self.members = self.cross[state.size[self.cross] > 0]
             self.line: tuple[list[float], float, list[float], list[float], np.ndarray] | None = None
@@ -173,10 +168,31 @@ class BreachSearch:
                 assert state.collateral is not None  # an account with collateral entries holds these
                 self.collateral_slope[self.s.entry_col[k]] += float(state.collateral[k]) * self.s.entries[k].factor
 
+    def _band(self, state: SettlementState, j: int) -> None:
+        """Market ``j``'s ``falls`` and ``rises``: the highest threshold of its isolated longs and
+        the lowest of its shorts, and its open orders' bands (an order fires at or below its
+        band's low, at or above its high)."""
+        isolated, orders = self.watched_in[j]
+        fall, rise = -math.inf, math.inf
+        for i in isolated:
+            threshold = self.thresholds[i]
+            if threshold is not None:
+                if self.s.sides[i] > 0:
+                    fall = max(fall, threshold)
+                else:
+                    rise = min(rise, threshold)
+        for i in orders:
+            if state.size[i] > 0:
+                p = self.s.positions[i]
+                low, high = bounds(p.sign, p.stop_loss, p.take_profit)
+                fall, rise = max(fall, low), min(rise, high)
+        self.falls[j], self.rises[j] = fall, rise
+        self.fall_column[j, 0], self.rise_column[j, 0] = fall, rise
+
     def first(self, state: SettlementState, row: int, stop: int) -> int | None:
         """The first candidate row in ``row:stop``, or None."""
         limit = self.tolerance - state.cross_wallet  # the pool may breach where its excess is at most this
-        coin = self._coin_pools(state, row, stop)
+        coin = self._coin_pools(state, row, stop) if self.s.coin_keys else None
         stop = stop if coin is None else coin + 1  # nothing past a coin pool's candidate is needed
         if stop - row <= PROBE_ROWS:
             return self._probe(state, row, stop, limit)
@@ -191,12 +207,8 @@ class BreachSearch:
                 if crossed[at]:
                     found = row + at
         if any(lo <= f or hi >= r for lo, hi, f, r in zip(lows, highs, self.falls, self.rises)):
-            if self.watched is None:
-                watched = [j for j, (f, r) in enumerate(zip(self.falls, self.rises)) if f > -math.inf or r < math.inf]
-                self.watched = (np.array(watched), np.array(self.falls)[watched, None], np.array(self.rises)[watched, None])
-            markets, falls, rises = self.watched
-            marks = window[:, :found - row] if markets.shape[0] == window.shape[0] else window[markets, :found - row]
-            hits = np.asarray(((marks <= falls) | (marks >= rises)).any(axis=0))
+            marks = window[:, :found - row]
+            hits = np.asarray(((marks <= self.fall_column) | (marks >= self.rise_column)).any(axis=0))
             at = int(hits.argmax()) if hits.shape[0] else 0
             if hits.shape[0] and hits[at]:
                 found = row + at
@@ -249,7 +261,7 @@ class BreachSearch:
         """The first candidate row in ``row:stop`` (a few rows), in plain Python; a coin pool's
         candidate, found before, is the row ``stop − 1`` when the loop finds nothing earlier."""
         line = self.line
-        bands = list(zip(self.falls, self.rises))
+        bands = self.bands
         pool = self.members.shape[0] > 0
         # plain loops with early exits (no generators): this runs after every event
         for k, marks in enumerate(self.columns[:, row:stop].T.tolist()):

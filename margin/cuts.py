@@ -2,19 +2,21 @@
 applies in its slicing loop, one per style (see :mod:`margin.settle` for the styles in words).
 
 Each returns a size [base units] for an isolated position, or a size per open cross position;
-a cut of the whole (or none at all, for the cross pool) means the pool is closed in full.
+a cut of the whole (or none at all, for the cross pool) means the pool is closed in full. An
+isolated position's slices are taken here too, one after another while it is in breach
+(:meth:`Cuts._slice_isolated`); its full close is the settler's.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from margin.tiers import tier_index
-
+from margin.closing import capped_fee
 from margin.pool_money import PoolMoney
+from margin.tiers import tier_index
 
 if TYPE_CHECKING:
     from margin.ledger import SettlementState
@@ -62,6 +64,31 @@ class Cuts(PoolMoney):
         if relief <= 0:
             return 1.0
         return min(1.0, (mm - equity) / relief * (1 + self._CURE_MARGIN) + 1e-12)
+
+    def _slice_isolated(self, state: SettlementState, i: int, price: float, fill: float, step: Any, row: int) -> bool:
+        """Isolated position ``i``'s slices at the mark ``price`` (filled at ``fill``), one after
+        another while it is in breach (:meth:`_isolated_cut`). Returns whether they cured it;
+        False: it is to be closed in full (no equity left, or the next slice is the whole)."""
+        # plain floats kept between slices (the same values as numpy's scalars, whose arithmetic
+        # costs more), written to the state after each
+        size, margin = float(state.size[i]), float(state.margin[i])
+        start_size, key, fee_rate, breached = size, self.money[i], self.rules.liquidation_fee_rate, self.rules.breached
+        while True:
+            equity = margin + self.pnl(i, size, price)
+            mm = self.maintenance(i, size, price)
+            if not breached(equity, mm):
+                return True
+            cut = self._isolated_cut(i, start_size, size, price, fill, equity, mm)
+            if equity <= 0 or size <= cut * (1 + 1e-12):
+                return False
+            realized = self.pnl(i, cut, fill)
+            left = margin + realized
+            # :meth:`_fee` written out: capped by the lesser of the equity and what is left (min's tie: the first)
+            fee = capped_fee(fee_rate * self.value(i, cut, fill), left if left < equity else equity)
+            margin, size = left - fee, size - cut
+            state.margin[i], state.size[i] = margin, size
+            self.to_fund(state, key, fee)
+            self._event(state, "partial_liquidation", i, step, row, fill, cut, realized, fee, fee)
 
     def _isolated_cut(self, i: int, start_size: float, size: float, price: float, fill: float,
                       equity: float, mm: float) -> float:

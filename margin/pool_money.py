@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from margin.ledger import Event, SettlementState, step_label
+from margin.ledger import Event, SettlementState, new_event, step_label
 from margin.scenario import Market, Position, Rules, Scenario
 from margin.tiers import maintenance_margin
 
@@ -217,14 +217,15 @@ class PoolMoney:
         closing = kind == "liquidation" or kind == "partial_liquidation"
         left = fund_delta - fee
         to_fund = (0.0 if 0.0 > left else left) if closing else 0.0  # max(left, 0.0) as max decides it
+        step = step if type(step) is int else step_label(step)  # the walk's plain int needs no call
         if self.money[i] is None:
-            state.events.append(Event(
-                step=step_label(step), row=row, type=kind, position=p.id, market=p.market, mode=p.mode,
+            state.events.append(new_event(
+                step=step, row=row, type=kind, position=p.id, market=p.market, mode=p.mode,
                 price=price, size=size, realized_pnl=realized, fee=fee,
                 insurance_fund_delta=fund_delta, amount=amount, to_fund=to_fund))
             return
-        state.events.append(Event(
-            step=step_label(step), row=row, type=kind, position=p.id, market=p.market, mode=p.mode,
+        state.events.append(new_event(
+            step=step, row=row, type=kind, position=p.id, market=p.market, mode=p.mode,
             price=price, size=size, realized_pnl=realized, fee=fee,
             insurance_fund_delta=fund_delta, amount=amount, to_fund=to_fund,
             currency=self.currency[i], rate=self.rate(i)))

@@ -189,24 +189,11 @@ class Settler(Cuts, Orders):
         # left alone (only their own close changes them); those known clear from the start
         clear, left_alone = self._known_clear(state, keys, sizes, maybe)
         while True:
-            acted = False
-            sizes, margins = state.size.tolist(), state.margin.tolist()
-            for i in self.isolated:
-                size = sizes[i]
-                if size <= 0 or i in cooling or i in left_alone or (only is not None and ("isolated", i) not in only):
-                    continue
-                price = marks[self.col[i]]
-                if self.rules.breached(margins[i] + self.pnl(i, size, price), self.maintenance(i, size, price)):
-                    if self._first_slice(state, [i], prices, step, row):
-                        cooling.add(i)
-                    else:
-                        self._liquidate_isolated(state, i, price, step, row)
-                    acted = True
-                else:
-                    left_alone.add(i)
+            acted = self._judge_isolated(state, prices, marks, step, row, only, cooling, left_alone)
             # A pool is judged again only when what it holds changed since it was left alone at
             # these prices (cooling only grows, so it would be left alone again).
             sizes = state.size.tolist() if acted else sizes
+            acted = False
             for key in keys:
                 if only is not None and ("pool", key) not in only:
                     continue
@@ -223,8 +210,33 @@ class Settler(Cuts, Orders):
                     sizes = state.size.tolist()
                 else:
                     clear[key] = held
+            # No pool acted: every isolated position is now left alone, closed or cooling (an
+            # isolated one acts on its own margin only), every pool clear at what it holds, so
+            # another round would find nothing.
             if not acted:
                 return len(state.events) - before
+
+    def _judge_isolated(self, state: SettlementState, prices: np.ndarray, marks: list[float], step: Any, row: int,
+                        only: set[tuple[str, Any]] | None, cooling: set[int], left_alone: set[int]) -> bool:
+        """:meth:`settle`'s round over the isolated positions at ``marks`` (``prices`` as a list):
+        each in breach is sliced first (into ``cooling``) or liquidated; one clear, or cured by
+        its slices, joins ``left_alone``. Returns whether any acted."""
+        acted = False
+        sizes, margins = state.size.tolist(), state.margin.tolist()
+        for i in self.isolated:
+            size = sizes[i]
+            if size <= 0 or i in cooling or i in left_alone or (only is not None and ("isolated", i) not in only):
+                continue
+            price = marks[self.col[i]]
+            if self.rules.breached(margins[i] + self.pnl(i, size, price), self.maintenance(i, size, price)):
+                if self._first_slice(state, [i], prices, step, row):
+                    cooling.add(i)
+                elif self._liquidate_isolated(state, i, price, step, row):
+                    left_alone.add(i)  # cured: judged clear at these prices by the slicing loop itself
+                acted = True
+            else:
+                left_alone.add(i)
+        return acted
 
     def _known_clear(self, state: SettlementState, keys: tuple[int | None, ...], sizes: list[float],
                      maybe: set[tuple[str, Any]] | None) -> tuple[dict[Any, tuple[Any, ...]], set[int]]:
@@ -275,28 +287,15 @@ class Settler(Cuts, Orders):
             self._event(state, "partial_liquidation", i, step, row, price, cut, realized, fee, fee)
         return True
 
-    def _liquidate_isolated(self, state: SettlementState, i: int, price: float, step: Any, row: int) -> None:
+    def _liquidate_isolated(self, state: SettlementState, i: int, price: float, step: Any, row: int) -> bool:
+        """Liquidate isolated position ``i``, in breach at the mark ``price``: by slices (a slicing
+        style) until cured, else (or when slices cannot cure it) in full. Returns whether it is
+        left open, cured (so clear at ``price``)."""
         rules = self.rules
         fill = self.fill(i, price)  # judged on the mark, filled here
         key = self.money[i]
-        if rules.liquidation in SLICING_STYLES:
-            # plain floats (the same values as numpy's scalars, whose arithmetic costs more)
-            start_size = float(state.size[i])
-            while True:
-                size, margin = float(state.size[i]), float(state.margin[i])
-                equity = margin + self.pnl(i, size, price)
-                mm = self.maintenance(i, size, price)
-                if not self.rules.breached(equity, mm):
-                    return  # cured
-                cut = self._isolated_cut(i, start_size, size, price, fill, equity, mm)
-                if equity <= 0 or size <= cut * (1 + 1e-12):
-                    break  # cannot be cured by slicing, or the last slice: close in full
-                realized = self.pnl(i, cut, fill)
-                fee = self._fee(self.value(i, cut, fill), equity, margin + realized)
-                state.margin[i] = margin + realized - fee
-                state.size[i] = size - cut
-                self.to_fund(state, key, fee)
-                self._event(state, "partial_liquidation", i, step, row, fill, cut, realized, fee, fee)
+        if rules.liquidation in SLICING_STYLES and self._slice_isolated(state, i, price, fill, step, row):
+            return True
         price = fill
         size, margin = state.size[i], state.margin[i]
         realized = self.pnl(i, size, price)
@@ -310,6 +309,7 @@ class Settler(Cuts, Orders):
         self._event(state, "liquidation", i, step, row, price, size, realized, fee, fund_gain)
         if equity < 0:
             self._cover_deficit(state, -equity, i, price, step, row)
+        return False
 
     def _liquidate_cross(self, state: SettlementState, prices: np.ndarray, step: Any, row: int,
                          key: int | None = None) -> None:

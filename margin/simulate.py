@@ -109,25 +109,19 @@ def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False, start:
     n_rows = prices.shape[0]
     settler = Settler(scenario)
     state = settler.new_state(start)
-    # Scale for the breach search's tolerance: a candidate row is confirmed by the exact
-    # scalar check, so the tolerance only has to exceed the rounding of the vectorized sum.
-    scale = 1.0 + abs(state.cross_wallet) + float(np.sum(state.size * [p.entry for p in scenario.positions]))
-    held = state.collateral if state.collateral is not None else np.zeros(len(scenario.collateral))
-    scale += sum(float(held[k]) * scenario.markets[c.market].price for k, c in enumerate(scenario.collateral)
-                 if k in settler.usdt_entries)
-    search = BreachSearch(settler, np.ascontiguousarray(prices.T), state, 1e-9 * scale)
+    search = _breach_search(scenario, settler, state, prices)
     index_of = {p.id: i for i, p in enumerate(scenario.positions)}
     snapshots: list[tuple[int, np.ndarray, np.ndarray, float, np.ndarray | None]] = []
 
     # Funding changes the wallet and the margins, so each funding row ends a stretch of the
     # search: the rows before it are searched as usual, then it is charged and settled.
     funding = funding_schedule(scenario, path)
-    next_funding = 0  # index into funding.rows of the next funding row not yet charged
+    n_funding, next_funding = len(funding), 0  # next_funding: index into funding.rows of the next row not yet charged
     row, window = 0, FIRST_WINDOW
     while row < n_rows:
-        while next_funding < len(funding) and funding.rows[next_funding] < row:
+        while next_funding < n_funding and funding.rows[next_funding] < row:
             next_funding += 1
-        due = int(funding.rows[next_funding]) if next_funding < len(funding) else n_rows
+        due = int(funding.rows[next_funding]) if next_funding < n_funding else n_rows
         if due == row:
             added = _funding_row(settler, state, prices, row, path, crossing, before, funding.rates[next_funding],
                                  int(funding.counts[next_funding]))
@@ -149,13 +143,29 @@ def simulate(scenario: Scenario, path: PricePath, *, trace: bool = False, start:
         if added:
             if trace:
                 snapshots.append(_snapshot(at, state))
-            touched = {index_of.get(e.position) for e in state.events[-added:]}
-            # None: a collateral sale, which touches every position
-            search.refresh(state, None if None in touched else {i for i in touched if i is not None})
+            search.refresh(state, _touched(state, added, index_of))
         row, window = at + 1, PROBE_ROWS
 
     result_trace = _trace(scenario, settler, prices, snapshots, start) if trace else None
     return SimulationResult(events=tuple(state.events), final=settler.final(state), trace=result_trace)
+
+def _breach_search(scenario: Scenario, settler: Settler, state: SettlementState, prices: np.ndarray) -> BreachSearch:
+    """The breach search over ``prices`` ``(N, M)`` from ``state``, its tolerance [quote] scaled
+    to the account: a candidate row is confirmed by the exact scalar check, so the tolerance
+    only has to exceed the rounding of the vectorized sum."""
+    scale = 1.0 + abs(state.cross_wallet) + float(np.sum(state.size * [p.entry for p in scenario.positions]))
+    held = state.collateral if state.collateral is not None else np.zeros(len(scenario.collateral))
+    scale += sum(float(held[k]) * scenario.markets[c.market].price for k, c in enumerate(scenario.collateral)
+                 if k in settler.usdt_entries)
+    return BreachSearch(settler, np.ascontiguousarray(prices.T), state, 1e-9 * scale)
+
+
+def _touched(state: SettlementState, added: int, index_of: dict[str, int]) -> set[int] | None:
+    """The positions (by index) the last ``added`` events touched; None after a collateral
+    sale (told with the asset's name), which touches every position."""
+    touched = {index_of.get(e.position, -1) for e in state.events[-added:]}
+    return None if -1 in touched else touched
+
 
 def _snapshot(row: int, state: SettlementState) -> tuple[int, np.ndarray, np.ndarray, float, np.ndarray | None]:
     collateral = None if state.collateral is None else state.collateral.copy()

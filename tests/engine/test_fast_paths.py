@@ -5,7 +5,7 @@ shared tier table of a crowd's pools against one table per pool, the crowd kept 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import MISSING, fields, replace
 from unittest import mock
 
 import numpy as np
@@ -21,6 +21,8 @@ from margin.cli.bench_engine import bench_account, crash_path, minute_path
 from margin.roots import Pools, segment_roots
 from margin.scenario import Market, Tier, parse_tiers, scenario_from_dict
 from margin.closing import close_out
+from margin.crossing import settle_row
+from margin.ledger import EVENT_TYPES, Event, new_event
 from margin.settle import Settler
 from margin.simulate import path_matrix, price_path, simulate, simulate_reference
 from margin.stress import VariantRunner, run_stress, sample_prices, stress_spec
@@ -195,6 +197,62 @@ def test_a_pool_the_search_does_not_suspect_at_a_row_is_not_in_breach_there(data
         equity, mm, members = settler.pool(state, prices[row], None)
         if ("pool", None) not in maybe and members:
             assert not settler.rules.breached(equity, mm)
+
+
+@PROPERTY
+@given(data=st.data())
+def test_the_search_refreshed_after_each_event_is_the_search_built_anew(data):
+    """BreachSearch.refresh finds again only the thresholds and market bands of the positions
+    the events touched: after every row with events of a walk, its thresholds, bands and cross
+    members are those of a search built from scratch on the same state (a stale band that is
+    wrong is a breach missed, or, too wide, every row settled)."""
+    scenario = scenario_from_dict(data.draw(rich_scenario_dicts(collateral=False, orders=data.draw(st.booleans()),
+                                                                 max_positions=8)))
+    path = data.draw(slow_walks_with_a_crash(scenario))
+    settler, state, search = _search(scenario, path)
+    prices = path_matrix(scenario, path)
+    index_of = {p.id: i for i, p in enumerate(scenario.positions)}
+    for row in range(prices.shape[0]):
+        added = settle_row(settler, state, prices, row, int(path.steps[row]), None)
+        if not added:
+            continue
+        touched = {index_of.get(e.position) for e in state.events[-added:]}
+        search.refresh(state, None if None in touched else touched - {None})
+        anew = BreachSearch(settler, search.columns, state, search.tolerance)
+        assert (search.thresholds, search.falls, search.rises, search.bands) == \
+            (anew.thresholds, anew.falls, anew.rises, anew.bands)
+        assert search.members.tolist() == anew.members.tolist()
+        assert search.fall_column.tolist() == anew.fall_column.tolist()
+        assert search.rise_column.tolist() == anew.rise_column.tolist()
+
+
+_EVENT_VALUES = {"step": st.integers(0, 10**6) | st.floats(0, 1e6), "row": st.integers(0, 10**6),
+                 "type": st.sampled_from(EVENT_TYPES), "position": st.text(max_size=5),
+                 "market": st.text(max_size=5), "mode": st.sampled_from(["cross", "isolated"]),
+                 "currency": st.text(min_size=1, max_size=5),
+                 "crossing": st.none() | st.floats(allow_nan=False),
+                 "crossing_fraction": st.none() | st.floats(0, 1)}
+
+
+@PROPERTY
+@given(data=st.data())
+def test_the_settlement_loop_s_event_constructor_builds_the_event_the_class_builds(data):
+    """margin.ledger.new_event (slots set directly, for speed) gives the Event that Event(...)
+    gives with the same keywords, every field the same object, defaults included; and refuses a
+    missing field as Event does."""
+    values = {}
+    for f in fields(Event):
+        if f.default is MISSING or data.draw(st.booleans()):
+            values[f.name] = data.draw(_EVENT_VALUES.get(f.name, st.floats(allow_nan=False)))
+    built, want = new_event(**values), Event(**values)
+    assert type(built) is Event and built == want
+    assert all(getattr(built, f.name) is getattr(want, f.name) for f in fields(Event))
+    missing = data.draw(st.sampled_from([f.name for f in fields(Event) if f.default is MISSING]))
+    del values[missing]
+    with pytest.raises(TypeError):
+        Event(**values)
+    with pytest.raises(TypeError):
+        new_event(**values)
 
 
 # ----------------------------------------------------------------------------- the stress lab
