@@ -30,10 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 
 from bench_proxy import cpu_seconds  # noqa: E402
-import bench_ui  # noqa: E402
+from bench_step import run_interleaved  # noqa: E402
 from bench_ui import MINIMAL_APP, TWENTY  # noqa: E402
 from protocol_session import ProtocolSession  # noqa: E402
-from deploy.farm import stop_process  # noqa: E402
 
 TARGET_P95 = 3.0  # [s] issue 28: 60 first pages at once
 
@@ -67,30 +66,23 @@ def main() -> int:
     args = parser.parse_args()
     load = os.getloadavg()
     print(f"load average before: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs")
-    processes = []
     with tempfile.TemporaryDirectory() as folder:
         bare = Path(folder) / "bare_app.py"
         bare.write_text(MINIMAL_APP)
-        apps = [("bare: 1 slider + 1 Plotly chart", bare, {}),
-                ("app, default account (2 positions)", ROOT / "app.py", {}),
-                ("app, 20 positions", ROOT / "app.py", {"MARGIN_LAB_SCENARIO": str(TWENTY)})]
+        apps = [("bare: 1 slider + 1 Plotly chart", bare, {}, ROOT),
+                ("app, default account (2 positions)", ROOT / "app.py", {}, ROOT),
+                ("app, 20 positions", ROOT / "app.py", {"MARGIN_LAB_SCENARIO": str(TWENTY)}, ROOT)]
         walls: dict[str, list[float]] = {name: [] for name, *_ in apps}
         cpus: dict[str, list[float]] = {name: [] for name, *_ in apps}
-        try:
-            servers = []
-            for name, script, env in apps:
-                process, url = bench_ui.start(script, env)
-                processes.append(process)
-                asyncio.run(class_at_once(url, 1))  # warm: imports, caches
-                servers.append((name, process.pid, url))
-            for _ in range(args.rounds):
-                for name, pid, url in servers:
-                    before = cpu_seconds(pid)
-                    walls[name] += asyncio.run(class_at_once(url, args.sessions))
-                    cpus[name].append(1000.0 * (cpu_seconds(pid) - before) / args.sessions)
-        finally:
-            for process in processes:
-                stop_process(process)
+
+        def one_round(name: str, pid: int, url: str) -> None:
+            if not cpus[name]:
+                asyncio.run(class_at_once(url, 1))  # warm: the server's imports and caches
+            before = cpu_seconds(pid)
+            walls[name].extend(asyncio.run(class_at_once(url, args.sessions)))
+            cpus[name].append(1000.0 * (cpu_seconds(pid) - before) / args.sessions)
+
+        run_interleaved(apps, args.rounds, one_round)
     load = os.getloadavg()
     bare_name = apps[0][0]
     print(f"{args.sessions} first pages at once on one warm server, {args.rounds} interleaved rounds; seconds from "

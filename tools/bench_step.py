@@ -33,6 +33,7 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
@@ -54,6 +55,25 @@ def start(script: Path, env: dict[str, str], folder: Path = ROOT):
         return bench_ui.start(script, env)
     finally:
         bench_ui.ROOT = ROOT
+
+
+def run_interleaved(apps: list[tuple], rounds: int, measure: Callable[..., None]) -> None:
+    """Start each app's server, ``(name, script, env, folder, *extra)``, from its folder; then
+    ``rounds`` rounds of ``measure(name, pid, url, *extra)`` over the apps in turn, so that the
+    machine's load falls on every app alike. Every server stops at the end, however it ends."""
+    processes = []
+    try:
+        servers = []
+        for name, script, env, folder, *extra in apps:
+            process, url = start(script, env, folder)
+            processes.append(process)
+            servers.append((name, process.pid, url, *extra))
+        for _ in range(rounds):
+            for server in servers:
+                measure(*server)
+    finally:
+        for process in processes:
+            stop_process(process)
 
 
 async def measure(url: str, pid: int, slider: str, steps: int, warmup: int) -> tuple[float, float, float]:
@@ -86,34 +106,25 @@ def main() -> int:
                              "interleaved, for a before/after within one run")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f} {os.getloadavg()[2]:.1f}")
-    processes = []
     with tempfile.TemporaryDirectory() as folder:
         bare = Path(folder) / "bare_app.py"
         bare.write_text(MINIMAL_APP)
         hundred = Path(folder) / "hundred.json"
         hundred.write_text(json.dumps(biggest_account()))
-        apps: list = [("bare: 1 slider + 1 Plotly chart", bare, {}, "shock"),
-                ("lab, 2 positions", ROOT / "app.py", {}, "lab.shock.slider"),
-                ("lab, 20 positions", ROOT / "app.py", {"MARGIN_LAB_SCENARIO": str(TWENTY)}, "lab.shock.slider"),
-                ("lab, 100 positions", ROOT / "app.py", {"MARGIN_LAB_SCENARIO": str(hundred)}, "lab.shock.slider")]
+        apps: list = [("bare: 1 slider + 1 Plotly chart", bare, {}, ROOT, "shock"),
+                ("lab, 2 positions", ROOT / "app.py", {}, ROOT, "lab.shock.slider"),
+                ("lab, 20 positions", ROOT / "app.py", {"MARGIN_LAB_SCENARIO": str(TWENTY)}, ROOT, "lab.shock.slider"),
+                ("lab, 100 positions", ROOT / "app.py", {"MARGIN_LAB_SCENARIO": str(hundred)}, ROOT, "lab.shock.slider")]
         if args.compare is not None:
             other = args.compare.resolve()
-            apps += [(f"{label} [{other.name}]", other / "app.py", env, slider, other)
-                     for label, _, env, slider in apps[1:]]
-        apps = [app if len(app) == 5 else (*app, ROOT) for app in apps]
+            apps += [(f"{label} [{other.name}]", other / "app.py", env, other, slider)
+                     for label, _, env, _, slider in apps[1:]]
         results: dict[str, list[tuple[float, float, float]]] = {name: [] for name, *_ in apps}
-        try:
-            servers = []
-            for name, script, env, slider, root in apps:
-                process, url = start(script, env, root)
-                processes.append(process)
-                servers.append((name, process.pid, url, slider))
-            for _ in range(args.rounds):
-                for name, pid, url, slider in servers:
-                    results[name].append(asyncio.run(measure(url, pid, slider, args.steps, args.warmup)))
-        finally:
-            for process in processes:
-                stop_process(process)
+
+        def one_round(name: str, pid: int, url: str, slider: str) -> None:
+            results[name].append(asyncio.run(measure(url, pid, slider, args.steps, args.warmup)))
+
+        run_interleaved(apps, args.rounds, one_round)
     load = os.getloadavg()
     bare_name = apps[0][0]
     print(f"Server CPU per shock step at the protocol level, {args.steps} steps x {args.rounds} interleaved rounds "
