@@ -176,6 +176,9 @@ def test_price_strips_mark_liquidation_and_bankruptcy_prices_on_the_sliders_scal
     shock_html, shock_words = lab_marks.shock_strip(sweeps["As built"], -0.05, -90.0, 90.0)
     assert "left:44.85%" in shock_html  # the cross pool's -9.2617 % on a -90..+90 scale
     assert "cross pool liquidated at -9.26 %" in shock_words and "bankrupt at -9.70 %" in shock_words
+    # the pool's ◆ 0.44 % past its ✕ on a 180 % track: each on its own row, so both show
+    rows = [re.search(rf"top:(\d+)px;[^>]*>{glyph}</span>", shock_html).group(1) for glyph in ("✕", "◆")]
+    assert len(set(rows)) == 2, f"the cross pool's ✕ and ◆ drawn on one row: {rows}"
     assert "BTC long" in lab_marks.map_takeaway(views["As built"].positions)
 
 

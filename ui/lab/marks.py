@@ -43,33 +43,55 @@ STRIP_SYMBOLS = {  # symbol: (glyph, colour, what it means)
 }
 
 
-def strip_html(low: float, high: float, marks: Sequence[StripMark], caption: str) -> str:
+MARK_GAP = 6.0  # [% of the track] on a two-row strip, a mark this close to one drawn before it goes on the second row
+ROW_TOPS = (1, 15)  # [px] the top of each row of marks; the line runs at 8 px
+ROW_HEIGHTS = {1: 18, 2: 32}  # [px] a strip's height by its rows: fixed, so that a step never moves the page
+
+
+def strip_html(low: float, high: float, marks: Sequence[StripMark], caption: str, rows: int = 1) -> str:
     """A strip to sit right under a slider of range ``low..high``: each mark at its place on
     the slider's own scale (clamped to the ends, with an arrow, when outside), with its
     meaning in the hover text and for screen readers. Light HTML, not a chart: a slider step
     redraws a few dozen elements instead of a whole Plotly figure.
 
+    ``rows=2``: a mark that would cover one drawn before it (closer than :data:`MARK_GAP`, as a
+    bankruptcy ◆ a hair past its liquidation ✕) goes on a second row, so that every mark shows;
+    the strip is then always two rows high, whether or not a mark needs the second. The mark a
+    step moves (● after the shock) stays on the first row, so that it never hops between rows.
+
     >>> html = strip_html(0, 200, [StripMark(value=50, symbol="liquidation", label="SOL long liquidation 50")], "x")
     >>> 'left:25.00%' in html and "✕" in html and 'aria-label="x"' in html
     True
+    >>> close = [StripMark(value=-9.26, symbol="liquidation", label="a"), StripMark(value=-9.70, symbol="bankruptcy", label="b")]
+    >>> [strip_html(-90, 90, close, "x", rows=2).count(f"top:{top}px;transform") for top in ROW_TOPS]
+    [1, 1]
+    >>> [strip_html(-90, 90, close, "x").count(f"top:{top}px;transform") for top in ROW_TOPS]
+    [2, 0]
     """
     span = (high - low) or 1.0
-    items = []
+    placed = []
     for mark in marks:
-        glyph, colour, _ = STRIP_SYMBOLS[mark.symbol]
         where = (mark.value - low) / span * 100
-        arrow = ""
-        if where < 0:
-            where, arrow = 0.0, "◂"
-        elif where > 100:
-            where, arrow = 100.0, "▸"
+        arrow = "◂" if where < 0 else "▸" if where > 100 else ""
+        placed.append((min(max(where, 0.0), 100.0), arrow, mark))
+    last = [-math.inf] * rows  # where each row's last mark sits
+    items = []
+    for where, arrow, mark in (sorted(placed, key=lambda item: item[0]) if rows > 1 else placed):
+        if mark.symbol == "target":  # the mark a step moves stays on the first row, over the others
+            row = 0
+        else:
+            free = [r for r, at in enumerate(last) if where - at >= MARK_GAP]
+            row = free[0] if free else min(range(rows), key=lambda r: last[r])
+            last[row] = where
+        glyph, colour, _ = STRIP_SYMBOLS[mark.symbol]
         items.append(
-            f'<span title="{escape(mark.label)}" style="position:absolute;left:{where:.2f}%;top:1px;'
+            f'<span title="{escape(mark.label)}" style="position:absolute;left:{where:.2f}%;top:{ROW_TOPS[row]}px;'
             f'transform:translateX(-50%);color:{colour};font-size:15px;line-height:16px;font-weight:700">'
             f'{arrow if arrow == "◂" else ""}{glyph}{arrow if arrow == "▸" else ""}</span>'
         )
     return (
-        f'<div role="img" aria-label="{escape(caption)}" style="position:relative;height:18px;margin:-6px 8px 0 8px">'
+        f'<div role="img" aria-label="{escape(caption)}" style="position:relative;height:{ROW_HEIGHTS[rows]}px;'
+        f'margin:-6px 8px 0 8px">'
         f'<div style="position:absolute;left:0;right:0;top:8px;height:2px;background:{tint(GREY, 0.45)}"></div>'
         + "".join(items) + "</div>"
     )
@@ -130,7 +152,7 @@ def price_strip(market: str, low: float, high: float, target: float,
         else:
             words.append(f"{p.label}: {no_liquidation_words(p)}")
     caption = " · ".join(words) + " (prices in USDT)"
-    return strip_html(low, high, marks, caption), caption
+    return strip_html(low, high, marks, caption, rows=2), caption  # ✕ and ◆ a few % apart: two rows
 
 
 def shock_strip(sweep: SweepView, shock: float, low: float, high: float) -> tuple[str, str]:
@@ -157,7 +179,8 @@ def shock_strip(sweep: SweepView, shock: float, low: float, high: float) -> tupl
     else:
         caption = (f"No shock between {percent(sweep.grid[0], 0, signed=True)} and "
                    f"{percent(sweep.grid[-1], 0, signed=True)} liquidates what is still open (as built, no trade added or closed)")
-    return strip_html(low, high, marks, caption), caption
+    # two rows: a pool's ✕ and ◆ are often a fraction of a percent apart on a ±90 % track
+    return strip_html(low, high, marks, caption, rows=2), caption
 
 
 def map_takeaway(positions: Sequence[PositionView]) -> str:
