@@ -16,7 +16,7 @@ from typing import Any
 import streamlit as st
 
 from margin.presets import DEFAULT_STORY, load_story
-from margin.scenario import Scenario, ScenarioError, scenario_from_dict
+from margin.scenario import Scenario, ScenarioError, scenario_from_dict, shared_scenario
 from margin.scenario_writer import canonical_json
 
 SCENARIO_KEY = "scenario"
@@ -56,7 +56,7 @@ def current_account() -> Account:
     memo = st.session_state.get(ACCOUNT_KEY)
     stamp = (revision(), id(raw))
     if memo is None or memo[0] != stamp:
-        memo = (stamp, Account(scenario=scenario_from_dict(raw), key=account_key(raw)))
+        memo = (stamp, Account(scenario=shared_scenario(raw), key=account_key(raw)))
         st.session_state[ACCOUNT_KEY] = memo
     return memo[1]
 
