@@ -332,10 +332,10 @@ def scenario_from_dict(raw: Any) -> Scenario:
                     extra=extra, collateral=collateral)
 
 
-SHARED_ACCOUNTS = 64  # distinct accounts :func:`shared_scenario` keeps validated per process
+SHARED_ACCOUNTS = 16  # distinct valid accounts :func:`shared_scenario` keeps per process (each text ≤ 1 MB)
 
 
-def shared_scenario(raw: Mapping[str, Any]) -> Scenario:
+def shared_scenario(raw: Any) -> Scenario:
     """:func:`scenario_from_dict` of a JSON-ready account, validated once per process for each
     distinct text: a class of sessions opening the same account share one frozen
     :class:`Scenario` instead of each parsing it (a first page's 2-4 ms). The text keeps the
