@@ -16,8 +16,10 @@ way's positions, metrics and events), but only the variant the two charts draw g
 equity-sharing pools; the shock sweeps are built for it, for "as built" (the shock's marks and
 "what is happening") and for "collateral in USDT" where it is shown (its comparison), each held in
 the session under one short key (:func:`sweep_key`, from the account's digest computed once per
-account change), so a step that changes no variant's state asks no cache. The address is encoded
-only when what it holds changes (``ui/shell/links.py``). Server CPU per step:
+account change), so a step that changes no variant's state asks no cache. A new session's first
+step is the same for every session on one account, sliders, chart and theme: it is computed once
+per server (:func:`shared_first_step`) and copied into each. The address is encoded only when
+what it holds changes (``ui/shell/links.py``). Server CPU per step:
 ``tools/bench_step.py`` and ``docs/benchmarks.md``.
 """
 
