@@ -13,12 +13,11 @@ import os
 
 import streamlit as st
 
-from margin.scenario import load_scenario, scenario_to_dict
 from ui.learn.session import lesson_waiting
 from ui.shell.sidebar import sidebar, sidebar_terms
 from ui.shell.deep_links import inside_app_frame
 from ui.shell import access, faults, frame, links, memory, presenter
-from ui.shell.state import SCENARIO_KEY, ensure_scenario, set_scenario
+from ui.shell.state import SCENARIO_KEY, ensure_scenario, file_account, set_scenario
 
 faults.install()  # an uncaught error: a sentence and an error id, never a traceback
 inside_app_frame(is_app=True)
@@ -29,7 +28,7 @@ inside_app_frame(is_app=True)
 st.set_page_config(page_title="Margin Lab", page_icon=frame.FAVICON, layout="wide")
 
 if SCENARIO_KEY not in st.session_state and os.environ.get("MARGIN_LAB_SCENARIO"):
-    set_scenario(scenario_to_dict(load_scenario(os.environ["MARGIN_LAB_SCENARIO"])))
+    set_scenario(file_account(os.environ["MARGIN_LAB_SCENARIO"]))
 ensure_scenario()
 memory.watch_session()  # its end frees its large results and trims the server's memory
 

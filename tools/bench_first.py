@@ -1,6 +1,6 @@
 """A class opening the app at once: N first pages on one warm server, at the protocol level.
 
-    uv run --extra test python tools/bench_first.py [--sessions 60] [--rounds 2]
+    uv run --extra test python tools/bench_first.py [--sessions 60] [--rounds 2] [--compare <tree>]
 
 Three Streamlit servers on loopback, each started from the project folder (its settings;
 ``tools/bench_ui.py``'s ``start``): the bare one-slider, one-chart app (the floor), ``app.py`` on
@@ -63,15 +63,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sessions", type=int, default=60, help="first pages at once (default 60)")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (default 2)")
+    parser.add_argument("--compare", type=Path, default=None,
+                        help="another copy of the project (e.g. main's tree): its app measured too, "
+                             "interleaved, for a before/after within one run")
     args = parser.parse_args()
     load = os.getloadavg()
     print(f"load average before: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as folder:
         bare = Path(folder) / "bare_app.py"
         bare.write_text(MINIMAL_APP)
-        apps = [("bare: 1 slider + 1 Plotly chart", bare, {}, ROOT),
+        apps: list = [("bare: 1 slider + 1 Plotly chart", bare, {}, ROOT),
                 ("app, default account (2 positions)", ROOT / "app.py", {}, ROOT),
                 ("app, 20 positions", ROOT / "app.py", {"MARGIN_LAB_SCENARIO": str(TWENTY)}, ROOT)]
+        if args.compare is not None:
+            other = args.compare.resolve()
+            apps += [(f"{label} [{other.name}]", other / "app.py", env, other) for label, _, env, _ in apps[1:]]
         walls: dict[str, list[float]] = {name: [] for name, *_ in apps}
         cpus: dict[str, list[float]] = {name: [] for name, *_ in apps}
 

@@ -2,7 +2,7 @@
 
     uv run --extra test python tools/bench_ui.py [--steps 30] [--quiet-ms 300]
 
-Three Streamlit servers on loopback (four measurements), measured in the same run, interleaved in rounds so that
+Four Streamlit servers on loopback (five measurements), measured in the same run, interleaved in rounds so that
 machine load falls on all of them alike:
 
 * **floor**: a minimal app (written to a temporary folder): one slider and one Plotly chart
@@ -11,7 +11,9 @@ machine load falls on all of them alike:
 * **lab, 20 positions**: ``app.py`` started with ``MARGIN_LAB_SCENARIO`` pointing at
   ``tests/data/twenty-positions.json`` (the app loads that file as a new session's account),
   stepped on the whole-market shock slider and, separately, on the BTC price slider (a market
-  step reruns more than a shock step: that market's own slider and box too).
+  step reruns more than a shock step: that market's own slider and box too);
+* **lab, 100 positions**: the same with ``tools/bench_memory.py``'s largest account (100
+  positions over 12 markets), stepped on the whole-market shock slider.
 
 One step: with the page scrolled so that its last chart is on screen (the lab's charts sit
 below its sliders and text; the floor's chart is on screen anyway) and the slider's thumb
@@ -23,13 +25,15 @@ lab's text and numbers included). The step counts as finished when Streamlit has
 ``script_finished`` message for the rerun (read off the websocket) and then nothing in the page
 has changed for ``--quiet-ms``; the quiet window itself is not counted. The first step of every
 page load is a warm-up and is not counted. Prints median, 90th percentile and the ratio of each
-median to the floor's median. The target is a lab median within 1.25x the floor; the script
-reports what it measures, met or not.
+median to the floor's median, beside its target (issue 28: the lab at 20 positions within 1.0x
+the floor, at 100 positions, ``tools/bench_memory.py``'s largest account, within 1.5x; the
+default account within 1.25x); the script reports what it measures, met or not.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import statistics
@@ -44,6 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from deploy.farm import stop_process  # noqa: E402  (one way to stop a server, with the tests and the farm)
+
 
 CHROMIUM = os.environ.get("MARGIN_LAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -176,6 +181,11 @@ def summary(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), p90
 
 
+# Lab median within this many times the floor's (issue 28: 20 and 100 positions; the default
+# account's 1.25x from the first benchmark); matched on the app's name
+TARGETS = (("20 positions", 1.0), ("100 positions", 1.5), ("2 positions", 1.25))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=30, help="counted steps per app (default 30)")
@@ -188,6 +198,9 @@ def main() -> int:
 
     from playwright.sync_api import sync_playwright
 
+    sys.path.insert(0, str(ROOT / "tools"))
+    from bench_memory import biggest_account  # the largest account a link holds: 100 positions (it imports this file)
+
     processes = []
     with tempfile.TemporaryDirectory() as folder:
         minimal = Path(folder) / "minimal_app.py"
@@ -199,6 +212,10 @@ def main() -> int:
             processes.append(lab_proc)
             big_proc, big_url = start(ROOT / "app.py", {"MARGIN_LAB_SCENARIO": str(TWENTY)})
             processes.append(big_proc)
+            hundred = Path(folder) / "hundred.json"
+            hundred.write_text(json.dumps(biggest_account()))
+            huge_proc, huge_url = start(ROOT / "app.py", {"MARGIN_LAB_SCENARIO": str(hundred)})
+            processes.append(huge_proc)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 targets = [
@@ -206,6 +223,7 @@ def main() -> int:
                     Target("price lab, default account (2 positions)", lab_url, browser, "Whole-market shock"),
                     Target("price lab, 20 positions", big_url, browser, "Whole-market shock"),
                     Target("price lab, 20 positions, BTC slider", big_url, browser, "BTC price"),
+                    Target("price lab, 100 positions", huge_url, browser, "Whole-market shock"),
                 ]
                 per_round = -(-args.steps // args.rounds)
                 for _ in range(args.rounds):
@@ -227,15 +245,15 @@ def main() -> int:
     print(f"Keyboard slider step -> last chart mutation (Plotly, or the lab's HTML charts), chart on screen, Chromium "
           f"headless, {args.steps} steps each ({args.rounds} interleaved rounds), quiet window "
           f"{args.quiet_ms:.0f} ms")
-    print(f"{'app':44s} {'median':>9s} {'p90':>9s} {'vs floor':>9s}   whole page: {'median':>9s} {'vs floor':>9s}")
+    print(f"{'app':44s} {'median':>9s} {'p90':>9s} {'vs floor':>9s}   whole page: {'median':>9s} {'vs floor':>9s}"
+          f"   target")
     for target in targets:
         median, p90 = summary(target.samples)
         page = summary(target.page_samples)[0]
+        limit = next((x for size, x in TARGETS if size in target.name), None)
+        verdict = "" if limit is None else f"{limit:g}x: {'met' if median / floor_median <= limit else 'NOT met'}"
         print(f"{target.name:44s} {median:7.1f} ms {p90:7.1f} ms {median / floor_median:8.2f}x"
-              f"               {page:7.1f} ms {page / floor_page:8.2f}x")
-    worst = max(summary(t.samples)[0] for t in targets[1:]) / floor_median
-    verdict = "met" if worst <= 1.25 else "NOT met"
-    print(f"Target (lab median within 1.25x the floor): {verdict} (worst {worst:.2f}x).")
+              f"               {page:7.1f} ms {page / floor_page:8.2f}x   {verdict}")
     return 0
 
 

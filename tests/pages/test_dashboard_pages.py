@@ -177,6 +177,24 @@ def test_twenty_positions_from_the_benchmark_variable(monkeypatch):
     assert section(at, "Positions, as built").count("liquidated") >= 15
 
 
+def test_the_benchmark_file_is_read_once_per_change_and_each_session_gets_its_own_dict(tmp_path):
+    import json
+    import os
+
+    from ui.shell.state import file_account
+
+    path = tmp_path / "account.json"
+    raw = load_story("default")
+    path.write_text(json.dumps(raw))
+    first = file_account(str(path))
+    first["name"] = "changed in one session"
+    assert file_account(str(path))["name"] == raw["name"]  # a new dict each time
+    raw["name"] = "Edited on disk"
+    path.write_text(json.dumps(raw))
+    os.utime(path, ns=(os.stat(path).st_atime_ns, os.stat(path).st_mtime_ns + 1_000_000_000))
+    assert file_account(str(path))["name"] == "Edited on disk"
+
+
 # ----------------------------------------------------------------------------- builder
 
 

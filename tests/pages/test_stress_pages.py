@@ -151,6 +151,10 @@ def test_probability_figure_has_both_models_on_a_log_axis_with_labels():
     floor_marks = [text for t in fig.data if t.type == "scatter" for text in t.text]
     assert floor_marks and set(floor_marks) == {"0"}
     assert fig.layout.legend.yref == "container" and fig.layout.xaxis.automargin
+    # a bar's value keeps its size (Plotly shrinks a label to its bar's width: ~12 px on a phone)
+    # and stands on end above the bar, below the panel's title even for 100 %
+    assert all(t.constraintext == "none" and t.textangle == -90 and t.textfont.size >= 10 for t in bars)
+    assert fig.layout.yaxis.range[1] >= 2.5
 
 
 def test_final_value_figure_overlays_the_models_and_marks_the_start():

@@ -34,7 +34,7 @@ from urllib.parse import quote
 
 from margin.fields import MAX_NESTING, ScenarioError, nesting_depth
 from margin.limits import MAX_PRICE, MAX_SHOCK_PERCENT, MIN_PRICE
-from margin.scenario import scenario_from_dict
+from margin.scenario import shared_scenario
 from ui.common.site import CHOICE, DEFAULT_PAGE, INTEGER, NUMBER, PATH, TEXT, page, page_ids
 from margin.limits import MAX_LINK_CHARS, MAX_JSON_BYTES, MAX_PATH_TURNS  # noqa: F401  (the bounds live in margin.limits)
 
@@ -190,7 +190,7 @@ def _checked_view(view: Any, account_checked: bool = False) -> dict[str, Any]:
         raise LinkError(f"this link opens an unknown page {str(page)[:40]!r} (pages: {', '.join(page_ids())})")
     try:
         if not account_checked:
-            scenario_from_dict(scenario)
+            shared_scenario(scenario)  # a class opening one link validates it once
     except ScenarioError as err:
         raise LinkError(f"this link holds an invalid account: {err}") from None
     if not isinstance(controls, Mapping):

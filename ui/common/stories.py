@@ -7,7 +7,7 @@ import functools
 from typing import Any, Mapping
 
 from margin.presets import load_story, story_ids
-from margin.scenario import Scenario, ScenarioError, scenario_from_dict
+from margin.scenario import Scenario, ScenarioError, scenario_from_dict, shared_scenario
 
 
 def story_preset(raw: Mapping[str, Any]) -> str | None:
@@ -44,7 +44,7 @@ def story_changes(raw: Mapping[str, Any]) -> tuple[str, list[str]] | None:
     if story_id is None:
         return None
     try:
-        mine, theirs = scenario_from_dict(raw), _preset(story_id)
+        mine, theirs = shared_scenario(raw), _preset(story_id)
     except ScenarioError:
         return None
     changed = []

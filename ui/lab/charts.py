@@ -22,6 +22,7 @@ import numpy as np
 from margin.numbers import money, percent
 from ui.common.words import compact
 from ui.common.palette import BLUE, GREEN, ORANGE, PURPLE, SKY, VERMILLION
+from ui.lab.marks import MARK_GAP
 from ui.lab.model import PoolGroup
 from ui.lab.sweep import SweepScale, SweepView, nearest_mark, shock_text, sweep_scale
 from ui.lab.sliders import in_sentence
@@ -349,6 +350,29 @@ def _sweep_axes(frame: _SweepFrame, ticks: Sequence[float]) -> list[str]:
     return parts
 
 
+MARK_STACK_PX = 15  # [px] a ✕ or ◆ glyph's height: a mark that would cover one drawn before it goes this much lower
+
+
+def _free_top(x: float, top: float, placed: Sequence[tuple[float, float]], highest: float, lowest: float) -> float:
+    """Where a ✕ ◆ glyph at ``x`` [% of the axis] whose point is at ``top`` [px] goes: there, or
+    the nearest free place a glyph's height below or above it (below first: a bankruptcy a hair
+    past its liquidation lies further down the curve), within ``highest`` .. ``lowest`` [px]; a
+    glyph closer than :data:`MARK_GAP` across and a glyph's height up or down covers another.
+    Its title keeps the exact shock.
+
+    >>> _free_top(50.0, 100.0, [(50.0, 100.0)], 0.0, 300.0), _free_top(50.0, 295.0, [(50.0, 295.0)], 0.0, 300.0)
+    (115.0, 280.0)
+    """
+    def free(at: float) -> bool:
+        return all(abs(x - left) >= MARK_GAP or abs(at - high) >= MARK_STACK_PX for left, high in placed)
+
+    for step in range(2 * len(placed) + 2):  # each glyph placed can block one step each way
+        for at in (top + step * MARK_STACK_PX, top - step * MARK_STACK_PX):
+            if highest <= at <= lowest and free(at):
+                return at
+    return top
+
+
 def _sweep_bands_and_marks(frame: _SweepFrame, sweep: SweepView) -> list[str]:
     """Hover bands (the numbers under the pointer, every 5 % of shock) and the ✕ ◆ marks."""
     parts = []
@@ -362,11 +386,18 @@ def _sweep_bands_and_marks(frame: _SweepFrame, sweep: SweepView) -> list[str]:
                      f'{band:.5f});top:{frame.top}px;height:{frame.plot_h}px" title="Shock '
                      f'{percent(centre, signed=True)}: equity {escape(money(equity))}, maintenance margin '
                      f'{escape(money(maintenance))}"></div>')
-    for mark in sweep.marks:
+    placed: list[tuple[float, float]] = []  # (x [% of the axis], top [px]) of the marks drawn so far
+    for mark in sorted(sweep.marks, key=lambda m: m.kind != "liquidation"):  # every ✕ on its spot first
         glyph, colour = ("✕", VERMILLION) if mark.kind == "liquidation" else ("◆", PURPLE)
         what = "liquidated" if mark.kind == "liquidation" else "bankrupt"
+        x = 100.0 * frame.frac_x(mark.shock)
+        # a glyph may reach half its height past the plot's foot: a ◆ just under its ✕ at equity 0
+        # stays under it (above, it would read as a bankruptcy at a far higher equity)
+        top = _free_top(x, frame.y_px(mark.equity) - 9, placed, frame.top - 9,
+                        frame.top + frame.plot_h - 9 + MARK_STACK_PX / 2)
+        placed.append((x, top))
         parts.append(f'<span class="ml-sweep-mark" style="left:{frame.x_css(mark.shock)};'
-                     f'top:{frame.y_px(mark.equity) - 9:.1f}px;color:{colour}" title="'
+                     f'top:{top:.1f}px;color:{colour}" title="'
                      f'{escape(mark.pool[0].upper() + mark.pool[1:])} {what} at a shock of '
                      f'{shock_text(mark)}">{glyph}</span>')
     return parts

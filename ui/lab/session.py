@@ -16,15 +16,19 @@ way's positions, metrics and events), but only the variant the two charts draw g
 equity-sharing pools; the shock sweeps are built for it, for "as built" (the shock's marks and
 "what is happening") and for "collateral in USDT" where it is shown (its comparison), each held in
 the session under one short key (:func:`sweep_key`, from the account's digest computed once per
-account change), so a step that changes no variant's state asks no cache. The address is encoded
-only when what it holds changes (``ui/shell/links.py``). Server CPU per step:
+account change), so a step that changes no variant's state asks no cache. A new session's first
+step is the same for every session on one account, sliders, chart and theme: it is computed once
+per server (:func:`shared_first_step`) and copied into each. The address is encoded only when
+what it holds changes (``ui/shell/links.py``). Server CPU per step:
 ``tools/bench_step.py`` and ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from html import escape
+from typing import Any, Callable
 
 import streamlit as st
 
@@ -47,7 +51,7 @@ from ui.lab.words import account_warnings, lab_views, step_announcement, what_is
 from ui.shell.links import keep_in_url, share_link
 from ui.shell.live_html import live_region, live_regions, region_name
 from ui.shell.memory import CACHE_TTL
-from ui.shell.state import current_account, current_scenario, ensure_scenario
+from ui.shell.state import Account, current_account, current_scenario, ensure_scenario
 from ui.shell.widgets import bound_widget, current_value, slider_with_input, under_track
 
 # Session keys (plain) and fragment keys of the lab, named once
@@ -77,6 +81,13 @@ def cached_sweep(sweep_key: str, label: str, _walk: Walk, _base: tuple[tuple[str
     ``sweep_key`` (:func:`sweep_key`) names the account, the variant's state (what is open, the
     wallet) and the sliders' prices in one short text, so the cache hashes one string."""
     return sweep_view(label, scenario_now(_walk), dict(_base))
+
+
+@st.cache_data(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
+def cached_warnings(digest: str, _scenario: Scenario) -> list[str]:
+    """:func:`ui.lab.words.account_warnings` once per account (``digest``: :func:`account_digest`):
+    it walks the account from its positions' entries."""
+    return account_warnings(_scenario)
 
 
 def account_digest(account_key: str) -> str:
@@ -168,19 +179,58 @@ def strip_region(name: str) -> str:
 def lab_regions() -> dict[str, str] | None:
     """The HTML of every live region of the lab (``ui/shell/live_html.py``) for the sliders' values
     in the session: the marks under each slider, the text and the two charts. None when the
-    account is invalid (the page says why)."""
+    account is invalid (the page says why). A session's first step is shared
+    (:func:`shared_first_step`)."""
     ensure_scenario()
     try:
         account = current_account()
     except ScenarioError:
         return None
-    scenario = account.scenario
-    ranges = {name: market_slider_range(market.price) for name, market in scenario.markets.items()}
+    ranges = {name: market_slider_range(market.price) for name, market in account.scenario.markets.items()}
     slider_prices = {name: float(current_value(f"lab.price.{name}", min_value=low, max_value=high,
-                                               step=step, default=scenario.markets[name].price))
+                                               step=step, default=account.scenario.markets[name].price))
                      for name, (low, high, step) in ranges.items()}
     shock_percent = float(current_value("lab.shock", min_value=SHOCK_RANGE[0], max_value=SHOCK_RANGE[1],
                                         step=0.5, default=0.0))
+    dark = getattr(st.context.theme, "type", None) == "dark"
+    if any(name in st.session_state for name in FIRST_STEP_STATE + (REPLAY,)):
+        return _step_regions(account, ranges, slider_prices, shock_percent, dark)
+    # A new session (no path yet, no link's path waiting): its first step is the same for every
+    # session on this account, sliders, chart and theme; computed once, its state copied in.
+    step_key = repr((account_digest(account.key), tuple(slider_prices.items()), shock_percent,
+                     st.session_state.get("lab.view", VARIANTS[0]), dark))
+    regions, state = shared_first_step(
+        step_key, lambda: _recorded_step(account, ranges, slider_prices, shock_percent, dark))
+    for name, value in state.items():
+        st.session_state[name] = copy.copy(value)  # shallow: the objects inside are never changed
+    return dict(regions)
+
+
+# What a step leaves in the session besides the digest (lab_history, lab_sweeps, sweep_chart)
+FIRST_STEP_STATE = (HISTORY, "lab.path", SWEEPS, "lab.sweep_parts")
+
+
+@st.cache_resource(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
+def shared_first_step(step_key: str, _compute: Callable[[], tuple[dict[str, str], dict[str, Any]]]
+                      ) -> tuple[dict[str, str], dict[str, Any]]:
+    """A new session's first live regions and the session state that step leaves, once per
+    ``step_key`` (the account's digest, the sliders, the chart's variant and the theme): a class
+    opening the lab at once computes its first view once (issue 28: 60 first pages). Shared,
+    never changed: each session gets copies of the containers."""
+    return _compute()
+
+
+def _recorded_step(account: Account, ranges: dict[str, tuple[float, float, float]], slider_prices: dict[str, float],
+                   shock_percent: float, dark: bool) -> tuple[dict[str, str], dict[str, Any]]:
+    """:func:`_step_regions` and the session state it left (:data:`FIRST_STEP_STATE`)."""
+    regions = _step_regions(account, ranges, slider_prices, shock_percent, dark)
+    return regions, {name: copy.copy(st.session_state[name]) for name in FIRST_STEP_STATE}
+
+
+def _step_regions(account: Account, ranges: dict[str, tuple[float, float, float]], slider_prices: dict[str, float],
+                  shock_percent: float, dark: bool) -> dict[str, str]:
+    """:func:`lab_regions` for the session's path: walk it on to the sliders' values."""
+    scenario = account.scenario
     shock = shock_percent / 100.0
     key = account.key
     base = tuple(slider_prices.items())
@@ -198,8 +248,6 @@ def lab_regions() -> dict[str, str] | None:
     sweeps = lab_sweeps(digest, history, base, shown)
     target = target_prices(scenario, slider_prices, shock)
     built = views["As built"]
-
-    dark = getattr(st.context.theme, "type", None) == "dark"
     theme = " ml-dark" if dark else ""
     pools = views[chosen].pools
     sweep_words = (f"{lab_charts.sweep_takeaway(sweeps[chosen], shock)} Each point of this chart is the account as it "
@@ -284,7 +332,7 @@ def live_panel(updates_slot) -> None:
 def lab_page(scenario: Scenario) -> None:
     """The page around the live panel: the markets' sliders, the buttons and the radio, each
     rerunning only what it changes."""
-    for warning in account_warnings(scenario):
+    for warning in cached_warnings(account_digest(current_account().key), scenario):
         st.warning(md(warning), icon=":material/warning:")
     st.caption("Drag the whole market or one market's price. The account walks there step by step from "
                "its own prices; every number below is in USDT.")

@@ -148,7 +148,7 @@ def keep_in_url(page: Any) -> None:
     if page_id is None or not site_page(page_id).shareable:
         return
     raw = ensure_scenario()
-    controls = control_values(st.session_state, page_id)
+    controls = control_values(st.session_state.to_dict(), page_id)  # one pass over the state, not one per key
     # What the text encodes, named cheaply: the account's revision and dict, the page, the controls.
     source = (revision(), id(raw), page_id, json.dumps(controls, sort_keys=True, default=repr))
     if source == st.session_state.get(KEPT_FROM) and st.query_params.get(PARAM) == st.session_state.get(KEPT_KEY):
@@ -214,7 +214,7 @@ def current_view(page: str) -> dict[str, Any]:
 
     from ui.shell.state import scenario_dict
 
-    return {"scenario": scenario_dict(), "page": page, "controls": control_values(st.session_state, page)}
+    return {"scenario": scenario_dict(), "page": page, "controls": control_values(st.session_state.to_dict(), page)}
 
 
 def page_id_of(source: Any) -> str | None:

@@ -10,13 +10,16 @@ old account when the new one is bad.
 from __future__ import annotations
 
 import copy
+import functools
+import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
 from margin.presets import DEFAULT_STORY, load_story
-from margin.scenario import Scenario, ScenarioError, scenario_from_dict
+from margin.scenario import Scenario, ScenarioError, load_scenario, scenario_to_dict, shared_scenario
 from margin.scenario_writer import canonical_json
 
 SCENARIO_KEY = "scenario"
@@ -56,7 +59,7 @@ def current_account() -> Account:
     memo = st.session_state.get(ACCOUNT_KEY)
     stamp = (revision(), id(raw))
     if memo is None or memo[0] != stamp:
-        memo = (stamp, Account(scenario=scenario_from_dict(raw), key=account_key(raw)))
+        memo = (stamp, Account(scenario=shared_scenario(raw), key=account_key(raw)))
         st.session_state[ACCOUNT_KEY] = memo
     return memo[1]
 
@@ -71,13 +74,24 @@ def revision() -> int:
     return int(st.session_state.get(REVISION_KEY, 0))
 
 
+def file_account(path: str) -> dict[str, Any]:
+    """The account of scenario file ``path`` as a new dict, the file read and validated once per
+    change (``MARGIN_LAB_SCENARIO``: every new session's first account)."""
+    return json.loads(_file_account_text(path, os.stat(path).st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=4)
+def _file_account_text(path: str, mtime_ns: int) -> str:
+    return json.dumps(scenario_to_dict(load_scenario(path)))
+
+
 def set_scenario(raw: dict[str, Any]) -> Scenario:
     """Validate ``raw`` and make it the session's account; raises :class:`ScenarioError`
     (and keeps the current account) when it is bad."""
-    scenario = scenario_from_dict(raw)
+    scenario = shared_scenario(raw)
     st.session_state[SCENARIO_KEY] = copy.deepcopy(raw)
     st.session_state[REVISION_KEY] = revision() + 1
     return scenario
 
 
-__all__ = ["Account", "ScenarioError", "account_key", "current_account", "current_scenario", "ensure_scenario", "revision", "scenario_dict", "set_scenario"]
+__all__ = ["Account", "ScenarioError", "account_key", "current_account", "current_scenario", "ensure_scenario", "file_account", "revision", "scenario_dict", "set_scenario"]

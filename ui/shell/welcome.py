@@ -7,6 +7,7 @@ key ``"welcome.hidden"``); not in presenter mode, nor while a lesson is on the p
 from __future__ import annotations
 
 import base64
+import functools
 from html import escape
 from pathlib import Path
 
@@ -26,8 +27,10 @@ ALT = ("Two accounts side by side. Cross: a BTC long's profit and a SOL long's l
 CAPTION = "Cross: a profit props up a loss, and a failure closes both. Isolated: each loss stops at its own margin."
 
 
+@functools.lru_cache(maxsize=1)
 def figure_html() -> str:
     """The welcome picture with its text alternative (``alt``) and caption: st.image sets no alt.
+    Built once per process (a read-only asset), not read and encoded on every first page.
 
     >>> html = figure_html()
     >>> 'alt="Two accounts side by side' in html and "<figcaption" in html

@@ -233,7 +233,10 @@ def probability_figure(normal: StressResult, fat: StressResult, dof: float, hori
                 meta=data_meta(f"{name}: {panel.lower()} [% of paths]", series),
                 showlegend=col == 1, offsetgroup=key,
                 marker=dict(color=style["color"], pattern=style["pattern"], line=dict(color=style["color"], width=1)),
+                # on end and at a size of their own: Plotly shrinks a label to its bar's width,
+                # which on a 390 px phone (bars ~12 px wide) made them unreadably small
                 text=[probability_text(v / 100) for v in series], textposition="outside", cliponaxis=False,
+                textangle=-90, constraintext="none", textfont=dict(size=10),
                 hovertemplate=f"{name}, %{{x}}: %{{y:.3g}} % of paths<extra></extra>",
             ), row=1, col=col)
             zeros = [i for i, v in enumerate(series) if v <= 0]
@@ -244,7 +247,7 @@ def probability_figure(normal: StressResult, fat: StressResult, dof: float, hori
                     text=["0"] * len(zeros), textfont=dict(size=11, color=style["color"]),
                     showlegend=False, hoverinfo="skip", offsetgroup=key, meta=DECORATION,
                 ), row=1, col=col)
-    fig.update_yaxes(type="log", range=[math.log10(floor), math.log10(100) + 0.35],
+    fig.update_yaxes(type="log", range=[math.log10(floor), math.log10(100) + LABEL_HEADROOM],
                      tickvals=[v for v in (0.001, 0.01, 0.1, 1, 10, 100) if v >= floor],
                      ticktext=[f"{v:g} %" for v in (0.001, 0.01, 0.1, 1, 10, 100) if v >= floor])
     fig.update_yaxes(title_text="paths (log scale)", row=1, col=1)
@@ -258,6 +261,9 @@ def probability_figure(normal: StressResult, fat: StressResult, dof: float, hori
                     title=dict(text="Model of price moves: ")),
     )
     return fig
+
+
+LABEL_HEADROOM = 0.6  # [decades] above 100 %: room for a bar's label on end ("99.9 %") under the panel's title
 
 
 def _two_lines(title: str) -> str:
