@@ -205,7 +205,13 @@ class VariantRunner:
                 break
             at = min(candidates)
             before = len(state.events)
-            added = settler.settle(state, marks[at], at, at)
+            # Only the groups with a candidate at this row may be in breach there (the search's
+            # rows hold every breach, with a hair of tolerance): the others are known clear, so
+            # settle need not value them (the same events: margin.settle.Settler.settle's maybe).
+            maybe = {("isolated", i) for i in settler.isolated if next_of[i] == at}
+            if cross_open and cross_next == at:
+                maybe.add(("pool", None))
+            added = settler.settle(state, marks[at], at, at, maybe=maybe)
             row = at + 1
             if not added:
                 continue
