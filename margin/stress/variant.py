@@ -110,7 +110,7 @@ class VariantRunner:
             near |= least <= self.tolerance
         return near
 
-    def search(self, prices: np.ndarray, cross_paths: np.ndarray | None = None
+    def search(self, prices: np.ndarray, cross_paths: np.ndarray | None = None, pick: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray | None, dict[int, np.ndarray], dict[int | None, np.ndarray]]:
         """Vectorized breach search on a chunk ``(markets, paths, rows)`` from the state after
         step 0: per path the first candidate row (``rows`` = none), the cross excess
@@ -118,8 +118,12 @@ class VariantRunner:
         per path the first candidate row of each group (key ``None``: the cross pool, else the
         isolated position's index; ``rows`` = none). ``cross_paths`` (indices): the only paths
         whose cross pool may breach from the opening state (:meth:`cross_near`; default: all);
-        the cross excess has their rows only, in that order."""
+        the cross excess has their rows only, in that order. ``pick`` (sorted indices into
+        ``prices``' paths): search those paths only, as if ``prices`` held only them (without
+        copying their rows out)."""
         n_markets, n_paths, n_rows = prices.shape
+        if pick is not None:
+            n_paths = pick.shape[0]
         first = np.full(n_paths, n_rows, dtype=np.int64)
         paths = np.arange(n_paths)
         cross_excess = None
@@ -129,7 +133,9 @@ class VariantRunner:
         if self.cross_by_market and cross_paths.shape[0] == 0:
             group_first[None] = np.full(n_paths, n_rows, dtype=np.int64)  # no path's pool can breach
         elif self.cross_by_market:
-            if cross_paths.shape[0] != n_paths:
+            if pick is not None:
+                prices = prices[:, pick[cross_paths], :]
+            elif cross_paths.shape[0] != n_paths:
                 prices = prices[:, cross_paths, :]
             flat = np.zeros(cross_paths.shape[0] * n_rows)
             for j, members in self.cross_by_market.items():
@@ -151,6 +157,8 @@ class VariantRunner:
                 continue  # closed at step 0, or a long that can never lose its margin
             column = prices[self.col[i]]
             hits = column <= threshold if self.sign[i] > 0 else column >= threshold
+            if pick is not None:
+                hits = hits[pick]  # compared on every path, then picked: cheaper than picking the marks
             hits[:, 0] = False
             isolated_hits[i] = hits
             at = hits.argmax(axis=1)
@@ -332,26 +340,33 @@ class VariantRunner:
         near = np.flatnonzero(near)
         if near.shape[0] == 0:
             return outcome
-        # The near paths are searched step by step and walked from their first candidate.
-        if near.shape[0] != wanted.shape[0]:
-            rows = rows[:, np.searchsorted(wanted, near), :]
+        # The near paths are searched step by step and walked from their first candidate; their
+        # rows are read in place (``pick``), not copied out of the chunk's.
+        pick = None if near.shape[0] == wanted.shape[0] else np.searchsorted(wanted, near)
         n_rows = rows.shape[2]
         cross_paths = None if cross is None else np.flatnonzero(cross[near])
-        first, cross_excess, isolated_hits, group_first = self.search(rows, cross_paths)
+        first, cross_excess, isolated_hits, group_first = self.search(rows, cross_paths, pick)
         cross_row = np.arange(near.shape[0]) if cross_paths is None else np.full(near.shape[0], -1)
         if cross_paths is not None:
             cross_row[cross_paths] = np.arange(cross_paths.shape[0])
         walked = np.flatnonzero(first < n_rows)
         balances, sizes = np.empty(walked.shape[0]), np.empty((walked.shape[0], n_positions))
         collateral = np.zeros(walked.shape[0])
+        # per path as plain ints, read once: the loop below runs once per walked path
+        near_of, first_of = near.tolist(), first.tolist()
+        row_of = range(near.shape[0]) if pick is None else pick.tolist()  # a near path's row in ``rows``
+        cross_of = cross_row.tolist()
+        hits_by = list(isolated_hits.items())
+        firsts = [(group, at.tolist()) for group, at in group_first.items()]
+        with_collateral = bool(self.settler.usdt_entries)
         for w, k in enumerate(walked.tolist()):
-            n = int(near[k])
-            on_cross = None if cross_excess is None or cross_row[k] < 0 else cross_excess[cross_row[k]]
-            state = self.walk(rows[:, k, :].T, int(first[k]), on_cross,
-                              {i: hits[k] for i, hits in isolated_hits.items()},
-                              {group: int(at[k]) for group, at in group_first.items()})
+            n = near_of[k]
+            on_cross = None if cross_excess is None or cross_of[k] < 0 else cross_excess[cross_of[k]]
+            state = self.walk(rows[:, row_of[k], :].T, first_of[k], on_cross,
+                              {i: hits[k] for i, hits in hits_by}, {group: at[k] for group, at in firsts})
             balances[w], sizes[w] = self.settler.balance(state), state.size
-            collateral[w] = self._collateral_value(state, last[n])
+            if with_collateral:
+                collateral[w] = self._collateral_value(state, last[n])
             self._record(outcome, n, state)
             if keep_events and state.events:
                 outcome.events[first_path + n] = tuple(state.events)
