@@ -135,14 +135,15 @@ def _walk_every_chunk(spec: StressSpec, start_prices: np.ndarray, runners: Mappi
             chunk, jobs = pending
             for job in jobs:
                 job.result()
-            near = {label: runner.near_paths(chunk.low, chunk.high) for label, runner in runners.items()}
+            cross = {label: runner.cross_near(chunk.low, chunk.high) for label, runner in runners.items()}
+            near = {label: runner.near_paths(chunk.low, chunk.high, cross[label]) for label, runner in runners.items()}
             wanted = np.flatnonzero(np.logical_or.reduce(list(near.values()))) if near else np.empty(0, np.intp)
             rows = chunk.marks(wanted)
             if k + 1 < len(chunks):
                 pending = draw(pool, *chunks[k + 1])
             for label, runner in runners.items():
                 outcomes[label].append(runner.run_near(chunk.last, rows, wanted, near[label], first, keep_events,
-                                                       runner.cross_near(chunk.low, chunk.high)))
+                                                       cross[label]))
             if progress is not None:
                 progress(first + count, total)
     # Free the two chunk buffers (~2 × 64 MB) before the results are concatenated.

@@ -69,13 +69,17 @@ class VariantRunner:
         # Each isolated position can only breach beyond one price (its excess is monotone in
         # its price): the engine's closed-form liquidation price, widened by a hair.
         self.thresholds = {i: isolated_threshold(settler, self.opening, i) for i in settler.isolated}
+        # what each path's walk starts from: no precomputed rows, every isolated row to be found
+        self.no_hits: dict[int, np.ndarray | None] = dict.fromkeys(settler.isolated)
+        self.to_find: dict[int, int | None] = dict.fromkeys(settler.isolated, -1)
+        self.open_isolated = frozenset(i for i in settler.isolated if self.opening.size[i] > 0)
         # As in simulate: a candidate is confirmed by the exact check, so the tolerance only has
         # to exceed the rounding of the vectorized sums.
         scale = 1.0 + abs(scenario.cross_wallet) + float(np.sum(self.size * self.entry))
         scale += float(self._collateral_value(self.opening, start_prices))
         self.tolerance = 1e-9 * scale
 
-    def near(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    def near(self, low: np.ndarray, high: np.ndarray, cross: np.ndarray | None = None) -> np.ndarray:
         """The paths that may come near a breach, from each market's lowest and highest mark
         on each path after step 0 (``low``, ``high`` ``(markets, paths)``): an isolated
         position's market reaching its threshold, or the cross pool's least possible equity
@@ -83,8 +87,9 @@ class VariantRunner:
         piecewise linear, so its least value on a range is at an end or a tier break inside,
         :meth:`margin.breach.PoolExcess.knots`; the collateral's value is least at its market's
         lowest mark). A path not near has no candidate step: the
-        search would find none on it (its every step is inside the ranges)."""
-        near = self.cross_near(low, high)
+        search would find none on it (its every step is inside the ranges). ``cross``:
+        :meth:`cross_near`'s answer, if already found."""
+        near = self.cross_near(low, high) if cross is None else cross.copy()
         for i, threshold in self.thresholds.items():
             if threshold is not None:
                 j = self.col[i]
@@ -176,15 +181,15 @@ class VariantRunner:
         settler = self.settler
         state = self._opening_copy()
         n_rows = marks.shape[0]
-        hits_of: dict[int, np.ndarray | None] = {i: isolated_hits.get(i) for i in settler.isolated}
-        next_of: dict[int, int | None] = {i: -1 for i in settler.isolated}  # -1: to be found
+        hits_of: dict[int, np.ndarray | None] = {**self.no_hits, **isolated_hits}
+        next_of: dict[int, int | None] = dict(self.to_find)  # -1: to be found
         row = start
         cross_next: int | None = None  # the cross pool's next candidate row (None: none) ...
         cross_for: float | None = None  # ... found for this wallet on these excess rows (None: to be found)
         for group, at in (first_rows or {}).items():  # the search's rows from step 1, for the opening state
             if group is None:
                 cross_next, cross_for = (at if at < n_rows else None), state.cross_wallet
-            elif state.size[group] > 0:
+            elif group in self.open_isolated:
                 next_of[group] = at if at < n_rows else None
         cross_open = bool(self.cross_by_market)
         while row < n_rows:
@@ -237,11 +242,9 @@ class VariantRunner:
         opening = self.opening
         return SettlementState(size=opening.size.copy(), margin=opening.margin.copy(), cross_wallet=opening.cross_wallet,
                                fund=opening.fund, socialized=opening.socialized, bankrupt=opening.bankrupt,
-                               events=list(opening.events),
-                               sliced=None if opening.sliced is None else opening.sliced.copy(),
-                               collateral=None if opening.collateral is None else opening.collateral.copy(),
-                               coin_fund=None if opening.coin_fund is None else opening.coin_fund.copy(),
-                               coin_socialized=None if opening.coin_socialized is None else opening.coin_socialized.copy())
+                               events=list(opening.events), sliced=_copy(opening.sliced),
+                               collateral=_copy(opening.collateral), coin_fund=_copy(opening.coin_fund),
+                               coin_socialized=_copy(opening.coin_socialized))
 
     def _pool_poorer(self, state: SettlementState) -> bool:
         """Whether the cross pool holds less than at the opening (a lower wallet, or its
@@ -293,16 +296,16 @@ class VariantRunner:
             outcome.first_liquidation_step[n, i] = step
         outcome.bankrupt[n] = state.bankrupt
 
-    def near_paths(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    def near_paths(self, low: np.ndarray, high: np.ndarray, cross: np.ndarray | None = None) -> np.ndarray:
         """Which paths of a chunk this variant must see step by step, from bounds ``low``,
         ``high`` ``(markets, paths)`` on each market's marks after step 0: every path if it is
         walked by :func:`margin.simulate.simulate`, none if step 0 closed every position,
-        else those :meth:`near` a breach."""
+        else those :meth:`near` a breach (``cross``: :meth:`cross_near`'s answer, if found)."""
         if self.each_path:
             return np.ones(low.shape[1], dtype=bool)
         if not (self.opening.size > 0).any():
             return np.zeros(low.shape[1], dtype=bool)
-        return self.near(low, high)
+        return self.near(low, high, cross)
 
     def run(self, prices: np.ndarray, first_path: int, keep_events: bool = False,
             ranges: tuple[np.ndarray, np.ndarray] | None = None) -> _Outcome:
@@ -311,8 +314,9 @@ class VariantRunner:
         already found."""
         every = np.arange(prices.shape[1])
         low, high = path_ranges(prices) if ranges is None else ranges
-        return self.run_near(prices[:, :, -1].T, prices, every, self.near_paths(low, high), first_path, keep_events,
-                             self.cross_near(low, high))
+        cross = self.cross_near(low, high)
+        return self.run_near(prices[:, :, -1].T, prices, every, self.near_paths(low, high, cross), first_path,
+                             keep_events, cross)
 
     def run_near(self, last: np.ndarray, rows: np.ndarray, wanted: np.ndarray, near: np.ndarray,
                  first_path: int, keep_events: bool = False, cross: np.ndarray | None = None) -> _Outcome:
@@ -432,6 +436,12 @@ def path_ranges(prices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     of a chunk ``(markets, paths, steps + 1)``."""
     after = prices[:, :, 1:]
     return np.minimum.reduce(after, axis=2), np.maximum.reduce(after, axis=2)
+
+
+def _copy(values: np.ndarray | None) -> np.ndarray | None:
+    """A copy of a state's array for one path's walk; ``None`` and an empty array (nothing in
+    it can change) are shared."""
+    return values if values is None or values.shape[0] == 0 else values.copy()
 
 
 def _first_true(flags: np.ndarray) -> int | None:
