@@ -15,6 +15,7 @@ from margin.scenario import Scenario
 from margin.settle import Event, SettlementState, Settler
 from margin.breach import PoolExcess, collateral_along, isolated_threshold
 from margin.simulate import simulate
+from margin.stress.rows import MarkRows, PathMarks
 
 
 @dataclass(slots=True)
@@ -115,33 +116,25 @@ class VariantRunner:
             near |= least <= self.tolerance
         return near
 
-    def search(self, prices: np.ndarray, cross_paths: np.ndarray | None = None, pick: np.ndarray | None = None
+    def search(self, rows: MarkRows, paths: np.ndarray, cross_paths: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray | None, dict[int, np.ndarray], dict[int | None, np.ndarray]]:
-        """Vectorized breach search on a chunk ``(markets, paths, rows)`` from the state after
-        step 0: per path the first candidate row (``rows`` = none), the cross excess
+        """Vectorized breach search on the chunk's paths ``paths`` (indices) of ``rows`` from the
+        state after step 0: per path the first candidate row (``rows`` = none), the cross excess
         (equity − wallet − MM, ``(paths, rows)``), each isolated position's candidate rows, and
         per path the first candidate row of each group (key ``None``: the cross pool, else the
-        isolated position's index; ``rows`` = none). ``cross_paths`` (indices): the only paths
-        whose cross pool may breach from the opening state (:meth:`cross_near`; default: all);
-        the cross excess has their rows only, in that order. ``pick`` (sorted indices into
-        ``prices``' paths): search those paths only, as if ``prices`` held only them (without
-        copying their rows out)."""
-        n_markets, n_paths, n_rows = prices.shape
-        if pick is not None:
-            n_paths = pick.shape[0]
+        isolated position's index; ``rows`` = none). ``cross_paths`` (indices into ``paths``):
+        the only paths whose cross pool may breach from the opening state (:meth:`cross_near`;
+        default: all); the cross excess has their rows only, in that order."""
+        n_markets, n_paths, n_rows = len(self.settler.market_col), paths.shape[0], rows.n_rows
         first = np.full(n_paths, n_rows, dtype=np.int64)
-        paths = np.arange(n_paths)
+        every = np.arange(n_paths)
         cross_excess = None
         group_first: dict[int | None, np.ndarray] = {}
-        prices_all = prices
-        cross_paths = paths if cross_paths is None else cross_paths
+        cross_paths = every if cross_paths is None else cross_paths
         if self.cross_by_market and cross_paths.shape[0] == 0:
             group_first[None] = np.full(n_paths, n_rows, dtype=np.int64)  # no path's pool can breach
         elif self.cross_by_market:
-            if pick is not None:
-                prices = prices[:, pick[cross_paths], :]
-            elif cross_paths.shape[0] != n_paths:
-                prices = prices[:, cross_paths, :]
+            prices = rows.marks(paths[cross_paths])
             flat = np.zeros(cross_paths.shape[0] * n_rows)
             for j, members in self.cross_by_market.items():
                 column = prices[j].reshape(-1, 1)
@@ -155,32 +148,33 @@ class VariantRunner:
             group_first[None] = np.full(n_paths, n_rows, dtype=np.int64)
             group_first[None][cross_paths] = np.where(hits[np.arange(cross_paths.shape[0]), at], at, n_rows)
             first = np.minimum(first, group_first[None])
-            prices = prices_all
         isolated_hits = {}
         for i, threshold in self.thresholds.items():
             if threshold is None:
                 continue  # closed at step 0, or a long that can never lose its margin
-            column = prices[self.col[i]]
-            hits = column <= threshold if self.sign[i] > 0 else column >= threshold
-            if pick is not None:
-                hits = hits[pick]  # compared on every path, then picked: cheaper than picking the marks
+            j, long = int(self.col[i]), bool(self.sign[i] > 0)
+            # compared only on the paths whose bounds reach its threshold: the others have no hit
+            mine = np.flatnonzero(rows.reaches(j, threshold, long, paths))
+            hits = np.zeros((n_paths, n_rows), dtype=bool)
+            if mine.shape[0]:
+                hits[mine] = rows.beyond(j, threshold, long, paths[mine])
             hits[:, 0] = False
             isolated_hits[i] = hits
             at = hits.argmax(axis=1)
-            group_first[i] = np.where(hits[paths, at], at, n_rows)
+            group_first[i] = np.where(hits[every, at], at, n_rows)
             first = np.minimum(first, group_first[i])
         return first, cross_excess, isolated_hits, group_first
 
-    def walk(self, marks: np.ndarray, start: int, cross_excess: np.ndarray | None,
+    def walk(self, marks: PathMarks, start: int, cross_excess: np.ndarray | None,
              isolated_hits: dict[int, np.ndarray], first_rows: dict[int | None, int] | None = None) -> SettlementState:
-        """Event to event along one path ``marks`` (rows, markets) from candidate row ``start``,
+        """Event to event along one path's ``marks`` from candidate row ``start``,
         reusing the precomputed search rows while the groups they describe are unchanged;
         ``first_rows``: each group's first candidate row on them (:meth:`search`; ``rows``: none),
         if known. ``cross_excess`` ``None`` with cross positions open: not searched (the pool
         cannot breach from the opening state on this path), found here if the wallet changes."""
         settler = self.settler
         state = self._opening_copy()
-        n_rows = marks.shape[0]
+        n_rows = marks.n_rows
         hits_of: dict[int, np.ndarray | None] = {**self.no_hits, **isolated_hits}
         next_of: dict[int, int | None] = dict(self.to_find)  # -1: to be found
         row = start
@@ -200,7 +194,7 @@ class VariantRunner:
                     cross_for = state.cross_wallet  # a pool no poorer stays as safe as its bounds said
                 else:
                     if cross_excess is None:
-                        cross_excess = self._cross_excess(state, marks, row)
+                        cross_excess = self._cross_excess(state, marks.all(), row)
                     cross_open = cross_excess is not None
                     found = None if cross_excess is None else _first_true(
                         cross_excess[row:] <= self.tolerance - state.cross_wallet)
@@ -221,10 +215,10 @@ class VariantRunner:
             # Only the groups with a candidate at this row may be in breach there (the search's
             # rows hold every breach, with a hair of tolerance): the others are known clear, so
             # settle need not value them (the same events: margin.settle.Settler.settle's maybe).
-            maybe = {("isolated", i) for i in settler.isolated if next_of[i] == at}
+            maybe: set[tuple[str, Any]] = {("isolated", i) for i in settler.isolated if next_of[i] == at}
             if cross_open and cross_next == at:
                 maybe.add(("pool", None))
-            added = settler.settle(state, marks[at], at, at, maybe=maybe)
+            added = settler.settle(state, marks.row(at), at, at, maybe=maybe)
             row = at + 1
             if not added:
                 continue
@@ -233,7 +227,7 @@ class VariantRunner:
                 hits_of[i] = None  # margin or size changed: the precomputed rows no longer hold
                 next_of[i] = -1
             if touched & self.cross and row < n_rows:
-                cross_excess = self._cross_excess(state, marks, row)
+                cross_excess = self._cross_excess(state, marks.all(), row)
                 cross_open, cross_for = cross_excess is not None, None
         return state
 
@@ -255,7 +249,7 @@ class VariantRunner:
             state.collateral is not None
             and (opening.collateral is None or not np.array_equal(state.collateral, opening.collateral)))
 
-    def _next_isolated(self, i: int, state: SettlementState, marks: np.ndarray, hits: np.ndarray | None,
+    def _next_isolated(self, i: int, state: SettlementState, marks: PathMarks, hits: np.ndarray | None,
                        row: int) -> int | None:
         if state.size[i] <= 0:
             return None
@@ -265,7 +259,7 @@ class VariantRunner:
             threshold = isolated_threshold(self.settler, state, i)
             if threshold is None:
                 return None
-            column = marks[row:, self.col[i]]
+            column = marks.all()[row:, self.col[i]]
             found = _first_true(column <= threshold if self.sign[i] > 0 else column >= threshold)
         return None if found is None else row + found
 
@@ -312,22 +306,20 @@ class VariantRunner:
         """The chunk ``prices`` ``(markets, paths, steps + 1)`` walked; ``ranges``: each
         market's lowest and highest mark on each path after step 0 (:func:`path_ranges`) if
         already found."""
-        every = np.arange(prices.shape[1])
         low, high = path_ranges(prices) if ranges is None else ranges
         cross = self.cross_near(low, high)
-        return self.run_near(prices[:, :, -1].T, prices, every, self.near_paths(low, high, cross), first_path,
+        return self.run_near(prices[:, :, -1].T, MarkRows(prices, low, high), self.near_paths(low, high, cross), first_path,
                              keep_events, cross)
 
-    def run_near(self, last: np.ndarray, rows: np.ndarray, wanted: np.ndarray, near: np.ndarray,
+    def run_near(self, last: np.ndarray, rows: MarkRows, near: np.ndarray,
                  first_path: int, keep_events: bool = False, cross: np.ndarray | None = None) -> _Outcome:
-        """A chunk walked from the marks at its horizon ``last`` ``(paths, markets)`` and the
-        marks ``rows`` ``(markets, len(wanted), steps + 1)`` of its paths ``wanted`` (sorted),
-        which hold every path of ``near`` (:meth:`near_paths`, a mask over the chunk's paths).
-        Paths not near keep the state step 0 left to the horizon; ``cross`` (a mask, default
+        """A chunk walked from the marks at its horizon ``last`` ``(paths, markets)`` and its
+        ``rows`` (:mod:`margin.stress.rows`: marks given, or made from the log-returns where
+        read), searched on the paths of ``near`` (:meth:`near_paths`, a mask). Paths not near keep the state step 0 left to the horizon; ``cross`` (a mask, default
         all): the paths whose cross pool may breach from that state (:meth:`cross_near`)."""
         n_paths = last.shape[0]
         if self.each_path:
-            return self._run_funded(rows, first_path, keep_events)
+            return self._run_funded(rows.marks(np.arange(n_paths)), first_path, keep_events)
         n_positions = self.size.shape[0]
         opening = self.opening
         pnl = self.sign * opening.size * (last[:, self.col] - self.entry)
@@ -344,12 +336,10 @@ class VariantRunner:
         near = np.flatnonzero(near)
         if near.shape[0] == 0:
             return outcome
-        # The near paths are searched step by step and walked from their first candidate; their
-        # rows are read in place (``pick``), not copied out of the chunk's.
-        pick = None if near.shape[0] == wanted.shape[0] else np.searchsorted(wanted, near)
-        n_rows = rows.shape[2]
+        # The near paths are searched step by step and walked from their first candidate.
+        n_rows = rows.n_rows
         cross_paths = None if cross is None else np.flatnonzero(cross[near])
-        first, cross_excess, isolated_hits, group_first = self.search(rows, cross_paths, pick)
+        first, cross_excess, isolated_hits, group_first = self.search(rows, near, cross_paths)
         cross_row = np.arange(near.shape[0]) if cross_paths is None else np.full(near.shape[0], -1)
         if cross_paths is not None:
             cross_row[cross_paths] = np.arange(cross_paths.shape[0])
@@ -358,7 +348,6 @@ class VariantRunner:
         collateral = np.zeros(walked.shape[0])
         # per path as plain ints, read once: the loop below runs once per walked path
         near_of, first_of = near.tolist(), first.tolist()
-        row_of = range(near.shape[0]) if pick is None else pick.tolist()  # a near path's row in ``rows``
         cross_of = cross_row.tolist()
         hits_by = list(isolated_hits.items())
         firsts = [(group, at.tolist()) for group, at in group_first.items()]
@@ -366,7 +355,7 @@ class VariantRunner:
         for w, k in enumerate(walked.tolist()):
             n = near_of[k]
             on_cross = None if cross_excess is None or cross_of[k] < 0 else cross_excess[cross_of[k]]
-            state = self.walk(rows[:, row_of[k], :].T, first_of[k], on_cross,
+            state = self.walk(rows.path(n), first_of[k], on_cross,
                               {i: hits[k] for i, hits in hits_by}, {group: at[k] for group, at in firsts})
             balances[w], sizes[w] = self.settler.balance(state), state.size
             if with_collateral:
