@@ -146,7 +146,7 @@ def _walk_every_chunk(spec: StressSpec, start_prices: np.ndarray, runners: Mappi
                 outcomes[label].append(runner.run_near(chunk.last, rows, near[label], first, keep_events, cross[label]))
             if progress is not None:
                 progress(first + count, total)
-    # Free the two chunk buffers (~2 × 64 MB) before the results are concatenated.
+    # Free the two chunk buffers (~2 × CHUNK_BYTES) before the results are concatenated.
     sampler.release()
     return outcomes
 
