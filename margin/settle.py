@@ -94,6 +94,7 @@ class Settler(Cuts, Orders):
         self.pool_sizes = {key: itemgetter(*members) if members else tuple
                            for key, members in self.pool_members.items()}
         self.orders = [i for i, p in enumerate(self.positions) if p.has_orders]
+        self.usdt_isolated = [i for i in self.isolated if self.money[i] is None]
         # the pools with a cross position (one without can never be in breach: nothing to judge)
         self.pool_keys = tuple(key for key in (None, *self.coin_keys) if self.pool_members[key])
 
@@ -407,8 +408,12 @@ class Settler(Cuts, Orders):
     def balance(self, state: SettlementState) -> float:
         """The USDT wallet [quote]: the cross wallet plus the USDT isolated margins still locked
         (a coin's are in :meth:`entry_extras`)."""
-        sizes, margins, money = state.size.tolist(), state.margin.tolist(), self.money
-        return state.cross_wallet + float(sum(margins[i] for i in self.isolated if sizes[i] > 0 and money[i] is None))
+        sizes, margins = state.size.tolist(), state.margin.tolist()
+        locked = 0.0  # added one by one, in order: sum() of floats is compensated from Python 3.12
+        for i in self.usdt_isolated:
+            if sizes[i] > 0:
+                locked += margins[i]
+        return state.cross_wallet + locked
 
     def final(self, state: SettlementState) -> FinalState:
         open_ids = tuple(p.id for i, p in enumerate(self.positions) if state.size[i] > 0)
