@@ -308,15 +308,16 @@ class VariantRunner:
         already found."""
         low, high = path_ranges(prices) if ranges is None else ranges
         cross = self.cross_near(low, high)
-        return self.run_near(prices[:, :, -1].T, MarkRows(prices, low, high), self.near_paths(low, high, cross), first_path,
-                             keep_events, cross)
+        return self.run_near(prices[:, :, -1].T, MarkRows(prices, low, high), self.near_paths(low, high, cross),
+                             first_path, keep_events, cross)
 
     def run_near(self, last: np.ndarray, rows: MarkRows, near: np.ndarray,
                  first_path: int, keep_events: bool = False, cross: np.ndarray | None = None) -> _Outcome:
         """A chunk walked from the marks at its horizon ``last`` ``(paths, markets)`` and its
         ``rows`` (:mod:`margin.stress.rows`: marks given, or made from the log-returns where
-        read), searched on the paths of ``near`` (:meth:`near_paths`, a mask). Paths not near keep the state step 0 left to the horizon; ``cross`` (a mask, default
-        all): the paths whose cross pool may breach from that state (:meth:`cross_near`)."""
+        read), searched on the paths of ``near`` (:meth:`near_paths`, a mask). Paths not near
+        keep the state step 0 left to the horizon; ``cross`` (a mask, default all): the paths
+        whose cross pool may breach from that state (:meth:`cross_near`)."""
         n_paths = last.shape[0]
         if self.each_path:
             return self._run_funded(rows.marks(np.arange(n_paths)), first_path, keep_events)
