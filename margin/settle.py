@@ -94,6 +94,9 @@ class Settler(Cuts, Orders):
         self.pool_sizes = {key: itemgetter(*members) if members else tuple
                            for key, members in self.pool_members.items()}
         self.orders = [i for i, p in enumerate(self.positions) if p.has_orders]
+        self.usdt_isolated = [i for i in self.isolated if self.money[i] is None]
+        # the pools with a cross position (one without can never be in breach: nothing to judge)
+        self.pool_keys = tuple(key for key in (None, *self.coin_keys) if self.pool_members[key])
 
     def new_state(self, start: "FinalState | None" = None) -> SettlementState:
         """The scenario's own state, or ``start`` (where an earlier walk ended) to continue it."""
@@ -183,7 +186,7 @@ class Settler(Cuts, Orders):
             state.sliced = np.zeros(len(self.positions), dtype=bool)
         cooling = set() if cooling is None else cooling  # sliced in this step: the rest waits for a later step
         marks = prices.tolist()
-        keys = (None, *self.coin_keys)
+        keys = self.pool_keys
         sizes = state.size.tolist()
         # pool key: what it held when it was judged and left alone; isolated positions judged and
         # left alone (only their own close changes them); those known clear from the start
@@ -405,8 +408,12 @@ class Settler(Cuts, Orders):
     def balance(self, state: SettlementState) -> float:
         """The USDT wallet [quote]: the cross wallet plus the USDT isolated margins still locked
         (a coin's are in :meth:`entry_extras`)."""
-        return state.cross_wallet + float(sum(state.margin[i] for i in self.isolated
-                                              if state.size[i] > 0 and self.money[i] is None))
+        sizes, margins = state.size.tolist(), state.margin.tolist()
+        locked = 0.0  # added one by one, in order: sum() of floats is compensated from Python 3.12
+        for i in self.usdt_isolated:
+            if sizes[i] > 0:
+                locked += margins[i]
+        return state.cross_wallet + locked
 
     def final(self, state: SettlementState) -> FinalState:
         open_ids = tuple(p.id for i, p in enumerate(self.positions) if state.size[i] > 0)

@@ -15,6 +15,7 @@ from margin.scenario_writer import canonical_json
 from margin.settle import Event
 from margin.stress.sampler import Sampler, sample_prices
 from margin.stress.results import VariantStress
+from margin.stress.rows import LogRows
 from margin.stress.variant import VariantRunner, _Outcome, path_ranges  # noqa: F401 (VariantRunner re-exported)
 from margin.stress.spec import (
     BLOCK_PATHS, SAMPLER_THREADS, StressSpec, check_markets, chunk_paths_for,
@@ -103,8 +104,9 @@ def _walk_every_chunk(spec: StressSpec, start_prices: np.ndarray, runners: Mappi
     Two output buffers take turns; the workers split a chunk's paths at a block boundary.
 
     A chunk is drawn as running log-returns, with each path's horizon marks and bounds on its
-    marks (:meth:`Sampler.mark_bounds`); only the paths some variant finds near a breach on
-    those bounds are turned into marks step by step (the exponentials were most of the draw)."""
+    marks (:meth:`Sampler.mark_bounds`); a variant searches only the paths it finds near a breach
+    on those bounds, on the log-returns themselves (:class:`margin.stress.rows.LogRows`), and
+    makes marks only of the rows it settles (the exponentials were most of the draw)."""
     total = spec.n_paths
     chunks = [(first, min(chunk_paths, total - first)) for first in range(0, total, chunk_paths)]
     sampler = Sampler(spec, start_prices, min(chunk_paths, total), buffers=2, workers=SAMPLER_THREADS)
@@ -135,17 +137,16 @@ def _walk_every_chunk(spec: StressSpec, start_prices: np.ndarray, runners: Mappi
             chunk, jobs = pending
             for job in jobs:
                 job.result()
-            near = {label: runner.near_paths(chunk.low, chunk.high) for label, runner in runners.items()}
-            wanted = np.flatnonzero(np.logical_or.reduce(list(near.values()))) if near else np.empty(0, np.intp)
-            rows = chunk.marks(wanted)
+            cross = {label: runner.cross_near(chunk.low, chunk.high) for label, runner in runners.items()}
+            near = {label: runner.near_paths(chunk.low, chunk.high, cross[label]) for label, runner in runners.items()}
+            rows = LogRows(sampler, chunk.log, chunk.low, chunk.high)  # read in place: marks made only where a variant reads them
             if k + 1 < len(chunks):
                 pending = draw(pool, *chunks[k + 1])
             for label, runner in runners.items():
-                outcomes[label].append(runner.run_near(chunk.last, rows, wanted, near[label], first, keep_events,
-                                                       runner.cross_near(chunk.low, chunk.high)))
+                outcomes[label].append(runner.run_near(chunk.last, rows, near[label], first, keep_events, cross[label]))
             if progress is not None:
                 progress(first + count, total)
-    # Free the two chunk buffers (~2 × 64 MB) before the results are concatenated.
+    # Free the two chunk buffers (~2 × CHUNK_BYTES) before the results are concatenated.
     sampler.release()
     return outcomes
 
@@ -161,14 +162,6 @@ class DrawnChunk:
     last: np.ndarray
     low: np.ndarray
     high: np.ndarray
-
-    def marks(self, paths: np.ndarray) -> np.ndarray:
-        """Marks ``(markets, len(paths), steps + 1)`` of the chunk's paths ``paths`` (sorted
-        indices), bit for bit those of drawing them as marks."""
-        if paths.shape[0] == self.log.shape[1]:
-            return self.sampler.to_marks(self.log, out=self.log)  # every path: in place
-        rows = self.log[:, paths, :]
-        return self.sampler.to_marks(rows, out=rows)
 
 
 def _collect(label: str, runner: VariantRunner, parts: list[_Outcome], keep_events: bool,

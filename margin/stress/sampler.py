@@ -60,7 +60,7 @@ class Sampler:
         self.turn = 0
 
     def release(self) -> None:
-        """Drop the output and work buffers (a run's largest arrays, ~64 MB each)."""
+        """Drop the output and work buffers (a run's largest arrays, ~CHUNK_BYTES each)."""
         self.outputs, self.work = [], []
 
     def next_buffer(self, count: int) -> np.ndarray:

@@ -15,6 +15,7 @@ from margin.scenario import Scenario
 from margin.settle import Event, SettlementState, Settler
 from margin.breach import PoolExcess, collateral_along, isolated_threshold
 from margin.simulate import simulate
+from margin.stress.rows import MarkRows, PathMarks
 
 
 @dataclass(slots=True)
@@ -69,13 +70,17 @@ class VariantRunner:
         # Each isolated position can only breach beyond one price (its excess is monotone in
         # its price): the engine's closed-form liquidation price, widened by a hair.
         self.thresholds = {i: isolated_threshold(settler, self.opening, i) for i in settler.isolated}
+        # what each path's walk starts from: no precomputed rows, every isolated row to be found
+        self.no_hits: dict[int, np.ndarray | None] = dict.fromkeys(settler.isolated)
+        self.to_find: dict[int, int | None] = dict.fromkeys(settler.isolated, -1)
+        self.open_isolated = frozenset(i for i in settler.isolated if self.opening.size[i] > 0)
         # As in simulate: a candidate is confirmed by the exact check, so the tolerance only has
         # to exceed the rounding of the vectorized sums.
         scale = 1.0 + abs(scenario.cross_wallet) + float(np.sum(self.size * self.entry))
         scale += float(self._collateral_value(self.opening, start_prices))
         self.tolerance = 1e-9 * scale
 
-    def near(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    def near(self, low: np.ndarray, high: np.ndarray, cross: np.ndarray | None = None) -> np.ndarray:
         """The paths that may come near a breach, from each market's lowest and highest mark
         on each path after step 0 (``low``, ``high`` ``(markets, paths)``): an isolated
         position's market reaching its threshold, or the cross pool's least possible equity
@@ -83,8 +88,9 @@ class VariantRunner:
         piecewise linear, so its least value on a range is at an end or a tier break inside,
         :meth:`margin.breach.PoolExcess.knots`; the collateral's value is least at its market's
         lowest mark). A path not near has no candidate step: the
-        search would find none on it (its every step is inside the ranges)."""
-        near = self.cross_near(low, high)
+        search would find none on it (its every step is inside the ranges). ``cross``:
+        :meth:`cross_near`'s answer, if already found."""
+        near = self.cross_near(low, high) if cross is None else cross.copy()
         for i, threshold in self.thresholds.items():
             if threshold is not None:
                 j = self.col[i]
@@ -110,27 +116,25 @@ class VariantRunner:
             near |= least <= self.tolerance
         return near
 
-    def search(self, prices: np.ndarray, cross_paths: np.ndarray | None = None
+    def search(self, rows: MarkRows, paths: np.ndarray, cross_paths: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray | None, dict[int, np.ndarray], dict[int | None, np.ndarray]]:
-        """Vectorized breach search on a chunk ``(markets, paths, rows)`` from the state after
-        step 0: per path the first candidate row (``rows`` = none), the cross excess
+        """Vectorized breach search on the chunk's paths ``paths`` (indices) of ``rows`` from the
+        state after step 0: per path the first candidate row (``rows`` = none), the cross excess
         (equity − wallet − MM, ``(paths, rows)``), each isolated position's candidate rows, and
         per path the first candidate row of each group (key ``None``: the cross pool, else the
-        isolated position's index; ``rows`` = none). ``cross_paths`` (indices): the only paths
-        whose cross pool may breach from the opening state (:meth:`cross_near`; default: all);
-        the cross excess has their rows only, in that order."""
-        n_markets, n_paths, n_rows = prices.shape
+        isolated position's index; ``rows`` = none). ``cross_paths`` (indices into ``paths``):
+        the only paths whose cross pool may breach from the opening state (:meth:`cross_near`;
+        default: all); the cross excess has their rows only, in that order."""
+        n_markets, n_paths, n_rows = len(self.settler.market_col), paths.shape[0], rows.n_rows
         first = np.full(n_paths, n_rows, dtype=np.int64)
-        paths = np.arange(n_paths)
+        every = np.arange(n_paths)
         cross_excess = None
         group_first: dict[int | None, np.ndarray] = {}
-        prices_all = prices
-        cross_paths = paths if cross_paths is None else cross_paths
+        cross_paths = every if cross_paths is None else cross_paths
         if self.cross_by_market and cross_paths.shape[0] == 0:
             group_first[None] = np.full(n_paths, n_rows, dtype=np.int64)  # no path's pool can breach
         elif self.cross_by_market:
-            if cross_paths.shape[0] != n_paths:
-                prices = prices[:, cross_paths, :]
+            prices = rows.marks(paths[cross_paths])
             flat = np.zeros(cross_paths.shape[0] * n_rows)
             for j, members in self.cross_by_market.items():
                 column = prices[j].reshape(-1, 1)
@@ -144,39 +148,42 @@ class VariantRunner:
             group_first[None] = np.full(n_paths, n_rows, dtype=np.int64)
             group_first[None][cross_paths] = np.where(hits[np.arange(cross_paths.shape[0]), at], at, n_rows)
             first = np.minimum(first, group_first[None])
-            prices = prices_all
         isolated_hits = {}
         for i, threshold in self.thresholds.items():
             if threshold is None:
                 continue  # closed at step 0, or a long that can never lose its margin
-            column = prices[self.col[i]]
-            hits = column <= threshold if self.sign[i] > 0 else column >= threshold
+            j, long = int(self.col[i]), bool(self.sign[i] > 0)
+            # compared only on the paths whose bounds reach its threshold: the others have no hit
+            mine = np.flatnonzero(rows.reaches(j, threshold, long, paths))
+            hits = np.zeros((n_paths, n_rows), dtype=bool)
+            if mine.shape[0]:
+                hits[mine] = rows.beyond(j, threshold, long, paths[mine])
             hits[:, 0] = False
             isolated_hits[i] = hits
             at = hits.argmax(axis=1)
-            group_first[i] = np.where(hits[paths, at], at, n_rows)
+            group_first[i] = np.where(hits[every, at], at, n_rows)
             first = np.minimum(first, group_first[i])
         return first, cross_excess, isolated_hits, group_first
 
-    def walk(self, marks: np.ndarray, start: int, cross_excess: np.ndarray | None,
+    def walk(self, marks: PathMarks, start: int, cross_excess: np.ndarray | None,
              isolated_hits: dict[int, np.ndarray], first_rows: dict[int | None, int] | None = None) -> SettlementState:
-        """Event to event along one path ``marks`` (rows, markets) from candidate row ``start``,
+        """Event to event along one path's ``marks`` from candidate row ``start``,
         reusing the precomputed search rows while the groups they describe are unchanged;
         ``first_rows``: each group's first candidate row on them (:meth:`search`; ``rows``: none),
         if known. ``cross_excess`` ``None`` with cross positions open: not searched (the pool
         cannot breach from the opening state on this path), found here if the wallet changes."""
         settler = self.settler
         state = self._opening_copy()
-        n_rows = marks.shape[0]
-        hits_of: dict[int, np.ndarray | None] = {i: isolated_hits.get(i) for i in settler.isolated}
-        next_of: dict[int, int | None] = {i: -1 for i in settler.isolated}  # -1: to be found
+        n_rows = marks.n_rows
+        hits_of: dict[int, np.ndarray | None] = {**self.no_hits, **isolated_hits}
+        next_of: dict[int, int | None] = dict(self.to_find)  # -1: to be found
         row = start
         cross_next: int | None = None  # the cross pool's next candidate row (None: none) ...
         cross_for: float | None = None  # ... found for this wallet on these excess rows (None: to be found)
         for group, at in (first_rows or {}).items():  # the search's rows from step 1, for the opening state
             if group is None:
                 cross_next, cross_for = (at if at < n_rows else None), state.cross_wallet
-            elif state.size[group] > 0:
+            elif group in self.open_isolated:
                 next_of[group] = at if at < n_rows else None
         cross_open = bool(self.cross_by_market)
         while row < n_rows:
@@ -187,7 +194,7 @@ class VariantRunner:
                     cross_for = state.cross_wallet  # a pool no poorer stays as safe as its bounds said
                 else:
                     if cross_excess is None:
-                        cross_excess = self._cross_excess(state, marks, row)
+                        cross_excess = self._cross_excess(state, marks.all(), row)
                     cross_open = cross_excess is not None
                     found = None if cross_excess is None else _first_true(
                         cross_excess[row:] <= self.tolerance - state.cross_wallet)
@@ -205,7 +212,13 @@ class VariantRunner:
                 break
             at = min(candidates)
             before = len(state.events)
-            added = settler.settle(state, marks[at], at, at)
+            # Only the groups with a candidate at this row may be in breach there (the search's
+            # rows hold every breach, with a hair of tolerance): the others are known clear, so
+            # settle need not value them (the same events: margin.settle.Settler.settle's maybe).
+            maybe: set[tuple[str, Any]] = {("isolated", i) for i in settler.isolated if next_of[i] == at}
+            if cross_open and cross_next == at:
+                maybe.add(("pool", None))
+            added = settler.settle(state, marks.row(at), at, at, maybe=maybe)
             row = at + 1
             if not added:
                 continue
@@ -214,7 +227,7 @@ class VariantRunner:
                 hits_of[i] = None  # margin or size changed: the precomputed rows no longer hold
                 next_of[i] = -1
             if touched & self.cross and row < n_rows:
-                cross_excess = self._cross_excess(state, marks, row)
+                cross_excess = self._cross_excess(state, marks.all(), row)
                 cross_open, cross_for = cross_excess is not None, None
         return state
 
@@ -223,11 +236,9 @@ class VariantRunner:
         opening = self.opening
         return SettlementState(size=opening.size.copy(), margin=opening.margin.copy(), cross_wallet=opening.cross_wallet,
                                fund=opening.fund, socialized=opening.socialized, bankrupt=opening.bankrupt,
-                               events=list(opening.events),
-                               sliced=None if opening.sliced is None else opening.sliced.copy(),
-                               collateral=None if opening.collateral is None else opening.collateral.copy(),
-                               coin_fund=None if opening.coin_fund is None else opening.coin_fund.copy(),
-                               coin_socialized=None if opening.coin_socialized is None else opening.coin_socialized.copy())
+                               events=list(opening.events), sliced=_copy(opening.sliced),
+                               collateral=_copy(opening.collateral), coin_fund=_copy(opening.coin_fund),
+                               coin_socialized=_copy(opening.coin_socialized))
 
     def _pool_poorer(self, state: SettlementState) -> bool:
         """Whether the cross pool holds less than at the opening (a lower wallet, or its
@@ -238,7 +249,7 @@ class VariantRunner:
             state.collateral is not None
             and (opening.collateral is None or not np.array_equal(state.collateral, opening.collateral)))
 
-    def _next_isolated(self, i: int, state: SettlementState, marks: np.ndarray, hits: np.ndarray | None,
+    def _next_isolated(self, i: int, state: SettlementState, marks: PathMarks, hits: np.ndarray | None,
                        row: int) -> int | None:
         if state.size[i] <= 0:
             return None
@@ -248,7 +259,7 @@ class VariantRunner:
             threshold = isolated_threshold(self.settler, state, i)
             if threshold is None:
                 return None
-            column = marks[row:, self.col[i]]
+            column = marks.all()[row:, self.col[i]]
             found = _first_true(column <= threshold if self.sign[i] > 0 else column >= threshold)
         return None if found is None else row + found
 
@@ -279,37 +290,37 @@ class VariantRunner:
             outcome.first_liquidation_step[n, i] = step
         outcome.bankrupt[n] = state.bankrupt
 
-    def near_paths(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    def near_paths(self, low: np.ndarray, high: np.ndarray, cross: np.ndarray | None = None) -> np.ndarray:
         """Which paths of a chunk this variant must see step by step, from bounds ``low``,
         ``high`` ``(markets, paths)`` on each market's marks after step 0: every path if it is
         walked by :func:`margin.simulate.simulate`, none if step 0 closed every position,
-        else those :meth:`near` a breach."""
+        else those :meth:`near` a breach (``cross``: :meth:`cross_near`'s answer, if found)."""
         if self.each_path:
             return np.ones(low.shape[1], dtype=bool)
         if not (self.opening.size > 0).any():
             return np.zeros(low.shape[1], dtype=bool)
-        return self.near(low, high)
+        return self.near(low, high, cross)
 
     def run(self, prices: np.ndarray, first_path: int, keep_events: bool = False,
             ranges: tuple[np.ndarray, np.ndarray] | None = None) -> _Outcome:
         """The chunk ``prices`` ``(markets, paths, steps + 1)`` walked; ``ranges``: each
         market's lowest and highest mark on each path after step 0 (:func:`path_ranges`) if
         already found."""
-        every = np.arange(prices.shape[1])
         low, high = path_ranges(prices) if ranges is None else ranges
-        return self.run_near(prices[:, :, -1].T, prices, every, self.near_paths(low, high), first_path, keep_events,
-                             self.cross_near(low, high))
+        cross = self.cross_near(low, high)
+        return self.run_near(prices[:, :, -1].T, MarkRows(prices, low, high), self.near_paths(low, high, cross),
+                             first_path, keep_events, cross)
 
-    def run_near(self, last: np.ndarray, rows: np.ndarray, wanted: np.ndarray, near: np.ndarray,
+    def run_near(self, last: np.ndarray, rows: MarkRows, near: np.ndarray,
                  first_path: int, keep_events: bool = False, cross: np.ndarray | None = None) -> _Outcome:
-        """A chunk walked from the marks at its horizon ``last`` ``(paths, markets)`` and the
-        marks ``rows`` ``(markets, len(wanted), steps + 1)`` of its paths ``wanted`` (sorted),
-        which hold every path of ``near`` (:meth:`near_paths`, a mask over the chunk's paths).
-        Paths not near keep the state step 0 left to the horizon; ``cross`` (a mask, default
-        all): the paths whose cross pool may breach from that state (:meth:`cross_near`)."""
+        """A chunk walked from the marks at its horizon ``last`` ``(paths, markets)`` and its
+        ``rows`` (:mod:`margin.stress.rows`: marks given, or made from the log-returns where
+        read), searched on the paths of ``near`` (:meth:`near_paths`, a mask). Paths not near
+        keep the state step 0 left to the horizon; ``cross`` (a mask, default all): the paths
+        whose cross pool may breach from that state (:meth:`cross_near`)."""
         n_paths = last.shape[0]
         if self.each_path:
-            return self._run_funded(rows, first_path, keep_events)
+            return self._run_funded(rows.marks(np.arange(n_paths)), first_path, keep_events)
         n_positions = self.size.shape[0]
         opening = self.opening
         pnl = self.sign * opening.size * (last[:, self.col] - self.entry)
@@ -327,25 +338,29 @@ class VariantRunner:
         if near.shape[0] == 0:
             return outcome
         # The near paths are searched step by step and walked from their first candidate.
-        if near.shape[0] != wanted.shape[0]:
-            rows = rows[:, np.searchsorted(wanted, near), :]
-        n_rows = rows.shape[2]
+        n_rows = rows.n_rows
         cross_paths = None if cross is None else np.flatnonzero(cross[near])
-        first, cross_excess, isolated_hits, group_first = self.search(rows, cross_paths)
+        first, cross_excess, isolated_hits, group_first = self.search(rows, near, cross_paths)
         cross_row = np.arange(near.shape[0]) if cross_paths is None else np.full(near.shape[0], -1)
         if cross_paths is not None:
             cross_row[cross_paths] = np.arange(cross_paths.shape[0])
         walked = np.flatnonzero(first < n_rows)
         balances, sizes = np.empty(walked.shape[0]), np.empty((walked.shape[0], n_positions))
         collateral = np.zeros(walked.shape[0])
+        # per path as plain ints, read once: the loop below runs once per walked path
+        near_of, first_of = near.tolist(), first.tolist()
+        cross_of = cross_row.tolist()
+        hits_by = list(isolated_hits.items())
+        firsts = [(group, at.tolist()) for group, at in group_first.items()]
+        with_collateral = bool(self.settler.usdt_entries)
         for w, k in enumerate(walked.tolist()):
-            n = int(near[k])
-            on_cross = None if cross_excess is None or cross_row[k] < 0 else cross_excess[cross_row[k]]
-            state = self.walk(rows[:, k, :].T, int(first[k]), on_cross,
-                              {i: hits[k] for i, hits in isolated_hits.items()},
-                              {group: int(at[k]) for group, at in group_first.items()})
+            n = near_of[k]
+            on_cross = None if cross_excess is None or cross_of[k] < 0 else cross_excess[cross_of[k]]
+            state = self.walk(rows.path(n), first_of[k], on_cross,
+                              {i: hits[k] for i, hits in hits_by}, {group: at[k] for group, at in firsts})
             balances[w], sizes[w] = self.settler.balance(state), state.size
-            collateral[w] = self._collateral_value(state, last[n])
+            if with_collateral:
+                collateral[w] = self._collateral_value(state, last[n])
             self._record(outcome, n, state)
             if keep_events and state.events:
                 outcome.events[first_path + n] = tuple(state.events)
@@ -411,6 +426,12 @@ def path_ranges(prices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     of a chunk ``(markets, paths, steps + 1)``."""
     after = prices[:, :, 1:]
     return np.minimum.reduce(after, axis=2), np.maximum.reduce(after, axis=2)
+
+
+def _copy(values: np.ndarray | None) -> np.ndarray | None:
+    """A copy of a state's array for one path's walk; ``None`` and an empty array (nothing in
+    it can change) are shared."""
+    return values if values is None or values.shape[0] == 0 else values.copy()
 
 
 def _first_true(flags: np.ndarray) -> int | None:

@@ -258,7 +258,7 @@ def test_the_settlement_loop_s_event_constructor_builds_the_event_the_class_buil
 # ----------------------------------------------------------------------------- the stress lab
 
 
-def _every_path_near(runner, low, high):
+def _every_path_near(runner, low, high, cross=None):
     return np.ones(low.shape[1], dtype=bool)
 
 
