@@ -53,3 +53,4 @@ links.keep_in_url(page)  # the address holds this view: a reload or a restart op
 if not light:
     sidebar_terms(page)  # glossary links for the terms this page uses
     sidebar(ensure_scenario(), prediction_open=lesson_waiting)  # after the page: what it just changed
+memory.freeze_imports()  # once per process, after the first page's imports: cheap full collections

@@ -29,3 +29,20 @@ def test_a_session_end_empties_its_store_and_trims_the_server_after_a_short_dela
 
 def test_the_allocator_is_tuned_on_glibc():
     assert memory.tune_allocator() is (memory._LIBC is not None)
+
+
+def test_the_first_whole_run_freezes_what_is_alive_once(monkeypatch):
+    import gc
+    import threading
+
+    from tests.support import app_file
+
+    frozen: list[int] = []
+    monkeypatch.setattr(memory, "_FROZEN", threading.Event())  # as in a fresh process
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(len(gc.get_objects()) + gc.get_freeze_count()))
+    at = app_file().run()
+    assert not at.exception
+    assert len(frozen) == 1 and frozen[0] > 50_000  # the imports: a full collection skips them after
+    at.run()
+    app_file().run()  # another session, later runs: never again
+    assert len(frozen) == 1

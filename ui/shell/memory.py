@@ -10,6 +10,11 @@
 - When any session ends (:func:`watch_session`, called by ``app.py`` on every run), a trim
   follows: a full garbage collection, then glibc's ``malloc_trim(0)``, which gives the pages
   that freed objects leave in the heap back to the system (otherwise the process keeps them).
+- :func:`freeze_imports`, at the end of the process's first script run: what is alive then (the
+  imported modules, classes and functions, about 160,000 objects) is moved out of the garbage
+  collector's reach (``gc.freeze``). A full collection, the trim's or Python's own, then scans
+  only what was made since: 2 to 5 ms instead of about 200 ms, during which every session on the
+  server waits (a collection holds the GIL).
 - :func:`tune_allocator`, once per process: at most two glibc malloc arenas (one per script
   thread would keep each its own free memory) and a fixed mmap threshold, so that a large
   array (a 200,000-trader crowd, a stress run's paths) lives in its own mapping that goes back
@@ -58,6 +63,20 @@ def trim() -> None:
     gc.collect()
     if _LIBC is not None:
         _LIBC.malloc_trim(0)
+
+
+_FROZEN = threading.Event()
+
+
+def freeze_imports() -> None:
+    """Call at the end of a script run: the first time in the process, collect, then freeze what
+    is alive (see the module's docstring). What is frozen is never collected as a cycle; besides
+    the imports it holds only the first run's session, once."""
+    if _FROZEN.is_set():
+        return
+    _FROZEN.set()
+    gc.collect()
+    gc.freeze()
 
 
 class _Trimmer(threading.Thread):
