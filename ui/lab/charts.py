@@ -22,7 +22,7 @@ import numpy as np
 from margin.numbers import money, percent
 from ui.common.words import compact
 from ui.common.palette import BLUE, GREEN, ORANGE, PURPLE, SKY, VERMILLION
-from ui.lab.marks import MARK_GAP
+from ui.lab.marks import MARK_STACK_PX, free_top  # noqa: F401  (MARK_STACK_PX: read as the chart's too)
 from ui.lab.model import PoolGroup
 from ui.lab.sweep import SweepScale, SweepView, nearest_mark, shock_text, sweep_scale
 from ui.lab.sliders import in_sentence
@@ -350,29 +350,6 @@ def _sweep_axes(frame: _SweepFrame, ticks: Sequence[float]) -> list[str]:
     return parts
 
 
-MARK_STACK_PX = 15  # [px] a ✕ or ◆ glyph's height: a mark that would cover one drawn before it goes this much lower
-
-
-def _free_top(x: float, top: float, placed: Sequence[tuple[float, float]], highest: float, lowest: float) -> float:
-    """Where a ✕ ◆ glyph at ``x`` [% of the axis] whose point is at ``top`` [px] goes: there, or
-    the nearest free place a glyph's height below or above it (below first: a bankruptcy a hair
-    past its liquidation lies further down the curve), within ``highest`` .. ``lowest`` [px]; a
-    glyph closer than :data:`MARK_GAP` across and a glyph's height up or down covers another.
-    Its title keeps the exact shock.
-
-    >>> _free_top(50.0, 100.0, [(50.0, 100.0)], 0.0, 300.0), _free_top(50.0, 295.0, [(50.0, 295.0)], 0.0, 300.0)
-    (115.0, 280.0)
-    """
-    def free(at: float) -> bool:
-        return all(abs(x - left) >= MARK_GAP or abs(at - high) >= MARK_STACK_PX for left, high in placed)
-
-    for step in range(2 * len(placed) + 2):  # each glyph placed can block one step each way
-        for at in (top + step * MARK_STACK_PX, top - step * MARK_STACK_PX):
-            if highest <= at <= lowest and free(at):
-                return at
-    return top
-
-
 def _sweep_bands_and_marks(frame: _SweepFrame, sweep: SweepView) -> list[str]:
     """Hover bands (the numbers under the pointer, every 5 % of shock) and the ✕ ◆ marks."""
     parts = []
@@ -393,7 +370,7 @@ def _sweep_bands_and_marks(frame: _SweepFrame, sweep: SweepView) -> list[str]:
         x = 100.0 * frame.frac_x(mark.shock)
         # a glyph may reach half its height past the plot's foot: a ◆ just under its ✕ at equity 0
         # stays under it (above, it would read as a bankruptcy at a far higher equity)
-        top = _free_top(x, frame.y_px(mark.equity) - 9, placed, frame.top - 9,
+        top = free_top(x, frame.y_px(mark.equity) - 9, placed, frame.top - 9,
                         frame.top + frame.plot_h - 9 + MARK_STACK_PX / 2)
         placed.append((x, top))
         parts.append(f'<span class="ml-sweep-mark" style="left:{frame.x_css(mark.shock)};'

@@ -264,3 +264,25 @@ def gauge_takeaway(ratio: float | None, pool: str | None) -> str:
     return (f"{pool[0].upper() + pool[1:]}: maintenance margin is {shown} of equity: {state} "
             f"(lower is safer: at risk from 80 %, liquidated at 100 %).")
 
+
+MARK_STACK_PX = 15  # [px] a ✕ or ◆ glyph's height: a mark that would cover one drawn before it goes this much lower
+
+
+def free_top(x: float, top: float, placed: Sequence[tuple[float, float]], highest: float, lowest: float) -> float:
+    """Where a ✕ ◆ glyph at ``x`` [% of the axis] whose point is at ``top`` [px] goes: there, or
+    the nearest free place a glyph's height below or above it (below first: a bankruptcy a hair
+    past its liquidation lies further down the curve), within ``highest`` .. ``lowest`` [px]; a
+    glyph closer than :data:`MARK_GAP` across and a glyph's height up or down covers another.
+    Its title keeps the exact shock.
+
+    >>> free_top(50.0, 100.0, [(50.0, 100.0)], 0.0, 300.0), free_top(50.0, 295.0, [(50.0, 295.0)], 0.0, 300.0)
+    (115.0, 280.0)
+    """
+    def free(at: float) -> bool:
+        return all(abs(x - left) >= MARK_GAP or abs(at - high) >= MARK_STACK_PX for left, high in placed)
+
+    for step in range(2 * len(placed) + 2):  # each glyph placed can block one step each way
+        for at in (top + step * MARK_STACK_PX, top - step * MARK_STACK_PX):
+            if highest <= at <= lowest and free(at):
+                return at
+    return top
